@@ -1,0 +1,109 @@
+"""The pipeline, start to end: spec file → module source. Each step lives in its own module:
+
+    loader (YAML + positions) → schema (pydantic) → analysis (names, expressions, types)
+    → lowering (code fragments for a target) → render (Jinja2) → formatting (black)
+
+Writing files is the caller's business (see writer.py and cli.py), so `check` can compare in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .analysis import TARGETS, analyse
+from .errors import SpecError, SpecErrors
+from .formatting import format_source
+from .ir import Metric
+from .loader import LoadedSpec, load_spec_file, load_spec_text
+from .lowering import lower_metric
+from .render import render_module
+from .schema import Spec, validate_spec
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Compiled:
+    spec_file: Path
+    display_path: str
+    output: Path
+    source: Optional[str] = None
+    errors: Optional[list[SpecError]] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.errors is None
+
+
+def analyse_loaded(loaded: LoadedSpec, target: str = "tf") -> tuple[Spec, Metric]:
+    spec = validate_spec(loaded)
+    return spec, analyse(spec, loaded, target)
+
+
+def generate(loaded: LoadedSpec, target: str = "tf", header_path: Optional[str] = None) -> str:
+    """Module source for a loaded spec; ``header_path`` is how the file names its spec (default: as loaded)."""
+    _, metric = analyse_loaded(loaded, target)
+    if header_path is not None:
+        metric.spec_path = header_path
+    return format_source(render_module(lower_metric(metric, target)))
+
+
+def generate_from_text(text: str, path: str = "<spec>", target: str = "tf") -> str:
+    return generate(load_spec_text(text, path), target)
+
+
+def display_path(spec_file: Path, out_dir: Path) -> str:
+    """How the header names the spec: relative to the project (the output folder's parent), so that the
+    same spec gives the same file wherever the command runs from."""
+    root = out_dir.resolve().parent
+    resolved = spec_file.resolve()
+    try:
+        shown = resolved.relative_to(root).as_posix()
+    except ValueError:
+        shown = os.path.relpath(resolved, Path.cwd()) if resolved.is_relative_to(Path.cwd()) else spec_file.name
+        shown = Path(shown).as_posix()
+    # the path lands in a comment and a docstring: keep it to one printable line
+    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+
+
+def output_path(spec_file: Path, out_dir: Path, target: str = "tf") -> Path:
+    module = spec_file.stem.replace("-", "_")
+    folder = out_dir if target == "tf" else out_dir / target
+    return folder / f"{module}.py"
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
+    """Spec files named directly or found (non-recursively, sorted) in the named directories."""
+    files: list[Path] = []
+    errors: list[SpecError] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not found:
+                errors.append(SpecError("no spec files (*.yaml, *.yml) in this directory", path=str(path)))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            errors.append(SpecError("no such file or directory", path=str(path)))
+    for file in files:
+        module = file.stem.replace("-", "_")
+        if not module.isidentifier() or module.startswith("_"):
+            errors.append(SpecError(f"'{file.stem}' cannot name a Python module", path=str(file),
+                                    hint="use letters, digits and '_' in the spec's file name"))
+    return files, errors
+
+
+def compile_file(spec_file: Path, out_dir: Path, target: str = "tf") -> Compiled:
+    assert target in TARGETS
+    shown = display_path(spec_file, out_dir)
+    result = Compiled(spec_file, shown, output_path(spec_file, out_dir, target))
+    try:
+        loaded = load_spec_file(spec_file, str(spec_file))
+        result.source = generate(loaded, target, header_path=shown)
+    except SpecErrors as exc:
+        result.errors = exc.errors
+    return result

@@ -1,0 +1,84 @@
+"""Spec errors: what went wrong, where, and what to do about it.
+
+Every user mistake becomes a :class:`SpecError` carrying the file, line and column, so the CLI can print
+``specs/x.yaml:12:5: error: unknown name 'y_prd' (did you mean 'y_pred'?)`` and exit 2 instead of a traceback.
+Stages collect errors in a :class:`Diagnostics` and report all of them, not just the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Location:
+    """A 1-based line and column in a spec file (0 means unknown)."""
+
+    line: int = 0
+    column: int = 0
+
+    def shifted(self, lines: int = 0, columns: int = 0) -> "Location":
+        return Location(self.line + lines, self.column + columns)
+
+
+UNKNOWN = Location()
+
+
+@dataclass(frozen=True)
+class SpecError(Exception):
+    """One problem in one spec, with where it is and, where one helps, a hint."""
+
+    message: str
+    location: Location = UNKNOWN
+    path: str = "<spec>"
+    hint: str = ""
+
+    def format(self) -> str:
+        where = self.path
+        if self.location.line:
+            where += f":{self.location.line}:{self.location.column or 1}"
+        text = f"{where}: error: {self.message}"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def __str__(self) -> str:  # pragma: no cover - exceptions print via format()
+        return self.format()
+
+
+@dataclass
+class Diagnostics:
+    """Errors found in one spec so far; raised together as :class:`SpecErrors`."""
+
+    path: str
+    errors: list[SpecError] = field(default_factory=list)
+
+    def error(self, message: str, location: Location = UNKNOWN, hint: str = "") -> None:
+        self.errors.append(SpecError(message, location, self.path, hint))
+
+    def extend(self, errors: Iterable[SpecError]) -> None:
+        self.errors.extend(errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise SpecErrors(sorted(self.errors, key=_sort_key))
+
+
+def _sort_key(error: SpecError) -> tuple[int, int]:
+    return (error.location.line, error.location.column)
+
+
+class SpecErrors(Exception):
+    """All the errors of one spec."""
+
+    def __init__(self, errors: list[SpecError]):
+        super().__init__("\n".join(e.format() for e in errors))
+        self.errors = errors
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A hint naming the closest candidate, or '' when none is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""

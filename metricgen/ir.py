@@ -1,0 +1,152 @@
+"""The analysed metric: typed expressions with every cast explicit, in the order they run.
+
+The analyser builds this from a validated spec; the lowering turns it into code for one target. Nothing in
+here refers to spec text any more: names are checked identifiers, numbers are Python numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+from .types import Type
+
+
+@dataclass(frozen=True)
+class Expr:
+    type: Type
+
+
+@dataclass(frozen=True)
+class Literal(Expr):
+    value: Union[int, float, bool]
+
+
+@dataclass(frozen=True)
+class Ref(Expr):
+    """A named value: kind is input | local | state | param | constant."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    """``x`` as a tensor of ``type.dtype`` (x may be a constant, a list param, or a tensor of another dtype)."""
+
+    x: Expr
+
+
+@dataclass(frozen=True)
+class Operator(Expr):
+    """A Python operator: + - * / // % ** == != < <= > >= and or not neg pos."""
+
+    op: str
+    operands: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Select(Expr):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(frozen=True)
+class Apply(Expr):
+    """A registry function applied to arguments (tensor arguments already cast as the function needs)."""
+
+    function: str
+    args: tuple[tuple[str, Optional[Expr]], ...]  # in signature order; None = left at its default
+
+    def arg(self, name: str) -> Optional[Expr]:
+        return dict(self.args)[name]
+
+
+@dataclass(frozen=True)
+class CallParam(Expr):
+    """A call of a `callable` param: its result is cast to ``type.dtype``."""
+
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Length(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class TupleOf(Expr):
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class DTypeName(Expr):
+    name: str
+
+
+@dataclass(frozen=True)
+class Slice:
+    lower: Optional[Expr]
+    upper: Optional[Expr]
+    step: Optional[Expr]
+
+
+@dataclass(frozen=True)
+class Subscript(Expr):
+    value: Expr
+    items: tuple[Union[Expr, Slice, str], ...]  # str: "None" (new axis) or "..."
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    required: bool
+    default: Any
+    doc: str
+    min: Any = None
+    max: Any = None
+    choices: Optional[list[str]] = None
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    dtype: str
+    shape: Optional[tuple[Optional[Expr], ...]]  # None: unchecked; an entry None: any size
+    leading_ellipsis: bool
+    doc: str
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    shape: tuple[Expr, ...]
+    dtype: str
+    init: Union[int, float, bool]
+    fold: str
+    doc: str
+
+    @property
+    def mergeable(self) -> bool:
+        return self.fold in ("add", "max", "min")
+
+
+@dataclass
+class Metric:
+    spec_path: str
+    name: str
+    class_name: str
+    description: str
+    package: str
+    params: list[Param]
+    inputs: list[Input]
+    states: list[State]
+    update_locals: list[tuple[str, Expr]]
+    updates: list[tuple[State, Expr]]
+    result_locals: list[tuple[str, Expr]]
+    result: Expr
+    examples: list[Any] = field(default_factory=list)
+    uses_sample_weight: bool = False

@@ -1,0 +1,167 @@
+"""Stage 1, load: spec file → plain Python data plus the source position of every key and value.
+
+PyYAML's composer gives a node tree with marks; we build the data ourselves from it so that we can
+- remember where each value came from (pydantic errors and expression errors point into the file),
+- refuse duplicate keys (YAML silently keeps the last one),
+- refuse every tag but the plain JSON-like ones (no Python object tags: specs are data),
+- cap the number of nodes an alias may expand to (a "billion laughs" file fails fast, not out of memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Location, SpecError, SpecErrors
+
+# A spec has a few hundred nodes; anything past this is a mistake or an attack.
+MAX_NODES = 20_000
+MAX_BYTES = 1_000_000
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+Path_ = tuple  # a path into the data: ("state", "tp", "shape", 0)
+
+
+@dataclass(frozen=True)
+class ScalarSource:
+    """Where a scalar's text starts, and how its characters map back to the file."""
+
+    location: Location
+    style: str | None  # None (plain), "'" , '"', "|" or ">"
+
+
+@dataclass
+class LoadedSpec:
+    path: str
+    data: Any
+    text: str
+    # value positions (for a mapping: its first key); key positions for mapping entries
+    value_locations: dict[Path_, ScalarSource] = field(default_factory=dict)
+    key_locations: dict[Path_, Location] = field(default_factory=dict)
+
+    def location(self, path: Path_) -> Location:
+        """The best known position for ``path``: the value, else its key, else the nearest parent."""
+        path = tuple(path)
+        while True:
+            if path in self.value_locations:
+                return self.value_locations[path].location
+            if path in self.key_locations:
+                return self.key_locations[path]
+            if not path:
+                return Location(1, 1)
+            path = path[:-1]
+
+    def key_location(self, path: Path_) -> Location:
+        path = tuple(path)
+        return self.key_locations.get(path) or self.location(path)
+
+    def source(self, path: Path_) -> ScalarSource | None:
+        return self.value_locations.get(tuple(path))
+
+
+def _loc(mark: yaml.Mark) -> Location:
+    return Location(mark.line + 1, mark.column + 1)
+
+
+def load_spec_text(text: str, path: str) -> LoadedSpec:
+    if len(text) > MAX_BYTES:
+        raise SpecErrors([SpecError(f"file is larger than {MAX_BYTES} bytes", Location(1, 1), path)])
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = _loc(mark) if mark else Location(1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecErrors([SpecError(f"invalid YAML: {problem}", where, path)]) from None
+    except yaml.YAMLError as exc:
+        raise SpecErrors([SpecError(f"invalid YAML: {exc}", Location(1, 1), path)]) from None
+    if root is None:
+        raise SpecErrors(
+            [SpecError("the spec is empty", Location(1, 1), path, "run 'metricgen new NAME' for a starter spec")]
+        )
+    spec = LoadedSpec(path=path, data=None, text=text)
+    builder = _Builder(spec)
+    spec.data = builder.build(root, ())
+    if builder.errors:
+        raise SpecErrors(builder.errors)
+    return spec
+
+
+def load_spec_file(file: Path, display_path: str | None = None) -> LoadedSpec:
+    shown = display_path or str(file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise SpecErrors([SpecError(f"cannot read file: {exc.strerror}", Location(), shown)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecErrors(
+            [SpecError(f"file is not valid UTF-8 (byte {raw[exc.start]:#04x})", Location(line, 1), shown)]
+        ) from None
+    return load_spec_text(text.removeprefix("\ufeff"), shown)
+
+
+class _Builder:
+    def __init__(self, spec: LoadedSpec):
+        self.spec = spec
+        self.errors: list[SpecError] = []
+        self.nodes = 0
+        self._constructor = yaml.SafeLoader("")
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """One scalar, by the safe loader's rules for its resolved tag (int, float, bool, null, str)."""
+        return self._constructor.construct_object(node, deep=True)
+
+    def error(self, message: str, node: yaml.Node, hint: str = "") -> None:
+        self.errors.append(SpecError(message, _loc(node.start_mark), self.spec.path, hint))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            if self.nodes == MAX_NODES + 1:
+                self.error(
+                    f"the spec expands to more than {MAX_NODES} YAML nodes", node, "are aliases nested too deeply?"
+                )
+            return None
+        if node.tag not in _PLAIN_TAGS:
+            self.error(f"YAML tag {node.tag!r} is not allowed", node, "specs are plain data")
+            return None
+        self.spec.value_locations[path] = ScalarSource(
+            _loc(node.start_mark), getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
+        )
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.error("YAML merge keys ('<<') are not supported", key_node)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error("mapping keys must be plain names", key_node)
+                continue
+            key = self.scalar(key_node)
+            if not isinstance(key, str):
+                key = str(key)
+            if key in result:
+                first = self.spec.key_locations[path + (key,)]
+                self.error(f"duplicate key '{key}' (first defined at line {first.line})", key_node)
+                continue
+            self.spec.key_locations[path + (key,)] = _loc(key_node.start_mark)
+            result[key] = self.build(value_node, path + (key,))
+        return result

@@ -1,0 +1,398 @@
+"""Stage 4, lower: the analysed metric → Python code fragments for one target, ready for the template.
+
+Expressions become code by a precedence-aware printer (parentheses only where Python needs them); function
+calls come from the registry's column for the target. Everything that varies between targets is in
+:class:`Target`; the template only lays the fragments out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from . import ir
+from .functions import CONSTANTS, REGISTRY
+from .types import FLOAT
+
+# Python operator precedence, low to high.
+_PREC = {
+    "if": 1, "or": 2, "and": 3, "not": 4, "cmp": 5, "|": 6, "&": 8, "+": 10, "-": 10,
+    "*": 11, "/": 11, "//": 11, "%": 11, "unary": 12, "**": 13, "atom": 16,
+}
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module_imports: tuple[str, ...]
+    base_class: str
+    ops: str  # the module prefix of array functions: "tf" or "ops"
+
+    def dtype(self, dtype: str) -> str:
+        if dtype == FLOAT:
+            return "self.dtype"
+        return f"tf.{dtype}" if self.name == "tf" else f'"{dtype}"'
+
+    def variable_dtype(self, dtype: str) -> str:
+        return "self.dtype" if dtype == FLOAT else f'"{dtype}"'
+
+    def cast(self, code: str, dtype: str) -> str:
+        return f"{self.ops}.cast({code}, {self.dtype(dtype)})"
+
+    def constant(self, code: str, dtype: str) -> str:
+        if self.name == "tf":
+            return f"tf.constant({code}, dtype={self.dtype(dtype)})"
+        return f"ops.convert_to_tensor({code}, dtype={self.dtype(dtype)})"
+
+
+TARGETS = {
+    "tf": Target("tf", ("import keras", "import tensorflow as tf"), "tf.keras.metrics.Metric", "tf"),
+    "keras": Target("keras", ("import keras", "from keras import ops"), "keras.metrics.Metric", "ops"),
+}
+
+_LOGICAL = {
+    "tf": {"and": "tf.logical_and", "or": "tf.logical_or", "not": "tf.logical_not", "==": "tf.equal",
+           "!=": "tf.not_equal"},
+    "keras": {"and": "ops.logical_and", "or": "ops.logical_or", "not": "ops.logical_not", "==": "ops.equal",
+              "!=": "ops.not_equal"},
+}
+
+
+def py_literal(value: Any) -> str:
+    """Python source for a validated spec value (numbers, bools, strings, None, lists of them)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return 'float("nan")'
+        if math.isinf(value):
+            return 'float("inf")' if value > 0 else '-float("inf")'
+        return repr(value)
+    if isinstance(value, (int, str)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(py_literal(v) for v in value) + "]"
+    raise TypeError(f"not a spec value: {value!r}")
+
+
+@dataclass
+class Printer:
+    """Prints typed expressions as Python source for one target."""
+
+    target: Target
+    helpers: set[str] = field(default_factory=set)
+
+    def code(self, expr: ir.Expr) -> str:
+        return self.emit(expr)[0]
+
+    def wrap(self, fragment: tuple[str, int], minimum: int) -> str:
+        code, prec = fragment
+        return f"({code})" if prec < minimum else code
+
+    def emit(self, e: ir.Expr) -> tuple[str, int]:
+        method = getattr(self, "emit_" + type(e).__name__)
+        return method(e)
+
+    def emit_Literal(self, e: ir.Literal) -> tuple[str, int]:
+        code = py_literal(e.value)
+        return code, (_PREC["unary"] if code.startswith("-") else _PREC["atom"])
+
+    def emit_Ref(self, e: ir.Ref) -> tuple[str, int]:
+        if e.kind in ("state", "param"):
+            return f"self.{e.name}", _PREC["atom"]
+        if e.kind == "constant":
+            return CONSTANTS[e.name][1][self.target.name], _PREC["atom"]
+        return e.name, _PREC["atom"]
+
+    def emit_Length(self, e: ir.Length) -> tuple[str, int]:
+        return f"len(self.{e.name})", _PREC["atom"]
+
+    def emit_DTypeName(self, e: ir.DTypeName) -> tuple[str, int]:
+        return self.target.dtype(e.name), _PREC["atom"]
+
+    def emit_TupleOf(self, e: ir.TupleOf) -> tuple[str, int]:
+        return _tuple([self.code(i) for i in e.items]), _PREC["atom"]
+
+    def emit_Cast(self, e: ir.Cast) -> tuple[str, int]:
+        inner = self.code(e.x)
+        if e.x.type.is_tensor:
+            return self.target.cast(inner, e.type.dtype), _PREC["atom"]
+        return self.target.constant(inner, e.type.dtype), _PREC["atom"]
+
+    def emit_Operator(self, e: ir.Operator) -> tuple[str, int]:
+        op, args = e.op, e.operands
+        tensor = e.type.is_tensor
+        if tensor and (op in ("and", "or", "not") or op in ("==", "!=")):
+            fn = _LOGICAL[self.target.name][op]
+            codes = [self.code(a) for a in args]
+            out = codes[0] if op != "not" else f"{fn}({codes[0]})"
+            if op != "not":
+                for c in codes[1:]:
+                    out = f"{fn}({out}, {c})"
+            return out, _PREC["atom"]
+        if op in ("neg", "pos", "not"):
+            symbol = {"neg": "-", "pos": "+", "not": "not "}[op]
+            prec = _PREC["not"] if op == "not" else _PREC["unary"]
+            return symbol + self.wrap(self.emit(args[0]), prec), prec
+        if op in ("and", "or"):
+            prec = _PREC[op]
+            return f" {op} ".join(self.wrap(self.emit(a), prec + 1) for a in args), prec
+        prec = _PREC["cmp"] if op in _COMPARISONS else _PREC[op]
+        left, right = self.emit(args[0]), self.emit(args[1])
+        if op == "**":  # right-associative, and binds tighter than a unary minus on its left
+            return f"{self.wrap(left, prec + 1)} ** {self.wrap(right, _PREC['unary'])}", prec
+        return f"{self.wrap(left, prec)} {op} {self.wrap(right, prec + 1)}", prec
+
+    def emit_Select(self, e: ir.Select) -> tuple[str, int]:
+        prec = _PREC["if"]
+        then, cond, orelse = self.emit(e.then), self.emit(e.cond), self.emit(e.orelse)
+        return f"{self.wrap(then, prec + 1)} if {self.wrap(cond, prec + 1)} else {self.wrap(orelse, prec)}", prec
+
+    def emit_Subscript(self, e: ir.Subscript) -> tuple[str, int]:
+        parts = []
+        for item in e.items:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, ir.Slice):
+                lower, upper, step = (("" if p is None else self.code(p)) for p in (item.lower, item.upper, item.step))
+                parts.append(f"{lower}:{upper}" + (f":{step}" if step else ""))
+            else:
+                parts.append(self.code(item))
+        return f"{self.wrap(self.emit(e.value), _PREC['atom'])}[{', '.join(parts)}]", _PREC["atom"]
+
+    def emit_CallParam(self, e: ir.CallParam) -> tuple[str, int]:
+        args = ", ".join(self.code(a) for a in e.args)
+        return self.target.cast(f"self.{e.name}({args})", e.type.dtype), _PREC["atom"]
+
+    def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:
+        function = REGISTRY[e.function]
+        lowering = function.lowerings[self.target.name]
+        self.helpers.update(function.helpers.get(self.target.name, ()))
+        defaults = {a.name: a.default for a in function.args}
+        codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
+        omitted = {name for name, value in e.args if value is None}
+        if callable(lowering):
+            return lowering(codes), _PREC["atom"]
+        text = re.sub(r", (\w+)=\{(\w+)\?\}", lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
+                      lowering)
+        text = re.sub(r", \{(\w+)\?\}", lambda m: "" if m.group(1) in omitted else f", {{{m.group(1)}}}", text)
+        codes["out_dtype"] = self.target.dtype(e.type.dtype)
+        return text.format(**codes), _PREC["atom"]
+
+
+def _tuple(items: list[str]) -> str:
+    """A Python tuple display: (), (a,), (a, b)."""
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def reads_state(expr: ir.Expr) -> bool:
+    """Whether an expression reads a state variable (then all batch values are computed before any fold)."""
+    if isinstance(expr, ir.Ref):
+        return expr.kind == "state"
+    children: list = []
+    for value in vars(expr).values():
+        if isinstance(value, ir.Expr):
+            children.append(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, ir.Expr):
+                    children.append(item)
+                elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ir.Expr):
+                    children.append(item[1])
+                elif isinstance(item, ir.Slice):
+                    children.extend(p for p in (item.lower, item.upper, item.step) if p is not None)
+    return any(reads_state(c) for c in children)
+
+
+# -- the class ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Variable:
+    name: str
+    shape: str
+    initializer: str
+    dtype: str
+    aggregation: str
+    reset: str
+
+
+@dataclass
+class ModuleCode:
+    """Everything the template needs, as code fragments."""
+
+    target: Target
+    spec_path: str
+    class_name: str
+    metric_name: str
+    package: str
+    description: str
+    param_docs: list[tuple[str, str]]
+    input_docs: list[tuple[str, str]]
+    init_args: list[str]
+    init_body: list[str]
+    variables: list[Variable]
+    update_args: list[str]
+    update_body: list[str]
+    result_body: list[str]
+    config_items: list[tuple[str, str]]
+    callable_params: list[str]
+    merge_body: list[str]
+    helpers: list[str]
+
+
+# How each fold combines a batch value (`{var}`, `{value}`) and how two partial states merge.
+_FOLDS = {
+    "add": ("{var}.assign_add({value})", "sum"),
+    "max": ("{var}.assign({ops}.maximum({var}, {value}))", "only_first_replica"),
+    "min": ("{var}.assign({ops}.minimum({var}, {value}))", "only_first_replica"),
+    "assign": ("{var}.assign({value})", "only_first_replica"),
+}
+
+
+def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
+    target = TARGETS[target_name]
+    printer = Printer(target)
+    ops = target.ops
+    cls = metric.class_name
+
+    init_args = [p.name for p in metric.params if p.required]
+    init_args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
+    init_args += [f"name={metric.name!r}", "dtype=None"]
+    init_body = ["super().__init__(name=name, dtype=dtype)"]
+    if metric.params:
+        printer.helpers.add("_check_param")
+    for p in metric.params:
+        extras = "".join(
+            f", {key}={py_literal(value)}"
+            for key, value in (("low", p.min), ("high", p.max), ("choices", p.choices))
+            if value is not None
+        )
+        init_body.append(f"self.{p.name} = _check_param({cls!r}, {p.name!r}, {p.name}, {p.type!r}{extras})")
+
+    variables = []
+    for s in metric.states:
+        shape = _tuple([printer.code(d) for d in s.shape])
+        init = s.init if s.dtype == "bool" or s.dtype.startswith("float") else int(s.init)
+        if init == 0:
+            initializer, reset = '"zeros"', f"{ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype)"
+        else:
+            initializer = f"keras.initializers.Constant({py_literal(init)})"
+            reset = (f"tf.fill(self.{s.name}.shape, tf.constant({py_literal(init)}, dtype=self.{s.name}.dtype))"
+                     if target.name == "tf" else
+                     f"ops.full(self.{s.name}.shape, {py_literal(init)}, dtype=self.{s.name}.dtype)")
+        variables.append(Variable(s.name, shape, initializer, target.variable_dtype(s.dtype), _FOLDS[s.fold][1], reset))
+
+    update_body = []
+    used = _used_names(metric)
+    for i in metric.inputs:
+        if i.name in used:
+            update_body.append(f"{i.name} = {target.cast(i.name, i.dtype)}")
+        if i.shape is not None:
+            printer.helpers.add("_check_shape")
+            dims = _tuple(["None" if d is None else printer.code(d) for d in i.shape])
+            update_body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
+    for name, expr in metric.update_locals:
+        update_body.append(f"{name} = {printer.code(expr)}")
+    staged = any(reads_state(expr) for _, expr in metric.updates)
+    folds = []
+    for state, expr in metric.updates:
+        value = printer.code(expr)
+        if staged:  # every batch value from the state as it was before this batch
+            update_body.append(f"{state.name}_batch = {value}")
+            value = f"{state.name}_batch"
+        folds.append(_FOLDS[state.fold][0].format(var=f"self.{state.name}", value=value, ops=ops))
+    update_body += folds
+
+    result_body = [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
+    result_body.append(f"return {printer.code(metric.result)}")
+
+    config_items = []
+    for p in metric.params:
+        value = f"self.{p.name}"
+        if p.type.startswith("list["):
+            value = f"list({value})"
+        elif p.type == "callable":
+            value = f"keras.saving.serialize_keras_object({value})"
+        config_items.append((p.name, value))
+
+    merge_body = []
+    unmergeable = [s for s in metric.states if not s.mergeable]
+    if unmergeable:
+        s = unmergeable[0]
+        merge_body.append(
+            f"raise NotImplementedError({cls + ': state variable ' + repr(s.name) + ' is folded with ' + repr(s.fold) + ', so partial states cannot be merged'!r})"
+        )
+    else:
+        checked = [p.name for p in metric.params if p.type != "callable"]
+        merge_body.append("for other in metrics:")
+        merge_body.append(f"    if not isinstance(other, {cls}):")
+        merge_body.append(
+            f"        raise TypeError(f\"{cls}.merge_state: cannot merge a {{type(other).__name__}}\")"
+        )
+        if checked:
+            mine = ", ".join(f"self.{n}" for n in checked)
+            theirs = ", ".join(f"other.{n}" for n in checked)
+            merge_body.append(f"    if ({mine},) != ({theirs},):")
+            merge_body.append(
+                f"        raise ValueError(\"{cls}.merge_state: metrics with different parameters cannot be merged\")"
+            )
+        for s in metric.states:
+            merge_body.append("    " + _FOLDS[s.fold][0].format(var=f"self.{s.name}", value=f"other.{s.name}", ops=ops))
+
+    return ModuleCode(
+        target=target,
+        spec_path=metric.spec_path,
+        class_name=cls,
+        metric_name=metric.name,
+        package=metric.package,
+        description=metric.description,
+        param_docs=[(p.name, _param_doc(p)) for p in metric.params],
+        input_docs=[(i.name, _input_doc(i, printer)) for i in metric.inputs],
+        init_args=init_args,
+        init_body=init_body,
+        variables=variables,
+        update_args=[i.name for i in metric.inputs],
+        update_body=update_body,
+        result_body=result_body,
+        config_items=config_items,
+        callable_params=[p.name for p in metric.params if p.type == "callable"],
+        merge_body=merge_body,
+        helpers=sorted(printer.helpers),
+    )
+
+
+def _used_names(metric: ir.Metric) -> set[str]:
+    names: set[str] = set()
+
+    def visit(e: Any) -> None:
+        if isinstance(e, ir.Ref):
+            names.add(e.name)
+        if isinstance(e, (ir.Expr, ir.Slice)):
+            for value in vars(e).values():
+                visit(value)
+        elif isinstance(e, tuple):
+            for item in e:
+                visit(item)
+
+    for _, expr in metric.update_locals + metric.updates:
+        visit(expr)
+    return names
+
+
+def _param_doc(p: ir.Param) -> str:
+    text = p.type
+    if not p.required:
+        text += f", default {py_literal(p.default)}"
+    return f"({text}) {p.doc}".rstrip()
+
+
+def _input_doc(i: ir.Input, printer: Printer) -> str:
+    text = f"cast to {'the metric dtype' if i.dtype == FLOAT else i.dtype}"
+    if i.shape is not None:
+        dims = ["None" if d is None else printer.code(d).replace("self.", "") for d in i.shape]
+        text += ", shape (" + ("..., " if i.leading_ellipsis else "") + ", ".join(dims) + ")"
+    return f"({text}) {i.doc}".rstrip()

@@ -1,0 +1,215 @@
+"""Stage 2, validate: the spec format as pydantic models.
+
+These models say what keys a spec may have and what types their values take; unknown keys are refused.
+What needs the whole spec to check (names, expressions, shapes) is the analyser's job, not this module's.
+`metricgen schema` prints the JSON Schema generated from these models for editors.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SpecError, SpecErrors, did_you_mean
+from .loader import LoadedSpec
+
+ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "callable"]
+# "float" is the metric's own dtype (`dtype=` of the constructor, float32 unless set): the usual choice.
+StateDType = Literal["float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool"]
+Fold = Literal["add", "assign", "max", "min"]
+
+
+def _number_to_text(value: Any) -> Any:
+    # `result: 1` is a number in YAML but an expression to us.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return value
+
+
+Expr = Annotated[str, BeforeValidator(_number_to_text), Field(min_length=1, max_length=4000)]
+Doc = Annotated[str, Field(max_length=20_000)]
+Dim = Union[int, str]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class ParamSpec(_Model):
+    """A constructor parameter, stored on the instance and saved in `get_config()`."""
+
+    type: ParamType
+    default: Any = Field(None, description="Omit for a required parameter.")
+    doc: Doc = ""
+    min: Union[int, float, None] = Field(None, description="Smallest allowed value (numbers, and list items).")
+    max: Union[int, float, None] = Field(None, description="Largest allowed value (numbers, and list items).")
+    choices: Union[list[str], None] = Field(None, description="Allowed values of a str parameter.")
+
+    @property
+    def required(self) -> bool:
+        return "default" not in self.model_fields_set
+
+
+class InputSpec(_Model):
+    """An argument of `update_state`, cast to `dtype` on entry."""
+
+    name: str
+    dtype: StateDType = "float"
+    shape: Union[list[Union[int, str, None]], None] = Field(
+        None,
+        description="Expected shape, checked when the metric is traced: null for any size, '...' for any "
+        "leading dimensions, a param name or an integer expression over params.",
+    )
+    doc: Doc = ""
+
+
+def _name_to_input(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class StateSpec(_Model):
+    """A state variable of the metric."""
+
+    shape: list[Dim] = Field(default_factory=list, description="Entries: ints, param names or int expressions.")
+    dtype: StateDType = "float"
+    init: Union[int, float, bool] = Field(0, description="Initial value, restored by reset_state().")
+    fold: Fold = Field("add", description="How a batch value is folded in: add, assign, max or min.")
+    doc: Doc = ""
+
+
+class UpdateSpec(_Model):
+    """Per-batch update: local definitions, then one expression per state variable."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    __pydantic_extra__: dict[str, Expr]
+
+    let: dict[str, Expr] = Field(default_factory=dict)
+
+    @property
+    def assignments(self) -> dict[str, str]:
+        return dict(self.model_extra or {})
+
+
+class ResultSpec(_Model):
+    let: dict[str, Expr] = Field(default_factory=dict)
+    value: Expr
+
+
+def _expr_to_result(value: Any) -> Any:
+    value = _number_to_text(value)
+    return {"value": value} if isinstance(value, str) else value
+
+
+class ExampleSpec(_Model):
+    """A worked example: batches fed to a fresh metric and the value `result()` must give."""
+
+    doc: Doc = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    batches: list[dict[str, Any]] = Field(min_length=1)
+    expected: Union[float, int]
+    tolerance: float = Field(1e-6, ge=0)
+
+
+class Spec(_Model):
+    """A metricgen metric spec."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100, description="snake_case, the default metric name")
+    class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100, description="CamelCase class name")
+    description: Doc
+    package: str = Field(
+        "metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package"
+    )
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    inputs: list[Annotated[InputSpec, BeforeValidator(_name_to_input)]] = Field(
+        default_factory=lambda: [InputSpec(name="y_true"), InputSpec(name="y_pred")], min_length=1
+    )
+    state: dict[str, StateSpec] = Field(min_length=1)
+    update: UpdateSpec
+    result: Annotated[ResultSpec, BeforeValidator(_expr_to_result)]
+    examples: list[ExampleSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state_entries_may_be_empty(cls, data: Any) -> Any:
+        # `state: {tp: }` in YAML gives None: a state with every default.
+        if isinstance(data, dict) and isinstance(data.get("state"), dict):
+            data = dict(data)
+            data["state"] = {k: ({} if v is None else v) for k, v in data["state"].items()}
+        return data
+
+
+def validate_spec(loaded: LoadedSpec) -> Spec:
+    """Validate loaded data against the models; every problem becomes a located SpecError."""
+    if not isinstance(loaded.data, dict):
+        raise SpecErrors(
+            [SpecError("a spec must be a mapping of keys (name, class_name, state, ...)", loaded.location(()), loaded.path)]
+        )
+    try:
+        return Spec.model_validate(loaded.data)
+    except ValidationError as exc:
+        raise SpecErrors([_to_spec_error(e, loaded) for e in exc.errors()]) from None
+
+
+def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    kind = error["type"]
+    dotted = ".".join(str(p) for p in loc) or "spec"
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        hint = did_you_mean(key, _known_keys(loc[:-1]))
+        allowed = ", ".join(sorted(_known_keys(loc[:-1])))
+        return SpecError(f"unknown key '{key}'", loaded.key_location(loc), loaded.path, hint or f"allowed: {allowed}")
+    if kind == "missing":
+        parent = ".".join(str(p) for p in loc[:-1]) or "the spec"
+        return SpecError(f"missing required key '{loc[-1]}' in {parent}", loaded.location(loc[:-1]), loaded.path)
+    message = error["msg"]
+    if kind == "literal_error":
+        message = f"invalid value {error['input']!r} for {dotted}: {message[0].lower()}{message[1:]}"
+        return SpecError(message, loaded.location(loc), loaded.path)
+    if kind == "string_pattern_mismatch":
+        what = {"name": "snake_case, like dice_coefficient", "class_name": "CamelCase, like DiceCoefficient"}
+        hint = what.get(str(loc[-1]), f"must match {error['ctx']['pattern']}")
+        return SpecError(f"invalid {dotted} {error['input']!r}", loaded.location(loc), loaded.path, hint)
+    return SpecError(f"{dotted}: {message[0].lower()}{message[1:]}", loaded.location(loc), loaded.path)
+
+
+def _known_keys(loc: tuple) -> set[str]:
+    """The keys a model accepts at ``loc`` (for 'did you mean' on unknown keys)."""
+    annotation: Any = Spec
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return set()
+            annotation = field.annotation
+        else:
+            origin = typing.get_origin(annotation)
+            args = typing.get_args(annotation)
+            if origin in (list, dict) and args:
+                annotation = args[-1]
+            else:
+                return set()
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return set(annotation.model_fields)
+    return set()
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) in (Annotated, Union):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) is Union and len(args) != 1:
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            return models[0] if models else annotation
+        annotation = args[0]
+    return annotation
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "metricgen spec"
+    return schema

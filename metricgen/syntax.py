@@ -1,0 +1,134 @@
+"""The syntax tree of an expression as written in a spec (before names and types are resolved)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Optional, Union
+
+from .errors import Location
+
+
+@dataclass(frozen=True)
+class Node:
+    loc: Location
+
+    def children(self) -> Iterator["Node"]:
+        return iter(())
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    value: Union[int, float, bool, None]
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    id: str
+
+
+@dataclass(frozen=True)
+class BinOp(Node):
+    op: str
+    left: Node
+    right: Node
+
+    def children(self):
+        yield from (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class UnaryOp(Node):
+    op: str
+    operand: Node
+
+    def children(self):
+        yield self.operand
+
+
+@dataclass(frozen=True)
+class BoolOp(Node):
+    op: str  # and | or
+    values: tuple[Node, ...]
+
+    def children(self):
+        yield from self.values
+
+
+@dataclass(frozen=True)
+class Compare(Node):
+    op: str
+    left: Node
+    right: Node
+
+    def children(self):
+        yield from (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class IfElse(Node):
+    cond: Node
+    then: Node
+    orelse: Node
+
+    def children(self):
+        yield from (self.cond, self.then, self.orelse)
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+    kwargs: tuple[tuple[str, Node], ...]
+
+    def children(self):
+        yield from self.args
+        yield from (v for _, v in self.kwargs)
+
+
+@dataclass(frozen=True)
+class Tuple(Node):
+    items: tuple[Node, ...]
+
+    def children(self):
+        yield from self.items
+
+
+@dataclass(frozen=True)
+class NewAxis(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class EllipsisItem(Node):
+    pass
+
+
+@dataclass(frozen=True)
+class SliceItem(Node):
+    lower: Optional[Node]
+    upper: Optional[Node]
+    step: Optional[Node]
+
+    def children(self):
+        yield from (p for p in (self.lower, self.upper, self.step) if p is not None)
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    value: Node
+    items: tuple[Node, ...]
+
+    def children(self):
+        yield self.value
+        yield from self.items
+
+
+def walk(node: Node) -> Iterator[Node]:
+    yield node
+    for child in node.children():
+        yield from walk(child)
+
+
+def names_in(node: Node) -> Iterator[Name]:
+    """Every name the expression reads (function names are not names)."""
+    return (n for n in walk(node) if isinstance(n, Name))
