@@ -288,7 +288,12 @@ class Analyser:
                 expr = self.guard(lambda: self.static_dim(dim, path, self.shape_scope()))
                 dims.append(expr)
             shape = tuple(dims)
-        return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc)
+        names = [i.name for i in self.spec.inputs]
+        if inp.same_rank_as is not None and (inp.same_rank_as not in names or inp.same_rank_as == inp.name):
+            self.diag.error(f"same_rank_as names '{inp.same_rank_as}', which is not another input",
+                            self.loaded.location(("inputs", index, "same_rank_as")),
+                            did_you_mean(inp.same_rank_as, [n for n in names if n != inp.name]))
+        return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as)
 
     # -- expressions ----------------------------------------------------------------------------------------
     def expression(self, text: str, path: tuple, scope: _Scope) -> ir.Expr:

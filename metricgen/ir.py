@@ -118,6 +118,7 @@ class Input:
     shape: Optional[tuple[Optional[Expr], ...]]  # None: unchecked; an entry None: any size
     leading_ellipsis: bool
     doc: str
+    same_rank_as: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,10 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark else Location(1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecErrors([SpecError(f"invalid YAML: {problem}", where, path)]) from None
+        hint = ""
+        if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+            hint = "inside {...} or [...], quote values that contain [ ] { } or ', ' (type: \"list[float]\")"
+        raise SpecErrors([SpecError(f"invalid YAML: {problem}", where, path, hint)]) from None
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(f"invalid YAML: {exc}", Location(1, 1), path)]) from None
     if root is None:

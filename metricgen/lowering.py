@@ -288,13 +288,18 @@ def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
 
     update_body = []
     used = _used_names(metric)
+    rank_references = {i.same_rank_as for i in metric.inputs if i.name in used}
     for i in metric.inputs:
-        if i.name in used:
+        if i.name in used or i.name in rank_references:
             update_body.append(f"{i.name} = {target.cast(i.name, i.dtype)}")
         if i.shape is not None:
             printer.helpers.add("_check_shape")
             dims = _tuple(["None" if d is None else printer.code(d) for d in i.shape])
             update_body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
+    for i in metric.inputs:
+        if i.same_rank_as is not None and i.name in used:
+            printer.helpers.add("_match_rank")
+            update_body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
     for name, expr in metric.update_locals:
         update_body.append(f"{name} = {printer.code(expr)}")
     staged = any(reads_state(expr) for _, expr in metric.updates)

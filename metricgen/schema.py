@@ -62,6 +62,11 @@ class InputSpec(_Model):
         description="Expected shape, checked when the metric is traced: null for any size, '...' for any "
         "leading dimensions, a param name or an integer expression over params.",
     )
+    same_rank_as: Union[str, None] = Field(
+        None,
+        description="Another input whose rank this one is brought to, as Keras does for labels: a trailing "
+        "axis of size 1 is dropped or added ([batch] and [batch, 1] labels both work).",
+    )
     doc: Doc = ""
 
 
@@ -160,6 +165,8 @@ def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
         key = str(loc[-1])
         hint = did_you_mean(key, _known_keys(loc[:-1]))
         allowed = ", ".join(sorted(_known_keys(loc[:-1])))
+        if not hint and (" " in key or not key.isidentifier()):
+            hint = "in {...} a ',' or ': ' starts a new key: put text with them in quotes"
         return SpecError(f"unknown key '{key}'", loaded.key_location(loc), loaded.path, hint or f"allowed: {allowed}")
     if kind == "missing":
         parent = ".".join(str(p) for p in loc[:-1]) or "the spec"

@@ -80,3 +80,16 @@ def _weighted_count(values, sample_weight, dtype):
     if sample_weight is None:
         return tf.cast(tf.size(values), dtype)
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+
+
+def _match_rank(value, reference):
+    """`value` with a trailing axis of size 1 dropped or added to match `reference`'s rank (as Keras
+    squeezes or expands labels), otherwise unchanged."""
+    rank, reference_rank = value.shape.rank, reference.shape.rank
+    if rank is None or reference_rank is None:
+        return value
+    if rank == reference_rank + 1 and value.shape[-1] == 1:
+        return tf.squeeze(value, axis=-1)
+    if rank + 1 == reference_rank and reference.shape[-1] == 1:
+        return tf.expand_dims(value, axis=-1)
+    return value
