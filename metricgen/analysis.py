@@ -54,6 +54,7 @@ class _Scope:
         self.local_exprs: dict[str, ir.Expr] = {}
         self.order: list[str] = []
         self.visiting: list[str] = []
+        self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
 
 
 class Analyser:
@@ -317,7 +318,7 @@ class Analyser:
 
     def report_unused(self, scope: _Scope, base: tuple) -> None:
         for name in scope.local_sources:
-            if name not in scope.local_exprs and name not in scope.visiting:
+            if name not in scope.local_exprs and name not in scope.visiting and name not in scope.referenced:
                 self.guard(lambda: self.local(name, scope, None))  # still check it, to report its errors
                 self.diag.error(f"'{name}' is defined but never used", self.loaded.key_location(base + (name,)),
                                 "remove it, or use it in an update or the result")
@@ -351,6 +352,7 @@ class Analyser:
     def check_Name(self, node: syn.Name, scope: _Scope) -> ir.Expr:
         name = node.id
         if name in scope.local_sources:
+            scope.referenced.add(name)
             expr = self.local(name, scope, node.loc)
             return ir.Ref(expr.type, "local", name)
         binding = scope.bindings.get(name)
@@ -372,8 +374,13 @@ class Analyser:
             raise self.fail("sample_weight is not a value in expressions", node.loc,
                             "use weighted_sum(x), weighted_count(x) or sample_weights(x)")
         hint = did_you_mean(name, list(scope.bindings) + list(scope.local_sources))
-        if scope.part == "shape" and name in self.spec.state:
-            hint = "shapes can only use params"
+        if scope.part == "shape":
+            what = ("state variable" if name in self.spec.state else
+                    "input" if name in {i.name for i in self.spec.inputs} else "")
+            if what:
+                raise self.fail(f"{what} '{name}' cannot size a shape", node.loc,
+                                "shapes can only use int params, len(list_param) and constants")
+            hint = hint or "a shape can only name params: declare it under params: with type: int"
         raise self.fail(f"unknown name '{name}'", node.loc, hint)
 
     def check_Tuple(self, node: syn.Tuple, scope: _Scope) -> ir.Expr:

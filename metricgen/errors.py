@@ -63,7 +63,8 @@ class Diagnostics:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise SpecErrors(sorted(self.errors, key=_sort_key))
+            unique = list(dict.fromkeys(self.errors))  # one cause reached by two paths is reported once
+            raise SpecErrors(sorted(unique, key=_sort_key))
 
 
 def _sort_key(error: SpecError) -> tuple[int, int]:

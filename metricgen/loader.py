@@ -20,6 +20,7 @@ from .errors import Location, SpecError, SpecErrors
 # A spec has a few hundred nodes; anything past this is a mistake or an attack.
 MAX_NODES = 20_000
 MAX_BYTES = 1_000_000
+MAX_DEPTH = 64  # nesting of mappings and lists; a spec needs about 6
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -83,13 +84,16 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark else Location(1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _yaml_problem(exc)
         hint = ""
         if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
             hint = "inside {...} or [...], quote values that contain [ ] { } or ', ' (type: \"list[float]\")"
         raise SpecErrors([SpecError(f"invalid YAML: {problem}", where, path, hint)]) from None
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(f"invalid YAML: {exc}", Location(1, 1), path)]) from None
+    except RecursionError:
+        raise SpecErrors([SpecError("the YAML is nested too deeply", Location(1, 1), path,
+                                    f"a spec needs a few levels, at most {MAX_DEPTH}")]) from None
     if root is None:
         raise SpecErrors(
             [SpecError("the spec is empty", Location(1, 1), path, "run 'metricgen new NAME' for a starter spec")]
@@ -102,6 +106,17 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     return spec
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """The parser's complaint, with where the construct it was reading began, and a word on tabs."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "'\\t'" in problem:
+        problem += " (indent with spaces: YAML does not allow tabs)"
+    start, mark = exc.context_mark, exc.problem_mark
+    if exc.problem and exc.context and start is not None and (mark is None or start.line != mark.line):
+        problem += f"; {exc.context} that starts at line {start.line + 1}, column {start.column + 1}"
+    return problem
+
+
 def load_spec_file(file: Path, display_path: str | None = None) -> LoadedSpec:
     shown = display_path or str(file)
     try:
@@ -112,8 +127,11 @@ def load_spec_file(file: Path, display_path: str | None = None) -> LoadedSpec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise SpecErrors(
-            [SpecError(f"file is not valid UTF-8 (byte {raw[exc.start]:#04x})", Location(line, 1), shown)]
+            [SpecError(f"file is not valid UTF-8 (byte {raw[exc.start]:#04x})", Location(line, column), shown,
+                       "save it as UTF-8")]
         ) from None
     return load_spec_text(text.removeprefix("\ufeff"), shown)
 
@@ -123,6 +141,7 @@ class _Builder:
         self.spec = spec
         self.errors: list[SpecError] = []
         self.nodes = 0
+        self.too_deep = False
         self._constructor = yaml.SafeLoader("")
 
     def scalar(self, node: yaml.ScalarNode) -> Any:
@@ -139,6 +158,11 @@ class _Builder:
                 self.error(
                     f"the spec expands to more than {MAX_NODES} YAML nodes", node, "are aliases nested too deeply?"
                 )
+            return None
+        if len(path) > MAX_DEPTH:
+            if not self.too_deep:
+                self.too_deep = True
+                self.error(f"the spec is nested more than {MAX_DEPTH} levels deep", node)
             return None
         if node.tag not in _PLAIN_TAGS:
             self.error(f"YAML tag {node.tag!r} is not allowed", node, "specs are plain data")

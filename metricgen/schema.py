@@ -7,6 +7,7 @@ What needs the whole spec to check (names, expressions, shapes) is the analyser'
 
 from __future__ import annotations
 
+import difflib
 import typing
 from typing import Annotated, Any, Literal, Union
 
@@ -28,7 +29,11 @@ def _number_to_text(value: Any) -> Any:
     return value
 
 
-Expr = Annotated[str, BeforeValidator(_number_to_text), Field(min_length=1, max_length=4000)]
+Expr = Annotated[
+    str,
+    BeforeValidator(_number_to_text, json_schema_input_type=Union[str, float]),
+    Field(min_length=1, max_length=4000),
+]
 Doc = Annotated[str, Field(max_length=20_000)]
 Dim = Union[int, str]
 
@@ -107,6 +112,10 @@ def _expr_to_result(value: Any) -> Any:
     return {"value": value} if isinstance(value, str) else value
 
 
+def _none_to_state(value: Any) -> Any:
+    return {} if value is None else value  # `state: {tp: }`: a state with every default
+
+
 class ExampleSpec(_Model):
     """A worked example: batches fed to a fresh metric and the value `result()` must give."""
 
@@ -127,12 +136,18 @@ class Spec(_Model):
         "metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package"
     )
     params: dict[str, ParamSpec] = Field(default_factory=dict)
-    inputs: list[Annotated[InputSpec, BeforeValidator(_name_to_input)]] = Field(
+    inputs: list[
+        Annotated[InputSpec, BeforeValidator(_name_to_input, json_schema_input_type=Union[str, InputSpec])]
+    ] = Field(
         default_factory=lambda: [InputSpec(name="y_true"), InputSpec(name="y_pred")], min_length=1
     )
-    state: dict[str, StateSpec] = Field(min_length=1)
+    state: dict[
+        str, Annotated[StateSpec, BeforeValidator(_none_to_state, json_schema_input_type=Union[StateSpec, None])]
+    ] = Field(min_length=1)
     update: UpdateSpec
-    result: Annotated[ResultSpec, BeforeValidator(_expr_to_result)]
+    result: Annotated[
+        ResultSpec, BeforeValidator(_expr_to_result, json_schema_input_type=Union[str, float, ResultSpec])
+    ]
     examples: list[ExampleSpec] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -154,7 +169,76 @@ def validate_spec(loaded: LoadedSpec) -> Spec:
     try:
         return Spec.model_validate(loaded.data)
     except ValidationError as exc:
-        raise SpecErrors([_to_spec_error(e, loaded) for e in exc.errors()]) from None
+        raise SpecErrors(_to_spec_errors(exc.errors(), loaded)) from None
+
+
+# pydantic's type errors, as what was expected
+_EXPECTED = {
+    "string_type": "a string", "int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
+    "dict_type": "a mapping", "list_type": "a list", "model_type": "a mapping",
+}
+_MODEL_EXPECTED = {
+    "ResultSpec": "an expression, or a mapping with 'value' (and 'let')",
+    "InputSpec": "an input name, or a mapping with 'name'",
+}
+
+
+def _to_spec_errors(errors: list[Any], loaded: LoadedSpec) -> list[SpecError]:
+    """pydantic's errors as located SpecErrors: the alternatives of a union merged into one error, and no
+    'missing key' next to an unknown key whose 'did you mean' names it."""
+    groups: dict[tuple, list[Any]] = {}
+    for error in errors:
+        path = _data_path(tuple(error["loc"]), loaded.data, error["type"])
+        groups.setdefault(path, []).append({**error, "loc": path})
+    merged: list[Any] = []
+    for path, group in groups.items():
+        if len(group) > 1 and all(e["type"] in _EXPECTED for e in group):
+            expected = list(dict.fromkeys(_EXPECTED[e["type"]] for e in group))
+            if "a number" in expected and "an integer" in expected:
+                expected.remove("an integer")
+            merged.append({**group[0], "type": "expected", "expected": " or ".join(expected)})
+        else:
+            merged.extend(group)
+    misspelt = set()
+    for e in merged:
+        if e["type"] == "extra_forbidden":
+            known = sorted(_known_keys(e["loc"][:-1]))
+            close = difflib.get_close_matches(str(e["loc"][-1]), known, n=1, cutoff=0.6)
+            misspelt.update((e["loc"][:-1], c) for c in close)
+    return [
+        _to_spec_error(e, loaded)
+        for e in merged
+        if not (e["type"] == "missing" and (e["loc"][:-1], e["loc"][-1]) in misspelt)
+    ]
+
+
+def _data_path(loc: tuple, data: Any, kind: str) -> tuple:
+    """``loc`` without pydantic's union and validator tags: the steps that exist in the data, plus the key
+    itself for a missing key."""
+    path: list[Any] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (i == len(loc) - 1 and kind == "missing"):
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _describe(value: Any) -> str:
+    """A YAML value in words, for 'got ...'."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}" + ("..." if len(value) > 40 else "")
+    return "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
@@ -179,6 +263,18 @@ def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
         what = {"name": "snake_case, like dice_coefficient", "class_name": "CamelCase, like DiceCoefficient"}
         hint = what.get(str(loc[-1]), f"must match {error['ctx']['pattern']}")
         return SpecError(f"invalid {dotted} {error['input']!r}", loaded.location(loc), loaded.path, hint)
+    if kind in _EXPECTED or kind == "expected":
+        expected = error.get("expected") or _EXPECTED[kind]
+        if kind == "model_type":
+            expected = _MODEL_EXPECTED.get(error.get("ctx", {}).get("class_name"), expected)
+        return SpecError(f"{dotted} must be {expected}, got {_describe(error['input'])}", loaded.location(loc),
+                         loaded.path)
+    if kind in ("too_long", "string_too_long") and isinstance(error["input"], str):
+        limit = error["ctx"]["max_length"]
+        return SpecError(f"{dotted} is too long: {len(error['input'])} characters, at most {limit}",
+                         loaded.location(loc), loaded.path)
+    if kind == "too_short" and not error["input"]:
+        return SpecError(f"{dotted} must not be empty", loaded.location(loc), loaded.path)
     return SpecError(f"{dotted}: {message[0].lower()}{message[1:]}", loaded.location(loc), loaded.path)
 
 
