@@ -176,6 +176,9 @@ class Analyser:
     # -- declarations ---------------------------------------------------------------------------------------
     def check_names(self) -> None:
         spec = self.spec
+        if keyword.iskeyword(spec.class_name):
+            self.diag.error(f"invalid class_name '{spec.class_name}': it is a Python keyword",
+                            self.loaded.location(("class_name",)), "CamelCase, like DiceCoefficient")
         declared: dict[str, tuple[str, tuple]] = {}
         groups = [
             ("param", ("params",), list(spec.params), True),

@@ -80,6 +80,7 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     if len(text) > MAX_BYTES:
         raise SpecErrors([SpecError(f"file is larger than {MAX_BYTES} bytes", Location(1, 1), path)])
     try:
+        _check_depth(text, path)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -104,6 +105,19 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     if builder.errors:
         raise SpecErrors(builder.errors)
     return spec
+
+
+def _check_depth(text: str, path: str) -> None:
+    """Refuse deep nesting from the event stream, before the (recursive) composer meets it: fast, and where it is."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise SpecErrors([SpecError(f"the spec is nested more than {MAX_DEPTH} levels deep",
+                                            _loc(event.start_mark), path)])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
