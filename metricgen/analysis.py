@@ -72,6 +72,8 @@ class Analyser:
 
     def locator(self, path: tuple) -> Callable[[int, int], Location]:
         src = self.loaded.source(path)
+        if src is None and tuple(path) == ("result", "value"):
+            src = self.loaded.source(("result",))  # `result: <expr>`, the short form of `result: {value: <expr>}`
         if src is None:
             fixed = self.loaded.location(path)
             return lambda line, col: fixed

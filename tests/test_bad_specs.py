@@ -1,0 +1,297 @@
+"""One bad spec per user mistake: each must end in ``path:LINE:COL: error: WHAT (hint)``, exit 2, no traceback.
+
+The expected location is where the mistake is in the text, found here by searching the spec for it (not by
+asking metricgen), and the expected words are what a person needs to fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+import pytest
+from click.testing import CliRunner
+
+from metricgen.cli import main
+from metricgen.compiler import compile_file
+
+# A valid spec; each case below is a copy with one mistake.
+GOOD = """\
+name: m
+class_name: M
+description: d
+state:
+  tp: {}
+update:
+  tp: sum(y_true * y_pred)
+result: tp
+"""
+
+
+@dataclass
+class Case:
+    id: str
+    text: Union[str, bytes]
+    # where the error must point: (substring, offset into it) searched in the text, or an explicit (line, col)
+    where: Union[tuple[str, int], tuple[int, int]]
+    words: list[str]
+    only: bool = False  # the one and only error of the spec
+    extra: list[str] = field(default_factory=list)  # words that must NOT appear in any message
+
+
+def replace(old: str, new: str, base: str = GOOD) -> str:
+    assert base.count(old) == 1, old
+    return base.replace(old, new)
+
+
+CASES = [
+    # -- YAML ------------------------------------------------------------------------------------------------
+    Case("yaml_mapping_in_plain_value", replace("description: d", "description: ratio: a / b"),
+         (": a / b", 0), ["invalid YAML", "mapping values are not allowed here"], only=True),
+    Case("yaml_unclosed_flow_mapping", replace("state:\n  tp: {}", "state: {tp: {}"),
+         ("update:", 0), ["invalid YAML", "while parsing a flow mapping that starts at line 4, column 8"], only=True),
+    Case("yaml_tab_indentation", replace("  tp: {}", "\ttp: {}"),
+         ("\ttp", 0), ["invalid YAML", "'\\t'", "indent with spaces"], only=True),
+    Case("yaml_python_tag", replace("description: d", "description: !!python/object/apply:os.getcwd []"),
+         ("!!python", 0), ["YAML tag", "python/object/apply:os.getcwd", "is not allowed", "plain data"]),
+    Case("duplicate_key", replace("class_name: M\n", "class_name: M\nname: other\n"),
+         ("name: other", 0), ["duplicate key 'name'", "first defined at line 1"], only=True),
+    Case("duplicate_nested_key", replace("  tp: {}\n", "  tp: {}\n  tp: {dtype: int32}\n"),
+         ("  tp: {dtype", 2), ["duplicate key 'tp'", "first defined at line 5"], only=True),
+    Case("empty_file", "", (1, 1), ["the spec is empty", "metricgen new"], only=True),
+    Case("comments_only", "# a spec, one day\n\n", (1, 1), ["the spec is empty"], only=True),
+    Case("not_a_mapping", "- name\n- class_name\n", (1, 1), ["a spec must be a mapping"], only=True),
+    Case("non_utf8", GOOD.replace("description: d", "description: caf\xe9").encode("latin-1"),
+         (3, 17), ["not valid UTF-8", "0xe9", "save it as UTF-8"], only=True),
+    # -- keys and types --------------------------------------------------------------------------------------
+    Case("unknown_key_did_you_mean", replace("description: d", "descripton: d"),
+         ("descripton", 0), ["unknown key 'descripton'", "did you mean 'description'?"], only=True,
+         extra=["missing required key"]),
+    Case("unknown_key_allowed_list", GOOD + "colour: red\n",
+         ("colour", 0), ["unknown key 'colour'", "allowed:", "class_name", "examples"], only=True),
+    Case("unknown_nested_key", GOOD + "params:\n  k: {type: float, defualt: 1.0}\n",
+         ("defualt", 0), ["unknown key 'defualt'", "did you mean 'default'?"], only=True),
+    Case("missing_key", replace("result: tp\n", ""),
+         (1, 1), ["missing required key 'result' in the spec"], only=True),
+    Case("missing_nested_key", GOOD + "params:\n  k: {default: 1}\n",
+         ("{default", 0), ["missing required key 'type' in params.k"], only=True),
+    Case("wrong_type_string", replace("name: m", "name: 42"),
+         ("42", 0), ["name must be a string", "got the number 42"], only=True),
+    Case("wrong_type_mapping", replace("state:\n  tp: {}", "state: [tp]"),
+         ("[tp]", 0), ["state must be a mapping", "got a list"], only=True),
+    Case("wrong_type_number_union", GOOD + "params:\n  k: {type: float, default: 1.0, min: low}\n",
+         ("low", 0), ["params.k.min must be a number", "got the string 'low'"], only=True),
+    Case("wrong_type_expression", replace("tp: sum(y_true * y_pred)", "tp: [1, 2]"),
+         ("[1, 2]", 0), ["update.tp must be a string", "got a list"], only=True),
+    Case("wrong_type_result", replace("result: tp", "result: [tp]"),
+         ("[tp]", 0), ["result must be an expression, or a mapping with 'value'", "got a list"], only=True),
+    Case("wrong_literal_value", replace("tp: {}", "tp: {dtype: float128}"),
+         ("float128", 0), ["invalid value 'float128' for state.tp.dtype", "'float32'", "'int64'"], only=True),
+    Case("wrong_param_type_name", GOOD + "params:\n  k: {type: integer, default: 1}\n",
+         ("integer", 0), ["invalid value 'integer' for params.k.type", "'int'", "'list[float]'"], only=True),
+    Case("wrong_default_type", GOOD + "params:\n  k: {type: int, default: 0.5}\n",
+         ("0.5", 0), ["default of param 'k' must be an int", "0.5"]),
+    Case("default_out_of_range", GOOD + "params:\n  k: {type: float, default: 2.0, max: 1}\n",
+         ("2.0", 0), ["default of param 'k' must be at most 1"]),
+    Case("empty_state", replace("state:\n  tp: {}", "state: {}"),
+         ("{}", 0), ["state must not be empty"]),
+    Case("expression_too_long", replace("sum(y_true * y_pred)", "sum(" + " + ".join(["y_true"] * 500) + ")"),
+         ("sum(", 0), ["update.tp is too long", "at most 4000"], only=True),
+    # -- names -----------------------------------------------------------------------------------------------
+    Case("keyword_state_name", replace("  tp: {}", "  class: {}"),
+         ("  class:", 2), ["invalid state variable name 'class'", "Python keyword"]),
+    Case("keyword_param_name", GOOD + "params:\n  lambda: {type: float, default: 1.0}\n",
+         ("lambda", 0), ["invalid param name 'lambda'", "Python keyword"], only=True),
+    Case("keyword_input_name", GOOD + "inputs: [y_true, for]\n",
+         ("for]", 0), ["invalid input name 'for'", "Python keyword"]),
+    Case("clash_name", GOOD.replace("tp", "name"),
+         ("  name: {}", 2), ["invalid state variable name 'name'", "keras.metrics.Metric already has an attribute"]),
+    Case("clash_dtype", GOOD + "params:\n  dtype: {type: float, default: 1.0}\n",
+         ("  dtype:", 2), ["invalid param name 'dtype'", "keras.metrics.Metric already has an attribute"]),
+    Case("clash_variables", GOOD.replace("tp", "variables"),
+         ("  variables: {}", 2), ["invalid state variable name 'variables'", "already has an attribute"]),
+    Case("clash_result", GOOD + "params:\n  result: {type: float, default: 1.0}\n",
+         ("  result:", 2), ["invalid param name 'result'", "keras.metrics.Metric already has an attribute"]),
+    Case("clash_generated_name", GOOD + "params:\n  self: {type: float, default: 1.0}\n",
+         ("  self:", 2), ["invalid param name 'self'", "the generated code uses this name"]),
+    Case("bad_identifier_chars", GOOD + "params:\n  2fast: {type: float, default: 1.0}\n",
+         ("2fast", 0), ["invalid param name '2fast'", "letters, digits and '_'"], only=True),
+    Case("name_defined_twice", GOOD + "params:\n  tp: {type: float, default: 1.0}\n",
+         ("  tp: {}", 2), ["'tp' is already defined as a param"]),
+    Case("class_name_not_camel_case", replace("class_name: M", "class_name: dice"),
+         ("dice", 0), ["invalid class_name 'dice'", "CamelCase"], only=True),
+    Case("class_name_keyword", replace("class_name: M", "class_name: None"),
+         ("None", 0), ["invalid class_name 'None'", "Python keyword"], only=True),
+    # -- expressions -----------------------------------------------------------------------------------------
+    Case("unknown_name", replace("y_true * y_pred", "y_true * y_prd"),
+         ("y_prd", 0), ["unknown name 'y_prd'", "did you mean 'y_pred'?"], only=True),
+    Case("unknown_name_in_quoted_scalar", replace("tp: sum(y_true * y_pred)", 'tp: "sum(y_true * y_prd)"'),
+         ("y_prd", 0), ["unknown name 'y_prd'", "did you mean 'y_pred'?"], only=True),
+    Case("unknown_name_in_block_scalar",
+         replace("result: tp", "result: |\n  tp\n  + tpp * 2"),
+         ("tpp", 0), ["unknown name 'tpp'", "did you mean 'tp'?"], only=True),
+    Case("unknown_function", replace("sum(", "summ("),
+         ("summ", 0), ["unknown function 'summ'", "did you mean 'sum'?"], only=True),
+    Case("unknown_function_no_close_name", replace("sum(", "frobnicate("),
+         ("frobnicate", 0), ["unknown function 'frobnicate'"], only=True),
+    Case("too_few_arguments", replace("sum(y_true * y_pred)", "sum(maximum(y_true))"),
+         ("maximum", 0), ["maximum() is missing argument 'b'", "maximum(a, b)"], only=True),
+    Case("too_many_arguments", replace("sum(y_true * y_pred)", "sum(clip(y_true, 0, 1, 2))"),
+         ("clip", 0), ["clip() takes at most 3 arguments, got 4", "clip(x, lo, hi)"], only=True),
+    Case("unknown_keyword_argument", replace("sum(y_true * y_pred)", "sum(y_true, axes=0)"),
+         ("axes=0", 5), ["sum() has no argument 'axes'", "did you mean 'axis'?"], only=True),
+    Case("expression_syntax", replace("sum(y_true * y_pred)", "sum(y_true * )"),
+         ("* )", 2), ["invalid expression"], only=True),
+    Case("attribute_access", replace("sum(y_true * y_pred)", "sum(y_true.T)"),
+         ("y_true.T", 0), ["attribute access ('.') is not allowed"], only=True),
+    Case("dtype_name_as_value", replace("result: tp", "result: tp * float"),
+         ("float", 0), ["dtype 'float' is only allowed as the second argument of cast()"], only=True),
+    Case("sample_weights_in_result", replace("result: tp", "result: tp + weighted_sum(tp)"),
+         ("weighted_sum(tp)", 0), ["weighted_sum() reads the batch's sample weights", "only be used under update"],
+         only=True),
+    # -- the spec as a whole ---------------------------------------------------------------------------------
+    Case("state_variable_in_shape", "name: m\nclass_name: M\ndescription: d\nstate:\n  tp: {shape: [fp]}\n  fp: {}\n"
+         "update:\n  tp: y_true * y_pred\n  fp: sum(y_pred)\nresult: fp\n",
+         ("fp]", 0), ["state variable 'fp' cannot size a shape", "int params"], only=True),
+    Case("input_in_result", replace("result: tp", "result: tp + sum(y_pred)"),
+         ("sum(y_pred)", 4), ["input 'y_pred' is not available in result()", "state variable"], only=True),
+    Case("state_never_updated", replace("  tp: {}\n", "  tp: {}\n  fp: {}\n"),
+         ("  fp: {}", 2), ["state variable 'fp' is never updated", "update: {fp: <expression>}"], only=True),
+    Case("update_of_unknown_state", replace("  tp: sum(y_true * y_pred)\n", "  tp: sum(y_true * y_pred)\n  tpp: sum(y_pred)\n"),
+         ("tpp:", 0), ["update for unknown state variable 'tpp'", "did you mean 'tp'?"], only=True),
+    Case("shape_names_unknown_param", replace("  tp: {}", "  tp: {shape: [n_classes]}"),
+         ("n_classes", 0), ["unknown name 'n_classes'", "declare it under params"], only=True),
+    Case("shape_names_misspelt_param", GOOD.replace("  tp: {}", "  tp: {shape: [num_clases]}")
+         + "params:\n  num_classes: {type: int, default: 3}\n",
+         ("num_clases", 0), ["unknown name 'num_clases'", "did you mean 'num_classes'?"], only=True),
+    Case("shape_names_float_param", GOOD.replace("  tp: {}", "  tp: {shape: [k]}")
+         + "params:\n  k: {type: float, default: 3.0}\n",
+         ("k]", 0), ["param 'k' of type float cannot size a shape", "int param"], only=True),
+    Case("circular_definitions", replace("update:\n", "update:\n  let:\n    a: b + 1\n    b: a * 2\n",
+                                         replace("sum(y_true * y_pred)", "sum(y_true * a)")),
+         ("b: a * 2", 3), ["circular definition: a -> b -> a"], only=True, extra=["never used"]),
+    Case("self_reference", replace("update:\n", "update:\n  let:\n    a: a + y_true\n",
+                                   replace("sum(y_true * y_pred)", "sum(a)")),
+         ("a: a + y_true", 3), ["circular definition: a -> a"], only=True),
+    Case("definition_never_used", replace("update:\n", "update:\n  let:\n    unused: y_true * 2\n"),
+         ("unused", 0), ["'unused' is defined but never used"], only=True),
+    Case("bool_state_added", replace("tp: {}", "tp: {dtype: bool}"),
+         ("{dtype", 0), ["a bool state variable can only be folded with 'assign'"]),
+    # -- examples --------------------------------------------------------------------------------------------
+    Case("example_unknown_input", GOOD + "examples:\n  - batches: [{y_true: [1], y_prd: [1]}]\n    expected: 1\n",
+         ("y_prd", 0), ["example batch has unknown input 'y_prd'", "did you mean 'y_pred'?"]),
+    Case("example_unknown_param", GOOD + "params:\n  k: {type: float, default: 1.0}\n"
+         "examples:\n  - params: {kk: 2.0}\n    batches: [{y_true: [1], y_pred: [1]}]\n    expected: 1\n",
+         ("kk", 0), ["example sets unknown param 'kk'", "did you mean 'k'?"], only=True),
+    Case("example_without_batches", GOOD + "examples:\n  - expected: 1\n",
+         ("expected: 1", 0), ["missing required key 'batches' in examples.0"], only=True),
+]
+
+
+def location(case: Case) -> tuple[int, int]:
+    """The expected line and column, from the case's text (1-based)."""
+    if isinstance(case.where[0], int):
+        return case.where  # type: ignore[return-value]
+    needle, offset = case.where
+    text = case.text.decode("utf-8", errors="replace") if isinstance(case.text, bytes) else case.text
+    assert text.count(needle) == 1, f"{needle!r} must occur once in the spec of {case.id}"
+    index = text.index(needle) + offset
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def write(tmp_path: Path, case: Case) -> Path:
+    path = tmp_path / "specs" / "bad.yaml"
+    path.parent.mkdir(exist_ok=True)
+    if isinstance(case.text, bytes):
+        path.write_bytes(case.text)
+    else:
+        path.write_text(case.text, encoding="utf-8")
+    return path
+
+
+def check_messages(messages: list[str], path: Path, case: Case) -> None:
+    line, column = location(case)
+    prefix = f"{path}:{line}:{column}: error: "
+    assert any(m.startswith(prefix) and all(w in m for w in case.words) for m in messages), (
+        f"expected an error starting {prefix!r} with {case.words}, got:\n" + "\n".join(messages))
+    if case.only:
+        assert len(messages) == 1, "\n".join(messages)
+    for word in case.extra:
+        assert not any(word in m for m in messages), "\n".join(messages)
+
+
+def test_cases_are_distinct():
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert len({c.text for c in CASES}) == len(CASES)
+
+
+def test_the_good_spec_is_good(tmp_path):
+    result = compile_file(write(tmp_path, Case("good", GOOD, (1, 1), [])), tmp_path / "generated")
+    assert result.ok, result.errors
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_spec(case, tmp_path):
+    path = write(tmp_path, case)
+    result = compile_file(path, tmp_path / "generated")
+    assert not result.ok, f"{case.id} was accepted"
+    check_messages([e.format() for e in result.errors], path, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_spec_through_the_cli(case, tmp_path, monkeypatch):
+    path = write(tmp_path, case)
+    monkeypatch.chdir(tmp_path)
+    relative = path.relative_to(tmp_path)
+    for command in (["validate", str(relative)], ["build", str(relative)], ["check", str(relative)]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
+        errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+        check_messages(errors, relative, case)
+    assert not (tmp_path / "generated").exists()
+
+
+def test_directory_without_specs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "notes.txt").write_text("not a spec")
+    for command in ("validate", "build", "check", "test"):
+        result = CliRunner().invoke(main, [command, "specs"])
+        assert result.exit_code == 2, result.output
+        assert "specs: error: no spec files (*.yaml, *.yml) in this directory" in result.stderr
+
+
+def test_path_that_does_not_exist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "specs/nope.yaml"])
+    assert result.exit_code == 2
+    assert "specs/nope.yaml: error: no such file or directory" in result.stderr
+
+
+def test_file_name_that_cannot_name_a_module(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "1st.yaml").write_text(GOOD)
+    result = CliRunner().invoke(main, ["validate", "specs"])
+    assert result.exit_code == 2
+    assert "specs/1st.yaml: error: '1st' cannot name a Python module" in result.stderr
+
+
+def test_all_errors_of_all_files_then_a_summary(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "a.yaml").write_text(replace("y_true * y_pred", "y_true * y_prd").replace("result: tp", "result: tpp"))
+    (specs / "b.yaml").write_text(replace("sum(", "summ("))
+    (specs / "c.yaml").write_text(GOOD)
+    result = CliRunner().invoke(main, ["validate", "specs"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(": error: ")[0] for line in lines[:-1]] == ["specs/a.yaml:7:20", "specs/a.yaml:8:9",
+                                                                    "specs/b.yaml:7:7"]
+    assert lines[-1] == "3 errors; 2 of 3 specs invalid"
