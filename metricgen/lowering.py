@@ -346,7 +346,10 @@ def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
                 f"        raise ValueError(\"{cls}.merge_state: metrics with different parameters cannot be merged\")"
             )
         for s in metric.states:
-            merge_body.append("    " + _FOLDS[s.fold][0].format(var=f"self.{s.name}", value=f"other.{s.name}", ops=ops))
+            value = f"other.{s.name}"
+            if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
+                value = f"{value} - {py_literal(s.init)}"
+            merge_body.append("    " + _FOLDS[s.fold][0].format(var=f"self.{s.name}", value=value, ops=ops))
 
     return ModuleCode(
         target=target,

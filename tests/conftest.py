@@ -1,0 +1,64 @@
+"""Shared test set-up.
+
+TensorFlow is configured here, before any test touches it: the CPU is split into two logical devices so
+that tf.distribute.MirroredStrategy can be tested on one machine. Tests that must not import TensorFlow
+(the generator's) run their checks in a subprocess, so importing it here does not hide a regression.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+SPECS = ROOT / "specs"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _configure_tensorflow():
+    try:
+        import tensorflow as tf
+    except ImportError:  # generator-only test runs
+        return None
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+        )
+    except RuntimeError:  # already initialised by an earlier import: distribution tests will skip
+        pass
+    return tf
+
+
+tf = _configure_tensorflow()
+
+
+def load_module(path: Path, name: str | None = None):
+    """Import a generated module from its file, as a user who copied it into their repo would."""
+    name = name or f"generated_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def devices():
+    """Every device the tests run on: the CPU always, each GPU TensorFlow sees (a skipped entry if none)."""
+    found = ["/CPU:0"]
+    gpus = tf.config.list_logical_devices("GPU") if tf is not None else []
+    found += [d.name for d in gpus]
+    params = [pytest.param(d, id=d.strip("/").replace(":", "")) for d in found]
+    if not gpus:
+        params.append(
+            pytest.param("/GPU:0", id="GPU0", marks=pytest.mark.skip(reason="no GPU visible to TensorFlow"))
+        )
+    return params

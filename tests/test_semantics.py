@@ -1,0 +1,266 @@
+"""What generated classes do, checked on small specs compiled here against numpy: every expression
+function, dtype promotion, folds, initial values, reset and merge."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from conftest import tf
+from metricgen.compiler import generate_from_text
+from metricgen.functions import REGISTRY
+
+import keras
+
+
+def compile_class(spec_text: str, class_name: str = "Probe"):
+    source = generate_from_text(spec_text, "probe.yaml")
+    module = types.ModuleType(f"probe_{abs(hash(spec_text))}")
+    exec(compile(source, "probe.py", "exec"), module.__dict__)
+    return getattr(module, class_name)
+
+
+def probe_spec(expression: str, lets: str = "") -> str:
+    return f"""
+name: probe
+class_name: Probe
+description: one expression, assigned to a state variable
+inputs:
+  - {{name: x}}
+  - {{name: i, dtype: int32}}
+state:
+  out: {{shape: [{{shape}}], fold: assign}}
+update:
+  let:
+    value: {expression}
+{lets}
+  out: reshape(value, [-1])
+result: sum(out)
+"""
+
+
+X = np.array([[0.5, -1.25, 2.0, 0.0], [3.0, 0.25, -0.5, 1.5], [1.0, 2.5, -2.0, 0.75]], np.float32)
+I = np.array([[0, 1, 2, 3], [3, 3, 1, 0], [2, 0, 1, 1]], np.int32)
+P = np.clip(np.abs(X) / 3.0, 0.01, 0.99)
+
+# expression -> numpy value (float64 reference); every registry function appears at least once
+CASES = {
+    "sum(x, axis=1)": X.sum(1),
+    "sum(x, axis=(0, 1), keepdims=True)": X.sum(keepdims=True),
+    "mean(x, axis=0)": X.mean(0),
+    "max(x, axis=-1)": X.max(-1),
+    "min(x, axis=0)": X.min(0),
+    "prod(x + 3, axis=1)": (X + 3).prod(1),
+    "cast(any(x > 2, axis=1), float32)": (X > 2).any(1).astype(float),
+    "cast(all(x > -3, axis=0), float)": (X > -3).all(0).astype(float),
+    "cumsum(x, axis=1)": np.cumsum(X, 1),
+    "cumsum(x, axis=1, reverse=True, exclusive=True)": np.flip(np.cumsum(np.flip(X, 1), 1), 1) - X,
+    "abs(x)": np.abs(X),
+    "sign(x)": np.sign(X),
+    "square(x)": X ** 2,
+    "negative(x)": -X,
+    "sqrt(abs(x))": np.sqrt(np.abs(X)),
+    "log(abs(x) + 1)": np.log(np.abs(X) + 1),
+    "log1p(abs(x))": np.log1p(np.abs(X)),
+    "exp(x)": np.exp(X),
+    "floor(x)": np.floor(X),
+    "ceil(x)": np.ceil(X),
+    "round(x)": np.round(X),
+    "sigmoid(x)": 1 / (1 + np.exp(-X)),
+    "clip(x, -1, 1)": np.clip(X, -1, 1),
+    "maximum(x, 0.3)": np.maximum(X, 0.3),
+    "minimum(x, i)": np.minimum(X, I),
+    "safe_div(x, i)": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
+    "x / i": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
+    "where(x > 0, x, 2 * x)": np.where(X > 0, X, 2 * X),
+    "x if x > 0 else 0.5": np.where(X > 0, X, 0.5),
+    "matmul(x, transpose(x))": X @ X.T,
+    "cast(argmax(x), float)": np.argmax(X, -1).astype(float),
+    "cast(argmin(x, axis=0), float)": np.argmin(X, 0).astype(float),
+    "cast(argsort(x, descending=True), float)": np.argsort(-X, -1, kind="stable").astype(float),
+    "one_hot(argmax(x), 4)": np.eye(4)[np.argmax(X, -1)],
+    "gather(x, i[1:, 3], axis=0)": X[I[1:, 3]],
+    "gather(x[0], i)": X[0][I],
+    "reshape(x, [2, 6])": X.reshape(2, 6),
+    "transpose(x)": X.T,
+    "expand_dims(x, 0)": X[None],
+    "squeeze(x[None, :, 1:2], axis=(0, 2))": X[:, 1],
+    "flip(x, 1)": X[:, ::-1],
+    "cast(size(x), float)": np.array(12.0),
+    "cast(shape(x, 1), float)": np.array(4.0),
+    "cast(arange(4), float) * x": np.arange(4) * X,
+    "cast(arange(1, 9, 3), float)": np.arange(1, 9, 3).astype(float),
+    "linspace(0, 1, 5)": np.linspace(0, 1, 5),
+    "bincount(reshape(i, [-1]), 4)": np.bincount(I.reshape(-1), minlength=4).astype(float),
+    "bincount(reshape(i, [-1]), 3, weights=reshape(x, [-1]))": np.bincount(
+        I.reshape(-1)[I.reshape(-1) < 3], X.reshape(-1)[I.reshape(-1) < 3], minlength=3),
+    "segment_sum(x, i, 4)": np.array([X[I == k].sum() for k in range(4)]),
+    "weighted_sum(x)": np.array(X.sum()),
+    "weighted_count(x)": np.array(12.0),
+    "sample_weights(x)": np.ones_like(X),
+    # operators and promotion: int with float, bool arithmetic, constants, chained comparisons
+    "x * i + 1": X * I + 1,
+    "i // 2 + i % 2 + x ** 2": I // 2 + I % 2 + X ** 2,
+    "(x > 0) + (i > 1)": (X > 0).astype(float) + (I > 1),
+    "cast(0 < x <= 2, float)": ((X > 0) & (X <= 2)).astype(float),
+    "cast((x > 0) & (i == 1) | ~(x < 3), float)": (((X > 0) & (I == 1)) | ~(X < 3)).astype(float),
+    "cast(x > 0 and not i != 3 or x > 2.5, float)": (((X > 0) & ~(I != 3)) | (X > 2.5)).astype(float),
+    "x[..., None][:, ::2, 0] * pi + epsilon": X[:, ::2] * np.pi + 1e-7,
+    "-x[1] + i[2, 1:3][0]": -X[1] + I[2, 1],
+}
+
+
+def test_every_registry_function_is_covered():
+    used = {name for expression in CASES for name in REGISTRY if f"{name}(" in expression}
+    assert set(REGISTRY) - used == set()
+
+
+@pytest.mark.parametrize("expression", list(CASES), ids=list(CASES))
+def test_expression_matches_numpy(expression):
+    expected = np.asarray(CASES[expression], dtype=np.float64)
+    spec = probe_spec(expression).replace("{shape}", str(expected.size))
+    metric = compile_class(spec)()
+    for update in (metric.update_state, tf.function(metric.update_state, jit_compile=True)):
+        metric.reset_state()
+        update(X, I)
+        np.testing.assert_allclose(metric.out.numpy(), expected.reshape(-1), rtol=1e-6, atol=1e-6)
+
+
+FOLDS = """
+name: folds
+class_name: Folds
+description: every fold, with non-zero initial values
+inputs: [x]
+params:
+  start: {type: float, default: 5.0}
+state:
+  total: {init: 5}
+  count: {dtype: int64, init: 2}
+  largest: {init: -.inf, fold: max}
+  smallest: {init: .inf, fold: min}
+  latest: {shape: [2], fold: assign}
+update:
+  total: sum(x)
+  count: size(x)
+  largest: max(x)
+  smallest: min(x)
+  latest: x[-2:]
+result: total + count + latest[0] * 0 + largest - smallest
+"""
+
+
+def test_folds_initial_values_reset_and_merge():
+    Folds = compile_class(FOLDS, "Folds")
+    metric = Folds()
+    assert metric.total.numpy() == 5 and metric.count.numpy() == 2
+    assert metric.largest.numpy() == -np.inf and metric.smallest.numpy() == np.inf
+    metric.update_state(np.array([1.0, 4.0, -2.0]))
+    metric.update_state(np.array([3.0, 0.5]))
+    assert metric.total.numpy() == pytest.approx(5 + 6.5)
+    assert metric.count.numpy() == 2 + 5 and metric.count.dtype == "int64"
+    assert metric.largest.numpy() == 4.0 and metric.smallest.numpy() == -2.0
+    np.testing.assert_array_equal(metric.latest.numpy(), [3.0, 0.5])
+    assert float(metric.result()) == pytest.approx(11.5 + 7 + 6.0)
+
+    metric.reset_state()  # the declared initial values, not zeros (Keras' default reset)
+    assert metric.total.numpy() == 5 and metric.count.numpy() == 2
+    assert metric.largest.numpy() == -np.inf and metric.smallest.numpy() == np.inf
+
+    with pytest.raises(NotImplementedError, match="'latest' is folded with 'assign'"):
+        metric.merge_state([Folds()])
+
+
+def test_merge_of_max_and_min_states():
+    spec = FOLDS.replace("  latest: {shape: [2], fold: assign}\n", "").replace("  latest: x[-2:]\n", "")
+    spec = spec.replace(" + latest[0] * 0", "")
+    Folds = compile_class(spec, "Folds")
+    a, b = Folds(), Folds()
+    a.update_state(np.array([1.0, 4.0]))
+    b.update_state(np.array([-3.0, 2.0]))
+    a.merge_state([b])
+    assert a.largest.numpy() == 4.0 and a.smallest.numpy() == -3.0
+    assert a.total.numpy() == pytest.approx(5 + 5 - 1)  # the initial value counts once, as on one instance
+    assert a.count.numpy() == 2 + 4
+    with pytest.raises(ValueError, match="different parameters"):
+        a.merge_state([Folds(start=1.0)])
+
+
+def test_update_reads_state_as_it_was_before_the_batch():
+    spec = """
+name: running
+class_name: Running
+description: two states reading each other
+inputs: [x]
+state:
+  previous_total: {fold: assign}
+  total: {}
+update:
+  previous_total: total
+  total: sum(x)
+result: total - previous_total
+"""
+    metric = compile_class(spec, "Running")()
+    metric.update_state(np.array([1.0, 2.0]))
+    metric.update_state(np.array([4.0]))
+    assert metric.previous_total.numpy() == 3.0 and metric.total.numpy() == 7.0
+
+
+def test_int_inputs_into_float_state_and_param_validation():
+    spec = """
+name: counts
+class_name: Counts
+description: ints into float state
+params:
+  scale: {type: float, default: 1.0, min: 0}
+  labels: {type: "list[int]", default: [1, 2]}
+  mode: {type: str, default: a, choices: [a, b]}
+  flag: {type: bool, default: false}
+inputs: [y_true, y_pred]
+state:
+  total: {}
+update:
+  total: weighted_sum(cast(y_true, int32) * scale if flag else cast(y_true, int32) + len(labels))
+result: total
+"""
+    Counts = compile_class(spec, "Counts")
+    metric = Counts()
+    metric.update_state(np.array([1, 2, 3], np.int32), np.zeros(3), sample_weight=np.array([1.0, 0.0, 2.0]))
+    assert float(metric.result()) == pytest.approx((1 + 2) * 1 + (3 + 2) * 2)
+    metric = Counts(scale=2, flag=True)
+    metric.update_state(np.array([1, 2, 3], np.int32), np.zeros(3))
+    assert float(metric.result()) == pytest.approx(12.0)
+    for bad, message in [({"scale": -1}, "scale"), ({"mode": "c"}, "one of"), ({"labels": [1.5]}, "labels"),
+                         ({"flag": 1}, "True or False"), ({"scale": "x"}, "number")]:
+        with pytest.raises(ValueError, match=message):
+            Counts(**bad)
+    config = Counts(labels=[3], mode="b").get_config()
+    assert config["labels"] == [3] and config["mode"] == "b" and isinstance(config["labels"], list)
+    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(Counts(scale=3.0))).scale == 3.0
+
+
+def test_sample_weight_broadcasting_is_keras_style():
+    Dice = compile_class(probe_spec("x").replace("{shape}", "1"))  # only to exercise the helper module
+    del Dice
+    spec = """
+name: weighted_mean
+class_name: WeightedMean
+description: weighted mean of x
+inputs: [x]
+state:
+  total: {}
+  count: {}
+update:
+  total: weighted_sum(x)
+  count: weighted_count(x)
+result: total / count
+"""
+    ours = compile_class(spec, "WeightedMean")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 3, 2)).astype(np.float32)
+    for w in (rng.uniform(size=6), rng.uniform(size=(6, 1)), rng.uniform(size=(6, 3)), rng.uniform(size=(6, 3, 2))):
+        metric, reference = ours(), keras.metrics.Mean()
+        metric.update_state(x, sample_weight=w)
+        reference.update_state(x, sample_weight=w)
+        np.testing.assert_allclose(float(metric.result()), float(reference.result()), rtol=1e-5)
