@@ -46,10 +46,10 @@ def _check_param(metric, name, value, kind, low=None, high=None, choices=None):
 
 def _check_shape(metric, name, value, expected, leading):
     """Fails at trace time when an input's static shape cannot match the shape the spec declares."""
-    shape = value.shape
-    if shape.rank is None:
+    try:
+        dims = list(value.shape)
+    except (TypeError, ValueError):  # rank unknown until run time: nothing to check
         return
-    dims = list(shape)
     if leading:
         dims = dims[len(dims) - len(expected) :] if len(dims) >= len(expected) else None
     if dims is not None and len(dims) == len(expected):
@@ -59,7 +59,7 @@ def _check_shape(metric, name, value, expected, leading):
         "None" if e is None else str(e) for e in expected
     )
     raise ValueError(
-        f"{metric}: `{name}` has shape {tuple(shape)}, but the metric expects shape ({want})"
+        f"{metric}: `{name}` has shape {tuple(value.shape)}, but the metric expects shape ({want})"
     )
 
 

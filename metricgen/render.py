@@ -40,10 +40,15 @@ def _environment() -> jinja2.Environment:
 
 @functools.lru_cache(maxsize=None)
 def _helper_sources(target: str) -> dict[str, str]:
-    """Top-level functions of templates/helpers_<target>.py, by name."""
-    text = (templates_dir() / f"helpers_{target}.py").read_text(encoding="utf-8")
-    tree = ast.parse(text)
-    return {node.name: ast.get_source_segment(text, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+    """Top-level functions of templates/helpers_common.py and templates/helpers_<target>.py, by name."""
+    sources = {}
+    for name in ("common", target):
+        text = (templates_dir() / f"helpers_{name}.py").read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        sources.update(
+            {node.name: ast.get_source_segment(text, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
+        )
+    return sources
 
 
 def escape_docstring(text: str) -> str:
