@@ -334,7 +334,7 @@ def list_specs(path: Optional[Path]) -> None:
 def summary(description: str, width: int = 100) -> str:
     """The first sentence of a description, on one line, cut at ``width`` characters."""
     text = " ".join(description.split())
-    match = re.search(r"[.!?](\s|$)", text)
+    match = re.search(r"[.!?](?=\s+[A-Z(]|$)", text)  # not at 'e.g. the'
     if match:
         text = text[: match.start() + 1]
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"

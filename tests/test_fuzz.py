@@ -1,0 +1,307 @@
+"""Fuzzing the loader, the validator and the expression checker with hypothesis.
+
+Whatever goes in, the only exception out of metricgen is a spec error (SpecErrors, holding located
+SpecError items), and every spec that validates generates a module that compiles and is black-stable
+(formatting it again changes nothing). Runs are bounded (max_examples, no deadline) to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import string
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metricgen.compiler import generate_from_text
+from metricgen.errors import SpecError, SpecErrors
+from metricgen.formatting import format_source
+from metricgen.functions import CONSTANTS, DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS
+from metricgen.loader import load_spec_file, load_spec_text
+from metricgen.schema import validate_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                derandomize=False)
+
+
+def generate_checked(text: str) -> Optional[str]:
+    """The module for ``text``, checked; None when the spec is refused (with a well-formed spec error)."""
+    try:
+        source = generate_from_text(text, "specs/fuzz.yaml")
+    except SpecErrors as exc:
+        assert exc.errors, "SpecErrors without errors"
+        for error in exc.errors:
+            assert isinstance(error, SpecError)
+            assert error.format().startswith("specs/fuzz.yaml")
+        return None
+    compile(source, "generated/fuzz.py", "exec")
+    assert format_source(source) == source, "generated module is not black-stable"
+    return source
+
+
+def dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+
+
+# -- random YAML-ish structures ------------------------------------------------------------------------------
+
+SPEC_KEYS = ["name", "class_name", "description", "package", "params", "inputs", "state", "update", "result",
+             "examples", "let", "value", "type", "default", "doc", "min", "max", "choices", "dtype", "shape",
+             "init", "fold", "batches", "expected", "tolerance", "same_rank_as"]
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
+    st.sampled_from(["y_true", "y_pred", "float", "int32", "add", "max", "sum(y_true)", "tp", "...", "m", "M",
+                     "list[int]", "callable", "", "x" * 5000]),
+)
+keys = st.one_of(st.sampled_from(SPEC_KEYS), st.text(max_size=10), st.sampled_from(["tp", "fp", "y_true", "k"]))
+values = st.recursive(scalars, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)), max_leaves=25)
+identifiers = st.one_of(st.sampled_from(["tp", "fp", "count", "k", "n", "class", "name", "result", "y_true"]),
+                        st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True))
+expressions = st.one_of(
+    st.sampled_from(["sum(y_true * y_pred)", "tp / fp", "weighted_sum(y_true)", "mean(y_pred)", "tp", "k * tp",
+                     "weighted_count(y_pred)", "sum(y_true, axis=0)", "tp + 1"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ ()+-*/,.[]:=<>0123456789", min_size=1, max_size=30),
+)
+plausible_specs = st.fixed_dictionaries({}, optional={
+    "name": st.one_of(st.just("m"), identifiers, scalars),
+    "class_name": st.one_of(st.just("M"), st.from_regex(r"[A-Z][A-Za-z0-9]{0,6}", fullmatch=True), scalars),
+    "description": st.one_of(st.text(max_size=50), scalars),
+    "params": st.dictionaries(identifiers, st.one_of(
+        st.fixed_dictionaries({"type": st.sampled_from(["int", "float", "bool", "str", "list[int]", "list[float]",
+                                                        "callable", "double"])},
+                              optional={"default": scalars, "min": scalars, "max": scalars, "doc": scalars}),
+        values), max_size=3),
+    "inputs": st.one_of(st.lists(st.one_of(identifiers, st.fixed_dictionaries(
+        {"name": identifiers}, optional={"dtype": st.sampled_from(list(DTYPE_NAMES) + ["x"]),
+                                         "shape": st.lists(st.one_of(st.none(), st.integers(-2, 4), identifiers,
+                                                                     st.just("...")), max_size=3)})),
+        max_size=3), values),
+    "state": st.dictionaries(identifiers, st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+        "shape": st.lists(st.one_of(st.integers(-1, 4), identifiers, st.just("n + 1")), max_size=2),
+        "dtype": st.sampled_from(list(DTYPE_NAMES)), "fold": st.sampled_from(["add", "assign", "max", "min", "mul"]),
+        "init": scalars}), values), max_size=3),
+    "update": st.one_of(st.dictionaries(st.one_of(identifiers, st.just("let")),
+                                        st.one_of(expressions, st.dictionaries(identifiers, expressions, max_size=2)),
+                                        max_size=3), values),
+    "result": st.one_of(expressions, st.fixed_dictionaries({"value": expressions}, optional={
+        "let": st.dictionaries(identifiers, expressions, max_size=2)}), values),
+    "examples": st.one_of(st.lists(st.fixed_dictionaries({"batches": st.lists(st.dictionaries(
+        st.sampled_from(["y_true", "y_pred", "sample_weight", "x"]), st.lists(st.integers(0, 1), max_size=3)),
+        max_size=2), "expected": scalars}, optional={"params": values, "tolerance": scalars}), max_size=2), values),
+})
+
+
+@FUZZ
+@given(values)
+def test_random_structures(data):
+    generate_checked(dump(data))
+
+
+@FUZZ
+@given(plausible_specs)
+def test_random_spec_shaped_structures(data):
+    generate_checked(dump(data))
+
+
+YAML_CHARS = string.ascii_letters[:12] + string.digits[:4] + " \t\n:-[]{},&*!|>'\"#%@`?\\_."
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(alphabet=YAML_CHARS, max_size=80), st.text(max_size=40)))
+def test_random_text(text):
+    try:
+        validate_spec(load_spec_text(text, "specs/fuzz.yaml"))
+    except SpecErrors as exc:
+        assert all(e.format().startswith("specs/fuzz.yaml") for e in exc.errors)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=60))
+def test_random_bytes(raw):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "fuzz.yaml"
+        path.write_bytes(raw)
+        try:
+            validate_spec(load_spec_file(path, "specs/fuzz.yaml"))
+        except SpecErrors as exc:
+            assert all(e.format().startswith("specs/fuzz.yaml") for e in exc.errors)
+
+
+# -- mutations of the shipped specs ----------------------------------------------------------------------------
+
+SHIPPED = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+def paths_in(data: Any, prefix: tuple = ()) -> list[tuple]:
+    found = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += paths_in(value, prefix + (key,))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += paths_in(value, prefix + (i,))
+    return found
+
+
+def mutate(rnd: random.Random, data: Any) -> Any:
+    data = copy.deepcopy(data)
+    leaves = [p for p in paths_in(data) if p]
+    for _ in range(rnd.randint(1, 3)):
+        path = rnd.choice(leaves)
+        parent = data
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            key = path[-1]
+            old = parent[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+        choice = rnd.random()
+        if choice < 0.2 and isinstance(parent, dict):
+            del parent[key]
+        elif choice < 0.3 and isinstance(parent, dict):
+            parent[rnd.choice(["tp", "let", "name", "value", "dtype", "kk"])] = parent.pop(key)
+        elif choice < 0.7 and isinstance(old, str):
+            tokens = old.replace("(", " ( ").replace(")", " ) ").split()
+            if tokens:
+                tokens[rnd.randrange(len(tokens))] = rnd.choice(
+                    ["y_true", "y_pred", "1", "0.5", "-1", "(", ")", ",", "+", "*", "/", "None", "True", "float",
+                     "int32", "epsilon", "sum", "axis=0", "[0]", "if", "else", "not", "and"] + list(REGISTRY)[:10])
+            parent[key] = " ".join(tokens)
+        else:
+            parent[key] = rnd.choice([None, 0, -1, 1.5, True, "x", [], {}, [1, 2], {"a": 1}, "sum(y_true)",
+                                      float("nan"), 10**30, "float64", "bool"])
+    return data
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped specs")
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SHIPPED) if SHIPPED else st.nothing(), st.randoms(use_true_random=False))
+def test_mutated_shipped_specs(spec_file, rnd):
+    data = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
+    generate_checked(dump(mutate(rnd, data)))
+
+
+# -- random expression trees ------------------------------------------------------------------------------------
+
+TEMPLATE = {
+    "name": "fuzz",
+    "class_name": "Fuzz",
+    "description": "fuzzed",
+    "params": {
+        "n": {"type": "int", "default": 3, "min": 1},
+        "k": {"type": "float", "default": 0.5},
+        "w": {"type": "list[float]", "default": [1.0, 2.0, 3.0]},
+        "flag": {"type": "bool", "default": True},
+    },
+    "inputs": ["y_true", "y_pred", {"name": "labels", "dtype": "int32"}],
+    "state": {"tp": None, "vec": {"shape": ["n"]}},
+}
+UPDATE_LEAVES = ["y_true", "y_pred", "labels", "k", "n", "1", "2", "0.5", "epsilon", "a", "tp"]
+RESULT_LEAVES = ["tp", "vec", "k", "n", "1", "0.5", "pi", "b"]
+WILD_LEAVES = ["None", "True", "False", "...", "(0, 1)", "-1", "1e308", "inf", "float", "int32", "bool", "w",
+               "flag", "len(w)", "sample_weight", "nope", "y_prd", "12345678901234567890", "0.0", "-0.5"]
+BINOPS = ["+", "-", "*", "/", "//", "%", "**", "&", "|"]
+COMPARISONS = ["<", "<=", ">", ">=", "==", "!="]
+FLOAT_FUNCTIONS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "abs": 1, "square": 1, "sqrt": 1, "exp": 1,
+                   "log1p": 1, "sigmoid": 1, "maximum": 2, "minimum": 2, "safe_div": 2, "clip": 3}
+INDEXES = ["0", "-1", ":", "1:", "..., 0", "None", "::2", "n - 1", "k", ":, None", "labels"]
+CALLABLE = sorted(REGISTRY) + sorted(STATIC_FUNCTIONS) + ["foo", "print"]
+
+
+def gen_expr(rnd: random.Random, depth: int, leaves: list[str]) -> str:
+    """A random expression, biased towards well-typed float arithmetic, with a share of anything at all."""
+    if depth <= 0 or rnd.random() < 0.25:
+        return rnd.choice(WILD_LEAVES if rnd.random() < 0.1 else leaves)
+    sub = lambda: gen_expr(rnd, depth - 1, leaves)  # noqa: E731
+    group = (lambda s: f"({s})") if rnd.random() < 0.5 else (lambda s: s)
+    r = rnd.random()
+    if r < 0.12:  # anything: a random registry function with random positional and keyword arguments
+        name = rnd.choice(CALLABLE)
+        function = REGISTRY.get(name)
+        names = [a.name for a in function.args] if function else ["x"]
+        args = [sub() for _ in range(rnd.randint(0, len(names) + 1))]
+        kwargs = [f"{rnd.choice(names + ['axis', 'bogus'])}={rnd.choice([sub(), 'None', '0', '(0, 1)', 'True', 'float'])}"
+                  for _ in range(rnd.randint(0, 2))]
+        return f"{name}({', '.join(args + kwargs)})"
+    if r < 0.18:
+        return f"{group(sub())}[{rnd.choice(INDEXES)}]"
+    if r < 0.45:
+        return group(f"{sub()} {rnd.choice(BINOPS if rnd.random() < 0.3 else BINOPS[:4])} {sub()}")
+    if r < 0.52:
+        return group(f"{rnd.choice(['-', '+', 'not ', '~'])}{sub()}")
+    if r < 0.62:
+        cond = gen_cond(rnd, depth - 1, leaves)
+        if rnd.random() < 0.5:
+            return f"where({cond}, {sub()}, {sub()})"
+        return group(f"{sub()} if {cond} else {sub()}")
+    if r < 0.68:
+        return f"cast({gen_cond(rnd, depth - 1, leaves)}, {rnd.choice(['float', 'float32', 'int32', 'bool'])})"
+    if r < 0.72 and "y_true" in leaves:
+        return f"{rnd.choice(['weighted_sum', 'weighted_count', 'sample_weights'])}({sub()})"
+    name, arity = rnd.choice(sorted(FLOAT_FUNCTIONS.items()))
+    extra = ""
+    if name in ("sum", "mean", "max", "min") and rnd.random() < 0.3:
+        extra = f", axis={rnd.choice(['0', '-1', '(0, 1)', 'None', 'n'])}" + (", keepdims=True" if rnd.random() < 0.3 else "")
+    return f"{name}({', '.join(sub() for _ in range(arity))}{extra})"
+
+
+def gen_cond(rnd: random.Random, depth: int, leaves: list[str]) -> str:
+    r = rnd.random()
+    if depth <= 0 or r < 0.15:
+        return rnd.choice(["flag", "True", "y_true > 0" if "y_true" in leaves else "tp > 0"])
+    if r < 0.3:
+        return f"({gen_cond(rnd, depth - 1, leaves)}) {rnd.choice(['and', 'or', '&', '|'])} " \
+               f"({gen_cond(rnd, depth - 1, leaves)})"
+    if r < 0.35:
+        return f"not ({gen_cond(rnd, depth - 1, leaves)})"
+    return f"{gen_expr(rnd, depth - 1, leaves)} {rnd.choice(COMPARISONS)} {gen_expr(rnd, depth - 1, leaves)}"
+
+
+def random_spec(rnd: random.Random) -> str:
+    spec = copy.deepcopy(TEMPLATE)
+    depth = rnd.randint(1, 5)
+    update: dict[str, Any] = {}
+    if rnd.random() < 0.4:
+        update["let"] = {"a": gen_expr(rnd, depth, [x for x in UPDATE_LEAVES if x != "a"])}
+        leaves = UPDATE_LEAVES
+    else:
+        leaves = [x for x in UPDATE_LEAVES if x != "a"]
+    update["tp"] = gen_expr(rnd, depth, leaves)
+    update["vec"] = rnd.choice(["sum(y_true, axis=0)", "segment_sum(y_true, labels, n)", "bincount(labels, n)",
+                                gen_expr(rnd, depth, leaves)])
+    if "let" in update:  # use the definition, or the spec is refused for an unused one
+        update["tp"] = f"weighted_sum(a) + ({update['tp']})"
+    spec["update"] = update
+    if rnd.random() < 0.3:
+        spec["result"] = {"let": {"b": gen_expr(rnd, depth, [x for x in RESULT_LEAVES if x != "b"])},
+                          "value": f"b + {gen_expr(rnd, depth, RESULT_LEAVES)}"}
+    else:
+        spec["result"] = gen_expr(rnd, depth, [x for x in RESULT_LEAVES if x != "b"])
+    return dump(spec)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_random_expression_trees(rnd):
+    generate_checked(random_spec(rnd))
+
+
+def test_random_expression_trees_are_not_all_refused():
+    """The generator above reaches code generation often enough for its checks to mean something."""
+    built = sum(generate_checked(random_spec(random.Random(seed))) is not None for seed in range(60))
+    assert built >= 6, f"only {built} of 60 random specs built"
+
+
+def test_every_registry_function_appears_in_the_expression_fuzzer():
+    assert set(REGISTRY) <= set(CALLABLE)
+    assert set(CONSTANTS) <= set(UPDATE_LEAVES + RESULT_LEAVES + WILD_LEAVES)
