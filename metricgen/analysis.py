@@ -514,8 +514,10 @@ class Analyser:
                                 [p.name for p in self.params.values() if p.type == "callable"])
             raise self.fail(f"unknown function '{name}'", node.loc, hint or "see 'Expression functions' in the README")
         if function.lowerings.get(self.target) is None:
+            alternatives = {"bincount": "use segment_sum(weights, x, length) instead"}
             raise self.fail(f"function '{name}' has no form for the {self.target} target", node.loc,
-                            "it exists for: " + ", ".join(t for t, v in function.lowerings.items() if v is not None))
+                            alternatives.get(name, "it exists for: " + ", ".join(
+                                t for t, v in function.lowerings.items() if v is not None)))
         if function.uses_sample_weight:
             if scope.part != "update":
                 raise self.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:",

@@ -6,7 +6,8 @@ there and the analyser refuses it for that target, naming it.
 
 A lowering is a format string over the argument names, e.g. ``"tf.reduce_sum({x}, axis={axis?})"``, where
 ``, axis={axis?}`` is dropped when the argument was left at its default, and ``{out_dtype}`` is the result's
-dtype; or a function of the argument code for the few that need more than a format.
+dtype; or a function of the argument code for the few that need more than a format. Such a function gets
+atoms (arguments are parenthesised unless they are names or calls) and must return one.
 
 Signatures are written compactly: ``"x:num, axis:axes=None, keepdims:flag=False"``. Argument kinds:
 
@@ -93,7 +94,9 @@ def _define(
     *,
     uses_sample_weight: bool = False,
     helpers: tuple[str, ...] = (),
+    keras_helpers: tuple[str, ...] | None = None,
 ) -> None:
+    """Registers a function; ``helpers`` are the module-level helper functions its lowering calls."""
     assert result in RESULT_RULES, result
     REGISTRY[name] = Function(
         name,
@@ -102,40 +105,32 @@ def _define(
         {"tf": tf, "keras": keras},
         doc,
         uses_sample_weight,
-        {"tf": helpers, "keras": helpers},
+        {"tf": helpers, "keras": helpers if keras_helpers is None else keras_helpers},
     )
 
 
 def _argsort_tf(a: dict[str, str]) -> str:
-    direction = {"True": '"DESCENDING"', "False": '"ASCENDING"'}.get(
-        a["descending"], f'("DESCENDING" if {a["descending"]} else "ASCENDING")'
-    )
+    direction = _static_choice(a["descending"], '"DESCENDING"', '"ASCENDING"')
     return f"tf.argsort({a['x']}, axis={a['axis']}, direction={direction})"
 
 
 def _argsort_keras(a: dict[str, str]) -> str:
-    if a["descending"] == "False":
-        return f'ops.cast(ops.argsort({a["x"]}, axis={a["axis"]}), "int32")'
-    if a["descending"] == "True":
-        return f'ops.cast(ops.argsort(ops.negative({a["x"]}), axis={a["axis"]}), "int32")'
-    return (
-        f'ops.cast(ops.argsort(ops.negative({a["x"]}) if {a["descending"]} else {a["x"]}, axis={a["axis"]}), "int32")'
-    )
+    keys = _static_choice(a["descending"], f"ops.negative({a['x']})", a["x"])
+    return f'ops.cast(ops.argsort({keys}, axis={a["axis"]}), "int32")'
+
+
+def _static_choice(flag: str, if_true: str, if_false: str) -> str:
+    """Code choosing by a constant flag: resolved here for literals, when the metric is traced otherwise."""
+    return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
 
 
 def _cumsum_keras(a: dict[str, str]) -> str:
+    # keras.ops.cumsum has neither option: flip around it for reverse, subtract x for exclusive
     x, axis = a["x"], a["axis"]
-    reverse, exclusive = a["reverse"], a["exclusive"]
-    if reverse not in ("True", "False") or exclusive not in ("True", "False"):
-        raise ValueError("cumsum's reverse= and exclusive= must be literal True or False for the keras target")
-    if reverse == "True":
-        x = f"ops.flip({x}, axis={axis})"
-    out = f"ops.cumsum({x}, axis={axis})"
-    if exclusive == "True":
-        out = f"{out} - {x}"
-    if reverse == "True":
-        out = f"ops.flip({out}, axis={axis})"
-    return out
+    forward = f"ops.cumsum({x}, axis={axis})"
+    backward = f"ops.flip(ops.cumsum(ops.flip({x}, axis={axis}), axis={axis}), axis={axis})"
+    inclusive = _static_choice(a["reverse"], backward, forward)
+    return _static_choice(a["exclusive"], f"({inclusive} - {x})", inclusive)
 
 
 _REDUCTION = "x:num, axis:axes=None, keepdims:flag=False"
@@ -232,8 +227,9 @@ _define("bincount", "x:int, length:count, weights:num=None", "weights",
         None, "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.")
 _define("segment_sum", "data:num, ids:int, num_segments:count", "num",
         "tf.math.unsorted_segment_sum({data}, {ids}, {num_segments})",
-        "ops.segment_sum({data}, {ids}, num_segments={num_segments})",
-        "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).")
+        "_segment_sum({data}, {ids}, {num_segments})",
+        "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
+        keras_helpers=("_segment_sum",))
 
 # --- dtypes ------------------------------------------------------------------------------------------------
 _define("cast", "x:any, dtype:dtype", "dtype", "tf.cast({x}, {dtype})", "ops.cast({x}, {dtype})",

@@ -172,10 +172,12 @@ class Printer:
         lowering = function.lowerings[self.target.name]
         self.helpers.update(function.helpers.get(self.target.name, ()))
         defaults = {a.name: a.default for a in function.args}
-        codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
         omitted = {name for name, value in e.args if value is None}
-        if callable(lowering):
+        if callable(lowering):  # it may put arguments next to operators: parenthesise all but atoms
+            codes = {name: (defaults[name] if value is None else self.wrap(self.emit(value), _PREC["atom"]))
+                     for name, value in e.args}
             return lowering(codes), _PREC["atom"]
+        codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
         text = re.sub(r", (\w+)=\{(\w+)\?\}", lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
                       lowering)
         text = re.sub(r", \{(\w+)\?\}", lambda m: "" if m.group(1) in omitted else f", {{{m.group(1)}}}", text)

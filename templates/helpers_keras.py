@@ -42,3 +42,11 @@ def _match_rank(value, reference):
     if rank + 1 == reference_rank and reference.shape[-1] == 1:
         return ops.expand_dims(value, axis=-1)
     return value
+
+
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum for keras.ops, whose segment_sum takes 1-D ids only: ids of any rank
+    (a prefix of data's shape) are flattened with the matching axes of data."""
+    ids_rank = len(segment_ids.shape)
+    data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
+    return ops.segment_sum(data, ops.reshape(segment_ids, (-1,)), num_segments=num_segments)

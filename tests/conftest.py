@@ -7,16 +7,11 @@ that tf.distribute.MirroredStrategy can be tested on one machine. Tests that mus
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-GENERATED = ROOT / "generated"
-SPECS = ROOT / "specs"
+from support import GENERATED, ROOT, SPECS, load_module  # noqa: F401  (re-exported for the tests)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,18 +32,6 @@ def _configure_tensorflow():
 
 
 tf = _configure_tensorflow()
-
-
-def load_module(path: Path, name: str | None = None):
-    """Import a generated module from its file, as a user who copied it into their repo would."""
-    name = name or f"generated_{path.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def devices():

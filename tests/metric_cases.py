@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score
 
-from conftest import GENERATED, load_module
+from support import generated_path, load_module
 
 EPS = 1e-7  # keras.config.epsilon()
 
@@ -52,11 +52,11 @@ class Case:
         """Whether it takes (y_true, y_pred) and so can be passed to model.compile(metrics=...)."""
         return self.inputs == ("y_true", "y_pred")
 
-    def metric_class(self):
-        return getattr(load_module(GENERATED / f"{self.stem}.py"), self.class_name)
+    def metric_class(self, target: str = "tf"):
+        return getattr(load_module(generated_path(self.stem, target)), self.class_name)
 
-    def new(self, **overrides):
-        return self.metric_class()(**{**self.kwargs, **overrides})
+    def new(self, target: str = "tf", **overrides):
+        return self.metric_class(target)(**{**self.kwargs, **overrides})
 
 
 def _w(weights, shape_rank):
