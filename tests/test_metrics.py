@@ -96,8 +96,8 @@ def test_compiled_model_fit_and_evaluate(case, jit_compile):
 class MultiOutputModel(keras.Model):
     """A Keras 3 training loop feeding structured outputs to a multi-input metric via compute_metrics.
 
-    The model predicts some of its inputs (dict in, dict out); the targets travel in the input dict too, so
-    that `y` can stay a plain array. The metric gets predictions and targets in its update_state's order.
+    The model predicts some of its inputs (dict in, dict out); the targets come as a dict `y` (a plain
+    array when the metric has none). The metric gets predictions and targets in its update_state's order.
     """
 
     def __init__(self, metric, prediction_keys, target_keys, **kwargs):
@@ -114,7 +114,9 @@ class MultiOutputModel(keras.Model):
         return keras.ops.convert_to_tensor(0.0)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        arguments = [y_pred[k] for k in self.prediction_keys] + [x[k] for k in self.target_keys]
+        if isinstance(sample_weight, dict):  # Keras gives one weight array per target of a dict `y`
+            sample_weight = next(iter(sample_weight.values()))
+        arguments = [y_pred[k] for k in self.prediction_keys] + [y[k] for k in self.target_keys]
         self.metric.update_state(*arguments, sample_weight=sample_weight)
         return {m.name: m.result() for m in self.metrics}
 
@@ -135,12 +137,18 @@ def multi_input_model(case):
     return model, predictions, targets
 
 
+def split_inputs(data, predictions, targets):
+    x = {k: data[k] for k in predictions}
+    y = {k: data[k] for k in targets} if targets else np.zeros(len(next(iter(x.values()))), np.float32)
+    return x, y
+
+
 @pytest.mark.parametrize("case", MULTI_INPUT, ids=[c.id for c in MULTI_INPUT])
 def test_multi_input_metric_in_training_loop(case):
     rng = np.random.default_rng(4)
     _, _, data, w = batches(case, rng, [40], True)
     model, predictions, targets = multi_input_model(case)
-    x, y = dict(data), np.zeros(len(w), np.float32)
+    x, y = split_inputs(data, predictions, targets)
     expected = case.reference(data, w, case.kwargs)
     logs = model.evaluate(x, y, sample_weight=w, batch_size=16, return_dict=True, verbose=0)
     check_close(case, logs[model.metric.name], expected, "evaluate")
@@ -205,7 +213,7 @@ def test_mirrored_strategy_gives_single_device_value(case):
             x, y, name = data["y_pred"], data["y_true"], case.new().name
         else:
             model, predictions, targets = multi_input_model(case)
-            x, y = dict(data), np.zeros(len(w), np.float32)
+            x, y = split_inputs(data, predictions, targets)
             name = model.metric.name
     logs = model.evaluate(x, y, sample_weight=w, batch_size=16, return_dict=True, verbose=0)
     check_close(case, logs[name], expected, "MirroredStrategy over 2 CPUs")
