@@ -242,7 +242,7 @@ def _describe(value: Any) -> str:
 
 
 def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc = tuple(error["loc"])  # already the path in the data (see _data_path): keys may hold '[' too
     kind = error["type"]
     dotted = ".".join(str(p) for p in loc) or "spec"
     if kind == "extra_forbidden":

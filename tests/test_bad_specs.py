@@ -70,6 +70,8 @@ CASES = [
          extra=["missing required key"]),
     Case("unknown_key_allowed_list", GOOD + "colour: red\n",
          ("colour", 0), ["unknown key 'colour'", "allowed:", "class_name", "examples"], only=True),
+    Case("unknown_key_with_brackets", GOOD + "'list[int]': 1\n",
+         ("'list[int]'", 0), ["unknown key 'list[int]'"], only=True),
     Case("unknown_nested_key", GOOD + "params:\n  k: {type: float, defualt: 1.0}\n",
          ("defualt", 0), ["unknown key 'defualt'", "did you mean 'default'?"], only=True),
     Case("missing_key", replace("result: tp\n", ""),
