@@ -47,9 +47,11 @@ class _Binding:
 class _Scope:
     """What names mean in one part of the spec (update or result), with lazily analysed locals."""
 
-    def __init__(self, part: str, bindings: dict[str, _Binding], local_sources: dict[str, tuple]):
+    def __init__(self, part: str, bindings: dict[str, _Binding], local_sources: dict[str, tuple],
+                 out_of_reach: frozenset[str] = frozenset()):
         self.part = part
         self.bindings = dict(bindings)
+        self.out_of_reach = out_of_reach  # inputs, in result(): named in a clearer error than 'unknown'
         self.local_sources = local_sources  # name -> (text, data path)
         self.local_exprs: dict[str, ir.Expr] = {}
         self.order: list[str] = []
@@ -143,8 +145,8 @@ class Analyser:
             "result",
             {**common, **state_bindings},
             {k: (v, ("result", "let", k)) for k, v in spec.result.let.items()},
+            frozenset(i.name for i in inputs),
         )
-        result_scope.inputs = {i.name for i in inputs}  # type: ignore[attr-defined]
         result = self.guard(lambda: self.result_value(result_scope))
         self.report_unused(result_scope, ("result", "let"))
         self.check_examples()
@@ -365,7 +367,7 @@ class Analyser:
             if binding.type.kind == "callable":
                 raise self.fail(f"'{name}' is a callable param: call it, {name}(...)", node.loc)
             return ir.Ref(binding.type, binding.kind, name)
-        if scope.part == "result" and name in getattr(scope, "inputs", ()):
+        if name in scope.out_of_reach:
             raise self.fail(f"input '{name}' is not available in result()",
                             node.loc, "accumulate what you need from it in a state variable")
         if scope.part == "shape" and name in self.params:

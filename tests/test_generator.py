@@ -118,3 +118,13 @@ def _has_hatchling() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_readme_documents_every_expression_function():
+    from metricgen.functions import REGISTRY, STATIC_FUNCTIONS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## The expression language", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in [*REGISTRY, *STATIC_FUNCTIONS] if f"`{name}" not in table and f" {name} " not in
+               table and f" {name}`" not in table and f"{name}(" not in table]
+    assert missing == []
