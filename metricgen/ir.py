@@ -7,7 +7,7 @@ here refers to spec text any more: names are checked identifiers, numbers are Py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 from .types import Type
 
@@ -97,6 +97,22 @@ class Slice:
 class Subscript(Expr):
     value: Expr
     items: tuple[Union[Expr, Slice, str], ...]  # str: "None" (new axis) or "..."
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """The expression and every expression inside it (slice bounds and function arguments included)."""
+    yield expr
+    for value in vars(expr).values():
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, tuple):  # Apply.args: (name, expression or None)
+                item = item[1]
+            if isinstance(item, Slice):
+                for bound in (item.lower, item.upper, item.step):
+                    if bound is not None:
+                        yield from walk(bound)
+            elif isinstance(item, Expr):
+                yield from walk(item)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from . import ir
 from .functions import CONSTANTS, REGISTRY
-from .types import FLOAT
+from .types import FLOAT, FLOAT_DTYPES
 
 # Python operator precedence, low to high.
 _PREC = {
@@ -41,6 +41,11 @@ class Target:
 
     def cast(self, code: str, dtype: str) -> str:
         return f"{self.ops}.cast({code}, {self.dtype(dtype)})"
+
+    def full(self, shape: str, value: str, dtype: str) -> str:
+        if self.name == "tf":
+            return f"tf.fill({shape}, tf.constant({value}, dtype={dtype}))"
+        return f"ops.full({shape}, {value}, dtype={dtype})"
 
     def constant(self, code: str, dtype: str) -> str:
         if self.name == "tf":
@@ -190,25 +195,6 @@ def _tuple(items: list[str]) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def reads_state(expr: ir.Expr) -> bool:
-    """Whether an expression reads a state variable (then all batch values are computed before any fold)."""
-    if isinstance(expr, ir.Ref):
-        return expr.kind == "state"
-    children: list = []
-    for value in vars(expr).values():
-        if isinstance(value, ir.Expr):
-            children.append(value)
-        elif isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, ir.Expr):
-                    children.append(item)
-                elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ir.Expr):
-                    children.append(item[1])
-                elif isinstance(item, ir.Slice):
-                    children.extend(p for p in (item.lower, item.upper, item.step) if p is not None)
-    return any(reads_state(c) for c in children)
-
-
 # -- the class ---------------------------------------------------------------------------------------------
 
 
@@ -246,7 +232,7 @@ class ModuleCode:
     helpers: list[str]
 
 
-# How each fold combines a batch value (`{var}`, `{value}`) and how two partial states merge.
+# How each fold combines a value into a variable, and how the variable is aggregated across replicas.
 _FOLDS = {
     "add": ("{var}.assign_add({value})", "sum"),
     "max": ("{var}.assign({ops}.maximum({var}, {value}))", "only_first_replica"),
@@ -255,108 +241,18 @@ _FOLDS = {
 }
 
 
+def _fold(state: ir.State, value: str, target: Target) -> str:
+    return _FOLDS[state.fold][0].format(var=f"self.{state.name}", value=value, ops=target.ops)
+
+
 def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
     target = TARGETS[target_name]
     printer = Printer(target)
-    ops = target.ops
-    cls = metric.class_name
-
-    init_args = [p.name for p in metric.params if p.required]
-    init_args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
-    init_args += [f"name={metric.name!r}", "dtype=None"]
-    init_body = ["super().__init__(name=name, dtype=dtype)"]
-    if metric.params:
-        printer.helpers.add("_check_param")
-    for p in metric.params:
-        extras = "".join(
-            f", {key}={py_literal(value)}"
-            for key, value in (("low", p.min), ("high", p.max), ("choices", p.choices))
-            if value is not None
-        )
-        init_body.append(f"self.{p.name} = _check_param({cls!r}, {p.name!r}, {p.name}, {p.type!r}{extras})")
-
-    variables = []
-    for s in metric.states:
-        shape = _tuple([printer.code(d) for d in s.shape])
-        init = s.init if s.dtype == "bool" or s.dtype.startswith("float") else int(s.init)
-        if init == 0:
-            initializer, reset = '"zeros"', f"{ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype)"
-        else:
-            initializer = f"keras.initializers.Constant({py_literal(init)})"
-            reset = (f"tf.fill(self.{s.name}.shape, tf.constant({py_literal(init)}, dtype=self.{s.name}.dtype))"
-                     if target.name == "tf" else
-                     f"ops.full(self.{s.name}.shape, {py_literal(init)}, dtype=self.{s.name}.dtype)")
-        variables.append(Variable(s.name, shape, initializer, target.variable_dtype(s.dtype), _FOLDS[s.fold][1], reset))
-
-    update_body = []
-    used = _used_names(metric)
-    rank_references = {i.same_rank_as for i in metric.inputs if i.name in used}
-    for i in metric.inputs:
-        if i.name in used or i.name in rank_references:
-            update_body.append(f"{i.name} = {target.cast(i.name, i.dtype)}")
-        if i.shape is not None:
-            printer.helpers.add("_check_shape")
-            dims = _tuple(["None" if d is None else printer.code(d) for d in i.shape])
-            update_body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
-    for i in metric.inputs:
-        if i.same_rank_as is not None and i.name in used:
-            printer.helpers.add("_match_rank")
-            update_body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
-    for name, expr in metric.update_locals:
-        update_body.append(f"{name} = {printer.code(expr)}")
-    staged = any(reads_state(expr) for _, expr in metric.updates)
-    folds = []
-    for state, expr in metric.updates:
-        value = printer.code(expr)
-        if staged:  # every batch value from the state as it was before this batch
-            update_body.append(f"{state.name}_batch = {value}")
-            value = f"{state.name}_batch"
-        folds.append(_FOLDS[state.fold][0].format(var=f"self.{state.name}", value=value, ops=ops))
-    update_body += folds
-
-    result_body = [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
-    result_body.append(f"return {printer.code(metric.result)}")
-
-    config_items = []
-    for p in metric.params:
-        value = f"self.{p.name}"
-        if p.type.startswith("list["):
-            value = f"list({value})"
-        elif p.type == "callable":
-            value = f"keras.saving.serialize_keras_object({value})"
-        config_items.append((p.name, value))
-
-    merge_body = []
-    unmergeable = [s for s in metric.states if not s.mergeable]
-    if unmergeable:
-        s = unmergeable[0]
-        merge_body.append(
-            f"raise NotImplementedError({cls + ': state variable ' + repr(s.name) + ' is folded with ' + repr(s.fold) + ', so partial states cannot be merged'!r})"
-        )
-    else:
-        checked = [p.name for p in metric.params if p.type != "callable"]
-        merge_body.append("for other in metrics:")
-        merge_body.append(f"    if not isinstance(other, {cls}):")
-        merge_body.append(
-            f"        raise TypeError(f\"{cls}.merge_state: cannot merge a {{type(other).__name__}}\")"
-        )
-        if checked:
-            mine = ", ".join(f"self.{n}" for n in checked)
-            theirs = ", ".join(f"other.{n}" for n in checked)
-            merge_body.append(f"    if ({mine},) != ({theirs},):")
-            merge_body.append(
-                f"        raise ValueError(\"{cls}.merge_state: metrics with different parameters cannot be merged\")"
-            )
-        for s in metric.states:
-            value = f"other.{s.name}"
-            if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
-                value = f"{value} - {py_literal(s.init)}"
-            merge_body.append("    " + _FOLDS[s.fold][0].format(var=f"self.{s.name}", value=value, ops=ops))
-
+    init_args, init_body = _constructor(metric, printer)
     return ModuleCode(
         target=target,
         spec_path=metric.spec_path,
-        class_name=cls,
+        class_name=metric.class_name,
         metric_name=metric.name,
         package=metric.package,
         description=metric.description,
@@ -364,33 +260,113 @@ def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
         input_docs=[(i.name, _input_doc(i, printer)) for i in metric.inputs],
         init_args=init_args,
         init_body=init_body,
-        variables=variables,
+        variables=[_variable(s, printer) for s in metric.states],
         update_args=[i.name for i in metric.inputs],
-        update_body=update_body,
-        result_body=result_body,
-        config_items=config_items,
+        update_body=_update_body(metric, printer),
+        result_body=[f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
+        + [f"return {printer.code(metric.result)}"],
+        config_items=[(p.name, _config_value(p)) for p in metric.params],
         callable_params=[p.name for p in metric.params if p.type == "callable"],
-        merge_body=merge_body,
+        merge_body=_merge_body(metric, target),
         helpers=sorted(printer.helpers),
     )
 
 
-def _used_names(metric: ir.Metric) -> set[str]:
-    names: set[str] = set()
+def _constructor(metric: ir.Metric, printer: Printer) -> tuple[list[str], list[str]]:
+    """`__init__`'s arguments (required params first, then defaults, then Keras' name and dtype) and body."""
+    args = [p.name for p in metric.params if p.required]
+    args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
+    args += [f"name={metric.name!r}", "dtype=None"]
+    body = ["super().__init__(name=name, dtype=dtype)"]
+    if metric.params:
+        printer.helpers.add("_check_param")
+    for p in metric.params:
+        limits = (("low", p.min), ("high", p.max), ("choices", p.choices))
+        extras = "".join(f", {key}={py_literal(value)}" for key, value in limits if value is not None)
+        body.append(f"self.{p.name} = _check_param({metric.class_name!r}, {p.name!r}, {p.name}, {p.type!r}{extras})")
+    return args, body
 
-    def visit(e: Any) -> None:
-        if isinstance(e, ir.Ref):
-            names.add(e.name)
-        if isinstance(e, (ir.Expr, ir.Slice)):
-            for value in vars(e).values():
-                visit(value)
-        elif isinstance(e, tuple):
-            for item in e:
-                visit(item)
 
-    for _, expr in metric.update_locals + metric.updates:
-        visit(expr)
-    return names
+def _variable(state: ir.State, printer: Printer) -> Variable:
+    target = printer.target
+    init = state.init if state.dtype == "bool" or state.dtype in FLOAT_DTYPES else int(state.init)
+    this = f"self.{state.name}"
+    if init == 0:
+        initializer, reset = '"zeros"', f"{target.ops}.zeros({this}.shape, dtype={this}.dtype)"
+    else:
+        initializer = f"keras.initializers.Constant({py_literal(init)})"
+        reset = target.full(f"{this}.shape", py_literal(init), f"{this}.dtype")
+    return Variable(
+        state.name,
+        _tuple([printer.code(d) for d in state.shape]),
+        initializer,
+        target.variable_dtype(state.dtype),
+        _FOLDS[state.fold][1],
+        reset,
+    )
+
+
+def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
+    target, cls = printer.target, metric.class_name
+    expressions = [e for _, e in metric.update_locals] + [e for _, e in metric.updates]
+    used = {e.name for expr in expressions for e in ir.walk(expr) if isinstance(e, ir.Ref)}
+    rank_references = {i.same_rank_as for i in metric.inputs if i.name in used}
+    body = []
+    for i in metric.inputs:
+        if i.name in used or i.name in rank_references:
+            body.append(f"{i.name} = {target.cast(i.name, i.dtype)}")
+        if i.shape is not None:
+            printer.helpers.add("_check_shape")
+            dims = _tuple(["None" if d is None else printer.code(d) for d in i.shape])
+            body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
+    for i in metric.inputs:
+        if i.same_rank_as is not None and i.name in used:
+            printer.helpers.add("_match_rank")
+            body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
+    body += [f"{name} = {printer.code(expr)}" for name, expr in metric.update_locals]
+    reads_state = any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x))
+    folds = []
+    for state, expr in metric.updates:
+        value = printer.code(expr)
+        if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
+            body.append(f"_{state.name}_batch = {value}")
+            value = f"_{state.name}_batch"
+        folds.append(_fold(state, value, target))
+    return body + folds
+
+
+def _config_value(p: ir.Param) -> str:
+    if p.type.startswith("list["):
+        return f"list(self.{p.name})"
+    if p.type == "callable":
+        return f"keras.saving.serialize_keras_object(self.{p.name})"
+    return f"self.{p.name}"
+
+
+def _merge_body(metric: ir.Metric, target: Target) -> list[str]:
+    cls = metric.class_name
+    unmergeable = [s for s in metric.states if not s.mergeable]
+    if unmergeable:
+        s = unmergeable[0]
+        message = f"{cls}: state variable {s.name!r} is folded with {s.fold!r}, so partial states cannot be merged"
+        return [f"raise NotImplementedError({message!r})"]
+    body = [
+        "for other in metrics:",
+        f"    if not isinstance(other, {cls}):",
+        f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
+    ]
+    checked = [p.name for p in metric.params if p.type != "callable"]
+    if checked:
+        mine = ", ".join(f"self.{n}" for n in checked)
+        theirs = ", ".join(f"other.{n}" for n in checked)
+        body.append(f"    if ({mine},) != ({theirs},):")
+        body.append(f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")')
+    for s in metric.states:
+        value = f"other.{s.name}"
+        if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
+            value = f"{value} - {py_literal(s.init)}"
+        body.append("    " + _fold(s, value, target))
+    return body
 
 
 def _param_doc(p: ir.Param) -> str:
