@@ -401,6 +401,12 @@ def test_test_runs_the_dice_examples():
     assert result.stderr.endswith(f"{len(outcomes)} passed, 0 failed\n")
 
 
+def test_test_keras_target():
+    result = cli("test", str(DICE_SPEC), "--target", "keras")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"PASS {DICE_SPEC} example 1")
+
+
 def test_test_reports_a_wrong_expected_value(repo):
     spec = repo / "specs" / "hit_rate.yaml"
     spec.write_text(ACCURACY.replace("expected: 0.6666667", "expected: 0.7"), encoding="utf-8")

@@ -155,17 +155,16 @@ def paths_in(data: Any, prefix: tuple = ()) -> list[tuple]:
 
 def mutate(rnd: random.Random, data: Any) -> Any:
     data = copy.deepcopy(data)
-    leaves = [p for p in paths_in(data) if p]
     for _ in range(rnd.randint(1, 3)):
+        leaves = [p for p in paths_in(data) if p]  # again each time: a mutation may have replaced a subtree
+        if not leaves:
+            break
         path = rnd.choice(leaves)
         parent = data
-        try:
-            for part in path[:-1]:
-                parent = parent[part]
-            key = path[-1]
-            old = parent[key]
-        except (KeyError, IndexError, TypeError):
-            continue
+        for part in path[:-1]:
+            parent = parent[part]
+        key = path[-1]
+        old = parent[key]
         choice = rnd.random()
         if choice < 0.2 and isinstance(parent, dict):
             del parent[key]
