@@ -535,13 +535,14 @@ class Analyser:
                             node.loc, function.signature)
         for arg, value in zip(function.args, node.args):
             bound[arg.name] = value
-        for key, value in node.kwargs:
+        for keyword in node.kwargs:
+            key = keyword.name
             if key not in names:
                 hint = did_you_mean(key, names) or function.signature
-                raise self.fail(f"{function.name}() has no argument '{key}'", value.loc, hint)
+                raise self.fail(f"{function.name}() has no argument '{key}'", keyword.loc, hint)
             if key in bound:
-                raise self.fail(f"{function.name}() got argument '{key}' twice", value.loc)
-            bound[key] = value
+                raise self.fail(f"{function.name}() got argument '{key}' twice", keyword.loc)
+            bound[key] = keyword.value
         missing = [a.name for a in function.args if a.required and a.name not in bound]
         if missing:
             raise self.fail(f"{function.name}() is missing argument '{missing[0]}'", node.loc, function.signature)

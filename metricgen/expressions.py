@@ -21,6 +21,7 @@ from .syntax import (
     EllipsisItem,
     IfElse,
     Index,
+    Keyword,
     Name,
     NewAxis,
     Node,
@@ -30,7 +31,7 @@ from .syntax import (
 )
 
 MAX_LENGTH = 4000
-MAX_DEPTH = 64
+MAX_DEPTH = 100  # operands of one operator chain count as levels: a + b + ... nests left
 
 _BINOPS = {
     ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
@@ -38,21 +39,21 @@ _BINOPS = {
 }
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not", ast.Invert: "~"}
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_WHAT = {
-    ast.Attribute: "attribute access ('.')",
-    ast.Lambda: "lambda",
-    ast.ListComp: "comprehensions",
-    ast.SetComp: "comprehensions",
-    ast.DictComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions",
-    ast.NamedExpr: "assignment expressions (':=')",
-    ast.Starred: "starred arguments",
-    ast.JoinedStr: "f-strings",
-    ast.Dict: "dict literals",
-    ast.Set: "set literals",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
+_WHAT = {  # what the user wrote, with its verb
+    ast.Attribute: "attribute access ('.') is",
+    ast.Lambda: "lambdas are",
+    ast.ListComp: "comprehensions are",
+    ast.SetComp: "comprehensions are",
+    ast.DictComp: "comprehensions are",
+    ast.GeneratorExp: "generator expressions are",
+    ast.NamedExpr: "assignment expressions (':=') are",
+    ast.Starred: "starred arguments are",
+    ast.JoinedStr: "f-strings are",
+    ast.Dict: "dict literals are",
+    ast.Set: "set literals are",
+    ast.Await: "await is",
+    ast.Yield: "yield is",
+    ast.YieldFrom: "yield is",
 }
 
 
@@ -146,15 +147,15 @@ class ExpressionParser:
             for kw in node.keywords:
                 if kw.arg is None:
                     raise self.error("'**' arguments are not allowed", kw.value)
-                kwargs.append((kw.arg, self.convert(kw.value, d)))
+                kwargs.append(Keyword(self.at(kw), kw.arg, self.convert(kw.value, d)))
             return Call(loc, node.func.id, tuple(args), tuple(kwargs))
         if isinstance(node, (ast.Tuple, ast.List)):
             return Tuple(loc, tuple(self.convert(e, d) for e in node.elts))
         if isinstance(node, ast.Subscript):
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             return Index(loc, self.convert(node.value, d), tuple(self.index_item(i, d) for i in items))
-        what = _WHAT.get(type(node), type(node).__name__)
-        raise self.error(f"{what} is not allowed in expressions", node)
+        what = _WHAT.get(type(node), f"{type(node).__name__} is")
+        raise self.error(f"{what} not allowed in expressions", node)
 
     def index_item(self, node: ast.AST, depth: int):
         if isinstance(node, ast.Constant) and node.value is None:

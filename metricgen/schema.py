@@ -11,7 +11,7 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .errors import SpecError, SpecErrors, did_you_mean
 from .loader import LoadedSpec
@@ -149,15 +149,6 @@ class Spec(_Model):
         ResultSpec, BeforeValidator(_expr_to_result, json_schema_input_type=Union[str, float, ResultSpec])
     ]
     examples: list[ExampleSpec] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _state_entries_may_be_empty(cls, data: Any) -> Any:
-        # `state: {tp: }` in YAML gives None: a state with every default.
-        if isinstance(data, dict) and isinstance(data.get("state"), dict):
-            data = dict(data)
-            data["state"] = {k: ({} if v is None else v) for k, v in data["state"].items()}
-        return data
 
 
 def validate_spec(loaded: LoadedSpec) -> Spec:

@@ -75,14 +75,25 @@ class IfElse(Node):
 
 
 @dataclass(frozen=True)
+class Keyword(Node):
+    """``name=value`` in a call; ``loc`` is where the name is written."""
+
+    name: str
+    value: Node
+
+    def children(self):
+        yield self.value
+
+
+@dataclass(frozen=True)
 class Call(Node):
     func: str
     args: tuple[Node, ...]
-    kwargs: tuple[tuple[str, Node], ...]
+    kwargs: tuple[Keyword, ...]
 
     def children(self):
         yield from self.args
-        yield from (v for _, v in self.kwargs)
+        yield from self.kwargs
 
 
 @dataclass(frozen=True)
