@@ -63,6 +63,30 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
+    the end). Where data and ids have one shape and a dtype the bincount kernel takes, it is one DenseBincount:
+    on CPU a scatter-add is about 8x slower (the same under XLA)."""
+    kinds = (tf.float32, tf.float64, tf.int32, tf.int64)
+    if (
+        data.shape.rank is None
+        or data.shape.rank != segment_ids.shape.rank
+        or data.dtype not in kinds
+    ):
+        ids = tf.where(segment_ids < num_segments, segment_ids, -1)
+        return tf.math.unsorted_segment_sum(data, ids, num_segments)
+    ids = tf.reshape(segment_ids, [-1])
+    size = tf.cast(num_segments, ids.dtype)
+    # as unsigned, negative ids are past the end, and every id past the end is sent to `size` (dropped)
+    unsigned = tf.uint32 if ids.dtype == tf.int32 else tf.uint64
+    ids = tf.bitcast(
+        tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype
+    )
+    return tf.raw_ops.DenseBincount(
+        input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
+    )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
     and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
@@ -149,30 +173,25 @@ class MeanAveragePrecision(tf.keras.metrics.Metric):
         buckets = (self.num_thresholds + 1) * self.num_classes
         self.positives.assign_add(
             tf.reshape(
-                tf.math.unsorted_segment_sum(y_true * weight, segment, buckets),
+                _segment_sum(y_true * weight, segment, buckets),
                 (self.num_thresholds + 1, self.num_classes),
             )
         )
         self.negatives.assign_add(
             tf.reshape(
-                tf.math.unsorted_segment_sum((1 - y_true) * weight, segment, buckets),
+                _segment_sum((1 - y_true) * weight, segment, buckets),
                 (self.num_thresholds + 1, self.num_classes),
             )
         )
 
     def result(self):
-        true_positives = tf.cumsum(self.positives, axis=0, exclusive=True, reverse=True)
-        recall = tf.math.divide_no_nan(
-            true_positives, tf.reduce_sum(self.positives, axis=0)
-        )
-        false_positives = tf.cumsum(
-            self.negatives, axis=0, exclusive=True, reverse=True
-        )
-        precision = tf.math.divide_no_nan(
+        true_positives = tf.cumsum(self.positives, axis=0, reverse=True)
+        false_positives = tf.cumsum(self.negatives, axis=0, reverse=True)
+        contribution = self.positives * tf.math.divide_no_nan(
             true_positives, true_positives + false_positives
         )
-        average_precision = tf.reduce_sum(
-            (recall[:-1] - recall[1:]) * precision[:-1], axis=0
+        average_precision = tf.math.divide_no_nan(
+            tf.reduce_sum(contribution, axis=0) - contribution[0], true_positives[0]
         )
         return tf.reduce_mean(average_precision)
 

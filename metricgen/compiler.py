@@ -43,12 +43,13 @@ def analyse_loaded(loaded: LoadedSpec, target: str = "tf") -> tuple[Spec, Metric
     return spec, analyse(spec, loaded, target)
 
 
-def generate(loaded: LoadedSpec, target: str = "tf", header_path: Optional[str] = None) -> str:
-    """Module source for a loaded spec; ``header_path`` is how the file names its spec (default: as loaded)."""
+def generate(loaded: LoadedSpec, target: str = "tf", header_path: Optional[str] = None, cache: bool = False) -> str:
+    """Module source for a loaded spec; ``header_path`` is how the file names its spec (default: as loaded);
+    ``cache``: keep and reuse black's output on disk (see formatting.py)."""
     _, metric = analyse_loaded(loaded, target)
     if header_path is not None:
         metric.spec_path = header_path
-    return format_source(render_module(lower_metric(metric, target)))
+    return format_source(render_module(lower_metric(metric, target)), cache=cache)
 
 
 def generate_from_text(text: str, path: str = "<spec>", target: str = "tf") -> str:
@@ -103,7 +104,7 @@ def compile_file(spec_file: Path, out_dir: Path, target: str = "tf") -> Compiled
     result = Compiled(spec_file, shown, output_path(spec_file, out_dir, target))
     try:
         loaded = load_spec_file(spec_file, str(spec_file))
-        result.source = generate(loaded, target, header_path=shown)
+        result.source = generate(loaded, target, header_path=shown, cache=True)
     except SpecErrors as exc:
         result.errors = exc.errors
     return result

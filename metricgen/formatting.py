@@ -1,11 +1,196 @@
-"""Stage 6, format: black, with its defaults, so generated files read like the rest of a Keras codebase."""
+"""Stage 6, format: black, with its defaults, so generated files read like the rest of a Keras codebase.
+
+Black is most of the generator's time (tens of milliseconds a module, against a few for everything else), so
+:func:`format_source` gives black's output for less:
+
+- piecewise: a module is cut at its top-level ``def``/``class`` statements and each piece is formatted on its
+  own, once per process (the helper functions recur in every module). Black lays out top-level definitions
+  independently and puts exactly two blank lines between them, so the pieces joined that way are black's
+  output for the whole module; the cut is only made where that holds (see :func:`_pieces`: no ``with``, no
+  ``*args`` in calls or signatures, no ``# fmt:`` comments, nothing but blank lines between two pieces), and
+  otherwise the module is formatted whole. tests/test_formatting.py compares the two on every shipped spec.
+- cached: with ``cache=True`` (what ``metricgen build``/``check`` use) results are kept on disk, keyed by the
+  unformatted text and black's installation, so an unchanged spec costs no black at all, not even its import.
+  The folder is ``$METRICGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/metricgen``, else ``~/.cache/metricgen``;
+  ``METRICGEN_CACHE_DIR=`` (empty) turns the cache off. Unreadable or unwritable folders are ignored.
+"""
 
 from __future__ import annotations
 
-import black
+import ast
+import functools
+import hashlib
+import importlib.util
+import os
+import random
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
 
-MODE = black.Mode()
+# Bump when the way a module is cut or joined changes: it is part of every cache key.
+_CACHE_FORMAT = "metricgen-format-1"
+_CACHE_MAX_ENTRIES = 2000
 
 
-def format_source(source: str) -> str:
-    return black.format_str(source, mode=MODE)
+@functools.lru_cache(maxsize=None)
+def _black():
+    import black  # imported on first use: a build whose every module is cached never needs it
+
+    return black, black.Mode()
+
+
+def _format_whole(source: str) -> str:
+    black, mode = _black()
+    return black.format_str(source, mode=mode)
+
+
+@functools.lru_cache(maxsize=512)
+def _format_piece(piece: str) -> str:
+    return _format_whole(piece).strip("\n")
+
+
+_FMT_COMMENT = re.compile(r"#\s*fmt\s*:")
+
+
+def _pieces(source: str) -> Optional[list[str]]:
+    """``source`` cut before each top-level def/class (decorators included) that black separates from what
+    precedes it by exactly two blank lines whatever the context, or None where that cannot be relied on.
+
+    Black formats a file for the Python versions its syntax allows, and a few of its choices depend on them
+    (trailing commas after ``*args``, parentheses in ``with`` and ``except``), so a piece may only be formatted
+    alone where those choices are the same for it as for the whole: no ``with``; ``*args``/``**kwargs`` only
+    in a piece that itself has an f-string (then both target Python 3.6+, where black's choices for them
+    agree); on Python 3.14+, no ``except (A, B)`` (black may drop the parentheses for 3.14-only files)."""
+    if _FMT_COMMENT.search(source):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None  # black reports it
+    lines = source.splitlines(keepends=True)
+    groups: list[list[ast.stmt]] = []
+    previous = None
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and previous is not None
+            and start - 1 > previous.end_lineno  # at least one blank line, and nothing else, in between
+            and all(not line.strip() for line in lines[previous.end_lineno : start - 1])
+            and not _is_one_liner(previous)
+        ):
+            groups.append([])
+        if not groups:
+            groups.append([])
+        groups[-1].append(node)
+        previous = node
+    if any(not _version_neutral(group) for group in groups):
+        return None
+    cuts = [min([g[0].lineno] + [d.lineno for d in getattr(g[0], "decorator_list", [])]) - 1 for g in groups[1:]]
+    bounds = [0] + cuts + [len(lines)]
+    return ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _version_neutral(group: list[ast.stmt]) -> bool:
+    """Whether black formats these statements alike alone and within any file (see :func:`_pieces`)."""
+    varargs = fstring = False
+    for node in (n for statement in group for n in ast.walk(statement)):
+        if isinstance(node, (ast.With, ast.AsyncWith)) or type(node).__name__ == "TemplateStr":
+            return False
+        if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Tuple) and sys.version_info >= (3, 14):
+            return False
+        if isinstance(node, ast.JoinedStr):
+            fstring = True
+        elif isinstance(node, ast.Call):
+            varargs |= any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords)
+        elif isinstance(node, ast.arguments):
+            varargs |= bool(node.vararg or node.kwarg or node.posonlyargs or node.kwonlyargs)
+    return fstring or not varargs
+
+
+def _is_one_liner(node: ast.stmt) -> bool:
+    """A statement on one line (``def f(): ...``): black may keep stubs like it together with what follows."""
+    return node.end_lineno == node.lineno
+
+
+def _format_uncached(source: str) -> str:
+    pieces = _pieces(source)
+    if pieces is None or len(pieces) == 1:
+        return _format_whole(source)
+    return "\n\n\n".join(_format_piece(piece) for piece in pieces) + "\n"
+
+
+# -- the disk cache ----------------------------------------------------------------------------------------
+
+
+def _cache_dir() -> Optional[Path]:
+    configured = os.environ.get("METRICGEN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "metricgen"
+
+
+@functools.lru_cache(maxsize=None)
+def _black_fingerprint() -> str:
+    """Which black is installed, without importing it: where it lives and when its files were written."""
+    spec = importlib.util.find_spec("black")
+    if spec is None or spec.origin is None:
+        return "no-black"
+    stat = os.stat(spec.origin)
+    return f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _cache_key(source: str) -> str:
+    digest = hashlib.sha256()
+    for part in (_CACHE_FORMAT, _black_fingerprint(), source):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _cache_read(path: Path) -> Optional[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    check, _, body = text.partition("\n")
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != check:
+        return None  # damaged: format again (and overwrite)
+    return body
+
+
+def _cache_write(folder: Path, path: Path, formatted: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(hashlib.sha256(formatted.encode("utf-8")).hexdigest() + "\n" + formatted)
+        os.replace(tmp, path)
+        if random.random() < 1 / 32:
+            _cache_prune(folder)
+    except OSError:
+        pass
+
+
+def _cache_prune(folder: Path) -> None:
+    """Keeps the newest entries when there are too many (tests and fuzzers generate thousands of modules)."""
+    entries = sorted(folder.glob("*.fmt"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[_CACHE_MAX_ENTRIES // 2 :] if len(entries) > _CACHE_MAX_ENTRIES else ():
+        stale.unlink(missing_ok=True)
+
+
+def format_source(source: str, cache: bool = False) -> str:
+    """``source`` formatted by black with its default settings; ``cache=True`` reuses and keeps results on disk."""
+    folder = _cache_dir() if cache else None
+    if folder is None:
+        return _format_uncached(source)
+    path = folder / f"{_cache_key(source)}.fmt"
+    found = _cache_read(path)
+    if found is not None:
+        return found
+    formatted = _format_uncached(source)
+    _cache_write(folder, path, formatted)
+    return formatted

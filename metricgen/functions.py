@@ -226,10 +226,10 @@ _define("bincount", "x:int, length:count, weights:num=None", "weights",
         "tf.math.bincount({x}, weights={weights?}, minlength={length}, maxlength={length}, dtype={out_dtype})",
         None, "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.")
 _define("segment_sum", "data:num, ids:int, num_segments:count", "num",
-        "tf.math.unsorted_segment_sum({data}, {ids}, {num_segments})",
+        "_segment_sum({data}, {ids}, {num_segments})",
         "_segment_sum({data}, {ids}, {num_segments})",
         "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
-        keras_helpers=("_segment_sum",))
+        helpers=("_segment_sum",))
 
 # --- dtypes ------------------------------------------------------------------------------------------------
 _define("cast", "x:any, dtype:dtype", "dtype", "tf.cast({x}, {dtype})", "ops.cast({x}, {dtype})",

@@ -1,0 +1,500 @@
+#!/usr/bin/env python
+"""metricgen's benchmark: generated metrics against their Keras counterparts, and the generator itself.
+
+Run from the repository root (about 7 minutes on a 2-core machine; not part of the test suite):
+
+    .venv/bin/python benchmarks/run.py            # prints the table, rewrites docs/benchmarks.md
+    .venv/bin/python benchmarks/run.py --quick    # fewer rounds, no file written: a smoke run
+    .venv/bin/python benchmarks/run.py --only f1,map --no-write
+
+Method. Everything runs in ONE process. Each comparison is a group of candidates (a generated metric,
+its reference, and for some both again under XLA) that are timed interleaved: in each round every
+candidate runs `iters` calls back to back, the order of the candidates alternating from round to round,
+so that drift in the machine's speed falls on all of them alike. A call is one `update_state` + `result`
+inside a `tf.function` (graph mode), or the same with `jit_compile=True` (XLA), on inputs that are
+already tensors. `iters` is calibrated per candidate after warm-up (tracing, compilation) so that a
+round lasts about --round-ms; the figure reported is the median over --rounds rounds of the mean time
+per call within the round. Ratios are generated / reference of those medians.
+
+The generator is timed as whole cold processes (`python -m metricgen build specs/ --out <tmp>`,
+`python -m metricgen check specs/`, and `python -c "import black, jinja2, pydantic, click"` as the
+floor), interleaved the same way. Its format cache (see metricgen/formatting.py) is pointed at a
+temporary folder: "cache warm" runs reuse it, "no cache" runs get a fresh empty one each time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = ROOT / "generated"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+SECTIONS = ("f1", "precision", "map", "dice", "generator")
+
+
+# -- timing ------------------------------------------------------------------------------------------------
+
+
+def _per_call(fn: Callable[[], object], budget_s: float = 0.05) -> float:
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget_s or calls >= 1000:
+            return elapsed / calls
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float,
+                warmup: int = 3) -> dict[str, float]:
+    """Median seconds per call of each candidate, timed in alternating order round after round."""
+    iters = {}
+    for name, fn in candidates.items():
+        for _ in range(warmup):
+            fn()
+        iters[name] = max(3, min(5000, round(round_ms / 1000 / _per_call(fn))))
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    order = list(candidates)
+    for r in range(rounds):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            fn, n = candidates[name], iters[name]
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[name].append((time.perf_counter() - start) / n)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# -- results -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    section: str
+    case: str
+    mode: str
+    generated_s: float
+    reference_s: float
+    reference: str
+    limit: float  # the target for the ratio (<=)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.generated_s / self.reference_s
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= self.limit
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # markdown paragraphs/tables after the main table
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        print(f"  {row.section:<10} {row.case:<34} {row.mode:<6} {_fmt_time(row.generated_s):>10} "
+              f"{_fmt_time(row.reference_s):>10}  {row.ratio:6.2f}x  (<= {row.limit:g}) "
+              f"{'ok' if row.ok else 'MISSED'}", flush=True)
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 0.1:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.0f} µs"
+
+
+# -- metrics -----------------------------------------------------------------------------------------------
+
+
+def load_generated(stem: str):
+    """Imports generated/<stem>.py by path, as a user who copied the file into their project would."""
+    name = f"benchmark_generated_{stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, GENERATED / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def step(tf, metric, jit: bool):
+    """A compiled call of one update_state + result on `metric`."""
+
+    @tf.function(jit_compile=jit, reduce_retracing=True)
+    def call(y_true, y_pred):
+        metric.update_state(y_true, y_pred)
+        return metric.result()
+
+    return call
+
+
+def bench_binary(report: Report, args, tf, keras, np, section: str) -> None:
+    """StatefulF1Score vs F1Score(micro), RunningAveragePrecision vs Precision, on [B, 1] scores."""
+    if section == "f1":
+        make = lambda: load_generated("stateful_f1").StatefulF1Score(threshold=0.5)  # noqa: E731
+        make_ref = lambda: keras.metrics.F1Score(average="micro", threshold=0.5)  # noqa: E731
+        title, reference = "StatefulF1Score", 'keras F1Score(average="micro", threshold=0.5)'
+    else:
+        make = lambda: load_generated("running_average_precision").RunningAveragePrecision(threshold=0.5)  # noqa
+        make_ref = lambda: keras.metrics.Precision(thresholds=0.5)  # noqa: E731
+        title, reference = "RunningAveragePrecision", "keras Precision(thresholds=0.5)"
+    rng = np.random.default_rng(0)
+    for batch in args.batch_sizes:
+        y_true = tf.constant((rng.uniform(size=(batch, 1)) > 0.5).astype("float32"))
+        y_pred = tf.constant(rng.uniform(size=(batch, 1)).astype("float32"))
+        candidates, checks = {}, {}
+        for mode, jit in (("graph", False), ("xla", True)):
+            for who, factory in (("gen", make), ("ref", make_ref)):
+                fn = step(tf, factory(), jit)
+                candidates[f"{who}/{mode}"] = lambda fn=fn: fn(y_true, y_pred)
+                checks[f"{who}/{mode}"] = float(fn(y_true, y_pred))
+        _same_value(checks, f"{title} B={batch}")
+        times = interleaved(candidates, args.rounds, args.round_ms)
+        for mode in ("graph", "xla"):
+            report.add(Row(section, f"{title} B={batch}", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
+                           reference, 1.0))
+
+
+def _same_value(values: dict[str, float], what: str, tol: float = 1e-5) -> None:
+    """Generated and reference must compute the same number on the benchmark's data."""
+    first = next(iter(values.values()))
+    for name, value in values.items():
+        if abs(value - first) > tol * max(1.0, abs(first)):
+            raise SystemExit(f"{what}: {name} gives {value}, not {first}: the comparison would be meaningless")
+
+
+def state_bytes(metric) -> int:
+    return sum(int(np_size(v)) for v in metric.variables)
+
+
+def np_size(variable) -> int:
+    return variable.numpy().nbytes
+
+
+def bench_map(report: Report, args, tf, keras, np) -> None:
+    """MeanAveragePrecision vs AUC(curve="PR", multi_label=True) at 200/1000 thresholds and 20/200 classes."""
+    MAP = load_generated("mean_average_precision").MeanAveragePrecision
+    rng = np.random.default_rng(1)
+    memory_rows = []
+    for classes in args.classes:
+        for batch in args.batch_sizes:
+            y_true = tf.constant((rng.uniform(size=(batch, classes)) > 0.7).astype("float32"))
+            y_pred = tf.constant(rng.uniform(size=(batch, classes)).astype("float32"))
+            candidates, metrics = {}, {}
+            for mode, jit in (("graph", False), ("xla", True)):
+                for thresholds in args.thresholds:
+                    gen = MAP(num_classes=classes, num_thresholds=thresholds)
+                    ref = keras.metrics.AUC(num_thresholds=thresholds, curve="PR", multi_label=True,
+                                            num_labels=classes)
+                    metrics[(mode, thresholds)] = (gen, ref)
+                    for who, metric in (("gen", gen), ("ref", ref)):
+                        fn = step(tf, metric, jit)
+                        candidates[f"{who}/{mode}/{thresholds}"] = lambda fn=fn: fn(y_true, y_pred)
+            times = interleaved(candidates, args.rounds, args.round_ms)
+            low, high = min(args.thresholds), max(args.thresholds)
+            for mode in ("graph", "xla"):
+                for thresholds in args.thresholds:
+                    report.add(Row("map", f"MeanAveragePrecision T={thresholds} C={classes} B={batch}", mode,
+                                   times[f"gen/{mode}/{thresholds}"], times[f"ref/{mode}/{thresholds}"],
+                                   f'keras AUC(curve="PR", multi_label=True, num_thresholds={thresholds})', 1.0))
+                report.add(Row("map-T", f"MAP T={high} / T={low}, C={classes} B={batch}", mode,
+                               times[f"gen/{mode}/{high}"], times[f"gen/{mode}/{low}"],
+                               f"MeanAveragePrecision itself at T={low}", 1.2,
+                               note=f"keras AUC: {times[f'ref/{mode}/{high}'] / times[f'ref/{mode}/{low}']:.2f}x"))
+            if batch == args.batch_sizes[0]:
+                for thresholds in args.thresholds:
+                    gen, ref = metrics[("graph", thresholds)]
+                    memory_rows.append((thresholds, classes, state_bytes(gen), state_bytes(ref)))
+    # O(thresholds × classes), never O(samples): the same bytes after a small and a large stream.
+    probe = MAP(num_classes=4, num_thresholds=50)
+    before = state_bytes(probe)
+    for n in (10, 100_000):
+        probe.update_state(np.ones((n, 4), "float32"), rng.uniform(size=(n, 4)).astype("float32"))
+    after = state_bytes(probe)
+    assert before == after == 2 * 51 * 4 * 4, (before, after)
+    lines = ["MeanAveragePrecision's state (bytes of its variables): two float32 histograms of "
+             "(thresholds + 1) × classes, whatever the number of samples seen (checked: "
+             f"{before} bytes for T=50, C=4 both before any update and after 100,010 samples).", "",
+             "| thresholds | classes | MAP state | (T+1)·C·2·4 | keras AUC state |", "|---:|---:|---:|---:|---:|"]
+    for thresholds, classes, gen_bytes, ref_bytes in memory_rows:
+        assert gen_bytes == (thresholds + 1) * classes * 2 * 4
+        lines.append(f"| {thresholds} | {classes} | {gen_bytes:,} | {(thresholds + 1) * classes * 8:,} | "
+                     f"{ref_bytes:,} |")
+    report.extra.append("\n".join(lines))
+    print("\n".join("  " + line for line in lines))
+
+
+def bench_dice(report: Report, args, tf, keras, np) -> None:
+    """DiceCoefficient on a 16×256×256×1 mask batch vs hand-written TF and a numpy dot product."""
+    Dice = load_generated("dice").DiceCoefficient
+    rng = np.random.default_rng(2)
+    shape = (16, 256, 256, 1)
+    t_np = (rng.uniform(size=shape) > 0.5).astype("float32")
+    p_np = rng.uniform(size=shape).astype("float32")
+    y_true, y_pred = tf.constant(t_np), tf.constant(p_np)
+    t_flat, p_flat = t_np.ravel(), p_np.ravel()
+
+    class HandDice(keras.metrics.Metric):
+        """What one would write by hand: Σ t·p and Σ t + Σ p, each one reduction over the batch."""
+
+        def __init__(self, smooth=1e-7):
+            super().__init__(name="hand_dice")
+            self.smooth = smooth
+            self.intersection = self.add_variable(shape=(), initializer="zeros", name="intersection")
+            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            t = tf.cast(y_true, self.dtype)
+            p = tf.cast(y_pred, self.dtype)
+            self.intersection.assign_add(tf.reduce_sum(t * p))
+            self.total.assign_add(tf.reduce_sum(t) + tf.reduce_sum(p))
+
+        def result(self):
+            return tf.math.divide_no_nan(2 * self.intersection, self.total + self.smooth)
+
+    def floor():
+        return np.dot(t_flat, p_flat)
+
+    candidates, checks = {"numpy": floor}, {}
+    for mode, jit in (("graph", False), ("xla", True)):
+        for who, factory in (("gen", Dice), ("ref", HandDice)):
+            fn = step(tf, factory(), jit)
+            candidates[f"{who}/{mode}"] = lambda fn=fn: fn(y_true, y_pred)
+            checks[f"{who}/{mode}"] = float(fn(y_true, y_pred))
+    _same_value(checks, "Dice", tol=1e-4)
+    times = interleaved(candidates, args.rounds, args.round_ms)
+    for mode in ("graph", "xla"):
+        report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times["numpy"],
+                       "numpy dot product of the two masks (memory-bandwidth floor)", 1.5))
+        report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
+                       "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)", 1.0))
+
+
+# -- the generator -----------------------------------------------------------------------------------------
+
+_PROBE = (
+    "import sys, atexit\n"
+    "atexit.register(lambda: print('IMPORTED', *sorted(m for m in ('tensorflow', 'keras', 'numpy') "
+    "if m in sys.modules), file=sys.stderr))\n"
+    "from metricgen.cli import main\n"
+    "sys.argv = ['metricgen'] + sys.argv[1:]\n"
+    "main()\n"
+)
+
+
+def bench_generator(report: Report, args) -> None:
+    python = sys.executable
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="metricgen-bench-") as tmp:
+        tmp_path = Path(tmp)
+        warm_cache = tmp_path / "cache-warm"
+        counter = iter(range(10**6))
+
+        def run(argv: list[str], cache: Optional[Path]) -> None:
+            run_env = dict(env)
+            if cache is None:
+                cache = tmp_path / f"cache-empty-{next(counter)}"
+            run_env["METRICGEN_CACHE_DIR"] = str(cache)
+            done = subprocess.run(argv, cwd=ROOT, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"{shlex.join(argv)} failed ({done.returncode}):\n{done.stderr}")
+
+        def build(cache: Optional[Path]) -> Callable[[], None]:
+            def go():
+                out = tmp_path / f"out-{next(counter)}" / "generated"
+                run([python, "-m", "metricgen", "build", "specs", "--out", str(out)], cache)
+            return go
+
+        def check(cache: Optional[Path]) -> Callable[[], None]:
+            return lambda: run([python, "-m", "metricgen", "check", "specs"], cache)
+
+        # neither command may import TensorFlow (nor Keras, nor numpy): checked once, untimed
+        imported = {}
+        for command in (["build", "specs", "--out", str(tmp_path / "probe" / "generated")], ["check", "specs"]):
+            done = subprocess.run([python, "-c", _PROBE, *command], cwd=ROOT, env={**env, "METRICGEN_CACHE_DIR":
+                                  str(warm_cache)}, capture_output=True, text=True)
+            line = [ln for ln in done.stderr.splitlines() if ln.startswith("IMPORTED")]
+            if done.returncode != 0 or not line:
+                raise SystemExit(f"metricgen {command[0]} failed:\n{done.stdout}\n{done.stderr}")
+            imported[command[0]] = line[-1].split()[1:]
+            print(f"  metricgen {command[0]} imports: {imported[command[0]] or 'none of tensorflow/keras/numpy'}")
+            assert "tensorflow" not in imported[command[0]], f"metricgen {command[0]} imports tensorflow"
+
+        floor_argv = [python, "-c", "import black, jinja2, pydantic, click"]
+        candidates = {
+            "floor": lambda: subprocess.run(floor_argv, cwd=ROOT, env=env, check=True),
+            "build": build(warm_cache),
+            "check": check(warm_cache),
+            "build-nocache": build(None),
+            "check-nocache": check(None),
+        }
+        samples = {name: [] for name in candidates}
+        for fn in candidates.values():  # warm the OS file cache and the format cache
+            fn()
+        order = list(candidates)
+        for r in range(args.process_rounds):
+            for name in (order if r % 2 == 0 else order[::-1]):
+                start = time.perf_counter()
+                candidates[name]()
+                samples[name].append(time.perf_counter() - start)
+        times = {name: statistics.median(values) for name, values in samples.items()}
+    floor = times["floor"]
+    for name, label in (("build", "metricgen build specs/ (format cache warm)"),
+                        ("build-nocache", "metricgen build specs/ (no format cache)"),
+                        ("check", "metricgen check specs/ (format cache warm)"),
+                        ("check-nocache", "metricgen check specs/ (no format cache)")):
+        report.add(Row("generator", label, "cold", times[name], floor,
+                       'python -c "import black, jinja2, pydantic, click"', 2.5,
+                       note=f"wall {times[name]:.3f} s (target < 1 s)"))
+    for which in ("", "-nocache"):
+        report.add(Row("generator", f"check / build{' (no format cache)' if which else ''}", "cold",
+                       times["check" + which], times["build" + which], "metricgen build specs/", 1.0))
+    report.extra.append(
+        f"Generator processes (median of {args.process_rounds} interleaved cold runs): floor "
+        f"{floor:.3f} s, build {times['build']:.3f} s, check {times['check']:.3f} s with a warm format cache; "
+        f"build {times['build-nocache']:.3f} s, check {times['check-nocache']:.3f} s with an empty one. "
+        f"Modules they import of tensorflow/keras/numpy: build {imported['build'] or 'none'}, "
+        f"check {imported['check'] or 'none'}."
+    )
+
+
+# -- the report --------------------------------------------------------------------------------------------
+
+
+def machine_info(tf=None, keras=None, np=None) -> list[str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = [f"python {platform.python_version()}"]
+    for name, module in (("tensorflow", tf), ("keras", keras), ("numpy", np)):
+        if module is not None:
+            versions.append(f"{name} {module.__version__}")
+    from importlib.metadata import version
+    for name in ("black", "jinja2", "pydantic", "click"):
+        try:
+            versions.append(f"{name} {version(name)}")
+        except Exception:  # noqa: BLE001 - informational only
+            pass
+    return [f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+            f"- Versions: {', '.join(versions)}",
+            f"- Date: {datetime.date.today().isoformat()}"]
+
+
+def markdown(report: Report, args, command: str, info: list[str], elapsed: float) -> str:
+    lines = [START, "", f"Command: `{command}` (took {elapsed / 60:.1f} min)", "", *info,
+             f"- Settings: {args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate (metrics), "
+             f"{args.process_rounds} rounds (processes); batch sizes {', '.join(map(str, args.batch_sizes))}", "",
+             "Times are medians per call (one update_state + result); ratio = generated / reference; "
+             "graph = `tf.function`, xla = `tf.function(jit_compile=True)`.", "",
+             "| benchmark | mode | generated | reference | ratio | target | |", "|---|---|---:|---:|---:|---:|---|"]
+    for row in report.rows:
+        note = f" ({row.note})" if row.note else ""
+        lines.append(f"| {row.case} vs {row.reference}{note} | {row.mode} | {_fmt_time(row.generated_s)} | "
+                     f"{_fmt_time(row.reference_s)} | {row.ratio:.2f}× | ≤ {row.limit:g}× | "
+                     f"{'ok' if row.ok else '**missed**'} |")
+    for block in report.extra:
+        lines += ["", block]
+    lines += ["", END]
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(text: str) -> None:
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    if DOC.exists():
+        old = DOC.read_text(encoding="utf-8")
+        if START in old and END in old:
+            head, rest = old.split(START, 1)
+            tail = rest.split(END, 1)[1]
+            DOC.write_text(head + text.rstrip("\n") + tail, encoding="utf-8")
+            return
+        DOC.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    DOC.write_text("# Benchmarks\n\n" + text, encoding="utf-8")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per comparison (metrics)")
+    parser.add_argument("--round-ms", type=float, default=25.0, help="time per candidate per round (metrics)")
+    parser.add_argument("--process-rounds", type=int, default=9, help="interleaved rounds (generator processes)")
+    parser.add_argument("--batch-sizes", default="256,4096")
+    parser.add_argument("--thresholds", default="200,1000")
+    parser.add_argument("--classes", default="20,200")
+    parser.add_argument("--quick", action="store_true", help="5 rounds of ~10 ms, 3 process rounds; implies --no-write")
+    parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {DOC.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    args.thresholds = [int(t) for t in args.thresholds.split(",")]
+    args.classes = [int(c) for c in args.classes.split(",")]
+    if args.quick:
+        args.rounds, args.round_ms, args.process_rounds, args.no_write = 5, 10.0, 3, True
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
+
+    started = time.perf_counter()
+    report = Report()
+    tf = keras = np = None
+    if set(sections) - {"generator"}:
+        import numpy as np
+        import tensorflow as tf
+        import keras
+
+        tf.get_logger().setLevel("ERROR")
+    info = machine_info(tf, keras, np)
+    print("\n".join(info), flush=True)
+    print(f"  {'section':<10} {'case':<34} {'mode':<6} {'generated':>10} {'reference':>10}  ratio", flush=True)
+    for section in sections:
+        if section in ("f1", "precision"):
+            bench_binary(report, args, tf, keras, np, section)
+        elif section == "map":
+            bench_map(report, args, tf, keras, np)
+        elif section == "dice":
+            bench_dice(report, args, tf, keras, np)
+        elif section == "generator":
+            bench_generator(report, args)
+    elapsed = time.perf_counter() - started
+    command = "python benchmarks/run.py" + ("" if argv is None and len(sys.argv) == 1 else
+                                            " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    text = markdown(report, args, command, info, elapsed)
+    missed = [row for row in report.rows if not row.ok]
+    print(f"\n{len(report.rows) - len(missed)} of {len(report.rows)} targets hold ({elapsed / 60:.1f} min)")
+    if not args.no_write:
+        write_doc(text)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The faster forms the TensorFlow helpers take (see docs/benchmarks.md) compute what the plain forms compute,
+in eager mode, in graph mode and under XLA, including at the edges the plain forms define."""
+
+from __future__ import annotations
+
+import ast
+import types
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, tf
+
+HELPERS = ROOT / "templates" / "helpers_tf.py"
+
+
+def helpers():
+    """templates/helpers_tf.py's functions, as a module (the file is plain Python)."""
+    module = types.ModuleType("helpers_tf_under_test")
+    exec(compile(HELPERS.read_text(encoding="utf-8"), str(HELPERS), "exec"), module.__dict__)
+    return module
+
+
+RUNNERS = {
+    "eager": lambda f: f,
+    "graph": lambda f: tf.function(f),
+    "xla": lambda f: tf.function(f, jit_compile=True),
+}
+
+
+def reference_segment_sum(data, ids, n):
+    out = np.zeros((n,) + data.shape[ids.ndim:], np.float64)
+    for index in np.ndindex(ids.shape):
+        if 0 <= ids[index] < n:
+            out[ids[index]] += data[index]
+    return out
+
+
+@pytest.mark.parametrize("mode", list(RUNNERS))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "float16", "bfloat16"])
+def test_segment_sum_matches_unsorted_segment_sum_and_drops_ids_out_of_range(mode, dtype):
+    rng = np.random.default_rng(0)
+    ids = rng.integers(-3, 9, size=(5, 4)).astype(np.int32)  # some negative, some >= 6
+    data = rng.integers(-4, 5, size=(5, 4)).astype(np.float64)
+    run = RUNNERS[mode](lambda d, i: helpers()._segment_sum(d, i, 6))
+    got = run(tf.constant(data, dtype=dtype), tf.constant(ids))
+    assert got.dtype == tf.as_dtype(dtype) and got.shape == (6,)
+    np.testing.assert_allclose(np.asarray(tf.cast(got, tf.float64)), reference_segment_sum(data, ids, 6))
+
+
+@pytest.mark.parametrize("mode", list(RUNNERS))
+def test_segment_sum_of_rows_keeps_the_trailing_axes(mode):
+    data = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ids = np.array([1, 0, 1, 5], np.int32)
+    run = RUNNERS[mode](lambda d, i: helpers()._segment_sum(d, i, 2))
+    np.testing.assert_allclose(run(tf.constant(data), tf.constant(ids)).numpy(), [[3, 4, 5], [6, 8, 10]])
+
+
+def test_segment_sum_takes_int64_ids():
+    ids = tf.constant([0, 2, 2, -1, 7], tf.int64)
+    got = helpers()._segment_sum(tf.constant([1.0, 2.0, 3.0, 4.0, 5.0]), ids, 3)
+    np.testing.assert_allclose(got.numpy(), [1.0, 0.0, 5.0])
+
+
+def test_helpers_file_defines_what_the_registry_names():
+    from metricgen.functions import REGISTRY
+
+    defined = {n.name for n in ast.parse(HELPERS.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
+    common = ROOT / "templates" / "helpers_common.py"
+    defined |= {n.name for n in ast.parse(common.read_text(encoding="utf-8")).body if isinstance(n, ast.FunctionDef)}
+    named = {h for f in REGISTRY.values() for h in f.helpers.get("tf", ())}
+    assert named <= defined
