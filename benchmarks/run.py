@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import importlib.util
 import os
 import platform
@@ -75,10 +76,15 @@ def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, round_
     for r in range(rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
             fn, n = candidates[name], iters[name]
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples[name].append((time.perf_counter() - start) / n)
+            gc.collect()
+            gc.disable()  # as timeit does: a collection would land on whichever candidate is running
+            try:
+                start = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                samples[name].append((time.perf_counter() - start) / n)
+            finally:
+                gc.enable()
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -172,7 +178,8 @@ def bench_binary(report: Report, args, tf, keras, np, section: str) -> None:
                 candidates[f"{who}/{mode}"] = lambda fn=fn: fn(y_true, y_pred)
                 checks[f"{who}/{mode}"] = float(fn(y_true, y_pred))
         _same_value(checks, f"{title} B={batch}")
-        times = interleaved(candidates, args.rounds, args.round_ms)
+        # ~0.1 ms of work on ~0.35 ms of tf.function call overhead: twice the rounds to see through the noise
+        times = interleaved(candidates, 2 * args.rounds, args.round_ms)
         for mode in ("graph", "xla"):
             report.add(Row(section, f"{title} B={batch}", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
                            reference, 1.0))
@@ -213,6 +220,10 @@ def bench_map(report: Report, args, tf, keras, np) -> None:
                     for who, metric in (("gen", gen), ("ref", ref)):
                         fn = step(tf, metric, jit)
                         candidates[f"{who}/{mode}/{thresholds}"] = lambda fn=fn: fn(y_true, y_pred)
+                    # update_state alone: the part that sees the batch (result() reads the T × C histograms)
+                    update = tf.function(MAP(num_classes=classes, num_thresholds=thresholds).update_state,
+                                         jit_compile=jit)
+                    candidates[f"upd/{mode}/{thresholds}"] = lambda fn=update: fn(y_true, y_pred)
             times = interleaved(candidates, args.rounds, args.round_ms)
             low, high = min(args.thresholds), max(args.thresholds)
             for mode in ("graph", "xla"):
@@ -224,6 +235,9 @@ def bench_map(report: Report, args, tf, keras, np) -> None:
                                times[f"gen/{mode}/{high}"], times[f"gen/{mode}/{low}"],
                                f"MeanAveragePrecision itself at T={low}", 1.2,
                                note=f"keras AUC: {times[f'ref/{mode}/{high}'] / times[f'ref/{mode}/{low}']:.2f}x"))
+                report.add(Row("map-T", f"MAP update_state only, T={high} / T={low}, C={classes} B={batch}", mode,
+                               times[f"upd/{mode}/{high}"], times[f"upd/{mode}/{low}"],
+                               f"MeanAveragePrecision.update_state itself at T={low}", 1.2))
             if batch == args.batch_sizes[0]:
                 for thresholds in args.thresholds:
                     gen, ref = metrics[("graph", thresholds)]
@@ -284,11 +298,17 @@ def bench_dice(report: Report, args, tf, keras, np) -> None:
             fn = step(tf, factory(), jit)
             candidates[f"{who}/{mode}"] = lambda fn=fn: fn(y_true, y_pred)
             checks[f"{who}/{mode}"] = float(fn(y_true, y_pred))
+        # the fixed cost of calling a compiled function on these inputs, doing nothing with them
+        empty = tf.function(lambda t, p: tf.constant(0.0), jit_compile=jit)
+        candidates[f"call/{mode}"] = lambda fn=empty: fn(y_true, y_pred)
     _same_value(checks, "Dice", tol=1e-4)
     times = interleaved(candidates, args.rounds, args.round_ms)
     for mode in ("graph", "xla"):
+        call = times[f"call/{mode}"]
         report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times["numpy"],
-                       "numpy dot product of the two masks (memory-bandwidth floor)", 1.5))
+                       "numpy dot product of the two masks (memory-bandwidth floor)", 1.5,
+                       note=f"an empty tf.function call alone: {_fmt_time(call)} = {call / times['numpy']:.2f}x "
+                            f"the floor; without it: {(times[f'gen/{mode}'] - call) / times['numpy']:.2f}x"))
         report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
                        "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)", 1.0))
 

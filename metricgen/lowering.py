@@ -173,6 +173,11 @@ class Printer:
         return self.target.cast(f"self.{e.name}({args})", e.type.dtype), _PREC["atom"]
 
     def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:
+        pair = _weighted_sum_pair(e) if self.target.name == "tf" else None
+        if pair is not None:  # Σ (a ± b): see _weighted_sum_pair in templates/helpers_tf.py
+            self.helpers.update(("_weighted_sum_pair", "_weighted_sum", "_weights_like"))
+            a, b = (self.code(operand) for operand in pair.operands)
+            return f"_weighted_sum_pair({a}, {b}, sample_weight{', subtract=True' if pair.op == '-' else ''})", _PREC["atom"]
         function = REGISTRY[e.function]
         lowering = function.lowerings[self.target.name]
         self.helpers.update(function.helpers.get(self.target.name, ()))
@@ -188,6 +193,16 @@ class Printer:
         text = re.sub(r", \{(\w+)\?\}", lambda m: "" if m.group(1) in omitted else f", {{{m.group(1)}}}", text)
         codes["out_dtype"] = self.target.dtype(e.type.dtype)
         return text.format(**codes), _PREC["atom"]
+
+
+def _weighted_sum_pair(e: ir.Apply) -> ir.Operator | None:
+    """The `a + b` or `a - b` of tensors in `weighted_sum(a + b)`, which the TF target sums term by term."""
+    if e.function != "weighted_sum" or len(e.args) != 1:
+        return None
+    value = e.args[0][1]
+    if isinstance(value, ir.Operator) and value.op in ("+", "-") and all(o.type.is_tensor for o in value.operands):
+        return value
+    return None
 
 
 def _tuple(items: list[str]) -> str:

@@ -36,12 +36,13 @@ def reference_segment_sum(data, ids, n):
     return out
 
 
+@pytest.mark.parametrize("shape", [(5, 4), (160, 128)], ids=["few", "many"])  # scatter-add / bincount
 @pytest.mark.parametrize("mode", list(RUNNERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "float16", "bfloat16"])
-def test_segment_sum_matches_unsorted_segment_sum_and_drops_ids_out_of_range(mode, dtype):
+def test_segment_sum_matches_unsorted_segment_sum_and_drops_ids_out_of_range(mode, dtype, shape):
     rng = np.random.default_rng(0)
-    ids = rng.integers(-3, 9, size=(5, 4)).astype(np.int32)  # some negative, some >= 6
-    data = rng.integers(-4, 5, size=(5, 4)).astype(np.float64)
+    ids = rng.integers(-3, 9, size=shape).astype(np.int32)  # some negative, some >= 6
+    data = rng.integers(-4, 5, size=shape).astype(np.float64)
     run = RUNNERS[mode](lambda d, i: helpers()._segment_sum(d, i, 6))
     got = run(tf.constant(data, dtype=dtype), tf.constant(ids))
     assert got.dtype == tf.as_dtype(dtype) and got.shape == (6,)
@@ -56,10 +57,24 @@ def test_segment_sum_of_rows_keeps_the_trailing_axes(mode):
     np.testing.assert_allclose(run(tf.constant(data), tf.constant(ids)).numpy(), [[3, 4, 5], [6, 8, 10]])
 
 
-def test_segment_sum_takes_int64_ids():
-    ids = tf.constant([0, 2, 2, -1, 7], tf.int64)
-    got = helpers()._segment_sum(tf.constant([1.0, 2.0, 3.0, 4.0, 5.0]), ids, 3)
-    np.testing.assert_allclose(got.numpy(), [1.0, 0.0, 5.0])
+@pytest.mark.parametrize("repeat", [1, 4000], ids=["few", "many"])
+def test_segment_sum_takes_int64_ids(repeat):
+    ids = tf.constant([0, 2, 2, -1, 7] * repeat, tf.int64)
+    got = helpers()._segment_sum(tf.constant([1.0, 2.0, 3.0, 4.0, 5.0] * repeat), ids, 3)
+    np.testing.assert_allclose(got.numpy(), np.array([1.0, 0.0, 5.0]) * repeat)
+
+
+def test_weighted_sum_pair_is_the_sum_of_the_pair():
+    h = helpers()
+    a = tf.constant(np.arange(12, dtype=np.float32).reshape(3, 4))
+    b = tf.constant(np.full((3, 4), 0.5, np.float32))
+    row = tf.constant(np.arange(4, dtype=np.float32))  # broadcast: not Σa + Σrow
+    w = tf.constant([1.0, 2.0, 0.0])
+    for mode in RUNNERS.values():
+        np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_pair(x, y, None))(a, b), 66 + 6)
+        np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_pair(x, y, None, subtract=True))(a, b), 60)
+        np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_pair(x, y, None))(a, row), 66 + 3 * 6)
+        np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_pair(x, y, w))(a, b), 6 + 2 + 2 * (22 + 2))
 
 
 def test_helpers_file_defines_what_the_registry_names():
