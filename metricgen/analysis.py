@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -18,12 +19,12 @@ from . import ir
 from . import syntax as syn
 from .errors import Diagnostics, Location, SpecError, SpecErrors, did_you_mean
 from .expressions import parse_expression
-from .functions import CONSTANTS, DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS, Function
+from .functions import CONSTANTS, DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS, TENSOR_KINDS, Function
 from .loader import LoadedSpec
 from .schema import Spec
 from .types import FLOAT, Type, float_of, promote, static, tensor, tensor_dtype_of
 
-IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 # Attributes of keras.metrics.Metric (and what every generated class defines): params and state variables
 # become `self.<name>`, so these names would break the class.
@@ -180,8 +181,9 @@ class Analyser:
     # -- declarations ---------------------------------------------------------------------------------------
     def check_names(self) -> None:
         spec = self.spec
-        if keyword.iskeyword(spec.class_name):
-            self.diag.error(f"invalid class_name '{spec.class_name}': it is a Python keyword",
+        if keyword.iskeyword(spec.class_name) or hasattr(builtins, spec.class_name):
+            what = "a Python keyword" if keyword.iskeyword(spec.class_name) else "a Python built-in the class uses"
+            self.diag.error(f"invalid class_name '{spec.class_name}': it is {what}",
                             self.loaded.location(("class_name",)), "CamelCase, like DiceCoefficient")
         declared: dict[str, tuple[str, tuple]] = {}
         groups = [
@@ -209,7 +211,7 @@ class Analyser:
 
     @staticmethod
     def name_problem(name: str, is_attribute: bool) -> str:
-        if not IDENTIFIER.match(name):
+        if not IDENTIFIER.fullmatch(name):
             return "names are letters, digits and '_', starting with a letter"
         if keyword.iskeyword(name) or keyword.issoftkeyword(name):
             return "it is a Python keyword"
@@ -234,6 +236,13 @@ class Analyser:
             self.diag.error(f"a callable param's default can only be null, got {default!r}", where)
         if (p.min is not None or p.max is not None) and p.type not in ("int", "float", "list[int]", "list[float]"):
             self.diag.error(f"min/max apply to numeric params, not {p.type}", self.loaded.location(("params", name)))
+        for bound in ("min", "max"):
+            value = getattr(p, bound)
+            if value is not None and not math.isfinite(value):
+                self.diag.error(f"{bound} of param '{name}' must be a finite number", self.loaded.location(
+                    ("params", name, bound)))
+        if p.min is not None and p.max is not None and p.min > p.max:
+            self.diag.error(f"min of param '{name}' is larger than its max", self.loaded.location(("params", name)))
         if p.choices is not None and p.type != "str":
             self.diag.error(f"choices apply to str params, not {p.type}", self.loaded.location(("params", name)))
         return ir.Param(name, p.type, p.required, default, p.doc, p.min, p.max, p.choices)
@@ -273,8 +282,9 @@ class Analyser:
         if s.dtype == "bool" and s.fold != "assign":
             self.diag.error(f"a bool state variable can only be folded with 'assign', not '{s.fold}'",
                             self.loaded.location(("state", name, "fold")))
-        if s.dtype in ("int32", "int64") and isinstance(s.init, float) and s.init != int(s.init):
-            self.diag.error(f"initial value {s.init} does not fit the {s.dtype} state variable '{name}'",
+        problem = _init_problem(s.dtype, s.init)
+        if problem:
+            self.diag.error(f"initial value {s.init!r} of state variable '{name}' {problem}",
                             self.loaded.location(("state", name, "init")))
         return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc)
 
@@ -417,13 +427,13 @@ class Analyser:
             self.require_number(x, sub.loc, f"'{node.op}'")
         if left.type.is_static and right.type.is_static:
             kinds = {left.type.dtype, right.type.dtype}
-            dtype = "float" if ("float" in kinds or node.op == "/") else "int"
-            return ir.Operator(static(dtype), node.op, (left, right))
-        dtype = promote([left.type, right.type])
+            integral = "float" not in kinds and node.op != "/"
+            if node.op == "**" and not (isinstance(right, ir.Literal) and right.value >= 0):
+                integral = False  # n ** -1 is a float
+            return ir.Operator(static("int" if integral else "float"), node.op, (left, right))
         if node.op == "/":
-            dtype = float_of(dtype)
-            return ir.Apply(tensor(dtype), "safe_div", (("a", self.to_tensor(left, dtype)),
-                                                       ("b", self.to_tensor(right, dtype))))
+            return self.typed_apply(REGISTRY["safe_div"], {"a": left, "b": right})
+        dtype = promote([left.type, right.type])
         return ir.Operator(tensor(dtype), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
 
     def check_Compare(self, node: syn.Compare, scope: _Scope) -> ir.Expr:
@@ -458,12 +468,11 @@ class Analyser:
             kinds = {then.type.dtype, orelse.type.dtype}
             dtype = "float" if "float" in kinds else ("int" if "int" in kinds else "bool")
             return ir.Select(static(dtype), cond, then, orelse)
-        both_bool = then.type.is_bool and orelse.type.is_bool
-        dtype = "bool" if both_bool else promote([then.type, orelse.type])
         if cond.type.is_static:  # chosen when the metric is traced: no tensor select needed
+            both_bool = then.type.is_bool and orelse.type.is_bool
+            dtype = "bool" if both_bool else promote([then.type, orelse.type])
             return ir.Select(tensor(dtype), cond, self.to_tensor(then, dtype), self.to_tensor(orelse, dtype))
-        return ir.Apply(tensor(dtype), "where", (("cond", cond), ("a", self.to_tensor(then, dtype)),
-                                                 ("b", self.to_tensor(orelse, dtype))))
+        return self.typed_apply(REGISTRY["where"], {"cond": cond, "a": then, "b": orelse})
 
     def check_Index(self, node: syn.Index, scope: _Scope) -> ir.Expr:
         value = self.value(node.value, scope)
@@ -482,6 +491,8 @@ class Analyser:
             elif isinstance(item, syn.SliceItem):
                 parts = [None if p is None else self.static_int(p, scope, "a slice bound")
                          for p in (item.lower, item.upper, item.step)]
+                if isinstance(parts[2], ir.Literal) and parts[2].value == 0:
+                    raise self.fail("a slice step cannot be 0", item.loc)
                 items.append(ir.Slice(*parts))
             else:
                 items.append(self.static_int(item, scope, "an index", "to pick entries by a tensor, use gather(x, i)"))
@@ -493,6 +504,9 @@ class Analyser:
         name = node.func
         param = self.params.get(name)
         if param is not None and param.type == "callable":
+            if not param.required:
+                raise self.fail(f"callable param '{name}' may be None (its default is null), so it cannot be called",
+                                node.loc, "remove its default to make it required")
             if node.kwargs:
                 raise self.fail(f"callable param '{name}' takes positional arguments only", node.loc)
             args = []
@@ -516,10 +530,8 @@ class Analyser:
                                 [p.name for p in self.params.values() if p.type == "callable"])
             raise self.fail(f"unknown function '{name}'", node.loc, hint or "see 'Expression functions' in the README")
         if function.lowerings.get(self.target) is None:
-            alternatives = {"bincount": "use segment_sum(weights, x, length) instead"}
             raise self.fail(f"function '{name}' has no form for the {self.target} target", node.loc,
-                            alternatives.get(name, "it exists for: " + ", ".join(
-                                t for t, v in function.lowerings.items() if v is not None)))
+                            "it exists for: " + ", ".join(t for t, v in function.lowerings.items() if v is not None))
         if function.uses_sample_weight:
             if scope.part != "update":
                 raise self.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:",
@@ -554,12 +566,12 @@ class Analyser:
             node = bound.get(arg.name)
             if node is None:
                 continue
-            if arg.kind in ("num", "float", "int", "bool", "any"):
+            what = f"argument '{arg.name}' of {function.name}()"
+            if arg.kind in TENSOR_KINDS:
                 value = self.value(node, scope)
-                what = f"argument '{arg.name}' of {function.name}()"
                 if arg.kind == "bool":
                     self.require_bool(value, node.loc, what)
-                elif arg.kind == "any":
+                elif arg.kind in ("any", "same"):
                     if not (value.type.is_numeric or value.type.is_bool):
                         raise self.fail(f"{what} must be a tensor, got {value.type}", node.loc)
                 else:
@@ -569,47 +581,65 @@ class Analyser:
                                     "use cast(x, int32) or declare the input with dtype: int32")
                 values[arg.name] = value
             else:
-                values[arg.name] = self.static_arg(arg.kind, node, scope, f"argument '{arg.name}' of {function.name}()")
-        numeric = [values[a.name] for a in function.args if a.kind in ("num", "float") and a.name in values]
-        common = promote([v.type for v in numeric]) if numeric else FLOAT
+                values[arg.name] = self.static_arg(arg.kind, node, scope, what, allow_none=arg.default == "None")
+        return self.typed_apply(function, values)
+
+    def typed_apply(self, function: Function, values: dict[str, ir.Expr]) -> ir.Expr:
+        """``function`` applied to checked arguments: tensor arguments cast to what it needs, result typed."""
+        def common_dtype(kinds: tuple[str, ...]) -> str:
+            given = [values[a.name] for a in function.args if a.kind in kinds and a.name in values]
+            if given and all(v.type.is_bool for v in given):
+                return "bool" if kinds == ("same",) else FLOAT
+            return promote([v.type for v in given]) if given else FLOAT
+
+        numeric = common_dtype(("num", "float"))
         if function.result == "float" or any(a.kind == "float" for a in function.args):
-            common = float_of(common)
+            numeric = float_of(numeric)
+        same = common_dtype(("same",))
         args: list[tuple[str, Optional[ir.Expr]]] = []
         for arg in function.args:
             value = values.get(arg.name)
             if value is not None and arg.kind in ("num", "float"):
-                value = self.to_tensor(value, common)
+                value = self.to_tensor(value, numeric)
+            elif value is not None and arg.kind == "same":
+                value = self.to_tensor(value, same)
             elif value is not None and arg.kind in ("int", "bool", "any"):
                 value = self.to_tensor(value, tensor_dtype_of(value.type))
             args.append((arg.name, value))
+        given = dict(args)
         rule = function.result
         if rule in ("num", "float"):
-            dtype = common
+            dtype = numeric
+        elif rule == "same":
+            dtype = same
         elif rule == "x":
-            dtype = dict(args)["x"].type.dtype
+            dtype = given["x"].type.dtype
         elif rule == "dtype":
-            dtype = dict(args)["dtype"].name
+            dtype = given["dtype"].name
         elif rule == "weights":
-            weights = dict(args).get("weights")
-            dtype = weights.type.dtype if weights is not None else FLOAT
+            dtype = given["weights"].type.dtype if given.get("weights") is not None else FLOAT
         else:
             dtype = {"bool": "bool", "int32": "int32", "compute": FLOAT}[rule]
-        if function.name == "cast" and dict(args)["x"].type == tensor(dtype):
-            return dict(args)["x"]  # already of that dtype (inputs are cast on entry): no op to emit
+        if function.name == "cast" and given["x"].type == tensor(dtype):
+            return given["x"]  # already of that dtype (inputs are cast on entry): no op to emit
         return ir.Apply(tensor(dtype), function.name, tuple(args))
 
-    def static_arg(self, kind: str, node: syn.Node, scope: _Scope, what: str) -> ir.Expr:
+    def static_arg(self, kind: str, node: syn.Node, scope: _Scope, what: str, allow_none: bool) -> ir.Expr:
         if kind == "dtype":
             if isinstance(node, syn.Name) and node.id in DTYPE_NAMES:
                 return ir.DTypeName(Type("dtype"), node.id)
             raise self.fail(f"{what} must be a dtype name", node.loc, "one of " + ", ".join(DTYPE_NAMES))
         if isinstance(node, syn.Const) and node.value is None:
-            if kind in ("axis", "axes", "shape"):
+            if allow_none:  # only where None is the documented default (all axes, reversed axes, ...)
                 return ir.Literal(static("none"), None)  # type: ignore[arg-type]
             raise self.fail(f"{what} cannot be None", node.loc)
         if kind in ("axes", "shape") and isinstance(node, syn.Tuple):
             items = tuple(self.static_int(i, scope, what) for i in node.items)
+            if kind == "shape" and sum(isinstance(i, ir.Operator) and i.op == "neg" for i in items) > 1:
+                raise self.fail(f"{what} can have -1 only once", node.loc)
             return ir.TupleOf(static("tuple"), items)
+        if kind == "shape":
+            raise self.fail(f"{what} must be a list of ints, like [-1] or [2, n]", node.loc)
         if kind == "flag":
             value = self.value(node, scope)
             if not (value.type.is_static and value.type.dtype == "bool"):
@@ -620,8 +650,6 @@ class Analyser:
             if not (value.type.is_static and value.type.dtype in ("int", "float")):
                 raise self.fail(f"{what} must be a constant number, got {value.type}", node.loc)
             return value
-        if kind == "shape":
-            return ir.TupleOf(static("tuple"), (self.static_int(node, scope, what),))
         value = self.static_int(node, scope, what)
         if kind == "count" and isinstance(value, ir.Literal) and value.value < 0:
             raise self.fail(f"{what} cannot be negative", node.loc)
@@ -689,6 +717,23 @@ class Analyser:
                     if name not in batch:
                         self.diag.error(f"example batch is missing input '{name}'",
                                         self.loaded.location(("examples", n, "batches", b)))
+
+
+_INT_RANGE = {"int32": 2**31, "int64": 2**63}
+
+
+def _init_problem(dtype: str, init: Any) -> str:
+    """Why ``init`` cannot start a state variable of ``dtype``, or '' when it can."""
+    if dtype == "bool":
+        return "" if isinstance(init, bool) else "must be true or false for a bool state"
+    if isinstance(init, bool):
+        return f"must be a number for a {dtype} state"
+    if dtype in _INT_RANGE:
+        if isinstance(init, float) and (not math.isfinite(init) or init != int(init)):
+            return f"does not fit an {dtype} state"
+        if not -_INT_RANGE[dtype] <= int(init) < _INT_RANGE[dtype]:
+            return f"is out of the {dtype} range"
+    return ""
 
 
 def _value_problem(ptype: str, value: Any, lo: Any, hi: Any, choices: Optional[list]) -> str:

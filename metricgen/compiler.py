@@ -8,6 +8,7 @@ Writing files is the caller's business (see writer.py and cli.py), so `check` ca
 
 from __future__ import annotations
 
+import keyword
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,7 @@ def display_path(spec_file: Path, out_dir: Path) -> str:
     except ValueError:
         shown = os.path.relpath(resolved, Path.cwd()) if resolved.is_relative_to(Path.cwd()) else spec_file.name
         shown = Path(shown).as_posix()
-    # the path lands in a comment and a docstring: keep it to one printable line
-    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+    return shown
 
 
 def output_path(spec_file: Path, out_dir: Path, target: str = "tf") -> Path:
@@ -90,11 +90,16 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
             files.append(path)
         else:
             errors.append(SpecError("no such file or directory", path=str(path)))
+    modules: dict[str, Path] = {}
     for file in files:
         module = file.stem.replace("-", "_")
-        if not module.isidentifier() or module.startswith("_"):
+        if not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
             errors.append(SpecError(f"'{file.stem}' cannot name a Python module", path=str(file),
-                                    hint="use letters, digits and '_' in the spec's file name"))
+                                    hint="use letters, digits and '_' in the spec's file name, not a keyword"))
+        elif module in modules and modules[module].resolve() != file.resolve():
+            errors.append(SpecError(f"this spec and {modules[module]} would both write {module}.py", path=str(file),
+                                    hint="rename one of them"))
+        modules.setdefault(module, file)
     return files, errors
 
 

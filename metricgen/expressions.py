@@ -102,7 +102,7 @@ class ExpressionParser:
         if isinstance(node, ast.Constant):
             value = node.value
             if isinstance(value, bool) or isinstance(value, (int, float)):
-                if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+                if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
                     raise self.error("integer literal is too large", node)
                 return Const(loc, value)
             if value is None:

@@ -17,6 +17,7 @@ float     like ``num``, then made float (``sqrt`` of an int is a float)
 int       an integer tensor (indices, ids); a float here is an error, not a silent truncation
 bool      a boolean tensor (a condition)
 any       a tensor of any dtype, passed through unchanged
+same      values of one dtype: promoted like ``num``, except that booleans stay booleans
 axis      a constant int (or None)
 axes      a constant int, a tuple of them, or None
 count     a constant int (a length, a depth, a number of segments)
@@ -34,13 +35,14 @@ from typing import Callable, Union
 
 Lowering = Union[str, Callable[[dict[str, str]], str], None]
 
-TENSOR_KINDS = ("num", "float", "int", "bool", "any")
+TENSOR_KINDS = ("num", "float", "int", "bool", "any", "same")
 STATIC_KINDS = ("axis", "axes", "count", "flag", "number", "shape", "dtype")
 
 # Result rules: "num" (the promoted dtype), "float" (promoted, then float), "bool", "int32",
-# "compute" (the metric's float dtype), "dtype" (the dtype argument), "x" (the first argument's dtype),
+# "same" (the common dtype of the ``same`` arguments), "compute" (the metric's float dtype), "dtype" (the dtype
+# argument), "x" (the first argument's dtype),
 # "weights" (the `weights` argument's dtype, else the metric's float dtype).
-RESULT_RULES = ("num", "float", "bool", "int32", "compute", "dtype", "x", "weights")
+RESULT_RULES = ("num", "float", "same", "bool", "int32", "compute", "dtype", "x", "weights")
 
 
 @dataclass(frozen=True)
@@ -124,13 +126,17 @@ def _static_choice(flag: str, if_true: str, if_false: str) -> str:
     return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
 
 
-def _cumsum_keras(a: dict[str, str]) -> str:
-    # keras.ops.cumsum has neither option: flip around it for reverse, subtract x for exclusive
-    x, axis = a["x"], a["axis"]
-    forward = f"ops.cumsum({x}, axis={axis})"
-    backward = f"ops.flip(ops.cumsum(ops.flip({x}, axis={axis}), axis={axis}), axis={axis})"
-    inclusive = _static_choice(a["reverse"], backward, forward)
-    return _static_choice(a["exclusive"], f"({inclusive} - {x})", inclusive)
+def _bincount(prefix: str) -> Callable[[dict[str, str]], str]:
+    """bincount as a segment sum of the weights (ones when none are given), which drops values outside
+    0..length-1 on every backend (tf.math.bincount fails on negative values)."""
+
+    def lower(a: dict[str, str]) -> str:
+        weights = a["weights"]
+        if weights == "None":
+            weights = f"{prefix}.ones_like({a['x']}, dtype={a['out_dtype']})"
+        return f"_segment_sum({weights}, {a['x']}, {a['length']})"
+
+    return lower
 
 
 _REDUCTION = "x:num, axis:axes=None, keepdims:flag=False"
@@ -154,11 +160,13 @@ _define("all", "x:bool, axis:axes=None, keepdims:flag=False", "bool",
         "tf.reduce_all({x}, axis={axis?}, keepdims={keepdims?})",
         "ops.all({x}, axis={axis?}, keepdims={keepdims?})", "Logical and over `axis`.")
 _define("cumsum", "x:num, axis:axis=0, reverse:flag=False, exclusive:flag=False", "num",
-        "tf.cumsum({x}, axis={axis}, exclusive={exclusive?}, reverse={reverse?})", _cumsum_keras,
-        "Cumulative sum along `axis`; `reverse=True` sums from the end, `exclusive=True` leaves each element out.")
+        "tf.cumsum({x}, axis={axis}, exclusive={exclusive?}, reverse={reverse?})",
+        "_cumsum({x}, {axis}, {reverse}, {exclusive})",
+        "Cumulative sum along `axis`; `reverse=True` sums from the end, `exclusive=True` leaves each element out.",
+        keras_helpers=("_cumsum",))
 
 # --- sample weighting (Keras-style broadcasting of `sample_weight`) -----------------------------------------
-_define("weighted_sum", "x:num", "num", "_weighted_sum({x}, sample_weight)", "_weighted_sum({x}, sample_weight)",
+_define("weighted_sum", "x:float", "float", "_weighted_sum({x}, sample_weight)", "_weighted_sum({x}, sample_weight)",
         "Σ x·w, with `sample_weight` brought to x's rank and broadcast as Keras does (Σ x without weights).",
         uses_sample_weight=True, helpers=("_weights_like", "_weighted_sum"))
 _define("weighted_count", "x:any", "compute", "_weighted_count({x}, sample_weight, {out_dtype})",
@@ -186,7 +194,7 @@ _define("maximum", "a:num, b:num", "num", "tf.maximum({a}, {b})", "ops.maximum({
 _define("minimum", "a:num, b:num", "num", "tf.minimum({a}, {b})", "ops.minimum({a}, {b})", "Element-wise minimum.")
 _define("safe_div", "a:float, b:float", "float", "tf.math.divide_no_nan({a}, {b})", "ops.divide_no_nan({a}, {b})",
         "a / b, and 0 where b is 0 (the `/` operator does the same).")
-_define("where", "cond:bool, a:num, b:num", "num", "tf.where({cond}, {a}, {b})", "ops.where({cond}, {a}, {b})",
+_define("where", "cond:bool, a:same, b:same", "same", "tf.where({cond}, {a}, {b})", "ops.where({cond}, {a}, {b})",
         "a where cond holds, else b (element-wise; `a if cond else b` is the same).")
 _define("matmul", "a:num, b:num", "num", "tf.linalg.matmul({a}, {b})", "ops.matmul({a}, {b})",
         "Matrix product (batched over leading axes).")
@@ -222,9 +230,9 @@ _define("linspace", "start:float, stop:float, num:count", "float", "tf.linspace(
         "ops.linspace({start}, {stop}, {num}, dtype={out_dtype})", "`num` evenly spaced values from start to stop.")
 
 # --- counting and bucketing (fixed-size output, so they stream and compile under XLA) ---------------------
-_define("bincount", "x:int, length:count, weights:num=None", "weights",
-        "tf.math.bincount({x}, weights={weights?}, minlength={length}, maxlength={length}, dtype={out_dtype})",
-        None, "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.")
+_define("bincount", "x:int, length:count, weights:num=None", "weights", _bincount("tf"), _bincount("ops"),
+        "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.",
+        helpers=("_segment_sum",))
 _define("segment_sum", "data:num, ids:int, num_segments:count", "num",
         "_segment_sum({data}, {ids}, {num_segments})",
         "_segment_sum({data}, {ids}, {num_segments})",

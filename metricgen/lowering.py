@@ -123,8 +123,8 @@ class Printer:
 
     def emit_Cast(self, e: ir.Cast) -> tuple[str, int]:
         inner = self.code(e.x)
-        if e.x.type.is_tensor:
-            return self.target.cast(inner, e.type.dtype), _PREC["atom"]
+        if e.x.type.is_tensor or (e.x.type.dtype == "float" and e.type.dtype in ("int32", "int64", "bool")):
+            return self.target.cast(inner, e.type.dtype), _PREC["atom"]  # cast truncates; a constant would refuse
         return self.target.constant(inner, e.type.dtype), _PREC["atom"]
 
     def emit_Operator(self, e: ir.Operator) -> tuple[str, int]:
@@ -149,7 +149,13 @@ class Printer:
         left, right = self.emit(args[0]), self.emit(args[1])
         if op == "**":  # right-associative, and binds tighter than a unary minus on its left
             return f"{self.wrap(left, prec + 1)} ** {self.wrap(right, _PREC['unary'])}", prec
-        return f"{self.wrap(left, prec)} {op} {self.wrap(right, prec + 1)}", prec
+        if op in _COMPARISONS:  # `(a > b) == c` must not become the chain `a > b == c`
+            return f"{self.wrap(left, prec + 1)} {op} {self.wrap(right, prec + 1)}", prec
+        code = f"{self.wrap(left, prec)} {op} {self.wrap(right, prec + 1)}"
+        if not tensor and op in ("/", "//", "%") and not (isinstance(args[1], ir.Literal) and args[1].value):
+            # constants (params) divide as tensors do: 0 where the denominator is 0, never ZeroDivisionError
+            return f"{self.wrap((code, prec), _PREC['if'] + 1)} if {self.wrap(right, _PREC['if'] + 1)} else 0", _PREC["if"]
+        return code, prec
 
     def emit_Select(self, e: ir.Select) -> tuple[str, int]:
         prec = _PREC["if"]
@@ -186,6 +192,7 @@ class Printer:
         if callable(lowering):  # it may put arguments next to operators: parenthesise all but atoms
             codes = {name: (defaults[name] if value is None else self.wrap(self.emit(value), _PREC["atom"]))
                      for name, value in e.args}
+            codes["out_dtype"] = self.target.dtype(e.type.dtype)
             return lowering(codes), _PREC["atom"]
         codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
         text = re.sub(r", (\w+)=\{(\w+)\?\}", lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",

@@ -8,6 +8,7 @@ checked names and numbers.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import textwrap
 from importlib import resources
@@ -80,7 +81,14 @@ def class_docstring(code: ModuleCode) -> str:
     return escape_docstring("\n".join(lines).strip()).replace("\n", "\n    ") + "\n    "
 
 
+def one_line(text: str) -> str:
+    """Text that cannot leave the comment it is put in: printable, one line."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def render_module(code: ModuleCode) -> str:
+    # the spec's path is the one piece of outside text in a comment (the header): it must stay one line
+    code = dataclasses.replace(code, spec_path=one_line(code.spec_path))
     sources = _helper_sources(code.target.name)
     template = _environment().get_template("metric.py.j2")
     return template.render(

@@ -99,6 +99,8 @@ def promote(types: list[Type]) -> str:
     if floats:
         if FLOAT in floats:
             return FLOAT
+        if {"float16", "bfloat16"} <= set(floats):
+            floats.append("float32")  # neither holds the other: meet in float32, as NumPy and JAX do
         return max(floats, key=lambda d: _FLOAT_RANK[d])
     ints = [d for d in tensors if d in INT_DTYPES]
     if ints and not weak_float:

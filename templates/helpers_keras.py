@@ -45,8 +45,25 @@ def _match_rank(value, reference):
 
 
 def _segment_sum(data, segment_ids, num_segments):
-    """tf.math.unsorted_segment_sum for keras.ops, whose segment_sum takes 1-D ids only: ids of any rank
-    (a prefix of data's shape) are flattened with the matching axes of data."""
+    """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
+    0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
+    on ids past the end)."""
     ids_rank = len(segment_ids.shape)
     data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
-    return ops.segment_sum(data, ops.reshape(segment_ids, (-1,)), num_segments=num_segments)
+    ids = ops.reshape(segment_ids, (-1,))
+    ids = ops.where(ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments)  # the extra segment
+    return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _cumsum(x, axis, reverse, exclusive):
+    """tf.cumsum for keras.ops, which has neither `reverse` nor `exclusive`: the exclusive sum is the
+    inclusive one shifted by one place (not cumsum − x, which loses small values next to large ones)."""
+    x = ops.moveaxis(x, axis, 0)
+    if reverse:
+        x = ops.flip(x, axis=0)
+    out = ops.cumsum(x, axis=0)
+    if exclusive:
+        out = ops.concatenate([ops.zeros_like(out[:1]), out[:-1]], axis=0)
+    if reverse:
+        out = ops.flip(out, axis=0)
+    return ops.moveaxis(out, 0, axis)

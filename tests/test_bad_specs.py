@@ -188,6 +188,34 @@ CASES = [
          ("kk", 0), ["example sets unknown param 'kk'", "did you mean 'k'?"], only=True),
     Case("example_without_batches", GOOD + "examples:\n  - expected: 1\n",
          ("expected: 1", 0), ["missing required key 'batches' in examples.0"], only=True),
+    # -- found in review: each once slipped through to a traceback or to code that fails at run time -------
+    Case("axis_none_for_a_single_axis", replace("sum(y_true * y_pred)", "sum(argmax(y_pred, axis=None))"),
+         ("None", 0), ["argument 'axis' of argmax() cannot be None"], only=True),
+    Case("name_with_trailing_newline", replace("  tp: {}", '  "tp\\n": {}\n  tp: {}'),
+         ('"tp', 0), ["invalid state variable name"], only=True),
+    Case("class_name_shadows_a_builtin", replace("class_name: M", "class_name: ValueError"),
+         ("ValueError", 0), ["invalid class_name 'ValueError'", "built-in"], only=True),
+    Case("infinite_init_of_an_int_state", replace("  tp: {}", "  tp: {dtype: int32, init: .inf}"),
+         (".inf", 0), ["initial value inf of state variable 'tp' does not fit an int32 state"], only=True),
+    Case("bool_init_of_a_bool_state", replace("  tp: {}", "  tp: {dtype: bool, fold: assign, init: 7}"),
+         ("7}", 0), ["must be true or false for a bool state"], only=True),
+    Case("nan_bound_of_a_param", replace("state:", "params:\n  k: {type: float, default: 1.0, min: .nan}\nstate:"),
+         (".nan", 0), ["min of param 'k' must be a finite number"], only=True),
+    Case("min_above_max", replace("state:", "params:\n  k: {type: int, default: 2, min: 3, max: 1}\nstate:"),
+         ("{type: int, default: 2", 0), ["min of param 'k' is larger than its max"]),
+    Case("calling_an_optional_callable", replace(
+        "state:", "params:\n  fn: {type: callable, default: null}\nstate:").replace(
+        "sum(y_true * y_pred)", "sum(fn(y_true, y_pred))"),
+         ("fn(y_true", 0), ["callable param 'fn' may be None", "remove its default"], only=True),
+    Case("reshape_with_two_free_dimensions", replace("sum(y_true * y_pred)", "sum(reshape(y_pred, [-1, -1]))"),
+         ("[-1, -1]", 0), ["can have -1 only once"], only=True),
+    Case("reshape_with_a_bare_int", replace("sum(y_true * y_pred)", "sum(transpose(y_pred, perm=5))"),
+         ("5))", 0), ["must be a list of ints"], only=True),
+    Case("slice_step_zero", replace("sum(y_true * y_pred)", "sum(y_pred[1:2:0])"),
+         ("1:2:0", 0), ["a slice step cannot be 0"], only=True),
+    Case("integer_literal_too_large", replace("sum(y_true * y_pred)", f"sum(y_pred) * {2**63}"),
+         (str(2**63), 0), ["integer literal is too large"], only=True),
+
 ]
 
 

@@ -74,24 +74,29 @@ def test_backend_sees_a_gpu(backend):
         pytest.skip(f"no GPU visible to {backend}: the keras-target checks ran on {', '.join(devices)} only")
 
 
-def test_function_without_a_backend_neutral_form_is_refused_for_the_keras_target():
+def test_function_without_a_backend_neutral_form_is_refused_for_the_keras_target(monkeypatch):
+    """Every registry function has both forms today; a future TF-only one must be refused by name."""
+    import dataclasses
+
+    from metricgen import functions
     from metricgen.compiler import generate_from_text
     from metricgen.errors import SpecErrors
 
+    tf_only = dataclasses.replace(functions.REGISTRY["size"], lowerings={"tf": "tf.size({x})", "keras": None})
+    monkeypatch.setitem(functions.REGISTRY, "size", tf_only)
     spec = """
-name: histogram
-class_name: Histogram
-description: counts of labels
-inputs: [{name: labels, dtype: int32}]
+name: counted
+class_name: Counted
+description: counts elements
+inputs: [x]
 state:
-  counts: {shape: [4]}
+  count: {}
 update:
-  counts: bincount(labels, 4)
-result: sum(counts)
+  count: size(x)
+result: count
 """
-    assert "tf.math.bincount" in generate_from_text(spec, "histogram.yaml", "tf")
+    assert "tf.size(x)" in generate_from_text(spec, "counted.yaml", "tf")
     with pytest.raises(SpecErrors) as info:
-        generate_from_text(spec, "histogram.yaml", "keras")
+        generate_from_text(spec, "counted.yaml", "keras")
     message = info.value.errors[0].format()
-    assert message.startswith("histogram.yaml:9:11: error: function 'bincount' has no form for the keras target")
-    assert "segment_sum" in message
+    assert message == "counted.yaml:9:10: error: function 'size' has no form for the keras target (it exists for: tf)"
