@@ -83,11 +83,11 @@ class Analyser:
         base = src.location
         if src.style in ("|", ">"):
             lines = self.loaded.text.splitlines()
+            first = lines[base.line] if base.line < len(lines) else ""  # the block's first content line
+            indent = len(first) - len(first.lstrip())  # YAML strips this much from every line of the block
 
             def block(line: int, col: int) -> Location:
-                number = base.line + line
-                text = lines[number - 1] if 0 < number <= len(lines) else ""
-                return Location(number, len(text) - len(text.lstrip()) + col + 1)
+                return Location(base.line + line, indent + col + 1)
 
             return block
         quote = 1 if src.style in ("'", '"') else 0

@@ -213,6 +213,8 @@ CASES = [
          ("5))", 0), ["must be a list of ints"], only=True),
     Case("slice_step_zero", replace("sum(y_true * y_pred)", "sum(y_pred[1:2:0])"),
          ("1:2:0", 0), ["a slice step cannot be 0"], only=True),
+    Case("unknown_name_in_a_block_scalar", replace("  tp: sum(y_true * y_pred)", "  tp: |\n    sum(y_true\n        * y_prd)"),
+         ("y_prd", 0), ["unknown name 'y_prd'", "did you mean 'y_pred'?"], only=True),
     Case("integer_literal_too_large", replace("sum(y_true * y_pred)", f"sum(y_pred) * {2**63}"),
          (str(2**63), 0), ["integer literal is too large"], only=True),
 

@@ -26,13 +26,12 @@ def _check_param(metric, name, value, kind, low=None, high=None, choices=None):
         problem = "must be a string" if choices is None else f"must be one of {choices}"
     else:
         number = None
-        if not isinstance(value, bool):
-            try:
-                number = float(value) if kind == "float" else int(value)
-            except (TypeError, ValueError, OverflowError):
-                number = None
-        if kind == "int" and number is not None and number != value:
-            number = None
+        # numbers only (numpy's too), never strings or bools; an int param takes no float, even 3.0
+        boolean = type(value).__name__ in ("bool", "bool_")
+        integral = hasattr(value, "__index__") and not boolean
+        real = isinstance(value, float) or type(value).__name__.startswith("float")
+        if integral or (kind == "float" and real):
+            number = float(value) if kind == "float" else int(value)
         if (
             number is not None
             and (low is None or number >= low)
