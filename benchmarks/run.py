@@ -299,7 +299,7 @@ def bench_dice(report: Report, args, tf, keras, np) -> None:
 
     candidates, checks = {"numpy": floor}, {}
     for mode, jit in (("graph", False), ("xla", True)):
-        for who, factory in (("gen", Dice), ("ref", HandDice)):
+        for who, factory in (("gen", Dice), ("ref", HandDice), ("same", HandDice)):  # same: A/A, as for F1
             fn = step(tf, factory(), jit)
             candidates[f"{who}/{mode}"] = lambda fn=fn: fn(y_true, y_pred)
             checks[f"{who}/{mode}"] = float(fn(y_true, y_pred))
@@ -315,7 +315,8 @@ def bench_dice(report: Report, args, tf, keras, np) -> None:
                        note=f"an empty tf.function call alone: {_fmt_time(call)} = {call / times['numpy']:.2f}x "
                             f"the floor; without it: {(times[f'gen/{mode}'] - call) / times['numpy']:.2f}x"))
         report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
-                       "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)", 1.0))
+                       "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)", 1.0,
+                       note=f"A/A: {times[f'ref/{mode}'] / times[f'same/{mode}']:.2f}x"))
 
 
 # -- the generator -----------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-# Bump when the way a module is cut or joined changes: it is part of every cache key.
+# Bump when the way a module is cut or joined, or black's mode, changes: it is part of every cache key.
 _CACHE_FORMAT = "metricgen-format-1"
 _CACHE_MAX_ENTRIES = 2000
 
@@ -153,7 +153,8 @@ def _cache_key(source: str) -> str:
 
 def _cache_read(path: Path) -> Optional[str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError):
         return None
     check, _, body = text.partition("\n")
