@@ -441,7 +441,7 @@ def markdown(report: Report, args, command: str, info: list[str], elapsed: float
              f"{args.process_rounds} rounds (processes); batch sizes {', '.join(map(str, args.batch_sizes))}", "",
              "Times are medians per call (one update_state + result); ratio = generated / reference; "
              "graph = `tf.function`, xla = `tf.function(jit_compile=True)`.", "",
-             "| generated | reference | mode | generated | reference | ratio | target | | notes |",
+             "| benchmark | against | mode | generated | reference | ratio | target | | notes |",
              "|---|---|---|---:|---:|---:|---:|---|---|"]
     for row in report.rows:
         lines.append(f"| {row.case} | {row.reference} | {row.mode} | {_fmt_time(row.generated_s)} | "
