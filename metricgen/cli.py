@@ -159,11 +159,12 @@ def build(paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, 
 @OUT_OPTION
 @TARGET_OPTION
 def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
-    """Check that the generated modules are up to date with their specs; writes nothing.
+    """Check that the generated modules are up to date with their specs; writes no module.
 
     Each spec is generated in memory and compared with its module under --out. Exit 0 when every module
     is up to date; exit 1, with a unified diff on stdout, when one is stale, missing or was edited by
-    hand; exit 2 when a spec is invalid. For CI and pre-commit.
+    hand; exit 2 when a spec is invalid. For CI and pre-commit. Like build, it keeps black's output in
+    a cache outside the project (~/.cache/metricgen; METRICGEN_CACHE_DIR= turns it off).
 
     \b
     Example:
