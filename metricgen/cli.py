@@ -19,7 +19,7 @@ from typing import Iterable, NoReturn, Optional
 import click
 
 from . import __version__
-from .compiler import Compiled, compile_file, discover
+from .compiler import Compiled, compile_file, discover, output_path
 from .errors import SpecError, SpecErrors
 from .loader import load_spec_file
 from .writer import is_generated, write_atomic
@@ -299,13 +299,16 @@ def schema_line(directory: Path) -> str:
 
 @main.command("list")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-def list_specs(path: Optional[Path]) -> None:
-    """List the specs in PATH (default: specs/), one line each: name, class, inputs, description.
+@OUT_OPTION
+@TARGET_OPTION
+def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
+    """List the specs in PATH (default: specs/), one line each: name, class, inputs, the module it
+    generates for the target, description.
 
     \b
     Example:
         metricgen list
-        metricgen list metrics/specs/
+        metricgen list metrics/specs/ --target keras
     """
     if path is None:
         path = Path("specs")
@@ -322,11 +325,12 @@ def list_specs(path: Optional[Path]) -> None:
             errors.extend(exc.errors)
             continue
         inputs = "(" + ", ".join(i.name for i in spec.inputs) + ")"
-        rows.append((spec.name, spec.class_name, inputs, summary(spec.description)))
+        module = output_path(file, out_dir, target).as_posix()
+        rows.append((spec.name, spec.class_name, inputs, module, summary(spec.description)))
     if rows:
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
-            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
+            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     report(errors)
     if errors:
         sys.exit(EXIT_INVALID)

@@ -315,12 +315,15 @@ def test_list_defaults_to_specs(repo):
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     dice, hit = lines
-    assert re.match(r"^dice_coefficient +DiceCoefficient +\(y_true, y_pred\) +Sørensen–Dice overlap", dice)
-    assert re.match(r"^hit_rate +HitRate +\(labels, scores\) +Fraction of predictions above 0\.5 whose label is 1\.$",
-                    hit)
+    assert re.match(r"^dice_coefficient +DiceCoefficient +\(y_true, y_pred\) +generated/dice\.py +Sørensen–Dice", dice)
+    assert re.match(r"^hit_rate +HitRate +\(labels, scores\) +generated/hit_rate\.py +Fraction of predictions above "
+                    r"0\.5 whose label is 1\.$", hit)
     single = cli("list", "specs/hit_rate.yaml")
     assert single.exit_code == 0
-    assert single.stdout == "hit_rate  HitRate  (labels, scores)  Fraction of predictions above 0.5 whose label is 1.\n"
+    assert single.stdout == ("hit_rate  HitRate  (labels, scores)  generated/hit_rate.py  "
+                             "Fraction of predictions above 0.5 whose label is 1.\n")
+    keras = cli("list", "specs/hit_rate.yaml", "--target", "keras", "--out", "src/metrics")
+    assert "  src/metrics/keras/hit_rate.py  " in keras.stdout
 
 
 def test_list_without_a_specs_directory(tmp_path, monkeypatch):
