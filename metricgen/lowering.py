@@ -353,6 +353,9 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
             body.append(f"_{state.name}_batch = {value}")
             value = f"_{state.name}_batch"
+        if state.fold in ("max", "min") and target.name == "tf":  # see _replica_reduce in helpers_tf.py
+            printer.helpers.add("_replica_reduce")
+            value = f"_replica_reduce({value}, tf.reduce_{state.fold})"
         folds.append(_fold(state, value, target))
     return body + folds
 

@@ -73,3 +73,13 @@ def _weighted_sum_pair(a, b, sample_weight, subtract=False):
         if a.shape.is_fully_defined() and a.shape == b.shape:
             return tf.reduce_sum(a) - tf.reduce_sum(b) if subtract else tf.reduce_sum(a) + tf.reduce_sum(b)
     return _weighted_sum(a - b if subtract else a + b, sample_weight)
+
+
+def _replica_reduce(value, reduce):
+    """`reduce` (tf.reduce_max or tf.reduce_min) of `value` over every replica under tf.distribute, so that
+    each replica's max/min state holds the all-data value (TensorFlow can aggregate on-read variables by
+    sum, mean or first replica, but not by max); `value` itself without distribution."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return reduce(context.all_gather(tf.expand_dims(value, 0), axis=0), axis=0)

@@ -351,3 +351,32 @@ def test_two_specs_for_one_module_are_refused(tmp_path):
     messages = [e.format() for e in errors]
     assert any("would both write a_b.py" in m for m in messages)
     assert any("'class' cannot name a Python module" in m for m in messages)
+
+
+def test_max_and_min_state_under_mirrored_strategy():
+    """Each replica sees part of every batch; TensorFlow cannot aggregate on-read variables by max, so the
+    generated update takes the max (min) over replicas itself, and every replica holds the all-data value."""
+    cpus = tf.config.list_logical_devices("CPU")
+    if len(cpus) < 2:
+        pytest.skip("TensorFlow was initialised before conftest could split the CPU in two")
+    spec = """
+name: spread
+class_name: Spread
+description: largest minus smallest prediction
+state:
+  largest: {init: -.inf, fold: max}
+  smallest: {init: .inf, fold: min}
+update:
+  largest: max(y_pred)
+  smallest: min(y_pred)
+result: largest - smallest
+"""
+    Spread = compile_class(spec, "Spread")
+    # the smallest value goes to the first replica, the largest to the second
+    predictions = np.linspace(-2, 5, 64, dtype=np.float32)[:, None]
+    strategy = tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Identity()])
+        model.compile(loss="mse", metrics=[Spread(name="spread")])
+    logs = model.evaluate(predictions, np.zeros_like(predictions), batch_size=16, return_dict=True, verbose=0)
+    assert logs["spread"] == pytest.approx(float(predictions.max() - predictions.min()), rel=1e-6)
