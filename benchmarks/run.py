@@ -66,8 +66,9 @@ def _per_call(fn: Callable[[], object], budget_s: float = 0.05) -> float:
             return elapsed / calls
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float,
-                warmup: int = 3) -> dict[str, float]:
+def interleaved(
+    candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float, warmup: int = 3
+) -> dict[str, float]:
     """Median seconds per call of each candidate, timed in alternating order round after round."""
     iters = {}
     for name, fn in candidates.items():
@@ -121,9 +122,12 @@ class Report:
 
     def add(self, row: Row) -> None:
         self.rows.append(row)
-        print(f"  {row.section:<10} {row.case:<34} {row.mode:<6} {_fmt_time(row.generated_s):>10} "
-              f"{_fmt_time(row.reference_s):>10}  {row.ratio:6.2f}x  (<= {row.limit:g}) "
-              f"{'ok' if row.ok else 'MISSED'}" + (f"  [{row.note}]" if row.note else ""), flush=True)
+        print(
+            f"  {row.section:<10} {row.case:<34} {row.mode:<6} {_fmt_time(row.generated_s):>10} "
+            f"{_fmt_time(row.reference_s):>10}  {row.ratio:6.2f}x  (<= {row.limit:g}) "
+            f"{'ok' if row.ok else 'MISSED'}" + (f"  [{row.note}]" if row.note else ""),
+            flush=True,
+        )
 
 
 def _fmt_time(seconds: float) -> str:
@@ -185,9 +189,18 @@ def bench_binary(report: Report, args, tf, keras, np, section: str) -> None:
         # ~0.1 ms of work on ~0.35 ms of tf.function call overhead: twice the rounds to see through the noise
         times = interleaved(candidates, 2 * args.rounds, args.round_ms)
         for mode in ("graph", "xla"):
-            report.add(Row(section, f"{title} B={batch}", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
-                           reference, 1.0,
-                           note=f"A/A: {times[f'ref/{mode}'] / times[f'same/{mode}']:.2f}x"))
+            report.add(
+                Row(
+                    section,
+                    f"{title} B={batch}",
+                    mode,
+                    times[f"gen/{mode}"],
+                    times[f"ref/{mode}"],
+                    reference,
+                    1.0,
+                    note=f"A/A: {times[f'ref/{mode}'] / times[f'same/{mode}']:.2f}x",
+                )
+            )
 
 
 def _same_value(values: dict[str, float], what: str, tol: float = 1e-5) -> None:
@@ -219,30 +232,54 @@ def bench_map(report: Report, args, tf, keras, np) -> None:
             for mode, jit in (("graph", False), ("xla", True)):
                 for thresholds in args.thresholds:
                     gen = MAP(num_classes=classes, num_thresholds=thresholds)
-                    ref = keras.metrics.AUC(num_thresholds=thresholds, curve="PR", multi_label=True,
-                                            num_labels=classes)
+                    ref = keras.metrics.AUC(num_thresholds=thresholds, curve="PR", multi_label=True, num_labels=classes)
                     metrics[(mode, thresholds)] = (gen, ref)
                     for who, metric in (("gen", gen), ("ref", ref)):
                         fn = step(tf, metric, jit)
                         candidates[f"{who}/{mode}/{thresholds}"] = lambda fn=fn: fn(y_true, y_pred)
                     # update_state alone: the part that sees the batch (result() reads the T × C histograms)
-                    update = tf.function(MAP(num_classes=classes, num_thresholds=thresholds).update_state,
-                                         jit_compile=jit)
+                    update = tf.function(
+                        MAP(num_classes=classes, num_thresholds=thresholds).update_state, jit_compile=jit
+                    )
                     candidates[f"upd/{mode}/{thresholds}"] = lambda fn=update: fn(y_true, y_pred)
             times = interleaved(candidates, args.rounds, args.round_ms)
             low, high = min(args.thresholds), max(args.thresholds)
             for mode in ("graph", "xla"):
                 for thresholds in args.thresholds:
-                    report.add(Row("map", f"MeanAveragePrecision T={thresholds} C={classes} B={batch}", mode,
-                                   times[f"gen/{mode}/{thresholds}"], times[f"ref/{mode}/{thresholds}"],
-                                   f'keras AUC(curve="PR", multi_label=True, num_thresholds={thresholds})', 1.0))
-                report.add(Row("map-T", f"MAP T={high} / T={low}, C={classes} B={batch}", mode,
-                               times[f"gen/{mode}/{high}"], times[f"gen/{mode}/{low}"],
-                               f"MeanAveragePrecision itself at T={low}", 1.2,
-                               note=f"keras AUC: {times[f'ref/{mode}/{high}'] / times[f'ref/{mode}/{low}']:.2f}x"))
-                report.add(Row("map-T", f"MAP update_state only, T={high} / T={low}, C={classes} B={batch}", mode,
-                               times[f"upd/{mode}/{high}"], times[f"upd/{mode}/{low}"],
-                               f"MeanAveragePrecision.update_state itself at T={low}", 1.2))
+                    report.add(
+                        Row(
+                            "map",
+                            f"MeanAveragePrecision T={thresholds} C={classes} B={batch}",
+                            mode,
+                            times[f"gen/{mode}/{thresholds}"],
+                            times[f"ref/{mode}/{thresholds}"],
+                            f'keras AUC(curve="PR", multi_label=True, num_thresholds={thresholds})',
+                            1.0,
+                        )
+                    )
+                report.add(
+                    Row(
+                        "map-T",
+                        f"MAP T={high} / T={low}, C={classes} B={batch}",
+                        mode,
+                        times[f"gen/{mode}/{high}"],
+                        times[f"gen/{mode}/{low}"],
+                        f"MeanAveragePrecision itself at T={low}",
+                        1.2,
+                        note=f"keras AUC: {times[f'ref/{mode}/{high}'] / times[f'ref/{mode}/{low}']:.2f}x",
+                    )
+                )
+                report.add(
+                    Row(
+                        "map-T",
+                        f"MAP update_state only, T={high} / T={low}, C={classes} B={batch}",
+                        mode,
+                        times[f"upd/{mode}/{high}"],
+                        times[f"upd/{mode}/{low}"],
+                        f"MeanAveragePrecision.update_state itself at T={low}",
+                        1.2,
+                    )
+                )
             if batch == args.batch_sizes[0]:
                 for thresholds in args.thresholds:
                     gen, ref = metrics[("graph", thresholds)]
@@ -254,14 +291,19 @@ def bench_map(report: Report, args, tf, keras, np) -> None:
         probe.update_state(np.ones((n, 4), "float32"), rng.uniform(size=(n, 4)).astype("float32"))
     after = state_bytes(probe)
     assert before == after == 2 * 51 * 4 * 4, (before, after)
-    lines = ["MeanAveragePrecision's state (bytes of its variables): two float32 histograms of "
-             "(thresholds + 1) × classes, whatever the number of samples seen (checked: "
-             f"{before} bytes for T=50, C=4 both before any update and after 100,010 samples).", "",
-             "| thresholds | classes | MAP state | (T+1)·C·2·4 | keras AUC state |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        "MeanAveragePrecision's state (bytes of its variables): two float32 histograms of "
+        "(thresholds + 1) × classes, whatever the number of samples seen (checked: "
+        f"{before} bytes for T=50, C=4 both before any update and after 100,010 samples).",
+        "",
+        "| thresholds | classes | MAP state | (T+1)·C·2·4 | keras AUC state |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for thresholds, classes, gen_bytes, ref_bytes in memory_rows:
         assert gen_bytes == (thresholds + 1) * classes * 2 * 4
-        lines.append(f"| {thresholds} | {classes} | {gen_bytes:,} | {(thresholds + 1) * classes * 8:,} | "
-                     f"{ref_bytes:,} |")
+        lines.append(
+            f"| {thresholds} | {classes} | {gen_bytes:,} | {(thresholds + 1) * classes * 8:,} | " f"{ref_bytes:,} |"
+        )
     report.extra.append("\n".join(lines))
     print("\n".join("  " + line for line in lines))
 
@@ -310,13 +352,31 @@ def bench_dice(report: Report, args, tf, keras, np) -> None:
     times = interleaved(candidates, args.rounds, args.round_ms)
     for mode in ("graph", "xla"):
         call = times[f"call/{mode}"]
-        report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times["numpy"],
-                       "numpy dot product of the two masks (memory-bandwidth floor)", 1.5,
-                       note=f"an empty tf.function call alone: {_fmt_time(call)} = {call / times['numpy']:.2f}x "
-                            f"the floor; without it: {(times[f'gen/{mode}'] - call) / times['numpy']:.2f}x"))
-        report.add(Row("dice", "DiceCoefficient 16×256×256×1", mode, times[f"gen/{mode}"], times[f"ref/{mode}"],
-                       "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)", 1.0,
-                       note=f"A/A: {times[f'ref/{mode}'] / times[f'same/{mode}']:.2f}x"))
+        report.add(
+            Row(
+                "dice",
+                "DiceCoefficient 16×256×256×1",
+                mode,
+                times[f"gen/{mode}"],
+                times["numpy"],
+                "numpy dot product of the two masks (memory-bandwidth floor)",
+                1.5,
+                note=f"an empty tf.function call alone: {_fmt_time(call)} = {call / times['numpy']:.2f}x "
+                f"the floor; without it: {(times[f'gen/{mode}'] - call) / times['numpy']:.2f}x",
+            )
+        )
+        report.add(
+            Row(
+                "dice",
+                "DiceCoefficient 16×256×256×1",
+                mode,
+                times[f"gen/{mode}"],
+                times[f"ref/{mode}"],
+                "hand-written TF: reduce_sum(t·p), reduce_sum(t) + reduce_sum(p)",
+                1.0,
+                note=f"A/A: {times[f'ref/{mode}'] / times[f'same/{mode}']:.2f}x",
+            )
+        )
 
 
 # -- the generator -----------------------------------------------------------------------------------------
@@ -344,8 +404,9 @@ def bench_generator(report: Report, args) -> None:
             if cache is None:
                 cache = tmp_path / f"cache-empty-{next(counter)}"
             run_env["METRICGEN_CACHE_DIR"] = str(cache)
-            done = subprocess.run(argv, cwd=ROOT, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True)
+            done = subprocess.run(
+                argv, cwd=ROOT, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             if done.returncode != 0:
                 raise SystemExit(f"{shlex.join(argv)} failed ({done.returncode}):\n{done.stderr}")
 
@@ -353,6 +414,7 @@ def bench_generator(report: Report, args) -> None:
             def go():
                 out = tmp_path / f"out-{next(counter)}" / "generated"
                 run([python, "-m", "metricgen", "build", "specs", "--out", str(out)], cache)
+
             return go
 
         def check(cache: Optional[Path]) -> Callable[[], None]:
@@ -361,8 +423,13 @@ def bench_generator(report: Report, args) -> None:
         # neither command may import TensorFlow (nor Keras, nor numpy): checked once, untimed
         imported = {}
         for command in (["build", "specs", "--out", str(tmp_path / "probe" / "generated")], ["check", "specs"]):
-            done = subprocess.run([python, "-c", _PROBE, *command], cwd=ROOT, env={**env, "METRICGEN_CACHE_DIR":
-                                  str(warm_cache)}, capture_output=True, text=True)
+            done = subprocess.run(
+                [python, "-c", _PROBE, *command],
+                cwd=ROOT,
+                env={**env, "METRICGEN_CACHE_DIR": str(warm_cache)},
+                capture_output=True,
+                text=True,
+            )
             line = [ln for ln in done.stderr.splitlines() if ln.startswith("IMPORTED")]
             if done.returncode != 0 or not line:
                 raise SystemExit(f"metricgen {command[0]} failed:\n{done.stdout}\n{done.stderr}")
@@ -389,16 +456,36 @@ def bench_generator(report: Report, args) -> None:
                 samples[name].append(time.perf_counter() - start)
         times = {name: statistics.median(values) for name, values in samples.items()}
     floor = times["floor"]
-    for name, label in (("build", "metricgen build specs/ (format cache warm)"),
-                        ("build-nocache", "metricgen build specs/ (no format cache)"),
-                        ("check", "metricgen check specs/ (format cache warm)"),
-                        ("check-nocache", "metricgen check specs/ (no format cache)")):
-        report.add(Row("generator", label, "cold", times[name], floor,
-                       'python -c "import black, jinja2, pydantic, click"', 2.5,
-                       note=f"wall {times[name]:.3f} s (target < 1 s)"))
+    for name, label in (
+        ("build", "metricgen build specs/ (format cache warm)"),
+        ("build-nocache", "metricgen build specs/ (no format cache)"),
+        ("check", "metricgen check specs/ (format cache warm)"),
+        ("check-nocache", "metricgen check specs/ (no format cache)"),
+    ):
+        report.add(
+            Row(
+                "generator",
+                label,
+                "cold",
+                times[name],
+                floor,
+                'python -c "import black, jinja2, pydantic, click"',
+                2.5,
+                note=f"wall {times[name]:.3f} s (target < 1 s)",
+            )
+        )
     for which in ("", "-nocache"):
-        report.add(Row("generator", f"check / build{' (no format cache)' if which else ''}", "cold",
-                       times["check" + which], times["build" + which], "metricgen build specs/", 1.0))
+        report.add(
+            Row(
+                "generator",
+                f"check / build{' (no format cache)' if which else ''}",
+                "cold",
+                times["check" + which],
+                times["build" + which],
+                "metricgen build specs/",
+                1.0,
+            )
+        )
     report.extra.append(
         f"Generator processes (median of {args.process_rounds} interleaved cold runs): floor "
         f"{floor:.3f} s, build {times['build']:.3f} s, check {times['check']:.3f} s with a warm format cache; "
@@ -425,28 +512,41 @@ def machine_info(tf=None, keras=None, np=None) -> list[str]:
         if module is not None:
             versions.append(f"{name} {module.__version__}")
     from importlib.metadata import version
+
     for name in ("black", "jinja2", "pydantic", "click"):
         try:
             versions.append(f"{name} {version(name)}")
         except Exception:  # noqa: BLE001 - informational only
             pass
-    return [f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
-            f"- Versions: {', '.join(versions)}",
-            f"- Date: {datetime.date.today().isoformat()}"]
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Versions: {', '.join(versions)}",
+        f"- Date: {datetime.date.today().isoformat()}",
+    ]
 
 
 def markdown(report: Report, args, command: str, info: list[str], elapsed: float) -> str:
-    lines = [START, "", f"Command: `{command}` (took {elapsed / 60:.1f} min)", "", *info,
-             f"- Settings: {args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate (metrics), "
-             f"{args.process_rounds} rounds (processes); batch sizes {', '.join(map(str, args.batch_sizes))}", "",
-             "Times are medians per call (one update_state + result); ratio = generated / reference; "
-             "graph = `tf.function`, xla = `tf.function(jit_compile=True)`.", "",
-             "| benchmark | against | mode | generated | reference | ratio | target | | notes |",
-             "|---|---|---|---:|---:|---:|---:|---|---|"]
+    lines = [
+        START,
+        "",
+        f"Command: `{command}` (took {elapsed / 60:.1f} min)",
+        "",
+        *info,
+        f"- Settings: {args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate (metrics), "
+        f"{args.process_rounds} rounds (processes); batch sizes {', '.join(map(str, args.batch_sizes))}",
+        "",
+        "Times are medians per call (one update_state + result); ratio = generated / reference; "
+        "graph = `tf.function`, xla = `tf.function(jit_compile=True)`.",
+        "",
+        "| benchmark | against | mode | generated | reference | ratio | target | | notes |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
     for row in report.rows:
-        lines.append(f"| {row.case} | {row.reference} | {row.mode} | {_fmt_time(row.generated_s)} | "
-                     f"{_fmt_time(row.reference_s)} | {row.ratio:.2f}× | ≤ {row.limit:g}× | "
-                     f"{'ok' if row.ok else '**missed**'} | {row.note} |")
+        lines.append(
+            f"| {row.case} | {row.reference} | {row.mode} | {_fmt_time(row.generated_s)} | "
+            f"{_fmt_time(row.reference_s)} | {row.ratio:.2f}× | ≤ {row.limit:g}× | "
+            f"{'ok' if row.ok else '**missed**'} | {row.note} |"
+        )
     for block in report.extra:
         lines += ["", block]
     lines += ["", END]
@@ -511,8 +611,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         elif section == "generator":
             bench_generator(report, args)
     elapsed = time.perf_counter() - started
-    command = "python benchmarks/run.py" + ("" if argv is None and len(sys.argv) == 1 else
-                                            " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    command = "python benchmarks/run.py" + (
+        "" if argv is None and len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:] if argv is None else argv)
+    )
     text = markdown(report, args, command, info, elapsed)
     missed = [row for row in report.rows if not row.ok]
     print(f"\n{len(report.rows) - len(missed)} of {len(report.rows)} targets hold ({elapsed / 60:.1f} min)")

@@ -48,8 +48,13 @@ class _Binding:
 class _Scope:
     """What names mean in one part of the spec (update or result), with lazily analysed locals."""
 
-    def __init__(self, part: str, bindings: dict[str, _Binding], local_sources: dict[str, tuple],
-                 out_of_reach: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        part: str,
+        bindings: dict[str, _Binding],
+        local_sources: dict[str, tuple],
+        out_of_reach: frozenset[str] = frozenset(),
+    ):
         self.part = part
         self.bindings = dict(bindings)
         self.out_of_reach = out_of_reach  # inputs, in result(): named in a clearer error than 'unknown'
@@ -110,17 +115,24 @@ class Analyser:
         self.inputs = {i.name: i for i in inputs}
         self.diag.raise_if_any()
 
-        common = {p.name: _Binding("param", self.param_type(p), self.loaded.key_location(("params", p.name)))
-                  for p in params}
+        common = {
+            p.name: _Binding("param", self.param_type(p), self.loaded.key_location(("params", p.name))) for p in params
+        }
         common.update({name: _Binding("constant", static(c[0]), Location()) for name, c in CONSTANTS.items()})
-        state_bindings = {s.name: _Binding("state", tensor(s.dtype), self.loaded.key_location(("state", s.name)))
-                          for s in states}
+        state_bindings = {
+            s.name: _Binding("state", tensor(s.dtype), self.loaded.key_location(("state", s.name))) for s in states
+        }
 
         update_scope = _Scope(
             "update",
-            {**common, **state_bindings,
-             **{i.name: _Binding("input", tensor(i.dtype), self.loaded.location(("inputs", n)))
-                for n, i in enumerate(inputs)}},
+            {
+                **common,
+                **state_bindings,
+                **{
+                    i.name: _Binding("input", tensor(i.dtype), self.loaded.location(("inputs", n)))
+                    for n, i in enumerate(inputs)
+                },
+            },
             {k: (v, ("update", "let", k)) for k, v in spec.update.let.items()},
         )
         updates = []
@@ -128,8 +140,9 @@ class Analyser:
         for name, text in assignments.items():
             if name not in self.states:
                 hint = did_you_mean(name, self.states) or "list it under state: first"
-                self.diag.error(f"update for unknown state variable '{name}'",
-                                self.loaded.key_location(("update", name)), hint)
+                self.diag.error(
+                    f"update for unknown state variable '{name}'", self.loaded.key_location(("update", name)), hint
+                )
                 continue
             expr = self.guard(lambda: self.expression(text, ("update", name), update_scope))
             if expr is not None:
@@ -137,9 +150,11 @@ class Analyser:
                 updates.append((state, self.fold_value(expr, state, ("update", name))))
         for state in states:
             if state.name not in assignments:
-                self.diag.error(f"state variable '{state.name}' is never updated",
-                                self.loaded.key_location(("state", state.name)),
-                                f"add 'update: {{{state.name}: <expression>}}'")
+                self.diag.error(
+                    f"state variable '{state.name}' is never updated",
+                    self.loaded.key_location(("state", state.name)),
+                    f"add 'update: {{{state.name}: <expression>}}'",
+                )
         self.report_unused(update_scope, ("update", "let"))
 
         result_scope = _Scope(
@@ -183,8 +198,11 @@ class Analyser:
         spec = self.spec
         if keyword.iskeyword(spec.class_name) or hasattr(builtins, spec.class_name):
             what = "a Python keyword" if keyword.iskeyword(spec.class_name) else "a Python built-in the class uses"
-            self.diag.error(f"invalid class_name '{spec.class_name}': it is {what}",
-                            self.loaded.location(("class_name",)), "CamelCase, like DiceCoefficient")
+            self.diag.error(
+                f"invalid class_name '{spec.class_name}': it is {what}",
+                self.loaded.location(("class_name",)),
+                "CamelCase, like DiceCoefficient",
+            )
         declared: dict[str, tuple[str, tuple]] = {}
         groups = [
             ("param", ("params",), list(spec.params), True),
@@ -204,8 +222,11 @@ class Analyser:
                 previous = declared.get(name)
                 same_let_scope = previous and {previous[1][:1], base[:1]} == {("update",), ("result",)}
                 if previous and not same_let_scope:
-                    self.diag.error(f"'{name}' is already defined as a {previous[0]}", where,
-                                    "every param, state variable, input and definition needs its own name")
+                    self.diag.error(
+                        f"'{name}' is already defined as a {previous[0]}",
+                        where,
+                        "every param, state variable, input and definition needs its own name",
+                    )
                     continue
                 declared.setdefault(name, (what, base))
 
@@ -239,8 +260,9 @@ class Analyser:
         for bound in ("min", "max"):
             value = getattr(p, bound)
             if value is not None and not math.isfinite(value):
-                self.diag.error(f"{bound} of param '{name}' must be a finite number", self.loaded.location(
-                    ("params", name, bound)))
+                self.diag.error(
+                    f"{bound} of param '{name}' must be a finite number", self.loaded.location(("params", name, bound))
+                )
         if p.min is not None and p.max is not None and p.min > p.max:
             self.diag.error(f"min of param '{name}' is larger than its max", self.loaded.location(("params", name)))
         if p.choices is not None and p.type != "str":
@@ -265,13 +287,19 @@ class Analyser:
         scope = _Scope("shape", scope_params, {})
         expr = self.expression(dim, path, scope)
         if not (expr.type.is_static and expr.type.dtype == "int"):
-            raise self.fail(f"a dimension must be a constant int, got {expr.type}", self.loaded.location(path),
-                            "use int params, len(list_param) and + - * //")
+            raise self.fail(
+                f"a dimension must be a constant int, got {expr.type}",
+                self.loaded.location(path),
+                "use int params, len(list_param) and + - * //",
+            )
         return expr
 
     def shape_scope(self) -> dict:
-        return {p.name: _Binding("param", self.param_type(p), Location()) for p in self.params.values()
-                if p.type in ("int", "list[int]", "list[float]")}
+        return {
+            p.name: _Binding("param", self.param_type(p), Location())
+            for p in self.params.values()
+            if p.type in ("int", "list[int]", "list[float]")
+        }
 
     def state(self, name: str, s: Any) -> ir.State:
         shape = []
@@ -280,12 +308,16 @@ class Analyser:
             if expr is not None:
                 shape.append(expr)
         if s.dtype == "bool" and s.fold != "assign":
-            self.diag.error(f"a bool state variable can only be folded with 'assign', not '{s.fold}'",
-                            self.loaded.location(("state", name, "fold")))
+            self.diag.error(
+                f"a bool state variable can only be folded with 'assign', not '{s.fold}'",
+                self.loaded.location(("state", name, "fold")),
+            )
         problem = _init_problem(s.dtype, s.init)
         if problem:
-            self.diag.error(f"initial value {s.init!r} of state variable '{name}' {problem}",
-                            self.loaded.location(("state", name, "init")))
+            self.diag.error(
+                f"initial value {s.init!r} of state variable '{name}' {problem}",
+                self.loaded.location(("state", name, "init")),
+            )
         return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc)
 
     def input(self, index: int, inp: Any) -> ir.Input:
@@ -308,9 +340,11 @@ class Analyser:
             shape = tuple(dims)
         names = [i.name for i in self.spec.inputs]
         if inp.same_rank_as is not None and (inp.same_rank_as not in names or inp.same_rank_as == inp.name):
-            self.diag.error(f"same_rank_as names '{inp.same_rank_as}', which is not another input",
-                            self.loaded.location(("inputs", index, "same_rank_as")),
-                            did_you_mean(inp.same_rank_as, [n for n in names if n != inp.name]))
+            self.diag.error(
+                f"same_rank_as names '{inp.same_rank_as}', which is not another input",
+                self.loaded.location(("inputs", index, "same_rank_as")),
+                did_you_mean(inp.same_rank_as, [n for n in names if n != inp.name]),
+            )
         return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as)
 
     # -- expressions ----------------------------------------------------------------------------------------
@@ -337,15 +371,18 @@ class Analyser:
         for name in scope.local_sources:
             if name not in scope.local_exprs and name not in scope.visiting and name not in scope.referenced:
                 self.guard(lambda: self.local(name, scope, None))  # still check it, to report its errors
-                self.diag.error(f"'{name}' is defined but never used", self.loaded.key_location(base + (name,)),
-                                "remove it, or use it in an update or the result")
+                self.diag.error(
+                    f"'{name}' is defined but never used",
+                    self.loaded.key_location(base + (name,)),
+                    "remove it, or use it in an update or the result",
+                )
 
     def local(self, name: str, scope: _Scope, used_at: Optional[Location]) -> ir.Expr:
         if name in scope.local_exprs:
             return scope.local_exprs[name]
         text, path = scope.local_sources[name]
         if name in scope.visiting:
-            cycle = scope.visiting[scope.visiting.index(name):] + [name]
+            cycle = scope.visiting[scope.visiting.index(name) :] + [name]
             raise self.fail(f"circular definition: {' -> '.join(cycle)}", used_at or self.loaded.location(path))
         scope.visiting.append(name)
         try:
@@ -378,25 +415,38 @@ class Analyser:
                 raise self.fail(f"'{name}' is a callable param: call it, {name}(...)", node.loc)
             return ir.Ref(binding.type, binding.kind, name)
         if name in scope.out_of_reach:
-            raise self.fail(f"input '{name}' is not available in result()",
-                            node.loc, "accumulate what you need from it in a state variable")
+            raise self.fail(
+                f"input '{name}' is not available in result()",
+                node.loc,
+                "accumulate what you need from it in a state variable",
+            )
         if scope.part == "shape" and name in self.params:
-            raise self.fail(f"param '{name}' of type {self.params[name].type} cannot size a shape", node.loc,
-                            "use an int param")
+            raise self.fail(
+                f"param '{name}' of type {self.params[name].type} cannot size a shape", node.loc, "use an int param"
+            )
         if name in REGISTRY or name in STATIC_FUNCTIONS:
             raise self.fail(f"'{name}' is a function: call it, {name}(...)", node.loc)
         if name in DTYPE_NAMES:
             raise self.fail(f"dtype '{name}' is only allowed as the second argument of cast()", node.loc)
         if name == "sample_weight":
-            raise self.fail("sample_weight is not a value in expressions", node.loc,
-                            "use weighted_sum(x), weighted_count(x) or sample_weights(x)")
+            raise self.fail(
+                "sample_weight is not a value in expressions",
+                node.loc,
+                "use weighted_sum(x), weighted_count(x) or sample_weights(x)",
+            )
         hint = did_you_mean(name, list(scope.bindings) + list(scope.local_sources))
         if scope.part == "shape":
-            what = ("state variable" if name in self.spec.state else
-                    "input" if name in {i.name for i in self.spec.inputs} else "")
+            what = (
+                "state variable"
+                if name in self.spec.state
+                else "input" if name in {i.name for i in self.spec.inputs} else ""
+            )
             if what:
-                raise self.fail(f"{what} '{name}' cannot size a shape", node.loc,
-                                "shapes can only use int params, len(list_param) and constants")
+                raise self.fail(
+                    f"{what} '{name}' cannot size a shape",
+                    node.loc,
+                    "shapes can only use int params, len(list_param) and constants",
+                )
             hint = hint or "a shape can only name params: declare it under params: with type: int"
         raise self.fail(f"unknown name '{name}'", node.loc, hint)
 
@@ -489,8 +539,10 @@ class Analyser:
                 ellipses += 1
                 items.append("...")
             elif isinstance(item, syn.SliceItem):
-                parts = [None if p is None else self.static_int(p, scope, "a slice bound")
-                         for p in (item.lower, item.upper, item.step)]
+                parts = [
+                    None if p is None else self.static_int(p, scope, "a slice bound")
+                    for p in (item.lower, item.upper, item.step)
+                ]
                 if isinstance(parts[2], ir.Literal) and parts[2].value == 0:
                     raise self.fail("a slice step cannot be 0", item.loc)
                 items.append(ir.Slice(*parts))
@@ -505,8 +557,11 @@ class Analyser:
         param = self.params.get(name)
         if param is not None and param.type == "callable":
             if not param.required:
-                raise self.fail(f"callable param '{name}' may be None (its default is null), so it cannot be called",
-                                node.loc, "remove its default to make it required")
+                raise self.fail(
+                    f"callable param '{name}' may be None (its default is null), so it cannot be called",
+                    node.loc,
+                    "remove its default to make it required",
+                )
             if node.kwargs:
                 raise self.fail(f"callable param '{name}' takes positional arguments only", node.loc)
             args = []
@@ -519,23 +574,33 @@ class Analyser:
             if len(node.args) != 1 or node.kwargs:
                 raise self.fail("len() takes exactly one argument, a list param", node.loc)
             arg = node.args[0]
-            if not (isinstance(arg, syn.Name) and arg.id in self.params and self.params[arg.id].type.startswith("list")):
+            if not (
+                isinstance(arg, syn.Name) and arg.id in self.params and self.params[arg.id].type.startswith("list")
+            ):
                 raise self.fail("len() only applies to list params", arg.loc)
             return ir.Length(static("int"), arg.id)
         function = REGISTRY.get(name)
         if function is None:
             if name in scope.bindings or name in scope.local_sources:
                 raise self.fail(f"'{name}' is not a function", node.loc)
-            hint = did_you_mean(name, list(REGISTRY) + list(STATIC_FUNCTIONS) +
-                                [p.name for p in self.params.values() if p.type == "callable"])
+            hint = did_you_mean(
+                name,
+                list(REGISTRY)
+                + list(STATIC_FUNCTIONS)
+                + [p.name for p in self.params.values() if p.type == "callable"],
+            )
             raise self.fail(f"unknown function '{name}'", node.loc, hint or "see 'Expression functions' in the README")
         if function.lowerings.get(self.target) is None:
-            raise self.fail(f"function '{name}' has no form for the {self.target} target", node.loc,
-                            "it exists for: " + ", ".join(t for t, v in function.lowerings.items() if v is not None))
+            raise self.fail(
+                f"function '{name}' has no form for the {self.target} target",
+                node.loc,
+                "it exists for: " + ", ".join(t for t, v in function.lowerings.items() if v is not None),
+            )
         if function.uses_sample_weight:
             if scope.part != "update":
-                raise self.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:",
-                                node.loc)
+                raise self.fail(
+                    f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc
+                )
             self.uses_sample_weight = True
         return self.apply(function, self.bind(function, node), scope, node.loc)
 
@@ -543,8 +608,11 @@ class Analyser:
         names = [a.name for a in function.args]
         bound: dict[str, syn.Node] = {}
         if len(node.args) > len(names):
-            raise self.fail(f"{function.name}() takes at most {len(names)} arguments, got {len(node.args)}",
-                            node.loc, function.signature)
+            raise self.fail(
+                f"{function.name}() takes at most {len(names)} arguments, got {len(node.args)}",
+                node.loc,
+                function.signature,
+            )
         for arg, value in zip(function.args, node.args):
             bound[arg.name] = value
         for keyword in node.kwargs:
@@ -577,8 +645,11 @@ class Analyser:
                 else:
                     self.require_number(value, node.loc, what)
                 if arg.kind == "int" and not value.type.is_int:
-                    raise self.fail(f"{what} must be integers, got {value.type}", node.loc,
-                                    "use cast(x, int32) or declare the input with dtype: int32")
+                    raise self.fail(
+                        f"{what} must be integers, got {value.type}",
+                        node.loc,
+                        "use cast(x, int32) or declare the input with dtype: int32",
+                    )
                 values[arg.name] = value
             else:
                 values[arg.name] = self.static_arg(arg.kind, node, scope, what, allow_none=arg.default == "None")
@@ -586,6 +657,7 @@ class Analyser:
 
     def typed_apply(self, function: Function, values: dict[str, ir.Expr]) -> ir.Expr:
         """``function`` applied to checked arguments: tensor arguments cast to what it needs, result typed."""
+
         def common_dtype(kinds: tuple[str, ...]) -> str:
             given = [values[a.name] for a in function.args if a.kind in kinds and a.name in values]
             if given and all(v.type.is_bool for v in given):
@@ -658,8 +730,11 @@ class Analyser:
     def static_int(self, node: syn.Node, scope: _Scope, what: str, hint: str = "") -> ir.Expr:
         value = self.value(node, scope)
         if not (value.type.is_static and value.type.dtype == "int"):
-            raise self.fail(f"{what} must be a constant int, got {value.type}", node.loc,
-                            hint or "use int literals, int params and len(list_param)")
+            raise self.fail(
+                f"{what} must be a constant int, got {value.type}",
+                node.loc,
+                hint or "use int literals, int params and len(list_param)",
+            )
         return value
 
     # -- value helpers --------------------------------------------------------------------------------------
@@ -684,8 +759,11 @@ class Analyser:
     def weak(self, x: ir.Expr, dtype: str) -> ir.Expr:
         """An operand of a Python operator: numeric constants stay Python numbers (TF converts them to the
         other operand's dtype); tensors and lists are cast to ``dtype``."""
-        if x.type.is_static and x.type.dtype in ("int", "float") and not (x.type.dtype == "float" and dtype in
-                                                                           ("int32", "int64")):
+        if (
+            x.type.is_static
+            and x.type.dtype in ("int", "float")
+            and not (x.type.dtype == "float" and dtype in ("int32", "int64"))
+        ):
             return x
         return self.to_tensor(x, dtype)
 
@@ -695,28 +773,37 @@ class Analyser:
         for n, example in enumerate(self.spec.examples):
             for key in example.params:
                 if key not in self.params:
-                    self.diag.error(f"example sets unknown param '{key}'",
-                                    self.loaded.key_location(("examples", n, "params", key)),
-                                    did_you_mean(key, self.params))
+                    self.diag.error(
+                        f"example sets unknown param '{key}'",
+                        self.loaded.key_location(("examples", n, "params", key)),
+                        did_you_mean(key, self.params),
+                    )
             for p in self.params.values():
                 if p.required and p.name not in example.params:
-                    self.diag.error(f"example needs a value for required param '{p.name}'",
-                                    self.loaded.location(("examples", n)))
+                    self.diag.error(
+                        f"example needs a value for required param '{p.name}'", self.loaded.location(("examples", n))
+                    )
                 elif p.name in example.params and p.type != "callable":
                     problem = _value_problem(p.type, example.params[p.name], p.min, p.max, p.choices)
                     if problem:
-                        self.diag.error(f"example value of param '{p.name}' {problem}",
-                                        self.loaded.location(("examples", n, "params", p.name)))
+                        self.diag.error(
+                            f"example value of param '{p.name}' {problem}",
+                            self.loaded.location(("examples", n, "params", p.name)),
+                        )
             for b, batch in enumerate(example.batches):
                 for key in batch:
                     if key not in input_names and key != "sample_weight":
-                        self.diag.error(f"example batch has unknown input '{key}'",
-                                        self.loaded.key_location(("examples", n, "batches", b, key)),
-                                        did_you_mean(key, input_names + ["sample_weight"]))
+                        self.diag.error(
+                            f"example batch has unknown input '{key}'",
+                            self.loaded.key_location(("examples", n, "batches", b, key)),
+                            did_you_mean(key, input_names + ["sample_weight"]),
+                        )
                 for name in input_names:
                     if name not in batch:
-                        self.diag.error(f"example batch is missing input '{name}'",
-                                        self.loaded.location(("examples", n, "batches", b)))
+                        self.diag.error(
+                            f"example batch is missing input '{name}'",
+                            self.loaded.location(("examples", n, "batches", b)),
+                        )
 
 
 _INT_RANGE = {"int32": 2**31, "int64": 2**63}
@@ -738,6 +825,7 @@ def _init_problem(dtype: str, init: Any) -> str:
 
 def _value_problem(ptype: str, value: Any, lo: Any, hi: Any, choices: Optional[list]) -> str:
     """Why ``value`` is not a valid value of a param, or '' when it is."""
+
     def number(v: Any, integral: bool) -> bool:
         if isinstance(v, bool):
             return False

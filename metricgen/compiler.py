@@ -94,11 +94,21 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     for file in files:
         module = file.stem.replace("-", "_")
         if not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
-            errors.append(SpecError(f"'{file.stem}' cannot name a Python module", path=str(file),
-                                    hint="use letters, digits and '_' in the spec's file name, not a keyword"))
+            errors.append(
+                SpecError(
+                    f"'{file.stem}' cannot name a Python module",
+                    path=str(file),
+                    hint="use letters, digits and '_' in the spec's file name, not a keyword",
+                )
+            )
         elif module in modules and modules[module].resolve() != file.resolve():
-            errors.append(SpecError(f"this spec and {modules[module]} would both write {module}.py", path=str(file),
-                                    hint="rename one of them"))
+            errors.append(
+                SpecError(
+                    f"this spec and {modules[module]} would both write {module}.py",
+                    path=str(file),
+                    hint="rename one of them",
+                )
+            )
         modules.setdefault(module, file)
     return files, errors
 

@@ -78,10 +78,14 @@ def check_runnable(spec: Spec, loaded: LoadedSpec) -> None:
     for n, example in enumerate(spec.examples):
         for name in callables:
             if name in example.params and example.params[name] is not None:
-                errors.append(SpecError(
-                    f"example sets callable param '{name}': callable params are not supported in examples",
-                    loaded.location(("examples", n, "params", name)), loaded.path,
-                    "a function cannot be written in YAML; leave it out (or null) to use its default"))
+                errors.append(
+                    SpecError(
+                        f"example sets callable param '{name}': callable params are not supported in examples",
+                        loaded.location(("examples", n, "params", name)),
+                        loaded.path,
+                        "a function cannot be written in YAML; leave it out (or null) to use its default",
+                    )
+                )
     if errors:
         raise SpecErrors(errors)
 
@@ -113,8 +117,7 @@ def run_spec_examples(spec_file: Path, target: str = "tf", display_path: Optiona
 
 
 def _run_one(cls: type, spec: Spec, example: ExampleSpec, index: int, shown: str, np: Any) -> ExampleOutcome:
-    outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), float(example.expected),
-                             example.tolerance)
+    outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), float(example.expected), example.tolerance)
     step = "constructing the metric"
     try:
         metric = cls(**example.params)

@@ -93,8 +93,16 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(f"invalid YAML: {exc}", Location(1, 1), path)]) from None
     except RecursionError:
-        raise SpecErrors([SpecError("the YAML is nested too deeply", Location(1, 1), path,
-                                    f"a spec needs a few levels, at most {MAX_DEPTH}")]) from None
+        raise SpecErrors(
+            [
+                SpecError(
+                    "the YAML is nested too deeply",
+                    Location(1, 1),
+                    path,
+                    f"a spec needs a few levels, at most {MAX_DEPTH}",
+                )
+            ]
+        ) from None
     if root is None:
         raise SpecErrors(
             [SpecError("the spec is empty", Location(1, 1), path, "run 'metricgen new NAME' for a starter spec")]
@@ -114,8 +122,9 @@ def _check_depth(text: str, path: str) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                raise SpecErrors([SpecError(f"the spec is nested more than {MAX_DEPTH} levels deep",
-                                            _loc(event.start_mark), path)])
+                raise SpecErrors(
+                    [SpecError(f"the spec is nested more than {MAX_DEPTH} levels deep", _loc(event.start_mark), path)]
+                )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
 
@@ -144,8 +153,14 @@ def load_spec_file(file: Path, display_path: str | None = None) -> LoadedSpec:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise SpecErrors(
-            [SpecError(f"file is not valid UTF-8 (byte {raw[exc.start]:#04x})", Location(line, column), shown,
-                       "save it as UTF-8")]
+            [
+                SpecError(
+                    f"file is not valid UTF-8 (byte {raw[exc.start]:#04x})",
+                    Location(line, column),
+                    shown,
+                    "save it as UTF-8",
+                )
+            ]
         ) from None
     return load_spec_text(text.removeprefix("\ufeff"), shown)
 

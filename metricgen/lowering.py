@@ -18,8 +18,22 @@ from .types import FLOAT, FLOAT_DTYPES
 
 # Python operator precedence, low to high.
 _PREC = {
-    "if": 1, "or": 2, "and": 3, "not": 4, "cmp": 5, "|": 6, "&": 8, "+": 10, "-": 10,
-    "*": 11, "/": 11, "//": 11, "%": 11, "unary": 12, "**": 13, "atom": 16,
+    "if": 1,
+    "or": 2,
+    "and": 3,
+    "not": 4,
+    "cmp": 5,
+    "|": 6,
+    "&": 8,
+    "+": 10,
+    "-": 10,
+    "*": 11,
+    "/": 11,
+    "//": 11,
+    "%": 11,
+    "unary": 12,
+    "**": 13,
+    "atom": 16,
 }
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -59,10 +73,20 @@ TARGETS = {
 }
 
 _LOGICAL = {
-    "tf": {"and": "tf.logical_and", "or": "tf.logical_or", "not": "tf.logical_not", "==": "tf.equal",
-           "!=": "tf.not_equal"},
-    "keras": {"and": "ops.logical_and", "or": "ops.logical_or", "not": "ops.logical_not", "==": "ops.equal",
-              "!=": "ops.not_equal"},
+    "tf": {
+        "and": "tf.logical_and",
+        "or": "tf.logical_or",
+        "not": "tf.logical_not",
+        "==": "tf.equal",
+        "!=": "tf.not_equal",
+    },
+    "keras": {
+        "and": "ops.logical_and",
+        "or": "ops.logical_or",
+        "not": "ops.logical_not",
+        "==": "ops.equal",
+        "!=": "ops.not_equal",
+    },
 }
 
 
@@ -154,7 +178,10 @@ class Printer:
         code = f"{self.wrap(left, prec)} {op} {self.wrap(right, prec + 1)}"
         if not tensor and op in ("/", "//", "%") and not (isinstance(args[1], ir.Literal) and args[1].value):
             # constants (params) divide as tensors do: 0 where the denominator is 0, never ZeroDivisionError
-            return f"{self.wrap((code, prec), _PREC['if'] + 1)} if {self.wrap(right, _PREC['if'] + 1)} else 0", _PREC["if"]
+            return (
+                f"{self.wrap((code, prec), _PREC['if'] + 1)} if {self.wrap(right, _PREC['if'] + 1)} else 0",
+                _PREC["if"],
+            )
         return code, prec
 
     def emit_Select(self, e: ir.Select) -> tuple[str, int]:
@@ -183,20 +210,28 @@ class Printer:
         if pair is not None:  # Σ (a ± b): see _weighted_sum_pair in templates/helpers_tf.py
             self.helpers.update(("_weighted_sum_pair", "_weighted_sum", "_weights_like"))
             a, b = (self.code(operand) for operand in pair.operands)
-            return f"_weighted_sum_pair({a}, {b}, sample_weight{', subtract=True' if pair.op == '-' else ''})", _PREC["atom"]
+            return (
+                f"_weighted_sum_pair({a}, {b}, sample_weight{', subtract=True' if pair.op == '-' else ''})",
+                _PREC["atom"],
+            )
         function = REGISTRY[e.function]
         lowering = function.lowerings[self.target.name]
         self.helpers.update(function.helpers.get(self.target.name, ()))
         defaults = {a.name: a.default for a in function.args}
         omitted = {name for name, value in e.args if value is None}
         if callable(lowering):  # it may put arguments next to operators: parenthesise all but atoms
-            codes = {name: (defaults[name] if value is None else self.wrap(self.emit(value), _PREC["atom"]))
-                     for name, value in e.args}
+            codes = {
+                name: (defaults[name] if value is None else self.wrap(self.emit(value), _PREC["atom"]))
+                for name, value in e.args
+            }
             codes["out_dtype"] = self.target.dtype(e.type.dtype)
             return lowering(codes), _PREC["atom"]
         codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
-        text = re.sub(r", (\w+)=\{(\w+)\?\}", lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
-                      lowering)
+        text = re.sub(
+            r", (\w+)=\{(\w+)\?\}",
+            lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
+            lowering,
+        )
         text = re.sub(r", \{(\w+)\?\}", lambda m: "" if m.group(1) in omitted else f", {{{m.group(1)}}}", text)
         codes["out_dtype"] = self.target.dtype(e.type.dtype)
         return text.format(**codes), _PREC["atom"]
@@ -385,7 +420,9 @@ def _merge_body(metric: ir.Metric, target: Target) -> list[str]:
         mine = ", ".join(f"self.{n}" for n in checked)
         theirs = ", ".join(f"other.{n}" for n in checked)
         body.append(f"    if ({mine},) != ({theirs},):")
-        body.append(f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")')
+        body.append(
+            f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
+        )
     for s in metric.states:
         value = f"other.{s.name}"
         if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard

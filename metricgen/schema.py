@@ -132,15 +132,11 @@ class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100, description="snake_case, the default metric name")
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100, description="CamelCase class name")
     description: Doc
-    package: str = Field(
-        "metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package"
-    )
+    package: str = Field("metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package")
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     inputs: list[
         Annotated[InputSpec, BeforeValidator(_name_to_input, json_schema_input_type=Union[str, InputSpec])]
-    ] = Field(
-        default_factory=lambda: [InputSpec(name="y_true"), InputSpec(name="y_pred")], min_length=1
-    )
+    ] = Field(default_factory=lambda: [InputSpec(name="y_true"), InputSpec(name="y_pred")], min_length=1)
     state: dict[
         str, Annotated[StateSpec, BeforeValidator(_none_to_state, json_schema_input_type=Union[StateSpec, None])]
     ] = Field(min_length=1)
@@ -155,7 +151,11 @@ def validate_spec(loaded: LoadedSpec) -> Spec:
     """Validate loaded data against the models; every problem becomes a located SpecError."""
     if not isinstance(loaded.data, dict):
         raise SpecErrors(
-            [SpecError("a spec must be a mapping of keys (name, class_name, state, ...)", loaded.location(()), loaded.path)]
+            [
+                SpecError(
+                    "a spec must be a mapping of keys (name, class_name, state, ...)", loaded.location(()), loaded.path
+                )
+            ]
         )
     try:
         return Spec.model_validate(loaded.data)
@@ -165,8 +165,13 @@ def validate_spec(loaded: LoadedSpec) -> Spec:
 
 # pydantic's type errors, as what was expected
 _EXPECTED = {
-    "string_type": "a string", "int_type": "an integer", "float_type": "a number", "bool_type": "true or false",
-    "dict_type": "a mapping", "list_type": "a list", "model_type": "a mapping",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
 }
 _MODEL_EXPECTED = {
     "ResultSpec": "an expression, or a mapping with 'value' (and 'let')",
@@ -258,12 +263,16 @@ def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
         expected = error.get("expected") or _EXPECTED[kind]
         if kind == "model_type":
             expected = _MODEL_EXPECTED.get(error.get("ctx", {}).get("class_name"), expected)
-        return SpecError(f"{dotted} must be {expected}, got {_describe(error['input'])}", loaded.location(loc),
-                         loaded.path)
+        return SpecError(
+            f"{dotted} must be {expected}, got {_describe(error['input'])}", loaded.location(loc), loaded.path
+        )
     if kind in ("too_long", "string_too_long") and isinstance(error["input"], str):
         limit = error["ctx"]["max_length"]
-        return SpecError(f"{dotted} is too long: {len(error['input'])} characters, at most {limit}",
-                         loaded.location(loc), loaded.path)
+        return SpecError(
+            f"{dotted} is too long: {len(error['input'])} characters, at most {limit}",
+            loaded.location(loc),
+            loaded.path,
+        )
     if kind == "too_short" and not error["input"]:
         return SpecError(f"{dotted} must not be empty", loaded.location(loc), loaded.path)
     return SpecError(f"{dotted}: {message[0].lower()}{message[1:]}", loaded.location(loc), loaded.path)

@@ -60,8 +60,10 @@ def stream_checks(case, device, report):
             report[f"{device}/after reset/{weighted}"] = (float(metric.result()), 0.0)
             parts, weights, whole, w = batches(case, rng, [5, 11], weighted)
             feed(metric, case, parts, weights)
-            report[f"{device}/stream after reset/{weighted}"] = (float(metric.result()),
-                                                               case.reference(whole, w, case.kwargs))
+            report[f"{device}/stream after reset/{weighted}"] = (
+                float(metric.result()),
+                case.reference(whole, w, case.kwargs),
+            )
 
 
 def stateless_jit_check(case, report):
@@ -89,8 +91,7 @@ def model_check(case, report):
     _, _, data, w = batches(case, rng, [40], True)
     model = keras.Sequential([keras.Input(data["y_pred"].shape[1:]), keras.layers.Identity()])
     model.compile(loss=zero_loss, weighted_metrics=[case.metric_class("keras")(name="m", **case.kwargs)])
-    logs = model.evaluate(data["y_pred"], data["y_true"], sample_weight=w, batch_size=16, return_dict=True,
-                          verbose=0)
+    logs = model.evaluate(data["y_pred"], data["y_true"], sample_weight=w, batch_size=16, return_dict=True, verbose=0)
     report["model.evaluate (compiled weighted metric)"] = (float(logs["m"]), case.reference(data, w, case.kwargs))
 
 

@@ -41,7 +41,5 @@ def devices():
     found += [d.name for d in gpus]
     params = [pytest.param(d, id=d.strip("/").replace(":", "")) for d in found]
     if not gpus:
-        params.append(
-            pytest.param("/GPU:0", id="GPU0", marks=pytest.mark.skip(reason="no GPU visible to TensorFlow"))
-        )
+        params.append(pytest.param("/GPU:0", id="GPU0", marks=pytest.mark.skip(reason="no GPU visible to TensorFlow")))
     return params

@@ -53,8 +53,14 @@ def cli(*args: str):
 
 def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "metricgen", *args], cwd=cwd, capture_output=True, text=True,
-                          env=environment, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "metricgen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -316,12 +322,17 @@ def test_list_defaults_to_specs(repo):
     assert len(lines) == 2
     dice, hit = lines
     assert re.match(r"^dice_coefficient +DiceCoefficient +\(y_true, y_pred\) +generated/dice\.py +Sørensen–Dice", dice)
-    assert re.match(r"^hit_rate +HitRate +\(labels, scores\) +generated/hit_rate\.py +Fraction of predictions above "
-                    r"0\.5 whose label is 1\.$", hit)
+    assert re.match(
+        r"^hit_rate +HitRate +\(labels, scores\) +generated/hit_rate\.py +Fraction of predictions above "
+        r"0\.5 whose label is 1\.$",
+        hit,
+    )
     single = cli("list", "specs/hit_rate.yaml")
     assert single.exit_code == 0
-    assert single.stdout == ("hit_rate  HitRate  (labels, scores)  generated/hit_rate.py  "
-                             "Fraction of predictions above 0.5 whose label is 1.\n")
+    assert single.stdout == (
+        "hit_rate  HitRate  (labels, scores)  generated/hit_rate.py  "
+        "Fraction of predictions above 0.5 whose label is 1.\n"
+    )
     keras = cli("list", "specs/hit_rate.yaml", "--target", "keras", "--out", "src/metrics")
     assert "  src/metrics/keras/hit_rate.py  " in keras.stdout
 
@@ -429,9 +440,12 @@ def test_test_tolerance_is_absolute(repo):
 
 def test_test_passes_params_and_sample_weights(repo):
     spec = repo / "specs" / "hit_rate.yaml"
-    text = ACCURACY.replace("inputs:", "params:\n  cut: {type: float, default: 0.5}\ninputs:").replace(
-        "> 0.5", "> cut").replace("  - batches:", "  - params: {cut: 0.65}\n    batches:").replace(
-        "scores: [0.9, 0.6, 0.2, 0.7]}", "scores: [0.9, 0.6, 0.2, 0.7], sample_weight: [1, 1, 1, 3]}")
+    text = (
+        ACCURACY.replace("inputs:", "params:\n  cut: {type: float, default: 0.5}\ninputs:")
+        .replace("> 0.5", "> cut")
+        .replace("  - batches:", "  - params: {cut: 0.65}\n    batches:")
+        .replace("scores: [0.9, 0.6, 0.2, 0.7]}", "scores: [0.9, 0.6, 0.2, 0.7], sample_weight: [1, 1, 1, 3]}")
+    )
     # above 0.65: positions 0 and 3, both labelled 1, weights 1 and 3 -> 4 / 4
     spec.write_text(text.replace("expected: 0.6666667", "expected: 1.0"), encoding="utf-8")
     result = cli("test", "specs/hit_rate.yaml")
@@ -440,7 +454,8 @@ def test_test_passes_params_and_sample_weights(repo):
 
 def test_test_refuses_callable_params_in_examples(repo):
     spec = repo / "specs" / "weights.yaml"
-    spec.write_text(textwrap.dedent("""\
+    spec.write_text(
+        textwrap.dedent("""\
         name: weights
         class_name: Weights
         description: d
@@ -455,11 +470,15 @@ def test_test_refuses_callable_params_in_examples(repo):
           - params: {fn: abs}
             batches: [{y_true: [1], y_pred: [1]}]
             expected: 1
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     result = cli("test", "specs/weights.yaml")
     assert result.exit_code == 2
-    assert "specs/weights.yaml:12:18: error: example sets callable param 'fn': callable params are not supported" \
+    assert (
+        "specs/weights.yaml:12:18: error: example sets callable param 'fn': callable params are not supported"
         in result.stderr
+    )
 
 
 def test_test_invalid_spec_and_no_examples(repo):
@@ -532,7 +551,9 @@ def test_workflow_in_a_subprocess(tmp_path):
     listing = run("list", cwd=tmp_path)
     assert listing.returncode == 0
     assert [line.split()[:2] for line in listing.stdout.splitlines()] == [
-        ["dice_coefficient", "DiceCoefficient"], ["precision_at_half", "PrecisionAtHalf"]]
+        ["dice_coefficient", "DiceCoefficient"],
+        ["precision_at_half", "PrecisionAtHalf"],
+    ]
     schema = run("schema", cwd=tmp_path)
     assert schema.returncode == 0
     assert schema.stdout == (ROOT / "docs" / "spec.schema.json").read_text(encoding="utf-8")
@@ -577,8 +598,9 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
 def test_only_the_test_command_imports_tensorflow(tmp_path):
     (tmp_path / "specs").mkdir()
     shutil.copy(DICE_SPEC, tmp_path / "specs" / "dice.yaml")
-    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TENSORFLOW], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "generated" / "probe.py").exists()

@@ -29,7 +29,7 @@ RUNNERS = {
 
 
 def reference_segment_sum(data, ids, n):
-    out = np.zeros((n,) + data.shape[ids.ndim:], np.float64)
+    out = np.zeros((n,) + data.shape[ids.ndim :], np.float64)
     for index in np.ndindex(ids.shape):
         if 0 <= ids[index] < n:
             out[ids[index]] += data[index]

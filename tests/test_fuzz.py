@@ -27,8 +27,7 @@ from metricgen.loader import load_spec_file, load_spec_text
 from metricgen.schema import validate_spec
 
 ROOT = Path(__file__).resolve().parent.parent
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-                derandomize=False)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False)
 
 
 def generate_checked(text: str) -> Optional[str]:
@@ -52,52 +51,178 @@ def dump(data: Any) -> str:
 
 # -- random YAML-ish structures ------------------------------------------------------------------------------
 
-SPEC_KEYS = ["name", "class_name", "description", "package", "params", "inputs", "state", "update", "result",
-             "examples", "let", "value", "type", "default", "doc", "min", "max", "choices", "dtype", "shape",
-             "init", "fold", "batches", "expected", "tolerance", "same_rank_as"]
+SPEC_KEYS = [
+    "name",
+    "class_name",
+    "description",
+    "package",
+    "params",
+    "inputs",
+    "state",
+    "update",
+    "result",
+    "examples",
+    "let",
+    "value",
+    "type",
+    "default",
+    "doc",
+    "min",
+    "max",
+    "choices",
+    "dtype",
+    "shape",
+    "init",
+    "fold",
+    "batches",
+    "expected",
+    "tolerance",
+    "same_rank_as",
+]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-    st.sampled_from(["y_true", "y_pred", "float", "int32", "add", "max", "sum(y_true)", "tp", "...", "m", "M",
-                     "list[int]", "callable", "", "x" * 5000]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "y_true",
+            "y_pred",
+            "float",
+            "int32",
+            "add",
+            "max",
+            "sum(y_true)",
+            "tp",
+            "...",
+            "m",
+            "M",
+            "list[int]",
+            "callable",
+            "",
+            "x" * 5000,
+        ]
+    ),
 )
 keys = st.one_of(st.sampled_from(SPEC_KEYS), st.text(max_size=10), st.sampled_from(["tp", "fp", "y_true", "k"]))
-values = st.recursive(scalars, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)), max_leaves=25)
-identifiers = st.one_of(st.sampled_from(["tp", "fp", "count", "k", "n", "class", "name", "result", "y_true"]),
-                        st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True))
+values = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)),
+    max_leaves=25,
+)
+identifiers = st.one_of(
+    st.sampled_from(["tp", "fp", "count", "k", "n", "class", "name", "result", "y_true"]),
+    st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+)
 expressions = st.one_of(
-    st.sampled_from(["sum(y_true * y_pred)", "tp / fp", "weighted_sum(y_true)", "mean(y_pred)", "tp", "k * tp",
-                     "weighted_count(y_pred)", "sum(y_true, axis=0)", "tp + 1"]),
+    st.sampled_from(
+        [
+            "sum(y_true * y_pred)",
+            "tp / fp",
+            "weighted_sum(y_true)",
+            "mean(y_pred)",
+            "tp",
+            "k * tp",
+            "weighted_count(y_pred)",
+            "sum(y_true, axis=0)",
+            "tp + 1",
+        ]
+    ),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ ()+-*/,.[]:=<>0123456789", min_size=1, max_size=30),
 )
-plausible_specs = st.fixed_dictionaries({}, optional={
-    "name": st.one_of(st.just("m"), identifiers, scalars),
-    "class_name": st.one_of(st.just("M"), st.from_regex(r"[A-Z][A-Za-z0-9]{0,6}", fullmatch=True), scalars),
-    "description": st.one_of(st.text(max_size=50), scalars),
-    "params": st.dictionaries(identifiers, st.one_of(
-        st.fixed_dictionaries({"type": st.sampled_from(["int", "float", "bool", "str", "list[int]", "list[float]",
-                                                        "callable", "double"])},
-                              optional={"default": scalars, "min": scalars, "max": scalars, "doc": scalars}),
-        values), max_size=3),
-    "inputs": st.one_of(st.lists(st.one_of(identifiers, st.fixed_dictionaries(
-        {"name": identifiers}, optional={"dtype": st.sampled_from(list(DTYPE_NAMES) + ["x"]),
-                                         "shape": st.lists(st.one_of(st.none(), st.integers(-2, 4), identifiers,
-                                                                     st.just("...")), max_size=3)})),
-        max_size=3), values),
-    "state": st.dictionaries(identifiers, st.one_of(st.none(), st.fixed_dictionaries({}, optional={
-        "shape": st.lists(st.one_of(st.integers(-1, 4), identifiers, st.just("n + 1")), max_size=2),
-        "dtype": st.sampled_from(list(DTYPE_NAMES)), "fold": st.sampled_from(["add", "assign", "max", "min", "mul"]),
-        "init": scalars}), values), max_size=3),
-    "update": st.one_of(st.dictionaries(st.one_of(identifiers, st.just("let")),
-                                        st.one_of(expressions, st.dictionaries(identifiers, expressions, max_size=2)),
-                                        max_size=3), values),
-    "result": st.one_of(expressions, st.fixed_dictionaries({"value": expressions}, optional={
-        "let": st.dictionaries(identifiers, expressions, max_size=2)}), values),
-    "examples": st.one_of(st.lists(st.fixed_dictionaries({"batches": st.lists(st.dictionaries(
-        st.sampled_from(["y_true", "y_pred", "sample_weight", "x"]), st.lists(st.integers(0, 1), max_size=3)),
-        max_size=2), "expected": scalars}, optional={"params": values, "tolerance": scalars}), max_size=2), values),
-})
+plausible_specs = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.one_of(st.just("m"), identifiers, scalars),
+        "class_name": st.one_of(st.just("M"), st.from_regex(r"[A-Z][A-Za-z0-9]{0,6}", fullmatch=True), scalars),
+        "description": st.one_of(st.text(max_size=50), scalars),
+        "params": st.dictionaries(
+            identifiers,
+            st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "type": st.sampled_from(
+                            ["int", "float", "bool", "str", "list[int]", "list[float]", "callable", "double"]
+                        )
+                    },
+                    optional={"default": scalars, "min": scalars, "max": scalars, "doc": scalars},
+                ),
+                values,
+            ),
+            max_size=3,
+        ),
+        "inputs": st.one_of(
+            st.lists(
+                st.one_of(
+                    identifiers,
+                    st.fixed_dictionaries(
+                        {"name": identifiers},
+                        optional={
+                            "dtype": st.sampled_from(list(DTYPE_NAMES) + ["x"]),
+                            "shape": st.lists(
+                                st.one_of(st.none(), st.integers(-2, 4), identifiers, st.just("...")), max_size=3
+                            ),
+                        },
+                    ),
+                ),
+                max_size=3,
+            ),
+            values,
+        ),
+        "state": st.dictionaries(
+            identifiers,
+            st.one_of(
+                st.none(),
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "shape": st.lists(st.one_of(st.integers(-1, 4), identifiers, st.just("n + 1")), max_size=2),
+                        "dtype": st.sampled_from(list(DTYPE_NAMES)),
+                        "fold": st.sampled_from(["add", "assign", "max", "min", "mul"]),
+                        "init": scalars,
+                    },
+                ),
+                values,
+            ),
+            max_size=3,
+        ),
+        "update": st.one_of(
+            st.dictionaries(
+                st.one_of(identifiers, st.just("let")),
+                st.one_of(expressions, st.dictionaries(identifiers, expressions, max_size=2)),
+                max_size=3,
+            ),
+            values,
+        ),
+        "result": st.one_of(
+            expressions,
+            st.fixed_dictionaries(
+                {"value": expressions}, optional={"let": st.dictionaries(identifiers, expressions, max_size=2)}
+            ),
+            values,
+        ),
+        "examples": st.one_of(
+            st.lists(
+                st.fixed_dictionaries(
+                    {
+                        "batches": st.lists(
+                            st.dictionaries(
+                                st.sampled_from(["y_true", "y_pred", "sample_weight", "x"]),
+                                st.lists(st.integers(0, 1), max_size=3),
+                            ),
+                            max_size=2,
+                        ),
+                        "expected": scalars,
+                    },
+                    optional={"params": values, "tolerance": scalars},
+                ),
+                max_size=2,
+            ),
+            values,
+        ),
+    },
+)
 
 
 @FUZZ
@@ -174,12 +299,54 @@ def mutate(rnd: random.Random, data: Any) -> Any:
             tokens = old.replace("(", " ( ").replace(")", " ) ").split()
             if tokens:
                 tokens[rnd.randrange(len(tokens))] = rnd.choice(
-                    ["y_true", "y_pred", "1", "0.5", "-1", "(", ")", ",", "+", "*", "/", "None", "True", "float",
-                     "int32", "epsilon", "sum", "axis=0", "[0]", "if", "else", "not", "and"] + list(REGISTRY)[:10])
+                    [
+                        "y_true",
+                        "y_pred",
+                        "1",
+                        "0.5",
+                        "-1",
+                        "(",
+                        ")",
+                        ",",
+                        "+",
+                        "*",
+                        "/",
+                        "None",
+                        "True",
+                        "float",
+                        "int32",
+                        "epsilon",
+                        "sum",
+                        "axis=0",
+                        "[0]",
+                        "if",
+                        "else",
+                        "not",
+                        "and",
+                    ]
+                    + list(REGISTRY)[:10]
+                )
             parent[key] = " ".join(tokens)
         else:
-            parent[key] = rnd.choice([None, 0, -1, 1.5, True, "x", [], {}, [1, 2], {"a": 1}, "sum(y_true)",
-                                      float("nan"), 10**30, "float64", "bool"])
+            parent[key] = rnd.choice(
+                [
+                    None,
+                    0,
+                    -1,
+                    1.5,
+                    True,
+                    "x",
+                    [],
+                    {},
+                    [1, 2],
+                    {"a": 1},
+                    "sum(y_true)",
+                    float("nan"),
+                    10**30,
+                    "float64",
+                    "bool",
+                ]
+            )
     return data
 
 
@@ -208,12 +375,46 @@ TEMPLATE = {
 }
 UPDATE_LEAVES = ["y_true", "y_pred", "labels", "k", "n", "1", "2", "0.5", "epsilon", "a", "tp"]
 RESULT_LEAVES = ["tp", "vec", "k", "n", "1", "0.5", "pi", "b"]
-WILD_LEAVES = ["None", "True", "False", "...", "(0, 1)", "-1", "1e308", "inf", "float", "int32", "bool", "w",
-               "flag", "len(w)", "sample_weight", "nope", "y_prd", "12345678901234567890", "0.0", "-0.5"]
+WILD_LEAVES = [
+    "None",
+    "True",
+    "False",
+    "...",
+    "(0, 1)",
+    "-1",
+    "1e308",
+    "inf",
+    "float",
+    "int32",
+    "bool",
+    "w",
+    "flag",
+    "len(w)",
+    "sample_weight",
+    "nope",
+    "y_prd",
+    "12345678901234567890",
+    "0.0",
+    "-0.5",
+]
 BINOPS = ["+", "-", "*", "/", "//", "%", "**", "&", "|"]
 COMPARISONS = ["<", "<=", ">", ">=", "==", "!="]
-FLOAT_FUNCTIONS = {"sum": 1, "mean": 1, "max": 1, "min": 1, "abs": 1, "square": 1, "sqrt": 1, "exp": 1,
-                   "log1p": 1, "sigmoid": 1, "maximum": 2, "minimum": 2, "safe_div": 2, "clip": 3}
+FLOAT_FUNCTIONS = {
+    "sum": 1,
+    "mean": 1,
+    "max": 1,
+    "min": 1,
+    "abs": 1,
+    "square": 1,
+    "sqrt": 1,
+    "exp": 1,
+    "log1p": 1,
+    "sigmoid": 1,
+    "maximum": 2,
+    "minimum": 2,
+    "safe_div": 2,
+    "clip": 3,
+}
 INDEXES = ["0", "-1", ":", "1:", "..., 0", "None", "::2", "n - 1", "k", ":, None", "labels"]
 CALLABLE = sorted(REGISTRY) + sorted(STATIC_FUNCTIONS) + ["foo", "print"]
 
@@ -230,8 +431,10 @@ def gen_expr(rnd: random.Random, depth: int, leaves: list[str]) -> str:
         function = REGISTRY.get(name)
         names = [a.name for a in function.args] if function else ["x"]
         args = [sub() for _ in range(rnd.randint(0, len(names) + 1))]
-        kwargs = [f"{rnd.choice(names + ['axis', 'bogus'])}={rnd.choice([sub(), 'None', '0', '(0, 1)', 'True', 'float'])}"
-                  for _ in range(rnd.randint(0, 2))]
+        kwargs = [
+            f"{rnd.choice(names + ['axis', 'bogus'])}={rnd.choice([sub(), 'None', '0', '(0, 1)', 'True', 'float'])}"
+            for _ in range(rnd.randint(0, 2))
+        ]
         return f"{name}({', '.join(args + kwargs)})"
     if r < 0.18:
         return f"{group(sub())}[{rnd.choice(INDEXES)}]"
@@ -251,7 +454,9 @@ def gen_expr(rnd: random.Random, depth: int, leaves: list[str]) -> str:
     name, arity = rnd.choice(sorted(FLOAT_FUNCTIONS.items()))
     extra = ""
     if name in ("sum", "mean", "max", "min") and rnd.random() < 0.3:
-        extra = f", axis={rnd.choice(['0', '-1', '(0, 1)', 'None', 'n'])}" + (", keepdims=True" if rnd.random() < 0.3 else "")
+        extra = f", axis={rnd.choice(['0', '-1', '(0, 1)', 'None', 'n'])}" + (
+            ", keepdims=True" if rnd.random() < 0.3 else ""
+        )
     return f"{name}({', '.join(sub() for _ in range(arity))}{extra})"
 
 
@@ -260,8 +465,10 @@ def gen_cond(rnd: random.Random, depth: int, leaves: list[str]) -> str:
     if depth <= 0 or r < 0.15:
         return rnd.choice(["flag", "True", "y_true > 0" if "y_true" in leaves else "tp > 0"])
     if r < 0.3:
-        return f"({gen_cond(rnd, depth - 1, leaves)}) {rnd.choice(['and', 'or', '&', '|'])} " \
-               f"({gen_cond(rnd, depth - 1, leaves)})"
+        return (
+            f"({gen_cond(rnd, depth - 1, leaves)}) {rnd.choice(['and', 'or', '&', '|'])} "
+            f"({gen_cond(rnd, depth - 1, leaves)})"
+        )
     if r < 0.35:
         return f"not ({gen_cond(rnd, depth - 1, leaves)})"
     return f"{gen_expr(rnd, depth - 1, leaves)} {rnd.choice(COMPARISONS)} {gen_expr(rnd, depth - 1, leaves)}"
@@ -277,14 +484,17 @@ def random_spec(rnd: random.Random) -> str:
     else:
         leaves = [x for x in UPDATE_LEAVES if x != "a"]
     update["tp"] = gen_expr(rnd, depth, leaves)
-    update["vec"] = rnd.choice(["sum(y_true, axis=0)", "segment_sum(y_true, labels, n)", "bincount(labels, n)",
-                                gen_expr(rnd, depth, leaves)])
+    update["vec"] = rnd.choice(
+        ["sum(y_true, axis=0)", "segment_sum(y_true, labels, n)", "bincount(labels, n)", gen_expr(rnd, depth, leaves)]
+    )
     if "let" in update:  # use the definition, or the spec is refused for an unused one
         update["tp"] = f"weighted_sum(a) + ({update['tp']})"
     spec["update"] = update
     if rnd.random() < 0.3:
-        spec["result"] = {"let": {"b": gen_expr(rnd, depth, [x for x in RESULT_LEAVES if x != "b"])},
-                          "value": f"b + {gen_expr(rnd, depth, RESULT_LEAVES)}"}
+        spec["result"] = {
+            "let": {"b": gen_expr(rnd, depth, [x for x in RESULT_LEAVES if x != "b"])},
+            "value": f"b + {gen_expr(rnd, depth, RESULT_LEAVES)}",
+        }
     else:
         spec["result"] = gen_expr(rnd, depth, [x for x in RESULT_LEAVES if x != "b"])
     return dump(spec)

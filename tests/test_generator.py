@@ -47,7 +47,8 @@ def test_output_is_deterministic_black_stable_and_self_contained(spec):
             imported.add(node.module)
     assert imported <= {"keras", "tensorflow"}, imported
     assert "metricgen" not in first.replace("metricgen from", "").replace("metricgen build", "").replace(
-        "by metricgen", "").replace('package="metricgen"', "")
+        "by metricgen", ""
+    ).replace('package="metricgen"', "")
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     assert len(classes) == 1
     methods = {n.name for n in classes[0].body if isinstance(n, ast.FunctionDef)}
@@ -90,8 +91,10 @@ result: total
 
 def test_wheel_carries_the_templates_and_builds_from_anywhere(tmp_path):
     isolation = ["--no-build-isolation"] if _has_hatchling() else []  # else pip fetches hatchling
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", str(tmp_path), str(ROOT)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", str(tmp_path), str(ROOT)],
+        check=True,
+    )
     wheel = next(tmp_path.glob("metricgen-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for template in ("metric.py.j2", "helpers_tf.py"):
@@ -103,12 +106,20 @@ def test_wheel_carries_the_templates_and_builds_from_anywhere(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run(
         [sys.executable, "-m", "metricgen", "build", str(SPECS / "dice.yaml"), "--out", str(elsewhere / "gen")],
-        cwd=elsewhere, env=env, capture_output=True, text=True,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stderr
     assert "class DiceCoefficient" in (elsewhere / "gen" / "dice.py").read_text()
-    probe = subprocess.run([sys.executable, "-c", "import metricgen, sys; print(metricgen.__file__)"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import metricgen, sys; print(metricgen.__file__)"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert probe.stdout.strip().startswith(str(site))
 
 
@@ -125,6 +136,9 @@ def test_readme_documents_every_expression_function():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("## The expression language", 1)[1].split("\n## ", 1)[0]
-    missing = [name for name in [*REGISTRY, *STATIC_FUNCTIONS] if f"`{name}" not in table and f" {name} " not in
-               table and f" {name}`" not in table and f"{name}(" not in table]
+    missing = [
+        name
+        for name in [*REGISTRY, *STATIC_FUNCTIONS]
+        if f"`{name}" not in table and f" {name} " not in table and f" {name}`" not in table and f"{name}(" not in table
+    ]
     assert missing == []

@@ -30,15 +30,19 @@ def backend_installed(backend: str) -> bool:
 @functools.lru_cache(maxsize=None)
 def run_backend(backend: str) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
-    out = subprocess.run([sys.executable, str(HERE / "backend_run.py")], env=env, capture_output=True, text=True,
-                         timeout=900)
+    out = subprocess.run(
+        [sys.executable, str(HERE / "backend_run.py")], env=env, capture_output=True, text=True, timeout=900
+    )
     assert out.returncode == 0, out.stderr[-5000:]
     return json.loads(out.stdout)
 
 
 def backend_param(backend: str):
-    marks = [] if backend_installed(backend) else [
-        pytest.mark.skip(reason=f"{backend} is not installed (pip install -e '.[test,backends]')")]
+    marks = (
+        []
+        if backend_installed(backend)
+        else [pytest.mark.skip(reason=f"{backend} is not installed (pip install -e '.[test,backends]')")]
+    )
     return pytest.param(backend, id=backend, marks=marks)
 
 
@@ -63,8 +67,9 @@ def test_matches_reference_under_backend(backend, case):
     assert "error" not in entries, entries.get("error")
     assert any(key.startswith(tuple(report["devices"])) for key in entries)
     for what, (value, expected) in entries.items():
-        assert value == pytest.approx(expected, rel=case.rtol or 1e-5, abs=max(case.atol, 1e-6)), (
-            f"{backend}: {case.class_name}: {what}")
+        assert value == pytest.approx(
+            expected, rel=case.rtol or 1e-5, abs=max(case.atol, 1e-6)
+        ), f"{backend}: {case.class_name}: {what}"
 
 
 @pytest.mark.parametrize("backend", [backend_param(b) for b in BACKENDS])

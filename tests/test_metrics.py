@@ -70,8 +70,10 @@ def passthrough_model(shape):
 
 def zero_loss(y_true, y_pred):
     """A per-sample loss of 0 whatever the shapes: the tests are about the metrics."""
-    return keras.ops.zeros_like(y_pred[:, 0, ...]) if len(y_pred.shape) == 2 else keras.ops.zeros_like(
-        keras.ops.reshape(y_pred, (keras.ops.shape(y_pred)[0], -1))[:, 0]
+    return (
+        keras.ops.zeros_like(y_pred[:, 0, ...])
+        if len(y_pred.shape) == 2
+        else keras.ops.zeros_like(keras.ops.reshape(y_pred, (keras.ops.shape(y_pred)[0], -1))[:, 0])
     )
 
 
@@ -82,11 +84,14 @@ def test_compiled_model_fit_and_evaluate(case, jit_compile):
     _, _, data, w = batches(case, rng, [45], True)
     model = passthrough_model(data["y_pred"].shape[1:])
     # Keras passes sample weights to `weighted_metrics` only
-    model.compile(loss=zero_loss, metrics=[case.new(name="plain")], weighted_metrics=[case.new(name="weighted")],
-                  jit_compile=jit_compile)
+    model.compile(
+        loss=zero_loss,
+        metrics=[case.new(name="plain")],
+        weighted_metrics=[case.new(name="weighted")],
+        jit_compile=jit_compile,
+    )
     expected = {"plain": case.reference(data, None, case.kwargs), "weighted": case.reference(data, w, case.kwargs)}
-    logs = model.evaluate(data["y_pred"], data["y_true"], sample_weight=w, batch_size=16, return_dict=True,
-                          verbose=0)
+    logs = model.evaluate(data["y_pred"], data["y_true"], sample_weight=w, batch_size=16, return_dict=True, verbose=0)
     history = model.fit(data["y_pred"], data["y_true"], sample_weight=w, batch_size=16, epochs=2, verbose=0)
     for name, value in expected.items():
         check_close(case, logs[name], value, f"evaluate, {name}")

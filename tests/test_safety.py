@@ -31,8 +31,25 @@ result: tp
 """
 
 ALLOWED_IMPORTS = {"keras", "tensorflow", "keras.ops", "ops"}
-FORBIDDEN_NAMES = {"eval", "exec", "compile", "__import__", "open", "getattr", "setattr", "globals", "locals",
-                   "vars", "os", "sys", "subprocess", "__builtins__", "breakpoint", "input", "print"}
+FORBIDDEN_NAMES = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "open",
+    "getattr",
+    "setattr",
+    "globals",
+    "locals",
+    "vars",
+    "os",
+    "sys",
+    "subprocess",
+    "__builtins__",
+    "breakpoint",
+    "input",
+    "print",
+}
 ALLOWED_DUNDERS = {"__init__", "__name__"}  # super().__init__(...) and type(other).__name__ in merge_state
 
 
@@ -90,7 +107,7 @@ ATTACKS = {
     "attribute_on_input": "'y_true.__class__'",
     "method_call": "'y_true.numpy()'",
     "dunder_name": "'__builtins__'",
-    "dunder_import": "'__import__(\"os\").system(\"true\")'",
+    "dunder_import": '\'__import__("os").system("true")\'',
     "import_statement": "'import os'",
     "statement_after_expression": "'sum(y_true); import os'",
     "newline_statement": "|\n    sum(y_true)\n    import os",
@@ -104,7 +121,7 @@ ATTACKS = {
     "string_literal": "'sum(\"y_true\")'",
     "bytes_literal": "'sum(b\"x\")'",
     "f_string": "'f\"{y_true}\"'",
-    "string_concat_trick": "'sum(\"__im\" + \"port__\")'",
+    "string_concat_trick": '\'sum("__im" + "port__")\'',
     "list_comprehension": "'sum([x for x in y_true])'",
     "generator": "'sum(x for x in y_true)'",
     "dict_literal": "'sum({1: 2})'",
@@ -123,8 +140,8 @@ ATTACKS = {
     "type_builtin": "'type(y_true)'",
     "semicolon_in_quotes": "'sum(y_true)\\\";import os;\\\"'",
     "unicode_escape_name": "'sum(y_tru\\u0065)'",
-    "null_byte": "\"sum(y_true)\\0\"",
-    "backslash_continuation": "\"sum(y_true) \\\\\\n + 1\"",
+    "null_byte": '"sum(y_true)\\0"',
+    "backslash_continuation": '"sum(y_true) \\\\\\n + 1"',
 }
 
 
@@ -154,7 +171,7 @@ PAYLOADS = [
     "'''\nimport os\n'''",
     'ends with a quote"',
     "ends with a backslash \\",
-    "\\N{BULLET} \\x00 \\u2028 \\\\\"\"\" {{ jinja }} {% raw %} ${shell}",
+    '\\N{BULLET} \\x00 \\u2028 \\\\""" {{ jinja }} {% raw %} ${shell}',
     "line one\n\nclass X:\n    pass",
 ]
 
@@ -203,7 +220,7 @@ NAME_ATTACKS = {
     "class_name_builtin_call": ("class_name: M", "class_name: 'M(exec(1))'"),
     "metric_name": ("name: m", 'name: "m\\", exec(1), \\""'),
     "package": ("class_name: M", "class_name: M\npackage: 'x\"); import os; (\"'"),
-    "param_name_code": ("  k: {type", '  "k=__import__(\'os\')": {type'),
+    "param_name_code": ("  k: {type", "  \"k=__import__('os')\": {type"),
     "param_name_dunder": ("  k: {type", "  __class__: {type"),
     "param_name_self": ("  k: {type", "  self: {type"),
     "state_name_code": ("  tp: {}", '  "tp; import os": {}'),
@@ -235,7 +252,7 @@ def test_string_values_are_python_literals():
     source = compile_spec(text)
     cls = assert_only_metricgen_code(source)
     init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
-    defaults = dict(zip([a.arg for a in init.args.args][-len(init.args.defaults):], init.args.defaults))
+    defaults = dict(zip([a.arg for a in init.args.args][-len(init.args.defaults) :], init.args.defaults))
     assert ast.literal_eval(defaults["mode"]) == evil
 
 
@@ -255,17 +272,20 @@ def test_spec_path_with_quotes_lands_escaped(tmp_path):
 # -- YAML --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tag", [
-    "!!python/object/apply:os.mkdir [MARKER]",
-    "!!python/object/new:os.mkdir [MARKER]",
-    "!!python/name:os.mkdir",
-    "!!python/module:os",
-    "!<tag:yaml.org,2002:python/object/apply:os.mkdir> [MARKER]",
-    "!custom {a: 1}",
-    "!!binary aGVsbG8=",
-    "!!set {a, b}",
-    "!!timestamp 2001-12-14",
-])
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!!python/object/apply:os.mkdir [MARKER]",
+        "!!python/object/new:os.mkdir [MARKER]",
+        "!!python/name:os.mkdir",
+        "!!python/module:os",
+        "!<tag:yaml.org,2002:python/object/apply:os.mkdir> [MARKER]",
+        "!custom {a: 1}",
+        "!!binary aGVsbG8=",
+        "!!set {a, b}",
+        "!!timestamp 2001-12-14",
+    ],
+)
 def test_yaml_tags_are_refused(tag, tmp_path):
     marker = tmp_path / "pwned"
     text = spec_with("sum(y_true)").replace("description: d", f"description: {tag.replace('MARKER', str(marker))}")
@@ -288,12 +308,16 @@ def billion_laughs(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.parametrize("text", [
-    billion_laughs(),
-    billion_laughs(levels=30, width=2),
-    SPEC.replace("description: d", "description: d\nx: &x {a: [1, 2, 3]}\ny: [*x, *x, *x, *x, *x, *x, *x, *x]")
-    + "".join(f"y{i}: [" + ", ".join(["*x"] * 50) + "]\n" for i in range(200)),
-], ids=["nine_levels", "thirty_levels", "wide"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        billion_laughs(),
+        billion_laughs(levels=30, width=2),
+        SPEC.replace("description: d", "description: d\nx: &x {a: [1, 2, 3]}\ny: [*x, *x, *x, *x, *x, *x, *x, *x]")
+        + "".join(f"y{i}: [" + ", ".join(["*x"] * 50) + "]\n" for i in range(200)),
+    ],
+    ids=["nine_levels", "thirty_levels", "wide"],
+)
 def test_alias_bomb_is_refused_fast(text):
     start = time.perf_counter()
     with pytest.raises(SpecErrors) as info:
@@ -307,13 +331,17 @@ def test_recursive_alias_is_refused():
         compile_spec("a: &a [*a]\n")
 
 
-@pytest.mark.parametrize("text", [
-    "a: " + "[" * 200_000,
-    "a: " + "[" * 5_000 + "]" * 5_000,
-    "a: " + "{b: " * 5_000 + "}" * 5_000,
-    "".join(" " * i + "- \n" for i in range(2_000)),
-    "a: &a [1]\n" + "".join(f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}]\n" for i in range(200)),
-], ids=["open_brackets", "nested_lists", "nested_mappings", "nested_block_lists", "nested_aliases"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 200_000,
+        "a: " + "[" * 5_000 + "]" * 5_000,
+        "a: " + "{b: " * 5_000 + "}" * 5_000,
+        "".join(" " * i + "- \n" for i in range(2_000)),
+        "a: &a [1]\n" + "".join(f"b{i}: &b{i} [*{'a' if i == 0 else f'b{i - 1}'}]\n" for i in range(200)),
+    ],
+    ids=["open_brackets", "nested_lists", "nested_mappings", "nested_block_lists", "nested_aliases"],
+)
 def test_deep_yaml_fails_cleanly(text):
     start = time.perf_counter()
     with pytest.raises(SpecErrors):
@@ -329,21 +357,24 @@ def test_huge_file_is_refused():
 # -- long and deep expressions ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("expr", [
-    "sum(" + " + ".join(["y_true"] * 1000) + ")",
-    "'" + "(" * 500 + "y_true" + ")" * 500 + "'",
-    "'" + "-" * 3000 + "sum(y_true)'",
-    "'" + "not " * 900 + "True'",
-    "'" + "abs(" * 300 + "y_true" + ")" * 300 + "'",
-    "'" + "y_true[" * 300 + "0" + "]" * 300 + "'",
-    "'" + "1 if True else " * 250 + "1'",
-    "'" + " + ".join(["1"] * 900) + "'",
-    "'" + "2 ** " * 900 + "2'",
-    "'" + "y_true < " * 600 + "y_pred'",
-    "'" + "sum(y_true, axis=" * 200 + "0" + ")" * 200 + "'",
-    "'" + "9" * 3000 + "'",
-    "'1e999999'",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "sum(" + " + ".join(["y_true"] * 1000) + ")",
+        "'" + "(" * 500 + "y_true" + ")" * 500 + "'",
+        "'" + "-" * 3000 + "sum(y_true)'",
+        "'" + "not " * 900 + "True'",
+        "'" + "abs(" * 300 + "y_true" + ")" * 300 + "'",
+        "'" + "y_true[" * 300 + "0" + "]" * 300 + "'",
+        "'" + "1 if True else " * 250 + "1'",
+        "'" + " + ".join(["1"] * 900) + "'",
+        "'" + "2 ** " * 900 + "2'",
+        "'" + "y_true < " * 600 + "y_pred'",
+        "'" + "sum(y_true, axis=" * 200 + "0" + ")" * 200 + "'",
+        "'" + "9" * 3000 + "'",
+        "'1e999999'",
+    ],
+)
 def test_long_or_deep_expressions_fail_cleanly(expr):
     start = time.perf_counter()
     try:
