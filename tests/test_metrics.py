@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import devices, tf
+from conftest import SPECS, devices, tf
 from metric_cases import CASE_IDS, CASES, LABELLED, MULTI_INPUT, args, batches, check_close
 
 import keras
@@ -293,3 +293,22 @@ def test_agrees_with_keras_builtin(case, device):
             ours.update_state(part["y_true"], part["y_pred"], sample_weight=w)
             theirs.update_state(part["y_true"], part["y_pred"], sample_weight=w)
         np.testing.assert_allclose(float(ours.result()), float(np.squeeze(theirs.result())), rtol=1e-5, atol=1e-7)
+
+
+EXAMPLE_SPECS = sorted(p for p in SPECS.glob("*.yaml") if "examples:" in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("target", ["tf", "keras"])
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[p.stem for p in EXAMPLE_SPECS])
+def test_shipped_spec_examples_hold(spec, target):
+    """The hand-worked examples in each shipped spec (their comments show the arithmetic)."""
+    from metricgen.examples import run_spec_examples
+
+    outcomes = run_spec_examples(spec, display_path=f"specs/{spec.name}", target=target)
+    assert outcomes, "no examples ran"
+    failed = [o.format() for o in outcomes if not o.passed]
+    assert failed == []
+
+
+def test_every_shipped_spec_but_the_callable_one_has_examples():
+    assert {p.stem for p in SPECS.glob("*.yaml")} - {p.stem for p in EXAMPLE_SPECS} == {"weighted_metric"}
