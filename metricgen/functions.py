@@ -163,16 +163,16 @@ _define(
     _REDUCTION,
     "num",
     "tf.reduce_max({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.max({x}, axis={axis?}, keepdims={keepdims?})",
-    "Maximum over `axis`.",
+    "ops.max({x}, axis={axis?}, keepdims={keepdims?}, initial={lowest})",
+    "Maximum over `axis` (of nothing: the dtype's lowest value, -inf for floats).",
 )
 _define(
     "min",
     _REDUCTION,
     "num",
     "tf.reduce_min({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.min({x}, axis={axis?}, keepdims={keepdims?})",
-    "Minimum over `axis`.",
+    "ops.min({x}, axis={axis?}, keepdims={keepdims?}, initial={highest})",
+    "Minimum over `axis` (of nothing: the dtype's highest value, inf for floats).",
 )
 _define(
     "prod",

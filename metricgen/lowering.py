@@ -227,6 +227,7 @@ class Printer:
             codes["out_dtype"] = self.target.dtype(e.type.dtype)
             return lowering(codes), _PREC["atom"]
         codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
+        codes.update(_bounds(e.type.dtype))
         text = re.sub(
             r", (\w+)=\{(\w+)\?\}",
             lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
@@ -245,6 +246,15 @@ def _weighted_sum_pair(e: ir.Apply) -> ir.Operator | None:
     if isinstance(value, ir.Operator) and value.op in ("+", "-") and all(o.type.is_tensor for o in value.operands):
         return value
     return None
+
+
+def _bounds(dtype: str) -> dict[str, str]:
+    """`{lowest}` and `{highest}` for a format: what tf.reduce_max and tf.reduce_min give for no values (keras
+    ops raise there unless told)."""
+    if dtype in ("int32", "int64"):
+        bits = 31 if dtype == "int32" else 63
+        return {"lowest": str(-(2**bits)), "highest": str(2**bits - 1)}
+    return {"lowest": '-float("inf")', "highest": 'float("inf")'}
 
 
 def _tuple(items: list[str]) -> str:

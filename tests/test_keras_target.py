@@ -105,3 +105,54 @@ result: count
         generate_from_text(spec, "counted.yaml", "keras")
     message = info.value.errors[0].format()
     assert message == "counted.yaml:9:10: error: function 'size' has no form for the keras target (it exists for: tf)"
+
+
+EMPTY_SAFE_SPEC = """
+name: spread
+class_name: Spread
+description: largest minus smallest prediction, and the largest label
+state:
+  largest: {init: -.inf, fold: max}
+  smallest: {init: .inf, fold: min}
+  top_label: {dtype: int32, init: -1, fold: max}
+update:
+  largest: max(y_pred)
+  smallest: min(y_pred)
+  top_label: max(cast(y_true, int32))
+result: largest - smallest
+"""
+
+EMPTY_SAFE_RUN = """
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from spread import Spread
+metric = Spread()
+metric.update_state(np.zeros((0,)), np.zeros((0,)))  # an empty batch: max/min of nothing
+before = [float(np.asarray(v)) for v in (metric.largest, metric.smallest, metric.top_label)]
+metric.update_state(np.array([1, 3]), np.array([2.0, -1.0]))
+print(json.dumps({"before": before, "result": float(metric.result()), "top": int(np.asarray(metric.top_label))}))
+"""
+
+
+@pytest.mark.parametrize("backend", [backend_param(b) for b in BACKENDS])
+def test_max_and_min_of_an_empty_batch_match_the_tf_target(backend, tmp_path):
+    """tf.reduce_max of nothing is -inf (the dtype's lowest int); keras.ops raise unless given `initial`."""
+    spec = tmp_path / "spread.yaml"
+    spec.write_text(EMPTY_SAFE_SPEC)
+    compiled = compile_file(spec, tmp_path, "keras")
+    assert compiled.ok, compiled.errors
+    compiled.output.parent.mkdir(parents=True, exist_ok=True)
+    compiled.output.write_text(compiled.source)
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(
+        [sys.executable, "-c", EMPTY_SAFE_RUN, str(compiled.output.parent)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["before"] == [float("-inf"), float("inf"), -1.0]
+    assert report["result"] == 3.0 and report["top"] == 3
