@@ -19,9 +19,10 @@ from typing import Iterable, NoReturn, Optional
 import click
 
 from . import __version__
-from .compiler import Compiled, compile_file, discover, output_path
+from .compiler import Compiled, compile_file, discover, display_path, output_path
 from .errors import SpecError, SpecErrors
 from .loader import load_spec_file
+from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
 from .writer import is_generated, write_atomic
 
 EXIT_STALE = 1
@@ -43,7 +44,7 @@ OUT_OPTION = click.option(
     help="Directory of the generated modules.",
 )
 SPEC_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-SPEC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SPEC_NAME = re.compile(METRIC_NAME_PATTERN)
 
 
 def report(errors: Iterable[SpecError]) -> None:
@@ -61,8 +62,6 @@ def compile_one(spec_file: Path, out_dir: Path, target: str) -> Compiled:
     try:
         return compile_file(spec_file, out_dir, target)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
-        from .compiler import display_path, output_path
-
         result = Compiled(spec_file, display_path(spec_file, out_dir), output_path(spec_file, out_dir, target))
         result.errors = [
             SpecError(
@@ -277,7 +276,7 @@ def new(name: str, directory: Path) -> None:
         metricgen new mean_iou                   # writes specs/mean_iou.yaml (class MeanIou)
         metricgen new recall_at_k --dir metrics/specs
     """
-    if not SPEC_NAME.match(name) or keyword.iskeyword(name) or len(name) > 100:
+    if not SPEC_NAME.match(name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
         fail(f"'{name}' cannot name a metric", hint="use snake_case: lowercase letters, digits and '_', like mean_iou")
     path = directory / f"{name}.yaml"
     for existing in (path, path.with_suffix(".yml")):
@@ -341,8 +340,6 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
     rows = []
     for file in files:
         try:
-            from .schema import validate_spec
-
             spec = validate_spec(load_spec_file(file, str(file)))
         except SpecErrors as exc:
             errors.extend(exc.errors)
@@ -378,8 +375,6 @@ def schema() -> None:
     then start each spec with the line
         # yaml-language-server: $schema=../docs/spec.schema.json
     """
-    from .schema import json_schema
-
     click.echo(schema_text(json_schema()), nl=False)
 
 

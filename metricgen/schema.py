@@ -38,6 +38,11 @@ Doc = Annotated[str, Field(max_length=20_000)]
 Dim = Union[int, str]
 
 
+# A metric's name: the spec's `name`, and the NAME of `metricgen new NAME`.
+METRIC_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+METRIC_NAME_MAX = 100
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
@@ -129,7 +134,9 @@ class ExampleSpec(_Model):
 class Spec(_Model):
     """A metricgen metric spec."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=100, description="snake_case, the default metric name")
+    name: str = Field(
+        pattern=METRIC_NAME_PATTERN, max_length=METRIC_NAME_MAX, description="snake_case, the default metric name"
+    )
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100, description="CamelCase class name")
     description: Doc
     package: str = Field("metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package")
