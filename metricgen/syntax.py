@@ -132,14 +132,3 @@ class Index(Node):
     def children(self):
         yield self.value
         yield from self.items
-
-
-def walk(node: Node) -> Iterator[Node]:
-    yield node
-    for child in node.children():
-        yield from walk(child)
-
-
-def names_in(node: Node) -> Iterator[Name]:
-    """Every name the expression reads (function names are not names)."""
-    return (n for n in walk(node) if isinstance(n, Name))

@@ -60,10 +60,6 @@ class Type:
     def is_int(self) -> bool:
         return self.dtype in INT_DTYPES or (self.kind in ("static", "list") and self.dtype == "int")
 
-    @property
-    def is_float(self) -> bool:
-        return self.dtype in FLOAT_DTYPES
-
 
 def tensor(dtype: str) -> Type:
     return Type("tensor", dtype)
