@@ -6,20 +6,6 @@ import tensorflow as tf
 __all__ = ["RatioMetric"]
 
 
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
-    if sample_weight is None:
-        return tf.cast(tf.size(values), dtype)
-    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return tf.reduce_sum(values)
-    return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
 def _weights_like(values, sample_weight, dtype):
     """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
     and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
@@ -33,6 +19,20 @@ def _weights_like(values, sample_weight, dtype):
     for _ in range(rank - weights.shape.rank):
         weights = tf.expand_dims(weights, axis=-1)
     return tf.broadcast_to(weights, tf.shape(values))
+
+
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return tf.reduce_sum(values)
+    return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return tf.cast(tf.size(values), dtype)
+    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -78,12 +78,6 @@ class RatioMetric(tf.keras.metrics.Metric):
 
     def result(self):
         return tf.math.divide_no_nan(self.ratio_sum, self.count)
-
-    def reset_state(self):
-        self.ratio_sum.assign(
-            tf.zeros(self.ratio_sum.shape, dtype=self.ratio_sum.dtype)
-        )
-        self.count.assign(tf.zeros(self.count.shape, dtype=self.count.dtype))
 
     def merge_state(self, metrics):
         """Folds the states of other RatioMetric instances (e.g. from other shards) into this one."""

@@ -23,17 +23,17 @@ from .compiler import Compiled, compile_file, discover, display_path, output_pat
 from .errors import SpecError, SpecErrors
 from .loader import load_spec_file
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
+from .targets import DEFAULT_TARGET, TARGETS
 from .writer import is_generated, write_atomic
 
 EXIT_STALE = 1
 EXIT_INVALID = 2
 TARGET_OPTION = click.option(
     "--target",
-    type=click.Choice(["tf", "keras"]),
-    default="tf",
+    type=click.Choice(list(TARGETS)),
+    default=DEFAULT_TARGET,
     show_default=True,
-    help="tf: a tf.keras.metrics.Metric using tf.* ops. keras: a keras.metrics.Metric using keras.ops only "
-    "(runs on the TensorFlow, JAX and PyTorch backends), written under OUT/keras/.",
+    help=" ".join(f"{t.name}: {t.summary}." for t in TARGETS.values()),
 )
 OUT_OPTION = click.option(
     "--out",
@@ -209,7 +209,7 @@ def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
     if stale:
         again = " ".join(str(p) for p in paths)
         options = (f" --out {out_dir}" if out_dir != Path("generated") else "") + (
-            f" --target {target}" if target != "tf" else ""
+            f" --target {target}" if target != DEFAULT_TARGET else ""
         )
         click.echo(
             f"{stale} of {checked} generated module(s) out of date: run 'metricgen build {again}{options}'", err=True

@@ -1,27 +1,35 @@
-"""The pipeline, start to end: spec file → module source. Each step lives in its own module:
+"""The pipeline, start to end: spec file → module source. Each stage is a module of its own:
 
-    loader (YAML + positions) → schema (pydantic) → analysis (names, expressions, types)
-    → lowering (code fragments for a target) → render (Jinja2) → formatting (black)
+    loader    YAML text          → LoadedSpec (plain data, with the position of every key and value)
+    schema    LoadedSpec         → Spec (pydantic: keys and value types)
+    analysis  Spec               → ir.Metric (names, expressions, types: one typed IR for every target)
+    passes    ir.Metric          → ir.Metric (optimisations that apply to the target)
+    lowering  ir.Metric, Target  → the target template's variables (code fragments)
+    render    variables          → module source (Jinja2, helpers the code calls copied in)
+    formatting source            → black-formatted source
 
 Writing files is the caller's business (see writer.py and cli.py), so `check` can compare in memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .analysis import TARGETS, analyse
+from . import passes
+from .analysis import analyse
 from .errors import SpecError, SpecErrors
 from .formatting import format_source
 from .ir import Metric
 from .loader import LoadedSpec, load_spec_file, load_spec_text
-from .lowering import lower_metric
+from .lowering import Printer, check_supported
 from .render import render_module
 from .schema import Spec, validate_spec
+from .targets import DEFAULT_TARGET, TARGETS, Target
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -39,22 +47,36 @@ class Compiled:
         return self.errors is None
 
 
-def analyse_loaded(loaded: LoadedSpec, target: str = "tf") -> tuple[Spec, Metric]:
+def analyse_loaded(loaded: LoadedSpec) -> tuple[Spec, Metric]:
     spec = validate_spec(loaded)
-    return spec, analyse(spec, loaded, target)
+    return spec, analyse(spec, loaded)
 
 
-def generate(loaded: LoadedSpec, target: str = "tf", header_path: Optional[str] = None, cache: bool = False) -> str:
+def lower(metric: Metric, target: Target, optimise: bool = True, header_path: Optional[str] = None) -> str:
+    """The unformatted module source of an analysed metric for ``target`` (``optimise=False``: no passes);
+    ``header_path`` is how the module names its spec (default: as loaded)."""
+    check_supported(metric, target)
+    if header_path is not None:
+        metric = dataclasses.replace(metric, spec_path=header_path)
+    metric = passes.optimise(metric, target, enabled=optimise)
+    return render_module(target, target.module(metric, Printer(target)))
+
+
+def generate(
+    loaded: LoadedSpec,
+    target: str = DEFAULT_TARGET,
+    header_path: Optional[str] = None,
+    cache: bool = False,
+    optimise: bool = True,
+) -> str:
     """Module source for a loaded spec; ``header_path`` is how the file names its spec (default: as loaded);
     ``cache``: keep and reuse black's output on disk (see formatting.py)."""
-    _, metric = analyse_loaded(loaded, target)
-    if header_path is not None:
-        metric.spec_path = header_path
-    return format_source(render_module(lower_metric(metric, target)), cache=cache)
+    _, metric = analyse_loaded(loaded)
+    return format_source(lower(metric, TARGETS[target], optimise, header_path), cache=cache)
 
 
-def generate_from_text(text: str, path: str = "<spec>", target: str = "tf") -> str:
-    return generate(load_spec_text(text, path), target)
+def generate_from_text(text: str, path: str = "<spec>", target: str = DEFAULT_TARGET, optimise: bool = True) -> str:
+    return generate(load_spec_text(text, path), target, optimise=optimise)
 
 
 def display_path(spec_file: Path, out_dir: Path) -> str:
@@ -70,10 +92,12 @@ def display_path(spec_file: Path, out_dir: Path) -> str:
     return shown
 
 
-def output_path(spec_file: Path, out_dir: Path, target: str = "tf") -> Path:
-    module = spec_file.stem.replace("-", "_")
-    folder = out_dir if target == "tf" else out_dir / target
-    return folder / f"{module}.py"
+def module_name(spec_file: Path) -> str:
+    return spec_file.stem.replace("-", "_")
+
+
+def output_path(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET) -> Path:
+    return TARGETS[target].output_path(out_dir, module_name(spec_file))
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
@@ -92,7 +116,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
             errors.append(SpecError("no such file or directory", path=str(path)))
     modules: dict[str, Path] = {}
     for file in files:
-        module = file.stem.replace("-", "_")
+        module = module_name(file)
         if not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
             errors.append(
                 SpecError(
@@ -113,8 +137,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     return files, errors
 
 
-def compile_file(spec_file: Path, out_dir: Path, target: str = "tf") -> Compiled:
-    assert target in TARGETS
+def compile_file(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET) -> Compiled:
     shown = display_path(spec_file, out_dir)
     result = Compiled(spec_file, shown, output_path(spec_file, out_dir, target))
     try:

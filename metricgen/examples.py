@@ -15,7 +15,6 @@ metricgen must not need them.
 from __future__ import annotations
 
 import math
-import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from .compiler import generate
 from .errors import SpecError, SpecErrors
 from .loader import LoadedSpec, load_spec_file
 from .schema import ExampleSpec, Spec, validate_spec
+from .targets import DEFAULT_TARGET, TARGETS, Target
 
 
 @dataclass
@@ -90,7 +90,9 @@ def check_runnable(spec: Spec, loaded: LoadedSpec) -> None:
         raise SpecErrors(errors)
 
 
-def run_spec_examples(spec_file: Path, target: str = "tf", display_path: Optional[str] = None) -> list[ExampleOutcome]:
+def run_spec_examples(
+    spec_file: Path, target: str = DEFAULT_TARGET, display_path: Optional[str] = None
+) -> list[ExampleOutcome]:
     """Every example of one spec, run against a freshly generated class. Raises SpecErrors for an invalid spec."""
     shown = display_path or str(spec_file)
     loaded = load_spec_file(spec_file, shown)
@@ -99,24 +101,18 @@ def run_spec_examples(spec_file: Path, target: str = "tf", display_path: Optiona
     check_runnable(spec, loaded)
     if not spec.examples:
         return []
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras  # noqa: F401 - imported here, lazily: the only place metricgen needs it
-    import numpy as np
+    runtime = TARGETS[target]
+    with runtime.example_runtime():
+        import numpy as np
 
-    # The generated class registers itself with Keras' serialization registry: put the registry back as it
-    # was, so that running examples never replaces a class the caller imported from the real module.
-    registry = keras.saving.get_custom_objects()
-    saved = dict(registry)
-    try:
         module = exec_module(source, f"metricgen_examples_{spec.name}", f"<metricgen {shown}>")
         cls = getattr(module, spec.class_name)
-        return [_run_one(cls, spec, example, n, shown, np) for n, example in enumerate(spec.examples, 1)]
-    finally:
-        registry.clear()
-        registry.update(saved)
+        return [_run_one(runtime, cls, spec, example, n, shown, np) for n, example in enumerate(spec.examples, 1)]
 
 
-def _run_one(cls: type, spec: Spec, example: ExampleSpec, index: int, shown: str, np: Any) -> ExampleOutcome:
+def _run_one(
+    runtime: Target, cls: type, spec: Spec, example: ExampleSpec, index: int, shown: str, np: Any
+) -> ExampleOutcome:
     outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), float(example.expected), example.tolerance)
     step = "constructing the metric"
     try:
@@ -125,11 +121,9 @@ def _run_one(cls: type, spec: Spec, example: ExampleSpec, index: int, shown: str
             step = f"batch {b}"
             args = [_array(batch[i.name], np, f"input '{i.name}'") for i in spec.inputs]
             weights = batch.get("sample_weight")
-            if weights is not None:
-                weights = _array(weights, np, "sample_weight")
-            metric.update_state(*args, sample_weight=weights)
-        step = "result()"
-        value = np.asarray(metric.result())
+            runtime.example_update(metric, args, None if weights is None else _array(weights, np, "sample_weight"))
+        step = runtime.example_result_name
+        value = runtime.example_result(metric)
         if value.size != 1:
             outcome.error = f"result() has shape {tuple(value.shape)}; examples compare a single number"
         else:

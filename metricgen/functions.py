@@ -1,124 +1,238 @@
-"""The registry of functions an expression may call: signature, result type, and one lowering per target.
+"""The table of functions an expression may call: signature, result dtype, and one lowering per target.
 
-One table serves every target: each entry's ``tf`` column says how it lowers to TensorFlow and its ``keras``
-column how it lowers to backend-neutral ``keras.ops``. A function with no form for a target says ``None``
-there and the analyser refuses it for that target, naming it.
+Each entry is typed Python. Its ``lowerings`` map a target's name to how the call is written for that target
+(one column per target); a target without a column for a function cannot express it, and lowering for that
+target refuses the call with its location. Adding a target means adding its column here.
 
-A lowering is a format string over the argument names, e.g. ``"tf.reduce_sum({x}, axis={axis?})"``, where
-``, axis={axis?}`` is dropped when the argument was left at its default, and ``{out_dtype}`` is the result's
-dtype; or a function of the argument code for the few that need more than a format. Such a function gets
-atoms (arguments are parenthesised unless they are names or calls) and must return one.
+A lowering is either a :func:`call` — a function applied to arguments by their signature names, where
+:func:`given` marks an argument written only when the spec gave it (so the callee's own default applies) — or
+a plain function of :class:`Args` returning code, for calls that need more than that. Helper functions that
+a lowering names (``_weighted_sum``) are found in the printed code, not listed here: see
+:mod:`metricgen.targets.base`.
 
-Signatures are written compactly: ``"x:num, axis:axes=None, keepdims:flag=False"``. Argument kinds:
-
-========  =======================================================================================
-num       a numeric tensor; every ``num`` argument of one call is promoted to a common dtype
-float     like ``num``, then made float (``sqrt`` of an int is a float)
-int       an integer tensor (indices, ids); a float here is an error, not a silent truncation
-bool      a boolean tensor (a condition)
-any       a tensor of any dtype, passed through unchanged
-same      values of one dtype: promoted like ``num``, except that booleans stay booleans
-axis      a constant int (or None)
-axes      a constant int, a tuple of them, or None
-count     a constant int (a length, a depth, a number of segments)
-flag      a constant bool
-number    a constant int or float
-shape     a constant tuple of ints (-1 allowed once)
-dtype     a dtype name: float (the metric's dtype), float16, bfloat16, float32, float64, int32, int64, bool
-========  =======================================================================================
+Argument kinds (:class:`Kind`): tensor kinds are cast by the analyser before the call, so lowerings never
+cast; static kinds are constants known when the metric is built.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import Callable, Mapping, Optional, Union
 
-Lowering = Union[str, Callable[[dict[str, str]], str], None]
+from .types import FLOAT
 
-TENSOR_KINDS = ("num", "float", "int", "bool", "any", "same")
-STATIC_KINDS = ("axis", "axes", "count", "flag", "number", "shape", "dtype")
 
-# Result rules: "num" (the promoted dtype), "float" (promoted, then float), "bool", "int32",
-# "same" (the common dtype of the ``same`` arguments), "compute" (the metric's float dtype), "dtype" (the dtype
-# argument), "x" (the first argument's dtype),
-# "weights" (the `weights` argument's dtype, else the metric's float dtype).
-RESULT_RULES = ("num", "float", "same", "bool", "int32", "compute", "dtype", "x", "weights")
+class Kind(enum.Enum):
+    NUM = "a numeric tensor; every num argument of one call is promoted to a common dtype"
+    FLOAT = "like num, then made float (sqrt of an int is a float)"
+    INT = "an integer tensor (indices, ids); a float here is an error, not a silent truncation"
+    BOOL = "a boolean tensor (a condition)"
+    ANY = "a tensor of any dtype, passed through unchanged"
+    SAME = "values of one dtype: promoted like num, except that booleans stay booleans"
+    AXIS = "a constant int (or None)"
+    AXES = "a constant int, a tuple of them, or None"
+    COUNT = "a constant int (a length, a depth, a number of segments)"
+    FLAG = "a constant bool"
+    NUMBER = "a constant int or float"
+    SHAPE = "a constant tuple of ints (-1 allowed once)"
+    DTYPE = "a dtype name: float (the metric's dtype), float16, bfloat16, float32, float64, int32, int64, bool"
+
+    @property
+    def is_tensor(self) -> bool:
+        return self in (Kind.NUM, Kind.FLOAT, Kind.INT, Kind.BOOL, Kind.ANY, Kind.SAME)
+
+
+_REQUIRED = object()
 
 
 @dataclass(frozen=True)
 class Arg:
     name: str
-    kind: str
-    default: str | None = None  # source text of the default; None means required
+    kind: Kind
+    default: object = _REQUIRED  # a Python value (None, 0, False, ...), or _REQUIRED
 
     @property
     def required(self) -> bool:
-        return self.default is None
+        return self.default is _REQUIRED
+
+    @property
+    def default_code(self) -> str:
+        return repr(self.default)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a result rule sees: the dtypes the analyser settled the call's arguments to."""
+
+    numeric: str  # the common dtype of the num/float arguments (float when any argument is a float kind)
+    same: str  # the common dtype of the `same` arguments
+    dtypes: Mapping[str, Optional[str]]  # each tensor argument's dtype, a dtype argument's name; None: not given
+
+
+ResultRule = Callable[[Resolved], str]
+
+
+def numeric(r: Resolved) -> str:
+    return r.numeric
+
+
+def same(r: Resolved) -> str:
+    return r.same
+
+
+def boolean(r: Resolved) -> str:
+    return "bool"
+
+
+def int32(r: Resolved) -> str:
+    return "int32"
+
+
+def compute(r: Resolved) -> str:
+    """The metric's own float dtype."""
+    return FLOAT
+
+
+def dtype_of(name: str, otherwise: str = FLOAT) -> ResultRule:
+    """The dtype of argument ``name`` (``otherwise`` when it was not given)."""
+    return lambda r: r.dtypes.get(name) or otherwise
+
+
+# -- lowerings ---------------------------------------------------------------------------------------------
+
+
+class Args:
+    """The code of a call's arguments, by signature name, for a lowering function: ``a["x"]`` as it stands
+    between commas, ``a.atom("x")`` parenthesised where it would bind looser than an operator next to it."""
+
+    def __init__(self, codes: dict[str, str], atoms: dict[str, str], omitted: set[str], out_dtype: str, dtype: str):
+        self.codes = codes
+        self.atoms = atoms
+        self.omitted = omitted
+        self.out_dtype = out_dtype  # the result's dtype, as code for the target (self.dtype, tf.int32, ...)
+        self.dtype = dtype  # the result's dtype name (float, int32, ...)
+
+    def __getitem__(self, name: str) -> str:
+        return self.codes[name]
+
+    def atom(self, name: str) -> str:
+        return self.atoms[name]
+
+    def given(self, name: str) -> bool:
+        return name not in self.omitted
+
+
+@dataclass(frozen=True)
+class Given:
+    """An argument written only where the spec gave it."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """Code written as it is (a literal keyword value)."""
+
+    text: str
+
+
+OUT_DTYPE = Code("{out_dtype}")
+
+
+def given(name: str) -> Given:
+    return Given(name)
+
+
+Part = Union[str, Given, Code, Callable[[Args], str]]
+
+
+@dataclass(frozen=True)
+class Call:
+    """``fn(a, b, key=c)``: each argument a signature name (str), :class:`Given`, :class:`Code`, or a function
+    of :class:`Args` giving code."""
+
+    fn: str
+    positional: tuple[Part, ...] = ()
+    keywords: tuple[tuple[str, Part], ...] = ()
+
+    def __call__(self, a: Args) -> str:
+        parts = [self._code(p, a) for p in self.positional if self._written(p, a)]
+        parts += [f"{key}={self._code(p, a)}" for key, p in self.keywords if self._written(p, a)]
+        return f"{self.fn}({', '.join(parts)})"
+
+    @staticmethod
+    def _written(part: Part, a: Args) -> bool:
+        return not isinstance(part, Given) or a.given(part.name)
+
+    @staticmethod
+    def _code(part: Part, a: Args) -> str:
+        if isinstance(part, Code):
+            return a.out_dtype if part is OUT_DTYPE else part.text
+        if isinstance(part, (str, Given)):
+            return a[part.name if isinstance(part, Given) else part]
+        return part(a)
+
+
+def call(fn: str, *positional: Part, **keywords: Part) -> Call:
+    return Call(fn, positional, tuple(keywords.items()))
+
+
+Lowering = Callable[[Args], str]
 
 
 @dataclass(frozen=True)
 class Function:
     name: str
     args: tuple[Arg, ...]
-    result: str
-    lowerings: dict[str, Lowering]
+    result: ResultRule
     doc: str
+    lowerings: dict[str, Lowering] = field(default_factory=dict)  # target name -> lowering
     # Whether the function reads the batch's sample weights (only meaningful inside `update`).
     uses_sample_weight: bool = False
-    helpers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Written by a pass (metricgen/passes/), never by a spec: expressions cannot call it.
+    internal: bool = False
 
     @property
     def signature(self) -> str:
-        parts = [a.name if a.required else f"{a.name}={a.default}" for a in self.args]
+        parts = [a.name if a.required else f"{a.name}={a.default_code}" for a in self.args]
         return f"{self.name}({', '.join(parts)})"
 
-
-def _parse_signature(sig: str) -> tuple[Arg, ...]:
-    args = []
-    for part in (p.strip() for p in sig.split(",") if p.strip()):
-        spec, _, default = part.partition("=")
-        name, _, kind = spec.partition(":")
-        assert kind in TENSOR_KINDS + STATIC_KINDS, (sig, kind)
-        args.append(Arg(name.strip(), kind.strip(), default.strip() or None))
-    return tuple(args)
+    @property
+    def floating(self) -> bool:
+        """Whether its numeric arguments are made float (any argument of kind float)."""
+        return any(a.kind is Kind.FLOAT for a in self.args)
 
 
 REGISTRY: dict[str, Function] = {}
 
 
-def _define(
+def define(
     name: str,
-    sig: str,
-    result: str,
-    tf: Lowering,
-    keras: Lowering,
+    args: tuple[Arg, ...],
+    result: ResultRule,
     doc: str,
     *,
     uses_sample_weight: bool = False,
-    helpers: tuple[str, ...] = (),
-    keras_helpers: tuple[str, ...] | None = None,
-) -> None:
-    """Registers a function; ``helpers`` are the module-level helper functions its lowering calls."""
-    assert result in RESULT_RULES, result
-    REGISTRY[name] = Function(
-        name,
-        _parse_signature(sig),
-        result,
-        {"tf": tf, "keras": keras},
-        doc,
-        uses_sample_weight,
-        {"tf": helpers, "keras": helpers if keras_helpers is None else keras_helpers},
-    )
+    internal: bool = False,
+    **lowerings: Lowering,
+) -> Function:
+    """Registers a function; ``lowerings`` are its columns, by target name."""
+    function = Function(name, args, result, doc, dict(lowerings), uses_sample_weight, internal)
+    REGISTRY[name] = function
+    return function
 
 
-def _argsort_tf(a: dict[str, str]) -> str:
-    direction = _static_choice(a["descending"], '"DESCENDING"', '"ASCENDING"')
-    return f"tf.argsort({a['x']}, axis={a['axis']}, direction={direction})"
+def _x(kind: Kind = Kind.NUM) -> Arg:
+    return Arg("x", kind)
 
 
-def _argsort_keras(a: dict[str, str]) -> str:
-    keys = _static_choice(a["descending"], f"ops.negative({a['x']})", a["x"])
-    return f'ops.cast(ops.argsort({keys}, axis={a["axis"]}), "int32")'
+def _reduction(kind: Kind = Kind.NUM) -> tuple[Arg, ...]:
+    return (_x(kind), Arg("axis", Kind.AXES, None), Arg("keepdims", Kind.FLAG, False))
+
+
+def _reduce(fn: str) -> Call:
+    return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"))
 
 
 def _static_choice(flag: str, if_true: str, if_false: str) -> str:
@@ -126,118 +240,116 @@ def _static_choice(flag: str, if_true: str, if_false: str) -> str:
     return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
 
 
-def _bincount(prefix: str) -> Callable[[dict[str, str]], str]:
-    """bincount as a segment sum of the weights (ones when none are given), which drops values outside
-    0..length-1 on every backend (tf.math.bincount fails on negative values)."""
-
-    def lower(a: dict[str, str]) -> str:
-        weights = a["weights"]
-        if weights == "None":
-            weights = f"{prefix}.ones_like({a['x']}, dtype={a['out_dtype']})"
-        return f"_segment_sum({weights}, {a['x']}, {a['length']})"
-
-    return lower
+def _bound(dtype: str, highest: bool) -> str:
+    """What tf.reduce_max/min give for no values: the dtype's lowest (highest) value, -inf (inf) for floats."""
+    if dtype in ("int32", "int64"):
+        bits = 31 if dtype == "int32" else 63
+        return str(2**bits - 1) if highest else str(-(2**bits))
+    return 'float("inf")' if highest else '-float("inf")'
 
 
-_REDUCTION = "x:num, axis:axes=None, keepdims:flag=False"
+def _keras_extreme(fn: str, highest: bool) -> Call:
+    """ops.max/min with an `initial` value, since keras.ops raises on an empty reduction where tf does not."""
+    return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"), initial=lambda a: _bound(a.dtype, highest))
+
 
 # --- reductions --------------------------------------------------------------------------------------------
-_define(
+define(
     "sum",
-    _REDUCTION,
-    "num",
-    "tf.reduce_sum({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.sum({x}, axis={axis?}, keepdims={keepdims?})",
+    _reduction(),
+    numeric,
     "Sum over `axis` (all axes by default).",
+    tf=_reduce("tf.reduce_sum"),
+    keras=_reduce("ops.sum"),
 )
-_define(
+define(
     "mean",
-    _REDUCTION.replace("x:num", "x:float"),
-    "float",
-    "tf.reduce_mean({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.mean({x}, axis={axis?}, keepdims={keepdims?})",
+    _reduction(Kind.FLOAT),
+    numeric,
     "Mean over `axis` (NaN for an empty tensor).",
+    tf=_reduce("tf.reduce_mean"),
+    keras=_reduce("ops.mean"),
 )
-_define(
+define(
     "max",
-    _REDUCTION,
-    "num",
-    "tf.reduce_max({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.max({x}, axis={axis?}, keepdims={keepdims?}, initial={lowest})",
+    _reduction(),
+    numeric,
     "Maximum over `axis` (of nothing: the dtype's lowest value, -inf for floats).",
+    tf=_reduce("tf.reduce_max"),
+    keras=_keras_extreme("ops.max", highest=False),
 )
-_define(
+define(
     "min",
-    _REDUCTION,
-    "num",
-    "tf.reduce_min({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.min({x}, axis={axis?}, keepdims={keepdims?}, initial={highest})",
+    _reduction(),
+    numeric,
     "Minimum over `axis` (of nothing: the dtype's highest value, inf for floats).",
+    tf=_reduce("tf.reduce_min"),
+    keras=_keras_extreme("ops.min", highest=True),
 )
-_define(
-    "prod",
-    _REDUCTION,
-    "num",
-    "tf.reduce_prod({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.prod({x}, axis={axis?}, keepdims={keepdims?})",
-    "Product over `axis`.",
-)
-_define(
+define("prod", _reduction(), numeric, "Product over `axis`.", tf=_reduce("tf.reduce_prod"), keras=_reduce("ops.prod"))
+define(
     "any",
-    "x:bool, axis:axes=None, keepdims:flag=False",
-    "bool",
-    "tf.reduce_any({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.any({x}, axis={axis?}, keepdims={keepdims?})",
+    _reduction(Kind.BOOL),
+    boolean,
     "Logical or over `axis`.",
+    tf=_reduce("tf.reduce_any"),
+    keras=_reduce("ops.any"),
 )
-_define(
+define(
     "all",
-    "x:bool, axis:axes=None, keepdims:flag=False",
-    "bool",
-    "tf.reduce_all({x}, axis={axis?}, keepdims={keepdims?})",
-    "ops.all({x}, axis={axis?}, keepdims={keepdims?})",
+    _reduction(Kind.BOOL),
+    boolean,
     "Logical and over `axis`.",
+    tf=_reduce("tf.reduce_all"),
+    keras=_reduce("ops.all"),
 )
-_define(
+define(
     "cumsum",
-    "x:num, axis:axis=0, reverse:flag=False, exclusive:flag=False",
-    "num",
-    "tf.cumsum({x}, axis={axis}, exclusive={exclusive?}, reverse={reverse?})",
-    "_cumsum({x}, {axis}, {reverse}, {exclusive})",
+    (_x(), Arg("axis", Kind.AXIS, 0), Arg("reverse", Kind.FLAG, False), Arg("exclusive", Kind.FLAG, False)),
+    numeric,
     "Cumulative sum along `axis`; `reverse=True` sums from the end, `exclusive=True` leaves each element out.",
-    keras_helpers=("_cumsum",),
+    tf=call("tf.cumsum", "x", axis="axis", exclusive=given("exclusive"), reverse=given("reverse")),
+    keras=call("_cumsum", "x", "axis", "reverse", "exclusive"),
 )
 
 # --- sample weighting (Keras-style broadcasting of `sample_weight`) -----------------------------------------
-_define(
+_SAMPLE_WEIGHT = Code("sample_weight")
+define(
     "weighted_sum",
-    "x:float",
-    "float",
-    "_weighted_sum({x}, sample_weight)",
-    "_weighted_sum({x}, sample_weight)",
+    (_x(Kind.FLOAT),),
+    numeric,
     "Σ x·w, with `sample_weight` brought to x's rank and broadcast as Keras does (Σ x without weights).",
+    tf=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
+    keras=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
     uses_sample_weight=True,
-    helpers=("_weights_like", "_weighted_sum"),
 )
-_define(
+define(
     "weighted_count",
-    "x:any",
-    "compute",
-    "_weighted_count({x}, sample_weight, {out_dtype})",
-    "_weighted_count({x}, sample_weight, {out_dtype})",
+    (_x(Kind.ANY),),
+    compute,
     "Σ w over the elements of x (their number without weights): the denominator of a weighted mean.",
+    tf=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
+    keras=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
-    helpers=("_weights_like", "_weighted_count"),
 )
-_define(
+define(
     "sample_weights",
-    "x:any",
-    "compute",
-    "_weights_like({x}, sample_weight, {out_dtype})",
-    "_weights_like({x}, sample_weight, {out_dtype})",
+    (_x(Kind.ANY),),
+    compute,
     "The batch's sample weights broadcast to x's shape, Keras-style (ones without weights).",
+    tf=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
+    keras=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
-    helpers=("_weights_like",),
+)
+
+define(
+    "weighted_sum_of_pair",
+    (Arg("a", Kind.FLOAT), Arg("b", Kind.FLOAT), Arg("subtract", Kind.FLAG, False)),
+    numeric,
+    "weighted_sum(a + b), or weighted_sum(a - b) with subtract=True, without building a ± b where it can.",
+    uses_sample_weight=True,
+    internal=True,  # see metricgen/passes/split_weighted_sum.py
+    tf=call("_weighted_sum_of_pair", "a", "b", _SAMPLE_WEIGHT, subtract=given("subtract")),
 )
 
 # --- element-wise math -------------------------------------------------------------------------------------
@@ -247,7 +359,7 @@ for _name, _tf, _keras in [
     ("square", "tf.square", "ops.square"),
     ("negative", "tf.negative", "ops.negative"),
 ]:
-    _define(_name, "x:num", "num", f"{_tf}({{x}})", f"{_keras}({{x}})", f"Element-wise {_name}.")
+    define(_name, (_x(),), numeric, f"Element-wise {_name}.", tf=call(_tf, "x"), keras=call(_keras, "x"))
 for _name, _tf, _keras in [
     ("sqrt", "tf.sqrt", "ops.sqrt"),
     ("log", "tf.math.log", "ops.log"),
@@ -258,179 +370,229 @@ for _name, _tf, _keras in [
     ("round", "tf.round", "ops.round"),
     ("sigmoid", "tf.sigmoid", "ops.sigmoid"),
 ]:
-    _define(
+    define(
         _name,
-        "x:float",
-        "float",
-        f"{_tf}({{x}})",
-        f"{_keras}({{x}})",
+        (_x(Kind.FLOAT),),
+        numeric,
         f"Element-wise {_name} (ints become floats{'; halves round to even' if _name == 'round' else ''}).",
+        tf=call(_tf, "x"),
+        keras=call(_keras, "x"),
     )
-_define(
+define(
     "clip",
-    "x:num, lo:num, hi:num",
-    "num",
-    "tf.clip_by_value({x}, {lo}, {hi})",
-    "ops.clip({x}, {lo}, {hi})",
+    (_x(), Arg("lo", Kind.NUM), Arg("hi", Kind.NUM)),
+    numeric,
     "x limited to [lo, hi].",
+    tf=call("tf.clip_by_value", "x", "lo", "hi"),
+    keras=call("ops.clip", "x", "lo", "hi"),
 )
-_define("maximum", "a:num, b:num", "num", "tf.maximum({a}, {b})", "ops.maximum({a}, {b})", "Element-wise maximum.")
-_define("minimum", "a:num, b:num", "num", "tf.minimum({a}, {b})", "ops.minimum({a}, {b})", "Element-wise minimum.")
-_define(
+_PAIR = (Arg("a", Kind.NUM), Arg("b", Kind.NUM))
+define(
+    "maximum",
+    _PAIR,
+    numeric,
+    "Element-wise maximum.",
+    tf=call("tf.maximum", "a", "b"),
+    keras=call("ops.maximum", "a", "b"),
+)
+define(
+    "minimum",
+    _PAIR,
+    numeric,
+    "Element-wise minimum.",
+    tf=call("tf.minimum", "a", "b"),
+    keras=call("ops.minimum", "a", "b"),
+)
+define(
     "safe_div",
-    "a:float, b:float",
-    "float",
-    "tf.math.divide_no_nan({a}, {b})",
-    "ops.divide_no_nan({a}, {b})",
+    (Arg("a", Kind.FLOAT), Arg("b", Kind.FLOAT)),
+    numeric,
     "a / b, and 0 where b is 0 (the `/` operator does the same).",
+    tf=call("tf.math.divide_no_nan", "a", "b"),
+    keras=call("ops.divide_no_nan", "a", "b"),
 )
-_define(
+define(
     "where",
-    "cond:bool, a:same, b:same",
-    "same",
-    "tf.where({cond}, {a}, {b})",
-    "ops.where({cond}, {a}, {b})",
+    (Arg("cond", Kind.BOOL), Arg("a", Kind.SAME), Arg("b", Kind.SAME)),
+    same,
     "a where cond holds, else b (element-wise; `a if cond else b` is the same).",
+    tf=call("tf.where", "cond", "a", "b"),
+    keras=call("ops.where", "cond", "a", "b"),
 )
-_define(
+define(
     "matmul",
-    "a:num, b:num",
-    "num",
-    "tf.linalg.matmul({a}, {b})",
-    "ops.matmul({a}, {b})",
+    _PAIR,
+    numeric,
     "Matrix product (batched over leading axes).",
+    tf=call("tf.linalg.matmul", "a", "b"),
+    keras=call("ops.matmul", "a", "b"),
 )
 
 # --- indices, ranks and shapes -----------------------------------------------------------------------------
-_define(
+
+
+def _int32(lowering: Lowering) -> Lowering:
+    """keras.ops gives int64 (or the backend's default int) where the language promises int32."""
+    return lambda a: f'ops.cast({lowering(a)}, "int32")'
+
+
+_ARG_INDEX = (_x(), Arg("axis", Kind.AXIS, -1))
+define(
     "argmax",
-    "x:num, axis:axis=-1",
-    "int32",
-    "tf.argmax({x}, axis={axis}, output_type=tf.int32)",
-    'ops.cast(ops.argmax({x}, axis={axis}), "int32")',
+    _ARG_INDEX,
+    int32,
     "Index of the largest value along `axis` (int32).",
+    tf=call("tf.argmax", "x", axis="axis", output_type=Code("tf.int32")),
+    keras=_int32(call("ops.argmax", "x", axis="axis")),
 )
-_define(
+define(
     "argmin",
-    "x:num, axis:axis=-1",
-    "int32",
-    "tf.argmin({x}, axis={axis}, output_type=tf.int32)",
-    'ops.cast(ops.argmin({x}, axis={axis}), "int32")',
+    _ARG_INDEX,
+    int32,
     "Index of the smallest value along `axis` (int32).",
+    tf=call("tf.argmin", "x", axis="axis", output_type=Code("tf.int32")),
+    keras=_int32(call("ops.argmin", "x", axis="axis")),
 )
-_define(
+define(
     "argsort",
-    "x:num, axis:axis=-1, descending:flag=False",
-    "int32",
-    _argsort_tf,
-    _argsort_keras,
+    _ARG_INDEX + (Arg("descending", Kind.FLAG, False),),
+    int32,
     "Indices that sort x along `axis` (int32).",
+    tf=lambda a: "tf.argsort({}, axis={}, direction={})".format(
+        a["x"], a["axis"], _static_choice(a.atom("descending"), '"DESCENDING"', '"ASCENDING"')
+    ),
+    keras=lambda a: 'ops.cast(ops.argsort({}, axis={}), "int32")'.format(
+        _static_choice(a.atom("descending"), f"ops.negative({a['x']})", a["x"]), a["axis"]
+    ),
 )
-_define(
+define(
     "one_hot",
-    "indices:int, depth:count",
-    "compute",
-    "tf.one_hot({indices}, {depth}, dtype={out_dtype})",
-    "ops.one_hot({indices}, {depth}, dtype={out_dtype})",
+    (Arg("indices", Kind.INT), Arg("depth", Kind.COUNT)),
+    compute,
     "One-hot rows of length `depth`.",
+    tf=call("tf.one_hot", "indices", "depth", dtype=OUT_DTYPE),
+    keras=call("ops.one_hot", "indices", "depth", dtype=OUT_DTYPE),
 )
-_define(
+define(
     "gather",
-    "x:any, indices:int, axis:axis=0",
-    "x",
-    "tf.gather({x}, {indices}, axis={axis?})",
-    "ops.take({x}, {indices}, axis={axis})",
+    (_x(Kind.ANY), Arg("indices", Kind.INT), Arg("axis", Kind.AXIS, 0)),
+    dtype_of("x"),
     "Entries of x at `indices` along `axis`.",
+    tf=call("tf.gather", "x", "indices", axis=given("axis")),
+    keras=call("ops.take", "x", "indices", axis="axis"),
 )
-_define(
+define(
     "reshape",
-    "x:any, shape:shape",
-    "x",
-    "tf.reshape({x}, {shape})",
-    "ops.reshape({x}, {shape})",
+    (_x(Kind.ANY), Arg("shape", Kind.SHAPE)),
+    dtype_of("x"),
     "x with a new shape (one entry may be -1).",
+    tf=call("tf.reshape", "x", "shape"),
+    keras=call("ops.reshape", "x", "shape"),
 )
-_define(
+define(
     "transpose",
-    "x:any, perm:shape=None",
-    "x",
-    "tf.transpose({x}, perm={perm?})",
-    "ops.transpose({x}, axes={perm?})",
+    (_x(Kind.ANY), Arg("perm", Kind.SHAPE, None)),
+    dtype_of("x"),
     "x with its axes permuted (reversed by default).",
+    tf=call("tf.transpose", "x", perm=given("perm")),
+    keras=call("ops.transpose", "x", axes=given("perm")),
 )
-_define(
+define(
     "expand_dims",
-    "x:any, axis:axis",
-    "x",
-    "tf.expand_dims({x}, {axis})",
-    "ops.expand_dims({x}, {axis})",
+    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
+    dtype_of("x"),
     "x with a new axis of size 1.",
+    tf=call("tf.expand_dims", "x", "axis"),
+    keras=call("ops.expand_dims", "x", "axis"),
 )
-_define(
+define(
     "squeeze",
-    "x:any, axis:axes=None",
-    "x",
-    "tf.squeeze({x}, axis={axis?})",
-    "ops.squeeze({x}, axis={axis?})",
+    (_x(Kind.ANY), Arg("axis", Kind.AXES, None)),
+    dtype_of("x"),
     "x without its axes of size 1.",
+    tf=call("tf.squeeze", "x", axis=given("axis")),
+    keras=call("ops.squeeze", "x", axis=given("axis")),
 )
-_define(
+define(
     "flip",
-    "x:any, axis:axis",
-    "x",
-    "tf.reverse({x}, axis=[{axis}])",
-    "ops.flip({x}, axis={axis})",
+    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
+    dtype_of("x"),
     "x reversed along `axis`.",
+    tf=lambda a: f"tf.reverse({a['x']}, axis=[{a['axis']}])",
+    keras=call("ops.flip", "x", axis="axis"),
 )
-_define("size", "x:any", "int32", "tf.size({x})", 'ops.cast(ops.size({x}), "int32")', "Number of elements of x.")
-_define(
+define(
+    "size",
+    (_x(Kind.ANY),),
+    int32,
+    "Number of elements of x.",
+    tf=call("tf.size", "x"),
+    keras=_int32(call("ops.size", "x")),
+)
+define(
     "shape",
-    "x:any, axis:axis",
-    "int32",
-    "tf.shape({x})[{axis}]",
-    'ops.cast(ops.shape({x})[{axis}], "int32")',
+    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
+    int32,
     "Size of x along `axis`.",
+    tf=lambda a: f"tf.shape({a['x']})[{a['axis']}]",
+    keras=lambda a: f'ops.cast(ops.shape({a["x"]})[{a["axis"]}], "int32")',
 )
-_define(
+define(
     "arange",
-    "start:count, stop:count=None, step:count=1",
-    "int32",
-    "tf.range({start}, limit={stop?}, delta={step?})",
-    'ops.arange({start}, {stop?}, step={step?}, dtype="int32")',
+    (Arg("start", Kind.COUNT), Arg("stop", Kind.COUNT, None), Arg("step", Kind.COUNT, 1)),
+    int32,
     "Integers start, start+step, ... below stop.",
+    tf=call("tf.range", "start", limit=given("stop"), delta=given("step")),
+    keras=call("ops.arange", "start", given("stop"), step=given("step"), dtype=Code('"int32"')),
 )
-_define(
+define(
     "linspace",
-    "start:float, stop:float, num:count",
-    "float",
-    "tf.linspace({start}, {stop}, {num})",
-    "ops.linspace({start}, {stop}, {num}, dtype={out_dtype})",
+    (Arg("start", Kind.FLOAT), Arg("stop", Kind.FLOAT), Arg("num", Kind.COUNT)),
+    numeric,
     "`num` evenly spaced values from start to stop.",
+    tf=call("tf.linspace", "start", "stop", "num"),
+    keras=call("ops.linspace", "start", "stop", "num", dtype=OUT_DTYPE),
 )
 
 # --- counting and bucketing (fixed-size output, so they stream and compile under XLA) ---------------------
-_define(
+
+
+def _bincount(ones_like: str) -> Lowering:
+    """bincount as a segment sum of the weights (ones when none are given), which drops values outside
+    0..length-1 on every backend (tf.math.bincount fails on negative values)."""
+
+    def lower(a: Args) -> str:
+        weights = a["weights"] if a.given("weights") else f"{ones_like}({a['x']}, dtype={a.out_dtype})"
+        return f"_segment_sum({weights}, {a['x']}, {a['length']})"
+
+    return lower
+
+
+define(
     "bincount",
-    "x:int, length:count, weights:num=None",
-    "weights",
-    _bincount("tf"),
-    _bincount("ops"),
+    (Arg("x", Kind.INT), Arg("length", Kind.COUNT), Arg("weights", Kind.NUM, None)),
+    dtype_of("weights"),
     "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.",
-    helpers=("_segment_sum",),
+    tf=_bincount("tf.ones_like"),
+    keras=_bincount("ops.ones_like"),
 )
-_define(
+define(
     "segment_sum",
-    "data:num, ids:int, num_segments:count",
-    "num",
-    "_segment_sum({data}, {ids}, {num_segments})",
-    "_segment_sum({data}, {ids}, {num_segments})",
+    (Arg("data", Kind.NUM), Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
+    numeric,
     "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
-    helpers=("_segment_sum",),
+    tf=call("_segment_sum", "data", "ids", "num_segments"),
+    keras=call("_segment_sum", "data", "ids", "num_segments"),
 )
 
 # --- dtypes ------------------------------------------------------------------------------------------------
-_define(
-    "cast", "x:any, dtype:dtype", "dtype", "tf.cast({x}, {dtype})", "ops.cast({x}, {dtype})", "x converted to `dtype`."
+define(
+    "cast",
+    (_x(Kind.ANY), Arg("dtype", Kind.DTYPE)),
+    dtype_of("dtype"),
+    "x converted to `dtype`.",
+    tf=call("tf.cast", "x", "dtype"),
+    keras=call("ops.cast", "x", "dtype"),
 )
 
 # Functions that take constants only and give a constant (evaluated in Python, at build time of the metric).
@@ -438,15 +600,19 @@ STATIC_FUNCTIONS = {
     "len": "Length of a list param (a constant int).",
 }
 
-# Named constants usable in expressions.
+
+@dataclass(frozen=True)
+class Constant:
+    """A named constant of the language; each target spells its value (see Target.constants)."""
+
+    dtype: str
+    doc: str
+
+
 CONSTANTS = {
-    "epsilon": (
-        "float",
-        {"tf": "keras.config.epsilon()", "keras": "keras.config.epsilon()"},
-        "Keras' fuzz factor (1e-7 unless changed with keras.config.set_epsilon).",
-    ),
-    "pi": ("float", {"tf": "3.141592653589793", "keras": "3.141592653589793"}, "π."),
-    "inf": ("float", {"tf": 'float("inf")', "keras": 'float("inf")'}, "Positive infinity."),
+    "epsilon": Constant("float", "Keras' fuzz factor (1e-7 unless changed with keras.config.set_epsilon)."),
+    "pi": Constant("float", "π."),
+    "inf": Constant("float", "Positive infinity."),
 }
 
 DTYPE_NAMES = ("float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool")

@@ -6,9 +6,10 @@ here refers to spec text any more: names are checked identifiers, numbers are Py
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Union
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Callable, Iterator, Optional, Union
 
+from .errors import UNKNOWN, Location
 from .types import Type
 
 
@@ -58,6 +59,7 @@ class Apply(Expr):
 
     function: str
     args: tuple[tuple[str, Optional[Expr]], ...]  # in signature order; None = left at its default
+    loc: Location = field(default=UNKNOWN, compare=False)  # where the call is written, for a target's refusal
 
     def arg(self, name: str) -> Optional[Expr]:
         return dict(self.args)[name]
@@ -115,6 +117,30 @@ def walk(expr: Expr) -> Iterator[Expr]:
                 yield from walk(item)
 
 
+def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
+    """``expr`` rebuilt bottom-up, each node passed through ``change`` once its children are rewritten."""
+
+    def item(value: Any) -> Any:
+        if isinstance(value, Expr):
+            return rewrite(value, change)
+        if isinstance(value, Slice):
+            return Slice(*(None if b is None else rewrite(b, change) for b in (value.lower, value.upper, value.step)))
+        if isinstance(value, tuple) and len(value) == 2:
+            return (value[0], None if value[1] is None else rewrite(value[1], change))  # Apply.args entries
+        return value
+
+    changes = {}
+    for f in fields(expr):
+        value = getattr(expr, f.name)
+        if isinstance(value, tuple):
+            new = tuple(item(v) for v in value)
+        else:
+            new = item(value)
+        if new is not value and new != value:
+            changes[f.name] = new
+    return change(replace(expr, **changes) if changes else expr)
+
+
 @dataclass(frozen=True)
 class Param:
     name: str
@@ -125,6 +151,7 @@ class Param:
     min: Any = None
     max: Any = None
     choices: Optional[list[str]] = None
+    loc: Location = field(default=UNKNOWN, compare=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +172,7 @@ class State:
     init: Union[int, float, bool]
     fold: str
     doc: str
+    loc: Location = field(default=UNKNOWN, compare=False)
 
     @property
     def mergeable(self) -> bool:
@@ -167,3 +195,25 @@ class Metric:
     result: Expr
     examples: list[Any] = field(default_factory=list)
     uses_sample_weight: bool = False
+
+    def expressions(self) -> Iterator[Expr]:
+        """Every top-level expression: update definitions and values, result definitions and value."""
+        yield from (e for _, e in self.update_locals)
+        yield from (e for _, e in self.updates)
+        yield from (e for _, e in self.result_locals)
+        yield self.result
+
+
+def map_expressions(metric: Metric, change: Callable[[Expr], Expr]) -> Metric:
+    """``metric`` with ``change`` applied bottom-up to every node of every expression (see :func:`rewrite`)."""
+
+    def each(pairs: list) -> list:
+        return [(name, rewrite(expr, change)) for name, expr in pairs]
+
+    return replace(
+        metric,
+        update_locals=each(metric.update_locals),
+        updates=each(metric.updates),
+        result_locals=each(metric.result_locals),
+        result=rewrite(metric.result, change),
+    )

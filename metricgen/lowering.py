@@ -1,20 +1,25 @@
-"""Stage 4, lower: the analysed metric → Python code fragments for one target, ready for the template.
+"""Stage 5, lower: the analysed (and optimised) metric → code fragments for one target, ready for its template.
 
-Expressions become code by a precedence-aware printer (parentheses only where Python needs them); function
-calls come from the registry's column for the target. Everything that varies between targets is in
-:class:`Target`; the template only lays the fragments out.
+Expressions become code by a precedence-aware printer (parentheses only where Python needs them); a function
+call comes from the function table's column for the target, and every other spelling from the target
+(:mod:`metricgen.targets`). The parts every target's class has — constructor checks, update and result
+bodies, docs — are built here once (:func:`class_parts`); the target arranges them into its class.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import ir
-from .functions import CONSTANTS, REGISTRY
-from .types import FLOAT, FLOAT_DTYPES
+from .errors import SpecError, SpecErrors
+from .functions import REGISTRY, Args
+from .params import ParamRule
+from .types import FLOAT
+
+if TYPE_CHECKING:
+    from .targets.base import Target
 
 # Python operator precedence, low to high.
 _PREC = {
@@ -38,58 +43,6 @@ _PREC = {
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
 
-@dataclass(frozen=True)
-class Target:
-    name: str
-    module_imports: tuple[str, ...]
-    base_class: str
-    ops: str  # the module prefix of array functions: "tf" or "ops"
-
-    def dtype(self, dtype: str) -> str:
-        if dtype == FLOAT:
-            return "self.dtype"
-        return f"tf.{dtype}" if self.name == "tf" else f'"{dtype}"'
-
-    def variable_dtype(self, dtype: str) -> str:
-        return "self.dtype" if dtype == FLOAT else f'"{dtype}"'
-
-    def cast(self, code: str, dtype: str) -> str:
-        return f"{self.ops}.cast({code}, {self.dtype(dtype)})"
-
-    def full(self, shape: str, value: str, dtype: str) -> str:
-        if self.name == "tf":
-            return f"tf.fill({shape}, tf.constant({value}, dtype={dtype}))"
-        return f"ops.full({shape}, {value}, dtype={dtype})"
-
-    def constant(self, code: str, dtype: str) -> str:
-        if self.name == "tf":
-            return f"tf.constant({code}, dtype={self.dtype(dtype)})"
-        return f"ops.convert_to_tensor({code}, dtype={self.dtype(dtype)})"
-
-
-TARGETS = {
-    "tf": Target("tf", ("import keras", "import tensorflow as tf"), "tf.keras.metrics.Metric", "tf"),
-    "keras": Target("keras", ("import keras", "from keras import ops"), "keras.metrics.Metric", "ops"),
-}
-
-_LOGICAL = {
-    "tf": {
-        "and": "tf.logical_and",
-        "or": "tf.logical_or",
-        "not": "tf.logical_not",
-        "==": "tf.equal",
-        "!=": "tf.not_equal",
-    },
-    "keras": {
-        "and": "ops.logical_and",
-        "or": "ops.logical_or",
-        "not": "ops.logical_not",
-        "==": "ops.equal",
-        "!=": "ops.not_equal",
-    },
-}
-
-
 def py_literal(value: Any) -> str:
     """Python source for a validated spec value (numbers, bools, strings, None, lists of them)."""
     if isinstance(value, bool) or value is None:
@@ -107,17 +60,46 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"not a spec value: {value!r}")
 
 
-@dataclass
+def check_supported(metric: ir.Metric, target: "Target") -> None:
+    """Refuses, with their locations, the functions and names that ``target`` cannot express."""
+    errors = []
+    for expr in metric.expressions():
+        for e in ir.walk(expr):
+            if isinstance(e, ir.Apply) and target.name not in REGISTRY[e.function].lowerings:
+                columns = [t for t in REGISTRY[e.function].lowerings]
+                errors.append(
+                    SpecError(
+                        f"function '{e.function}' has no form for the {target.name} target",
+                        e.loc,
+                        metric.spec_path,
+                        "it exists for: " + ", ".join(columns),
+                    )
+                )
+    for what, declarations in (("param", metric.params), ("state variable", metric.states)):
+        for d in declarations:
+            if d.name in target.reserved_attributes:
+                errors.append(
+                    SpecError(
+                        f"invalid {what} name '{d.name}': {target.reserved_by} already has an attribute of this name",
+                        d.loc,
+                        metric.spec_path,
+                    )
+                )
+    if errors:
+        raise SpecErrors(sorted(dict.fromkeys(errors), key=lambda e: (e.location.line, e.location.column)))
+
+
 class Printer:
     """Prints typed expressions as Python source for one target."""
 
-    target: Target
-    helpers: set[str] = field(default_factory=set)
+    def __init__(self, target: "Target"):
+        self.target = target
 
     def code(self, expr: ir.Expr) -> str:
         return self.emit(expr)[0]
 
-    def wrap(self, fragment: tuple[str, int], minimum: int) -> str:
+    @staticmethod
+    def wrap(fragment: tuple[str, int], minimum: int) -> str:
         code, prec = fragment
         return f"({code})" if prec < minimum else code
 
@@ -133,7 +115,7 @@ class Printer:
         if e.kind in ("state", "param"):
             return f"self.{e.name}", _PREC["atom"]
         if e.kind == "constant":
-            return CONSTANTS[e.name][1][self.target.name], _PREC["atom"]
+            return self.target.constants[e.name], _PREC["atom"]
         return e.name, _PREC["atom"]
 
     def emit_Length(self, e: ir.Length) -> tuple[str, int]:
@@ -143,7 +125,7 @@ class Printer:
         return self.target.dtype(e.name), _PREC["atom"]
 
     def emit_TupleOf(self, e: ir.TupleOf) -> tuple[str, int]:
-        return _tuple([self.code(i) for i in e.items]), _PREC["atom"]
+        return python_tuple([self.code(i) for i in e.items]), _PREC["atom"]
 
     def emit_Cast(self, e: ir.Cast) -> tuple[str, int]:
         inner = self.code(e.x)
@@ -154,13 +136,14 @@ class Printer:
     def emit_Operator(self, e: ir.Operator) -> tuple[str, int]:
         op, args = e.op, e.operands
         tensor = e.type.is_tensor
-        if tensor and (op in ("and", "or", "not") or op in ("==", "!=")):
-            fn = _LOGICAL[self.target.name][op]
+        if tensor and op in ("and", "or", "not", "==", "!="):
+            fn = self.target.logical[op]
             codes = [self.code(a) for a in args]
-            out = codes[0] if op != "not" else f"{fn}({codes[0]})"
-            if op != "not":
-                for c in codes[1:]:
-                    out = f"{fn}({out}, {c})"
+            if op == "not":
+                return f"{fn}({codes[0]})", _PREC["atom"]
+            out = codes[0]
+            for c in codes[1:]:
+                out = f"{fn}({out}, {c})"
             return out, _PREC["atom"]
         if op in ("neg", "pos", "not"):
             symbol = {"neg": "-", "pos": "+", "not": "not "}[op]
@@ -206,80 +189,31 @@ class Printer:
         return self.target.cast(f"self.{e.name}({args})", e.type.dtype), _PREC["atom"]
 
     def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:
-        pair = _weighted_sum_pair(e) if self.target.name == "tf" else None
-        if pair is not None:  # Σ (a ± b): see _weighted_sum_pair in templates/helpers_tf.py
-            self.helpers.update(("_weighted_sum_pair", "_weighted_sum", "_weights_like"))
-            a, b = (self.code(operand) for operand in pair.operands)
-            return (
-                f"_weighted_sum_pair({a}, {b}, sample_weight{', subtract=True' if pair.op == '-' else ''})",
-                _PREC["atom"],
-            )
         function = REGISTRY[e.function]
         lowering = function.lowerings[self.target.name]
-        self.helpers.update(function.helpers.get(self.target.name, ()))
-        defaults = {a.name: a.default for a in function.args}
+        defaults = {a.name: a.default_code for a in function.args}
+        emitted = {name: self.emit(value) for name, value in e.args if value is not None}
+        codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
+        atoms = {
+            name: self.wrap(emitted[name], _PREC["atom"]) if name in emitted else defaults[name] for name, _ in e.args
+        }
         omitted = {name for name, value in e.args if value is None}
-        if callable(lowering):  # it may put arguments next to operators: parenthesise all but atoms
-            codes = {
-                name: (defaults[name] if value is None else self.wrap(self.emit(value), _PREC["atom"]))
-                for name, value in e.args
-            }
-            codes["out_dtype"] = self.target.dtype(e.type.dtype)
-            return lowering(codes), _PREC["atom"]
-        codes = {name: (defaults[name] if value is None else self.code(value)) for name, value in e.args}
-        codes.update(_bounds(e.type.dtype))
-        text = re.sub(
-            r", (\w+)=\{(\w+)\?\}",
-            lambda m: "" if m.group(2) in omitted else f", {m.group(1)}={{{m.group(2)}}}",
-            lowering,
-        )
-        text = re.sub(r", \{(\w+)\?\}", lambda m: "" if m.group(1) in omitted else f", {{{m.group(1)}}}", text)
-        codes["out_dtype"] = self.target.dtype(e.type.dtype)
-        return text.format(**codes), _PREC["atom"]
+        args = Args(codes, atoms, omitted, self.target.dtype(e.type.dtype), e.type.dtype)
+        return lowering(args), _PREC["atom"]
 
 
-def _weighted_sum_pair(e: ir.Apply) -> ir.Operator | None:
-    """The `a + b` or `a - b` of tensors in `weighted_sum(a + b)`, which the TF target sums term by term."""
-    if e.function != "weighted_sum" or len(e.args) != 1:
-        return None
-    value = e.args[0][1]
-    if isinstance(value, ir.Operator) and value.op in ("+", "-") and all(o.type.is_tensor for o in value.operands):
-        return value
-    return None
-
-
-def _bounds(dtype: str) -> dict[str, str]:
-    """`{lowest}` and `{highest}` for a format: what tf.reduce_max and tf.reduce_min give for no values (keras
-    ops raise there unless told)."""
-    if dtype in ("int32", "int64"):
-        bits = 31 if dtype == "int32" else 63
-        return {"lowest": str(-(2**bits)), "highest": str(2**bits - 1)}
-    return {"lowest": '-float("inf")', "highest": 'float("inf")'}
-
-
-def _tuple(items: list[str]) -> str:
+def python_tuple(items: list[str]) -> str:
     """A Python tuple display: (), (a,), (a, b)."""
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-# -- the class ---------------------------------------------------------------------------------------------
+# -- what every target's class has ---------------------------------------------------------------------------
 
 
 @dataclass
-class Variable:
-    name: str
-    shape: str
-    initializer: str
-    dtype: str
-    aggregation: str
-    reset: str
+class ClassParts:
+    """Code fragments of a metric's class, for any target; the target's template arranges them."""
 
-
-@dataclass
-class ModuleCode:
-    """Everything the template needs, as code fragments."""
-
-    target: Target
     spec_path: str
     class_name: str
     metric_name: str
@@ -287,37 +221,33 @@ class ModuleCode:
     description: str
     param_docs: list[tuple[str, str]]
     input_docs: list[tuple[str, str]]
-    init_args: list[str]
-    init_body: list[str]
-    variables: list[Variable]
+    init_args: list[str]  # the spec's params: required ones first
+    init_checks: list[str]  # each argument checked and stored on the instance
+    extra_imports: list[str]
+    shapes: dict[str, str]  # state variable -> its shape as a tuple display
     update_args: list[str]
     update_body: list[str]
     result_body: list[str]
-    config_items: list[tuple[str, str]]
-    callable_params: list[str]
-    merge_body: list[str]
-    helpers: list[str]
 
 
-# How each fold combines a value into a variable, and how the variable is aggregated across replicas.
-_FOLDS = {
-    "add": ("{var}.assign_add({value})", "sum"),
-    "max": ("{var}.assign({ops}.maximum({var}, {value}))", "only_first_replica"),
-    "min": ("{var}.assign({ops}.minimum({var}, {value}))", "only_first_replica"),
-    "assign": ("{var}.assign({value})", "only_first_replica"),
-}
+def param_rule(p: ir.Param) -> ParamRule:
+    return ParamRule(
+        p.type,
+        p.min,
+        p.max,
+        None if p.choices is None else tuple(p.choices),
+        optional_callable=p.type == "callable" and not p.required,
+    )
 
 
-def _fold(state: ir.State, value: str, target: Target) -> str:
-    return _FOLDS[state.fold][0].format(var=f"self.{state.name}", value=value, ops=target.ops)
-
-
-def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
-    target = TARGETS[target_name]
-    printer = Printer(target)
-    init_args, init_body = _constructor(metric, printer)
-    return ModuleCode(
-        target=target,
+def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
+    init_args = [p.name for p in metric.params if p.required]
+    init_args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
+    init_checks: list[str] = []
+    rules = [param_rule(p) for p in metric.params]
+    for p, rule in zip(metric.params, rules):
+        init_checks += rule.check(metric.class_name, p.name)
+    return ClassParts(
         spec_path=metric.spec_path,
         class_name=metric.class_name,
         metric_name=metric.name,
@@ -326,50 +256,13 @@ def lower_metric(metric: ir.Metric, target_name: str = "tf") -> ModuleCode:
         param_docs=[(p.name, _param_doc(p)) for p in metric.params],
         input_docs=[(i.name, _input_doc(i, printer)) for i in metric.inputs],
         init_args=init_args,
-        init_body=init_body,
-        variables=[_variable(s, printer) for s in metric.states],
+        init_checks=init_checks,
+        extra_imports=["import numbers"] if any(r.needs_numbers_module for r in rules) else [],
+        shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
         result_body=[f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         + [f"return {printer.code(metric.result)}"],
-        config_items=[(p.name, _config_value(p)) for p in metric.params],
-        callable_params=[p.name for p in metric.params if p.type == "callable"],
-        merge_body=_merge_body(metric, target),
-        helpers=sorted(printer.helpers),
-    )
-
-
-def _constructor(metric: ir.Metric, printer: Printer) -> tuple[list[str], list[str]]:
-    """`__init__`'s arguments (required params first, then defaults, then Keras' name and dtype) and body."""
-    args = [p.name for p in metric.params if p.required]
-    args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
-    args += [f"name={metric.name!r}", "dtype=None"]
-    body = ["super().__init__(name=name, dtype=dtype)"]
-    if metric.params:
-        printer.helpers.add("_check_param")
-    for p in metric.params:
-        limits = (("low", p.min), ("high", p.max), ("choices", p.choices))
-        extras = "".join(f", {key}={py_literal(value)}" for key, value in limits if value is not None)
-        body.append(f"self.{p.name} = _check_param({metric.class_name!r}, {p.name!r}, {p.name}, {p.type!r}{extras})")
-    return args, body
-
-
-def _variable(state: ir.State, printer: Printer) -> Variable:
-    target = printer.target
-    init = state.init if state.dtype == "bool" or state.dtype in FLOAT_DTYPES else int(state.init)
-    this = f"self.{state.name}"
-    if init == 0:
-        initializer, reset = '"zeros"', f"{target.ops}.zeros({this}.shape, dtype={this}.dtype)"
-    else:
-        initializer = f"keras.initializers.Constant({py_literal(init)})"
-        reset = target.full(f"{this}.shape", py_literal(init), f"{this}.dtype")
-    return Variable(
-        state.name,
-        _tuple([printer.code(d) for d in state.shape]),
-        initializer,
-        target.variable_dtype(state.dtype),
-        _FOLDS[state.fold][1],
-        reset,
     )
 
 
@@ -383,12 +276,10 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if i.name in used or i.name in rank_references:
             body.append(f"{i.name} = {target.cast(i.name, i.dtype)}")
         if i.shape is not None:
-            printer.helpers.add("_check_shape")
-            dims = _tuple(["None" if d is None else printer.code(d) for d in i.shape])
+            dims = python_tuple(["None" if d is None else printer.code(d) for d in i.shape])
             body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
     for i in metric.inputs:
         if i.same_rank_as is not None and i.name in used:
-            printer.helpers.add("_match_rank")
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
     body += [f"{name} = {printer.code(expr)}" for name, expr in metric.update_locals]
     reads_state = any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x))
@@ -398,47 +289,8 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
             body.append(f"_{state.name}_batch = {value}")
             value = f"_{state.name}_batch"
-        if state.fold in ("max", "min") and target.name == "tf":  # see _replica_reduce in helpers_tf.py
-            printer.helpers.add("_replica_reduce")
-            value = f"_replica_reduce({value}, tf.reduce_{state.fold})"
-        folds.append(_fold(state, value, target))
+        folds += target.fold(state, value)
     return body + folds
-
-
-def _config_value(p: ir.Param) -> str:
-    if p.type.startswith("list["):
-        return f"list(self.{p.name})"
-    if p.type == "callable":
-        return f"keras.saving.serialize_keras_object(self.{p.name})"
-    return f"self.{p.name}"
-
-
-def _merge_body(metric: ir.Metric, target: Target) -> list[str]:
-    cls = metric.class_name
-    unmergeable = [s for s in metric.states if not s.mergeable]
-    if unmergeable:
-        s = unmergeable[0]
-        message = f"{cls}: state variable {s.name!r} is folded with {s.fold!r}, so partial states cannot be merged"
-        return [f"raise NotImplementedError({message!r})"]
-    body = [
-        "for other in metrics:",
-        f"    if not isinstance(other, {cls}):",
-        f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
-    ]
-    checked = [p.name for p in metric.params if p.type != "callable"]
-    if checked:
-        mine = ", ".join(f"self.{n}" for n in checked)
-        theirs = ", ".join(f"other.{n}" for n in checked)
-        body.append(f"    if ({mine},) != ({theirs},):")
-        body.append(
-            f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
-        )
-    for s in metric.states:
-        value = f"other.{s.name}"
-        if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
-            value = f"{value} - {py_literal(s.init)}"
-        body.append("    " + _fold(s, value, target))
-    return body
 
 
 def _param_doc(p: ir.Param) -> str:

@@ -1,4 +1,4 @@
-"""Stage 5, render: code fragments → module source, through the Jinja2 template in templates/.
+"""Stage 6, render: a target's code fragments → module source, through the target's Jinja2 template.
 
 The only text from the spec that reaches the output verbatim is in the class docstring, escaped here so
 that it can never end the string early; everything else arriving here was built by the lowering from
@@ -7,16 +7,19 @@ checked names and numbers.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 import textwrap
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .lowering import ModuleCode
+from .lowering import ClassParts
+
+if TYPE_CHECKING:
+    from .targets.base import Target
 
 
 def templates_dir() -> Path:
@@ -39,19 +42,6 @@ def _environment() -> jinja2.Environment:
     )
 
 
-@functools.lru_cache(maxsize=None)
-def _helper_sources(target: str) -> dict[str, str]:
-    """Top-level functions of templates/helpers_common.py and templates/helpers_<target>.py, by name."""
-    sources = {}
-    for name in ("common", target):
-        text = (templates_dir() / f"helpers_{name}.py").read_text(encoding="utf-8")
-        tree = ast.parse(text)
-        sources.update(
-            {node.name: ast.get_source_segment(text, node) for node in tree.body if isinstance(node, ast.FunctionDef)}
-        )
-    return sources
-
-
 def escape_docstring(text: str) -> str:
     """Text that is safe between triple double quotes and reads back as itself."""
     out = []
@@ -67,7 +57,7 @@ def escape_docstring(text: str) -> str:
     return "".join(out)
 
 
-def class_docstring(code: ModuleCode) -> str:
+def class_docstring(code: ClassParts) -> str:
     paragraphs = [textwrap.fill(" ".join(p.split()), width=100) for p in code.description.strip().split("\n\n")]
     lines = ["\n\n".join(paragraphs), ""]
     if code.param_docs:
@@ -86,13 +76,19 @@ def one_line(text: str) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
-def render_module(code: ModuleCode) -> str:
+def render_module(target: "Target", context: dict[str, Any]) -> str:
+    """The module's source: ``context`` (from ``target.module``) laid out by the target's template, with the
+    helper functions its code calls copied in above the class."""
     # the spec's path is the one piece of outside text in a comment (the header): it must stay one line
-    code = dataclasses.replace(code, spec_path=one_line(code.spec_path))
-    sources = _helper_sources(code.target.name)
-    template = _environment().get_template("metric.py.j2")
-    return template.render(
-        m=code,
-        docstring=class_docstring(code),
-        helpers=[sources[name] for name in code.helpers],
+    parts = dataclasses.replace(context["parts"], spec_path=one_line(context["parts"].spec_path))
+    template = _environment().get_template(target.template)
+    values = dict(
+        context,
+        parts=None,
+        p=parts,
+        docstring=class_docstring(parts),
+        build_command=target.build_command(parts.spec_path),
     )
+    without_helpers = template.render(values, helpers=[])
+    helpers = [target.helper_sources[name] for name in target.helpers_called(without_helpers)]
+    return template.render(values, helpers=helpers) if helpers else without_helpers

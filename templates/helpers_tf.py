@@ -66,9 +66,11 @@ def _segment_sum(data, segment_ids, num_segments):
     return tf.raw_ops.DenseBincount(input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False)
 
 
-def _weighted_sum_pair(a, b, sample_weight, subtract=False):
-    """Σ (a ± b)·w. Without weights, where a and b have one static shape, it is Σ a ± Σ b: a ± b is never
-    built in memory, which in graph mode on CPU is most of the cost of a large batch."""
+def _weighted_sum_of_pair(a, b, sample_weight, subtract=False):
+    """_weighted_sum(a + b, sample_weight), or of a - b with `subtract`. Without weights, where a and b have one
+    static shape, it is Σ a ± Σ b: a ± b is never built in memory, which in graph mode on CPU is most of the
+    cost of a large batch."""
+    # (tensors only: a Keras variable's shape is a tuple)
     if sample_weight is None and isinstance(a, tf.Tensor) and isinstance(b, tf.Tensor):
         if a.shape.is_fully_defined() and a.shape == b.shape:
             return tf.reduce_sum(a) - tf.reduce_sum(b) if subtract else tf.reduce_sum(a) + tf.reduce_sum(b)

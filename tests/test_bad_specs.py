@@ -195,7 +195,7 @@ CASES = [
         "default_out_of_range",
         GOOD + "params:\n  k: {type: float, default: 2.0, max: 1}\n",
         ("2.0", 0),
-        ["default of param 'k' must be at most 1"],
+        ["default of param 'k' must be a number <= 1, got 2.0"],
     ),
     Case("empty_state", replace("state:\n  tp: {}", "state: {}"), ("{}", 0), ["state must not be empty"]),
     Case(

@@ -8,17 +8,16 @@ import pytest
 
 from conftest import SPECS
 from metricgen import formatting
-from metricgen.compiler import analyse_loaded, generate_from_text
+from metricgen.compiler import analyse_loaded, generate_from_text, lower
 from metricgen.loader import load_spec_file
-from metricgen.lowering import lower_metric
-from metricgen.render import render_module
+from metricgen.targets import TARGETS
 
 SPEC_FILES = sorted(SPECS.glob("*.yaml"))
 
 
 def rendered(spec, target):
-    _, metric = analyse_loaded(load_spec_file(spec), target)
-    return render_module(lower_metric(metric, target))
+    _, metric = analyse_loaded(load_spec_file(spec))
+    return lower(metric, TARGETS[target])
 
 
 @pytest.mark.parametrize("target", ["tf", "keras"])

@@ -87,7 +87,7 @@ def test_function_without_a_backend_neutral_form_is_refused_for_the_keras_target
     from metricgen.compiler import generate_from_text
     from metricgen.errors import SpecErrors
 
-    tf_only = dataclasses.replace(functions.REGISTRY["size"], lowerings={"tf": "tf.size({x})", "keras": None})
+    tf_only = dataclasses.replace(functions.REGISTRY["size"], lowerings={"tf": functions.call("tf.size", "x")})
     monkeypatch.setitem(functions.REGISTRY, "size", tf_only)
     spec = """
 name: counted

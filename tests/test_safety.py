@@ -30,7 +30,7 @@ update:
 result: tp
 """
 
-ALLOWED_IMPORTS = {"keras", "tensorflow", "keras.ops", "ops"}
+ALLOWED_IMPORTS = {"keras", "tensorflow", "keras.ops", "ops", "numbers"}
 FORBIDDEN_NAMES = {
     "eval",
     "exec",

@@ -6,20 +6,6 @@ from keras import ops
 __all__ = ["AverageChannelMetric"]
 
 
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
-    if sample_weight is None:
-        return ops.cast(ops.size(values), dtype)
-    return ops.sum(_weights_like(values, sample_weight, dtype))
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return ops.sum(values)
-    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
 def _weights_like(values, sample_weight, dtype):
     """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
     and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
@@ -33,6 +19,20 @@ def _weights_like(values, sample_weight, dtype):
     for _ in range(rank - len(weights.shape)):
         weights = ops.expand_dims(weights, axis=-1)
     return ops.broadcast_to(weights, ops.shape(values))
+
+
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return ops.sum(values)
+    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return ops.cast(ops.size(values), dtype)
+    return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -72,10 +72,6 @@ class AverageChannelMetric(keras.metrics.Metric):
 
     def result(self):
         return ops.divide_no_nan(self.total, self.count)
-
-    def reset_state(self):
-        self.total.assign(ops.zeros(self.total.shape, dtype=self.total.dtype))
-        self.count.assign(ops.zeros(self.count.shape, dtype=self.count.dtype))
 
     def merge_state(self, metrics):
         """Folds the states of other AverageChannelMetric instances (e.g. from other shards) into this one."""

@@ -6,50 +6,6 @@ from keras import ops
 __all__ = ["WeightedMetric"]
 
 
-def _check_param(metric, name, value, kind, low=None, high=None, choices=None):
-    """Validates and normalises a constructor argument, naming the metric and argument when it is wrong."""
-    if kind == "callable":
-        if value is None or callable(value):
-            return value
-        problem = "must be a function"
-    elif kind.startswith("list["):
-        if isinstance(value, (list, tuple)):
-            return [_check_param(metric, name, v, kind[5:-1], low, high) for v in value]
-        problem = f"must be a list of {kind[5:-1]}s"
-    elif kind == "bool":
-        if isinstance(value, bool):
-            return value
-        problem = "must be True or False"
-    elif kind == "str":
-        if isinstance(value, str) and (choices is None or value in choices):
-            return value
-        problem = "must be a string" if choices is None else f"must be one of {choices}"
-    else:
-        number = None
-        # numbers only (numpy's too), never strings or bools; an int param takes no float, even 3.0
-        boolean = type(value).__name__ in ("bool", "bool_")
-        integral = hasattr(value, "__index__") and not boolean
-        real = isinstance(value, float) or type(value).__name__.startswith("float")
-        if integral or (kind == "float" and real):
-            number = float(value) if kind == "float" else int(value)
-        if (
-            number is not None
-            and (low is None or number >= low)
-            and (high is None or number <= high)
-        ):
-            return number
-        bounds = "" if low is None and high is None else f" in [{low}, {high}]"
-        problem = f"must be {'an int' if kind == 'int' else 'a number'}{bounds}"
-    raise ValueError(f"{metric}: argument `{name}` {problem}, got {value!r}")
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return ops.sum(values)
-    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
 def _weights_like(values, sample_weight, dtype):
     """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
     and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
@@ -63,6 +19,13 @@ def _weights_like(values, sample_weight, dtype):
     for _ in range(rank - len(weights.shape)):
         weights = ops.expand_dims(weights, axis=-1)
     return ops.broadcast_to(weights, ops.shape(values))
+
+
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return ops.sum(values)
+    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -86,9 +49,11 @@ class WeightedMetric(keras.metrics.Metric):
 
     def __init__(self, weight_function, name="weighted_metric", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.weight_function = _check_param(
-            "WeightedMetric", "weight_function", weight_function, "callable"
-        )
+        if not (callable(weight_function)):
+            raise ValueError(
+                f"WeightedMetric: argument `weight_function` must be a function, got {weight_function!r}"
+            )
+        self.weight_function = weight_function
         self.weighted_error = self.add_variable(
             shape=(),
             initializer="zeros",
@@ -115,14 +80,6 @@ class WeightedMetric(keras.metrics.Metric):
 
     def result(self):
         return ops.divide_no_nan(self.weighted_error, self.total_weight)
-
-    def reset_state(self):
-        self.weighted_error.assign(
-            ops.zeros(self.weighted_error.shape, dtype=self.weighted_error.dtype)
-        )
-        self.total_weight.assign(
-            ops.zeros(self.total_weight.shape, dtype=self.total_weight.dtype)
-        )
 
     def merge_state(self, metrics):
         """Folds the states of other WeightedMetric instances (e.g. from other shards) into this one."""

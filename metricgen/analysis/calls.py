@@ -1,0 +1,197 @@
+"""Calls: a callable param, len(), or a function of the table — arguments bound by name, checked against
+their kinds, cast to what the function needs, and the result typed by the function's rule."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from .. import ir
+from .. import syntax as syn
+from ..errors import Location, did_you_mean
+from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS, Function, Kind, Resolved
+from ..types import FLOAT, Type, float_of, promote, static, tensor, tensor_dtype_of
+from .scopes import Scope
+
+if TYPE_CHECKING:
+    from .typecheck import Checker
+
+
+def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
+    ctx, name = checker.ctx, node.func
+    param = ctx.params.get(name)
+    if param is not None and param.type == "callable":
+        return _call_param(checker, node, scope, param)
+    if name == "len":
+        if len(node.args) != 1 or node.kwargs:
+            raise ctx.fail("len() takes exactly one argument, a list param", node.loc)
+        arg = node.args[0]
+        if not (isinstance(arg, syn.Name) and arg.id in ctx.params and ctx.params[arg.id].type.startswith("list")):
+            raise ctx.fail("len() only applies to list params", arg.loc)
+        return ir.Length(static("int"), arg.id)
+    function = REGISTRY.get(name)
+    if function is None or function.internal:
+        if name in scope.bindings or name in scope.local_sources:
+            raise ctx.fail(f"'{name}' is not a function", node.loc)
+        public = [f for f, entry in REGISTRY.items() if not entry.internal]
+        callables = [p.name for p in ctx.params.values() if p.type == "callable"]
+        hint = did_you_mean(name, public + list(STATIC_FUNCTIONS) + callables)
+        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'Expression functions' in the README")
+    if function.uses_sample_weight:
+        if scope.part != "update":
+            raise ctx.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc)
+        ctx.uses_sample_weight = True
+    return _apply(checker, function, _bind(checker, function, node), scope, node.loc)
+
+
+def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Param) -> ir.Expr:
+    ctx, name = checker.ctx, node.func
+    if not param.required:
+        raise ctx.fail(
+            f"callable param '{name}' may be None (its default is null), so it cannot be called",
+            node.loc,
+            "remove its default to make it required",
+        )
+    if node.kwargs:
+        raise ctx.fail(f"callable param '{name}' takes positional arguments only", node.loc)
+    args = []
+    for arg in node.args:
+        value = checker.check(arg, scope)
+        checker.require_number(value, arg.loc, f"an argument of '{name}'")
+        args.append(value if value.type.is_tensor else checker.to_tensor(value, promote([value.type])))
+    return ir.CallParam(tensor(FLOAT), name, tuple(args))
+
+
+def _bind(checker: "Checker", function: Function, node: syn.Call) -> dict[str, syn.Node]:
+    fail = checker.ctx.fail
+    names = [a.name for a in function.args]
+    bound: dict[str, syn.Node] = {}
+    if len(node.args) > len(names):
+        raise fail(
+            f"{function.name}() takes at most {len(names)} arguments, got {len(node.args)}",
+            node.loc,
+            function.signature,
+        )
+    for arg, value in zip(function.args, node.args):
+        bound[arg.name] = value
+    for keyword in node.kwargs:
+        key = keyword.name
+        if key not in names:
+            raise fail(
+                f"{function.name}() has no argument '{key}'",
+                keyword.loc,
+                did_you_mean(key, names) or function.signature,
+            )
+        if key in bound:
+            raise fail(f"{function.name}() got argument '{key}' twice", keyword.loc)
+        bound[key] = keyword.value
+    missing = [a.name for a in function.args if a.required and a.name not in bound]
+    if missing:
+        raise fail(f"{function.name}() is missing argument '{missing[0]}'", node.loc, function.signature)
+    return bound
+
+
+def _apply(checker: "Checker", function: Function, bound: dict[str, syn.Node], scope: Scope, loc: Location) -> ir.Expr:
+    fail = checker.ctx.fail
+    values: dict[str, ir.Expr] = {}
+    for arg in function.args:
+        node = bound.get(arg.name)
+        if node is None:
+            continue
+        what = f"argument '{arg.name}' of {function.name}()"
+        if not arg.kind.is_tensor:
+            values[arg.name] = static_arg(checker, arg.kind, node, scope, what, allow_none=arg.default is None)
+            continue
+        value = checker.check(node, scope)
+        if arg.kind is Kind.BOOL:
+            checker.require_bool(value, node.loc, what)
+        elif arg.kind in (Kind.ANY, Kind.SAME):
+            if not (value.type.is_numeric or value.type.is_bool):
+                raise fail(f"{what} must be a tensor, got {value.type}", node.loc)
+        else:
+            checker.require_number(value, node.loc, what)
+        if arg.kind is Kind.INT and not value.type.is_int:
+            raise fail(
+                f"{what} must be integers, got {value.type}",
+                node.loc,
+                "use cast(x, int32) or declare the input with dtype: int32",
+            )
+        values[arg.name] = value
+    return typed_apply(checker, function, values, loc)
+
+
+def typed_apply(checker: "Checker", function: Function, values: dict[str, ir.Expr], loc: Location) -> ir.Expr:
+    """``function`` applied to checked arguments: tensor arguments cast to what it needs, result typed."""
+
+    def common_dtype(kinds: tuple[Kind, ...]) -> str:
+        given = [values[a.name] for a in function.args if a.kind in kinds and a.name in values]
+        if given and all(v.type.is_bool for v in given):
+            return "bool" if kinds == (Kind.SAME,) else FLOAT
+        return promote([v.type for v in given]) if given else FLOAT
+
+    numeric = common_dtype((Kind.NUM, Kind.FLOAT))
+    if function.floating:
+        numeric = float_of(numeric)
+    same = common_dtype((Kind.SAME,))
+    args: list[tuple[str, Optional[ir.Expr]]] = []
+    for arg in function.args:
+        value = values.get(arg.name)
+        if value is not None and arg.kind in (Kind.NUM, Kind.FLOAT):
+            value = checker.to_tensor(value, numeric)
+        elif value is not None and arg.kind is Kind.SAME:
+            value = checker.to_tensor(value, same)
+        elif value is not None and arg.kind in (Kind.INT, Kind.BOOL, Kind.ANY):
+            value = checker.to_tensor(value, tensor_dtype_of(value.type))
+        args.append((arg.name, value))
+    dtypes = {
+        name: (value.name if isinstance(value, ir.DTypeName) else value.type.dtype) if value is not None else None
+        for name, value in args
+    }
+    dtype = function.result(Resolved(numeric, same, dtypes))
+    given = dict(args)
+    if function.name == "cast" and given["x"].type == tensor(dtype):
+        return given["x"]  # already of that dtype (inputs are cast on entry): no op to emit
+    return ir.Apply(tensor(dtype), function.name, tuple(args), loc)
+
+
+def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, what: str, allow_none: bool) -> ir.Expr:
+    fail = checker.ctx.fail
+    if kind is Kind.DTYPE:
+        if isinstance(node, syn.Name) and node.id in DTYPE_NAMES:
+            return ir.DTypeName(Type("dtype"), node.id)
+        raise fail(f"{what} must be a dtype name", node.loc, "one of " + ", ".join(DTYPE_NAMES))
+    if isinstance(node, syn.Const) and node.value is None:
+        if allow_none:  # only where None is the documented default (all axes, reversed axes, ...)
+            return ir.Literal(static("none"), None)  # type: ignore[arg-type]
+        raise fail(f"{what} cannot be None", node.loc)
+    if kind in (Kind.AXES, Kind.SHAPE) and isinstance(node, syn.Tuple):
+        items = tuple(static_int(checker, i, scope, what) for i in node.items)
+        if kind is Kind.SHAPE and sum(isinstance(i, ir.Operator) and i.op == "neg" for i in items) > 1:
+            raise fail(f"{what} can have -1 only once", node.loc)
+        return ir.TupleOf(static("tuple"), items)
+    if kind is Kind.SHAPE:
+        raise fail(f"{what} must be a list of ints, like [-1] or [2, n]", node.loc)
+    if kind is Kind.FLAG:
+        value = checker.check(node, scope)
+        if not (value.type.is_static and value.type.dtype == "bool"):
+            raise fail(f"{what} must be a constant True or False, got {value.type}", node.loc)
+        return value
+    if kind is Kind.NUMBER:
+        value = checker.check(node, scope)
+        if not (value.type.is_static and value.type.dtype in ("int", "float")):
+            raise fail(f"{what} must be a constant number, got {value.type}", node.loc)
+        return value
+    value = static_int(checker, node, scope, what)
+    if kind is Kind.COUNT and isinstance(value, ir.Literal) and value.value < 0:
+        raise fail(f"{what} cannot be negative", node.loc)
+    return value
+
+
+def static_int(checker: "Checker", node: syn.Node, scope: Scope, what: str, hint: str = "") -> ir.Expr:
+    value = checker.check(node, scope)
+    if not (value.type.is_static and value.type.dtype == "int"):
+        raise checker.ctx.fail(
+            f"{what} must be a constant int, got {value.type}",
+            node.loc,
+            hint or "use int literals, int params and len(list_param)",
+        )
+    return value

@@ -1,0 +1,151 @@
+"""Declarations: params, state variables and inputs, each checked and turned into its IR form."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Optional
+
+from .. import ir
+from ..errors import Location, did_you_mean
+from ..lowering import param_rule
+from ..params import NUMERIC_TYPES
+from ..types import Type, static
+from .scopes import Binding, Scope
+
+if TYPE_CHECKING:
+    from .typecheck import Checker
+
+_INT_RANGE = {"int32": 2**31, "int64": 2**63}
+
+
+def param_type(p: ir.Param) -> Type:
+    if p.type == "callable":
+        return Type("callable")
+    if p.type.startswith("list["):
+        return Type("list", p.type[5:-1])
+    return static(p.type)
+
+
+def param(checker: "Checker", name: str, p: Any) -> ir.Param:
+    ctx = checker.ctx
+    loaded = ctx.loaded
+    where = loaded.location(("params", name, "default"))
+    declared = ir.Param(
+        name, p.type, p.required, p.default, p.doc, p.min, p.max, p.choices, loaded.key_location(("params", name))
+    )
+    if (p.min is not None or p.max is not None) and p.type not in NUMERIC_TYPES:
+        ctx.diag.error(f"min/max apply to numeric params, not {p.type}", loaded.location(("params", name)))
+    bounds_ok = True
+    for bound in ("min", "max"):
+        value = getattr(p, bound)
+        if value is not None and not math.isfinite(value):
+            bounds_ok = False
+            ctx.diag.error(
+                f"{bound} of param '{name}' must be a finite number", loaded.location(("params", name, bound))
+            )
+    if p.min is not None and p.max is not None and p.min > p.max:
+        bounds_ok = False
+        ctx.diag.error(f"min of param '{name}' is larger than its max", loaded.location(("params", name)))
+    if p.choices is not None and p.type != "str":
+        ctx.diag.error(f"choices apply to str params, not {p.type}", loaded.location(("params", name)))
+    if p.type == "callable":
+        if not p.required and p.default is not None:
+            ctx.diag.error(f"a callable param's default can only be null, got {p.default!r}", where)
+    elif not p.required and bounds_ok:
+        problem = param_rule(declared).problem(p.default)
+        if problem:
+            ctx.diag.error(f"default of param '{name}' {problem}", where)
+    return declared
+
+
+def _init_problem(dtype: str, init: Any) -> str:
+    """Why ``init`` cannot start a state variable of ``dtype``, or '' when it can."""
+    if dtype == "bool":
+        return "" if isinstance(init, bool) else "must be true or false for a bool state"
+    if isinstance(init, bool):
+        return f"must be a number for a {dtype} state"
+    if dtype in _INT_RANGE:
+        if isinstance(init, float) and (not math.isfinite(init) or init != int(init)):
+            return f"does not fit an {dtype} state"
+        if not -_INT_RANGE[dtype] <= int(init) < _INT_RANGE[dtype]:
+            return f"is out of the {dtype} range"
+    return ""
+
+
+def shape_scope(checker: "Checker") -> Scope:
+    """What a shape may name: int and list params (a list param only inside len())."""
+    return Scope(
+        "shape",
+        {
+            p.name: Binding("param", param_type(p), Location())
+            for p in checker.ctx.params.values()
+            if p.type in ("int", "list[int]", "list[float]")
+        },
+    )
+
+
+def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:
+    ctx = checker.ctx
+    if isinstance(dim, bool):
+        raise ctx.fail("a dimension must be an int or an int expression over params", ctx.loaded.location(path))
+    if isinstance(dim, int):
+        if dim < 0:
+            raise ctx.fail(f"dimension {dim} is negative", ctx.loaded.location(path))
+        return ir.Literal(static("int"), dim)
+    expr = checker.expression(dim, path, shape_scope(checker))
+    if not (expr.type.is_static and expr.type.dtype == "int"):
+        raise ctx.fail(
+            f"a dimension must be a constant int, got {expr.type}",
+            ctx.loaded.location(path),
+            "use int params, len(list_param) and + - * //",
+        )
+    return expr
+
+
+def state(checker: "Checker", name: str, s: Any) -> ir.State:
+    ctx = checker.ctx
+    shape = []
+    for i, dim in enumerate(s.shape):
+        expr = ctx.guard(lambda: static_dim(checker, dim, ("state", name, "shape", i)))
+        if expr is not None:
+            shape.append(expr)
+    if s.dtype == "bool" and s.fold != "assign":
+        ctx.diag.error(
+            f"a bool state variable can only be folded with 'assign', not '{s.fold}'",
+            ctx.loaded.location(("state", name, "fold")),
+        )
+    problem = _init_problem(s.dtype, s.init)
+    if problem:
+        ctx.diag.error(
+            f"initial value {s.init!r} of state variable '{name}' {problem}",
+            ctx.loaded.location(("state", name, "init")),
+        )
+    return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
+
+
+def input(checker: "Checker", index: int, inp: Any) -> ir.Input:
+    ctx = checker.ctx
+    shape = None
+    leading = False
+    if inp.shape is not None:
+        dims: list = []
+        for i, dim in enumerate(inp.shape):
+            path = ("inputs", index, "shape", i)
+            if dim == "...":
+                if i != 0:
+                    ctx.diag.error("'...' can only be the first entry of a shape", ctx.loaded.location(path))
+                leading = True
+                continue
+            if dim is None:
+                dims.append(None)
+                continue
+            dims.append(ctx.guard(lambda: static_dim(checker, dim, path)))
+        shape = tuple(dims)
+    names = [i.name for i in ctx.spec.inputs]
+    if inp.same_rank_as is not None and (inp.same_rank_as not in names or inp.same_rank_as == inp.name):
+        ctx.diag.error(
+            f"same_rank_as names '{inp.same_rank_as}', which is not another input",
+            ctx.loaded.location(("inputs", index, "same_rank_as")),
+            did_you_mean(inp.same_rank_as, [n for n in names if n != inp.name]),
+        )
+    return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as)

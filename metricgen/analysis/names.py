@@ -1,0 +1,73 @@
+"""Naming rules: what a param, state variable, input or definition may be called, and no two things alike.
+
+User names may shadow function names (a state called `count` keeps working after a function `count` is
+added): a call always means the function, a bare name always the user's. Names a target's base class already
+has (``update_state``, ``update``) are refused by that target's lowering, not here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+from ..functions import CONSTANTS, DTYPE_NAMES
+from .context import Context
+
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+# Names the generated modules of every target use in method bodies (modules, arguments, loop variables).
+GENERATED_NAMES = frozenset(
+    {"tf", "keras", "ops", "torch", "numbers", "self", "sample_weight", "config", "metrics", "other", "cls", "kwargs"}
+)
+
+
+def name_problem(name: str, attribute_only: bool = False) -> str:
+    """Why ``name`` cannot name something a spec declares, or '' when it can. ``attribute_only``: a state
+    variable, only ever read as ``self.<name>``, so Python's built-in names do not get in its way."""
+    if not IDENTIFIER.fullmatch(name):
+        return "names are letters, digits and '_', starting with a letter"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return "it is a Python keyword"
+    if name in CONSTANTS or name in DTYPE_NAMES or name in ("True", "False", "None"):
+        return "it is a built-in constant of the expression language"
+    if name in GENERATED_NAMES or (hasattr(builtins, name) and not attribute_only):
+        return "the generated code uses this name itself"
+    return ""
+
+
+def check_names(ctx: Context) -> None:
+    spec, loaded = ctx.spec, ctx.loaded
+    if keyword.iskeyword(spec.class_name) or hasattr(builtins, spec.class_name):
+        what = "a Python keyword" if keyword.iskeyword(spec.class_name) else "a Python built-in the class uses"
+        ctx.diag.error(
+            f"invalid class_name '{spec.class_name}': it is {what}",
+            loaded.location(("class_name",)),
+            "CamelCase, like DiceCoefficient",
+        )
+    declared: dict[str, tuple[str, tuple]] = {}
+    groups = [
+        ("param", ("params",), list(spec.params)),
+        ("state variable", ("state",), list(spec.state)),
+        ("input", ("inputs",), [i.name for i in spec.inputs]),
+        ("definition", ("update", "let"), list(spec.update.let)),
+        ("definition", ("result", "let"), list(spec.result.let)),
+    ]
+    for what, base, names in groups:
+        for index, name in enumerate(names):
+            path = base + ((index, "name") if base == ("inputs",) else (name,))
+            where = loaded.location(path) if base == ("inputs",) else loaded.key_location(path)
+            problem = name_problem(name, attribute_only=base == ("state",))
+            if problem:
+                ctx.diag.error(f"invalid {what} name '{name}': {problem}", where)
+                continue
+            previous = declared.get(name)
+            same_let_scope = previous and {previous[1][:1], base[:1]} == {("update",), ("result",)}
+            if previous and not same_let_scope:
+                ctx.diag.error(
+                    f"'{name}' is already defined as a {previous[0]}",
+                    where,
+                    "every param, state variable, input and definition needs its own name",
+                )
+                continue
+            declared.setdefault(name, (what, base))

@@ -1,0 +1,75 @@
+"""What names mean in one part of a spec (update, result, a shape), and `let` definitions: analysed when
+first used, in dependency order, cycles refused, unused ones reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from .. import ir
+from ..errors import Location
+from ..types import Type
+
+if TYPE_CHECKING:
+    from .typecheck import Checker
+
+
+@dataclass
+class Binding:
+    kind: str  # input | param | state | local | constant
+    type: Type
+    location: Location
+
+
+class Scope:
+    def __init__(
+        self,
+        part: str,
+        bindings: dict[str, Binding],
+        local_sources: Optional[dict[str, tuple[str, tuple]]] = None,
+        out_of_reach: frozenset[str] = frozenset(),
+    ):
+        self.part = part  # update | result | shape
+        self.bindings = dict(bindings)
+        self.out_of_reach = out_of_reach  # inputs, in result(): named in a clearer error than 'unknown'
+        self.local_sources = local_sources or {}  # name -> (text, data path)
+        self.local_exprs: dict[str, ir.Expr] = {}
+        self.order: list[str] = []  # locals in the order they must be computed
+        self.visiting: list[str] = []
+        self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
+
+    @property
+    def locals(self) -> list[tuple[str, ir.Expr]]:
+        return [(n, self.local_exprs[n]) for n in self.order]
+
+
+def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Location]) -> ir.Expr:
+    """The analysed definition of local ``name`` (analysed now if it was not yet)."""
+    if name in scope.local_exprs:
+        return scope.local_exprs[name]
+    text, path = scope.local_sources[name]
+    if name in scope.visiting:
+        cycle = scope.visiting[scope.visiting.index(name) :] + [name]
+        raise checker.ctx.fail(
+            f"circular definition: {' -> '.join(cycle)}", used_at or checker.ctx.loaded.location(path)
+        )
+    scope.visiting.append(name)
+    try:
+        expr = checker.expression(text, path, scope)
+    finally:
+        scope.visiting.pop()
+    scope.local_exprs[name] = expr
+    scope.order.append(name)
+    return expr
+
+
+def report_unused(checker: "Checker", scope: Scope, base: tuple) -> None:
+    ctx = checker.ctx
+    for name in scope.local_sources:
+        if name not in scope.local_exprs and name not in scope.visiting and name not in scope.referenced:
+            ctx.guard(lambda: local(checker, name, scope, None))  # still check it, to report its errors
+            ctx.diag.error(
+                f"'{name}' is defined but never used",
+                ctx.loaded.key_location(base + (name,)),
+                "remove it, or use it in an update or the result",
+            )

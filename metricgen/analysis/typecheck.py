@@ -1,0 +1,231 @@
+"""The type checker: an expression's syntax tree → typed IR, with every cast explicit.
+
+Names are resolved through a :class:`Scope`; calls are checked in :mod:`.calls`. Types follow
+:mod:`metricgen.types`: constants are weak, tensors of different dtypes meet in a promoted dtype, and what makes
+no sense (a float index, `not` on a float) is refused with its location.
+"""
+
+from __future__ import annotations
+
+from .. import ir
+from .. import syntax as syn
+from ..errors import Location, did_you_mean
+from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS
+from ..types import FLOAT_DTYPES, FLOAT, promote, static, tensor, tensor_dtype_of
+from . import calls
+from .context import Context
+from .scopes import Scope, local
+
+
+class Checker:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def expression(self, text: str, path: tuple, scope: Scope) -> ir.Expr:
+        return self.check(self.ctx.parse(text, path), scope)
+
+    def check(self, node: syn.Node, scope: Scope) -> ir.Expr:
+        return getattr(self, "check_" + type(node).__name__)(node, scope)
+
+    # -- requirements and coercions -------------------------------------------------------------------------
+    def require_number(self, x: ir.Expr, loc: Location, what: str) -> None:
+        if not (x.type.is_numeric or x.type.is_bool) or x.type.dtype in ("str", "none", "tuple"):
+            raise self.ctx.fail(f"{what} needs a number, got {x.type}", loc)
+
+    def require_bool(self, x: ir.Expr, loc: Location, what: str) -> None:
+        if not x.type.is_bool:
+            raise self.ctx.fail(f"{what} needs a boolean, got {x.type}", loc, "compare it, e.g. x > 0")
+
+    @staticmethod
+    def to_tensor(x: ir.Expr, dtype: str) -> ir.Expr:
+        """``x`` as a tensor of ``dtype``, with a cast only where one is needed."""
+        if x.type.is_tensor and x.type.dtype == dtype:
+            return x
+        return ir.Cast(tensor(dtype), x)
+
+    def weak(self, x: ir.Expr, dtype: str) -> ir.Expr:
+        """An operand of a Python operator: numeric constants stay Python numbers (the array library converts
+        them to the other operand's dtype); tensors and lists are cast to ``dtype``."""
+        if (
+            x.type.is_static
+            and x.type.dtype in ("int", "float")
+            and not (x.type.dtype == "float" and dtype in ("int32", "int64"))
+        ):
+            return x
+        return self.to_tensor(x, dtype)
+
+    def logical(self, op: str, values: list[ir.Expr]) -> ir.Expr:
+        if all(v.type.is_static for v in values):
+            return ir.Operator(static("bool"), op, tuple(values))
+        return ir.Operator(tensor("bool"), op, tuple(self.to_tensor(v, "bool") for v in values))
+
+    # -- nodes ----------------------------------------------------------------------------------------------
+    def check_Const(self, node: syn.Const, scope: Scope) -> ir.Expr:
+        if node.value is None:
+            raise self.ctx.fail("None is only allowed as a function argument (axis=None) or in a subscript", node.loc)
+        kind = "bool" if isinstance(node.value, bool) else ("int" if isinstance(node.value, int) else "float")
+        return ir.Literal(static(kind), node.value)
+
+    def check_Name(self, node: syn.Name, scope: Scope) -> ir.Expr:
+        ctx, name = self.ctx, node.id
+        if name in scope.local_sources:
+            scope.referenced.add(name)
+            expr = local(self, name, scope, node.loc)
+            return ir.Ref(expr.type, "local", name)
+        binding = scope.bindings.get(name)
+        if binding is not None:
+            if binding.type.kind == "callable":
+                raise ctx.fail(f"'{name}' is a callable param: call it, {name}(...)", node.loc)
+            return ir.Ref(binding.type, binding.kind, name)
+        if name in scope.out_of_reach:
+            raise ctx.fail(
+                f"input '{name}' is not available in result()",
+                node.loc,
+                "accumulate what you need from it in a state variable",
+            )
+        if scope.part == "shape" and name in ctx.params:
+            raise ctx.fail(
+                f"param '{name}' of type {ctx.params[name].type} cannot size a shape", node.loc, "use an int param"
+            )
+        if (name in REGISTRY and not REGISTRY[name].internal) or name in STATIC_FUNCTIONS:
+            raise ctx.fail(f"'{name}' is a function: call it, {name}(...)", node.loc)
+        if name in DTYPE_NAMES:
+            raise ctx.fail(f"dtype '{name}' is only allowed as the second argument of cast()", node.loc)
+        if name == "sample_weight":
+            raise ctx.fail(
+                "sample_weight is not a value in expressions",
+                node.loc,
+                "use weighted_sum(x), weighted_count(x) or sample_weights(x)",
+            )
+        hint = did_you_mean(name, list(scope.bindings) + list(scope.local_sources))
+        if scope.part == "shape":
+            inputs = {i.name for i in ctx.spec.inputs}
+            what = "state variable" if name in ctx.spec.state else "input" if name in inputs else ""
+            if what:
+                raise ctx.fail(
+                    f"{what} '{name}' cannot size a shape",
+                    node.loc,
+                    "shapes can only use int params, len(list_param) and constants",
+                )
+            hint = hint or "a shape can only name params: declare it under params: with type: int"
+        raise ctx.fail(f"unknown name '{name}'", node.loc, hint)
+
+    def check_Tuple(self, node: syn.Tuple, scope: Scope) -> ir.Expr:
+        raise self.ctx.fail("tuples and lists are only allowed as function arguments (axis=(0, 1))", node.loc)
+
+    def check_UnaryOp(self, node: syn.UnaryOp, scope: Scope) -> ir.Expr:
+        x = self.check(node.operand, scope)
+        if node.op in ("not", "~"):
+            self.require_bool(x, node.operand.loc, f"'{node.op}'")
+            if x.type.is_static:
+                return ir.Operator(x.type, "not", (x,))
+            return ir.Operator(tensor("bool"), "not", (self.to_tensor(x, "bool"),))
+        self.require_number(x, node.operand.loc, f"unary '{node.op}'")
+        op = "neg" if node.op == "-" else "pos"
+        if x.type.is_static:
+            return ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,))
+        dtype = promote([x.type])
+        return ir.Operator(tensor(dtype), op, (self.to_tensor(x, dtype),))
+
+    def check_BinOp(self, node: syn.BinOp, scope: Scope) -> ir.Expr:
+        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        if node.op in ("&", "|"):
+            for x, sub in ((left, node.left), (right, node.right)):
+                self.require_bool(x, sub.loc, f"'{node.op}'")
+            return self.logical("and" if node.op == "&" else "or", [left, right])
+        for x, sub in ((left, node.left), (right, node.right)):
+            self.require_number(x, sub.loc, f"'{node.op}'")
+        if left.type.is_static and right.type.is_static:
+            kinds = {left.type.dtype, right.type.dtype}
+            integral = "float" not in kinds and node.op != "/"
+            if node.op == "**" and not (isinstance(right, ir.Literal) and right.value >= 0):
+                integral = False  # n ** -1 is a float
+            return ir.Operator(static("int" if integral else "float"), node.op, (left, right))
+        if node.op == "/":
+            return calls.typed_apply(self, REGISTRY["safe_div"], {"a": left, "b": right}, node.loc)
+        dtype = promote([left.type, right.type])
+        return ir.Operator(tensor(dtype), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
+
+    def check_Compare(self, node: syn.Compare, scope: Scope) -> ir.Expr:
+        left, right = self.check(node.left, scope), self.check(node.right, scope)
+        both_bool = left.type.is_bool and right.type.is_bool
+        if not both_bool:
+            for x, sub in ((left, node.left), (right, node.right)):
+                self.require_number(x, sub.loc, f"'{node.op}'")
+        if left.type.is_static and right.type.is_static:
+            return ir.Operator(static("bool"), node.op, (left, right))
+        dtype = "bool" if both_bool else promote([left.type, right.type])
+        return ir.Operator(tensor("bool"), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
+
+    def check_BoolOp(self, node: syn.BoolOp, scope: Scope) -> ir.Expr:
+        values = [self.check(v, scope) for v in node.values]
+        for x, sub in zip(values, node.values):
+            self.require_bool(x, sub.loc, f"'{node.op}'")
+        return self.logical(node.op, values)
+
+    def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
+        cond = self.check(node.cond, scope)
+        self.require_bool(cond, node.cond.loc, "a condition")
+        then, orelse = self.check(node.then, scope), self.check(node.orelse, scope)
+        for x, sub in ((then, node.then), (orelse, node.orelse)):
+            self.require_number(x, sub.loc, "a conditional expression")
+        if cond.type.is_static and then.type.is_static and orelse.type.is_static:
+            kinds = {then.type.dtype, orelse.type.dtype}
+            dtype = "float" if "float" in kinds else ("int" if "int" in kinds else "bool")
+            return ir.Select(static(dtype), cond, then, orelse)
+        if cond.type.is_static:  # chosen when the metric is traced: no tensor select needed
+            both_bool = then.type.is_bool and orelse.type.is_bool
+            dtype = "bool" if both_bool else promote([then.type, orelse.type])
+            return ir.Select(tensor(dtype), cond, self.to_tensor(then, dtype), self.to_tensor(orelse, dtype))
+        return calls.typed_apply(self, REGISTRY["where"], {"cond": cond, "a": then, "b": orelse}, node.loc)
+
+    def check_Index(self, node: syn.Index, scope: Scope) -> ir.Expr:
+        value = self.check(node.value, scope)
+        if value.type.kind == "list":
+            value = self.to_tensor(value, tensor_dtype_of(value.type))
+        if not value.type.is_tensor:
+            raise self.ctx.fail(f"only tensors can be indexed, not a {value.type}", node.value.loc)
+        items: list = []
+        ellipses = 0
+        for item in node.items:
+            if isinstance(item, syn.NewAxis):
+                items.append("None")
+            elif isinstance(item, syn.EllipsisItem):
+                ellipses += 1
+                items.append("...")
+            elif isinstance(item, syn.SliceItem):
+                parts = [
+                    None if p is None else calls.static_int(self, p, scope, "a slice bound")
+                    for p in (item.lower, item.upper, item.step)
+                ]
+                if isinstance(parts[2], ir.Literal) and parts[2].value == 0:
+                    raise self.ctx.fail("a slice step cannot be 0", item.loc)
+                items.append(ir.Slice(*parts))
+            else:
+                items.append(
+                    calls.static_int(self, item, scope, "an index", "to pick entries by a tensor, use gather(x, i)")
+                )
+        if ellipses > 1:
+            raise self.ctx.fail("an index can have only one '...'", node.loc)
+        return ir.Subscript(value.type, value, tuple(items))
+
+    def check_Call(self, node: syn.Call, scope: Scope) -> ir.Expr:
+        return calls.check_call(self, node, scope)
+
+    # -- the parts of a spec that are expressions -----------------------------------------------------------
+    def result_value(self, text: str, scope: Scope) -> ir.Expr:
+        expr = self.expression(text, ("result", "value"), scope)
+        if not expr.type.is_numeric:
+            raise self.ctx.fail(
+                f"result must be a number, got {expr.type}", self.ctx.loaded.location(("result", "value"))
+            )
+        if expr.type.kind != "tensor" or expr.type.dtype not in FLOAT_DTYPES:
+            expr = ir.Cast(tensor(FLOAT), expr)
+        return expr
+
+    def fold_value(self, expr: ir.Expr, state: ir.State, path: tuple) -> ir.Expr:
+        if not expr.type.is_numeric:
+            raise self.ctx.fail(
+                f"update of '{state.name}' must be a number, got {expr.type}", self.ctx.loaded.location(path)
+            )
+        return self.to_tensor(expr, state.dtype)

@@ -1,0 +1,35 @@
+"""Stage 4, optimise: IR → IR passes, each in a module of its own, run before a target's lowering.
+
+A pass keeps the numbers the metric computes and changes only how they are computed. Each says which targets
+it applies to (usually: those whose column of the function table can write what it produces), and each is
+tested against the unoptimised lowering (tests/test_passes.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from .. import ir
+from . import split_weighted_sum
+
+if TYPE_CHECKING:
+    from ..targets.base import Target
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str
+    applies_to: Callable[["Target"], bool]
+    run: Callable[[ir.Metric], ir.Metric]
+
+
+PASSES = (Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),)
+
+
+def optimise(metric: ir.Metric, target: "Target", enabled: bool = True) -> ir.Metric:
+    """``metric`` after every pass that applies to ``target`` (none when not ``enabled``)."""
+    for p in PASSES if enabled else ():
+        if p.applies_to(target):
+            metric = p.run(metric)
+    return metric

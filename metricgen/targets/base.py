@@ -1,0 +1,128 @@
+"""What a target is: everything about one kind of generated module that differs from another kind.
+
+A target names itself (the CLI's ``--target`` and its column in the function table), says where its modules
+go, how dtypes, casts, constants and logical operators are spelled, how a batch value is folded into state,
+which attribute names its base class already has, which helper files it copies functions from, which
+template lays the module out, and how `metricgen test` runs a class of it. The compiler's other stages call
+these hooks and never test a target's name.
+
+To add a target, see "How to add a target" in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import abc
+import ast
+import contextlib
+import functools
+import re
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import ir
+from ..types import FLOAT
+
+
+class Target(abc.ABC):
+    #: the CLI's --target value and the key of this target's column in the function table
+    name: str
+    #: one line for --help
+    summary: str
+    #: where its modules go, relative to the output folder ("" for the folder itself)
+    folder: str
+    #: the Jinja2 template of a module, in templates/
+    template: str
+    #: files in templates/ whose top-level functions a module may copy (only those it calls)
+    helper_files: tuple[str, ...]
+    #: imports at the top of every module
+    imports: tuple[str, ...]
+    #: the module prefix of array functions ("tf", "ops", "torch")
+    ops: str
+    #: spelling of each named constant of the language (functions.CONSTANTS)
+    constants: dict[str, str]
+    #: element-wise logical and equality operators on tensors: and, or, not, ==, !=
+    logical: dict[str, str]
+    #: attributes the generated class already has: params and state variables cannot take these names
+    reserved_attributes: frozenset[str]
+    #: the class that reserves them, as an error names it
+    reserved_by: str
+
+    # -- spellings ------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def dtype(self, dtype: str) -> str:
+        """Code naming ``dtype`` inside a method (the metric's float dtype is FLOAT)."""
+
+    def cast(self, code: str, dtype: str) -> str:
+        return f"{self.ops}.cast({code}, {self.dtype(dtype)})"
+
+    @abc.abstractmethod
+    def constant(self, code: str, dtype: str) -> str:
+        """A Python number or list as a tensor of ``dtype``."""
+
+    # -- state ----------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def fold(self, state: ir.State, value: str) -> list[str]:
+        """Statements folding a batch value into a state variable, in update."""
+
+    # -- the module -----------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def module(self, metric: ir.Metric, printer: Any) -> dict[str, Any]:
+        """The template's variables for one metric (``printer`` prints its expressions for this target)."""
+
+    def output_path(self, out_dir: Path, module: str) -> Path:
+        folder = out_dir / self.folder if self.folder else out_dir
+        return folder / f"{module}.py"
+
+    def build_command(self, spec_path: str) -> str:
+        """The command that rebuilds a module, as its header and `check` say it."""
+        flag = "" if self.folder == "" else f"--target {self.name} "
+        return f"metricgen build {flag}{spec_path}"
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    @functools.cached_property
+    def helper_sources(self) -> dict[str, str]:
+        """Top-level functions of this target's helper files, by name."""
+        from ..render import templates_dir
+
+        sources = {}
+        for file in self.helper_files:
+            text = (templates_dir() / file).read_text(encoding="utf-8")
+            tree = ast.parse(text)
+            for node in tree.body:
+                if isinstance(node, ast.FunctionDef):
+                    sources[node.name] = ast.get_source_segment(text, node)
+        return sources
+
+    def helpers_called(self, code: str) -> list[str]:
+        """The helpers ``code`` calls, with the helpers they call in turn, in the helper files' order."""
+        sources = self.helper_sources
+        needed: set[str] = set()
+        pending = [code]
+        while pending:
+            for name in re.findall(r"\b(_[a-z][a-z0-9_]*)\(", pending.pop()):
+                if name in sources and name not in needed:
+                    needed.add(name)
+                    pending.append(sources[name])
+        return [name for name in sources if name in needed]
+
+    # -- `metricgen test` -----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def example_runtime(self) -> Iterator[Any]:
+        """Imports what running a generated class needs (only here: the generator itself never does), and
+        undoes what defining one does to global state."""
+        yield None
+
+    #: what `metricgen test` calls the result step in a failure message
+    example_result_name = "result()"
+
+    @abc.abstractmethod
+    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
+        """Feeds one batch of numpy arrays (sample_weight: an array or None) to ``metric``."""
+
+    @abc.abstractmethod
+    def example_result(self, metric: Any) -> Any:
+        """``metric``'s result as a numpy array."""
+
+
+def is_float(dtype: str) -> bool:
+    return dtype == FLOAT or dtype.startswith(("float", "bfloat"))

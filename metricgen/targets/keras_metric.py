@@ -1,0 +1,142 @@
+"""The shape of a ``keras.metrics.Metric`` subclass, which the tf and keras targets share.
+
+Both write one class: ``__init__`` (argument checks, ``add_variable`` per state variable), ``update_state``,
+``result``, ``merge_state``, ``get_config`` (and ``from_config`` where a param is a function), and
+``reset_state`` only where the base class's (every variable to zeros) would be wrong. What differs between the
+two (the ops module, dtype spellings, folds under tf.distribute) is in their own modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any, Iterator
+
+from .. import ir
+from ..lowering import Printer, class_parts, py_literal
+from .base import Target
+
+# How each fold is aggregated across replicas (TensorFlow's on-read variables): sums add up; max, min and
+# assign state is made equal on every replica by the update itself, so any replica's value is the value.
+AGGREGATION = {"add": "sum", "max": "only_first_replica", "min": "only_first_replica", "assign": "only_first_replica"}
+
+KERAS_METRIC_ATTRIBUTES = frozenset(
+    """add_variable add_weight dtype from_config get_config name reset_state result stateless_reset_state
+    stateless_result stateless_update_state update_state variables merge_state built trainable weights
+    trainable_weights non_trainable_weights""".split()
+)
+
+
+class KerasMetricTarget(Target):
+    template = "keras_metric.py.j2"
+    reserved_attributes = KERAS_METRIC_ATTRIBUTES
+    reserved_by = "keras.metrics.Metric"
+    base_class: str
+
+    def fold(self, state: ir.State, value: str) -> list[str]:
+        var = f"self.{state.name}"
+        if state.fold == "add":
+            return [f"{var}.assign_add({value})"]
+        if state.fold == "assign":
+            return [f"{var}.assign({value})"]
+        extreme = "maximum" if state.fold == "max" else "minimum"
+        return [f"{var}.assign({self.ops}.{extreme}({var}, {value}))"]
+
+    def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
+        parts = class_parts(metric, printer)
+        variables = [
+            {
+                "name": s.name,
+                "shape": parts.shapes[s.name],
+                "initializer": '"zeros"' if s.init == 0 else f"keras.initializers.Constant({py_literal(s.init)})",
+                "dtype": "self.dtype" if s.dtype == "float" else f'"{s.dtype}"',
+                "aggregation": AGGREGATION[s.fold],
+            }
+            for s in metric.states
+        ]
+        # Keras' own reset_state sets every variable to zeros: right unless a variable starts elsewhere
+        resets = (
+            [
+                (
+                    f"self.{s.name}.assign({self.full(f'self.{s.name}', py_literal(s.init))})"
+                    if s.init != 0
+                    else f"self.{s.name}.assign({self.ops}.zeros_like(self.{s.name}))"
+                )
+                for s in metric.states
+            ]
+            if any(s.init != 0 for s in metric.states)
+            else []
+        )
+        return {
+            "parts": parts,
+            "base_class": self.base_class,
+            "imports": parts.extra_imports + [""] * bool(parts.extra_imports) + list(self.imports),
+            "variables": variables,
+            "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"],
+            "resets": resets,
+            "merge_body": self.merge_body(metric),
+            "config_items": [(p.name, self.config_value(p)) for p in metric.params],
+            "callable_params": [p.name for p in metric.params if p.type == "callable"],
+        }
+
+    def full(self, like: str, value: str) -> str:
+        """A tensor shaped and typed like the variable ``like``, every entry ``value``."""
+        return f"{self.ops}.full({like}.shape, {value}, dtype={like}.dtype)"
+
+    @staticmethod
+    def config_value(p: ir.Param) -> str:
+        if p.type.startswith("list["):
+            return f"list(self.{p.name})"
+        if p.type == "callable":
+            return f"keras.saving.serialize_keras_object(self.{p.name})"
+        return f"self.{p.name}"
+
+    def merge_body(self, metric: ir.Metric) -> list[str]:
+        cls = metric.class_name
+        unmergeable = [s for s in metric.states if not s.mergeable]
+        if unmergeable:
+            s = unmergeable[0]
+            message = f"{cls}: state variable {s.name!r} is folded with {s.fold!r}, so partial states cannot be merged"
+            return [f"raise NotImplementedError({message!r})"]
+        body = [
+            "for other in metrics:",
+            f"    if not isinstance(other, {cls}):",
+            f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
+        ]
+        checked = [p.name for p in metric.params if p.type != "callable"]
+        if checked:
+            mine = ", ".join(f"self.{n}" for n in checked)
+            theirs = ", ".join(f"other.{n}" for n in checked)
+            body.append(f"    if ({mine},) != ({theirs},):")
+            body.append(
+                f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
+            )
+        for s in metric.states:
+            value = f"other.{s.name}"
+            if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
+                value = f"{value} - {py_literal(s.init)}"
+            body += ["    " + line for line in self.fold(s, value)]
+        return body
+
+    @contextlib.contextmanager
+    def example_runtime(self) -> Iterator[Any]:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras  # noqa: F401 - imported here, lazily: the generator itself never needs it
+
+        # The generated class registers itself with Keras' serialization registry: put the registry back as it
+        # was, so that running examples never replaces a class the caller imported from the real module.
+        registry = keras.saving.get_custom_objects()
+        saved = dict(registry)
+        try:
+            yield keras
+        finally:
+            registry.clear()
+            registry.update(saved)
+
+    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
+        metric.update_state(*inputs, sample_weight=sample_weight)
+
+    def example_result(self, metric: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(metric.result())
