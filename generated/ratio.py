@@ -7,16 +7,13 @@ __all__ = ["RatioMetric"]
 
 
 def _weights_like(values, sample_weight, dtype):
-    """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
-    and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
-    """
+    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return tf.ones_like(values, dtype=dtype)
     weights = tf.cast(sample_weight, dtype)
-    rank = values.shape.rank
-    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:
+    if weights.shape.rank == values.shape.rank + 1 and weights.shape[-1] == 1:
         weights = tf.squeeze(weights, axis=-1)
-    for _ in range(rank - weights.shape.rank):
+    for _ in range(values.shape.rank - weights.shape.rank):
         weights = tf.expand_dims(weights, axis=-1)
     return tf.broadcast_to(weights, tf.shape(values))
 

@@ -9,16 +9,13 @@ __all__ = ["RunningAveragePrecision"]
 
 
 def _weights_like(values, sample_weight, dtype):
-    """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
-    and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added.
-    """
+    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return tf.ones_like(values, dtype=dtype)
     weights = tf.cast(sample_weight, dtype)
-    rank = values.shape.rank
-    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:
+    if weights.shape.rank == values.shape.rank + 1 and weights.shape[-1] == 1:
         weights = tf.squeeze(weights, axis=-1)
-    for _ in range(rank - weights.shape.rank):
+    for _ in range(values.shape.rank - weights.shape.rank):
         weights = tf.expand_dims(weights, axis=-1)
     return tf.broadcast_to(weights, tf.shape(values))
 
@@ -31,8 +28,7 @@ def _weighted_sum(values, sample_weight):
 
 
 def _match_rank(value, reference):
-    """`value` with a trailing axis of size 1 dropped or added to match `reference`'s rank (as Keras
-    squeezes or expands labels), otherwise unchanged."""
+    """`value` brought to the rank of `reference` as Keras brings labels: a last axis of 1 dropped or added."""
     rank, reference_rank = value.shape.rank, reference.shape.rank
     if rank is None or reference_rank is None:
         return value

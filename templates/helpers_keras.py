@@ -6,15 +6,13 @@ from keras import ops
 
 
 def _weights_like(values, sample_weight, dtype):
-    """sample_weight brought to the rank of `values` and broadcast to its shape, as Keras does for losses
-    and metrics: a trailing axis of size 1 is squeezed, missing trailing axes are added."""
+    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return ops.ones_like(values, dtype=dtype)
     weights = ops.cast(sample_weight, dtype)
-    rank = len(values.shape)
-    if len(weights.shape) == rank + 1 and weights.shape[-1] == 1:
+    if len(weights.shape) == len(values.shape) + 1 and weights.shape[-1] == 1:
         weights = ops.squeeze(weights, axis=-1)
-    for _ in range(rank - len(weights.shape)):
+    for _ in range(len(values.shape) - len(weights.shape)):
         weights = ops.expand_dims(weights, axis=-1)
     return ops.broadcast_to(weights, ops.shape(values))
 
@@ -34,8 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
 
 
 def _match_rank(value, reference):
-    """`value` with a trailing axis of size 1 dropped or added to match `reference`'s rank (as Keras
-    squeezes or expands labels), otherwise unchanged."""
+    """`value` brought to the rank of `reference` as Keras brings labels: a last axis of 1 dropped or added."""
     rank, reference_rank = len(value.shape), len(reference.shape)
     if rank == reference_rank + 1 and value.shape[-1] == 1:
         return ops.squeeze(value, axis=-1)
