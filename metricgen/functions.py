@@ -235,6 +235,22 @@ def _reduce(fn: str) -> Call:
     return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"))
 
 
+def _torch_reduce(fn: str) -> Lowering:
+    """A torch reduction over `axis` (every axis by default): torch takes keepdim only beside dim."""
+
+    def lower(a: Args) -> str:
+        if not a.given("keepdims"):
+            return call(fn, "x", dim=given("axis"))(a)
+        return call(fn, "x", dim="axis", keepdim="keepdims")(a)
+
+    return lower
+
+
+def _torch_int32(lowering: Lowering) -> Lowering:
+    """torch's index functions give int64 where the language promises int32."""
+    return lambda a: f"{lowering(a)}.to(torch.int32)"
+
+
 def _static_choice(flag: str, if_true: str, if_false: str) -> str:
     """Code choosing by a constant flag: resolved here for literals, when the metric is traced otherwise."""
     return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
@@ -261,6 +277,7 @@ define(
     "Sum over `axis` (all axes by default).",
     tf=_reduce("tf.reduce_sum"),
     keras=_reduce("ops.sum"),
+    torchmetrics=_torch_reduce("torch.sum"),
 )
 define(
     "mean",
@@ -269,6 +286,7 @@ define(
     "Mean over `axis` (NaN for an empty tensor).",
     tf=_reduce("tf.reduce_mean"),
     keras=_reduce("ops.mean"),
+    torchmetrics=_torch_reduce("torch.mean"),
 )
 define(
     "max",
@@ -277,6 +295,7 @@ define(
     "Maximum over `axis` (of nothing: the dtype's lowest value, -inf for floats).",
     tf=_reduce("tf.reduce_max"),
     keras=_keras_extreme("ops.max", highest=False),
+    torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("True")),
 )
 define(
     "min",
@@ -285,8 +304,17 @@ define(
     "Minimum over `axis` (of nothing: the dtype's highest value, inf for floats).",
     tf=_reduce("tf.reduce_min"),
     keras=_keras_extreme("ops.min", highest=True),
+    torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("False")),
 )
-define("prod", _reduction(), numeric, "Product over `axis`.", tf=_reduce("tf.reduce_prod"), keras=_reduce("ops.prod"))
+define(
+    "prod",
+    _reduction(),
+    numeric,
+    "Product over `axis`.",
+    tf=_reduce("tf.reduce_prod"),
+    keras=_reduce("ops.prod"),
+    torchmetrics=call("_prod", "x", "axis", "keepdims"),
+)
 define(
     "any",
     _reduction(Kind.BOOL),
@@ -294,6 +322,7 @@ define(
     "Logical or over `axis`.",
     tf=_reduce("tf.reduce_any"),
     keras=_reduce("ops.any"),
+    torchmetrics=_torch_reduce("torch.any"),
 )
 define(
     "all",
@@ -302,6 +331,7 @@ define(
     "Logical and over `axis`.",
     tf=_reduce("tf.reduce_all"),
     keras=_reduce("ops.all"),
+    torchmetrics=_torch_reduce("torch.all"),
 )
 define(
     "cumsum",
@@ -310,6 +340,7 @@ define(
     "Cumulative sum along `axis`; `reverse=True` sums from the end, `exclusive=True` leaves each element out.",
     tf=call("tf.cumsum", "x", axis="axis", exclusive=given("exclusive"), reverse=given("reverse")),
     keras=call("_cumsum", "x", "axis", "reverse", "exclusive"),
+    torchmetrics=call("_cumsum", "x", "axis", "reverse", "exclusive"),
 )
 
 # --- sample weighting (Keras-style broadcasting of `sample_weight`) -----------------------------------------
@@ -321,6 +352,7 @@ define(
     "Σ x·w, with `sample_weight` brought to x's rank and broadcast as Keras does (Σ x without weights).",
     tf=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
     keras=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
+    torchmetrics=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
     uses_sample_weight=True,
 )
 define(
@@ -330,6 +362,7 @@ define(
     "Σ w over the elements of x (their number without weights): the denominator of a weighted mean.",
     tf=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     keras=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
+    torchmetrics=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
 )
 define(
@@ -339,6 +372,7 @@ define(
     "The batch's sample weights broadcast to x's shape, Keras-style (ones without weights).",
     tf=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     keras=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
+    torchmetrics=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
 )
 
@@ -359,7 +393,15 @@ for _name, _tf, _keras in [
     ("square", "tf.square", "ops.square"),
     ("negative", "tf.negative", "ops.negative"),
 ]:
-    define(_name, (_x(),), numeric, f"Element-wise {_name}.", tf=call(_tf, "x"), keras=call(_keras, "x"))
+    define(
+        _name,
+        (_x(),),
+        numeric,
+        f"Element-wise {_name}.",
+        tf=call(_tf, "x"),
+        keras=call(_keras, "x"),
+        torchmetrics=call(f"torch.{_name}", "x"),
+    )
 for _name, _tf, _keras in [
     ("sqrt", "tf.sqrt", "ops.sqrt"),
     ("log", "tf.math.log", "ops.log"),
@@ -377,6 +419,7 @@ for _name, _tf, _keras in [
         f"Element-wise {_name} (ints become floats{'; halves round to even' if _name == 'round' else ''}).",
         tf=call(_tf, "x"),
         keras=call(_keras, "x"),
+        torchmetrics=call(f"torch.{_name}", "x"),
     )
 define(
     "clip",
@@ -385,6 +428,7 @@ define(
     "x limited to [lo, hi].",
     tf=call("tf.clip_by_value", "x", "lo", "hi"),
     keras=call("ops.clip", "x", "lo", "hi"),
+    torchmetrics=call("torch.clamp", "x", "lo", "hi"),
 )
 _PAIR = (Arg("a", Kind.NUM), Arg("b", Kind.NUM))
 define(
@@ -394,6 +438,7 @@ define(
     "Element-wise maximum.",
     tf=call("tf.maximum", "a", "b"),
     keras=call("ops.maximum", "a", "b"),
+    torchmetrics=call("torch.maximum", "a", "b"),
 )
 define(
     "minimum",
@@ -402,6 +447,7 @@ define(
     "Element-wise minimum.",
     tf=call("tf.minimum", "a", "b"),
     keras=call("ops.minimum", "a", "b"),
+    torchmetrics=call("torch.minimum", "a", "b"),
 )
 define(
     "safe_div",
@@ -410,6 +456,7 @@ define(
     "a / b, and 0 where b is 0 (the `/` operator does the same).",
     tf=call("tf.math.divide_no_nan", "a", "b"),
     keras=call("ops.divide_no_nan", "a", "b"),
+    torchmetrics=call("_divide_no_nan", "a", "b"),
 )
 define(
     "where",
@@ -418,6 +465,7 @@ define(
     "a where cond holds, else b (element-wise; `a if cond else b` is the same).",
     tf=call("tf.where", "cond", "a", "b"),
     keras=call("ops.where", "cond", "a", "b"),
+    torchmetrics=call("torch.where", "cond", "a", "b"),
 )
 define(
     "matmul",
@@ -426,6 +474,7 @@ define(
     "Matrix product (batched over leading axes).",
     tf=call("tf.linalg.matmul", "a", "b"),
     keras=call("ops.matmul", "a", "b"),
+    torchmetrics=call("torch.matmul", "a", "b"),
 )
 
 # --- indices, ranks and shapes -----------------------------------------------------------------------------
@@ -444,6 +493,7 @@ define(
     "Index of the largest value along `axis` (int32).",
     tf=call("tf.argmax", "x", axis="axis", output_type=Code("tf.int32")),
     keras=_int32(call("ops.argmax", "x", axis="axis")),
+    torchmetrics=_torch_int32(call("torch.argmax", "x", dim="axis")),
 )
 define(
     "argmin",
@@ -452,6 +502,7 @@ define(
     "Index of the smallest value along `axis` (int32).",
     tf=call("tf.argmin", "x", axis="axis", output_type=Code("tf.int32")),
     keras=_int32(call("ops.argmin", "x", axis="axis")),
+    torchmetrics=_torch_int32(call("torch.argmin", "x", dim="axis")),
 )
 define(
     "argsort",
@@ -464,6 +515,7 @@ define(
     keras=lambda a: 'ops.cast(ops.argsort({}, axis={}), "int32")'.format(
         _static_choice(a.atom("descending"), f"ops.negative({a['x']})", a["x"]), a["axis"]
     ),
+    torchmetrics=_torch_int32(call("torch.argsort", "x", dim="axis", descending="descending", stable=Code("True"))),
 )
 define(
     "one_hot",
@@ -472,6 +524,7 @@ define(
     "One-hot rows of length `depth`.",
     tf=call("tf.one_hot", "indices", "depth", dtype=OUT_DTYPE),
     keras=call("ops.one_hot", "indices", "depth", dtype=OUT_DTYPE),
+    torchmetrics=call("_one_hot", "indices", "depth", OUT_DTYPE),
 )
 define(
     "gather",
@@ -480,6 +533,7 @@ define(
     "Entries of x at `indices` along `axis`.",
     tf=call("tf.gather", "x", "indices", axis=given("axis")),
     keras=call("ops.take", "x", "indices", axis="axis"),
+    torchmetrics=call("_gather", "x", "indices", "axis"),
 )
 define(
     "reshape",
@@ -488,6 +542,7 @@ define(
     "x with a new shape (one entry may be -1).",
     tf=call("tf.reshape", "x", "shape"),
     keras=call("ops.reshape", "x", "shape"),
+    torchmetrics=call("torch.reshape", "x", "shape"),
 )
 define(
     "transpose",
@@ -496,6 +551,7 @@ define(
     "x with its axes permuted (reversed by default).",
     tf=call("tf.transpose", "x", perm=given("perm")),
     keras=call("ops.transpose", "x", axes=given("perm")),
+    torchmetrics=call("_transpose", "x", given("perm")),
 )
 define(
     "expand_dims",
@@ -504,6 +560,7 @@ define(
     "x with a new axis of size 1.",
     tf=call("tf.expand_dims", "x", "axis"),
     keras=call("ops.expand_dims", "x", "axis"),
+    torchmetrics=call("torch.unsqueeze", "x", "axis"),
 )
 define(
     "squeeze",
@@ -512,6 +569,7 @@ define(
     "x without its axes of size 1.",
     tf=call("tf.squeeze", "x", axis=given("axis")),
     keras=call("ops.squeeze", "x", axis=given("axis")),
+    torchmetrics=call("torch.squeeze", "x", dim=given("axis")),
 )
 define(
     "flip",
@@ -520,6 +578,7 @@ define(
     "x reversed along `axis`.",
     tf=lambda a: f"tf.reverse({a['x']}, axis=[{a['axis']}])",
     keras=call("ops.flip", "x", axis="axis"),
+    torchmetrics=lambda a: f"torch.flip({a['x']}, dims=[{a['axis']}])",
 )
 define(
     "size",
@@ -528,6 +587,7 @@ define(
     "Number of elements of x.",
     tf=call("tf.size", "x"),
     keras=_int32(call("ops.size", "x")),
+    torchmetrics=lambda a: f"torch.tensor({a.atom('x')}.numel(), dtype=torch.int32, device=self.device)",
 )
 define(
     "shape",
@@ -536,6 +596,7 @@ define(
     "Size of x along `axis`.",
     tf=lambda a: f"tf.shape({a['x']})[{a['axis']}]",
     keras=lambda a: f'ops.cast(ops.shape({a["x"]})[{a["axis"]}], "int32")',
+    torchmetrics=lambda a: f"torch.tensor({a.atom('x')}.shape[{a['axis']}], dtype=torch.int32, device=self.device)",
 )
 define(
     "arange",
@@ -544,6 +605,14 @@ define(
     "Integers start, start+step, ... below stop.",
     tf=call("tf.range", "start", limit=given("stop"), delta=given("step")),
     keras=call("ops.arange", "start", given("stop"), step=given("step"), dtype=Code('"int32"')),
+    torchmetrics=call(
+        "torch.arange",
+        "start",
+        given("stop"),
+        step=given("step"),
+        dtype=Code("torch.int32"),
+        device=Code("self.device"),
+    ),
 )
 define(
     "linspace",
@@ -552,6 +621,7 @@ define(
     "`num` evenly spaced values from start to stop.",
     tf=call("tf.linspace", "start", "stop", "num"),
     keras=call("ops.linspace", "start", "stop", "num", dtype=OUT_DTYPE),
+    torchmetrics=call("torch.linspace", "start", "stop", "num", dtype=OUT_DTYPE, device=Code("self.device")),
 )
 
 # --- counting and bucketing (fixed-size output, so they stream and compile under XLA) ---------------------
@@ -575,6 +645,7 @@ define(
     "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.",
     tf=_bincount("tf.ones_like"),
     keras=_bincount("ops.ones_like"),
+    torchmetrics=_bincount("torch.ones_like"),
 )
 define(
     "segment_sum",
@@ -583,6 +654,7 @@ define(
     "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
     tf=call("_segment_sum", "data", "ids", "num_segments"),
     keras=call("_segment_sum", "data", "ids", "num_segments"),
+    torchmetrics=call("_segment_sum", "data", "ids", "num_segments"),
 )
 
 # --- dtypes ------------------------------------------------------------------------------------------------
@@ -593,6 +665,7 @@ define(
     "x converted to `dtype`.",
     tf=call("tf.cast", "x", "dtype"),
     keras=call("ops.cast", "x", "dtype"),
+    torchmetrics=lambda a: f"{a.atom('x')}.to({a['dtype']})",
 )
 
 # Functions that take constants only and give a constant (evaluated in Python, at build time of the metric).

@@ -195,6 +195,7 @@ class Metric:
     result: Expr
     examples: list[Any] = field(default_factory=list)
     uses_sample_weight: bool = False
+    higher_is_better: Optional[bool] = None
 
     def expressions(self) -> Iterator[Expr]:
         """Every top-level expression: update definitions and values, result definitions and value."""

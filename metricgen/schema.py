@@ -140,6 +140,9 @@ class Spec(_Model):
     class_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", max_length=100, description="CamelCase class name")
     description: Doc
     package: str = Field("metricgen", pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="Keras serialization package")
+    higher_is_better: Union[bool, None] = Field(
+        None, description="Whether a larger result is better (torchmetrics' higher_is_better); null: neither."
+    )
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     inputs: list[
         Annotated[InputSpec, BeforeValidator(_name_to_input, json_schema_input_type=Union[str, InputSpec])]

@@ -94,6 +94,7 @@ def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
         result=result,
         examples=list(spec.examples),
         uses_sample_weight=ctx.uses_sample_weight,
+        higher_is_better=spec.higher_is_better,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .base import Target
 from .keras import KerasTarget
 from .tf import TensorFlowTarget
+from .torchmetrics import TorchMetricsTarget
 
-TARGETS: dict[str, Target] = {t.name: t for t in (TensorFlowTarget(), KerasTarget())}
+TARGETS: dict[str, Target] = {t.name: t for t in (TensorFlowTarget(), KerasTarget(), TorchMetricsTarget())}
 DEFAULT_TARGET = "tf"
 
 

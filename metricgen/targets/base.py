@@ -46,6 +46,10 @@ class Target(abc.ABC):
     reserved_attributes: frozenset[str]
     #: the class that reserves them, as an error names it
     reserved_by: str
+    #: the method that takes a batch, and the constructor arguments every class of this target has, as the
+    #: class docstring lists them
+    update_method: str
+    constructor_docs: tuple[tuple[str, str], ...] = ()
 
     # -- spellings ------------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -31,6 +31,8 @@ class KerasMetricTarget(Target):
     template = "keras_metric.py.j2"
     reserved_attributes = KERAS_METRIC_ATTRIBUTES
     reserved_by = "keras.metrics.Metric"
+    update_method = "update_state"
+    constructor_docs = (("name", "name of the metric instance."), ("dtype", "dtype of the state and result."))
     base_class: str
 
     def fold(self, state: ir.State, value: str) -> list[str]:

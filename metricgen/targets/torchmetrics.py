@@ -1,0 +1,139 @@
+"""The torchmetrics target: a ``torchmetrics.Metric`` written with torch ops, for PyTorch (and Lightning) users.
+
+State is declared with ``add_state(name, default, dist_reduce_fx)``, so torchmetrics syncs it over
+torch.distributed itself: add state by "sum", max and min state by "max" and "min", assign state by the first
+process's value (as Keras' "only_first_replica"). ``forward`` (the batch value and accumulation) uses
+torchmetrics' cheap path (``full_state_update = False``) unless the update reads state, assigns it, or starts
+an add state away from zero, where merging a batch's state into the total would be wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from .. import ir
+from ..lowering import Printer, class_parts, py_literal
+from ..types import FLOAT
+from .base import Target
+
+# Attributes of torchmetrics.Metric (its torch.nn.Module base included) that a param or state would overwrite.
+TORCHMETRICS_ATTRIBUTES = frozenset(
+    """T_destination add_module add_state apply bfloat16 buffers call_super_init children clone compile compute
+    cpu cuda device double dtype dump_patches eval extra_repr float forward full_state_update get_buffer
+    get_extra_state get_parameter get_submodule half higher_is_better ipu is_differentiable load_state_dict
+    merge_state metric_state modules mtia named_buffers named_children named_modules named_parameters parameters
+    persistent plot plot_legend_name plot_lower_bound plot_upper_bound register_backward_hook register_buffer
+    register_forward_hook register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
+    register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ reset set_dtype set_extra_state
+    set_submodule share_memory state_dict sync sync_context to to_empty train type unsync update update_called
+    update_count xpu zero_grad training compute_on_cpu dist_sync_on_step process_group dist_sync_fn
+    distributed_available_fn sync_on_compute compute_with_cache""".split()
+)
+REDUCTION = {"add": '"sum"', "max": '"max"', "min": '"min"', "assign": "_first_process"}
+# Functions whose result carries no gradient back to their tensor arguments.
+_NOT_DIFFERENTIABLE = frozenset(
+    """argmax argmin argsort one_hot size shape arange bincount round floor ceil sign any all""".split()
+)
+
+
+class TorchMetricsTarget(Target):
+    name = "torchmetrics"
+    summary = "a torchmetrics.Metric using torch ops (syncs over torch.distributed), under OUT/torchmetrics/"
+    folder = "torchmetrics"
+    template = "torchmetrics_metric.py.j2"
+    helper_files = ("helpers_common.py", "helpers_torch.py")
+    imports = ("import torch", "from torchmetrics import Metric")
+    ops = "torch"
+    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    logical = {
+        "and": "torch.logical_and",
+        "or": "torch.logical_or",
+        "not": "torch.logical_not",
+        "==": "torch.eq",
+        "!=": "torch.ne",
+    }
+    reserved_attributes = TORCHMETRICS_ATTRIBUTES
+    reserved_by = "torchmetrics.Metric"
+    update_method = "update"
+    constructor_docs = (("kwargs", "passed to torchmetrics.Metric (dist_sync_on_step, sync_on_compute, ...)."),)
+    example_result_name = "compute()"
+
+    def dtype(self, dtype: str) -> str:
+        return "self.dtype" if dtype == FLOAT else f"torch.{dtype}"
+
+    def cast(self, code: str, dtype: str) -> str:
+        # as_tensor: numpy arrays and lists too (update's inputs), and no copy where nothing changes
+        return f"torch.as_tensor({code}, dtype={self.dtype(dtype)}, device=self.device)"
+
+    def constant(self, code: str, dtype: str) -> str:
+        return f"torch.tensor({code}, dtype={self.dtype(dtype)}, device=self.device)"
+
+    def fold(self, state: ir.State, value: str) -> list[str]:
+        var = f"self.{state.name}"
+        if state.fold == "add":
+            return [f"{var} += {value}"]
+        if state.fold == "assign":
+            return [f"{var} = {value}"]
+        extreme = "maximum" if state.fold == "max" else "minimum"
+        return [f"{var} = torch.{extreme}({var}, {value})"]
+
+    def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
+        parts = class_parts(metric, printer)
+        states = []
+        for s in metric.states:
+            dtype = "" if s.dtype == FLOAT else f", dtype=torch.{s.dtype}"
+            shape = parts.shapes[s.name]
+            default = (
+                f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {py_literal(s.init)}{dtype})"
+            )
+            states.append((s.name, default, REDUCTION[s.fold]))
+        reads_state = any(
+            isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x)
+        ) or any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.update_locals for e in ir.walk(x))
+        offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
+        full_state_update = reads_state or bool(offset) or any(s.fold == "assign" for s in metric.states)
+        return {
+            "parts": parts,
+            "imports": parts.extra_imports + [""] * bool(parts.extra_imports) + list(self.imports),
+            "init_args": parts.init_args + ["**kwargs"],
+            "states": states,
+            "higher_is_better": repr(metric.higher_is_better),
+            "is_differentiable": repr(_differentiable(metric)),
+            "full_state_update": repr(full_state_update),
+            "unmergeable": next((s.name for s in metric.states if not s.mergeable), None),
+            "offsets": [(s.name, py_literal(s.init)) for s in offset],
+        }
+
+    @contextlib.contextmanager
+    def example_runtime(self) -> Iterator[Any]:
+        import torch
+
+        yield torch
+
+    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
+        metric.update(*inputs, sample_weight=sample_weight)
+
+    def example_result(self, metric: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(metric.compute().detach().cpu().numpy())
+
+
+def _differentiable(metric: ir.Metric) -> bool:
+    """Whether the result can carry gradients back to float inputs: no comparison, rounding, index or cast to
+    an int or bool on the way (a conservative answer: False where unsure)."""
+    if any(i.dtype in ("int32", "int64", "bool") for i in metric.inputs):
+        return False
+    for expr in metric.expressions():
+        for e in ir.walk(expr):
+            if isinstance(e, ir.Operator) and e.op in ("==", "!=", "<", "<=", ">", ">=", "and", "or", "not", "//", "%"):
+                return False
+            if isinstance(e, ir.Cast) and e.type.dtype in ("int32", "int64", "bool"):
+                return False
+            if isinstance(e, ir.Apply) and e.function in _NOT_DIFFERENTIABLE:
+                return False
+            if isinstance(e, ir.CallParam):
+                return False
+    return True

@@ -1,0 +1,110 @@
+# Helper functions copied into generated torchmetrics modules (torch only), each only where the metric uses it.
+# They mirror helpers_tf.py and helpers_keras.py: keep the three files' functions in step. Keep each
+# helper self-contained.
+import torch
+
+
+def _weights_like(values, sample_weight, dtype):
+    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
+    if sample_weight is None:
+        return torch.ones_like(values, dtype=dtype)
+    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
+    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
+        weights = weights.squeeze(-1)
+    weights = weights.reshape(tuple(weights.shape) + (1,) * (values.dim() - weights.dim()))
+    return torch.broadcast_to(weights, values.shape)
+
+
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return torch.sum(values)
+    return torch.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return torch.tensor(values.numel(), dtype=dtype, device=values.device)
+    return torch.sum(_weights_like(values, sample_weight, dtype))
+
+
+def _match_rank(value, reference):
+    """`value` brought to the rank of `reference` as Keras brings labels: a last axis of 1 dropped or added."""
+    if value.dim() == reference.dim() + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    if value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
+        return value.unsqueeze(-1)
+    return value
+
+
+def _divide_no_nan(a, b):
+    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
+    a, b = torch.broadcast_tensors(a, b)
+    zero = b == 0
+    return torch.where(zero, torch.zeros_like(a), a / torch.where(zero, torch.ones_like(b), b))
+
+
+def _extreme(x, axis, keepdims, largest):
+    """torch.amax (amin) over `axis` (None: every axis), and of nothing the dtype's lowest (highest) value, as
+    tf.reduce_max (min) gives: torch raises there."""
+    dims = () if axis is None else axis
+    if x.numel() > 0:
+        return (torch.amax if largest else torch.amin)(x, dim=dims, keepdim=keepdims)
+    reduced = {d % x.dim() for d in ((dims,) if isinstance(dims, int) else dims or range(x.dim()))}
+    shape = [1 if i in reduced else n for i, n in enumerate(x.shape) if keepdims or i not in reduced]
+    if x.dtype.is_floating_point:
+        bound = -float("inf") if largest else float("inf")
+    else:
+        bound = torch.iinfo(x.dtype).min if largest else torch.iinfo(x.dtype).max
+    return torch.full(shape, bound, dtype=x.dtype, device=x.device)
+
+
+def _prod(x, axis, keepdims):
+    """torch.prod over `axis` (None: every axis; a tuple of them too, which torch.prod does not take)."""
+    dims = range(x.dim()) if axis is None else (axis,) if isinstance(axis, int) else axis
+    for d in sorted({d % max(x.dim(), 1) for d in dims}, reverse=True):
+        x = torch.prod(x, dim=d, keepdim=keepdims)
+    return x
+
+
+def _cumsum(x, axis, reverse, exclusive):
+    """tf.cumsum in torch: `reverse` sums from the end, `exclusive` leaves each element out."""
+    if reverse:
+        x = torch.flip(x, dims=[axis])
+    out = torch.cumsum(x, dim=axis)
+    if exclusive:
+        out = torch.cat([torch.zeros_like(out.narrow(axis, 0, 1)), out.narrow(axis, 0, out.shape[axis] - 1)], dim=axis)
+    return torch.flip(out, dims=[axis]) if reverse else out
+
+
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
+    0..num_segments-1 dropped."""
+    ids = segment_ids.reshape(-1).long()
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    ids = torch.where((ids >= 0) & (ids < num_segments), ids, num_segments)  # the extra segment, dropped
+    out = torch.zeros((num_segments + 1,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
+    return out.index_add(0, ids, data)[:num_segments]
+
+
+def _one_hot(indices, depth, dtype):
+    """tf.one_hot in torch: rows of zeros for indices outside 0..depth-1."""
+    return (indices.unsqueeze(-1) == torch.arange(depth, device=indices.device)).to(dtype)
+
+
+def _gather(x, indices, axis):
+    """tf.gather in torch: the entries of x at `indices` (of any shape) along `axis`."""
+    axis = axis % x.dim()
+    picked = torch.index_select(x, axis, indices.reshape(-1).long())
+    return picked.reshape(tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :]))
+
+
+def _transpose(x, perm=None):
+    """tf.transpose in torch: axes permuted, reversed by default."""
+    return x.permute(tuple(range(x.dim() - 1, -1, -1)) if perm is None else tuple(perm))
+
+
+def _first_process(values):
+    """dist_reduce_fx of an assigned state: the first process's value (Keras' "only_first_replica")."""
+    return values[0]
