@@ -50,7 +50,7 @@ GENERATED = ROOT / "generated"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
-SECTIONS = ("f1", "precision", "map", "dice", "generator")
+SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "generator")
 
 
 # -- timing ------------------------------------------------------------------------------------------------
@@ -498,6 +498,126 @@ def bench_generator(report: Report, args) -> None:
 # -- the report --------------------------------------------------------------------------------------------
 
 
+MSE_SPEC = """
+name: mean_squared_error
+class_name: MeanSquaredError
+description: mean of (y_pred - y_true)^2 over every element
+higher_is_better: false
+state:
+  total: {}
+  count: {}
+update:
+  total: weighted_sum(square(y_pred - y_true))
+  count: weighted_count(y_true)
+result: total / count
+"""
+
+
+def bench_torchmetrics(report: Report, args, np) -> None:
+    """The torchmetrics target against torchmetrics' built-ins, on the CPU: one update + compute per call."""
+    import torch
+    import torchmetrics
+
+    sys.path.insert(0, str(ROOT))
+    from metricgen.compiler import generate_from_text
+
+    def generated(stem: str):
+        name = f"benchmark_torchmetrics_{stem}"
+        spec = importlib.util.spec_from_file_location(name, GENERATED / "torchmetrics" / f"{stem}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    mse_module = type(sys)("benchmark_torchmetrics_mse")
+    exec(compile(generate_from_text(MSE_SPEC, "mse.yaml", "torchmetrics"), "mse.py", "exec"), mse_module.__dict__)
+    classes = 20
+    cases = [
+        (
+            "F1",
+            lambda: generated("stateful_f1").StatefulF1Score(threshold=0.5),
+            lambda: torchmetrics.classification.BinaryF1Score(threshold=0.5),
+            "BinaryF1Score(threshold=0.5)",
+            "binary",
+        ),
+        (
+            "Precision",
+            lambda: generated("running_average_precision").RunningAveragePrecision(threshold=0.5),
+            lambda: torchmetrics.classification.BinaryPrecision(threshold=0.5),
+            "BinaryPrecision(threshold=0.5)",
+            "binary",
+        ),
+        (
+            "MeanAveragePrecision C=20",
+            lambda: generated("mean_average_precision").MeanAveragePrecision(num_classes=classes, num_thresholds=200),
+            lambda: torchmetrics.classification.MultilabelAveragePrecision(
+                num_labels=classes, average="macro", thresholds=200
+            ),
+            "MultilabelAveragePrecision(average=macro, thresholds=200)",
+            "multilabel",
+        ),
+        (
+            "MeanSquaredError",
+            lambda: mse_module.MeanSquaredError(),
+            lambda: torchmetrics.MeanSquaredError(),
+            "MeanSquaredError()",
+            "regression",
+        ),
+    ]
+    rng = np.random.default_rng(3)
+    for batch in args.batch_sizes:
+        data = {
+            "binary": ((rng.uniform(size=batch) > 0.5).astype("float32"), rng.uniform(size=batch).astype("float32")),
+            "multilabel": (
+                (rng.uniform(size=(batch, classes)) > 0.7).astype("float32"),
+                rng.uniform(size=(batch, classes)).astype("float32"),
+            ),
+            "regression": (rng.normal(size=batch).astype("float32"), rng.normal(size=batch).astype("float32")),
+        }
+        for title, make, make_ref, reference, kind in cases:
+            y_true, y_pred = (torch.as_tensor(a) for a in data[kind])
+            target = y_true.int() if kind != "regression" else y_true
+
+            def ours(metric=make()):
+                metric.update(y_true, y_pred)
+                return metric.compute()
+
+            def theirs(metric=make_ref()):
+                metric.update(y_pred, target)
+                return metric.compute()
+
+            def again(metric=make_ref()):
+                metric.update(y_pred, target)
+                return metric.compute()
+
+            if kind != "multilabel":  # AP: ours buckets scores above thresholds, theirs at or above them
+                _same_value(
+                    {
+                        "gen": float(make_checked(make, y_true, y_pred)),
+                        "ref": float(make_checked(make_ref, y_pred, target)),
+                    },
+                    f"torchmetrics {title}",
+                )
+            times = interleaved({"gen": ours, "ref": theirs, "same": again}, args.rounds, args.round_ms)
+            report.add(
+                Row(
+                    "torchmetrics",
+                    f"{title} B={batch}",
+                    "eager",
+                    times["gen"],
+                    times["ref"],
+                    f"torchmetrics {reference}",
+                    1.0,
+                    note=f"A/A: {times['ref'] / times['same']:.2f}x",
+                )
+            )
+
+
+def make_checked(factory, a, b):
+    metric = factory()
+    metric.update(a, b)
+    return metric.compute()
+
+
 def machine_info(tf=None, keras=None, np=None) -> list[str]:
     cpu = platform.processor() or "unknown"
     try:
@@ -513,7 +633,7 @@ def machine_info(tf=None, keras=None, np=None) -> list[str]:
             versions.append(f"{name} {module.__version__}")
     from importlib.metadata import version
 
-    for name in ("black", "jinja2", "pydantic", "click"):
+    for name in ("torch", "torchmetrics", "black", "jinja2", "pydantic", "click"):
         try:
             versions.append(f"{name} {version(name)}")
         except Exception:  # noqa: BLE001 - informational only
@@ -608,6 +728,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             bench_map(report, args, tf, keras, np)
         elif section == "dice":
             bench_dice(report, args, tf, keras, np)
+        elif section == "torchmetrics":
+            bench_torchmetrics(report, args, np)
         elif section == "generator":
             bench_generator(report, args)
     elapsed = time.perf_counter() - started

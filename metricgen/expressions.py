@@ -111,6 +111,8 @@ class ExpressionParser:
             if isinstance(value, bool) or isinstance(value, (int, float)):
                 if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
                     raise self.error("integer literal is too large", node)
+                if isinstance(value, float) and value in (float("inf"), -float("inf")):
+                    raise self.error("float literal is too large (for infinity, write inf)", node)
                 return Const(loc, value)
             if value is None:
                 return Const(loc, None)  # only valid as a function argument: the analyser checks

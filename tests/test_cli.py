@@ -415,6 +415,31 @@ def test_test_runs_the_dice_examples():
     assert result.stderr.endswith(f"{len(outcomes)} passed, 0 failed\n")
 
 
+def test_build_check_list_and_test_the_torchmetrics_target(repo):
+    result = cli("build", "specs/dice.yaml", "--target", "torchmetrics")
+    assert result.exit_code == 0, result.output
+    source = (repo / "generated" / "torchmetrics" / "dice.py").read_text(encoding="utf-8")
+    assert "from torchmetrics import Metric" in source and "keras" not in source and "tensorflow" not in source
+    assert "metricgen build --target torchmetrics specs/dice.yaml" in source
+    assert cli("check", "specs/dice.yaml", "--target", "torchmetrics").exit_code == 0
+    assert "generated/torchmetrics/dice.py" in cli("list", "specs/dice.yaml", "--target", "torchmetrics").stdout
+    assert cli("validate", "specs/dice.yaml", "--target", "torchmetrics").exit_code == 0
+    tested = cli("test", "specs/dice.yaml", "--target", "torchmetrics")
+    assert tested.exit_code == 0 and "PASS" in tested.output, tested.output
+
+
+def test_a_name_torchmetrics_reserves_is_refused_for_that_target_only(repo):
+    (repo / "specs" / "upd.yaml").write_text(
+        "name: upd\nclass_name: Upd\ndescription: d\nstate:\n  update: {}\nupdate:\n  update: sum(y_pred)\n"
+        "result: update\n",
+        encoding="utf-8",
+    )
+    assert cli("validate", "specs/upd.yaml").exit_code == 0
+    refused = cli("validate", "specs/upd.yaml", "--target", "torchmetrics")
+    assert refused.exit_code == 2
+    assert "specs/upd.yaml:5:3: error: invalid state variable name 'update': torchmetrics.Metric already has" in refused.output
+
+
 def test_test_keras_target():
     result = cli("test", str(DICE_SPEC), "--target", "keras")
     assert result.exit_code == 0, result.output

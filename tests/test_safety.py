@@ -145,15 +145,20 @@ ATTACKS = {
 }
 
 
-@pytest.mark.parametrize("expr", list(ATTACKS.values()), ids=list(ATTACKS))
-def test_expression_attacks_never_reach_the_module(expr):
-    text = spec_with(expr)
-    try:
-        source = compile_spec(text)
-    except SpecErrors as exc:
-        assert all(e.location.line >= 1 for e in exc.errors), exc
+# The attacks that are plain expressions once YAML has read them (a line continuation inside a double-quoted
+# scalar is YAML's own folding): they build, and the module is still only metricgen's code.
+HARMLESS_ATTACKS = {"backslash_continuation"}
+
+
+@pytest.mark.parametrize("name", list(ATTACKS), ids=list(ATTACKS))
+def test_expression_attacks_never_reach_the_module(name):
+    text = spec_with(ATTACKS[name])
+    if name not in HARMLESS_ATTACKS:
+        with pytest.raises(SpecErrors) as caught:
+            compile_spec(text)
+        assert all(e.location.line >= 1 for e in caught.value.errors), caught.value
         return
-    # a few are harmless (Python reads \u0065 as 'e'): then the module is still only metricgen's code
+    source = compile_spec(text)
     assert_only_metricgen_code(source)
     assert "import os" not in source and "__class__" not in source
 
@@ -377,13 +382,10 @@ def test_huge_file_is_refused():
 )
 def test_long_or_deep_expressions_fail_cleanly(expr):
     start = time.perf_counter()
-    try:
-        source = compile_spec(spec_with(expr))
-    except SpecErrors as exc:
-        assert all(e.location.line >= 1 for e in exc.errors)
-    else:
-        assert_only_metricgen_code(source)
-    assert time.perf_counter() - start < 5.0
+    with pytest.raises(SpecErrors) as caught:
+        compile_spec(spec_with(expr))
+    assert all(e.location.line >= 1 for e in caught.value.errors)
+    assert time.perf_counter() - start < 5.0  # a bound on a hostile input, not a performance claim
 
 
 def test_deep_but_reasonable_expression_builds():

@@ -3,119 +3,32 @@ function, dtype promotion, folds, initial values, reset and merge."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import tf
+from expression_cases import B, CASES, SAMPLE_WEIGHTS, WEIGHTED_CASES, I, X, broadcast_weights, probe_spec
 from metricgen.compiler import generate_from_text
 from metricgen.functions import REGISTRY
 
 import keras
+import torch
 
 
-def compile_class(spec_text: str, class_name: str = "Probe"):
-    source = generate_from_text(spec_text, "probe.yaml")
-    module = types.ModuleType(f"probe_{abs(hash(spec_text))}")
+def compile_class(spec_text: str, class_name: str = "Probe", target: str = "tf"):
+    source = generate_from_text(spec_text, "probe.yaml", target)
+    module = types.ModuleType(f"probe_{target}_{abs(hash(spec_text))}")
     exec(compile(source, "probe.py", "exec"), module.__dict__)
     return getattr(module, class_name)
-
-
-def probe_spec(expression: str, lets: str = "") -> str:
-    return f"""
-name: probe
-class_name: Probe
-description: one expression, assigned to a state variable
-inputs:
-  - {{name: x}}
-  - {{name: i, dtype: int32}}
-state:
-  out: {{shape: [{{shape}}], fold: assign}}
-update:
-  let:
-    value: {expression}
-{lets}
-  out: reshape(value, [-1])
-result: sum(out)
-"""
-
-
-X = np.array([[0.5, -1.25, 2.0, 0.0], [3.0, 0.25, -0.5, 1.5], [1.0, 2.5, -2.0, 0.75]], np.float32)
-I = np.array([[0, 1, 2, 3], [3, 3, 1, 0], [2, 0, 1, 1]], np.int32)
-P = np.clip(np.abs(X) / 3.0, 0.01, 0.99)
-
-# expression -> numpy value (float64 reference); every registry function appears at least once
-CASES = {
-    "sum(x, axis=1)": X.sum(1),
-    "sum(x, axis=(0, 1), keepdims=True)": X.sum(keepdims=True),
-    "mean(x, axis=0)": X.mean(0),
-    "max(x, axis=-1)": X.max(-1),
-    "min(x, axis=0)": X.min(0),
-    "prod(x + 3, axis=1)": (X + 3).prod(1),
-    "cast(any(x > 2, axis=1), float32)": (X > 2).any(1).astype(float),
-    "cast(all(x > -3, axis=0), float)": (X > -3).all(0).astype(float),
-    "cumsum(x, axis=1)": np.cumsum(X, 1),
-    "cumsum(x, axis=1, reverse=True, exclusive=True)": np.flip(np.cumsum(np.flip(X, 1), 1), 1) - X,
-    "abs(x)": np.abs(X),
-    "sign(x)": np.sign(X),
-    "square(x)": X**2,
-    "negative(x)": -X,
-    "sqrt(abs(x))": np.sqrt(np.abs(X)),
-    "log(abs(x) + 1)": np.log(np.abs(X) + 1),
-    "log1p(abs(x))": np.log1p(np.abs(X)),
-    "exp(x)": np.exp(X),
-    "floor(x)": np.floor(X),
-    "ceil(x)": np.ceil(X),
-    "round(x)": np.round(X),
-    "sigmoid(x)": 1 / (1 + np.exp(-X)),
-    "clip(x, -1, 1)": np.clip(X, -1, 1),
-    "maximum(x, 0.3)": np.maximum(X, 0.3),
-    "minimum(x, i)": np.minimum(X, I),
-    "safe_div(x, i)": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
-    "x / i": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
-    "where(x > 0, x, 2 * x)": np.where(X > 0, X, 2 * X),
-    "x if x > 0 else 0.5": np.where(X > 0, X, 0.5),
-    "matmul(x, transpose(x))": X @ X.T,
-    "cast(argmax(x), float)": np.argmax(X, -1).astype(float),
-    "cast(argmin(x, axis=0), float)": np.argmin(X, 0).astype(float),
-    "cast(argsort(x, descending=True), float)": np.argsort(-X, -1, kind="stable").astype(float),
-    "one_hot(argmax(x), 4)": np.eye(4)[np.argmax(X, -1)],
-    "gather(x, i[1:, 3], axis=0)": X[I[1:, 3]],
-    "gather(x[0], i)": X[0][I],
-    "reshape(x, [2, 6])": X.reshape(2, 6),
-    "transpose(x)": X.T,
-    "expand_dims(x, 0)": X[None],
-    "squeeze(x[None, :, 1:2], axis=(0, 2))": X[:, 1],
-    "flip(x, 1)": X[:, ::-1],
-    "cast(size(x), float)": np.array(12.0),
-    "cast(shape(x, 1), float)": np.array(4.0),
-    "cast(arange(4), float) * x": np.arange(4) * X,
-    "cast(arange(1, 9, 3), float)": np.arange(1, 9, 3).astype(float),
-    "linspace(0, 1, 5)": np.linspace(0, 1, 5),
-    "bincount(reshape(i, [-1]), 4)": np.bincount(I.reshape(-1), minlength=4).astype(float),
-    "bincount(reshape(i, [-1]), 3, weights=reshape(x, [-1]))": np.bincount(
-        I.reshape(-1)[I.reshape(-1) < 3], X.reshape(-1)[I.reshape(-1) < 3], minlength=3
-    ),
-    "segment_sum(x, i, 4)": np.array([X[I == k].sum() for k in range(4)]),
-    "weighted_sum(x)": np.array(X.sum()),
-    "weighted_count(x)": np.array(12.0),
-    "sample_weights(x)": np.ones_like(X),
-    # operators and promotion: int with float, bool arithmetic, constants, chained comparisons
-    "x * i + 1": X * I + 1,
-    "i // 2 + i % 2 + x ** 2": I // 2 + I % 2 + X**2,
-    "(x > 0) + (i > 1)": (X > 0).astype(float) + (I > 1),
-    "cast(0 < x <= 2, float)": ((X > 0) & (X <= 2)).astype(float),
-    "cast((x > 0) & (i == 1) | ~(x < 3), float)": (((X > 0) & (I == 1)) | ~(X < 3)).astype(float),
-    "cast(x > 0 and not i != 3 or x > 2.5, float)": (((X > 0) & ~(I != 3)) | (X > 2.5)).astype(float),
-    "x[..., None][:, ::2, 0] * pi + epsilon": X[:, ::2] * np.pi + 1e-7,
-    "-x[1] + i[2, 1:3][0]": -X[1] + I[2, 1],
-    # comparisons of comparisons keep their parentheses (not a chain)
-    "cast((x > 0) == (i > 1), float)": ((X > 0) == (I > 1)).astype(float),
-    "cast(any(where(x > 0, x > 1, i > 2), axis=1), float)": np.where(X > 0, X > 1, I > 2).any(1).astype(float),
-    "bincount(reshape(i, [-1]) - 1, 3)": np.bincount(I.reshape(-1)[I.reshape(-1) >= 1] - 1, minlength=3)[:3],
-    "segment_sum(x, i - 1, 3)": np.array([X[I == k + 1].sum() for k in range(3)]),
-}
 
 
 def test_every_registry_function_is_covered():
@@ -124,15 +37,82 @@ def test_every_registry_function_is_covered():
     assert {name for name, f in REGISTRY.items() if not f.internal} - used == set()
 
 
-@pytest.mark.parametrize("expression", list(CASES), ids=list(CASES))
-def test_expression_matches_numpy(expression):
-    expected = np.asarray(CASES[expression], dtype=np.float64)
-    spec = probe_spec(expression).replace("{shape}", str(expected.size))
-    metric = compile_class(spec)()
+def run_probe(target: str, expression: str, size: int, sample_weight=None) -> list:
+    """The probe's `out` after one update, each way the target runs (eager; tf.function with XLA for tf and
+    keras on TensorFlow; forward for torchmetrics)."""
+    spec = probe_spec(expression).replace("{shape}", str(size))
+    metric = compile_class(spec, target=target)()
+    outs = []
+    if target == "torchmetrics":
+        inputs = [torch.as_tensor(a) for a in (X, I, B)]
+        weights = None if sample_weight is None else torch.as_tensor(sample_weight)
+        metric.update(*inputs, sample_weight=weights)
+        outs.append(metric.out.numpy())
+        metric.reset()
+        metric(*inputs, sample_weight=weights)
+        outs.append(metric.out.numpy())
+        return outs
     for update in (metric.update_state, tf.function(metric.update_state, jit_compile=True)):
         metric.reset_state()
-        update(X, I)
-        np.testing.assert_allclose(metric.out.numpy(), expected.reshape(-1), rtol=1e-6, atol=1e-6)
+        update(X, I, B, sample_weight=sample_weight)
+        outs.append(np.asarray(metric.out))
+    return outs
+
+
+IN_PROCESS_TARGETS = ["tf", "keras", "torchmetrics"]  # keras: on the TensorFlow backend (JAX, PyTorch: below)
+
+
+@pytest.mark.parametrize("expression", list(CASES), ids=list(CASES))
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+def test_expression_matches_numpy(target, expression):
+    expected = np.asarray(CASES[expression], dtype=np.float64)
+    for out in run_probe(target, expression, expected.size):
+        np.testing.assert_allclose(out, expected.reshape(-1), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("weights", list(SAMPLE_WEIGHTS), ids=list(SAMPLE_WEIGHTS))
+@pytest.mark.parametrize("expression", list(WEIGHTED_CASES), ids=list(WEIGHTED_CASES))
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+def test_sample_weights_of_every_rank(target, expression, weights):
+    w = broadcast_weights(SAMPLE_WEIGHTS[weights], X.shape)
+    expected = np.asarray(WEIGHTED_CASES[expression](w), dtype=np.float64)
+    for out in run_probe(target, expression, expected.size, SAMPLE_WEIGHTS[weights]):
+        np.testing.assert_allclose(out, expected.reshape(-1), rtol=1e-6, atol=1e-6)
+
+
+@functools.lru_cache(maxsize=None)
+def expressions_under(backend: str) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    script = Path(__file__).resolve().parent / "expression_run.py"
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-5000:]
+    report = json.loads(done.stdout)
+    assert report["backend"] == backend
+    return report["results"]
+
+
+SUBPROCESS_CASES = list(CASES) + [f"{e} with {w}" for e in WEIGHTED_CASES for w in SAMPLE_WEIGHTS]
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=SUBPROCESS_CASES)
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(b, marks=[] if importlib.util.find_spec(b) else [pytest.mark.skip(reason=f"{b} is not installed")])
+        for b in ("jax", "torch")
+    ],
+)
+def test_expression_matches_numpy_on_the_keras_target_under(backend, case):
+    result = expressions_under(backend)[case]
+    assert result["ok"], result.get("error") or f"got {result['got']}"
+
+
+def test_keras_reference_broadcasts_weights_as_our_reference_does():
+    """The numpy weight rule above is Keras' own: keras.metrics.Sum with each weight shape agrees."""
+    for w in SAMPLE_WEIGHTS.values():
+        total = keras.metrics.Sum()
+        total.update_state(X, sample_weight=w)
+        np.testing.assert_allclose(float(total.result()), (X * broadcast_weights(w, X.shape)).sum(), rtol=1e-6)
 
 
 FOLDS = """
@@ -158,8 +138,9 @@ result: total + count + latest[0] * 0 + largest - smallest
 """
 
 
-def test_folds_initial_values_reset_and_merge():
-    Folds = compile_class(FOLDS, "Folds")
+@pytest.mark.parametrize("target", ["tf", "keras"])
+def test_folds_initial_values_reset_and_merge(target):
+    Folds = compile_class(FOLDS, "Folds", target)
     metric = Folds()
     assert metric.total.numpy() == 5 and metric.count.numpy() == 2
     assert metric.largest.numpy() == -np.inf and metric.smallest.numpy() == np.inf
@@ -179,10 +160,11 @@ def test_folds_initial_values_reset_and_merge():
         metric.merge_state([Folds()])
 
 
-def test_merge_of_max_and_min_states():
+@pytest.mark.parametrize("target", ["tf", "keras"])
+def test_merge_of_max_and_min_states(target):
     spec = FOLDS.replace("  latest: {shape: [2], fold: assign}\n", "").replace("  latest: x[-2:]\n", "")
     spec = spec.replace(" + latest[0] * 0", "")
-    Folds = compile_class(spec, "Folds")
+    Folds = compile_class(spec, "Folds", target)
     a, b = Folds(), Folds()
     a.update_state(np.array([1.0, 4.0]))
     b.update_state(np.array([-3.0, 2.0]))
@@ -253,8 +235,6 @@ result: total
 
 
 def test_sample_weight_broadcasting_is_keras_style():
-    Dice = compile_class(probe_spec("x").replace("{shape}", "1"))  # only to exercise the helper module
-    del Dice
     spec = """
 name: weighted_mean
 class_name: WeightedMean

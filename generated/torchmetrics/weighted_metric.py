@@ -28,11 +28,7 @@ def _weighted_sum(values, sample_weight):
 
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    a, b = torch.broadcast_tensors(a, b)
-    zero = b == 0
-    return torch.where(
-        zero, torch.zeros_like(a), a / torch.where(zero, torch.ones_like(b), b)
-    )
+    return torch.where(b == 0, 0.0, a / b)
 
 
 class WeightedMetric(Metric):

@@ -1,0 +1,181 @@
+"""Expressions and their numpy values, shared by every target's expression tests (in this process for tf, keras
+on TensorFlow and torchmetrics; in a subprocess per Keras backend for keras on JAX and PyTorch).
+
+Each case is an expression over the probe's inputs x (float32 [3, 4]), i (int32 [3, 4]), b (bool [3, 4]) and
+params scale (float 0.5), n (int 3) and flag (bool True); its value is computed with numpy, never by metricgen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def probe_spec(expression: str, lets: str = "") -> str:
+    return f"""
+name: probe
+class_name: Probe
+description: one expression, assigned to a state variable
+params:
+  scale: {{type: float, default: 0.5}}
+  n: {{type: int, default: 3}}
+  flag: {{type: bool, default: true}}
+inputs:
+  - {{name: x}}
+  - {{name: i, dtype: int32}}
+  - {{name: b, dtype: bool}}
+state:
+  out: {{shape: [{{shape}}], fold: assign}}
+update:
+  let:
+    value: {expression}
+{lets}
+  out: reshape(value, [-1])
+result: sum(out)
+"""
+
+
+X = np.array([[0.5, -1.25, 2.0, 0.0], [3.0, 0.25, -0.5, 1.5], [1.0, 2.5, -2.0, 0.75]], np.float32)
+I = np.array([[0, 1, 2, 3], [3, 3, 1, 0], [2, 0, 1, 1]], np.int32)
+B = X > 0.6
+EMPTY = np.zeros((0,), np.float32)
+
+# expression -> numpy value (float64 reference); every registry function appears at least once
+CASES = {
+    "sum(x, axis=1)": X.sum(1),
+    "sum(x, axis=(0, 1), keepdims=True)": X.sum(keepdims=True),
+    "mean(x, axis=0)": X.mean(0),
+    "max(x, axis=-1)": X.max(-1),
+    "min(x, axis=0)": X.min(0),
+    "prod(x + 3, axis=1)": (X + 3).prod(1),
+    "cast(any(x > 2, axis=1), float32)": (X > 2).any(1).astype(float),
+    "cast(all(x > -3, axis=0), float)": (X > -3).all(0).astype(float),
+    "cumsum(x, axis=1)": np.cumsum(X, 1),
+    "cumsum(x, axis=1, reverse=True, exclusive=True)": np.flip(np.cumsum(np.flip(X, 1), 1), 1) - X,
+    "abs(x)": np.abs(X),
+    "sign(x)": np.sign(X),
+    "square(x)": X**2,
+    "negative(x)": -X,
+    "sqrt(abs(x))": np.sqrt(np.abs(X)),
+    "log(abs(x) + 1)": np.log(np.abs(X) + 1),
+    "log1p(abs(x))": np.log1p(np.abs(X)),
+    "exp(x)": np.exp(X),
+    "floor(x)": np.floor(X),
+    "ceil(x)": np.ceil(X),
+    "round(x)": np.round(X),
+    "sigmoid(x)": 1 / (1 + np.exp(-X)),
+    "clip(x, -1, 1)": np.clip(X, -1, 1),
+    "maximum(x, 0.3)": np.maximum(X, 0.3),
+    "minimum(x, i)": np.minimum(X, I),
+    "safe_div(x, i)": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
+    "x / i": np.divide(X, I, out=np.zeros_like(X), where=I != 0),
+    "where(x > 0, x, 2 * x)": np.where(X > 0, X, 2 * X),
+    "x if x > 0 else 0.5": np.where(X > 0, X, 0.5),
+    "matmul(x, transpose(x))": X @ X.T,
+    "cast(argmax(x), float)": np.argmax(X, -1).astype(float),
+    "cast(argmin(x, axis=0), float)": np.argmin(X, 0).astype(float),
+    "cast(argsort(x, descending=True), float)": np.argsort(-X, -1, kind="stable").astype(float),
+    "one_hot(argmax(x), 4)": np.eye(4)[np.argmax(X, -1)],
+    "gather(x, i[1:, 3], axis=0)": X[I[1:, 3]],
+    "gather(x[0], i)": X[0][I],
+    "reshape(x, [2, 6])": X.reshape(2, 6),
+    "transpose(x)": X.T,
+    "expand_dims(x, 0)": X[None],
+    "squeeze(x[None, :, 1:2], axis=(0, 2))": X[:, 1],
+    "flip(x, 1)": X[:, ::-1],
+    "cast(size(x), float)": np.array(12.0),
+    "cast(shape(x, 1), float)": np.array(4.0),
+    "cast(arange(4), float) * x": np.arange(4) * X,
+    "cast(arange(1, 9, 3), float)": np.arange(1, 9, 3).astype(float),
+    "linspace(0, 1, 5)": np.linspace(0, 1, 5),
+    "bincount(reshape(i, [-1]), 4)": np.bincount(I.reshape(-1), minlength=4).astype(float),
+    "bincount(reshape(i, [-1]), 3, weights=reshape(x, [-1]))": np.bincount(
+        I.reshape(-1)[I.reshape(-1) < 3], X.reshape(-1)[I.reshape(-1) < 3], minlength=3
+    ),
+    "segment_sum(x, i, 4)": np.array([X[I == k].sum() for k in range(4)]),
+    "weighted_sum(x)": np.array(X.sum()),
+    "weighted_count(x)": np.array(12.0),
+    "sample_weights(x)": np.ones_like(X),
+    # operators and promotion: int with float, bool arithmetic, constants, chained comparisons
+    "x * i + 1": X * I + 1,
+    "i // 2 + i % 2 + x ** 2": I // 2 + I % 2 + X**2,
+    "(x > 0) + (i > 1)": (X > 0).astype(float) + (I > 1),
+    "cast(0 < x <= 2, float)": ((X > 0) & (X <= 2)).astype(float),
+    "cast((x > 0) & (i == 1) | ~(x < 3), float)": (((X > 0) & (I == 1)) | ~(X < 3)).astype(float),
+    "cast(x > 0 and not i != 3 or x > 2.5, float)": (((X > 0) & ~(I != 3)) | (X > 2.5)).astype(float),
+    "x[..., None][:, ::2, 0] * pi + epsilon": X[:, ::2] * np.pi + 1e-7,
+    "-x[1] + i[2, 1:3][0]": -X[1] + I[2, 1],
+    # comparisons of comparisons keep their parentheses (not a chain)
+    "cast((x > 0) == (i > 1), float)": ((X > 0) == (I > 1)).astype(float),
+    "cast(any(where(x > 0, x > 1, i > 2), axis=1), float)": np.where(X > 0, X > 1, I > 2).any(1).astype(float),
+    "bincount(reshape(i, [-1]) - 1, 3)": np.bincount(I.reshape(-1)[I.reshape(-1) >= 1] - 1, minlength=3)[:3],
+    "segment_sum(x, i - 1, 3)": np.array([X[I == k + 1].sum() for k in range(3)]),
+    # ids past the end are dropped too
+    "segment_sum(x, i, 2)": np.array([X[I == k].sum() for k in range(2)]),
+    "bincount(reshape(i, [-1]), 2, weights=reshape(i, [-1]))": np.array([0.0, (I == 1).sum()]),
+    "one_hot(reshape(i, [-1]) - 1, 3)": np.array([[float(v - 1 == k) for k in range(3)] for v in I.reshape(-1)]),
+    # int tensors meet float constants and params: the result is float, nothing truncates
+    "sum(i * 0.5)": np.array(I.sum() * 0.5),
+    "i * scale + x": I * 0.5 + X,
+    "i / 4": I / 4,
+    "cast(i, float) ** -1 if flag else x": np.divide(1.0, I, out=np.full(I.shape, np.inf), where=I != 0),
+    "i + n": I + 3,
+    "x * n - n // 2": X * 3 - 1,
+    "i // n + i % n": I // 3 + I % 3,
+    "cast(i > n - 2, float)": (I > 1).astype(float),
+    "x if flag else -x": X,
+    "x if not flag else -x": -X,
+    # booleans: as numbers they are 0/1; as conditions they select
+    "cast(b, float) + x": B.astype(float) + X,
+    "b + i": B.astype(float) + I,
+    "where(b, i, 0)": np.where(B, I, 0),
+    "where(b, x, i)": np.where(B, X, I),
+    "cast(b & (i > 0) | ~b, float)": ((B & (I > 0)) | ~B).astype(float),
+    "cast(any(b), float) + cast(all(b == b), float)": np.array(2.0),
+    "cast(b, int32) * 2": B * 2,
+    # zero denominators: `/` and safe_div give 0
+    "x / (x * 0)": np.zeros_like(X),
+    "safe_div(i, i * 0)": np.zeros_like(X),
+    "sum(x) / sum(x[:0])": np.array(0.0),
+    # empty reductions: 0 for sum, NaN for mean, the dtype's bounds for max and min
+    "sum(x[:0], axis=0)": np.zeros(4),
+    "mean(x[:, :0])": np.array(np.nan),
+    "max(x[:0])": np.array(-np.inf),
+    "min(x[:, :0], axis=1)": np.full(3, np.inf),
+    "cast(max(i[:0]), float)": np.array(-(2.0**31)),
+    "cast(min(i[:0]), float)": np.array(2.0**31 - 1),
+    # ties: argmax/argmin take the first, argsort is stable (ties keep their order), both directions
+    "cast(argmax(floor(x * 0)), float)": np.zeros(3),
+    "cast(argmin(round(x / 4), axis=1), float)": np.argmin(np.round(X / 4), 1).astype(float),
+    "cast(argsort(floor(x / 2)), float)": np.argsort(np.floor(X / 2), -1, kind="stable").astype(float),
+    "cast(argsort(floor(x / 2), descending=True), float)": np.argsort(-np.floor(X / 2), -1, kind="stable").astype(
+        float
+    ),
+    "cast(argsort(cast(i, float), axis=0, descending=True), float)": np.argsort(-I, 0, kind="stable").astype(float),
+}
+
+# sample weights of lower, equal and one higher rank than the values (x is [3, 4])
+SAMPLE_WEIGHTS = {
+    "per sample [3]": np.array([0.5, 2.0, 0.0], np.float32),
+    "per element [3, 4]": np.arange(12, dtype=np.float32).reshape(3, 4) / 10,
+    "per sample [3, 1]": np.array([[0.5], [2.0], [0.0]], np.float32),
+    "trailing 1 [3, 4, 1]": (np.arange(12, dtype=np.float32).reshape(3, 4, 1) + 1) / 10,
+}
+
+
+def broadcast_weights(w: np.ndarray, shape: tuple) -> np.ndarray:
+    """Keras' rule: a trailing axis of size 1 beyond the values' rank is dropped, missing axes are added."""
+    if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
+        w = w[..., 0]
+    return np.broadcast_to(w.reshape(w.shape + (1,) * (len(shape) - w.ndim)), shape)
+
+
+WEIGHTED_CASES = {
+    "weighted_sum(x)": lambda w: np.array((X * w).sum()),
+    "weighted_sum(i)": lambda w: np.array((I * w).sum()),
+    "weighted_count(x)": lambda w: np.array(w.sum()),
+    "weighted_count(b)": lambda w: np.array(w.sum()),
+    "sample_weights(x)": lambda w: w,
+    "weighted_sum(x - i) + weighted_sum(x + i)": lambda w: np.array((2 * X * w).sum()),
+}
+
+
