@@ -264,9 +264,9 @@ def _bound(dtype: str, highest: bool) -> str:
     return 'float("inf")' if highest else '-float("inf")'
 
 
-def _keras_extreme(fn: str, highest: bool) -> Call:
-    """ops.max/min with an `initial` value, since keras.ops raises on an empty reduction where tf does not."""
-    return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"), initial=lambda a: _bound(a.dtype, highest))
+def _keras_extreme(largest: bool) -> Call:
+    """ops.max/min, with tf's value for an empty tensor (see _extreme in templates/helpers_keras.py)."""
+    return call("_extreme", "x", "axis", "keepdims", Code(str(largest)), lambda a: _bound(a.dtype, not largest))
 
 
 # --- reductions --------------------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ define(
     numeric,
     "Maximum over `axis` (of nothing: the dtype's lowest value, -inf for floats).",
     tf=_reduce("tf.reduce_max"),
-    keras=_keras_extreme("ops.max", highest=False),
+    keras=_keras_extreme(largest=True),
     torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("True")),
 )
 define(
@@ -303,7 +303,7 @@ define(
     numeric,
     "Minimum over `axis` (of nothing: the dtype's highest value, inf for floats).",
     tf=_reduce("tf.reduce_min"),
-    keras=_keras_extreme("ops.min", highest=True),
+    keras=_keras_extreme(largest=False),
     torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("False")),
 )
 define(

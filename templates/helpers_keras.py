@@ -64,3 +64,15 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         out = ops.flip(out, axis=0)
     return ops.moveaxis(out, 0, axis)
+
+
+def _extreme(x, axis, keepdims, largest, empty):
+    """ops.max (largest) or ops.min over `axis`, and of nothing `empty` (the dtype's lowest or highest value,
+    as tf.reduce_max and tf.reduce_min give), shaped as the reduction: keras.ops raises on an empty tensor, and
+    its PyTorch backend drops `axis` when given `initial`."""
+    if 0 not in tuple(x.shape):
+        return (ops.max if largest else ops.min)(x, axis=axis, keepdims=keepdims)
+    dims = range(len(x.shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    reduced = {d % len(x.shape) for d in dims}
+    shape = [1 if i in reduced else n for i, n in enumerate(x.shape) if keepdims or i not in reduced]
+    return ops.full(shape, empty, dtype=x.dtype)

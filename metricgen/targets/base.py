@@ -98,12 +98,13 @@ class Target(abc.ABC):
         return sources
 
     def helpers_called(self, code: str) -> list[str]:
-        """The helpers ``code`` calls, with the helpers they call in turn, in the helper files' order."""
+        """The helpers ``code`` names (calls, or passes as a value), with the helpers they name in turn, in the
+        helper files' order."""
         sources = self.helper_sources
         needed: set[str] = set()
         pending = [code]
         while pending:
-            for name in re.findall(r"\b(_[a-z][a-z0-9_]*)\(", pending.pop()):
+            for name in re.findall(r"\b(_[a-z][a-z0-9_]*)\b", pending.pop()):
                 if name in sources and name not in needed:
                     needed.add(name)
                     pending.append(sources[name])
