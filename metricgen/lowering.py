@@ -262,8 +262,20 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
         result_body=[f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
-        + [f"return {printer.code(metric.result)}"],
+        + [f"return {_result_code(metric, printer)}"],
     )
+
+
+def _result_code(metric: ir.Metric, printer: Printer) -> str:
+    """The result's code: a state variable read as a tensor of its current value, never the variable itself
+    (which a later update would change under the caller's feet, and which float() cannot read under
+    tf.distribute)."""
+    code, result, definitions = printer.code(metric.result), metric.result, dict(metric.result_locals)
+    while isinstance(result, ir.Ref) and result.kind == "local":  # `value: x` with `x: total`
+        result = definitions[result.name]
+    if isinstance(result, ir.Ref) and result.kind == "state":
+        return printer.target.snapshot(code)
+    return code
 
 
 def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:

@@ -76,3 +76,36 @@ def _extreme(x, axis, keepdims, largest, empty):
     reduced = {d % len(x.shape) for d in dims}
     shape = [1 if i in reduced else n for i, n in enumerate(x.shape) if keepdims or i not in reduced]
     return ops.full(shape, empty, dtype=x.dtype)
+
+
+def _replica_reduce(value, largest):
+    """The max (largest) or min of `value` over every replica under tf.distribute on the TensorFlow backend, so
+    that each replica's max/min state holds the all-data value (TensorFlow aggregates on-read variables by sum,
+    mean or first replica, never by max); `value` itself on other backends and without distribution."""
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    gathered = context.all_gather(tf.expand_dims(value, 0), axis=0)
+    return (tf.reduce_max if largest else tf.reduce_min)(gathered, axis=0)
+
+
+def _add_to_int_sum(variable, value):
+    """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
+    outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
+    equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        on_read = variable.value
+        if tf.distribute.in_cross_replica_context() and hasattr(on_read, "values") and len(on_read.values) > 1:
+            total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
+            first, *others = on_read.values
+            first.assign(total)
+            for other in others:
+                other.assign(tf.zeros_like(total))
+            return
+    variable.assign_add(value)

@@ -82,3 +82,17 @@ def _replica_reduce(value, reduce):
     if context is None or context.num_replicas_in_sync == 1:
         return value
     return reduce(context.all_gather(tf.expand_dims(value, 0), axis=0), axis=0)
+
+
+def _add_to_int_sum(variable, value):
+    """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
+    or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
+    variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica."""
+    on_read = getattr(variable, "value", variable)
+    if not (tf.distribute.in_cross_replica_context() and hasattr(on_read, "values") and len(on_read.values) > 1):
+        return variable.assign_add(value)
+    total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
+    first, *others = on_read.values
+    first.assign(total)
+    for other in others:
+        other.assign(tf.zeros_like(total))

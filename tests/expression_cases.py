@@ -104,6 +104,8 @@ CASES = {
     "cast(x > 0 and not i != 3 or x > 2.5, float)": (((X > 0) & ~(I != 3)) | (X > 2.5)).astype(float),
     "x[..., None][:, ::2, 0] * pi + epsilon": X[:, ::2] * np.pi + 1e-7,
     "-x[1] + i[2, 1:3][0]": -X[1] + I[2, 1],
+    # operator precedence: a power binds tighter than a unary minus on its left, looser on its right
+    "(-x) ** 2 - (x - 1) ** 2 + 2 ** -x": X**2 - (X - 1) ** 2 + 2.0**-X,
     # comparisons of comparisons keep their parentheses (not a chain)
     "cast((x > 0) == (i > 1), float)": ((X > 0) == (I > 1)).astype(float),
     "cast(any(where(x > 0, x > 1, i > 2), axis=1), float)": np.where(X > 0, X > 1, I > 2).any(1).astype(float),
@@ -178,5 +180,3 @@ WEIGHTED_CASES = {
     "sample_weights(x)": lambda w: w,
     "weighted_sum(x - i) + weighted_sum(x + i)": lambda w: np.array((2 * X * w).sum()),
 }
-
-

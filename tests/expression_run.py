@@ -24,7 +24,9 @@ from metricgen.compiler import generate_from_text  # noqa: E402
 
 def run(expression: str, expected: np.ndarray, sample_weight=None) -> dict:
     try:
-        source = generate_from_text(probe_spec(expression).replace("{shape}", str(expected.size)), "probe.yaml", "keras")
+        source = generate_from_text(
+            probe_spec(expression).replace("{shape}", str(expected.size)), "probe.yaml", "keras"
+        )
         module = types.ModuleType("probe")
         exec(compile(source, "probe.py", "exec"), module.__dict__)
         metric = module.Probe()

@@ -437,7 +437,10 @@ def test_a_name_torchmetrics_reserves_is_refused_for_that_target_only(repo):
     assert cli("validate", "specs/upd.yaml").exit_code == 0
     refused = cli("validate", "specs/upd.yaml", "--target", "torchmetrics")
     assert refused.exit_code == 2
-    assert "specs/upd.yaml:5:3: error: invalid state variable name 'update': torchmetrics.Metric already has" in refused.output
+    assert (
+        "specs/upd.yaml:5:3: error: invalid state variable name 'update': torchmetrics.Metric already has"
+        in refused.output
+    )
 
 
 def test_test_keras_target():

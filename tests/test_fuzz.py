@@ -561,9 +561,7 @@ def test_accepted_random_specs_import_construct_and_trace_a_batch(tmp_path):
             paths.append(str(path))
     assert len(paths) >= 8, f"only {len(paths)} of 80 random specs built"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", RUNNER, *paths], capture_output=True, text=True, timeout=600, env=env
-    )
+    done = subprocess.run([sys.executable, "-c", RUNNER, *paths], capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     outcomes = json.loads(done.stdout.strip().splitlines()[-1])
     ran = [p for p, (stage, _) in outcomes.items() if stage == "ok"]

@@ -63,6 +63,10 @@ class Target(abc.ABC):
     def constant(self, code: str, dtype: str) -> str:
         """A Python number or list as a tensor of ``dtype``."""
 
+    @abc.abstractmethod
+    def snapshot(self, code: str) -> str:
+        """A tensor holding a state variable's current value (what result() returns, not the variable)."""
+
     # -- state ----------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def fold(self, state: ir.State, value: str) -> list[str]:

@@ -3,6 +3,7 @@ TensorFlow, JAX and PyTorch backends (stateless API and ``jax.jit`` included).""
 
 from __future__ import annotations
 
+from .. import ir
 from ..types import FLOAT
 from .keras_metric import KerasMetricTarget
 
@@ -29,3 +30,11 @@ class KerasTarget(KerasMetricTarget):
 
     def constant(self, code: str, dtype: str) -> str:
         return f"ops.convert_to_tensor({code}, dtype={self.dtype(dtype)})"
+
+    def snapshot(self, code: str) -> str:
+        return f"ops.copy({code})"
+
+    def fold(self, state: ir.State, value: str) -> list[str]:
+        if state.fold in ("max", "min"):  # on the TensorFlow backend, under tf.distribute: see the helper
+            value = f"_replica_reduce({value}, {state.fold == 'max'})"
+        return super().fold(state, value)

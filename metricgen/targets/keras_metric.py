@@ -37,6 +37,8 @@ class KerasMetricTarget(Target):
 
     def fold(self, state: ir.State, value: str) -> list[str]:
         var = f"self.{state.name}"
+        if state.fold == "add" and state.dtype in ("int32", "int64"):
+            return [f"_add_to_int_sum({var}, {value})"]  # see the helper: ints summed over replicas
         if state.fold == "add":
             return [f"{var}.assign_add({value})"]
         if state.fold == "assign":
@@ -62,7 +64,7 @@ class KerasMetricTarget(Target):
                 (
                     f"self.{s.name}.assign({self.full(f'self.{s.name}', py_literal(s.init))})"
                     if s.init != 0
-                    else f"self.{s.name}.assign({self.ops}.zeros_like(self.{s.name}))"
+                    else f"self.{s.name}.assign({self.ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype))"
                 )
                 for s in metric.states
             ]

@@ -34,6 +34,9 @@ class TensorFlowTarget(KerasMetricTarget):
     def constant(self, code: str, dtype: str) -> str:
         return f"tf.constant({code}, dtype={self.dtype(dtype)})"
 
+    def snapshot(self, code: str) -> str:
+        return f"tf.identity({code})"
+
     def full(self, like: str, value: str) -> str:
         return f"tf.fill({like}.shape, tf.constant({value}, dtype={like}.dtype))"
 

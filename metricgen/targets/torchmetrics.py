@@ -70,6 +70,9 @@ class TorchMetricsTarget(Target):
     def constant(self, code: str, dtype: str) -> str:
         return f"torch.tensor({code}, dtype={self.dtype(dtype)}, device=self.device)"
 
+    def snapshot(self, code: str) -> str:
+        return f"{code}.clone()"
+
     def fold(self, state: ir.State, value: str) -> list[str]:
         var = f"self.{state.name}"
         if state.fold == "add":
