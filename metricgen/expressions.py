@@ -45,6 +45,7 @@ _BINOPS = {
     ast.BitOr: "|",
 }
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not", ast.Invert: "~"}
+MAX_STRING = 200
 _COMPARE = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
 _WHAT = {  # what the user wrote, with its verb
     ast.Attribute: "attribute access ('.') is",
@@ -118,8 +119,11 @@ class ExpressionParser:
                 return Const(loc, None)  # only valid as a function argument: the analyser checks
             if value is Ellipsis:
                 raise self.error("'...' is only allowed in subscripts (x[..., 0])", node)
-            kind = "strings" if isinstance(value, str) else f"{type(value).__name__} literals"
-            raise self.error(f"{kind} are not allowed in expressions", node)
+            if isinstance(value, str):  # compared with a str param only: the analyser checks
+                if len(value) > MAX_STRING:
+                    raise self.error(f"a string in an expression has at most {MAX_STRING} characters", node)
+                return Const(loc, value)
+            raise self.error(f"{type(value).__name__} literals are not allowed in expressions", node)
         if isinstance(node, ast.Name):
             return Name(loc, node.id)
         if isinstance(node, ast.BinOp):
@@ -136,6 +140,12 @@ class ExpressionParser:
             parts = []
             left = self.convert(node.left, d)
             for op, right_node in zip(node.ops, node.comparators):
+                if isinstance(op, (ast.Is, ast.IsNot)):
+                    if not (isinstance(right_node, ast.Constant) and right_node.value is None):
+                        raise self.error("'is' and 'is not' compare with None only (class_id is None)", node)
+                    parts.append(Compare(loc, "is" if isinstance(op, ast.Is) else "is not", left, Const(loc, None)))
+                    left = Const(loc, None)
+                    continue
                 if type(op) not in _COMPARE:
                     raise self.error(f"comparison '{type(op).__name__}' is not allowed", node)
                 right = self.convert(right_node, d)

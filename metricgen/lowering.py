@@ -40,7 +40,7 @@ _PREC = {
     "**": 13,
     "atom": 16,
 }
-_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "is", "is not")
 
 
 def py_literal(value: Any) -> str:
@@ -236,7 +236,7 @@ def param_rule(p: ir.Param) -> ParamRule:
         p.min,
         p.max,
         None if p.choices is None else tuple(p.choices),
-        optional_callable=p.type == "callable" and not p.required,
+        optional=not p.required and p.default is None,
     )
 
 
@@ -293,16 +293,23 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     for i in metric.inputs:
         if i.same_rank_as is not None and i.name in used:
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
-    body += [f"{name} = {printer.code(expr)}" for name, expr in metric.update_locals]
+    # a definition or batch value that is a state variable itself holds its value, not the variable, which a
+    # fold below would change before it is read
+    body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]
     reads_state = any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x))
     folds = []
     for state, expr in metric.updates:
-        value = printer.code(expr)
+        value = _value_code(expr, printer)
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
             body.append(f"_{state.name}_batch = {value}")
             value = f"_{state.name}_batch"
         folds += target.fold(state, value)
     return body + folds
+
+
+def _value_code(expr: ir.Expr, printer: Printer) -> str:
+    code = printer.code(expr)
+    return printer.target.snapshot(code) if isinstance(expr, ir.Ref) and expr.kind == "state" else code
 
 
 def _param_doc(p: ir.Param) -> str:

@@ -26,7 +26,7 @@ class ParamRule:
     min: Optional[float] = None
     max: Optional[float] = None
     choices: Optional[tuple[str, ...]] = None
-    optional_callable: bool = False  # a callable param whose default is None
+    optional: bool = False  # None is a valid value (the param's default is None)
 
     @property
     def item_type(self) -> str:
@@ -39,8 +39,10 @@ class ParamRule:
         return (self.min is None or v >= self.min) and (self.max is None or v <= self.max)
 
     def holds(self, value: Any) -> bool:
+        if value is None:
+            return self.optional
         if self.type == "callable":
-            return callable(value) or (self.optional_callable and value is None)
+            return callable(value)
         if self.type == "bool":
             return isinstance(value, bool)
         if self.type == "str":
@@ -54,8 +56,11 @@ class ParamRule:
         return "" if self.holds(value) else f"must be {self.describe()}, got {_fmt(value)}"
 
     def describe(self) -> str:
+        return self._describe_value() + (" or None" if self.optional else "")
+
+    def _describe_value(self) -> str:
         if self.type == "callable":
-            return "a function" + (" or None" if self.optional_callable else "")
+            return "a function"
         if self.type == "bool":
             return "True or False"
         if self.type == "str":
@@ -88,8 +93,12 @@ class ParamRule:
 
     def condition(self, name: str) -> str:
         """A Python expression over the argument ``name`` that holds exactly when :meth:`holds` does."""
+        value = self._value_condition(name)
+        return f"{name} is None or {value}" if self.optional else value
+
+    def _value_condition(self, name: str) -> str:
         if self.type == "callable":
-            return f"{name} is None or callable({name})" if self.optional_callable else f"callable({name})"
+            return f"callable({name})"
         if self.type == "bool":
             return f"isinstance({name}, bool)"
         if self.type == "str":
@@ -99,15 +108,17 @@ class ParamRule:
         if self.type.startswith("list["):
             items = " and ".join(self._item_condition("v"))
             return f"isinstance({name}, (list, tuple)) and all({items} for v in {name})"
-        return " and ".join(self._item_condition(name))
+        return "(" + " and ".join(self._item_condition(name)) + ")" if self.optional else " and ".join(self._item_condition(name))
 
     def stored(self, name: str) -> str:
         """The argument as the instance keeps it: numbers normalised (numpy scalars become Python numbers)."""
         if self.type in ("int", "float"):
-            return f"{self.type}({name})"
-        if self.type.startswith("list["):
-            return f"[{self.item_type}(v) for v in {name}]"
-        return name
+            value = f"{self.type}({name})"
+        elif self.type.startswith("list["):
+            value = f"[{self.item_type}(v) for v in {name}]"
+        else:
+            return name
+        return f"None if {name} is None else {value}" if self.optional else value
 
     @property
     def needs_numbers_module(self) -> bool:

@@ -30,15 +30,21 @@ _FLOAT_RANK = {"float16": 0, "bfloat16": 0, "float32": 1, "float64": 2}
 class Type:
     kind: str  # tensor | static | list | callable | dtype
     dtype: str = ""  # tensor: one of TENSOR_DTYPES; static/list: int | float | bool | str
+    optional: bool = False  # a param whose default is None: usable only where it is known not to be None
 
     def __str__(self) -> str:
         if self.kind == "tensor":
             return f"{self.dtype} tensor"
+        text = self.kind
         if self.kind == "static":
-            return f"constant {self.dtype}"
-        if self.kind == "list":
-            return f"list[{self.dtype}]"
-        return self.kind
+            text = f"constant {self.dtype}"
+        elif self.kind == "list":
+            text = f"list[{self.dtype}]"
+        return text + (" or None" if self.optional else "")
+
+    def known(self) -> "Type":
+        """This type where the value is known not to be None."""
+        return Type(self.kind, self.dtype)
 
     @property
     def is_tensor(self) -> bool:

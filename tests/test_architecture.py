@@ -141,7 +141,10 @@ RULES = [
     ParamRule("list[float]", min=0, max=1),
     ParamRule("list[int]"),
     ParamRule("callable"),
-    ParamRule("callable", optional_callable=True),
+    ParamRule("callable", optional=True),
+    ParamRule("int", min=0, optional=True),
+    ParamRule("str", choices=("micro", "macro"), optional=True),
+    ParamRule("list[float]", min=0, max=1, optional=True),
 ]
 VALUES = st.one_of(
     st.none(),
@@ -155,7 +158,7 @@ VALUES = st.one_of(
 
 
 @pytest.mark.parametrize(
-    "rule", RULES, ids=[f"{r.type}-{r.min}-{r.max}-{r.choices}-{r.optional_callable}" for r in RULES]
+    "rule", RULES, ids=[f"{r.type}-{r.min}-{r.max}-{r.choices}-{r.optional}" for r in RULES]
 )
 @settings(max_examples=150, deadline=None)
 @given(value=VALUES)

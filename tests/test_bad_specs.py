@@ -527,7 +527,7 @@ CASES = [
             "sum(y_true * y_pred)", "sum(fn(y_true, y_pred))"
         ),
         ("fn(y_true", 0),
-        ["callable param 'fn' may be None", "remove its default"],
+        ["callable param 'fn' may be None", "make it required"],
         only=True,
     ),
     Case(

@@ -176,7 +176,12 @@ def test_merge_of_max_and_min_states(target):
         a.merge_state([Folds(start=1.0)])
 
 
-def test_update_reads_state_as_it_was_before_the_batch():
+@pytest.mark.parametrize("order", ["reader first", "writer first"])
+def test_update_reads_state_as_it_was_before_the_batch(order):
+    """Every update sees the state as it was before the batch, whichever state is folded first."""
+    updates = ["  previous_total: total", "  total: sum(x)"]
+    if order == "writer first":
+        updates.reverse()
     spec = """
 name: running
 class_name: Running
@@ -186,14 +191,18 @@ state:
   previous_total: {fold: assign}
   total: {}
 update:
-  previous_total: total
-  total: sum(x)
+UPDATES
 result: total - previous_total
-"""
-    metric = compile_class(spec, "Running")()
-    metric.update_state(np.array([1.0, 2.0]))
-    metric.update_state(np.array([4.0]))
-    assert metric.previous_total.numpy() == 3.0 and metric.total.numpy() == 7.0
+""".replace("UPDATES", "\n".join(updates))
+    for target in ("tf", "keras"):
+        metric = compile_class(spec, "Running", target)()
+        metric.update_state(np.array([1.0, 2.0]))
+        metric.update_state(np.array([4.0]))
+        assert float(metric.previous_total.numpy()) == 3.0 and float(metric.total.numpy()) == 7.0, (order, target)
+    metric = compile_class(spec, "Running", "torchmetrics")()  # in-place `+=` must not alias the two states
+    metric.update(torch.tensor([1.0, 2.0]))
+    metric.update(torch.tensor([4.0]))
+    assert float(metric.previous_total) == 3.0 and float(metric.total) == 7.0, (order, "torchmetrics")
 
 
 def test_int_inputs_into_float_state_and_param_validation():

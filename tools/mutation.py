@@ -40,7 +40,7 @@ class Mutant:
 
 
 SEMANTICS = ("tests/test_semantics.py",)
-METRICS = ("tests/test_metrics.py",)
+METRICS = ("tests/test_metrics.py", "tests/test_distributed.py")
 TORCH = ("tests/test_torchmetrics_target.py",)
 
 MUTANTS = [

@@ -45,11 +45,12 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
 
 def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Param) -> ir.Expr:
     ctx, name = checker.ctx, node.func
-    if not param.required:
+    if scope.bindings[name].type.optional:
         raise ctx.fail(
-            f"callable param '{name}' may be None (its default is null), so it cannot be called",
+            f"callable param '{name}' may be None (its default is null), so it cannot be called here",
             node.loc,
-            "remove its default to make it required",
+            f"call it where it is known not to be None, `{name}(...) if {name} is not None else ...`, or make it "
+            "required",
         )
     if node.kwargs:
         raise ctx.fail(f"callable param '{name}' takes positional arguments only", node.loc)

@@ -19,11 +19,12 @@ _INT_RANGE = {"int32": 2**31, "int64": 2**63}
 
 
 def param_type(p: ir.Param) -> Type:
+    optional = not p.required and p.default is None
     if p.type == "callable":
-        return Type("callable")
+        return Type("callable", optional=optional)
     if p.type.startswith("list["):
-        return Type("list", p.type[5:-1])
-    return static(p.type)
+        return Type("list", p.type[5:-1], optional)
+    return Type("static", p.type, optional)
 
 
 def param(checker: "Checker", name: str, p: Any) -> ir.Param:

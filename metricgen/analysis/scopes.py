@@ -3,6 +3,8 @@ first used, in dependency order, cycles refused, unused ones reported."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -37,6 +39,14 @@ class Scope:
         self.order: list[str] = []  # locals in the order they must be computed
         self.visiting: list[str] = []
         self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
+        self.base = self  # the scope before any narrowing: `let` definitions are analysed there
+
+    def narrowed(self, name: str, known: Type) -> "Scope":
+        """This scope where ``name`` is known not to be None (the branch of `... if name is not None else ...`
+        that sees it); everything but that binding is shared."""
+        child = copy.copy(self)
+        child.bindings = {**self.bindings, name: dataclasses.replace(self.bindings[name], type=known)}
+        return child
 
     @property
     def locals(self) -> list[tuple[str, ir.Expr]]:

@@ -24,8 +24,16 @@ class Checker:
     def expression(self, text: str, path: tuple, scope: Scope) -> ir.Expr:
         return self.check(self.ctx.parse(text, path), scope)
 
-    def check(self, node: syn.Node, scope: Scope) -> ir.Expr:
-        return getattr(self, "check_" + type(node).__name__)(node, scope)
+    def check(self, node: syn.Node, scope: Scope, may_be_none: bool = False) -> ir.Expr:
+        expr = getattr(self, "check_" + type(node).__name__)(node, scope)
+        if expr.type.optional and not may_be_none:
+            name = expr.name if isinstance(expr, ir.Ref) else "this value"
+            raise self.ctx.fail(
+                f"param '{name}' may be None here",
+                node.loc,
+                f"use it where it is known not to be, e.g. `... if {name} is not None else ...`",
+            )
+        return expr
 
     # -- requirements and coercions -------------------------------------------------------------------------
     def require_number(self, x: ir.Expr, loc: Location, what: str) -> None:
@@ -33,8 +41,13 @@ class Checker:
             raise self.ctx.fail(f"{what} needs a number, got {x.type}", loc)
 
     def require_bool(self, x: ir.Expr, loc: Location, what: str) -> None:
-        if not x.type.is_bool:
-            raise self.ctx.fail(f"{what} needs a boolean, got {x.type}", loc, "compare it, e.g. x > 0")
+        if x.type.is_bool:
+            return
+        hint = "compare it, e.g. x > 0"
+        if x.type.dtype == "str" and isinstance(x, ir.Ref) and x.kind == "param":
+            choices = self.ctx.params[x.name].choices
+            hint = f"compare it, e.g. {x.name} == {(choices or ['...'])[0]!r}"
+        raise self.ctx.fail(f"{what} needs a boolean, got {x.type}", loc, hint)
 
     @staticmethod
     def to_tensor(x: ir.Expr, dtype: str) -> ir.Expr:
@@ -62,15 +75,20 @@ class Checker:
     # -- nodes ----------------------------------------------------------------------------------------------
     def check_Const(self, node: syn.Const, scope: Scope) -> ir.Expr:
         if node.value is None:
-            raise self.ctx.fail("None is only allowed as a function argument (axis=None) or in a subscript", node.loc)
-        kind = "bool" if isinstance(node.value, bool) else ("int" if isinstance(node.value, int) else "float")
+            raise self.ctx.fail(
+                "None is only allowed as a function argument (axis=None), in a subscript or after 'is'", node.loc
+            )
+        if isinstance(node.value, str):
+            kind = "str"
+        else:
+            kind = "bool" if isinstance(node.value, bool) else ("int" if isinstance(node.value, int) else "float")
         return ir.Literal(static(kind), node.value)
 
     def check_Name(self, node: syn.Name, scope: Scope) -> ir.Expr:
         ctx, name = self.ctx, node.id
         if name in scope.local_sources:
             scope.referenced.add(name)
-            expr = local(self, name, scope, node.loc)
+            expr = local(self, name, scope.base, node.loc)
             return ir.Ref(expr.type, "local", name)
         binding = scope.bindings.get(name)
         if binding is not None:
@@ -147,7 +165,11 @@ class Checker:
         return ir.Operator(tensor(dtype), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
 
     def check_Compare(self, node: syn.Compare, scope: Scope) -> ir.Expr:
+        if node.op in ("is", "is not"):
+            return self.none_test(node, scope)
         left, right = self.check(node.left, scope), self.check(node.right, scope)
+        if "str" in (left.type.dtype, right.type.dtype) and not (left.type.is_tensor or right.type.is_tensor):
+            return self.string_comparison(node, left, right)
         both_bool = left.type.is_bool and right.type.is_bool
         if not both_bool:
             for x, sub in ((left, node.left), (right, node.right)):
@@ -156,6 +178,38 @@ class Checker:
             return ir.Operator(static("bool"), node.op, (left, right))
         dtype = "bool" if both_bool else promote([left.type, right.type])
         return ir.Operator(tensor("bool"), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
+
+    def none_test(self, node: syn.Compare, scope: Scope) -> ir.Expr:
+        """`p is None`, `p is not None`: a constant, for a param whose default is None."""
+        value = self.check(node.left, scope, may_be_none=True)
+        if not (isinstance(value, ir.Ref) and value.kind == "param"):
+            raise self.ctx.fail(f"only a param can be None, not a {value.type}", node.left.loc)
+        if not scope.bindings[value.name].type.optional:
+            raise self.ctx.fail(
+                f"param '{value.name}' is never None", node.left.loc, "give it `default: null` to make None its default"
+            )
+        return ir.Operator(static("bool"), node.op, (value, ir.Literal(static("none"), None)))  # type: ignore[arg-type]
+
+    def string_comparison(self, node: syn.Compare, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+        """A str param compared with a string (or another str param): a constant; a string is checked against
+        the param's choices."""
+        if node.op not in ("==", "!=") or left.type.dtype != right.type.dtype:
+            raise self.ctx.fail(
+                f"'{node.op}' cannot compare a {left.type} with a {right.type}",
+                node.loc,
+                "a str param is compared with == or != to a string, e.g. average == \"macro\"",
+            )
+        for param, other, other_node in ((left, right, node.right), (right, left, node.left)):
+            if isinstance(param, ir.Ref) and param.kind == "param" and isinstance(other, ir.Literal):
+                choices = self.ctx.params[param.name].choices
+                if choices is not None and other.value not in choices:
+                    hint = did_you_mean(other.value, choices) or "one of " + ", ".join(map(repr, choices))
+                    raise self.ctx.fail(
+                        f"{other.value!r} is not one of the choices of '{param.name}'", other_node.loc, hint
+                    )
+        if isinstance(left, ir.Literal) and isinstance(right, ir.Literal):
+            raise self.ctx.fail("this compares two strings: compare a str param with a string", node.loc)
+        return ir.Operator(static("bool"), node.op, (left, right))
 
     def check_BoolOp(self, node: syn.BoolOp, scope: Scope) -> ir.Expr:
         values = [self.check(v, scope) for v in node.values]
@@ -166,7 +220,15 @@ class Checker:
     def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
         cond = self.check(node.cond, scope)
         self.require_bool(cond, node.cond.loc, "a condition")
-        then, orelse = self.check(node.then, scope), self.check(node.orelse, scope)
+        then_scope, orelse_scope = scope, scope
+        test = node.cond
+        if isinstance(test, syn.Compare) and test.op in ("is", "is not") and isinstance(test.left, syn.Name):
+            known = scope.bindings[test.left.id].type.known()  # the branch where the param is not None
+            if test.op == "is not":
+                then_scope = scope.narrowed(test.left.id, known)
+            else:
+                orelse_scope = scope.narrowed(test.left.id, known)
+        then, orelse = self.check(node.then, then_scope), self.check(node.orelse, orelse_scope)
         for x, sub in ((then, node.then), (orelse, node.orelse)):
             self.require_number(x, sub.loc, "a conditional expression")
         if cond.type.is_static and then.type.is_static and orelse.type.is_static:
