@@ -108,7 +108,11 @@ class ParamRule:
         if self.type.startswith("list["):
             items = " and ".join(self._item_condition("v"))
             return f"isinstance({name}, (list, tuple)) and all({items} for v in {name})"
-        return "(" + " and ".join(self._item_condition(name)) + ")" if self.optional else " and ".join(self._item_condition(name))
+        return (
+            "(" + " and ".join(self._item_condition(name)) + ")"
+            if self.optional
+            else " and ".join(self._item_condition(name))
+        )
 
     def stored(self, name: str) -> str:
         """The argument as the instance keeps it: numbers normalised (numpy scalars become Python numbers)."""

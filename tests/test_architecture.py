@@ -157,9 +157,7 @@ VALUES = st.one_of(
 )
 
 
-@pytest.mark.parametrize(
-    "rule", RULES, ids=[f"{r.type}-{r.min}-{r.max}-{r.choices}-{r.optional}" for r in RULES]
-)
+@pytest.mark.parametrize("rule", RULES, ids=[f"{r.type}-{r.min}-{r.max}-{r.choices}-{r.optional}" for r in RULES])
 @settings(max_examples=150, deadline=None)
 @given(value=VALUES)
 def test_generated_constructor_check_is_the_build_time_rule(rule, value):

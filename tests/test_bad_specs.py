@@ -521,6 +521,82 @@ CASES = [
         ("{type: int, default: 2", 0),
         ["min of param 'k' is larger than its max"],
     ),
+    # -- str params with choices, optional params ------------------------------------------------------------
+    Case(
+        "string_not_among_the_choices",
+        replace("state:", "params:\n  average: {type: str, default: micro, choices: [micro, macro]}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) * (2 if average == 'macor' else 1)"
+        ),
+        ("'macor'", 0),
+        ["'macor' is not one of the choices of 'average'", "did you mean 'macro'?"],
+        only=True,
+    ),
+    Case(
+        "string_compared_with_a_number",
+        replace("state:", "params:\n  average: {type: str, default: micro}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) * (2 if average == 3 else 1)"
+        ),
+        ("average == 3", 0),
+        ["'==' cannot compare a constant str with a constant int", 'average == "macro"'],
+        only=True,
+    ),
+    Case(
+        "str_param_as_a_condition",
+        replace("state:", "params:\n  average: {type: str, default: micro, choices: [micro, macro]}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) * (2 if average else 1)"
+        ),
+        ("average else", 0),
+        ["a condition needs a boolean, got constant str", "compare it, e.g. average == 'micro'"],
+        only=True,
+    ),
+    Case(
+        "optional_param_used_without_a_test",
+        replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true[..., class_id])"
+        ),
+        ("class_id])", 0),
+        ["param 'class_id' may be None here", "if class_id is not None else"],
+        only=True,
+    ),
+    Case(
+        "optional_param_used_on_the_wrong_branch",
+        replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true[..., class_id] if class_id is None else y_true)"
+        ),
+        ("class_id] if", 0),
+        ["param 'class_id' may be None here"],
+        only=True,
+    ),
+    Case(
+        "is_none_on_a_required_param",
+        replace("state:", "params:\n  k: {type: int}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) if k is None else sum(y_pred)"
+        ),
+        ("k is None", 0),
+        ["param 'k' is never None", "default: null"],
+        only=True,
+    ),
+    Case(
+        "is_none_on_a_tensor",
+        replace("sum(y_true * y_pred)", "sum(y_true) if y_pred is None else sum(y_pred)"),
+        ("y_pred is None", 0),
+        ["only a param can be None, not a float tensor"],
+        only=True,
+    ),
+    Case(
+        "is_with_something_else_than_none",
+        replace("sum(y_true * y_pred)", "sum(y_true) if y_pred is 3 else 1"),
+        ("y_pred is 3", 0),
+        ["'is' and 'is not' compare with None only"],
+        only=True,
+    ),
+    Case(
+        "optional_default_out_of_range",
+        replace("state:", "params:\n  k: {type: int, default: -1, min: 0}\nstate:"),
+        ("-1, min", 0),
+        ["default of param 'k' must be an int >= 0, got -1"],
+        only=True,
+    ),
     Case(
         "calling_an_optional_callable",
         replace("state:", "params:\n  fn: {type: callable, default: null}\nstate:").replace(

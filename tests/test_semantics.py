@@ -382,3 +382,56 @@ result: largest - smallest
         model.compile(loss="mse", metrics=[Spread(name="spread")])
     logs = model.evaluate(predictions, np.zeros_like(predictions), batch_size=16, return_dict=True, verbose=0)
     assert logs["spread"] == pytest.approx(float(predictions.max() - predictions.min()), rel=1e-6)
+
+
+OPTIONAL_AND_CHOICES = """
+name: precision_of
+class_name: PrecisionOf
+description: precision of one class (class_id) or of all, at a threshold (0.5 when None), as a ratio or percent
+params:
+  thresholds: {type: float, default: null, min: 0, max: 1}
+  class_id: {type: int, default: null, min: 0}
+  unit: {type: str, default: ratio, choices: [ratio, percent]}
+state:
+  tp: {}
+  fp: {}
+update:
+  let:
+    cut: thresholds if thresholds is not None else 0.5
+    predicted: (y_pred[..., class_id] if class_id is not None else y_pred) > cut
+    actual: (y_true[..., class_id] if class_id is not None else y_true) > 0.5
+  tp: weighted_sum(predicted & actual)
+  fp: weighted_sum(predicted & ~actual)
+result: tp / (tp + fp) * (100 if unit == "percent" else 1)
+"""
+
+
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"class_id": 2}, {"thresholds": 0.3, "class_id": 0, "unit": "percent"}, {"thresholds": 0.7, "unit": "ratio"}],
+    ids=["defaults", "class_id", "all_set", "threshold"],
+)
+def test_optional_and_choice_params_against_keras_precision(target, kwargs):
+    """None defaults narrowed with `is not None`, a str param compared with its choices: against
+    keras.metrics.Precision(thresholds=..., class_id=...), with sample weights, on every target."""
+    rng = np.random.default_rng(3)
+    y_true = (rng.uniform(size=(40, 4)) > 0.5).astype(np.float32)
+    y_pred = rng.uniform(size=(40, 4)).astype(np.float32)
+    weights = rng.uniform(size=40).astype(np.float32)
+    keras_kwargs = {k: v for k, v in kwargs.items() if k != "unit"}
+    reference = keras.metrics.Precision(**keras_kwargs)
+    reference.update_state(y_true, y_pred, sample_weight=weights)
+    expected = float(reference.result()) * (100 if kwargs.get("unit") == "percent" else 1)
+    metric = compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**kwargs)
+    if target == "torchmetrics":
+        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred), sample_weight=torch.as_tensor(weights))
+        got = float(metric.compute())
+    else:
+        metric.update_state(y_true, y_pred, sample_weight=weights)
+        got = float(metric.result())
+        assert metric.get_config()["class_id"] == kwargs.get("class_id")  # None round-trips
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    for bad in ({"class_id": -1}, {"unit": "percentage"}, {"thresholds": "0.5"}):
+        with pytest.raises(ValueError, match="argument"):
+            compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**bad)

@@ -197,7 +197,7 @@ class Checker:
             raise self.ctx.fail(
                 f"'{node.op}' cannot compare a {left.type} with a {right.type}",
                 node.loc,
-                "a str param is compared with == or != to a string, e.g. average == \"macro\"",
+                'a str param is compared with == or != to a string, e.g. average == "macro"',
             )
         for param, other, other_node in ((left, right, node.right), (right, left, node.left)):
             if isinstance(param, ir.Ref) and param.kind == "param" and isinstance(other, ir.Literal):
