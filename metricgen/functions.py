@@ -459,6 +459,15 @@ define(
     torchmetrics=call("_divide_no_nan", "a", "b"),
 )
 define(
+    "true_divide",
+    (Arg("a", Kind.FLOAT), Arg("b", Kind.FLOAT)),
+    numeric,
+    "a / b as IEEE division: inf or NaN where b is 0 (where `/` and safe_div give 0).",
+    tf=call("tf.math.truediv", "a", "b"),
+    keras=call("ops.true_divide", "a", "b"),
+    torchmetrics=call("torch.true_divide", "a", "b"),
+)
+define(
     "where",
     (Arg("cond", Kind.BOOL), Arg("a", Kind.SAME), Arg("b", Kind.SAME)),
     same,
@@ -508,8 +517,8 @@ define(
     "argsort",
     _ARG_INDEX + (Arg("descending", Kind.FLAG, False),),
     int32,
-    "Indices that sort x along `axis` (int32).",
-    tf=lambda a: "tf.argsort({}, axis={}, direction={})".format(
+    "Indices that sort x along `axis` (int32); stable: ties keep their order, in both directions, on every target.",
+    tf=lambda a: "tf.argsort({}, axis={}, direction={}, stable=True)".format(
         a["x"], a["axis"], _static_choice(a.atom("descending"), '"DESCENDING"', '"ASCENDING"')
     ),
     keras=lambda a: 'ops.cast(ops.argsort({}, axis={}), "int32")'.format(
@@ -530,10 +539,21 @@ define(
     "gather",
     (_x(Kind.ANY), Arg("indices", Kind.INT), Arg("axis", Kind.AXIS, 0)),
     dtype_of("x"),
-    "Entries of x at `indices` along `axis`.",
+    "Entries of x at `indices` along `axis`; indices of any shape pick the same entries for every other position "
+    "of x (for each row's own indices, use take_along_axis).",
     tf=call("tf.gather", "x", "indices", axis=given("axis")),
     keras=call("ops.take", "x", "indices", axis="axis"),
     torchmetrics=call("_gather", "x", "indices", "axis"),
+)
+define(
+    "take_along_axis",
+    (_x(Kind.ANY), Arg("indices", Kind.INT), Arg("axis", Kind.AXIS, -1)),
+    dtype_of("x"),
+    "Entries of x picked along `axis` by indices of x's rank, row by row (numpy's take_along_axis): "
+    "take_along_axis(y_true, argsort(y_pred)[..., :k]) is each row's labels at its own top scores.",
+    tf=call("tf.experimental.numpy.take_along_axis", "x", "indices", axis="axis"),
+    keras=call("ops.take_along_axis", "x", "indices", axis="axis"),
+    torchmetrics=lambda a: f"torch.take_along_dim({a['x']}, {a.atom('indices')}.long(), dim={a['axis']})",
 )
 define(
     "reshape",

@@ -104,6 +104,12 @@ CASES = {
     "cast(x > 0 and not i != 3 or x > 2.5, float)": (((X > 0) & ~(I != 3)) | (X > 2.5)).astype(float),
     "x[..., None][:, ::2, 0] * pi + epsilon": X[:, ::2] * np.pi + 1e-7,
     "-x[1] + i[2, 1:3][0]": -X[1] + I[2, 1],
+    # each row's own indices (take_along_axis), and IEEE division that keeps inf and NaN (true_divide)
+    "take_along_axis(x, argsort(x, descending=True)[..., :2])": np.take_along_axis(
+        X, np.argsort(-X, -1, kind="stable")[..., :2], -1
+    ),
+    "take_along_axis(i, argsort(x, axis=0)[:1], axis=0)": np.take_along_axis(I, np.argsort(X, 0, kind="stable")[:1], 0),
+    "true_divide(x, cast(i, float))": X.astype(np.float64) / I,
     # operator precedence: a power binds tighter than a unary minus on its left, looser on its right
     "(-x) ** 2 - (x - 1) ** 2 + 2 ** -x": X**2 - (X - 1) ** 2 + 2.0**-X,
     # comparisons of comparisons keep their parentheses (not a chain)

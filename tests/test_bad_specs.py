@@ -521,6 +521,13 @@ CASES = [
         ("{type: int, default: 2", 0),
         ["min of param 'k' is larger than its max"],
     ),
+    Case(
+        "gather_of_per_row_indices",
+        replace("sum(y_true * y_pred)", "sum(gather(y_true, argsort(y_pred)[..., :2], axis=-1))"),
+        ("argsort(y_pred)[..., :2]", 0),
+        ["gather() along an axis other than 0, with indices computed from the batch", "use take_along_axis"],
+        only=True,
+    ),
     # -- str params with choices, optional params ------------------------------------------------------------
     Case(
         "string_not_among_the_choices",
@@ -754,3 +761,21 @@ def test_all_errors_of_all_files_then_a_summary(tmp_path, monkeypatch):
         "specs/b.yaml:7:7",
     ]
     assert lines[-1] == "3 errors; 2 of 3 specs invalid"
+
+
+def test_every_error_in_one_round(tmp_path):
+    """A bad default does not hide the expressions' errors, and an expression that fails does not make the
+    definitions it names look unused."""
+    spec = tmp_path / "rounds.yaml"
+    spec.write_text(
+        "name: rounds\nclass_name: Rounds\ndescription: d\nparams:\n  k: {type: int, default: 2.5}\nstate:\n"
+        "  tp: {}\nupdate:\n  let:\n    expected: y_true * k\n  tp: sum(expected +)\nresult: tp / unknown_name\n",
+        encoding="utf-8",
+    )
+    result = compile_file(spec, tmp_path / "generated")
+    messages = [e.format().split(": error: ", 1)[1] for e in result.errors]
+    assert messages == [
+        "default of param 'k' must be an int, got 2.5",
+        "invalid expression: invalid syntax",
+        "unknown name 'unknown_name'",
+    ]

@@ -25,11 +25,12 @@ from .typecheck import Checker
 def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
     ctx = Context(spec, loaded)
     checker = Checker(ctx)
-    check_names(ctx)
+    invalid_names = check_names(ctx)
     ctx.params = {name: declarations.param(checker, name, p) for name, p in spec.params.items()}
     ctx.states = {name: declarations.state(checker, name, s) for name, s in spec.state.items()}
     ctx.inputs = {i.name: declarations.input(checker, n, i) for n, i in enumerate(spec.inputs)}
-    ctx.diag.raise_if_any()
+    # declarations with errors are still declared (a bad default keeps its name and type), so the expressions
+    # are checked too: every error of the spec is reported in one round
 
     common = {
         p.name: Binding("param", declarations.param_type(p), loaded.key_location(("params", p.name)))
@@ -55,13 +56,15 @@ def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
             ctx.diag.error(f"update for unknown state variable '{name}'", loaded.key_location(("update", name)), hint)
             continue
         expr = ctx.guard(lambda: checker.expression(text, ("update", name), update_scope))
-        if expr is not None:
+        if expr is None:
+            update_scope.mark_mentioned(text)
+        else:
             state = ctx.states[name]
             value = ctx.guard(lambda: checker.fold_value(expr, state, ("update", name)))
             if value is not None:
                 updates.append((state, value))
     for state in ctx.states.values():
-        if state.name not in assignments:
+        if state.name not in assignments and state.name not in invalid_names:
             ctx.diag.error(
                 f"state variable '{state.name}' is never updated",
                 state.loc,
@@ -76,6 +79,8 @@ def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
         frozenset(ctx.inputs),
     )
     result = ctx.guard(lambda: checker.result_value(spec.result.value, result_scope))
+    if result is None:
+        result_scope.mark_mentioned(spec.result.value)
     report_unused(checker, result_scope, ("result", "let"))
     check_examples(ctx)
     ctx.diag.raise_if_any()

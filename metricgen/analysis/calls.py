@@ -117,7 +117,37 @@ def _apply(checker: "Checker", function: Function, bound: dict[str, syn.Node], s
                 "use cast(x, int32) or declare the input with dtype: int32",
             )
         values[arg.name] = value
+    if function.name == "gather":
+        _refuse_per_row_gather(checker, values, bound, scope)
     return typed_apply(checker, function, values, loc)
+
+
+def _refuse_per_row_gather(
+    checker: "Checker", values: dict[str, ir.Expr], bound: dict[str, syn.Node], scope: Scope
+) -> None:
+    """gather(x, indices, axis=-1) with indices computed from the batch ([B, k]) gives [B, B, k]: every row's
+    indices applied to every row. That is never what a metric means; take_along_axis is."""
+    axis = values.get("axis")
+    if axis is None or (isinstance(axis, ir.Literal) and axis.value == 0):
+        return
+    if _from_the_batch(values["indices"], scope):
+        raise checker.ctx.fail(
+            "gather() along an axis other than 0, with indices computed from the batch, applies every row's "
+            "indices to every row",
+            bound["indices"].loc,
+            "for each row's own indices, use take_along_axis(x, indices, axis=...)",
+        )
+
+
+def _from_the_batch(expr: ir.Expr, scope: Scope) -> bool:
+    """Whether ``expr`` reads an input, directly or through `let` definitions."""
+    for e in ir.walk(expr):
+        if isinstance(e, ir.Ref) and e.kind == "input":
+            return True
+        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in scope.base.local_exprs:
+            if _from_the_batch(scope.base.local_exprs[e.name], scope):
+                return True
+    return False
 
 
 def typed_apply(checker: "Checker", function: Function, values: dict[str, ir.Expr], loc: Location) -> ir.Expr:

@@ -36,7 +36,8 @@ def name_problem(name: str, attribute_only: bool = False) -> str:
     return ""
 
 
-def check_names(ctx: Context) -> None:
+def check_names(ctx: Context) -> set[str]:
+    """Reports bad and clashing names; returns the invalid ones, whose follow-up errors are not reported."""
     spec, loaded = ctx.spec, ctx.loaded
     if keyword.iskeyword(spec.class_name) or hasattr(builtins, spec.class_name):
         what = "a Python keyword" if keyword.iskeyword(spec.class_name) else "a Python built-in the class uses"
@@ -46,6 +47,7 @@ def check_names(ctx: Context) -> None:
             "CamelCase, like DiceCoefficient",
         )
     declared: dict[str, tuple[str, tuple]] = {}
+    invalid: set[str] = set()
     groups = [
         ("param", ("params",), list(spec.params)),
         ("state variable", ("state",), list(spec.state)),
@@ -60,6 +62,7 @@ def check_names(ctx: Context) -> None:
             problem = name_problem(name, attribute_only=base == ("state",))
             if problem:
                 ctx.diag.error(f"invalid {what} name '{name}': {problem}", where)
+                invalid.add(name)
                 continue
             previous = declared.get(name)
             same_let_scope = previous and {previous[1][:1], base[:1]} == {("update",), ("result",)}
@@ -71,3 +74,4 @@ def check_names(ctx: Context) -> None:
                 )
                 continue
             declared.setdefault(name, (what, base))
+    return invalid

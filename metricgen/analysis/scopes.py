@@ -4,6 +4,7 @@ first used, in dependency order, cycles refused, unused ones reported."""
 from __future__ import annotations
 
 import copy
+import re
 import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -41,6 +42,11 @@ class Scope:
         self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
         self.base = self  # the scope before any narrowing: `let` definitions are analysed there
 
+    def mark_mentioned(self, text: str) -> None:
+        """Count the definitions an expression that failed names as used: it may have failed before it reached
+        them, and 'defined but never used' would then be a false follow-up error."""
+        self.referenced.update(w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) if w in self.local_sources)
+
     def narrowed(self, name: str, known: Type) -> "Scope":
         """This scope where ``name`` is known not to be None (the branch of `... if name is not None else ...`
         that sees it); everything but that binding is shared."""
@@ -66,6 +72,9 @@ def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Locatio
     scope.visiting.append(name)
     try:
         expr = checker.expression(text, path, scope)
+    except Exception:
+        scope.mark_mentioned(text)
+        raise
     finally:
         scope.visiting.pop()
     scope.local_exprs[name] = expr
