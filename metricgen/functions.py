@@ -691,6 +691,7 @@ define(
 # Functions that take constants only and give a constant (evaluated in Python, at build time of the metric).
 STATIC_FUNCTIONS = {
     "len": "Length of a list param (a constant int).",
+    "rank": "Number of axes of a tensor, known when the metric is traced (a branch on it is chosen then).",
 }
 
 

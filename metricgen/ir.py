@@ -79,6 +79,13 @@ class Length(Expr):
 
 
 @dataclass(frozen=True)
+class Rank(Expr):
+    """The number of axes of a tensor: a constant when the metric is traced (a branch on it is chosen then)."""
+
+    x: Expr
+
+
+@dataclass(frozen=True)
 class TupleOf(Expr):
     items: tuple[Expr, ...]
 

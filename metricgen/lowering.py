@@ -121,6 +121,9 @@ class Printer:
     def emit_Length(self, e: ir.Length) -> tuple[str, int]:
         return f"len(self.{e.name})", _PREC["atom"]
 
+    def emit_Rank(self, e: ir.Rank) -> tuple[str, int]:
+        return f"len({self.wrap(self.emit(e.x), _PREC['atom'])}.shape)", _PREC["atom"]
+
     def emit_DTypeName(self, e: ir.DTypeName) -> tuple[str, int]:
         return self.target.dtype(e.name), _PREC["atom"]
 

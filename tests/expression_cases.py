@@ -110,6 +110,9 @@ CASES = {
     ),
     "take_along_axis(i, argsort(x, axis=0)[:1], axis=0)": np.take_along_axis(I, np.argsort(X, 0, kind="stable")[:1], 0),
     "true_divide(x, cast(i, float))": X.astype(np.float64) / I,
+    # rank() is known when the metric is traced: a branch on it is chosen then
+    "x[0] if rank(x) > 1 else x": X[0],
+    "cast(rank(x[0]) + rank(b), float)": np.array(3.0),
     # operator precedence: a power binds tighter than a unary minus on its left, looser on its right
     "(-x) ** 2 - (x - 1) ** 2 + 2 ** -x": X**2 - (X - 1) ** 2 + 2.0**-X,
     # comparisons of comparisons keep their parentheses (not a chain)

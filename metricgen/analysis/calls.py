@@ -28,6 +28,13 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         if not (isinstance(arg, syn.Name) and arg.id in ctx.params and ctx.params[arg.id].type.startswith("list")):
             raise ctx.fail("len() only applies to list params", arg.loc)
         return ir.Length(static("int"), arg.id)
+    if name == "rank":
+        if len(node.args) != 1 or node.kwargs:
+            raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)
+        value = checker.check(node.args[0], scope)
+        if not value.type.is_tensor:
+            raise ctx.fail(f"rank() applies to tensors, not a {value.type}", node.args[0].loc)
+        return ir.Rank(static("int"), value)
     function = REGISTRY.get(name)
     if function is None or function.internal:
         if name in scope.bindings or name in scope.local_sources:
