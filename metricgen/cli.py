@@ -23,6 +23,7 @@ from .compiler import Compiled, compile_file, discover, display_path, output_pat
 from .errors import SpecError, SpecErrors
 from .loader import load_spec_file
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
+from .catalogue import summary
 from .targets import DEFAULT_TARGET, TARGETS
 from .writer import is_generated, write_atomic
 
@@ -356,15 +357,6 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
         sys.exit(EXIT_INVALID)
 
 
-def summary(description: str, width: int = 100) -> str:
-    """The first sentence of a description, on one line, cut at ``width`` characters."""
-    text = " ".join(description.split())
-    match = re.search(r"[.!?](?=\s+[A-Z(]|$)", text)  # not at 'e.g. the'
-    if match:
-        text = text[: match.start() + 1]
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format, for editors (YAML language server).
@@ -380,6 +372,42 @@ def schema() -> None:
 
 def schema_text(document: dict) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: print).")
+def docs(paths: tuple[Path, ...], out_file: Optional[Path]) -> None:
+    """Write a Markdown catalogue of the specs in PATHS: per metric its description, params (defaults, bounds,
+    choices), inputs, state, update and result formulas, and the module each target generates.
+
+    \b
+    Example:
+        metricgen docs specs/ catalogue/tfa/specs/ --out docs/metrics.md
+    """
+    from .catalogue import render_catalogue
+
+    groups, errors = [], []
+    for path in paths:
+        files, found = discover([path])
+        errors += found
+        specs = []
+        for file in files:
+            try:
+                specs.append((file, validate_spec(load_spec_file(file, str(file)))))
+            except SpecErrors as exc:
+                errors.extend(exc.errors)
+        title = "Metrics in " + (path.as_posix().rstrip("/") + "/" if path.is_dir() else path.as_posix())
+        groups.append((title, specs))
+    report(errors)
+    if errors:
+        sys.exit(EXIT_INVALID)
+    text = render_catalogue(groups, Path.cwd())
+    if out_file is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(out_file, text)
+        click.echo(f"wrote {out_file}", err=True)
 
 
 @main.command("test")

@@ -632,3 +632,19 @@ def test_only_the_test_command_imports_tensorflow(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "generated" / "probe.py").exists()
+
+
+def test_docs_catalogue_is_current(monkeypatch):
+    """docs/metrics.md is what `metricgen docs` writes for the shipped specs and the TFA catalogue."""
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["docs", "specs/", "catalogue/tfa/specs/"])
+    assert result.exit_code == 0, result.output
+    current = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    assert result.stdout == current, "run `metricgen docs specs/ catalogue/tfa/specs/ --out docs/metrics.md`"
+    assert "### CohenKappa" in current and "| `weightage` | str | `None` |" in current
+
+
+def test_docs_refuses_an_invalid_spec(repo):
+    (repo / "specs" / "bad.yaml").write_text("name: Bad\n", encoding="utf-8")
+    result = cli("docs", "specs/")
+    assert result.exit_code == 2 and "specs/bad.yaml" in result.output
