@@ -421,6 +421,51 @@ for _name, _tf, _keras in [
         keras=call(_keras, "x"),
         torchmetrics=call(f"torch.{_name}", "x"),
     )
+for _name, _tf, _keras, _torch in [
+    ("softplus", "tf.math.softplus", "ops.softplus", "torch.nn.functional.softplus"),
+    ("rsqrt", "tf.math.rsqrt", "ops.rsqrt", "torch.rsqrt"),
+]:
+    define(
+        _name,
+        (_x(Kind.FLOAT),),
+        numeric,
+        f"Element-wise {_name} ({'log(1 + exp(x))' if _name == 'softplus' else '1 / sqrt(x)'}).",
+        tf=call(_tf, "x"),
+        keras=call(_keras, "x"),
+        torchmetrics=call(_torch, "x"),
+    )
+for _name, _tf in [("isnan", "tf.math.is_nan"), ("isinf", "tf.math.is_inf")]:
+    define(
+        _name,
+        (_x(Kind.FLOAT),),
+        boolean,
+        f"Element-wise: whether x is {'NaN' if _name == 'isnan' else 'infinite'}.",
+        tf=call(_tf, "x"),
+        keras=call(f"ops.{_name}", "x"),
+        torchmetrics=call(f"torch.{_name}", "x"),
+    )
+define(
+    "log_softmax",
+    (_x(Kind.FLOAT), Arg("axis", Kind.AXIS, -1)),
+    numeric,
+    "log(softmax(x)) along `axis`, computed stably.",
+    tf=call("tf.nn.log_softmax", "x", axis="axis"),
+    keras=call("ops.log_softmax", "x", axis="axis"),
+    torchmetrics=call("torch.log_softmax", "x", dim="axis"),
+)
+define(
+    "logsumexp",
+    _reduction(Kind.FLOAT),
+    numeric,
+    "log(Σ exp(x)) over `axis` (all axes by default), computed stably.",
+    tf=_reduce("tf.math.reduce_logsumexp"),
+    keras=_reduce("ops.logsumexp"),
+    torchmetrics=lambda a: "torch.logsumexp({}, dim={}{})".format(
+        a["x"],
+        a["axis"] if a.given("axis") else f"tuple(range({a.atom('x')}.dim()))",
+        f", keepdim={a['keepdims']}" if a.given("keepdims") else "",
+    ),
+)
 define(
     "clip",
     (_x(), Arg("lo", Kind.NUM), Arg("hi", Kind.NUM)),
@@ -477,6 +522,15 @@ define(
     torchmetrics=call("torch.where", "cond", "a", "b"),
 )
 define(
+    "concat",
+    (Arg("a", Kind.SAME), Arg("b", Kind.SAME), Arg("axis", Kind.AXIS, -1)),
+    same,
+    "a and b joined along `axis` (nest it to join more).",
+    tf=lambda a: f"tf.concat([{a['a']}, {a['b']}], axis={a['axis']})",
+    keras=lambda a: f"ops.concatenate([{a['a']}, {a['b']}], axis={a['axis']})",
+    torchmetrics=lambda a: f"torch.cat([{a['a']}, {a['b']}], dim={a['axis']})",
+)
+define(
     "matmul",
     _PAIR,
     numeric,
@@ -525,6 +579,40 @@ define(
         _static_choice(a.atom("descending"), f"ops.negative({a['x']})", a["x"]), a["axis"]
     ),
     torchmetrics=_torch_int32(call("torch.argsort", "x", dim="axis", descending="descending", stable=Code("True"))),
+)
+define(
+    "sort",
+    (_x(), Arg("axis", Kind.AXIS, -1), Arg("descending", Kind.FLAG, False)),
+    numeric,
+    "x sorted along `axis`.",
+    tf=lambda a: "tf.sort({}, axis={}, direction={})".format(
+        a["x"], a["axis"], _static_choice(a.atom("descending"), '"DESCENDING"', '"ASCENDING"')
+    ),
+    keras=lambda a: _static_choice(
+        a.atom("descending"),
+        f"ops.flip(ops.sort({a['x']}, axis={a['axis']}), axis={a['axis']})",
+        f"ops.sort({a['x']}, axis={a['axis']})",
+    ),
+    torchmetrics=lambda a: f"torch.sort({a['x']}, dim={a['axis']}, descending={a['descending']}).values",
+)
+define(
+    "top_k",
+    (_x(), Arg("k", Kind.COUNT)),
+    numeric,
+    "The k largest values of each row (last axis), largest first.",
+    tf=lambda a: f"tf.math.top_k({a['x']}, k={a['k']}).values",
+    keras=lambda a: f"ops.top_k({a['x']}, k={a['k']})[0]",
+    torchmetrics=lambda a: f"torch.topk({a['x']}, k={a['k']}).values",
+)
+define(
+    "in_top_k",
+    (Arg("targets", Kind.INT), Arg("predictions", Kind.NUM), Arg("k", Kind.COUNT)),
+    boolean,
+    "Whether each row's target class is among its k largest predictions (a tie at the k-th place counts in, "
+    "as tf.math.in_top_k).",
+    tf=call("tf.math.in_top_k", "targets", "predictions", "k"),
+    keras=call("ops.in_top_k", "targets", "predictions", "k"),
+    torchmetrics=call("_in_top_k", "targets", "predictions", "k"),
 )
 define(
     "one_hot",

@@ -106,3 +106,9 @@ def _transpose(x, perm=None):
 def _first_process(values):
     """dist_reduce_fx of an assigned state: the first process's value (Keras' "only_first_replica")."""
     return values[0]
+
+
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k in torch: fewer than k predictions strictly above the target's (ties count in)."""
+    target_scores = torch.gather(predictions, -1, targets.long().unsqueeze(-1))
+    return (predictions > target_scores).sum(-1) < k
