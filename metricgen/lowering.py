@@ -245,7 +245,12 @@ def param_rule(p: ir.Param) -> ParamRule:
 
 def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
     init_args = [p.name for p in metric.params if p.required]
-    init_args += [f"{p.name}={py_literal(p.default)}" for p in metric.params if not p.required]
+    # a list default is written as a tuple: a mutable default argument would be shared by every instance
+    init_args += [
+        f"{p.name}={python_tuple([py_literal(v) for v in p.default]) if isinstance(p.default, list) else py_literal(p.default)}"
+        for p in metric.params
+        if not p.required
+    ]
     init_checks: list[str] = []
     rules = [param_rule(p) for p in metric.params]
     for p, rule in zip(metric.params, rules):

@@ -238,6 +238,10 @@ result: total
     ]:
         with pytest.raises(ValueError, match=message):
             Counts(**bad)
+    import inspect
+
+    assert inspect.signature(Counts).parameters["labels"].default == (1, 2)  # not a shared mutable list
+    assert Counts().get_config()["labels"] == [1, 2]
     config = Counts(labels=[3], mode="b").get_config()
     assert config["labels"] == [3] and config["mode"] == "b" and isinstance(config["labels"], list)
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(Counts(scale=3.0))).scale == 3.0

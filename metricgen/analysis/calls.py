@@ -42,7 +42,7 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         public = [f for f, entry in REGISTRY.items() if not entry.internal]
         callables = [p.name for p in ctx.params.values() if p.type == "callable"]
         hint = did_you_mean(name, public + list(STATIC_FUNCTIONS) + callables)
-        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'Expression functions' in the README")
+        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'The expression language' in the README")
     if function.uses_sample_weight:
         if scope.part != "update":
             raise ctx.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc)
