@@ -20,7 +20,7 @@ import click
 
 from . import __version__
 from .compiler import Compiled, compile_file, discover, display_path, output_path
-from .errors import SpecError, SpecErrors
+from .errors import SpecError, SpecErrors, printable
 from .loader import load_spec_file
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
 from .catalogue import summary
@@ -75,14 +75,39 @@ def compile_one(spec_file: Path, out_dir: Path, target: str) -> Compiled:
 
 
 def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Compiled], list[SpecError]]:
+    """Every spec found, compiled; a spec refused as a whole (its module name, a clash with another spec's
+    module or registered class) is not compiled, so that nothing is written for it."""
     files, errors = discover(paths)
-    return [compile_one(f, out_dir, target) for f in files], errors
+    refused = {e.path for e in errors}
+    results = [compile_one(f, out_dir, target) for f in files if str(f) not in refused]
+    registered: dict[str, Compiled] = {}
+    for result in results:
+        if result.ok and result.registered_as in registered:
+            first = registered[result.registered_as]
+            for clash, other in ((result, first), (first, result)):
+                clash.errors = [
+                    SpecError(
+                        f"this spec and {other.spec_file} both define the Keras class '{result.registered_as}'",
+                        path=str(clash.spec_file),
+                        hint="a saved model would load either one: give them different class_name or package",
+                    )
+                ]
+        elif result.ok:
+            registered[result.registered_as] = result
+    return results, errors
 
 
 def read_text(path: Path) -> Optional[str]:
     """A file's text (None when there is none), read as build compares it."""
     try:
         return path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def read_bytes(path: Path) -> Optional[bytes]:
+    try:
+        return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
@@ -148,7 +173,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, 
         if to_stdout:
             click.echo(result.source, nl=False)
         else:
-            unchanged = read_text(result.output) == result.source
+            unchanged = read_bytes(result.output) == result.source.encode("utf-8")
             if not unchanged:
                 try:
                     write_atomic(result.output, result.source)
@@ -160,7 +185,7 @@ def build(paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, 
                     errors.append(error)
                     continue
             written += 1
-            click.echo(f"{'unchanged' if unchanged else 'wrote'} {result.output}", err=True)
+            click.echo(printable(f"{'unchanged' if unchanged else 'wrote'} {result.output}"), err=True)
     if errors:
         click.echo(f"{len(errors)} error(s); {written} module(s) generated", err=True)
         sys.exit(EXIT_INVALID)
@@ -192,7 +217,7 @@ def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
             continue
         checked += 1
         current = read_text(result.output)
-        if current == result.source:
+        if read_bytes(result.output) == result.source.encode("utf-8"):  # bytes: CRLF or a bad byte is stale
             continue
         stale += 1
         if current is None:
@@ -201,7 +226,7 @@ def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
             why = "does not carry metricgen's header: written or edited by hand"
         else:
             why = f"is out of date with {result.spec_file}, or was edited by hand"
-        click.echo(f"{result.output}: {why}", err=True)
+        click.echo(printable(f"{result.output}: {why}"), err=True)
         click.echo(unified_diff(current, result.source, str(result.output), result.spec_file), nl=False)
     report(errors)
     if errors:
@@ -351,7 +376,7 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
     if rows:
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
-            click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+            click.echo(printable("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1]))
     report(errors)
     if errors:
         sys.exit(EXIT_INVALID)
@@ -450,7 +475,7 @@ def test_examples(paths: tuple[Path, ...], target: str) -> None:
             )
             continue
         if not outcomes:
-            click.echo(f"SKIP {file}: no examples (add some under examples:)")
+            click.echo(printable(f"SKIP {file}: no examples (add some under examples:)"))
         for outcome in outcomes:
             click.echo(outcome.format())
             if outcome.passed:

@@ -32,6 +32,10 @@ from .schema import Spec, validate_spec
 from .targets import DEFAULT_TARGET, TARGETS, Target
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+# Module names a generated module cannot take: what generated code imports, and the targets' output folders.
+SHADOWED_MODULES = frozenset({"keras", "tensorflow", "tf", "ops", "torch", "torchmetrics", "numbers", "metricgen"}) | {
+    t.folder for t in TARGETS.values() if t.folder
+}
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Compiled:
     output: Path
     source: Optional[str] = None
     errors: Optional[list[SpecError]] = None
+    registered_as: str = ""  # package>ClassName, the key Keras' serialization registry files it under
 
     @property
     def ok(self) -> bool:
@@ -117,7 +122,16 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     modules: dict[str, Path] = {}
     for file in files:
         module = module_name(file)
-        if not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
+        if module in SHADOWED_MODULES:
+            errors.append(
+                SpecError(
+                    f"a module named {module}.py would shadow the '{module}' the generated code imports, or a "
+                    "target's output folder",
+                    path=str(file),
+                    hint="rename the spec's file",
+                )
+            )
+        elif not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
             errors.append(
                 SpecError(
                     f"'{file.stem}' cannot name a Python module",
@@ -126,13 +140,14 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
                 )
             )
         elif module in modules and modules[module].resolve() != file.resolve():
-            errors.append(
-                SpecError(
-                    f"this spec and {modules[module]} would both write {module}.py",
-                    path=str(file),
-                    hint="rename one of them",
+            for one, other in ((file, modules[module]), (modules[module], file)):
+                errors.append(
+                    SpecError(
+                        f"this spec and {other} would both write {module}.py: neither is built",
+                        path=str(one),
+                        hint="rename one of them",
+                    )
                 )
-            )
         modules.setdefault(module, file)
     return files, errors
 
@@ -143,6 +158,8 @@ def compile_file(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET) -
     try:
         loaded = load_spec_file(spec_file, str(spec_file))
         result.source = generate(loaded, target, header_path=shown, cache=True)
+        spec = validate_spec(loaded)
+        result.registered_as = f"{spec.package}>{spec.class_name}"
     except SpecErrors as exc:
         result.errors = exc.errors
     return result

@@ -8,8 +8,22 @@ Stages collect errors in a :class:`Diagnostics` and report all of them, not just
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print to a terminal or a log: control characters (newlines, escape sequences) and
+    invisible format characters (bidi overrides) shown as escapes, so spec text cannot forge a line, move the
+    cursor, open a hyperlink or reorder what is shown."""
+    out = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Co", "Cs"):
+            out.append(ch.encode("unicode_escape").decode("ascii") if ch != "\t" else " ")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -36,12 +50,12 @@ class SpecError(Exception):
     hint: str = ""
 
     def format(self) -> str:
-        where = self.path
+        where = printable(self.path)
         if self.location.line:
             where += f":{self.location.line}:{self.location.column or 1}"
-        text = f"{where}: error: {self.message}"
+        text = f"{where}: error: {printable(self.message)}"
         if self.hint:
-            text += f" ({self.hint})"
+            text += f" ({printable(self.hint)})"
         return text
 
     def __str__(self) -> str:  # pragma: no cover - exceptions print via format()

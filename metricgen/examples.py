@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .compiler import generate
-from .errors import SpecError, SpecErrors
+from .errors import SpecError, SpecErrors, printable
 from .loader import LoadedSpec, load_spec_file
 from .schema import ExampleSpec, Spec, validate_spec
 from .targets import DEFAULT_TARGET, TARGETS, Target
@@ -44,9 +44,9 @@ class ExampleOutcome:
         return not self.error and self.result is not None and close_enough(self.result, self.expected, self.tolerance)
 
     def format(self) -> str:
-        what = f"{self.spec_path} example {self.index}" + (f" ({self.doc})" if self.doc else "")
+        what = printable(f"{self.spec_path} example {self.index}" + (f" ({self.doc})" if self.doc else ""))
         if self.error:
-            return f"FAIL {what}: {self.error}"
+            return f"FAIL {what}: {printable(self.error)}"
         verdict = "PASS" if self.passed else "FAIL"
         text = f"{verdict} {what}: result {self.result:.9g}, expected {self.expected:.9g} ± {self.tolerance:g}"
         if not self.passed and self.result is not None and not math.isnan(self.result - self.expected):

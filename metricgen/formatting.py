@@ -183,6 +183,14 @@ def _cache_prune(folder: Path) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _same_program(formatted: str, source: str) -> bool:
+    """Whether ``formatted`` is ``source`` reformatted: the same Python syntax tree (black promises as much)."""
+    try:
+        return ast.dump(ast.parse(formatted)) == ast.dump(ast.parse(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+
+
 def format_source(source: str, cache: bool = False) -> str:
     """``source`` formatted by black with its default settings; ``cache=True`` reuses and keeps results on disk."""
     folder = _cache_dir() if cache else None
@@ -190,8 +198,8 @@ def format_source(source: str, cache: bool = False) -> str:
         return _format_uncached(source)
     path = folder / f"{_cache_key(source)}.fmt"
     found = _cache_read(path)
-    if found is not None:
-        return found
+    if found is not None and _same_program(found, source):
+        return found  # anyone who can write the cache could have put any code there: use it only if it is ours
     formatted = _format_uncached(source)
     _cache_write(folder, path, formatted)
     return formatted

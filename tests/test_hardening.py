@@ -1,0 +1,119 @@
+"""Specs and situations from strangers (part of issue 11): a poisoned format cache cannot change what is written,
+a build that refuses a spec writes nothing for it, written files get the usual mode, `check` compares bytes,
+and spec text echoed to a terminal cannot forge lines or send escape sequences."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from metricgen.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DICE = ROOT / "specs" / "dice.yaml"
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    (tmp_path / "specs").mkdir()
+    shutil.copy(DICE, tmp_path / "specs" / "dice.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("METRICGEN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def test_a_poisoned_format_cache_changes_nothing(repo):
+    assert cli("build", "specs/dice.yaml").exit_code == 0
+    good = (repo / "generated" / "dice.py").read_text(encoding="utf-8")
+    entries = list((repo / "cache").glob("*.fmt"))
+    assert entries
+    evil = 'import os\nos.system("echo pwned")\n'
+    for entry in entries:  # what an attacker with write access to a shared CI cache can do
+        body = entry.read_text(encoding="utf-8").split("\n", 1)[1]
+        poisoned = evil + body
+        entry.write_text(hashlib.sha256(poisoned.encode("utf-8")).hexdigest() + "\n" + poisoned, encoding="utf-8")
+    (repo / "generated" / "dice.py").unlink()
+    assert cli("build", "specs/dice.yaml").exit_code == 0
+    assert (repo / "generated" / "dice.py").read_text(encoding="utf-8") == good
+    (repo / "generated" / "dice.py").write_text(evil + good, encoding="utf-8")  # a poisoned module on disk
+    assert cli("check", "specs/dice.yaml").exit_code == 1
+
+
+def test_a_module_name_clash_writes_neither(repo):
+    for name in ("a-b.yaml", "a_b.yaml"):
+        (repo / "specs" / name).write_text(DICE.read_text(encoding="utf-8").replace("DiceCoefficient", "AB" + name[1]))
+    result = cli("build", "specs/")
+    assert result.exit_code == 2
+    assert "would both write a_b.py: neither is built" in result.output
+    assert not (repo / "generated" / "a_b.py").exists()
+    assert (repo / "generated" / "dice.py").exists()  # the other specs are built
+
+
+@pytest.mark.parametrize("name", ["class.yaml", "my spec.yaml", "keras.yaml", "tensorflow.yaml", "torchmetrics.yaml"])
+def test_a_refused_module_name_writes_nothing(repo, name):
+    (repo / "specs" / name).write_text(DICE.read_text(encoding="utf-8"), encoding="utf-8")
+    (repo / "specs" / "dice.yaml").unlink()
+    result = cli("build", f"specs/{name}")
+    assert result.exit_code == 2, result.output
+    assert not (repo / "generated").exists() or not any((repo / "generated").rglob("*.py"))
+
+
+def test_two_specs_of_one_keras_class_are_refused(repo):
+    (repo / "specs" / "dice_copy.yaml").write_text(
+        DICE.read_text(encoding="utf-8").replace("name: dice_coefficient", "name: dice_copy"), encoding="utf-8"
+    )
+    result = cli("build", "specs/")
+    assert result.exit_code == 2
+    assert "both define the Keras class 'metricgen>DiceCoefficient'" in result.output
+    assert not (repo / "generated").exists() or not any((repo / "generated").rglob("*.py"))
+
+
+def test_written_modules_get_the_umask_s_mode_and_keep_their_own(repo):
+    old = os.umask(0o022)
+    try:
+        assert cli("build", "specs/dice.yaml").exit_code == 0
+        module = repo / "generated" / "dice.py"
+        assert stat.S_IMODE(module.stat().st_mode) == 0o644
+        module.chmod(0o664)
+        module.write_text(module.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # stale: rebuilt
+        assert cli("build", "specs/dice.yaml").exit_code == 0
+        assert stat.S_IMODE(module.stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
+
+
+def test_check_compares_bytes(repo):
+    assert cli("build", "specs/dice.yaml").exit_code == 0
+    module = repo / "generated" / "dice.py"
+    module.write_bytes(module.read_bytes().replace(b"\n", b"\r\n"))  # CRLF: the same text once decoded
+    assert cli("check", "specs/dice.yaml").exit_code == 1
+    assert cli("build", "specs/dice.yaml").exit_code == 0
+    assert b"\r\n" not in module.read_bytes()
+
+
+def test_spec_text_cannot_forge_lines_or_send_escape_sequences(repo):
+    spec = DICE.read_text(encoding="utf-8").replace("state:", 'state:\n  "tp\\nspecs/x.yaml:1:1: error: forged": {}', 1)
+    (repo / "specs" / "dice.yaml").write_text(spec, encoding="utf-8")
+    result = cli("validate", "specs/dice.yaml")
+    assert result.exit_code == 2
+    assert not any(line.startswith("specs/x.yaml") for line in result.output.splitlines())
+    assert "\\n" in result.output
+    (repo / "specs" / "dice.yaml").write_text(
+        'name: hostile\nclass_name: Hostile\ndescription: "\\e]8;;http://evil\\e\\\\click\\u202e me"\n'
+        "state:\n  tp: {}\nupdate:\n  tp: sum(y_pred)\nresult: tp\n",
+        encoding="utf-8",
+    )
+    listed = cli("list", "specs/")
+    assert listed.exit_code == 0, listed.output
+    assert "\x1b" not in listed.output and "\u202e" not in listed.output
+    assert "\\x1b" in listed.output and "\\u202e" in listed.output
