@@ -148,8 +148,10 @@ class Printer:
             for c in codes[1:]:
                 out = f"{fn}({out}, {c})"
             return out, _PREC["atom"]
-        if op in ("neg", "pos", "not"):
-            symbol = {"neg": "-", "pos": "+", "not": "not "}[op]
+        if op == "pos":  # +x is x (and TensorFlow tensors have no unary plus)
+            return self.emit(args[0])
+        if op in ("neg", "not"):
+            symbol = {"neg": "-", "not": "not "}[op]
             prec = _PREC["not"] if op == "not" else _PREC["unary"]
             return symbol + self.wrap(self.emit(args[0]), prec), prec
         if op in ("and", "or"):

@@ -129,6 +129,9 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
         "cast(in_top_k(argmin(x), x, 3), float) + cast(in_top_k(i[:, 0], floor(x * 0), 1), float)": np.ones(3),
         "concat(x, i, axis=0)": np.concatenate([X, I], 0),
         "concat(b, x > 1)": np.concatenate([B, X > 1], -1),
+        # unary plus is nothing; an int tensor to a negative power is a float
+        "+x - +i": X - I,
+        "(i + 1) ** -1": (I + 1.0) ** -1.0,
         # operator precedence: a power binds tighter than a unary minus on its left, looser on its right
         "(-x) ** 2 - (x - 1) ** 2 + 2 ** -x": X**2 - (X - 1) ** 2 + 2.0**-X,
         # comparisons of comparisons keep their parentheses (not a chain)

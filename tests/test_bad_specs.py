@@ -528,6 +528,58 @@ CASES = [
         ["gather() along an axis other than 0, with indices computed from the batch", "use take_along_axis"],
         only=True,
     ),
+    # -- constant arithmetic that would fail or never end when the metric runs (the cost model) --------------
+    Case(
+        "negative_dimension",
+        replace("  tp: {}", "  tp: {shape: ['0 - 5']}").replace("result: tp", "result: sum(tp)"),
+        ("'0 - 5'", 0),
+        ["dimension '0 - 5' is negative (-5"],
+        only=True,
+    ),
+    Case(
+        "unbounded_exponent_in_a_shape",
+        replace("state:", "params:\n  n: {type: int, default: 2}\nstate:")
+        .replace("  tp: {}", "  tp: {shape: ['n ** 999999999 % 7 + 1']}")
+        .replace("result: tp", "result: sum(tp)"),
+        ("n ** 999999999", 0),
+        ["this constant raises to the power 999999999, more than 64", "params are taken at their defaults"],
+        only=True,
+    ),
+    Case(
+        "state_too_large",
+        replace("  tp: {}", "  tp: {shape: [40000, 40000]}").replace("result: tp", "result: sum(tp)"),
+        ("[40000, 40000]", 0),
+        ["would hold 1,600,000,000 elements", "METRICGEN_MAX_STATE_ELEMENTS"],
+        only=True,
+    ),
+    Case(
+        "complex_constant",
+        replace("sum(y_true * y_pred)", "sum(y_true) * (-1) ** 0.5"),
+        ("(-1) ** 0.5", 0),
+        ["this constant is a complex number"],
+        only=True,
+    ),
+    Case(
+        "overflowing_constant",
+        replace("sum(y_true * y_pred)", "sum(y_true) * 10.0 ** 400"),
+        ("10.0 ** 400", 0),
+        ["this constant is too large"],
+        only=True,
+    ),
+    Case(
+        "negative_count",
+        replace("sum(y_true * y_pred)", "sum(one_hot(cast(y_true, int32), 0 - 1))"),
+        ("0 - 1)", 0),
+        ["argument 'depth' of one_hot() cannot be negative (it is -1"],
+        only=True,
+    ),
+    Case(
+        "huge_count",
+        replace("sum(y_true * y_pred)", "sum(cast(arange(0, 1000000000000), float))"),
+        ("1000000000000)", 0),
+        ["argument 'stop' of arange() is 1,000,000,000,000, more than 100,000,000"],
+        only=True,
+    ),
     # -- str params with choices, optional params ------------------------------------------------------------
     Case(
         "string_not_among_the_choices",

@@ -10,6 +10,7 @@ from .. import syntax as syn
 from ..errors import Location, did_you_mean
 from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS, Function, Kind, Resolved
 from ..types import FLOAT, Type, float_of, promote, static, tensor, tensor_dtype_of
+from . import constants
 from .scopes import Scope
 
 if TYPE_CHECKING:
@@ -219,8 +220,16 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
             raise fail(f"{what} must be a constant number, got {value.type}", node.loc)
         return value
     value = static_int(checker, node, scope, what)
-    if kind is Kind.COUNT and isinstance(value, ir.Literal) and value.value < 0:
-        raise fail(f"{what} cannot be negative", node.loc)
+    if kind is Kind.COUNT:
+        count = constants.evaluate(value, checker.ctx.params)
+        if count is not None and count < 0:
+            raise fail(f"{what} cannot be negative (it is {count}, with params at their defaults)", node.loc)
+        if count is not None and count > constants.max_elements():
+            raise fail(
+                f"{what} is {count:,}, more than {constants.max_elements():,}",
+                node.loc,
+                "set METRICGEN_MAX_STATE_ELEMENTS to allow more",
+            )
     return value
 
 

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import ir
+from . import constants
 from ..errors import Location, did_you_mean
 from ..lowering import param_rule
 from ..params import NUMERIC_TYPES
@@ -100,6 +101,11 @@ def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:
             ctx.loaded.location(path),
             "use int params, len(list_param) and + - * //",
         )
+    value = constants.evaluate(expr, ctx.params)
+    if value is not None and value < 0:
+        raise ctx.fail(
+            f"dimension {dim!r} is negative ({value}, with params at their defaults)", ctx.loaded.location(path)
+        )
     return expr
 
 
@@ -120,6 +126,17 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
         ctx.diag.error(
             f"initial value {s.init!r} of state variable '{name}' {problem}",
             ctx.loaded.location(("state", name, "init")),
+        )
+    elements = 1
+    for d in shape:
+        value = constants.evaluate(d, ctx.params)
+        elements *= value if value is not None else 1
+    if elements > constants.max_elements():
+        ctx.diag.error(
+            f"state variable '{name}' would hold {elements:,} elements (with params at their defaults), more than "
+            f"{constants.max_elements():,}",
+            ctx.loaded.location(("state", name, "shape")),
+            "set METRICGEN_MAX_STATE_ELEMENTS to allow more",
         )
     return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
 

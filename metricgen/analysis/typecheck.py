@@ -12,7 +12,7 @@ from .. import syntax as syn
 from ..errors import Location, did_you_mean
 from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS
 from ..types import FLOAT_DTYPES, FLOAT, promote, static, tensor, tensor_dtype_of
-from . import calls
+from . import calls, constants
 from .context import Context
 from .scopes import Scope, local
 
@@ -141,7 +141,7 @@ class Checker:
         self.require_number(x, node.operand.loc, f"unary '{node.op}'")
         op = "neg" if node.op == "-" else "pos"
         if x.type.is_static:
-            return ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,))
+            return self.constant(ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,)), node)
         dtype = promote([x.type])
         return ir.Operator(tensor(dtype), op, (self.to_tensor(x, dtype),))
 
@@ -158,11 +158,22 @@ class Checker:
             integral = "float" not in kinds and node.op != "/"
             if node.op == "**" and not (isinstance(right, ir.Literal) and right.value >= 0):
                 integral = False  # n ** -1 is a float
-            return ir.Operator(static("int" if integral else "float"), node.op, (left, right))
+            return self.constant(ir.Operator(static("int" if integral else "float"), node.op, (left, right)), node)
         if node.op == "/":
             return calls.typed_apply(self, REGISTRY["safe_div"], {"a": left, "b": right}, node.loc)
         dtype = promote([left.type, right.type])
+        if node.op == "**" and dtype in ("int32", "int64") and not _non_negative(right):
+            dtype = FLOAT  # an int to a negative power is a fraction (TensorFlow refuses it on int tensors)
         return ir.Operator(tensor(dtype), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
+
+    def constant(self, expr: ir.Expr, node: syn.Node) -> ir.Expr:
+        """A constant operation, computed now with params at their defaults: refused if it overflows, is
+        complex, or would take unbounded work."""
+        try:
+            constants.evaluate(expr, self.ctx.params)
+        except constants.ConstantProblem as problem:
+            raise self.ctx.fail(f"this constant {problem}", node.loc, "params are taken at their defaults") from None
+        return expr
 
     def check_Compare(self, node: syn.Compare, scope: Scope) -> ir.Expr:
         if node.op in ("is", "is not"):
@@ -291,3 +302,10 @@ class Checker:
                 f"update of '{state.name}' must be a number, got {expr.type}", self.ctx.loaded.location(path)
             )
         return self.to_tensor(expr, state.dtype)
+
+
+def _non_negative(x: ir.Expr) -> bool:
+    """Whether a power's exponent is known to be at least 0 (a literal, or a param whose min is)."""
+    if isinstance(x, ir.Literal):
+        return x.value >= 0
+    return False
