@@ -19,9 +19,9 @@ from typing import Iterable, NoReturn, Optional
 import click
 
 from . import __version__
-from .compiler import Compiled, compile_file, discover, display_path, output_path
+from .compiler import SHADOWED_MODULES, Compiled, analyse_loaded, compile_file, discover, display_path, output_path
 from .errors import SpecError, SpecErrors, printable
-from .loader import load_spec_file
+from .loader import load_spec_file, load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
 from .catalogue import summary
 from .targets import DEFAULT_TARGET, TARGETS
@@ -302,13 +302,23 @@ def new(name: str, directory: Path) -> None:
         metricgen new mean_iou                   # writes specs/mean_iou.yaml (class MeanIou)
         metricgen new recall_at_k --dir metrics/specs
     """
-    if not SPEC_NAME.match(name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
+    if not SPEC_NAME.fullmatch(name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
         fail(f"'{name}' cannot name a metric", hint="use snake_case: lowercase letters, digits and '_', like mean_iou")
     path = directory / f"{name}.yaml"
     for existing in (path, path.with_suffix(".yml")):
         if existing.exists():
             fail(f"{existing} already exists", path=str(existing), hint="pick another name, or edit that spec")
     text = starter_spec(name, path)
+    try:  # the starter must build as it is: a name YAML reads as a value (yes, null) or a class name Python
+        # already has (None, Exception) would not
+        analyse_loaded(load_spec_text(text, str(path)))
+        discover_errors = []
+        if name in SHADOWED_MODULES:
+            discover_errors = [SpecError(f"a module named {name}.py would shadow '{name}'")]
+    except SpecErrors as exc:
+        discover_errors = exc.errors
+    if discover_errors:
+        fail(f"'{name}' cannot name a metric: {discover_errors[0].message}", hint="pick another name")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file made meanwhile

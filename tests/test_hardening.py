@@ -117,3 +117,18 @@ def test_spec_text_cannot_forge_lines_or_send_escape_sequences(repo):
     assert listed.exit_code == 0, listed.output
     assert "\x1b" not in listed.output and "\u202e" not in listed.output
     assert "\\x1b" in listed.output and "\\u202e" in listed.output
+
+
+@pytest.mark.parametrize(
+    "name", ["foo\n", "yes", "none", "true", "on", "off", "null", "exception", "keras", "torch"], ids=repr
+)
+def test_new_refuses_names_whose_starter_would_not_build(repo, name):
+    result = cli("new", name, "--dir", "fresh")
+    assert result.exit_code == 2, result.output
+    assert "cannot name a metric" in result.output
+    assert not (repo / "fresh").exists() or not any((repo / "fresh").iterdir())
+
+
+def test_new_starter_builds(repo):
+    assert cli("new", "mean_iou", "--dir", "fresh").exit_code == 0
+    assert cli("build", "fresh/mean_iou.yaml").exit_code == 0
