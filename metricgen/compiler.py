@@ -87,8 +87,8 @@ def generate_from_text(text: str, path: str = "<spec>", target: str = DEFAULT_TA
 def display_path(spec_file: Path, out_dir: Path) -> str:
     """How the header names the spec: relative to the project (the output folder's parent), so that the
     same spec gives the same file wherever the command runs from."""
-    root = out_dir.resolve().parent
-    resolved = spec_file.resolve()
+    root = _resolved(out_dir).parent
+    resolved = _resolved(spec_file)
     try:
         shown = resolved.relative_to(root).as_posix()
     except ValueError:
@@ -101,6 +101,14 @@ def module_name(spec_file: Path) -> str:
     return spec_file.stem.replace("-", "_")
 
 
+def _resolved(path: Path) -> Path:
+    """``path`` made absolute with symlinks followed where they can be (a symlink loop stays as written)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
 def output_path(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET) -> Path:
     return TARGETS[target].output_path(out_dir, module_name(spec_file))
 
@@ -110,15 +118,20 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     files: list[Path] = []
     errors: list[SpecError] = []
     for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
-            if not found:
-                errors.append(SpecError("no spec files (*.yaml, *.yml) in this directory", path=str(path)))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            errors.append(SpecError("no such file or directory", path=str(path)))
+        try:
+            if path.is_dir():
+                found = sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+                if not found:
+                    errors.append(SpecError("no spec files (*.yaml, *.yml) in this directory", path=str(path)))
+                files.extend(found)
+            elif path.is_file():
+                files.append(path)
+            elif path.exists():
+                errors.append(SpecError("not a regular file (a spec is a YAML file)", path=str(path)))
+            else:
+                errors.append(SpecError("no such file or directory", path=str(path)))
+        except OSError as exc:  # a folder without read or search permission, a symlink loop
+            errors.append(SpecError(f"cannot read: {exc.strerror or exc}", path=str(path)))
     modules: dict[str, Path] = {}
     for file in files:
         module = module_name(file)
@@ -139,7 +152,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
                     hint="use letters, digits and '_' in the spec's file name, not a keyword",
                 )
             )
-        elif module in modules and modules[module].resolve() != file.resolve():
+        elif module in modules and _resolved(modules[module]) != _resolved(file):
             for one, other in ((file, modules[module]), (modules[module], file)):
                 errors.append(
                     SpecError(

@@ -132,3 +132,31 @@ def test_new_refuses_names_whose_starter_would_not_build(repo, name):
 def test_new_starter_builds(repo):
     assert cli("new", "mean_iou", "--dir", "fresh").exit_code == 0
     assert cli("build", "fresh/mean_iou.yaml").exit_code == 0
+
+
+def test_no_traceback_for_odd_paths(repo):
+    os.mkfifo(repo / "specs" / "fifo.yaml")
+    result = cli("validate", "specs/fifo.yaml")
+    assert result.exit_code == 2 and "not a regular file" in result.output
+    assert "in the paths given; 0 specs valid" in result.output  # not "0 of 1 spec invalid"
+    (repo / "loop").symlink_to(repo / "loop")
+    for command in ("build", "check"):
+        result = cli(command, "specs/dice.yaml", "--out", "loop/x")
+        assert result.exit_code in (1, 2) and result.exception is None or isinstance(result.exception, SystemExit)
+    long_name = "a" * 300
+    result = cli("build", "specs/dice.yaml", "--out", long_name)
+    assert result.exit_code == 2 and "cannot write" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_long_chain_of_definitions_is_one_located_error(repo):
+    lets = "\n".join(f"    a{i}: a{i - 1} + 1" if i else "    a0: y_true" for i in range(400))
+    (repo / "specs" / "lets.yaml").write_text(
+        f"name: lets\nclass_name: Lets\ndescription: d\nstate:\n  tp: {{}}\nupdate:\n  let:\n{lets}\n"
+        "  tp: sum(a399)\nresult: tp\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", "specs/lets.yaml")
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "more than 100 deep" in errors[0], errors

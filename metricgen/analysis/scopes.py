@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from .typecheck import Checker
 
 
+MAX_CHAIN = 100  # `let` definitions each using the one before: analysed recursively, so bounded
+
+
 @dataclass
 class Binding:
     kind: str  # input | param | state | local | constant
@@ -41,6 +44,7 @@ class Scope:
         self.visiting: list[str] = []
         self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
         self.base = self  # the scope before any narrowing: `let` definitions are analysed there
+        self.too_deep = False  # a chain of definitions was cut: which are used is not known
 
     def mark_mentioned(self, text: str) -> None:
         """Count the definitions an expression that failed names as used: it may have failed before it reached
@@ -69,6 +73,13 @@ def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Locatio
         raise checker.ctx.fail(
             f"circular definition: {' -> '.join(cycle)}", used_at or checker.ctx.loaded.location(path)
         )
+    if len(scope.visiting) >= MAX_CHAIN:
+        scope.base.too_deep = True
+        raise checker.ctx.fail(
+            f"definitions depend on one another more than {MAX_CHAIN} deep here",
+            used_at or checker.ctx.loaded.location(path),
+            "compute in fewer steps",
+        )
     scope.visiting.append(name)
     try:
         expr = checker.expression(text, path, scope)
@@ -84,6 +95,8 @@ def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Locatio
 
 def report_unused(checker: "Checker", scope: Scope, base: tuple) -> None:
     ctx = checker.ctx
+    if scope.base.too_deep:
+        return
     for name in scope.local_sources:
         if name not in scope.local_exprs and name not in scope.visiting and name not in scope.referenced:
             ctx.guard(lambda: local(checker, name, scope, None))  # still check it, to report its errors
