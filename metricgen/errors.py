@@ -38,6 +38,8 @@ class Location:
 
 
 UNKNOWN = Location()
+MAX_ERRORS = 100  # reported per spec; the rest are counted
+MAX_SHOWN = 300  # characters of one piece of spec text in a message
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,9 @@ class SpecError(Exception):
         where = printable(self.path)
         if self.location.line:
             where += f":{self.location.line}:{self.location.column or 1}"
-        text = f"{where}: error: {printable(self.message)}"
+        text = f"{where}: error: {_shortened(printable(self.message))}"
         if self.hint:
-            text += f" ({printable(self.hint)})"
+            text += f" ({_shortened(printable(self.hint))})"
         return text
 
     def __str__(self) -> str:  # pragma: no cover - exceptions print via format()
@@ -77,8 +79,11 @@ class Diagnostics:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            unique = list(dict.fromkeys(self.errors))  # one cause reached by two paths is reported once
-            raise SpecErrors(sorted(unique, key=_sort_key))
+            unique = sorted(dict.fromkeys(self.errors), key=_sort_key)  # one cause reached twice is reported once
+            if len(unique) > MAX_ERRORS:  # a hostile spec could otherwise print megabytes of errors
+                more = SpecError(f"... and {len(unique) - MAX_ERRORS} more errors", path=self.path)
+                unique = unique[:MAX_ERRORS] + [more]
+            raise SpecErrors(unique)
 
 
 def _sort_key(error: SpecError) -> tuple[int, int]:
@@ -93,7 +98,15 @@ class SpecErrors(Exception):
         self.errors = errors
 
 
+def _shortened(text: str) -> str:
+    return text if len(text) <= 4 * MAX_SHOWN else text[: 4 * MAX_SHOWN] + "…"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A hint naming the closest candidate, or '' when none is close."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    """A hint naming the closest candidate, or '' when none is close (or there are too many to compare
+    cheaply: the search is quadratic in the names' lengths)."""
+    pool = sorted(set(candidates))
+    if len(pool) > 500 or len(name) > 100:
+        return ""
+    close = difflib.get_close_matches(name, [c for c in pool if len(c) <= 100], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""

@@ -21,6 +21,7 @@ from .errors import Location, SpecError, SpecErrors
 MAX_NODES = 20_000
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64  # nesting of mappings and lists; a spec needs about 6
+MAX_EXPANDED_BYTES = 2 * MAX_BYTES  # characters of all scalars once aliases are expanded
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -116,9 +117,33 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
 
 
 def _check_depth(text: str, path: str) -> None:
-    """Refuse deep nesting from the event stream, before the (recursive) composer meets it: fast, and where it is."""
+    """Refuse deep nesting and too many values from the event stream, before the (recursive, slower) composer
+    meets them: fast (libyaml's parser where installed), stopping at the first value too many, and located."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    values = 0
+    try:
+        events = list(_events(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError:  # invalid YAML: the composer reports it, in PyYAML's words; depth first, from its parser
+        events = []
+        try:
+            for event in _events(text, yaml.SafeLoader):
+                events.append(event)
+        except yaml.YAMLError:
+            pass
+    for event in events:
+        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            values += 1
+            if values > MAX_NODES:
+                raise SpecErrors(
+                    [
+                        SpecError(
+                            f"the spec holds more than {MAX_NODES:,} values",
+                            _loc(event.start_mark),
+                            path,
+                            "a spec has a few hundred",
+                        )
+                    ]
+                )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -127,6 +152,17 @@ def _check_depth(text: str, path: str) -> None:
                 )
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
+
+
+def _events(text: str, loader: type):
+    """The YAML event stream (libyaml's parser, where installed, is fast), stopping after MAX_NODES values."""
+    count = 0
+    for event in yaml.parse(text, Loader=loader):
+        yield event
+        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            count += 1
+            if count > MAX_NODES:
+                return
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
@@ -143,9 +179,14 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 def load_spec_file(file: Path, display_path: str | None = None) -> LoadedSpec:
     shown = display_path or str(file)
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more: a 3 GB file is refused without reading it
     except OSError as exc:
         raise SpecErrors([SpecError(f"cannot read file: {exc.strerror}", Location(), shown)]) from None
+    if len(raw) > MAX_BYTES:
+        raise SpecErrors(
+            [SpecError(f"the file is larger than {MAX_BYTES:,} bytes: a spec is a few kilobytes", Location(), shown)]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -170,6 +211,7 @@ class _Builder:
         self.spec = spec
         self.errors: list[SpecError] = []
         self.nodes = 0
+        self.scalar_bytes = 0  # characters of scalars built, aliases expanded: bounded like the file itself
         self.too_deep = False
         self._constructor = yaml.SafeLoader("")
 
@@ -200,6 +242,15 @@ class _Builder:
             _loc(node.start_mark), getattr(node, "style", None) if isinstance(node, yaml.ScalarNode) else None
         )
         if isinstance(node, yaml.ScalarNode):
+            self.scalar_bytes += len(node.value)
+            if self.scalar_bytes > MAX_EXPANDED_BYTES:
+                if self.scalar_bytes - len(node.value) <= MAX_EXPANDED_BYTES:
+                    self.error(
+                        f"the spec's text expands to more than {MAX_EXPANDED_BYTES:,} characters",
+                        node,
+                        "an alias (*name) repeats a long text: write it once",
+                    )
+                return None
             return self.scalar(node)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
@@ -211,6 +262,7 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.error("mapping keys must be plain names", key_node)
                 continue
+            self.scalar_bytes += len(key_node.value)
             key = self.scalar(key_node)
             if not isinstance(key, str):
                 key = str(key)

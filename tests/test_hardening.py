@@ -160,3 +160,42 @@ def test_a_long_chain_of_definitions_is_one_located_error(repo):
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if ": error: " in line]
     assert len(errors) == 1 and "more than 100 deep" in errors[0], errors
+
+
+def test_amplification_is_refused_early(repo):
+    with open(repo / "specs" / "huge.yaml", "wb") as handle:  # 3 GB, sparse: refused without being read
+        handle.seek(3 * 10**9)
+        handle.write(b"\n")
+    result = cli("validate", "specs/huge.yaml")
+    assert result.exit_code == 2 and "larger than 1,000,000 bytes" in result.output
+    aliases = ", ".join(["*s"] * 250)
+    (repo / "specs" / "amp.yaml").write_text(
+        "name: amp\nclass_name: Amp\ndescription: d\nparams:\n"
+        f'  mode: {{type: str, default: a, choices: [&s "{"x" * 10000}", {aliases}]}}\n'
+        "state:\n  tp: {}\nupdate:\n  tp: sum(y_pred)\nresult: tp\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", "specs/amp.yaml")
+    assert result.exit_code == 2 and "expands to more than 2,000,000 characters" in result.output
+    flat = ", ".join(["1"] * 300000)
+    (repo / "specs" / "flat.yaml").write_text(
+        f"name: flat\nclass_name: Flat\ndescription: d\nstate:\n  tp: {{shape: [{flat}]}}\n"
+        "update:\n  tp: sum(y_pred)\nresult: tp\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", "specs/flat.yaml")
+    assert result.exit_code == 2 and "holds more than 20,000 values (a spec has a few hundred)" in result.output
+
+
+def test_errors_are_capped_and_short(repo):
+    states = "\n".join(f"  s{i}: {{}}" for i in range(1000))
+    updates = "\n".join(f"  u{i}_{'x' * 900}: sum(y_pred)" for i in range(300))
+    (repo / "specs" / "many.yaml").write_text(
+        f"name: many\nclass_name: Many\ndescription: d\nstate:\n{states}\nupdate:\n{updates}\nresult: s0\n",
+        encoding="utf-8",
+    )
+    result = cli("validate", "specs/many.yaml")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if ": error: " in line]
+    assert len(lines) == 101 and lines[-1].endswith("more errors")
+    assert max(len(line) for line in lines) < 1400
