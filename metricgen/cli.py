@@ -78,6 +78,15 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
     """Every spec found, compiled; a spec refused as a whole (its module name, a clash with another spec's
     module or registered class) is not compiled, so that nothing is written for it."""
     files, errors = discover(paths)
+    for file in files:
+        if _same_file(file, output_path(file, out_dir, target)):
+            errors.append(
+                SpecError(
+                    "this file would be overwritten by the module generated from it",
+                    path=str(file),
+                    hint="a spec is a .yaml file outside the output folder",
+                )
+            )
     refused = {e.path for e in errors}
     results = [compile_one(f, out_dir, target) for f in files if str(f) not in refused]
     registered: dict[str, Compiled] = {}
@@ -103,6 +112,13 @@ def read_text(path: Path) -> Optional[str]:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def exists(path: Path) -> bool:

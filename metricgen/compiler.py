@@ -91,9 +91,11 @@ def display_path(spec_file: Path, out_dir: Path) -> str:
     resolved = _resolved(spec_file)
     try:
         shown = resolved.relative_to(root).as_posix()
-    except ValueError:
-        shown = os.path.relpath(resolved, Path.cwd()) if resolved.is_relative_to(Path.cwd()) else spec_file.name
-        shown = Path(shown).as_posix()
+    except ValueError:  # outside the project: still relative to it, never to where the command runs
+        try:
+            shown = Path(os.path.relpath(resolved, root)).as_posix()
+        except ValueError:  # another drive
+            shown = spec_file.name
     return shown
 
 
@@ -152,7 +154,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
                     hint="use letters, digits and '_' in the spec's file name, not a keyword",
                 )
             )
-        elif module in modules and _resolved(modules[module]) != _resolved(file):
+        elif module in modules and _resolved(modules[module]) == _resolved(file):
+            pass
+        elif module in modules:
             for one, other in ((file, modules[module]), (modules[module], file)):
                 errors.append(
                     SpecError(

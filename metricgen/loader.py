@@ -9,6 +9,7 @@ PyYAML's composer gives a node tree with marks; we build the data ourselves from
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,20 @@ def _loc(mark: yaml.Mark) -> Location:
 def load_spec_text(text: str, path: str) -> LoadedSpec:
     if len(text) > MAX_BYTES:
         raise SpecErrors([SpecError(f"file is larger than {MAX_BYTES} bytes", Location(1, 1), path)])
+    control = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    if control:  # PyYAML's message for these is two lines at 1:1
+        line = text.count("\n", 0, control.start()) + 1
+        column = control.start() - (text.rfind("\n", 0, control.start()) + 1) + 1
+        raise SpecErrors(
+            [
+                SpecError(
+                    f"control character U+{ord(control.group()):04X} is not allowed in a spec",
+                    Location(line, column),
+                    path,
+                    "remove it; write escapes like \\t inside double quotes",
+                )
+            ]
+        )
     try:
         _check_depth(text, path)
         root = yaml.compose(text, Loader=yaml.SafeLoader)

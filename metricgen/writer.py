@@ -22,18 +22,20 @@ def is_generated(path: Path) -> bool:
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same directory and a rename: readers see the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
+    tmp = None
+    try:  # the temporary file is removed whatever stops the write, Ctrl-C included
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         # mkstemp makes the file 0600: give it the mode an editor would (the file's own, or the umask's)
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise
 
 

@@ -60,6 +60,8 @@ def check_names(ctx: Context) -> set[str]:
             path = base + ((index, "name") if base == ("inputs",) else (name,))
             where = loaded.location(path) if base == ("inputs",) else loaded.key_location(path)
             problem = name_problem(name, attribute_only=base == ("state",))
+            if not problem and base == ("state",) and name == "let":
+                problem = "'let' under update: holds the definitions, so no update could name this state"
             if problem:
                 ctx.diag.error(f"invalid {what} name '{name}': {problem}", where)
                 invalid.add(name)
