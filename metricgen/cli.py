@@ -480,8 +480,9 @@ def test_examples(paths: tuple[Path, ...], target: str) -> None:
 
     Each example builds a fresh metric with its params, feeds its batches to update_state and compares
     result() with `expected`, within the example's absolute `tolerance` (default 1e-6). Prints PASS or
-    FAIL per example. Exit 0 when all pass, 1 when one fails, 2 when a spec is invalid. This is the only
-    command that imports TensorFlow.
+    FAIL per example. Exit 0 when all pass, 1 when one fails, 2 when a spec is invalid. The examples run in
+    a child process (the only one that imports TensorFlow) with limits: METRICGEN_TEST_TIMEOUT seconds a
+    spec (default 120) and METRICGEN_TEST_MEMORY_MB of memory (default 8192); a spec past them FAILs.
 
     \b
     Example:
@@ -489,31 +490,24 @@ def test_examples(paths: tuple[Path, ...], target: str) -> None:
         metricgen test specs/ --target keras
     """
     files, errors = discover(list(paths))
-    try:
-        from . import examples
-    except ImportError as exc:  # pragma: no cover - examples.py imports nothing heavy
-        fail(f"cannot load the example runner: {exc}")
+    from . import examples
+
     passed = failed = 0
-    for file in files:
-        try:
-            outcomes = examples.run_spec_examples(file, target)
-        except SpecErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        except ImportError as exc:
-            fail(f"metricgen test needs TensorFlow and Keras: {exc}", hint="pip install 'metricgen[tf]'")
-        except Exception as exc:  # noqa: BLE001 - a bug in code generation, not in the spec's examples
-            errors.append(
-                SpecError(
-                    f"cannot run the examples: {type(exc).__name__}: {exc}",
-                    path=str(file),
-                    hint="if the spec looks right, this is a metricgen bug",
-                )
+    for run in examples.run_isolated(files, target):
+        if run.missing:
+            fail(
+                f"metricgen test needs the {target} target's runtime: {run.missing}", hint="pip install 'metricgen[tf]'"
             )
+        if run.errors:
+            errors.extend(run.errors)
             continue
-        if not outcomes:
-            click.echo(printable(f"SKIP {file}: no examples (add some under examples:)"))
-        for outcome in outcomes:
+        if run.problem:  # the child ran past a limit, or crashed, while running this spec's examples
+            click.echo(printable(f"FAIL {run.file}: {run.problem}"))
+            failed += 1
+            continue
+        if not run.outcomes:
+            click.echo(printable(f"SKIP {run.file}: no examples (add some under examples:)"))
+        for outcome in run.outcomes:
             click.echo(outcome.format())
             if outcome.passed:
                 passed += 1

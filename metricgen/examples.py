@@ -15,13 +15,14 @@ metricgen must not need them.
 from __future__ import annotations
 
 import math
+import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from .compiler import generate
-from .errors import SpecError, SpecErrors, printable
+from .errors import Location, SpecError, SpecErrors, printable
 from .loader import LoadedSpec, load_spec_file
 from .schema import ExampleSpec, Spec, validate_spec
 from .targets import DEFAULT_TARGET, TARGETS, Target
@@ -139,3 +140,113 @@ def _array(value: Any, np: Any, what: str) -> Any:
         return np.asarray(value)
     except ValueError as exc:
         raise ValueError(f"{what} is not a rectangular array of numbers ({exc})") from None
+
+
+# -- in a child process, with limits ------------------------------------------------------------------------
+
+
+@dataclass
+class SpecRun:
+    """What running one spec's examples in the child gave: outcomes, or errors, or why it stopped."""
+
+    file: str
+    outcomes: list[ExampleOutcome]
+    errors: list[SpecError]
+    problem: str = ""  # the child ran past its limits or crashed while running this spec
+    missing: str = ""  # an import the target's runtime needs
+
+
+def limits() -> tuple[float, int]:
+    """Seconds per spec and megabytes of address space for the child (METRICGEN_TEST_TIMEOUT, _MEMORY_MB)."""
+
+    def number(name: str, default: float) -> float:
+        try:
+            return float(os.environ.get(name, default))
+        except ValueError:
+            return default
+
+    return number("METRICGEN_TEST_TIMEOUT", 120.0), int(number("METRICGEN_TEST_MEMORY_MB", 8192))
+
+
+def startup_seconds() -> float:
+    """Time the child may take to start and import the target's runtime (METRICGEN_TEST_STARTUP, default 60)."""
+    try:
+        return float(os.environ.get("METRICGEN_TEST_STARTUP", 60))
+    except ValueError:
+        return 60.0
+
+
+def run_isolated(files: list[Path], target: str) -> list[SpecRun]:
+    """Every spec's examples, run in a child process with a time limit per spec and a memory limit, so that no
+    spec (from a pull request, say) can hang or exhaust the machine running `metricgen test`. A spec whose
+    examples pass a limit is reported with the problem; the child is restarted for the specs after it."""
+    seconds, megabytes = limits()
+    runs: list[SpecRun] = []
+    pending = [str(f) for f in files]
+    while pending:
+        done, stopped = _run_child(pending, target, seconds, megabytes)
+        runs += done
+        finished = {run.file for run in done}
+        rest = [f for f in pending if f not in finished]
+        if not rest:
+            break
+        runs.append(SpecRun(rest[0], [], [], problem=stopped))  # the spec running when the child stopped
+        pending = rest[1:]
+    return runs
+
+
+def _run_child(files: list[str], target: str, seconds: float, megabytes: int) -> tuple[list[SpecRun], str]:
+    import json
+    import subprocess
+    import sys
+
+    def limit_memory() -> None:  # pragma: no cover - runs in the child
+        try:
+            import resource
+
+            size = megabytes * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        except (ImportError, ValueError, OSError):
+            pass
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    command = [sys.executable, "-m", "metricgen.example_child", target, *files]
+    stopped = ""
+    try:
+        child = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=seconds * len(files) + startup_seconds(),
+            env=env,
+            preexec_fn=limit_memory if os.name == "posix" else None,
+            stdin=subprocess.DEVNULL,
+        )
+        out, err = child.stdout, child.stderr
+        if child.returncode != 0:
+            last = [line for line in err.strip().splitlines() if line.strip()][-1:] or [f"exit {child.returncode}"]
+            memory = "MemoryError" in err or "bad_alloc" in err or child.returncode in (-9, 137)
+            stopped = (
+                f"the examples ran out of memory (the limit: METRICGEN_TEST_MEMORY_MB={megabytes})"
+                if memory
+                else f"the example runner stopped: {last[0].strip()[:300]}"
+            )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stopped = f"the examples ran past their time (the limit: METRICGEN_TEST_TIMEOUT={seconds:g} s a spec)"
+    runs = []
+    for line in out.splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or "file" not in data:
+            continue
+        outcomes = [ExampleOutcome(**o) for o in data.get("outcomes", [])]
+        errors = [
+            SpecError(e["message"], Location(e["line"], e["column"]), e["path"], e["hint"])
+            for e in data.get("errors", [])
+        ]
+        problem = data.get("crash", "")
+        runs.append(SpecRun(data["file"], outcomes, errors, problem, data.get("missing", "")))
+    return runs, stopped or "the example runner stopped before this spec"

@@ -580,6 +580,13 @@ CASES = [
         ["argument 'stop' of arange() is 1,000,000,000,000, more than 100,000,000"],
         only=True,
     ),
+    Case(
+        "init_beyond_float16",
+        replace("  tp: {}", "  tp: {dtype: float16, init: 1.0e+300}"),
+        ("1.0e+300", 0),
+        ["initial value 1e+300 of state variable 'tp' is beyond the largest float16, 65504"],
+        only=True,
+    ),
     # -- str params with choices, optional params ------------------------------------------------------------
     Case(
         "string_not_among_the_choices",

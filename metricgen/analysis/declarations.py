@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .typecheck import Checker
 
 _INT_RANGE = {"int32": 2**31, "int64": 2**63}
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
 
 
 def param_type(p: ir.Param) -> Type:
@@ -71,6 +72,11 @@ def _init_problem(dtype: str, init: Any) -> str:
             return f"does not fit an {dtype} state"
         if not -_INT_RANGE[dtype] <= int(init) < _INT_RANGE[dtype]:
             return f"is out of the {dtype} range"
+    limit = _FLOAT_MAX.get(dtype, 3.4028234663852886e38 if dtype == "float" else None)
+    if limit is not None and math.isfinite(init) and abs(init) > limit:  # would read back as inf
+        return f"is beyond the largest {'float32 (the default metric dtype)' if dtype == 'float' else dtype}, {limit:g}"
+    if isinstance(init, float) and math.isnan(init):
+        return "is NaN"
     return ""
 
 
