@@ -283,3 +283,19 @@ def test_metricgen_test_runs_examples_in_a_child_with_limits(repo, monkeypatch):
     lines = result.output.splitlines()
     assert any(line.startswith("FAIL specs/big.yaml example 1") and "allocate" in line for line in lines), lines
     assert sum(line.startswith("PASS specs/dice.yaml") for line in lines) == 3
+
+
+def test_positions_through_escapes_and_folded_lines(repo):
+    (repo / "specs" / "esc.yaml").write_text(
+        "name: esc\nclass_name: Esc\ndescription: d\nstate:\n  tp: {}\n  fp: {}\nupdate:\n"
+        '  tp: "sum(y_true)\\t+ \\u0073um(unknown_a)"\n'
+        "  fp: sum(y_pred) +\n    sum(y_true) +\n      sum(unknown_b)\n"
+        "result: >-\n  tp +\n  fp + unknown_c\n",
+        encoding="utf-8",
+    )
+    errors = [line for line in cli("validate", "specs/esc.yaml").output.splitlines() if ": error: " in line]
+    assert errors == [
+        "specs/esc.yaml:8:32: error: unknown name 'unknown_a'",
+        "specs/esc.yaml:11:11: error: unknown name 'unknown_b'",
+        "specs/esc.yaml:14:8: error: unknown name 'unknown_c'",
+    ]

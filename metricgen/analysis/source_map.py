@@ -10,7 +10,7 @@ from ..loader import LoadedSpec
 
 def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
     """Maps a position in the expression at ``path`` (1-based line, 0-based column) to the file's location,
-    for plain, quoted and block (| and >) scalars."""
+    for plain, quoted and block (| and >) scalars, escapes and folded lines included."""
     src = loaded.source(path)
     if src is None and tuple(path) == ("result", "value"):
         src = loaded.source(("result",))  # `result: <expr>`, the short form of `result: {value: <expr>}`
@@ -18,7 +18,7 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
         fixed = loaded.location(path)
         return lambda line, col: fixed
     base = src.location
-    if src.style in ("|", ">"):
+    if src.style == "|":  # literal: the value's lines are the file's, less the block's indentation
         lines = loaded.text.splitlines()
         first = lines[base.line] if base.line < len(lines) else ""  # the block's first content line
         indent = len(first) - len(first.lstrip())  # YAML strips this much from every line of the block
@@ -28,6 +28,82 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
 
         return block
     quote = 1 if src.style in ("'", '"') else 0
+    value = _value_at(loaded.data, path if loaded.source(path) is not None else ("result",))
+    start = _offset(loaded.text, base) + quote
+    if isinstance(value, str) and 0 <= start <= len(loaded.text) and loaded.text[start : start + len(value)] != value:
+        # the text in the file is not the value as written: escapes ("\t"), quotes ('') or folded lines
+        positions = _align(value, loaded.text, start)
+
+        def aligned(line: int, col: int) -> Location:
+            lines = value.split("\n")
+            index = sum(len(text) + 1 for text in lines[: max(line - 1, 0)]) + col
+            offset = positions[min(max(index, 0), len(positions) - 1)] if positions else start
+            return _location(loaded.text, offset)
+
+        return aligned
     return lambda line, col: (
         Location(base.line, base.column + quote + col) if line <= 1 else Location(base.line + line - 1, col + 1)
     )
+
+
+def _value_at(data: object, path: tuple) -> object:
+    for key in path:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        elif isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data):
+            data = data[key]
+        else:
+            return None
+    if path and path[-1] == "value" and isinstance(data, dict):
+        return None
+    return data
+
+
+def _offset(text: str, location: Location) -> int:
+    """The index in ``text`` of a 1-based line and column."""
+    index = 0
+    for _ in range(location.line - 1):
+        found = text.find("\n", index)
+        if found < 0:
+            return len(text)
+        index = found + 1
+    return index + location.column - 1
+
+
+def _location(text: str, offset: int) -> Location:
+    line = text.count("\n", 0, offset) + 1
+    return Location(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def _align(value: str, text: str, start: int) -> list[int]:
+    """For each character of a scalar's value, its index in the file: the value's characters are found in order
+    in the text, stepping over what YAML took away or rewrote (line breaks and indentation folded into one
+    space, a backslash escape standing for one character, a doubled quote for one)."""
+    positions = []
+    i = start
+    for ch in value:
+        while i < len(text) and text[i] != ch:
+            if text[i] == "\\" and i + 1 < len(text):  # an escape: the character it stands for is here
+                break
+            if text[i] in " \t\r\n" and ch in " \n":  # folding: whitespace runs stand for one space
+                break
+            i += 1
+        if i >= len(text):
+            positions.append(len(text) - 1)
+            continue
+        positions.append(i)
+        if text[i] == "\\" and ch != "\\" or (text[i] == "\\" and text[i + 1 : i + 2] == "\\"):
+            i += _escape_length(text, i)
+        elif text[i] in " \t\r\n" and ch in " \n":
+            while i < len(text) and text[i] in " \t\r\n":
+                i += 1
+        elif ch == "'" and text[i : i + 2] == "''":
+            i += 2
+        else:
+            i += 1
+    return positions
+
+
+def _escape_length(text: str, i: int) -> int:
+    kind = text[i + 1 : i + 2]
+    return {"x": 4, "u": 6, "U": 10}.get(kind, 2)
