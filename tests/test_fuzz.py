@@ -16,7 +16,7 @@ import random
 import string
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import pytest
 import yaml
@@ -572,3 +572,143 @@ def test_accepted_random_specs_import_construct_and_trace_a_batch(tmp_path):
         shape_words = ("shape", "incompatible", "rank", "slice", "dimension", "out of bounds")
         assert any(word in message.lower() for word in shape_words), f"{path}: {stage}: {message}"
     assert len(ran) >= max(5, len(paths) // 4), outcomes  # enough run through for the property to mean something
+
+
+# -- bytes, aliases, control characters (specs from strangers) -------------------------------------------------
+
+CONTROL = ["\n", "\r", "\x1b[31m", "\x1b]8;;http://evil\x1b\\", "\u202e", "\x00", "\x7f", "\t", "\u2028"]
+
+
+def check_message_lines(messages: list[str]) -> None:
+    """Every error is one printable line: spec text cannot forge a line or send escape sequences."""
+    for message in messages:
+        assert "\n" not in message and "\r" not in message, message
+        assert not any(ch in message for ch in "\x1b\x00\x7f\u202e\u2028"), message
+
+
+def messages_of(text: Union[str, bytes]) -> Optional[list[str]]:
+    """The formatted errors for a spec given as text or bytes (None when it builds, checked)."""
+    try:
+        if isinstance(text, bytes):
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "fuzz.yaml"
+                path.write_bytes(text)
+                loaded = load_spec_file(path, "specs/fuzz.yaml")
+        else:
+            loaded = load_spec_text(text, "specs/fuzz.yaml")
+        source = generate_from_text(loaded.text, "specs/fuzz.yaml")
+    except SpecErrors as exc:
+        return [e.format() for e in exc.errors]
+    compile(source, "generated/fuzz.py", "exec")
+    return None
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped specs")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SHIPPED) if SHIPPED else st.nothing(), st.randoms(use_true_random=False))
+def test_byte_level_mutations(spec_file, rnd):
+    raw = bytearray(spec_file.read_bytes())
+    for _ in range(rnd.randint(1, 4)):
+        position = rnd.randrange(len(raw))
+        action = rnd.random()
+        if action < 0.4:
+            raw[position] = rnd.randrange(256)
+        elif action < 0.7:
+            raw[position:position] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 3)))
+        else:
+            del raw[position : position + rnd.randint(1, 8)]
+    messages = messages_of(bytes(raw))
+    if messages is not None:
+        check_message_lines(messages)
+        assert all(m.startswith("specs/fuzz.yaml") for m in messages)
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped specs")
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SHIPPED) if SHIPPED else st.nothing(), st.randoms(use_true_random=False))
+def test_alias_level_mutations(spec_file, rnd):
+    """Anchors on random values and aliases of them elsewhere (including in keys' places and nested lists):
+    refused or built, never slow, never a traceback, and the text they expand to stays bounded."""
+    lines = spec_file.read_text(encoding="utf-8").splitlines()
+    candidates = [i for i, line in enumerate(lines) if ": " in line and not line.lstrip().startswith("#")]
+    if not candidates:
+        return
+    anchor_line = rnd.choice(candidates)
+    key, _, value = lines[anchor_line].partition(": ")
+    lines[anchor_line] = f"{key}: &a {value}" if value.strip() else lines[anchor_line]
+    for _ in range(rnd.randint(1, 5)):
+        target = rnd.choice(candidates)
+        if target > anchor_line:
+            key, _, _ = lines[target].partition(": ")
+            lines[target] = f"{key}: " + rnd.choice(["*a", "[*a, *a, *a]", "{x: *a}", "[[*a, *a], [*a, *a]]"])
+    messages = messages_of("\n".join(lines) + "\n")
+    if messages is not None:
+        check_message_lines(messages)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.sampled_from(CONTROL), st.sampled_from(["key", "name", "description", "state", "let", "expression"]))
+def test_control_characters_in_names_and_text(control, where):
+    spec = {
+        "name": "m",
+        "class_name": "M",
+        "description": "d",
+        "state": {"tp": {}},
+        "update": {"tp": "sum(y_pred)"},
+        "result": "tp",
+    }
+    if where == "key":
+        spec[f"ke{control}y"] = 1
+    elif where == "name":
+        spec["name"] = f"m{control}"
+    elif where == "description":
+        spec["description"] = f"d{control}e"
+    elif where == "state":
+        spec["state"] = {f"t{control}p": {}}
+    elif where == "let":
+        spec["update"] = {"let": {f"a{control}": "y_pred"}, "tp": "sum(y_pred)"}
+    else:
+        spec["update"] = {"tp": f"sum(y_pred){control}+ 1"}
+    messages = messages_of(yaml.safe_dump(spec, allow_unicode=True))
+    if messages is not None:
+        check_message_lines(messages)
+
+
+def test_accepted_mutated_shipped_specs_import_construct_and_trace_a_batch(tmp_path):
+    """Mutated shipped specs that are accepted also run (see the expression-tree test for the rule)."""
+    paths = []
+    for seed in range(120):
+        rnd = random.Random(seed)
+        spec_file = SHIPPED[seed % len(SHIPPED)]
+        data = mutate(rnd, yaml.safe_load(spec_file.read_text(encoding="utf-8")))
+        if not isinstance(data, dict) or data.get("inputs") not in (None, ["y_true", "y_pred"]):
+            continue  # the runner feeds (y_true, y_pred)
+        if not all(
+            not isinstance(p, dict) or p.get("type") != "callable" and "default" in p
+            for p in (data.get("params") or {}).values()
+        ):
+            continue  # the runner builds the metric with no arguments
+        try:
+            source = generate_from_text(dump(data), "specs/fuzz.yaml")
+        except SpecErrors:
+            continue
+        source = source.replace(f"class {data.get('class_name')}(", "class Fuzz(")
+        path = tmp_path / f"mutated_{seed}.py"
+        path.write_text(source, encoding="utf-8")
+        paths.append(str(path))
+    assert len(paths) >= 5, f"only {len(paths)} mutated specs were accepted"
+    runner = RUNNER.replace("metric.update_state(y_true, y_pred, labels,", "metric.update_state(y_true, y_pred,")
+    done = subprocess.run(
+        [sys.executable, "-c", runner, *paths],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcomes = json.loads(done.stdout.strip().splitlines()[-1])
+    shape_words = ("shape", "incompatible", "rank", "slice", "dimension", "out of bounds")
+    for path, (stage, message) in outcomes.items():
+        if stage != "ok":
+            assert stage in ("update_state", "result"), f"{path}: failed at {stage}: {message}"
+            assert any(word in message.lower() for word in shape_words), f"{path}: {stage}: {message}"
