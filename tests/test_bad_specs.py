@@ -553,6 +553,15 @@ CASES = [
         only=True,
     ),
     Case(
+        "states_too_large_in_all",
+        replace("  tp: {}", "  tp: {shape: [10000, 9000]}\n  fp: {shape: [10000, 9000]}\n  fn: {shape: [10000, 9000]}")
+        .replace("  tp: sum(y_true * y_pred)", "  tp: sum(y_pred)\n  fp: sum(y_pred)\n  fn: sum(y_pred)")
+        .replace("result: tp", "result: sum(tp)"),
+        (7, 15),  # fn's shape, the state that crosses the limit
+        ["the state variables up to 'fn' would hold 270,000,000 elements", "more than 200,000,000 in all"],
+        only=True,
+    ),
+    Case(
         "complex_constant",
         replace("sum(y_true * y_pred)", "sum(y_true) * (-1) ** 0.5"),
         ("(-1) ** 0.5", 0),

@@ -23,6 +23,7 @@ class Context:
         self.states: dict[str, ir.State] = {}
         self.inputs: dict[str, ir.Input] = {}
         self.uses_sample_weight = False
+        self.state_elements = 0  # with params at their defaults: the cost model's total
 
     def fail(self, message: str, location: Location, hint: str = "") -> SpecError:
         return SpecError(message, location, self.loaded.path, hint)

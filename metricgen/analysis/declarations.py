@@ -137,12 +137,21 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
     for d in shape:
         value = constants.evaluate(d, ctx.params)
         elements *= value if value is not None else 1
-    if elements > constants.max_elements():
+    ctx.state_elements += elements
+    limit = constants.max_elements()
+    if elements > limit:
         ctx.diag.error(
             f"state variable '{name}' would hold {elements:,} elements (with params at their defaults), more than "
-            f"{constants.max_elements():,}",
+            f"{limit:,}",
             ctx.loaded.location(("state", name, "shape")),
             "set METRICGEN_MAX_STATE_ELEMENTS to allow more",
+        )
+    elif ctx.state_elements > 2 * limit and ctx.state_elements - elements <= 2 * limit:
+        ctx.diag.error(
+            f"the state variables up to '{name}' would hold {ctx.state_elements:,} elements (with params at their "
+            f"defaults), more than {2 * limit:,} in all",
+            ctx.loaded.location(("state", name, "shape")),
+            "set METRICGEN_MAX_STATE_ELEMENTS to allow more (the limit in all is twice it)",
         )
     return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
 
