@@ -76,8 +76,6 @@ class RatioMetric(Metric):
         return _divide_no_nan(self.ratio_sum, self.count)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state;
-        compute() then recomputes (torchmetrics would return the value it cached before the merge).
-        """
+        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
         super().merge_state(incoming_state)
         self._computed = None

@@ -114,8 +114,6 @@ class StatefulF1Score(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state;
-        compute() then recomputes (torchmetrics would return the value it cached before the merge).
-        """
+        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
         super().merge_state(incoming_state)
         self._computed = None

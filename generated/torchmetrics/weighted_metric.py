@@ -77,8 +77,6 @@ class WeightedMetric(Metric):
         return _divide_no_nan(self.weighted_error, self.total_weight)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state;
-        compute() then recomputes (torchmetrics would return the value it cached before the merge).
-        """
+        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
         super().merge_state(incoming_state)
         self._computed = None
