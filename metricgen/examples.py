@@ -35,24 +35,55 @@ class ExampleOutcome:
     spec_path: str
     index: int  # 1-based, as people count
     doc: str
-    expected: float
+    expected: Any  # a number, or nested lists of numbers (a vector or matrix result)
     tolerance: float
-    result: Optional[float] = None
+    result: Any = None  # as expected: a number or nested lists
     error: str = ""  # why the example could not run (an exception from the metric), else ''
 
     @property
     def passed(self) -> bool:
-        return not self.error and self.result is not None and close_enough(self.result, self.expected, self.tolerance)
+        if self.error or self.result is None or shape_of(self.result) != shape_of(self.expected):
+            return False
+        return all(close_enough(r, e, self.tolerance) for r, e in zip(flat(self.result), flat(self.expected)))
 
     def format(self) -> str:
         what = printable(f"{self.spec_path} example {self.index}" + (f" ({self.doc})" if self.doc else ""))
         if self.error:
             return f"FAIL {what}: {printable(self.error)}"
         verdict = "PASS" if self.passed else "FAIL"
-        text = f"{verdict} {what}: result {self.result:.9g}, expected {self.expected:.9g} ± {self.tolerance:g}"
-        if not self.passed and self.result is not None and not math.isnan(self.result - self.expected):
-            text += f" (off by {abs(self.result - self.expected):.3g})"
-        return text
+        text = (
+            f"{verdict} {what}: result {as_text(self.result)}, expected {as_text(self.expected)} ± {self.tolerance:g}"
+        )
+        if self.passed or self.result is None:
+            return text
+        if shape_of(self.result) != shape_of(self.expected):
+            return text + f" (shape {shape_of(self.result)}, expected {shape_of(self.expected)})"
+        gaps = [abs(r - e) for r, e in zip(flat(self.result), flat(self.expected)) if not math.isnan(r - e)]
+        return text + (f" (off by {max(gaps):.3g})" if gaps else "")
+
+
+def flat(value: Any) -> list[float]:
+    """The numbers of a number or nested lists, in order."""
+    if isinstance(value, (list, tuple)):
+        return [x for item in value for x in flat(item)]
+    return [float(value)]
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """The shape of nested lists (() for a number); None where they are not rectangular."""
+    if not isinstance(value, (list, tuple)):
+        return ()
+    shapes = {shape_of(item) for item in value}
+    if len(shapes) > 1 or None in shapes:
+        return None  # type: ignore[return-value]
+    return (len(value),) + (shapes.pop() if shapes else ())
+
+
+def as_text(value: Any) -> str:
+    """A number, or nested lists of them, as `metricgen test` prints it."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(as_text(v) for v in value) + "]"
+    return f"{value:.9g}"
 
 
 def close_enough(result: float, expected: float, tolerance: float) -> bool:
@@ -114,7 +145,8 @@ def run_spec_examples(
 def _run_one(
     runtime: Target, cls: type, spec: Spec, example: ExampleSpec, index: int, shown: str, np: Any
 ) -> ExampleOutcome:
-    outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), float(example.expected), example.tolerance)
+    expected = example.expected if isinstance(example.expected, list) else float(example.expected)
+    outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), expected, example.tolerance)
     step = "constructing the metric"
     try:
         metric = cls(**example.params)
@@ -125,10 +157,7 @@ def _run_one(
             runtime.example_update(metric, args, None if weights is None else _array(weights, np, "sample_weight"))
         step = runtime.example_result_name
         value = runtime.example_result(metric)
-        if value.size != 1:
-            outcome.error = f"result() has shape {tuple(value.shape)}; examples compare a single number"
-        else:
-            outcome.result = float(value.reshape(()))
+        outcome.result = value.astype(float).tolist() if value.ndim else float(value)
     except Exception as exc:  # the metric's own error, reported as the example's failure
         message = str(exc).strip().splitlines()
         outcome.error = f"{step}: {type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")

@@ -127,7 +127,9 @@ class ExampleSpec(_Model):
     doc: Doc = ""
     params: dict[str, Any] = Field(default_factory=dict)
     batches: list[dict[str, Any]] = Field(min_length=1)
-    expected: Union[float, int]
+    expected: Union[float, int, list[Any]] = Field(
+        description="What result() gives: a number, or nested lists of numbers for a vector or matrix result."
+    )
     tolerance: float = Field(1e-6, ge=0)
 
 

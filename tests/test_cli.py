@@ -648,3 +648,37 @@ def test_docs_refuses_an_invalid_spec(repo):
     (repo / "specs" / "bad.yaml").write_text("name: Bad\n", encoding="utf-8")
     result = cli("docs", "specs/")
     assert result.exit_code == 2 and "specs/bad.yaml" in result.output
+
+
+VECTOR = """\
+name: per_class
+class_name: PerClass
+description: column sums of y_pred
+state:
+  total: {shape: [3]}
+update:
+  total: sum(y_pred, axis=0)
+result: total
+examples:
+  - batches: [{y_true: [[0, 0, 0]], y_pred: [[1, 2, 3]]}, {y_true: [[0, 0, 0]], y_pred: [[0.5, 0, 1]]}]
+    expected: [1.5, 2, 4]
+  - batches: [{y_true: [[0, 0, 0]], y_pred: [[1, 2, 3]]}]
+    expected: [1, 2, 4]
+  - batches: [{y_true: [[0, 0, 0]], y_pred: [[1, 2, 3]]}]
+    expected: [[1, 2, 3]]
+"""
+
+
+def test_examples_compare_vectors_and_matrices(repo):
+    (repo / "specs" / "per_class.yaml").write_text(VECTOR, encoding="utf-8")
+    result = cli("test", "specs/per_class.yaml", "--target", "torchmetrics")
+    lines = result.output.splitlines()
+    assert result.exit_code == 1
+    assert lines[0].startswith("PASS specs/per_class.yaml example 1: result [1.5, 2, 4], expected [1.5, 2, 4]")
+    assert lines[1].endswith("(off by 1)")
+    assert lines[2].endswith("(shape (3,), expected (1, 3))")
+    (repo / "specs" / "per_class.yaml").write_text(
+        VECTOR.replace("expected: [1.5, 2, 4]", "expected: [[1], 2]"), "utf-8"
+    )
+    refused = cli("validate", "specs/per_class.yaml")
+    assert refused.exit_code == 2 and "nested lists of numbers of one shape" in refused.output

@@ -29,6 +29,11 @@ def check_examples(ctx: Context) -> None:
                         f"example value of param '{p.name}' {problem}",
                         loaded.location(("examples", n, "params", p.name)),
                     )
+        if isinstance(example.expected, list) and not _numbers_of_one_shape(example.expected):
+            ctx.diag.error(
+                "example expected must be a number, or nested lists of numbers of one shape",
+                loaded.location(("examples", n, "expected")),
+            )
         for b, batch in enumerate(example.batches):
             for key in batch:
                 if key not in input_names and key != "sample_weight":
@@ -42,3 +47,13 @@ def check_examples(ctx: Context) -> None:
                     ctx.diag.error(
                         f"example batch is missing input '{name}'", loaded.location(("examples", n, "batches", b))
                     )
+
+
+def _numbers_of_one_shape(value: object) -> bool:
+    def shape(v: object):
+        if isinstance(v, list):
+            shapes = {shape(item) for item in v}
+            return None if len(shapes) > 1 or None in shapes else (len(v),) + (shapes.pop() if shapes else ())
+        return () if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    return shape(value) is not None
