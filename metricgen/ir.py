@@ -79,6 +79,11 @@ class Length(Expr):
 
 
 @dataclass(frozen=True)
+class HasSampleWeight(Expr):
+    """Whether update_state got sample weights: a constant when the metric is traced."""
+
+
+@dataclass(frozen=True)
 class Rank(Expr):
     """The number of axes of a tensor: a constant when the metric is traced (a branch on it is chosen then)."""
 

@@ -121,6 +121,9 @@ class Printer:
     def emit_Length(self, e: ir.Length) -> tuple[str, int]:
         return f"len(self.{e.name})", _PREC["atom"]
 
+    def emit_HasSampleWeight(self, e: ir.HasSampleWeight) -> tuple[str, int]:
+        return "sample_weight is not None", _PREC["cmp"]
+
     def emit_Rank(self, e: ir.Rank) -> tuple[str, int]:
         return f"len({self.wrap(self.emit(e.x), _PREC['atom'])}.shape)", _PREC["atom"]
 

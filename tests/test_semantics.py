@@ -439,3 +439,44 @@ def test_optional_and_choice_params_against_keras_precision(target, kwargs):
     for bad in ({"class_id": -1}, {"unit": "percentage"}, {"thresholds": "0.5"}):
         with pytest.raises(ValueError, match="argument"):
             compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**bad)
+
+
+HAS_WEIGHTS = """
+name: hsw
+class_name: Hsw
+description: counts negative labels only without weights (Keras' ignore_class rule), per-class sums
+params:
+  skip_first: {type: bool, default: false}
+state:
+  total: {shape: ["2 if skip_first else 3"]}
+  ignored: {}
+update:
+  total: sum(y_pred, axis=0)[1:] if skip_first else sum(y_pred, axis=0)
+  ignored: 0.0 if has_sample_weight() else sum(cast(y_true < 0, float))
+result: sum(total) + ignored * 100
+"""
+
+
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+def test_has_sample_weight_and_bool_params_in_shapes(target):
+    y_true = np.array([[-1.0, 1, 0], [0, -1, -1]], np.float32)
+    y_pred = np.array([[1.0, 2, 3], [4, 5, 6]], np.float32)
+    for skip_first in (False, True):
+        for weights in (None, np.array([1.0, 1.0], np.float32)):
+            metric = compile_class(HAS_WEIGHTS, "Hsw", target)(skip_first=skip_first)
+            sums = y_pred.sum(0)[1:] if skip_first else y_pred.sum(0)
+            expected = sums.sum() + (0 if weights is not None else 3) * 100
+            if target == "torchmetrics":
+                metric.update(
+                    torch.as_tensor(y_true),
+                    torch.as_tensor(y_pred),
+                    sample_weight=None if weights is None else torch.as_tensor(weights),
+                )
+                got = float(metric.compute())
+                shape = tuple(metric.total.shape)
+            else:
+                metric.update_state(y_true, y_pred, sample_weight=weights)
+                got = float(metric.result())
+                shape = tuple(metric.total.shape)
+            assert shape == ((2,) if skip_first else (3,))
+            np.testing.assert_allclose(got, expected)

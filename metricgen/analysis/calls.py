@@ -29,6 +29,13 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         if not (isinstance(arg, syn.Name) and arg.id in ctx.params and ctx.params[arg.id].type.startswith("list")):
             raise ctx.fail("len() only applies to list params", arg.loc)
         return ir.Length(static("int"), arg.id)
+    if name == "has_sample_weight":
+        if node.args or node.kwargs:
+            raise ctx.fail("has_sample_weight() takes no arguments", node.loc)
+        if scope.part != "update":
+            raise ctx.fail("has_sample_weight() can only be used under update:", node.loc)
+        ctx.uses_sample_weight = True
+        return ir.HasSampleWeight(static("bool"))
     if name == "rank":
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)

@@ -81,13 +81,14 @@ def _init_problem(dtype: str, init: Any) -> str:
 
 
 def shape_scope(checker: "Checker") -> Scope:
-    """What a shape may name: int and list params (a list param only inside len())."""
+    """What a shape may name: int, bool and list params (a list param only inside len(), a bool one only as a
+    condition: `n if include_background else n - 1`)."""
     return Scope(
         "shape",
         {
             p.name: Binding("param", param_type(p), Location())
             for p in checker.ctx.params.values()
-            if p.type in ("int", "list[int]", "list[float]")
+            if p.type in ("int", "bool", "list[int]", "list[float]")
         },
     )
 
