@@ -779,6 +779,8 @@ define(
 # Functions that take constants only and give a constant (evaluated in Python, at build time of the metric).
 STATIC_FUNCTIONS = {
     "len": "Length of a list param (a constant int).",
+    "is_list": "Whether a float|list[float] param was given a list (a constant; the result can then keep its "
+    "thresholds axis, or drop it for one number).",
     "has_sample_weight": "Whether the batch came with sample weights: a constant when the metric is traced "
     "(update only).",
     "rank": "Number of axes of a tensor, known when the metric is traced (a branch on it is chosen then).",

@@ -76,6 +76,14 @@ class CallParam(Expr):
 @dataclass(frozen=True)
 class Length(Expr):
     name: str
+    or_number: bool = False  # a float|list[float] param: one number counts as a list of one
+
+
+@dataclass(frozen=True)
+class IsList(Expr):
+    """Whether a float|list[float] param was given a list (a constant: the constructor's argument)."""
+
+    name: str
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,12 @@ class Printer:
         return e.name, _PREC["atom"]
 
     def emit_Length(self, e: ir.Length) -> tuple[str, int]:
+        if e.or_number:
+            return f"len(self.{e.name}) if isinstance(self.{e.name}, list) else 1", _PREC["if"]
         return f"len(self.{e.name})", _PREC["atom"]
+
+    def emit_IsList(self, e: ir.IsList) -> tuple[str, int]:
+        return f"isinstance(self.{e.name}, list)", _PREC["atom"]
 
     def emit_HasSampleWeight(self, e: ir.HasSampleWeight) -> tuple[str, int]:
         return "sample_weight is not None", _PREC["cmp"]
@@ -135,6 +140,8 @@ class Printer:
 
     def emit_Cast(self, e: ir.Cast) -> tuple[str, int]:
         inner = self.code(e.x)
+        if e.x.type.kind == "list" and e.x.type.or_number:  # one number is a list of one, as a tensor
+            inner = f"{inner} if isinstance({inner}, list) else [{inner}]"
         if e.x.type.is_tensor or (e.x.type.dtype == "float" and e.type.dtype in ("int32", "int64", "bool")):
             return self.target.cast(inner, e.type.dtype), _PREC["atom"]  # cast truncates; a constant would refuse
         return self.target.constant(inner, e.type.dtype), _PREC["atom"]

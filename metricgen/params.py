@@ -13,7 +13,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Optional
 
-NUMERIC_TYPES = ("int", "float", "list[int]", "list[float]")
+NUMERIC_TYPES = ("int", "float", "list[int]", "list[float]", "float|list[float]")
+NUMBER_OR_LIST = "float|list[float]"  # Keras' thresholds=0.5 or thresholds=[0.2, 0.5]
 
 
 def _fmt(value: Any) -> str:
@@ -30,6 +31,8 @@ class ParamRule:
 
     @property
     def item_type(self) -> str:
+        if self.type == NUMBER_OR_LIST:
+            return "float"
         return self.type[5:-1] if self.type.startswith("list[") else self.type
 
     # -- the rule in Python (build time) --------------------------------------------------------------------
@@ -47,7 +50,9 @@ class ParamRule:
             return isinstance(value, bool)
         if self.type == "str":
             return isinstance(value, str) and (self.choices is None or value in self.choices)
-        if self.type.startswith("list["):
+        if self.type == NUMBER_OR_LIST and not isinstance(value, (list, tuple)):
+            return self._item_holds(value)
+        if self.type.startswith("list[") or self.type == NUMBER_OR_LIST:
             return isinstance(value, (list, tuple)) and all(self._item_holds(v) for v in value)
         return self._item_holds(value)
 
@@ -73,6 +78,8 @@ class ParamRule:
             bounds = f" <= {self.max}"
         else:
             bounds = ""
+        if self.type == NUMBER_OR_LIST:
+            return "a number or a list of numbers" + (f", each{bounds}" if bounds else "")
         if self.type.startswith("list["):
             return f"a list of {'ints' if self.item_type == 'int' else 'numbers'}" + (
                 f", each{bounds}" if bounds else ""
@@ -105,9 +112,12 @@ class ParamRule:
             if self.choices is None:
                 return f"isinstance({name}, str)"
             return f"isinstance({name}, str) and {name} in {tuple(self.choices)!r}"
-        if self.type.startswith("list["):
+        if self.type.startswith("list[") or self.type == NUMBER_OR_LIST:
             items = " and ".join(self._item_condition("v"))
-            return f"isinstance({name}, (list, tuple)) and all({items} for v in {name})"
+            listed = f"isinstance({name}, (list, tuple)) and all({items} for v in {name})"
+            if self.type == NUMBER_OR_LIST:
+                return f"({listed}) or ({' and '.join(self._item_condition(name))})"
+            return listed
         return (
             "(" + " and ".join(self._item_condition(name)) + ")"
             if self.optional
@@ -118,6 +128,8 @@ class ParamRule:
         """The argument as the instance keeps it: numbers normalised (numpy scalars become Python numbers)."""
         if self.type in ("int", "float"):
             value = f"{self.type}({name})"
+        elif self.type == NUMBER_OR_LIST:
+            value = f"[float(v) for v in {name}] if isinstance({name}, (list, tuple)) else float({name})"
         elif self.type.startswith("list["):
             value = f"[{self.item_type}(v) for v in {name}]"
         else:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from .errors import SpecError, SpecErrors, did_you_mean
 from .loader import LoadedSpec
 
-ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "callable"]
+ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "float|list[float]", "callable"]
 # "float" is the metric's own dtype (`dtype=` of the constructor, float32 unless set): the usual choice.
 StateDType = Literal["float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool"]
 Fold = Literal["add", "assign", "max", "min"]

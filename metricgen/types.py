@@ -31,6 +31,7 @@ class Type:
     kind: str  # tensor | static | list | callable | dtype
     dtype: str = ""  # tensor: one of TENSOR_DTYPES; static/list: int | float | bool | str
     optional: bool = False  # a param whose default is None: usable only where it is known not to be None
+    or_number: bool = False  # a list param that may hold one number instead (float|list[float])
 
     def __str__(self) -> str:
         if self.kind == "tensor":
@@ -39,12 +40,12 @@ class Type:
         if self.kind == "static":
             text = f"constant {self.dtype}"
         elif self.kind == "list":
-            text = f"list[{self.dtype}]"
+            text = f"{self.dtype} or list[{self.dtype}]" if self.or_number else f"list[{self.dtype}]"
         return text + (" or None" if self.optional else "")
 
     def known(self) -> "Type":
         """This type where the value is known not to be None."""
-        return Type(self.kind, self.dtype)
+        return Type(self.kind, self.dtype, or_number=self.or_number)
 
     @property
     def is_tensor(self) -> bool:

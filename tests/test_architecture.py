@@ -145,6 +145,8 @@ RULES = [
     ParamRule("int", min=0, optional=True),
     ParamRule("str", choices=("micro", "macro"), optional=True),
     ParamRule("list[float]", min=0, max=1, optional=True),
+    ParamRule("float|list[float]", min=0, max=1),
+    ParamRule("float|list[float]", optional=True),
 ]
 VALUES = st.one_of(
     st.none(),

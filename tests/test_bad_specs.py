@@ -625,6 +625,15 @@ CASES = [
         only=True,
     ),
     Case(
+        "is_list_of_a_plain_param",
+        replace("state:", "params:\n  k: {type: float, default: 0.5}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) if is_list(k) else sum(y_pred)"
+        ),
+        ("k) else", 0),
+        ["is_list() applies to float|list[float] params"],
+        only=True,
+    ),
+    Case(
         "optional_param_used_without_a_test",
         replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true[..., class_id])"

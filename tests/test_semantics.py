@@ -480,3 +480,49 @@ def test_has_sample_weight_and_bool_params_in_shapes(target):
                 shape = tuple(metric.total.shape)
             assert shape == ((2,) if skip_first else (3,))
             np.testing.assert_allclose(got, expected)
+
+
+NUMBER_OR_LIST = """
+name: precision_at
+class_name: PrecisionAt
+description: precision at one threshold (a number) or several (a vector), as keras.metrics.Precision(thresholds)
+params:
+  thresholds: {type: "float|list[float]", default: 0.5, min: 0, max: 1}
+state:
+  tp: {shape: [len(thresholds)]}
+  fp: {shape: [len(thresholds)]}
+update:
+  let:
+    predicted: reshape(y_pred, [-1])[:, None] > thresholds
+    actual: reshape(y_true, [-1])[:, None] > 0.5
+    w: sample_weights(reshape(y_pred, [-1]))[:, None]
+  tp: sum(cast(predicted & actual, float) * w, axis=0)
+  fp: sum(cast(predicted & ~actual, float) * w, axis=0)
+result:
+  let:
+    precision: tp / (tp + fp)
+  value: precision if is_list(thresholds) else precision[0]
+"""
+
+
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("thresholds", [0.5, 0.3, [0.2, 0.5, 0.8]], ids=["default", "number", "list"])
+def test_number_or_list_param_against_keras_precision(target, thresholds):
+    """thresholds=0.3 gives a number, thresholds=[...] a vector, as keras.metrics.Precision(thresholds=...)."""
+    rng = np.random.default_rng(4)
+    y_true = (rng.uniform(size=(30, 1)) > 0.5).astype(np.float32)
+    y_pred = rng.uniform(size=(30, 1)).astype(np.float32)
+    weights = rng.uniform(size=30).astype(np.float32)
+    reference = keras.metrics.Precision(thresholds=thresholds)
+    reference.update_state(y_true, y_pred, sample_weight=weights)
+    kwargs = {} if thresholds == 0.5 else {"thresholds": thresholds}
+    metric = compile_class(NUMBER_OR_LIST, "PrecisionAt", target)(**kwargs)
+    if target == "torchmetrics":
+        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred), sample_weight=torch.as_tensor(weights))
+        got = metric.compute().numpy()
+    else:
+        metric.update_state(y_true, y_pred, sample_weight=weights)
+        got = np.asarray(metric.result())
+        assert metric.get_config()["thresholds"] == thresholds
+    assert got.shape == np.asarray(reference.result()).shape
+    np.testing.assert_allclose(got, np.asarray(reference.result()), rtol=1e-5)

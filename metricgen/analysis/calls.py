@@ -26,9 +26,16 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("len() takes exactly one argument, a list param", node.loc)
         arg = node.args[0]
-        if not (isinstance(arg, syn.Name) and arg.id in ctx.params and ctx.params[arg.id].type.startswith("list")):
+        if not (isinstance(arg, syn.Name) and arg.id in ctx.params and "list" in ctx.params[arg.id].type):
             raise ctx.fail("len() only applies to list params", arg.loc)
-        return ir.Length(static("int"), arg.id)
+        return ir.Length(static("int"), arg.id, ctx.params[arg.id].type == "float|list[float]")
+    if name == "is_list":
+        if len(node.args) != 1 or node.kwargs:
+            raise ctx.fail("is_list() takes exactly one argument, a float|list[float] param", node.loc)
+        arg = node.args[0]
+        if not (isinstance(arg, syn.Name) and arg.id in ctx.params and ctx.params[arg.id].type == "float|list[float]"):
+            raise ctx.fail("is_list() applies to float|list[float] params", arg.loc)
+        return ir.IsList(static("bool"), arg.id)
     if name == "has_sample_weight":
         if node.args or node.kwargs:
             raise ctx.fail("has_sample_weight() takes no arguments", node.loc)

@@ -24,6 +24,8 @@ def param_type(p: ir.Param) -> Type:
     optional = not p.required and p.default is None
     if p.type == "callable":
         return Type("callable", optional=optional)
+    if p.type == "float|list[float]":
+        return Type("list", "float", optional, or_number=True)
     if p.type.startswith("list["):
         return Type("list", p.type[5:-1], optional)
     return Type("static", p.type, optional)
@@ -88,7 +90,7 @@ def shape_scope(checker: "Checker") -> Scope:
         {
             p.name: Binding("param", param_type(p), Location())
             for p in checker.ctx.params.values()
-            if p.type in ("int", "bool", "list[int]", "list[float]")
+            if p.type in ("int", "bool", "list[int]", "list[float]", "float|list[float]")
         },
     )
 

@@ -91,6 +91,8 @@ class KerasMetricTarget(Target):
     def config_value(p: ir.Param) -> str:
         if p.type.startswith("list["):
             return f"list(self.{p.name})"
+        if p.type == "float|list[float]":
+            return f"list(self.{p.name}) if isinstance(self.{p.name}, list) else self.{p.name}"
         if p.type == "callable":
             return f"keras.saving.serialize_keras_object(self.{p.name})"
         return f"self.{p.name}"
