@@ -299,3 +299,21 @@ def test_positions_through_escapes_and_folded_lines(repo):
         "specs/esc.yaml:11:11: error: unknown name 'unknown_b'",
         "specs/esc.yaml:14:8: error: unknown name 'unknown_c'",
     ]
+
+
+def test_a_warm_format_cache_is_used_and_black_not_imported(repo):
+    """The cache check must accept black's own output (which re-indents docstrings): a rebuild with a warm
+    cache never imports black. (The benchmark caught a version that rejected every entry.)"""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from click.testing import CliRunner; from metricgen.cli import main; "
+        "r = CliRunner().invoke(main, ['build', '--force', 'specs/dice.yaml']); "
+        "print(r.exit_code, 'black' in sys.modules)"
+    )
+    env = {**os.environ, "METRICGEN_CACHE_DIR": str(repo / "cache")}
+    first = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
+    assert first.stdout.split() == ["0", "True"], first.stderr[-2000:]
+    second = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
+    assert second.stdout.split() == ["0", "False"], second.stderr[-2000:]

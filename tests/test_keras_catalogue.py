@@ -1,0 +1,301 @@
+"""The Keras catalogue (catalogue/keras/specs/): specs that reproduce classes of `keras.metrics` with the same class
+name, constructor parameters and defaults, default metric name and `update_state` signature. Every class is run
+against `keras.metrics.<Class>` itself, with the same arguments, on the three targets, over several batches (one
+of them a single sample), without weights, with per-sample weights ([batch]) and, where Keras' metric takes them,
+with per-element weights (the values' shape); then reset and fed one batch."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, tf
+from metricgen.compiler import compile_file
+from support import load_module
+
+import keras
+import torch
+
+CATALOGUE = ROOT / "catalogue" / "keras"
+SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
+TARGETS = ["tf", "keras", "torchmetrics"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_generated_modules_are_up_to_date(spec, target):
+    compiled = compile_file(spec, CATALOGUE / "generated", target)
+    assert compiled.ok, compiled.errors
+    assert (
+        compiled.output.read_text(encoding="utf-8") == compiled.source
+    ), f"run `cd catalogue/keras && metricgen build --target {target} specs/`"
+
+
+@dataclass
+class Case:
+    id: str
+    stem: str
+    class_name: str
+    kwargs: dict
+    make: Callable[[np.random.Generator, int], dict]
+    elementwise: bool = False  # Keras' metric also takes weights of the per-element values' shape
+    sizes: tuple = (17, 1, 23)
+
+
+def f32(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+def integers(rng, n, shape=(3,), high=3):
+    return {"y_true": f32(rng.integers(0, high, (n, *shape))), "y_pred": f32(rng.integers(0, high, (n, *shape)))}
+
+
+def binary(rng, n, classes=4):
+    return {"y_true": f32(rng.integers(0, 2, (n, classes))), "y_pred": f32(rng.uniform(size=(n, classes)))}
+
+
+def binary_column_labels(rng, n):
+    """labels [batch] against scores [batch, 1]: Keras adds the label's missing axis"""
+    return {"y_true": f32(rng.integers(0, 2, n)), "y_pred": f32(rng.uniform(size=(n, 1)))}
+
+
+def one_hot(rng, n, classes=8):
+    truth = rng.integers(0, classes, n)
+    return {"y_true": f32(np.eye(classes)[truth]), "y_pred": f32(rng.uniform(size=(n, classes)))}
+
+
+def sparse(rng, n, classes=8, column=False):
+    truth = rng.integers(0, classes, (n, 1) if column else n)
+    return {"y_true": f32(truth), "y_pred": f32(rng.uniform(size=(n, classes)))}
+
+
+def sorted_ids(rng, n, classes=8):
+    scores = rng.uniform(size=(n, classes))
+    return {
+        "y_true": rng.integers(0, classes, n).astype(np.int32),
+        "y_pred": np.argsort(-scores, axis=-1).astype(np.int32),
+    }
+
+
+def regression(rng, n, shape=(3,)):
+    y = rng.normal(size=(n, *shape))
+    return {"y_true": f32(y), "y_pred": f32(y + rng.normal(scale=0.7, size=y.shape))}
+
+
+def percentages(rng, n):
+    d = regression(rng, n)
+    d["y_true"][: max(1, n // 5), 0] = 0.0  # |y_true| below epsilon: divided by epsilon
+    return d
+
+
+def logarithmic(rng, n):
+    return {"y_true": f32(rng.uniform(-0.2, 3.0, (n, 3))), "y_pred": f32(rng.uniform(-0.2, 3.0, (n, 3)))}
+
+
+def hinge_labels(rng, n, signed=False):
+    labels = rng.integers(0, 2, (n, 3))
+    return {"y_true": f32(2 * labels - 1 if signed else labels), "y_pred": f32(rng.normal(size=(n, 3)))}
+
+
+def probabilities(rng, n, classes=5):
+    def simplex():
+        p = rng.uniform(size=(n, classes))
+        return p / p.sum(-1, keepdims=True)
+
+    t = simplex()
+    t[: max(1, n // 4), 0] = 0.0  # clipped to epsilon
+    return {"y_true": f32(t), "y_pred": f32(simplex())}
+
+
+def counts(rng, n):
+    return {"y_true": f32(rng.poisson(2.0, (n, 3))), "y_pred": f32(rng.uniform(0.1, 4.0, (n, 3)))}
+
+
+def vectors(rng, n, shape=(4,)):
+    d = regression(rng, n, shape)
+    d["y_true"][0] = 0.0  # a zero vector normalises to zeros
+    return d
+
+
+def values(rng, n, shape=()):
+    return {"values": f32(rng.normal(size=(n, *shape)))}
+
+
+def scores(rng, n):
+    """labels and scores over [-0.2, 1.2], some exactly on the thresholds used below"""
+    y_pred = rng.uniform(-0.2, 1.2, (n, 3))
+    y_pred[rng.uniform(size=(n, 3)) < 0.2] = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0])
+    return {"y_true": f32(rng.integers(0, 2, (n, 3))), "y_pred": f32(y_pred)}
+
+
+THRESHOLDS = [
+    ("default", {}),
+    ("0.3", {"thresholds": 0.3}),
+    ("list_of_one", {"thresholds": [0.3]}),  # Keras: a number, as for one threshold
+    ("list", {"thresholds": [0.2, 0.5, 0.8]}),
+    ("evenly_spread", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}),  # Keras' bucketed path
+]
+
+CASES = [
+    Case("accuracy", "accuracy", "Accuracy", {}, integers, elementwise=True),
+    Case("accuracy_1d", "accuracy", "Accuracy", {}, lambda rng, n: integers(rng, n, ())),
+    Case("binary_accuracy", "binary_accuracy", "BinaryAccuracy", {}, binary, elementwise=True),
+    Case("binary_accuracy_0.7", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.7}, binary, elementwise=True),
+    Case("binary_accuracy_column", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.3}, binary_column_labels),
+    Case("categorical_accuracy", "categorical_accuracy", "CategoricalAccuracy", {}, one_hot),
+    Case("sparse_categorical_accuracy", "sparse_categorical_accuracy", "SparseCategoricalAccuracy", {}, sparse),
+    Case(
+        "sparse_categorical_accuracy_column",
+        "sparse_categorical_accuracy",
+        "SparseCategoricalAccuracy",
+        {},
+        lambda rng, n: sparse(rng, n, column=True),
+    ),
+    Case("top_k", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {}, one_hot),
+    Case("top_k_2", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {"k": 2}, one_hot),
+    Case("sparse_top_k", "sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy", {}, sparse),
+    Case(
+        "sparse_top_k_2_column",
+        "sparse_top_k_categorical_accuracy",
+        "SparseTopKCategoricalAccuracy",
+        {"k": 2},
+        lambda rng, n: sparse(rng, n, column=True),
+    ),
+    Case(
+        "sparse_top_k_sorted_ids",
+        "sparse_top_k_categorical_accuracy",
+        "SparseTopKCategoricalAccuracy",
+        {"k": 3, "from_sorted_ids": True},
+        sorted_ids,
+    ),
+    Case("mse", "mean_squared_error", "MeanSquaredError", {}, regression),
+    Case("mse_3d", "mean_squared_error", "MeanSquaredError", {}, lambda rng, n: regression(rng, n, (2, 3))),
+    Case("mae", "mean_absolute_error", "MeanAbsoluteError", {}, regression),
+    Case("mape", "mean_absolute_percentage_error", "MeanAbsolutePercentageError", {}, percentages),
+    Case("msle", "mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", {}, logarithmic),
+    Case("rmse", "root_mean_squared_error", "RootMeanSquaredError", {}, regression, elementwise=True),
+    Case("logcosh", "log_cosh_error", "LogCoshError", {}, regression),
+    Case("hinge", "hinge", "Hinge", {}, hinge_labels),
+    Case("hinge_signed", "hinge", "Hinge", {}, lambda rng, n: hinge_labels(rng, n, signed=True)),
+    Case("squared_hinge", "squared_hinge", "SquaredHinge", {}, hinge_labels),
+    Case("squared_hinge_signed", "squared_hinge", "SquaredHinge", {}, lambda rng, n: hinge_labels(rng, n, True)),
+    Case("categorical_hinge", "categorical_hinge", "CategoricalHinge", {}, one_hot),
+    Case("kl_divergence", "kl_divergence", "KLDivergence", {}, probabilities),
+    Case("poisson", "poisson", "Poisson", {}, counts),
+    Case("cosine_similarity", "cosine_similarity", "CosineSimilarity", {}, vectors),
+    Case(
+        "cosine_similarity_axis1",
+        "cosine_similarity",
+        "CosineSimilarity",
+        {"axis": 1},
+        lambda rng, n: vectors(rng, n, (3, 4)),
+    ),
+    Case("sum", "sum", "Sum", {}, values),
+    Case("sum_2d", "sum", "Sum", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
+    Case("mean", "mean", "Mean", {}, values),
+    Case("mean_2d", "mean", "Mean", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
+] + [
+    Case(f"{stem}_{tid}", stem, class_name, kwargs, scores, elementwise=True)
+    for stem, class_name in [
+        ("true_positives", "TruePositives"),
+        ("false_positives", "FalsePositives"),
+        ("true_negatives", "TrueNegatives"),
+        ("false_negatives", "FalseNegatives"),
+    ]
+    for tid, kwargs in THRESHOLDS
+]
+
+
+def metric_class(stem: str, class_name: str, target: str):
+    folder = CATALOGUE / "generated" / ("" if target == "tf" else target)
+    module = load_module(folder / f"{stem}.py", f"keras_catalogue_{target}_{stem}")
+    return getattr(module, class_name)
+
+
+def update(metric, target: str, batch: dict, w):
+    if target == "torchmetrics":
+        metric.update(*[torch.as_tensor(v) for v in batch.values()], sample_weight=None if w is None else torch.as_tensor(w))
+    elif target == "tf":
+        step = tf.function(metric.update_state)  # graph mode; eager is the keras target's run
+        step(*[tf.constant(v) for v in batch.values()], sample_weight=None if w is None else tf.constant(w))
+    else:
+        metric.update_state(*batch.values(), sample_weight=w)
+
+
+def value(metric, target: str) -> np.ndarray:
+    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+
+
+def keras_value(case: Case, parts: list, weights: list) -> np.ndarray:
+    reference = getattr(keras.metrics, case.class_name)(**case.kwargs)
+    for batch, w in zip(parts, weights):
+        reference.update_state(*batch.values(), sample_weight=w)
+    return np.asarray(reference.result())
+
+
+def weights_for(rng, part: dict, mode: str, case: Case):
+    if mode == "unweighted":
+        return None
+    first = next(iter(part.values()))
+    n = first.shape[0]
+    if mode == "per_sample":
+        return f32(rng.uniform(0.1, 2.0, size=n))
+    shape = part["values"].shape if "values" in part else part["y_pred"].shape  # the per-element values' shape
+    return f32(rng.uniform(0.1, 2.0, size=shape))
+
+
+RUNS = [
+    (case, mode)
+    for case in CASES
+    for mode in ("unweighted", "per_sample") + (("per_element",) if case.elementwise else ())
+]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case, mode", RUNS, ids=[f"{c.id}-{m}" for c, m in RUNS])
+def test_against_keras(case, mode, target):
+    rng = np.random.default_rng(len(case.id) * 7 + len(mode))
+    parts = [case.make(rng, n) for n in case.sizes]
+    weights = [weights_for(rng, p, mode, case) for p in parts]
+    expected = keras_value(case, parts, weights)
+
+    metric = metric_class(case.stem, case.class_name, target)(**case.kwargs)
+    for batch, w in zip(parts, weights):
+        update(metric, target, batch, w)
+    np.testing.assert_allclose(value(metric, target), expected, atol=1e-5, rtol=1e-5)
+
+    # reset, then one batch: the reference on that batch alone
+    if target == "torchmetrics":
+        metric.reset()
+    else:
+        metric.reset_state()
+    update(metric, target, parts[0], weights[0])
+    np.testing.assert_allclose(
+        value(metric, target), keras_value(case, parts[:1], weights[:1]), atol=1e-5, rtol=1e-5
+    )
+
+
+CLASSES = sorted({(c.stem, c.class_name) for c in CASES})
+
+
+@pytest.mark.parametrize("stem, class_name", CLASSES, ids=[c for _, c in CLASSES])
+def test_constructor_matches_keras(stem, class_name):
+    """Same parameters with the same defaults (name and dtype, which metricgen puts after the spec's own params,
+    are compared by keyword), and the same default metric name."""
+    ours = inspect.signature(metric_class(stem, class_name, "keras")).parameters
+    theirs = inspect.signature(getattr(keras.metrics, class_name)).parameters
+    assert set(ours) == set(theirs)
+    # the confusion counts' name defaults to None in Keras (then named after the class); ours names it outright
+    assert {k: p.default for k, p in ours.items() if k != "name"} == {
+        k: p.default for k, p in theirs.items() if k != "name"
+    }
+    assert metric_class(stem, class_name, "keras")().name == getattr(keras.metrics, class_name)().name
+    assert list(ours)[-2:] == ["name", "dtype"]
+    update_params = list(inspect.signature(getattr(keras.metrics, class_name).update_state).parameters)
+    for target in ("tf", "keras"):
+        generated = metric_class(stem, class_name, target).update_state
+        assert list(inspect.signature(generated).parameters) == update_params
