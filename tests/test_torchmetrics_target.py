@@ -307,3 +307,46 @@ def test_spec_text_in_a_torchmetrics_module_stays_data():
     exec(compile(source, "m.py", "exec"), namespace)
     with pytest.raises(ValueError, match=r"\{__import__"):
         namespace["M"](mode="b")
+
+
+TFA = ROOT / "catalogue" / "tfa" / "generated" / "torchmetrics"
+
+
+def tfa_class(stem: str, name: str):
+    return getattr(load_module(TFA / f"{stem}.py", f"tm_tfa_{stem}"), name)
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+def test_cohen_kappa_equals_multiclass_cohen_kappa(weights):
+    rng = np.random.default_rng(13)
+    ours = tfa_class("cohen_kappa", "CohenKappa")(num_classes=4, sparse_labels=True, weightage=weights)
+    theirs = torchmetrics.classification.MulticlassCohenKappa(num_classes=4, weights=weights)
+    for n in (30, 1, 17):
+        truth, predicted = torch.as_tensor(rng.integers(0, 4, n)), torch.as_tensor(rng.integers(0, 4, n))
+        ours.update(truth, predicted)
+        theirs.update(predicted, truth)
+    np.testing.assert_allclose(float(ours.compute()), float(theirs.compute()), atol=1e-5)
+
+
+def test_mcc_equals_multiclass_matthews_corr_coef():
+    rng = np.random.default_rng(14)
+    ours = tfa_class("matthews_correlation_coefficient", "MatthewsCorrelationCoefficient")(num_classes=4)
+    theirs = torchmetrics.classification.MulticlassMatthewsCorrCoef(num_classes=4)
+    for n in (25, 1, 12):
+        truth, scores = rng.integers(0, 4, n), rng.uniform(size=(n, 4)).astype(np.float32)
+        ours.update(torch.as_tensor(np.eye(4, dtype=np.float32)[truth]), torch.as_tensor(scores))
+        theirs.update(torch.as_tensor(scores).argmax(-1), torch.as_tensor(truth))
+    np.testing.assert_allclose(float(ours.compute()), float(theirs.compute()), atol=1e-5)
+
+
+@pytest.mark.parametrize("multioutput", ["uniform_average", "raw_values", "variance_weighted"])
+def test_r_square_equals_r2_score(multioutput):
+    rng = np.random.default_rng(15)
+    ours = tfa_class("r_square", "RSquare")(num_outputs=3, multioutput=multioutput)
+    theirs = torchmetrics.R2Score(multioutput=multioutput)
+    for n in (20, 7):
+        y = rng.normal(size=(n, 3)).astype(np.float32)
+        p = (y + rng.normal(scale=0.5, size=(n, 3))).astype(np.float32)
+        ours.update(torch.as_tensor(y), torch.as_tensor(p))
+        theirs.update(torch.as_tensor(p), torch.as_tensor(y))
+    np.testing.assert_allclose(ours.compute().numpy(), theirs.compute().numpy(), rtol=1e-5, atol=1e-6)
