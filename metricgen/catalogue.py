@@ -97,7 +97,7 @@ def render_catalogue(groups: Iterable[tuple[str, list[tuple[Path, Spec]]]], root
         "# The metrics catalogue",
         "",
         "Written by `metricgen docs` from the specs; do not edit (a test checks it is current). Regenerate with",
-        "`metricgen docs specs/ catalogue/tfa/specs/ --out docs/metrics.md`.",
+        "`metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ --out docs/metrics.md`.",
         "",
     ]
     for title, specs in groups:

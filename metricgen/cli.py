@@ -445,7 +445,7 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path]) -> None:
 
     \b
     Example:
-        metricgen docs specs/ catalogue/tfa/specs/ --out docs/metrics.md
+        metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ --out docs/metrics.md
     """
     from .catalogue import render_catalogue
 
