@@ -20,7 +20,7 @@ def rendered(spec, target):
     return lower(metric, TARGETS[target])
 
 
-@pytest.mark.parametrize("target", ["tf", "keras"])
+@pytest.mark.parametrize("target", list(TARGETS))
 @pytest.mark.parametrize("spec", SPEC_FILES, ids=[p.stem for p in SPEC_FILES])
 def test_piecewise_formatting_is_black_on_the_whole_module(spec, target):
     source = rendered(spec, target)
