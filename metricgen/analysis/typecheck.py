@@ -12,7 +12,7 @@ from .. import syntax as syn
 from ..errors import Location, did_you_mean
 from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS
 from ..types import FLOAT_DTYPES, FLOAT, promote, static, tensor, tensor_dtype_of
-from . import calls, constants
+from . import calls, comparisons, constants
 from .context import Context
 from .scopes import Scope, local
 
@@ -177,10 +177,10 @@ class Checker:
 
     def check_Compare(self, node: syn.Compare, scope: Scope) -> ir.Expr:
         if node.op in ("is", "is not"):
-            return self.none_test(node, scope)
+            return comparisons.none_test(self, node, scope)
         left, right = self.check(node.left, scope), self.check(node.right, scope)
         if "str" in (left.type.dtype, right.type.dtype) and not (left.type.is_tensor or right.type.is_tensor):
-            return self.string_comparison(node, left, right)
+            return comparisons.string_comparison(self, node, left, right)
         both_bool = left.type.is_bool and right.type.is_bool
         if not both_bool:
             for x, sub in ((left, node.left), (right, node.right)):
@@ -189,38 +189,6 @@ class Checker:
             return ir.Operator(static("bool"), node.op, (left, right))
         dtype = "bool" if both_bool else promote([left.type, right.type])
         return ir.Operator(tensor("bool"), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
-
-    def none_test(self, node: syn.Compare, scope: Scope) -> ir.Expr:
-        """`p is None`, `p is not None`: a constant, for a param whose default is None."""
-        value = self.check(node.left, scope, may_be_none=True)
-        if not (isinstance(value, ir.Ref) and value.kind == "param"):
-            raise self.ctx.fail(f"only a param can be None, not a {value.type}", node.left.loc)
-        if not scope.bindings[value.name].type.optional:
-            raise self.ctx.fail(
-                f"param '{value.name}' is never None", node.left.loc, "give it `default: null` to make None its default"
-            )
-        return ir.Operator(static("bool"), node.op, (value, ir.Literal(static("none"), None)))  # type: ignore[arg-type]
-
-    def string_comparison(self, node: syn.Compare, left: ir.Expr, right: ir.Expr) -> ir.Expr:
-        """A str param compared with a string (or another str param): a constant; a string is checked against
-        the param's choices."""
-        if node.op not in ("==", "!=") or left.type.dtype != right.type.dtype:
-            raise self.ctx.fail(
-                f"'{node.op}' cannot compare a {left.type} with a {right.type}",
-                node.loc,
-                'a str param is compared with == or != to a string, e.g. average == "macro"',
-            )
-        for param, other, other_node in ((left, right, node.right), (right, left, node.left)):
-            if isinstance(param, ir.Ref) and param.kind == "param" and isinstance(other, ir.Literal):
-                choices = self.ctx.params[param.name].choices
-                if choices is not None and other.value not in choices:
-                    hint = did_you_mean(other.value, choices) or "one of " + ", ".join(map(repr, choices))
-                    raise self.ctx.fail(
-                        f"{other.value!r} is not one of the choices of '{param.name}'", other_node.loc, hint
-                    )
-        if isinstance(left, ir.Literal) and isinstance(right, ir.Literal):
-            raise self.ctx.fail("this compares two strings: compare a str param with a string", node.loc)
-        return ir.Operator(static("bool"), node.op, (left, right))
 
     def check_BoolOp(self, node: syn.BoolOp, scope: Scope) -> ir.Expr:
         values = [self.check(v, scope) for v in node.values]
