@@ -141,74 +141,195 @@ THRESHOLDS = [
     ("evenly_spread", {"thresholds": [0.0, 0.25, 0.5, 0.75, 1.0]}),  # Keras' bucketed path
 ]
 
-CASES = [
-    Case("accuracy", "accuracy", "Accuracy", {}, integers, elementwise=True),
-    Case("accuracy_1d", "accuracy", "Accuracy", {}, lambda rng, n: integers(rng, n, ())),
-    Case("binary_accuracy", "binary_accuracy", "BinaryAccuracy", {}, binary, elementwise=True),
-    Case("binary_accuracy_0.7", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.7}, binary, elementwise=True),
-    Case("binary_accuracy_column", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.3}, binary_column_labels),
-    Case("categorical_accuracy", "categorical_accuracy", "CategoricalAccuracy", {}, one_hot),
-    Case("sparse_categorical_accuracy", "sparse_categorical_accuracy", "SparseCategoricalAccuracy", {}, sparse),
-    Case(
-        "sparse_categorical_accuracy_column",
-        "sparse_categorical_accuracy",
-        "SparseCategoricalAccuracy",
-        {},
-        lambda rng, n: sparse(rng, n, column=True),
-    ),
-    Case("top_k", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {}, one_hot),
-    Case("top_k_2", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {"k": 2}, one_hot),
-    Case("sparse_top_k", "sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy", {}, sparse),
-    Case(
-        "sparse_top_k_2_column",
-        "sparse_top_k_categorical_accuracy",
-        "SparseTopKCategoricalAccuracy",
-        {"k": 2},
-        lambda rng, n: sparse(rng, n, column=True),
-    ),
-    Case(
-        "sparse_top_k_sorted_ids",
-        "sparse_top_k_categorical_accuracy",
-        "SparseTopKCategoricalAccuracy",
-        {"k": 3, "from_sorted_ids": True},
-        sorted_ids,
-    ),
-    Case("mse", "mean_squared_error", "MeanSquaredError", {}, regression),
-    Case("mse_3d", "mean_squared_error", "MeanSquaredError", {}, lambda rng, n: regression(rng, n, (2, 3))),
-    Case("mae", "mean_absolute_error", "MeanAbsoluteError", {}, regression),
-    Case("mape", "mean_absolute_percentage_error", "MeanAbsolutePercentageError", {}, percentages),
-    Case("msle", "mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", {}, logarithmic),
-    Case("rmse", "root_mean_squared_error", "RootMeanSquaredError", {}, regression, elementwise=True),
-    Case("logcosh", "log_cosh_error", "LogCoshError", {}, regression),
-    Case("hinge", "hinge", "Hinge", {}, hinge_labels),
-    Case("hinge_signed", "hinge", "Hinge", {}, lambda rng, n: hinge_labels(rng, n, signed=True)),
-    Case("squared_hinge", "squared_hinge", "SquaredHinge", {}, hinge_labels),
-    Case("squared_hinge_signed", "squared_hinge", "SquaredHinge", {}, lambda rng, n: hinge_labels(rng, n, True)),
-    Case("categorical_hinge", "categorical_hinge", "CategoricalHinge", {}, one_hot),
-    Case("kl_divergence", "kl_divergence", "KLDivergence", {}, probabilities),
-    Case("poisson", "poisson", "Poisson", {}, counts),
-    Case("cosine_similarity", "cosine_similarity", "CosineSimilarity", {}, vectors),
-    Case(
-        "cosine_similarity_axis1",
-        "cosine_similarity",
-        "CosineSimilarity",
-        {"axis": 1},
-        lambda rng, n: vectors(rng, n, (3, 4)),
-    ),
-    Case("sum", "sum", "Sum", {}, values),
-    Case("sum_2d", "sum", "Sum", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
-    Case("mean", "mean", "Mean", {}, values),
-    Case("mean_2d", "mean", "Mean", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
-] + [
-    Case(f"{stem}_{tid}", stem, class_name, kwargs, scores, elementwise=True)
-    for stem, class_name in [
-        ("true_positives", "TruePositives"),
-        ("false_positives", "FalsePositives"),
-        ("true_negatives", "TrueNegatives"),
-        ("false_negatives", "FalseNegatives"),
-    ]
-    for tid, kwargs in THRESHOLDS
+
+def logits(rng, n, shape=(4,)):
+    return {"y_true": f32(rng.integers(0, 2, (n, *shape))), "y_pred": f32(rng.normal(scale=3.0, size=(n, *shape)))}
+
+
+def extreme_binary(rng, n, classes=4):
+    """probabilities at and beyond the clipping bounds 1e-7 and 1 - 1e-7"""
+    d = binary(rng, n, classes)
+    d["y_pred"][:, 0] = 0.0
+    d["y_pred"][:, 1] = 1.0
+    return d
+
+
+def one_hot_logits(rng, n, classes=6):
+    d = one_hot(rng, n, classes)
+    d["y_pred"] = f32(rng.normal(scale=3.0, size=(n, classes)))
+    return d
+
+
+def channels_first(rng, n, classes=4, positions=3):
+    """one-hot labels and positive scores along axis 1: [batch, classes, positions]"""
+    truth = rng.integers(0, classes, (n, positions))
+    return {
+        "y_true": f32(np.moveaxis(np.eye(classes)[truth], -1, 1)),
+        "y_pred": f32(rng.uniform(0.05, 2.0, (n, classes, positions))),
+    }
+
+
+def sparse_logits(rng, n, classes=5, void=False):
+    """integer labels ([batch, 1] with void) and logits; with void, some labels are -1"""
+    truth = rng.integers(-1 if void else 0, classes, (n, 1) if void else n)
+    return {"y_true": f32(truth), "y_pred": f32(rng.normal(scale=3.0, size=(n, classes)))}
+
+
+def ranked(rng, n, classes=5):
+    """labels and scores with ties: top_k keeps the lower index of a tie, as Keras' top_k"""
+    y_pred = rng.uniform(size=(n, classes))
+    y_pred[:, 3] = y_pred[:, 1]
+    return {"y_true": f32(rng.integers(0, 2, (n, classes))), "y_pred": f32(y_pred)}
+
+
+PRECISION_RECALL = [(tid, kwargs, scores, True) for tid, kwargs in THRESHOLDS] + [
+    ("top_k_2", {"top_k": 2}, ranked, True),
+    ("top_k_1_thresholds", {"top_k": 1, "thresholds": [0.3, 0.6]}, ranked, True),
+    ("top_k_2_evenly_spread", {"top_k": 2, "thresholds": [0.0, 0.5, 1.0]}, ranked, True),
+    ("class_id_2", {"class_id": 2}, ranked, False),  # Keras: weights [batch] only, the column's shape
+    ("class_id_1_top_k_2", {"class_id": 1, "top_k": 2, "thresholds": [0.2, 0.7]}, ranked, False),
 ]
+
+CASES = (
+    [
+        Case("accuracy", "accuracy", "Accuracy", {}, integers, elementwise=True),
+        Case("accuracy_1d", "accuracy", "Accuracy", {}, lambda rng, n: integers(rng, n, ())),
+        Case("binary_accuracy", "binary_accuracy", "BinaryAccuracy", {}, binary, elementwise=True),
+        Case("binary_accuracy_0.7", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.7}, binary, elementwise=True),
+        Case("binary_accuracy_column", "binary_accuracy", "BinaryAccuracy", {"threshold": 0.3}, binary_column_labels),
+        Case("categorical_accuracy", "categorical_accuracy", "CategoricalAccuracy", {}, one_hot),
+        Case("sparse_categorical_accuracy", "sparse_categorical_accuracy", "SparseCategoricalAccuracy", {}, sparse),
+        Case(
+            "sparse_categorical_accuracy_column",
+            "sparse_categorical_accuracy",
+            "SparseCategoricalAccuracy",
+            {},
+            lambda rng, n: sparse(rng, n, column=True),
+        ),
+        Case("top_k", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {}, one_hot),
+        Case("top_k_2", "top_k_categorical_accuracy", "TopKCategoricalAccuracy", {"k": 2}, one_hot),
+        Case("sparse_top_k", "sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy", {}, sparse),
+        Case(
+            "sparse_top_k_2_column",
+            "sparse_top_k_categorical_accuracy",
+            "SparseTopKCategoricalAccuracy",
+            {"k": 2},
+            lambda rng, n: sparse(rng, n, column=True),
+        ),
+        Case(
+            "sparse_top_k_sorted_ids",
+            "sparse_top_k_categorical_accuracy",
+            "SparseTopKCategoricalAccuracy",
+            {"k": 3, "from_sorted_ids": True},
+            sorted_ids,
+        ),
+        Case("mse", "mean_squared_error", "MeanSquaredError", {}, regression),
+        Case("mse_3d", "mean_squared_error", "MeanSquaredError", {}, lambda rng, n: regression(rng, n, (2, 3))),
+        Case("mae", "mean_absolute_error", "MeanAbsoluteError", {}, regression),
+        Case("mape", "mean_absolute_percentage_error", "MeanAbsolutePercentageError", {}, percentages),
+        Case("msle", "mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", {}, logarithmic),
+        Case("rmse", "root_mean_squared_error", "RootMeanSquaredError", {}, regression, elementwise=True),
+        Case("logcosh", "log_cosh_error", "LogCoshError", {}, regression),
+        Case("hinge", "hinge", "Hinge", {}, hinge_labels),
+        Case("hinge_signed", "hinge", "Hinge", {}, lambda rng, n: hinge_labels(rng, n, signed=True)),
+        Case("squared_hinge", "squared_hinge", "SquaredHinge", {}, hinge_labels),
+        Case("squared_hinge_signed", "squared_hinge", "SquaredHinge", {}, lambda rng, n: hinge_labels(rng, n, True)),
+        Case("categorical_hinge", "categorical_hinge", "CategoricalHinge", {}, one_hot),
+        Case("kl_divergence", "kl_divergence", "KLDivergence", {}, probabilities),
+        Case("poisson", "poisson", "Poisson", {}, counts),
+        Case("cosine_similarity", "cosine_similarity", "CosineSimilarity", {}, vectors),
+        Case(
+            "cosine_similarity_axis1",
+            "cosine_similarity",
+            "CosineSimilarity",
+            {"axis": 1},
+            lambda rng, n: vectors(rng, n, (3, 4)),
+        ),
+        Case("sum", "sum", "Sum", {}, values),
+        Case("sum_2d", "sum", "Sum", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
+        Case("mean", "mean", "Mean", {}, values),
+        Case("mean_2d", "mean", "Mean", {}, lambda rng, n: values(rng, n, (3,)), elementwise=True),
+    ]
+    + [
+        Case(f"{stem}_{tid}", stem, class_name, kwargs, scores, elementwise=True)
+        for stem, class_name in [
+            ("true_positives", "TruePositives"),
+            ("false_positives", "FalsePositives"),
+            ("true_negatives", "TrueNegatives"),
+            ("false_negatives", "FalseNegatives"),
+        ]
+        for tid, kwargs in THRESHOLDS
+    ]
+    + [
+        Case(f"{stem}_{tid}", stem, class_name, kwargs, make, elementwise=elementwise)
+        for stem, class_name in [("precision", "Precision"), ("recall", "Recall")]
+        for tid, kwargs, make, elementwise in PRECISION_RECALL
+    ]
+    + [
+        Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
+        Case("bce_logits", "binary_crossentropy", "BinaryCrossentropy", {"from_logits": True}, logits),
+        Case(
+            "bce_logits_smoothing_3d",
+            "binary_crossentropy",
+            "BinaryCrossentropy",
+            {"from_logits": True, "label_smoothing": 0.2},
+            lambda rng, n: logits(rng, n, (2, 3)),
+        ),
+        Case("bce_smoothing", "binary_crossentropy", "BinaryCrossentropy", {"label_smoothing": 0.1}, extreme_binary),
+        Case("cce", "categorical_crossentropy", "CategoricalCrossentropy", {}, probabilities),
+        Case("cce_unnormalised", "categorical_crossentropy", "CategoricalCrossentropy", {}, one_hot),
+        Case(
+            "cce_logits_smoothing",
+            "categorical_crossentropy",
+            "CategoricalCrossentropy",
+            {"from_logits": True, "label_smoothing": 0.1},
+            one_hot_logits,
+        ),
+        Case(
+            "cce_axis1_smoothing",  # Keras smooths by the size of the last axis, whatever axis is
+            "categorical_crossentropy",
+            "CategoricalCrossentropy",
+            {"axis": 1, "label_smoothing": 0.3},
+            channels_first,
+        ),
+        Case(
+            "cce_axis1_logits",
+            "categorical_crossentropy",
+            "CategoricalCrossentropy",
+            {"axis": 1, "from_logits": True},
+            channels_first,
+        ),
+        Case("scce", "sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", {}, sparse),
+        Case(
+            "scce_column",
+            "sparse_categorical_crossentropy",
+            "SparseCategoricalCrossentropy",
+            {},
+            lambda rng, n: sparse(rng, n, column=True),
+        ),
+        Case(
+            "scce_logits",
+            "sparse_categorical_crossentropy",
+            "SparseCategoricalCrossentropy",
+            {"from_logits": True},
+            lambda rng, n: sparse_logits(rng, n),
+        ),
+        Case(  # Keras: ignored entries count (with 0) only when no sample weight is given
+            "scce_ignore_2",
+            "sparse_categorical_crossentropy",
+            "SparseCategoricalCrossentropy",
+            {"ignore_class": 2},
+            lambda rng, n: sparse(rng, n, classes=4),
+        ),
+        Case(
+            "scce_ignore_minus_1_logits_column",
+            "sparse_categorical_crossentropy",
+            "SparseCategoricalCrossentropy",
+            {"ignore_class": -1, "from_logits": True},
+            lambda rng, n: sparse_logits(rng, n, void=True),
+        ),
+    ]
+)
 
 
 def metric_class(stem: str, class_name: str, target: str):
