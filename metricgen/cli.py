@@ -19,7 +19,16 @@ from typing import Iterable, NoReturn, Optional
 import click
 
 from . import __version__
-from .compiler import SHADOWED_MODULES, Compiled, analyse_loaded, compile_file, discover, display_path, output_path
+from .compiler import (
+    SHADOWED_MODULES,
+    Compiled,
+    analyse_loaded,
+    resolved,
+    compile_file,
+    discover,
+    display_path,
+    output_path,
+)
 from .errors import SpecError, SpecErrors, printable
 from .loader import load_spec_file, load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
@@ -115,10 +124,7 @@ def read_text(path: Path) -> Optional[str]:
 
 
 def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except (OSError, RuntimeError):
-        return False
+    return resolved(a) == resolved(b)
 
 
 def exists(path: Path) -> bool:

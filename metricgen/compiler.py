@@ -87,13 +87,13 @@ def generate_from_text(text: str, path: str = "<spec>", target: str = DEFAULT_TA
 def display_path(spec_file: Path, out_dir: Path) -> str:
     """How the header names the spec: relative to the project (the output folder's parent), so that the
     same spec gives the same file wherever the command runs from."""
-    root = _resolved(out_dir).parent
-    resolved = _resolved(spec_file)
+    root = resolved(out_dir).parent
+    spec_absolute = resolved(spec_file)
     try:
-        shown = resolved.relative_to(root).as_posix()
+        shown = spec_absolute.relative_to(root).as_posix()
     except ValueError:  # outside the project: still relative to it, never to where the command runs
         try:
-            shown = Path(os.path.relpath(resolved, root)).as_posix()
+            shown = Path(os.path.relpath(spec_absolute, root)).as_posix()
         except ValueError:  # another drive
             shown = spec_file.name
     return shown
@@ -103,7 +103,7 @@ def module_name(spec_file: Path) -> str:
     return spec_file.stem.replace("-", "_")
 
 
-def _resolved(path: Path) -> Path:
+def resolved(path: Path) -> Path:
     """``path`` made absolute with symlinks followed where they can be (a symlink loop stays as written)."""
     try:
         return path.resolve()
@@ -154,7 +154,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
                     hint="use letters, digits and '_' in the spec's file name, not a keyword",
                 )
             )
-        elif module in modules and _resolved(modules[module]) == _resolved(file):
+        elif module in modules and resolved(modules[module]) == resolved(file):
             pass
         elif module in modules:
             for one, other in ((file, modules[module]), (modules[module], file)):

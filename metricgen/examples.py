@@ -185,24 +185,21 @@ class SpecRun:
     missing: str = ""  # an import the target's runtime needs
 
 
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
 def limits() -> tuple[float, int]:
     """Seconds per spec and megabytes of address space for the child (METRICGEN_TEST_TIMEOUT, _MEMORY_MB)."""
-
-    def number(name: str, default: float) -> float:
-        try:
-            return float(os.environ.get(name, default))
-        except ValueError:
-            return default
-
-    return number("METRICGEN_TEST_TIMEOUT", 120.0), int(number("METRICGEN_TEST_MEMORY_MB", 8192))
+    return _env_number("METRICGEN_TEST_TIMEOUT", 120.0), int(_env_number("METRICGEN_TEST_MEMORY_MB", 8192))
 
 
 def startup_seconds() -> float:
     """Time the child may take to start and import the target's runtime (METRICGEN_TEST_STARTUP, default 60)."""
-    try:
-        return float(os.environ.get("METRICGEN_TEST_STARTUP", 60))
-    except ValueError:
-        return 60.0
+    return _env_number("METRICGEN_TEST_STARTUP", 60.0)
 
 
 def run_isolated(files: list[Path], target: str) -> list[SpecRun]:

@@ -137,6 +137,11 @@ def walk(expr: Expr) -> Iterator[Expr]:
                 yield from walk(item)
 
 
+def reads_state(exprs) -> bool:
+    """Whether any of ``exprs`` reads a state variable."""
+    return any(isinstance(e, Ref) and e.kind == "state" for expr in exprs for e in walk(expr))
+
+
 def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
     """``expr`` rebuilt bottom-up, each node passed through ``change`` once its children are rewritten."""
 

@@ -316,7 +316,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]
-    reads_state = any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x))
+    reads_state = ir.reads_state(x for _, x in metric.updates)
     folds = []
     for state, expr in metric.updates:
         value = _value_code(expr, printer)

@@ -77,6 +77,10 @@ class Target(abc.ABC):
     def module(self, metric: ir.Metric, printer: Any) -> dict[str, Any]:
         """The template's variables for one metric (``printer`` prints its expressions for this target)."""
 
+    def module_imports(self, extra: list[str]) -> list[str]:
+        """The module's imports: the standard library's the class needs (``extra``), a blank line, then ours."""
+        return extra + [""] * bool(extra) + list(self.imports)
+
     def output_path(self, out_dir: Path, module: str) -> Path:
         folder = out_dir / self.folder if self.folder else out_dir
         return folder / f"{module}.py"

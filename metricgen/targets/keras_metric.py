@@ -74,7 +74,7 @@ class KerasMetricTarget(Target):
         return {
             "parts": parts,
             "base_class": self.base_class,
-            "imports": parts.extra_imports + [""] * bool(parts.extra_imports) + list(self.imports),
+            "imports": self.module_imports(parts.extra_imports),
             "variables": variables,
             "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"],
             "resets": resets,

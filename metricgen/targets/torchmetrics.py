@@ -92,14 +92,12 @@ class TorchMetricsTarget(Target):
                 f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {py_literal(s.init)}{dtype})"
             )
             states.append((s.name, default, REDUCTION[s.fold]))
-        reads_state = any(
-            isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.updates for e in ir.walk(x)
-        ) or any(isinstance(e, ir.Ref) and e.kind == "state" for _, x in metric.update_locals for e in ir.walk(x))
+        reads_state = ir.reads_state(x for _, x in metric.updates + metric.update_locals)
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
         full_state_update = reads_state or bool(offset) or any(s.fold == "assign" for s in metric.states)
         return {
             "parts": parts,
-            "imports": parts.extra_imports + [""] * bool(parts.extra_imports) + list(self.imports),
+            "imports": self.module_imports(parts.extra_imports),
             "init_args": parts.init_args + ["**kwargs"],
             "states": states,
             "higher_is_better": repr(metric.higher_is_better),
