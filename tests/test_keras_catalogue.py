@@ -190,6 +190,13 @@ PRECISION_RECALL = [(tid, kwargs, scores, True) for tid, kwargs in THRESHOLDS] +
     ("class_id_1_top_k_2", {"class_id": 1, "top_k": 2, "thresholds": [0.2, 0.7]}, ranked, False),
 ]
 
+AT_CONSTRAINT = [  # Keras' tests' values, and the single-threshold and class_id paths
+    ("sensitivity_at_specificity", "SensitivityAtSpecificity", "specificity", (0.4, 0.8)),
+    ("specificity_at_sensitivity", "SpecificityAtSensitivity", "sensitivity", (0.4, 1.0)),
+    ("precision_at_recall", "PrecisionAtRecall", "recall", (0.6, 7.0 / 8)),
+    ("recall_at_precision", "RecallAtPrecision", "precision", (2.0 / 3, 0.75)),
+]
+
 CASES = (
     [
         Case("accuracy", "accuracy", "Accuracy", {}, integers, elementwise=True),
@@ -264,6 +271,16 @@ CASES = (
         Case(f"{stem}_{tid}", stem, class_name, kwargs, make, elementwise=elementwise)
         for stem, class_name in [("precision", "Precision"), ("recall", "Recall")]
         for tid, kwargs, make, elementwise in PRECISION_RECALL
+    ]
+    + [
+        Case(f"{stem}_{value:.3g}{tid}", stem, class_name, {param: value, **kwargs}, make, elementwise=elementwise)
+        for stem, class_name, param, constraint_values in AT_CONSTRAINT
+        for value in constraint_values
+        for tid, kwargs, make, elementwise in [
+            ("", {}, scores, True),
+            ("_one_threshold", {"num_thresholds": 1}, scores, True),
+            ("_7_class_id_2", {"num_thresholds": 7, "class_id": 2}, ranked, False),
+        ]
     ]
     + [
         Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
@@ -415,10 +432,12 @@ def test_constructor_matches_keras(stem, class_name):
     assert {k: p.default for k, p in ours.items() if k != "name"} == {
         k: p.default for k, p in theirs.items() if k != "name"
     }
-    keras_name = getattr(keras.metrics, class_name)().name
+    example = next(c.kwargs for c in CASES if c.class_name == class_name)
+    required = {k: example[k] for k, p in theirs.items() if p.default is inspect.Parameter.empty}
+    keras_name = getattr(keras.metrics, class_name)(**required).name
     if theirs["name"].default is None:  # Keras makes the class's snake_case name unique: true_positives_3
         keras_name = re.sub(r"_\d+$", "", keras_name)
-    assert metric_class(stem, class_name, "keras")().name == keras_name
+    assert metric_class(stem, class_name, "keras")(**required).name == keras_name
     assert list(ours)[-2:] == ["name", "dtype"]
     update_params = list(inspect.signature(getattr(keras.metrics, class_name).update_state).parameters)
     for target in ("tf", "keras"):
