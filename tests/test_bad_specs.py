@@ -652,6 +652,24 @@ CASES = [
         only=True,
     ),
     Case(
+        "optional_param_after_or_is_not_none",  # `or` goes on where the test failed: class_id IS None there
+        replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) if (class_id is not None or class_id > 2) else 0.0"
+        ),
+        ("class_id > 2", 0),
+        ["param 'class_id' may be None here"],
+        only=True,
+    ),
+    Case(
+        "optional_param_after_and_is_none",  # `and` goes on where the test held: class_id IS None there
+        replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) if (class_id is None and class_id > 2) else 0.0"
+        ),
+        ("class_id > 2", 0),
+        ["param 'class_id' may be None here"],
+        only=True,
+    ),
+    Case(
         "is_none_on_a_required_param",
         replace("state:", "params:\n  k: {type: int}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true) if k is None else sum(y_pred)"

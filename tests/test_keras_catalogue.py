@@ -45,6 +45,8 @@ class Case:
     make: Callable[[np.random.Generator, int], dict]
     elementwise: bool = False  # Keras' metric also takes weights of the per-element values' shape
     sizes: tuple = (17, 1, 23)
+    per_sample: bool = True  # Keras' metric takes weights of shape [batch]
+    whole_weights: bool = False  # Keras truncates weights to ints (the IoU family): whole numbers compare
 
 
 def f32(x):
@@ -190,6 +192,119 @@ PRECISION_RECALL = [(tid, kwargs, scores, True) for tid, kwargs in THRESHOLDS] +
     ("class_id_1_top_k_2", {"class_id": 1, "top_k": 2, "thresholds": [0.2, 0.7]}, ranked, False),
 ]
 
+
+def class_ids(rng, n, classes=4, shape=(), low=0, high=None):
+    """class ids as floats; with low < 0 or high > classes, some lie outside [0, classes) and are left out"""
+    high = classes if high is None else high
+    return {
+        "y_true": f32(rng.integers(low, high, (n, *shape))),
+        "y_pred": f32(rng.integers(0, classes + (high > classes), (n, *shape))),
+    }
+
+
+def class_scores(rng, n, classes=4, dense_labels=False):
+    """class ids (or one-hot labels) and scores [batch, classes]"""
+    truth = rng.integers(0, classes, n)
+    return {
+        "y_true": f32(np.eye(classes)[truth] if dense_labels else truth),
+        "y_pred": f32(rng.uniform(size=(n, classes))),
+    }
+
+
+def binary_labels(rng, n, shape=(3,)):
+    return {"y_true": f32(rng.integers(0, 2, (n, *shape))), "y_pred": f32(rng.uniform(size=(n, *shape)))}
+
+
+IOU = [  # Keras' iou_metrics_test configurations: ids (some out of range), ignore_class, dense inputs, segmentation maps
+    ("iou", "iou", "IoU", {"num_classes": 4, "target_class_ids": [0, 2]}, class_ids, True),
+    ("iou_one_class", "iou", "IoU", {"num_classes": 3, "target_class_ids": [1]}, lambda r, n: class_ids(r, n, 3), True),
+    (
+        "iou_out_of_range_ignore_minus_1",
+        "iou",
+        "IoU",
+        {"num_classes": 4, "target_class_ids": [1, 3], "ignore_class": -1},
+        lambda r, n: class_ids(r, n, low=-1, high=5),
+        True,
+    ),
+    (
+        "iou_segmentation_ignore_0",
+        "iou",
+        "IoU",
+        {"num_classes": 3, "target_class_ids": [0, 1, 2], "ignore_class": 0},
+        lambda r, n: class_ids(r, n, 3, shape=(4, 5)),
+        False,
+    ),
+    (
+        "iou_dense_pred",
+        "iou",
+        "IoU",
+        {"num_classes": 4, "target_class_ids": [0, 1], "sparse_y_pred": False},
+        class_scores,
+        True,
+    ),
+    (
+        "iou_dense_both",
+        "iou",
+        "IoU",
+        {"num_classes": 4, "target_class_ids": [2, 3], "sparse_y_true": False, "sparse_y_pred": False},
+        lambda r, n: class_scores(r, n, dense_labels=True),
+        True,
+    ),
+    ("mean_iou", "mean_iou", "MeanIoU", {"num_classes": 4}, class_ids, True),
+    (
+        "mean_iou_segmentation_ignore_255",
+        "mean_iou",
+        "MeanIoU",
+        {"num_classes": 3, "ignore_class": 255},
+        lambda r, n: {
+            k: np.where(v == 3, 255, v).astype(np.float32) for k, v in class_ids(r, n, 3, (4, 5), 0, 4).items()
+        },
+        False,
+    ),
+    ("mean_iou_dense_pred", "mean_iou", "MeanIoU", {"num_classes": 4, "sparse_y_pred": False}, class_scores, True),
+    ("binary_iou", "binary_iou", "BinaryIoU", {}, lambda r, n: binary_labels(r, n, ()), True),
+    (
+        "binary_iou_0_at_0.3",
+        "binary_iou",
+        "BinaryIoU",
+        {"target_class_ids": [0], "threshold": 0.3},
+        binary_labels,
+        False,
+    ),
+    (
+        "binary_iou_1_at_0.7",
+        "binary_iou",
+        "BinaryIoU",
+        {"target_class_ids": [1], "threshold": 0.7},
+        binary_labels,
+        False,
+    ),
+    (
+        "one_hot_iou",
+        "one_hot_iou",
+        "OneHotIoU",
+        {"num_classes": 4, "target_class_ids": [0, 2]},
+        lambda r, n: class_scores(r, n, dense_labels=True),
+        True,
+    ),
+    (
+        "one_hot_iou_ignore_1",
+        "one_hot_iou",
+        "OneHotIoU",
+        {"num_classes": 4, "target_class_ids": [1, 3], "ignore_class": 1},
+        lambda r, n: class_scores(r, n, dense_labels=True),
+        True,
+    ),
+    (
+        "one_hot_mean_iou",
+        "one_hot_mean_iou",
+        "OneHotMeanIoU",
+        {"num_classes": 4},
+        lambda r, n: class_scores(r, n, dense_labels=True),
+        True,
+    ),
+]
+
 AT_CONSTRAINT = [  # Keras' tests' values, and the single-threshold and class_id paths
     ("sensitivity_at_specificity", "SensitivityAtSpecificity", "specificity", (0.4, 0.8)),
     ("specificity_at_sensitivity", "SpecificityAtSensitivity", "sensitivity", (0.4, 1.0)),
@@ -299,6 +414,11 @@ CASES = (
         ]
     ]
     + [
+        Case(tid, stem, class_name, kwargs, make, per_sample=per_sample, elementwise=sparse_labels, whole_weights=True)
+        for tid, stem, class_name, kwargs, make, per_sample in IOU
+        for sparse_labels in [kwargs.get("sparse_y_true", True) and not class_name.startswith("OneHot")]
+    ]
+    + [
         Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
         Case("bce_logits", "binary_crossentropy", "BinaryCrossentropy", {"from_logits": True}, logits),
         Case(
@@ -399,16 +519,22 @@ def weights_for(rng, part: dict, mode: str, case: Case):
         return None
     first = next(iter(part.values()))
     n = first.shape[0]
-    if mode == "per_sample":
-        return f32(rng.uniform(0.1, 2.0, size=n))
     shape = part["values"].shape if "values" in part else part["y_pred"].shape  # the per-element values' shape
+    if mode == "per_sample":
+        shape = (n,)
+    elif case.whole_weights:  # the IoU family: the labels' shape
+        shape = part["y_true"].shape
+    if case.whole_weights:
+        return f32(rng.integers(0, 4, size=shape))
     return f32(rng.uniform(0.1, 2.0, size=shape))
 
 
 RUNS = [
     (case, mode)
     for case in CASES
-    for mode in ("unweighted", "per_sample") + (("per_element",) if case.elementwise else ())
+    for mode in ("unweighted",)
+    + (("per_sample",) if case.per_sample else ())
+    + (("per_element",) if case.elementwise else ())
 ]
 
 
@@ -453,6 +579,8 @@ def test_constructor_matches_keras(stem, class_name):
     keras_name = getattr(keras.metrics, class_name)(**required).name
     if theirs["name"].default is None:  # Keras makes the class's snake_case name unique: true_positives_3
         keras_name = re.sub(r"_\d+$", "", keras_name)
+    # Keras snake-cases the IoU classes' names letter by letter (binary_io_u); ours are named iou
+    keras_name = keras_name.replace("io_u", "iou")
     assert metric_class(stem, class_name, "keras")(**required).name == keras_name
     assert list(ours)[-2:] == ["name", "dtype"]
     update_params = list(inspect.signature(getattr(keras.metrics, class_name).update_state).parameters)

@@ -526,3 +526,40 @@ def test_number_or_list_param_against_keras_precision(target, thresholds):
         assert metric.get_config()["thresholds"] == thresholds
     assert got.shape == np.asarray(reference.result()).shape
     np.testing.assert_allclose(got, np.asarray(reference.result()), rtol=1e-5)
+
+
+IGNORED_LABEL = """
+name: kept
+class_name: Kept
+description: counts labels that are not the ignored one (all of them when ignore is None), and those above a floor
+params:
+  ignore: {type: int, default: null}
+  floor: {type: float, default: null}
+state:
+  kept: {}
+  above: {}
+update:
+  kept: sum(cast((y_true >= 0) & (ignore is None or y_true != ignore), float))
+  above: sum(cast((y_pred >= 0) & (floor is not None and y_pred > floor), float))
+result: kept * 1000 + above
+"""
+
+
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("ignore, floor", [(None, None), (2, None), (None, 0.5), (0, 0.25)])
+def test_and_or_narrow_optional_params_as_python_does(target, ignore, floor):
+    """`ignore is None or y != ignore` reads `ignore` only where it is not None; a constant operand decides
+    at trace time, its value (Python's `True or ...` is True) broadcast by the `&` around it."""
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 4, (9, 3)).astype(np.float32)
+    y_pred = rng.uniform(size=(9, 3)).astype(np.float32)
+    kept = np.sum((ignore is None) | (y_true != (ignore if ignore is not None else -1)))
+    above = np.sum((floor is not None) & (y_pred > (floor if floor is not None else 0.0)))
+    metric = compile_class(IGNORED_LABEL, "Kept", target)(ignore=ignore, floor=floor)
+    if target == "torchmetrics":
+        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+        got = float(metric.compute())
+    else:
+        metric.update_state(y_true, y_pred)
+        got = float(metric.result())
+    assert got == kept * 1000 + above

@@ -27,6 +27,18 @@ def none_test(checker: "Checker", node: syn.Compare, scope: Scope) -> ir.Expr:
     return ir.Operator(static("bool"), node.op, (value, ir.Literal(static("none"), None)))  # type: ignore[arg-type]
 
 
+def none_branches(test: syn.Node, scope: Scope) -> tuple[Scope, Scope]:
+    """The scopes where `test` holds and where it fails: a param tested against None is known not to be None
+    on the side where the test says so (`p is not None` holds, `p is None` fails)."""
+    if not (isinstance(test, syn.Compare) and test.op in ("is", "is not") and isinstance(test.left, syn.Name)):
+        return scope, scope
+    binding = scope.bindings.get(test.left.id)
+    if binding is None:
+        return scope, scope
+    narrowed = scope.narrowed(test.left.id, binding.type.known())
+    return (narrowed, scope) if test.op == "is not" else (scope, narrowed)
+
+
 def string_comparison(checker: "Checker", node: syn.Compare, left: ir.Expr, right: ir.Expr) -> ir.Expr:
     """A str param compared with a string (or another str param): a constant; a string is checked against
     the param's choices."""

@@ -191,22 +191,30 @@ class Checker:
         return ir.Operator(tensor("bool"), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
 
     def check_BoolOp(self, node: syn.BoolOp, scope: Scope) -> ir.Expr:
-        values = [self.check(v, scope) for v in node.values]
-        for x, sub in zip(values, node.values):
-            self.require_bool(x, sub.loc, f"'{node.op}'")
-        return self.logical(node.op, values)
+        """`and` / `or` as Python reads them: an operand is checked knowing the ones before it held (`and`) or
+        failed (`or`), so `ignore_class is None or y != ignore_class` is allowed; an operand that is a constant
+        decides at trace time, and what follows it is computed only when it must be."""
+        result: ir.Expr | None = None
+        for sub in node.values:
+            value = self.check(sub, scope)
+            self.require_bool(value, sub.loc, f"'{node.op}'")
+            if result is None:
+                result = value
+            elif result.type.is_static and value.type.is_tensor:
+                decided = self.to_tensor(ir.Literal(static("bool"), node.op == "or"), "bool")
+                then, orelse = (decided, value) if node.op == "or" else (value, decided)
+                result = ir.Select(tensor("bool"), result, then, orelse)
+            else:
+                result = self.logical(node.op, [result, value])
+            when_true, when_false = comparisons.none_branches(sub, scope)
+            scope = when_true if node.op == "and" else when_false
+        assert result is not None
+        return result
 
     def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
         cond = self.check(node.cond, scope)
         self.require_bool(cond, node.cond.loc, "a condition")
-        then_scope, orelse_scope = scope, scope
-        test = node.cond
-        if isinstance(test, syn.Compare) and test.op in ("is", "is not") and isinstance(test.left, syn.Name):
-            known = scope.bindings[test.left.id].type.known()  # the branch where the param is not None
-            if test.op == "is not":
-                then_scope = scope.narrowed(test.left.id, known)
-            else:
-                orelse_scope = scope.narrowed(test.left.id, known)
+        then_scope, orelse_scope = comparisons.none_branches(node.cond, scope)
         then, orelse = self.check(node.then, then_scope), self.check(node.orelse, orelse_scope)
         for x, sub in ((then, node.then), (orelse, node.orelse)):
             self.require_number(x, sub.loc, "a conditional expression")

@@ -123,16 +123,7 @@ class FalseNegatives(tf.keras.metrics.Metric):
                         label_positive,
                         tf.logical_not(
                             tf.where(
-                                tf.logical_and(
-                                    tf.constant(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype=tf.bool,
-                                    ),
+                                (
                                     tf.reduce_all(
                                         tf.abs(
                                             tf.constant(
@@ -196,7 +187,14 @@ class FalseNegatives(tf.keras.metrics.Metric):
                                                 dtype=self.dtype,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else tf.constant(False, dtype=tf.bool)
                                 ),
                                 (
                                     tf.math.ceil(

@@ -122,16 +122,7 @@ class FalsePositives(tf.keras.metrics.Metric):
                     tf.logical_and(
                         tf.logical_not(label_positive),
                         tf.where(
-                            tf.logical_and(
-                                tf.constant(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3,
-                                    dtype=tf.bool,
-                                ),
+                            (
                                 tf.reduce_all(
                                     tf.abs(
                                         tf.constant(
@@ -191,7 +182,14 @@ class FalsePositives(tf.keras.metrics.Metric):
                                             dtype=self.dtype,
                                         ),
                                     )
-                                ),
+                                )
+                                if (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                >= 3
+                                else tf.constant(False, dtype=tf.bool)
                             ),
                             (
                                 tf.math.ceil(

@@ -184,16 +184,7 @@ class Precision(tf.keras.metrics.Metric):
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
             else tf.where(
-                tf.logical_and(
-                    tf.constant(
-                        (
-                            len(self.thresholds)
-                            if isinstance(self.thresholds, list)
-                            else 1
-                        )
-                        >= 3,
-                        dtype=tf.bool,
-                    ),
+                (
                     tf.reduce_all(
                         tf.abs(
                             tf.constant(
@@ -251,7 +242,12 @@ class Precision(tf.keras.metrics.Metric):
                                 dtype=self.dtype,
                             ),
                         )
-                    ),
+                    )
+                    if (
+                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
+                    )
+                    >= 3
+                    else tf.constant(False, dtype=tf.bool)
                 ),
                 (
                     tf.math.ceil(

@@ -125,16 +125,7 @@ class TrueNegatives(tf.keras.metrics.Metric):
                         tf.logical_not(label_positive),
                         tf.logical_not(
                             tf.where(
-                                tf.logical_and(
-                                    tf.constant(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype=tf.bool,
-                                    ),
+                                (
                                     tf.reduce_all(
                                         tf.abs(
                                             tf.constant(
@@ -198,7 +189,14 @@ class TrueNegatives(tf.keras.metrics.Metric):
                                                 dtype=self.dtype,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else tf.constant(False, dtype=tf.bool)
                                 ),
                                 (
                                     tf.math.ceil(

@@ -123,16 +123,7 @@ class FalseNegatives(keras.metrics.Metric):
                         label_positive,
                         ops.logical_not(
                             ops.where(
-                                ops.logical_and(
-                                    ops.convert_to_tensor(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype="bool",
-                                    ),
+                                (
                                     ops.all(
                                         ops.abs(
                                             ops.convert_to_tensor(
@@ -198,7 +189,14 @@ class FalseNegatives(keras.metrics.Metric):
                                                 dtype=self.dtype,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else ops.convert_to_tensor(False, dtype="bool")
                                 ),
                                 (
                                     ops.ceil(

@@ -122,16 +122,7 @@ class FalsePositives(keras.metrics.Metric):
                     ops.logical_and(
                         ops.logical_not(label_positive),
                         ops.where(
-                            ops.logical_and(
-                                ops.convert_to_tensor(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3,
-                                    dtype="bool",
-                                ),
+                            (
                                 ops.all(
                                     ops.abs(
                                         ops.convert_to_tensor(
@@ -193,7 +184,14 @@ class FalsePositives(keras.metrics.Metric):
                                             dtype=self.dtype,
                                         ),
                                     )
-                                ),
+                                )
+                                if (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                >= 3
+                                else ops.convert_to_tensor(False, dtype="bool")
                             ),
                             (
                                 ops.ceil(

@@ -183,16 +183,7 @@ class Recall(keras.metrics.Metric):
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
             else ops.where(
-                ops.logical_and(
-                    ops.convert_to_tensor(
-                        (
-                            len(self.thresholds)
-                            if isinstance(self.thresholds, list)
-                            else 1
-                        )
-                        >= 3,
-                        dtype="bool",
-                    ),
+                (
                     ops.all(
                         ops.abs(
                             ops.convert_to_tensor(
@@ -252,7 +243,12 @@ class Recall(keras.metrics.Metric):
                                 dtype=self.dtype,
                             ),
                         )
-                    ),
+                    )
+                    if (
+                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
+                    )
+                    >= 3
+                    else ops.convert_to_tensor(False, dtype="bool")
                 ),
                 (
                     ops.ceil(

@@ -126,16 +126,7 @@ class TrueNegatives(keras.metrics.Metric):
                         ops.logical_not(label_positive),
                         ops.logical_not(
                             ops.where(
-                                ops.logical_and(
-                                    ops.convert_to_tensor(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype="bool",
-                                    ),
+                                (
                                     ops.all(
                                         ops.abs(
                                             ops.convert_to_tensor(
@@ -201,7 +192,14 @@ class TrueNegatives(keras.metrics.Metric):
                                                 dtype=self.dtype,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else ops.convert_to_tensor(False, dtype="bool")
                                 ),
                                 (
                                     ops.ceil(

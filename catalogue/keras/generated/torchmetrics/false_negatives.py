@@ -136,17 +136,7 @@ class FalseNegatives(Metric):
                         label_positive,
                         torch.logical_not(
                             torch.where(
-                                torch.logical_and(
-                                    torch.tensor(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype=torch.bool,
-                                        device=self.device,
-                                    ),
+                                (
                                     torch.all(
                                         torch.abs(
                                             torch.tensor(
@@ -219,7 +209,16 @@ class FalseNegatives(Metric):
                                                 device=self.device,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else torch.tensor(
+                                        False, dtype=torch.bool, device=self.device
+                                    )
                                 ),
                                 (
                                     torch.ceil(

@@ -135,17 +135,7 @@ class FalsePositives(Metric):
                     torch.logical_and(
                         torch.logical_not(label_positive),
                         torch.where(
-                            torch.logical_and(
-                                torch.tensor(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3,
-                                    dtype=torch.bool,
-                                    device=self.device,
-                                ),
+                            (
                                 torch.all(
                                     torch.abs(
                                         torch.tensor(
@@ -214,7 +204,16 @@ class FalsePositives(Metric):
                                             device=self.device,
                                         ),
                                     )
-                                ),
+                                )
+                                if (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                >= 3
+                                else torch.tensor(
+                                    False, dtype=torch.bool, device=self.device
+                                )
                             ),
                             (
                                 torch.ceil(

@@ -197,17 +197,7 @@ class Recall(Metric):
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
             else torch.where(
-                torch.logical_and(
-                    torch.tensor(
-                        (
-                            len(self.thresholds)
-                            if isinstance(self.thresholds, list)
-                            else 1
-                        )
-                        >= 3,
-                        dtype=torch.bool,
-                        device=self.device,
-                    ),
+                (
                     torch.all(
                         torch.abs(
                             torch.tensor(
@@ -274,7 +264,12 @@ class Recall(Metric):
                                 device=self.device,
                             ),
                         )
-                    ),
+                    )
+                    if (
+                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
+                    )
+                    >= 3
+                    else torch.tensor(False, dtype=torch.bool, device=self.device)
                 ),
                 (
                     torch.ceil(

@@ -137,17 +137,7 @@ class TrueNegatives(Metric):
                         torch.logical_not(label_positive),
                         torch.logical_not(
                             torch.where(
-                                torch.logical_and(
-                                    torch.tensor(
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3,
-                                        dtype=torch.bool,
-                                        device=self.device,
-                                    ),
+                                (
                                     torch.all(
                                         torch.abs(
                                             torch.tensor(
@@ -220,7 +210,16 @@ class TrueNegatives(Metric):
                                                 device=self.device,
                                             ),
                                         )
-                                    ),
+                                    )
+                                    if (
+                                        len(self.thresholds)
+                                        if isinstance(self.thresholds, list)
+                                        else 1
+                                    )
+                                    >= 3
+                                    else torch.tensor(
+                                        False, dtype=torch.bool, device=self.device
+                                    )
                                 ),
                                 (
                                     torch.ceil(

@@ -133,17 +133,7 @@ class TruePositives(Metric):
                     torch.logical_and(
                         label_positive,
                         torch.where(
-                            torch.logical_and(
-                                torch.tensor(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3,
-                                    dtype=torch.bool,
-                                    device=self.device,
-                                ),
+                            (
                                 torch.all(
                                     torch.abs(
                                         torch.tensor(
@@ -212,7 +202,16 @@ class TruePositives(Metric):
                                             device=self.device,
                                         ),
                                     )
-                                ),
+                                )
+                                if (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                >= 3
+                                else torch.tensor(
+                                    False, dtype=torch.bool, device=self.device
+                                )
                             ),
                             (
                                 torch.ceil(
