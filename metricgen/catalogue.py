@@ -35,7 +35,7 @@ def _allowed(p) -> str:
         parts.append(f"≥ {p.min}")
     if p.max is not None:
         parts.append(f"≤ {p.max}")
-    if not p.required and p.default is None and p.type != "callable":
+    if p.optional and p.type != "callable":
         parts.append("or None")
     return "; ".join(parts)
 

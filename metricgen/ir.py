@@ -80,6 +80,15 @@ class Length(Expr):
 
 
 @dataclass(frozen=True)
+class InputDim(Expr):
+    """The size of an update input along an axis, known when the metric sees its first batch: a dimension of
+    a state shaped by that batch (Keras' `_build`, as F1Score's state is sized by y_pred's last axis)."""
+
+    input: str
+    axis: int
+
+
+@dataclass(frozen=True)
 class IsList(Expr):
     """Whether a float|list[float] param was given a list (a constant: the constructor's argument)."""
 
@@ -176,7 +185,13 @@ class Param:
     min: Any = None
     max: Any = None
     choices: Optional[list[str]] = None
+    nullable: bool = False  # None allowed besides a default that is not None
     loc: Location = field(default=UNKNOWN, compare=False)
+
+    @property
+    def optional(self) -> bool:
+        """Whether the param may be None."""
+        return self.nullable or (not self.required and self.default is None)
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,11 @@ class State:
     @property
     def mergeable(self) -> bool:
         return self.fold in ("add", "max", "min")
+
+    @property
+    def shaped_by_batch(self) -> bool:
+        """Whether a dimension is an input's size: the variable is made by the first update, not __init__."""
+        return any(isinstance(e, InputDim) for d in self.shape for e in walk(d))
 
 
 @dataclass

@@ -123,6 +123,9 @@ class Printer:
             return f"len(self.{e.name}) if isinstance(self.{e.name}, list) else 1", _PREC["if"]
         return f"len(self.{e.name})", _PREC["atom"]
 
+    def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
+        return f"{e.input}_shape[{e.axis}]", _PREC["atom"]
+
     def emit_IsList(self, e: ir.IsList) -> tuple[str, int]:
         return f"isinstance(self.{e.name}, list)", _PREC["atom"]
 
@@ -240,6 +243,9 @@ class ClassParts:
     init_checks: list[str]  # each argument checked and stored on the instance
     extra_imports: list[str]
     shapes: dict[str, str]  # state variable -> its shape as a tuple display
+    batch_shaped: list[str]  # state variables made by the first update (a shape names an input's size)
+    build_args: list[str]  # the arguments of _build_state, which makes them: each input's shape
+    size_checks: list[str]  # _build_state's first statements: each size the shapes use is known
     update_args: list[str]
     update_body: list[str]
     result_body: list[str]
@@ -251,7 +257,7 @@ def param_rule(p: ir.Param) -> ParamRule:
         p.min,
         p.max,
         None if p.choices is None else tuple(p.choices),
-        optional=not p.required and p.default is None,
+        optional=p.optional,
     )
 
 
@@ -279,11 +285,32 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         init_checks=init_checks,
         extra_imports=["import numbers"] if any(r.needs_numbers_module for r in rules) else [],
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
+        batch_shaped=[s.name for s in metric.states if s.shaped_by_batch],
+        size_checks=[
+            f"_require_known_size({d.input}_shape, {d.axis}, {d.input!r})"
+            for d in dict.fromkeys(
+                e for s in metric.states for dim in s.shape for e in ir.walk(dim) if isinstance(e, ir.InputDim)
+            )
+        ],
+        build_args=[f"{i.name}_shape" for i in metric.inputs],
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
-        result_body=[f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
+        result_body=_unbuilt_refusal(metric, printer.target)
+        + [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         + [f"return {_result_code(metric, printer)}"],
     )
+
+
+def _first_batch_shaped(metric: ir.Metric) -> ir.State | None:
+    return next((s for s in metric.states if s.shaped_by_batch), None)
+
+
+def _unbuilt_refusal(metric: ir.Metric, target: "Target") -> list[str]:
+    state = _first_batch_shaped(metric)
+    if state is None:
+        return []
+    message = f"{metric.class_name} has seen no batch yet: its state is shaped by the first one"
+    return [f"if {target.unbuilt(state)}:", f"    raise ValueError({message!r})"]
 
 
 def _result_code(metric: ir.Metric, printer: Printer) -> str:
@@ -313,6 +340,10 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     for i in metric.inputs:
         if i.same_rank_as is not None and i.name in used:
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
+    first = _first_batch_shaped(metric)
+    if first is not None:  # Keras' `_build`: the state is made from the first batch's shapes
+        shapes = ", ".join(f"{i.name}.shape" for i in metric.inputs)
+        body += [f"if {target.unbuilt(first)}:", f"    self._build_state({shapes})"]
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]

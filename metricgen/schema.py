@@ -56,10 +56,18 @@ class ParamSpec(_Model):
     min: Union[int, float, None] = Field(None, description="Smallest allowed value (numbers, and list items).")
     max: Union[int, float, None] = Field(None, description="Largest allowed value (numbers, and list items).")
     choices: Union[list[str], None] = Field(None, description="Allowed values of a str parameter.")
+    nullable: bool = Field(
+        False, description="None is allowed too, whatever the default (a default of null implies it)."
+    )
 
     @property
     def required(self) -> bool:
         return "default" not in self.model_fields_set
+
+    @property
+    def optional(self) -> bool:
+        """Whether the param may be None."""
+        return self.nullable or (not self.required and self.default is None)
 
 
 class InputSpec(_Model):

@@ -16,3 +16,13 @@ def _check_shape(metric, name, value, expected, leading):
             return
     want = ("..., " if leading else "") + ", ".join("None" if e is None else str(e) for e in expected)
     raise ValueError(f"{metric}: `{name}` has shape {tuple(value.shape)}, but the metric expects shape ({want})")
+
+
+def _require_known_size(shape, axis, name):
+    """Fails unless an input has a known size along `axis`: a state is shaped by it on the first batch."""
+    dims = tuple(shape)
+    if not -len(dims) <= axis < len(dims) or dims[axis] is None:
+        raise ValueError(
+            f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
+            f"got shape {dims}"
+        )

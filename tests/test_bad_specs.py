@@ -670,6 +670,46 @@ CASES = [
         only=True,
     ),
     Case(
+        "first_batch_shape_of_an_unknown_input",
+        replace("tp: {}", 'tp: {shape: ["shape(y_prd, -1)"]}').replace("sum(y_true * y_pred)", "sum(y_pred, axis=0)"),
+        ("y_prd", 0),
+        ["shape() in a state's shape applies to an input of update_state", "did you mean 'y_pred'?"],
+        only=True,
+    ),
+    Case(
+        "first_batch_size_computed_with",
+        replace("tp: {}", 'tp: {shape: ["shape(y_pred, -1) * 2"]}').replace(
+            "sum(y_true * y_pred)", "concat(sum(y_pred, axis=0), sum(y_true, axis=0))"
+        ),
+        ('"shape(y_pred', 0),
+        ["an input's size is a dimension as it is: it cannot be computed with"],
+        only=True,
+    ),
+    Case(
+        "first_batch_shape_on_a_max_state",
+        replace("tp: {}", 'tp: {shape: ["shape(y_pred, -1)"], fold: max}').replace(
+            "sum(y_true * y_pred)", "max(y_pred, axis=0)"
+        ),
+        ('["shape(y_pred', 0),
+        ["state variable 'tp' is shaped by the first batch, so it must be a sum from 0 (fold: add, init: 0)"],
+        only=True,
+    ),
+    Case(
+        "first_batch_shape_with_an_axis_that_is_not_constant",
+        replace("tp: {}", 'tp: {shape: ["shape(y_pred, y_true)"]}').replace("sum(y_true * y_pred)", "y_pred[0]"),
+        ("y_true)", 0),
+        ["input 'y_true' cannot size a shape", "shape(y_pred, -1)"],
+    ),
+    Case(
+        "nullable_param_used_without_a_test",
+        replace("state:", "params:\n  mode: {type: int, default: 2, nullable: true}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true) * mode"
+        ),
+        ("mode\n", 0),
+        ["param 'mode' may be None here"],
+        only=True,
+    ),
+    Case(
         "is_none_on_a_required_param",
         replace("state:", "params:\n  k: {type: int}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true) if k is None else sum(y_pred)"

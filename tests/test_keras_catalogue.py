@@ -305,6 +305,45 @@ IOU = [  # Keras' iou_metrics_test configurations: ids (some out of range), igno
     ),
 ]
 
+def multi_label(rng, n, classes=4):
+    """multi-label rows, scores with ties at a row's top (threshold None keeps them all) and some exact zeros"""
+    y_pred = rng.uniform(size=(n, classes))
+    y_pred[:, 2] = np.where(rng.uniform(size=n) < 0.3, y_pred.max(-1), y_pred[:, 2])
+    y_pred[rng.uniform(size=(n, classes)) < 0.1] = 0.0
+    return {"y_true": f32(rng.integers(0, 2, (n, classes))), "y_pred": f32(y_pred)}
+
+
+F_SCORES = [  # Keras' f_score_metrics_test: every average, beta 0.5 / 1 / 2, threshold 0.3 / 0.66 / None
+    (f"{average}_{beta}_{threshold}", {"average": average, "beta": beta, "threshold": threshold})
+    for average, beta, threshold in [
+        (None, 0.5, 0.3),
+        ("micro", 0.5, 0.66),
+        ("macro", 2.0, 0.66),
+        ("weighted", 1.0, 0.66),
+        (None, 1.0, None),
+        ("micro", 2.0, None),
+        ("macro", 0.5, None),
+        ("weighted", 2.0, None),
+    ]
+]
+
+def r2_columns(rng, n, constant_column=False):
+    d = regression(rng, n, (3,))
+    if constant_column:  # a column whose labels never vary: Keras scores it 0
+        d["y_true"][:, 1] = 0.5
+    return d
+
+
+R2 = [  # Keras' regression_metrics_test: each aggregation, adjusted scores, and the fall back when p >= n - 1
+    ("r2", {}, r2_columns),
+    ("r2_per_column", {"class_aggregation": None}, r2_columns),
+    ("r2_variance_weighted", {"class_aggregation": "variance_weighted_average"}, r2_columns),
+    ("r2_adjusted_2", {"num_regressors": 2}, r2_columns),
+    ("r2_adjusted_per_column_5", {"class_aggregation": None, "num_regressors": 5}, r2_columns),
+    ("r2_adjusted_too_many", {"num_regressors": 500}, r2_columns),
+    ("r2_constant_column", {"class_aggregation": None}, lambda rng, n: r2_columns(rng, n, constant_column=True)),
+]
+
 AT_CONSTRAINT = [  # Keras' tests' values, and the single-threshold and class_id paths
     ("sensitivity_at_specificity", "SensitivityAtSpecificity", "specificity", (0.4, 0.8)),
     ("specificity_at_sensitivity", "SpecificityAtSensitivity", "sensitivity", (0.4, 1.0)),
@@ -418,6 +457,17 @@ CASES = (
         for tid, stem, class_name, kwargs, make, per_sample in IOU
         for sparse_labels in [kwargs.get("sparse_y_true", True) and not class_name.startswith("OneHot")]
     ]
+    + [
+        Case(f"fbeta_{tid}", "fbeta_score", "FBetaScore", kwargs, multi_label)
+        for tid, kwargs in F_SCORES
+    ]
+    + [
+        Case(f"f1_{tid}", "f1_score", "F1Score", {k: v for k, v in kwargs.items() if k != "beta"}, multi_label)
+        for tid, kwargs in F_SCORES
+        if kwargs["beta"] == 1.0
+    ]
+    + [Case("f1_default", "f1_score", "F1Score", {}, multi_label)]
+    + [Case(tid, "r2_score", "R2Score", kwargs, make, elementwise=True) for tid, kwargs, make in R2]
     + [
         Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
         Case("bce_logits", "binary_crossentropy", "BinaryCrossentropy", {"from_logits": True}, logits),

@@ -79,6 +79,13 @@ class DiceCoefficient(Metric):
         return _divide_no_nan(2 * self.intersection, self.total + self.smooth)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another DiceCoefficient's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, DiceCoefficient):
+                raise TypeError(
+                    f"DiceCoefficient.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.intersection += incoming_state["intersection"]
+        self.total += incoming_state["total"]
         self._computed = None

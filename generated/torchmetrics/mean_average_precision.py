@@ -174,6 +174,13 @@ class MeanAveragePrecision(Metric):
         return torch.mean(average_precision)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another MeanAveragePrecision's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, MeanAveragePrecision):
+                raise TypeError(
+                    f"MeanAveragePrecision.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.positives += incoming_state["positives"]
+        self.negatives += incoming_state["negatives"]
         self._computed = None

@@ -76,6 +76,13 @@ class RatioMetric(Metric):
         return _divide_no_nan(self.ratio_sum, self.count)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another RatioMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, RatioMetric):
+                raise TypeError(
+                    f"RatioMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.ratio_sum += incoming_state["ratio_sum"]
+        self.count += incoming_state["count"]
         self._computed = None

@@ -114,6 +114,14 @@ class StatefulF1Score(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another StatefulF1Score's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, StatefulF1Score):
+                raise TypeError(
+                    f"StatefulF1Score.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.true_positives += incoming_state["true_positives"]
+        self.false_positives += incoming_state["false_positives"]
+        self.false_negatives += incoming_state["false_negatives"]
         self._computed = None

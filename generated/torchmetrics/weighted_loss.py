@@ -111,6 +111,13 @@ class WeightedLossMetric(Metric):
         return _divide_no_nan(self.loss_sum, self.count)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another WeightedLossMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, WeightedLossMetric):
+                raise TypeError(
+                    f"WeightedLossMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.loss_sum += incoming_state["loss_sum"]
+        self.count += incoming_state["count"]
         self._computed = None

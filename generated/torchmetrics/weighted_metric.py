@@ -77,6 +77,13 @@ class WeightedMetric(Metric):
         return _divide_no_nan(self.weighted_error, self.total_weight)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another WeightedMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, WeightedMetric):
+                raise TypeError(
+                    f"WeightedMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.weighted_error += incoming_state["weighted_error"]
+        self.total_weight += incoming_state["total_weight"]
         self._computed = None

@@ -126,6 +126,13 @@ class WeightedPrecision(Metric):
         return _divide_no_nan(self.correct, self.total)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another WeightedPrecision's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, WeightedPrecision):
+                raise TypeError(
+                    f"WeightedPrecision.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.correct += incoming_state["correct"]
+        self.total += incoming_state["total"]
         self._computed = None

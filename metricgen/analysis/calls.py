@@ -43,6 +43,8 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
             raise ctx.fail("has_sample_weight() can only be used under update:", node.loc)
         ctx.uses_sample_weight = True
         return ir.HasSampleWeight(static("bool"))
+    if name == "shape" and scope.part == "shape":
+        return _input_dim(checker, node, scope)
     if name == "rank":
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)
@@ -63,6 +65,24 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
             raise ctx.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc)
         ctx.uses_sample_weight = True
     return _apply(checker, function, _bind(checker, function, node), scope, node.loc)
+
+
+def _input_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
+    """`shape(y_pred, -1)` in a state's shape: the size the first batch gives that axis."""
+    ctx = checker.ctx
+    inputs = [i.name for i in ctx.spec.inputs]
+    if len(node.args) != 2 or node.kwargs:
+        raise ctx.fail("shape() in a state's shape takes an input and a constant axis: shape(y_pred, -1)", node.loc)
+    arg, axis = node.args
+    if not (isinstance(arg, syn.Name) and arg.id in inputs):
+        hint = did_you_mean(arg.id, inputs) if isinstance(arg, syn.Name) else None
+        raise ctx.fail(
+            "shape() in a state's shape applies to an input of update_state", arg.loc, hint or ", ".join(inputs)
+        )
+    value = constants.evaluate(static_int(checker, axis, scope, "the axis"), ctx.params)
+    if value is None:
+        raise ctx.fail("the axis must be an int literal", axis.loc)
+    return ir.InputDim(static("int"), arg.id, int(value))
 
 
 def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Param) -> ir.Expr:

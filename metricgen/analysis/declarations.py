@@ -21,7 +21,7 @@ _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 
 
 
 def param_type(p: ir.Param) -> Type:
-    optional = not p.required and p.default is None
+    optional = p.optional
     if p.type == "callable":
         return Type("callable", optional=optional)
     if p.type == "float|list[float]":
@@ -36,7 +36,16 @@ def param(checker: "Checker", name: str, p: Any) -> ir.Param:
     loaded = ctx.loaded
     where = loaded.location(("params", name, "default"))
     declared = ir.Param(
-        name, p.type, p.required, p.default, p.doc, p.min, p.max, p.choices, loaded.key_location(("params", name))
+        name,
+        p.type,
+        p.required,
+        p.default,
+        p.doc,
+        p.min,
+        p.max,
+        p.choices,
+        p.nullable,
+        loaded.key_location(("params", name)),
     )
     if (p.min is not None or p.max is not None) and p.type not in NUMERIC_TYPES:
         ctx.diag.error(f"min/max apply to numeric params, not {p.type}", loaded.location(("params", name)))
@@ -84,7 +93,7 @@ def _init_problem(dtype: str, init: Any) -> str:
 
 def shape_scope(checker: "Checker") -> Scope:
     """What a shape may name: int, bool and list params (a list param only inside len(), a bool one only as a
-    condition: `n if include_background else n - 1`)."""
+    condition: `n if include_background else n - 1`), and an input's size, `shape(y_pred, -1)` (see calls)."""
     return Scope(
         "shape",
         {
@@ -110,6 +119,14 @@ def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:
             ctx.loaded.location(path),
             "use int params, len(list_param) and + - * //",
         )
+    for e in ir.walk(expr):
+        if isinstance(e, ir.Operator) and any(isinstance(o, ir.InputDim) for o in e.operands):
+            raise ctx.fail(
+                "an input's size is a dimension as it is: it cannot be computed with",
+                ctx.loaded.location(path),
+                "use shape(y_pred, -1) alone, or in a branch: `num_labels if num_labels is not None else "
+                "shape(y_pred, -1)`",
+            )
     value = constants.evaluate(expr, ctx.params)
     if value is not None and value < 0:
         raise ctx.fail(
@@ -156,7 +173,14 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
             ctx.loaded.location(("state", name, "shape")),
             "set METRICGEN_MAX_STATE_ELEMENTS to allow more (the limit in all is twice it)",
         )
-    return ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
+    built = ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
+    if built.shaped_by_batch and (s.fold != "add" or s.init != 0):
+        ctx.diag.error(
+            f"state variable '{name}' is shaped by the first batch, so it must be a sum from 0 (fold: add, init: 0)",
+            ctx.loaded.location(("state", name, "shape")),
+            "a shard that saw no batch then holds nothing, which a sum can merge",
+        )
+    return built
 
 
 def input(checker: "Checker", index: int, inp: Any) -> ir.Input:

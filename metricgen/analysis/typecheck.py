@@ -123,7 +123,8 @@ class Checker:
                 raise ctx.fail(
                     f"{what} '{name}' cannot size a shape",
                     node.loc,
-                    "shapes can only use int params, len(list_param) and constants",
+                    "shapes can only use int params, len(list_param), constants, and an input's size on the first "
+                    "batch: shape(y_pred, -1)",
                 )
             hint = hint or "a shape can only name params: declare it under params: with type: int"
         raise ctx.fail(f"unknown name '{name}'", node.loc, hint)

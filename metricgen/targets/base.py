@@ -72,6 +72,10 @@ class Target(abc.ABC):
     def fold(self, state: ir.State, value: str) -> list[str]:
         """Statements folding a batch value into a state variable, in update."""
 
+    @abc.abstractmethod
+    def unbuilt(self, state: ir.State) -> str:
+        """A condition: the state variable shaped by the first batch has not been made yet."""
+
     # -- the module -----------------------------------------------------------------------------------------
     @abc.abstractmethod
     def module(self, metric: ir.Metric, printer: Any) -> dict[str, Any]:

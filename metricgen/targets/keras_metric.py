@@ -46,18 +46,35 @@ class KerasMetricTarget(Target):
         extreme = "maximum" if state.fold == "max" else "minimum"
         return [f"{var}.assign({self.ops}.{extreme}({var}, {value}))"]
 
+    def unbuilt(self, state: ir.State) -> str:
+        return f"self.{state.name} is None"
+
+    @staticmethod
+    def add_variable(s: ir.State, shape: str) -> list[str]:
+        initializer = '"zeros"' if s.init == 0 else f"keras.initializers.Constant({py_literal(s.init)})"
+        dtype = "self.dtype" if s.dtype == "float" else f'"{s.dtype}"'
+        return [
+            f"self.{s.name} = self.add_variable(",
+            f"    shape={shape},",
+            f"    initializer={initializer},",
+            f"    dtype={dtype},",
+            f'    aggregation="{AGGREGATION[s.fold]}",',
+            f'    name="{s.name}",',
+            ")",
+        ]
+
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
-        variables = [
-            {
-                "name": s.name,
-                "shape": parts.shapes[s.name],
-                "initializer": '"zeros"' if s.init == 0 else f"keras.initializers.Constant({py_literal(s.init)})",
-                "dtype": "self.dtype" if s.dtype == "float" else f'"{s.dtype}"',
-                "aggregation": AGGREGATION[s.fold],
-            }
-            for s in metric.states
-        ]
+        init_state: list[str] = []
+        build_state: list[str] = list(parts.size_checks)
+        if parts.batch_shaped:
+            init_state.append("# shaped by the first batch: made by _build_state")
+        for s in metric.states:
+            if s.shaped_by_batch:
+                init_state.append(f"self.{s.name} = None")
+                build_state += self.add_variable(s, parts.shapes[s.name])
+            else:
+                init_state += self.add_variable(s, parts.shapes[s.name])
         # Keras' own reset_state sets every variable to zeros: right unless a variable starts elsewhere
         resets = (
             [
@@ -75,7 +92,8 @@ class KerasMetricTarget(Target):
             "parts": parts,
             "base_class": self.base_class,
             "imports": self.module_imports(parts.extra_imports),
-            "variables": variables,
+            "init_state": init_state,
+            "build_state": build_state,
             "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"],
             "resets": resets,
             "merge_body": self.merge_body(metric),
@@ -117,6 +135,12 @@ class KerasMetricTarget(Target):
             body.append(
                 f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
             )
+        batch_shaped = [s for s in metric.states if s.shaped_by_batch]
+        if batch_shaped:
+            body += [f"    if other.{batch_shaped[0].name} is None:  # it has seen no batch", "        continue"]
+            body.append(f"    if self.{batch_shaped[0].name} is None:")
+            for s in batch_shaped:
+                body += ["        " + line for line in self.add_variable(s, f"other.{s.name}.shape")]
         for s in metric.states:
             value = f"other.{s.name}"
             if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard

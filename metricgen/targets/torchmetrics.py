@@ -3,8 +3,9 @@
 State is declared with ``add_state(name, default, dist_reduce_fx)``, so torchmetrics syncs it over
 torch.distributed itself: add state by "sum", max and min state by "max" and "min", assign state by the first
 process's value (as Keras' "only_first_replica"). ``forward`` (the batch value and accumulation) uses
-torchmetrics' cheap path (``full_state_update = False``) unless the update reads state, assigns it, or starts
-an add state away from zero, where merging a batch's state into the total would be wrong.
+torchmetrics' cheap path (``full_state_update = False``) unless the update reads state, assigns it, starts
+an add state away from zero, or shapes it by the first batch, where merging a batch's state into the total
+would be wrong.
 """
 
 from __future__ import annotations
@@ -82,19 +83,32 @@ class TorchMetricsTarget(Target):
         extreme = "maximum" if state.fold == "max" else "minimum"
         return [f"{var} = torch.{extreme}({var}, {value})"]
 
+    def unbuilt(self, state: ir.State) -> str:
+        return f"self.{state.name}.numel() == 0"
+
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
-        states = []
+        states, build_state = [], list(parts.size_checks)
         for s in metric.states:
             dtype = "" if s.dtype == FLOAT else f", dtype=torch.{s.dtype}"
             shape = parts.shapes[s.name]
-            default = (
-                f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {py_literal(s.init)}{dtype})"
-            )
+            if s.shaped_by_batch:  # empty until the first batch gives its shape; reset() empties it again
+                default = f"torch.zeros({(0,) * len(s.shape)}{dtype})"
+                build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")
+            else:
+                default = (
+                    f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {py_literal(s.init)}{dtype})"
+                )
             states.append((s.name, default, REDUCTION[s.fold]))
         reads_state = ir.reads_state(x for _, x in metric.updates + metric.update_locals)
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
-        full_state_update = reads_state or bool(offset) or any(s.fold == "assign" for s in metric.states)
+        # the cheap path adds a batch's state to the total, which cannot be done to an empty (unshaped) total
+        full_state_update = (
+            reads_state
+            or bool(offset)
+            or bool(parts.batch_shaped)
+            or any(s.fold == "assign" for s in metric.states)
+        )
         return {
             "parts": parts,
             "imports": self.module_imports(parts.extra_imports),
@@ -103,9 +117,36 @@ class TorchMetricsTarget(Target):
             "higher_is_better": repr(metric.higher_is_better),
             "is_differentiable": repr(_differentiable(metric)),
             "full_state_update": repr(full_state_update),
-            "unmergeable": next((s.name for s in metric.states if not s.mergeable), None),
-            "offsets": [(s.name, py_literal(s.init)) for s in offset],
+            "merge_body": self.merge_body(metric),
+            "build_state": build_state,
         }
+
+    def merge_body(self, metric: ir.Metric) -> list[str]:
+        """Each state folded as update folds it (torchmetrics' own merge_state refuses a full_state_update
+        metric): an add state's initial value counted once, a state shaped by the first batch made if need be."""
+        cls = metric.class_name
+        unmergeable = next((s for s in metric.states if not s.mergeable), None)
+        if unmergeable is not None:
+            message = f"{cls}: state {unmergeable.name} is assigned, not accumulated, so partial states cannot be merged"
+            return [f"raise NotImplementedError({message!r})"]
+        body = [
+            "if isinstance(incoming_state, Metric):",
+            f"    if not isinstance(incoming_state, {cls}):",
+            f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(incoming_state).__name__}}")',
+            "    incoming_state = incoming_state.metric_state",
+        ]
+        batch_shaped = [s for s in metric.states if s.shaped_by_batch]
+        if batch_shaped:
+            first = batch_shaped[0].name
+            body += [f'if incoming_state["{first}"].numel() == 0:  # it has seen no batch', "    return"]
+            for s in batch_shaped:
+                body += [f"if self.{s.name}.numel() == 0:", f'    self.{s.name} = torch.zeros_like(incoming_state["{s.name}"])']
+        for s in metric.states:
+            value = f'incoming_state["{s.name}"]'
+            if s.fold == "add" and s.init != 0:
+                value = f"({value} - {py_literal(s.init)})"
+            body += self.fold(s, value)
+        return body + ["self._computed = None"]
 
     @contextlib.contextmanager
     def example_runtime(self) -> Iterator[Any]:

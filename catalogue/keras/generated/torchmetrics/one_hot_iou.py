@@ -215,6 +215,12 @@ class OneHotIoU(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another OneHotIoU's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, OneHotIoU):
+                raise TypeError(
+                    f"OneHotIoU.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.total_confusion_matrix += incoming_state["total_confusion_matrix"]
         self._computed = None

@@ -365,6 +365,13 @@ class Recall(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another Recall's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, Recall):
+                raise TypeError(
+                    f"Recall.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.true_positives += incoming_state["true_positives"]
+        self.false_negatives += incoming_state["false_negatives"]
         self._computed = None

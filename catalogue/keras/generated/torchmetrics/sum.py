@@ -53,6 +53,12 @@ class Sum(Metric):
         return self.total.clone()
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another Sum's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, Sum):
+                raise TypeError(
+                    f"Sum.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.total += incoming_state["total"]
         self._computed = None

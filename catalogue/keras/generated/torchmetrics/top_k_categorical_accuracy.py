@@ -104,6 +104,13 @@ class TopKCategoricalAccuracy(Metric):
         return _divide_no_nan(self.total, self.count)
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another TopKCategoricalAccuracy's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, TopKCategoricalAccuracy):
+                raise TypeError(
+                    f"TopKCategoricalAccuracy.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.total += incoming_state["total"]
+        self.count += incoming_state["count"]
         self._computed = None

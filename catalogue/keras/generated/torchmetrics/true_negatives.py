@@ -294,6 +294,12 @@ class TrueNegatives(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another TrueNegatives's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, TrueNegatives):
+                raise TypeError(
+                    f"TrueNegatives.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.accumulator += incoming_state["accumulator"]
         self._computed = None

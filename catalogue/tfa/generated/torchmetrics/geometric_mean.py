@@ -72,6 +72,13 @@ class GeometricMean(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another GeometricMean's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, GeometricMean):
+                raise TypeError(
+                    f"GeometricMean.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.total += incoming_state["total"]
+        self.count += incoming_state["count"]
         self._computed = None

@@ -124,6 +124,12 @@ class MatthewsCorrelationCoefficient(Metric):
         return _divide_no_nan(covariance, torch.sqrt(true_spread * predicted_spread))
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another MatthewsCorrelationCoefficient's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, MatthewsCorrelationCoefficient):
+                raise TypeError(
+                    f"MatthewsCorrelationCoefficient.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.confusion += incoming_state["confusion"]
         self._computed = None

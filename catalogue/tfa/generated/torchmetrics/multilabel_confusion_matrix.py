@@ -99,6 +99,12 @@ class MultiLabelConfusionMatrix(Metric):
         return self.counts.clone()
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another MultiLabelConfusionMatrix's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, MultiLabelConfusionMatrix):
+                raise TypeError(
+                    f"MultiLabelConfusionMatrix.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.counts += incoming_state["counts"]
         self._computed = None

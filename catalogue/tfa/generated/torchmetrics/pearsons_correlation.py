@@ -246,6 +246,15 @@ class PearsonsCorrelation(Metric):
         return torch.true_divide(covariance, torch.sqrt(true_var * pred_var))
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another PearsonsCorrelation's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, PearsonsCorrelation):
+                raise TypeError(
+                    f"PearsonsCorrelation.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.joint += incoming_state["joint"]
+        self.true_bins += incoming_state["true_bins"]
+        self.pred_bins += incoming_state["pred_bins"]
+        self.pairs += incoming_state["pairs"]
         self._computed = None

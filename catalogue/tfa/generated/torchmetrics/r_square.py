@@ -171,6 +171,16 @@ class RSquare(Metric):
         )
 
     def merge_state(self, incoming_state):
-        """Metric.merge_state; then compute() recomputes (torchmetrics keeps the value it cached before)."""
-        super().merge_state(incoming_state)
+        """Folds another RSquare's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, Metric):
+            if not isinstance(incoming_state, RSquare):
+                raise TypeError(
+                    f"RSquare.merge_state: cannot merge a {type(incoming_state).__name__}"
+                )
+            incoming_state = incoming_state.metric_state
+        self.total += incoming_state["total"]
+        self.squared += incoming_state["squared"]
+        self.residual += incoming_state["residual"]
+        self.weight += incoming_state["weight"]
+        self.values_seen += incoming_state["values_seen"]
         self._computed = None

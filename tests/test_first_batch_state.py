@@ -1,0 +1,124 @@
+"""State shaped by the first batch (Keras' `_build`): `shape: ["shape(y_pred, -1)"]` makes the variables on the
+first update, from that batch's shapes. Checked on every target against numpy: the sums, result() before any
+batch, merging into and from a metric that has seen none, reset, torchmetrics' forward, and an input whose size
+is not known when traced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import tf
+from test_semantics import compile_class
+
+import torch
+
+PER_CLASS = """
+name: per_class
+class_name: PerClass
+description: weighted sums of y_true * y_pred per class (the last axis), its size taken from the first batch
+inputs:
+  - {name: y_true, same_rank_as: y_pred}
+  - {name: y_pred}
+state:
+  hits: {shape: ["shape(y_pred, -1)"]}
+  rows: {}
+update:
+  hits: sum(sample_weights(y_pred) * y_true * y_pred, axis=0)
+  rows: cast(shape(y_pred, 0), float)
+result: hits / rows
+"""
+
+TARGETS = ["tf", "keras", "torchmetrics"]
+
+
+def batches(rng, classes=3, sizes=(5, 1, 7)):
+    return [
+        (rng.integers(0, 2, (n, classes)).astype(np.float32), rng.uniform(size=(n, classes)).astype(np.float32))
+        for n in sizes
+    ]
+
+
+def update(metric, target, y_true, y_pred):
+    if target == "torchmetrics":
+        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+    else:
+        metric.update_state(y_true, y_pred)
+
+
+def value(metric, target):
+    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+
+
+def expected(parts):
+    return sum((t * p).sum(0) for t, p in parts) / sum(len(p) for _, p in parts)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_sums_match_numpy_and_result_waits_for_a_batch(target):
+    parts = batches(np.random.default_rng(0))
+    metric = compile_class(PER_CLASS, "PerClass", target)()
+    with pytest.raises(ValueError, match="PerClass has seen no batch yet"):
+        value(metric, target)
+    for t, p in parts:
+        update(metric, target, t, p)
+    np.testing.assert_allclose(value(metric, target), expected(parts), rtol=1e-6)
+    assert value(metric, target).shape == (3,)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_merge_into_and_from_a_metric_that_has_seen_no_batch(target):
+    parts = batches(np.random.default_rng(1))
+    cls = compile_class(PER_CLASS, "PerClass", target)
+    shards = [cls(), cls(), cls()]  # the last sees nothing
+    update(shards[0], target, *parts[0])
+    for t, p in parts[1:]:
+        update(shards[1], target, t, p)
+    total = cls()
+    if target == "torchmetrics":
+        for shard in shards:
+            total.merge_state(shard)
+    else:
+        total.merge_state(shards)
+    np.testing.assert_allclose(value(total, target), expected(parts), rtol=1e-6)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_reset_then_a_batch(target):
+    parts = batches(np.random.default_rng(2))
+    metric = compile_class(PER_CLASS, "PerClass", target)()
+    for t, p in parts:
+        update(metric, target, t, p)
+    if target == "torchmetrics":
+        metric.reset()
+    else:
+        metric.reset_state()
+    update(metric, target, *parts[2])
+    np.testing.assert_allclose(value(metric, target), expected(parts[2:]), rtol=1e-6)
+
+
+def test_torchmetrics_forward_gives_the_batch_value_and_accumulates():
+    parts = batches(np.random.default_rng(3))
+    metric = compile_class(PER_CLASS, "PerClass", "torchmetrics")()
+    for i, (t, p) in enumerate(parts):
+        batch_value = metric(torch.as_tensor(t), torch.as_tensor(p))
+        np.testing.assert_allclose(np.asarray(batch_value), expected(parts[i : i + 1]), rtol=1e-6)
+    np.testing.assert_allclose(value(metric, "torchmetrics"), expected(parts), rtol=1e-6)
+
+
+def test_an_unknown_size_when_traced_is_a_clear_error():
+    metric = compile_class(PER_CLASS, "PerClass", "tf")()
+    spec = tf.TensorSpec([None, None], tf.float32)
+    step = tf.function(metric.update_state, input_signature=[spec, spec])
+    with pytest.raises(ValueError, match=r"`y_pred` needs a known size along axis -1; got shape \(None, None\)"):
+        step.get_concrete_function()
+
+
+def test_a_known_size_when_traced_builds_under_tf_function():
+    parts = batches(np.random.default_rng(4))
+    metric = compile_class(PER_CLASS, "PerClass", "tf")()
+    spec = tf.TensorSpec([None, 3], tf.float32)
+    step = tf.function(metric.update_state, input_signature=[spec, spec])
+    for t, p in parts:
+        step(t, p)
+    np.testing.assert_allclose(value(metric, "tf"), expected(parts), rtol=1e-6)
