@@ -707,6 +707,15 @@ define(
     torchmetrics=lambda a: f"torch.tensor({a.atom('x')}.shape[{a['axis']}], dtype=torch.int32, device=self.device)",
 )
 define(
+    "ones_like",
+    (_x(Kind.ANY),),
+    dtype_of("x"),
+    "Ones of x's shape and dtype: cumsum(ones_like(i), axis=-1) - 1 numbers the positions along an axis.",
+    tf=call("tf.ones_like", "x"),
+    keras=call("ops.ones_like", "x"),
+    torchmetrics=call("torch.ones_like", "x"),
+)
+define(
     "arange",
     (Arg("start", Kind.COUNT), Arg("stop", Kind.COUNT, None), Arg("step", Kind.COUNT, 1)),
     int32,

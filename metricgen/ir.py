@@ -133,17 +133,21 @@ class Subscript(Expr):
 def walk(expr: Expr) -> Iterator[Expr]:
     """The expression and every expression inside it (slice bounds and function arguments included)."""
     yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+def children(expr: Expr) -> Iterator[Expr]:
+    """The expressions directly inside ``expr``."""
     for value in vars(expr).values():
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
-            if isinstance(item, tuple):  # Apply.args: (name, expression or None)
+            if isinstance(item, tuple):
                 item = item[1]
             if isinstance(item, Slice):
-                for bound in (item.lower, item.upper, item.step):
-                    if bound is not None:
-                        yield from walk(bound)
+                yield from (b for b in (item.lower, item.upper, item.step) if b is not None)
             elif isinstance(item, Expr):
-                yield from walk(item)
+                yield item
 
 
 def reads_state(exprs) -> bool:

@@ -124,7 +124,7 @@ class Printer:
         return f"len(self.{e.name})", _PREC["atom"]
 
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
-        return f"{e.input}_shape[{e.axis}]", _PREC["atom"]
+        return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
 
     def emit_IsList(self, e: ir.IsList) -> tuple[str, int]:
         return f"isinstance(self.{e.name}, list)", _PREC["atom"]
@@ -245,7 +245,8 @@ class ClassParts:
     shapes: dict[str, str]  # state variable -> its shape as a tuple display
     batch_shaped: list[str]  # state variables made by the first update (a shape names an input's size)
     build_args: list[str]  # the arguments of _build_state, which makes them: each input's shape
-    size_checks: list[str]  # _build_state's first statements: each size the shapes use is known
+    # a condition under which the first batch's shapes are needed (None: always), else __init__ makes the state
+    shapes_needed_when: str | None
     update_args: list[str]
     update_body: list[str]
     result_body: list[str]
@@ -286,12 +287,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         extra_imports=["import numbers"] if any(r.needs_numbers_module for r in rules) else [],
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
         batch_shaped=[s.name for s in metric.states if s.shaped_by_batch],
-        size_checks=[
-            f"_require_known_size({d.input}_shape, {d.axis}, {d.input!r})"
-            for d in dict.fromkeys(
-                e for s in metric.states for dim in s.shape for e in ir.walk(dim) if isinstance(e, ir.InputDim)
-            )
-        ],
+        shapes_needed_when=_shapes_needed_when(metric, printer),
         build_args=[f"{i.name}_shape" for i in metric.inputs],
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
@@ -299,6 +295,39 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         + [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         + [f"return {_result_code(metric, printer)}"],
     )
+
+
+def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
+    """Python code for when the state's shape reads an input's size (Keras' AUC needs y_pred's only with
+    multi_label and no num_labels): a param's test chooses a branch of a dimension, and only that branch is
+    evaluated. None when always; "False" when never (no state is shaped by a batch)."""
+
+    def needed(e: ir.Expr) -> bool | str:
+        if isinstance(e, ir.InputDim):
+            return True
+        if isinstance(e, ir.Select):
+            cond = printer.code(e.cond)
+            parts = []
+            for branch, test in ((e.then, f"({cond})"), (e.orelse, f"not ({cond})")):
+                need = needed(branch)
+                if need is True:
+                    parts.append(test)
+                elif need is not False:
+                    parts.append(f"{test} and ({need})")
+            if not parts:
+                return False
+            return True if len(parts) == 2 and all(needed(b) is True for b in (e.then, e.orelse)) else " or ".join(parts)
+        inner = [needed(child) for child in ir.children(e)]
+        if any(n is True for n in inner):
+            return True
+        codes = [n for n in inner if n is not False]
+        return " or ".join(f"({c})" for c in codes) if codes else False
+
+    conditions = [needed(d) for s in metric.states for d in s.shape]
+    if any(c is True for c in conditions):
+        return None
+    codes = list(dict.fromkeys(c for c in conditions if c is not False))
+    return " or ".join(f"({c})" for c in codes) if codes else "False"
 
 
 def _first_batch_shaped(metric: ir.Metric) -> ir.State | None:

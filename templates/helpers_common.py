@@ -18,11 +18,12 @@ def _check_shape(metric, name, value, expected, leading):
     raise ValueError(f"{metric}: `{name}` has shape {tuple(value.shape)}, but the metric expects shape ({want})")
 
 
-def _require_known_size(shape, axis, name):
-    """Fails unless an input has a known size along `axis`: a state is shaped by it on the first batch."""
+def _known_size(shape, axis, name):
+    """An input's size along `axis`, which shapes a state on the first batch: it must be known by then."""
     dims = tuple(shape)
     if not -len(dims) <= axis < len(dims) or dims[axis] is None:
         raise ValueError(
             f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
             f"got shape {dims}"
         )
+    return int(dims[axis])

@@ -344,6 +344,35 @@ R2 = [  # Keras' regression_metrics_test: each aggregation, adjusted scores, and
     ("r2_constant_column", {"class_aggregation": None}, lambda rng, n: r2_columns(rng, n, constant_column=True)),
 ]
 
+def multi_label_scores(rng, n, labels=3):
+    d = scores(rng, n)
+    d["y_true"][:, 1] = 1.0  # a column without negatives: its ROC area is 0, as Keras computes it
+    return d
+
+
+AUCS = [  # Keras' confusion_metrics_test AUC configurations, and every curve × summation
+    ("auc", {}, scores, True),
+    ("auc_3_thresholds", {"num_thresholds": 3}, scores, True),
+    ("auc_pr", {"curve": "PR"}, scores, True),
+    ("auc_pr_majoring", {"curve": "PR", "summation_method": "majoring", "num_thresholds": 50}, scores, True),
+    ("auc_pr_minoring", {"curve": "PR", "summation_method": "minoring"}, scores, True),
+    ("auc_roc_minoring", {"summation_method": "minoring", "num_thresholds": 1000}, scores, True),
+    ("auc_roc_majoring", {"summation_method": "majoring"}, scores, True),
+    ("auc_prgain", {"curve": "PRGAIN", "num_thresholds": 40}, scores, True),
+    ("auc_thresholds_uneven", {"thresholds": [0.7, 0.2, 0.5, 0.0]}, scores, True),
+    ("auc_thresholds_even_pr", {"thresholds": [0.25, 0.5, 0.75], "curve": "PR"}, scores, True),
+    ("auc_from_logits", {"from_logits": True}, logits, True),
+    ("auc_label_weights", {"label_weights": [0.5, 2.0, 1.0]}, scores, True),
+    ("auc_multi_label", {"multi_label": True}, multi_label_scores, False),
+    ("auc_multi_label_4", {"multi_label": True, "num_labels": 3, "curve": "PR"}, scores, False),
+    (
+        "auc_multi_label_weighted",
+        {"multi_label": True, "label_weights": [0.5, 2.0, 1.0], "summation_method": "minoring"},
+        scores,
+        False,
+    ),
+]
+
 AT_CONSTRAINT = [  # Keras' tests' values, and the single-threshold and class_id paths
     ("sensitivity_at_specificity", "SensitivityAtSpecificity", "specificity", (0.4, 0.8)),
     ("specificity_at_sensitivity", "SpecificityAtSensitivity", "sensitivity", (0.4, 1.0)),
@@ -468,6 +497,7 @@ CASES = (
     ]
     + [Case("f1_default", "f1_score", "F1Score", {}, multi_label)]
     + [Case(tid, "r2_score", "R2Score", kwargs, make, elementwise=True) for tid, kwargs, make in R2]
+    + [Case(tid, "auc", "AUC", kwargs, make, elementwise=elementwise) for tid, kwargs, make, elementwise in AUCS]
     + [
         Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
         Case("bce_logits", "binary_crossentropy", "BinaryCrossentropy", {"from_logits": True}, logits),

@@ -27,6 +27,14 @@ KERAS_METRIC_ATTRIBUTES = frozenset(
 )
 
 
+def build_now(parts: Any) -> list[str]:
+    """__init__ makes the state shaped by a batch itself where the params say no input's size is needed."""
+    if not parts.batch_shaped or parts.shapes_needed_when is None:
+        return []
+    none = ", ".join("None" for _ in parts.build_args)
+    return [f"if not ({parts.shapes_needed_when}):", f"    self._build_state({none})"]
+
+
 class KerasMetricTarget(Target):
     template = "keras_metric.py.j2"
     reserved_attributes = KERAS_METRIC_ATTRIBUTES
@@ -66,7 +74,7 @@ class KerasMetricTarget(Target):
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
         init_state: list[str] = []
-        build_state: list[str] = list(parts.size_checks)
+        build_state: list[str] = []
         if parts.batch_shaped:
             init_state.append("# shaped by the first batch: made by _build_state")
         for s in metric.states:
@@ -75,6 +83,7 @@ class KerasMetricTarget(Target):
                 build_state += self.add_variable(s, parts.shapes[s.name])
             else:
                 init_state += self.add_variable(s, parts.shapes[s.name])
+        init_state += build_now(parts)
         # Keras' own reset_state sets every variable to zeros: right unless a variable starts elsewhere
         resets = (
             [

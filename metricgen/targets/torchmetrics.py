@@ -17,6 +17,7 @@ from .. import ir
 from ..lowering import Printer, class_parts, py_literal
 from ..types import FLOAT
 from .base import Target
+from .keras_metric import build_now
 
 # Attributes of torchmetrics.Metric (its torch.nn.Module base included) that a param or state would overwrite.
 TORCHMETRICS_ATTRIBUTES = frozenset(
@@ -88,7 +89,7 @@ class TorchMetricsTarget(Target):
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
-        states, build_state = [], list(parts.size_checks)
+        states, build_state = [], []
         for s in metric.states:
             dtype = "" if s.dtype == FLOAT else f", dtype=torch.{s.dtype}"
             shape = parts.shapes[s.name]
@@ -119,6 +120,7 @@ class TorchMetricsTarget(Target):
             "full_state_update": repr(full_state_update),
             "merge_body": self.merge_body(metric),
             "build_state": build_state,
+            "build_now": build_now(parts),
         }
 
     def merge_body(self, metric: ir.Metric) -> list[str]:

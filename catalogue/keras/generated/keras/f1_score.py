@@ -27,14 +27,15 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
-def _require_known_size(shape, axis, name):
-    """Fails unless an input has a known size along `axis`: a state is shaped by it on the first batch."""
+def _known_size(shape, axis, name):
+    """An input's size along `axis`, which shapes a state on the first batch: it must be known by then."""
     dims = tuple(shape)
     if not -len(dims) <= axis < len(dims) or dims[axis] is None:
         raise ValueError(
             f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
             f"got shape {dims}"
         )
+    return int(dims[axis])
 
 
 def _weights_like(values, sample_weight, dtype):
@@ -125,30 +126,29 @@ class F1Score(keras.metrics.Metric):
 
     def _build_state(self, y_true_shape, y_pred_shape):
         """Makes the state variables shaped by the first batch (Keras' F1Score makes its own so)."""
-        _require_known_size(y_pred_shape, -1, "y_pred")
         self.true_positives = self.add_variable(
-            shape=(y_pred_shape[-1],),
+            shape=(_known_size(y_pred_shape, -1, "y_pred"),),
             initializer="zeros",
             dtype=self.dtype,
             aggregation="sum",
             name="true_positives",
         )
         self.false_positives = self.add_variable(
-            shape=(y_pred_shape[-1],),
+            shape=(_known_size(y_pred_shape, -1, "y_pred"),),
             initializer="zeros",
             dtype=self.dtype,
             aggregation="sum",
             name="false_positives",
         )
         self.false_negatives = self.add_variable(
-            shape=(y_pred_shape[-1],),
+            shape=(_known_size(y_pred_shape, -1, "y_pred"),),
             initializer="zeros",
             dtype=self.dtype,
             aggregation="sum",
             name="false_negatives",
         )
         self.intermediate_weights = self.add_variable(
-            shape=(y_pred_shape[-1],),
+            shape=(_known_size(y_pred_shape, -1, "y_pred"),),
             initializer="zeros",
             dtype=self.dtype,
             aggregation="sum",

@@ -27,14 +27,15 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
-def _require_known_size(shape, axis, name):
-    """Fails unless an input has a known size along `axis`: a state is shaped by it on the first batch."""
+def _known_size(shape, axis, name):
+    """An input's size along `axis`, which shapes a state on the first batch: it must be known by then."""
     dims = tuple(shape)
     if not -len(dims) <= axis < len(dims) or dims[axis] is None:
         raise ValueError(
             f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
             f"got shape {dims}"
         )
+    return int(dims[axis])
 
 
 def _weights_like(values, sample_weight, dtype):
@@ -152,18 +153,25 @@ class FBetaScore(Metric):
 
     def _build_state(self, y_true_shape, y_pred_shape):
         """Makes the states shaped by the first batch (empty until then, and again after reset())."""
-        _require_known_size(y_pred_shape, -1, "y_pred")
         self.true_positives = torch.zeros(
-            (y_pred_shape[-1],), dtype=self.dtype, device=self.device
+            (_known_size(y_pred_shape, -1, "y_pred"),),
+            dtype=self.dtype,
+            device=self.device,
         )
         self.false_positives = torch.zeros(
-            (y_pred_shape[-1],), dtype=self.dtype, device=self.device
+            (_known_size(y_pred_shape, -1, "y_pred"),),
+            dtype=self.dtype,
+            device=self.device,
         )
         self.false_negatives = torch.zeros(
-            (y_pred_shape[-1],), dtype=self.dtype, device=self.device
+            (_known_size(y_pred_shape, -1, "y_pred"),),
+            dtype=self.dtype,
+            device=self.device,
         )
         self.intermediate_weights = torch.zeros(
-            (y_pred_shape[-1],), dtype=self.dtype, device=self.device
+            (_known_size(y_pred_shape, -1, "y_pred"),),
+            dtype=self.dtype,
+            device=self.device,
         )
 
     def update(self, y_true, y_pred, sample_weight=None):
