@@ -71,6 +71,7 @@ class CallParam(Expr):
 
     name: str
     args: tuple[Expr, ...]
+    forward_kwargs: bool = False  # the constructor's other keyword arguments follow the args
 
 
 @dataclass(frozen=True)
@@ -190,12 +191,18 @@ class Param:
     max: Any = None
     choices: Optional[list[str]] = None
     nullable: bool = False  # None allowed besides a default that is not None
+    forward_kwargs: bool = False  # a callable: the constructor's other keyword arguments are passed to it
     loc: Location = field(default=UNKNOWN, compare=False)
 
     @property
     def optional(self) -> bool:
         """Whether the param may be None."""
         return self.nullable or (not self.required and self.default is None)
+
+    @property
+    def kwargs_attribute(self) -> str:
+        """Where the keyword arguments forwarded to this callable are kept."""
+        return f"{self.name}_kwargs"
 
 
 @dataclass(frozen=True)

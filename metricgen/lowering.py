@@ -203,7 +203,7 @@ class Printer:
         return f"{self.wrap(self.emit(e.value), _PREC['atom'])}[{', '.join(parts)}]", _PREC["atom"]
 
     def emit_CallParam(self, e: ir.CallParam) -> tuple[str, int]:
-        args = ", ".join(self.code(a) for a in e.args)
+        args = ", ".join([self.code(a) for a in e.args] + [f"**self.{e.name}_kwargs"] * e.forward_kwargs)
         return self.target.cast(f"self.{e.name}({args})", e.type.dtype), _PREC["atom"]
 
     def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:

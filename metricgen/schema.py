@@ -59,6 +59,11 @@ class ParamSpec(_Model):
     nullable: bool = Field(
         False, description="None is allowed too, whatever the default (a default of null implies it)."
     )
+    forward_kwargs: bool = Field(
+        False,
+        description="A callable param only: the constructor's other keyword arguments are passed to it on every "
+        "call and saved by get_config (Keras' MeanMetricWrapper).",
+    )
 
     @property
     def required(self) -> bool:

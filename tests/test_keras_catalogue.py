@@ -305,6 +305,7 @@ IOU = [  # Keras' iou_metrics_test configurations: ids (some out of range), igno
     ),
 ]
 
+
 def multi_label(rng, n, classes=4):
     """multi-label rows, scores with ties at a row's top (threshold None keeps them all) and some exact zeros"""
     y_pred = rng.uniform(size=(n, classes))
@@ -327,6 +328,7 @@ F_SCORES = [  # Keras' f_score_metrics_test: every average, beta 0.5 / 1 / 2, th
     ]
 ]
 
+
 def r2_columns(rng, n, constant_column=False):
     d = regression(rng, n, (3,))
     if constant_column:  # a column whose labels never vary: Keras scores it 0
@@ -343,6 +345,7 @@ R2 = [  # Keras' regression_metrics_test: each aggregation, adjusted scores, and
     ("r2_adjusted_too_many", {"num_regressors": 500}, r2_columns),
     ("r2_constant_column", {"class_aggregation": None}, lambda rng, n: r2_columns(rng, n, constant_column=True)),
 ]
+
 
 def multi_label_scores(rng, n, labels=3):
     d = scores(rng, n)
@@ -372,6 +375,13 @@ AUCS = [  # Keras' confusion_metrics_test AUC configurations, and every curve ×
         False,
     ),
 ]
+
+
+@keras.saving.register_keras_serializable(package="metricgen_tests")
+def power_error(y_true, y_pred, power=2.0):
+    """|y_true - y_pred| ** power per element: plain operators, so any target's tensors take it"""
+    return abs(y_true - y_pred) ** power
+
 
 AT_CONSTRAINT = [  # Keras' tests' values, and the single-threshold and class_id paths
     ("sensitivity_at_specificity", "SensitivityAtSpecificity", "specificity", (0.4, 0.8)),
@@ -486,10 +496,7 @@ CASES = (
         for tid, stem, class_name, kwargs, make, per_sample in IOU
         for sparse_labels in [kwargs.get("sparse_y_true", True) and not class_name.startswith("OneHot")]
     ]
-    + [
-        Case(f"fbeta_{tid}", "fbeta_score", "FBetaScore", kwargs, multi_label)
-        for tid, kwargs in F_SCORES
-    ]
+    + [Case(f"fbeta_{tid}", "fbeta_score", "FBetaScore", kwargs, multi_label) for tid, kwargs in F_SCORES]
     + [
         Case(f"f1_{tid}", "f1_score", "F1Score", {k: v for k, v in kwargs.items() if k != "beta"}, multi_label)
         for tid, kwargs in F_SCORES
@@ -497,6 +504,17 @@ CASES = (
     ]
     + [Case("f1_default", "f1_score", "F1Score", {}, multi_label)]
     + [Case(tid, "r2_score", "R2Score", kwargs, make, elementwise=True) for tid, kwargs, make in R2]
+    + [
+        Case("mean_metric_wrapper", "mean_metric_wrapper", "MeanMetricWrapper", {"fn": power_error}, regression),
+        Case(
+            "mean_metric_wrapper_kwargs",
+            "mean_metric_wrapper",
+            "MeanMetricWrapper",
+            {"fn": power_error, "power": 3.0},
+            regression,
+            elementwise=True,
+        ),
+    ]
     + [Case(tid, "auc", "AUC", kwargs, make, elementwise=elementwise) for tid, kwargs, make, elementwise in AUCS]
     + [
         Case("bce", "binary_crossentropy", "BinaryCrossentropy", {}, binary),
@@ -626,7 +644,10 @@ def test_against_keras(case, mode, target):
     weights = [weights_for(rng, p, mode, case) for p in parts]
     expected = keras_value(case, parts, weights)
 
-    metric = metric_class(case.stem, case.class_name, target)(**case.kwargs)
+    kwargs = case.kwargs
+    if target == "torchmetrics" and case.class_name == "MeanMetricWrapper":  # its own **kwargs are torchmetrics'
+        kwargs = {"fn": kwargs["fn"], "fn_kwargs": {k: v for k, v in kwargs.items() if k != "fn"}}
+    metric = metric_class(case.stem, case.class_name, target)(**kwargs)
     for batch, w in zip(parts, weights):
         update(metric, target, batch, w)
     np.testing.assert_allclose(value(metric, target), expected, atol=1e-5, rtol=1e-5)
@@ -649,21 +670,51 @@ def test_constructor_matches_keras(stem, class_name):
     are compared by keyword), and the same default metric name."""
     ours = inspect.signature(metric_class(stem, class_name, "keras")).parameters
     theirs = inspect.signature(getattr(keras.metrics, class_name)).parameters
+    positional = [k for k, p in ours.items() if p.kind != inspect.Parameter.VAR_KEYWORD]  # **kwargs: last in both
     assert set(ours) == set(theirs)
     # the confusion counts' name defaults to None in Keras (then named after the class); ours names it outright
     assert {k: p.default for k, p in ours.items() if k != "name"} == {
         k: p.default for k, p in theirs.items() if k != "name"
     }
     example = next(c.kwargs for c in CASES if c.class_name == class_name)
-    required = {k: example[k] for k, p in theirs.items() if p.default is inspect.Parameter.empty}
+    required = {
+        k: example[k] for k, p in theirs.items() if p.default is inspect.Parameter.empty and k in positional
+    }
     keras_name = getattr(keras.metrics, class_name)(**required).name
     if theirs["name"].default is None:  # Keras makes the class's snake_case name unique: true_positives_3
         keras_name = re.sub(r"_\d+$", "", keras_name)
     # Keras snake-cases the IoU classes' names letter by letter (binary_io_u); ours are named iou
     keras_name = keras_name.replace("io_u", "iou")
     assert metric_class(stem, class_name, "keras")(**required).name == keras_name
-    assert list(ours)[-2:] == ["name", "dtype"]
+    assert positional[-2:] == ["name", "dtype"]
     update_params = list(inspect.signature(getattr(keras.metrics, class_name).update_state).parameters)
     for target in ("tf", "keras"):
         generated = metric_class(stem, class_name, target).update_state
         assert list(inspect.signature(generated).parameters) == update_params
+
+
+def plain(value):
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        return [plain(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+    return value
+
+
+@pytest.mark.parametrize(
+    "case", [next(c for c in CASES if c.class_name == n) for _, n in CLASSES], ids=lambda c: c.class_name
+)
+def test_get_config_round_trip_and_keras_keys(case):
+    """from_config(get_config()) makes the same metric, and every key of Keras' own config is in ours with the
+    same value (so configs saved by either load in the other), name aside (Keras makes None unique)."""
+    cls = metric_class(case.stem, case.class_name, "keras")
+    metric = cls(**case.kwargs)
+    config = metric.get_config()
+    again = cls.from_config(config)
+    assert again.get_config() == config
+    theirs = getattr(keras.metrics, case.class_name)(**case.kwargs).get_config()
+    for key, value in theirs.items():
+        if key in ("name", "dtype"):
+            continue
+        assert key in config, key
+        if key == "fn":
+            continue  # both serialize the function; compared by what it computes (test_against_keras)
+        assert plain(config[key]) == plain(value), key

@@ -101,7 +101,7 @@ def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Para
         value = checker.check(arg, scope)
         checker.require_number(value, arg.loc, f"an argument of '{name}'")
         args.append(value if value.type.is_tensor else checker.to_tensor(value, promote([value.type])))
-    return ir.CallParam(tensor(FLOAT), name, tuple(args))
+    return ir.CallParam(tensor(FLOAT), name, tuple(args), param.forward_kwargs)
 
 
 def _bind(checker: "Checker", function: Function, node: syn.Call) -> dict[str, syn.Node]:

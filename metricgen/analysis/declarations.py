@@ -45,8 +45,26 @@ def param(checker: "Checker", name: str, p: Any) -> ir.Param:
         p.max,
         p.choices,
         p.nullable,
+        p.forward_kwargs,
         loaded.key_location(("params", name)),
     )
+    if p.forward_kwargs:
+        if p.type != "callable":
+            ctx.diag.error(
+                f"forward_kwargs applies to callable params, not {p.type}", loaded.location(("params", name))
+            )
+        others = [n for n, q in ctx.spec.params.items() if q.forward_kwargs and n != name]
+        if others and list(ctx.spec.params).index(name) > list(ctx.spec.params).index(others[0]):
+            ctx.diag.error(
+                f"only one param can take the constructor's other keyword arguments ('{others[0]}' does)",
+                loaded.location(("params", name, "forward_kwargs")),
+            )
+        if declared.kwargs_attribute in ctx.spec.params:
+            ctx.diag.error(
+                f"param '{declared.kwargs_attribute}' takes the name where '{name}''s keyword arguments are kept",
+                loaded.key_location(("params", declared.kwargs_attribute)),
+                "rename it",
+            )
     if (p.min is not None or p.max is not None) and p.type not in NUMERIC_TYPES:
         ctx.diag.error(f"min/max apply to numeric params, not {p.type}", loaded.location(("params", name)))
     bounds_ok = True

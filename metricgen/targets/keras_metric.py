@@ -73,7 +73,10 @@ class KerasMetricTarget(Target):
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
+        forwarded = next((p for p in metric.params if p.forward_kwargs), None)
         init_state: list[str] = []
+        if forwarded is not None:
+            init_state.append(f"self.{forwarded.kwargs_attribute} = kwargs  # passed to {forwarded.name} on every call")
         build_state: list[str] = []
         if parts.batch_shaped:
             init_state.append("# shaped by the first batch: made by _build_state")
@@ -103,11 +106,13 @@ class KerasMetricTarget(Target):
             "imports": self.module_imports(parts.extra_imports),
             "init_state": init_state,
             "build_state": build_state,
-            "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"],
+            "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"] + ["**kwargs"] * bool(forwarded),
             "resets": resets,
             "merge_body": self.merge_body(metric),
             "config_items": [(p.name, self.config_value(p)) for p in metric.params],
             "callable_params": [p.name for p in metric.params if p.type == "callable"],
+            # saved beside the params, as Keras' MeanMetricWrapper saves them, so that cls(**config) passes them on
+            "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
         }
 
     def full(self, like: str, value: str) -> str:
@@ -116,8 +121,9 @@ class KerasMetricTarget(Target):
 
     @staticmethod
     def config_value(p: ir.Param) -> str:
+        """A param as get_config saves it: a copy of a list (None stays None), a function serialized."""
         if p.type.startswith("list["):
-            return f"list(self.{p.name})"
+            return f"None if self.{p.name} is None else list(self.{p.name})" if p.optional else f"list(self.{p.name})"
         if p.type == "float|list[float]":
             return f"list(self.{p.name}) if isinstance(self.{p.name}, list) else self.{p.name}"
         if p.type == "callable":
@@ -137,6 +143,7 @@ class KerasMetricTarget(Target):
             f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
         ]
         checked = [p.name for p in metric.params if p.type != "callable"]
+        checked += [p.kwargs_attribute for p in metric.params if p.forward_kwargs]
         if checked:
             mine = ", ".join(f"self.{n}" for n in checked)
             theirs = ", ".join(f"other.{n}" for n in checked)

@@ -90,6 +90,8 @@ class TorchMetricsTarget(Target):
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
         states, build_state = [], []
+        # torchmetrics.Metric takes **kwargs itself: a callable's keyword arguments come as one dict
+        forwarded = [p for p in metric.params if p.forward_kwargs]
         for s in metric.states:
             dtype = "" if s.dtype == FLOAT else f", dtype=torch.{s.dtype}"
             shape = parts.shapes[s.name]
@@ -113,7 +115,8 @@ class TorchMetricsTarget(Target):
         return {
             "parts": parts,
             "imports": self.module_imports(parts.extra_imports),
-            "init_args": parts.init_args + ["**kwargs"],
+            "init_args": parts.init_args + [f"{p.kwargs_attribute}=None" for p in forwarded] + ["**kwargs"],
+            "init_forwarded": [f"self.{p.kwargs_attribute} = dict({p.kwargs_attribute} or {{}})" for p in forwarded],
             "states": states,
             "higher_is_better": repr(metric.higher_is_better),
             "is_differentiable": repr(_differentiable(metric)),

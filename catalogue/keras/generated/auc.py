@@ -554,10 +554,14 @@ class AUC(tf.keras.metrics.Metric):
                 "num_thresholds": self.num_thresholds,
                 "curve": self.curve,
                 "summation_method": self.summation_method,
-                "thresholds": list(self.thresholds),
+                "thresholds": (
+                    None if self.thresholds is None else list(self.thresholds)
+                ),
                 "multi_label": self.multi_label,
                 "num_labels": self.num_labels,
-                "label_weights": list(self.label_weights),
+                "label_weights": (
+                    None if self.label_weights is None else list(self.label_weights)
+                ),
                 "from_logits": self.from_logits,
             }
         )
