@@ -50,7 +50,9 @@ GENERATED = ROOT / "generated"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
-SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "generator")
+SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "catalogue", "generator")
+CATALOGUE = ROOT / "catalogue" / "keras"
+CATALOGUE_START, CATALOGUE_END = "<!-- catalogue-benchmark:start -->", "<!-- catalogue-benchmark:end -->"
 
 
 # -- timing ------------------------------------------------------------------------------------------------
@@ -612,6 +614,108 @@ def bench_torchmetrics(report: Report, args, np) -> None:
             )
 
 
+def bench_catalogue(report: Report, args, tf, keras, np) -> None:
+    """Every class of the Keras catalogue (catalogue/keras/generated/, the tf target) against keras.metrics'
+    own, on its first test configuration (tests/keras_catalogue_cases.py) with a batch of --catalogue-batch,
+    graph and XLA, the four candidates of a class interleaved; and AUC (ROC and PR, 200 and 1000 thresholds)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from keras_catalogue_cases import CASES
+
+    first = {}
+    for case in CASES:
+        first.setdefault(case.class_name, case)
+    runs = [(case.class_name, case) for case in first.values()]
+    auc = first["AUC"]
+    runs += [
+        (f"AUC {curve} T={t}", type(auc)(auc.id, auc.stem, "AUC", {"curve": curve, "num_thresholds": t}, auc.make))
+        for curve in ("ROC", "PR")
+        for t in (200, 1000)
+    ]
+    rng = np.random.default_rng(5)
+    for title, case in runs:
+        module_name = f"benchmark_catalogue_{case.stem}"
+        if module_name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(module_name, CATALOGUE / "generated" / f"{case.stem}.py")
+            sys.modules[module_name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(sys.modules[module_name])
+        ours = getattr(sys.modules[module_name], case.class_name)
+        theirs = getattr(keras.metrics, case.class_name)
+        batch = [tf.constant(v) for v in case.make(rng, args.catalogue_batch).values()]
+        candidates, checks = {}, {}
+        for mode, jit in (("graph", False), ("xla", True)):
+            for who, cls in (("gen", ours), ("ref", theirs)):
+                metric = cls(**case.kwargs)
+
+                @tf.function(jit_compile=jit, reduce_retracing=True)
+                def call(*inputs, metric=metric):
+                    metric.update_state(*inputs)
+                    return metric.result()
+
+                try:
+                    checks[f"{who}/{mode}"] = np.asarray(call(*batch)).astype("float64").ravel()
+                except Exception as error:  # noqa: BLE001 - a built-in that XLA cannot compile is reported
+                    checks[f"{who}/{mode}"] = f"{type(error).__name__}"
+                    continue
+                candidates[f"{who}/{mode}"] = lambda call=call: call(*batch)
+        for mode in ("graph", "xla"):
+            gen, ref = checks.get(f"gen/{mode}"), checks.get(f"ref/{mode}")
+            if isinstance(gen, np.ndarray) and isinstance(ref, np.ndarray):
+                # both were fed the batch once already: their values must agree
+                if not np.allclose(gen, ref, rtol=1e-4, atol=1e-5, equal_nan=True):
+                    raise SystemExit(f"{title} ({mode}): generated {gen} vs keras {ref}: a meaningless comparison")
+        times = interleaved(candidates, args.rounds, args.round_ms)
+        limit = 0.7 if title.startswith("AUC ") else 1.1
+        for mode in ("graph", "xla"):
+            if f"gen/{mode}" in times and f"ref/{mode}" in times:
+                report.add(
+                    Row(
+                        "catalogue",
+                        title,
+                        mode,
+                        times[f"gen/{mode}"],
+                        times[f"ref/{mode}"],
+                        f"keras.metrics.{case.class_name}",
+                        limit,
+                        note=", ".join(f"{k}={v}" for k, v in case.kwargs.items() if not callable(v)),
+                    )
+                )
+            else:
+                failed = {k: v for k, v in checks.items() if k.endswith(mode) and not isinstance(v, np.ndarray)}
+                print(f"  catalogue  {title:<34} {mode:<6} not timed: {failed}", flush=True)
+                report.extra.append(f"- {title} ({mode}): not timed, {failed}")
+
+
+def catalogue_markdown(report: Report, args, command: str, info: list[str]) -> str:
+    rows = [r for r in report.rows if r.section == "catalogue"]
+    lines = [
+        CATALOGUE_START,
+        "",
+        f"Command: `{command}`; batch of {args.catalogue_batch}, "
+        f"{args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate.",
+        "",
+        *info,
+        "",
+        "| class | mode | generated | keras.metrics | ratio | target | | arguments |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.case} | {row.mode} | {_fmt_time(row.generated_s)} | {_fmt_time(row.reference_s)} | "
+            f"{row.ratio:.2f}× | ≤ {row.limit:g}× | {'ok' if row.ok else '**missed**'} | {row.note} |"
+        )
+    for mode in ("graph", "xla"):
+        ratios = [r.ratio for r in rows if r.mode == mode and not r.case.startswith("AUC ")]
+        if ratios:
+            geomean = statistics.geometric_mean(ratios)
+            lines.append("")
+            lines.append(
+                f"- {mode}: geometric mean of the {len(ratios)} classes' ratios {geomean:.2f}× (target ≤ 0.95×); "
+                f"slowest {max(ratios):.2f}×, fastest {min(ratios):.2f}×"
+            )
+    lines += ["", CATALOGUE_END]
+    return "\n".join(lines) + "\n"
+
+
 def make_checked(factory, a, b):
     metric = factory()
     metric.update(a, b)
@@ -646,6 +750,7 @@ def machine_info(tf=None, keras=None, np=None) -> list[str]:
 
 
 def markdown(report: Report, args, command: str, info: list[str], elapsed: float) -> str:
+    report = Report([r for r in report.rows if r.section != "catalogue"], report.extra)
     lines = [
         START,
         "",
@@ -673,13 +778,14 @@ def markdown(report: Report, args, command: str, info: list[str], elapsed: float
     return "\n".join(lines) + "\n"
 
 
-def write_doc(text: str) -> None:
+def write_doc(text: str, start: str = START, end: str = END) -> None:
+    """Replaces the block between the markers (the rest of the page is prose, kept as it is)."""
     DOC.parent.mkdir(parents=True, exist_ok=True)
     if DOC.exists():
         old = DOC.read_text(encoding="utf-8")
-        if START in old and END in old:
-            head, rest = old.split(START, 1)
-            tail = rest.split(END, 1)[1]
+        if start in old and end in old:
+            head, rest = old.split(start, 1)
+            tail = rest.split(end, 1)[1]
             DOC.write_text(head + text.rstrip("\n") + tail, encoding="utf-8")
             return
         DOC.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
@@ -696,6 +802,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--batch-sizes", default="256,4096")
     parser.add_argument("--thresholds", default="200,1000")
     parser.add_argument("--classes", default="20,200")
+    parser.add_argument("--catalogue-batch", type=int, default=1024, help="batch size of the catalogue section")
     parser.add_argument("--quick", action="store_true", help="5 rounds of ~10 ms, 3 process rounds; implies --no-write")
     parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {DOC.relative_to(ROOT)}")
     args = parser.parse_args(argv)
@@ -730,6 +837,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             bench_dice(report, args, tf, keras, np)
         elif section == "torchmetrics":
             bench_torchmetrics(report, args, np)
+        elif section == "catalogue":
+            bench_catalogue(report, args, tf, keras, np)
         elif section == "generator":
             bench_generator(report, args)
     elapsed = time.perf_counter() - started
@@ -740,7 +849,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     missed = [row for row in report.rows if not row.ok]
     print(f"\n{len(report.rows) - len(missed)} of {len(report.rows)} targets hold ({elapsed / 60:.1f} min)")
     if not args.no_write:
-        write_doc(text)
+        if set(sections) - {"catalogue"}:
+            write_doc(text)
+        if "catalogue" in sections:
+            write_doc(catalogue_markdown(report, args, command, info), CATALOGUE_START, CATALOGUE_END)
         print(f"wrote {DOC.relative_to(ROOT)}")
     return 0
 

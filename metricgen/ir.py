@@ -213,6 +213,7 @@ class Input:
     leading_ellipsis: bool
     doc: str
     same_rank_as: Optional[str] = None
+    rank_offset: int = 0  # with same_rank_as: the rank this input is brought to, relative to the other's
 
 
 @dataclass(frozen=True)

@@ -368,7 +368,8 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
             body.append(f"_check_shape({cls!r}, {i.name!r}, {i.name}, {dims}, {i.leading_ellipsis})")
     for i in metric.inputs:
         if i.same_rank_as is not None and i.name in used:
-            body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as})")
+            offset = f", {i.rank_offset}" if i.rank_offset else ""
+            body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as}{offset})")
     first = _first_batch_shaped(metric)
     if first is not None:  # Keras' `_build`: the state is made from the first batch's shapes
         shapes = ", ".join(f"{i.name}.shape" for i in metric.inputs)

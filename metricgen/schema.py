@@ -90,6 +90,11 @@ class InputSpec(_Model):
         description="Another input whose rank this one is brought to, as Keras does for labels: a trailing "
         "axis of size 1 is dropped or added ([batch] and [batch, 1] labels both work).",
     )
+    rank_offset: int = Field(
+        0,
+        description="With same_rank_as: this input's rank relative to the other's, 0 or -1. -1 for class ids "
+        "beside scores: [batch, 1] labels are squeezed to [batch] beside [batch, classes] predictions.",
+    )
     doc: Doc = ""
 
 

@@ -710,6 +710,33 @@ CASES = [
         only=True,
     ),
     Case(
+        "guarded_definition_used_outside_its_branch",
+        replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
+            "  tp: sum(y_true * y_pred)",
+            "  let:\n    column: y_pred[..., class_id]\n"
+            "  tp: (sum(column) if class_id is not None else sum(y_pred)) + sum(column)",
+        ),
+        ("column)\nresult", 0),
+        ["'column' uses param 'class_id', which may be None here", "if class_id is not None else"],
+        only=True,
+    ),
+    Case(
+        "rank_offset_without_same_rank_as",
+        replace("state:", "inputs:\n  - {name: y_true, rank_offset: -1}\n  - {name: y_pred}\nstate:"),
+        ("-1}", 0),
+        ["rank_offset applies with same_rank_as"],
+        only=True,
+    ),
+    Case(
+        "rank_offset_of_two",
+        replace(
+            "state:", "inputs:\n  - {name: y_true, same_rank_as: y_pred, rank_offset: -2}\n  - {name: y_pred}\nstate:"
+        ),
+        ("-2}", 0),
+        ["rank_offset must be 0 or -1, got -2"],
+        only=True,
+    ),
+    Case(
         "is_none_on_a_required_param",
         replace("state:", "params:\n  k: {type: int}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true) if k is None else sum(y_pred)"

@@ -563,3 +563,36 @@ def test_and_or_narrow_optional_params_as_python_does(target, ignore, floor):
         metric.update_state(y_true, y_pred)
         got = float(metric.result())
     assert got == kept * 1000 + above
+
+
+GUARDED = """
+name: guarded
+class_name: Guarded
+description: a definition that needs class_id, used only in the branch that knows it is given
+params:
+  class_id: {type: int, default: null, min: 0}
+state:
+  total: {}
+update:
+  let:
+    column: y_pred[..., class_id]
+    doubled: column * 2.0
+  total: sum(doubled) if class_id is not None else sum(y_pred)
+result: total
+"""
+
+
+@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("class_id", [None, 0, 2])
+def test_definition_is_computed_only_where_its_optional_param_is_given(target, class_id):
+    y_true = np.zeros((4, 3), np.float32)
+    y_pred = np.arange(12, dtype=np.float32).reshape(4, 3)
+    expected = y_pred.sum() if class_id is None else 2.0 * y_pred[:, class_id].sum()
+    metric = compile_class(GUARDED, "Guarded", target)(class_id=class_id)
+    if target == "torchmetrics":
+        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+        got = float(metric.compute())
+    else:
+        metric.update_state(y_true, y_pred)
+        got = float(metric.result())
+    assert got == expected

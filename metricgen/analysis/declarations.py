@@ -226,4 +226,14 @@ def input(checker: "Checker", index: int, inp: Any) -> ir.Input:
             ctx.loaded.location(("inputs", index, "same_rank_as")),
             did_you_mean(inp.same_rank_as, [n for n in names if n != inp.name]),
         )
-    return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as)
+    if inp.rank_offset not in (0, -1):
+        ctx.diag.error(
+            f"rank_offset must be 0 or -1, got {inp.rank_offset}", ctx.loaded.location(("inputs", index, "rank_offset"))
+        )
+    elif inp.rank_offset and inp.same_rank_as is None:
+        ctx.diag.error(
+            "rank_offset applies with same_rank_as",
+            ctx.loaded.location(("inputs", index, "rank_offset")),
+            "add same_rank_as: the input whose rank this one follows",
+        )
+    return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as, inp.rank_offset)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from .. import ir
-from ..errors import Location
-from ..types import Type
+from ..errors import Location, SpecError
+from ..types import Type, static
 
 if TYPE_CHECKING:
     from .typecheck import Checker
@@ -45,6 +45,9 @@ class Scope:
         self.referenced: set[str] = set()  # locals some expression reads (analysed, or failed with an error)
         self.base = self  # the scope before any narrowing: `let` definitions are analysed there
         self.too_deep = False  # a chain of definitions was cut: which are used is not known
+        self.known_not_none: frozenset[str] = frozenset()  # params this scope's branch knows are not None
+        # a definition that needs params known not to be None, computed only where they are (see local)
+        self.local_guards: dict[str, frozenset[str]] = {}
 
     def mark_mentioned(self, text: str) -> None:
         """Count the definitions an expression that failed names as used: it may have failed before it reached
@@ -56,6 +59,7 @@ class Scope:
         that sees it); everything but that binding is shared."""
         child = copy.copy(self)
         child.bindings = {**self.bindings, name: dataclasses.replace(self.bindings[name], type=known)}
+        child.known_not_none = self.known_not_none | {name}
         return child
 
     @property
@@ -63,9 +67,24 @@ class Scope:
         return [(n, self.local_exprs[n]) for n in self.order]
 
 
-def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Location]) -> ir.Expr:
-    """The analysed definition of local ``name`` (analysed now if it was not yet)."""
+def local(
+    checker: "Checker", name: str, scope: Scope, used_at: Optional[Location], where: Optional[Scope] = None
+) -> ir.Expr:
+    """The analysed definition of local ``name`` (analysed now if it was not yet), in the base ``scope``.
+
+    A definition that uses an optional param is analysed where it is first used (``where``) if the branch there
+    knows the param is not None: it is then computed only when the params it needs are not None
+    (`x if class_id is not None else None`, a constant test at trace time), and may be used only in branches
+    that know as much."""
+    where = where or scope
     if name in scope.local_exprs:
+        missing = sorted(scope.local_guards.get(name, frozenset()) - where.known_not_none)
+        if missing:
+            raise checker.ctx.fail(
+                f"'{name}' uses param '{missing[0]}', which may be None here",
+                used_at or checker.ctx.loaded.location(scope.local_sources[name][1]),
+                f"use '{name}' where it is known not to be, e.g. `... if {missing[0]} is not None else ...`",
+            )
         return scope.local_exprs[name]
     text, path = scope.local_sources[name]
     if name in scope.visiting:
@@ -81,16 +100,42 @@ def local(checker: "Checker", name: str, scope: Scope, used_at: Optional[Locatio
             "compute in fewer steps",
         )
     scope.visiting.append(name)
+    guard: frozenset[str] = frozenset()
     try:
-        expr = checker.expression(text, path, scope)
+        try:
+            expr = checker.expression(text, path, scope)
+        except SpecError as error:
+            if not (where.known_not_none and error.message.endswith("may be None here")):
+                raise
+            guard = where.known_not_none
+            expr = checker.expression(text, path, _knowing(scope, guard))
+            expr = ir.Select(expr.type, _all_given(scope, guard), expr, ir.Literal(static("none"), None))
     except Exception:
         scope.mark_mentioned(text)
         raise
     finally:
         scope.visiting.pop()
+    if guard:
+        scope.local_guards[name] = guard
     scope.local_exprs[name] = expr
     scope.order.append(name)
     return expr
+
+
+def _knowing(scope: Scope, names: frozenset[str]) -> Scope:
+    """The base scope, with ``names`` known not to be None (a guarded definition is analysed there)."""
+    for name in sorted(names):
+        scope = scope.narrowed(name, scope.bindings[name].type.known())
+    return scope
+
+
+def _all_given(scope: Scope, names: frozenset[str]) -> ir.Expr:
+    """`a is not None and b is not None ...`: a constant, true where a guarded definition is computed."""
+    tests = [
+        ir.Operator(static("bool"), "is not", (ir.Ref(scope.bindings[n].type, "param", n), ir.Literal(static("none"), None)))
+        for n in sorted(names)
+    ]
+    return tests[0] if len(tests) == 1 else ir.Operator(static("bool"), "and", tuple(tests))
 
 
 def report_unused(checker: "Checker", scope: Scope, base: tuple) -> None:

@@ -88,7 +88,7 @@ class Checker:
         ctx, name = self.ctx, node.id
         if name in scope.local_sources:
             scope.referenced.add(name)
-            expr = local(self, name, scope.base, node.loc)
+            expr = local(self, name, scope.base, node.loc, where=scope)
             return ir.Ref(expr.type, "local", name)
         binding = scope.bindings.get(name)
         if binding is not None:

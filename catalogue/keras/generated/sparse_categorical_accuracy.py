@@ -32,6 +32,19 @@ def _weighted_count(values, sample_weight, dtype):
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    rank, reference_rank = value.shape.rank, reference.shape.rank
+    if rank is None or reference_rank is None:
+        return value
+    if rank == reference_rank + offset + 1 and value.shape[-1] == 1:
+        return tf.squeeze(value, axis=-1)
+    if offset == 0 and rank + 1 == reference_rank and reference.shape[-1] == 1:
+        return tf.expand_dims(value, axis=-1)
+    return value
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class SparseCategoricalAccuracy(tf.keras.metrics.Metric):
     """How often the predicted class (the largest score, the first on ties) equals the integer label, as
@@ -68,14 +81,10 @@ class SparseCategoricalAccuracy(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        labels = (
-            tf.squeeze(y_true, axis=-1)
-            if len(y_true.shape) == len(y_pred.shape)
-            else y_true
-        )
+        y_true = _match_rank(y_true, y_pred, -1)
         values = tf.cast(
             tf.equal(
-                labels,
+                y_true,
                 tf.cast(tf.argmax(y_pred, axis=-1, output_type=tf.int32), self.dtype),
             ),
             self.dtype,

@@ -34,6 +34,19 @@ def _weighted_count(values, sample_weight, dtype):
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    rank, reference_rank = value.shape.rank, reference.shape.rank
+    if rank is None or reference_rank is None:
+        return value
+    if rank == reference_rank + offset + 1 and value.shape[-1] == 1:
+        return tf.squeeze(value, axis=-1)
+    if offset == 0 and rank + 1 == reference_rank and reference.shape[-1] == 1:
+        return tf.expand_dims(value, axis=-1)
+    return value
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class SparseCategoricalCrossentropy(tf.keras.metrics.Metric):
     """Cross-entropy with integer labels, as keras.metrics.SparseCategoricalCrossentropy on TensorFlow: per
@@ -108,7 +121,7 @@ class SparseCategoricalCrossentropy(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        labels = y_true[..., 0] if len(y_true.shape) == len(y_pred.shape) else y_true
+        y_true = _match_rank(y_true, y_pred, -1)
         log_probabilities = (
             tf.nn.log_softmax(y_pred, axis=-1)
             if self.from_logits
@@ -126,21 +139,21 @@ class SparseCategoricalCrossentropy(tf.keras.metrics.Metric):
         indices = (
             tf.cast(
                 tf.where(
-                    tf.not_equal(labels, self.ignore_class),
-                    labels,
+                    tf.not_equal(y_true, self.ignore_class),
+                    y_true,
                     tf.constant(0.0, dtype=self.dtype),
                 ),
                 tf.int32,
             )
             if self.ignore_class is not None
-            else tf.cast(labels, tf.int32)
+            else tf.cast(y_true, tf.int32)
         )
         entropy = -tf.experimental.numpy.take_along_axis(
             log_probabilities, indices[..., None], axis=-1
         )[..., 0]
         values = (
             tf.where(
-                tf.not_equal(labels, self.ignore_class),
+                tf.not_equal(y_true, self.ignore_class),
                 entropy,
                 tf.constant(0.0, dtype=self.dtype),
             )
@@ -160,7 +173,7 @@ class SparseCategoricalCrossentropy(tf.keras.metrics.Metric):
             (
                 (
                     _weighted_sum(
-                        tf.cast(tf.not_equal(labels, self.ignore_class), self.dtype),
+                        tf.cast(tf.not_equal(y_true, self.ignore_class), self.dtype),
                         sample_weight,
                     )
                     if sample_weight is not None

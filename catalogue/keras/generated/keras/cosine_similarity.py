@@ -34,12 +34,13 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-def _match_rank(value, reference):
-    """`value` brought to the rank of `reference` as Keras brings labels: a last axis of 1 dropped or added."""
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
     rank, reference_rank = len(value.shape), len(reference.shape)
-    if rank == reference_rank + 1 and value.shape[-1] == 1:
+    if rank == reference_rank + offset + 1 and value.shape[-1] == 1:
         return ops.squeeze(value, axis=-1)
-    if rank + 1 == reference_rank and reference.shape[-1] == 1:
+    if offset == 0 and rank + 1 == reference_rank and reference.shape[-1] == 1:
         return ops.expand_dims(value, axis=-1)
     return value
 

@@ -34,6 +34,17 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    rank, reference_rank = len(value.shape), len(reference.shape)
+    if rank == reference_rank + offset + 1 and value.shape[-1] == 1:
+        return ops.squeeze(value, axis=-1)
+    if offset == 0 and rank + 1 == reference_rank and reference.shape[-1] == 1:
+        return ops.expand_dims(value, axis=-1)
+    return value
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class SparseCategoricalCrossentropy(keras.metrics.Metric):
     """Cross-entropy with integer labels, as keras.metrics.SparseCategoricalCrossentropy on TensorFlow: per
@@ -108,7 +119,7 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        labels = y_true[..., 0] if len(y_true.shape) == len(y_pred.shape) else y_true
+        y_true = _match_rank(y_true, y_pred, -1)
         log_probabilities = (
             ops.log_softmax(y_pred, axis=-1)
             if self.from_logits
@@ -128,21 +139,21 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
         indices = (
             ops.cast(
                 ops.where(
-                    ops.not_equal(labels, self.ignore_class),
-                    labels,
+                    ops.not_equal(y_true, self.ignore_class),
+                    y_true,
                     ops.convert_to_tensor(0.0, dtype=self.dtype),
                 ),
                 "int32",
             )
             if self.ignore_class is not None
-            else ops.cast(labels, "int32")
+            else ops.cast(y_true, "int32")
         )
         entropy = -ops.take_along_axis(log_probabilities, indices[..., None], axis=-1)[
             ..., 0
         ]
         values = (
             ops.where(
-                ops.not_equal(labels, self.ignore_class),
+                ops.not_equal(y_true, self.ignore_class),
                 entropy,
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             )
@@ -162,7 +173,7 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
             (
                 (
                     _weighted_sum(
-                        ops.cast(ops.not_equal(labels, self.ignore_class), self.dtype),
+                        ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype),
                         sample_weight,
                     )
                     if sample_weight is not None

@@ -21,11 +21,12 @@ def _weights_like(values, sample_weight, dtype):
     return torch.broadcast_to(weights, values.shape)
 
 
-def _match_rank(value, reference):
-    """`value` brought to the rank of `reference` as Keras brings labels: a last axis of 1 dropped or added."""
-    if value.dim() == reference.dim() + 1 and value.shape[-1] == 1:
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    if value.dim() == reference.dim() + offset + 1 and value.shape[-1] == 1:
         return value.squeeze(-1)
-    if value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
+    if offset == 0 and value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
         return value.unsqueeze(-1)
     return value
 

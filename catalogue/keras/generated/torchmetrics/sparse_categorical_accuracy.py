@@ -33,6 +33,16 @@ def _weighted_count(values, sample_weight, dtype):
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    if value.dim() == reference.dim() + offset + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    if offset == 0 and value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
+        return value.unsqueeze(-1)
+    return value
+
+
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
     return torch.where(b == 0, 0.0, a / b)
@@ -65,13 +75,9 @@ class SparseCategoricalAccuracy(Metric):
     def update(self, y_true, y_pred, sample_weight=None):
         y_true = torch.as_tensor(y_true, dtype=self.dtype, device=self.device)
         y_pred = torch.as_tensor(y_pred, dtype=self.dtype, device=self.device)
-        labels = (
-            torch.squeeze(y_true, dim=-1)
-            if len(y_true.shape) == len(y_pred.shape)
-            else y_true
-        )
+        y_true = _match_rank(y_true, y_pred, -1)
         values = torch.eq(
-            labels, torch.argmax(y_pred, dim=-1).to(torch.int32).to(self.dtype)
+            y_true, torch.argmax(y_pred, dim=-1).to(torch.int32).to(self.dtype)
         ).to(self.dtype)
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)

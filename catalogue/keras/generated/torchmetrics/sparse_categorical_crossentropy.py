@@ -35,6 +35,16 @@ def _weighted_count(values, sample_weight, dtype):
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    if value.dim() == reference.dim() + offset + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    if offset == 0 and value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
+        return value.unsqueeze(-1)
+    return value
+
+
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
     return torch.where(b == 0, 0.0, a / b)
@@ -97,7 +107,7 @@ class SparseCategoricalCrossentropy(Metric):
     def update(self, y_true, y_pred, sample_weight=None):
         y_true = torch.as_tensor(y_true, dtype=self.dtype, device=self.device)
         y_pred = torch.as_tensor(y_pred, dtype=self.dtype, device=self.device)
-        labels = y_true[..., 0] if len(y_true.shape) == len(y_pred.shape) else y_true
+        y_true = _match_rank(y_true, y_pred, -1)
         log_probabilities = (
             torch.log_softmax(y_pred, dim=-1)
             if self.from_logits
@@ -114,19 +124,19 @@ class SparseCategoricalCrossentropy(Metric):
         )
         indices = (
             torch.where(
-                torch.ne(labels, self.ignore_class),
-                labels,
+                torch.ne(y_true, self.ignore_class),
+                y_true,
                 torch.tensor(0.0, dtype=self.dtype, device=self.device),
             ).to(torch.int32)
             if self.ignore_class is not None
-            else labels.to(torch.int32)
+            else y_true.to(torch.int32)
         )
         entropy = -torch.take_along_dim(
             log_probabilities, indices[..., None].long(), dim=-1
         )[..., 0]
         values = (
             torch.where(
-                torch.ne(labels, self.ignore_class),
+                torch.ne(y_true, self.ignore_class),
                 entropy,
                 torch.tensor(0.0, dtype=self.dtype, device=self.device),
             )
@@ -149,7 +159,7 @@ class SparseCategoricalCrossentropy(Metric):
         self.count += (
             (
                 _weighted_sum(
-                    torch.ne(labels, self.ignore_class).to(self.dtype), sample_weight
+                    torch.ne(y_true, self.ignore_class).to(self.dtype), sample_weight
                 )
                 if sample_weight is not None
                 else _weighted_count(values, sample_weight, self.dtype)
