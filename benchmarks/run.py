@@ -419,6 +419,15 @@ def bench_generator(report: Report, args) -> None:
 
             return go
 
+        shipped = ["specs", "catalogue/keras/specs", "catalogue/tfa/specs"]
+
+        def build_shipped(cache: Optional[Path]) -> Callable[[], None]:
+            def go():
+                out = tmp_path / f"out-{next(counter)}" / "generated"
+                run([python, "-m", "metricgen", "build", *shipped, "--out", str(out)], cache)
+
+            return go
+
         def check(cache: Optional[Path]) -> Callable[[], None]:
             return lambda: run([python, "-m", "metricgen", "check", "specs"], cache)
 
@@ -446,6 +455,8 @@ def bench_generator(report: Report, args) -> None:
             "check": check(warm_cache),
             "build-nocache": build(None),
             "check-nocache": check(None),
+            "build-shipped": build_shipped(warm_cache),
+            "build-shipped-nocache": build_shipped(None),
         }
         samples = {name: [] for name in candidates}
         for fn in candidates.values():  # warm the OS file cache and the format cache
@@ -474,6 +485,22 @@ def bench_generator(report: Report, args) -> None:
                 'python -c "import black, jinja2, pydantic, click"',
                 2.5,
                 note=f"wall {times[name]:.3f} s (target < 1 s)",
+            )
+        )
+    for name, label, target_s in (
+        ("build-shipped", "metricgen build of every shipped spec (format cache warm)", 0.6),
+        ("build-shipped-nocache", "metricgen build of every shipped spec (no format cache)", 2.0),
+    ):
+        report.add(
+            Row(
+                "generator",
+                label,
+                "cold",
+                times[name],
+                floor,
+                'python -c "import black, jinja2, pydantic, click"',
+                target_s / floor,
+                note=f"wall {times[name]:.3f} s (target ≤ {target_s:g} s; 65 specs)",
             )
         )
     for which in ("", "-nocache"):
@@ -633,6 +660,8 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
     ]
     rng = np.random.default_rng(5)
     for title, case in runs:
+        # AUC's own rows: enough scores that bucketing them, not the call, is what is timed
+        size = args.auc_batch if title.startswith("AUC ") else args.catalogue_batch
         module_name = f"benchmark_catalogue_{case.stem}"
         if module_name not in sys.modules:
             spec = importlib.util.spec_from_file_location(module_name, CATALOGUE / "generated" / f"{case.stem}.py")
@@ -640,7 +669,7 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
             spec.loader.exec_module(sys.modules[module_name])
         ours = getattr(sys.modules[module_name], case.class_name)
         theirs = getattr(keras.metrics, case.class_name)
-        batch = [tf.constant(v) for v in case.make(rng, args.catalogue_batch).values()]
+        batch = [tf.constant(v) for v in case.make(rng, size).values()]
         candidates, checks = {}, {}
         for mode, jit in (("graph", False), ("xla", True)):
             for who, cls in (("gen", ours), ("ref", theirs)):
@@ -690,7 +719,7 @@ def catalogue_markdown(report: Report, args, command: str, info: list[str]) -> s
     lines = [
         CATALOGUE_START,
         "",
-        f"Command: `{command}`; batch of {args.catalogue_batch}, "
+        f"Command: `{command}`; batch of {args.catalogue_batch} (AUC rows: {args.auc_batch} × 3 scores), "
         f"{args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate.",
         "",
         *info,
@@ -803,6 +832,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--thresholds", default="200,1000")
     parser.add_argument("--classes", default="20,200")
     parser.add_argument("--catalogue-batch", type=int, default=1024, help="batch size of the catalogue section")
+    parser.add_argument("--auc-batch", type=int, default=16384, help="batch size of the catalogue's AUC rows")
     parser.add_argument("--quick", action="store_true", help="5 rounds of ~10 ms, 3 process rounds; implies --no-write")
     parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {DOC.relative_to(ROOT)}")
     args = parser.parse_args(argv)

@@ -187,17 +187,32 @@ def _same_program(formatted: str, source: str) -> bool:
     """Whether ``formatted`` is ``source`` reformatted: the same Python syntax tree, as black promises, up to
     the whitespace inside strings (black re-indents docstrings). Whitespace in a string cannot run code."""
     try:
-        return _program(formatted) == _program(source)
+        return _same_tree(ast.parse(formatted), ast.parse(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
-def _program(text: str) -> str:
-    tree = ast.parse(text)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            node.value = " ".join(node.value.split())
-    return ast.dump(tree)
+def _same_tree(a: ast.AST, b: ast.AST) -> bool:
+    """The two trees' nodes and values, field by field (positions are attributes, not fields: not compared),
+    strings up to their whitespace. Iterative, and without building ast.dump's text: it runs on every cache hit."""
+    pending: list = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        kind = type(x)
+        if kind is not type(y):
+            return False
+        if isinstance(x, ast.AST):
+            pending.extend((getattr(x, f, None), getattr(y, f, None)) for f in x._fields)
+        elif kind is list:
+            if len(x) != len(y):
+                return False
+            pending.extend(zip(x, y))
+        elif kind is str:
+            if x != y and x.split() != y.split():
+                return False
+        elif x != y:
+            return False
+    return True
 
 
 def format_source(source: str, cache: bool = False) -> str:

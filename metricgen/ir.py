@@ -90,6 +90,15 @@ class InputDim(Expr):
 
 
 @dataclass(frozen=True)
+class StateDim(Expr):
+    """The size of a state variable along an axis: a constant once the variable exists (it may size a
+    segment_sum or a reshape, as `num_thresholds * shape(positives, -1)` does for AUC's labels)."""
+
+    state: str
+    axis: int
+
+
+@dataclass(frozen=True)
 class IsList(Expr):
     """Whether a float|list[float] param was given a list (a constant: the constructor's argument)."""
 

@@ -16,6 +16,20 @@ from typing import Any
 
 import yaml
 
+# libyaml's parser where PyYAML was built with it (its wheels are): ten times faster, the same nodes and marks
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _compose(text: str) -> yaml.Node:
+    """The YAML node tree; a text libyaml refuses is parsed again by PyYAML's own parser, whose errors say more
+    (a tab: "found character '\\t' that cannot start any token") and are the ones we explain."""
+    try:
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        if _FAST_LOADER is yaml.SafeLoader:
+            raise
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+
 from .errors import Location, SpecError, SpecErrors
 
 # A spec has a few hundred nodes; anything past this is a mistake or an attack.
@@ -97,7 +111,7 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
         )
     try:
         _check_depth(text, path)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark else Location(1, 1)

@@ -123,6 +123,9 @@ class Printer:
             return f"len(self.{e.name}) if isinstance(self.{e.name}, list) else 1", _PREC["if"]
         return f"len(self.{e.name})", _PREC["atom"]
 
+    def emit_StateDim(self, e: ir.StateDim) -> tuple[str, int]:
+        return f"self.{e.state}.shape[{e.axis}]", _PREC["atom"]
+
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
 

@@ -45,6 +45,9 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         return ir.HasSampleWeight(static("bool"))
     if name == "shape" and scope.part == "shape":
         return _input_dim(checker, node, scope)
+    if name == "shape" and node.args and isinstance(node.args[0], syn.Name) and node.args[0].id in ctx.spec.state:
+        if node.args[0].id in scope.bindings and scope.bindings[node.args[0].id].kind == "state":
+            return _state_dim(checker, node, scope)
     if name == "rank":
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)
@@ -83,6 +86,23 @@ def _input_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
     if value is None:
         raise ctx.fail("the axis must be an int literal", axis.loc)
     return ir.InputDim(static("int"), arg.id, int(value))
+
+
+def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
+    """`shape(positives, -1)`: a state variable's size along an axis, a constant once it exists."""
+    ctx = checker.ctx
+    if len(node.args) != 2 or node.kwargs:
+        raise ctx.fail("shape() of a state variable takes the variable and a constant axis", node.loc)
+    state = ctx.states.get(node.args[0].id)
+    value = constants.evaluate(static_int(checker, node.args[1], scope, "the axis"), ctx.params)
+    if value is None:
+        raise ctx.fail("the axis must be an int literal", node.args[1].loc)
+    if state is not None and not -len(state.shape) <= value < len(state.shape):
+        raise ctx.fail(
+            f"state variable '{state.name}' has {len(state.shape)} axes, so axis {value} is out of range",
+            node.args[1].loc,
+        )
+    return ir.StateDim(static("int"), node.args[0].id, int(value))
 
 
 def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Param) -> ir.Expr:
@@ -254,6 +274,10 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
             raise fail(f"{what} must be a constant number, got {value.type}", node.loc)
         return value
     value = static_int(checker, node, scope, what)
+    if kind is Kind.COUNT and sum(isinstance(e, (ir.StateDim, ir.InputDim)) for e in ir.walk(value)) > 1:
+        raise fail(
+            f"{what} may use one state variable's size, not several (its size would be their product)", node.loc
+        )
     if kind is Kind.COUNT:
         count = constants.evaluate(value, checker.ctx.params)
         if count is not None and count < 0:

@@ -259,6 +259,16 @@ class AUC(tf.keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         if self.positives is None:
             self._build_state(y_true.shape, y_pred.shape)
+        label_positive = tf.not_equal(y_true, 0)
+        w = _weights_like(y_pred, sample_weight, self.dtype) * (
+            (
+                tf.constant(1.0, dtype=self.dtype)
+                if self.multi_label
+                else tf.constant(self.label_weights, dtype=self.dtype)
+            )
+            if self.label_weights is not None
+            else tf.constant(1.0, dtype=self.dtype)
+        )
         scores = tf.sigmoid(y_pred) if self.from_logits else y_pred
         passed = (
             tf.maximum(
@@ -345,65 +355,44 @@ class AUC(tf.keras.metrics.Metric):
                 + tf.cast(scores > 1.0 + keras.config.epsilon(), self.dtype),
             )
         )
+        ids = tf.reshape(
+            tf.cast(passed, tf.int32) * self.positives.shape[-1]
+            + (
+                tf.cumsum(tf.ones_like(tf.cast(passed, tf.int32)), axis=-1) - 1
+                if self.multi_label
+                else tf.constant(0, dtype=tf.int32)
+            ),
+            (-1,),
+        )
         buckets = (
             len(self.thresholds) + 2
             if self.thresholds is not None
             else self.num_thresholds
         ) + 1
-        label_positive = tf.not_equal(y_true, 0)
-        w = _weights_like(y_pred, sample_weight, self.dtype) * (
-            (
-                tf.constant(1.0, dtype=self.dtype)
-                if self.multi_label
-                else tf.constant(self.label_weights, dtype=self.dtype)
-            )
-            if self.label_weights is not None
-            else tf.constant(1.0, dtype=self.dtype)
-        )
         self.positives.assign_add(
-            tf.transpose(
-                tf.reduce_sum(
-                    tf.one_hot(tf.cast(passed, tf.int32), buckets, dtype=self.dtype)
-                    * tf.where(label_positive, w, tf.constant(0.0, dtype=self.dtype))[
-                        ..., None
-                    ],
-                    axis=0,
-                )
-            )
-            if self.multi_label
-            else tf.reshape(
+            tf.reshape(
                 _segment_sum(
                     tf.reshape(
                         tf.where(label_positive, w, tf.constant(0.0, dtype=self.dtype)),
                         (-1,),
                     ),
-                    tf.reshape(tf.cast(passed, tf.int32), (-1,)),
-                    buckets,
+                    ids,
+                    buckets * self.positives.shape[-1],
                 ),
-                (-1, 1),
+                (buckets, -1),
             )
         )
         self.negatives.assign_add(
-            tf.transpose(
-                tf.reduce_sum(
-                    tf.one_hot(tf.cast(passed, tf.int32), buckets, dtype=self.dtype)
-                    * tf.where(label_positive, tf.constant(0.0, dtype=self.dtype), w)[
-                        ..., None
-                    ],
-                    axis=0,
-                )
-            )
-            if self.multi_label
-            else tf.reshape(
+            tf.reshape(
                 _segment_sum(
                     tf.reshape(
                         tf.where(label_positive, tf.constant(0.0, dtype=self.dtype), w),
                         (-1,),
                     ),
-                    tf.reshape(tf.cast(passed, tf.int32), (-1,)),
-                    buckets,
+                    ids,
+                    buckets * self.negatives.shape[-1],
                 ),
-                (-1, 1),
+                (buckets, -1),
             )
         )
 

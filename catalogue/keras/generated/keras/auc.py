@@ -252,6 +252,16 @@ class AUC(keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         if self.positives is None:
             self._build_state(y_true.shape, y_pred.shape)
+        label_positive = ops.not_equal(y_true, 0)
+        w = _weights_like(y_pred, sample_weight, self.dtype) * (
+            (
+                ops.convert_to_tensor(1.0, dtype=self.dtype)
+                if self.multi_label
+                else ops.convert_to_tensor(self.label_weights, dtype=self.dtype)
+            )
+            if self.label_weights is not None
+            else ops.convert_to_tensor(1.0, dtype=self.dtype)
+        )
         scores = ops.sigmoid(y_pred) if self.from_logits else y_pred
         passed = (
             ops.maximum(
@@ -346,33 +356,22 @@ class AUC(keras.metrics.Metric):
                 + ops.cast(scores > 1.0 + keras.config.epsilon(), self.dtype),
             )
         )
+        ids = ops.reshape(
+            ops.cast(passed, "int32") * self.positives.shape[-1]
+            + (
+                _cumsum(ops.ones_like(ops.cast(passed, "int32")), -1, False, False) - 1
+                if self.multi_label
+                else ops.convert_to_tensor(0, dtype="int32")
+            ),
+            (-1,),
+        )
         buckets = (
             len(self.thresholds) + 2
             if self.thresholds is not None
             else self.num_thresholds
         ) + 1
-        label_positive = ops.not_equal(y_true, 0)
-        w = _weights_like(y_pred, sample_weight, self.dtype) * (
-            (
-                ops.convert_to_tensor(1.0, dtype=self.dtype)
-                if self.multi_label
-                else ops.convert_to_tensor(self.label_weights, dtype=self.dtype)
-            )
-            if self.label_weights is not None
-            else ops.convert_to_tensor(1.0, dtype=self.dtype)
-        )
         self.positives.assign_add(
-            ops.transpose(
-                ops.sum(
-                    ops.one_hot(ops.cast(passed, "int32"), buckets, dtype=self.dtype)
-                    * ops.where(
-                        label_positive, w, ops.convert_to_tensor(0.0, dtype=self.dtype)
-                    )[..., None],
-                    axis=0,
-                )
-            )
-            if self.multi_label
-            else ops.reshape(
+            ops.reshape(
                 _segment_sum(
                     ops.reshape(
                         ops.where(
@@ -382,24 +381,14 @@ class AUC(keras.metrics.Metric):
                         ),
                         (-1,),
                     ),
-                    ops.reshape(ops.cast(passed, "int32"), (-1,)),
-                    buckets,
+                    ids,
+                    buckets * self.positives.shape[-1],
                 ),
-                (-1, 1),
+                (buckets, -1),
             )
         )
         self.negatives.assign_add(
-            ops.transpose(
-                ops.sum(
-                    ops.one_hot(ops.cast(passed, "int32"), buckets, dtype=self.dtype)
-                    * ops.where(
-                        label_positive, ops.convert_to_tensor(0.0, dtype=self.dtype), w
-                    )[..., None],
-                    axis=0,
-                )
-            )
-            if self.multi_label
-            else ops.reshape(
+            ops.reshape(
                 _segment_sum(
                     ops.reshape(
                         ops.where(
@@ -409,10 +398,10 @@ class AUC(keras.metrics.Metric):
                         ),
                         (-1,),
                     ),
-                    ops.reshape(ops.cast(passed, "int32"), (-1,)),
-                    buckets,
+                    ids,
+                    buckets * self.negatives.shape[-1],
                 ),
-                (-1, 1),
+                (buckets, -1),
             )
         )
 

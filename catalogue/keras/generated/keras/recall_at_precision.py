@@ -31,6 +31,34 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
+    0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
+    on ids past the end)."""
+    ids_rank = len(segment_ids.shape)
+    data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
+    ids = ops.reshape(segment_ids, (-1,))
+    ids = ops.where(
+        ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments
+    )  # the extra segment
+    return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _cumsum(x, axis, reverse, exclusive):
+    """tf.cumsum for keras.ops, which has neither `reverse` nor `exclusive`: the exclusive sum is the
+    inclusive one shifted by one place (not cumsum − x, which loses small values next to large ones).
+    """
+    x = ops.moveaxis(x, axis, 0)
+    if reverse:
+        x = ops.flip(x, axis=0)
+    out = ops.cumsum(x, axis=0)
+    if exclusive:
+        out = ops.concatenate([ops.zeros_like(out[:1]), out[:-1]], axis=0)
+    if reverse:
+        out = ops.flip(out, axis=0)
+    return ops.moveaxis(out, 0, axis)
+
+
 def _extreme(x, axis, keepdims, largest, empty):
     """ops.max (largest) or ops.min over `axis`, and of nothing `empty` (the dtype's lowest or highest value,
     as tf.reduce_max and tf.reduce_min give), shaped as the reduction: keras.ops raises on an empty tensor, and
@@ -57,9 +85,9 @@ class RecallAtPrecision(keras.metrics.Metric):
     least `precision` (0 when there is none), as keras.metrics.RecallAtPrecision. The thresholds are
     num_thresholds values evenly spread over [0, 1] (0.5 alone when num_thresholds is 1), applied as
     Keras does, by bucketing: a score is clipped to [0, 1] and is positive at threshold i when ceil(p·(n
-    - 1)) - 1 >= i. A label is positive when it is non-zero; with class_id, only that column of y_true
-    and y_pred counts. A ratio whose denominator is 0 is 0. Sample weights of shape [batch] weight every
-    element of a sample.
+    - 1)) - 1 >= i (each score is bucketed once). A label is positive when it is non-zero; with
+    class_id, only that column of y_true and y_pred counts. A ratio whose denominator is 0 is 0. Sample
+    weights of shape [batch] weight every element of a sample.
 
     Args:
         precision: (float) the least precision tp / (tp + fp) a threshold must reach
@@ -156,30 +184,8 @@ class RecallAtPrecision(keras.metrics.Metric):
                     else y_true
                 ),
                 (-1,),
-            )[:, None],
+            ),
             0,
-        )
-        p = ops.reshape(
-            y_pred[..., self.class_id, None] if self.class_id is not None else y_pred,
-            (-1,),
-        )
-        predicted_positive = (
-            p[:, None] > 0.5
-            if self.num_thresholds == 1
-            else (
-                ops.ceil(
-                    ops.clip(
-                        p,
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                        ops.convert_to_tensor(1.0, dtype=self.dtype),
-                    )
-                    * (self.num_thresholds - 1.0)
-                )
-                - 1.0
-            )[:, None]
-            >= ops.cast(
-                ops.arange(0, self.num_thresholds, dtype="int32")[None, :], self.dtype
-            )
         )
         w = ops.reshape(
             _weights_like(
@@ -192,54 +198,53 @@ class RecallAtPrecision(keras.metrics.Metric):
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
-        self.true_positives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(label_positive, predicted_positive),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
+        )
+        positive_weights = ops.where(
+            label_positive, w, ops.convert_to_tensor(0.0, dtype=self.dtype)
+        )
+        p = ops.reshape(
+            y_pred[..., self.class_id, None] if self.class_id is not None else y_pred,
+            (-1,),
+        )
+        last_passed = (
+            ops.where(
+                p > 0.5,
+                ops.convert_to_tensor(0, dtype="int32"),
+                ops.convert_to_tensor(-1, dtype="int32"),
+            )
+            if self.num_thresholds == 1
+            else ops.cast(
+                ops.ceil(
+                    ops.clip(
+                        p,
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                        ops.convert_to_tensor(1.0, dtype=self.dtype),
+                    )
+                    * (self.num_thresholds - 1.0)
+                )
+                - 1.0,
+                "int32",
             )
         )
-        self.false_positives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(
-                        ops.logical_not(label_positive), predicted_positive
-                    ),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+        passed_positives = _cumsum(
+            _segment_sum(positive_weights, last_passed, self.num_thresholds),
+            0,
+            True,
+            False,
         )
-        self.true_negatives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(
-                        ops.logical_not(label_positive),
-                        ops.logical_not(predicted_positive),
-                    ),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+        negative_weights = ops.where(
+            label_positive, ops.convert_to_tensor(0.0, dtype=self.dtype), w
         )
-        self.false_negatives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(
-                        label_positive, ops.logical_not(predicted_positive)
-                    ),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+        passed_negatives = _cumsum(
+            _segment_sum(negative_weights, last_passed, self.num_thresholds),
+            0,
+            True,
+            False,
         )
+        self.true_positives.assign_add(passed_positives)
+        self.false_positives.assign_add(passed_negatives)
+        self.true_negatives.assign_add(ops.sum(negative_weights) - passed_negatives)
+        self.false_negatives.assign_add(ops.sum(positive_weights) - passed_positives)
 
     def result(self):
         return _extreme(

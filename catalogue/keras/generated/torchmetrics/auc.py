@@ -79,18 +79,6 @@ def _segment_sum(data, segment_ids, num_segments):
     return out.index_add(0, ids, data)[:num_segments]
 
 
-def _one_hot(indices, depth, dtype):
-    """tf.one_hot in torch: rows of zeros for indices outside 0..depth-1."""
-    return (indices.unsqueeze(-1) == torch.arange(depth, device=indices.device)).to(
-        dtype
-    )
-
-
-def _transpose(x, perm=None):
-    """tf.transpose in torch: axes permuted, reversed by default."""
-    return x.permute(tuple(range(x.dim() - 1, -1, -1)) if perm is None else tuple(perm))
-
-
 class AUC(Metric):
     """The area under the ROC, precision-recall or precision-recall-gain curve, as keras.metrics.AUC, by a
     Riemann sum over thresholds (interpolation: the trapezoidal rule, or Davis & Goadrich's
@@ -269,6 +257,18 @@ class AUC(Metric):
         y_true = _match_rank(y_true, y_pred)
         if self.positives.numel() == 0:
             self._build_state(y_true.shape, y_pred.shape)
+        label_positive = torch.ne(y_true, 0)
+        w = _weights_like(y_pred, sample_weight, self.dtype) * (
+            (
+                torch.tensor(1.0, dtype=self.dtype, device=self.device)
+                if self.multi_label
+                else torch.tensor(
+                    self.label_weights, dtype=self.dtype, device=self.device
+                )
+            )
+            if self.label_weights is not None
+            else torch.tensor(1.0, dtype=self.dtype, device=self.device)
+        )
         scores = torch.sigmoid(y_pred) if self.from_logits else y_pred
         passed = (
             torch.maximum(
@@ -392,80 +392,49 @@ class AUC(Metric):
                 + (scores > 1.0 + 1e-07).to(self.dtype),
             )
         )
+        ids = torch.reshape(
+            passed.to(torch.int32) * self.positives.shape[-1]
+            + (
+                _cumsum(torch.ones_like(passed.to(torch.int32)), -1, False, False) - 1
+                if self.multi_label
+                else torch.tensor(0, dtype=torch.int32, device=self.device)
+            ),
+            (-1,),
+        )
         buckets = (
             len(self.thresholds) + 2
             if self.thresholds is not None
             else self.num_thresholds
         ) + 1
-        label_positive = torch.ne(y_true, 0)
-        w = _weights_like(y_pred, sample_weight, self.dtype) * (
-            (
-                torch.tensor(1.0, dtype=self.dtype, device=self.device)
-                if self.multi_label
-                else torch.tensor(
-                    self.label_weights, dtype=self.dtype, device=self.device
-                )
-            )
-            if self.label_weights is not None
-            else torch.tensor(1.0, dtype=self.dtype, device=self.device)
-        )
-        self.positives += (
-            _transpose(
-                torch.sum(
-                    _one_hot(passed.to(torch.int32), buckets, self.dtype)
-                    * torch.where(
+        self.positives += torch.reshape(
+            _segment_sum(
+                torch.reshape(
+                    torch.where(
                         label_positive,
                         w,
                         torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    )[..., None],
-                    dim=0,
-                )
-            )
-            if self.multi_label
-            else torch.reshape(
-                _segment_sum(
-                    torch.reshape(
-                        torch.where(
-                            label_positive,
-                            w,
-                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        ),
-                        (-1,),
                     ),
-                    torch.reshape(passed.to(torch.int32), (-1,)),
-                    buckets,
+                    (-1,),
                 ),
-                (-1, 1),
-            )
+                ids,
+                buckets * self.positives.shape[-1],
+            ),
+            (buckets, -1),
         )
-        self.negatives += (
-            _transpose(
-                torch.sum(
-                    _one_hot(passed.to(torch.int32), buckets, self.dtype)
-                    * torch.where(
+        self.negatives += torch.reshape(
+            _segment_sum(
+                torch.reshape(
+                    torch.where(
                         label_positive,
                         torch.tensor(0.0, dtype=self.dtype, device=self.device),
                         w,
-                    )[..., None],
-                    dim=0,
-                )
-            )
-            if self.multi_label
-            else torch.reshape(
-                _segment_sum(
-                    torch.reshape(
-                        torch.where(
-                            label_positive,
-                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                            w,
-                        ),
-                        (-1,),
                     ),
-                    torch.reshape(passed.to(torch.int32), (-1,)),
-                    buckets,
+                    (-1,),
                 ),
-                (-1, 1),
-            )
+                ids,
+                buckets * self.negatives.shape[-1],
+            ),
+            (buckets, -1),
         )
 
     def compute(self):

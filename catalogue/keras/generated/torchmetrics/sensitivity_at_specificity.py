@@ -58,14 +58,46 @@ def _extreme(x, axis, keepdims, largest):
     return torch.full(shape, bound, dtype=x.dtype, device=x.device)
 
 
+def _cumsum(x, axis, reverse, exclusive):
+    """tf.cumsum in torch: `reverse` sums from the end, `exclusive` leaves each element out."""
+    if reverse:
+        x = torch.flip(x, dims=[axis])
+    out = torch.cumsum(x, dim=axis)
+    if exclusive:
+        out = torch.cat(
+            [
+                torch.zeros_like(out.narrow(axis, 0, 1)),
+                out.narrow(axis, 0, out.shape[axis] - 1),
+            ],
+            dim=axis,
+        )
+    return torch.flip(out, dims=[axis]) if reverse else out
+
+
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
+    0..num_segments-1 dropped."""
+    ids = segment_ids.reshape(-1).long()
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    ids = torch.where(
+        (ids >= 0) & (ids < num_segments), ids, num_segments
+    )  # the extra segment, dropped
+    out = torch.zeros(
+        (num_segments + 1,) + tuple(data.shape[1:]),
+        dtype=data.dtype,
+        device=data.device,
+    )
+    return out.index_add(0, ids, data)[:num_segments]
+
+
 class SensitivityAtSpecificity(Metric):
     """The best sensitivity tp / (tp + fn) among the thresholds at which the specificity tn / (tn + fp) is
     at least `specificity` (0 when there is none), as keras.metrics.SensitivityAtSpecificity. The
     thresholds are num_thresholds values evenly spread over [0, 1] (0.5 alone when num_thresholds is 1),
     applied as Keras does, by bucketing: a score is clipped to [0, 1] and is positive at threshold i
-    when ceil(p·(n - 1)) - 1 >= i. A label is positive when it is non-zero; with class_id, only that
-    column of y_true and y_pred counts. A ratio whose denominator is 0 is 0. Sample weights of shape
-    [batch] weight every element of a sample.
+    when ceil(p·(n - 1)) - 1 >= i (each score is bucketed once). A label is positive when it is non-
+    zero; with class_id, only that column of y_true and y_pred counts. A ratio whose denominator is 0 is
+    0. Sample weights of shape [batch] weight every element of a sample.
 
     Args:
         specificity: (float) the least specificity tn / (tn + fp) a threshold must reach
@@ -150,34 +182,8 @@ class SensitivityAtSpecificity(Metric):
                     else y_true
                 ),
                 (-1,),
-            )[:, None],
+            ),
             0,
-        )
-        p = torch.reshape(
-            y_pred[..., self.class_id, None] if self.class_id is not None else y_pred,
-            (-1,),
-        )
-        predicted_positive = (
-            p[:, None] > 0.5
-            if self.num_thresholds == 1
-            else (
-                torch.ceil(
-                    torch.clamp(
-                        p,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                    )
-                    * (self.num_thresholds - 1.0)
-                )
-                - 1.0
-            )[:, None]
-            >= torch.as_tensor(
-                torch.arange(
-                    0, self.num_thresholds, dtype=torch.int32, device=self.device
-                )[None, :],
-                dtype=self.dtype,
-                device=self.device,
-            )
         )
         w = torch.reshape(
             _weights_like(
@@ -190,46 +196,52 @@ class SensitivityAtSpecificity(Metric):
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
-        self.true_positives += torch.sum(
-            torch.where(
-                torch.logical_and(label_positive, predicted_positive),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
         )
-        self.false_positives += torch.sum(
-            torch.where(
-                torch.logical_and(
-                    torch.logical_not(label_positive), predicted_positive
-                ),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
+        positive_weights = torch.where(
+            label_positive, w, torch.tensor(0.0, dtype=self.dtype, device=self.device)
         )
-        self.true_negatives += torch.sum(
-            torch.where(
-                torch.logical_and(
-                    torch.logical_not(label_positive),
-                    torch.logical_not(predicted_positive),
-                ),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
+        p = torch.reshape(
+            y_pred[..., self.class_id, None] if self.class_id is not None else y_pred,
+            (-1,),
         )
-        self.false_negatives += torch.sum(
+        last_passed = (
             torch.where(
-                torch.logical_and(
-                    label_positive, torch.logical_not(predicted_positive)
-                ),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
+                p > 0.5,
+                torch.tensor(0, dtype=torch.int32, device=self.device),
+                torch.tensor(-1, dtype=torch.int32, device=self.device),
+            )
+            if self.num_thresholds == 1
+            else (
+                torch.ceil(
+                    torch.clamp(
+                        p,
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                    )
+                    * (self.num_thresholds - 1.0)
+                )
+                - 1.0
+            ).to(torch.int32)
         )
+        passed_positives = _cumsum(
+            _segment_sum(positive_weights, last_passed, self.num_thresholds),
+            0,
+            True,
+            False,
+        )
+        negative_weights = torch.where(
+            label_positive, torch.tensor(0.0, dtype=self.dtype, device=self.device), w
+        )
+        passed_negatives = _cumsum(
+            _segment_sum(negative_weights, last_passed, self.num_thresholds),
+            0,
+            True,
+            False,
+        )
+        self.true_positives += passed_positives
+        self.false_positives += passed_negatives
+        self.true_negatives += torch.sum(negative_weights) - passed_negatives
+        self.false_negatives += torch.sum(positive_weights) - passed_positives
 
     def compute(self):
         return _extreme(
