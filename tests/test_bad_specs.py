@@ -737,6 +737,42 @@ CASES = [
         only=True,
     ),
     Case(
+        "count_from_two_state_sizes",
+        replace("tp: {}", "tp: {shape: [3]}").replace(
+            "sum(y_true * y_pred)",
+            "segment_sum(reshape(y_pred, [-1]), cast(reshape(y_true, [-1]), int32), shape(tp, 0) * shape(tp, 0))[:3]",
+        ),
+        ("shape(tp, 0) *", 0),
+        ["may use one state variable's size, not several"],
+        only=True,
+    ),
+    Case(
+        "state_size_on_an_axis_it_lacks",
+        replace("tp: {}", "tp: {shape: [3]}").replace("sum(y_true * y_pred)", "y_pred[0, :3] * shape(tp, 1)"),
+        ("1)", 0),
+        ["state variable 'tp' has 1 axis, so axis 1 is out of range"],
+        only=True,
+    ),
+    Case(
+        "forward_kwargs_on_a_number",
+        replace("state:", "params:\n  k: {type: float, default: 1.0, forward_kwargs: true}\nstate:").replace(
+            "sum(y_true * y_pred)", "sum(y_true * y_pred) * k"
+        ),
+        ("{type: float", 0),
+        ["forward_kwargs applies to callable params, not float"],
+        only=True,
+    ),
+    Case(
+        "forward_kwargs_attribute_taken",
+        replace(
+            "state:",
+            "params:\n  fn: {type: callable, forward_kwargs: true}\n  fn_kwargs: {type: int, default: 1}\nstate:",
+        ).replace("sum(y_true * y_pred)", "sum(fn(y_true, y_pred)) * fn_kwargs"),
+        ("fn_kwargs:", 0),
+        ["param 'fn_kwargs' takes the name where 'fn''s keyword arguments are kept", "rename it"],
+        only=True,
+    ),
+    Case(
         "is_none_on_a_required_param",
         replace("state:", "params:\n  k: {type: int}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true) if k is None else sum(y_pred)"

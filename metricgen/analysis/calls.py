@@ -99,7 +99,8 @@ def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         raise ctx.fail("the axis must be an int literal", node.args[1].loc)
     if state is not None and not -len(state.shape) <= value < len(state.shape):
         raise ctx.fail(
-            f"state variable '{state.name}' has {len(state.shape)} axes, so axis {value} is out of range",
+            f"state variable '{state.name}' has {len(state.shape)} {'axis' if len(state.shape) == 1 else 'axes'}, "
+            f"so axis {value} is out of range",
             node.args[1].loc,
         )
     return ir.StateDim(static("int"), node.args[0].id, int(value))
