@@ -187,14 +187,29 @@ def _same_program(formatted: str, source: str) -> bool:
     """Whether ``formatted`` is ``source`` reformatted: the same Python syntax tree, as black promises, up to
     the whitespace inside strings (black re-indents docstrings). Whitespace in a string cannot run code."""
     try:
-        return _same_tree(ast.parse(formatted), ast.parse(source))
+        # as bytes, as Python reads the written file: a coding cookie in the cached text (utf-7 can hide a
+        # statement in a comment) is honoured here too, and what it hides shows in the tree
+        return _same_tree(ast.parse(formatted.encode("utf-8")), ast.parse(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
 
+_WITH_DOCSTRING = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _docstring(node: ast.AST) -> Optional[str]:
+    body = getattr(node, "body", None)
+    if isinstance(node, _WITH_DOCSTRING) and body and isinstance(body[0], ast.Expr):
+        value = body[0].value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
+    return None
+
+
 def _same_tree(a: ast.AST, b: ast.AST) -> bool:
     """The two trees' nodes and values, field by field (positions are attributes, not fields: not compared),
-    strings up to their whitespace. Iterative, and without building ast.dump's text: it runs on every cache hit."""
+    docstrings up to their whitespace (black re-indents them), every other string exactly. Iterative, and
+    without building ast.dump's text: it runs on every cache hit."""
     pending: list = [(a, b)]
     while pending:
         x, y = pending.pop()
@@ -202,14 +217,18 @@ def _same_tree(a: ast.AST, b: ast.AST) -> bool:
         if kind is not type(y):
             return False
         if isinstance(x, ast.AST):
+            doc_x, doc_y = _docstring(x), _docstring(y)
+            if doc_x is not None and doc_y is not None:
+                if doc_x.split() != doc_y.split():
+                    return False
+                pending.append((x.body[1:], y.body[1:]))  # type: ignore[attr-defined]
+                pending.extend((getattr(x, f, None), getattr(y, f, None)) for f in x._fields if f != "body")
+                continue
             pending.extend((getattr(x, f, None), getattr(y, f, None)) for f in x._fields)
         elif kind is list:
             if len(x) != len(y):
                 return False
             pending.extend(zip(x, y))
-        elif kind is str:
-            if x != y and x.split() != y.split():
-                return False
         elif x != y:
             return False
     return True

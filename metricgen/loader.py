@@ -22,7 +22,11 @@ _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _compose(text: str) -> yaml.Node:
     """The YAML node tree; a text libyaml refuses is parsed again by PyYAML's own parser, whose errors say more
-    (a tab: "found character '\\t' that cannot start any token") and are the ones we explain."""
+    (a tab: "found character '\\t' that cannot start any token") and are the ones we explain. A text with a tab
+    goes to PyYAML's parser first: libyaml takes tabs PyYAML refuses (`a:\\tb`), and a spec must not build or
+    fail by how PyYAML was installed."""
+    if "\t" in text:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
     try:
         return yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError:

@@ -291,7 +291,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
         batch_shaped=[s.name for s in metric.states if s.shaped_by_batch],
         shapes_needed_when=_shapes_needed_when(metric, printer),
-        build_args=[f"{i.name}_shape" for i in metric.inputs],
+        build_args=[f"{name}_shape" for name in _sizing_inputs(metric)],
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
         result_body=_unbuilt_refusal(metric, printer.target)
@@ -305,32 +305,49 @@ def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
     multi_label and no num_labels): a param's test chooses a branch of a dimension, and only that branch is
     evaluated. None when always; "False" when never (no state is shaped by a batch)."""
 
-    def needed(e: ir.Expr) -> bool | str:
+    def test(cond: ir.Expr, holds: bool) -> str:
+        if not holds and isinstance(cond, ir.Operator) and cond.op in ("is", "is not"):
+            cond = ir.Operator(cond.type, "is" if cond.op == "is not" else "is not", cond.operands)
+            holds = True
+        code = printer.wrap(printer.emit(cond), _PREC["not"] + 1)
+        return code if holds else f"not {code}"
+
+    def needed(e: ir.Expr) -> bool | list[list[str]]:
+        """True, False, or the alternatives (each a list of tests that must all hold) under which it is."""
         if isinstance(e, ir.InputDim):
             return True
         if isinstance(e, ir.Select):
-            cond = printer.code(e.cond)
-            parts = []
-            for branch, test in ((e.then, f"({cond})"), (e.orelse, f"not ({cond})")):
+            ways: list[list[str]] = []
+            for branch, holds in ((e.then, True), (e.orelse, False)):
                 need = needed(branch)
                 if need is True:
-                    parts.append(test)
+                    ways.append([test(e.cond, holds)])
                 elif need is not False:
-                    parts.append(f"{test} and ({need})")
-            if not parts:
-                return False
-            return True if len(parts) == 2 and all(needed(b) is True for b in (e.then, e.orelse)) else " or ".join(parts)
+                    ways += [[test(e.cond, holds)] + way for way in need]
+            return False if not ways else ways
         inner = [needed(child) for child in ir.children(e)]
         if any(n is True for n in inner):
             return True
-        codes = [n for n in inner if n is not False]
-        return " or ".join(f"({c})" for c in codes) if codes else False
+        ways = [way for n in inner if n is not False for way in n]
+        return ways or False
 
-    conditions = [needed(d) for s in metric.states for d in s.shape]
-    if any(c is True for c in conditions):
-        return None
-    codes = list(dict.fromkeys(c for c in conditions if c is not False))
-    return " or ".join(f"({c})" for c in codes) if codes else "False"
+    ways: list[list[str]] = []
+    for s in metric.states:
+        for d in s.shape:
+            need = needed(d)
+            if need is True:
+                return None
+            if need is not False:
+                ways += [way for way in need if way not in ways]
+    if not ways:
+        return "False"
+    return " or ".join(" and ".join(way) for way in ways)
+
+
+def _sizing_inputs(metric: ir.Metric) -> list[str]:
+    """The inputs whose sizes shape a state, in update_state's order."""
+    named = {e.input for s in metric.states for d in s.shape for e in ir.walk(d) if isinstance(e, ir.InputDim)}
+    return [i.name for i in metric.inputs if i.name in named]
 
 
 def _first_batch_shaped(metric: ir.Metric) -> ir.State | None:
@@ -361,6 +378,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     target, cls = printer.target, metric.class_name
     expressions = [e for _, e in metric.update_locals] + [e for _, e in metric.updates]
     used = {e.name for expr in expressions for e in ir.walk(expr) if isinstance(e, ir.Ref)}
+    used |= set(_sizing_inputs(metric))  # read for its shape: made a tensor first
     rank_references = {i.same_rank_as for i in metric.inputs if i.name in used}
     body = []
     for i in metric.inputs:
@@ -375,7 +393,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as}{offset})")
     first = _first_batch_shaped(metric)
     if first is not None:  # Keras' `_build`: the state is made from the first batch's shapes
-        shapes = ", ".join(f"{i.name}.shape" for i in metric.inputs)
+        shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
         body += [f"if {target.unbuilt(first)}:", f"    self._build_state({shapes})"]
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read

@@ -68,6 +68,13 @@ CASES = [
         ["invalid YAML", "'\\t'", "indent with spaces"],
         only=True,
     ),
+    Case(  # libyaml, where PyYAML has it, takes this; a spec must not build by how PyYAML was installed
+        "yaml_tab_after_a_colon",
+        replace("description: d", "description:\td"),
+        ("\td", 0),
+        ["invalid YAML", "'\\t'"],
+        only=True,
+    ),
     Case(
         "yaml_python_tag",
         replace("description: d", "description: !!python/object/apply:os.getcwd []"),
@@ -770,6 +777,44 @@ CASES = [
         ).replace("sum(y_true * y_pred)", "sum(fn(y_true, y_pred)) * fn_kwargs"),
         ("fn_kwargs:", 0),
         ["param 'fn_kwargs' takes the name where 'fn''s keyword arguments are kept", "rename it"],
+        only=True,
+    ),
+    Case(
+        "first_batch_axis_from_a_param",
+        replace("state:", "params:\n  axis: {type: int, default: -1}\nstate:")
+        .replace("tp: {}", 'tp: {shape: ["shape(y_pred, axis)"]}')
+        .replace("sum(y_true * y_pred)", "sum(y_pred, axis=0)"),
+        ("axis)", 0),
+        ["the axis must be an int literal"],
+        only=True,
+    ),
+    Case(
+        "first_batch_size_computed_with_inside_a_branch",
+        replace("state:", "params:\n  per_column: {type: bool, default: true}\nstate:")
+        .replace("tp: {}", 'tp: {shape: ["(shape(y_pred, -1) if per_column else 1) - 1"]}')
+        .replace("sum(y_true * y_pred)", "sum(y_pred, axis=0)[1:]"),
+        ('"(shape', 0),
+        ["an input's size is a dimension as it is"],
+        only=True,
+    ),
+    Case(
+        "count_from_two_state_sizes_through_a_definition",
+        replace("tp: {}", "tp: {shape: [3]}").replace(
+            "  tp: sum(y_true * y_pred)",
+            "  let:\n    both: shape(tp, 0) * shape(tp, 0)\n"
+            "  tp: segment_sum(reshape(y_pred, [-1]), cast(reshape(y_true, [-1]), int32), both)[:3]",
+        ),
+        ("both)", 0),
+        ["may use one state variable's size, not several"],
+        only=True,
+    ),
+    Case(
+        "forward_kwargs_attribute_taken_by_a_state",
+        replace("state:", "params:\n  fn: {type: callable, forward_kwargs: true}\nstate:\n  fn_kwargs: {}").replace(
+            "  tp: sum(y_true * y_pred)", "  tp: sum(fn(y_true, y_pred))\n  fn_kwargs: sum(y_pred)"
+        ),
+        ("fn_kwargs: {}", 0),
+        ["state variable 'fn_kwargs' takes the name where 'fn''s keyword arguments are kept"],
         only=True,
     ),
     Case(

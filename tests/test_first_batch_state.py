@@ -122,3 +122,78 @@ def test_a_known_size_when_traced_builds_under_tf_function():
     for t, p in parts:
         step(t, p)
     np.testing.assert_allclose(value(metric, "tf"), expected(parts), rtol=1e-6)
+
+
+WITH_A_PEAK = """
+name: with_a_peak
+class_name: WithAPeak
+description: per-class sums shaped by the first batch, and a running maximum that starts below any value
+inputs:
+  - {name: y_true}
+  - {name: y_pred}
+state:
+  hits: {shape: ["shape(y_pred, -1)"]}
+  peak: {init: -1000000000.0, fold: max}
+update:
+  hits: sum(y_pred, axis=0)
+  peak: max(y_pred)
+result: sum(hits) + peak
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_reset_before_the_first_batch_and_an_input_read_only_for_its_size(target):
+    """reset_state() of a metric that has seen nothing (a loop that resets at the top of each epoch), with a
+    state that starts away from 0 beside one shaped by the batch; y_true, never read, may be a plain list."""
+    metric = compile_class(WITH_A_PEAK, "WithAPeak", target)()
+    y_pred = np.arange(6, dtype=np.float32).reshape(2, 3)
+    if target == "torchmetrics":
+        metric.reset()
+        metric.update([[0, 1, 0], [1, 0, 0]], torch.as_tensor(y_pred))
+    else:
+        metric.reset_state()
+        metric.update_state([[0, 1, 0], [1, 0, 0]], y_pred)
+    assert float(value(metric, target)) == y_pred.sum() + y_pred.max()
+
+
+AUC_LIKE = """
+name: per_label
+class_name: PerLabel
+description: sums per label when multi_label (the labels from num_labels, else from the first batch), else one
+params:
+  multi_label: {type: bool, default: false}
+  num_labels: {type: int, default: null, min: 1}
+inputs:
+  - {name: y_true}
+  - {name: y_pred}
+state:
+  sums: {shape: ["(num_labels if num_labels is not None else shape(y_pred, -1)) if multi_label else 1"]}
+update:
+  sums: sum(y_pred, axis=0) if multi_label else sum(y_pred)[None]
+result: sums
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("kwargs", [{}, {"multi_label": True, "num_labels": 3}, {"multi_label": True}])
+def test_params_that_give_the_shape_make_the_state_at_once(target, kwargs):
+    """Where the params give the shape, the state exists before any batch (result() is zeros, as Keras' AUC),
+    and survives reset (torchmetrics' reset() restores it); otherwise result() waits for a batch."""
+    metric = compile_class(AUC_LIKE, "PerLabel", target)(**kwargs)
+    y_pred = np.arange(6, dtype=np.float32).reshape(2, 3)
+    given = not kwargs.get("multi_label") or kwargs.get("num_labels")
+    for _ in range(2):
+        if given:
+            assert np.all(value(metric, target) == 0)
+        else:
+            with pytest.raises(ValueError, match="has seen no batch yet"):
+                value(metric, target)
+        update(metric, target, np.zeros_like(y_pred), y_pred)
+        expected = y_pred.sum(0) if kwargs.get("multi_label") else [y_pred.sum()]
+        np.testing.assert_allclose(value(metric, target), expected)
+        if target == "torchmetrics":
+            metric.reset()
+        else:
+            metric.reset_state()
+            if not given:
+                break  # Keras keeps variables once made: a reset zeroes them (checked in the next round's sums)

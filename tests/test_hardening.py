@@ -317,3 +317,21 @@ def test_a_warm_format_cache_is_used_and_black_not_imported(repo):
     assert first.stdout.split() == ["0", "True"], first.stderr[-2000:]
     second = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert second.stdout.split() == ["0", "False"], second.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    "cached, source, same",
+    [
+        # a utf-7 cookie turns a comment into a statement when Python reads the written file
+        ('# -*- coding: utf-7 -*-\nx = 1\n#+AAo-print("INJECTED")\nprint("hello")\n', 'x = 1\nprint("hello")\n', False),
+        # whitespace inside a string that is not a docstring is part of the program
+        ('print("a b".split(" "))\n', 'print("a b".split("\\t"))\n', False),
+        ('print(f"{5: d}")\n', 'print(f"{5:d}")\n', False),
+        # a docstring black re-indented is the same program
+        ('def f():\n    """a\n    b"""\n    return 1\n', 'def f():\n  """a\n      b"""\n  return 1\n', True),
+    ],
+)
+def test_the_format_cache_takes_only_the_same_program(cached, source, same):
+    from metricgen.formatting import _same_program
+
+    assert _same_program(cached, source) is same

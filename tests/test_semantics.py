@@ -540,7 +540,7 @@ state:
   above: {}
 update:
   kept: sum(cast((y_true >= 0) & (ignore is None or y_true != ignore), float))
-  above: sum(cast((y_pred >= 0) & (floor is not None and y_pred > floor), float))
+  above: sum(cast((y_pred >= 0) and floor is not None and y_pred > floor, float))
 result: kept * 1000 + above
 """
 

@@ -82,10 +82,7 @@ def _input_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         raise ctx.fail(
             "shape() in a state's shape applies to an input of update_state", arg.loc, hint or ", ".join(inputs)
         )
-    value = constants.evaluate(static_int(checker, axis, scope, "the axis"), ctx.params)
-    if value is None:
-        raise ctx.fail("the axis must be an int literal", axis.loc)
-    return ir.InputDim(static("int"), arg.id, int(value))
+    return ir.InputDim(static("int"), arg.id, _literal_axis(checker, axis, scope))
 
 
 def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
@@ -94,9 +91,7 @@ def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
     if len(node.args) != 2 or node.kwargs:
         raise ctx.fail("shape() of a state variable takes the variable and a constant axis", node.loc)
     state = ctx.states.get(node.args[0].id)
-    value = constants.evaluate(static_int(checker, node.args[1], scope, "the axis"), ctx.params)
-    if value is None:
-        raise ctx.fail("the axis must be an int literal", node.args[1].loc)
+    value = _literal_axis(checker, node.args[1], scope)
     if state is not None and not -len(state.shape) <= value < len(state.shape):
         raise ctx.fail(
             f"state variable '{state.name}' has {len(state.shape)} {'axis' if len(state.shape) == 1 else 'axes'}, "
@@ -104,6 +99,27 @@ def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
             node.args[1].loc,
         )
     return ir.StateDim(static("int"), node.args[0].id, int(value))
+
+
+def _sizes_in(expr: ir.Expr, scope: Scope) -> int:
+    """How many state or input sizes ``expr`` reads, through the definitions it names."""
+    count = 0
+    for e in ir.walk(expr):
+        if isinstance(e, (ir.StateDim, ir.InputDim)):
+            count += 1
+        elif isinstance(e, ir.Ref) and e.kind == "local" and e.name in scope.base.local_exprs:
+            count += _sizes_in(scope.base.local_exprs[e.name], scope)
+    return count
+
+
+def _literal_axis(checker: "Checker", node: syn.Node, scope: Scope) -> int:
+    """An axis written as an int (-1 included): the code reads it when the class is written, so a param, whose
+    value the constructor gets, cannot stand for it."""
+    expr = static_int(checker, node, scope, "the axis")
+    value = constants.evaluate(expr, checker.ctx.params)
+    if value is None or any(isinstance(e, ir.Ref) for e in ir.walk(expr)):
+        raise checker.ctx.fail("the axis must be an int literal, like -1", node.loc)
+    return int(value)
 
 
 def _call_param(checker: "Checker", node: syn.Call, scope: Scope, param: ir.Param) -> ir.Expr:
@@ -275,7 +291,7 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
             raise fail(f"{what} must be a constant number, got {value.type}", node.loc)
         return value
     value = static_int(checker, node, scope, what)
-    if kind is Kind.COUNT and sum(isinstance(e, (ir.StateDim, ir.InputDim)) for e in ir.walk(value)) > 1:
+    if kind is Kind.COUNT and _sizes_in(value, scope) > 1:
         raise fail(
             f"{what} may use one state variable's size, not several (its size would be their product)", node.loc
         )

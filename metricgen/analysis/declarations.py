@@ -59,12 +59,14 @@ def param(checker: "Checker", name: str, p: Any) -> ir.Param:
                 f"only one param can take the constructor's other keyword arguments ('{others[0]}' does)",
                 loaded.location(("params", name, "forward_kwargs")),
             )
-        if declared.kwargs_attribute in ctx.spec.params:
-            ctx.diag.error(
-                f"param '{declared.kwargs_attribute}' takes the name where '{name}''s keyword arguments are kept",
-                loaded.key_location(("params", declared.kwargs_attribute)),
-                "rename it",
-            )
+        for what, names in (("param", ctx.spec.params), ("state variable", ctx.spec.state)):
+            if declared.kwargs_attribute in names:
+                section = "params" if what == "param" else "state"
+                ctx.diag.error(
+                    f"{what} '{declared.kwargs_attribute}' takes the name where '{name}''s keyword arguments are kept",
+                    loaded.key_location((section, declared.kwargs_attribute)),
+                    "rename it",
+                )
     if (p.min is not None or p.max is not None) and p.type not in NUMERIC_TYPES:
         ctx.diag.error(f"min/max apply to numeric params, not {p.type}", loaded.location(("params", name)))
     bounds_ok = True
@@ -138,7 +140,7 @@ def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:
             "use int params, len(list_param) and + - * //",
         )
     for e in ir.walk(expr):
-        if isinstance(e, ir.Operator) and any(isinstance(o, ir.InputDim) for o in e.operands):
+        if isinstance(e, ir.Operator) and any(isinstance(inner, ir.InputDim) for inner in ir.walk(e)):
             raise ctx.fail(
                 "an input's size is a dimension as it is: it cannot be computed with",
                 ctx.loaded.location(path),

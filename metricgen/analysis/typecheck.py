@@ -195,22 +195,22 @@ class Checker:
         """`and` / `or` as Python reads them: an operand is checked knowing the ones before it held (`and`) or
         failed (`or`), so `ignore_class is None or y != ignore_class` is allowed; an operand that is a constant
         decides at trace time, and what follows it is computed only when it must be."""
-        result: ir.Expr | None = None
-        for sub in node.values:
-            value = self.check(sub, scope)
-            self.require_bool(value, sub.loc, f"'{node.op}'")
-            if result is None:
-                result = value
-            elif result.type.is_static and value.type.is_tensor:
-                decided = self.to_tensor(ir.Literal(static("bool"), node.op == "or"), "bool")
-                then, orelse = (decided, value) if node.op == "or" else (value, decided)
-                result = ir.Select(tensor("bool"), result, then, orelse)
-            else:
-                result = self.logical(node.op, [result, value])
-            when_true, when_false = comparisons.none_branches(sub, scope)
-            scope = when_true if node.op == "and" else when_false
-        assert result is not None
-        return result
+        return self._operands(node.op, node.values, scope)
+
+    def _operands(self, op: str, operands: list[syn.Node], scope: Scope) -> ir.Expr:
+        """``operands`` joined by ``op``, right-nested, so that what follows a constant is computed only
+        where that constant says (and only there knows what it says)."""
+        first = self.check(operands[0], scope)
+        self.require_bool(first, operands[0].loc, f"'{op}'")
+        if len(operands) == 1:
+            return first
+        when_true, when_false = comparisons.none_branches(operands[0], scope)
+        rest = self._operands(op, operands[1:], when_true if op == "and" else when_false)
+        if first.type.is_static and rest.type.is_tensor:
+            decided = self.to_tensor(ir.Literal(static("bool"), op == "or"), "bool")
+            then, orelse = (decided, rest) if op == "or" else (rest, decided)
+            return ir.Select(tensor("bool"), first, then, orelse)
+        return self.logical(op, [first, rest])
 
     def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
         cond = self.check(node.cond, scope)

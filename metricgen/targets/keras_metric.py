@@ -88,18 +88,15 @@ class KerasMetricTarget(Target):
                 init_state += self.add_variable(s, parts.shapes[s.name])
         init_state += build_now(parts)
         # Keras' own reset_state sets every variable to zeros: right unless a variable starts elsewhere
-        resets = (
-            [
-                (
-                    f"self.{s.name}.assign({self.full(f'self.{s.name}', py_literal(s.init))})"
-                    if s.init != 0
-                    else f"self.{s.name}.assign({self.ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype))"
-                )
-                for s in metric.states
-            ]
-            if any(s.init != 0 for s in metric.states)
-            else []
-        )
+        resets: list[str] = []
+        if any(s.init != 0 for s in metric.states):
+            for s in metric.states:
+                if s.init != 0:
+                    resets.append(f"self.{s.name}.assign({self.full(f'self.{s.name}', py_literal(s.init))})")
+                    continue
+                zeros = f"self.{s.name}.assign({self.ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype))"
+                # a state shaped by the first batch (always from 0) may not exist yet: nothing to reset then
+                resets += [f"if self.{s.name} is not None:", f"    {zeros}"] if s.shaped_by_batch else [zeros]
         return {
             "parts": parts,
             "base_class": self.base_class,

@@ -97,6 +97,8 @@ class TorchMetricsTarget(Target):
             shape = parts.shapes[s.name]
             if s.shaped_by_batch:  # empty until the first batch gives its shape; reset() empties it again
                 default = f"torch.zeros({(0,) * len(s.shape)}{dtype})"
+                if parts.shapes_needed_when is not None:  # unless the params give it: made first, and kept
+                    default = f"{default} if {parts.shapes_needed_when} else self.{s.name}"
                 build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")
             else:
                 default = (
@@ -145,7 +147,8 @@ class TorchMetricsTarget(Target):
             first = batch_shaped[0].name
             body += [f'if incoming_state["{first}"].numel() == 0:  # it has seen no batch', "    return"]
             for s in batch_shaped:
-                body += [f"if self.{s.name}.numel() == 0:", f'    self.{s.name} = torch.zeros_like(incoming_state["{s.name}"])']
+                made = f'torch.zeros(tuple(incoming_state["{s.name}"].shape), dtype={self.dtype(s.dtype)}, device=self.device)'
+                body += [f"if self.{s.name}.numel() == 0:", f"    self.{s.name} = {made}"]
         for s in metric.states:
             value = f'incoming_state["{s.name}"]'
             if s.fold == "add" and s.init != 0:

@@ -194,10 +194,10 @@ class AUC(keras.metrics.Metric):
         # shaped by the first batch: made by _build_state
         self.positives = None
         self.negatives = None
-        if not (((self.multi_label) and (not (self.num_labels is not None)))):
-            self._build_state(None, None)
+        if not (self.multi_label and self.num_labels is None):
+            self._build_state(None)
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the state variables shaped by the first batch (Keras' F1Score makes its own so)."""
         self.positives = self.add_variable(
             shape=(
@@ -251,7 +251,7 @@ class AUC(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
         if self.positives is None:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         label_positive = ops.not_equal(y_true, 0)
         w = _weights_like(y_pred, sample_weight, self.dtype) * (
             (

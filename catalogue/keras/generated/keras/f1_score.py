@@ -124,7 +124,7 @@ class F1Score(keras.metrics.Metric):
         self.false_negatives = None
         self.intermediate_weights = None
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the state variables shaped by the first batch (Keras' F1Score makes its own so)."""
         self.true_positives = self.add_variable(
             shape=(_known_size(y_pred_shape, -1, "y_pred"),),
@@ -161,7 +161,7 @@ class F1Score(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         _check_shape("F1Score", "y_pred", y_pred, (None, None), False)
         if self.true_positives is None:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         w = _weights_like(y_true, sample_weight, self.dtype)
         predicted = ops.cast(
             (

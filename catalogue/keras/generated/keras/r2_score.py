@@ -150,7 +150,7 @@ class R2Score(keras.metrics.Metric):
             name="num_samples",
         )
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the state variables shaped by the first batch (Keras' F1Score makes its own so)."""
         self.squared_sum = self.add_variable(
             shape=(_known_size(y_pred_shape, -1, "y_pred"),),
@@ -188,7 +188,7 @@ class R2Score(keras.metrics.Metric):
         _check_shape("R2Score", "y_pred", y_pred, (None, None), False)
         y_true = _match_rank(y_true, y_pred)
         if self.squared_sum is None:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         w = _weights_like(y_true, sample_weight, self.dtype)
         self.squared_sum.assign_add(ops.sum(w * ops.square(y_true), axis=0))
         self.sum.assign_add(ops.sum(w * y_true, axis=0))

@@ -201,12 +201,28 @@ class AUC(Metric):
                 f"AUC: argument `from_logits` must be True or False, got {from_logits!r}"
             )
         self.from_logits = from_logits
-        self.add_state("positives", default=torch.zeros((0, 0)), dist_reduce_fx="sum")
-        self.add_state("negatives", default=torch.zeros((0, 0)), dist_reduce_fx="sum")
-        if not (((self.multi_label) and (not (self.num_labels is not None)))):
-            self._build_state(None, None)
+        if not (self.multi_label and self.num_labels is None):
+            self._build_state(None)
+        self.add_state(
+            "positives",
+            default=(
+                torch.zeros((0, 0))
+                if self.multi_label and self.num_labels is None
+                else self.positives
+            ),
+            dist_reduce_fx="sum",
+        )
+        self.add_state(
+            "negatives",
+            default=(
+                torch.zeros((0, 0))
+                if self.multi_label and self.num_labels is None
+                else self.negatives
+            ),
+            dist_reduce_fx="sum",
+        )
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the states shaped by the first batch (empty until then, and again after reset())."""
         self.positives = torch.zeros(
             (
@@ -256,7 +272,7 @@ class AUC(Metric):
         y_pred = torch.as_tensor(y_pred, dtype=self.dtype, device=self.device)
         y_true = _match_rank(y_true, y_pred)
         if self.positives.numel() == 0:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         label_positive = torch.ne(y_true, 0)
         w = _weights_like(y_pred, sample_weight, self.dtype) * (
             (
@@ -555,9 +571,17 @@ class AUC(Metric):
         if incoming_state["positives"].numel() == 0:  # it has seen no batch
             return
         if self.positives.numel() == 0:
-            self.positives = torch.zeros_like(incoming_state["positives"])
+            self.positives = torch.zeros(
+                tuple(incoming_state["positives"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.negatives.numel() == 0:
-            self.negatives = torch.zeros_like(incoming_state["negatives"])
+            self.negatives = torch.zeros(
+                tuple(incoming_state["negatives"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         self.positives += incoming_state["positives"]
         self.negatives += incoming_state["negatives"]
         self._computed = None

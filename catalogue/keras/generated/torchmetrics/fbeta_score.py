@@ -151,7 +151,7 @@ class FBetaScore(Metric):
             "intermediate_weights", default=torch.zeros((0,)), dist_reduce_fx="sum"
         )
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the states shaped by the first batch (empty until then, and again after reset())."""
         self.true_positives = torch.zeros(
             (_known_size(y_pred_shape, -1, "y_pred"),),
@@ -180,7 +180,7 @@ class FBetaScore(Metric):
         y_pred = torch.as_tensor(y_pred, dtype=self.dtype, device=self.device)
         _check_shape("FBetaScore", "y_pred", y_pred, (None, None), False)
         if self.true_positives.numel() == 0:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         w = _weights_like(y_true, sample_weight, self.dtype)
         predicted = (
             torch.logical_and(
@@ -244,14 +244,28 @@ class FBetaScore(Metric):
         if incoming_state["true_positives"].numel() == 0:  # it has seen no batch
             return
         if self.true_positives.numel() == 0:
-            self.true_positives = torch.zeros_like(incoming_state["true_positives"])
+            self.true_positives = torch.zeros(
+                tuple(incoming_state["true_positives"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.false_positives.numel() == 0:
-            self.false_positives = torch.zeros_like(incoming_state["false_positives"])
+            self.false_positives = torch.zeros(
+                tuple(incoming_state["false_positives"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.false_negatives.numel() == 0:
-            self.false_negatives = torch.zeros_like(incoming_state["false_negatives"])
+            self.false_negatives = torch.zeros(
+                tuple(incoming_state["false_negatives"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.intermediate_weights.numel() == 0:
-            self.intermediate_weights = torch.zeros_like(
-                incoming_state["intermediate_weights"]
+            self.intermediate_weights = torch.zeros(
+                tuple(incoming_state["intermediate_weights"].shape),
+                dtype=self.dtype,
+                device=self.device,
             )
         self.true_positives += incoming_state["true_positives"]
         self.false_positives += incoming_state["false_positives"]

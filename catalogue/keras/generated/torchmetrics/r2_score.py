@@ -123,7 +123,7 @@ class R2Score(Metric):
             dist_reduce_fx="sum",
         )
 
-    def _build_state(self, y_true_shape, y_pred_shape):
+    def _build_state(self, y_pred_shape):
         """Makes the states shaped by the first batch (empty until then, and again after reset())."""
         self.squared_sum = torch.zeros(
             (_known_size(y_pred_shape, -1, "y_pred"),),
@@ -153,7 +153,7 @@ class R2Score(Metric):
         _check_shape("R2Score", "y_pred", y_pred, (None, None), False)
         y_true = _match_rank(y_true, y_pred)
         if self.squared_sum.numel() == 0:
-            self._build_state(y_true.shape, y_pred.shape)
+            self._build_state(y_pred.shape)
         w = _weights_like(y_true, sample_weight, self.dtype)
         self.squared_sum += torch.sum(w * torch.square(y_true), dim=0)
         self.sum += torch.sum(w * y_true, dim=0)
@@ -207,13 +207,27 @@ class R2Score(Metric):
         if incoming_state["squared_sum"].numel() == 0:  # it has seen no batch
             return
         if self.squared_sum.numel() == 0:
-            self.squared_sum = torch.zeros_like(incoming_state["squared_sum"])
+            self.squared_sum = torch.zeros(
+                tuple(incoming_state["squared_sum"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.sum.numel() == 0:
-            self.sum = torch.zeros_like(incoming_state["sum"])
+            self.sum = torch.zeros(
+                tuple(incoming_state["sum"].shape), dtype=self.dtype, device=self.device
+            )
         if self.total_mse.numel() == 0:
-            self.total_mse = torch.zeros_like(incoming_state["total_mse"])
+            self.total_mse = torch.zeros(
+                tuple(incoming_state["total_mse"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         if self.count.numel() == 0:
-            self.count = torch.zeros_like(incoming_state["count"])
+            self.count = torch.zeros(
+                tuple(incoming_state["count"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
         self.squared_sum += incoming_state["squared_sum"]
         self.sum += incoming_state["sum"]
         self.total_mse += incoming_state["total_mse"]
