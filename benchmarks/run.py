@@ -646,12 +646,10 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
     own, on its first test configuration (tests/keras_catalogue_cases.py) with a batch of --catalogue-batch,
     graph and XLA, the four candidates of a class interleaved; and AUC (ROC and PR, 200 and 1000 thresholds)."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from keras_catalogue_cases import CASES
+    from keras_catalogue_cases import first_of_each_class
 
-    first = {}
-    for case in CASES:
-        first.setdefault(case.class_name, case)
-    runs = [(case.class_name, case) for case in first.values()]
+    first = {case.class_name: case for case in first_of_each_class()}
+    runs = [(name, case) for name, case in first.items()]
     auc = first["AUC"]
     runs += [
         (f"AUC {curve} T={t}", type(auc)(auc.id, auc.stem, "AUC", {"curve": curve, "num_thresholds": t}, auc.make))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Iterator, Optional, Union
 
 from .errors import UNKNOWN, Location
-from .types import Type
+from .types import Type, static
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,11 @@ class Subscript(Expr):
     items: tuple[Union[Expr, Slice, str], ...]  # str: "None" (new axis) or "..."
 
 
+def none_comparison(param: Expr, op: str) -> Operator:
+    """`param is None` (op "is") or `param is not None` (op "is not"): a constant, decided by the constructor."""
+    return Operator(static("bool"), op, (param, Literal(static("none"), None)))  # type: ignore[arg-type]
+
+
 def walk(expr: Expr) -> Iterator[Expr]:
     """The expression and every expression inside it (slice bounds and function arguments included)."""
     yield expr
@@ -262,6 +267,11 @@ class Metric:
     examples: list[Any] = field(default_factory=list)
     uses_sample_weight: bool = False
     higher_is_better: Optional[bool] = None
+
+    @property
+    def batch_shaped(self) -> list[State]:
+        """The state variables made by the first update (a shape names an input's size)."""
+        return [s for s in self.states if s.shaped_by_batch]
 
     def expressions(self) -> Iterator[Expr]:
         """Every top-level expression: update definitions and values, result definitions and value."""

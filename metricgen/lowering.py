@@ -246,10 +246,10 @@ class ClassParts:
     init_checks: list[str]  # each argument checked and stored on the instance
     extra_imports: list[str]
     shapes: dict[str, str]  # state variable -> its shape as a tuple display
-    batch_shaped: list[str]  # state variables made by the first update (a shape names an input's size)
-    build_args: list[str]  # the arguments of _build_state, which makes them: each input's shape
-    # a condition under which the first batch's shapes are needed (None: always), else __init__ makes the state
-    shapes_needed_when: str | None
+    build_args: list[str]  # the arguments of _build_state, which makes the state shaped by the first batch
+    # when the params give that state's shape (no input's size needed), a condition; then __init__ makes it
+    shape_given_when: str | None
+    build_now: list[str]  # __init__'s call of _build_state under that condition
     update_args: list[str]
     update_body: list[str]
     result_body: list[str]
@@ -275,6 +275,9 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
     ]
     init_checks: list[str] = []
     rules = [param_rule(p) for p in metric.params]
+    needed_when = _shapes_needed_when(metric, printer) if metric.batch_shaped else None
+    shape_given_when = None if needed_when is None else f"not ({needed_when})"
+    none = ", ".join("None" for _ in _sizing_inputs(metric))
     for p, rule in zip(metric.params, rules):
         init_checks += rule.check(metric.class_name, p.name)
     return ClassParts(
@@ -289,9 +292,9 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         init_checks=init_checks,
         extra_imports=["import numbers"] if any(r.needs_numbers_module for r in rules) else [],
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
-        batch_shaped=[s.name for s in metric.states if s.shaped_by_batch],
-        shapes_needed_when=_shapes_needed_when(metric, printer),
         build_args=[f"{name}_shape" for name in _sizing_inputs(metric)],
+        shape_given_when=shape_given_when,
+        build_now=[] if shape_given_when is None else [f"if {shape_given_when}:", f"    self._build_state({none})"],
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
         result_body=_unbuilt_refusal(metric, printer.target)
@@ -303,7 +306,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
 def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
     """Python code for when the state's shape reads an input's size (Keras' AUC needs y_pred's only with
     multi_label and no num_labels): a param's test chooses a branch of a dimension, and only that branch is
-    evaluated. None when always; "False" when never (no state is shaped by a batch)."""
+    evaluated. None when always (called only for a metric with a state shaped by a batch)."""
 
     def test(cond: ir.Expr, holds: bool) -> str:
         if not holds and isinstance(cond, ir.Operator) and cond.op in ("is", "is not"):
@@ -339,9 +342,7 @@ def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
                 return None
             if need is not False:
                 ways += [way for way in need if way not in ways]
-    if not ways:
-        return "False"
-    return " or ".join(" and ".join(way) for way in ways)
+    return " or ".join(" and ".join(way) for way in ways) if ways else None
 
 
 def _sizing_inputs(metric: ir.Metric) -> list[str]:
@@ -350,16 +351,11 @@ def _sizing_inputs(metric: ir.Metric) -> list[str]:
     return [i.name for i in metric.inputs if i.name in named]
 
 
-def _first_batch_shaped(metric: ir.Metric) -> ir.State | None:
-    return next((s for s in metric.states if s.shaped_by_batch), None)
-
-
 def _unbuilt_refusal(metric: ir.Metric, target: "Target") -> list[str]:
-    state = _first_batch_shaped(metric)
-    if state is None:
+    if not metric.batch_shaped:
         return []
     message = f"{metric.class_name} has seen no batch yet: its state is shaped by the first one"
-    return [f"if {target.unbuilt(state)}:", f"    raise ValueError({message!r})"]
+    return [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    raise ValueError({message!r})"]
 
 
 def _result_code(metric: ir.Metric, printer: Printer) -> str:
@@ -391,10 +387,9 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if i.same_rank_as is not None and i.name in used:
             offset = f", {i.rank_offset}" if i.rank_offset else ""
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as}{offset})")
-    first = _first_batch_shaped(metric)
-    if first is not None:  # Keras' `_build`: the state is made from the first batch's shapes
+    if metric.batch_shaped:  # Keras' `_build`: the state is made from the first batch's shapes
         shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
-        body += [f"if {target.unbuilt(first)}:", f"    self._build_state({shapes})"]
+        body += [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    self._build_state({shapes})"]
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]

@@ -559,6 +559,14 @@ CASES = (
 )
 
 
+def first_of_each_class() -> list[Case]:
+    """The first case of each class, in CASES' order: the representative subset (other backends, XLA, benchmarks)."""
+    first: dict = {}
+    for case in CASES:
+        first.setdefault(case.class_name, case)
+    return list(first.values())
+
+
 def weights_for(rng, part: dict, mode: str, case: Case):
     if mode == "unweighted":
         return None

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_catalogue_cases import CASES, weights_for  # noqa: E402
+from keras_catalogue_cases import CASES, first_of_each_class, weights_for  # noqa: E402
 
 GENERATED = Path(__file__).resolve().parent.parent / "catalogue" / "keras" / "generated" / "keras"
 
@@ -58,12 +58,7 @@ def run(case, mode: str) -> dict:
 
 
 def main() -> None:
-    cases = CASES
-    if os.environ.get("CASES_SUBSET"):
-        seen: dict = {}
-        for case in CASES:
-            seen.setdefault(case.class_name, case)
-        cases = list(seen.values())
+    cases = first_of_each_class() if os.environ.get("CASES_SUBSET") else CASES
     report = {}
     for case in cases:
         for mode in ("unweighted",) + (("per_sample",) if case.per_sample else ()):

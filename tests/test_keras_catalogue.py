@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, tf
-from keras_catalogue_cases import CASES, Case, weights_for
+from keras_catalogue_cases import CASES, Case, first_of_each_class, weights_for
 from metricgen.compiler import compile_file
 from support import load_module
 
@@ -173,7 +173,7 @@ def catalogue_under(backend: str) -> dict:
     return report["results"]
 
 
-FIRST_OF_EACH = list({c.class_name: c for c in reversed(CASES)}.values())[::-1]
+FIRST_OF_EACH = first_of_each_class()
 BACKEND_RUNS = [
     f"{c.id}-{mode}" for c in FIRST_OF_EACH for mode in ("unweighted",) + (("per_sample",) if c.per_sample else ())
 ]

@@ -24,7 +24,7 @@ def none_test(checker: "Checker", node: syn.Compare, scope: Scope) -> ir.Expr:
         raise checker.ctx.fail(
             f"param '{value.name}' is never None", node.left.loc, "give it `default: null` to make None its default"
         )
-    return ir.Operator(static("bool"), node.op, (value, ir.Literal(static("none"), None)))  # type: ignore[arg-type]
+    return ir.none_comparison(value, node.op)
 
 
 def none_branches(test: syn.Node, scope: Scope) -> tuple[Scope, Scope]:

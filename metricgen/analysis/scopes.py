@@ -131,10 +131,7 @@ def _knowing(scope: Scope, names: frozenset[str]) -> Scope:
 
 def _all_given(scope: Scope, names: frozenset[str]) -> ir.Expr:
     """`a is not None and b is not None ...`: a constant, true where a guarded definition is computed."""
-    tests = [
-        ir.Operator(static("bool"), "is not", (ir.Ref(scope.bindings[n].type, "param", n), ir.Literal(static("none"), None)))
-        for n in sorted(names)
-    ]
+    tests = [ir.none_comparison(ir.Ref(scope.bindings[n].type, "param", n), "is not") for n in sorted(names)]
     return tests[0] if len(tests) == 1 else ir.Operator(static("bool"), "and", tuple(tests))
 
 

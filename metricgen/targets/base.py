@@ -73,8 +73,9 @@ class Target(abc.ABC):
         """Statements folding a batch value into a state variable, in update."""
 
     @abc.abstractmethod
-    def unbuilt(self, state: ir.State) -> str:
-        """A condition: the state variable shaped by the first batch has not been made yet."""
+    def unbuilt(self, variable: str) -> str:
+        """A condition: the state variable ``variable`` (code: ``self.x``, ``other.x``), shaped by the first
+        batch, has not been made yet."""
 
     # -- the module -----------------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -27,14 +27,6 @@ KERAS_METRIC_ATTRIBUTES = frozenset(
 )
 
 
-def build_now(parts: Any) -> list[str]:
-    """__init__ makes the state shaped by a batch itself where the params say no input's size is needed."""
-    if not parts.batch_shaped or parts.shapes_needed_when is None:
-        return []
-    none = ", ".join("None" for _ in parts.build_args)
-    return [f"if not ({parts.shapes_needed_when}):", f"    self._build_state({none})"]
-
-
 class KerasMetricTarget(Target):
     template = "keras_metric.py.j2"
     reserved_attributes = KERAS_METRIC_ATTRIBUTES
@@ -54,8 +46,8 @@ class KerasMetricTarget(Target):
         extreme = "maximum" if state.fold == "max" else "minimum"
         return [f"{var}.assign({self.ops}.{extreme}({var}, {value}))"]
 
-    def unbuilt(self, state: ir.State) -> str:
-        return f"self.{state.name} is None"
+    def unbuilt(self, variable: str) -> str:
+        return f"{variable} is None"
 
     @staticmethod
     def add_variable(s: ir.State, shape: str) -> list[str]:
@@ -78,7 +70,7 @@ class KerasMetricTarget(Target):
         if forwarded is not None:
             init_state.append(f"self.{forwarded.kwargs_attribute} = kwargs  # passed to {forwarded.name} on every call")
         build_state: list[str] = []
-        if parts.batch_shaped:
+        if metric.batch_shaped:
             init_state.append("# shaped by the first batch: made by _build_state")
         for s in metric.states:
             if s.shaped_by_batch:
@@ -86,7 +78,7 @@ class KerasMetricTarget(Target):
                 build_state += self.add_variable(s, parts.shapes[s.name])
             else:
                 init_state += self.add_variable(s, parts.shapes[s.name])
-        init_state += build_now(parts)
+        init_state += parts.build_now
         # Keras' own reset_state sets every variable to zeros: right unless a variable starts elsewhere
         resets: list[str] = []
         if any(s.init != 0 for s in metric.states):
@@ -96,7 +88,7 @@ class KerasMetricTarget(Target):
                     continue
                 zeros = f"self.{s.name}.assign({self.ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype))"
                 # a state shaped by the first batch (always from 0) may not exist yet: nothing to reset then
-                resets += [f"if self.{s.name} is not None:", f"    {zeros}"] if s.shaped_by_batch else [zeros]
+                resets += [f"if not {self.unbuilt(f'self.{s.name}')}:", f"    {zeros}"] if s.shaped_by_batch else [zeros]
         return {
             "parts": parts,
             "base_class": self.base_class,
@@ -148,11 +140,11 @@ class KerasMetricTarget(Target):
             body.append(
                 f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
             )
-        batch_shaped = [s for s in metric.states if s.shaped_by_batch]
-        if batch_shaped:
-            body += [f"    if other.{batch_shaped[0].name} is None:  # it has seen no batch", "        continue"]
-            body.append(f"    if self.{batch_shaped[0].name} is None:")
-            for s in batch_shaped:
+        if metric.batch_shaped:
+            first = metric.batch_shaped[0].name
+            body += [f"    if {self.unbuilt(f'other.{first}')}:  # it has seen no batch", "        continue"]
+            body.append(f"    if {self.unbuilt(f'self.{first}')}:")
+            for s in metric.batch_shaped:
                 body += ["        " + line for line in self.add_variable(s, f"other.{s.name}.shape")]
         for s in metric.states:
             value = f"other.{s.name}"

@@ -17,7 +17,6 @@ from .. import ir
 from ..lowering import Printer, class_parts, py_literal
 from ..types import FLOAT
 from .base import Target
-from .keras_metric import build_now
 
 # Attributes of torchmetrics.Metric (its torch.nn.Module base included) that a param or state would overwrite.
 TORCHMETRICS_ATTRIBUTES = frozenset(
@@ -84,8 +83,8 @@ class TorchMetricsTarget(Target):
         extreme = "maximum" if state.fold == "max" else "minimum"
         return [f"{var} = torch.{extreme}({var}, {value})"]
 
-    def unbuilt(self, state: ir.State) -> str:
-        return f"self.{state.name}.numel() == 0"
+    def unbuilt(self, variable: str) -> str:
+        return f"{variable}.numel() == 0"
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
@@ -97,8 +96,8 @@ class TorchMetricsTarget(Target):
             shape = parts.shapes[s.name]
             if s.shaped_by_batch:  # empty until the first batch gives its shape; reset() empties it again
                 default = f"torch.zeros({(0,) * len(s.shape)}{dtype})"
-                if parts.shapes_needed_when is not None:  # unless the params give it: made first, and kept
-                    default = f"{default} if {parts.shapes_needed_when} else self.{s.name}"
+                if parts.shape_given_when is not None:  # unless the params give it: made first, and kept
+                    default = f"self.{s.name} if {parts.shape_given_when} else {default}"
                 build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")
             else:
                 default = (
@@ -111,7 +110,7 @@ class TorchMetricsTarget(Target):
         full_state_update = (
             reads_state
             or bool(offset)
-            or bool(parts.batch_shaped)
+            or bool(metric.batch_shaped)
             or any(s.fold == "assign" for s in metric.states)
         )
         return {
@@ -125,7 +124,7 @@ class TorchMetricsTarget(Target):
             "full_state_update": repr(full_state_update),
             "merge_body": self.merge_body(metric),
             "build_state": build_state,
-            "build_now": build_now(parts),
+            "build_now": parts.build_now,
         }
 
     def merge_body(self, metric: ir.Metric) -> list[str]:
@@ -142,13 +141,13 @@ class TorchMetricsTarget(Target):
             f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(incoming_state).__name__}}")',
             "    incoming_state = incoming_state.metric_state",
         ]
-        batch_shaped = [s for s in metric.states if s.shaped_by_batch]
-        if batch_shaped:
-            first = batch_shaped[0].name
-            body += [f'if incoming_state["{first}"].numel() == 0:  # it has seen no batch', "    return"]
-            for s in batch_shaped:
-                made = f'torch.zeros(tuple(incoming_state["{s.name}"].shape), dtype={self.dtype(s.dtype)}, device=self.device)'
-                body += [f"if self.{s.name}.numel() == 0:", f"    self.{s.name} = {made}"]
+        if metric.batch_shaped:
+            first = metric.batch_shaped[0].name
+            body += [f'if {self.unbuilt(f"incoming_state[{first!r}]")}:  # it has seen no batch', "    return"]
+            for s in metric.batch_shaped:
+                incoming = f'incoming_state["{s.name}"]'
+                made = f"torch.zeros(tuple({incoming}.shape), dtype={self.dtype(s.dtype)}, device=self.device)"
+                body += [f"if {self.unbuilt(f'self.{s.name}')}:", f"    self.{s.name} = {made}"]
         for s in metric.states:
             value = f'incoming_state["{s.name}"]'
             if s.fold == "add" and s.init != 0:

@@ -206,18 +206,18 @@ class AUC(Metric):
         self.add_state(
             "positives",
             default=(
-                torch.zeros((0, 0))
-                if self.multi_label and self.num_labels is None
-                else self.positives
+                self.positives
+                if not (self.multi_label and self.num_labels is None)
+                else torch.zeros((0, 0))
             ),
             dist_reduce_fx="sum",
         )
         self.add_state(
             "negatives",
             default=(
-                torch.zeros((0, 0))
-                if self.multi_label and self.num_labels is None
-                else self.negatives
+                self.negatives
+                if not (self.multi_label and self.num_labels is None)
+                else torch.zeros((0, 0))
             ),
             dist_reduce_fx="sum",
         )
