@@ -393,8 +393,56 @@ _PROBE = (
 )
 
 
+def copy_shipped_specs(folder: Path, shipped: list[str], copies: int) -> list[str]:
+    """Every shipped spec copied ``copies`` times under ``folder``, each copy under its own file names and Keras
+    package (a build refuses two modules of one name or two classes of one registered name)."""
+    paths = []
+    for i in range(copies):
+        target = folder / f"copy{i}"
+        target.mkdir(parents=True)
+        for spec in sorted(p for d in shipped for p in (ROOT / d).glob("*.yaml")):
+            text = spec.read_text(encoding="utf-8") + f"\npackage: copy{i}\n"
+            (target / f"{spec.stem}_{i}.yaml").write_text(text, encoding="utf-8")
+        paths.append(str(target))
+    return paths
+
+
+def bench_build_scaling(args, run, tmp_path: Path, shipped: list[str], counter) -> dict:
+    """`metricgen build` of every shipped spec ×1, ×2, ×4: {k: ((cold s, warm s), specs)}, min of interleaved runs;
+    cold runs get an empty format cache each, warm runs one filled by a first build."""
+    python = sys.executable
+    builds = {}
+    for k in (1, 2, 4):
+        paths = copy_shipped_specs(tmp_path / f"scaled-{k}", shipped, k)
+        warm = tmp_path / f"cache-scaled-{k}"
+
+        def build(cache, paths=paths, k=k):
+            out = tmp_path / f"out-{next(counter)}" / "generated"
+            run([python, "-m", "metricgen", "build", *paths, "--out", str(out)], cache)
+
+        build(warm)  # fills the warm cache
+        builds[k] = (build, warm, sum(1 for p in paths for _ in Path(p).glob("*.yaml")))
+    samples: dict = {(k, w): [] for k in builds for w in ("cold", "warm")}
+    order = list(samples)
+    for r in range(max(3, args.process_rounds // 5)):
+        for k, which in order if r % 2 == 0 else order[::-1]:
+            build, warm, _ = builds[k]
+            start = time.perf_counter()
+            build(None if which == "cold" else warm)
+            samples[k, which].append(time.perf_counter() - start)
+    return {k: ((min(samples[k, "cold"]), min(samples[k, "warm"])), specs) for k, (_, _, specs) in builds.items()}
+
+
+def _load() -> str:
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def bench_generator(report: Report, args) -> None:
     python = sys.executable
+    load_before = _load()
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="metricgen-bench-") as tmp:
         tmp_path = Path(tmp)
@@ -467,7 +515,10 @@ def bench_generator(report: Report, args) -> None:
                 start = time.perf_counter()
                 candidates[name]()
                 samples[name].append(time.perf_counter() - start)
-        times = {name: statistics.median(values) for name, values in samples.items()}
+        # min of the repeats: the machine is shared, and the least disturbed run is the closest to its cost
+        times = {name: min(values) for name, values in samples.items()}
+        scaling = bench_build_scaling(args, run, tmp_path, shipped, counter)
+        load_after = _load()
     floor = times["floor"]
     for name, label in (
         ("build", "metricgen build specs/ (format cache warm)"),
@@ -515,8 +566,33 @@ def bench_generator(report: Report, args) -> None:
                 1.0,
             )
         )
+    for k, ((cold, warm), specs) in scaling.items():
+        if k == 1:
+            continue
+        for which, seconds, base in (("no format cache", cold, scaling[1][0][0]), ("format cache warm", warm, scaling[1][0][1])):
+            report.add(
+                Row(
+                    "generator",
+                    f"build of every shipped spec ×{k} ({which})",
+                    "cold",
+                    seconds,
+                    base,
+                    "the same build of ×1",
+                    float(k),
+                    note=f"{specs} specs; wall {seconds:.3f} s; linear growth: ratio ≤ {k}",
+                )
+            )
     report.extra.append(
-        f"Generator processes (median of {args.process_rounds} interleaved cold runs): floor "
+        "Build scaling (copies of every shipped spec in a temporary folder, each under its own file name and "
+        "Keras package; tf target; min of "
+        f"{max(3, args.process_rounds // 5)} interleaved runs): "
+        + ", ".join(
+            f"×{k} ({specs} specs) {cold:.2f} s cold, {warm:.2f} s warm" for k, ((cold, warm), specs) in scaling.items()
+        )
+        + f". Load average (1/5/15 min) before and after the generator section: {load_before}, {load_after}."
+    )
+    report.extra.append(
+        f"Generator processes (min of {args.process_rounds} interleaved cold runs): floor "
         f"{floor:.3f} s, build {times['build']:.3f} s, check {times['check']:.3f} s with a warm format cache; "
         f"build {times['build-nocache']:.3f} s, check {times['check-nocache']:.3f} s with an empty one. "
         f"Modules they import of tensorflow/keras/numpy: build {imported['build'] or 'none'}, "

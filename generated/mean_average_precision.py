@@ -27,6 +27,16 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -184,16 +194,12 @@ class MeanAveragePrecision(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"MeanAveragePrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.num_thresholds,
-            ) != (
-                other.num_classes,
-                other.num_thresholds,
-            ):
-                raise ValueError(
-                    "MeanAveragePrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MeanAveragePrecision",
+                ("num_classes", "num_thresholds"),
+                (self.num_classes, self.num_thresholds),
+                (other.num_classes, other.num_thresholds),
+            )
             self.positives.assign_add(other.positives)
             self.negatives.assign_add(other.negatives)
 

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["RunningAveragePrecision"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -113,10 +123,12 @@ class RunningAveragePrecision(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"RunningAveragePrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.threshold,) != (other.threshold,):
-                raise ValueError(
-                    "RunningAveragePrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "RunningAveragePrecision",
+                ("threshold",),
+                (self.threshold,),
+                (other.threshold,),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
 

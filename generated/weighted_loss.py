@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["WeightedLossMetric"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -129,16 +139,12 @@ class WeightedLossMetric(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"WeightedLossMetric.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.classification_weight,
-                self.regression_weight,
-            ) != (
-                other.classification_weight,
-                other.regression_weight,
-            ):
-                raise ValueError(
-                    "WeightedLossMetric.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "WeightedLossMetric",
+                ("classification_weight", "regression_weight"),
+                (self.classification_weight, self.regression_weight),
+                (other.classification_weight, other.regression_weight),
+            )
             self.loss_sum.assign_add(other.loss_sum)
             self.count.assign_add(other.count)
 

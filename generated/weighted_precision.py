@@ -27,6 +27,16 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -125,10 +135,12 @@ class WeightedPrecision(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"WeightedPrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.class_weights,) != (other.class_weights,):
-                raise ValueError(
-                    "WeightedPrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "WeightedPrecision",
+                ("class_weights",),
+                (self.class_weights,),
+                (other.class_weights,),
+            )
             self.correct.assign_add(other.correct)
             self.total.assign_add(other.total)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Iterable, NoReturn, Optional
 
 import click
+from click.core import ParameterSource
 
-from . import __version__
+from . import __version__, bundled, project
 from .compiler import (
     SHADOWED_MODULES,
     Compiled,
@@ -30,9 +31,10 @@ from .compiler import (
     output_path,
 )
 from .errors import SpecError, SpecErrors, printable
+from .formatting import format_source, format_sources
 from .loader import load_spec_file, load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
-from .catalogue import summary
+from .catalogue import HEADER_PATTERN as CATALOGUE_HEADER, summary
 from .targets import DEFAULT_TARGET, TARGETS
 from .writer import is_generated, write_atomic
 
@@ -54,6 +56,8 @@ OUT_OPTION = click.option(
     help="Directory of the generated modules.",
 )
 SPEC_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# build and check: no PATH means the project's [tool.metricgen] table (project.py)
+PROJECT_PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 SPEC_NAME = re.compile(METRIC_NAME_PATTERN)
 
 
@@ -67,20 +71,39 @@ def fail(message: str, path: str = "metricgen", hint: str = "") -> NoReturn:
     sys.exit(EXIT_INVALID)
 
 
-def compile_one(spec_file: Path, out_dir: Path, target: str) -> Compiled:
+def compile_one(spec_file: Path, out_dir: Path, target: str, formatted: bool = True) -> Compiled:
     """compile_file, with a bug in metricgen itself reported as an error on the spec rather than a traceback."""
     try:
-        return compile_file(spec_file, out_dir, target)
+        return compile_file(spec_file, out_dir, target, formatted)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
         result = Compiled(spec_file, display_path(spec_file, out_dir), output_path(spec_file, out_dir, target))
-        result.errors = [
-            SpecError(
-                f"cannot generate code for the {target} target: {type(exc).__name__}: {exc}",
-                path=str(spec_file),
-                hint="if the spec looks right, this is a metricgen bug",
-            )
-        ]
+        result.errors = [bug_error(spec_file, target, exc)]
         return result
+
+
+def bug_error(spec_file: Path, target: str, exc: Exception) -> SpecError:
+    return SpecError(
+        f"cannot generate code for the {target} target: {type(exc).__name__}: {exc}",
+        path=str(spec_file),
+        hint="if the spec looks right, this is a metricgen bug",
+    )
+
+
+def format_all(results: list[Compiled], target: str) -> None:
+    """black over every module compiled, at once (format_sources: each distinct piece once, across cores
+    when many miss the cache); should black refuse one (a metricgen bug), each is formatted alone to say which."""
+    done = [result for result in results if result.ok]
+    try:
+        for result, source in zip(done, format_sources([r.source for r in done], cache=True)):
+            result.source = source
+        return
+    except Exception:  # noqa: BLE001 - found again below, module by module
+        pass
+    for result in done:
+        try:
+            result.source = format_source(result.source, cache=True)
+        except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
+            result.errors = [bug_error(result.spec_file, target, exc)]
 
 
 def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Compiled], list[SpecError]]:
@@ -97,7 +120,8 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
                 )
             )
     refused = {e.path for e in errors}
-    results = [compile_one(f, out_dir, target) for f in files if str(f) not in refused]
+    results = [compile_one(f, out_dir, target, formatted=False) for f in files if str(f) not in refused]
+    format_all(results, target)
     registered: dict[str, Compiled] = {}
     for result in results:
         if result.ok and result.registered_as in registered:
@@ -149,39 +173,63 @@ def plural(n: int, word: str) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="metricgen")
 def main() -> None:
-    """Generate streaming Keras metric classes from declarative YAML specs.
+    """Generate streaming metric classes (tf.keras, Keras 3, torchmetrics) from declarative YAML specs.
 
     \b
     Example (in a model repository with specs/ and generated/):
         metricgen new iou                 # writes specs/iou.yaml, a starter spec
+        metricgen new f1 --from F1Score   # or start from the catalogue (metricgen list --catalogue)
         metricgen validate specs/         # every error of every spec, with file:line:col
-        metricgen build specs/            # writes generated/iou.py
+        metricgen build specs/            # writes generated/iou.py (--target keras|torchmetrics: others)
         metricgen check specs/            # CI / pre-commit: exit 1 when generated/ is stale
         metricgen test specs/iou.yaml     # runs the spec's examples with TensorFlow
+
+    With no paths, build and check cover pyproject.toml's [tool.metricgen] table: its specs, for each of
+    its targets, into its output folders (without one: specs/, the tf target, generated/).
 
     Exit codes: 0 success, 1 stale files (check) or failing examples (test), 2 invalid input.
     """
 
 
 @main.command()
-@SPEC_PATHS
+@PROJECT_PATHS
 @OUT_OPTION
 @TARGET_OPTION
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the generated modules instead of writing them.")
 @click.option("--force", is_flag=True, help="Overwrite files that do not carry metricgen's header.")
-def build(paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, force: bool) -> None:
+@click.pass_context
+def build(
+    ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, force: bool
+) -> None:
     """Generate a module for each spec (directories: every *.yaml in them).
 
-    A file that exists but does not start with metricgen's "Code generated ... DO NOT EDIT." header is
-    never overwritten without --force.
+    With no PATH: every spec path of pyproject.toml's [tool.metricgen] table, for each of its targets, into
+    its output folders (--target and --out, where given, override them); without that table, specs/ for
+    the tf target. A file that exists but does not start with metricgen's "Code generated ... DO NOT EDIT."
+    header is never overwritten without --force.
 
     \b
     Example:
         metricgen build specs/dice.yaml          # writes generated/dice.py
         metricgen build specs/ --out src/metrics
+        metricgen build specs/ --target torchmetrics   # writes generated/torchmetrics/*.py
         metricgen build specs/dice.yaml --stdout | less
+        metricgen build                          # what pyproject.toml's [tool.metricgen] configures
     """
-    results, errors = compile_all(list(paths), out_dir, target)
+    errors: list[SpecError] = []
+    written = 0
+    for run in project_runs(ctx, paths, out_dir, target):
+        found, count = build_run(run, to_stdout, force)
+        errors += found
+        written += count
+    if errors:
+        click.echo(f"{len(errors)} error(s); {written} module(s) generated", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+def build_run(run: project.Run, to_stdout: bool, force: bool) -> tuple[list[SpecError], int]:
+    """One target's pass of build: the errors it reported, and how many modules it wrote or found unchanged."""
+    results, errors = compile_all(list(run.paths), run.out, run.target)
     for result in results:
         if not result.ok:
             errors.extend(result.errors)
@@ -216,29 +264,78 @@ def build(paths: tuple[Path, ...], out_dir: Path, target: str, to_stdout: bool, 
                     continue
             written += 1
             click.echo(printable(f"{'unchanged' if unchanged else 'wrote'} {result.output}"), err=True)
-    if errors:
-        click.echo(f"{len(errors)} error(s); {written} module(s) generated", err=True)
+    return errors, written
+
+
+def project_runs(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: str) -> list[project.Run]:
+    """What build and check cover: the PATHs given, for --target into --out, as always; with none, the
+    project's [tool.metricgen] table (narrowed by --target and --out where they are given), else specs/."""
+    if paths:
+        return [project.Run(paths, target, out_dir)]
+    configured = load_project()
+    if configured.pyproject is None and not exists(Path(project.DEFAULT_SPECS)):
+        fail(
+            "no paths given, no specs/ directory here and no [tool.metricgen] table in a pyproject.toml",
+            hint="pass the specs' paths, or list them in pyproject.toml: [tool.metricgen] specs = [...]",
+        )
+    given = {name for name in ("target", "out_dir") if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    return configured.runs(target if "target" in given else None, out_dir if "out_dir" in given else None)
+
+
+def load_project() -> project.Project:
+    try:
+        return project.find(Path.cwd())
+    except SpecErrors as exc:
+        report(exc.errors)
         sys.exit(EXIT_INVALID)
 
 
 @main.command()
-@SPEC_PATHS
+@PROJECT_PATHS
 @OUT_OPTION
 @TARGET_OPTION
-def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
     """Check that the generated modules are up to date with their specs; writes no module.
 
     Each spec is generated in memory and compared with its module under --out. Exit 0 when every module
     is up to date; exit 1, with a unified diff on stdout, when one is stale, missing or was edited by
-    hand; exit 2 when a spec is invalid. For CI and pre-commit. Like build, it keeps black's output in
-    a cache outside the project (~/.cache/metricgen; METRICGEN_CACHE_DIR= turns it off).
+    hand; exit 2 when a spec is invalid. For CI and pre-commit. With no PATH, it checks what build with
+    no PATH writes: pyproject.toml's [tool.metricgen] specs for each of its targets, else specs/ for tf.
+    Like build, it keeps black's output in a cache outside the project (~/.cache/metricgen;
+    METRICGEN_CACHE_DIR= turns it off).
 
     \b
     Example:
         metricgen check specs/                   # compares with generated/*.py
         metricgen check specs/dice.yaml --out src/metrics
+        metricgen check                          # every target pyproject.toml's [tool.metricgen] names
     """
-    results, errors = compile_all(list(paths), out_dir, target)
+    errors: list[SpecError] = []
+    stale = checked = 0
+    for run in project_runs(ctx, paths, out_dir, target):
+        found, out_of_date, compared = check_run(run)
+        errors += found
+        stale += out_of_date
+        checked += compared
+    if errors:
+        click.echo(f"{plural(len(errors), 'error')}; {stale} of {checked} module(s) out of date", err=True)
+        sys.exit(EXIT_INVALID)
+    if stale:
+        again = "".join(f" {p}" for p in paths)
+        options = (f" --out {out_dir}" if out_dir != Path("generated") else "") + (
+            f" --target {target}" if target != DEFAULT_TARGET else ""
+        )
+        click.echo(
+            f"{stale} of {checked} generated module(s) out of date: run 'metricgen build{again}{options}'", err=True
+        )
+        sys.exit(EXIT_STALE)
+    click.echo(f"{checked} generated module(s) up to date", err=True)
+
+
+def check_run(run: project.Run) -> tuple[list[SpecError], int, int]:
+    """One target's pass of check: the errors it reported, the modules out of date, the modules compared."""
+    results, errors = compile_all(list(run.paths), run.out, run.target)
     stale = 0
     checked = 0
     for result in results:
@@ -259,19 +356,7 @@ def check(paths: tuple[Path, ...], out_dir: Path, target: str) -> None:
         click.echo(printable(f"{result.output}: {why}"), err=True)
         click.echo(unified_diff(current, result.source, str(result.output), result.spec_file), nl=False)
     report(errors)
-    if errors:
-        click.echo(f"{plural(len(errors), 'error')}; {stale} of {checked} module(s) out of date", err=True)
-        sys.exit(EXIT_INVALID)
-    if stale:
-        again = " ".join(str(p) for p in paths)
-        options = (f" --out {out_dir}" if out_dir != Path("generated") else "") + (
-            f" --target {target}" if target != DEFAULT_TARGET else ""
-        )
-        click.echo(
-            f"{stale} of {checked} generated module(s) out of date: run 'metricgen build {again}{options}'", err=True
-        )
-        sys.exit(EXIT_STALE)
-    click.echo(f"{checked} generated module(s) up to date", err=True)
+    return errors, stale, checked
 
 
 def unified_diff(current: Optional[str], expected: str, output: str, spec_file: Path) -> str:
@@ -321,46 +406,91 @@ def validate(paths: tuple[Path, ...], target: str) -> None:
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("specs"),
-    show_default=True,
+    default=None,
+    show_default="specs, or the first folder of pyproject.toml's [tool.metricgen] specs",
     help="Directory to write the spec into (made if missing).",
 )
-def new(name: str, directory: Path) -> None:
+@click.option(
+    "--from",
+    "origin",
+    metavar="CLASS",
+    help="Start from a spec of metricgen's catalogue (metricgen list --catalogue): F1Score, f1_score, or "
+    "keras:F1Score where two catalogues have the name.",
+)
+def new(name: str, directory: Optional[Path], origin: Optional[str]) -> None:
     """Write a commented starter spec NAME.yaml that builds as it is; never overwrites a file.
 
-    NAME is the metric's snake_case name; the class is its CamelCase form.
+    NAME is the metric's snake_case name; the class is its CamelCase form. With --from, the spec is the
+    catalogue's, renamed NAME (comments kept), and its first line names the JSON Schema: the project's
+    specs/spec.schema.json or docs/spec.schema.json, else one written beside the spec.
 
     \b
     Example:
         metricgen new mean_iou                   # writes specs/mean_iou.yaml (class MeanIou)
         metricgen new recall_at_k --dir metrics/specs
+        metricgen new f1_at_half --from keras:F1Score   # Keras' F1Score as specs/f1_at_half.yaml
     """
     if not SPEC_NAME.fullmatch(name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
         fail(f"'{name}' cannot name a metric", hint="use snake_case: lowercase letters, digits and '_', like mean_iou")
+    directory = directory or load_project().spec_folder()
     path = directory / f"{name}.yaml"
     for existing in (path, path.with_suffix(".yml")):
         if existing.exists():
             fail(f"{existing} already exists", path=str(existing), hint="pick another name, or edit that spec")
-    text = starter_spec(name, path)
-    try:  # the starter must build as it is: a name YAML reads as a value (yes, null) or a class name Python
+    new_schema = None
+    if origin is None:
+        text = starter_spec(name, path)
+    else:
+        schema = find_schema(directory)
+        new_schema = None if schema else directory / "spec.schema.json"
+        text = catalogue_spec(origin, name, schema_line(directory, schema or new_schema))
+    try:  # the spec must build as it is: a name YAML reads as a value (yes, null) or a class name Python
         # already has (None, Exception) would not
-        analyse_loaded(load_spec_text(text, str(path)))
+        spec, _ = analyse_loaded(load_spec_text(text, str(path)))
         discover_errors = []
         if name in SHADOWED_MODULES:
             discover_errors = [SpecError(f"a module named {name}.py would shadow '{name}'")]
+        elif (spec.name, spec.class_name) != (name, class_name_for(name)):  # the renaming missed a line
+            discover_errors = [SpecError(f"the spec written names {spec.name} ({spec.class_name}): a metricgen bug")]
     except SpecErrors as exc:
         discover_errors = exc.errors
     if discover_errors:
         fail(f"'{name}' cannot name a metric: {discover_errors[0].message}", hint="pick another name")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file made meanwhile
-            handle.write(text)
-    except FileExistsError:
-        fail(f"{path} already exists", path=str(path), hint="pick another name, or edit that spec")
+        if new_schema is not None:
+            write_new(new_schema, schema_text(json_schema()))
+        write_new(path, text)
+    except FileExistsError as exc:
+        fail(f"{exc.filename} already exists", path=str(path), hint="pick another name, or edit that spec")
     except OSError as exc:
         fail(f"cannot write the spec: {exc.strerror}", path=str(path))
+    if new_schema is not None:
+        click.echo(f"wrote {new_schema}, the JSON Schema of specs for editors (metricgen schema)", err=True)
     click.echo(f"wrote {path}; build it with: metricgen build {path}", err=True)
+
+
+def write_new(path: Path, text: str) -> None:
+    with path.open("x", encoding="utf-8", newline="\n") as handle:  # "x": never over a file made meanwhile
+        handle.write(text)
+
+
+def class_name_for(name: str) -> str:
+    """The class a snake_case metric name gets: its CamelCase form (mean_iou: MeanIou)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def catalogue_spec(origin: str, name: str, schema_comment: str) -> str:
+    """The catalogue spec ``origin`` names, renamed ``name``; an unknown or ambiguous name fails here."""
+    try:
+        entry = bundled.find(origin)
+    except SpecError as exc:
+        report([exc])
+        sys.exit(EXIT_INVALID)
+    except SpecErrors as exc:  # a catalogue spec that does not validate: a broken installation
+        report(exc.errors)
+        sys.exit(EXIT_INVALID)
+    return bundled.renamed(entry, name, class_name_for(name), schema_comment)
 
 
 def starter_spec(name: str, path: Path) -> str:
@@ -370,18 +500,25 @@ def starter_spec(name: str, path: Path) -> str:
 
     template_text = (templates_dir() / "new_spec.yaml.j2").read_text(encoding="utf-8")
     template = jinja2.Template(template_text, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    class_name = "".join(part[:1].upper() + part[1:] for part in name.split("_"))
     return template.render(
-        name=name, class_name=class_name, spec_path=path.as_posix(), schema_line=schema_line(path.parent)
+        name=name, class_name=class_name_for(name), spec_path=path.as_posix(), schema_line=schema_line(path.parent)
     )
 
 
-def schema_line(directory: Path) -> str:
-    """The editor hint naming the JSON Schema: the project's docs/spec.schema.json when there is one."""
+def find_schema(directory: Path) -> Optional[Path]:
+    """The project's JSON Schema for specs in ``directory``: beside them, or in docs/ beside their folder."""
     for candidate in (directory / "spec.schema.json", directory.parent / "docs" / "spec.schema.json"):
         if candidate.is_file():
-            relative = Path(os.path.relpath(candidate, directory)).as_posix()
-            return f"# yaml-language-server: $schema={relative}"
+            return candidate
+    return None
+
+
+def schema_line(directory: Path, schema: Optional[Path] = None) -> str:
+    """The editor hint naming the JSON Schema (``schema``, else the one find_schema finds), or how to make one."""
+    schema = schema or find_schema(directory)
+    if schema is not None:
+        relative = Path(os.path.relpath(schema, directory)).as_posix()
+        return f"# yaml-language-server: $schema={relative}"
     return (
         "# For completion and checks in editors, save the JSON Schema (metricgen schema > spec.schema.json)\n"
         "# and make the first line: # yaml-language-server: $schema=spec.schema.json"
@@ -392,15 +529,25 @@ def schema_line(directory: Path) -> str:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @OUT_OPTION
 @TARGET_OPTION
-def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
+@click.option(
+    "--catalogue", "catalogue", is_flag=True, help="List metricgen's catalogue instead: what `new --from` starts from."
+)
+def list_specs(path: Optional[Path], out_dir: Path, target: str, catalogue: bool) -> None:
     """List the specs in PATH (default: specs/), one line each: name, class, inputs, the module it
-    generates for the target, description.
+    generates for the target, description. With --catalogue: metricgen's own catalogue, one line each:
+    the name `metricgen new NAME --from` takes, and what the metric computes.
 
     \b
     Example:
         metricgen list
         metricgen list metrics/specs/ --target keras
+        metricgen list --catalogue
     """
+    if catalogue:
+        if path is not None:
+            fail("--catalogue lists metricgen's own specs: give no PATH with it", path=str(path))
+        list_catalogue()
+        return
     if path is None:
         path = Path("specs")
         if not path.is_dir():
@@ -425,6 +572,17 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str) -> None:
         sys.exit(EXIT_INVALID)
 
 
+def list_catalogue() -> None:
+    try:
+        entries = bundled.entries()
+    except SpecErrors as exc:  # a catalogue spec that does not validate: a broken installation
+        report(exc.errors)
+        sys.exit(EXIT_INVALID)
+    width = max(len(entry.qualified) for entry in entries)
+    for entry in entries:
+        click.echo(printable(f"{entry.qualified.ljust(width)}  {summary(entry.spec.description)}"))
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the spec format, for editors (YAML language server).
@@ -444,10 +602,15 @@ def schema_text(document: dict) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write here (default: print).")
-def docs(paths: tuple[Path, ...], out_file: Optional[Path]) -> None:
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="Write to this .md file (default: print).")
+@click.option("--force", is_flag=True, help="Overwrite a .md file that does not carry the catalogue's header.")
+def docs(paths: tuple[Path, ...], out_file: Optional[Path], force: bool) -> None:
     """Write a Markdown catalogue of the specs in PATHS: per metric its description, params (defaults, bounds,
     choices), inputs, state, update and result formulas, and the module each target generates.
+
+    Spec text is escaped: it shows as text, never as HTML, links or headings. --out writes a .md file, and
+    over an existing one only a catalogue metricgen wrote (its first line is the header comment) unless
+    --force.
 
     \b
     Example:
@@ -455,6 +618,8 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path]) -> None:
     """
     from .catalogue import render_catalogue
 
+    if out_file is not None:
+        check_docs_out(out_file, force)
     groups, errors = [], []
     for path in paths:
         files, found = discover([path])
@@ -473,9 +638,36 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path]) -> None:
     text = render_catalogue(groups, Path.cwd())
     if out_file is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         write_atomic(out_file, text)
-        click.echo(f"wrote {out_file}", err=True)
+    except OSError as exc:
+        fail(f"cannot write the catalogue: {exc.strerror or exc}", path=str(out_file))
+    click.echo(printable(f"wrote {out_file}"), err=True)
+
+
+def check_docs_out(path: Path, force: bool) -> None:
+    """Where `docs --out` may write: a Markdown file, and over an existing file only the catalogue metricgen
+    wrote before (any Markdown file with --force); never a spec, a module or a folder."""
+    if path.suffix.lower() != ".md":
+        fail("--out must name a Markdown file (.md)", path=str(path), hint="like docs/metrics.md")
+    for folder in path.parents:  # the nearest folder that exists must be a folder: write_atomic makes the rest
+        if exists(folder):
+            if not folder.is_dir():
+                fail(f"cannot write the catalogue: {folder} is not a folder", path=str(path))
+            break
+    if not exists(path):
+        return
+    if path.is_dir():
+        fail("--out is a folder", path=str(path), hint=f"name a file in it, like {path / 'metrics.md'}")
+    if not path.is_file():
+        fail("cannot write the catalogue over something that is not a file", path=str(path))
+    if not force and not is_generated(path, CATALOGUE_HEADER):
+        fail(
+            f"not overwriting {path}: it exists and was not written by metricgen docs",
+            path=str(path),
+            hint="move it away, or pass --force to overwrite it",
+        )
 
 
 @main.command("test")
@@ -487,23 +679,34 @@ def test_examples(paths: tuple[Path, ...], target: str) -> None:
     Each example builds a fresh metric with its params, feeds its batches to update_state and compares
     result() with `expected`, within the example's absolute `tolerance` (default 1e-6). Prints PASS or
     FAIL per example. Exit 0 when all pass, 1 when one fails, 2 when a spec is invalid. The examples run in
-    a child process (the only one that imports TensorFlow) with limits: METRICGEN_TEST_TIMEOUT seconds a
-    spec (default 120) and METRICGEN_TEST_MEMORY_MB of memory (default 8192); a spec past them FAILs.
+    a child process (the only one that imports TensorFlow) with limits: METRICGEN_TEST_TIMEOUT seconds for
+    each spec (default 120, plus METRICGEN_TEST_STARTUP, default 60, while the child starts) and
+    METRICGEN_TEST_MEMORY_MB of memory (default 8192); a spec past them FAILs. Each must be a positive
+    number. With Keras, the backend that ran is named (KERAS_BACKEND chooses it).
 
     \b
     Example:
         metricgen test specs/dice.yaml
         metricgen test specs/ --target keras
     """
-    files, errors = discover(list(paths))
     from . import examples
 
+    try:
+        limits = examples.Limits.from_environment()
+    except SpecError as error:
+        report([error])
+        sys.exit(EXIT_INVALID)
+    files, errors = discover(list(paths))
     passed = failed = 0
-    for run in examples.run_isolated(files, target):
+    backends_shown = set()
+    for run in examples.run_isolated(files, target, limits):
         if run.missing:
             fail(
                 f"metricgen test needs the {target} target's runtime: {run.missing}", hint="pip install 'metricgen[tf]'"
             )
+        if run.keras_backend and run.keras_backend not in backends_shown:
+            backends_shown.add(run.keras_backend)
+            click.echo(printable(f"keras backend: {run.keras_backend}"), err=True)
         if run.errors:
             errors.extend(run.errors)
             continue

@@ -16,13 +16,14 @@ from __future__ import annotations
 import dataclasses
 import keyword
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from . import passes
 from .analysis import analyse
-from .errors import SpecError, SpecErrors
+from .errors import Location, SpecError, SpecErrors
 from .formatting import format_source
 from .ir import Metric
 from .loader import LoadedSpec, load_spec_file, load_spec_text
@@ -32,9 +33,16 @@ from .schema import Spec, validate_spec
 from .targets import DEFAULT_TARGET, TARGETS, Target
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-# Module names a generated module cannot take: what generated code imports, and the targets' output folders.
-SHADOWED_MODULES = frozenset({"keras", "tensorflow", "tf", "ops", "torch", "torchmetrics", "numbers", "metricgen"}) | {
-    t.folder for t in TARGETS.values() if t.folder
+# Names generated code uses itself: a spec builds for any target, so it may declare none of any target's.
+GENERATED_NAMES = frozenset().union(*(t.generated_names for t in TARGETS.values()))
+# Module names a generated module cannot take: the packages generated code imports (an import line's second word:
+# `import tensorflow as tf`, `from keras import ops`), the name its array functions go by, the module the param
+# checks import, ours, and the targets' output folders.
+SHADOWED_MODULES = frozenset({"numbers", "metricgen"}) | {
+    name
+    for t in TARGETS.values()
+    for name in [t.ops, t.folder, *(line.split()[1].split(".")[0] for line in t.imports)]
+    if name
 }
 
 
@@ -54,7 +62,7 @@ class Compiled:
 
 def analyse_loaded(loaded: LoadedSpec) -> tuple[Spec, Metric]:
     spec = validate_spec(loaded)
-    return spec, analyse(spec, loaded)
+    return spec, analyse(spec, loaded, GENERATED_NAMES)
 
 
 def lower(metric: Metric, target: Target, optimise: bool = True, header_path: Optional[str] = None) -> str:
@@ -73,11 +81,14 @@ def generate(
     header_path: Optional[str] = None,
     cache: bool = False,
     optimise: bool = True,
+    formatted: bool = True,
 ) -> str:
     """Module source for a loaded spec; ``header_path`` is how the file names its spec (default: as loaded);
-    ``cache``: keep and reuse black's output on disk (see formatting.py)."""
+    ``cache``: keep and reuse black's output on disk (see formatting.py); ``formatted=False``: as rendered,
+    for a caller that formats many modules at once (formatting.format_sources)."""
     _, metric = analyse_loaded(loaded)
-    return format_source(lower(metric, TARGETS[target], optimise, header_path), cache=cache)
+    source = lower(metric, TARGETS[target], optimise, header_path)
+    return format_source(source, cache=cache) if formatted else source
 
 
 def generate_from_text(text: str, path: str = "<spec>", target: str = DEFAULT_TARGET, optimise: bool = True) -> str:
@@ -137,23 +148,20 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     modules: dict[str, Path] = {}
     for file in files:
         module = module_name(file)
-        if module in SHADOWED_MODULES:
+        normal = unicodedata.normalize("NFKC", file.stem)
+        refusal, hint = module_refusal(normal)
+        if normal != file.stem:  # Python reads names in NFKC: `import ﬁle` looks for file.py, never ﬁle.py
             errors.append(
                 SpecError(
-                    f"a module named {module}.py would shadow the '{module}' the generated code imports, or a "
-                    "target's output folder",
-                    path=str(file),
-                    hint="rename the spec's file",
+                    f"'{file.stem}' is not in the form Python reads names in (NFKC): an import of it looks for "
+                    f"'{normal}'",
+                    Location(1, 1),
+                    str(file),
+                    f"rename it: {refusal}" if refusal else f"rename it to {normal}{file.suffix}",
                 )
             )
-        elif not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
-            errors.append(
-                SpecError(
-                    f"'{file.stem}' cannot name a Python module",
-                    path=str(file),
-                    hint="use letters, digits and '_' in the spec's file name, not a keyword",
-                )
-            )
+        elif refusal:
+            errors.append(SpecError(refusal, path=str(file), hint=hint))
         elif module in modules and resolved(modules[module]) == resolved(file):
             pass
         elif module in modules:
@@ -169,12 +177,29 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SpecError]]:
     return files, errors
 
 
-def compile_file(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET) -> Compiled:
+def module_refusal(stem: str) -> tuple[str, str]:
+    """Why a spec named ``stem`` cannot name its generated module, and what to do; ('', '') when it can."""
+    module = stem.replace("-", "_")
+    if module in SHADOWED_MODULES:
+        return (
+            f"a module named {module}.py would shadow the '{module}' the generated code imports, or a target's "
+            "output folder",
+            "rename the spec's file",
+        )
+    if not module.isidentifier() or module.startswith("_") or keyword.iskeyword(module):
+        return (
+            f"'{stem}' cannot name a Python module",
+            "use letters, digits and '_' in the spec's file name, not a keyword",
+        )
+    return "", ""
+
+
+def compile_file(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET, formatted: bool = True) -> Compiled:
     shown = display_path(spec_file, out_dir)
     result = Compiled(spec_file, shown, output_path(spec_file, out_dir, target))
     try:
         loaded = load_spec_file(spec_file, str(spec_file))
-        result.source = generate(loaded, target, header_path=shown, cache=True)
+        result.source = generate(loaded, target, header_path=shown, cache=True, formatted=formatted)
         spec = validate_spec(loaded)
         result.registered_as = f"{spec.package}>{spec.class_name}"
     except SpecErrors as exc:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator, Sized
 
 
 def printable(text: str) -> str:
@@ -52,12 +54,12 @@ class SpecError(Exception):
     hint: str = ""
 
     def format(self) -> str:
-        where = printable(self.path)
+        where = _shown(self.path)
         if self.location.line:
             where += f":{self.location.line}:{self.location.column or 1}"
-        text = f"{where}: error: {_shortened(printable(self.message))}"
+        text = f"{where}: error: {_shown(self.message)}"
         if self.hint:
-            text += f" ({_shortened(printable(self.hint))})"
+            text += f" ({_shown(self.hint)})"
         return text
 
     def __str__(self) -> str:  # pragma: no cover - exceptions print via format()
@@ -79,11 +81,8 @@ class Diagnostics:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            unique = sorted(dict.fromkeys(self.errors), key=_sort_key)  # one cause reached twice is reported once
-            if len(unique) > MAX_ERRORS:  # a hostile spec could otherwise print megabytes of errors
-                more = SpecError(f"... and {len(unique) - MAX_ERRORS} more errors", path=self.path)
-                unique = unique[:MAX_ERRORS] + [more]
-            raise SpecErrors(unique)
+            # in file order; one cause reached twice is reported once
+            raise SpecErrors(sorted(dict.fromkeys(self.errors), key=_sort_key))
 
 
 def _sort_key(error: SpecError) -> tuple[int, int]:
@@ -91,22 +90,64 @@ def _sort_key(error: SpecError) -> tuple[int, int]:
 
 
 class SpecErrors(Exception):
-    """All the errors of one spec."""
+    """The errors of one spec: the first MAX_ERRORS, then a line that counts the rest. The rest are never
+    formatted: a hostile spec could otherwise make thousands of errors and print megabytes of them."""
 
     def __init__(self, errors: list[SpecError]):
+        if len(errors) > MAX_ERRORS:
+            more = SpecError(f"... and {len(errors) - MAX_ERRORS} more errors", path=errors[0].path)
+            errors = errors[:MAX_ERRORS] + [more]
         super().__init__("\n".join(e.format() for e in errors))
         self.errors = errors
 
 
-def _shortened(text: str) -> str:
-    return text if len(text) <= 4 * MAX_SHOWN else text[: 4 * MAX_SHOWN] + "…"
+def _shown(text: str) -> str:
+    """Spec text as a message shows it: printable, and cut after 4 * MAX_SHOWN characters (before it is made
+    printable too, so that the cost of a message is bounded whatever the text)."""
+    limit = 4 * MAX_SHOWN
+    shown = printable(text[: limit + 1])
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A hint naming the closest candidate, or '' when none is close (or there are too many to compare
-    cheaply: the search is quadratic in the names' lengths)."""
-    pool = sorted(set(candidates))
-    if len(pool) > 500 or len(name) > 100:
+# did_you_mean's comparisons left in the current spec's stage (None: no bound), set by bounded_suggestions()
+_COMPARISONS_LEFT: ContextVar[list[int] | None] = ContextVar("did_you_mean_comparisons_left", default=None)
+_MAX_COMPARISONS = 5_000  # a stage's first few dozen searches, among the few dozen names a spec has in scope
+_MAX_CANDIDATES = 500  # names compared in one search
+_MAX_NAME = 40  # characters, as in CPython's own suggestions: a comparison is quadratic in the names' lengths
+
+
+@contextmanager
+def bounded_suggestions(comparisons: int = _MAX_COMPARISONS) -> Iterator[None]:
+    """Within this block (one spec's validation, or its analysis) did_you_mean compares at most
+    ``comparisons`` pairs of names: a spec with thousands of misspelt names reports only its first MAX_ERRORS
+    errors, and every search compares the name with each one in scope."""
+    token = _COMPARISONS_LEFT.set([comparisons])
+    try:
+        yield
+    finally:
+        _COMPARISONS_LEFT.reset(token)
+
+
+def did_you_mean(name: str, *candidates: Iterable[str]) -> str:
+    """A hint naming the closest of the names in ``candidates`` (one or more collections), or '' when none is
+    close, when there are too many to compare cheaply, or when this spec's stage has had its share of
+    comparisons (see bounded_suggestions). Collections are counted before they are read: a search among
+    thousands of names costs nothing."""
+    pools = [pool if isinstance(pool, Sized) else list(pool) for pool in candidates]
+    count = sum(len(pool) for pool in pools)
+    if len(name) > _MAX_NAME or count > _MAX_CANDIDATES or not _spend(count):
         return ""
-    close = difflib.get_close_matches(name, [c for c in pool if len(c) <= 100], n=1, cutoff=0.6)
+    names = sorted({c for pool in pools for c in pool if len(c) <= _MAX_NAME})
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _spend(comparisons: int) -> bool:
+    left = _COMPARISONS_LEFT.get()
+    if left is None:
+        return True
+    if comparisons > left[0]:
+        left[0] = 0  # spent: the later searches of a flood are refused at once, whatever their size
+        return False
+    left[0] -= comparisons
+    return True

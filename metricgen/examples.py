@@ -127,7 +127,12 @@ def run_spec_examples(
 ) -> list[ExampleOutcome]:
     """Every example of one spec, run against a freshly generated class. Raises SpecErrors for an invalid spec."""
     shown = display_path or str(spec_file)
-    loaded = load_spec_file(spec_file, shown)
+    return run_loaded_examples(load_spec_file(spec_file, shown), target)
+
+
+def run_loaded_examples(loaded: LoadedSpec, target: str = DEFAULT_TARGET) -> list[ExampleOutcome]:
+    """Every example of a loaded spec, run against a freshly generated class (see run_spec_examples)."""
+    shown = loaded.path
     spec = validate_spec(loaded)
     source = generate(loaded, target)  # analyses the spec (examples included) and fails with its errors
     check_runnable(spec, loaded)
@@ -152,7 +157,7 @@ def _run_one(
         metric = cls(**example.params)
         for b, batch in enumerate(example.batches, 1):
             step = f"batch {b}"
-            args = [_array(batch[i.name], np, f"input '{i.name}'") for i in spec.inputs]
+            args = {i.name: _array(batch[i.name], np, f"input '{i.name}'") for i in spec.inputs}
             weights = batch.get("sample_weight")
             runtime.example_update(metric, args, None if weights is None else _array(weights, np, "sample_weight"))
         step = runtime.example_result_name
@@ -183,37 +188,69 @@ class SpecRun:
     errors: list[SpecError]
     problem: str = ""  # the child ran past its limits or crashed while running this spec
     missing: str = ""  # an import the target's runtime needs
+    keras_backend: str = ""  # the Keras backend the examples ran on, where they ran on Keras
 
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
+@dataclass(frozen=True)
+class LimitVariable:
+    """An environment variable that sets one of the child's limits."""
+
+    name: str
+    default: float
+    what: str  # what the number counts
+
+    def value(self) -> float:
+        """The variable's number (its default when unset); a SpecError naming it when it is set to anything
+        but a positive finite number: a limit of nan, inf or -1 would be no limit at all."""
+        text = os.environ.get(self.name)
+        if text is None:
+            return self.default
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            raise SpecError(
+                f"{self.name}={text!r} is not a positive finite number",
+                path="metricgen",
+                hint=f"it is {self.what}, {self.default:g} when unset",
+            )
+        return number
 
 
-def limits() -> tuple[float, int]:
-    """Seconds per spec and megabytes of address space for the child (METRICGEN_TEST_TIMEOUT, _MEMORY_MB)."""
-    return _env_number("METRICGEN_TEST_TIMEOUT", 120.0), int(_env_number("METRICGEN_TEST_MEMORY_MB", 8192))
+TIMEOUT = LimitVariable("METRICGEN_TEST_TIMEOUT", 120, "the seconds each spec's examples may run")
+MEMORY_MB = LimitVariable("METRICGEN_TEST_MEMORY_MB", 8192, "the megabytes of memory the examples may use")
+STARTUP = LimitVariable("METRICGEN_TEST_STARTUP", 60, "the seconds the child may take to start")
 
 
-def startup_seconds() -> float:
-    """Time the child may take to start and import the target's runtime (METRICGEN_TEST_STARTUP, default 60)."""
-    return _env_number("METRICGEN_TEST_STARTUP", 60.0)
+@dataclass(frozen=True)
+class Limits:
+    """What the child running examples may use."""
+
+    seconds: float  # each spec's examples, from when the spec before them finished
+    megabytes: float  # the child's address space
+    startup: float  # added to a spec's seconds for the child's start: Python, the target's runtime, a warm-up
+
+    @classmethod
+    def from_environment(cls) -> "Limits":
+        """The limits the environment sets; raises SpecError for a variable set to something not a limit."""
+        return cls(TIMEOUT.value(), MEMORY_MB.value(), STARTUP.value())
 
 
-def run_isolated(files: list[Path], target: str) -> list[SpecRun]:
-    """Every spec's examples, run in a child process with a time limit per spec and a memory limit, so that no
-    spec (from a pull request, say) can hang or exhaust the machine running `metricgen test`. A spec whose
-    examples pass a limit is reported with the problem; the child is restarted for the specs after it."""
-    seconds, megabytes = limits()
+def run_isolated(files: list[Path], target: str, limits: Optional[Limits] = None) -> list[SpecRun]:
+    """Every spec's examples, run in a child process with a time limit for each spec and a memory limit, so
+    that no spec (from a pull request, say) can hang or exhaust the machine running `metricgen test`. A spec
+    whose examples pass a limit is reported with the problem; the child is restarted for the specs after it."""
+    limits = limits or Limits.from_environment()
     runs: list[SpecRun] = []
     pending = [str(f) for f in files]
     while pending:
-        done, stopped = _run_child(pending, target, seconds, megabytes)
+        done, stopped, started = _run_child(pending, target, limits)
         runs += done
         finished = {run.file for run in done}
         rest = [f for f in pending if f not in finished]
+        if not started:  # no spec's fault, and a new child would not start either
+            return runs + [SpecRun(f, [], [], problem=stopped) for f in rest]
         if not rest:
             break
         runs.append(SpecRun(rest[0], [], [], problem=stopped))  # the spec running when the child stopped
@@ -221,58 +258,109 @@ def run_isolated(files: list[Path], target: str) -> list[SpecRun]:
     return runs
 
 
-def _run_child(files: list[str], target: str, seconds: float, megabytes: int) -> tuple[list[SpecRun], str]:
-    import json
+def _run_child(files: list[str], target: str, limits: Limits) -> tuple[list[SpecRun], str, bool]:
+    """``files`` run in one child until it finishes or stops: the SpecRuns it reported, why it stopped, and
+    whether it started. The child has ``limits.startup`` (and a spec's seconds) to start: to import the
+    target's runtime and run a warm-up spec. Then it writes a line as each spec finishes: each spec has
+    ``limits.seconds`` from the line before it, so that a slow spec never takes time from the specs after it."""
+    import queue
     import subprocess
     import sys
+    import threading
+    import time
 
     def limit_memory() -> None:  # pragma: no cover - runs in the child
         try:
             import resource
 
-            size = megabytes * 2**20
+            size = int(limits.megabytes * 2**20)
             resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        except (ImportError, ValueError, OSError):
+        except (ImportError, ValueError, OverflowError, OSError):  # no such limit here, or larger than any
             pass
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-    command = [sys.executable, "-m", "metricgen.example_child", target, *files]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "metricgen.example_child", target, *files],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        preexec_fn=limit_memory if os.name == "posix" else None,
+    )
+    lines: queue.Queue = queue.Queue()
+    errors: list[str] = []
+    readers = [  # threads: a pipe left unread would block the child once it is full
+        threading.Thread(target=_read_lines, args=(child.stdout, lines), daemon=True),
+        threading.Thread(target=lambda: errors.append(child.stderr.read()), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    runs: list[SpecRun] = []
+    started = False
     stopped = ""
-    try:
-        child = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=seconds * len(files) + startup_seconds(),
-            env=env,
-            preexec_fn=limit_memory if os.name == "posix" else None,
-            stdin=subprocess.DEVNULL,
-        )
-        out, err = child.stdout, child.stderr
-        if child.returncode != 0:
-            last = [line for line in err.strip().splitlines() if line.strip()][-1:] or [f"exit {child.returncode}"]
-            memory = "MemoryError" in err or "bad_alloc" in err or child.returncode in (-9, 137)
-            stopped = (
-                f"the examples ran out of memory (the limit: METRICGEN_TEST_MEMORY_MB={megabytes})"
-                if memory
-                else f"the example runner stopped: {last[0].strip()[:300]}"
-            )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        stopped = f"the examples ran past their time (the limit: METRICGEN_TEST_TIMEOUT={seconds:g} s a spec)"
-    runs = []
-    for line in out.splitlines():
+    deadline = time.monotonic() + limits.startup + limits.seconds  # a run of one spec: the time it always had
+    while len(runs) < len(files):
         try:
-            data = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(data, dict) or "file" not in data:
-            continue
-        outcomes = [ExampleOutcome(**o) for o in data.get("outcomes", [])]
-        errors = [
-            SpecError(e["message"], Location(e["line"], e["column"]), e["path"], e["hint"])
-            for e in data.get("errors", [])
-        ]
-        problem = data.get("crash", "")
-        runs.append(SpecRun(data["file"], outcomes, errors, problem, data.get("missing", "")))
-    return runs, stopped or "the example runner stopped before this spec"
+            line = lines.get(timeout=min(max(deadline - time.monotonic(), 0.0), threading.TIMEOUT_MAX))
+        except queue.Empty:
+            child.kill()
+            timeout = f"METRICGEN_TEST_TIMEOUT={limits.seconds:g} s"
+            stopped = (
+                f"the examples ran past their time (the limit: {timeout} a spec)"
+                if started
+                else f"the example runner did not start in time (the limit: METRICGEN_TEST_STARTUP={limits.startup:g} s"
+                f" + {timeout})"
+            )
+            break
+        if line is None:  # the child's output ended: it exited or crashed
+            break
+        data = _json_object(line)
+        if "file" in data:
+            runs.append(_spec_run(data))
+        elif not data.get("started"):
+            continue  # a line some library printed: no spec finished
+        started = True
+        deadline = time.monotonic() + limits.seconds
+    child.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    if not stopped and child.returncode != 0:
+        err = "".join(errors)
+        last = [line for line in err.strip().splitlines() if line.strip()][-1:] or [f"exit {child.returncode}"]
+        memory = "MemoryError" in err or "bad_alloc" in err or child.returncode in (-9, 137)
+        stopped = (
+            f"the examples ran out of memory (the limit: METRICGEN_TEST_MEMORY_MB={limits.megabytes:g})"
+            if memory
+            else f"the example runner stopped: {last[0].strip()[:300]}"
+        )
+    return runs, stopped or "the example runner stopped before this spec", started
+
+
+def _read_lines(stream: Any, lines: Any) -> None:
+    """Each line of ``stream`` put on the queue ``lines``, then None at its end."""
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _json_object(line: str) -> dict:
+    """The JSON object on a line of the child's output; {} for a line that holds none."""
+    import json
+
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _spec_run(data: dict) -> SpecRun:
+    """The SpecRun a line of the child's output reports (see example_child)."""
+    outcomes = [ExampleOutcome(**o) for o in data.get("outcomes", [])]
+    errors = [
+        SpecError(e["message"], Location(e["line"], e["column"]), e["path"], e["hint"]) for e in data.get("errors", [])
+    ]
+    return SpecRun(
+        data["file"], outcomes, errors, data.get("crash", ""), data.get("missing", ""), data.get("keras_backend", "")
+    )

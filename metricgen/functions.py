@@ -535,7 +535,7 @@ define(
     _PAIR,
     numeric,
     "Matrix product (batched over leading axes).",
-    tf=call("tf.linalg.matmul", "a", "b"),
+    tf=call("_matmul", "a", "b"),  # see the helper: never a broadcast batch matmul
     keras=call("ops.matmul", "a", "b"),
     torchmetrics=call("torch.matmul", "a", "b"),
 )

@@ -228,6 +228,7 @@ class Input:
     doc: str
     same_rank_as: Optional[str] = None
     rank_offset: int = 0  # with same_rank_as: the rank this input is brought to, relative to the other's
+    loc: Location = field(default=UNKNOWN, compare=False)
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,16 @@ class State:
         return any(isinstance(e, InputDim) for d in self.shape for e in walk(d))
 
 
+@dataclass(frozen=True)
+class ListSize:
+    """A list param that meets an input in an element-wise operation: its entries line up with the input's
+    ``axis``, so its length must be the input's size there (or that size 1, which broadcasts)."""
+
+    param: str
+    input: str
+    axis: int = -1
+
+
 @dataclass
 class Metric:
     spec_path: str
@@ -267,6 +278,7 @@ class Metric:
     examples: list[Any] = field(default_factory=list)
     uses_sample_weight: bool = False
     higher_is_better: Optional[bool] = None
+    list_sizes: list[ListSize] = field(default_factory=list)  # checked by the update
 
     @property
     def batch_shaped(self) -> list[State]:

@@ -4,37 +4,26 @@ PyYAML's composer gives a node tree with marks; we build the data ourselves from
 - remember where each value came from (pydantic errors and expression errors point into the file),
 - refuse duplicate keys (YAML silently keeps the last one),
 - refuse every tag but the plain JSON-like ones (no Python object tags: specs are data),
-- cap the number of nodes an alias may expand to (a "billion laughs" file fails fast, not out of memory).
+- cap the number of nodes an alias may expand to (a "billion laughs" file fails fast, not out of memory),
+- refuse nesting and values past the limits as the parser reads them, never reading further (linear time with
+  libyaml and with PyYAML's own parser alike).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
+from .errors import Location, SpecError, SpecErrors
+
 # libyaml's parser where PyYAML was built with it (its wheels are): ten times faster, the same nodes and marks
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _compose(text: str) -> yaml.Node:
-    """The YAML node tree; a text libyaml refuses is parsed again by PyYAML's own parser, whose errors say more
-    (a tab: "found character '\\t' that cannot start any token") and are the ones we explain. A text with a tab
-    goes to PyYAML's parser first: libyaml takes tabs PyYAML refuses (`a:\\tb`), and a spec must not build or
-    fail by how PyYAML was installed."""
-    if "\t" in text:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    try:
-        return yaml.compose(text, Loader=_FAST_LOADER)
-    except yaml.YAMLError:
-        if _FAST_LOADER is yaml.SafeLoader:
-            raise
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-
-from .errors import Location, SpecError, SpecErrors
 
 # A spec has a few hundred nodes; anything past this is a mistake or an attack.
 MAX_NODES = 20_000
@@ -53,6 +42,8 @@ _PLAIN_TAGS = {
 }
 
 Path_ = tuple  # a path into the data: ("state", "tp", "shape", 0)
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks, as PyYAML's marks count lines
 
 
 @dataclass(frozen=True)
@@ -91,6 +82,31 @@ class LoadedSpec:
     def source(self, path: Path_) -> ScalarSource | None:
         return self.value_locations.get(tuple(path))
 
+    @cached_property
+    def line_starts(self) -> list[int]:
+        """The index in ``text`` where each line starts, lines broken as YAML breaks them (the marks' lines):
+        found once, so that each position is a lookup rather than a scan of the text."""
+        return [0] + [match.end() for match in _LINE_BREAK.finditer(self.text)]
+
+    def offset(self, location: Location) -> int:
+        """The index in ``text`` of a 1-based line and column (past a last line: the end of the text)."""
+        if location.line > len(self.line_starts):
+            return len(self.text)
+        return self.line_starts[location.line - 1] + location.column - 1
+
+    def location_at(self, offset: int) -> Location:
+        """The 1-based line and column of an index in ``text``."""
+        line = bisect.bisect_right(self.line_starts, offset)
+        return Location(line, offset - self.line_starts[line - 1] + 1)
+
+    def line(self, number: int) -> str:
+        """The text of a 1-based line, without its line break ('' past the last line)."""
+        if not 1 <= number <= len(self.line_starts):
+            return ""
+        start = self.line_starts[number - 1]
+        end = self.line_starts[number] if number < len(self.line_starts) else len(self.text)
+        return _LINE_BREAK.sub("", self.text[start:end])
+
 
 def _loc(mark: yaml.Mark) -> Location:
     return Location(mark.line + 1, mark.column + 1)
@@ -114,8 +130,7 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
             ]
         )
     try:
-        _check_depth(text, path)
-        root = _compose(text)
+        root = _compose(text, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(mark) if mark else Location(1, 1)
@@ -149,53 +164,83 @@ def load_spec_text(text: str, path: str) -> LoadedSpec:
     return spec
 
 
-def _check_depth(text: str, path: str) -> None:
-    """Refuse deep nesting and too many values from the event stream, before the (recursive, slower) composer
-    meets them: fast (libyaml's parser where installed), stopping at the first value too many, and located."""
-    depth = 0
-    values = 0
+def _compose(text: str, path: str) -> yaml.Node:
+    """The YAML node tree, its events checked against the limits as they are read.
+
+    libyaml's tree is composed in C, out of our reach: its event stream is checked first, a second reading
+    (both are fast). A text libyaml refuses is read by PyYAML's parser, whose errors say more ("found character
+    '\\t' that cannot start any token") and are the ones we explain; libyaml also refuses nesting past its own
+    limit (1,000 levels in PyYAML 6.0.4) before it yields a single event. A text with a tab goes to PyYAML's
+    parser first: libyaml takes tabs PyYAML refuses (`a:\\tb`), and a spec must not build or fail by how PyYAML
+    was installed."""
+    if "\t" in text or _FAST_LOADER is yaml.SafeLoader:
+        return _compose_checking(text, path)
     try:
-        events = list(_events(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-    except yaml.YAMLError:  # invalid YAML: the composer reports it, in PyYAML's words; depth first, from its parser
-        events = []
-        try:
-            for event in _events(text, yaml.SafeLoader):
-                events.append(event)
-        except yaml.YAMLError:
-            pass
-    for event in events:
+        _check_events(yaml.parse(text, Loader=_FAST_LOADER), path)
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return _compose_checking(text, path)
+
+
+def _compose_checking(text: str, path: str) -> yaml.Node:
+    """PyYAML's tree, each event checked as the composer takes it: one reading, that stops at the first limit
+    crossed. The stop keeps PyYAML's parser linear: its simple-key scan is quadratic in the flow nesting."""
+    loader = _CheckingLoader(text)
+    loader.limits = _Limits(path)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+class _Limits:
+    """The nesting and the number of values of the events read so far: the first one too many or too deep is
+    refused, located, before the (recursive) composer meets it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.depth = 0
+        self.values = 0
+
+    def check(self, event: yaml.Event) -> None:
         if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            values += 1
-            if values > MAX_NODES:
+            self.values += 1
+            if self.values > MAX_NODES:
                 raise SpecErrors(
                     [
                         SpecError(
                             f"the spec holds more than {MAX_NODES:,} values",
                             _loc(event.start_mark),
-                            path,
+                            self.path,
                             "a spec has a few hundred",
                         )
                     ]
                 )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise SpecErrors(
-                    [SpecError(f"the spec is nested more than {MAX_DEPTH} levels deep", _loc(event.start_mark), path)]
-                )
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                message = f"the spec is nested more than {MAX_DEPTH} levels deep"
+                raise SpecErrors([SpecError(message, _loc(event.start_mark), self.path)])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+            self.depth -= 1
 
 
-def _events(text: str, loader: type):
-    """The YAML event stream (libyaml's parser, where installed, is fast), stopping after MAX_NODES values."""
-    count = 0
-    for event in yaml.parse(text, Loader=loader):
-        yield event
-        if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            count += 1
-            if count > MAX_NODES:
-                return
+def _check_events(events: Iterator[yaml.Event], path: str) -> None:
+    """Read ``events`` up to the first limit crossed, never listed whole."""
+    limits = _Limits(path)
+    for event in events:
+        limits.check(event)
+
+
+class _CheckingLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, its composer taking only events that pass the limits."""
+
+    limits: _Limits
+
+    def get_event(self) -> yaml.Event:
+        event = super().get_event()
+        self.limits.check(event)
+        return event
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import ir
 from .errors import SpecError, SpecErrors
 from .functions import REGISTRY, Args
-from .params import ParamRule
+from .params import NUMBER_OR_LIST, param_rule
 from .types import FLOAT
 
 if TYPE_CHECKING:
@@ -112,7 +112,9 @@ class Printer:
         return code, (_PREC["unary"] if code.startswith("-") else _PREC["atom"])
 
     def emit_Ref(self, e: ir.Ref) -> tuple[str, int]:
-        if e.kind in ("state", "param"):
+        if e.kind == "state":
+            return self.target.read_state(f"self.{e.name}"), _PREC["atom"]
+        if e.kind == "param":
             return f"self.{e.name}", _PREC["atom"]
         if e.kind == "constant":
             return self.target.constants[e.name], _PREC["atom"]
@@ -255,16 +257,6 @@ class ClassParts:
     result_body: list[str]
 
 
-def param_rule(p: ir.Param) -> ParamRule:
-    return ParamRule(
-        p.type,
-        p.min,
-        p.max,
-        None if p.choices is None else tuple(p.choices),
-        optional=p.optional,
-    )
-
-
 def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
     init_args = [p.name for p in metric.params if p.required]
     # a list default is written as a tuple: a mutable default argument would be shared by every instance
@@ -309,11 +301,7 @@ def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
     evaluated. None when always (called only for a metric with a state shaped by a batch)."""
 
     def test(cond: ir.Expr, holds: bool) -> str:
-        if not holds and isinstance(cond, ir.Operator) and cond.op in ("is", "is not"):
-            cond = ir.Operator(cond.type, "is" if cond.op == "is not" else "is not", cond.operands)
-            holds = True
-        code = printer.wrap(printer.emit(cond), _PREC["not"] + 1)
-        return code if holds else f"not {code}"
+        return _param_test(printer, cond, holds)
 
     def needed(e: ir.Expr) -> bool | list[list[str]]:
         """True, False, or the alternatives (each a list of tests that must all hold) under which it is."""
@@ -343,6 +331,94 @@ def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
             if need is not False:
                 ways += [way for way in need if way not in ways]
     return " or ".join(" and ".join(way) for way in ways) if ways else None
+
+
+def _param_test(printer: Printer, cond: ir.Expr, holds: bool) -> str:
+    """Python code for a param's test holding (or, ``holds`` False, not holding)."""
+    if not holds and isinstance(cond, ir.Operator) and cond.op in ("is", "is not"):
+        cond = ir.Operator(cond.type, "is" if cond.op == "is not" else "is not", cond.operands)
+        holds = True
+    code = printer.wrap(printer.emit(cond), _PREC["not"] + 1)
+    return code if holds else f"not {code}"
+
+
+def _sized_by(dim: ir.Expr, printer: Printer) -> list[tuple[list[str], ir.InputDim]]:
+    """The input sizes a state's dimension is, each with the params' tests under which it is that size (a
+    dimension is an input's size, a param's value, or a param's test choosing between them)."""
+    if isinstance(dim, ir.InputDim):
+        return [([], dim)]
+    if isinstance(dim, ir.Select):
+        return [
+            ([_param_test(printer, dim.cond, holds)] + tests, size)
+            for branch, holds in ((dim.then, True), (dim.orelse, False))
+            for tests, size in _sized_by(branch, printer)
+        ]
+    return []
+
+
+def size_checks(metric: ir.Metric, printer: Printer, check: str) -> list[str]:
+    """Statements that refuse a size differing from the one that shaped the state (F1Score fed 3 classes, then
+    1, would broadcast the 1 into every class). ``check`` is one call, formatted with the fields metric,
+    input, axis (the input's), state and axis_of_state (the state variable's axis of that size); each input's
+    axis is checked once, on the first state it sizes."""
+    lines, seen = [], set()
+    for s in metric.batch_shaped:
+        for axis_of_state, dim in enumerate(s.shape):
+            for tests, size in _sized_by(dim, printer):
+                if (size.input, size.axis, tuple(tests)) in seen:
+                    continue
+                seen.add((size.input, size.axis, tuple(tests)))
+                call = check.format(
+                    metric=repr(metric.class_name),
+                    input=size.input,
+                    axis=size.axis,
+                    state=s.name,
+                    axis_of_state=axis_of_state,
+                )
+                lines += [f"if {' and '.join(tests)}:", f"    {call}"] if tests else [call]
+    return lines
+
+
+def merge_refusal(metric: ir.Metric) -> str | None:
+    """Why states of parts of the data cannot be combined into the whole's (by merge_state, or a sum over
+    replicas or processes), or None: a state assigned rather than folded, or an update that reads state, whose
+    batch values then depend on the part of the data each state has seen."""
+    cls = metric.class_name
+    assigned = next((s for s in metric.states if not s.mergeable), None)
+    if assigned is not None:
+        return f"{cls}: state variable {assigned.name!r} is folded with {assigned.fold!r}, so partial states cannot be merged"
+    read = state_read_by_update(metric)
+    return None if read is None else unsplittable(metric, read)
+
+
+def state_read_by_update(metric: ir.Metric) -> ir.State | None:
+    """The first state variable the update reads (its definitions included), if any."""
+    read = {
+        e.name
+        for _, x in metric.update_locals + metric.updates
+        for e in ir.walk(x)
+        if isinstance(e, ir.Ref) and e.kind == "state"
+    }
+    return next((s for s in metric.states if s.name in read), None)
+
+
+def unsplittable(metric: ir.Metric, read: ir.State) -> str:
+    """The error of a metric whose update reads state, where its data would be split (merge, replicas)."""
+    return (
+        f"{metric.class_name}: its update reads state variable {read.name!r}, so states of parts of the data "
+        "cannot be combined (merged, or summed over replicas or processes)"
+    )
+
+
+def same_params_check(metric: ir.Metric, other: str) -> list[str]:
+    """merge_state's refusal of a metric ``other`` made with different params (a function param aside)."""
+    names = [p.name for p in metric.params if p.type != "callable"]
+    names += [p.kwargs_attribute for p in metric.params if p.forward_kwargs]
+    if not names:
+        return []
+    mine = python_tuple([f"self.{n}" for n in names])
+    theirs = python_tuple([f"{other}.{n}" for n in names])
+    return [f"_check_same_params({metric.class_name!r}, {python_tuple([repr(n) for n in names])}, {mine}, {theirs})"]
 
 
 def _sizing_inputs(metric: ir.Metric) -> list[str]:
@@ -387,9 +463,14 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if i.same_rank_as is not None and i.name in used:
             offset = f", {i.rank_offset}" if i.rank_offset else ""
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as}{offset})")
+    body += _list_size_checks(metric)
     if metric.batch_shaped:  # Keras' `_build`: the state is made from the first batch's shapes
         shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
         body += [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    self._build_state({shapes})"]
+        # a later batch must have the sizes the first gave: checked at trace time where they are static
+        check = "_check_batch_size({metric}, {input!r}, {input}, {axis}, {state!r}, self.{state}.shape[{axis_of_state}])"
+        checks = size_checks(metric, printer, check)
+        body += ["else:"] * bool(checks) + ["    " + line for line in checks]
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]
@@ -402,6 +483,26 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
             value = f"_{state.name}_batch"
         folds += target.fold(state, value)
     return body + folds
+
+
+def _list_size_checks(metric: ir.Metric) -> list[str]:
+    """Statements that refuse a list param whose entries are not as many as the input they line up with has
+    along that axis (statically, at trace time, where the size is known then)."""
+    params = {p.name: p for p in metric.params}
+    lines = []
+    for size in metric.list_sizes:
+        p = params[size.param]
+        call = (
+            f"_check_list_size({metric.class_name!r}, {p.name!r}, len(self.{p.name}), {size.input!r}, {size.input}, "
+            f"{size.axis})"
+        )
+        if p.type == NUMBER_OR_LIST:  # one number broadcasts against anything
+            lines += [f"if isinstance(self.{p.name}, list):", f"    {call}"]
+        elif p.optional:
+            lines += [f"if self.{p.name} is not None:", f"    {call}"]
+        else:
+            lines.append(call)
+    return lines
 
 
 def _value_code(expr: ir.Expr, printer: Printer) -> str:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from . import ir
 
 NUMERIC_TYPES = ("int", "float", "list[int]", "list[float]", "float|list[float]")
 NUMBER_OR_LIST = "float|list[float]"  # Keras' thresholds=0.5 or thresholds=[0.2, 0.5]
@@ -149,3 +152,9 @@ class ParamRule:
             f"    raise ValueError(f{said + '{' + name + '!r}'!r})",
             f"self.{name} = {self.stored(name)}",
         ]
+
+
+def param_rule(p: "ir.Param") -> ParamRule:
+    """The rule of an analysed param: the analysis checks its default and example values with it, the lowering
+    writes the constructor's check from it."""
+    return ParamRule(p.type, p.min, p.max, None if p.choices is None else tuple(p.choices), optional=p.optional)

@@ -10,24 +10,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import textwrap
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from .lowering import ClassParts
+from .targets.base import templates_dir
 
 if TYPE_CHECKING:
     from .targets.base import Target
-
-
-def templates_dir() -> Path:
-    """The templates: inside the installed package (wheels carry them), else the source checkout's."""
-    packaged = Path(str(resources.files("metricgen"))) / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from .errors import SpecError, SpecErrors, did_you_mean
+from .errors import SpecError, SpecErrors, bounded_suggestions, did_you_mean
 from .loader import LoadedSpec
 
 ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "float|list[float]", "callable"]
@@ -190,7 +190,9 @@ def validate_spec(loaded: LoadedSpec) -> Spec:
     try:
         return Spec.model_validate(loaded.data)
     except ValidationError as exc:
-        raise SpecErrors(_to_spec_errors(exc.errors(), loaded)) from None
+        with bounded_suggestions():
+            errors = _to_spec_errors(exc.errors(), loaded)
+        raise SpecErrors(errors) from None
 
 
 # pydantic's type errors, as what was expected

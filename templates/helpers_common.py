@@ -27,3 +27,30 @@ def _known_size(shape, axis, name):
             f"got shape {dims}"
         )
     return int(dims[axis])
+
+
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet)."""
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
+def _check_entries(metric, param, entries, name, size, axis):
+    """Fails when a list param's entries, which line up with an input's `axis`, are not as many as the input's
+    size there (a size of 1 broadcasts; None: unknown until the batch is run)."""
+    if size is not None and size not in (1, entries):
+        raise ValueError(f"{metric}: `{param}` has {entries} entries, but {name} has {size} along axis {axis}")

@@ -97,12 +97,16 @@ def _replica_reduce(value, largest):
 def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
-    equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica."""
+    equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
-        if tf.distribute.in_cross_replica_context() and hasattr(on_read, "values") and len(on_read.values) > 1:
+        # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+        # enters it, so a write there is a cross-replica one too
+        in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+        if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
             total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
             first, *others = on_read.values
             first.assign(total)
@@ -110,3 +114,54 @@ def _add_to_int_sum(variable, value):
                 other.assign(tf.zeros_like(total))
             return
     variable.assign_add(value)
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+def _refuse_replicas(message):
+    """Refuses (when traced) an update in one of several replicas under tf.distribute on the TensorFlow backend:
+    the metric's update reads its state, and each replica holds only its part of it. (JAX's data parallelism
+    runs the update once over the whole batch, so reads the whole state.)"""
+    if keras.backend.backend() != "tensorflow":
+        return
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        raise NotImplementedError(message)
+
+
+def _check_list_size(metric, param, entries, name, value, axis):
+    """_check_entries for a batch: in Python when the size is static (always on JAX and PyTorch; when traced,
+    so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    size = value.shape[axis]
+    _check_entries(metric, param, entries, name, size, axis)
+    if size is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        size = tf.shape(value)[axis]
+        message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
+        tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size])
+
+
+def _refuse_jax_int32(metric, what):
+    """Refuses the JAX backend without 64-bit types: JAX then holds an int64 array as int32 and wraps past
+    2**31 - 1, so the metric's `what` (int64) would count wrong, silently."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            raise ValueError(
+                f"{metric}: its {what} is int64, which JAX holds as int32 (wrapping past 2**31 - 1) unless 64-bit "
+                'types are enabled: call jax.config.update("jax_enable_x64", True) before making the metric'
+            )

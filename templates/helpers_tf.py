@@ -88,12 +88,60 @@ def _replica_reduce(value, reduce):
 def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
     or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
-    variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica."""
+    variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too."""
     on_read = getattr(variable, "value", variable)
-    if not (tf.distribute.in_cross_replica_context() and hasattr(on_read, "values") and len(on_read.values) > 1):
+    # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+    # enters it, so a write there is a cross-replica one too
+    in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    if in_replica or not (hasattr(on_read, "values") and len(on_read.values) > 1):
         return variable.assign_add(value)
     total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
     first, *others = on_read.values
     first.assign(total)
     for other in others:
         other.assign(tf.zeros_like(total))
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
+    XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None:
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+def _refuse_replicas(message):
+    """Refuses (when traced) an update in one of several replicas under tf.distribute: the metric's update
+    reads its state, and each replica holds only its part of it."""
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        raise NotImplementedError(message)
+
+
+def _matmul(a, b):
+    """tf.linalg.matmul without batch axes to broadcast: TensorFlow 2.21's oneDNN kernel for a matmul whose
+    batch axes broadcast returns wrong values (~1e33) and corrupts the heap. A matrix on the right is one 2-D
+    matmul over a's rows (tf.tensordot); other batch axes are broadcast to one shape first."""
+    rank_a, rank_b = a.shape.rank, b.shape.rank
+    if rank_a is None or rank_b is None or (rank_a <= 2 and rank_b <= 2):
+        return tf.linalg.matmul(a, b)
+    if rank_b == 2:
+        return tf.tensordot(a, b, axes=1)
+    batch = tf.broadcast_dynamic_shape(tf.shape(a)[:-2], tf.shape(b)[:-2])
+    a = tf.broadcast_to(a, tf.concat([batch, tf.shape(a)[-2:]], axis=0))
+    b = tf.broadcast_to(b, tf.concat([batch, tf.shape(b)[-2:]], axis=0))
+    return tf.linalg.matmul(a, b)
+
+
+def _check_list_size(metric, param, entries, name, value, axis):
+    """_check_entries for a batch: in Python when the size is static (at trace time, so free in a graph and
+    under XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_entries(metric, param, entries, name, size, axis)
+    if size is None:
+        size = tf.shape(value)[axis]
+        message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
+        tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size])

@@ -113,3 +113,13 @@ def _in_top_k(targets, predictions, k):
     """tf.math.in_top_k in torch: fewer than k predictions strictly above the target's (ties count in)."""
     target_scores = torch.gather(predictions, -1, targets.long().unsqueeze(-1))
     return (predictions > target_scores).sum(-1) < k
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch (torch's sizes are always known)."""
+    _check_size(metric, name, axis, value.shape[axis], state, expected)
+
+
+def _check_list_size(metric, param, entries, name, value, axis):
+    """_check_entries for a batch (torch's sizes are always known)."""
+    _check_entries(metric, param, entries, name, value.shape[axis], axis)

@@ -26,3 +26,22 @@ def load_module(path: Path, name: str | None = None):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def in_torchmetrics_order(named: dict) -> list:
+    """A batch's inputs (by spec name, in the spec's order) as the torchmetrics target's update takes them,
+    torchmetrics' way: update(preds, target, *others), that is y_pred, y_true, then the others in the spec's
+    order (written here independently of the generator, so that a change of order fails the tests)."""
+    first = [named[name] for name in ("y_pred", "y_true") if name in named]
+    return first + [value for name, value in named.items() if name not in ("y_pred", "y_true")]
+
+
+def spec_order_to_torchmetrics(metric, inputs: list) -> list:
+    """Inputs given in the spec's order, where the spec writes y_true before y_pred (as the tests' specs do),
+    reordered for a torchmetrics-target metric whose update takes (preds, target, ...)."""
+    import inspect
+
+    arguments = list(inspect.signature(metric.update).parameters)
+    if arguments[:2] == ["preds", "target"] and len(inputs) >= 2:
+        return [inputs[1], inputs[0], *inputs[2:]]
+    return list(inputs)

@@ -4,6 +4,8 @@ target refuses what its column lacks with a location, and the constructor checks
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import sys
 import types
 
 import numpy as np
@@ -11,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SPECS, tf  # noqa: F401  (TensorFlow configured first)
+from conftest import ROOT, SPECS, tf  # noqa: F401  (TensorFlow configured first)
 from metricgen import functions
 from metricgen.compiler import generate_from_text
 from metricgen.errors import SpecErrors
 from metricgen.params import ParamRule
+from metricgen.targets import TARGETS
 from metric_cases import CASES, args, batches, check_close
 
 
@@ -175,3 +178,70 @@ def test_generated_constructor_check_is_the_build_time_rule(rule, value):
         assert str(exc) == f"M: argument `value` {problem}"
     else:
         assert not problem, f"generated check allowed {value!r}: {problem}"
+
+
+# -- the layers, read from the source (tools/layers.py measures them, and docs/architecture.md's table) -----------
+
+
+def _layers():
+    spec = importlib.util.spec_from_file_location("layers", ROOT / "tools" / "layers.py")
+    module = sys.modules["layers"] = importlib.util.module_from_spec(spec)  # its dataclasses look it up there
+    spec.loader.exec_module(module)
+    return module
+
+
+layers = _layers()
+# every registered target, and the one issue 23 adds: names that belong to metricgen/targets/ alone
+TARGET_NAMES = frozenset(TARGETS) | {"jax"}
+
+
+@pytest.fixture(scope="module")
+def findings():
+    return layers.measure(ROOT, TARGET_NAMES)
+
+
+def test_every_module_has_a_layer(findings):
+    assert findings.unplaced == [], "place each new module in tools/layers.py's LAYERS"
+
+
+def test_no_import_runs_back_up_the_pipeline(findings):
+    """Analysis knows no target, lowering no renderer: each stage imports only the stages before it (type hints
+    too: a Protocol in the lower module serves them)."""
+    assert findings.upward == []
+
+
+def test_no_import_cycles(findings):
+    assert findings.cycles == []
+
+
+def test_no_target_name_outside_the_targets(findings):
+    """A target's identity lives in metricgen/targets/: other stages ask the registered targets' hooks."""
+    assert layers.target_names(ROOT) == set(TARGETS)  # the scan finds every registered target's name
+    assert findings.target_names == []
+
+
+def test_the_layer_checks_see_what_they_look_for(tmp_path):
+    """Each check finds its fault in a made-up package: upward imports (one inside a function), a cycle through
+    a type-only import, a target name in analysis, a module no layer holds."""
+    files = {
+        "metricgen/__init__.py": "",
+        "metricgen/ir.py": "",
+        "metricgen/lowering.py": "from .render import x\n",
+        "metricgen/render.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .lowering import y\n",
+        "metricgen/analysis/__init__.py": "from .. import ir\n",
+        "metricgen/analysis/names.py": "def f():\n    from ..lowering import z\n    return 'keras'\n",
+        "metricgen/targets/__init__.py": "",
+        "metricgen/targets/keras.py": "class K:\n    name = 'keras'\n",
+        "metricgen/made_up.py": "",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = layers.measure(tmp_path)
+    assert found.unplaced == ["metricgen.made_up"]
+    assert [u.split(" (")[0] for u in found.upward] == [
+        "metricgen.analysis.names -> metricgen.lowering",
+        "metricgen.lowering -> metricgen.render",
+    ]
+    assert found.cycles == [["metricgen.lowering", "metricgen.render"]]
+    assert found.target_names == ["metricgen/analysis/names.py:3: 'keras'"]

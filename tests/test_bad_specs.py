@@ -503,7 +503,10 @@ CASES = [
     ),
     Case(
         "infinite_init_of_an_int_state",
-        replace("  tp: {}", "  tp: {dtype: int32, init: .inf}"),
+        replace(
+            "  tp: {}\nupdate:\n  tp: sum(y_true * y_pred)",
+            "  tp: {dtype: int32, init: .inf}\nupdate:\n  tp: size(y_true)",
+        ),
         (".inf", 0),
         ["initial value inf of state variable 'tp' does not fit an int32 state"],
         only=True,
@@ -1022,3 +1025,90 @@ def test_every_error_in_one_round(tmp_path):
         "invalid expression: invalid syntax",
         "unknown name 'unknown_name'",
     ]
+
+
+# -- values decided at trace time, folds into int state, Python's two-argument max (issue 20) ----------------
+TRACE_TIME_CASES = [
+    Case(
+        "float_folded_into_an_int_state",
+        replace(
+            "  tp: {}\nupdate:\n  tp: sum(y_true * y_pred)", "  tp: {dtype: int32}\nupdate:\n  tp: weighted_sum(y_true)"
+        ),
+        ("weighted_sum(y_true)", 0),
+        ["state 'tp' is int32", "adds a float", "make the state float32", "cast(..., int32)"],
+        only=True,
+    ),
+    Case(
+        "pythons_two_argument_max_of_a_scalar",
+        replace("result: tp", "result: tp / max(tp + 1.0, 1)"),
+        ("1)", 0),
+        ["max() over axis 1 of a value with 0 axes", "use maximum(a, b) for the element-wise larger value"],
+        only=True,
+    ),
+    Case(
+        "pythons_two_argument_min_of_two_tensors",
+        replace("sum(y_true * y_pred)", "sum(min(y_true, y_pred))"),
+        ("y_pred))", 0),
+        ["second argument of min() is the axis", "float tensor", "use minimum(a, b)"],
+        only=True,
+    ),
+    Case(
+        "axis_of_a_state_it_does_not_have",
+        replace("result: tp", "result: sum(tp, axis=0)"),
+        ("0)", 0),
+        ["sum() over axis 0 of a value with 0 axes", "a number has no axis"],
+        only=True,
+    ),
+    Case(
+        "choice_compared_with_the_string_on_the_left",
+        replace(
+            "state:",
+            "params:\n  unit: {type: str, default: percent, choices: [percent, ratio]}\nstate:",
+            replace("sum(y_true * y_pred)", 'sum(y_true) * (100.0 if "precent" == unit else 1.0)'),
+        ),
+        ('"precent"', 0),
+        ["'precent' is not one of the choices of 'unit'", "did you mean 'percent'?"],
+        only=True,
+    ),
+    Case(
+        "rank_in_a_state_shape",
+        replace("  tp: {}", '  tp: {shape: ["shape(y_pred, -1) if rank(y_pred) > 1 else 1"]}'),
+        ("rank(", 0),
+        ["rank() cannot size a state", "choose the shape by a bool param"],
+        only=True,
+        extra=["cannot size a shape"],
+    ),
+    Case(
+        "decided_or_whose_other_side_needs_the_param_for_its_shape",
+        replace(
+            "state:",
+            'params:\n  weights: {type: "list[float]", default: null}\nstate:',
+            replace("sum(y_true * y_pred)", "sum(cast(weights is None or cast(weights, float) > 0.0, float))"),
+        ),
+        ("cast(weights, float) > 0.0", 0),
+        ["shape of this value needs param 'weights'", "`A if weights is not None else B`"],
+        only=True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", TRACE_TIME_CASES, ids=[c.id for c in TRACE_TIME_CASES])
+def test_trace_time_bad_spec(case, tmp_path):
+    path = write(tmp_path, case)
+    result = compile_file(path, tmp_path / "generated")
+    assert not result.ok, f"{case.id} was accepted"
+    check_messages([e.format() for e in result.errors], path, case)
+
+
+def test_an_error_in_a_definition_does_not_make_what_it_uses_look_unused(tmp_path):
+    """`score` fails on its condition before it reaches `both`, which uses `tp`: one error, not three."""
+    spec = tmp_path / "follow_up.yaml"
+    spec.write_text(
+        "name: follow_up\nclass_name: FollowUp\ndescription: d\nparams:\n"
+        "  average: {type: str, default: null, choices: [micro, macro]}\nstate:\n  total: {}\nupdate:\n  let:\n"
+        "    tp: sum(y_true)\n    fp: sum(y_pred)\n    both: tp + fp\n"
+        '    score: both if average == "micro" else fp\n  total: score\nresult: total\n',
+        encoding="utf-8",
+    )
+    messages = [e.format().split(": error: ", 1)[1] for e in compile_file(spec, tmp_path / "generated").errors]
+    assert len(messages) == 1 and messages[0].startswith("param 'average' may be None here"), messages

@@ -286,3 +286,73 @@ def test_jax_data_parallel_over_two_host_devices(tmp_path):
     np.testing.assert_allclose(total, whole["total"], rtol=1e-5)  # the padding's weight is 0
     assert (largest, smallest) == (whole["largest"], whole["smallest"])  # a repeated value moves neither
     assert count == 50  # but an unweighted count sees the padding: see the README
+
+
+def run_in_replicas(strategy, metric, part):
+    """update_state in strategy.run over ``part`` batched so that each replica holds a share of the state."""
+
+    @tf.function
+    def step(x):
+        strategy.run(lambda v: metric.update_state(v, v), args=(x,))
+
+    batches = tf.data.Dataset.from_tensor_slices(part).batch(len(part))
+    for batch in strategy.experimental_distribute_dataset(batches):
+        step(batch)
+
+
+@pytest.mark.parametrize("where", ["outside any scope", "in the scope"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_metrics_made_in_the_scope_and_updated_in_replicas_merge_exactly(target, where):
+    """Made in the strategy's scope, updated in strategy.run (each replica holding its part: 2 + 1 of an int
+    count of 3), merged after: int and float sums, max and min are the all-data values. Merged outside any
+    scope, an int count of 3 + 2 read back 4 (TensorFlow enters the variable's scope and splits the sum
+    between replicas); merged in the scope, the other replicas' parts must not count twice."""
+    StreamSummary = summary_class(target)
+    strategy, values = mirrored(), data(11)
+    parts = [values[:3], values[3:5], values[5:]]
+    with strategy.scope():
+        shards = [StreamSummary() for _ in parts]
+    for shard, part in zip(shards, parts):
+        run_in_replicas(strategy, shard, part)
+    for shard, part in zip(shards, parts):
+        assert_state(state_of(shard), reference(part), "a shard")
+    if where == "in the scope":
+        with strategy.scope():
+            shards[0].merge_state(shards[1:])
+    else:
+        shards[0].merge_state(shards[1:])
+    assert_state(state_of(shards[0]), reference(values), f"merged {where}")
+    run_in_replicas(strategy, shards[0], values[:4])  # and updates go on from the merged state
+    assert_state(state_of(shards[0]), reference(np.concatenate([values, values[:4]])), "updated after the merge")
+
+
+READS_STATE = """
+name: running_peak_gap
+class_name: RunningPeakGap
+description: the sum of each batch's largest value above the total so far
+inputs: [y_true, y_pred]
+state:
+  total: {}
+update:
+  total: max(y_pred) - total * 0.5
+result: total
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_update_that_reads_its_state_is_refused_in_replicas(target):
+    """Each replica would read its own part of the state only: refused, naming the metric and the state; the
+    same metric outside a strategy is right."""
+    source = generate_from_text(READS_STATE, "running_peak_gap.yaml", target)
+    module = types.ModuleType(f"running_peak_gap_{target}")
+    exec(compile(source, "running_peak_gap.py", "exec"), module.__dict__)
+    strategy, values = mirrored(), data(8)
+    with strategy.scope():
+        metric = module.RunningPeakGap()
+    with pytest.raises(NotImplementedError, match="RunningPeakGap: its update reads state variable 'total'"):
+        run_in_replicas(strategy, metric, values)
+    single, total = module.RunningPeakGap(), 0.0
+    for part in (values[:3], values[3:]):
+        single.update_state(part, part)
+        total += part.max() - total * 0.5
+    np.testing.assert_allclose(float(single.result()), total, rtol=1e-6)

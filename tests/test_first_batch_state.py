@@ -29,7 +29,7 @@ update:
 result: hits / rows
 """
 
-TARGETS = ["tf", "keras", "torchmetrics"]
+from conftest import EVERY_TARGET as TARGETS  # noqa: E402  (every registered target)
 
 
 def batches(rng, classes=3, sizes=(5, 1, 7)):
@@ -41,7 +41,7 @@ def batches(rng, classes=3, sizes=(5, 1, 7)):
 
 def update(metric, target, y_true, y_pred):
     if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))  # torchmetrics' update(preds, target)
     else:
         metric.update_state(y_true, y_pred)
 
@@ -149,7 +149,7 @@ def test_reset_before_the_first_batch_and_an_input_read_only_for_its_size(target
     y_pred = np.arange(6, dtype=np.float32).reshape(2, 3)
     if target == "torchmetrics":
         metric.reset()
-        metric.update([[0, 1, 0], [1, 0, 0]], torch.as_tensor(y_pred))
+        metric.update(torch.as_tensor(y_pred), [[0, 1, 0], [1, 0, 0]])
     else:
         metric.reset_state()
         metric.update_state([[0, 1, 0], [1, 0, 0]], y_pred)

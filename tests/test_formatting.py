@@ -6,7 +6,7 @@ from __future__ import annotations
 import black
 import pytest
 
-from conftest import SPECS
+from conftest import ROOT, SPECS
 from metricgen import formatting
 from metricgen.compiler import analyse_loaded, generate_from_text, lower
 from metricgen.loader import load_spec_file
@@ -65,3 +65,61 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     assert formatting._cache_dir() is None
     spec = "name: probe\nclass_name: Probe\ndescription: d\nstate: {total: {}}\nupdate: {total: sum(y_pred)}\nresult: total\n"
     assert "class Probe" in generate_from_text(spec)
+
+
+SHIPPED = [ROOT / "specs", ROOT / "catalogue" / "keras" / "specs", ROOT / "catalogue" / "tfa" / "specs"]
+
+
+def test_every_shipped_module_formatted_together_in_workers_is_black_and_black_stable(monkeypatch):
+    """What build and check do (format_sources, the pieces spread over worker processes): for every shipped
+    spec on every target, black's output for the whole module, and a module black leaves as it is."""
+    monkeypatch.setattr(formatting, "_PARALLEL_MIN_TEXTS", 2)  # the pool even on a one-core machine
+    monkeypatch.setattr(formatting, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(formatting, "_formatted_pieces", {})
+    sources = [rendered(spec, target) for folder in SHIPPED for spec in sorted(folder.glob("*.yaml")) for target in TARGETS]
+    assert len(sources) >= 3 * 60
+    mode = black.Mode()
+    for source, module in zip(sources, formatting.format_sources(sources)):
+        assert module == black.format_str(source, mode=mode)
+        assert black.format_str(module, mode=mode) == module
+
+
+def copies_of_specs(tmp_path, n):
+    """specs/ copied n times into folders of one build, each copy under its own file names and Keras
+    package: modules with the same helpers, and a header and class of their own."""
+    paths = []
+    for i in range(n):
+        folder = tmp_path / f"copy{i}"
+        folder.mkdir(parents=True)
+        for spec in SPEC_FILES:
+            text = spec.read_text(encoding="utf-8") + f"\npackage: copy{i}\n"
+            (folder / f"{spec.stem}_{i}.yaml").write_text(text, encoding="utf-8")
+        paths.append(folder)
+    return paths
+
+
+def black_calls_of_build(monkeypatch, paths, out, cache):
+    """How many times black runs for `metricgen build` of ``paths`` (in this process, counted)."""
+    from metricgen import cli
+
+    calls = []
+    monkeypatch.setenv("METRICGEN_CACHE_DIR", str(cache))
+    monkeypatch.setattr(formatting, "_PARALLEL_MIN_TEXTS", 10**9)  # every call in this process, where it is counted
+    monkeypatch.setattr(formatting, "_formatted_pieces", {})  # as a fresh process starts
+    real = formatting._format_whole
+    monkeypatch.setattr(formatting, "_format_whole", lambda source: calls.append(source) or real(source))
+    results, errors = cli.compile_all(paths, out, "tf")
+    assert not errors and all(result.ok for result in results)
+    return len(calls)
+
+
+def test_black_runs_once_per_distinct_piece_and_never_on_a_warm_build(tmp_path, monkeypatch):
+    n = len(SPEC_FILES)
+    one = black_calls_of_build(monkeypatch, copies_of_specs(tmp_path / "a", 1), tmp_path / "a" / "out", tmp_path / "c1")
+    paths = copies_of_specs(tmp_path / "b", 4)
+    four = black_calls_of_build(monkeypatch, paths, tmp_path / "b" / "out", tmp_path / "c4")
+    # a module is its header and imports, the helpers it calls and its class: the helpers, shared by every
+    # module, are formatted once in a build; each further module costs black its own two pieces at most
+    assert one <= 2 * n + len({name for t in TARGETS.values() for name in t.helper_sources})
+    assert four - one <= 2 * 3 * n
+    assert black_calls_of_build(monkeypatch, paths, tmp_path / "b" / "out", tmp_path / "c4") == 0

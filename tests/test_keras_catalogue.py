@@ -22,14 +22,14 @@ import pytest
 from conftest import ROOT, tf
 from keras_catalogue_cases import CASES, Case, first_of_each_class, weights_for
 from metricgen.compiler import compile_file
-from support import load_module
+from support import in_torchmetrics_order, load_module
 
 import keras
 import torch
 
 CATALOGUE = ROOT / "catalogue" / "keras"
 SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
-TARGETS = ["tf", "keras", "torchmetrics"]
+from conftest import EVERY_TARGET as TARGETS  # noqa: E402  (every registered target)
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -51,7 +51,8 @@ def metric_class(stem: str, class_name: str, target: str):
 def update(metric, target: str, batch: dict, w):
     if target == "torchmetrics":
         metric.update(
-            *[torch.as_tensor(v) for v in batch.values()], sample_weight=None if w is None else torch.as_tensor(w)
+            *in_torchmetrics_order({k: torch.as_tensor(v) for k, v in batch.items()}),
+            sample_weight=None if w is None else torch.as_tensor(w),
         )
     elif target == "tf":
         step = tf.function(metric.update_state)  # graph mode; eager is the keras target's run

@@ -287,7 +287,7 @@ state:
   count: {}
 update:
   scaled: sum(x) * (1 / n) + n // n + n % n
-  whole: 2.7
+  whole: cast(2.7, int32)
   inverse: sum(x) * 2 ** -n
   weighted: weighted_sum(k)
   count: weighted_count(k)
@@ -297,7 +297,7 @@ result: weighted / count
     metric = Constants()  # n = 0: a constant divided by 0 gives 0, as `/` does on tensors
     metric.update_state(np.array([1.0, 2.0]), np.array([1, 1]), sample_weight=np.array([0.5, 0.25]))
     assert metric.scaled.numpy() == 0.0
-    assert metric.whole.numpy() == 2  # a float folded into an int state is cast, not refused
+    assert metric.whole.numpy() == 2  # a float cast to int explicitly truncates (a bare 2.7 is refused)
     assert metric.inverse.numpy() == 3.0
     # int values with fractional weights: the weights are not truncated
     assert float(metric.result()) == pytest.approx(1.0)
@@ -429,7 +429,7 @@ def test_optional_and_choice_params_against_keras_precision(target, kwargs):
     expected = float(reference.result()) * (100 if kwargs.get("unit") == "percent" else 1)
     metric = compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**kwargs)
     if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred), sample_weight=torch.as_tensor(weights))
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true), sample_weight=torch.as_tensor(weights))
         got = float(metric.compute())
     else:
         metric.update_state(y_true, y_pred, sample_weight=weights)
@@ -468,8 +468,8 @@ def test_has_sample_weight_and_bool_params_in_shapes(target):
             expected = sums.sum() + (0 if weights is not None else 3) * 100
             if target == "torchmetrics":
                 metric.update(
-                    torch.as_tensor(y_true),
                     torch.as_tensor(y_pred),
+                    torch.as_tensor(y_true),
                     sample_weight=None if weights is None else torch.as_tensor(weights),
                 )
                 got = float(metric.compute())
@@ -518,7 +518,7 @@ def test_number_or_list_param_against_keras_precision(target, thresholds):
     kwargs = {} if thresholds == 0.5 else {"thresholds": thresholds}
     metric = compile_class(NUMBER_OR_LIST, "PrecisionAt", target)(**kwargs)
     if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred), sample_weight=torch.as_tensor(weights))
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true), sample_weight=torch.as_tensor(weights))
         got = metric.compute().numpy()
     else:
         metric.update_state(y_true, y_pred, sample_weight=weights)
@@ -557,7 +557,7 @@ def test_and_or_narrow_optional_params_as_python_does(target, ignore, floor):
     above = np.sum((floor is not None) & (y_pred > (floor if floor is not None else 0.0)))
     metric = compile_class(IGNORED_LABEL, "Kept", target)(ignore=ignore, floor=floor)
     if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
         got = float(metric.compute())
     else:
         metric.update_state(y_true, y_pred)
@@ -590,7 +590,7 @@ def test_definition_is_computed_only_where_its_optional_param_is_given(target, c
     expected = y_pred.sum() if class_id is None else 2.0 * y_pred[:, class_id].sum()
     metric = compile_class(GUARDED, "Guarded", target)(class_id=class_id)
     if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
         got = float(metric.compute())
     else:
         metric.update_state(y_true, y_pred)

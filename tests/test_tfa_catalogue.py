@@ -17,7 +17,7 @@ from sklearn.metrics import cohen_kappa_score, hamming_loss, matthews_corrcoef, 
 from conftest import ROOT, tf
 from metricgen.compiler import compile_file
 from metricgen.examples import run_spec_examples
-from support import load_module
+from support import in_torchmetrics_order, load_module
 
 import torch
 
@@ -233,13 +233,14 @@ CASES = [
         positive_values,
         lambda d, w, kw: stats.hmean(d["values"], weights=w),
     ),
-    Case("r2", "r_square", "RSquare", {}, regression, r2_reference),
-    Case("r2_adjusted", "r_square", "RSquare", {"num_regressors": 3}, regression, r2_reference),
+    # 1-D inputs are one output with TFA's y_shape=(); the number of outputs of [n, 3] comes from the first batch
+    Case("r2", "r_square", "RSquare", {"y_shape": ()}, regression, r2_reference),
+    Case("r2_adjusted", "r_square", "RSquare", {"y_shape": (), "num_regressors": 3}, regression, r2_reference),
     Case(
         "r2_raw_values",
         "r_square",
         "RSquare",
-        {"num_outputs": 3, "multioutput": "raw_values"},
+        {"multioutput": "raw_values"},
         lambda rng, n: regression(rng, n, 3),
         r2_reference,
     ),
@@ -247,7 +248,7 @@ CASES = [
         "r2_variance_weighted",
         "r_square",
         "RSquare",
-        {"num_outputs": 3, "multioutput": "variance_weighted"},
+        {"multioutput": "variance_weighted"},
         lambda rng, n: regression(rng, n, 3),
         r2_reference,
     ),
@@ -298,20 +299,29 @@ def metric_class(case: Case, target: str):
     return getattr(module, case.class_name)
 
 
+def feed(metric, target: str, batch: dict, w) -> None:
+    """One batch, each target its own way: torchmetrics' update(preds, target), tf in graph mode."""
+    if target == "torchmetrics":
+        metric.update(
+            *in_torchmetrics_order({k: torch.as_tensor(v) for k, v in batch.items()}),
+            sample_weight=None if w is None else torch.as_tensor(w),
+        )
+    elif target == "tf":
+        update = tf.function(metric.update_state)  # graph mode; eager is the keras target's run below
+        update(*[tf.constant(v) for v in batch.values()], sample_weight=None if w is None else tf.constant(w))
+    else:
+        metric.update_state(*batch.values(), sample_weight=w)
+
+
+def value(metric, target: str) -> np.ndarray:
+    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+
+
 def run(case: Case, target: str, parts: list[dict], weights: list) -> np.ndarray:
     metric = metric_class(case, target)(**case.kwargs)
     for batch, w in zip(parts, weights):
-        if target == "torchmetrics":
-            metric.update(
-                *[torch.as_tensor(v) for v in batch.values()], sample_weight=None if w is None else torch.as_tensor(w)
-            )
-        elif target == "tf":
-            update = tf.function(metric.update_state)  # graph mode; eager is the keras target's run below
-            update(*[tf.constant(v) for v in batch.values()], sample_weight=None if w is None else tf.constant(w))
-        else:
-            metric.update_state(*batch.values(), sample_weight=w)
-    result = metric.compute() if target == "torchmetrics" else metric.result()
-    return np.asarray(result)
+        feed(metric, target, batch, w)
+    return value(metric, target)
 
 
 RUNS = [(case, weighted) for case in CASES for weighted in ((False, True) if case.weighted else (False,))]
@@ -378,3 +388,78 @@ def test_constructor_checks_are_tfa_s_arguments():
     with pytest.raises(ValueError, match="multioutput"):
         RSquare(multioutput="meadian")
     assert RSquare(num_regressors=2).get_config()["num_regressors"] == 2  # TFA left it out of the config
+
+
+# RSquare takes its number of outputs from the first batch, as TFA's did: no num_outputs argument (TFA never had
+# one). 1-D inputs are one output with TFA's y_shape=(): a state shaped by the first batch cannot follow its rank.
+
+MULTIOUTPUTS = ["raw_values", "uniform_average", "variance_weighted"]
+
+
+def three_outputs(rng, n):
+    return regression(rng, n, outputs=3)
+
+
+def weighted_batches(make, rng, sizes=(17, 1, 23)):
+    parts = [make(rng, n) for n in sizes]
+    weights = [rng.uniform(0.1, 2.0, size=n).astype(np.float32) for n in sizes]
+    whole = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return parts, weights, whole, np.concatenate(weights)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("multioutput", MULTIOUTPUTS)
+def test_r_square_takes_its_outputs_from_the_first_batch(multioutput, target):
+    case = Case(f"r2_{multioutput}", "r_square", "RSquare", {"multioutput": multioutput}, three_outputs, r2_reference)
+    parts, weights, whole, all_weights = weighted_batches(three_outputs, np.random.default_rng(22))
+    result = run(case, target, parts, weights)
+    expected = r2_score(whole["y_true"], whole["y_pred"], sample_weight=all_weights, multioutput=multioutput)
+    assert result.shape == ((3,) if multioutput == "raw_values" else ())
+    np.testing.assert_allclose(result, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_r_square_of_one_output(target):
+    """1-D inputs with y_shape=() (TFA's scalar state: raw_values is a scalar), [n, 1] inputs, and y_true [n]
+    beside y_pred [n, 1] (brought to its rank, as Keras brings labels) are all scikit-learn's one-output R²;
+    a 1-D first batch without y_shape is refused, never read as n outputs."""
+    parts, weights, whole, all_weights = weighted_batches(regression, np.random.default_rng(23))
+    expected = r2_score(whole["y_true"], whole["y_pred"], sample_weight=all_weights)
+    RSquare = metric_class(CASES[12], target)
+    forms = {
+        "1-D, y_shape=()": ({"y_shape": (), "multioutput": "raw_values"}, lambda t, p: (t, p)),
+        "[n, 1]": ({"multioutput": "raw_values"}, lambda t, p: (t[:, None], p[:, None])),
+        "[n] beside [n, 1]": ({}, lambda t, p: (t, p[:, None])),
+    }
+    for form, (kwargs, shape) in forms.items():
+        metric = RSquare(**kwargs)
+        for batch, w in zip(parts, weights):
+            y_true, y_pred = shape(batch["y_true"], batch["y_pred"])
+            feed(metric, target, {"y_true": y_true, "y_pred": y_pred}, w)
+        result = value(metric, target)
+        one_column = form == "[n, 1]" and target != "torchmetrics"  # torchmetrics' compute squeezes one element
+        assert result.shape == ((1,) if one_column else ()), form
+        np.testing.assert_allclose(result.reshape(()), expected, atol=1e-5, rtol=1e-5, err_msg=form)
+    with pytest.raises(ValueError, match="needs a known size along axis 1"):
+        feed(RSquare(), target, parts[0], None)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("kwargs, make", [({"multioutput": "raw_values"}, three_outputs), ({"y_shape": ()}, regression)])
+def test_r_square_merges_shards(kwargs, make, target):
+    """Two shards of uneven size (one a batch of one) and one that saw nothing merge into the whole's R²."""
+    parts, weights, whole, all_weights = weighted_batches(make, np.random.default_rng(24), sizes=(29, 1, 12))
+    RSquare = metric_class(CASES[12], target)
+    shards = [RSquare(**kwargs) for _ in range(3)]  # the last sees no batch
+    feed(shards[0], target, parts[0], weights[0])
+    for batch, w in zip(parts[1:], weights[1:]):
+        feed(shards[1], target, batch, w)
+    total = RSquare(**kwargs)
+    if target == "torchmetrics":  # torchmetrics' merge_state takes one metric at a time
+        for shard in shards:
+            total.merge_state(shard)
+    else:
+        total.merge_state(shards)
+    multioutput = kwargs.get("multioutput", "uniform_average")
+    expected = r2_score(whole["y_true"], whole["y_pred"], sample_weight=all_weights, multioutput=multioutput)
+    np.testing.assert_allclose(value(total, target), expected, atol=1e-5, rtol=1e-5)

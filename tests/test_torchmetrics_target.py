@@ -18,9 +18,9 @@ import pytest
 torch = pytest.importorskip("torch", reason="the torchmetrics target needs torch: pip install -e '.[test-backends]'")
 torchmetrics = pytest.importorskip("torchmetrics", reason="pip install -e '.[test-backends]' installs torchmetrics")
 
-from metric_cases import CASES, Case, args, batches, emphasise_positives_np  # noqa: E402
+from metric_cases import CASES, Case, batches, emphasise_positives_np  # noqa: E402
 from metricgen.compiler import generate_from_text  # noqa: E402
-from support import GENERATED, ROOT, load_module  # noqa: E402
+from support import GENERATED, ROOT, in_torchmetrics_order, load_module  # noqa: E402
 
 
 def emphasise_positives_torch(y_true, y_pred):
@@ -37,7 +37,8 @@ def new(case: Case, **overrides):
 
 
 def as_torch(case: Case, batch: dict) -> list:
-    return [torch.as_tensor(a) for a in args(case, batch)]
+    """The batch's inputs as torch tensors, in the order update(preds, target, ...) takes them."""
+    return in_torchmetrics_order({name: torch.as_tensor(batch[name]) for name in case.inputs})
 
 
 def reference(case: Case, whole: dict, weights):
@@ -226,9 +227,9 @@ def test_compute_is_the_all_process_value_under_torch_distributed(tmp_path):
     masks = dice.make(rng, 9)
     values = rng.normal(size=11).astype(np.float32)
     arrays = {
-        "dice_0_0": np.stack([masks["y_true"][:5], masks["y_pred"][:5]]),
-        "dice_0_1": np.stack([masks["y_true"][5:8], masks["y_pred"][5:8]]),
-        "dice_1_0": np.stack([masks["y_true"][8:], masks["y_pred"][8:]]),
+        "dice_0_0": np.stack([masks["y_pred"][:5], masks["y_true"][:5]]),  # update(preds, target)
+        "dice_0_1": np.stack([masks["y_pred"][5:8], masks["y_true"][5:8]]),
+        "dice_1_0": np.stack([masks["y_pred"][8:], masks["y_true"][8:]]),
         "spread_0_0": values[None, :7],
         "spread_0_1": values[None, 7:],
     }
@@ -251,7 +252,7 @@ def test_compute_is_the_all_process_value_under_torch_distributed(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     single = new(dice)
-    single.update(torch.as_tensor(masks["y_true"]), torch.as_tensor(masks["y_pred"]))
+    single.update(torch.as_tensor(masks["y_pred"]), torch.as_tensor(masks["y_true"]))
     expected = {"dice": dice.reference(masks, None, {}), "spread": spread_reference(values)}
     for rank in (0, 1):
         got = json.loads((tmp_path / f"out{rank}").read_text())
@@ -323,7 +324,7 @@ def test_cohen_kappa_equals_multiclass_cohen_kappa(weights):
     theirs = torchmetrics.classification.MulticlassCohenKappa(num_classes=4, weights=weights)
     for n in (30, 1, 17):
         truth, predicted = torch.as_tensor(rng.integers(0, 4, n)), torch.as_tensor(rng.integers(0, 4, n))
-        ours.update(truth, predicted)
+        ours.update(predicted, truth)
         theirs.update(predicted, truth)
     np.testing.assert_allclose(float(ours.compute()), float(theirs.compute()), atol=1e-5)
 
@@ -334,7 +335,7 @@ def test_mcc_equals_multiclass_matthews_corr_coef():
     theirs = torchmetrics.classification.MulticlassMatthewsCorrCoef(num_classes=4)
     for n in (25, 1, 12):
         truth, scores = rng.integers(0, 4, n), rng.uniform(size=(n, 4)).astype(np.float32)
-        ours.update(torch.as_tensor(np.eye(4, dtype=np.float32)[truth]), torch.as_tensor(scores))
+        ours.update(torch.as_tensor(scores), torch.as_tensor(np.eye(4, dtype=np.float32)[truth]))
         theirs.update(torch.as_tensor(scores).argmax(-1), torch.as_tensor(truth))
     np.testing.assert_allclose(float(ours.compute()), float(theirs.compute()), atol=1e-5)
 
@@ -342,11 +343,11 @@ def test_mcc_equals_multiclass_matthews_corr_coef():
 @pytest.mark.parametrize("multioutput", ["uniform_average", "raw_values", "variance_weighted"])
 def test_r_square_equals_r2_score(multioutput):
     rng = np.random.default_rng(15)
-    ours = tfa_class("r_square", "RSquare")(num_outputs=3, multioutput=multioutput)
+    ours = tfa_class("r_square", "RSquare")(multioutput=multioutput)  # 3 outputs: from the first batch
     theirs = torchmetrics.R2Score(multioutput=multioutput)
     for n in (20, 7):
         y = rng.normal(size=(n, 3)).astype(np.float32)
         p = (y + rng.normal(scale=0.5, size=(n, 3))).astype(np.float32)
-        ours.update(torch.as_tensor(y), torch.as_tensor(p))
+        ours.update(torch.as_tensor(p), torch.as_tensor(y))
         theirs.update(torch.as_tensor(p), torch.as_tensor(y))
     np.testing.assert_allclose(ours.compute().numpy(), theirs.compute().numpy(), rtol=1e-5, atol=1e-6)

@@ -10,6 +10,9 @@ cover that part of the generator are run. A mutant is *killed* when a test fails
     .venv/bin/python tools/mutation.py                 # every mutant (~30-40 min on 2 cores); not part of CI
     .venv/bin/python tools/mutation.py --only promote  # mutants whose id contains 'promote'
     .venv/bin/python tools/mutation.py --list          # the mutation operators
+    .venv/bin/python tools/mutation.py --second --timeout 300   # the second set (issues 20 and 25), ~35 min
+    .venv/bin/python tools/mutation.py --ids a,b       # these mutants
+    .venv/bin/python tools/mutation.py --check         # does every edit still apply? (no build, no tests)
 
 The score and every survivor are recorded in docs/testing.md.
 """
@@ -39,6 +42,7 @@ class Mutant:
     what: str
 
 
+THEN = "--then--"  # in a Mutant's tests: what follows is another pytest run (with its own -k)
 SEMANTICS = ("tests/test_semantics.py",)
 METRICS = ("tests/test_metrics.py", "tests/test_distributed.py")
 TORCH = ("tests/test_torchmetrics_target.py",)
@@ -183,8 +187,8 @@ MUTANTS = [
     Mutant(
         "keras-reset-to-zeros",
         "metricgen/targets/keras_metric.py",
-        "if any(s.init != 0 for s in metric.states)\n            else []",
-        "if False\n            else []",
+        "        if any(s.init != 0 for s in metric.states):\n",
+        "        if False:\n",
         SEMANTICS + METRICS,
         "reset_state is Keras' zeros even for non-zero initial values",
     ),
@@ -207,8 +211,8 @@ MUTANTS = [
     Mutant(
         "torch-full-state-update",
         "metricgen/targets/torchmetrics.py",
-        "full_state_update = reads_state or bool(offset) or",
-        "full_state_update = False and",
+        "full_state_update = (\n            reads_state\n",
+        "full_state_update = False and (\n            reads_state\n",
         TORCH + SEMANTICS,
         "forward merges batch states that cannot be merged",
     ),
@@ -308,20 +312,311 @@ MUTANTS = [
     Mutant(
         "check-passes-stale",
         "metricgen/cli.py",
-        "out of date: run 'metricgen build {again}{options}'\", err=True\n        )\n        sys.exit(EXIT_STALE)",
-        "out of date: run 'metricgen build {again}{options}'\", err=True\n        )\n        sys.exit(0)",
+        "out of date: run 'metricgen build{again}{options}'\", err=True\n        )\n        sys.exit(EXIT_STALE)",
+        "out of date: run 'metricgen build{again}{options}'\", err=True\n        )\n        sys.exit(0)",
         ("tests/test_cli.py",),
         "`check` exits 0 on stale modules",
     ),
     Mutant(
         "test-passes-failures",
         "metricgen/examples.py",
-        "        return not self.error and self.result is not None and close_enough(",
-        "        return True or not self.error and self.result is not None and close_enough(",
+        "        return all(close_enough(r, e, self.tolerance)",
+        "        return True or all(close_enough(r, e, self.tolerance)",
         ("tests/test_cli.py",),
         "`metricgen test` passes a wrong example",
     ),
 ]
+
+
+# -- the second set (issues 20 and 25): target internals, merges, promotion, the format cache, first-batch state,
+# narrowing, the cost model, the loader and the docs. Each names the tests that should kill it, narrowed with -k
+# where a whole file would cost minutes.
+RIGHT = "tests/test_right_or_error.py"
+NARROWING = "tests/test_narrowing_and_types.py"
+FIRST_BATCH = "tests/test_first_batch_state.py"
+GAPS = "tests/test_mutation_gaps.py"  # the tests the survivors of this set taught us
+DIFFERENTIAL_TORCH = (THEN, "tests/test_differential.py", "-k", "test_target_agrees_with_the_reference and torchmetrics")
+DIFFERENTIAL_TF = (THEN, "tests/test_differential.py", "-k", "test_target_agrees_with_the_reference and tf and not xla")
+
+SECOND = [
+    # -- target internals ------------------------------------------------------------------------------------
+    Mutant(
+        "torch-prod-axes-ascending",
+        "templates/helpers_torch.py",
+        "for d in sorted({d % max(x.dim(), 1) for d in dims}, reverse=True):",
+        "for d in sorted({d % max(x.dim(), 1) for d in dims}):",
+        (RIGHT, "-k", "prod_over_two_axes"),
+        "torchmetrics prod over several axes reduces the first axis first (later axes shift: wrong axis, IndexError)",
+    ),
+    Mutant(
+        "torch-assign-last-process",
+        "templates/helpers_torch.py",
+        "    return values[0]\n",
+        "    return values[-1]\n",
+        TORCH[:1] + ("-k", "distributed or sync"),
+        "an assign state synced over processes keeps the last process's value, not the first's",
+    ),
+    Mutant(
+        "torch-merge-init-per-shard",
+        "metricgen/targets/torchmetrics.py",
+        '            if s.fold == "add" and s.init != 0:\n                value = f"({value} - {py_literal(s.init)})"\n',
+        "",
+        (RIGHT, "-k", "whole_number_init or geometric_mean") + DIFFERENTIAL_TORCH,
+        "torchmetrics merge_state counts a non-zero init once per shard merged",
+    ),
+    Mutant(
+        "torch-float-init-int64",
+        "metricgen/targets/torchmetrics.py",
+        "init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)",
+        "init = py_literal(s.init)",
+        (RIGHT, "-k", "whole_number_init"),
+        "a float state with `init: 1` is made int64 by torch.full (update fails)",
+    ),
+    Mutant(
+        "torch-first-batch-state-ignores-set-dtype",
+        "metricgen/targets/torchmetrics.py",
+        'build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")',
+        'build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype=torch.{s.dtype}, device=self.device)")',
+        (RIGHT, "-k", "set_dtype"),
+        "a state shaped by the first batch is float32 after set_dtype(float64)",
+    ),
+    Mutant(
+        "keras-squeeze-every-axis",
+        "metricgen/functions.py",
+        'keras=call("ops.squeeze", "x", axis=given("axis")),',
+        'keras=call("ops.squeeze", "x"),',
+        (RIGHT, "-k", "squeeze"),
+        "the keras target's squeeze(x, axis=-1) squeezes every size-1 axis (a batch of one)",
+    ),
+    Mutant(
+        "keras-int-sum-others-keep-parts",
+        "templates/helpers_keras.py",
+        "            for other in others:\n                other.assign(tf.zeros_like(total))\n",
+        "",
+        ("tests/test_distributed.py", "-k", "made_in_the_scope or in_and_out"),
+        "an int sum written outside a replica puts the total on the first replica, and the others keep their parts",
+    ),
+    Mutant(
+        "tf-int-sum-in-scope-is-a-replica-write",
+        "templates/helpers_tf.py",
+        "in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()",
+        "in_replica = tf.distribute.has_strategy()",
+        ("tests/test_distributed.py", "-k", "made_in_the_scope or in_and_out"),
+        "an int sum merged in a strategy's scope is split between replicas (3 + 2 reads back 4)",
+    ),
+    Mutant(
+        "keras-registered-name-shared",
+        "metricgen/targets/keras.py",
+        'return f"{package}.keras"',
+        "return package",
+        (RIGHT, "-k", "registers_its_own_name"),
+        "the keras and tf modules of one spec register one name (the one imported last wins load_model)",
+    ),
+    # -- merges --------------------------------------------------------------------------------------------------
+    Mutant(
+        "keras-merge-params-unchecked",
+        "metricgen/targets/keras_metric.py",
+        '        body += ["    " + line for line in same_params_check(metric, "other")]\n',
+        "",
+        (RIGHT, "-k", "other_params"),
+        "tf/keras merge_state merges a metric made with other params",
+    ),
+    Mutant(
+        "torch-merge-params-unchecked",
+        "metricgen/targets/torchmetrics.py",
+        '            *["    " + line for line in same_params_check(metric, "incoming_state")],\n',
+        "",
+        (RIGHT, "-k", "other_params"),
+        "torchmetrics merge_state merges a metric made with other params (threshold 0.1 with 0.9)",
+    ),
+    Mutant(
+        "keras-list-merge-stops-at-unfed-shard",
+        "metricgen/targets/keras_metric.py",
+        """body += [f"    if {self.unbuilt(f'other.{first}')}:  # it has seen no batch", "        continue"]""",
+        """body += [f"    if {self.unbuilt(f'other.{first}')}:  # it has seen no batch", "        break"]""",
+        (FIRST_BATCH, RIGHT, "-k", "merge") + DIFFERENTIAL_TF,
+        "merge_state([a, unfed, b]) stops at the shard that saw no batch (b is never merged)",
+    ),
+    Mutant(
+        "merge-ignores-forwarded-kwargs",
+        "metricgen/lowering.py",
+        "    names += [p.kwargs_attribute for p in metric.params if p.forward_kwargs]\n",
+        "",
+        (RIGHT, GAPS, "-k", "other_params or forwarded"),
+        "merge_state merges MeanMetricWrappers with different forwarded kwargs",
+    ),
+    Mutant(
+        "get-config-drops-forwarded-kwargs",
+        "metricgen/targets/keras_metric.py",
+        '"forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,',
+        '"forwarded_kwargs": None,',
+        (GAPS, "-k", "forwarded"),
+        "get_config drops forwarded kwargs (from_config computes another metric)",
+    ),
+    # -- promotion -----------------------------------------------------------------------------------------------
+    Mutant(
+        "promote-float16-bfloat16",
+        "metricgen/types.py",
+        'floats.append("float32")  # neither holds the other',
+        "pass  # neither holds the other",
+        (NARROWING, "-k", "float16") + DIFFERENTIAL_TF,
+        "float16 with bfloat16 stays 16-bit (73728 + 4 gives 73728 or inf)",
+    ),
+    Mutant(
+        "promote-int64-int32",
+        "metricgen/types.py",
+        'return "int64" if "int64" in ints else "int32"',
+        'return "int32" if "int32" in ints else "int64"',
+        (NARROWING, "-k", "int64") + DIFFERENTIAL_TF,
+        "int64 meeting int32 is computed in int32 (3,000,000,008 wraps)",
+    ),
+    # -- the format cache ----------------------------------------------------------------------------------------
+    Mutant(
+        "format-cache-accepts-appended-code",
+        "metricgen/formatting.py",
+        "            if len(x) != len(y):\n                return False\n            pending.extend(zip(x, y))",
+        "            if len(x) < len(y):\n                return False\n            pending.extend(zip(x, y))",
+        ("tests/test_hardening.py", "tests/test_formatting.py", GAPS, "-k", "format_cache or cache"),
+        "the program check takes a cached entry with code appended after the module",
+    ),
+    Mutant(
+        "format-cache-skips-docstring-bodies",
+        "metricgen/formatting.py",
+        "                pending.append((x.body[1:], y.body[1:]))  # type: ignore[attr-defined]\n",
+        "",
+        ("tests/test_hardening.py", "tests/test_formatting.py", GAPS, "-k", "format_cache or cache"),
+        "the program check compares only the docstring of a class or function (code injected into a method passes)",
+    ),
+    # -- first-batch state ---------------------------------------------------------------------------------------
+    Mutant(
+        "batch-size-check-removed",
+        "metricgen/lowering.py",
+        "        checks = size_checks(metric, printer, check)\n",
+        "        checks = []\n",
+        (RIGHT, "-k", "another_size"),
+        "a later batch of another size broadcasts into the state shaped by the first",
+    ),
+    Mutant(
+        "keras-merge-size-check-skipped",
+        "metricgen/targets/keras_metric.py",
+        '            body += ["    " + line for line in size_checks(metric, printer, check)]\n',
+        "",
+        (RIGHT, "-k", "merging_a_metric_of_another_size"),
+        "tf/keras merge_state of a 1-class shard into a 3-class metric broadcasts it",
+    ),
+    Mutant(
+        "torch-merge-size-check-skipped",
+        "metricgen/targets/torchmetrics.py",
+        "            body += size_checks(metric, printer, check)\n",
+        "",
+        (RIGHT, "-k", "merging_a_metric_of_another_size"),
+        "torchmetrics merge_state of a 1-class shard into a 3-class metric broadcasts it",
+    ),
+    Mutant(
+        "shape-given-when-negation-dropped",
+        "metricgen/lowering.py",
+        'shape_given_when = None if needed_when is None else f"not ({needed_when})"',
+        'shape_given_when = None if needed_when is None else f"({needed_when})"',
+        (FIRST_BATCH, "-k", "params_that_give or reset_before"),
+        "`1 if pooled else shape(y_pred, -1)`: the state is made in the constructor exactly when it needs a batch",
+    ),
+    # -- narrowing and the type rules ----------------------------------------------------------------------------
+    Mutant(
+        "decided-and-or-not-broadcast",
+        "metricgen/analysis/typecheck.py",
+        'decided = self.broadcast(decided, "bool", rest, (decided_scope, rest_scope), operands[1].loc)',
+        'decided = self.to_tensor(decided, "bool")',
+        (NARROWING, "-k", "decided_or") + DIFFERENTIAL_TF,
+        "`ignore_index is None or y_true != ignore_index` is the scalar True, not a mask of y_true's shape",
+    ),
+    Mutant(
+        "float-into-int-state-allowed",
+        "metricgen/analysis/typecheck.py",
+        'if state.dtype in INT_DTYPES and (expr.type.dtype in FLOAT_DTYPES or expr.type.dtype == "float"):',
+        "if False:",
+        ("tests/test_bad_specs.py", "-k", "float_folded_into_an_int_state"),
+        "a float folded into an int state is truncated silently (0.5833 for 0.625)",
+    ),
+    Mutant(
+        "str-choice-on-the-left-unchecked",
+        "metricgen/analysis/comparisons.py",
+        "for param, other, other_node in ((left, right, node.right), (right, left, node.left)):",
+        "for param, other, other_node in ((left, right, node.right),):",
+        ("tests/test_bad_specs.py", "-k", "choice"),
+        '`"precent" == unit` builds (the string on the left is not checked against the choices)',
+    ),
+    Mutant(
+        "max-of-two-values-allowed",
+        "metricgen/analysis/calls.py",
+        'if name in ("max", "min") and len(node.args) > 1:',
+        "if False:",
+        ("tests/test_bad_specs.py", "-k", "two_argument"),
+        "`min(y_true, y_pred)` (Python's smaller of two) builds as a reduction over an axis",
+    ),
+    # -- the cost model ------------------------------------------------------------------------------------------
+    Mutant(
+        "cost-select-union-smaller",
+        "metricgen/analysis/constants.py",
+        "return Bound(min(a.lo, b.lo), max(a.hi, b.hi), a.why or b.why, a.caller or b.caller)",
+        "return Bound(min(a.lo, b.lo), min(a.hi, b.hi), a.why or b.why, a.caller or b.caller)",
+        ("tests/test_cost_model.py", "-k", "not linear_time"),
+        "a branch decided at run time is bounded by its smaller branch (a huge state behind `rank() > 1`)",
+    ),
+    Mutant(
+        "cost-unknown-is-zero",
+        "metricgen/analysis/constants.py",
+        "    return Bound(-INF, INF, why)\n",
+        "    return Bound(0, 0, why)\n",
+        ("tests/test_cost_model.py", "-k", "not linear_time"),
+        "a value the cost model cannot bound counts as 0",
+    ),
+    Mutant(
+        "cost-power-cap-negative-base",
+        "metricgen/analysis/constants.py",
+        "if abs(a) > 1 and b > MAX_EXPONENT:",
+        "if a > 1 and b > MAX_EXPONENT:",
+        ("tests/test_cost_model.py", "-k", "not linear_time"),
+        "a negative base skips the exponent cap ((-3) ** 10**9 is computed)",
+    ),
+    # -- the loader, the docs, the CLI --------------------------------------------------------------------------
+    Mutant(
+        "loader-depth-limit-doubled",
+        "metricgen/loader.py",
+        "            if self.depth > MAX_DEPTH:",
+        "            if self.depth > 2 * MAX_DEPTH:",
+        ("tests/test_safety.py", "-k", "deep_yaml or recursive_alias"),
+        "the streaming depth check lets the composer read twice as deep as the limit",
+    ),
+    Mutant(
+        "docs-pipe-not-escaped",
+        "metricgen/catalogue.py",
+        '_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;"}',
+        '_REFERENCES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}',
+        ("tests/test_docs_safety.py",),
+        "a `|` in spec text splits a table row of the catalogue",
+    ),
+    Mutant(
+        "nfkc-stem-check-removed",
+        "metricgen/compiler.py",
+        "if normal != file.stem:  # Python reads names in NFKC",
+        "if False:  # Python reads names in NFKC",
+        ("tests/test_cli_limits.py", "-k", "import_as_another"),
+        "a spec named `ﬁle.yaml` builds a module Python imports as file.py",
+    ),
+]
+MUTANTS += SECOND
+
+
+def edit_problem(mutant: Mutant, root: Path) -> str:
+    """Why ``mutant``'s edit cannot be applied in the tree at ``root`` (its text missing or not unique, as
+    after someone else's edit of that line), or "" where it can."""
+    path = root / mutant.file
+    if not path.is_file():
+        return f"{mutant.file} does not exist"
+    count = path.read_text(encoding="utf-8").count(mutant.old)
+    if count != 1:
+        return f"the text to replace occurs {count} times in {mutant.file} (it must occur once: update the mutant)"
+    return ""
 
 
 def run_mutant(mutant: Mutant, python: str, timeout: int) -> tuple[str, float, str]:
@@ -332,11 +627,11 @@ def run_mutant(mutant: Mutant, python: str, timeout: int) -> tuple[str, float, s
         shutil.copytree(
             ROOT, copy, ignore=shutil.ignore_patterns(".venv*", ".git", "__pycache__", ".pytest_cache", ".hypothesis")
         )
+        problem = edit_problem(mutant, copy)
+        if problem:
+            return "invalid", 0.0, problem
         path = copy / mutant.file
-        text = path.read_text(encoding="utf-8")
-        if text.count(mutant.old) != 1:
-            return "invalid", 0.0, f"the text to replace occurs {text.count(mutant.old)} times in {mutant.file}"
-        path.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+        path.write_text(path.read_text(encoding="utf-8").replace(mutant.old, mutant.new), encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3", "METRICGEN_CACHE_DIR": ""}
         for target in ("tf", "keras", "torchmetrics"):
             built = subprocess.run(
@@ -348,32 +643,63 @@ def run_mutant(mutant: Mutant, python: str, timeout: int) -> tuple[str, float, s
             )
             if built.returncode != 0:
                 return "killed", time.perf_counter() - start, f"metricgen build failed: {built.stderr.strip()[-200:]}"
-        try:
-            tests = subprocess.run(
-                [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
-                cwd=copy,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired:
-            return "killed", time.perf_counter() - start, "the tests ran past the time limit"
-        last = (tests.stdout.strip().splitlines() or [""])[-1]
-        return ("killed" if tests.returncode != 0 else "survived"), time.perf_counter() - start, last
+        last = ""
+        for selection in _selections(mutant.tests):  # each its own pytest run, cheapest first; the first failure kills
+            left = timeout - (time.perf_counter() - start)
+            try:
+                tests = subprocess.run(
+                    [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *selection],
+                    cwd=copy,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=max(left, 1),
+                )
+            except subprocess.TimeoutExpired:
+                return "killed", time.perf_counter() - start, "the tests ran past the time limit"
+            last = (tests.stdout.strip().splitlines() or [""])[-1]
+            if tests.returncode in (4, 5):  # pytest's usage error, or no test selected: the mutant's list is wrong
+                return "invalid", time.perf_counter() - start, f"pytest exit {tests.returncode} on {selection}: {last}"
+            if tests.returncode != 0:
+                return "killed", time.perf_counter() - start, last
+        return "survived", time.perf_counter() - start, last
+
+
+def _selections(tests: tuple[str, ...]) -> list[list[str]]:
+    """A mutant's pytest arguments split at each THEN (separate runs: each may have its own -k)."""
+    runs: list[list[str]] = [[]]
+    for part in tests:
+        if part == THEN:
+            runs.append([])
+        else:
+            runs[-1].append(part)
+    return [run for run in runs if run]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="run the mutants whose id contains this text")
+    parser.add_argument("--ids", default="", help="run these mutants (ids, comma-separated)")
+    parser.add_argument("--second", action="store_true", help="run the second set only (issues 20 and 25)")
     parser.add_argument("--list", action="store_true", help="print the mutation operators and exit")
+    parser.add_argument("--check", action="store_true", help="check that each mutant's edit applies, and exit")
     parser.add_argument("--timeout", type=int, default=900, help="seconds for one mutant's tests")
     args = parser.parse_args(argv)
-    chosen = [m for m in MUTANTS if args.only in m.id]
+    chosen = [m for m in (SECOND if args.second else MUTANTS) if args.only in m.id]
+    if args.ids:
+        ids = [i.strip() for i in args.ids.split(",") if i.strip()]
+        unknown = [i for i in ids if i not in {m.id for m in MUTANTS}]
+        if unknown:
+            parser.error(f"no mutant named {', '.join(unknown)} (see --list)")
+        chosen = [m for m in chosen if m.id in ids]
     if args.list:
         for m in chosen:
-            print(f"{m.id:32} {m.file:40} {m.what}")
+            print(f"{m.id:40} {m.file:36} {m.what}")
         return 0
+    if args.check:
+        problems = [f"{m.id}: {problem}" for m in chosen for problem in [edit_problem(m, ROOT)] if problem]
+        print("\n".join(problems) or f"{len(chosen)} mutants: each edit applies")
+        return 1 if problems else 0
     results = []
     for m in chosen:
         outcome, seconds, detail = run_mutant(m, sys.executable, args.timeout)

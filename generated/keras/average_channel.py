@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class AverageChannelMetric(keras.metrics.Metric):
     """Mean over every sample and position of the mean over the last (channel) axis of a model output. With
     sample weights, each sample's positions count with the sample's weight.
@@ -68,7 +68,9 @@ class AverageChannelMetric(keras.metrics.Metric):
         self.count.assign_add(_weighted_count(channel_mean, sample_weight, self.dtype))
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other AverageChannelMetric instances (e.g. from other shards) into this one."""

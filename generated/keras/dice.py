@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["DiceCoefficient"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -27,7 +37,7 @@ def _weighted_sum(values, sample_weight):
     return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class DiceCoefficient(keras.metrics.Metric):
     """Sørensen–Dice overlap between a predicted and a true mask, accumulated over batches: 2·Σ t·p / (Σ t
     + Σ p + smooth). Masks may be soft (probabilities) or hard (0/1), of any shape.
@@ -80,7 +90,10 @@ class DiceCoefficient(keras.metrics.Metric):
         self.total.assign_add(_weighted_sum(t + p, sample_weight))
 
     def result(self):
-        return ops.divide_no_nan(2 * self.intersection, self.total + self.smooth)
+        return ops.divide_no_nan(
+            2 * ops.convert_to_tensor(self.intersection),
+            ops.convert_to_tensor(self.total) + self.smooth,
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other DiceCoefficient instances (e.g. from other shards) into this one."""
@@ -89,10 +102,9 @@ class DiceCoefficient(keras.metrics.Metric):
                 raise TypeError(
                     f"DiceCoefficient.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.smooth,) != (other.smooth,):
-                raise ValueError(
-                    "DiceCoefficient.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "DiceCoefficient", ("smooth",), (self.smooth,), (other.smooth,)
+            )
             self.intersection.assign_add(other.intersection)
             self.total.assign_add(other.total)
 

@@ -27,6 +27,16 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -67,7 +77,7 @@ def _cumsum(x, axis, reverse, exclusive):
     return ops.moveaxis(out, 0, axis)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanAveragePrecision(keras.metrics.Metric):
     """Multi-label mean average precision: the macro mean over classes of average precision Σ_k (R_k −
     R_k+1)·P_k (the step-wise sum of scikit-learn's average_precision_score), computed from per-class
@@ -164,9 +174,9 @@ class MeanAveragePrecision(keras.metrics.Metric):
         )
 
     def result(self):
-        true_positives = _cumsum(self.positives, 0, True, False)
-        false_positives = _cumsum(self.negatives, 0, True, False)
-        contribution = self.positives * ops.divide_no_nan(
+        true_positives = _cumsum(ops.convert_to_tensor(self.positives), 0, True, False)
+        false_positives = _cumsum(ops.convert_to_tensor(self.negatives), 0, True, False)
+        contribution = ops.convert_to_tensor(self.positives) * ops.divide_no_nan(
             true_positives, true_positives + false_positives
         )
         average_precision = ops.divide_no_nan(
@@ -181,16 +191,12 @@ class MeanAveragePrecision(keras.metrics.Metric):
                 raise TypeError(
                     f"MeanAveragePrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.num_thresholds,
-            ) != (
-                other.num_classes,
-                other.num_thresholds,
-            ):
-                raise ValueError(
-                    "MeanAveragePrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MeanAveragePrecision",
+                ("num_classes", "num_thresholds"),
+                (self.num_classes, self.num_thresholds),
+                (other.num_classes, other.num_thresholds),
+            )
             self.positives.assign_add(other.positives)
             self.negatives.assign_add(other.negatives)
 

@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class RatioMetric(keras.metrics.Metric):
     """Mean of the element-wise ratio output_a / max(output_b, ε) over every element seen, e.g. predicted
     over true object counts. The denominator is floored at Keras' epsilon, so a zero count gives a large
@@ -77,7 +77,9 @@ class RatioMetric(keras.metrics.Metric):
         self.count.assign_add(_weighted_count(ratio, sample_weight, self.dtype))
 
     def result(self):
-        return ops.divide_no_nan(self.ratio_sum, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.ratio_sum), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other RatioMetric instances (e.g. from other shards) into this one."""

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["StatefulF1Score"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -38,7 +48,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class StatefulF1Score(keras.metrics.Metric):
     """Binary F1 score 2·TP / (2·TP + FP + FN) accumulated over batches, a prediction being positive when
     its score is greater than the threshold and a label positive when it is non-zero (micro-averaged, as
@@ -118,8 +128,10 @@ class StatefulF1Score(keras.metrics.Metric):
 
     def result(self):
         return ops.divide_no_nan(
-            2 * self.true_positives,
-            2 * self.true_positives + self.false_positives + self.false_negatives,
+            2 * ops.convert_to_tensor(self.true_positives),
+            2 * ops.convert_to_tensor(self.true_positives)
+            + ops.convert_to_tensor(self.false_positives)
+            + ops.convert_to_tensor(self.false_negatives),
         )
 
     def merge_state(self, metrics):
@@ -129,10 +141,9 @@ class StatefulF1Score(keras.metrics.Metric):
                 raise TypeError(
                     f"StatefulF1Score.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.threshold,) != (other.threshold,):
-                raise ValueError(
-                    "StatefulF1Score.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "StatefulF1Score", ("threshold",), (self.threshold,), (other.threshold,)
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.false_negatives.assign_add(other.false_negatives)

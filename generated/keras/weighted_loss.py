@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["WeightedLossMetric"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -34,7 +44,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class WeightedLossMetric(keras.metrics.Metric):
     """Mean over samples of a weighted sum of a classification and a box-regression loss:
     classification_weight · categorical cross-entropy(target_cls, output_cls) + regression_weight ·
@@ -118,7 +128,9 @@ class WeightedLossMetric(keras.metrics.Metric):
         self.count.assign_add(_weighted_count(loss, sample_weight, self.dtype))
 
     def result(self):
-        return ops.divide_no_nan(self.loss_sum, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.loss_sum), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other WeightedLossMetric instances (e.g. from other shards) into this one."""
@@ -127,16 +139,12 @@ class WeightedLossMetric(keras.metrics.Metric):
                 raise TypeError(
                     f"WeightedLossMetric.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.classification_weight,
-                self.regression_weight,
-            ) != (
-                other.classification_weight,
-                other.regression_weight,
-            ):
-                raise ValueError(
-                    "WeightedLossMetric.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "WeightedLossMetric",
+                ("classification_weight", "regression_weight"),
+                (self.classification_weight, self.regression_weight),
+                (other.classification_weight, other.regression_weight),
+            )
             self.loss_sum.assign_add(other.loss_sum)
             self.count.assign_add(other.count)
 

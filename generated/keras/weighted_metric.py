@@ -25,7 +25,7 @@ def _weighted_sum(values, sample_weight):
     return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class WeightedMetric(keras.metrics.Metric):
     """Weighted mean absolute error Σ w·|y_true − y_pred| / Σ w, with weights w = weight_function(y_true,
     y_pred) of the same shape as y_true (times the sample weights, if given). To save and load a model
@@ -76,7 +76,10 @@ class WeightedMetric(keras.metrics.Metric):
         self.total_weight.assign_add(_weighted_sum(weight, sample_weight))
 
     def result(self):
-        return ops.divide_no_nan(self.weighted_error, self.total_weight)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.weighted_error),
+            ops.convert_to_tensor(self.total_weight),
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other WeightedMetric instances (e.g. from other shards) into this one."""

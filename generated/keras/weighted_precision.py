@@ -27,6 +27,16 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -46,7 +56,7 @@ def _weighted_sum(values, sample_weight):
     return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class WeightedPrecision(keras.metrics.Metric):
     """Class-weighted accuracy of the top-scoring class: Σ w[y]·s·[argmax(y_pred) = y] / Σ w[y]·s, where w
     are the class weights, y the true class and s the sample weight. Despite its name (kept for
@@ -118,7 +128,9 @@ class WeightedPrecision(keras.metrics.Metric):
         self.total.assign_add(_weighted_sum(weight, sample_weight))
 
     def result(self):
-        return ops.divide_no_nan(self.correct, self.total)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.correct), ops.convert_to_tensor(self.total)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other WeightedPrecision instances (e.g. from other shards) into this one."""
@@ -127,10 +139,12 @@ class WeightedPrecision(keras.metrics.Metric):
                 raise TypeError(
                     f"WeightedPrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.class_weights,) != (other.class_weights,):
-                raise ValueError(
-                    "WeightedPrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "WeightedPrecision",
+                ("class_weights",),
+                (self.class_weights,),
+                (other.class_weights,),
+            )
             self.correct.assign_add(other.correct)
             self.total.assign_add(other.total)
 

@@ -71,12 +71,25 @@ class AverageChannelMetric(Metric):
 
     def merge_state(self, incoming_state):
         """Folds another AverageChannelMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, AverageChannelMetric):
-                raise TypeError(
-                    f"AverageChannelMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"AverageChannelMetric.merge_state: expected a AverageChannelMetric, got a {type(incoming_state).__name__}"
                 )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"AverageChannelMetric.merge_state: expected a AverageChannelMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [name for name in ("total", "count") if name not in incoming_state]
+        if missing:
+            raise ValueError(
+                f"AverageChannelMetric.merge_state: the incoming state has no {missing[0]!r}"
+            )
         self.total += incoming_state["total"]
         self.count += incoming_state["count"]
         self._computed = None

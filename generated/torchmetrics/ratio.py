@@ -77,12 +77,27 @@ class RatioMetric(Metric):
 
     def merge_state(self, incoming_state):
         """Folds another RatioMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, RatioMetric):
-                raise TypeError(
-                    f"RatioMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"RatioMetric.merge_state: expected a RatioMetric, got a {type(incoming_state).__name__}"
                 )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"RatioMetric.merge_state: expected a RatioMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [
+            name for name in ("ratio_sum", "count") if name not in incoming_state
+        ]
+        if missing:
+            raise ValueError(
+                f"RatioMetric.merge_state: the incoming state has no {missing[0]!r}"
+            )
         self.ratio_sum += incoming_state["ratio_sum"]
         self.count += incoming_state["count"]
         self._computed = None

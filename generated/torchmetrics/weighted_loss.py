@@ -8,6 +8,16 @@ from torchmetrics import Metric
 __all__ = ["WeightedLossMetric"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -112,12 +122,34 @@ class WeightedLossMetric(Metric):
 
     def merge_state(self, incoming_state):
         """Folds another WeightedLossMetric's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, WeightedLossMetric):
-                raise TypeError(
-                    f"WeightedLossMetric.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"WeightedLossMetric.merge_state: expected a WeightedLossMetric, got a {type(incoming_state).__name__}"
                 )
+            _check_same_params(
+                "WeightedLossMetric",
+                ("classification_weight", "regression_weight"),
+                (self.classification_weight, self.regression_weight),
+                (
+                    incoming_state.classification_weight,
+                    incoming_state.regression_weight,
+                ),
+            )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"WeightedLossMetric.merge_state: expected a WeightedLossMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [name for name in ("loss_sum", "count") if name not in incoming_state]
+        if missing:
+            raise ValueError(
+                f"WeightedLossMetric.merge_state: the incoming state has no {missing[0]!r}"
+            )
         self.loss_sum += incoming_state["loss_sum"]
         self.count += incoming_state["count"]
         self._computed = None

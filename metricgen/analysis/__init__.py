@@ -9,7 +9,7 @@ examples (:mod:`.example_checks`). Whether a target can express the result is th
 from __future__ import annotations
 
 from .. import ir
-from ..errors import Location, did_you_mean
+from ..errors import Location, bounded_suggestions, did_you_mean
 from ..functions import CONSTANTS
 from ..loader import LoadedSpec
 from ..schema import Spec
@@ -19,11 +19,15 @@ from .context import Context
 from .example_checks import check_examples
 from .names import check_names
 from .scopes import Binding, Scope, report_unused
+from .shapes import list_sizes
 from .typecheck import Checker
 
 
-def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
-    ctx = Context(spec, loaded)
+@bounded_suggestions()  # a spec's first errors get their hints; a flood of misspelt names is not searched
+def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> ir.Metric:
+    """``spec`` as IR; ``generated_names``: the names generated code uses itself (every target's), which no
+    declaration may take."""
+    ctx = Context(spec, loaded, generated_names)
     checker = Checker(ctx)
     invalid_names = check_names(ctx)
     ctx.params = {name: declarations.param(checker, name, p) for name, p in spec.params.items()}
@@ -100,6 +104,7 @@ def analyse(spec: Spec, loaded: LoadedSpec) -> ir.Metric:
         examples=list(spec.examples),
         uses_sample_weight=ctx.uses_sample_weight,
         higher_is_better=spec.higher_is_better,
+        list_sizes=list_sizes([e for _, e in update_scope.locals + updates], update_scope),
     )
 
 

@@ -3,7 +3,7 @@ their kinds, cast to what the function needs, and the result typed by the functi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .. import ir
 from .. import syntax as syn
@@ -12,9 +12,10 @@ from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS, Function, Kind,
 from ..types import FLOAT, Type, float_of, promote, static, tensor, tensor_dtype_of
 from . import constants
 from .scopes import Scope
+from .shapes import known_rank
 
 if TYPE_CHECKING:
-    from .typecheck import Checker
+    from .scopes import Checker
 
 
 def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
@@ -51,6 +52,12 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
     if name == "rank":
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)
+        if scope.part == "shape":
+            raise ctx.fail(
+                "rank() cannot size a state: a state's shape is fixed, and inputs of another rank may follow",
+                node.loc,
+                "choose the shape by a bool param instead: `shape(y_pred, -1) if multiclass else 1`",
+            )
         value = checker.check(node.args[0], scope)
         if not value.type.is_tensor:
             raise ctx.fail(f"rank() applies to tensors, not a {value.type}", node.args[0].loc)
@@ -62,12 +69,62 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         public = [f for f, entry in REGISTRY.items() if not entry.internal]
         callables = [p.name for p in ctx.params.values() if p.type == "callable"]
         hint = did_you_mean(name, public + list(STATIC_FUNCTIONS) + callables)
-        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'The expression language' in the README")
+        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'The expression language' in docs/language.md")
     if function.uses_sample_weight:
         if scope.part != "update":
             raise ctx.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc)
         ctx.uses_sample_weight = True
-    return _apply(checker, function, _bind(checker, function, node), scope, node.loc)
+    bound = _bind(checker, function, node)
+    if name in ("max", "min") and len(node.args) > 1:
+        _refuse_two_values(checker, name, node.args[1], scope)
+    return _apply(checker, function, bound, scope, node.loc)
+
+
+def _refuse_two_values(checker: "Checker", name: str, second: syn.Node, scope: Scope) -> None:
+    """`max(tp + fn, 1)` reads as Python's larger of two values; here the second argument is an axis."""
+    value = checker.check(second, scope)
+    if not (value.type.is_static and value.type.dtype == "int"):
+        raise checker.ctx.fail(
+            f"the second argument of {name}() is the axis it reduces over, not a {value.type}",
+            second.loc,
+            _ELEMENT_WISE_HINT[name],
+        )
+
+
+_ELEMENT_WISE_HINT = {
+    "max": "use maximum(a, b) for the element-wise larger value",
+    "min": "use minimum(a, b) for the element-wise smaller value",
+}
+
+
+def _refuse_axis_out_of_range(
+    checker: "Checker", function: Function, values: dict[str, ir.Expr], bound: dict[str, syn.Node], scope: Scope
+) -> None:
+    """An axis a value of known rank does not have (any axis of a number) fails here, not when the metric runs."""
+    axis, x = values.get("axis"), values.get("x")
+    if axis is None or x is None or function.name == "expand_dims":  # expand_dims may add an axis at the end
+        return
+    rank = known_rank(x, checker.ctx, scope)
+    for item in axis.items if isinstance(axis, ir.TupleOf) else (axis,):
+        index = _literal_int(item)
+        if rank is None or index is None or -rank <= index < rank:
+            continue
+        positional = list(bound).index("axis") == 1 and bound["axis"] is not None
+        hint = _ELEMENT_WISE_HINT.get(function.name, "") if positional else ""
+        raise checker.ctx.fail(
+            f"{function.name}() over axis {index} of a value with {rank} {'axis' if rank == 1 else 'axes'}",
+            bound["axis"].loc,
+            hint or ("a number has no axis: leave axis out" if rank == 0 else f"axes run from {-rank} to {rank - 1}"),
+        )
+
+
+def _literal_int(expr: ir.Expr) -> Optional[int]:
+    """An axis written as an int literal (-1 included), else None (a param's value comes with the constructor)."""
+    if isinstance(expr, ir.Operator) and expr.op == "neg" and isinstance(expr.operands[0], ir.Literal):
+        return -expr.operands[0].value
+    if isinstance(expr, ir.Literal) and isinstance(expr.value, int) and not isinstance(expr.value, bool):
+        return expr.value
+    return None
 
 
 def _input_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
@@ -101,22 +158,46 @@ def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
     return ir.StateDim(static("int"), node.args[0].id, int(value))
 
 
+def _reads(expr: ir.Expr, scope: Scope, counted: Callable[[ir.Expr], bool], cap: int) -> int:
+    """How many times ``expr`` reads what ``counted`` picks, through the `let` definitions it names, counted up
+    to ``cap``. Each definition is walked once, however many paths lead to it (a chain of `a1: a0 + a0` lets
+    would otherwise take time exponential in its length)."""
+    definitions = scope.base.local_exprs
+    reads: dict[str, int] = {}
+
+    def count(e: ir.Expr) -> int:
+        total = 0
+        for node in ir.walk(e):
+            if counted(node):
+                total += 1
+            elif isinstance(node, ir.Ref) and node.kind == "local" and node.name in definitions:
+                if node.name not in reads:
+                    reads[node.name] = count(definitions[node.name])
+                total += reads[node.name]
+        return min(total, cap)
+
+    return count(expr)
+
+
 def _sizes_in(expr: ir.Expr, scope: Scope) -> int:
-    """How many state or input sizes ``expr`` reads, through the definitions it names."""
-    count = 0
-    for e in ir.walk(expr):
-        if isinstance(e, (ir.StateDim, ir.InputDim)):
-            count += 1
-        elif isinstance(e, ir.Ref) and e.kind == "local" and e.name in scope.base.local_exprs:
-            count += _sizes_in(scope.base.local_exprs[e.name], scope)
-    return count
+    """How many state or input sizes ``expr`` reads, through the definitions it names (2 stands for several)."""
+    return _reads(expr, scope, lambda e: isinstance(e, (ir.StateDim, ir.InputDim)), cap=2)
+
+
+def known(checker: "Checker", scope: Scope) -> constants.Known:
+    """What a constant in ``scope`` can be bounded with: the params, the scope's `let` definitions (each bounded
+    once, for every expression of the scope) and the state variables."""
+    base = scope.base
+    if base.known is None:
+        base.known = constants.Known(checker.ctx.params, base.local_exprs, checker.ctx.states)
+    return base.known
 
 
 def _literal_axis(checker: "Checker", node: syn.Node, scope: Scope) -> int:
     """An axis written as an int (-1 included): the code reads it when the class is written, so a param, whose
     value the constructor gets, cannot stand for it."""
     expr = static_int(checker, node, scope, "the axis")
-    value = constants.evaluate(expr, checker.ctx.params)
+    value = constants.evaluate(expr, known(checker, scope))
     if value is None or any(isinstance(e, ir.Ref) for e in ir.walk(expr)):
         raise checker.ctx.fail("the axis must be an int literal, like -1", node.loc)
     return int(value)
@@ -196,6 +277,7 @@ def _apply(checker: "Checker", function: Function, bound: dict[str, syn.Node], s
                 "use cast(x, int32) or declare the input with dtype: int32",
             )
         values[arg.name] = value
+    _refuse_axis_out_of_range(checker, function, values, bound, scope)
     if function.name == "gather":
         _refuse_per_row_gather(checker, values, bound, scope)
     return typed_apply(checker, function, values, loc)
@@ -220,13 +302,7 @@ def _refuse_per_row_gather(
 
 def _from_the_batch(expr: ir.Expr, scope: Scope) -> bool:
     """Whether ``expr`` reads an input, directly or through `let` definitions."""
-    for e in ir.walk(expr):
-        if isinstance(e, ir.Ref) and e.kind == "input":
-            return True
-        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in scope.base.local_exprs:
-            if _from_the_batch(scope.base.local_exprs[e.name], scope):
-                return True
-    return False
+    return _reads(expr, scope, lambda e: isinstance(e, ir.Ref) and e.kind == "input", cap=1) > 0
 
 
 def typed_apply(checker: "Checker", function: Function, values: dict[str, ir.Expr], loc: Location) -> ir.Expr:
@@ -296,16 +372,29 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
             f"{what} may use one state variable's size, not several (its size would be their product)", node.loc
         )
     if kind is Kind.COUNT:
-        count = constants.evaluate(value, checker.ctx.params)
-        if count is not None and count < 0:
-            raise fail(f"{what} cannot be negative (it is {count}, with params at their defaults)", node.loc)
-        if count is not None and count > constants.max_elements():
-            raise fail(
-                f"{what} is {count:,}, more than {constants.max_elements():,}",
-                node.loc,
-                "set METRICGEN_MAX_STATE_ELEMENTS to allow more",
-            )
+        _check_count(checker, value, scope, what, node.loc)
     return value
+
+
+def _check_count(checker: "Checker", value: ir.Expr, scope: Scope, what: str, loc: Location) -> None:
+    """A count (a length, a depth, a number of segments) must have a bound when the spec is built, within the
+    element limit: it is what the metric allocates."""
+    fail, limit = checker.ctx.fail, constants.max_elements()
+    try:
+        count = constants.bounds(value, known(checker, scope))
+    except constants.ConstantProblem as problem:
+        raise fail(f"this constant {problem}", loc, "params are taken at their defaults") from None
+    if not count.finite:
+        raise fail(
+            f"cannot bound this count when the spec is built: {what} depends on {count.why}",
+            loc,
+            "compute it from literals, params with defaults, len() of list params and state sizes (docs/limits.md)",
+        )
+    if count.hi < 0 and not count.caller:
+        raise fail(f"{what} cannot be negative (it is {count.hi}, with params at their defaults)", loc)
+    if count.hi > limit:
+        size = f"is {count.hi:,}" if count.known else f"can be {int(count.hi):,}"
+        raise fail(f"{what} {size}, more than {limit:,}", loc, "set METRICGEN_MAX_STATE_ELEMENTS to allow more")
 
 
 def static_int(checker: "Checker", node: syn.Node, scope: Scope, what: str, hint: str = "") -> ir.Expr:

@@ -12,7 +12,7 @@ from ..types import static
 from .scopes import Scope
 
 if TYPE_CHECKING:
-    from .typecheck import Checker
+    from .scopes import Checker
 
 
 def none_test(checker: "Checker", node: syn.Compare, scope: Scope) -> ir.Expr:
@@ -29,7 +29,17 @@ def none_test(checker: "Checker", node: syn.Compare, scope: Scope) -> ir.Expr:
 
 def none_branches(test: syn.Node, scope: Scope) -> tuple[Scope, Scope]:
     """The scopes where `test` holds and where it fails: a param tested against None is known not to be None
-    on the side where the test says so (`p is not None` holds, `p is None` fails)."""
+    on the side where the test says so (`p is not None` holds, `p is None` fails), through `not`, and through
+    `and` (where it holds, every operand held) and `or` (where it fails, every operand failed)."""
+    if isinstance(test, syn.UnaryOp) and test.op == "not":
+        holds, fails = none_branches(test.operand, scope)
+        return fails, holds
+    if isinstance(test, syn.BoolOp):
+        known = scope
+        for operand in test.values:
+            holds, fails = none_branches(operand, known)
+            known = holds if test.op == "and" else fails
+        return (known, scope) if test.op == "and" else (scope, known)
     if not (isinstance(test, syn.Compare) and test.op in ("is", "is not") and isinstance(test.left, syn.Name)):
         return scope, scope
     binding = scope.bindings.get(test.left.id)

@@ -15,9 +15,10 @@ from .source_map import locator
 
 
 class Context:
-    def __init__(self, spec: Spec, loaded: LoadedSpec):
+    def __init__(self, spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]):
         self.spec = spec
         self.loaded = loaded
+        self.generated_names = generated_names  # what generated code uses itself: no declaration may take one
         self.diag = Diagnostics(loaded.path)
         self.params: dict[str, ir.Param] = {}
         self.states: dict[str, ir.State] = {}

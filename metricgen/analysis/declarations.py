@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import ir
 from . import constants
 from ..errors import Location, did_you_mean
-from ..lowering import param_rule
-from ..params import NUMERIC_TYPES
+from ..params import NUMERIC_TYPES, param_rule
 from ..types import Type, static
 from .scopes import Binding, Scope
 
 if TYPE_CHECKING:
-    from .typecheck import Checker
+    from .scopes import Checker
 
 _INT_RANGE = {"int32": 2**31, "int64": 2**63}
 _FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38}
@@ -147,12 +146,30 @@ def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:
                 "use shape(y_pred, -1) alone, or in a branch: `num_labels if num_labels is not None else "
                 "shape(y_pred, -1)`",
             )
-    value = constants.evaluate(expr, ctx.params)
-    if value is not None and value < 0:
+    bound = dimension_bound(checker, expr, path)
+    if bound.hi < 0 and not bound.caller:
         raise ctx.fail(
-            f"dimension {dim!r} is negative ({value}, with params at their defaults)", ctx.loaded.location(path)
+            f"dimension {dim!r} is negative ({bound.hi}, with params at their defaults)", ctx.loaded.location(path)
         )
     return expr
+
+
+def dimension_bound(checker: "Checker", expr: ir.Expr, path: tuple) -> constants.Bound:
+    """The values a dimension can take (docs/limits.md), or a located error where it has no bound."""
+    ctx = checker.ctx
+    try:
+        bound = constants.bounds(expr, constants.Known(ctx.params, states=ctx.states))
+    except constants.ConstantProblem as problem:
+        raise ctx.fail(
+            f"this constant {problem}", ctx.loaded.location(path), "params are taken at their defaults"
+        ) from None
+    if not bound.finite:
+        raise ctx.fail(
+            f"cannot bound this dimension when the spec is built: it depends on {bound.why}",
+            ctx.loaded.location(path),
+            "compute it from literals, params with defaults and len() of list params (docs/limits.md)",
+        )
+    return bound
 
 
 def state(checker: "Checker", name: str, s: Any) -> ir.State:
@@ -174,9 +191,8 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
             ctx.loaded.location(("state", name, "init")),
         )
     elements = 1
-    for d in shape:
-        value = constants.evaluate(d, ctx.params)
-        elements *= value if value is not None else 1
+    for d in shape:  # each has a bound (static_dim)
+        elements *= max(0, int(constants.bounds(d, constants.Known(ctx.params)).hi))
     ctx.state_elements += elements
     limit = constants.max_elements()
     if elements > limit:
@@ -238,4 +254,5 @@ def input(checker: "Checker", index: int, inp: Any) -> ir.Input:
             ctx.loaded.location(("inputs", index, "rank_offset")),
             "add same_rank_as: the input whose rank this one follows",
         )
-    return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as, inp.rank_offset)
+    loc = ctx.loaded.location(("inputs", index))
+    return ir.Input(inp.name, inp.dtype, shape, leading, inp.doc, inp.same_rank_as, inp.rank_offset, loc)

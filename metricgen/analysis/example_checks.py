@@ -4,7 +4,7 @@ batches that name every input and nothing else."""
 from __future__ import annotations
 
 from ..errors import did_you_mean
-from ..lowering import param_rule
+from ..params import param_rule
 from .context import Context
 
 

@@ -1,8 +1,9 @@
 """Naming rules: what a param, state variable, input or definition may be called, and no two things alike.
 
 User names may shadow function names (a state called `count` keeps working after a function `count` is
-added): a call always means the function, a bare name always the user's. Names a target's base class already
-has (``update_state``, ``update``) are refused by that target's lowering, not here.
+added): a call always means the function, a bare name always the user's. The names generated code uses come
+from the targets (``Target.generated_names``, handed in by the compiler), so this stage names no target. Names a
+target's base class already has (``update_state``, ``update``) are refused by that target's lowering, not here.
 """
 
 from __future__ import annotations
@@ -16,22 +17,18 @@ from .context import Context
 
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
-# Names the generated modules of every target use in method bodies (modules, arguments, loop variables).
-GENERATED_NAMES = frozenset(
-    {"tf", "keras", "ops", "torch", "numbers", "self", "sample_weight", "config", "metrics", "other", "cls", "kwargs"}
-)
 
-
-def name_problem(name: str, attribute_only: bool = False) -> str:
-    """Why ``name`` cannot name something a spec declares, or '' when it can. ``attribute_only``: a state
-    variable, only ever read as ``self.<name>``, so Python's built-in names do not get in its way."""
+def name_problem(name: str, generated_names: frozenset[str], attribute_only: bool = False) -> str:
+    """Why ``name`` cannot name something a spec declares, or '' when it can. ``generated_names``: the names
+    generated code uses itself; ``attribute_only``: a state variable, only ever read as ``self.<name>``, so
+    Python's built-in names do not get in its way."""
     if not IDENTIFIER.fullmatch(name):
         return "names are letters, digits and '_', starting with a letter"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return "it is a Python keyword"
     if name in CONSTANTS or name in DTYPE_NAMES or name in ("True", "False", "None"):
         return "it is a built-in constant of the expression language"
-    if name in GENERATED_NAMES or (hasattr(builtins, name) and not attribute_only):
+    if name in generated_names or (hasattr(builtins, name) and not attribute_only):
         return "the generated code uses this name itself"
     return ""
 
@@ -59,7 +56,7 @@ def check_names(ctx: Context) -> set[str]:
         for index, name in enumerate(names):
             path = base + ((index, "name") if base == ("inputs",) else (name,))
             where = loaded.location(path) if base == ("inputs",) else loaded.key_location(path)
-            problem = name_problem(name, attribute_only=base == ("state",))
+            problem = name_problem(name, ctx.generated_names, attribute_only=base == ("state",))
             if not problem and base == ("state",) and name == "let":
                 problem = "'let' under update: holds the definitions, so no update could name this state"
             if problem:

@@ -7,14 +7,16 @@ import copy
 import re
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Protocol
 
 from .. import ir
 from ..errors import Location, SpecError
 from ..types import Type, static
 
 if TYPE_CHECKING:
-    from .typecheck import Checker
+    from .. import syntax as syn
+    from .constants import Known
+    from .context import Context
 
 
 MAX_CHAIN = 100  # `let` definitions each using the one before: analysed recursively, so bounded
@@ -48,11 +50,19 @@ class Scope:
         self.known_not_none: frozenset[str] = frozenset()  # params this scope's branch knows are not None
         # a definition that needs params known not to be None, computed only where they are (see local)
         self.local_guards: dict[str, frozenset[str]] = {}
+        self.known: Optional[Known] = None  # what bounds the constants here, made on first use (calls.known)
 
     def mark_mentioned(self, text: str) -> None:
         """Count the definitions an expression that failed names as used: it may have failed before it reached
-        them, and 'defined but never used' would then be a false follow-up error."""
-        self.referenced.update(w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text) if w in self.local_sources)
+        them, and 'defined but never used' would then be a false follow-up error. So do the definitions those
+        name in turn, where they were not analysed (a failed `score` hides that `both` uses `tp`)."""
+        texts = [text]
+        while texts:
+            for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts.pop()):
+                if word in self.local_sources and word not in self.referenced:
+                    self.referenced.add(word)
+                    if word not in self.local_exprs:
+                        texts.append(self.local_sources[word][0])
 
     def narrowed(self, name: str, known: Type) -> "Scope":
         """This scope where ``name`` is known not to be None (the branch of `... if name is not None else ...`
@@ -65,6 +75,24 @@ class Scope:
     @property
     def locals(self) -> list[tuple[str, ir.Expr]]:
         return [(n, self.local_exprs[n]) for n in self.order]
+
+
+class Checker(Protocol):
+    """The type checker as the steps it calls use it (scopes, calls, comparisons, declarations): they name this
+    Protocol, not :class:`.typecheck.Checker`, which imports them, so that no import runs back up."""
+
+    ctx: Context
+
+    def expression(self, text: str, path: tuple, scope: Scope) -> ir.Expr: ...
+
+    def check(self, node: syn.Node, scope: Scope, may_be_none: bool = False) -> ir.Expr: ...
+
+    def require_number(self, x: ir.Expr, loc: Location, what: str) -> None: ...
+
+    def require_bool(self, x: ir.Expr, loc: Location, what: str) -> None: ...
+
+    @staticmethod
+    def to_tensor(x: ir.Expr, dtype: str) -> ir.Expr: ...
 
 
 def local(

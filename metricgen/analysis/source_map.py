@@ -19,8 +19,7 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
         return lambda line, col: fixed
     base = src.location
     if src.style == "|":  # literal: the value's lines are the file's, less the block's indentation
-        lines = loaded.text.splitlines()
-        first = lines[base.line] if base.line < len(lines) else ""  # the block's first content line
+        first = loaded.line(base.line + 1)  # the block's first content line
         indent = len(first) - len(first.lstrip())  # YAML strips this much from every line of the block
 
         def block(line: int, col: int) -> Location:
@@ -29,7 +28,7 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
         return block
     quote = 1 if src.style in ("'", '"') else 0
     value = _value_at(loaded.data, path if loaded.source(path) is not None else ("result",))
-    start = _offset(loaded.text, base) + quote
+    start = loaded.offset(base) + quote
     if isinstance(value, str) and 0 <= start <= len(loaded.text) and loaded.text[start : start + len(value)] != value:
         # the text in the file is not the value as written: escapes ("\t"), quotes ('') or folded lines
         positions = _align(value, loaded.text, start)
@@ -38,7 +37,7 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
             lines = value.split("\n")
             index = sum(len(text) + 1 for text in lines[: max(line - 1, 0)]) + col
             offset = positions[min(max(index, 0), len(positions) - 1)] if positions else start
-            return _location(loaded.text, offset)
+            return loaded.location_at(offset)
 
         return aligned
     return lambda line, col: (
@@ -57,22 +56,6 @@ def _value_at(data: object, path: tuple) -> object:
     if path and path[-1] == "value" and isinstance(data, dict):
         return None
     return data
-
-
-def _offset(text: str, location: Location) -> int:
-    """The index in ``text`` of a 1-based line and column."""
-    index = 0
-    for _ in range(location.line - 1):
-        found = text.find("\n", index)
-        if found < 0:
-            return len(text)
-        index = found + 1
-    return index + location.column - 1
-
-
-def _location(text: str, offset: int) -> Location:
-    line = text.count("\n", 0, offset) + 1
-    return Location(line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
 def _align(value: str, text: str, start: int) -> list[int]:

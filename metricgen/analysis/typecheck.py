@@ -11,10 +11,13 @@ from .. import ir
 from .. import syntax as syn
 from ..errors import Location, did_you_mean
 from ..functions import DTYPE_NAMES, REGISTRY, STATIC_FUNCTIONS
-from ..types import FLOAT_DTYPES, FLOAT, promote, static, tensor, tensor_dtype_of
+from ..types import FLOAT_DTYPES, FLOAT, INT_DTYPES, promote, static, tensor, tensor_dtype_of
 from . import calls, comparisons, constants
 from .context import Context
 from .scopes import Scope, local
+from .shapes import shape_sources
+
+_FOLD_VERB = {"add": "adds", "max": "folds in", "min": "folds in", "assign": "assigns"}
 
 
 class Checker:
@@ -72,6 +75,42 @@ class Checker:
             return ir.Operator(static("bool"), op, tuple(values))
         return ir.Operator(tensor("bool"), op, tuple(self.to_tensor(v, "bool") for v in values))
 
+    def broadcast(
+        self, constant: ir.Expr, dtype: str, other: ir.Expr, scopes: tuple[Scope, Scope], other_loc: Location
+    ) -> ir.Expr:
+        """``constant``, chosen when the metric is traced in place of the tensor ``other``, as a tensor of
+        ``other``'s shape: `p is None or y_true != p` is a mask of y_true's shape whether p is given or not.
+
+        ``scopes`` are where the constant is chosen and where ``other`` is computed: ``other``'s shape is taken
+        from the tensors it broadcasts, and must not need a param that is known not to be None only there."""
+        chosen_in, computed_in = scopes
+        sources = shape_sources(other, chosen_in)
+        if sources is None:
+            unknown = sorted(computed_in.known_not_none - chosen_in.known_not_none)
+            if unknown:
+                raise self.ctx.fail(
+                    f"the shape of this value needs param '{unknown[0]}', so the constant chosen where "
+                    f"'{unknown[0]}' is None cannot take it",
+                    other_loc,
+                    f"write it so that its shape does not need '{unknown[0]}' (`{unknown[0]} is None or y_true != "
+                    f"{unknown[0]}`), or choose between two whole values: `A if {unknown[0]} is not None else B`",
+                )
+            raise self.ctx.fail(
+                "the shape of this value is not known when the spec is built (it is not made element-wise from "
+                "inputs, state and definitions), so the constant chosen in its place cannot take it",
+                other_loc,
+                "choose between two tensors, e.g. ones_like(y_true) > 0 for True",
+            )
+        ones = [ir.Apply(tensor(dtype), "ones_like", (("x", self.to_tensor(s, dtype)),), other_loc) for s in sources]
+        if not ones:  # `other` is a number
+            return self.to_tensor(constant, dtype)
+        if not (isinstance(constant, ir.Literal) and constant.value == 1):  # True, 1, 1.0 are the ones already
+            ones.append(self.to_tensor(constant, dtype) if dtype == "bool" else self.weak(constant, dtype))
+        shaped = ones[0]
+        for factor in ones[1:]:
+            shaped = ir.Operator(tensor(dtype), "and" if dtype == "bool" else "*", (shaped, factor))
+        return shaped
+
     # -- nodes ----------------------------------------------------------------------------------------------
     def check_Const(self, node: syn.Const, scope: Scope) -> ir.Expr:
         if node.value is None:
@@ -115,7 +154,7 @@ class Checker:
                 node.loc,
                 "use weighted_sum(x), weighted_count(x) or sample_weights(x)",
             )
-        hint = did_you_mean(name, list(scope.bindings) + list(scope.local_sources))
+        hint = did_you_mean(name, scope.bindings, scope.local_sources)
         if scope.part == "shape":
             inputs = {i.name for i in ctx.spec.inputs}
             what = "state variable" if name in ctx.spec.state else "input" if name in inputs else ""
@@ -142,7 +181,7 @@ class Checker:
         self.require_number(x, node.operand.loc, f"unary '{node.op}'")
         op = "neg" if node.op == "-" else "pos"
         if x.type.is_static:
-            return self.constant(ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,)), node)
+            return self.constant(ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,)), node, scope)
         dtype = promote([x.type])
         return ir.Operator(tensor(dtype), op, (self.to_tensor(x, dtype),))
 
@@ -159,7 +198,8 @@ class Checker:
             integral = "float" not in kinds and node.op != "/"
             if node.op == "**" and not (isinstance(right, ir.Literal) and right.value >= 0):
                 integral = False  # n ** -1 is a float
-            return self.constant(ir.Operator(static("int" if integral else "float"), node.op, (left, right)), node)
+            result = ir.Operator(static("int" if integral else "float"), node.op, (left, right))
+            return self.constant(result, node, scope)
         if node.op == "/":
             return calls.typed_apply(self, REGISTRY["safe_div"], {"a": left, "b": right}, node.loc)
         dtype = promote([left.type, right.type])
@@ -167,11 +207,11 @@ class Checker:
             dtype = FLOAT  # an int to a negative power is a fraction (TensorFlow refuses it on int tensors)
         return ir.Operator(tensor(dtype), node.op, (self.weak(left, dtype), self.weak(right, dtype)))
 
-    def constant(self, expr: ir.Expr, node: syn.Node) -> ir.Expr:
+    def constant(self, expr: ir.Expr, node: syn.Node, scope: Scope) -> ir.Expr:
         """A constant operation, computed now with params at their defaults: refused if it overflows, is
         complex, or would take unbounded work."""
         try:
-            constants.evaluate(expr, self.ctx.params)
+            constants.bounds(expr, calls.known(self, scope))
         except constants.ConstantProblem as problem:
             raise self.ctx.fail(f"this constant {problem}", node.loc, "params are taken at their defaults") from None
         return expr
@@ -205,9 +245,11 @@ class Checker:
         if len(operands) == 1:
             return first
         when_true, when_false = comparisons.none_branches(operands[0], scope)
-        rest = self._operands(op, operands[1:], when_true if op == "and" else when_false)
+        rest_scope, decided_scope = (when_true, when_false) if op == "and" else (when_false, when_true)
+        rest = self._operands(op, operands[1:], rest_scope)
         if first.type.is_static and rest.type.is_tensor:
-            decided = self.to_tensor(ir.Literal(static("bool"), op == "or"), "bool")
+            decided = ir.Literal(static("bool"), op == "or")  # `True or ...` is True, `False and ...` False
+            decided = self.broadcast(decided, "bool", rest, (decided_scope, rest_scope), operands[1].loc)
             then, orelse = (decided, rest) if op == "or" else (rest, decided)
             return ir.Select(tensor("bool"), first, then, orelse)
         return self.logical(op, [first, rest])
@@ -226,6 +268,10 @@ class Checker:
         if cond.type.is_static:  # chosen when the metric is traced: no tensor select needed
             both_bool = then.type.is_bool and orelse.type.is_bool
             dtype = "bool" if both_bool else promote([then.type, orelse.type])
+            if then.type.is_static:
+                then = self.broadcast(then, dtype, orelse, (then_scope, orelse_scope), node.orelse.loc)
+            elif orelse.type.is_static:
+                orelse = self.broadcast(orelse, dtype, then, (orelse_scope, then_scope), node.then.loc)
             return ir.Select(tensor(dtype), cond, self.to_tensor(then, dtype), self.to_tensor(orelse, dtype))
         return calls.typed_apply(self, REGISTRY["where"], {"cond": cond, "a": then, "b": orelse}, node.loc)
 
@@ -277,6 +323,13 @@ class Checker:
         if not expr.type.is_numeric:
             raise self.ctx.fail(
                 f"update of '{state.name}' must be a number, got {expr.type}", self.ctx.loaded.location(path)
+            )
+        if state.dtype in INT_DTYPES and (expr.type.dtype in FLOAT_DTYPES or expr.type.dtype == "float"):
+            # the cast would drop the fraction silently: 0.625 of sample weight would count as 0
+            raise self.ctx.fail(
+                f"state '{state.name}' is {state.dtype}, but this update {_FOLD_VERB[state.fold]} a float",
+                self.ctx.loaded.location(path),
+                f"make the state float32 (or leave its dtype out), or cast(..., {state.dtype}) explicitly",
             )
         return self.to_tensor(expr, state.dtype)
 

@@ -16,6 +16,7 @@ import ast
 import contextlib
 import functools
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -42,6 +43,10 @@ class Target(abc.ABC):
     constants: dict[str, str]
     #: element-wise logical and equality operators on tensors: and, or, not, ==, !=
     logical: dict[str, str]
+    #: names its modules use in method bodies (modules, arguments, loop variables): a spec declares none of them,
+    #: on any target (the compiler hands the analysis every registered target's). These are what the shared
+    #: lowering writes; a target adds its own.
+    generated_names: frozenset[str] = frozenset({"self", "sample_weight", "numbers"})
     #: attributes the generated class already has: params and state variables cannot take these names
     reserved_attributes: frozenset[str]
     #: the class that reserves them, as an error names it
@@ -62,6 +67,10 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def constant(self, code: str, dtype: str) -> str:
         """A Python number or list as a tensor of ``dtype``."""
+
+    def read_state(self, variable: str) -> str:
+        """A state variable (code: ``self.x``) as an expression passes it to an op."""
+        return variable
 
     @abc.abstractmethod
     def snapshot(self, code: str) -> str:
@@ -99,8 +108,6 @@ class Target(abc.ABC):
     @functools.cached_property
     def helper_sources(self) -> dict[str, str]:
         """Top-level functions of this target's helper files, by name."""
-        from ..render import templates_dir
-
         sources = {}
         for file in self.helper_files:
             text = (templates_dir() / file).read_text(encoding="utf-8")
@@ -134,12 +141,26 @@ class Target(abc.ABC):
     example_result_name = "result()"
 
     @abc.abstractmethod
-    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
-        """Feeds one batch of numpy arrays (sample_weight: an array or None) to ``metric``."""
+    def example_update(self, metric: Any, inputs: dict[str, Any], sample_weight: Any) -> None:
+        """Feeds one batch of numpy arrays (each input by its spec name, in the spec's order; sample_weight: an
+        array or None) to ``metric``."""
 
     @abc.abstractmethod
     def example_result(self, metric: Any) -> Any:
         """``metric``'s result as a numpy array."""
+
+    def example_backend(self) -> str:
+        """The backend the examples ran on, as `metricgen test` reports it ('' where the target has no choice)."""
+        return ""
+
+
+def templates_dir() -> Path:
+    """The templates and helper files: inside the installed package (wheels carry them), else the source
+    checkout's."""
+    packaged = Path(str(resources.files("metricgen"))) / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 def is_float(dtype: str) -> bool:

@@ -14,6 +14,7 @@ class KerasTarget(KerasMetricTarget):
     folder = "keras"
     helper_files = ("helpers_common.py", "helpers_keras.py")
     imports = ("import keras", "from keras import ops")
+    generated_names = KerasMetricTarget.generated_names | {"ops"}
     base_class = "keras.metrics.Metric"
     ops = "ops"
     constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}
@@ -31,6 +32,20 @@ class KerasTarget(KerasMetricTarget):
     def constant(self, code: str, dtype: str) -> str:
         return f"ops.convert_to_tensor({code}, dtype={self.dtype(dtype)})"
 
+    def backend_checks(self, metric: ir.Metric) -> list[str]:
+        # JAX without x64 holds int64 as int32 and wraps past 2**31 - 1: a wrong number, silently
+        first = _first_int64(metric)
+        return [] if first is None else [f"_refuse_jax_int32({metric.class_name!r}, {first!r})"]
+
+    def registered_package(self, package: str) -> str:
+        return f"{package}.keras"  # the tf target's modules keep the spec's own, as they had first
+
+    def read_state(self, variable: str) -> str:
+        # its value as a tensor, never the variable: JAX refuses a Keras variable passed to an op ("Triggering
+        # __jax_array__() during abstractification"); in the stateless API the value is the given state's
+        # (`.value` would not do: on TensorFlow it is a tf.Variable, which some keras.ops cannot take)
+        return f"ops.convert_to_tensor({variable})"
+
     def snapshot(self, code: str) -> str:
         return f"ops.copy({code})"
 
@@ -38,3 +53,15 @@ class KerasTarget(KerasMetricTarget):
         if state.fold in ("max", "min"):  # on the TensorFlow backend, under tf.distribute: see the helper
             value = f"_replica_reduce({value}, {state.fold == 'max'})"
         return super().fold(state, value)
+
+
+def _first_int64(metric: ir.Metric) -> str | None:
+    """What of ``metric`` is int64 first (a state variable, an input, a cast), as an error names it; or None."""
+    for s in metric.states:
+        if s.dtype == "int64":
+            return f"state variable {s.name!r}"
+    for i in metric.inputs:
+        if i.dtype == "int64":
+            return f"input {i.name!r}"
+    casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
+    return next(("a cast to int64" for e in casts if e.type.dtype == "int64"), None)

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from typing import Any, Iterator
 
 from .. import ir
-from ..lowering import Printer, class_parts, py_literal
+from ..lowering import (
+    Printer,
+    class_parts,
+    merge_refusal,
+    py_literal,
+    same_params_check,
+    size_checks,
+    state_read_by_update,
+    unsplittable,
+)
 from .base import Target
 
 # How each fold is aggregated across replicas (TensorFlow's on-read variables): sums add up; max, min and
@@ -30,6 +40,7 @@ KERAS_METRIC_ATTRIBUTES = frozenset(
 class KerasMetricTarget(Target):
     template = "keras_metric.py.j2"
     reserved_attributes = KERAS_METRIC_ATTRIBUTES
+    generated_names = Target.generated_names | {"keras", "config", "metrics", "other", "cls", "kwargs"}
     reserved_by = "keras.metrics.Metric"
     update_method = "update_state"
     constructor_docs = (("name", "name of the metric instance."), ("dtype", "dtype of the state and result."))
@@ -65,8 +76,11 @@ class KerasMetricTarget(Target):
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
+        read = state_read_by_update(metric)
+        if read is not None:  # a replica would read its own part of the state only
+            parts.update_body.insert(0, f"_refuse_replicas({unsplittable(metric, read)!r})")
         forwarded = next((p for p in metric.params if p.forward_kwargs), None)
-        init_state: list[str] = []
+        init_state: list[str] = self.backend_checks(metric)
         if forwarded is not None:
             init_state.append(f"self.{forwarded.kwargs_attribute} = kwargs  # passed to {forwarded.name} on every call")
         build_state: list[str] = []
@@ -92,17 +106,28 @@ class KerasMetricTarget(Target):
         return {
             "parts": parts,
             "base_class": self.base_class,
+            "package": self.registered_package(metric.package),
             "imports": self.module_imports(parts.extra_imports),
             "init_state": init_state,
             "build_state": build_state,
             "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"] + ["**kwargs"] * bool(forwarded),
             "resets": resets,
-            "merge_body": self.merge_body(metric),
+            "merge_body": self.merge_body(metric, printer),
             "config_items": [(p.name, self.config_value(p)) for p in metric.params],
             "callable_params": [p.name for p in metric.params if p.type == "callable"],
             # saved beside the params, as Keras' MeanMetricWrapper saves them, so that cls(**config) passes them on
             "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
         }
+
+    def backend_checks(self, metric: ir.Metric) -> list[str]:
+        """Constructor statements that refuse a backend on which the metric would compute a wrong number."""
+        return []
+
+    def registered_package(self, package: str) -> str:
+        """The package the class registers under with Keras (``package>ClassName``, which a saved model
+        records): one name per target, so that importing both targets' modules never lets the one imported
+        last take the other's saved models silently."""
+        return package
 
     def full(self, like: str, value: str) -> str:
         """A tensor shaped and typed like the variable ``like``, every entry ``value``."""
@@ -119,33 +144,28 @@ class KerasMetricTarget(Target):
             return f"keras.saving.serialize_keras_object(self.{p.name})"
         return f"self.{p.name}"
 
-    def merge_body(self, metric: ir.Metric) -> list[str]:
+    def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
         cls = metric.class_name
-        unmergeable = [s for s in metric.states if not s.mergeable]
-        if unmergeable:
-            s = unmergeable[0]
-            message = f"{cls}: state variable {s.name!r} is folded with {s.fold!r}, so partial states cannot be merged"
-            return [f"raise NotImplementedError({message!r})"]
+        refusal = merge_refusal(metric)
+        if refusal is not None:
+            return [f"raise NotImplementedError({refusal!r})"]
         body = [
             "for other in metrics:",
             f"    if not isinstance(other, {cls}):",
             f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
         ]
-        checked = [p.name for p in metric.params if p.type != "callable"]
-        checked += [p.kwargs_attribute for p in metric.params if p.forward_kwargs]
-        if checked:
-            mine = ", ".join(f"self.{n}" for n in checked)
-            theirs = ", ".join(f"other.{n}" for n in checked)
-            body.append(f"    if ({mine},) != ({theirs},):")
-            body.append(
-                f'        raise ValueError("{cls}.merge_state: metrics with different parameters cannot be merged")'
-            )
+        body += ["    " + line for line in same_params_check(metric, "other")]
         if metric.batch_shaped:
             first = metric.batch_shaped[0].name
             body += [f"    if {self.unbuilt(f'other.{first}')}:  # it has seen no batch", "        continue"]
             body.append(f"    if {self.unbuilt(f'self.{first}')}:")
             for s in metric.batch_shaped:
                 body += ["        " + line for line in self.add_variable(s, f"other.{s.name}.shape")]
+            check = (
+                "_check_size({metric}, {input!r}, {axis}, other.{state}.shape[{axis_of_state}], {state!r}, "
+                'self.{state}.shape[{axis_of_state}], "the merged metric")'
+            )
+            body += ["    " + line for line in size_checks(metric, printer, check)]
         for s in metric.states:
             value = f"other.{s.name}"
             if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
@@ -168,10 +188,17 @@ class KerasMetricTarget(Target):
             registry.clear()
             registry.update(saved)
 
-    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
-        metric.update_state(*inputs, sample_weight=sample_weight)
+    def example_update(self, metric: Any, inputs: dict[str, Any], sample_weight: Any) -> None:
+        metric.update_state(*inputs.values(), sample_weight=sample_weight)
 
     def example_result(self, metric: Any) -> Any:
         import numpy as np
 
         return np.asarray(metric.result())
+
+    def example_backend(self) -> str:
+        keras = sys.modules.get("keras")  # imported by example_runtime where the examples could run at all
+        try:
+            return str(keras.backend.backend()) if keras else ""  # KERAS_BACKEND chooses
+        except Exception:  # noqa: BLE001 - a Keras without backend() (Keras 2): the name is only informative
+            return ""

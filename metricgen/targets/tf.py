@@ -17,6 +17,7 @@ class TensorFlowTarget(KerasMetricTarget):
     folder = ""
     helper_files = ("helpers_common.py", "helpers_tf.py")
     imports = ("import keras", "import tensorflow as tf")
+    generated_names = KerasMetricTarget.generated_names | {"tf"}
     base_class = "tf.keras.metrics.Metric"
     ops = "tf"
     constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}

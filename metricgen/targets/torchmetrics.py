@@ -6,15 +6,32 @@ process's value (as Keras' "only_first_replica"). ``forward`` (the batch value a
 torchmetrics' cheap path (``full_state_update = False``) unless the update reads state, assigns it, starts
 an add state away from zero, or shapes it by the first batch, where merging a batch's state into the total
 would be wrong.
+
+``update`` takes its inputs torchmetrics' way, ``update(preds, target, ...)``: the spec's prediction input
+(``y_pred``) first as ``preds``, its truth input (``y_true``) as ``target``, then its other inputs under their
+own names in the spec's order (:func:`update_arguments`), so that a generated metric sits in a
+``MetricCollection`` beside torchmetrics' own.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import Any, Iterator
 
 from .. import ir
-from ..lowering import Printer, class_parts, py_literal
+from ..errors import SpecError, SpecErrors
+from ..lowering import (
+    Printer,
+    class_parts,
+    merge_refusal,
+    py_literal,
+    python_tuple,
+    same_params_check,
+    size_checks,
+    state_read_by_update,
+    unsplittable,
+)
 from ..types import FLOAT
 from .base import Target
 
@@ -33,6 +50,9 @@ TORCHMETRICS_ATTRIBUTES = frozenset(
     distributed_available_fn sync_on_compute compute_with_cache""".split()
 )
 REDUCTION = {"add": '"sum"', "max": '"max"', "min": '"min"', "assign": "_first_process"}
+# The arguments torchmetrics' update takes first, each with the spec input names that fill it (Keras' name, or
+# torchmetrics' own): update(preds, target).
+TORCHMETRICS_INPUTS = (("preds", ("y_pred", "preds")), ("target", ("y_true", "target")))
 # Functions whose result carries no gradient back to their tensor arguments.
 _NOT_DIFFERENTIABLE = frozenset(
     """argmax argmin argsort one_hot size shape arange bincount round floor ceil sign any all""".split()
@@ -46,6 +66,7 @@ class TorchMetricsTarget(Target):
     template = "torchmetrics_metric.py.j2"
     helper_files = ("helpers_common.py", "helpers_torch.py")
     imports = ("import torch", "from torchmetrics import Metric")
+    generated_names = Target.generated_names | {"torch", "kwargs"}
     ops = "torch"
     constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
     logical = {
@@ -87,6 +108,7 @@ class TorchMetricsTarget(Target):
         return f"{variable}.numel() == 0"
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
+        metric = _with_torchmetrics_inputs(metric)
         parts = class_parts(metric, printer)
         states, build_state = [], []
         # torchmetrics.Metric takes **kwargs itself: a callable's keyword arguments come as one dict
@@ -100,11 +122,14 @@ class TorchMetricsTarget(Target):
                     default = f"self.{s.name} if {parts.shape_given_when} else {default}"
                 build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")
             else:
-                default = (
-                    f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {py_literal(s.init)}{dtype})"
-                )
+                # a float state's init written as a float: torch.full(shape, 1) would make an int64 state
+                init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)
+                default = f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {init}{dtype})"
             states.append((s.name, default, REDUCTION[s.fold]))
-        reads_state = ir.reads_state(x for _, x in metric.updates + metric.update_locals)
+        read = state_read_by_update(metric)
+        if read is not None:  # no reduction can combine the processes' states: sync is refused (_sync_dist)
+            states = [(name, default, None) for name, default, _ in states]
+        reads_state = read is not None
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
         # the cheap path adds a batch's state to the total, which cannot be done to an empty (unshaped) total
         full_state_update = (
@@ -122,24 +147,38 @@ class TorchMetricsTarget(Target):
             "higher_is_better": repr(metric.higher_is_better),
             "is_differentiable": repr(_differentiable(metric)),
             "full_state_update": repr(full_state_update),
-            "merge_body": self.merge_body(metric),
+            "merge_body": self.merge_body(metric, printer),
             "build_state": build_state,
             "build_now": parts.build_now,
+            "unsyncable": None if read is None else unsplittable(metric, read),
         }
 
-    def merge_body(self, metric: ir.Metric) -> list[str]:
-        """Each state folded as update folds it (torchmetrics' own merge_state refuses a full_state_update
-        metric): an add state's initial value counted once, a state shaped by the first batch made if need be."""
+    def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
+        """torchmetrics' merge_state (a metric of this class, or a dict of its states; ValueError for anything
+        else), with each state folded as update folds it (torchmetrics' own refuses a full_state_update metric):
+        an add state's initial value counted once, a state shaped by the first batch made if need be. A list of
+        them (Keras' merge_state([a, b])) is taken too."""
         cls = metric.class_name
-        unmergeable = next((s for s in metric.states if not s.mergeable), None)
-        if unmergeable is not None:
-            message = f"{cls}: state {unmergeable.name} is assigned, not accumulated, so partial states cannot be merged"
-            return [f"raise NotImplementedError({message!r})"]
+        refusal = merge_refusal(metric)
+        if refusal is not None:
+            return [f"raise NotImplementedError({refusal!r})"]
+        names = python_tuple([repr(s.name) for s in metric.states])
         body = [
+            "if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too",
+            "    for incoming in incoming_state:",
+            "        self.merge_state(incoming)",
+            "    return",
             "if isinstance(incoming_state, Metric):",
             f"    if not isinstance(incoming_state, {cls}):",
-            f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(incoming_state).__name__}}")',
+            f'        raise ValueError(f"{cls}.merge_state: expected a {cls}, got a {{type(incoming_state).__name__}}")',
+            *["    " + line for line in same_params_check(metric, "incoming_state")],
             "    incoming_state = incoming_state.metric_state",
+            "elif not isinstance(incoming_state, dict):",
+            f'    raise ValueError(f"{cls}.merge_state: expected a {cls}, a list of them or a dict of states, '
+            'got a {type(incoming_state).__name__}")',
+            f"missing = [name for name in {names} if name not in incoming_state]",
+            "if missing:",
+            f'    raise ValueError(f"{cls}.merge_state: the incoming state has no {{missing[0]!r}}")',
         ]
         if metric.batch_shaped:
             first = metric.batch_shaped[0].name
@@ -148,6 +187,11 @@ class TorchMetricsTarget(Target):
                 incoming = f'incoming_state["{s.name}"]'
                 made = f"torch.zeros(tuple({incoming}.shape), dtype={self.dtype(s.dtype)}, device=self.device)"
                 body += [f"if {self.unbuilt(f'self.{s.name}')}:", f"    self.{s.name} = {made}"]
+            check = (
+                '_check_size({metric}, {input!r}, {axis}, incoming_state["{state}"].shape[{axis_of_state}], '
+                '{state!r}, self.{state}.shape[{axis_of_state}], "the merged metric")'
+            )
+            body += size_checks(metric, printer, check)
         for s in metric.states:
             value = f'incoming_state["{s.name}"]'
             if s.fold == "add" and s.init != 0:
@@ -161,13 +205,86 @@ class TorchMetricsTarget(Target):
 
         yield torch
 
-    def example_update(self, metric: Any, inputs: list[Any], sample_weight: Any) -> None:
-        metric.update(*inputs, sample_weight=sample_weight)
+    def example_update(self, metric: Any, inputs: dict[str, Any], sample_weight: Any) -> None:
+        metric.update(*(inputs[name] for name, _ in update_arguments(list(inputs))), sample_weight=sample_weight)
 
     def example_result(self, metric: Any) -> Any:
         import numpy as np
 
         return np.asarray(metric.compute().detach().cpu().numpy())
+
+
+def update_arguments(inputs: list[str]) -> list[tuple[str, str]]:
+    """The spec's inputs (their names, in the spec's order) in the order update takes them, each with the name
+    of its argument: y_pred (or preds) as `preds`, y_true (or target) as `target`, then the others as named."""
+    leading = [(name, argument) for argument, names in TORCHMETRICS_INPUTS for name in inputs if name in names]
+    taken = {name for name, _ in leading}
+    return leading + [(name, name) for name in inputs if name not in taken]
+
+
+def _with_torchmetrics_inputs(metric: ir.Metric) -> ir.Metric:
+    """``metric`` with its inputs named and ordered as :func:`update_arguments` says. A definition of the update
+    that takes an argument's name is renamed out of its way (`_target`: no spec name starts with `_`)."""
+    arguments = update_arguments([i.name for i in metric.inputs])
+    _refuse_two_for_one(metric, arguments)
+    inputs = {i.name: i for i in metric.inputs}
+    renamed = {name: argument for name, argument in arguments if name != argument}
+    if not renamed and [name for name, _ in arguments] == list(inputs):
+        return metric
+    clashing = {name: f"_{name}" for name, _ in metric.update_locals + metric.result_locals if name in renamed.values()}
+
+    def rename(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Ref) and e.kind == "input" and e.name in renamed:
+            return replace(e, name=renamed[e.name])
+        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in clashing:
+            return replace(e, name=clashing[e.name])
+        if isinstance(e, ir.InputDim) and e.input in renamed:
+            return replace(e, input=renamed[e.input])
+        return e
+
+    def dims(shape: Any) -> Any:
+        return shape if shape is None else tuple(d if d is None else ir.rewrite(d, rename) for d in shape)
+
+    def local(pairs: list[tuple[str, ir.Expr]]) -> list[tuple[str, ir.Expr]]:
+        return [(clashing.get(name, name), expr) for name, expr in pairs]
+
+    states = {s.name: replace(s, shape=dims(s.shape)) for s in metric.states}
+    metric = ir.map_expressions(metric, rename)
+    return replace(
+        metric,
+        inputs=[
+            replace(
+                inputs[name],
+                name=argument,
+                shape=dims(inputs[name].shape),
+                same_rank_as=renamed.get(inputs[name].same_rank_as, inputs[name].same_rank_as),
+            )
+            for name, argument in arguments
+        ],
+        states=list(states.values()),
+        updates=[(states[state.name], expr) for state, expr in metric.updates],
+        update_locals=local(metric.update_locals),
+        result_locals=local(metric.result_locals),
+        list_sizes=[replace(s, input=renamed.get(s.input, s.input)) for s in metric.list_sizes],
+    )
+
+
+def _refuse_two_for_one(metric: ir.Metric, arguments: list[tuple[str, str]]) -> None:
+    """Refuses a spec with two inputs for one of torchmetrics' arguments (y_true and target both)."""
+    errors = []
+    for argument, names in TORCHMETRICS_INPUTS:
+        given = [i for i in metric.inputs if i.name in names]
+        errors += [
+            SpecError(
+                f"inputs '{given[0].name}' and '{i.name}' would both be torchmetrics' `{argument}`",
+                i.loc,
+                metric.spec_path,
+                f"the torchmetrics target's update takes {' or '.join(names)} as `{argument}`: rename one",
+            )
+            for i in given[1:]
+        ]
+    if errors:
+        raise SpecErrors(errors)
 
 
 def _differentiable(metric: ir.Metric) -> bool:

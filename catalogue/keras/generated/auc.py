@@ -19,6 +19,36 @@ def _known_size(shape, axis, name):
     return int(dims[axis])
 
 
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
+def _check_entries(metric, param, entries, name, size, axis):
+    """Fails when a list param's entries, which line up with an input's `axis`, are not as many as the input's
+    size there (a size of 1 broadcasts; None: unknown until the batch is run)."""
+    if size is not None and size not in (1, entries):
+        raise ValueError(
+            f"{metric}: `{param}` has {entries} entries, but {name} has {size} along axis {axis}"
+        )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -75,6 +105,29 @@ def _segment_sum(data, segment_ids, num_segments):
     return tf.raw_ops.DenseBincount(
         input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
     )
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
+    XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None:
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+def _check_list_size(metric, param, entries, name, value, axis):
+    """_check_entries for a batch: in Python when the size is static (at trace time, so free in a graph and
+    under XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_entries(metric, param, entries, name, size, axis)
+    if size is None:
+        size = tf.shape(value)[axis]
+        message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
+        tf.debugging.Assert(
+            tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]
+        )
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -257,17 +310,23 @@ class AUC(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
+        if self.label_weights is not None:
+            _check_list_size(
+                "AUC", "label_weights", len(self.label_weights), "y_pred", y_pred, -1
+            )
         if self.positives is None:
             self._build_state(y_pred.shape)
+        else:
+            if self.multi_label and self.num_labels is None:
+                _check_batch_size(
+                    "AUC", "y_pred", y_pred, -1, "positives", self.positives.shape[1]
+                )
         label_positive = tf.not_equal(y_true, 0)
-        w = _weights_like(y_pred, sample_weight, self.dtype) * (
-            (
-                tf.constant(1.0, dtype=self.dtype)
-                if self.multi_label
-                else tf.constant(self.label_weights, dtype=self.dtype)
-            )
-            if self.label_weights is not None
-            else tf.constant(1.0, dtype=self.dtype)
+        w = (
+            _weights_like(y_pred, sample_weight, self.dtype)
+            * tf.constant(self.label_weights, dtype=self.dtype)
+            if self.label_weights is not None and not self.multi_label
+            else _weights_like(y_pred, sample_weight, self.dtype)
         )
         scores = tf.sigmoid(y_pred) if self.from_logits else y_pred
         passed = (
@@ -360,7 +419,7 @@ class AUC(tf.keras.metrics.Metric):
             + (
                 tf.cumsum(tf.ones_like(tf.cast(passed, tf.int32)), axis=-1) - 1
                 if self.multi_label
-                else tf.constant(0, dtype=tf.int32)
+                else tf.ones_like(tf.cast(passed, tf.int32)) * 0
             ),
             (-1,),
         )
@@ -495,28 +554,39 @@ class AUC(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"AUC.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_thresholds,
-                self.curve,
-                self.summation_method,
-                self.thresholds,
-                self.multi_label,
-                self.num_labels,
-                self.label_weights,
-                self.from_logits,
-            ) != (
-                other.num_thresholds,
-                other.curve,
-                other.summation_method,
-                other.thresholds,
-                other.multi_label,
-                other.num_labels,
-                other.label_weights,
-                other.from_logits,
-            ):
-                raise ValueError(
-                    "AUC.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "AUC",
+                (
+                    "num_thresholds",
+                    "curve",
+                    "summation_method",
+                    "thresholds",
+                    "multi_label",
+                    "num_labels",
+                    "label_weights",
+                    "from_logits",
+                ),
+                (
+                    self.num_thresholds,
+                    self.curve,
+                    self.summation_method,
+                    self.thresholds,
+                    self.multi_label,
+                    self.num_labels,
+                    self.label_weights,
+                    self.from_logits,
+                ),
+                (
+                    other.num_thresholds,
+                    other.curve,
+                    other.summation_method,
+                    other.thresholds,
+                    other.multi_label,
+                    other.num_labels,
+                    other.label_weights,
+                    other.from_logits,
+                ),
+            )
             if other.positives is None:  # it has seen no batch
                 continue
             if self.positives is None:
@@ -533,6 +603,16 @@ class AUC(tf.keras.metrics.Metric):
                     dtype=self.dtype,
                     aggregation="sum",
                     name="negatives",
+                )
+            if self.multi_label and self.num_labels is None:
+                _check_size(
+                    "AUC",
+                    "y_pred",
+                    -1,
+                    other.positives.shape[1],
+                    "positives",
+                    self.positives.shape[1],
+                    "the merged metric",
                 )
             self.positives.assign_add(other.positives)
             self.negatives.assign_add(other.negatives)

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["BinaryAccuracy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -122,10 +132,9 @@ class BinaryAccuracy(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"BinaryAccuracy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.threshold,) != (other.threshold,):
-                raise ValueError(
-                    "BinaryAccuracy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "BinaryAccuracy", ("threshold",), (self.threshold,), (other.threshold,)
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["BinaryIoU"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -165,16 +175,12 @@ class BinaryIoU(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"BinaryIoU.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.target_class_ids,
-                self.threshold,
-            ) != (
-                other.target_class_ids,
-                other.threshold,
-            ):
-                raise ValueError(
-                    "BinaryIoU.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "BinaryIoU",
+                ("target_class_ids", "threshold"),
+                (self.target_class_ids, self.threshold),
+                (other.target_class_ids, other.threshold),
+            )
             self.total_confusion_matrix.assign_add(other.total_confusion_matrix)
 
     def get_config(self):

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["MeanIoU"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -164,7 +174,7 @@ class MeanIoU(tf.keras.metrics.Metric):
                 p < self.num_classes,
             ),
             (
-                tf.constant(True, dtype=tf.bool)
+                tf.ones_like(tf.cast(t, tf.bool))
                 if self.ignore_class is None
                 else tf.not_equal(t, self.ignore_class)
             ),
@@ -215,22 +225,30 @@ class MeanIoU(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"MeanIoU.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.ignore_class,
-                self.sparse_y_true,
-                self.sparse_y_pred,
-                self.axis,
-            ) != (
-                other.num_classes,
-                other.ignore_class,
-                other.sparse_y_true,
-                other.sparse_y_pred,
-                other.axis,
-            ):
-                raise ValueError(
-                    "MeanIoU.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MeanIoU",
+                (
+                    "num_classes",
+                    "ignore_class",
+                    "sparse_y_true",
+                    "sparse_y_pred",
+                    "axis",
+                ),
+                (
+                    self.num_classes,
+                    self.ignore_class,
+                    self.sparse_y_true,
+                    self.sparse_y_pred,
+                    self.axis,
+                ),
+                (
+                    other.num_classes,
+                    other.ignore_class,
+                    other.sparse_y_true,
+                    other.sparse_y_pred,
+                    other.axis,
+                ),
+            )
             self.total_confusion_matrix.assign_add(other.total_confusion_matrix)
 
     def get_config(self):

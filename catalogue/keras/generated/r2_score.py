@@ -38,6 +38,27 @@ def _known_size(shape, axis, name):
     return int(dims[axis])
 
 
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -67,19 +88,31 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
     or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
     variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     on_read = getattr(variable, "value", variable)
-    if not (
-        tf.distribute.in_cross_replica_context()
-        and hasattr(on_read, "values")
-        and len(on_read.values) > 1
-    ):
+    # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+    # enters it, so a write there is a cross-replica one too
+    in_replica = (
+        tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    )
+    if in_replica or not (hasattr(on_read, "values") and len(on_read.values) > 1):
         return variable.assign_add(value)
     total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
     first, *others = on_read.values
     first.assign(total)
     for other in others:
         other.assign(tf.zeros_like(total))
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
+    XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None:
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -185,6 +218,15 @@ class R2Score(tf.keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         if self.squared_sum is None:
             self._build_state(y_pred.shape)
+        else:
+            _check_batch_size(
+                "R2Score",
+                "y_pred",
+                y_pred,
+                -1,
+                "squared_sum",
+                self.squared_sum.shape[0],
+            )
         w = _weights_like(y_true, sample_weight, self.dtype)
         self.squared_sum.assign_add(tf.reduce_sum(w * tf.square(y_true), axis=0))
         self.sum.assign_add(tf.reduce_sum(w * y_true, axis=0))
@@ -230,16 +272,12 @@ class R2Score(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"R2Score.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.class_aggregation,
-                self.num_regressors,
-            ) != (
-                other.class_aggregation,
-                other.num_regressors,
-            ):
-                raise ValueError(
-                    "R2Score.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "R2Score",
+                ("class_aggregation", "num_regressors"),
+                (self.class_aggregation, self.num_regressors),
+                (other.class_aggregation, other.num_regressors),
+            )
             if other.squared_sum is None:  # it has seen no batch
                 continue
             if self.squared_sum is None:
@@ -271,6 +309,15 @@ class R2Score(tf.keras.metrics.Metric):
                     aggregation="sum",
                     name="count",
                 )
+            _check_size(
+                "R2Score",
+                "y_pred",
+                -1,
+                other.squared_sum.shape[0],
+                "squared_sum",
+                self.squared_sum.shape[0],
+                "the merged metric",
+            )
             self.squared_sum.assign_add(other.squared_sum)
             self.sum.assign_add(other.sum)
             self.total_mse.assign_add(other.total_mse)

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["Recall"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -348,18 +358,12 @@ class Recall(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"Recall.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.thresholds,
-                self.top_k,
-                self.class_id,
-            ) != (
-                other.thresholds,
-                other.top_k,
-                other.class_id,
-            ):
-                raise ValueError(
-                    "Recall.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "Recall",
+                ("thresholds", "top_k", "class_id"),
+                (self.thresholds, self.top_k, self.class_id),
+                (other.thresholds, other.top_k, other.class_id),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_negatives.assign_add(other.false_negatives)
 

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["RecallAtPrecision"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -254,18 +264,12 @@ class RecallAtPrecision(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"RecallAtPrecision.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.precision,
-                self.num_thresholds,
-                self.class_id,
-            ) != (
-                other.precision,
-                other.num_thresholds,
-                other.class_id,
-            ):
-                raise ValueError(
-                    "RecallAtPrecision.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "RecallAtPrecision",
+                ("precision", "num_thresholds", "class_id"),
+                (self.precision, self.num_thresholds, self.class_id),
+                (other.precision, other.num_thresholds, other.class_id),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.true_negatives.assign_add(other.true_negatives)

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["SparseTopKCategoricalAccuracy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -125,16 +135,12 @@ class SparseTopKCategoricalAccuracy(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"SparseTopKCategoricalAccuracy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.k,
-                self.from_sorted_ids,
-            ) != (
-                other.k,
-                other.from_sorted_ids,
-            ):
-                raise ValueError(
-                    "SparseTopKCategoricalAccuracy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "SparseTopKCategoricalAccuracy",
+                ("k", "from_sorted_ids"),
+                (self.k, self.from_sorted_ids),
+                (other.k, other.from_sorted_ids),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

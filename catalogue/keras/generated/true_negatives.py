@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["TrueNegatives"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -266,10 +276,12 @@ class TrueNegatives(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"TrueNegatives.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.thresholds,) != (other.thresholds,):
-                raise ValueError(
-                    "TrueNegatives.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "TrueNegatives",
+                ("thresholds",),
+                (self.thresholds,),
+                (other.thresholds,),
+            )
             self.accumulator.assign_add(other.accumulator)
 
     def get_config(self):

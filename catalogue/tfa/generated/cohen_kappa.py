@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["CohenKappa"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -198,20 +208,17 @@ class CohenKappa(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"CohenKappa.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.weightage,
-                self.sparse_labels,
-                self.regression,
-            ) != (
-                other.num_classes,
-                other.weightage,
-                other.sparse_labels,
-                other.regression,
-            ):
-                raise ValueError(
-                    "CohenKappa.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "CohenKappa",
+                ("num_classes", "weightage", "sparse_labels", "regression"),
+                (self.num_classes, self.weightage, self.sparse_labels, self.regression),
+                (
+                    other.num_classes,
+                    other.weightage,
+                    other.sparse_labels,
+                    other.regression,
+                ),
+            )
             self.confusion.assign_add(other.confusion)
 
     def get_config(self):

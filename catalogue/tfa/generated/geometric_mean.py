@@ -32,6 +32,16 @@ def _weighted_count(values, sample_weight, dtype):
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
+def _replica_reduce(value, reduce):
+    """`reduce` (tf.reduce_max or tf.reduce_min) of `value` over every replica under tf.distribute, so that
+    each replica's max/min state holds the all-data value (TensorFlow can aggregate on-read variables by
+    sum, mean or first replica, but not by max); `value` itself without distribution."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    return reduce(context.all_gather(tf.expand_dims(value, 0), axis=0), axis=0)
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class GeometricMean(tf.keras.metrics.Metric):
     """Weighted geometric mean of every value seen, exp(Σ w·log v / Σ w), as tfa.metrics.GeometricMean and
@@ -60,21 +70,37 @@ class GeometricMean(tf.keras.metrics.Metric):
             aggregation="sum",
             name="count",
         )
+        self.degenerate = self.add_variable(
+            shape=(),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="only_first_replica",
+            name="degenerate",
+        )
 
     def update_state(self, values, sample_weight=None):
         values = tf.cast(values, self.dtype)
-        _total_batch = tf.where(
-            tf.equal(tf.abs(self.total), float("inf")),
-            tf.constant(0.0, dtype=self.dtype),
-            _weighted_sum(tf.math.log(values), sample_weight),
+        log_values = tf.math.log(values)
+        infinite = tf.equal(tf.abs(log_values), float("inf"))
+        self.total.assign_add(
+            _weighted_sum(
+                tf.where(infinite, tf.constant(0.0, dtype=self.dtype), log_values),
+                sample_weight,
+            )
         )
-        _count_batch = _weighted_count(values, sample_weight, self.dtype)
-        self.total.assign_add(_total_batch)
-        self.count.assign_add(_count_batch)
+        self.count.assign_add(_weighted_count(values, sample_weight, self.dtype))
+        self.degenerate.assign(
+            tf.maximum(
+                self.degenerate,
+                _replica_reduce(
+                    tf.cast(tf.reduce_any(infinite), self.dtype), tf.reduce_max
+                ),
+            )
+        )
 
     def result(self):
         return tf.where(
-            tf.equal(tf.abs(self.total), float("inf")),
+            self.degenerate > 0.0,
             tf.constant(0.0, dtype=self.dtype),
             tf.exp(tf.math.truediv(self.total, self.count)),
         )
@@ -88,6 +114,11 @@ class GeometricMean(tf.keras.metrics.Metric):
                 )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
+            self.degenerate.assign(
+                tf.maximum(
+                    self.degenerate, _replica_reduce(other.degenerate, tf.reduce_max)
+                )
+            )
 
     def get_config(self):
         config = super().get_config()

@@ -8,6 +8,16 @@ import tensorflow as tf
 __all__ = ["KendallsTauC"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
     the end). For many values (at least 16384, and at least one per segment) with one shape as their ids and a
@@ -45,13 +55,15 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
     or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
     variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     on_read = getattr(variable, "value", variable)
-    if not (
-        tf.distribute.in_cross_replica_context()
-        and hasattr(on_read, "values")
-        and len(on_read.values) > 1
-    ):
+    # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+    # enters it, so a write there is a cross-replica one too
+    in_replica = (
+        tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    )
+    if in_replica or not (hasattr(on_read, "values") and len(on_read.values) > 1):
         return variable.assign_add(value)
     total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
     first, *others = on_read.values
@@ -302,24 +314,33 @@ class KendallsTauC(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"KendallsTauC.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.actual_min,
-                self.actual_max,
-                self.preds_min,
-                self.preds_max,
-                self.actual_cutpoints,
-                self.preds_cutpoints,
-            ) != (
-                other.actual_min,
-                other.actual_max,
-                other.preds_min,
-                other.preds_max,
-                other.actual_cutpoints,
-                other.preds_cutpoints,
-            ):
-                raise ValueError(
-                    "KendallsTauC.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "KendallsTauC",
+                (
+                    "actual_min",
+                    "actual_max",
+                    "preds_min",
+                    "preds_max",
+                    "actual_cutpoints",
+                    "preds_cutpoints",
+                ),
+                (
+                    self.actual_min,
+                    self.actual_max,
+                    self.preds_min,
+                    self.preds_max,
+                    self.actual_cutpoints,
+                    self.preds_cutpoints,
+                ),
+                (
+                    other.actual_min,
+                    other.actual_max,
+                    other.preds_min,
+                    other.preds_max,
+                    other.actual_cutpoints,
+                    other.preds_cutpoints,
+                ),
+            )
             _add_to_int_sum(self.joint, other.joint)
             _add_to_int_sum(self.true_bins, other.true_bins)
             _add_to_int_sum(self.pred_bins, other.pred_bins)

@@ -8,6 +8,38 @@ import tensorflow as tf
 __all__ = ["RSquare"]
 
 
+def _known_size(shape, axis, name):
+    """An input's size along `axis`, which shapes a state on the first batch: it must be known by then."""
+    dims = tuple(shape)
+    if not -len(dims) <= axis < len(dims) or dims[axis] is None:
+        raise ValueError(
+            f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
+            f"got shape {dims}"
+        )
+    return int(dims[axis])
+
+
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -20,23 +52,48 @@ def _weights_like(values, sample_weight, dtype):
     return tf.broadcast_to(weights, tf.shape(values))
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    rank, reference_rank = value.shape.rank, reference.shape.rank
+    if rank is None or reference_rank is None:
+        return value
+    if rank == reference_rank + offset + 1 and value.shape[-1] == 1:
+        return tf.squeeze(value, axis=-1)
+    if offset == 0 and rank + 1 == reference_rank and reference.shape[-1] == 1:
+        return tf.expand_dims(value, axis=-1)
+    return value
+
+
 def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
     or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
     variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     on_read = getattr(variable, "value", variable)
-    if not (
-        tf.distribute.in_cross_replica_context()
-        and hasattr(on_read, "values")
-        and len(on_read.values) > 1
-    ):
+    # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+    # enters it, so a write there is a cross-replica one too
+    in_replica = (
+        tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    )
+    if in_replica or not (hasattr(on_read, "values") and len(on_read.values) > 1):
         return variable.assign_add(value)
     total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
     first, *others = on_read.values
     first.assign(total)
     for other in others:
         other.assign(tf.zeros_like(total))
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
+    XLA), else by a run-time assertion."""
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None:
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -46,19 +103,24 @@ class RSquare(tf.keras.metrics.Metric):
     \"raw_values\" gives one score per output, \"uniform_average\" their mean, \"variance_weighted\" their
     mean weighted by each output's variance. num_regressors > 0 gives the adjusted R², 1 − (1 − R²)(n −
     1)/(n − p − 1) with n the number of values seen (plain R² where p ≥ n − 1). An infinite score
-    (constant y_true, imperfect predictions) reads 0 and a perfect fit of a constant NaN, as in TFA.
-    Unlike TFA, whose state took its shape from the first batch, the number of outputs is a parameter: a
-    metricgen state is sized when the metric is built.
+    (constant y_true, imperfect predictions) reads 0 and a perfect fit of a constant NaN, as in TFA. As
+    TFA's, the state is shaped by the first batch: one entry per output, the columns of y_pred [batch,
+    outputs] (y_true [batch] beside y_pred [batch, 1] is brought to its rank, as Keras brings labels).
+    One output given as 1-D inputs (y_true and y_pred both [batch], TFA's docstring) needs y_shape=(),
+    TFA's own argument (its default before 0.17, a scalar state): a state shaped by the first batch
+    cannot depend on that batch's rank, so without it a 1-D first batch is a ValueError (`y_pred` needs
+    a known size along axis 1). With y_shape=() the state is made with the metric, inputs are [batch] or
+    [batch, 1], and raw_values is a scalar.
 
     Args:
         multioutput: (str, default 'uniform_average') how scores of several outputs combine
         num_regressors: (int, default 0) p of the adjusted R² (0: plain R²)
-        num_outputs: (int, default None) outputs per sample, the columns of y_true; None: one output, y_true of shape [batch] or [batch, 1]
+        y_shape: (list[int], default None) the shape of one sample's targets, TFA's argument: () for 1-D inputs, one output; None or (outputs,): from the first batch
         name: name of the metric instance.
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) targets, [batch] or [batch, num_outputs]
+        y_true: (cast to the metric dtype) targets, [batch, outputs] (or [batch] with y_shape=())
         y_pred: (cast to the metric dtype) predictions of y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -69,7 +131,7 @@ class RSquare(tf.keras.metrics.Metric):
         self,
         multioutput="uniform_average",
         num_regressors=0,
-        num_outputs=None,
+        y_shape=None,
         name="r_square",
         dtype=None,
     ):
@@ -92,45 +154,22 @@ class RSquare(tf.keras.metrics.Metric):
             )
         self.num_regressors = int(num_regressors)
         if not (
-            num_outputs is None
-            or (
-                isinstance(num_outputs, numbers.Integral)
-                and not isinstance(num_outputs, bool)
-                and num_outputs >= 1
+            y_shape is None
+            or isinstance(y_shape, (list, tuple))
+            and all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                for v in y_shape
             )
         ):
             raise ValueError(
-                f"RSquare: argument `num_outputs` must be an int >= 1 or None, got {num_outputs!r}"
+                f"RSquare: argument `y_shape` must be a list of ints, each >= 1 or None, got {y_shape!r}"
             )
-        self.num_outputs = None if num_outputs is None else int(num_outputs)
-        self.total = self.add_variable(
-            shape=(self.num_outputs if self.num_outputs is not None else 1,),
-            initializer="zeros",
-            dtype=self.dtype,
-            aggregation="sum",
-            name="total",
-        )
-        self.squared = self.add_variable(
-            shape=(self.num_outputs if self.num_outputs is not None else 1,),
-            initializer="zeros",
-            dtype=self.dtype,
-            aggregation="sum",
-            name="squared",
-        )
-        self.residual = self.add_variable(
-            shape=(self.num_outputs if self.num_outputs is not None else 1,),
-            initializer="zeros",
-            dtype=self.dtype,
-            aggregation="sum",
-            name="residual",
-        )
-        self.weight = self.add_variable(
-            shape=(self.num_outputs if self.num_outputs is not None else 1,),
-            initializer="zeros",
-            dtype=self.dtype,
-            aggregation="sum",
-            name="weight",
-        )
+        self.y_shape = None if y_shape is None else [int(v) for v in y_shape]
+        # shaped by the first batch: made by _build_state
+        self.total = None
+        self.squared = None
+        self.residual = None
+        self.weight = None
         self.values_seen = self.add_variable(
             shape=(),
             initializer="zeros",
@@ -138,17 +177,78 @@ class RSquare(tf.keras.metrics.Metric):
             aggregation="sum",
             name="values_seen",
         )
+        if not ((self.y_shape is None or len(self.y_shape) > 0)):
+            self._build_state(None)
+
+    def _build_state(self, y_pred_shape):
+        """Makes the state variables shaped by the first batch (Keras' F1Score makes its own so)."""
+        self.total = self.add_variable(
+            shape=(
+                (
+                    _known_size(y_pred_shape, 1, "y_pred")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="sum",
+            name="total",
+        )
+        self.squared = self.add_variable(
+            shape=(
+                (
+                    _known_size(y_pred_shape, 1, "y_pred")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="sum",
+            name="squared",
+        )
+        self.residual = self.add_variable(
+            shape=(
+                (
+                    _known_size(y_pred_shape, 1, "y_pred")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="sum",
+            name="residual",
+        )
+        self.weight = self.add_variable(
+            shape=(
+                (
+                    _known_size(y_pred_shape, 1, "y_pred")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="sum",
+            name="weight",
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        truth = tf.reshape(
-            y_true, (-1, self.num_outputs if self.num_outputs is not None else 1)
-        )
+        y_true = _match_rank(y_true, y_pred)
+        if self.total is None:
+            self._build_state(y_pred.shape)
+        else:
+            if self.y_shape is None or len(self.y_shape) > 0:
+                _check_batch_size(
+                    "RSquare", "y_pred", y_pred, 1, "total", self.total.shape[0]
+                )
+        truth = tf.expand_dims(y_true, -1) if len(y_true.shape) == 1 else y_true
         w = _weights_like(truth, sample_weight, self.dtype)
-        prediction = tf.reshape(
-            y_pred, (-1, self.num_outputs if self.num_outputs is not None else 1)
-        )
+        prediction = tf.expand_dims(y_pred, -1) if len(y_pred.shape) == 1 else y_pred
         self.total.assign_add(tf.reduce_sum(w * truth, axis=0))
         self.squared.assign_add(tf.reduce_sum(w * truth**2, axis=0))
         self.residual.assign_add(tf.reduce_sum(w * (truth - prediction) ** 2, axis=0))
@@ -156,6 +256,10 @@ class RSquare(tf.keras.metrics.Metric):
         _add_to_int_sum(self.values_seen, tf.size(y_true))
 
     def result(self):
+        if self.total is None:
+            raise ValueError(
+                "RSquare has seen no batch yet: its state is shaped by the first one"
+            )
         spread = self.squared - self.total * tf.math.divide_no_nan(
             self.total, self.weight
         )
@@ -165,8 +269,9 @@ class RSquare(tf.keras.metrics.Metric):
             tf.constant(0.0, dtype=self.dtype),
             unbounded,
         )
+        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
         combined = (
-            (raw if self.num_outputs is not None else raw[0])
+            scores
             if self.multioutput == "raw_values"
             else (
                 tf.reduce_mean(raw)
@@ -191,17 +296,52 @@ class RSquare(tf.keras.metrics.Metric):
                 raise TypeError(
                     f"RSquare.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.multioutput,
-                self.num_regressors,
-                self.num_outputs,
-            ) != (
-                other.multioutput,
-                other.num_regressors,
-                other.num_outputs,
-            ):
-                raise ValueError(
-                    "RSquare.merge_state: metrics with different parameters cannot be merged"
+            _check_same_params(
+                "RSquare",
+                ("multioutput", "num_regressors", "y_shape"),
+                (self.multioutput, self.num_regressors, self.y_shape),
+                (other.multioutput, other.num_regressors, other.y_shape),
+            )
+            if other.total is None:  # it has seen no batch
+                continue
+            if self.total is None:
+                self.total = self.add_variable(
+                    shape=other.total.shape,
+                    initializer="zeros",
+                    dtype=self.dtype,
+                    aggregation="sum",
+                    name="total",
+                )
+                self.squared = self.add_variable(
+                    shape=other.squared.shape,
+                    initializer="zeros",
+                    dtype=self.dtype,
+                    aggregation="sum",
+                    name="squared",
+                )
+                self.residual = self.add_variable(
+                    shape=other.residual.shape,
+                    initializer="zeros",
+                    dtype=self.dtype,
+                    aggregation="sum",
+                    name="residual",
+                )
+                self.weight = self.add_variable(
+                    shape=other.weight.shape,
+                    initializer="zeros",
+                    dtype=self.dtype,
+                    aggregation="sum",
+                    name="weight",
+                )
+            if self.y_shape is None or len(self.y_shape) > 0:
+                _check_size(
+                    "RSquare",
+                    "y_pred",
+                    1,
+                    other.total.shape[0],
+                    "total",
+                    self.total.shape[0],
+                    "the merged metric",
                 )
             self.total.assign_add(other.total)
             self.squared.assign_add(other.squared)
@@ -215,7 +355,7 @@ class RSquare(tf.keras.metrics.Metric):
             {
                 "multioutput": self.multioutput,
                 "num_regressors": self.num_regressors,
-                "num_outputs": self.num_outputs,
+                "y_shape": None if self.y_shape is None else list(self.y_shape),
             }
         )
         return config

@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Accuracy(keras.metrics.Metric):
     """How often predictions equal labels, as keras.metrics.Accuracy: the weighted mean of [y_pred ==
     y_true] (a last axis of size 1 on either side dropped or added to match the other). Keras'
@@ -95,7 +95,9 @@ class Accuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other Accuracy instances (e.g. from other shards) into this one."""

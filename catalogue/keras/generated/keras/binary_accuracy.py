@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["BinaryAccuracy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -45,7 +55,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class BinaryAccuracy(keras.metrics.Metric):
     """How often binary predictions match labels, as keras.metrics.BinaryAccuracy: a prediction is 1 where
     its score is above threshold, else 0, and is right where it equals the label (a label other than 0
@@ -111,7 +121,9 @@ class BinaryAccuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other BinaryAccuracy instances (e.g. from other shards) into this one."""
@@ -120,10 +132,9 @@ class BinaryAccuracy(keras.metrics.Metric):
                 raise TypeError(
                     f"BinaryAccuracy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.threshold,) != (other.threshold,):
-                raise ValueError(
-                    "BinaryAccuracy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "BinaryAccuracy", ("threshold",), (self.threshold,), (other.threshold,)
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["BinaryCrossentropy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -34,7 +44,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class BinaryCrossentropy(keras.metrics.Metric):
     """Binary cross-entropy, as keras.metrics.BinaryCrossentropy: per sample the mean over the last axis of
     -(t·log p + (1 - t)·log(1 - p)), p clipped to [1e-7, 1 - 1e-7]; from_logits: of max(x, 0) - x·t +
@@ -128,7 +138,9 @@ class BinaryCrossentropy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other BinaryCrossentropy instances (e.g. from other shards) into this one."""
@@ -137,16 +149,12 @@ class BinaryCrossentropy(keras.metrics.Metric):
                 raise TypeError(
                     f"BinaryCrossentropy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.from_logits,
-                self.label_smoothing,
-            ) != (
-                other.from_logits,
-                other.label_smoothing,
-            ):
-                raise ValueError(
-                    "BinaryCrossentropy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "BinaryCrossentropy",
+                ("from_logits", "label_smoothing"),
+                (self.from_logits, self.label_smoothing),
+                (other.from_logits, other.label_smoothing),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["BinaryIoU"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class BinaryIoU(keras.metrics.Metric):
     """Intersection over union, tp / (tp + fp + fn), of classes 0 and 1 (those in target_class_ids),
     averaged over those of them that have been seen, as keras.metrics.BinaryIoU: a prediction is class 1
@@ -114,13 +124,13 @@ class BinaryIoU(keras.metrics.Metric):
 
     def result(self):
         true_positives = ops.take(
-            ops.reshape(self.total_confusion_matrix, (-1,)),
+            ops.reshape(ops.convert_to_tensor(self.total_confusion_matrix), (-1,)),
             ops.arange(0, 2, dtype="int32") * 3,
             axis=0,
         )
         denominator = ops.take(
-            ops.sum(self.total_confusion_matrix, axis=0)
-            + ops.sum(self.total_confusion_matrix, axis=1)
+            ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=0)
+            + ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=1)
             - true_positives,
             ops.convert_to_tensor(self.target_class_ids, dtype="int32"),
             axis=0,
@@ -151,16 +161,12 @@ class BinaryIoU(keras.metrics.Metric):
                 raise TypeError(
                     f"BinaryIoU.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.target_class_ids,
-                self.threshold,
-            ) != (
-                other.target_class_ids,
-                other.threshold,
-            ):
-                raise ValueError(
-                    "BinaryIoU.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "BinaryIoU",
+                ("target_class_ids", "threshold"),
+                (self.target_class_ids, self.threshold),
+                (other.target_class_ids, other.threshold),
+            )
             self.total_confusion_matrix.assign_add(other.total_confusion_matrix)
 
     def get_config(self):

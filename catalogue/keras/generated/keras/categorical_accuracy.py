@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class CategoricalAccuracy(keras.metrics.Metric):
     """How often the predicted class (the largest score, the first on ties) is the true class (the largest
     label entry, the first on ties), as keras.metrics.CategoricalAccuracy. Keras' MeanMetricWrapper rule
@@ -89,7 +89,9 @@ class CategoricalAccuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other CategoricalAccuracy instances (e.g. from other shards) into this one."""

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["CategoricalCrossentropy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -34,7 +44,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class CategoricalCrossentropy(keras.metrics.Metric):
     """Categorical cross-entropy, as keras.metrics.CategoricalCrossentropy: per sample -Σ t·log p along
     axis, with p y_pred divided by its sum along axis and clipped to [1e-7, 1 - 1e-7]; from_logits: -Σ
@@ -137,7 +147,9 @@ class CategoricalCrossentropy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other CategoricalCrossentropy instances (e.g. from other shards) into this one."""
@@ -146,18 +158,12 @@ class CategoricalCrossentropy(keras.metrics.Metric):
                 raise TypeError(
                     f"CategoricalCrossentropy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.from_logits,
-                self.label_smoothing,
-                self.axis,
-            ) != (
-                other.from_logits,
-                other.label_smoothing,
-                other.axis,
-            ):
-                raise ValueError(
-                    "CategoricalCrossentropy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "CategoricalCrossentropy",
+                ("from_logits", "label_smoothing", "axis"),
+                (self.from_logits, self.label_smoothing, self.axis),
+                (other.from_logits, other.label_smoothing, other.axis),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -52,7 +52,7 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class CategoricalHinge(keras.metrics.Metric):
     """Categorical hinge loss, as keras.metrics.CategoricalHinge: per sample max(max((1 - y_true)·y_pred) -
     Σ y_true·y_pred + 1, 0) over the last axis, averaged over samples. Keras' MeanMetricWrapper rule for
@@ -107,7 +107,9 @@ class CategoricalHinge(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other CategoricalHinge instances (e.g. from other shards) into this one."""

@@ -38,6 +38,27 @@ def _known_size(shape, axis, name):
     return int(dims[axis])
 
 
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -70,7 +91,20 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion.
+    """
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class F1Score(keras.metrics.Metric):
     """The F-1 score (the weighted harmonic mean of precision and recall: 2·p·r / (p + r)) per class or
     averaged, as keras.metrics.F1Score: a score counts as predicted when it is above threshold or, with
@@ -162,6 +196,15 @@ class F1Score(keras.metrics.Metric):
         _check_shape("F1Score", "y_pred", y_pred, (None, None), False)
         if self.true_positives is None:
             self._build_state(y_pred.shape)
+        else:
+            _check_batch_size(
+                "F1Score",
+                "y_pred",
+                y_pred,
+                -1,
+                "true_positives",
+                self.true_positives.shape[0],
+            )
         w = _weights_like(y_true, sample_weight, self.dtype)
         predicted = ops.cast(
             (
@@ -185,17 +228,29 @@ class F1Score(keras.metrics.Metric):
                 "F1Score has seen no batch yet: its state is shaped by the first one"
             )
         micro = self.average is not None and self.average == "micro"
-        tp = ops.sum(self.true_positives) if micro else self.true_positives
+        tp = (
+            ops.sum(ops.convert_to_tensor(self.true_positives))
+            if micro
+            else ops.convert_to_tensor(self.true_positives)
+        )
         precision = ops.divide_no_nan(
             tp,
             tp
-            + (ops.sum(self.false_positives) if micro else self.false_positives)
+            + (
+                ops.sum(ops.convert_to_tensor(self.false_positives))
+                if micro
+                else ops.convert_to_tensor(self.false_positives)
+            )
             + keras.config.epsilon(),
         )
         recall = ops.divide_no_nan(
             tp,
             tp
-            + (ops.sum(self.false_negatives) if micro else self.false_negatives)
+            + (
+                ops.sum(ops.convert_to_tensor(self.false_negatives))
+                if micro
+                else ops.convert_to_tensor(self.false_negatives)
+            )
             + keras.config.epsilon(),
         )
         score = ops.divide_no_nan(
@@ -207,8 +262,9 @@ class F1Score(keras.metrics.Metric):
             else (
                 ops.sum(
                     ops.divide_no_nan(
-                        score * self.intermediate_weights,
-                        ops.sum(self.intermediate_weights) + keras.config.epsilon(),
+                        score * ops.convert_to_tensor(self.intermediate_weights),
+                        ops.sum(ops.convert_to_tensor(self.intermediate_weights))
+                        + keras.config.epsilon(),
                     )
                 )
                 if self.average == "weighted"
@@ -223,16 +279,12 @@ class F1Score(keras.metrics.Metric):
                 raise TypeError(
                     f"F1Score.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.average,
-                self.threshold,
-            ) != (
-                other.average,
-                other.threshold,
-            ):
-                raise ValueError(
-                    "F1Score.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "F1Score",
+                ("average", "threshold"),
+                (self.average, self.threshold),
+                (other.average, other.threshold),
+            )
             if other.true_positives is None:  # it has seen no batch
                 continue
             if self.true_positives is None:
@@ -264,6 +316,15 @@ class F1Score(keras.metrics.Metric):
                     aggregation="sum",
                     name="intermediate_weights",
                 )
+            _check_size(
+                "F1Score",
+                "y_pred",
+                -1,
+                other.true_positives.shape[0],
+                "true_positives",
+                self.true_positives.shape[0],
+                "the merged metric",
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.false_negatives.assign_add(other.false_negatives)

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["FalsePositives"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -31,7 +41,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class FalsePositives(keras.metrics.Metric):
     """The weighted number of false positives (negative labels predicted positive), as
     keras.metrics.FalsePositives: an element of y_pred is predicted positive at a threshold when it is
@@ -244,13 +254,13 @@ class FalsePositives(keras.metrics.Metric):
 
     def result(self):
         return (
-            self.accumulator[0]
+            ops.convert_to_tensor(self.accumulator)[0]
             if self.thresholds is None
             else (
-                self.accumulator[0]
+                ops.convert_to_tensor(self.accumulator)[0]
                 if (len(self.thresholds) if isinstance(self.thresholds, list) else 1)
                 == 1
-                else self.accumulator
+                else ops.convert_to_tensor(self.accumulator)
             )
         )
 
@@ -261,10 +271,12 @@ class FalsePositives(keras.metrics.Metric):
                 raise TypeError(
                     f"FalsePositives.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.thresholds,) != (other.thresholds,):
-                raise ValueError(
-                    "FalsePositives.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "FalsePositives",
+                ("thresholds",),
+                (self.thresholds,),
+                (other.thresholds,),
+            )
             self.accumulator.assign_add(other.accumulator)
 
     def get_config(self):

@@ -38,6 +38,27 @@ def _known_size(shape, axis, name):
     return int(dims[axis])
 
 
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -70,7 +91,20 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion.
+    """
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class FBetaScore(keras.metrics.Metric):
     """The F-beta score (the weighted harmonic mean of precision and recall, recall counting beta times as
     much: (1 + β²)·p·r / (β²·p + r)) per class or averaged, as keras.metrics.FBetaScore: a score counts
@@ -174,6 +208,15 @@ class FBetaScore(keras.metrics.Metric):
         _check_shape("FBetaScore", "y_pred", y_pred, (None, None), False)
         if self.true_positives is None:
             self._build_state(y_pred.shape)
+        else:
+            _check_batch_size(
+                "FBetaScore",
+                "y_pred",
+                y_pred,
+                -1,
+                "true_positives",
+                self.true_positives.shape[0],
+            )
         w = _weights_like(y_true, sample_weight, self.dtype)
         predicted = ops.cast(
             (
@@ -197,17 +240,29 @@ class FBetaScore(keras.metrics.Metric):
                 "FBetaScore has seen no batch yet: its state is shaped by the first one"
             )
         micro = self.average is not None and self.average == "micro"
-        tp = ops.sum(self.true_positives) if micro else self.true_positives
+        tp = (
+            ops.sum(ops.convert_to_tensor(self.true_positives))
+            if micro
+            else ops.convert_to_tensor(self.true_positives)
+        )
         precision = ops.divide_no_nan(
             tp,
             tp
-            + (ops.sum(self.false_positives) if micro else self.false_positives)
+            + (
+                ops.sum(ops.convert_to_tensor(self.false_positives))
+                if micro
+                else ops.convert_to_tensor(self.false_positives)
+            )
             + keras.config.epsilon(),
         )
         recall = ops.divide_no_nan(
             tp,
             tp
-            + (ops.sum(self.false_negatives) if micro else self.false_negatives)
+            + (
+                ops.sum(ops.convert_to_tensor(self.false_negatives))
+                if micro
+                else ops.convert_to_tensor(self.false_negatives)
+            )
             + keras.config.epsilon(),
         )
         score = ops.divide_no_nan(
@@ -220,8 +275,9 @@ class FBetaScore(keras.metrics.Metric):
             else (
                 ops.sum(
                     ops.divide_no_nan(
-                        score * self.intermediate_weights,
-                        ops.sum(self.intermediate_weights) + keras.config.epsilon(),
+                        score * ops.convert_to_tensor(self.intermediate_weights),
+                        ops.sum(ops.convert_to_tensor(self.intermediate_weights))
+                        + keras.config.epsilon(),
                     )
                 )
                 if self.average == "weighted"
@@ -236,18 +292,12 @@ class FBetaScore(keras.metrics.Metric):
                 raise TypeError(
                     f"FBetaScore.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.average,
-                self.beta,
-                self.threshold,
-            ) != (
-                other.average,
-                other.beta,
-                other.threshold,
-            ):
-                raise ValueError(
-                    "FBetaScore.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "FBetaScore",
+                ("average", "beta", "threshold"),
+                (self.average, self.beta, self.threshold),
+                (other.average, other.beta, other.threshold),
+            )
             if other.true_positives is None:  # it has seen no batch
                 continue
             if self.true_positives is None:
@@ -279,6 +329,15 @@ class FBetaScore(keras.metrics.Metric):
                     aggregation="sum",
                     name="intermediate_weights",
                 )
+            _check_size(
+                "FBetaScore",
+                "y_pred",
+                -1,
+                other.true_positives.shape[0],
+                "true_positives",
+                self.true_positives.shape[0],
+                "the merged metric",
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.false_negatives.assign_add(other.false_negatives)

@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Hinge(keras.metrics.Metric):
     """Hinge loss, as keras.metrics.Hinge: each sample's mean over the last axis of max(1 - y_true·y_pred,
     0), averaged over samples. When every label of the batch is 0 or 1, labels are first mapped to -1
@@ -90,7 +90,9 @@ class Hinge(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other Hinge instances (e.g. from other shards) into this one."""

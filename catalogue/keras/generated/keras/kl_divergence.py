@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class KLDivergence(keras.metrics.Metric):
     """Kullback-Leibler divergence, as keras.metrics.KLDivergence: per sample Σ t·log(t / p) over the last
     axis, with t and p the labels and predictions clipped to [1e-7, 1], averaged over samples. Keras'
@@ -93,7 +93,9 @@ class KLDivergence(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other KLDivergence instances (e.g. from other shards) into this one."""

@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class LogCoshError(keras.metrics.Metric):
     """Logarithm of the hyperbolic cosine of the prediction error, as keras.metrics.LogCoshError: each
     sample's mean over the last axis of log(cosh(y_pred - y_true)), computed as x + softplus(-2x) - log
@@ -101,7 +101,9 @@ class LogCoshError(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other LogCoshError instances (e.g. from other shards) into this one."""

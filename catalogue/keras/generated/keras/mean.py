@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Mean(keras.metrics.Metric):
     """The weighted mean of the values seen, as keras.metrics.Mean: each sample's values are first averaged
     over their trailing axes, then Σ w·(sample mean) / Σ w over samples. Weights of shape [batch] weight
@@ -79,7 +79,9 @@ class Mean(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other Mean instances (e.g. from other shards) into this one."""

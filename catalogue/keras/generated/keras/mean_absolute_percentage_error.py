@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanAbsolutePercentageError(keras.metrics.Metric):
     """Mean absolute percentage error, as keras.metrics.MeanAbsolutePercentageError: 100 times each
     sample's mean over the last axis of |y_true - y_pred| / max(|y_true|, 1e-7), averaged over samples.
@@ -106,7 +106,9 @@ class MeanAbsolutePercentageError(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other MeanAbsolutePercentageError instances (e.g. from other shards) into this one."""

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["MeanIoU"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanIoU(keras.metrics.Metric):
     """Intersection over union, tp / (tp + fp + fn), averaged over the classes that have been seen (in
     labels or predictions), as keras.metrics.MeanIoU. Labels and predictions are class ids (with
@@ -144,7 +154,7 @@ class MeanIoU(keras.metrics.Metric):
                 p < self.num_classes,
             ),
             (
-                ops.convert_to_tensor(True, dtype="bool")
+                ops.ones_like(ops.cast(t, "bool"))
                 if self.ignore_class is None
                 else ops.not_equal(t, self.ignore_class)
             ),
@@ -168,13 +178,13 @@ class MeanIoU(keras.metrics.Metric):
 
     def result(self):
         true_positives = ops.take(
-            ops.reshape(self.total_confusion_matrix, (-1,)),
+            ops.reshape(ops.convert_to_tensor(self.total_confusion_matrix), (-1,)),
             ops.arange(0, self.num_classes, dtype="int32") * (self.num_classes + 1),
             axis=0,
         )
         denominator = (
-            ops.sum(self.total_confusion_matrix, axis=0)
-            + ops.sum(self.total_confusion_matrix, axis=1)
+            ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=0)
+            + ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=1)
             - true_positives
         )
         seen = denominator > 1e-09
@@ -198,22 +208,30 @@ class MeanIoU(keras.metrics.Metric):
                 raise TypeError(
                     f"MeanIoU.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.ignore_class,
-                self.sparse_y_true,
-                self.sparse_y_pred,
-                self.axis,
-            ) != (
-                other.num_classes,
-                other.ignore_class,
-                other.sparse_y_true,
-                other.sparse_y_pred,
-                other.axis,
-            ):
-                raise ValueError(
-                    "MeanIoU.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MeanIoU",
+                (
+                    "num_classes",
+                    "ignore_class",
+                    "sparse_y_true",
+                    "sparse_y_pred",
+                    "axis",
+                ),
+                (
+                    self.num_classes,
+                    self.ignore_class,
+                    self.sparse_y_true,
+                    self.sparse_y_pred,
+                    self.axis,
+                ),
+                (
+                    other.num_classes,
+                    other.ignore_class,
+                    other.sparse_y_true,
+                    other.sparse_y_pred,
+                    other.axis,
+                ),
+            )
             self.total_confusion_matrix.assign_add(other.total_confusion_matrix)
 
     def get_config(self):

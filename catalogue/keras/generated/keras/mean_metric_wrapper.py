@@ -6,6 +6,16 @@ from keras import ops
 __all__ = ["MeanMetricWrapper"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -32,7 +42,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanMetricWrapper(keras.metrics.Metric):
     """The weighted mean of what fn(y_true, y_pred, **kwargs) gives per sample, as
     keras.metrics.MeanMetricWrapper: any function of the labels and predictions (a Keras loss or metric
@@ -97,7 +107,9 @@ class MeanMetricWrapper(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other MeanMetricWrapper instances (e.g. from other shards) into this one."""
@@ -106,10 +118,12 @@ class MeanMetricWrapper(keras.metrics.Metric):
                 raise TypeError(
                     f"MeanMetricWrapper.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.fn_kwargs,) != (other.fn_kwargs,):
-                raise ValueError(
-                    "MeanMetricWrapper.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MeanMetricWrapper",
+                ("fn_kwargs",),
+                (self.fn_kwargs,),
+                (other.fn_kwargs,),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanSquaredError(keras.metrics.Metric):
     """Mean squared error, as keras.metrics.MeanSquaredError: each sample's mean over the last axis of
     (y_true - y_pred)², averaged over samples. Keras' MeanMetricWrapper rule for sample weights: per-
@@ -95,7 +95,9 @@ class MeanSquaredError(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other MeanSquaredError instances (e.g. from other shards) into this one."""

@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MeanSquaredLogarithmicError(keras.metrics.Metric):
     """Mean squared logarithmic error, as keras.metrics.MeanSquaredLogarithmicError: each sample's mean
     over the last axis of (log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1))², averaged over
@@ -113,7 +113,9 @@ class MeanSquaredLogarithmicError(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other MeanSquaredLogarithmicError instances (e.g. from other shards) into this one."""

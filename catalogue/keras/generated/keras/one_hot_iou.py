@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["OneHotIoU"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class OneHotIoU(keras.metrics.Metric):
     """Intersection over union, tp / (tp + fp + fn), of the classes in target_class_ids, averaged over
     those of them that have been seen, as keras.metrics.OneHotIoU: IoU for one-hot labels, the class of
@@ -141,7 +151,7 @@ class OneHotIoU(keras.metrics.Metric):
                 p < self.num_classes,
             ),
             (
-                ops.convert_to_tensor(True, dtype="bool")
+                ops.ones_like(ops.cast(t, "bool"))
                 if self.ignore_class is None
                 else ops.not_equal(t, self.ignore_class)
             ),
@@ -165,13 +175,13 @@ class OneHotIoU(keras.metrics.Metric):
 
     def result(self):
         true_positives = ops.take(
-            ops.reshape(self.total_confusion_matrix, (-1,)),
+            ops.reshape(ops.convert_to_tensor(self.total_confusion_matrix), (-1,)),
             ops.arange(0, self.num_classes, dtype="int32") * (self.num_classes + 1),
             axis=0,
         )
         denominator = ops.take(
-            ops.sum(self.total_confusion_matrix, axis=0)
-            + ops.sum(self.total_confusion_matrix, axis=1)
+            ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=0)
+            + ops.sum(ops.convert_to_tensor(self.total_confusion_matrix), axis=1)
             - true_positives,
             ops.convert_to_tensor(self.target_class_ids, dtype="int32"),
             axis=0,
@@ -202,22 +212,30 @@ class OneHotIoU(keras.metrics.Metric):
                 raise TypeError(
                     f"OneHotIoU.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.target_class_ids,
-                self.ignore_class,
-                self.sparse_y_pred,
-                self.axis,
-            ) != (
-                other.num_classes,
-                other.target_class_ids,
-                other.ignore_class,
-                other.sparse_y_pred,
-                other.axis,
-            ):
-                raise ValueError(
-                    "OneHotIoU.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "OneHotIoU",
+                (
+                    "num_classes",
+                    "target_class_ids",
+                    "ignore_class",
+                    "sparse_y_pred",
+                    "axis",
+                ),
+                (
+                    self.num_classes,
+                    self.target_class_ids,
+                    self.ignore_class,
+                    self.sparse_y_pred,
+                    self.axis,
+                ),
+                (
+                    other.num_classes,
+                    other.target_class_ids,
+                    other.ignore_class,
+                    other.sparse_y_pred,
+                    other.axis,
+                ),
+            )
             self.total_confusion_matrix.assign_add(other.total_confusion_matrix)
 
     def get_config(self):

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["PearsonCorrelation"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -45,7 +55,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class PearsonCorrelation(keras.metrics.Metric):
     """Pearson's correlation between labels and predictions along an axis, per sample, averaged over
     samples, as keras.metrics.PearsonCorrelation: each vector is centred and divided by its (population)
@@ -115,7 +125,9 @@ class PearsonCorrelation(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other PearsonCorrelation instances (e.g. from other shards) into this one."""
@@ -124,10 +136,9 @@ class PearsonCorrelation(keras.metrics.Metric):
                 raise TypeError(
                     f"PearsonCorrelation.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.axis,) != (other.axis,):
-                raise ValueError(
-                    "PearsonCorrelation.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "PearsonCorrelation", ("axis",), (self.axis,), (other.axis,)
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

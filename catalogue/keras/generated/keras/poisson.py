@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Poisson(keras.metrics.Metric):
     """Poisson loss, as keras.metrics.Poisson: each sample's mean over the last axis of y_pred -
     y_true·log(y_pred + 1e-7), averaged over samples. Keras' MeanMetricWrapper rule for sample weights:
@@ -85,7 +85,9 @@ class Poisson(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other Poisson instances (e.g. from other shards) into this one."""

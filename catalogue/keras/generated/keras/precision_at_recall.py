@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["PrecisionAtRecall"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -79,7 +89,7 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class PrecisionAtRecall(keras.metrics.Metric):
     """The best precision tp / (tp + fp) among the thresholds at which the recall tp / (tp + fn) is at
     least `recall` (0 when there is none), as keras.metrics.PrecisionAtRecall. The thresholds are
@@ -250,11 +260,15 @@ class PrecisionAtRecall(keras.metrics.Metric):
         return _extreme(
             ops.where(
                 ops.divide_no_nan(
-                    self.true_positives, self.true_positives + self.false_negatives
+                    ops.convert_to_tensor(self.true_positives),
+                    ops.convert_to_tensor(self.true_positives)
+                    + ops.convert_to_tensor(self.false_negatives),
                 )
                 >= self.recall,
                 ops.divide_no_nan(
-                    self.true_positives, self.true_positives + self.false_positives
+                    ops.convert_to_tensor(self.true_positives),
+                    ops.convert_to_tensor(self.true_positives)
+                    + ops.convert_to_tensor(self.false_positives),
                 ),
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
@@ -271,18 +285,12 @@ class PrecisionAtRecall(keras.metrics.Metric):
                 raise TypeError(
                     f"PrecisionAtRecall.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.recall,
-                self.num_thresholds,
-                self.class_id,
-            ) != (
-                other.recall,
-                other.num_thresholds,
-                other.class_id,
-            ):
-                raise ValueError(
-                    "PrecisionAtRecall.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "PrecisionAtRecall",
+                ("recall", "num_thresholds", "class_id"),
+                (self.recall, self.num_thresholds, self.class_id),
+                (other.recall, other.num_thresholds, other.class_id),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.true_negatives.assign_add(other.true_negatives)

@@ -38,6 +38,27 @@ def _known_size(shape, axis, name):
     return int(dims[axis])
 
 
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -65,16 +86,19 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
     equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
-        if (
-            tf.distribute.in_cross_replica_context()
-            and hasattr(on_read, "values")
-            and len(on_read.values) > 1
-        ):
+        # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+        # enters it, so a write there is a cross-replica one too
+        in_replica = (
+            tf.distribute.has_strategy()
+            and not tf.distribute.in_cross_replica_context()
+        )
+        if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
             total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(
                 value, on_read.dtype
             )
@@ -86,7 +110,20 @@ def _add_to_int_sum(variable, value):
     variable.assign_add(value)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion.
+    """
+    size = value.shape[axis]
+    _check_size(metric, name, axis, size, state, expected)
+    if size is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
+        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+
+
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class R2Score(keras.metrics.Metric):
     """The coefficient of determination, 1 - Σ w·(y_true - y_pred)² / Σ w·(y_true - mean)², per output
     column and aggregated, as keras.metrics.R2Score: class_aggregation \"uniform_average\" averages the
@@ -189,6 +226,15 @@ class R2Score(keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         if self.squared_sum is None:
             self._build_state(y_pred.shape)
+        else:
+            _check_batch_size(
+                "R2Score",
+                "y_pred",
+                y_pred,
+                -1,
+                "squared_sum",
+                self.squared_sum.shape[0],
+            )
         w = _weights_like(y_true, sample_weight, self.dtype)
         self.squared_sum.assign_add(ops.sum(w * ops.square(y_true), axis=0))
         self.sum.assign_add(ops.sum(w * y_true, axis=0))
@@ -201,8 +247,12 @@ class R2Score(keras.metrics.Metric):
             raise ValueError(
                 "R2Score has seen no batch yet: its state is shaped by the first one"
             )
-        total = self.squared_sum - self.sum * ops.true_divide(self.sum, self.count)
-        raw = 1.0 - ops.true_divide(self.total_mse, total)
+        total = ops.convert_to_tensor(self.squared_sum) - ops.convert_to_tensor(
+            self.sum
+        ) * ops.true_divide(
+            ops.convert_to_tensor(self.sum), ops.convert_to_tensor(self.count)
+        )
+        raw = 1.0 - ops.true_divide(ops.convert_to_tensor(self.total_mse), total)
         scores = ops.where(
             ops.isinf(raw), ops.convert_to_tensor(0.0, dtype=self.dtype), raw
         )
@@ -215,7 +265,7 @@ class R2Score(keras.metrics.Metric):
                 else ops.mean(scores)
             )
         )
-        n = ops.cast(self.num_samples, self.dtype)
+        n = ops.cast(ops.convert_to_tensor(self.num_samples), self.dtype)
         return (
             r2
             if self.num_regressors == 0
@@ -236,16 +286,12 @@ class R2Score(keras.metrics.Metric):
                 raise TypeError(
                     f"R2Score.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.class_aggregation,
-                self.num_regressors,
-            ) != (
-                other.class_aggregation,
-                other.num_regressors,
-            ):
-                raise ValueError(
-                    "R2Score.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "R2Score",
+                ("class_aggregation", "num_regressors"),
+                (self.class_aggregation, self.num_regressors),
+                (other.class_aggregation, other.num_regressors),
+            )
             if other.squared_sum is None:  # it has seen no batch
                 continue
             if self.squared_sum is None:
@@ -277,6 +323,15 @@ class R2Score(keras.metrics.Metric):
                     aggregation="sum",
                     name="count",
                 )
+            _check_size(
+                "R2Score",
+                "y_pred",
+                -1,
+                other.squared_sum.shape[0],
+                "squared_sum",
+                self.squared_sum.shape[0],
+                "the merged metric",
+            )
             self.squared_sum.assign_add(other.squared_sum)
             self.sum.assign_add(other.sum)
             self.total_mse.assign_add(other.total_mse)

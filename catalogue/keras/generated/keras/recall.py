@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["Recall"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -31,7 +41,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Recall(keras.metrics.Metric):
     """The fraction of positive labels predicted positive, tp / (tp + fn), as keras.metrics.Recall: one
     value per threshold (a number for a single threshold or a list of one, else a vector). An element of
@@ -330,17 +340,23 @@ class Recall(keras.metrics.Metric):
     def result(self):
         return (
             ops.divide_no_nan(
-                self.true_positives, self.true_positives + self.false_negatives
+                ops.convert_to_tensor(self.true_positives),
+                ops.convert_to_tensor(self.true_positives)
+                + ops.convert_to_tensor(self.false_negatives),
             )[0]
             if self.thresholds is None
             else (
                 ops.divide_no_nan(
-                    self.true_positives, self.true_positives + self.false_negatives
+                    ops.convert_to_tensor(self.true_positives),
+                    ops.convert_to_tensor(self.true_positives)
+                    + ops.convert_to_tensor(self.false_negatives),
                 )[0]
                 if (len(self.thresholds) if isinstance(self.thresholds, list) else 1)
                 == 1
                 else ops.divide_no_nan(
-                    self.true_positives, self.true_positives + self.false_negatives
+                    ops.convert_to_tensor(self.true_positives),
+                    ops.convert_to_tensor(self.true_positives)
+                    + ops.convert_to_tensor(self.false_negatives),
                 )
             )
         )
@@ -352,18 +368,12 @@ class Recall(keras.metrics.Metric):
                 raise TypeError(
                     f"Recall.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.thresholds,
-                self.top_k,
-                self.class_id,
-            ) != (
-                other.thresholds,
-                other.top_k,
-                other.class_id,
-            ):
-                raise ValueError(
-                    "Recall.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "Recall",
+                ("thresholds", "top_k", "class_id"),
+                (self.thresholds, self.top_k, self.class_id),
+                (other.thresholds, other.top_k, other.class_id),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_negatives.assign_add(other.false_negatives)
 

@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class RootMeanSquaredError(keras.metrics.Metric):
     """Root mean squared error, as keras.metrics.RootMeanSquaredError: the square root of the weighted mean
     of (y_pred - y_true)² (a last axis of size 1 on either side dropped or added to match the other).
@@ -95,7 +95,11 @@ class RootMeanSquaredError(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.sqrt(ops.divide_no_nan(self.total, self.count))
+        return ops.sqrt(
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+            )
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other RootMeanSquaredError instances (e.g. from other shards) into this one."""

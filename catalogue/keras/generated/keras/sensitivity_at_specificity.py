@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["SensitivityAtSpecificity"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -79,7 +89,7 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SensitivityAtSpecificity(keras.metrics.Metric):
     """The best sensitivity tp / (tp + fn) among the thresholds at which the specificity tn / (tn + fp) is
     at least `specificity` (0 when there is none), as keras.metrics.SensitivityAtSpecificity. The
@@ -250,11 +260,15 @@ class SensitivityAtSpecificity(keras.metrics.Metric):
         return _extreme(
             ops.where(
                 ops.divide_no_nan(
-                    self.true_negatives, self.true_negatives + self.false_positives
+                    ops.convert_to_tensor(self.true_negatives),
+                    ops.convert_to_tensor(self.true_negatives)
+                    + ops.convert_to_tensor(self.false_positives),
                 )
                 >= self.specificity,
                 ops.divide_no_nan(
-                    self.true_positives, self.true_positives + self.false_negatives
+                    ops.convert_to_tensor(self.true_positives),
+                    ops.convert_to_tensor(self.true_positives)
+                    + ops.convert_to_tensor(self.false_negatives),
                 ),
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
@@ -271,18 +285,12 @@ class SensitivityAtSpecificity(keras.metrics.Metric):
                 raise TypeError(
                     f"SensitivityAtSpecificity.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.specificity,
-                self.num_thresholds,
-                self.class_id,
-            ) != (
-                other.specificity,
-                other.num_thresholds,
-                other.class_id,
-            ):
-                raise ValueError(
-                    "SensitivityAtSpecificity.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "SensitivityAtSpecificity",
+                ("specificity", "num_thresholds", "class_id"),
+                (self.specificity, self.num_thresholds, self.class_id),
+                (other.specificity, other.num_thresholds, other.class_id),
+            )
             self.true_positives.assign_add(other.true_positives)
             self.false_positives.assign_add(other.false_positives)
             self.true_negatives.assign_add(other.true_negatives)

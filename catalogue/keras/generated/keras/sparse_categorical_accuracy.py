@@ -43,7 +43,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SparseCategoricalAccuracy(keras.metrics.Metric):
     """How often the predicted class (the largest score, the first on ties) equals the integer label, as
     keras.metrics.SparseCategoricalAccuracy; labels may carry a last axis of size 1. Keras'
@@ -101,7 +101,9 @@ class SparseCategoricalAccuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other SparseCategoricalAccuracy instances (e.g. from other shards) into this one."""

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["SparseCategoricalCrossentropy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -45,7 +55,7 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SparseCategoricalCrossentropy(keras.metrics.Metric):
     """Cross-entropy with integer labels, as keras.metrics.SparseCategoricalCrossentropy on TensorFlow: per
     sample log Σ p - log p[label] over the last axis, p clipped to [1e-7, 1 - 1e-7] (not renormalised
@@ -186,7 +196,9 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other SparseCategoricalCrossentropy instances (e.g. from other shards) into this one."""
@@ -195,18 +207,12 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
                 raise TypeError(
                     f"SparseCategoricalCrossentropy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.from_logits,
-                self.ignore_class,
-                self.axis,
-            ) != (
-                other.from_logits,
-                other.ignore_class,
-                other.axis,
-            ):
-                raise ValueError(
-                    "SparseCategoricalCrossentropy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "SparseCategoricalCrossentropy",
+                ("from_logits", "ignore_class", "axis"),
+                (self.from_logits, self.ignore_class, self.axis),
+                (other.from_logits, other.ignore_class, other.axis),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["SparseTopKCategoricalAccuracy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -34,7 +44,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SparseTopKCategoricalAccuracy(keras.metrics.Metric):
     """How often the integer label is among the k largest scores, as
     keras.metrics.SparseTopKCategoricalAccuracy (a score tied with the k-th largest counts in); with
@@ -116,7 +126,9 @@ class SparseTopKCategoricalAccuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other SparseTopKCategoricalAccuracy instances (e.g. from other shards) into this one."""
@@ -125,16 +137,12 @@ class SparseTopKCategoricalAccuracy(keras.metrics.Metric):
                 raise TypeError(
                     f"SparseTopKCategoricalAccuracy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.k,
-                self.from_sorted_ids,
-            ) != (
-                other.k,
-                other.from_sorted_ids,
-            ):
-                raise ValueError(
-                    "SparseTopKCategoricalAccuracy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "SparseTopKCategoricalAccuracy",
+                ("k", "from_sorted_ids"),
+                (self.k, self.from_sorted_ids),
+                (other.k, other.from_sorted_ids),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SquaredHinge(keras.metrics.Metric):
     """Squared hinge loss, as keras.metrics.SquaredHinge: each sample's mean over the last axis of max(1 -
     y_true·y_pred, 0)², averaged over samples. When every label of the batch is 0 or 1, labels are first
@@ -92,7 +92,9 @@ class SquaredHinge(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other SquaredHinge instances (e.g. from other shards) into this one."""

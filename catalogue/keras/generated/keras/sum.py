@@ -25,7 +25,7 @@ def _weighted_sum(values, sample_weight):
     return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class Sum(keras.metrics.Metric):
     """The weighted sum of every value seen, as keras.metrics.Sum: Σ w·v, with weights of shape [batch]
     applied to each sample's values and weights of the values' shape to each value.
@@ -52,7 +52,7 @@ class Sum(keras.metrics.Metric):
         self.total.assign_add(_weighted_sum(values, sample_weight))
 
     def result(self):
-        return ops.copy(self.total)
+        return ops.copy(ops.convert_to_tensor(self.total))
 
     def merge_state(self, metrics):
         """Folds the states of other Sum instances (e.g. from other shards) into this one."""

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["TopKCategoricalAccuracy"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -34,7 +44,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class TopKCategoricalAccuracy(keras.metrics.Metric):
     """How often the true class (the largest label entry, the first on ties) is among the k largest scores,
     as keras.metrics.TopKCategoricalAccuracy (a score tied with the k-th largest counts in). Keras'
@@ -100,7 +110,9 @@ class TopKCategoricalAccuracy(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other TopKCategoricalAccuracy instances (e.g. from other shards) into this one."""
@@ -109,10 +121,7 @@ class TopKCategoricalAccuracy(keras.metrics.Metric):
                 raise TypeError(
                     f"TopKCategoricalAccuracy.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.k,) != (other.k,):
-                raise ValueError(
-                    "TopKCategoricalAccuracy.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params("TopKCategoricalAccuracy", ("k",), (self.k,), (other.k,))
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

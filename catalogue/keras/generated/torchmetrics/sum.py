@@ -54,11 +54,24 @@ class Sum(Metric):
 
     def merge_state(self, incoming_state):
         """Folds another Sum's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, Sum):
-                raise TypeError(
-                    f"Sum.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"Sum.merge_state: expected a Sum, got a {type(incoming_state).__name__}"
                 )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"Sum.merge_state: expected a Sum, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [name for name in ("total",) if name not in incoming_state]
+        if missing:
+            raise ValueError(
+                f"Sum.merge_state: the incoming state has no {missing[0]!r}"
+            )
         self.total += incoming_state["total"]
         self._computed = None

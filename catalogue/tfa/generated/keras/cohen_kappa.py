@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["CohenKappa"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class CohenKappa(keras.metrics.Metric):
     """Cohen's kappa, the agreement between two raters (labels and predictions) beyond chance: 1 − Σ W·O /
     Σ W·E over the num_classes × num_classes confusion matrix O and the outer product E of its
@@ -146,8 +156,8 @@ class CohenKappa(keras.metrics.Metric):
         )
 
     def result(self):
-        total = ops.sum(self.confusion)
-        observed = ops.divide_no_nan(self.confusion, total)
+        total = ops.sum(ops.convert_to_tensor(self.confusion))
+        observed = ops.divide_no_nan(ops.convert_to_tensor(self.confusion), total)
         classes = ops.arange(self.num_classes, dtype="int32")
         distance = ops.cast(classes[:, None] - classes[None, :], self.dtype)
         weights = (
@@ -156,8 +166,8 @@ class CohenKappa(keras.metrics.Metric):
             else ops.abs(distance) if self.weightage == "linear" else distance**2
         )
         expected = (
-            ops.sum(self.confusion, axis=0)[:, None]
-            * ops.sum(self.confusion, axis=1)[None, :]
+            ops.sum(ops.convert_to_tensor(self.confusion), axis=0)[:, None]
+            * ops.sum(ops.convert_to_tensor(self.confusion), axis=1)[None, :]
         )
         return ops.where(
             total > 0,
@@ -176,20 +186,17 @@ class CohenKappa(keras.metrics.Metric):
                 raise TypeError(
                     f"CohenKappa.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.num_classes,
-                self.weightage,
-                self.sparse_labels,
-                self.regression,
-            ) != (
-                other.num_classes,
-                other.weightage,
-                other.sparse_labels,
-                other.regression,
-            ):
-                raise ValueError(
-                    "CohenKappa.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "CohenKappa",
+                ("num_classes", "weightage", "sparse_labels", "regression"),
+                (self.num_classes, self.weightage, self.sparse_labels, self.regression),
+                (
+                    other.num_classes,
+                    other.weightage,
+                    other.sparse_labels,
+                    other.regression,
+                ),
+            )
             self.confusion.assign_add(other.confusion)
 
     def get_config(self):

@@ -32,7 +32,23 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+def _replica_reduce(value, largest):
+    """The max (largest) or min of `value` over every replica under tf.distribute on the TensorFlow backend, so
+    that each replica's max/min state holds the all-data value (TensorFlow aggregates on-read variables by sum,
+    mean or first replica, never by max); `value` itself on other backends and without distribution.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return value
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return value
+    gathered = context.all_gather(tf.expand_dims(value, 0), axis=0)
+    return (tf.reduce_max if largest else tf.reduce_min)(gathered, axis=0)
+
+
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class GeometricMean(keras.metrics.Metric):
     """Weighted geometric mean of every value seen, exp(Σ w·log v / Σ w), as tfa.metrics.GeometricMean and
     scipy.stats.gmean: 0 once a value is 0 (or infinite); NaN before any data.
@@ -60,23 +76,43 @@ class GeometricMean(keras.metrics.Metric):
             aggregation="sum",
             name="count",
         )
+        self.degenerate = self.add_variable(
+            shape=(),
+            initializer="zeros",
+            dtype=self.dtype,
+            aggregation="only_first_replica",
+            name="degenerate",
+        )
 
     def update_state(self, values, sample_weight=None):
         values = ops.cast(values, self.dtype)
-        _total_batch = ops.where(
-            ops.equal(ops.abs(self.total), float("inf")),
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
-            _weighted_sum(ops.log(values), sample_weight),
+        log_values = ops.log(values)
+        infinite = ops.equal(ops.abs(log_values), float("inf"))
+        self.total.assign_add(
+            _weighted_sum(
+                ops.where(
+                    infinite, ops.convert_to_tensor(0.0, dtype=self.dtype), log_values
+                ),
+                sample_weight,
+            )
         )
-        _count_batch = _weighted_count(values, sample_weight, self.dtype)
-        self.total.assign_add(_total_batch)
-        self.count.assign_add(_count_batch)
+        self.count.assign_add(_weighted_count(values, sample_weight, self.dtype))
+        self.degenerate.assign(
+            ops.maximum(
+                self.degenerate,
+                _replica_reduce(ops.cast(ops.any(infinite), self.dtype), True),
+            )
+        )
 
     def result(self):
         return ops.where(
-            ops.equal(ops.abs(self.total), float("inf")),
+            ops.convert_to_tensor(self.degenerate) > 0.0,
             ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ops.exp(ops.true_divide(self.total, self.count)),
+            ops.exp(
+                ops.true_divide(
+                    ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+                )
+            ),
         )
 
     def merge_state(self, metrics):
@@ -88,6 +124,9 @@ class GeometricMean(keras.metrics.Metric):
                 )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
+            self.degenerate.assign(
+                ops.maximum(self.degenerate, _replica_reduce(other.degenerate, True))
+            )
 
     def get_config(self):
         config = super().get_config()

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["HammingLoss"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -54,7 +64,7 @@ def _extreme(x, axis, keepdims, largest, empty):
     return ops.full(shape, empty, dtype=x.dtype)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class HammingLoss(keras.metrics.Metric):
     """Hamming loss, the weighted mean over samples of a per-sample loss, as tfa.metrics.HammingLoss. A
     prediction is positive where its score is above threshold, or, with threshold None, where it is its
@@ -128,7 +138,9 @@ class HammingLoss(keras.metrics.Metric):
         self.count.assign_add(_weighted_count(loss, sample_weight, self.dtype))
 
     def result(self):
-        return ops.divide_no_nan(self.total, self.count)
+        return ops.divide_no_nan(
+            ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+        )
 
     def merge_state(self, metrics):
         """Folds the states of other HammingLoss instances (e.g. from other shards) into this one."""
@@ -137,16 +149,12 @@ class HammingLoss(keras.metrics.Metric):
                 raise TypeError(
                     f"HammingLoss.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.mode,
-                self.threshold,
-            ) != (
-                other.mode,
-                other.threshold,
-            ):
-                raise ValueError(
-                    "HammingLoss.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "HammingLoss",
+                ("mode", "threshold"),
+                (self.mode, self.threshold),
+                (other.mode, other.threshold),
+            )
             self.total.assign_add(other.total)
             self.count.assign_add(other.count)
 

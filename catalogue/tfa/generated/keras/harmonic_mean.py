@@ -32,7 +32,7 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class HarmonicMean(keras.metrics.Metric):
     """Weighted harmonic mean of every value seen, Σ w / Σ w/v, as tfa.metrics.HarmonicMean and
     scipy.stats.hmean: 0 with a 0 among the values, and 0 before any data.
@@ -74,7 +74,9 @@ class HarmonicMean(keras.metrics.Metric):
     def result(self):
         return ops.divide_no_nan(
             ops.convert_to_tensor(1, dtype=self.dtype),
-            ops.divide_no_nan(self.total, self.count),
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.total), ops.convert_to_tensor(self.count)
+            ),
         )
 
     def merge_state(self, metrics):

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["KendallsTauC"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
@@ -40,16 +50,19 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
     equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
-        if (
-            tf.distribute.in_cross_replica_context()
-            and hasattr(on_read, "values")
-            and len(on_read.values) > 1
-        ):
+        # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+        # enters it, so a write there is a cross-replica one too
+        in_replica = (
+            tf.distribute.has_strategy()
+            and not tf.distribute.in_cross_replica_context()
+        )
+        if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
             total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(
                 value, on_read.dtype
             )
@@ -61,7 +74,7 @@ def _add_to_int_sum(variable, value):
     variable.assign_add(value)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class KendallsTauC(keras.metrics.Metric):
     """Kendall's tau-c (Stuart's) of y_true and y_pred, 2(P − Q) / (n²(m − 1)/m) with m the fewer of the
     two numbers of non-empty bins, over a 2-D histogram of the two (as tfa.metrics.KendallsTauC):
@@ -262,17 +275,19 @@ class KendallsTauC(keras.metrics.Metric):
         _add_to_int_sum(self.pairs, ops.cast(ops.size(true_bin), "int32"))
 
     def result(self):
-        m = ops.cast(self.joint, self.dtype)
+        m = ops.cast(ops.convert_to_tensor(self.joint), self.dtype)
         below_left = _cumsum(_cumsum(m, 0, False, False), 1, False, False)
         concordant = ops.sum(below_left[:-1, :-1] * m[1:, 1:])
-        n = ops.cast(self.pairs, self.dtype)
+        n = ops.cast(ops.convert_to_tensor(self.pairs), self.dtype)
         same_bin = ops.sum(m**2)
         tied_true = ops.divide_no_nan(
-            ops.sum(ops.cast(self.true_bins, self.dtype) ** 2) - same_bin,
+            ops.sum(ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype) ** 2)
+            - same_bin,
             ops.convert_to_tensor(2, dtype=self.dtype),
         )
         tied_pred = ops.divide_no_nan(
-            ops.sum(ops.cast(self.pred_bins, self.dtype) ** 2) - same_bin,
+            ops.sum(ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype) ** 2)
+            - same_bin,
             ops.convert_to_tensor(2, dtype=self.dtype),
         )
         tied_both = ops.divide_no_nan(
@@ -287,8 +302,8 @@ class KendallsTauC(keras.metrics.Metric):
         )
         levels = ops.cast(
             ops.minimum(
-                ops.sum(ops.cast(self.true_bins > 0, "int32")),
-                ops.sum(ops.cast(self.pred_bins > 0, "int32")),
+                ops.sum(ops.cast(ops.convert_to_tensor(self.true_bins) > 0, "int32")),
+                ops.sum(ops.cast(ops.convert_to_tensor(self.pred_bins) > 0, "int32")),
             ),
             self.dtype,
         )
@@ -303,24 +318,33 @@ class KendallsTauC(keras.metrics.Metric):
                 raise TypeError(
                     f"KendallsTauC.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.actual_min,
-                self.actual_max,
-                self.preds_min,
-                self.preds_max,
-                self.actual_cutpoints,
-                self.preds_cutpoints,
-            ) != (
-                other.actual_min,
-                other.actual_max,
-                other.preds_min,
-                other.preds_max,
-                other.actual_cutpoints,
-                other.preds_cutpoints,
-            ):
-                raise ValueError(
-                    "KendallsTauC.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "KendallsTauC",
+                (
+                    "actual_min",
+                    "actual_max",
+                    "preds_min",
+                    "preds_max",
+                    "actual_cutpoints",
+                    "preds_cutpoints",
+                ),
+                (
+                    self.actual_min,
+                    self.actual_max,
+                    self.preds_min,
+                    self.preds_max,
+                    self.actual_cutpoints,
+                    self.preds_cutpoints,
+                ),
+                (
+                    other.actual_min,
+                    other.actual_max,
+                    other.preds_min,
+                    other.preds_max,
+                    other.actual_cutpoints,
+                    other.preds_cutpoints,
+                ),
+            )
             _add_to_int_sum(self.joint, other.joint)
             _add_to_int_sum(self.true_bins, other.true_bins)
             _add_to_int_sum(self.pred_bins, other.pred_bins)

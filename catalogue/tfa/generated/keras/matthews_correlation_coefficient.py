@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["MatthewsCorrelationCoefficient"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MatthewsCorrelationCoefficient(keras.metrics.Metric):
     """Matthews correlation coefficient of the argmax of one-hot labels and of scores, multi-class
     (Gorodkin's R_K): (c·s − t·p) / √((s² − p·p)(s² − t·t)) over the confusion matrix, with c the weight
@@ -96,16 +106,16 @@ class MatthewsCorrelationCoefficient(keras.metrics.Metric):
 
     def result(self):
         correct = ops.sum(
-            self.confusion
+            ops.convert_to_tensor(self.confusion)
             * ops.one_hot(
                 ops.arange(self.num_classes, dtype="int32"),
                 self.num_classes,
                 dtype=self.dtype,
             )
         )
-        predicted_totals = ops.sum(self.confusion, axis=0)
+        predicted_totals = ops.sum(ops.convert_to_tensor(self.confusion), axis=0)
         total = ops.sum(predicted_totals)
-        true_totals = ops.sum(self.confusion, axis=1)
+        true_totals = ops.sum(ops.convert_to_tensor(self.confusion), axis=1)
         covariance = correct * total - ops.sum(true_totals * predicted_totals)
         true_spread = total**2 - ops.sum(true_totals**2)
         predicted_spread = total**2 - ops.sum(predicted_totals**2)
@@ -118,10 +128,12 @@ class MatthewsCorrelationCoefficient(keras.metrics.Metric):
                 raise TypeError(
                     f"MatthewsCorrelationCoefficient.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.num_classes,) != (other.num_classes,):
-                raise ValueError(
-                    "MatthewsCorrelationCoefficient.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MatthewsCorrelationCoefficient",
+                ("num_classes",),
+                (self.num_classes,),
+                (other.num_classes,),
+            )
             self.confusion.assign_add(other.confusion)
 
     def get_config(self):

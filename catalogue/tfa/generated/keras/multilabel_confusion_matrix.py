@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["MultiLabelConfusionMatrix"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -33,7 +43,7 @@ def _segment_sum(data, segment_ids, num_segments):
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class MultiLabelConfusionMatrix(keras.metrics.Metric):
     """One 2 × 2 confusion matrix per class, [[TN, FP], [FN, TP]], as tfa.metrics.MultiLabelConfusionMatrix
     and scikit-learn's multilabel_confusion_matrix: the result has shape [num_classes, 2, 2]. Labels and
@@ -90,7 +100,7 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
         )
 
     def result(self):
-        return ops.copy(self.counts)
+        return ops.copy(ops.convert_to_tensor(self.counts))
 
     def merge_state(self, metrics):
         """Folds the states of other MultiLabelConfusionMatrix instances (e.g. from other shards) into this one."""
@@ -99,10 +109,12 @@ class MultiLabelConfusionMatrix(keras.metrics.Metric):
                 raise TypeError(
                     f"MultiLabelConfusionMatrix.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (self.num_classes,) != (other.num_classes,):
-                raise ValueError(
-                    "MultiLabelConfusionMatrix.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "MultiLabelConfusionMatrix",
+                ("num_classes",),
+                (self.num_classes,),
+                (other.num_classes,),
+            )
             self.counts.assign_add(other.counts)
 
     def get_config(self):

@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["PearsonsCorrelation"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
@@ -25,16 +35,19 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
     equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
-        if (
-            tf.distribute.in_cross_replica_context()
-            and hasattr(on_read, "values")
-            and len(on_read.values) > 1
-        ):
+        # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+        # enters it, so a write there is a cross-replica one too
+        in_replica = (
+            tf.distribute.has_strategy()
+            and not tf.distribute.in_cross_replica_context()
+        )
+        if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
             total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(
                 value, on_read.dtype
             )
@@ -46,7 +59,7 @@ def _add_to_int_sum(variable, value):
     variable.assign_add(value)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class PearsonsCorrelation(keras.metrics.Metric):
     """Pearson's correlation of y_true and y_pred computed from a 2-D histogram of the two, each value
     taken at its bin's midpoint (as tfa.metrics.PearsonsCorrelation): within half a bin's width of
@@ -247,7 +260,7 @@ class PearsonsCorrelation(keras.metrics.Metric):
         _add_to_int_sum(self.pairs, ops.cast(ops.size(true_bin), "int32"))
 
     def result(self):
-        m = ops.cast(self.joint, self.dtype)
+        m = ops.cast(ops.convert_to_tensor(self.joint), self.dtype)
         true_mid = self.actual_min + (
             ops.cast(ops.arange(self.actual_cutpoints - 1, dtype="int32"), self.dtype)
             + 0.5
@@ -264,10 +277,10 @@ class PearsonsCorrelation(keras.metrics.Metric):
             if self.preds_cutpoints - 1
             else 0
         )
-        n = ops.cast(self.pairs, self.dtype)
-        true_counts = ops.cast(self.true_bins, self.dtype)
+        n = ops.cast(ops.convert_to_tensor(self.pairs), self.dtype)
+        true_counts = ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype)
         true_mean = ops.divide_no_nan(ops.sum(true_counts * true_mid), n)
-        pred_counts = ops.cast(self.pred_bins, self.dtype)
+        pred_counts = ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype)
         pred_mean = ops.divide_no_nan(ops.sum(pred_counts * pred_mid), n)
         covariance = (
             ops.sum(m * true_mid[:, None] * pred_mid[None, :])
@@ -284,24 +297,33 @@ class PearsonsCorrelation(keras.metrics.Metric):
                 raise TypeError(
                     f"PearsonsCorrelation.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.actual_min,
-                self.actual_max,
-                self.preds_min,
-                self.preds_max,
-                self.actual_cutpoints,
-                self.preds_cutpoints,
-            ) != (
-                other.actual_min,
-                other.actual_max,
-                other.preds_min,
-                other.preds_max,
-                other.actual_cutpoints,
-                other.preds_cutpoints,
-            ):
-                raise ValueError(
-                    "PearsonsCorrelation.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "PearsonsCorrelation",
+                (
+                    "actual_min",
+                    "actual_max",
+                    "preds_min",
+                    "preds_max",
+                    "actual_cutpoints",
+                    "preds_cutpoints",
+                ),
+                (
+                    self.actual_min,
+                    self.actual_max,
+                    self.preds_min,
+                    self.preds_max,
+                    self.actual_cutpoints,
+                    self.preds_cutpoints,
+                ),
+                (
+                    other.actual_min,
+                    other.actual_max,
+                    other.preds_min,
+                    other.preds_max,
+                    other.actual_cutpoints,
+                    other.preds_cutpoints,
+                ),
+            )
             _add_to_int_sum(self.joint, other.joint)
             _add_to_int_sum(self.true_bins, other.true_bins)
             _add_to_int_sum(self.pred_bins, other.pred_bins)

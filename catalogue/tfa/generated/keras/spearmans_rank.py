@@ -8,6 +8,16 @@ from keras import ops
 __all__ = ["SpearmansRank"]
 
 
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
@@ -40,16 +50,19 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
     equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
-        if (
-            tf.distribute.in_cross_replica_context()
-            and hasattr(on_read, "values")
-            and len(on_read.values) > 1
-        ):
+        # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
+        # enters it, so a write there is a cross-replica one too
+        in_replica = (
+            tf.distribute.has_strategy()
+            and not tf.distribute.in_cross_replica_context()
+        )
+        if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
             total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(
                 value, on_read.dtype
             )
@@ -61,7 +74,7 @@ def _add_to_int_sum(variable, value):
     variable.assign_add(value)
 
 
-@keras.saving.register_keras_serializable(package="metricgen")
+@keras.saving.register_keras_serializable(package="metricgen.keras")
 class SpearmansRank(keras.metrics.Metric):
     """Spearman's rank correlation of y_true and y_pred, the Pearson correlation of their mid-ranks, with
     the values of a bin sharing one rank, over a 2-D histogram of the two (as
@@ -263,16 +276,16 @@ class SpearmansRank(keras.metrics.Metric):
         _add_to_int_sum(self.pairs, ops.cast(ops.size(true_bin), "int32"))
 
     def result(self):
-        true_counts = ops.cast(self.true_bins, self.dtype)
-        n = ops.cast(self.pairs, self.dtype)
+        true_counts = ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype)
+        n = ops.cast(ops.convert_to_tensor(self.pairs), self.dtype)
         true_ranks = _cumsum(true_counts, 0, False, True) + ops.divide_no_nan(
             true_counts - n, ops.convert_to_tensor(2, dtype=self.dtype)
         )
         true_scaled = ops.true_divide(
             true_ranks, ops.sqrt(ops.sum(true_counts * true_ranks**2))
         )
-        m = ops.cast(self.joint, self.dtype)
-        pred_counts = ops.cast(self.pred_bins, self.dtype)
+        m = ops.cast(ops.convert_to_tensor(self.joint), self.dtype)
+        pred_counts = ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype)
         pred_ranks = _cumsum(pred_counts, 0, False, True) + ops.divide_no_nan(
             pred_counts - n, ops.convert_to_tensor(2, dtype=self.dtype)
         )
@@ -288,24 +301,33 @@ class SpearmansRank(keras.metrics.Metric):
                 raise TypeError(
                     f"SpearmansRank.merge_state: cannot merge a {type(other).__name__}"
                 )
-            if (
-                self.actual_min,
-                self.actual_max,
-                self.preds_min,
-                self.preds_max,
-                self.actual_cutpoints,
-                self.preds_cutpoints,
-            ) != (
-                other.actual_min,
-                other.actual_max,
-                other.preds_min,
-                other.preds_max,
-                other.actual_cutpoints,
-                other.preds_cutpoints,
-            ):
-                raise ValueError(
-                    "SpearmansRank.merge_state: metrics with different parameters cannot be merged"
-                )
+            _check_same_params(
+                "SpearmansRank",
+                (
+                    "actual_min",
+                    "actual_max",
+                    "preds_min",
+                    "preds_max",
+                    "actual_cutpoints",
+                    "preds_cutpoints",
+                ),
+                (
+                    self.actual_min,
+                    self.actual_max,
+                    self.preds_min,
+                    self.preds_max,
+                    self.actual_cutpoints,
+                    self.preds_cutpoints,
+                ),
+                (
+                    other.actual_min,
+                    other.actual_max,
+                    other.preds_min,
+                    other.preds_max,
+                    other.actual_cutpoints,
+                    other.preds_cutpoints,
+                ),
+            )
             _add_to_int_sum(self.joint, other.joint)
             _add_to_int_sum(self.true_bins, other.true_bins)
             _add_to_int_sum(self.pred_bins, other.pred_bins)

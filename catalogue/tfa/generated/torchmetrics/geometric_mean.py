@@ -46,39 +46,64 @@ class GeometricMean(Metric):
 
     is_differentiable = False
     higher_is_better = None
-    full_state_update = True
+    full_state_update = False
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.add_state("total", default=torch.zeros(()), dist_reduce_fx="sum")
         self.add_state("count", default=torch.zeros(()), dist_reduce_fx="sum")
+        self.add_state("degenerate", default=torch.zeros(()), dist_reduce_fx="max")
 
     def update(self, values, sample_weight=None):
         values = torch.as_tensor(values, dtype=self.dtype, device=self.device)
-        _total_batch = torch.where(
-            torch.eq(torch.abs(self.total), float("inf")),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            _weighted_sum(torch.log(values), sample_weight),
+        log_values = torch.log(values)
+        infinite = torch.eq(torch.abs(log_values), float("inf"))
+        self.total += _weighted_sum(
+            torch.where(
+                infinite,
+                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                log_values,
+            ),
+            sample_weight,
         )
-        _count_batch = _weighted_count(values, sample_weight, self.dtype)
-        self.total += _total_batch
-        self.count += _count_batch
+        self.count += _weighted_count(values, sample_weight, self.dtype)
+        self.degenerate = torch.maximum(
+            self.degenerate, torch.any(infinite).to(self.dtype)
+        )
 
     def compute(self):
         return torch.where(
-            torch.eq(torch.abs(self.total), float("inf")),
+            self.degenerate > 0.0,
             torch.tensor(0.0, dtype=self.dtype, device=self.device),
             torch.exp(torch.true_divide(self.total, self.count)),
         )
 
     def merge_state(self, incoming_state):
         """Folds another GeometricMean's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, GeometricMean):
-                raise TypeError(
-                    f"GeometricMean.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"GeometricMean.merge_state: expected a GeometricMean, got a {type(incoming_state).__name__}"
                 )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"GeometricMean.merge_state: expected a GeometricMean, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [
+            name
+            for name in ("total", "count", "degenerate")
+            if name not in incoming_state
+        ]
+        if missing:
+            raise ValueError(
+                f"GeometricMean.merge_state: the incoming state has no {missing[0]!r}"
+            )
         self.total += incoming_state["total"]
         self.count += incoming_state["count"]
+        self.degenerate = torch.maximum(self.degenerate, incoming_state["degenerate"])
         self._computed = None

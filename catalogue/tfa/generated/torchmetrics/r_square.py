@@ -8,6 +8,38 @@ from torchmetrics import Metric
 __all__ = ["RSquare"]
 
 
+def _known_size(shape, axis, name):
+    """An input's size along `axis`, which shapes a state on the first batch: it must be known by then."""
+    dims = tuple(shape)
+    if not -len(dims) <= axis < len(dims) or dims[axis] is None:
+        raise ValueError(
+            f"the state is shaped by the first batch, so `{name}` needs a known size along axis {axis}; "
+            f"got shape {dims}"
+        )
+    return int(dims[axis])
+
+
+def _check_size(metric, name, axis, size, state, expected, source="the batch"):
+    """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
+    if size is not None and size != expected:
+        raise ValueError(
+            f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
+            f"shaped by a first batch of size {expected} there"
+        )
+
+
+def _check_same_params(metric, names, values, other_values):
+    """merge_state refuses a metric made with other arguments: its state counts something else."""
+    for name, value, other in zip(names, values, other_values):
+        if value != other:
+            raise ValueError(
+                f"{metric}.merge_state: metrics with different parameters cannot be merged: `{name}` is "
+                f"{value!r} here and {other!r} in the merged metric"
+            )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -21,9 +53,24 @@ def _weights_like(values, sample_weight, dtype):
     return torch.broadcast_to(weights, values.shape)
 
 
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    if value.dim() == reference.dim() + offset + 1 and value.shape[-1] == 1:
+        return value.squeeze(-1)
+    if offset == 0 and value.dim() + 1 == reference.dim() and reference.shape[-1] == 1:
+        return value.unsqueeze(-1)
+    return value
+
+
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
     return torch.where(b == 0, 0.0, a / b)
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch (torch's sizes are always known)."""
+    _check_size(metric, name, axis, value.shape[axis], state, expected)
 
 
 class RSquare(Metric):
@@ -32,19 +79,24 @@ class RSquare(Metric):
     \"raw_values\" gives one score per output, \"uniform_average\" their mean, \"variance_weighted\" their
     mean weighted by each output's variance. num_regressors > 0 gives the adjusted R², 1 − (1 − R²)(n −
     1)/(n − p − 1) with n the number of values seen (plain R² where p ≥ n − 1). An infinite score
-    (constant y_true, imperfect predictions) reads 0 and a perfect fit of a constant NaN, as in TFA.
-    Unlike TFA, whose state took its shape from the first batch, the number of outputs is a parameter: a
-    metricgen state is sized when the metric is built.
+    (constant y_true, imperfect predictions) reads 0 and a perfect fit of a constant NaN, as in TFA. As
+    TFA's, the state is shaped by the first batch: one entry per output, the columns of y_pred [batch,
+    outputs] (y_true [batch] beside y_pred [batch, 1] is brought to its rank, as Keras brings labels).
+    One output given as 1-D inputs (y_true and y_pred both [batch], TFA's docstring) needs y_shape=(),
+    TFA's own argument (its default before 0.17, a scalar state): a state shaped by the first batch
+    cannot depend on that batch's rank, so without it a 1-D first batch is a ValueError (`y_pred` needs
+    a known size along axis 1). With y_shape=() the state is made with the metric, inputs are [batch] or
+    [batch, 1], and raw_values is a scalar.
 
     Args:
         multioutput: (str, default 'uniform_average') how scores of several outputs combine
         num_regressors: (int, default 0) p of the adjusted R² (0: plain R²)
-        num_outputs: (int, default None) outputs per sample, the columns of y_true; None: one output, y_true of shape [batch] or [batch, 1]
+        y_shape: (list[int], default None) the shape of one sample's targets, TFA's argument: () for 1-D inputs, one output; None or (outputs,): from the first batch
         kwargs: passed to torchmetrics.Metric (dist_sync_on_step, sync_on_compute, ...).
 
     update inputs:
-        y_true: (cast to the metric dtype) targets, [batch] or [batch, num_outputs]
-        y_pred: (cast to the metric dtype) predictions of y_true's shape
+        preds: (cast to the metric dtype) predictions of y_true's shape
+        target: (cast to the metric dtype) targets, [batch, outputs] (or [batch] with y_shape=())
         sample_weight: optional weights, broadcast Keras-style.
 
     Generated by metricgen from specs/r_square.yaml.
@@ -52,14 +104,10 @@ class RSquare(Metric):
 
     is_differentiable = False
     higher_is_better = True
-    full_state_update = False
+    full_state_update = True
 
     def __init__(
-        self,
-        multioutput="uniform_average",
-        num_regressors=0,
-        num_outputs=None,
-        **kwargs,
+        self, multioutput="uniform_average", num_regressors=0, y_shape=None, **kwargs
     ):
         super().__init__(**kwargs)
         if not (
@@ -80,42 +128,52 @@ class RSquare(Metric):
             )
         self.num_regressors = int(num_regressors)
         if not (
-            num_outputs is None
-            or (
-                isinstance(num_outputs, numbers.Integral)
-                and not isinstance(num_outputs, bool)
-                and num_outputs >= 1
+            y_shape is None
+            or isinstance(y_shape, (list, tuple))
+            and all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                for v in y_shape
             )
         ):
             raise ValueError(
-                f"RSquare: argument `num_outputs` must be an int >= 1 or None, got {num_outputs!r}"
+                f"RSquare: argument `y_shape` must be a list of ints, each >= 1 or None, got {y_shape!r}"
             )
-        self.num_outputs = None if num_outputs is None else int(num_outputs)
+        self.y_shape = None if y_shape is None else [int(v) for v in y_shape]
+        if not ((self.y_shape is None or len(self.y_shape) > 0)):
+            self._build_state(None)
         self.add_state(
             "total",
-            default=torch.zeros(
-                (self.num_outputs if self.num_outputs is not None else 1,)
+            default=(
+                self.total
+                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
         )
         self.add_state(
             "squared",
-            default=torch.zeros(
-                (self.num_outputs if self.num_outputs is not None else 1,)
+            default=(
+                self.squared
+                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
         )
         self.add_state(
             "residual",
-            default=torch.zeros(
-                (self.num_outputs if self.num_outputs is not None else 1,)
+            default=(
+                self.residual
+                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
         )
         self.add_state(
             "weight",
-            default=torch.zeros(
-                (self.num_outputs if self.num_outputs is not None else 1,)
+            default=(
+                self.weight
+                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
         )
@@ -125,25 +183,80 @@ class RSquare(Metric):
             dist_reduce_fx="sum",
         )
 
-    def update(self, y_true, y_pred, sample_weight=None):
-        y_true = torch.as_tensor(y_true, dtype=self.dtype, device=self.device)
-        y_pred = torch.as_tensor(y_pred, dtype=self.dtype, device=self.device)
-        truth = torch.reshape(
-            y_true, (-1, self.num_outputs if self.num_outputs is not None else 1)
+    def _build_state(self, preds_shape):
+        """Makes the states shaped by the first batch (empty until then, and again after reset())."""
+        self.total = torch.zeros(
+            (
+                (
+                    _known_size(preds_shape, 1, "preds")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            dtype=self.dtype,
+            device=self.device,
         )
+        self.squared = torch.zeros(
+            (
+                (
+                    _known_size(preds_shape, 1, "preds")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            dtype=self.dtype,
+            device=self.device,
+        )
+        self.residual = torch.zeros(
+            (
+                (
+                    _known_size(preds_shape, 1, "preds")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            dtype=self.dtype,
+            device=self.device,
+        )
+        self.weight = torch.zeros(
+            (
+                (
+                    _known_size(preds_shape, 1, "preds")
+                    if self.y_shape is None or len(self.y_shape) > 0
+                    else 1
+                ),
+            ),
+            dtype=self.dtype,
+            device=self.device,
+        )
+
+    def update(self, preds, target, sample_weight=None):
+        preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
+        target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
+        target = _match_rank(target, preds)
+        if self.total.numel() == 0:
+            self._build_state(preds.shape)
+        else:
+            if self.y_shape is None or len(self.y_shape) > 0:
+                _check_batch_size(
+                    "RSquare", "preds", preds, 1, "total", self.total.shape[0]
+                )
+        truth = torch.unsqueeze(target, -1) if len(target.shape) == 1 else target
         w = _weights_like(truth, sample_weight, self.dtype)
-        prediction = torch.reshape(
-            y_pred, (-1, self.num_outputs if self.num_outputs is not None else 1)
-        )
+        prediction = torch.unsqueeze(preds, -1) if len(preds.shape) == 1 else preds
         self.total += torch.sum(w * truth, dim=0)
         self.squared += torch.sum(w * truth**2, dim=0)
         self.residual += torch.sum(w * (truth - prediction) ** 2, dim=0)
         self.weight += torch.sum(w, dim=0)
         self.values_seen += torch.tensor(
-            y_true.numel(), dtype=torch.int32, device=self.device
+            target.numel(), dtype=torch.int32, device=self.device
         )
 
     def compute(self):
+        if self.total.numel() == 0:
+            raise ValueError(
+                "RSquare has seen no batch yet: its state is shaped by the first one"
+            )
         spread = self.squared - self.total * _divide_no_nan(self.total, self.weight)
         unbounded = 1 - torch.true_divide(self.residual, spread)
         raw = torch.where(
@@ -151,8 +264,9 @@ class RSquare(Metric):
             torch.tensor(0.0, dtype=self.dtype, device=self.device),
             unbounded,
         )
+        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
         combined = (
-            (raw if self.num_outputs is not None else raw[0])
+            scores
             if self.multioutput == "raw_values"
             else (
                 torch.mean(raw)
@@ -172,12 +286,75 @@ class RSquare(Metric):
 
     def merge_state(self, incoming_state):
         """Folds another RSquare's state (or its metric_state dict) into this one; compute() then recomputes."""
+        if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too
+            for incoming in incoming_state:
+                self.merge_state(incoming)
+            return
         if isinstance(incoming_state, Metric):
             if not isinstance(incoming_state, RSquare):
-                raise TypeError(
-                    f"RSquare.merge_state: cannot merge a {type(incoming_state).__name__}"
+                raise ValueError(
+                    f"RSquare.merge_state: expected a RSquare, got a {type(incoming_state).__name__}"
                 )
+            _check_same_params(
+                "RSquare",
+                ("multioutput", "num_regressors", "y_shape"),
+                (self.multioutput, self.num_regressors, self.y_shape),
+                (
+                    incoming_state.multioutput,
+                    incoming_state.num_regressors,
+                    incoming_state.y_shape,
+                ),
+            )
             incoming_state = incoming_state.metric_state
+        elif not isinstance(incoming_state, dict):
+            raise ValueError(
+                f"RSquare.merge_state: expected a RSquare, a list of them or a dict of states, got a {type(incoming_state).__name__}"
+            )
+        missing = [
+            name
+            for name in ("total", "squared", "residual", "weight", "values_seen")
+            if name not in incoming_state
+        ]
+        if missing:
+            raise ValueError(
+                f"RSquare.merge_state: the incoming state has no {missing[0]!r}"
+            )
+        if incoming_state["total"].numel() == 0:  # it has seen no batch
+            return
+        if self.total.numel() == 0:
+            self.total = torch.zeros(
+                tuple(incoming_state["total"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
+        if self.squared.numel() == 0:
+            self.squared = torch.zeros(
+                tuple(incoming_state["squared"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
+        if self.residual.numel() == 0:
+            self.residual = torch.zeros(
+                tuple(incoming_state["residual"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
+        if self.weight.numel() == 0:
+            self.weight = torch.zeros(
+                tuple(incoming_state["weight"].shape),
+                dtype=self.dtype,
+                device=self.device,
+            )
+        if self.y_shape is None or len(self.y_shape) > 0:
+            _check_size(
+                "RSquare",
+                "preds",
+                1,
+                incoming_state["total"].shape[0],
+                "total",
+                self.total.shape[0],
+                "the merged metric",
+            )
         self.total += incoming_state["total"]
         self.squared += incoming_state["squared"]
         self.residual += incoming_state["residual"]
