@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import SpecError, did_you_mean
+from .inherit import catalogue_root, resolve
 from .loader import load_spec_text
 from .schema import Spec, validate_spec
 
@@ -43,14 +42,6 @@ class Entry:
         return self.spec.class_name, self.spec.name
 
 
-def catalogue_root() -> Traversable:
-    """The shipped catalogue: inside the installed package (wheels carry it), else the source checkout's."""
-    packaged = resources.files("metricgen") / "catalogue"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "catalogue"
-
-
 @functools.lru_cache(maxsize=None)
 def entries(root: Traversable | None = None) -> tuple[Entry, ...]:
     """Every catalogue spec, by collection then file name. The shipped specs are valid (the test suite builds
@@ -63,7 +54,7 @@ def entries(root: Traversable | None = None) -> tuple[Entry, ...]:
             continue
         for file in sorted((f for f in specs.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda t: t.name):
             text = file.read_text(encoding="utf-8")
-            spec = validate_spec(load_spec_text(text, f"{collection.name}:{file.name}"))
+            spec = validate_spec(resolve(load_spec_text(text, f"{collection.name}:{file.name}")))
             found.append(Entry(collection.name, file.name, text, spec))
     return tuple(found)
 

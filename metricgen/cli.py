@@ -32,7 +32,8 @@ from .compiler import (
 )
 from .errors import SpecError, SpecErrors, printable
 from .formatting import format_source, format_sources
-from .loader import load_spec_file, load_spec_text
+from .inherit import load_spec
+from .loader import load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
 from .catalogue import HEADER_PATTERN as CATALOGUE_HEADER, summary
 from .targets import DEFAULT_TARGET, TARGETS
@@ -556,7 +557,7 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str, catalogue: bool
     rows = []
     for file in files:
         try:
-            spec = validate_spec(load_spec_file(file, str(file)))
+            spec = validate_spec(load_spec(file, str(file)))
         except SpecErrors as exc:
             errors.extend(exc.errors)
             continue
@@ -627,7 +628,7 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path], force: bool) -> None
         specs = []
         for file in files:
             try:
-                specs.append((file, validate_spec(load_spec_file(file, str(file)))))
+                specs.append((file, validate_spec(load_spec(file, str(file)))))
             except SpecErrors as exc:
                 errors.extend(exc.errors)
         title = "Metrics in " + (path.as_posix().rstrip("/") + "/" if path.is_dir() else path.as_posix())

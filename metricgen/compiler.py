@@ -26,7 +26,8 @@ from .analysis import analyse
 from .errors import Location, SpecError, SpecErrors
 from .formatting import format_source
 from .ir import Metric
-from .loader import LoadedSpec, load_spec_file, load_spec_text
+from .inherit import load_spec, resolve
+from .loader import LoadedSpec, load_spec_text
 from .lowering import Printer, check_supported
 from .render import render_module
 from .schema import Spec, validate_spec
@@ -61,6 +62,7 @@ class Compiled:
 
 
 def analyse_loaded(loaded: LoadedSpec) -> tuple[Spec, Metric]:
+    loaded = resolve(loaded)  # with the specs it extends merged in (a merged spec is itself)
     spec = validate_spec(loaded)
     return spec, analyse(spec, loaded, GENERATED_NAMES)
 
@@ -198,7 +200,7 @@ def compile_file(spec_file: Path, out_dir: Path, target: str = DEFAULT_TARGET, f
     shown = display_path(spec_file, out_dir)
     result = Compiled(spec_file, shown, output_path(spec_file, out_dir, target))
     try:
-        loaded = load_spec_file(spec_file, str(spec_file))
+        loaded = load_spec(spec_file, str(spec_file))
         result.source = generate(loaded, target, header_path=shown, cache=True, formatted=formatted)
         spec = validate_spec(loaded)
         result.registered_as = f"{spec.package}>{spec.class_name}"

@@ -30,13 +30,15 @@ def printable(text: str) -> str:
 
 @dataclass(frozen=True)
 class Location:
-    """A 1-based line and column in a spec file (0 means unknown)."""
+    """A 1-based line and column in a spec file (0 means unknown). ``file`` names the file when it is not the
+    spec's own: text a spec inherits (``extends:``) is located in the file that holds it."""
 
     line: int = 0
     column: int = 0
+    file: str = ""
 
     def shifted(self, lines: int = 0, columns: int = 0) -> "Location":
-        return Location(self.line + lines, self.column + columns)
+        return Location(self.line + lines, self.column + columns, self.file)
 
 
 UNKNOWN = Location()
@@ -52,6 +54,10 @@ class SpecError(Exception):
     location: Location = UNKNOWN
     path: str = "<spec>"
     hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.location.file:  # inherited text: the error is in the file that holds it
+            object.__setattr__(self, "path", self.location.file)
 
     def format(self) -> str:
         where = _shown(self.path)

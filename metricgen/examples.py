@@ -23,7 +23,8 @@ from typing import Any, Optional
 
 from .compiler import generate
 from .errors import Location, SpecError, SpecErrors, printable
-from .loader import LoadedSpec, load_spec_file
+from .inherit import load_spec, resolve
+from .loader import LoadedSpec
 from .schema import ExampleSpec, Spec, validate_spec
 from .targets import DEFAULT_TARGET, TARGETS, Target
 
@@ -127,12 +128,13 @@ def run_spec_examples(
 ) -> list[ExampleOutcome]:
     """Every example of one spec, run against a freshly generated class. Raises SpecErrors for an invalid spec."""
     shown = display_path or str(spec_file)
-    return run_loaded_examples(load_spec_file(spec_file, shown), target)
+    return run_loaded_examples(load_spec(spec_file, shown), target)
 
 
 def run_loaded_examples(loaded: LoadedSpec, target: str = DEFAULT_TARGET) -> list[ExampleOutcome]:
     """Every example of a loaded spec, run against a freshly generated class (see run_spec_examples)."""
     shown = loaded.path
+    loaded = resolve(loaded)  # with the specs it extends merged in
     spec = validate_spec(loaded)
     source = generate(loaded, target)  # analyses the spec (examples included) and fails with its errors
     check_runnable(spec, loaded)

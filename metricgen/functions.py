@@ -609,9 +609,9 @@ define(
     (Arg("targets", Kind.INT), Arg("predictions", Kind.NUM), Arg("k", Kind.COUNT)),
     boolean,
     "Whether each row's target class is among its k largest predictions (a tie at the k-th place counts in, "
-    "as tf.math.in_top_k).",
-    tf=call("tf.math.in_top_k", "targets", "predictions", "k"),
-    keras=call("ops.in_top_k", "targets", "predictions", "k"),
+    "as tf.math.in_top_k); a target out of range, or a row with a non-finite score, is not in.",
+    tf=call("_in_top_k", "targets", "predictions", "k"),
+    keras=call("_in_top_k", "targets", "predictions", "k"),
     torchmetrics=call("_in_top_k", "targets", "predictions", "k"),
 )
 define(

@@ -62,6 +62,12 @@ class LoadedSpec:
     # value positions (for a mapping: its first key); key positions for mapping entries
     value_locations: dict[Path_, ScalarSource] = field(default_factory=dict)
     key_locations: dict[Path_, Location] = field(default_factory=dict)
+    # the specs this one extends, by the path their locations name (Location.file): what holds inherited text
+    files: dict[str, "LoadedSpec"] = field(default_factory=dict)
+
+    def origin(self, location: Location) -> "LoadedSpec":
+        """The loaded file whose text ``location`` points into: this one, or one it extends."""
+        return self.files.get(location.file, self) if location.file else self
 
     def location(self, path: Path_) -> Location:
         """The best known position for ``path``: the value, else its key, else the nearest parent."""

@@ -154,6 +154,12 @@ class ExampleSpec(_Model):
 class Spec(_Model):
     """A metricgen metric spec."""
 
+    extends: Union[str, None] = Field(
+        None,
+        description="The spec this one builds on: a file relative to this one (base.yaml) or a catalogue spec "
+        "(keras:FBetaScore). Everything but name, class_name and examples is inherited; params and state merge "
+        "by key (null deletes an inherited entry), every other part given here replaces the parent's.",
+    )
     name: str = Field(
         pattern=METRIC_NAME_PATTERN, max_length=METRIC_NAME_MAX, description="snake_case, the default metric name"
     )
@@ -345,6 +351,13 @@ def _unwrap(annotation: Any) -> Any:
 
 def json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
+    # a spec that extends another writes only what differs: what it inherits is required of it only without one
+    identity = ["name", "class_name"]
+    schema["if"] = {"properties": {"extends": {"type": "string"}}, "required": ["extends"]}
+    schema["else"] = {"required": [key for key in schema["required"] if key not in identity]}
+    schema["required"] = identity
+    params = schema["properties"]["params"]  # `NAME: null` deletes an inherited param
+    params["additionalProperties"] = {"anyOf": [params["additionalProperties"], {"type": "null"}]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "metricgen spec"
     return schema

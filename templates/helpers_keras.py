@@ -119,6 +119,7 @@ def _add_to_int_sum(variable, value):
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
     when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    _check_rank(metric, name, len(value.shape), axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
     if size is None and keras.backend.backend() == "tensorflow":
@@ -165,3 +166,18 @@ def _refuse_jax_int32(metric, what):
                 f"{metric}: its {what} is int64, which JAX holds as int32 (wrapping past 2**31 - 1) unless 64-bit "
                 'types are enabled: call jax.config.update("jax_enable_x64", True) before making the metric'
             )
+
+
+def _in_top_k(targets, predictions, k):
+    """ops.in_top_k for every float dtype. On TensorFlow its kernel takes float32 only: float16 and bfloat16
+    widen to it exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule:
+    fewer than k scores strictly above the target's, and False for a target out of range or a row with a
+    non-finite score."""
+    if keras.backend.standardize_dtype(predictions.dtype) != "float64":
+        return ops.in_top_k(targets, ops.cast(predictions, "float32"), k)
+    in_range = ops.logical_and(targets >= 0, targets < ops.shape(predictions)[-1])
+    index = ops.where(in_range, targets, ops.zeros_like(targets))
+    target_score = ops.take_along_axis(predictions, ops.expand_dims(index, -1), axis=-1)
+    ranked_above = ops.sum(ops.cast(predictions > target_score, "int32"), axis=-1)
+    finite = ops.all(ops.isfinite(predictions), axis=-1)
+    return ops.logical_and(ops.logical_and(in_range, finite), ranked_above < k)

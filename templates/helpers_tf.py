@@ -106,6 +106,7 @@ def _add_to_int_sum(variable, value):
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
     XLA), else by a run-time assertion."""
+    _check_rank(metric, name, value.shape.rank, axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
     if size is None:
@@ -145,3 +146,17 @@ def _check_list_size(metric, param, entries, name, value, axis):
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
         tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size])
+
+
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k for every float dtype. Its kernel takes float32 only: float16 and bfloat16 widen to it
+    exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule: fewer than k
+    scores strictly above the target's, and False for a target out of range or a row with a non-finite score."""
+    if predictions.dtype != tf.float64:
+        return tf.math.in_top_k(targets, tf.cast(predictions, tf.float32), k)
+    in_range = (targets >= 0) & (targets < tf.shape(predictions, out_type=targets.dtype)[-1])
+    index = tf.where(in_range, targets, tf.zeros_like(targets))
+    target_score = tf.gather(predictions, index, axis=-1, batch_dims=1)
+    ranked_above = tf.reduce_sum(tf.cast(predictions > target_score[..., None], tf.int32), axis=-1)
+    finite = tf.reduce_all(tf.math.is_finite(predictions), axis=-1)
+    return in_range & finite & (ranked_above < k)

@@ -110,13 +110,18 @@ def _first_process(values):
 
 
 def _in_top_k(targets, predictions, k):
-    """tf.math.in_top_k in torch: fewer than k predictions strictly above the target's (ties count in)."""
-    target_scores = torch.gather(predictions, -1, targets.long().unsqueeze(-1))
-    return (predictions > target_scores).sum(-1) < k
+    """tf.math.in_top_k in torch: fewer than k scores strictly above the target's (ties count in), and False
+    for a target out of range or a row with a non-finite score."""
+    in_range = (targets >= 0) & (targets < predictions.shape[-1])
+    index = torch.where(in_range, targets, torch.zeros_like(targets)).long()
+    target_score = torch.gather(predictions, -1, index.unsqueeze(-1))
+    finite = torch.isfinite(predictions).all(-1)
+    return in_range & finite & ((predictions > target_score).sum(-1) < k)
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (torch's sizes are always known)."""
+    _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
 
 

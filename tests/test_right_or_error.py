@@ -214,16 +214,7 @@ def test_torchmetrics_refuses_to_sync_an_update_that_reads_state(monkeypatch):
         metric.sync(dist_sync_fn=lambda x, group=None: [x, x], distributed_available=lambda: True)
 
 
-def test_the_shipped_spec_that_reads_state_still_runs():
-    """GeometricMean (tfa catalogue) reads its total to freeze it: it updates as before, and merge refuses."""
-    spec = (ROOT / "catalogue" / "tfa" / "specs" / "geometric_mean.yaml").read_text(encoding="utf-8")
-    values = np.array([1.0, 3.0, 5.0, 7.0, 9.0], np.float32)
-    for target in TARGETS:
-        metric = compile_class(spec, "GeometricMean", target)()
-        update(metric, target, values)
-        np.testing.assert_allclose(value(metric, target), np.exp(np.log(values).mean()), rtol=1e-6)
-        with pytest.raises(NotImplementedError, match="reads state variable 'total'"):
-            metric.merge_state(metric if target == "torchmetrics" else [metric])
+# GeometricMean (tfa catalogue), which read its total to freeze it, no longer reads state: it merges (below).
 
 
 # -- item 8: a state variable passed to an op on JAX ----------------------------------------------------
@@ -587,3 +578,57 @@ def test_geometric_mean_merges_shards_into_the_whole(target):
     np.testing.assert_allclose(merged(parts), np.exp(np.sum(w * np.log(values)) / np.sum(w)), rtol=1e-5)
     parts[1][0] = 0.0  # a zero in the middle shard makes the whole's mean 0, as in TFA and scipy.stats.gmean
     assert float(merged(parts)) == 0.0
+
+
+R_SQUARE_SPEC = (ROOT / "catalogue" / "tfa" / "specs" / "r_square.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_later_batch_without_the_shaping_axis_is_refused_naming_the_metric(target):
+    # RSquare's outputs come from the first batch's axis 1; a rank-1 batch after it has no such axis
+    metric = compile_class(R_SQUARE_SPEC, "RSquare", target)(multioutput="raw_values")
+    batch = np.arange(12, dtype=np.float32).reshape(4, 3)
+    update(metric, target, batch, batch * 0.5)
+    with pytest.raises(ValueError, match=r"RSquare: `(y_true|y_pred|preds|target)` has 1 axes in the batch, so no axis"):
+        update(metric, target, np.ones((4,), np.float32), np.ones((4,), np.float32))
+
+
+IN_TOP_K_SPEC = """
+name: top_k_hits
+class_name: TopKHits
+description: The fraction of rows whose label is among the k highest float64 scores.
+params:
+  k: {type: int, default: 2, min: 1}
+inputs:
+  - {name: y_true, dtype: int32}
+  - {name: y_pred, dtype: float64}
+state:
+  hits: {}
+  rows: {}
+update:
+  hits: weighted_sum(cast(in_top_k(y_true, y_pred, k), float))
+  rows: weighted_sum(ones_like(cast(y_true, float)))
+result: hits / rows
+"""
+
+
+def in_top_k_reference(labels, scores, k):
+    """numpy's reading of tf.math.in_top_k: fewer than k scores strictly above the label's (ties count in); a
+    label out of range or a row with a non-finite score is not in."""
+    rows = np.arange(len(labels))
+    in_range = (labels >= 0) & (labels < scores.shape[-1])
+    label_score = scores[rows, np.where(in_range, labels, 0)]
+    above = (scores > label_score[:, None]).sum(-1)
+    return in_range & np.isfinite(scores).all(-1) & (above < k)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_in_top_k_of_float64_scores_ranks_them_as_float64(target):
+    # 1 + 2**-40 and 1 round to the same float32: TensorFlow's float32-only kernel would tie them in
+    scores = np.array([[1.0 + 2**-40, 1.0, 0.0], [0.5, np.inf, 0.0], [0.0, 0.25, 0.5], [0.5, 0.5, 0.5]])
+    labels = np.array([1, 0, 5, 2], np.int32)
+    metric = compile_class(IN_TOP_K_SPEC, "TopKHits", target)(k=1)
+    update(metric, target, labels, scores)
+    expected = in_top_k_reference(labels, scores, 1).mean()
+    assert expected == 0.25  # only the last row: a tie at the top counts in
+    np.testing.assert_allclose(value(metric, target), expected, rtol=1e-12)

@@ -505,3 +505,31 @@ def test_a_spec_file_is_never_executed(tmp_path):
     assert not result.ok
     assert not marker.exists()
     assert not Path(tmp_path / "generated").exists()
+
+
+def chained_definitions(count: int, levels: int) -> str:
+    """``count`` lets, each nesting the one before ``levels`` conditionals deep (each within the per-expression
+    limit, the sum past what a recursive checker can follow)."""
+    lines, previous = [], "1"
+    for i in range(count):
+        expr = previous
+        for _ in range(levels):
+            expr = f"({expr} if has_sample_weight() else 1)"
+        lines.append(f"    a{i}: '{expr}'")
+        previous = f"a{i}"
+    return (
+        "name: deep_chain\nclass_name: DeepChain\ndescription: Deep.\ninputs:\n  - {name: y_true}\n"
+        "  - {name: y_pred}\nstate:\n  total: {}\nupdate:\n  let:\n" + "\n".join(lines) + "\n"
+        f"  total: weighted_sum(y_pred) * a{count - 1}\nresult: total\n"
+    )
+
+
+def test_definitions_nesting_too_deeply_together_are_a_located_error():
+    # before: RecursionError, reported as "cannot generate code ... (this is a metricgen bug)" with no location
+    with pytest.raises(SpecErrors) as caught:
+        generate_from_text(chained_definitions(10, 90), "deep.yaml")
+    error = caught.value.errors[0]
+    # which limit speaks first depends on how deep the caller's own stack is (pytest's is deeper than the CLI's)
+    assert "nests too deeply with the definitions it uses" in error.message or "nested too deeply" in error.message
+    assert error.location.line > 10  # at one of the definitions, not at the top of the file
+    generate_from_text(chained_definitions(4, 90), "deep.yaml")  # deep, but within reach: builds

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ("metricgen", "errors", "syntax", "expressions", "types", "ir", "functions", "params"),
     ),
     ("load", ("loader",)),
+    ("inherit: `extends:` merged", ("inherit",)),
     ("validate", ("schema",)),
     ("analyse", ("analysis",)),
     ("the target interface", ("targets.base",)),  # what lowering and passes may know of a target

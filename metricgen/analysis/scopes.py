@@ -132,6 +132,15 @@ def local(
     try:
         try:
             expr = checker.expression(text, path, scope)
+        except RecursionError:
+            # Each definition is checked inside the check of the one using it, so their depths add up; the
+            # limits per expression (100 levels) and per chain (MAX_CHAIN) do not bound the sum.
+            scope.base.too_deep = True
+            raise checker.ctx.fail(
+                f"'{name}' nests too deeply with the definitions it uses ({' -> '.join(scope.visiting)})",
+                checker.ctx.loaded.location(path),
+                "compute in fewer, shallower steps",
+            ) from None
         except SpecError as error:
             if not (where.known_not_none and error.message.endswith("may be None here")):
                 raise

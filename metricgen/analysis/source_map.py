@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from ..errors import Location
@@ -14,6 +15,9 @@ def locator(loaded: LoadedSpec, path: tuple) -> Callable[[int, int], Location]:
     src = loaded.source(path)
     if src is None and tuple(path) == ("result", "value"):
         src = loaded.source(("result",))  # `result: <expr>`, the short form of `result: {value: <expr>}`
+    if src is not None and src.location.file:  # inherited: columns are counted in the text of the file it is in
+        in_file = locator(loaded.origin(src.location), path)
+        return lambda line, col: dataclasses.replace(in_file(line, col), file=src.location.file)
     if src is None:
         fixed = loaded.location(path)
         return lambda line, col: fixed

@@ -44,6 +44,25 @@ def _weighted_count(values, sample_weight, dtype):
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k for every float dtype. Its kernel takes float32 only: float16 and bfloat16 widen to it
+    exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule: fewer than k
+    scores strictly above the target's, and False for a target out of range or a row with a non-finite score.
+    """
+    if predictions.dtype != tf.float64:
+        return tf.math.in_top_k(targets, tf.cast(predictions, tf.float32), k)
+    in_range = (targets >= 0) & (
+        targets < tf.shape(predictions, out_type=targets.dtype)[-1]
+    )
+    index = tf.where(in_range, targets, tf.zeros_like(targets))
+    target_score = tf.gather(predictions, index, axis=-1, batch_dims=1)
+    ranked_above = tf.reduce_sum(
+        tf.cast(predictions > target_score[..., None], tf.int32), axis=-1
+    )
+    finite = tf.reduce_all(tf.math.is_finite(predictions), axis=-1)
+    return in_range & finite & (ranked_above < k)
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class SparseTopKCategoricalAccuracy(tf.keras.metrics.Metric):
     """How often the integer label is among the k largest scores, as
@@ -108,7 +127,7 @@ class SparseTopKCategoricalAccuracy(tf.keras.metrics.Metric):
             (
                 tf.reduce_any(tf.equal(labels[:, None], y_pred[:, : self.k]), axis=1)
                 if self.from_sorted_ids
-                else tf.math.in_top_k(tf.cast(labels, tf.int32), y_pred, self.k)
+                else _in_top_k(tf.cast(labels, tf.int32), y_pred, self.k)
             ),
             self.dtype,
         )

@@ -44,6 +44,25 @@ def _weighted_count(values, sample_weight, dtype):
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
 
 
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k for every float dtype. Its kernel takes float32 only: float16 and bfloat16 widen to it
+    exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule: fewer than k
+    scores strictly above the target's, and False for a target out of range or a row with a non-finite score.
+    """
+    if predictions.dtype != tf.float64:
+        return tf.math.in_top_k(targets, tf.cast(predictions, tf.float32), k)
+    in_range = (targets >= 0) & (
+        targets < tf.shape(predictions, out_type=targets.dtype)[-1]
+    )
+    index = tf.where(in_range, targets, tf.zeros_like(targets))
+    target_score = tf.gather(predictions, index, axis=-1, batch_dims=1)
+    ranked_above = tf.reduce_sum(
+        tf.cast(predictions > target_score[..., None], tf.int32), axis=-1
+    )
+    finite = tf.reduce_all(tf.math.is_finite(predictions), axis=-1)
+    return in_range & finite & (ranked_above < k)
+
+
 @keras.saving.register_keras_serializable(package="metricgen")
 class TopKCategoricalAccuracy(tf.keras.metrics.Metric):
     """How often the true class (the largest label entry, the first on ties) is among the k largest scores,
@@ -91,9 +110,7 @@ class TopKCategoricalAccuracy(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         values = tf.cast(
-            tf.math.in_top_k(
-                tf.argmax(y_true, axis=-1, output_type=tf.int32), y_pred, self.k
-            ),
+            _in_top_k(tf.argmax(y_true, axis=-1, output_type=tf.int32), y_pred, self.k),
             self.dtype,
         )
         per_sample = (

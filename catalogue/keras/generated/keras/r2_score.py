@@ -49,6 +49,16 @@ def _check_size(metric, name, axis, size, state, expected, source="the batch"):
         )
 
 
+def _check_rank(metric, name, rank, axis, state):
+    """Fails when a batch has no axis `axis` (a rank-1 batch after rank-2 ones): the first batch's size along it
+    shaped the state `state`."""
+    if rank is not None and not -rank <= axis < rank:
+        raise ValueError(
+            f"{metric}: `{name}` has {rank} axes in the batch, so no axis {axis}; the state ({state}) was shaped "
+            f"by the first batch's size along axis {axis}"
+        )
+
+
 def _check_same_params(metric, names, values, other_values):
     """merge_state refuses a metric made with other arguments: its state counts something else."""
     for name, value, other in zip(names, values, other_values):
@@ -114,6 +124,7 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
     when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion.
     """
+    _check_rank(metric, name, len(value.shape), axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
     if size is None and keras.backend.backend() == "tensorflow":

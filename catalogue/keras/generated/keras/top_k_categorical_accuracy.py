@@ -44,6 +44,21 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _in_top_k(targets, predictions, k):
+    """ops.in_top_k for every float dtype. On TensorFlow its kernel takes float32 only: float16 and bfloat16
+    widen to it exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule:
+    fewer than k scores strictly above the target's, and False for a target out of range or a row with a
+    non-finite score."""
+    if keras.backend.standardize_dtype(predictions.dtype) != "float64":
+        return ops.in_top_k(targets, ops.cast(predictions, "float32"), k)
+    in_range = ops.logical_and(targets >= 0, targets < ops.shape(predictions)[-1])
+    index = ops.where(in_range, targets, ops.zeros_like(targets))
+    target_score = ops.take_along_axis(predictions, ops.expand_dims(index, -1), axis=-1)
+    ranked_above = ops.sum(ops.cast(predictions > target_score, "int32"), axis=-1)
+    finite = ops.all(ops.isfinite(predictions), axis=-1)
+    return ops.logical_and(ops.logical_and(in_range, finite), ranked_above < k)
+
+
 @keras.saving.register_keras_serializable(package="metricgen.keras")
 class TopKCategoricalAccuracy(keras.metrics.Metric):
     """How often the true class (the largest label entry, the first on ties) is among the k largest scores,
@@ -91,9 +106,7 @@ class TopKCategoricalAccuracy(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         values = ops.cast(
-            ops.in_top_k(
-                ops.cast(ops.argmax(y_true, axis=-1), "int32"), y_pred, self.k
-            ),
+            _in_top_k(ops.cast(ops.argmax(y_true, axis=-1), "int32"), y_pred, self.k),
             self.dtype,
         )
         per_sample = (

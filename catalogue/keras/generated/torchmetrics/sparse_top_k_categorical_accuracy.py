@@ -51,9 +51,13 @@ def _divide_no_nan(a, b):
 
 
 def _in_top_k(targets, predictions, k):
-    """tf.math.in_top_k in torch: fewer than k predictions strictly above the target's (ties count in)."""
-    target_scores = torch.gather(predictions, -1, targets.long().unsqueeze(-1))
-    return (predictions > target_scores).sum(-1) < k
+    """tf.math.in_top_k in torch: fewer than k scores strictly above the target's (ties count in), and False
+    for a target out of range or a row with a non-finite score."""
+    in_range = (targets >= 0) & (targets < predictions.shape[-1])
+    index = torch.where(in_range, targets, torch.zeros_like(targets)).long()
+    target_score = torch.gather(predictions, -1, index.unsqueeze(-1))
+    finite = torch.isfinite(predictions).all(-1)
+    return in_range & finite & ((predictions > target_score).sum(-1) < k)
 
 
 class SparseTopKCategoricalAccuracy(Metric):

@@ -1,0 +1,184 @@
+"""Stage 1b, inherit: a spec that `extends:` another, merged with it into one LoadedSpec.
+
+    extends: fbeta_score.yaml        # a file, relative to the spec that names it
+    extends: keras:FBetaScore        # a catalogue spec (`metricgen catalogue`), by class or snake_case name
+
+The merge rule, the parent's data first and the child's written over it:
+- `name`, `class_name`, `examples` and `extends` are never inherited: a child is a metric of its own, and the
+  parent's examples test the parent.
+- `params` and `state` merge by key: a child's entry replaces the parent's entry of that name whole, in its
+  place; `null` deletes an inherited entry (`beta: null`); the child's new entries come first (the order of
+  params is the constructor's: a subclass's own argument leads, as in Keras' SpecificityAtSensitivity).
+- every other part (`description`, `inputs`, `update`, `result`, ...) is replaced whole by the child's; a
+  top-level `null` deletes it (`update` and `result` are replaced whole because their `let` and expressions
+  are read together: half of one and half of another is rarely what anyone means).
+
+Every position keeps the file it is in (Location.file), so an error in inherited text points at the parent's
+line and column; the parent's LoadedSpec travels along (LoadedSpec.files) for the expression source map.
+Chains are allowed up to MAX_DEPTH; a cycle and a missing parent are refused at the child's `extends:` value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from .errors import Location, SpecError, SpecErrors
+from .loader import LoadedSpec, Path_, load_spec_file, load_spec_text
+
+if TYPE_CHECKING:  # importlib.resources.abc from Python 3.11 on
+    from importlib.abc import Traversable
+
+MAX_DEPTH = 8  # parents in one chain: a deeper one is a mistake, or a cycle through symlinks
+NOT_INHERITED = frozenset({"name", "class_name", "examples", "extends"})
+MERGED_BY_KEY = frozenset({"params", "state"})
+CATALOGUE_NAME = re.compile(r"([a-z][a-z0-9_]*):([A-Za-z][A-Za-z0-9_]*)")
+
+
+def catalogue_root() -> Traversable:
+    """The shipped catalogue: inside the installed package (wheels carry it), else the source checkout's."""
+    packaged = resources.files("metricgen") / "catalogue"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "catalogue"
+
+
+def load_spec(file: Path, display_path: Optional[str] = None) -> LoadedSpec:
+    """A spec file loaded with the specs it extends merged in: what the later stages read."""
+    return resolve(load_spec_file(file, display_path or str(file)), file.parent)
+
+
+def resolve(
+    loaded: LoadedSpec, directory: Optional[Path] = None, _chain: tuple[tuple[str, str], ...] = ()
+) -> LoadedSpec:
+    """``loaded`` merged with its parents (itself when it extends nothing); a relative `extends:` is read
+    from ``directory`` (default: the folder of ``loaded.path``). ``_chain``: the specs below this one, each as
+    (identity, path as shown)."""
+    if not isinstance(loaded.data, dict) or "extends" not in loaded.data:
+        return loaded
+    reference = loaded.data["extends"]
+    where = loaded.location(("extends",))
+
+    def refuse(message: str, hint: str = "") -> SpecErrors:
+        return SpecErrors([SpecError(message, where, loaded.path, hint)])
+
+    if not isinstance(reference, str) or not reference.strip():
+        raise refuse("extends must name a spec", "a file like base.yaml, or a catalogue spec like keras:FBetaScore")
+    identity, parent = _load_parent(reference, directory or Path(loaded.path).parent, refuse)
+    chain = _chain or ((_identity_of(loaded.path), loaded.path),)
+    if identity in dict(chain):
+        raise refuse(f"extends '{reference}' makes a cycle", " → ".join([*(shown for _, shown in chain), parent.path]))
+    if len(chain) >= MAX_DEPTH:
+        raise refuse(f"more than {MAX_DEPTH} specs extend one another", "flatten the chain")
+    if not isinstance(parent.data, dict):
+        raise SpecErrors(
+            [
+                SpecError(
+                    "a spec must be a mapping of keys (name, class_name, state, ...)", parent.location(()), parent.path
+                )
+            ]
+        )
+    parent_directory = None if CATALOGUE_NAME.fullmatch(identity) else Path(parent.path).parent
+    parent = resolve(parent, parent_directory, (*chain, (identity, parent.path)))
+    return merge(parent, loaded)
+
+
+def _identity_of(path: str) -> str:
+    """How a spec is known in a chain: a catalogue name, else its resolved absolute path."""
+    return path if CATALOGUE_NAME.fullmatch(path) else str(Path(path).resolve())
+
+
+def _load_parent(reference: str, directory: Path, refuse: Any) -> tuple[str, LoadedSpec]:
+    catalogue = CATALOGUE_NAME.fullmatch(reference)
+    if catalogue:
+        collection, name = catalogue.groups()
+        text = _catalogue_specs(collection).get(name)
+        if text is None:
+            raise refuse(f"no catalogue spec named '{reference}'", "run 'metricgen catalogue' for the names")
+        return reference, load_spec_text(text, reference)
+    file = directory / reference
+    if not file.is_file():
+        raise refuse(f"extends '{reference}': no such spec file", f"looked for {file.as_posix()}")
+    return _identity_of(str(file)), load_spec_file(file, file.as_posix())
+
+
+@functools.lru_cache(maxsize=None)
+def _catalogue_specs(collection: str) -> dict[str, str]:
+    """A collection's spec texts by class name and by snake_case name ({} for no such collection)."""
+    specs = catalogue_root() / collection / "specs"
+    found: dict[str, str] = {}
+    if not specs.is_dir():
+        return found
+    for file in specs.iterdir():
+        if file.name.endswith((".yaml", ".yml")):
+            text = file.read_text(encoding="utf-8")
+            data = load_spec_text(text, f"{collection}:{file.name}").data
+            if isinstance(data, dict):
+                for key in ("class_name", "name"):
+                    if isinstance(data.get(key), str):
+                        found[data[key]] = text
+    return found
+
+
+def merge(parent: LoadedSpec, child: LoadedSpec) -> LoadedSpec:
+    """``child`` written over ``parent`` (both mappings) by the rule in this module's docstring; positions keep
+    their file."""
+    inherited = functools.partial(_inherited, parent.data, child.data)
+    merged = LoadedSpec(path=child.path, data=_merged_data(parent.data, child.data), text=child.text)
+    merged.value_locations = {
+        **{
+            p: dataclasses.replace(s, location=_in(parent, s.location))
+            for p, s in parent.value_locations.items()
+            if inherited(p)
+        },
+        **{p: s for p, s in child.value_locations.items() if not inherited(p)},
+    }
+    merged.key_locations = {
+        **{p: _in(parent, loc) for p, loc in parent.key_locations.items() if inherited(p)},
+        **{p: loc for p, loc in child.key_locations.items() if not inherited(p)},
+    }
+    merged.files = {**parent.files, parent.path: parent, **child.files}
+    return merged
+
+
+def _in(parent: LoadedSpec, location: Location) -> Location:
+    """A position of the parent's, naming its file (one the parent inherited already names its own)."""
+    return location if location.file else dataclasses.replace(location, file=parent.path)
+
+
+def _merged_data(parent: dict, child: dict) -> dict:
+    data = {key: value for key, value in parent.items() if key not in NOT_INHERITED}
+    for key, value in child.items():
+        if key in MERGED_BY_KEY and isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = _merged_entries(data[key], value)
+        elif value is None and key in data and key not in NOT_INHERITED:
+            del data[key]
+        else:
+            data[key] = value
+    data.pop("extends", None)  # resolved: a merged spec extends nothing, so resolving it again changes nothing
+    return data
+
+
+def _merged_entries(parent: dict, child: dict) -> dict:
+    """`params` or `state` merged by key: the child's new entries first (a subclass's own argument comes first,
+    as `sensitivity` in SpecificityAtSensitivity(sensitivity, num_thresholds, ...)), then the parent's in its
+    order, each replaced where the child writes it; `null` deletes an inherited entry."""
+    new = {name: entry for name, entry in child.items() if name not in parent}
+    inherited = {name: child.get(name, entry) for name, entry in parent.items()}
+    return {**new, **{name: entry for name, entry in inherited.items() if not (name in child and child[name] is None)}}
+
+
+def _inherited(parent: dict, child: dict, path: Path_) -> bool:
+    """Whether the value at ``path`` of the merged data is the parent's."""
+    if not path or path[0] in NOT_INHERITED or path[0] not in parent:
+        return False
+    part = path[0]
+    if part not in child:
+        return True
+    if part in MERGED_BY_KEY and len(path) > 1 and isinstance(child[part], dict) and isinstance(parent[part], dict):
+        return path[1] not in child[part]
+    return False
