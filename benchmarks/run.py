@@ -569,7 +569,10 @@ def bench_generator(report: Report, args) -> None:
     for k, ((cold, warm), specs) in scaling.items():
         if k == 1:
             continue
-        for which, seconds, base in (("no format cache", cold, scaling[1][0][0]), ("format cache warm", warm, scaling[1][0][1])):
+        for which, seconds, base in (
+            ("no format cache", cold, scaling[1][0][0]),
+            ("format cache warm", warm, scaling[1][0][1]),
+        ):
             report.add(
                 Row(
                     "generator",

@@ -468,7 +468,10 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
         body += [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    self._build_state({shapes})"]
         # a later batch must have the sizes the first gave: checked at trace time where they are static
-        check = "_check_batch_size({metric}, {input!r}, {input}, {axis}, {state!r}, self.{state}.shape[{axis_of_state}])"
+        check = (
+            "{input} = _check_batch_size({metric}, {input!r}, {input}, {axis}, {state!r}, "
+            "self.{state}.shape[{axis_of_state}])"
+        )
         checks = size_checks(metric, printer, check)
         body += ["else:"] * bool(checks) + ["    " + line for line in checks]
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
@@ -487,14 +490,16 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
 
 def _list_size_checks(metric: ir.Metric) -> list[str]:
     """Statements that refuse a list param whose entries are not as many as the input they line up with has
-    along that axis (statically, at trace time, where the size is known then)."""
+    along that axis (statically, at trace time, where the size is known then; else by an assertion the input then
+    depends on)."""
     params = {p.name: p for p in metric.params}
     lines = []
     for size in metric.list_sizes:
         p = params[size.param]
+        # the input comes back from the check: where the check is a run-time assertion, what follows waits for it
         call = (
-            f"_check_list_size({metric.class_name!r}, {p.name!r}, len(self.{p.name}), {size.input!r}, {size.input}, "
-            f"{size.axis})"
+            f"{size.input} = _check_list_size({metric.class_name!r}, {p.name!r}, len(self.{p.name}), "
+            f"{size.input!r}, {size.input}, {size.axis})"
         )
         if p.type == NUMBER_OR_LIST:  # one number broadcasts against anything
             lines += [f"if isinstance(self.{p.name}, list):", f"    {call}"]

@@ -118,7 +118,8 @@ def _add_to_int_sum(variable, value):
 
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
-    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion. Returns the
+    batch (after the assertion)."""
     _check_rank(metric, name, len(value.shape), axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
@@ -126,7 +127,8 @@ def _check_batch_size(metric, name, value, axis, state, expected):
         import tensorflow as tf
 
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+        return _after(tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message), value)
+    return value
 
 
 def _refuse_replicas(message):
@@ -144,7 +146,8 @@ def _refuse_replicas(message):
 
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch: in Python when the size is static (always on JAX and PyTorch; when traced,
-    so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion. Returns the batch (after
+    the assertion)."""
     size = value.shape[axis]
     _check_entries(metric, param, entries, name, size, axis)
     if size is None and keras.backend.backend() == "tensorflow":
@@ -152,7 +155,19 @@ def _check_list_size(metric, param, entries, name, value, axis):
 
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
-        tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size])
+        return _after(
+            tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]), value
+        )
+    return value
+
+
+def _after(assertion, value):
+    """`value`, computed only once `assertion` has passed (TensorFlow backend): in a graph, ops that do not use
+    the assertion's result may run before it, and the shape error it exists to explain would come first."""
+    import tensorflow as tf
+
+    with tf.control_dependencies([assertion] if assertion is not None else []):
+        return tf.identity(value)
 
 
 def _refuse_jax_int32(metric, what):

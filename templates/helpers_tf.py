@@ -105,13 +105,14 @@ def _add_to_int_sum(variable, value):
 
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
-    XLA), else by a run-time assertion."""
+    XLA), else by a run-time assertion. Returns the batch (after the assertion)."""
     _check_rank(metric, name, value.shape.rank, axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
     if size is None:
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+        return _after(tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message), value)
+    return value
 
 
 def _refuse_replicas(message):
@@ -139,13 +140,23 @@ def _matmul(a, b):
 
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch: in Python when the size is static (at trace time, so free in a graph and
-    under XLA), else by a run-time assertion."""
+    under XLA), else by a run-time assertion. Returns the batch (after the assertion)."""
     size = value.shape[axis]
     _check_entries(metric, param, entries, name, size, axis)
     if size is None:
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
-        tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size])
+        return _after(
+            tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]), value
+        )
+    return value
+
+
+def _after(assertion, value):
+    """`value`, computed only once `assertion` has passed: in a graph, ops that do not use the assertion's result
+    may run before it, and the shape error it exists to explain would come first."""
+    with tf.control_dependencies([assertion] if assertion is not None else []):
+        return tf.identity(value)
 
 
 def _in_top_k(targets, predictions, k):

@@ -120,11 +120,13 @@ def _in_top_k(targets, predictions, k):
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
-    """_check_size for a batch (torch's sizes are always known)."""
+    """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
 
 
 def _check_list_size(metric, param, entries, name, value, axis):
-    """_check_entries for a batch (torch's sizes are always known)."""
+    """_check_entries for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_entries(metric, param, entries, name, value.shape[axis], axis)
+    return value

@@ -101,7 +101,9 @@ class KerasAdapter:
         again = KerasAdapter.__new__(KerasAdapter)
         again.cls, again.dtypes, again.compile_update = self.cls, self.dtypes, self.compile_update
         again.metric = self.cls.from_config(self.metric.get_config())
-        again.step = self.compile_update(again.metric.update_state) if self.compile_update else again.metric.update_state
+        again.step = (
+            self.compile_update(again.metric.update_state) if self.compile_update else again.metric.update_state
+        )
         return again
 
 

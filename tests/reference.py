@@ -386,7 +386,9 @@ class Interpreter:
             elif item == "...":
                 index.append(Ellipsis)
             elif isinstance(item, ir.Slice):
-                index.append(slice(*(None if b is None else int(self.eval(b)) for b in (item.lower, item.upper, item.step))))
+                index.append(
+                    slice(*(None if b is None else int(self.eval(b)) for b in (item.lower, item.upper, item.step)))
+                )
             else:
                 index.append(int(self.eval(item)))
         return value[tuple(index)]

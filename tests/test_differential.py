@@ -188,10 +188,14 @@ class Generator:
                 f"squeeze(expand_dims({a.text}, -1), axis=-1)",
             ]
             if key.exact:
-                texts.append(f"take_along_axis({a.text}, argsort({key.text}, descending={self.choose(['True', 'False'])}))")
+                texts.append(
+                    f"take_along_axis({a.text}, argsort({key.text}, descending={self.choose(['True', 'False'])}))"
+                )
             return Node(self.choose(texts), "f", self.keep(a))
         if kind == "param":
-            return Node(self.choose([f"({a.text} * th[0])", f"({a.text} + th[-1])", f"({a.text} * n)"]), "f", self.keep(a))
+            return Node(
+                self.choose([f"({a.text} * th[0])", f"({a.text} + th[-1])", f"({a.text} * n)"]), "f", self.keep(a)
+            )
         if kind == "int":
             return Node(f"cast({self.elem(d, 'i').text}, float)", "f", True)
         if self.in_update:
@@ -369,7 +373,9 @@ def make_case(rng: np.random.Generator, number: int) -> dict:
         states.append(State(f"s{k}", vector, dtype, fold, init, by_batch, value))
     gen.in_update = False
     result = make_result(gen, states)
-    if i_dtype == "int64" and gen.chance(0.5) and "int64-past-int32" not in KNOWN_ISSUES:  # int64 sums past int32's range, read back exactly
+    if (
+        i_dtype == "int64" and gen.chance(0.5) and "int64-past-int32" not in KNOWN_ISSUES
+    ):  # int64 sums past int32's range, read back exactly
         states.append(State("big", False, "int64", "add", 0, False, Node("sum(i + 1000000000)", "i", True)))
         result += " + cast(big % 97, float)"
     spec = "\n".join(
@@ -455,7 +461,9 @@ class ReferenceAdapter:
         self.reference, self.dtypes = Reference(metric, params), dtypes
 
     def update(self, batch, weights):
-        self.reference.update(*to_arrays(batch, self.dtypes), sample_weight=None if weights is None else np.asarray(weights))
+        self.reference.update(
+            *to_arrays(batch, self.dtypes), sample_weight=None if weights is None else np.asarray(weights)
+        )
 
     def result(self):
         return self.reference.result()
@@ -568,9 +576,7 @@ def test_target_agrees_with_the_reference(target, number):
 
 @functools.lru_cache(maxsize=None)
 def under_backend(backend: str) -> dict:
-    jobs = [
-        {"id": c["id"], "source": source(int(c["id"]), "keras"), "class_name": "Probe", "case": c} for c in cases()
-    ]
+    jobs = [{"id": c["id"], "source": source(int(c["id"]), "keras"), "class_name": "Probe", "case": c} for c in cases()]
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     script = Path(__file__).resolve().parent / "differential_run.py"
     done = subprocess.run(

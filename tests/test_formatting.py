@@ -76,7 +76,9 @@ def test_every_shipped_module_formatted_together_in_workers_is_black_and_black_s
     monkeypatch.setattr(formatting, "_PARALLEL_MIN_TEXTS", 2)  # the pool even on a one-core machine
     monkeypatch.setattr(formatting, "_usable_cpus", lambda: 2)
     monkeypatch.setattr(formatting, "_formatted_pieces", {})
-    sources = [rendered(spec, target) for folder in SHIPPED for spec in sorted(folder.glob("*.yaml")) for target in TARGETS]
+    sources = [
+        rendered(spec, target) for folder in SHIPPED for spec in sorted(folder.glob("*.yaml")) for target in TARGETS
+    ]
     assert len(sources) >= 3 * 60
     mode = black.Mode()
     for source, module in zip(sources, formatting.format_sources(sources)):

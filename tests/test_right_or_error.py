@@ -27,6 +27,7 @@ import keras
 import torch
 
 from conftest import EVERY_TARGET as TARGETS  # noqa: E402  (every registered target)
+
 F1_SPEC = (ROOT / "catalogue" / "keras" / "specs" / "f1_score.yaml").read_text(encoding="utf-8")
 
 
@@ -305,7 +306,9 @@ def test_tf_matmul_of_a_batch_of_matrices_matches_numpy(x_shape, m_shape):
     shape = list(np.broadcast_shapes(x_shape[:-2], m_shape[:-2])) + [x_shape[-2], m_shape[-1]]
     script = textwrap.dedent(MATMUL_RUN.format(shape=shape, x_shape=x_shape, m_shape=m_shape))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert max(json.loads(done.stdout.strip().splitlines()[-1])) < 1e-4
 
@@ -445,7 +448,9 @@ update:
   count: cast(size(y_true), float)
 result: total / count
 """
-WRONG_LENGTH = r"ClassWeightedError: `class_weights` has 2 entries, but (y_true|y_pred|target|preds) has 3 along axis -1"
+WRONG_LENGTH = (
+    r"ClassWeightedError: `class_weights` has 2 entries, but (y_true|y_pred|target|preds) has 3 along axis -1"
+)
 
 
 def class_weighted_batches():
@@ -589,7 +594,9 @@ def test_a_later_batch_without_the_shaping_axis_is_refused_naming_the_metric(tar
     metric = compile_class(R_SQUARE_SPEC, "RSquare", target)(multioutput="raw_values")
     batch = np.arange(12, dtype=np.float32).reshape(4, 3)
     update(metric, target, batch, batch * 0.5)
-    with pytest.raises(ValueError, match=r"RSquare: `(y_true|y_pred|preds|target)` has 1 axes in the batch, so no axis"):
+    with pytest.raises(
+        ValueError, match=r"RSquare: `(y_true|y_pred|preds|target)` has 1 axes in the batch, so no axis"
+    ):
         update(metric, target, np.ones((4,), np.float32), np.ones((4,), np.float32))
 
 

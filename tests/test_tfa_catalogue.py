@@ -445,7 +445,9 @@ def test_r_square_of_one_output(target):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("kwargs, make", [({"multioutput": "raw_values"}, three_outputs), ({"y_shape": ()}, regression)])
+@pytest.mark.parametrize(
+    "kwargs, make", [({"multioutput": "raw_values"}, three_outputs), ({"y_shape": ()}, regression)]
+)
 def test_r_square_merges_shards(kwargs, make, target):
     """Two shards of uneven size (one a batch of one) and one that saw nothing merge into the whole's R²."""
     parts, weights, whole, all_weights = weighted_batches(make, np.random.default_rng(24), sizes=(29, 1, 12))

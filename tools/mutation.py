@@ -217,8 +217,8 @@ MUTANTS = [
     Mutant(
         "torch-full-state-update",
         "metricgen/targets/torchmetrics.py",
-        "full_state_update = (\n            reads_state\n",
-        "full_state_update = False and (\n            reads_state\n",
+        "full_state_update = (\n            reads_state or",
+        "full_state_update = False and (\n            reads_state or",
         TORCH + SEMANTICS,
         "forward merges batch states that cannot be merged",
     ),
@@ -386,8 +386,8 @@ SECOND = [
     Mutant(
         "torch-first-batch-state-ignores-set-dtype",
         "metricgen/targets/torchmetrics.py",
-        'build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")',
-        'build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype=torch.{s.dtype}, device=self.device)")',
+        'f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)"',
+        'f"self.{s.name} = torch.zeros({shape}, dtype=torch.{s.dtype}, device=self.device)"',
         (RIGHT, "-k", "set_dtype"),
         "a state shaped by the first batch is float32 after set_dtype(float64)",
     ),

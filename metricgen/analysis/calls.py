@@ -69,7 +69,9 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         public = [f for f, entry in REGISTRY.items() if not entry.internal]
         callables = [p.name for p in ctx.params.values() if p.type == "callable"]
         hint = did_you_mean(name, public + list(STATIC_FUNCTIONS) + callables)
-        raise ctx.fail(f"unknown function '{name}'", node.loc, hint or "see 'The expression language' in docs/language.md")
+        raise ctx.fail(
+            f"unknown function '{name}'", node.loc, hint or "see 'The expression language' in docs/language.md"
+        )
     if function.uses_sample_weight:
         if scope.part != "update":
             raise ctx.fail(f"{name}() reads the batch's sample weights, so it can only be used under update:", node.loc)
@@ -368,9 +370,7 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
         return value
     value = static_int(checker, node, scope, what)
     if kind is Kind.COUNT and _sizes_in(value, scope) > 1:
-        raise fail(
-            f"{what} may use one state variable's size, not several (its size would be their product)", node.loc
-        )
+        raise fail(f"{what} may use one state variable's size, not several (its size would be their product)", node.loc)
     if kind is Kind.COUNT:
         _check_count(checker, value, scope, what, node.loc)
     return value

@@ -181,7 +181,9 @@ class Checker:
         self.require_number(x, node.operand.loc, f"unary '{node.op}'")
         op = "neg" if node.op == "-" else "pos"
         if x.type.is_static:
-            return self.constant(ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,)), node, scope)
+            return self.constant(
+                ir.Operator(static("int" if x.type.dtype == "bool" else x.type.dtype), op, (x,)), node, scope
+            )
         dtype = promote([x.type])
         return ir.Operator(tensor(dtype), op, (self.to_tensor(x, dtype),))
 

@@ -102,7 +102,9 @@ class KerasMetricTarget(Target):
                     continue
                 zeros = f"self.{s.name}.assign({self.ops}.zeros(self.{s.name}.shape, dtype=self.{s.name}.dtype))"
                 # a state shaped by the first batch (always from 0) may not exist yet: nothing to reset then
-                resets += [f"if not {self.unbuilt(f'self.{s.name}')}:", f"    {zeros}"] if s.shaped_by_batch else [zeros]
+                resets += (
+                    [f"if not {self.unbuilt(f'self.{s.name}')}:", f"    {zeros}"] if s.shaped_by_batch else [zeros]
+                )
         return {
             "parts": parts,
             "base_class": self.base_class,

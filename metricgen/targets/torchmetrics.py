@@ -120,7 +120,9 @@ class TorchMetricsTarget(Target):
                 default = f"torch.zeros({(0,) * len(s.shape)}{dtype})"
                 if parts.shape_given_when is not None:  # unless the params give it: made first, and kept
                     default = f"self.{s.name} if {parts.shape_given_when} else {default}"
-                build_state.append(f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)")
+                build_state.append(
+                    f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)"
+                )
             else:
                 # a float state's init written as a float: torch.full(shape, 1) would make an int64 state
                 init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)
@@ -133,10 +135,7 @@ class TorchMetricsTarget(Target):
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
         # the cheap path adds a batch's state to the total, which cannot be done to an empty (unshaped) total
         full_state_update = (
-            reads_state
-            or bool(offset)
-            or bool(metric.batch_shaped)
-            or any(s.fold == "assign" for s in metric.states)
+            reads_state or bool(offset) or bool(metric.batch_shaped) or any(s.fold == "assign" for s in metric.states)
         )
         return {
             "parts": parts,

@@ -83,13 +83,24 @@ def _weights_like(values, sample_weight, dtype):
 
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (at trace time, so free in a graph and under
-    XLA), else by a run-time assertion."""
+    XLA), else by a run-time assertion. Returns the batch (after the assertion)."""
     _check_rank(metric, name, value.shape.rank, axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
     if size is None:
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+        return _after(
+            tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message),
+            value,
+        )
+    return value
+
+
+def _after(assertion, value):
+    """`value`, computed only once `assertion` has passed: in a graph, ops that do not use the assertion's result
+    may run before it, and the shape error it exists to explain would come first."""
+    with tf.control_dependencies([assertion] if assertion is not None else []):
+        return tf.identity(value)
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -185,7 +196,7 @@ class F1Score(tf.keras.metrics.Metric):
         if self.true_positives is None:
             self._build_state(y_pred.shape)
         else:
-            _check_batch_size(
+            y_pred = _check_batch_size(
                 "F1Score",
                 "y_pred",
                 y_pred,

@@ -112,8 +112,8 @@ def _cumsum(x, axis, reverse, exclusive):
 
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch: in Python when the size is static (always on JAX and PyTorch;
-    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion.
-    """
+    when traced, so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion. Returns the
+    batch (after the assertion)."""
     _check_rank(metric, name, len(value.shape), axis, state)
     size = value.shape[axis]
     _check_size(metric, name, axis, size, state, expected)
@@ -121,12 +121,17 @@ def _check_batch_size(metric, name, value, axis, state, expected):
         import tensorflow as tf
 
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message)
+        return _after(
+            tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message),
+            value,
+        )
+    return value
 
 
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch: in Python when the size is static (always on JAX and PyTorch; when traced,
-    so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion."""
+    so free in a graph and under XLA), else, on TensorFlow, by a run-time assertion. Returns the batch (after
+    the assertion)."""
     size = value.shape[axis]
     _check_entries(metric, param, entries, name, size, axis)
     if size is None and keras.backend.backend() == "tensorflow":
@@ -134,9 +139,24 @@ def _check_list_size(metric, param, entries, name, value, axis):
 
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
-        tf.debugging.Assert(
-            tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]
+        return _after(
+            tf.debugging.Assert(
+                tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)),
+                [message, size],
+            ),
+            value,
         )
+    return value
+
+
+def _after(assertion, value):
+    """`value`, computed only once `assertion` has passed (TensorFlow backend): in a graph, ops that do not use
+    the assertion's result may run before it, and the shape error it exists to explain would come first.
+    """
+    import tensorflow as tf
+
+    with tf.control_dependencies([assertion] if assertion is not None else []):
+        return tf.identity(value)
 
 
 @keras.saving.register_keras_serializable(package="metricgen.keras")
@@ -320,14 +340,14 @@ class AUC(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
         if self.label_weights is not None:
-            _check_list_size(
+            y_pred = _check_list_size(
                 "AUC", "label_weights", len(self.label_weights), "y_pred", y_pred, -1
             )
         if self.positives is None:
             self._build_state(y_pred.shape)
         else:
             if self.multi_label and self.num_labels is None:
-                _check_batch_size(
+                y_pred = _check_batch_size(
                     "AUC", "y_pred", y_pred, -1, "positives", self.positives.shape[1]
                 )
         label_positive = ops.not_equal(y_true, 0)

@@ -120,14 +120,16 @@ def _segment_sum(data, segment_ids, num_segments):
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
-    """_check_size for a batch (torch's sizes are always known)."""
+    """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
 
 
 def _check_list_size(metric, param, entries, name, value, axis):
-    """_check_entries for a batch (torch's sizes are always known)."""
+    """_check_entries for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_entries(metric, param, entries, name, value.shape[axis], axis)
+    return value
 
 
 class AUC(Metric):
@@ -323,14 +325,14 @@ class AUC(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds)
         if self.label_weights is not None:
-            _check_list_size(
+            preds = _check_list_size(
                 "AUC", "label_weights", len(self.label_weights), "preds", preds, -1
             )
         if self.positives.numel() == 0:
             self._build_state(preds.shape)
         else:
             if self.multi_label and self.num_labels is None:
-                _check_batch_size(
+                preds = _check_batch_size(
                     "AUC", "preds", preds, -1, "positives", self.positives.shape[1]
                 )
         label_positive = torch.ne(target, 0)

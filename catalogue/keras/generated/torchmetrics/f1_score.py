@@ -110,9 +110,10 @@ def _extreme(x, axis, keepdims, largest):
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
-    """_check_size for a batch (torch's sizes are always known)."""
+    """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
 
 
 class F1Score(Metric):
@@ -209,7 +210,7 @@ class F1Score(Metric):
         if self.true_positives.numel() == 0:
             self._build_state(preds.shape)
         else:
-            _check_batch_size(
+            preds = _check_batch_size(
                 "F1Score",
                 "preds",
                 preds,

@@ -98,9 +98,10 @@ def _divide_no_nan(a, b):
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
-    """_check_size for a batch (torch's sizes are always known)."""
+    """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
 
 
 class R2Score(Metric):
@@ -192,7 +193,7 @@ class R2Score(Metric):
         if self.squared_sum.numel() == 0:
             self._build_state(preds.shape)
         else:
-            _check_batch_size(
+            preds = _check_batch_size(
                 "R2Score", "preds", preds, -1, "squared_sum", self.squared_sum.shape[0]
             )
         w = _weights_like(target, sample_weight, self.dtype)

@@ -79,9 +79,10 @@ def _divide_no_nan(a, b):
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
-    """_check_size for a batch (torch's sizes are always known)."""
+    """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
 
 
 class RSquare(Metric):
@@ -249,7 +250,7 @@ class RSquare(Metric):
             self._build_state(preds.shape)
         else:
             if self.y_shape is None or len(self.y_shape) > 0:
-                _check_batch_size(
+                preds = _check_batch_size(
                     "RSquare", "preds", preds, 1, "total", self.total.shape[0]
                 )
         truth = torch.unsqueeze(target, -1) if len(target.shape) == 1 else target
