@@ -68,8 +68,9 @@ def resolve(
 
     if not isinstance(reference, str) or not reference.strip():
         raise refuse("extends must name a spec", "a file like base.yaml, or a catalogue spec like keras:FBetaScore")
-    identity, parent = _load_parent(reference, directory or Path(loaded.path).parent, refuse)
     chain = _chain or ((_identity_of(loaded.path), loaded.path),)
+    root = _project_root(Path(chain[0][0]))
+    identity, parent = _load_parent(reference, directory or Path(loaded.path).parent, root, refuse)
     if identity in dict(chain):
         raise refuse(f"extends '{reference}' makes a cycle", " → ".join([*(shown for _, shown in chain), parent.path]))
     if len(chain) >= MAX_DEPTH:
@@ -92,7 +93,17 @@ def _identity_of(path: str) -> str:
     return path if CATALOGUE_NAME.fullmatch(path) else str(Path(path).resolve())
 
 
-def _load_parent(reference: str, directory: Path, refuse: Any) -> tuple[str, LoadedSpec]:
+def _project_root(spec_file: Path) -> Path:
+    """The folder a chain of files may not leave: the nearest above the first spec holding pyproject.toml or .git
+    (the user's repository), else the spec's own folder."""
+    folder = spec_file.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tuple[str, LoadedSpec]:
     catalogue = CATALOGUE_NAME.fullmatch(reference)
     if catalogue:
         collection, name = catalogue.groups()
@@ -100,9 +111,27 @@ def _load_parent(reference: str, directory: Path, refuse: Any) -> tuple[str, Loa
         if text is None:
             raise refuse(f"no catalogue spec named '{reference}'", "run 'metricgen catalogue' for the names")
         return reference, load_spec_text(text, reference)
+    shown = reference if len(reference) <= 80 else reference[:77] + "..."
+    # a spec from a pull request must not read other files: only a spec file inside the repository, so no
+    # absolute path, no way out by '..' or a symlink, and nothing but .yaml/.yml (whose text errors would quote)
+    if Path(reference).is_absolute() or not reference.endswith((".yaml", ".yml")):
+        raise refuse(
+            f"extends '{shown}' must be a relative path to a .yaml spec, or a catalogue name",
+            "like base.yaml, ../common/base.yaml or keras:FBetaScore",
+        )
     file = directory / reference
-    if not file.is_file():
-        raise refuse(f"extends '{reference}': no such spec file", f"looked for {file.as_posix()}")
+    try:
+        inside = file.resolve().is_relative_to(root.resolve())
+        found = file.is_file()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        raise refuse(f"extends '{shown}': cannot read it ({type(exc).__name__})") from None
+    if not inside:
+        raise refuse(
+            f"extends '{shown}' leads outside the project ({root.as_posix()})",
+            "a parent spec must live in the same repository (the folder holding pyproject.toml or .git)",
+        )
+    if not found:
+        raise refuse(f"extends '{shown}': no such spec file", f"looked for {file.as_posix()}")
     return _identity_of(str(file)), load_spec_file(file, file.as_posix())
 
 

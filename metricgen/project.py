@@ -118,7 +118,9 @@ def find(start: Path) -> Project:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecErrors([_toml_error(exc, text, shown)]) from None
-        table = document.get("tool", {}).get("metricgen")
+        tool = document.get("tool", {})
+        # `tool = 5` is another program's business (or a mistake): no [tool.metricgen] table there
+        table = tool.get("metricgen") if isinstance(tool, dict) else None
         if table is None:
             continue
         if not isinstance(table, dict):

@@ -11,7 +11,7 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import SpecError, SpecErrors, bounded_suggestions, did_you_mean
 from .loader import LoadedSpec
@@ -56,6 +56,20 @@ class ParamSpec(_Model):
     min: Union[int, float, None] = Field(None, description="Smallest allowed value (numbers, and list items).")
     max: Union[int, float, None] = Field(None, description="Largest allowed value (numbers, and list items).")
     choices: Union[list[str], None] = Field(None, description="Allowed values of a str parameter.")
+
+    @field_validator("default", "min", "max")
+    @classmethod
+    def _int64_and_finite(cls, value: Any) -> Any:
+        """Numbers a metric holds: ints within int64 and finite floats (in lists too), as literals must be."""
+        for number in value if isinstance(value, list) else [value]:
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                continue
+            if isinstance(number, int) and not -(2**63) <= number < 2**63:
+                raise ValueError(f"must be within int64's range, got {number}")
+            if isinstance(number, float) and number != number or number in (float("inf"), float("-inf")):
+                raise ValueError("must be a finite number")
+        return value
+
     nullable: bool = Field(
         False, description="None is allowed too, whatever the default (a default of null implies it)."
     )
@@ -290,6 +304,9 @@ def _to_spec_error(error: Any, loaded: LoadedSpec) -> SpecError:
         parent = ".".join(str(p) for p in loc[:-1]) or "the spec"
         return SpecError(f"missing required key '{loc[-1]}' in {parent}", loaded.location(loc[:-1]), loaded.path)
     message = error["msg"]
+    if kind == "value_error":  # our own validators' words, without pydantic's "Value error, "
+        what = f"{loc[2]} of param '{loc[1]}'" if len(loc) == 3 and loc[0] == "params" else dotted
+        return SpecError(f"{what} {error['ctx']['error']}", loaded.location(loc), loaded.path)
     if kind == "literal_error":
         message = f"invalid value {error['input']!r} for {dotted}: {message[0].lower()}{message[1:]}"
         return SpecError(message, loaded.location(loc), loaded.path)

@@ -293,3 +293,34 @@ def test_the_bound_holds_every_value_the_expression_takes(expression, definition
         env["d"] = definition_value(env)
         actual = value(env)
         assert bound.lo <= actual <= bound.hi, (text, definition_text, traced, actual, bound)
+
+
+@pytest.mark.parametrize(
+    "let",
+    [
+        # (x - x) of an unbounded x is NaN in interval arithmetic, which compares false with every number
+        "    huge: ((0 - rank(y_pred)) - (0 - rank(y_pred))) + rank(y_pred) * 1000000000000\n"
+        "    n: 1 if has_sample_weight() else huge",
+        "    huge: (rank(y_pred) - rank(y_pred)) * 1000000000000 + rank(y_pred) * 1000000000000\n"
+        "    n: 1 if has_sample_weight() else huge",
+    ],
+)
+def test_an_unbounded_difference_is_never_taken_for_small(let):
+    with pytest.raises(SpecErrors, match="cannot bound this count"):
+        analyse(with_let(let, counted("n")))
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("min", ".inf", "min of param 'k' must be a finite number"),
+        ("max", ".nan", "max of param 'k' must be a finite number"),
+        ("default", "0x7fffffffffffffffff", "default of param 'k' must be within int64's range"),
+    ],
+)
+def test_a_params_numbers_are_int64_and_finite(field, value, words):
+    params = f"  k: {{type: int, {field}: {value}}}" if field != "default" else f"  k: {{type: int, default: {value}}}"
+    text = with_params(params, "  tp: sum(y_true * y_pred)", "  tp: sum(y_true * y_pred) * k")
+    with pytest.raises(SpecErrors, match=words) as caught:
+        analyse(text)
+    assert caught.value.errors[0].location.line > 1

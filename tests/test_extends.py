@@ -300,3 +300,38 @@ def test_the_json_schema_asks_a_spec_that_extends_only_for_its_identity():
     del child["extends"]
     with pytest.raises(jsonschema.ValidationError, match="'state' is a required property"):
         jsonschema.validate(child, schema)
+
+
+@pytest.mark.parametrize(
+    "reference, words",
+    [
+        ("/etc/passwd", "must be a relative path to a .yaml spec"),
+        ("../../outside.yaml", "leads outside the project"),
+        ("link.yaml", "leads outside the project"),  # a symlink out of the project
+        ("token.json", "must be a relative path to a .yaml spec"),
+        ("a" * 5000 + ".yaml", "cannot read it"),  # a name longer than the OS allows
+    ],
+)
+def test_extends_reads_no_file_outside_the_project(tmp_path, reference, words):
+    """A spec from a pull request must not make metricgen read (and quote in errors) other files."""
+    project = tmp_path / "repo"
+    (project / "specs").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    secret = "name: s\nclass_name: S\nroot:x:0:0: secret line\n"
+    write(tmp_path, "outside.yaml", secret)
+    write(project / "specs", "token.json", '{"token": "secret line"}')
+    (project / "specs" / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    child = write(project / "specs", "child.yaml", f"extends: '{reference}'\nname: c\nclass_name: C\n")
+    errors = errors_of(child)
+    assert len(errors) == 1 and words in errors[0] and "child.yaml:1:10" in errors[0], errors
+    assert "secret line" not in errors[0] and len(errors[0]) < 400
+
+
+def test_a_parent_elsewhere_in_the_project_is_read(tmp_path):
+    project = tmp_path / "repo"
+    (project / "specs").mkdir(parents=True)
+    (project / "common").mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    write(project / "common", "base.yaml", BASE)
+    child = write(project / "specs", "child.yaml", "extends: ../common/base.yaml\nname: c\nclass_name: C\n")
+    assert spec_of(child).result.value == "total / count"

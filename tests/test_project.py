@@ -637,3 +637,13 @@ def test_the_readme_quick_start_runs_as_written(installed_wheel, tmp_path):
     assert before["label_accuracy"] == pytest.approx(printed["numpy_accuracy"], abs=1e-6)
     for module in ("macro_f1", "label_accuracy", "keras/macro_f1", "keras/label_accuracy"):
         assert (model / "generated" / f"{module}.py").is_file(), module
+
+
+def test_a_pyproject_whose_tool_key_is_not_a_table_is_passed_over(bare):
+    """`tool = 5` in some pyproject.toml above is another program's business: no traceback, the defaults."""
+    (bare / "pyproject.toml").write_text("tool = 5\n", encoding="utf-8")
+    (bare / "specs").mkdir()
+    shutil.copy(ROOT / "specs" / "dice.yaml", bare / "specs" / "dice.yaml")
+    result = cli("build")
+    assert result.exit_code == 0, result.output
+    assert [p.relative_to(bare).as_posix() for p in bare.rglob("*.py")] == ["generated/dice.py"]

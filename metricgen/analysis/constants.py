@@ -288,9 +288,15 @@ def _arithmetic(op: str, a: Bound, b: Bound, integral: bool) -> Bound:
         ends = _quotient_range(a, b, integral, floor=op == "//")
     elif op == "%":
         ends = _remainder_range(a, b)
+    elif op == "+":
+        ends = a.lo + b.lo, a.hi + b.hi
+    elif op == "-":  # the ends that meet are never inf - inf: a lower end is never +inf, an upper never -inf
+        ends = a.lo - b.hi, a.hi - b.lo
     else:
-        corners = [_times(x, y) if op == "*" else _sum(x, y, op) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+        corners = [_times(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
         ends = min(corners), max(corners)
+    if ends is not None and any(isinstance(end, float) and math.isnan(end) for end in ends):
+        ends = None  # NaN compares false with everything: taken for an end, it would make any bound look small
     if ends is None:
         return unknown(why or f"a '{op}' whose result the spec does not bound (a fraction, or near a division by 0)")
     lo, hi = ends
@@ -299,10 +305,6 @@ def _arithmetic(op: str, a: Bound, b: Bound, integral: bool) -> Bound:
     if math.isinf(lo) or math.isinf(hi):
         why = why or "a value that cannot be bounded"
     return Bound(lo, hi, why, caller)
-
-
-def _sum(x: Number, y: Number, op: str) -> Number:
-    return x + y if op == "+" else x - y  # never inf - inf: a lower end is never +inf, an upper never -inf
 
 
 def _times(x: Number, y: Number) -> Number:
