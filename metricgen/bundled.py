@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import SpecError, did_you_mean
-from .inherit import catalogue_root, resolve
+from .inherit import catalogue_files, catalogue_root, resolve
 from .loader import load_spec_text
 from .schema import Spec, validate_spec
 
@@ -46,17 +46,10 @@ class Entry:
 def entries(root: Traversable | None = None) -> tuple[Entry, ...]:
     """Every catalogue spec, by collection then file name. The shipped specs are valid (the test suite builds
     them all), so a spec that does not validate here is a broken installation: its error is raised."""
-    root = root or catalogue_root()
-    found = []
-    for collection in sorted(root.iterdir(), key=lambda t: t.name):
-        specs = collection / "specs"
-        if not specs.is_dir():
-            continue
-        for file in sorted((f for f in specs.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda t: t.name):
-            text = file.read_text(encoding="utf-8")
-            spec = validate_spec(resolve(load_spec_text(text, f"{collection.name}:{file.name}")))
-            found.append(Entry(collection.name, file.name, text, spec))
-    return tuple(found)
+    return tuple(
+        Entry(collection, file_name, text, validate_spec(resolve(load_spec_text(text, f"{collection}:{file_name}"))))
+        for collection, file_name, text in catalogue_files(root or catalogue_root())
+    )
 
 
 def find(query: str, root: Traversable | None = None) -> Entry:

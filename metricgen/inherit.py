@@ -136,20 +136,31 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
 
 
 @functools.lru_cache(maxsize=None)
+def catalogue_files(root: Traversable) -> tuple[tuple[str, str, str], ...]:
+    """Every catalogue spec under ``root`` as (collection, file name, text), by collection then file name: read
+    once, for `extends:` here and for `new --from` / `list --catalogue` (bundled.py)."""
+    found = []
+    for collection in sorted(root.iterdir(), key=lambda t: t.name):
+        specs = collection / "specs"
+        if not specs.is_dir():
+            continue
+        for file in sorted((f for f in specs.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda t: t.name):
+            found.append((collection.name, file.name, file.read_text(encoding="utf-8")))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=None)
 def _catalogue_specs(collection: str) -> dict[str, str]:
     """A collection's spec texts by class name and by snake_case name ({} for no such collection)."""
-    specs = catalogue_root() / collection / "specs"
     found: dict[str, str] = {}
-    if not specs.is_dir():
-        return found
-    for file in specs.iterdir():
-        if file.name.endswith((".yaml", ".yml")):
-            text = file.read_text(encoding="utf-8")
-            data = load_spec_text(text, f"{collection}:{file.name}").data
-            if isinstance(data, dict):
-                for key in ("class_name", "name"):
-                    if isinstance(data.get(key), str):
-                        found[data[key]] = text
+    for owner, file_name, text in catalogue_files(catalogue_root()):
+        if owner != collection:
+            continue
+        data = load_spec_text(text, f"{collection}:{file_name}").data
+        if isinstance(data, dict):
+            for key in ("class_name", "name"):
+                if isinstance(data.get(key), str):
+                    found[data[key]] = text
     return found
 
 
