@@ -109,7 +109,7 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
         collection, name = catalogue.groups()
         text = _catalogue_specs(collection).get(name)
         if text is None:
-            raise refuse(f"no catalogue spec named '{reference}'", "run 'metricgen catalogue' for the names")
+            raise refuse(f"no catalogue spec named '{reference}'", "'metricgen list --catalogue' lists them")
         return reference, load_spec_text(text, reference)
     shown = reference if len(reference) <= 80 else reference[:77] + "..."
     # a spec from a pull request must not read other files: only a spec file inside the repository, so no

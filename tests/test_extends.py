@@ -181,7 +181,7 @@ def test_a_missing_parent_is_refused_at_the_childs_extends_value(tmp_path):
     ]
     catalogue = write(tmp_path, "cat.yaml", "extends: keras:NoSuchScore\nname: c\nclass_name: C\n")
     assert errors_of(catalogue) == [
-        f"{catalogue}:1:10: error: no catalogue spec named 'keras:NoSuchScore' (run 'metricgen catalogue' for the names)"
+        f"{catalogue}:1:10: error: no catalogue spec named 'keras:NoSuchScore' ('metricgen list --catalogue' lists them)"
     ]
     wrong_type = write(tmp_path, "list.yaml", "extends: [a.yaml]\nname: c\nclass_name: C\n")
     assert errors_of(wrong_type)[0].startswith(f"{wrong_type}:1:10: error: extends must name a spec")
