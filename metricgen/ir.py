@@ -165,9 +165,14 @@ def children(expr: Expr) -> Iterator[Expr]:
                 yield item
 
 
+def states_read(exprs) -> set[str]:
+    """The names of the state variables ``exprs`` read."""
+    return {e.name for expr in exprs for e in walk(expr) if isinstance(e, Ref) and e.kind == "state"}
+
+
 def reads_state(exprs) -> bool:
     """Whether any of ``exprs`` reads a state variable."""
-    return any(isinstance(e, Ref) and e.kind == "state" for expr in exprs for e in walk(expr))
+    return bool(states_read(exprs))
 
 
 def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:

@@ -393,12 +393,7 @@ def merge_refusal(metric: ir.Metric) -> str | None:
 
 def state_read_by_update(metric: ir.Metric) -> ir.State | None:
     """The first state variable the update reads (its definitions included), if any."""
-    read = {
-        e.name
-        for _, x in metric.update_locals + metric.updates
-        for e in ir.walk(x)
-        if isinstance(e, ir.Ref) and e.kind == "state"
-    }
+    read = ir.states_read(x for _, x in metric.update_locals + metric.updates)
     return next((s for s in metric.states if s.name in read), None)
 
 
