@@ -138,13 +138,6 @@ def _is_one_liner(node: ast.stmt) -> bool:
     return node.end_lineno == node.lineno
 
 
-def _format_uncached(source: str) -> str:
-    pieces = _pieces(source)
-    if pieces is None or len(pieces) == 1:
-        return _format_whole(source)
-    return _joined(pieces)
-
-
 def _joined(pieces: list[str]) -> str:
     return "\n\n\n".join(_format_piece(piece) for piece in pieces) + "\n"
 
@@ -334,12 +327,4 @@ def _cache_lookup(folder: Path, source: str) -> Optional[str]:
 
 def format_source(source: str, cache: bool = False) -> str:
     """``source`` formatted by black with its default settings; ``cache=True`` reuses and keeps results on disk."""
-    folder = _cache_dir() if cache else None
-    if folder is None:
-        return _format_uncached(source)
-    found = _cache_lookup(folder, source)
-    if found is not None:
-        return found
-    formatted = _format_uncached(source)
-    _cache_write(folder, _cache_path(folder, source), formatted)
-    return formatted
+    return format_sources([source], cache)[0]
