@@ -70,7 +70,7 @@ def analyse_loaded(loaded: LoadedSpec) -> tuple[Spec, Metric]:
 def lower(metric: Metric, target: Target, optimise: bool = True, header_path: Optional[str] = None) -> str:
     """The unformatted module source of an analysed metric for ``target`` (``optimise=False``: no passes);
     ``header_path`` is how the module names its spec (default: as loaded)."""
-    check_supported(metric, target)
+    check_supported(metric, target, TARGETS.values())
     if header_path is not None:
         metric = dataclasses.replace(metric, spec_path=header_path)
     metric = passes.optimise(metric, target, enabled=optimise)

@@ -156,7 +156,7 @@ def _run_one(
     outcome = ExampleOutcome(shown, index, " ".join(example.doc.split()), expected, example.tolerance)
     step = "constructing the metric"
     try:
-        metric = cls(**example.params)
+        metric = runtime.example_make(cls, example.params)
         for b, batch in enumerate(example.batches, 1):
             step = f"batch {b}"
             args = {i.name: _array(batch[i.name], np, f"input '{i.name}'") for i in spec.inputs}

@@ -1,8 +1,11 @@
-"""The table of functions an expression may call: signature, result dtype, and one lowering per target.
+"""The table of functions an expression may call: signature, result dtype and doc, and the vocabulary a
+target's lowering of a call is written in.
 
-Each entry is typed Python. Its ``lowerings`` map a target's name to how the call is written for that target
-(one column per target); a target without a column for a function cannot express it, and lowering for that
-target refuses the call with its location. Adding a target means adding its column here.
+The table knows no target. Each target owns its column, how each function it can express is written, in its
+own module: ``metricgen/targets/<name>_functions.py`` holds ``FUNCTIONS`` (function name -> lowering, in this
+table's order), which the target class sets as its ``column``. A function missing from a column cannot be
+expressed there, and lowering for that target refuses the call with its location; a column entry for a name
+this table lacks stops metricgen from loading (see ``metricgen/targets/__init__.py``).
 
 A lowering is either a :func:`call` — a function applied to arguments by their signature names, where
 :func:`given` marks an argument written only when the spec gave it (so the callee's own default applies) — or
@@ -17,7 +20,7 @@ cast; static kinds are constants known when the metric is built.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Union
 
 from .types import FLOAT
@@ -181,13 +184,41 @@ def call(fn: str, *positional: Part, **keywords: Part) -> Call:
 Lowering = Callable[[Args], str]
 
 
+# -- lowerings any column may share (a target's own spellings live in its column's module) --------------------
+
+SAMPLE_WEIGHT = Code("sample_weight")  # the batch's weights, as the update method names them
+
+
+def reduce_call(fn: str) -> Call:
+    """A reduction called numpy's way, ``fn(x, axis=..., keepdims=...)``, each keyword only where given."""
+    return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"))
+
+
+def static_choice(flag: str, if_true: str, if_false: str) -> str:
+    """Code choosing by a constant flag: resolved here for literals, when the metric is traced otherwise."""
+    return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
+
+
+def bincount_as_segment_sum(ones_like: str) -> Lowering:
+    """bincount as a segment sum of the weights (``ones_like``: the target's function, where none are given),
+    which drops values outside 0..length-1 on every backend (tf.math.bincount fails on negative values)."""
+
+    def lower(a: Args) -> str:
+        weights = a["weights"] if a.given("weights") else f"{ones_like}({a['x']}, dtype={a.out_dtype})"
+        return f"_segment_sum({weights}, {a['x']}, {a['length']})"
+
+    return lower
+
+
+# -- the table ---------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Function:
     name: str
     args: tuple[Arg, ...]
     result: ResultRule
     doc: str
-    lowerings: dict[str, Lowering] = field(default_factory=dict)  # target name -> lowering
     # Whether the function reads the batch's sample weights (only meaningful inside `update`).
     uses_sample_weight: bool = False
     # Written by a pass (metricgen/passes/), never by a spec: expressions cannot call it.
@@ -215,10 +246,9 @@ def define(
     *,
     uses_sample_weight: bool = False,
     internal: bool = False,
-    **lowerings: Lowering,
 ) -> Function:
-    """Registers a function; ``lowerings`` are its columns, by target name."""
-    function = Function(name, args, result, doc, dict(lowerings), uses_sample_weight, internal)
+    """Registers a function (how each target writes it is in that target's column)."""
+    function = Function(name, args, result, doc, uses_sample_weight, internal)
     REGISTRY[name] = function
     return function
 
@@ -231,128 +261,37 @@ def _reduction(kind: Kind = Kind.NUM) -> tuple[Arg, ...]:
     return (_x(kind), Arg("axis", Kind.AXES, None), Arg("keepdims", Kind.FLAG, False))
 
 
-def _reduce(fn: str) -> Call:
-    return call(fn, "x", axis=given("axis"), keepdims=given("keepdims"))
-
-
-def _torch_reduce(fn: str) -> Lowering:
-    """A torch reduction over `axis` (every axis by default): torch takes keepdim only beside dim."""
-
-    def lower(a: Args) -> str:
-        if not a.given("keepdims"):
-            return call(fn, "x", dim=given("axis"))(a)
-        return call(fn, "x", dim="axis", keepdim="keepdims")(a)
-
-    return lower
-
-
-def _torch_int32(lowering: Lowering) -> Lowering:
-    """torch's index functions give int64 where the language promises int32."""
-    return lambda a: f"{lowering(a)}.to(torch.int32)"
-
-
-def _static_choice(flag: str, if_true: str, if_false: str) -> str:
-    """Code choosing by a constant flag: resolved here for literals, when the metric is traced otherwise."""
-    return {"True": if_true, "False": if_false}.get(flag, f"({if_true} if {flag} else {if_false})")
-
-
-def _bound(dtype: str, highest: bool) -> str:
-    """What tf.reduce_max/min give for no values: the dtype's lowest (highest) value, -inf (inf) for floats."""
-    if dtype in ("int32", "int64"):
-        bits = 31 if dtype == "int32" else 63
-        return str(2**bits - 1) if highest else str(-(2**bits))
-    return 'float("inf")' if highest else '-float("inf")'
-
-
-def _keras_extreme(largest: bool) -> Call:
-    """ops.max/min, with tf's value for an empty tensor (see _extreme in templates/helpers_keras.py)."""
-    return call("_extreme", "x", "axis", "keepdims", Code(str(largest)), lambda a: _bound(a.dtype, not largest))
-
-
 # --- reductions --------------------------------------------------------------------------------------------
-define(
-    "sum",
-    _reduction(),
-    numeric,
-    "Sum over `axis` (all axes by default).",
-    tf=_reduce("tf.reduce_sum"),
-    keras=_reduce("ops.sum"),
-    torchmetrics=_torch_reduce("torch.sum"),
-)
-define(
-    "mean",
-    _reduction(Kind.FLOAT),
-    numeric,
-    "Mean over `axis` (NaN for an empty tensor).",
-    tf=_reduce("tf.reduce_mean"),
-    keras=_reduce("ops.mean"),
-    torchmetrics=_torch_reduce("torch.mean"),
-)
+define("sum", _reduction(), numeric, "Sum over `axis` (all axes by default).")
+define("mean", _reduction(Kind.FLOAT), numeric, "Mean over `axis` (NaN for an empty tensor).")
 define(
     "max",
     _reduction(),
     numeric,
     "Maximum over `axis` (of nothing: the dtype's lowest value, -inf for floats).",
-    tf=_reduce("tf.reduce_max"),
-    keras=_keras_extreme(largest=True),
-    torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("True")),
 )
 define(
     "min",
     _reduction(),
     numeric,
     "Minimum over `axis` (of nothing: the dtype's highest value, inf for floats).",
-    tf=_reduce("tf.reduce_min"),
-    keras=_keras_extreme(largest=False),
-    torchmetrics=call("_extreme", "x", "axis", "keepdims", largest=Code("False")),
 )
-define(
-    "prod",
-    _reduction(),
-    numeric,
-    "Product over `axis`.",
-    tf=_reduce("tf.reduce_prod"),
-    keras=_reduce("ops.prod"),
-    torchmetrics=call("_prod", "x", "axis", "keepdims"),
-)
-define(
-    "any",
-    _reduction(Kind.BOOL),
-    boolean,
-    "Logical or over `axis`.",
-    tf=_reduce("tf.reduce_any"),
-    keras=_reduce("ops.any"),
-    torchmetrics=_torch_reduce("torch.any"),
-)
-define(
-    "all",
-    _reduction(Kind.BOOL),
-    boolean,
-    "Logical and over `axis`.",
-    tf=_reduce("tf.reduce_all"),
-    keras=_reduce("ops.all"),
-    torchmetrics=_torch_reduce("torch.all"),
-)
+define("prod", _reduction(), numeric, "Product over `axis`.")
+define("any", _reduction(Kind.BOOL), boolean, "Logical or over `axis`.")
+define("all", _reduction(Kind.BOOL), boolean, "Logical and over `axis`.")
 define(
     "cumsum",
     (_x(), Arg("axis", Kind.AXIS, 0), Arg("reverse", Kind.FLAG, False), Arg("exclusive", Kind.FLAG, False)),
     numeric,
     "Cumulative sum along `axis`; `reverse=True` sums from the end, `exclusive=True` leaves each element out.",
-    tf=call("tf.cumsum", "x", axis="axis", exclusive=given("exclusive"), reverse=given("reverse")),
-    keras=call("_cumsum", "x", "axis", "reverse", "exclusive"),
-    torchmetrics=call("_cumsum", "x", "axis", "reverse", "exclusive"),
 )
 
 # --- sample weighting (Keras-style broadcasting of `sample_weight`) -----------------------------------------
-_SAMPLE_WEIGHT = Code("sample_weight")
 define(
     "weighted_sum",
     (_x(Kind.FLOAT),),
     numeric,
     "Σ x·w, with `sample_weight` brought to x's rank and broadcast as Keras does (Σ x without weights).",
-    tf=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
-    keras=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
-    torchmetrics=call("_weighted_sum", "x", _SAMPLE_WEIGHT),
     uses_sample_weight=True,
 )
 define(
@@ -360,9 +299,6 @@ define(
     (_x(Kind.ANY),),
     compute,
     "Σ w over the elements of x (their number without weights): the denominator of a weighted mean.",
-    tf=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
-    keras=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
-    torchmetrics=call("_weighted_count", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
 )
 define(
@@ -370,9 +306,6 @@ define(
     (_x(Kind.ANY),),
     compute,
     "The batch's sample weights broadcast to x's shape, Keras-style (ones without weights).",
-    tf=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
-    keras=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
-    torchmetrics=call("_weights_like", "x", _SAMPLE_WEIGHT, OUT_DTYPE),
     uses_sample_weight=True,
 )
 
@@ -383,226 +316,85 @@ define(
     "weighted_sum(a + b), or weighted_sum(a - b) with subtract=True, without building a ± b where it can.",
     uses_sample_weight=True,
     internal=True,  # see metricgen/passes/split_weighted_sum.py
-    tf=call("_weighted_sum_of_pair", "a", "b", _SAMPLE_WEIGHT, subtract=given("subtract")),
 )
 
 # --- element-wise math -------------------------------------------------------------------------------------
-for _name, _tf, _keras in [
-    ("abs", "tf.abs", "ops.abs"),
-    ("sign", "tf.sign", "ops.sign"),
-    ("square", "tf.square", "ops.square"),
-    ("negative", "tf.negative", "ops.negative"),
-]:
-    define(
-        _name,
-        (_x(),),
-        numeric,
-        f"Element-wise {_name}.",
-        tf=call(_tf, "x"),
-        keras=call(_keras, "x"),
-        torchmetrics=call(f"torch.{_name}", "x"),
-    )
-for _name, _tf, _keras in [
-    ("sqrt", "tf.sqrt", "ops.sqrt"),
-    ("log", "tf.math.log", "ops.log"),
-    ("log1p", "tf.math.log1p", "ops.log1p"),
-    ("exp", "tf.exp", "ops.exp"),
-    ("floor", "tf.floor", "ops.floor"),
-    ("ceil", "tf.math.ceil", "ops.ceil"),
-    ("round", "tf.round", "ops.round"),
-    ("sigmoid", "tf.sigmoid", "ops.sigmoid"),
-]:
+for _name in ("abs", "sign", "square", "negative"):
+    define(_name, (_x(),), numeric, f"Element-wise {_name}.")
+for _name in ("sqrt", "log", "log1p", "exp", "floor", "ceil", "round", "sigmoid"):
     define(
         _name,
         (_x(Kind.FLOAT),),
         numeric,
         f"Element-wise {_name} (ints become floats{'; halves round to even' if _name == 'round' else ''}).",
-        tf=call(_tf, "x"),
-        keras=call(_keras, "x"),
-        torchmetrics=call(f"torch.{_name}", "x"),
     )
-for _name, _tf, _keras, _torch in [
-    ("softplus", "tf.math.softplus", "ops.softplus", "torch.nn.functional.softplus"),
-    ("rsqrt", "tf.math.rsqrt", "ops.rsqrt", "torch.rsqrt"),
-]:
-    define(
-        _name,
-        (_x(Kind.FLOAT),),
-        numeric,
-        f"Element-wise {_name} ({'log(1 + exp(x))' if _name == 'softplus' else '1 / sqrt(x)'}).",
-        tf=call(_tf, "x"),
-        keras=call(_keras, "x"),
-        torchmetrics=call(_torch, "x"),
-    )
-for _name, _tf in [("isnan", "tf.math.is_nan"), ("isinf", "tf.math.is_inf")]:
-    define(
-        _name,
-        (_x(Kind.FLOAT),),
-        boolean,
-        f"Element-wise: whether x is {'NaN' if _name == 'isnan' else 'infinite'}.",
-        tf=call(_tf, "x"),
-        keras=call(f"ops.{_name}", "x"),
-        torchmetrics=call(f"torch.{_name}", "x"),
-    )
+define("softplus", (_x(Kind.FLOAT),), numeric, "Element-wise softplus (log(1 + exp(x))).")
+define("rsqrt", (_x(Kind.FLOAT),), numeric, "Element-wise rsqrt (1 / sqrt(x)).")
+define("isnan", (_x(Kind.FLOAT),), boolean, "Element-wise: whether x is NaN.")
+define("isinf", (_x(Kind.FLOAT),), boolean, "Element-wise: whether x is infinite.")
 define(
     "log_softmax",
     (_x(Kind.FLOAT), Arg("axis", Kind.AXIS, -1)),
     numeric,
     "log(softmax(x)) along `axis`, computed stably.",
-    tf=call("tf.nn.log_softmax", "x", axis="axis"),
-    keras=call("ops.log_softmax", "x", axis="axis"),
-    torchmetrics=call("torch.log_softmax", "x", dim="axis"),
 )
 define(
     "logsumexp",
     _reduction(Kind.FLOAT),
     numeric,
     "log(Σ exp(x)) over `axis` (all axes by default), computed stably.",
-    tf=_reduce("tf.math.reduce_logsumexp"),
-    keras=_reduce("ops.logsumexp"),
-    torchmetrics=lambda a: "torch.logsumexp({}, dim={}{})".format(
-        a["x"],
-        a["axis"] if a.given("axis") else f"tuple(range({a.atom('x')}.dim()))",
-        f", keepdim={a['keepdims']}" if a.given("keepdims") else "",
-    ),
 )
-define(
-    "clip",
-    (_x(), Arg("lo", Kind.NUM), Arg("hi", Kind.NUM)),
-    numeric,
-    "x limited to [lo, hi].",
-    tf=call("tf.clip_by_value", "x", "lo", "hi"),
-    keras=call("ops.clip", "x", "lo", "hi"),
-    torchmetrics=call("torch.clamp", "x", "lo", "hi"),
-)
+define("clip", (_x(), Arg("lo", Kind.NUM), Arg("hi", Kind.NUM)), numeric, "x limited to [lo, hi].")
 _PAIR = (Arg("a", Kind.NUM), Arg("b", Kind.NUM))
-define(
-    "maximum",
-    _PAIR,
-    numeric,
-    "Element-wise maximum.",
-    tf=call("tf.maximum", "a", "b"),
-    keras=call("ops.maximum", "a", "b"),
-    torchmetrics=call("torch.maximum", "a", "b"),
-)
-define(
-    "minimum",
-    _PAIR,
-    numeric,
-    "Element-wise minimum.",
-    tf=call("tf.minimum", "a", "b"),
-    keras=call("ops.minimum", "a", "b"),
-    torchmetrics=call("torch.minimum", "a", "b"),
-)
+define("maximum", _PAIR, numeric, "Element-wise maximum.")
+define("minimum", _PAIR, numeric, "Element-wise minimum.")
 define(
     "safe_div",
     (Arg("a", Kind.FLOAT), Arg("b", Kind.FLOAT)),
     numeric,
     "a / b, and 0 where b is 0 (the `/` operator does the same).",
-    tf=call("tf.math.divide_no_nan", "a", "b"),
-    keras=call("ops.divide_no_nan", "a", "b"),
-    torchmetrics=call("_divide_no_nan", "a", "b"),
 )
 define(
     "true_divide",
     (Arg("a", Kind.FLOAT), Arg("b", Kind.FLOAT)),
     numeric,
     "a / b as IEEE division: inf or NaN where b is 0 (where `/` and safe_div give 0).",
-    tf=call("tf.math.truediv", "a", "b"),
-    keras=call("ops.true_divide", "a", "b"),
-    torchmetrics=call("torch.true_divide", "a", "b"),
 )
 define(
     "where",
     (Arg("cond", Kind.BOOL), Arg("a", Kind.SAME), Arg("b", Kind.SAME)),
     same,
     "a where cond holds, else b (element-wise; `a if cond else b` is the same).",
-    tf=call("tf.where", "cond", "a", "b"),
-    keras=call("ops.where", "cond", "a", "b"),
-    torchmetrics=call("torch.where", "cond", "a", "b"),
 )
 define(
     "concat",
     (Arg("a", Kind.SAME), Arg("b", Kind.SAME), Arg("axis", Kind.AXIS, -1)),
     same,
     "a and b joined along `axis` (nest it to join more).",
-    tf=lambda a: f"tf.concat([{a['a']}, {a['b']}], axis={a['axis']})",
-    keras=lambda a: f"ops.concatenate([{a['a']}, {a['b']}], axis={a['axis']})",
-    torchmetrics=lambda a: f"torch.cat([{a['a']}, {a['b']}], dim={a['axis']})",
 )
-define(
-    "matmul",
-    _PAIR,
-    numeric,
-    "Matrix product (batched over leading axes).",
-    tf=call("_matmul", "a", "b"),  # see the helper: never a broadcast batch matmul
-    keras=call("ops.matmul", "a", "b"),
-    torchmetrics=call("torch.matmul", "a", "b"),
-)
+define("matmul", _PAIR, numeric, "Matrix product (batched over leading axes).")
 
 # --- indices, ranks and shapes -----------------------------------------------------------------------------
-
-
-def _int32(lowering: Lowering) -> Lowering:
-    """keras.ops gives int64 (or the backend's default int) where the language promises int32."""
-    return lambda a: f'ops.cast({lowering(a)}, "int32")'
-
-
 _ARG_INDEX = (_x(), Arg("axis", Kind.AXIS, -1))
-define(
-    "argmax",
-    _ARG_INDEX,
-    int32,
-    "Index of the largest value along `axis` (int32).",
-    tf=call("tf.argmax", "x", axis="axis", output_type=Code("tf.int32")),
-    keras=_int32(call("ops.argmax", "x", axis="axis")),
-    torchmetrics=_torch_int32(call("torch.argmax", "x", dim="axis")),
-)
-define(
-    "argmin",
-    _ARG_INDEX,
-    int32,
-    "Index of the smallest value along `axis` (int32).",
-    tf=call("tf.argmin", "x", axis="axis", output_type=Code("tf.int32")),
-    keras=_int32(call("ops.argmin", "x", axis="axis")),
-    torchmetrics=_torch_int32(call("torch.argmin", "x", dim="axis")),
-)
+define("argmax", _ARG_INDEX, int32, "Index of the largest value along `axis` (int32).")
+define("argmin", _ARG_INDEX, int32, "Index of the smallest value along `axis` (int32).")
 define(
     "argsort",
     _ARG_INDEX + (Arg("descending", Kind.FLAG, False),),
     int32,
     "Indices that sort x along `axis` (int32); stable: ties keep their order, in both directions, on every target.",
-    tf=lambda a: "tf.argsort({}, axis={}, direction={}, stable=True)".format(
-        a["x"], a["axis"], _static_choice(a.atom("descending"), '"DESCENDING"', '"ASCENDING"')
-    ),
-    keras=lambda a: 'ops.cast(ops.argsort({}, axis={}), "int32")'.format(
-        _static_choice(a.atom("descending"), f"ops.negative({a['x']})", a["x"]), a["axis"]
-    ),
-    torchmetrics=_torch_int32(call("torch.argsort", "x", dim="axis", descending="descending", stable=Code("True"))),
 )
 define(
     "sort",
     (_x(), Arg("axis", Kind.AXIS, -1), Arg("descending", Kind.FLAG, False)),
     numeric,
     "x sorted along `axis`.",
-    tf=lambda a: "tf.sort({}, axis={}, direction={})".format(
-        a["x"], a["axis"], _static_choice(a.atom("descending"), '"DESCENDING"', '"ASCENDING"')
-    ),
-    keras=lambda a: _static_choice(
-        a.atom("descending"),
-        f"ops.flip(ops.sort({a['x']}, axis={a['axis']}), axis={a['axis']})",
-        f"ops.sort({a['x']}, axis={a['axis']})",
-    ),
-    torchmetrics=lambda a: f"torch.sort({a['x']}, dim={a['axis']}, descending={a['descending']}).values",
 )
 define(
     "top_k",
     (_x(), Arg("k", Kind.COUNT)),
     numeric,
     "The k largest values of each row (last axis), largest first.",
-    tf=lambda a: f"tf.math.top_k({a['x']}, k={a['k']}).values",
-    keras=lambda a: f"ops.top_k({a['x']}, k={a['k']})[0]",
-    torchmetrics=lambda a: f"torch.topk({a['x']}, k={a['k']}).values",
 )
 define(
     "in_top_k",
@@ -610,28 +402,14 @@ define(
     boolean,
     "Whether each row's target class is among its k largest predictions (a tie at the k-th place counts in, "
     "as tf.math.in_top_k); a target out of range, or a row with a non-finite score, is not in.",
-    tf=call("_in_top_k", "targets", "predictions", "k"),
-    keras=call("_in_top_k", "targets", "predictions", "k"),
-    torchmetrics=call("_in_top_k", "targets", "predictions", "k"),
 )
-define(
-    "one_hot",
-    (Arg("indices", Kind.INT), Arg("depth", Kind.COUNT)),
-    compute,
-    "One-hot rows of length `depth`.",
-    tf=call("tf.one_hot", "indices", "depth", dtype=OUT_DTYPE),
-    keras=call("ops.one_hot", "indices", "depth", dtype=OUT_DTYPE),
-    torchmetrics=call("_one_hot", "indices", "depth", OUT_DTYPE),
-)
+define("one_hot", (Arg("indices", Kind.INT), Arg("depth", Kind.COUNT)), compute, "One-hot rows of length `depth`.")
 define(
     "gather",
     (_x(Kind.ANY), Arg("indices", Kind.INT), Arg("axis", Kind.AXIS, 0)),
     dtype_of("x"),
     "Entries of x at `indices` along `axis`; indices of any shape pick the same entries for every other position "
     "of x (for each row's own indices, use take_along_axis).",
-    tf=call("tf.gather", "x", "indices", axis=given("axis")),
-    keras=call("ops.take", "x", "indices", axis="axis"),
-    torchmetrics=call("_gather", "x", "indices", "axis"),
 )
 define(
     "take_along_axis",
@@ -639,151 +417,59 @@ define(
     dtype_of("x"),
     "Entries of x picked along `axis` by indices of x's rank, row by row (numpy's take_along_axis): "
     "take_along_axis(y_true, argsort(y_pred)[..., :k]) is each row's labels at its own top scores.",
-    tf=call("tf.experimental.numpy.take_along_axis", "x", "indices", axis="axis"),
-    keras=call("ops.take_along_axis", "x", "indices", axis="axis"),
-    torchmetrics=lambda a: f"torch.take_along_dim({a['x']}, {a.atom('indices')}.long(), dim={a['axis']})",
 )
 define(
     "reshape",
     (_x(Kind.ANY), Arg("shape", Kind.SHAPE)),
     dtype_of("x"),
     "x with a new shape (one entry may be -1).",
-    tf=call("tf.reshape", "x", "shape"),
-    keras=call("ops.reshape", "x", "shape"),
-    torchmetrics=call("torch.reshape", "x", "shape"),
 )
 define(
     "transpose",
     (_x(Kind.ANY), Arg("perm", Kind.SHAPE, None)),
     dtype_of("x"),
     "x with its axes permuted (reversed by default).",
-    tf=call("tf.transpose", "x", perm=given("perm")),
-    keras=call("ops.transpose", "x", axes=given("perm")),
-    torchmetrics=call("_transpose", "x", given("perm")),
 )
-define(
-    "expand_dims",
-    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
-    dtype_of("x"),
-    "x with a new axis of size 1.",
-    tf=call("tf.expand_dims", "x", "axis"),
-    keras=call("ops.expand_dims", "x", "axis"),
-    torchmetrics=call("torch.unsqueeze", "x", "axis"),
-)
-define(
-    "squeeze",
-    (_x(Kind.ANY), Arg("axis", Kind.AXES, None)),
-    dtype_of("x"),
-    "x without its axes of size 1.",
-    tf=call("tf.squeeze", "x", axis=given("axis")),
-    keras=call("ops.squeeze", "x", axis=given("axis")),
-    torchmetrics=call("torch.squeeze", "x", dim=given("axis")),
-)
-define(
-    "flip",
-    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
-    dtype_of("x"),
-    "x reversed along `axis`.",
-    tf=lambda a: f"tf.reverse({a['x']}, axis=[{a['axis']}])",
-    keras=call("ops.flip", "x", axis="axis"),
-    torchmetrics=lambda a: f"torch.flip({a['x']}, dims=[{a['axis']}])",
-)
-define(
-    "size",
-    (_x(Kind.ANY),),
-    int32,
-    "Number of elements of x.",
-    tf=call("tf.size", "x"),
-    keras=_int32(call("ops.size", "x")),
-    torchmetrics=lambda a: f"torch.tensor({a.atom('x')}.numel(), dtype=torch.int32, device=self.device)",
-)
-define(
-    "shape",
-    (_x(Kind.ANY), Arg("axis", Kind.AXIS)),
-    int32,
-    "Size of x along `axis`.",
-    tf=lambda a: f"tf.shape({a['x']})[{a['axis']}]",
-    keras=lambda a: f'ops.cast(ops.shape({a["x"]})[{a["axis"]}], "int32")',
-    torchmetrics=lambda a: f"torch.tensor({a.atom('x')}.shape[{a['axis']}], dtype=torch.int32, device=self.device)",
-)
+define("expand_dims", (_x(Kind.ANY), Arg("axis", Kind.AXIS)), dtype_of("x"), "x with a new axis of size 1.")
+define("squeeze", (_x(Kind.ANY), Arg("axis", Kind.AXES, None)), dtype_of("x"), "x without its axes of size 1.")
+define("flip", (_x(Kind.ANY), Arg("axis", Kind.AXIS)), dtype_of("x"), "x reversed along `axis`.")
+define("size", (_x(Kind.ANY),), int32, "Number of elements of x.")
+define("shape", (_x(Kind.ANY), Arg("axis", Kind.AXIS)), int32, "Size of x along `axis`.")
 define(
     "ones_like",
     (_x(Kind.ANY),),
     dtype_of("x"),
     "Ones of x's shape and dtype: cumsum(ones_like(i), axis=-1) - 1 numbers the positions along an axis.",
-    tf=call("tf.ones_like", "x"),
-    keras=call("ops.ones_like", "x"),
-    torchmetrics=call("torch.ones_like", "x"),
 )
 define(
     "arange",
     (Arg("start", Kind.COUNT), Arg("stop", Kind.COUNT, None), Arg("step", Kind.COUNT, 1)),
     int32,
     "Integers start, start+step, ... below stop.",
-    tf=call("tf.range", "start", limit=given("stop"), delta=given("step")),
-    keras=call("ops.arange", "start", given("stop"), step=given("step"), dtype=Code('"int32"')),
-    torchmetrics=call(
-        "torch.arange",
-        "start",
-        given("stop"),
-        step=given("step"),
-        dtype=Code("torch.int32"),
-        device=Code("self.device"),
-    ),
 )
 define(
     "linspace",
     (Arg("start", Kind.FLOAT), Arg("stop", Kind.FLOAT), Arg("num", Kind.COUNT)),
     numeric,
     "`num` evenly spaced values from start to stop.",
-    tf=call("tf.linspace", "start", "stop", "num"),
-    keras=call("ops.linspace", "start", "stop", "num", dtype=OUT_DTYPE),
-    torchmetrics=call("torch.linspace", "start", "stop", "num", dtype=OUT_DTYPE, device=Code("self.device")),
 )
 
 # --- counting and bucketing (fixed-size output, so they stream and compile under XLA) ---------------------
-
-
-def _bincount(ones_like: str) -> Lowering:
-    """bincount as a segment sum of the weights (ones when none are given), which drops values outside
-    0..length-1 on every backend (tf.math.bincount fails on negative values)."""
-
-    def lower(a: Args) -> str:
-        weights = a["weights"] if a.given("weights") else f"{ones_like}({a['x']}, dtype={a.out_dtype})"
-        return f"_segment_sum({weights}, {a['x']}, {a['length']})"
-
-    return lower
-
-
 define(
     "bincount",
     (Arg("x", Kind.INT), Arg("length", Kind.COUNT), Arg("weights", Kind.NUM, None)),
     dtype_of("weights"),
     "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.",
-    tf=_bincount("tf.ones_like"),
-    keras=_bincount("ops.ones_like"),
-    torchmetrics=_bincount("torch.ones_like"),
 )
 define(
     "segment_sum",
     (Arg("data", Kind.NUM), Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
     numeric,
     "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
-    tf=call("_segment_sum", "data", "ids", "num_segments"),
-    keras=call("_segment_sum", "data", "ids", "num_segments"),
-    torchmetrics=call("_segment_sum", "data", "ids", "num_segments"),
 )
 
 # --- dtypes ------------------------------------------------------------------------------------------------
-define(
-    "cast",
-    (_x(Kind.ANY), Arg("dtype", Kind.DTYPE)),
-    dtype_of("dtype"),
-    "x converted to `dtype`.",
-    tf=call("tf.cast", "x", "dtype"),
-    keras=call("ops.cast", "x", "dtype"),
-    torchmetrics=lambda a: f"{a.atom('x')}.to({a['dtype']})",
-)
+define("cast", (_x(Kind.ANY), Arg("dtype", Kind.DTYPE)), dtype_of("dtype"), "x converted to `dtype`.")
 
 # Functions that take constants only and give a constant (evaluated in Python, at build time of the metric).
 STATIC_FUNCTIONS = {

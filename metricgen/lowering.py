@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from . import ir
 from .errors import SpecError, SpecErrors
@@ -60,13 +60,14 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"not a spec value: {value!r}")
 
 
-def check_supported(metric: ir.Metric, target: "Target") -> None:
-    """Refuses, with their locations, the functions and names that ``target`` cannot express."""
+def check_supported(metric: ir.Metric, target: "Target", targets: "Iterable[Target]" = ()) -> None:
+    """Refuses, with their locations, the functions and names that ``target`` cannot express (``targets``: every
+    registered one, for the hint naming those that can)."""
     errors = []
     for expr in metric.expressions():
         for e in ir.walk(expr):
-            if isinstance(e, ir.Apply) and target.name not in REGISTRY[e.function].lowerings:
-                columns = [t for t in REGISTRY[e.function].lowerings]
+            if isinstance(e, ir.Apply) and e.function not in target.column:
+                columns = [t.name for t in targets if e.function in t.column]
                 errors.append(
                     SpecError(
                         f"function '{e.function}' has no form for the {target.name} target",
@@ -113,7 +114,7 @@ class Printer:
 
     def emit_Ref(self, e: ir.Ref) -> tuple[str, int]:
         if e.kind == "state":
-            return self.target.read_state(f"self.{e.name}"), _PREC["atom"]
+            return self.target.read_state(self.target.state_variable(e.name)), _PREC["atom"]
         if e.kind == "param":
             return f"self.{e.name}", _PREC["atom"]
         if e.kind == "constant":
@@ -126,7 +127,7 @@ class Printer:
         return f"len(self.{e.name})", _PREC["atom"]
 
     def emit_StateDim(self, e: ir.StateDim) -> tuple[str, int]:
-        return f"self.{e.state}.shape[{e.axis}]", _PREC["atom"]
+        return f"{self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]
 
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
@@ -213,7 +214,7 @@ class Printer:
 
     def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:
         function = REGISTRY[e.function]
-        lowering = function.lowerings[self.target.name]
+        lowering = self.target.column[e.function]
         defaults = {a.name: a.default_code for a in function.args}
         emitted = {name: self.emit(value) for name, value in e.args if value is not None}
         codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
@@ -286,7 +287,9 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
         build_args=[f"{name}_shape" for name in _sizing_inputs(metric)],
         shape_given_when=shape_given_when,
-        build_now=[] if shape_given_when is None else [f"if {shape_given_when}:", f"    self._build_state({none})"],
+        build_now=(
+            [] if shape_given_when is None else [f"if {shape_given_when}:", f"    {printer.target.build_state(none)}"]
+        ),
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
         result_body=_unbuilt_refusal(metric, printer.target)
@@ -426,7 +429,10 @@ def _unbuilt_refusal(metric: ir.Metric, target: "Target") -> list[str]:
     if not metric.batch_shaped:
         return []
     message = f"{metric.class_name} has seen no batch yet: its state is shaped by the first one"
-    return [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    raise ValueError({message!r})"]
+    return [
+        f"if {target.unbuilt(target.state_variable(metric.batch_shaped[0].name))}:",
+        f"    raise ValueError({message!r})",
+    ]
 
 
 def _result_code(metric: ir.Metric, printer: Printer) -> str:
@@ -461,11 +467,13 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     body += _list_size_checks(metric)
     if metric.batch_shaped:  # Keras' `_build`: the state is made from the first batch's shapes
         shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
-        body += [f"if {target.unbuilt(f'self.{metric.batch_shaped[0].name}')}:", f"    self._build_state({shapes})"]
+        first = target.state_variable(metric.batch_shaped[0].name)
+        body += [f"if {target.unbuilt(first)}:", f"    {target.build_state(shapes)}"]
         # a later batch must have the sizes the first gave: checked at trace time where they are static
         check = (
             "{input} = _check_batch_size({metric}, {input!r}, {input}, {axis}, {state!r}, "
-            "self.{state}.shape[{axis_of_state}])"
+            + target.state_variable("{state}")  # a field the format below fills in
+            + ".shape[{axis_of_state}])"
         )
         checks = size_checks(metric, printer, check)
         body += ["else:"] * bool(checks) + ["    " + line for line in checks]

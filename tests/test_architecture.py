@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import subprocess
 import sys
 import types
 
@@ -18,7 +19,7 @@ from metricgen import functions
 from metricgen.compiler import generate_from_text
 from metricgen.errors import SpecErrors
 from metricgen.params import ParamRule
-from metricgen.targets import TARGETS
+from metricgen.targets import TARGETS, check_columns
 from metric_cases import CASES, args, batches, check_close
 
 
@@ -118,10 +119,8 @@ def test_user_names_may_shadow_function_names(monkeypatch):
 
 
 def test_a_target_refuses_a_function_its_column_lacks_where_it_is_called(monkeypatch):
-    only_tf = dataclasses.replace(
-        functions.REGISTRY["abs"], name="tf_only", lowerings={"tf": functions.call("tf.abs", "x")}
-    )
-    monkeypatch.setitem(functions.REGISTRY, "tf_only", only_tf)
+    monkeypatch.setitem(functions.REGISTRY, "tf_only", dataclasses.replace(functions.REGISTRY["abs"], name="tf_only"))
+    monkeypatch.setitem(TARGETS["tf"].column, "tf_only", functions.call("tf.abs", "x"))
     spec = "name: m\nclass_name: M\ndescription: d\ninputs: [{name: x}]\nstate:\n  s: {}\nupdate:\n  s: sum(tf_only(x))\nresult: s\n"
     assert "tf.abs(" in generate_from_text(spec, "specs/m.yaml", "tf")
     with pytest.raises(SpecErrors) as caught:
@@ -130,6 +129,22 @@ def test_a_target_refuses_a_function_its_column_lacks_where_it_is_called(monkeyp
     assert error.format() == (
         "specs/m.yaml:8:10: error: function 'tf_only' has no form for the keras target (it exists for: tf)"
     )
+
+
+def test_a_column_entry_the_table_lacks_is_refused(monkeypatch):
+    """A column entry nothing can call (a typo'd name) is an error, not a target silently without the function."""
+    monkeypatch.setitem(TARGETS["keras"].column, "sqaure", functions.call("ops.square", "x"))
+    with pytest.raises(LookupError, match="the keras target's column names functions .* does not define: sqaure$"):
+        check_columns(TARGETS.values())
+
+
+def test_metricgen_does_not_load_with_a_column_entry_the_table_lacks():
+    """The check runs when the targets are imported, before any build: here 'abs' leaves the table only."""
+    probe = "from metricgen import functions\ndel functions.REGISTRY['abs']\nimport metricgen.targets\n"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].startswith("LookupError: the tf target's column names functions")
+    assert run.stderr.splitlines()[-1].endswith("does not define: abs")
 
 
 RULES = [
@@ -222,7 +237,7 @@ def test_no_target_name_outside_the_targets(findings):
 
 def test_the_layer_checks_see_what_they_look_for(tmp_path):
     """Each check finds its fault in a made-up package: upward imports (one inside a function), a cycle through
-    a type-only import, a target name in analysis, a module no layer holds."""
+    a type-only import, a target name in analysis, a target's column outside targets/, a module no layer holds."""
     files = {
         "metricgen/__init__.py": "",
         "metricgen/ir.py": "",
@@ -230,6 +245,7 @@ def test_the_layer_checks_see_what_they_look_for(tmp_path):
         "metricgen/render.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .lowering import y\n",
         "metricgen/analysis/__init__.py": "from .. import ir\n",
         "metricgen/analysis/names.py": "def f():\n    from ..lowering import z\n    return 'keras'\n",
+        "metricgen/functions.py": "define('abs', keras=call('ops.abs', 'x'))\n",  # a column outside targets/
         "metricgen/targets/__init__.py": "",
         "metricgen/targets/keras.py": "class K:\n    name = 'keras'\n",
         "metricgen/made_up.py": "",
@@ -244,4 +260,4 @@ def test_the_layer_checks_see_what_they_look_for(tmp_path):
         "metricgen.lowering -> metricgen.render",
     ]
     assert found.cycles == [["metricgen.lowering", "metricgen.render"]]
-    assert found.target_names == ["metricgen/analysis/names.py:3: 'keras'"]
+    assert found.target_names == ["metricgen/analysis/names.py:3: 'keras'", "metricgen/functions.py:1: keras="]

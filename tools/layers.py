@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the target interface", ("targets.base",)),  # what lowering and passes may know of a target
     ("optimise", ("passes",)),
     ("lower", ("lowering",)),
-    ("targets", ("targets",)),
+    ("targets: each target's class and its column of the function table", ("targets",)),
     ("render", ("render",)),
     ("format", ("formatting",)),
     ("write, compile", ("writer", "compiler")),
@@ -157,7 +157,8 @@ def target_names(root: Path) -> set[str]:
 
 
 def target_name_literals(root: Path, modules: dict[str, Path], names: set[str]) -> list[str]:
-    """Every string constant outside metricgen/targets/ that is exactly a target's name."""
+    """Every string constant outside metricgen/targets/ that is exactly a target's name, and every keyword
+    argument named after one (``define(..., tf=...)``: a target's column written outside its own modules)."""
     found = []
     for module, path in modules.items():
         if module == TARGETS_PACKAGE or module.startswith(TARGETS_PACKAGE + "."):
@@ -165,6 +166,8 @@ def target_name_literals(root: Path, modules: dict[str, Path], names: set[str]) 
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and node.value in names:
                 found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+            elif isinstance(node, ast.keyword) and node.arg in names:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.arg}=")
     return found
 
 

@@ -14,7 +14,6 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from .. import ir
-from ..functions import REGISTRY
 from ..types import static
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ PRODUCES = "weighted_sum_of_pair"
 
 
 def applies_to(target: "Target") -> bool:
-    return target.name in REGISTRY[PRODUCES].lowerings
+    return PRODUCES in target.column
 
 
 def _split(e: ir.Expr) -> ir.Expr:

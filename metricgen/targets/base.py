@@ -1,6 +1,6 @@
 """What a target is: everything about one kind of generated module that differs from another kind.
 
-A target names itself (the CLI's ``--target`` and its column in the function table), says where its modules
+A target names itself (the CLI's ``--target``), owns its column of the function table, says where its modules
 go, how dtypes, casts, constants and logical operators are spelled, how a batch value is folded into state,
 which attribute names its base class already has, which helper files it copies functions from, which
 template lays the module out, and how `metricgen test` runs a class of it. The compiler's other stages call
@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .. import ir
+from ..functions import Lowering
 from ..types import FLOAT
 
 
 class Target(abc.ABC):
-    #: the CLI's --target value and the key of this target's column in the function table
+    #: the CLI's --target value
     name: str
     #: one line for --help
     summary: str
@@ -56,6 +57,11 @@ class Target(abc.ABC):
     update_method: str
     constructor_docs: tuple[tuple[str, str], ...] = ()
 
+    #: its column of the function table: how each function it can express is written, by function name, in the
+    #: table's order (``FUNCTIONS`` of targets/<name>_functions.py). A function it has no entry for is refused,
+    #: located where a spec calls it; an entry the table lacks stops metricgen loading (targets/__init__.py).
+    column: dict[str, Lowering]
+
     # -- spellings ------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def dtype(self, dtype: str) -> str:
@@ -67,6 +73,16 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def constant(self, code: str, dtype: str) -> str:
         """A Python number or list as a tensor of ``dtype``."""
+
+    def state_variable(self, name: str) -> str:
+        """Code naming the state variable ``name`` in a method: an attribute of the metric (``self.total``) for a
+        stateful class, a field of the state passed in (``state.total``) for a functional one."""
+        return f"self.{name}"
+
+    def build_state(self, shapes: str) -> str:
+        """The statement that makes the state variables shaped by the first batch, from the sizing inputs'
+        shapes (``shapes``: their code, comma-separated; None each where the params give every size)."""
+        return f"self._build_state({shapes})"
 
     def read_state(self, variable: str) -> str:
         """A state variable (code: ``self.x``) as an expression passes it to an op."""
@@ -139,6 +155,10 @@ class Target(abc.ABC):
 
     #: what `metricgen test` calls the result step in a failure message
     example_result_name = "result()"
+
+    def example_make(self, cls: Any, params: dict[str, Any]) -> Any:
+        """A metric of the generated class ``cls`` made with ``params``, ready to be fed batches."""
+        return cls(**params)
 
     @abc.abstractmethod
     def example_update(self, metric: Any, inputs: dict[str, Any], sample_weight: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..types import FLOAT
+from .keras_functions import FUNCTIONS
 from .keras_metric import KerasMetricTarget
 
 
@@ -17,6 +18,7 @@ class KerasTarget(KerasMetricTarget):
     generated_names = KerasMetricTarget.generated_names | {"ops"}
     base_class = "keras.metrics.Metric"
     ops = "ops"
+    column = FUNCTIONS
     constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}
     logical = {
         "and": "ops.logical_and",

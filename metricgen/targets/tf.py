@@ -9,6 +9,7 @@ from __future__ import annotations
 from .. import ir
 from ..types import FLOAT
 from .keras_metric import KerasMetricTarget
+from .tf_functions import FUNCTIONS
 
 
 class TensorFlowTarget(KerasMetricTarget):
@@ -20,6 +21,7 @@ class TensorFlowTarget(KerasMetricTarget):
     generated_names = KerasMetricTarget.generated_names | {"tf"}
     base_class = "tf.keras.metrics.Metric"
     ops = "tf"
+    column = FUNCTIONS
     constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}
     logical = {
         "and": "tf.logical_and",

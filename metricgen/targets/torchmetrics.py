@@ -34,6 +34,7 @@ from ..lowering import (
 )
 from ..types import FLOAT
 from .base import Target
+from .torchmetrics_functions import FUNCTIONS
 
 # Attributes of torchmetrics.Metric (its torch.nn.Module base included) that a param or state would overwrite.
 TORCHMETRICS_ATTRIBUTES = frozenset(
@@ -68,6 +69,7 @@ class TorchMetricsTarget(Target):
     imports = ("import torch", "from torchmetrics import Metric")
     generated_names = Target.generated_names | {"torch", "kwargs"}
     ops = "torch"
+    column = FUNCTIONS
     constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
     logical = {
         "and": "torch.logical_and",

@@ -1,0 +1,188 @@
+"""The jax target: a functional metric in pure JAX, in the style of clu.metrics and Flax.
+
+The class holds the params (constants when a step is traced); the state is an immutable pytree, a
+``NamedTuple`` of arrays, passed in and returned: ``init()``, ``update(state, y_true, y_pred,
+sample_weight=None)``, ``merge(state, other)``, ``compute(state)``, and ``reduce(state, axis_name)``, the
+collective merge inside ``jax.shard_map`` or ``pmap``. Every method is a pure function of its arguments, so it
+runs under ``jax.jit`` and ``vmap``. A state shaped by the first batch is ``None`` until then (the pytree's
+structure changes once, so a jitted update is traced once more).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from .. import ir
+from ..lowering import Printer, class_parts, merge_refusal, py_literal, size_checks
+from ..types import FLOAT
+from .base import Target
+from .jax_functions import FUNCTIONS
+
+# How partial states combine: by merge (two states) and by reduce (a collective over a mapped axis).
+_MERGE = {"add": "{a} + {b}", "max": "jnp.maximum({a}, {b})", "min": "jnp.minimum({a}, {b})"}
+_FOLD = {**_MERGE, "add": "jnp.add({a}, {b})"}
+_COLLECTIVE = {"add": "jax.lax.psum", "max": "jax.lax.pmax", "min": "jax.lax.pmin"}
+_DTYPES = {"bool": "jnp.bool_"}
+
+
+class JaxTarget(Target):
+    name = "jax"
+    summary = "a functional metric in pure JAX (init/update/merge/compute over a pytree state), under OUT/jax/"
+    folder = "jax"
+    template = "jax_metric.py.j2"
+    helper_files = ("helpers_common.py", "helpers_jax.py")
+    imports = ("import jax", "import jax.numpy as jnp")
+    column = FUNCTIONS
+    generated_names = Target.generated_names | {"jax", "jnp", "state", "other", "axis_name", "NamedTuple"}
+    ops = "jnp"
+    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    logical = {
+        "and": "jnp.logical_and",
+        "or": "jnp.logical_or",
+        "not": "jnp.logical_not",
+        "==": "jnp.equal",
+        "!=": "jnp.not_equal",
+    }
+    # the class is a plain object: only the methods it defines are taken
+    reserved_attributes = frozenset({"init", "update", "merge", "reduce", "compute", "dtype", "get_config"})
+    reserved_by = "the jax target's metric class"
+    update_method = "update"
+    constructor_docs = (("dtype", "float dtype of the state and result (float64 needs jax_enable_x64)."),)
+    example_result_name = "compute(state)"
+
+    def dtype(self, dtype: str) -> str:
+        return "self.dtype" if dtype == FLOAT else _DTYPES.get(dtype, f"jnp.{dtype}")
+
+    def cast(self, code: str, dtype: str) -> str:
+        return f"jnp.asarray({code}, dtype={self.dtype(dtype)})"
+
+    def constant(self, code: str, dtype: str) -> str:
+        return f"jnp.asarray({code}, dtype={self.dtype(dtype)})"
+
+    def state_variable(self, name: str) -> str:
+        return f"state.{name}"
+
+    def build_state(self, shapes: str) -> str:
+        return f"state = self._build_state(state, {shapes})" if shapes else "state = self._build_state(state)"
+
+    def snapshot(self, code: str) -> str:
+        return code  # JAX arrays are immutable: the state's array is its value
+
+    def fold(self, state: ir.State, value: str) -> list[str]:
+        """A new state with the batch value folded in (the others' fields unchanged)."""
+        if state.fold == "assign":
+            return [f"state = state._replace({state.name}={value})"]
+        # jnp.add, not `+`: the value may be a conditional expression, which `+` would bind into
+        folded = _FOLD[state.fold].format(a=f"state.{state.name}", b=value)
+        return [f"state = state._replace({state.name}={folded})"]
+
+    def unbuilt(self, variable: str) -> str:
+        return f"{variable} is None"
+
+    def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
+        parts = class_parts(metric, printer)
+        fields, build_state = [], []
+        for s in metric.states:
+            dtype = self.dtype(s.dtype)
+            shape = parts.shapes[s.name]
+            made = (
+                f"jnp.zeros({shape}, dtype={dtype})"
+                if s.init == 0
+                else f"jnp.full({shape}, {py_literal(s.init)}, dtype={dtype})"
+            )
+            if s.shaped_by_batch:
+                fields.append((s.name, "None"))
+                build_state.append(f"{s.name}={made},")
+            else:
+                fields.append((s.name, made))
+        refusal = merge_refusal(metric)
+        # a function param's keyword arguments come in the constructor's **kwargs, as Keras' MeanMetricWrapper's
+        forwarded = next((p for p in metric.params if p.forward_kwargs), None)
+        kwargs_checks = [f"self.{forwarded.kwargs_attribute} = kwargs"] if forwarded else []
+        return {
+            "parts": parts,
+            "imports": self.module_imports(sorted(parts.extra_imports + ["from typing import NamedTuple"])),
+            "state_class": f"{metric.class_name}State",
+            "init_args": parts.init_args + ['dtype="float32"'] + ["**kwargs"] * bool(forwarded),
+            "init_checks": self.backend_checks(metric) + kwargs_checks,
+            "fields": fields,
+            "build_state": build_state,
+            "first_shaped": metric.batch_shaped[0].name if metric.batch_shaped else None,
+            "refusal": refusal,
+            "merge_body": [] if refusal else self.merge_body(metric, printer),
+            "reduce_fields": [] if refusal else self.reduce_fields(metric),
+            "config_items": [(p.name, f"self.{p.name}") for p in metric.params],
+            "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
+        }
+
+    def backend_checks(self, metric: ir.Metric) -> list[str]:
+        """Constructor statements refusing an int64 the metric needs where JAX holds it as int32."""
+        for s in metric.states:
+            if s.dtype == "int64":
+                return [f"_refuse_int32({metric.class_name!r}, 'state variable {s.name!r}')"]
+        for i in metric.inputs:
+            if i.dtype == "int64":
+                return [f"_refuse_int32({metric.class_name!r}, 'input {i.name!r}')"]
+        casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
+        if any(e.type.dtype == "int64" for e in casts):
+            return [f"_refuse_int32({metric.class_name!r}, 'a cast to int64')"]
+        return []
+
+    def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
+        """merge's statements: a state that has seen no batch is the other's; sizes the first batches gave must
+        agree; each field combined as update folds it (an add state's initial value counted once)."""
+        body = []
+        if metric.batch_shaped:
+            first = metric.batch_shaped[0].name
+            body += [f"if other.{first} is None:  # it has seen no batch", "    return state"]
+            body += [f"if state.{first} is None:", "    return other"]
+            check = (
+                "_check_size({metric}, {input!r}, {axis}, other.{state}.shape[{axis_of_state}], {state!r}, "
+                'state.{state}.shape[{axis_of_state}], "the merged state")'
+            )
+            body += size_checks(metric, printer, check)
+        combined = []
+        for s in metric.states:
+            value = _MERGE.get(s.fold, "{a} + {b}").format(a=f"state.{s.name}", b=f"other.{s.name}")
+            if s.fold == "add" and s.init != 0:
+                value = f"{value} - {py_literal(s.init)}"
+            combined.append(f"{s.name}={value},")
+        return body + [f"return {metric.class_name}State(", *["    " + c for c in combined], ")"]
+
+    def reduce_fields(self, metric: ir.Metric) -> list[str]:
+        """reduce's fields: each state combined over the devices of a mapped axis, the same on every one."""
+        fields = []
+        for s in metric.states:
+            value = f"{_COLLECTIVE[s.fold]}(state.{s.name}, axis_name)"
+            if s.fold == "add" and s.init != 0:  # the initial value counted once, not once per device
+                value = (
+                    f"{_COLLECTIVE[s.fold]}(state.{s.name} - {py_literal(s.init)}, axis_name) + {py_literal(s.init)}"
+                )
+            fields.append(f"{s.name}={value},")
+        return fields
+
+    @contextlib.contextmanager
+    def example_runtime(self) -> Iterator[Any]:
+        import jax
+
+        yield jax
+
+    def example_make(self, cls: Any, params: dict[str, Any]) -> Any:
+        return _Running(cls(**params))
+
+    def example_update(self, metric: Any, inputs: dict[str, Any], sample_weight: Any) -> None:
+        metric.state = metric.metric.update(metric.state, *inputs.values(), sample_weight=sample_weight)
+
+    def example_result(self, metric: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(metric.metric.compute(metric.state))
+
+
+class _Running:
+    """A functional metric and the state it has reached: what `metricgen test` feeds batch by batch."""
+
+    def __init__(self, metric: Any):
+        self.metric = metric
+        self.state = metric.init()

@@ -1,0 +1,114 @@
+"""The torchmetrics target's column of the function table: each function written with torch ops.
+
+Function name -> lowering, in the table's order (metricgen/functions.py). A function missing here is refused
+for the torchmetrics target, located where a spec calls it. New tensors are made on ``self.device``, the
+metric's.
+"""
+
+from __future__ import annotations
+
+from ..functions import OUT_DTYPE, SAMPLE_WEIGHT, Args, Code, Lowering, bincount_as_segment_sum, call, given
+
+
+def _reduce(fn: str) -> Lowering:
+    """A torch reduction over `axis` (every axis by default): torch takes keepdim only beside dim."""
+
+    def lower(a: Args) -> str:
+        if not a.given("keepdims"):
+            return call(fn, "x", dim=given("axis"))(a)
+        return call(fn, "x", dim="axis", keepdim="keepdims")(a)
+
+    return lower
+
+
+def _int32(lowering: Lowering) -> Lowering:
+    """torch's index functions give int64 where the language promises int32."""
+    return lambda a: f"{lowering(a)}.to(torch.int32)"
+
+
+def _int32_scalar(size: str) -> str:
+    """A Python int (a size) as an int32 tensor on the metric's device."""
+    return f"torch.tensor({size}, dtype=torch.int32, device=self.device)"
+
+
+def _logsumexp(a: Args) -> str:
+    # torch.logsumexp needs dim: every axis, where the spec gave none
+    dim = a["axis"] if a.given("axis") else f"tuple(range({a.atom('x')}.dim()))"
+    keepdim = f", keepdim={a['keepdims']}" if a.given("keepdims") else ""
+    return f"torch.logsumexp({a['x']}, dim={dim}{keepdim})"
+
+
+FUNCTIONS: dict[str, Lowering] = {
+    # reductions
+    "sum": _reduce("torch.sum"),
+    "mean": _reduce("torch.mean"),
+    "max": call("_extreme", "x", "axis", "keepdims", largest=Code("True")),
+    "min": call("_extreme", "x", "axis", "keepdims", largest=Code("False")),
+    "prod": call("_prod", "x", "axis", "keepdims"),
+    "any": _reduce("torch.any"),
+    "all": _reduce("torch.all"),
+    "cumsum": call("_cumsum", "x", "axis", "reverse", "exclusive"),
+    # sample weighting
+    "weighted_sum": call("_weighted_sum", "x", SAMPLE_WEIGHT),
+    "weighted_count": call("_weighted_count", "x", SAMPLE_WEIGHT, OUT_DTYPE),
+    "sample_weights": call("_weights_like", "x", SAMPLE_WEIGHT, OUT_DTYPE),
+    # element-wise math
+    "abs": call("torch.abs", "x"),
+    "sign": call("torch.sign", "x"),
+    "square": call("torch.square", "x"),
+    "negative": call("torch.negative", "x"),
+    "sqrt": call("torch.sqrt", "x"),
+    "log": call("torch.log", "x"),
+    "log1p": call("torch.log1p", "x"),
+    "exp": call("torch.exp", "x"),
+    "floor": call("torch.floor", "x"),
+    "ceil": call("torch.ceil", "x"),
+    "round": call("torch.round", "x"),
+    "sigmoid": call("torch.sigmoid", "x"),
+    "softplus": call("torch.nn.functional.softplus", "x"),
+    "rsqrt": call("torch.rsqrt", "x"),
+    "isnan": call("torch.isnan", "x"),
+    "isinf": call("torch.isinf", "x"),
+    "log_softmax": call("torch.log_softmax", "x", dim="axis"),
+    "logsumexp": _logsumexp,
+    "clip": call("torch.clamp", "x", "lo", "hi"),
+    "maximum": call("torch.maximum", "a", "b"),
+    "minimum": call("torch.minimum", "a", "b"),
+    "safe_div": call("_divide_no_nan", "a", "b"),
+    "true_divide": call("torch.true_divide", "a", "b"),
+    "where": call("torch.where", "cond", "a", "b"),
+    "concat": lambda a: f"torch.cat([{a['a']}, {a['b']}], dim={a['axis']})",
+    "matmul": call("torch.matmul", "a", "b"),
+    # indices, ranks and shapes
+    "argmax": _int32(call("torch.argmax", "x", dim="axis")),
+    "argmin": _int32(call("torch.argmin", "x", dim="axis")),
+    "argsort": _int32(call("torch.argsort", "x", dim="axis", descending="descending", stable=Code("True"))),
+    "sort": lambda a: f"torch.sort({a['x']}, dim={a['axis']}, descending={a['descending']}).values",
+    "top_k": lambda a: f"torch.topk({a['x']}, k={a['k']}).values",
+    "in_top_k": call("_in_top_k", "targets", "predictions", "k"),
+    "one_hot": call("_one_hot", "indices", "depth", OUT_DTYPE),
+    "gather": call("_gather", "x", "indices", "axis"),
+    "take_along_axis": lambda a: f"torch.take_along_dim({a['x']}, {a.atom('indices')}.long(), dim={a['axis']})",
+    "reshape": call("torch.reshape", "x", "shape"),
+    "transpose": call("_transpose", "x", given("perm")),
+    "expand_dims": call("torch.unsqueeze", "x", "axis"),
+    "squeeze": call("torch.squeeze", "x", dim=given("axis")),
+    "flip": lambda a: f"torch.flip({a['x']}, dims=[{a['axis']}])",
+    "size": lambda a: _int32_scalar(f"{a.atom('x')}.numel()"),
+    "shape": lambda a: _int32_scalar(f"{a.atom('x')}.shape[{a['axis']}]"),
+    "ones_like": call("torch.ones_like", "x"),
+    "arange": call(
+        "torch.arange",
+        "start",
+        given("stop"),
+        step=given("step"),
+        dtype=Code("torch.int32"),
+        device=Code("self.device"),
+    ),
+    "linspace": call("torch.linspace", "start", "stop", "num", dtype=OUT_DTYPE, device=Code("self.device")),
+    # counting and bucketing
+    "bincount": bincount_as_segment_sum("torch.ones_like"),
+    "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
+    # dtypes
+    "cast": lambda a: f"{a.atom('x')}.to({a['dtype']})",
+}

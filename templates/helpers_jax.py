@@ -1,0 +1,125 @@
+# Helper functions copied into generated JAX modules (jax.numpy only), each only where the metric uses it.
+# They mirror helpers_keras.py and helpers_torch.py: keep the files' functions in step. Keep each helper
+# self-contained. Shapes are static under jax.jit, so every check here runs in Python, when the step is traced.
+import jax
+import jax.numpy as jnp
+
+
+def _weights_like(values, sample_weight, dtype):
+    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
+    if sample_weight is None:
+        return jnp.ones_like(values, dtype=dtype)
+    weights = jnp.asarray(sample_weight, dtype=dtype)
+    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
+        weights = jnp.squeeze(weights, axis=-1)
+    weights = jnp.reshape(weights, weights.shape + (1,) * (values.ndim - weights.ndim))
+    return jnp.broadcast_to(weights, values.shape)
+
+
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return jnp.sum(values)
+    return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return jnp.asarray(values.size, dtype=dtype)
+    return jnp.sum(_weights_like(values, sample_weight, dtype))
+
+
+def _match_rank(value, reference, offset=0):
+    """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
+    of 1 dropped, or (offset 0) added."""
+    if value.ndim == reference.ndim + offset + 1 and value.shape[-1] == 1:
+        return jnp.squeeze(value, axis=-1)
+    if offset == 0 and value.ndim + 1 == reference.ndim and reference.shape[-1] == 1:
+        return jnp.expand_dims(value, axis=-1)
+    return value
+
+
+def _divide_no_nan(a, b):
+    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
+    zero = b == 0
+    return jnp.where(zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b))
+
+
+def _extreme(x, axis, keepdims, largest):
+    """jnp.max (min) over `axis`, and of nothing the dtype's lowest (highest) value, as tf.reduce_max (min)
+    gives: jnp raises there."""
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        bound = -jnp.inf if largest else jnp.inf
+    else:
+        bound = jnp.iinfo(x.dtype).min if largest else jnp.iinfo(x.dtype).max
+    return (jnp.max if largest else jnp.min)(x, axis=axis, keepdims=keepdims, initial=bound)
+
+
+def _cumsum(x, axis, reverse, exclusive):
+    """tf.cumsum in jnp: `reverse` sums from the end, `exclusive` leaves each element out (shifted by one
+    place, not cumsum − x, which loses small values next to large ones)."""
+    if reverse:
+        x = jnp.flip(x, axis=axis)
+    out = jnp.cumsum(x, axis=axis)
+    if exclusive:
+        out = jnp.moveaxis(out, axis, 0)
+        out = jnp.moveaxis(jnp.concatenate([jnp.zeros_like(out[:1]), out[:-1]], axis=0), 0, axis)
+    return jnp.flip(out, axis=axis) if reverse else out
+
+
+def _segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum in JAX: ids of any rank (a prefix of data's shape), ids outside
+    0..num_segments-1 dropped."""
+    ids = jnp.reshape(segment_ids, (-1,))
+    data = jnp.reshape(data, ids.shape + data.shape[segment_ids.ndim :])
+    ids = jnp.where((ids >= 0) & (ids < num_segments), ids, num_segments)  # the extra segment, dropped
+    return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _in_top_k(targets, predictions, k):
+    """tf.math.in_top_k in JAX: fewer than k scores strictly above the target's (ties count in), and False
+    for a target out of range or a row with a non-finite score."""
+    in_range = (targets >= 0) & (targets < predictions.shape[-1])
+    index = jnp.where(in_range, targets, jnp.zeros_like(targets))
+    target_score = jnp.take_along_axis(predictions, index[..., None], axis=-1)
+    finite = jnp.all(jnp.isfinite(predictions), axis=-1)
+    return in_range & finite & (jnp.sum(predictions > target_score, axis=-1) < k)
+
+
+def _check_batch_size(metric, name, value, axis, state, expected):
+    """_check_size for a batch (JAX's shapes are static, so it runs when traced); returns the batch, as the
+    other targets do."""
+    _check_rank(metric, name, value.ndim, axis, state)
+    _check_size(metric, name, axis, value.shape[axis], state, expected)
+    return value
+
+
+def _check_list_size(metric, param, entries, name, value, axis):
+    """_check_entries for a batch (static shapes: checked when traced); returns the batch."""
+    _check_entries(metric, param, entries, name, value.shape[axis], axis)
+    return value
+
+
+def _float_dtype(metric, dtype):
+    """The metric's float dtype, refused where JAX would not hold it: float64 without 64-bit types enabled is
+    silently float32 in JAX, which would compute a number other than the one asked for."""
+    dtype = jnp.dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"{metric}: dtype must be a float dtype, got {dtype}")
+    if dtype.itemsize == 8 and not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{metric}: dtype float64 needs 64-bit types, which JAX holds as 32-bit unless enabled: call "
+            'jax.config.update("jax_enable_x64", True) before making the metric'
+        )
+    return dtype
+
+
+def _refuse_int32(metric, what):
+    """Refuses JAX without 64-bit types: JAX then holds an int64 array as int32 and wraps past 2**31 - 1, so
+    the metric's `what` (int64) would count wrong, silently."""
+    if not jax.config.jax_enable_x64:
+        raise ValueError(
+            f"{metric}: its {what} is int64, which JAX holds as int32 (wrapping past 2**31 - 1) unless 64-bit "
+            'types are enabled: call jax.config.update("jax_enable_x64", True) before making the metric'
+        )
