@@ -185,3 +185,16 @@ def templates_dir() -> Path:
 
 def is_float(dtype: str) -> bool:
     return dtype == FLOAT or dtype.startswith(("float", "bfloat"))
+
+
+def first_int64(metric: ir.Metric) -> str | None:
+    """What of ``metric`` is int64 first (a state variable, an input, a cast), as an error names it; or None.
+    The targets that run on JAX refuse it there unless 64-bit types are enabled (JAX holds int64 as int32)."""
+    for s in metric.states:
+        if s.dtype == "int64":
+            return f"state variable {s.name!r}"
+    for i in metric.inputs:
+        if i.dtype == "int64":
+            return f"input {i.name!r}"
+    casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
+    return next(("a cast to int64" for e in casts if e.type.dtype == "int64"), None)

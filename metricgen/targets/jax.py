@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from .. import ir
 from ..lowering import Printer, class_parts, merge_refusal, py_literal, size_checks
 from ..types import FLOAT
-from .base import Target
+from .base import Target, first_int64
 from .jax_functions import FUNCTIONS
 
 # How partial states combine: by merge (two states) and by reduce (a collective over a mapped axis).
@@ -118,16 +118,8 @@ class JaxTarget(Target):
 
     def backend_checks(self, metric: ir.Metric) -> list[str]:
         """Constructor statements refusing an int64 the metric needs where JAX holds it as int32."""
-        for s in metric.states:
-            if s.dtype == "int64":
-                return [f"_refuse_int32({metric.class_name!r}, 'state variable {s.name!r}')"]
-        for i in metric.inputs:
-            if i.dtype == "int64":
-                return [f"_refuse_int32({metric.class_name!r}, 'input {i.name!r}')"]
-        casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
-        if any(e.type.dtype == "int64" for e in casts):
-            return [f"_refuse_int32({metric.class_name!r}, 'a cast to int64')"]
-        return []
+        first = first_int64(metric)
+        return [] if first is None else [f"_refuse_int32({metric.class_name!r}, {first!r})"]
 
     def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
         """merge's statements: a state that has seen no batch is the other's; sizes the first batches gave must

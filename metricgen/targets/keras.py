@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..types import FLOAT
+from .base import first_int64
 from .keras_functions import FUNCTIONS
 from .keras_metric import KerasMetricTarget
 
@@ -36,7 +37,7 @@ class KerasTarget(KerasMetricTarget):
 
     def backend_checks(self, metric: ir.Metric) -> list[str]:
         # JAX without x64 holds int64 as int32 and wraps past 2**31 - 1: a wrong number, silently
-        first = _first_int64(metric)
+        first = first_int64(metric)
         return [] if first is None else [f"_refuse_jax_int32({metric.class_name!r}, {first!r})"]
 
     def registered_package(self, package: str) -> str:
@@ -55,15 +56,3 @@ class KerasTarget(KerasMetricTarget):
         if state.fold in ("max", "min"):  # on the TensorFlow backend, under tf.distribute: see the helper
             value = f"_replica_reduce({value}, {state.fold == 'max'})"
         return super().fold(state, value)
-
-
-def _first_int64(metric: ir.Metric) -> str | None:
-    """What of ``metric`` is int64 first (a state variable, an input, a cast), as an error names it; or None."""
-    for s in metric.states:
-        if s.dtype == "int64":
-            return f"state variable {s.name!r}"
-    for i in metric.inputs:
-        if i.dtype == "int64":
-            return f"input {i.name!r}"
-    casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
-    return next(("a cast to int64" for e in casts if e.type.dtype == "int64"), None)
