@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import SpecError, did_you_mean
-from .inherit import catalogue_files, catalogue_root, resolve
+from .inherit import catalogue_files, catalogue_root, in_catalogue, resolve
 from .loader import load_spec_text
 from .schema import Spec, validate_spec
 
@@ -90,5 +90,10 @@ def renamed(entry: Entry, name: str, class_name: str, schema_line: str) -> str:
         if len(at) != 1:  # the shipped specs are block mappings with each key once: a broken installation
             raise ValueError(f"{entry.qualified}: expected one top-level '{key}:' line, found {len(at)}")
         lines[at[0]] = f"{key}: {value}"
+    # a base in the catalogue's own folder, named relative to it: qualified, so that it resolves from the copy
+    for i, line in enumerate(lines):
+        written = re.fullmatch(r"extends:\s*([A-Za-z0-9_./:-]+)\s*", line)
+        if written:
+            lines[i] = f"extends: {in_catalogue(f'{entry.collection}:{entry.file_name}', written.group(1))}"
     origin = f"# Started from metricgen's catalogue: {entry.qualified} ({entry.collection}/specs/{entry.file_name})."
     return "\n".join([schema_line, origin, *lines]) + "\n"

@@ -155,7 +155,7 @@ def render_catalogue(groups: Iterable[tuple[str, list[tuple[Path, Spec]]]], root
         "# The metrics catalogue",
         "",
         "Written by `metricgen docs` from the specs; do not edit (a test checks it is current). Regenerate with",
-        "`metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ --out docs/metrics.md`.",
+        "`metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ catalogue/torchmetrics/specs/ --out docs/metrics.md`.",
         "",
     ]
     for title, specs in groups:

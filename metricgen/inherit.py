@@ -1,7 +1,12 @@
 """Stage 1b, inherit: a spec that `extends:` another, merged with it into one LoadedSpec.
 
     extends: fbeta_score.yaml        # a file, relative to the spec that names it
-    extends: keras:FBetaScore        # a catalogue spec (`metricgen catalogue`), by class or snake_case name
+    extends: keras:FBetaScore        # a catalogue spec (`metricgen list --catalogue`), by class or snake_case name
+    extends: torchmetrics:base/binary_stat_scores.yaml   # a file of a catalogue's specs folder (its bases)
+
+A catalogue spec's own relative `extends:` (``base/binary_stat_scores.yaml``) names a file of its collection's
+specs folder, so that it resolves alike from a source checkout, an installed wheel and a copy made by
+`metricgen new --from` (which writes it qualified).
 
 The merge rule, the parent's data first and the child's written over it:
 - `name`, `class_name`, `examples` and `extends` are never inherited: a child is a metric of its own, and the
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import posixpath
 import re
 from importlib import resources
 from pathlib import Path
@@ -37,6 +43,8 @@ MAX_DEPTH = 8  # parents in one chain: a deeper one is a mistake, or a cycle thr
 NOT_INHERITED = frozenset({"name", "class_name", "examples", "extends"})
 MERGED_BY_KEY = frozenset({"params", "state"})
 CATALOGUE_NAME = re.compile(r"([a-z][a-z0-9_]*):([A-Za-z][A-Za-z0-9_]*)")
+# a file of a collection's specs folder: no '..', no absolute path, only .yaml (what a catalogue spec is known by)
+CATALOGUE_FILE = re.compile(r"([a-z][a-z0-9_]*):((?:[a-z0-9_]+/)*[a-z0-9_]+\.ya?ml)")
 
 
 def catalogue_root() -> Traversable:
@@ -68,6 +76,9 @@ def resolve(
 
     if not isinstance(reference, str) or not reference.strip():
         raise refuse("extends must name a spec", "a file like base.yaml, or a catalogue spec like keras:FBetaScore")
+    reference = in_catalogue(loaded.path, reference)
+    if _is_catalogue(loaded.path) and not _is_catalogue(reference):  # a '..' out of the collection's folder
+        raise refuse(f"extends '{reference}' leaves the catalogue", "a catalogue spec extends its collection's files")
     chain = _chain or ((_identity_of(loaded.path), loaded.path),)
     root = _project_root(Path(chain[0][0]))
     identity, parent = _load_parent(reference, directory or Path(loaded.path).parent, root, refuse)
@@ -83,14 +94,30 @@ def resolve(
                 )
             ]
         )
-    parent_directory = None if CATALOGUE_NAME.fullmatch(identity) else Path(parent.path).parent
+    parent_directory = None if _is_catalogue(identity) else Path(parent.path).parent
     parent = resolve(parent, parent_directory, (*chain, (identity, parent.path)))
     return merge(parent, loaded)
 
 
 def _identity_of(path: str) -> str:
     """How a spec is known in a chain: a catalogue name, else its resolved absolute path."""
-    return path if CATALOGUE_NAME.fullmatch(path) else str(Path(path).resolve())
+    return path if _is_catalogue(path) else str(Path(path).resolve())
+
+
+def _is_catalogue(path: str) -> bool:
+    return bool(CATALOGUE_NAME.fullmatch(path) or CATALOGUE_FILE.fullmatch(path))
+
+
+def in_catalogue(path: str, reference: str) -> str:
+    """``reference`` as written in the spec known as ``path``: a relative file named by a catalogue spec
+    (``torchmetrics:binary_accuracy.yaml`` naming ``base/binary_stat_scores.yaml``) is a file of the same
+    collection (``torchmetrics:base/binary_stat_scores.yaml``); anything else as it is."""
+    own = CATALOGUE_FILE.fullmatch(path)
+    if own is None or not isinstance(reference, str) or _is_catalogue(reference):
+        return reference
+    collection, file = own.groups()
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(file), reference))
+    return f"{collection}:{joined}"
 
 
 def _project_root(spec_file: Path) -> Path:
@@ -107,10 +134,20 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
     catalogue = CATALOGUE_NAME.fullmatch(reference)
     if catalogue:
         collection, name = catalogue.groups()
-        text = _catalogue_specs(collection).get(name)
-        if text is None:
+        found = _catalogue_specs(collection).get(name)
+        if found is None:
             raise refuse(f"no catalogue spec named '{reference}'", "'metricgen list --catalogue' lists them")
-        return reference, load_spec_text(text, reference)
+        known_as = f"{collection}:{found[0]}"  # by its file: its own relative extends resolve from there
+        return known_as, load_spec_text(found[1], known_as)
+    catalogue_file = CATALOGUE_FILE.fullmatch(reference)
+    if catalogue_file:
+        collection, file = catalogue_file.groups()
+        spec = catalogue_root() / collection / "specs"
+        for part in file.split("/"):
+            spec = spec / part
+        if not spec.is_file():
+            raise refuse(f"no catalogue spec file '{reference}'", f"{collection}'s specs folder has no {file}")
+        return reference, load_spec_text(spec.read_text(encoding="utf-8"), reference)
     shown = reference if len(reference) <= 80 else reference[:77] + "..."
     # a spec from a pull request must not read other files: only a spec file inside the repository, so no
     # absolute path, no way out by '..' or a symlink, and nothing but .yaml/.yml (whose text errors would quote)
@@ -150,9 +187,10 @@ def catalogue_files(root: Traversable) -> tuple[tuple[str, str, str], ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def _catalogue_specs(collection: str) -> dict[str, str]:
-    """A collection's spec texts by class name and by snake_case name ({} for no such collection)."""
-    found: dict[str, str] = {}
+def _catalogue_specs(collection: str) -> dict[str, tuple[str, str]]:
+    """A collection's specs as (file name, text), by class name and by snake_case name ({} for no such
+    collection)."""
+    found: dict[str, tuple[str, str]] = {}
     for owner, file_name, text in catalogue_files(catalogue_root()):
         if owner != collection:
             continue
@@ -160,7 +198,7 @@ def _catalogue_specs(collection: str) -> dict[str, str]:
         if isinstance(data, dict):
             for key in ("class_name", "name"):
                 if isinstance(data.get(key), str):
-                    found[data[key]] = text
+                    found[data[key]] = (file_name, text)
     return found
 
 

@@ -76,16 +76,26 @@ def check_supported(metric: ir.Metric, target: "Target", targets: "Iterable[Targ
                         "it exists for: " + ", ".join(columns),
                     )
                 )
-    for what, declarations in (("param", metric.params), ("state variable", metric.states)):
-        for d in declarations:
-            if d.name in target.reserved_attributes:
-                errors.append(
-                    SpecError(
-                        f"invalid {what} name '{d.name}': {target.reserved_by} already has an attribute of this name",
-                        d.loc,
-                        metric.spec_path,
-                    )
+    # a param whose name the base class has is kept under another attribute (Target.param_attribute); one that
+    # the constructor takes itself, and a state variable (an attribute the base class reads), cannot be renamed
+    for p in metric.params:
+        if p.name in target.constructor_arguments:
+            errors.append(
+                SpecError(
+                    f"invalid param name '{p.name}': the {target.name} target's constructor takes an argument of this name",
+                    p.loc,
+                    metric.spec_path,
                 )
+            )
+    for s in metric.states:
+        if s.name in target.reserved_attributes:
+            errors.append(
+                SpecError(
+                    f"invalid state variable name '{s.name}': {target.reserved_by} already has an attribute of this name",
+                    s.loc,
+                    metric.spec_path,
+                )
+            )
     if errors:
         raise SpecErrors(sorted(dict.fromkeys(errors), key=lambda e: (e.location.line, e.location.column)))
 
@@ -98,6 +108,10 @@ class Printer:
 
     def code(self, expr: ir.Expr) -> str:
         return self.emit(expr)[0]
+
+    def param(self, name: str) -> str:
+        """Code reading the param ``name`` in a method."""
+        return f"self.{self.target.param_attribute(name)}"
 
     @staticmethod
     def wrap(fragment: tuple[str, int], minimum: int) -> str:
@@ -116,15 +130,15 @@ class Printer:
         if e.kind == "state":
             return self.target.read_state(self.target.state_variable(e.name)), _PREC["atom"]
         if e.kind == "param":
-            return f"self.{e.name}", _PREC["atom"]
+            return self.param(e.name), _PREC["atom"]
         if e.kind == "constant":
             return self.target.constants[e.name], _PREC["atom"]
         return e.name, _PREC["atom"]
 
     def emit_Length(self, e: ir.Length) -> tuple[str, int]:
         if e.or_number:
-            return f"len(self.{e.name}) if isinstance(self.{e.name}, list) else 1", _PREC["if"]
-        return f"len(self.{e.name})", _PREC["atom"]
+            return f"len({self.param(e.name)}) if isinstance({self.param(e.name)}, list) else 1", _PREC["if"]
+        return f"len({self.param(e.name)})", _PREC["atom"]
 
     def emit_StateDim(self, e: ir.StateDim) -> tuple[str, int]:
         return f"{self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]
@@ -133,7 +147,7 @@ class Printer:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
 
     def emit_IsList(self, e: ir.IsList) -> tuple[str, int]:
-        return f"isinstance(self.{e.name}, list)", _PREC["atom"]
+        return f"isinstance({self.param(e.name)}, list)", _PREC["atom"]
 
     def emit_HasSampleWeight(self, e: ir.HasSampleWeight) -> tuple[str, int]:
         return "sample_weight is not None", _PREC["cmp"]
@@ -210,7 +224,7 @@ class Printer:
 
     def emit_CallParam(self, e: ir.CallParam) -> tuple[str, int]:
         args = ", ".join([self.code(a) for a in e.args] + [f"**self.{e.name}_kwargs"] * e.forward_kwargs)
-        return self.target.cast(f"self.{e.name}({args})", e.type.dtype), _PREC["atom"]
+        return self.target.cast(f"{self.param(e.name)}({args})", e.type.dtype), _PREC["atom"]
 
     def emit_Apply(self, e: ir.Apply) -> tuple[str, int]:
         function = REGISTRY[e.function]
@@ -272,7 +286,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
     shape_given_when = None if needed_when is None else f"not ({needed_when})"
     none = ", ".join("None" for _ in _sizing_inputs(metric))
     for p, rule in zip(metric.params, rules):
-        init_checks += rule.check(metric.class_name, p.name)
+        init_checks += rule.check(metric.class_name, p.name, printer.target.param_attribute(p.name))
     return ClassParts(
         spec_path=metric.spec_path,
         class_name=metric.class_name,
@@ -408,14 +422,14 @@ def unsplittable(metric: ir.Metric, read: ir.State) -> str:
     )
 
 
-def same_params_check(metric: ir.Metric, other: str) -> list[str]:
+def same_params_check(metric: ir.Metric, target: "Target", other: str) -> list[str]:
     """merge_state's refusal of a metric ``other`` made with different params (a function param aside)."""
     names = [p.name for p in metric.params if p.type != "callable"]
     names += [p.kwargs_attribute for p in metric.params if p.forward_kwargs]
     if not names:
         return []
-    mine = python_tuple([f"self.{n}" for n in names])
-    theirs = python_tuple([f"{other}.{n}" for n in names])
+    mine = python_tuple([f"self.{target.param_attribute(n)}" for n in names])
+    theirs = python_tuple([f"{other}.{target.param_attribute(n)}" for n in names])
     return [f"_check_same_params({metric.class_name!r}, {python_tuple([repr(n) for n in names])}, {mine}, {theirs})"]
 
 
@@ -464,7 +478,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if i.same_rank_as is not None and i.name in used:
             offset = f", {i.rank_offset}" if i.rank_offset else ""
             body.append(f"{i.name} = _match_rank({i.name}, {i.same_rank_as}{offset})")
-    body += _list_size_checks(metric)
+    body += _list_size_checks(metric, printer)
     if metric.batch_shaped:  # Keras' `_build`: the state is made from the first batch's shapes
         shapes = ", ".join(f"{name}.shape" for name in _sizing_inputs(metric))
         first = target.state_variable(metric.batch_shaped[0].name)
@@ -491,7 +505,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     return body + folds
 
 
-def _list_size_checks(metric: ir.Metric) -> list[str]:
+def _list_size_checks(metric: ir.Metric, printer: Printer) -> list[str]:
     """Statements that refuse a list param whose entries are not as many as the input they line up with has
     along that axis (statically, at trace time, where the size is known then; else by an assertion the input then
     depends on)."""
@@ -499,15 +513,16 @@ def _list_size_checks(metric: ir.Metric) -> list[str]:
     lines = []
     for size in metric.list_sizes:
         p = params[size.param]
+        value = printer.param(p.name)
         # the input comes back from the check: where the check is a run-time assertion, what follows waits for it
         call = (
-            f"{size.input} = _check_list_size({metric.class_name!r}, {p.name!r}, len(self.{p.name}), "
+            f"{size.input} = _check_list_size({metric.class_name!r}, {p.name!r}, len({value}), "
             f"{size.input!r}, {size.input}, {size.axis})"
         )
         if p.type == NUMBER_OR_LIST:  # one number broadcasts against anything
-            lines += [f"if isinstance(self.{p.name}, list):", f"    {call}"]
+            lines += [f"if isinstance({value}, list):", f"    {call}"]
         elif p.optional:
-            lines += [f"if self.{p.name} is not None:", f"    {call}"]
+            lines += [f"if {value} is not None:", f"    {call}"]
         else:
             lines.append(call)
     return lines

@@ -143,14 +143,15 @@ class ParamRule:
     def needs_numbers_module(self) -> bool:
         return self.type in NUMERIC_TYPES
 
-    def check(self, class_name: str, name: str) -> list[str]:
-        """The constructor's lines for this argument: the check, then storing it on the instance."""
+    def check(self, class_name: str, name: str, attribute: str | None = None) -> list[str]:
+        """The constructor's lines for this argument: the check, then storing it on the instance (as
+        ``attribute``, by default its own name)."""
         # the description may hold a str param's choices (spec text): braces doubled, so an f-string keeps them
         said = f"{class_name}: argument `{name}` must be {self.describe()}, got ".replace("{", "{{").replace("}", "}}")
         return [
             f"if not ({self.condition(name)}):",
             f"    raise ValueError(f{said + '{' + name + '!r}'!r})",
-            f"self.{name} = {self.stored(name)}",
+            f"self.{attribute or name} = {self.stored(name)}",
         ]
 
 

@@ -636,14 +636,16 @@ def test_only_the_test_command_imports_tensorflow(tmp_path):
 
 
 def test_docs_catalogue_is_current(monkeypatch):
-    """docs/metrics.md is what `metricgen docs` writes for the shipped specs and the TFA catalogue."""
+    """docs/metrics.md is what `metricgen docs` writes for the shipped specs and the catalogues."""
     monkeypatch.chdir(ROOT)
-    result = CliRunner().invoke(main, ["docs", "specs/", "catalogue/keras/specs/", "catalogue/tfa/specs/"])
+    result = CliRunner().invoke(
+        main, ["docs", "specs/", "catalogue/keras/specs/", "catalogue/tfa/specs/", "catalogue/torchmetrics/specs/"]
+    )
     assert result.exit_code == 0, result.output
     current = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
     assert (
         result.stdout == current
-    ), "run `metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ --out docs/metrics.md`"
+    ), "run `metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ catalogue/torchmetrics/specs/ --out docs/metrics.md`"
     assert "### CohenKappa" in current and "| `weightage` | str | `None` |" in current
 
 

@@ -335,3 +335,33 @@ def test_a_parent_elsewhere_in_the_project_is_read(tmp_path):
     write(project / "common", "base.yaml", BASE)
     child = write(project / "specs", "child.yaml", "extends: ../common/base.yaml\nname: c\nclass_name: C\n")
     assert spec_of(child).result.value == "total / count"
+
+
+def test_a_catalogue_base_is_found_from_a_catalogue_spec_and_from_a_copy(tmp_path, monkeypatch):
+    """torchmetrics' BinaryAccuracy extends base/binary_stat_scores.yaml of its own folder: `list --catalogue`
+    reads it (a bundled spec has no folder of its own), and a copy made by `new --from` names the base as
+    torchmetrics:base/binary_stat_scores.yaml, which builds from the user's folder."""
+    entry = bundled.find("torchmetrics:BinaryAccuracy")
+    assert entry.spec.class_name == "BinaryAccuracy" and "threshold" in entry.spec.params
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    made = runner.invoke(main, ["new", "my_accuracy", "--from", "torchmetrics:BinaryAccuracy"])
+    assert made.exit_code == 0, made.output
+    text = (tmp_path / "specs" / "my_accuracy.yaml").read_text(encoding="utf-8")
+    assert "extends: torchmetrics:base/binary_stat_scores.yaml" in text
+    built = runner.invoke(main, ["build", "--target", "jax", "specs/my_accuracy.yaml"])
+    assert built.exit_code == 0, built.output
+    y_true, y_pred = np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.9, 0.2, 0.3, 0.6])
+    module = load_module(tmp_path / "generated" / "jax" / "my_accuracy.py", "copied_binary_accuracy")
+    metric = module.MyAccuracy()
+    np.testing.assert_allclose(float(metric.compute(metric.update(metric.init(), y_true, y_pred))), 0.5)
+
+
+def test_a_catalogue_specs_relative_extends_cannot_leave_its_collection():
+    from metricgen.inherit import resolve
+    from metricgen.loader import load_spec_text
+
+    spec = "extends: ../../keras/specs/f1_score.yaml\nname: x\nclass_name: X\n"
+    with pytest.raises(SpecErrors) as caught:
+        resolve(load_spec_text(spec, "torchmetrics:sneaky.yaml"))
+    assert "leaves the catalogue" in caught.value.errors[0].format()

@@ -427,7 +427,7 @@ SECOND = [
     Mutant(
         "keras-merge-params-unchecked",
         "metricgen/targets/keras_metric.py",
-        '        body += ["    " + line for line in same_params_check(metric, "other")]\n',
+        '        body += ["    " + line for line in same_params_check(metric, self, "other")]\n',
         "",
         (RIGHT, "-k", "other_params"),
         "tf/keras merge_state merges a metric made with other params",
@@ -435,7 +435,7 @@ SECOND = [
     Mutant(
         "torch-merge-params-unchecked",
         "metricgen/targets/torchmetrics.py",
-        '            *["    " + line for line in same_params_check(metric, "incoming_state")],\n',
+        '            *["    " + line for line in same_params_check(metric, self, "incoming_state")],\n',
         "",
         (RIGHT, "-k", "other_params"),
         "torchmetrics merge_state merges a metric made with other params (threshold 0.1 with 0.9)",

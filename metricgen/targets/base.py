@@ -79,6 +79,15 @@ class Target(abc.ABC):
         stateful class, a field of the state passed in (``state.total``) for a functional one."""
         return f"self.{name}"
 
+    #: the constructor's own arguments, which no param can take (Keras' name and dtype)
+    constructor_arguments: frozenset[str] = frozenset()
+
+    def param_attribute(self, name: str) -> str:
+        """The attribute the metric keeps the param ``name`` in: its name, or ``_param_<name>`` where the base
+        class has an attribute of that name (keras.metrics.Metric has ``weights``, which torchmetrics' Cohen's
+        kappa takes as a param). No spec name starts with ``_``, and no base class has ``_param_`` attributes."""
+        return f"_param_{name}" if name in self.reserved_attributes else name
+
     def build_state(self, shapes: str) -> str:
         """The statement that makes the state variables shaped by the first batch, from the sizing inputs'
         shapes (``shapes``: their code, comma-separated; None each where the params give every size)."""

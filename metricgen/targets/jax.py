@@ -47,6 +47,7 @@ class JaxTarget(Target):
     # the class is a plain object: only the methods it defines are taken
     reserved_attributes = frozenset({"init", "update", "merge", "reduce", "compute", "dtype", "get_config"})
     reserved_by = "the jax target's metric class"
+    constructor_arguments = frozenset({"dtype"})
     update_method = "update"
     constructor_docs = (("dtype", "float dtype of the state and result (float64 needs jax_enable_x64)."),)
     example_result_name = "compute(state)"
@@ -112,7 +113,7 @@ class JaxTarget(Target):
             "refusal": refusal,
             "merge_body": [] if refusal else self.merge_body(metric, printer),
             "reduce_fields": [] if refusal else self.reduce_fields(metric),
-            "config_items": [(p.name, f"self.{p.name}") for p in metric.params],
+            "config_items": [(p.name, printer.param(p.name)) for p in metric.params],
             "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
         }
 

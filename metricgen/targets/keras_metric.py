@@ -42,6 +42,7 @@ class KerasMetricTarget(Target):
     reserved_attributes = KERAS_METRIC_ATTRIBUTES
     generated_names = Target.generated_names | {"keras", "config", "metrics", "other", "cls", "kwargs"}
     reserved_by = "keras.metrics.Metric"
+    constructor_arguments = frozenset({"name", "dtype"})
     update_method = "update_state"
     constructor_docs = (("name", "name of the metric instance."), ("dtype", "dtype of the state and result."))
     base_class: str
@@ -115,7 +116,7 @@ class KerasMetricTarget(Target):
             "init_args": parts.init_args + [f"name={metric.name!r}", "dtype=None"] + ["**kwargs"] * bool(forwarded),
             "resets": resets,
             "merge_body": self.merge_body(metric, printer),
-            "config_items": [(p.name, self.config_value(p)) for p in metric.params],
+            "config_items": [(p.name, self.config_value(p, printer.param(p.name))) for p in metric.params],
             "callable_params": [p.name for p in metric.params if p.type == "callable"],
             # saved beside the params, as Keras' MeanMetricWrapper saves them, so that cls(**config) passes them on
             "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
@@ -136,15 +137,16 @@ class KerasMetricTarget(Target):
         return f"{self.ops}.full({like}.shape, {value}, dtype={like}.dtype)"
 
     @staticmethod
-    def config_value(p: ir.Param) -> str:
-        """A param as get_config saves it: a copy of a list (None stays None), a function serialized."""
+    def config_value(p: ir.Param, value: str) -> str:
+        """A param (code: ``value``) as get_config saves it: a copy of a list (None stays None), a function
+        serialized."""
         if p.type.startswith("list["):
-            return f"None if self.{p.name} is None else list(self.{p.name})" if p.optional else f"list(self.{p.name})"
+            return f"None if {value} is None else list({value})" if p.optional else f"list({value})"
         if p.type == "float|list[float]":
-            return f"list(self.{p.name}) if isinstance(self.{p.name}, list) else self.{p.name}"
+            return f"list({value}) if isinstance({value}, list) else {value}"
         if p.type == "callable":
-            return f"keras.saving.serialize_keras_object(self.{p.name})"
-        return f"self.{p.name}"
+            return f"keras.saving.serialize_keras_object({value})"
+        return value
 
     def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
         cls = metric.class_name
@@ -156,7 +158,7 @@ class KerasMetricTarget(Target):
             f"    if not isinstance(other, {cls}):",
             f'        raise TypeError(f"{cls}.merge_state: cannot merge a {{type(other).__name__}}")',
         ]
-        body += ["    " + line for line in same_params_check(metric, "other")]
+        body += ["    " + line for line in same_params_check(metric, self, "other")]
         if metric.batch_shaped:
             first = metric.batch_shaped[0].name
             body += [f"    if {self.unbuilt(f'other.{first}')}:  # it has seen no batch", "        continue"]

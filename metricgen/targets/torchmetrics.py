@@ -172,7 +172,7 @@ class TorchMetricsTarget(Target):
             "if isinstance(incoming_state, Metric):",
             f"    if not isinstance(incoming_state, {cls}):",
             f'        raise ValueError(f"{cls}.merge_state: expected a {cls}, got a {{type(incoming_state).__name__}}")',
-            *["    " + line for line in same_params_check(metric, "incoming_state")],
+            *["    " + line for line in same_params_check(metric, self, "incoming_state")],
             "    incoming_state = incoming_state.metric_state",
             "elif not isinstance(incoming_state, dict):",
             f'    raise ValueError(f"{cls}.merge_state: expected a {cls}, a list of them or a dict of states, '

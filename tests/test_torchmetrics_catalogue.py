@@ -1,0 +1,280 @@
+"""The torchmetrics catalogue (catalogue/torchmetrics/specs/): specs of torchmetrics' classes with the same class
+names, constructor parameters and defaults. Every class is run against torchmetrics' own class with the same
+arguments: on the torchmetrics target as a drop-in (update(preds, target), compute(), reset), and on the Keras
+targets (update_state(y_true, y_pred), result()) on the same data; then forward, merge_state, the constructors'
+signatures, the keras target under JAX and PyTorch, sample weights on the Keras targets against numpy, and two
+gloo processes under torch.distributed."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import inspect
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchmetrics
+
+from conftest import ROOT, tf
+from metricgen.compiler import compile_file
+from support import load_module
+from drivers import driver
+from torchmetrics_catalogue_cases import CASES, Case, first_of_each_class
+from torchmetrics_catalogue_run import batches
+
+CATALOGUE = ROOT / "catalogue" / "torchmetrics"
+SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
+from conftest import EVERY_TARGET as TARGETS  # noqa: E402  (every registered target)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("spec", SPECS, ids=[s.stem for s in SPECS])
+def test_generated_modules_are_up_to_date(spec, target):
+    compiled = compile_file(spec, CATALOGUE / "generated", target)
+    assert compiled.ok, compiled.errors
+    assert (
+        compiled.output.read_text(encoding="utf-8") == compiled.source
+    ), f"run `cd catalogue/torchmetrics && metricgen build --target {target} specs/`"
+
+
+def test_every_spec_has_a_case():
+    assert {s.stem for s in SPECS} <= {c.stem for c in CASES}
+
+
+def generated_class(case: Case, target: str):
+    folder = CATALOGUE / "generated" / ("" if target == "tf" else target)
+    module = load_module(folder / f"{case.stem}.py", f"torchmetrics_catalogue_{target}_{case.stem}")
+    return getattr(module, case.class_name)
+
+
+def torch_inputs(batch: dict) -> tuple:
+    """A batch in torchmetrics' order: update(preds, target)."""
+    return torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"])
+
+
+def torchmetrics_class(case: Case):
+    """torchmetrics' class of the case's name: the task-specific ones (BinaryConfusionMatrix, ...) live in
+    torchmetrics.classification only, and Perplexity and PeakSignalNoiseRatio are deprecated at the top level."""
+    for home in (torchmetrics.classification, torchmetrics.text, torchmetrics.image, torchmetrics):
+        if hasattr(home, case.class_name):
+            return getattr(home, case.class_name)
+    raise AttributeError(f"torchmetrics has no {case.class_name}")
+
+
+def torchmetrics_value(case: Case, parts: list[dict]) -> np.ndarray:
+    reference = torchmetrics_class(case)(**case.kwargs)
+    for batch in parts:
+        reference.update(*torch_inputs(batch))
+    return reference.compute().double().numpy()
+
+
+def close(got, expected, case: Case):
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=np.float64), expected, rtol=case.tolerance, atol=case.tolerance, equal_nan=True
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_torchmetrics_target_is_a_drop_in(case):
+    parts = batches(case)
+    metric = generated_class(case, "torchmetrics")(**case.kwargs)
+    for batch in parts:
+        metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
+    expected = torchmetrics_value(case, parts)
+    got = metric.compute()
+    assert tuple(got.shape) == expected.shape
+    close(got.double().numpy(), expected, case)
+    metric.reset()
+    metric.update(torch.as_tensor(parts[0]["y_pred"]), torch.as_tensor(parts[0]["y_true"]))
+    close(metric.compute().double().numpy(), torchmetrics_value(case, parts[:1]), case)
+
+
+# every case on the keras target (eager) and the jax target; the tf target, compiled with XLA, on the first case
+# of each class (its tracing dominates the suite's time otherwise)
+KERAS_RUNS = [(case, target) for case in CASES if case.keras for target in ("keras", "jax")]
+KERAS_RUNS += [(case, "tf") for case in first_of_each_class() if case.keras]
+
+
+@pytest.mark.parametrize("case, target", KERAS_RUNS, ids=[f"{c.id}-{t}" for c, t in KERAS_RUNS])
+def test_keras_and_jax_targets_give_torchmetrics_numbers(case, target):
+    """update(y_true, y_pred) in the spec's order, on the targets other than torchmetrics', driven each its own
+    way (tests/drivers.py): several batches, then reset and one batch."""
+    drive = driver(target)
+    parts = batches(case)
+    metric = drive.make(generated_class(case, target), **case.kwargs)
+    for batch in parts:
+        drive.update(metric, batch, compiled=target == "tf")
+    close(drive.result(metric), torchmetrics_value(case, parts), case)
+    drive.reset(metric)
+    drive.update(metric, parts[0])
+    close(drive.result(metric), torchmetrics_value(case, parts[:1]), case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_forward_gives_torchmetrics_batch_values_and_keeps_accumulating(case):
+    parts = batches(case)
+    ours, reference = generated_class(case, "torchmetrics")(**case.kwargs), torchmetrics_class(case)(**case.kwargs)
+    for batch in parts:
+        close(ours(*torch_inputs(batch)).double().numpy(), reference(*torch_inputs(batch)).double().numpy(), case)
+    close(ours.compute().double().numpy(), torchmetrics_value(case, parts), case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_merge_state_of_shards_is_the_all_data_value(case):
+    """Shards fed different batches, one never updated, merge into the value of one metric fed everything, and
+    a metric that saw nothing takes a merged one's state whole."""
+    parts = batches(case)
+    new = functools.partial(generated_class(case, "torchmetrics"), **case.kwargs)
+    first, rest, empty = new(), new(), new()
+    first.update(*torch_inputs(parts[0]))
+    for batch in parts[1:]:
+        rest.update(*torch_inputs(batch))
+    first.merge_state([rest, empty])
+    expected = torchmetrics_value(case, parts)
+    close(first.compute().double().numpy(), expected, case)
+    late = new()
+    late.merge_state(first)
+    close(late.compute().double().numpy(), expected, case)
+
+
+def parameters(cls, omitted=()) -> list:
+    """(name, default) of the constructor's parameters in order, `**kwargs` last; `omitted` left out."""
+    signature = inspect.signature(cls.__init__)
+    return [(p.name, p.default, p.kind) for p in list(signature.parameters.values())[1:] if p.name not in omitted]
+
+
+@pytest.mark.parametrize("case", first_of_each_class(), ids=lambda c: c.class_name)
+def test_constructor_signature_is_torchmetrics(case):
+    """Same names in the same order, same defaults, **kwargs last: a drop-in by position and by keyword. A
+    parameter torchmetrics has and the spec cannot honour is listed in `extra["omits"]` (and said in the spec's
+    description): passing it fails loudly in torchmetrics.Metric's constructor."""
+    ours = parameters(generated_class(case, "torchmetrics"))
+    assert ours == parameters(torchmetrics_class(case), case.extra.get("omits", ()))
+    assert ours[-1][2] is inspect.Parameter.VAR_KEYWORD
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue_under(backend: str) -> dict:
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    script = Path(__file__).resolve().parent / "torchmetrics_catalogue_run.py"
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-5000:]
+    report = json.loads(done.stdout)
+    assert report["backend"] == backend
+    return report["results"]
+
+
+FIRST_KERAS = [c for c in first_of_each_class() if c.keras]
+
+
+@pytest.mark.parametrize("case", FIRST_KERAS, ids=lambda c: c.id)
+@pytest.mark.parametrize(
+    "backend",
+    [
+        pytest.param(b, marks=[] if importlib.util.find_spec(b) else [pytest.mark.skip(reason=f"{b} is not installed")])
+        for b in ("jax", "torch")
+    ],
+)
+def test_keras_target_under(backend, case):
+    """The keras target on JAX and PyTorch, the first configuration of each class, in a subprocess per backend,
+    against torchmetrics (here, on the same batches)."""
+    result = catalogue_under(backend)[case.id]
+    assert "error" not in result, result.get("error")
+    parts = batches(case)
+    close(result["all"], torchmetrics_value(case, parts), case)
+    close(result["first"], torchmetrics_value(case, parts[:1]), case)
+
+
+def sample_weights(case: Case, parts: list[dict]) -> list[np.ndarray]:
+    rng = np.random.default_rng(len(case.id))
+    return [rng.uniform(0.2, 2.0, len(batch["y_true"])).astype(np.float32) for batch in parts]
+
+
+WEIGHTED_RUNS = [(case, target) for case in CASES if case.keras and case.weighted for target in ("keras", "jax")]
+
+
+@pytest.mark.parametrize("case, target", WEIGHTED_RUNS, ids=[f"{c.id}-{t}" for c, t in WEIGHTED_RUNS])
+def test_keras_and_jax_targets_weight_samples_as_the_numpy_reference(case, target):
+    """Per-sample weights on the keras and jax targets (torchmetrics' classes take none): the case's independent
+    reference, a weighted mean in numpy or scikit-learn's sample_weight."""
+    parts = batches(case)
+    weights = sample_weights(case, parts)
+    drive = driver(target)
+    metric = drive.make(generated_class(case, target), **case.kwargs)
+    for batch, w in zip(parts, weights):
+        drive.update(metric, batch, sample_weight=w)
+    close(drive.result(metric), np.asarray(case.weighted(parts, weights), dtype=np.float64), case)
+
+
+DISTRIBUTED = ("MeanSquaredError-outputs3", "R2Score-raw_values-adjusted0", "PearsonCorrCoef", "PeakSignalNoiseRatio")
+
+WORKER = """
+import json, os, sys
+import numpy as np
+import torch
+import torch.distributed as dist
+sys.path.insert(0, {tests!r})
+from torchmetrics_catalogue_cases import CASES
+from torchmetrics_catalogue_run import GENERATED, load
+
+def main(rank, world, port, out):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=__import__("datetime").timedelta(seconds=60))
+    data = np.load({data!r})
+    results = {{}}
+    for case in [c for c in CASES if c.id in {ids!r}]:
+        metric = load(case, GENERATED / "torchmetrics")(**case.kwargs)
+        for key in sorted(k for k in data.files if k.startswith(case.id + "|" + str(rank) + "|")):
+            y_true, y_pred = data[key]
+            metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
+        results[case.id] = metric.compute().double().numpy().tolist()
+    with open(out + str(rank), "w") as handle:
+        json.dump(results, handle)
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    torch.multiprocessing.spawn(main, args=(2, int(sys.argv[1]), sys.argv[2]), nprocs=2)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_compute_is_the_all_data_value_under_torch_distributed(tmp_path):
+    """Two gloo processes on 127.0.0.1, each fed its own shard of uneven size (process 0 two batches, process 1
+    one); compute() on each, synced by torchmetrics, equals torchmetrics' class fed all the data in one process."""
+    cases = [c for c in CASES if c.id in DISTRIBUTED]
+    assert len(cases) == len(DISTRIBUTED)
+    arrays, expected = {}, {}
+    for case in cases:
+        parts = batches(case)
+        for index, (rank, batch) in enumerate(zip((0, 0, 1), parts)):
+            arrays[f"{case.id}|{rank}|{index}"] = np.stack([batch["y_true"], batch["y_pred"]]).astype(np.float32)
+        expected[case.id] = torchmetrics_value(case, parts)
+    np.savez(tmp_path / "data.npz", **arrays)
+    script = tmp_path / "worker.py"
+    tests = str(Path(__file__).resolve().parent)
+    script.write_text(
+        textwrap.dedent(WORKER.format(tests=tests, data=str(tmp_path / "data.npz"), ids=DISTRIBUTED)),
+        encoding="utf-8",
+    )
+    out = str(tmp_path / "result")
+    done = subprocess.run(
+        [sys.executable, str(script), str(free_port()), out], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-5000:]
+    for rank in (0, 1):
+        got = json.loads(Path(out + str(rank)).read_text())
+        for case in cases:
+            close(got[case.id], expected[case.id], case)
