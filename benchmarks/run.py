@@ -50,7 +50,7 @@ GENERATED = ROOT / "generated"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
-SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "catalogue", "generator")
+SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "catalogue", "generator", "fit")
 CATALOGUE = ROOT / "catalogue" / "keras"
 CATALOGUE_START, CATALOGUE_END = "<!-- catalogue-benchmark:start -->", "<!-- catalogue-benchmark:end -->"
 
@@ -72,6 +72,14 @@ def interleaved(
     candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float, warmup: int = 3
 ) -> dict[str, float]:
     """Median seconds per call of each candidate, timed in alternating order round after round."""
+    samples = interleaved_rounds(candidates, rounds, round_ms, warmup)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def interleaved_rounds(
+    candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float, warmup: int = 3
+) -> dict[str, list[float]]:
+    """Seconds per call of each candidate in each round (round r at index r), timed in alternating order."""
     iters = {}
     for name, fn in candidates.items():
         for _ in range(warmup):
@@ -91,7 +99,7 @@ def interleaved(
                 samples[name].append((time.perf_counter() - start) / n)
             finally:
                 gc.enable()
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
 
 
 # -- results -----------------------------------------------------------------------------------------------
@@ -926,7 +934,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     started = time.perf_counter()
     report = Report()
     tf = keras = np = None
-    if set(sections) - {"generator"}:
+    if set(sections) - {"generator", "fit"}:  # fit runs each Keras backend in a process of its own
         import numpy as np
         import tensorflow as tf
         import keras
@@ -948,6 +956,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             bench_catalogue(report, args, tf, keras, np)
         elif section == "generator":
             bench_generator(report, args)
+        elif section == "fit":
+            from fit_step import bench_fit, fit_settings
+
+            bench_fit(fit_settings(args.quick), write=not args.no_write, command="python benchmarks/run.py --only fit")
     elapsed = time.perf_counter() - started
     command = "python benchmarks/run.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -956,7 +968,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     missed = [row for row in report.rows if not row.ok]
     print(f"\n{len(report.rows) - len(missed)} of {len(report.rows)} targets hold ({elapsed / 60:.1f} min)")
     if not args.no_write:
-        if set(sections) - {"catalogue"}:
+        if set(sections) - {"catalogue", "fit"}:
             write_doc(text)
         if "catalogue" in sections:
             write_doc(catalogue_markdown(report, args, command, info), CATALOGUE_START, CATALOGUE_END)

@@ -425,6 +425,13 @@ define(
     "x with a new shape (one entry may be -1).",
 )
 define(
+    "batch_flatten",
+    (_x(Kind.ANY),),
+    dtype_of("x"),
+    "x as rows, [its first axis, the product of the others]: a reduction over every axis but the first, whatever "
+    "the rank (`all(batch_flatten(right), axis=1)`: a sample is right where all its elements are).",
+)
+define(
     "transpose",
     (_x(Kind.ANY), Arg("perm", Kind.SHAPE, None)),
     dtype_of("x"),
@@ -479,6 +486,7 @@ STATIC_FUNCTIONS = {
     "has_sample_weight": "Whether the batch came with sample weights: a constant when the metric is traced "
     "(update only).",
     "rank": "Number of axes of a tensor, known when the metric is traced (a branch on it is chosen then).",
+    "filled": "Which rows of a sample buffer (a state with rows:) hold samples: a bool vector as long as it keeps.",
 }
 
 

@@ -90,6 +90,14 @@ class InputDim(Expr):
 
 
 @dataclass(frozen=True)
+class Filled(Expr):
+    """`filled(samples)`: which rows of a sample buffer hold data, a bool vector of its capacity."""
+
+    state: str
+    capacity: Expr
+
+
+@dataclass(frozen=True)
 class StateDim(Expr):
     """The size of a state variable along an axis: a constant once the variable exists (it may size a
     segment_sum or a reshape, as `num_thresholds * shape(positives, -1)` does for AUC's labels)."""
@@ -115,6 +123,18 @@ class Rank(Expr):
     """The number of axes of a tensor: a constant when the metric is traced (a branch on it is chosen then)."""
 
     x: Expr
+
+
+@dataclass(frozen=True)
+class AtConstruction(Expr):
+    """A value of the params alone, computed once by the constructor and kept as ``self._<name>`` (Keras'
+    Precision decides so whether its thresholds are evenly spread): a branch chosen on it is chosen in Python,
+    so only that branch is traced. ``guards`` are the params' tests under which the update reads it; where one
+    fails it is False, unread (``len(thresholds)`` is no test of thresholds None)."""
+
+    name: str
+    expr: Expr
+    guards: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,8 +186,13 @@ def children(expr: Expr) -> Iterator[Expr]:
 
 
 def states_read(exprs) -> set[str]:
-    """The names of the state variables ``exprs`` read."""
-    return {e.name for expr in exprs for e in walk(expr) if isinstance(e, Ref) and e.kind == "state"}
+    """The names of the state variables ``exprs`` read (a buffer's filled rows included)."""
+    return {
+        e.name if isinstance(e, Ref) else e.state
+        for expr in exprs
+        for e in walk(expr)
+        if (isinstance(e, Ref) and e.kind == "state") or isinstance(e, Filled)
+    }
 
 
 def reads_state(exprs) -> bool:
@@ -177,14 +202,20 @@ def reads_state(exprs) -> bool:
 
 def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
     """``expr`` rebuilt bottom-up, each node passed through ``change`` once its children are rewritten."""
+    return change(map_children(expr, lambda child: rewrite(child, change)))
+
+
+def map_children(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
+    """``expr`` with ``change`` applied to each expression directly inside it (the same node if none changes):
+    a pass that carries what it knows down the tree (the params' tests a branch is under) recurses with it."""
 
     def item(value: Any) -> Any:
         if isinstance(value, Expr):
-            return rewrite(value, change)
+            return change(value)
         if isinstance(value, Slice):
-            return Slice(*(None if b is None else rewrite(b, change) for b in (value.lower, value.upper, value.step)))
+            return Slice(*(None if b is None else change(b) for b in (value.lower, value.upper, value.step)))
         if isinstance(value, tuple) and len(value) == 2:
-            return (value[0], None if value[1] is None else rewrite(value[1], change))  # Apply.args entries
+            return (value[0], None if value[1] is None else change(value[1]))  # Apply.args entries
         return value
 
     changes = {}
@@ -196,7 +227,7 @@ def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
             new = item(value)
         if new is not value and new != value:
             changes[f.name] = new
-    return change(replace(expr, **changes) if changes else expr)
+    return replace(expr, **changes) if changes else expr
 
 
 @dataclass(frozen=True)
@@ -248,7 +279,17 @@ class State:
 
     @property
     def mergeable(self) -> bool:
-        return self.fold in ("add", "max", "min")
+        return self.fold in ("add", "max", "min", "append")
+
+    @property
+    def is_buffer(self) -> bool:
+        """A sample buffer: ``shape[0]`` rows (its capacity), filled from the first; ``rows_variable`` counts
+        the rows it was given."""
+        return self.fold == "append"
+
+    @property
+    def rows_variable(self) -> str:
+        return f"{self.name}_rows"
 
     @property
     def shaped_by_batch(self) -> bool:

@@ -143,11 +143,18 @@ class Printer:
     def emit_StateDim(self, e: ir.StateDim) -> tuple[str, int]:
         return f"{self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]
 
+    def emit_Filled(self, e: ir.Filled) -> tuple[str, int]:
+        rows = self.target.read_state(self.target.state_variable(f"{e.state}_rows"))
+        return self.target.filled(rows, self.code(e.capacity)), _PREC["atom"]
+
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
 
     def emit_IsList(self, e: ir.IsList) -> tuple[str, int]:
         return f"isinstance({self.param(e.name)}, list)", _PREC["atom"]
+
+    def emit_AtConstruction(self, e: ir.AtConstruction) -> tuple[str, int]:
+        return f"self._{e.name}", _PREC["atom"]  # the constructor computed it (ClassParts.at_construction)
 
     def emit_HasSampleWeight(self, e: ir.HasSampleWeight) -> tuple[str, int]:
         return "sample_weight is not None", _PREC["cmp"]
@@ -261,6 +268,7 @@ class ClassParts:
     input_docs: list[tuple[str, str]]
     init_args: list[str]  # the spec's params: required ones first
     init_checks: list[str]  # each argument checked and stored on the instance
+    at_construction: list[str]  # the params' tests computed once (ir.AtConstruction), after dtype is set
     extra_imports: list[str]
     shapes: dict[str, str]  # state variable -> its shape as a tuple display
     build_args: list[str]  # the arguments of _build_state, which makes the state shaped by the first batch
@@ -297,6 +305,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         input_docs=[(i.name, _input_doc(i, printer)) for i in metric.inputs],
         init_args=init_args,
         init_checks=init_checks,
+        at_construction=_at_construction(metric, printer),
         extra_imports=["import numbers"] if any(r.needs_numbers_module for r in rules) else [],
         shapes={s.name: python_tuple([printer.code(d) for d in s.shape]) for s in metric.states},
         build_args=[f"{name}_shape" for name in _sizing_inputs(metric)],
@@ -310,6 +319,18 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         + [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         + [f"return {_result_code(metric, printer)}"],
     )
+
+
+def _at_construction(metric: ir.Metric, printer: Printer) -> list[str]:
+    """The constructor's statements computing each param's test a pass moved there, once: False where its
+    guards fail (the update reads it only where they hold, and `len(thresholds)` needs thresholds)."""
+    lines, made = [], set()
+    for e in (e for expr in metric.expressions() for e in ir.walk(expr)):
+        if isinstance(e, ir.AtConstruction) and e.name not in made:
+            made.add(e.name)
+            guards = [printer.wrap(printer.emit(g), _PREC["and"] + 1) for g in e.guards]
+            lines.append(f"self._{e.name} = " + " and ".join(guards + [f"bool({printer.code(e.expr)})"]))
+    return lines
 
 
 def _shapes_needed_when(metric: ir.Metric, printer: Printer) -> str | None:
@@ -457,7 +478,11 @@ def _result_code(metric: ir.Metric, printer: Printer) -> str:
     while isinstance(result, ir.Ref) and result.kind == "local":  # `value: x` with `x: total`
         result = definitions[result.name]
     if isinstance(result, ir.Ref) and result.kind == "state":
-        return printer.target.snapshot(code)
+        code = printer.target.snapshot(code)
+    for s in metric.states:  # a buffer given more rows than it keeps holds only some: never a number from them
+        if s.is_buffer:
+            rows = printer.target.read_state(printer.target.state_variable(s.rows_variable))
+            code = printer.target.unless_overflowed(code, rows, printer.code(s.shape[0]), metric.class_name, s.name)
     return code
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,7 +19,7 @@ from .loader import LoadedSpec
 ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "float|list[float]", "callable"]
 # "float" is the metric's own dtype (`dtype=` of the constructor, float32 unless set): the usual choice.
 StateDType = Literal["float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool"]
-Fold = Literal["add", "assign", "max", "min"]
+Fold = Literal["add", "assign", "max", "min", "append"]
 
 
 def _number_to_text(value: Any) -> Any:
@@ -122,7 +122,12 @@ class StateSpec(_Model):
     shape: list[Dim] = Field(default_factory=list, description="Entries: ints, param names or int expressions.")
     dtype: StateDType = "float"
     init: Union[int, float, bool] = Field(0, description="Initial value, restored by reset_state().")
-    fold: Fold = Field("add", description="How a batch value is folded in: add, assign, max or min.")
+    fold: Fold = Field("add", description="How a batch value is folded in: add, assign, max, min or append.")
+    rows: Optional[Dim] = Field(
+        None,
+        description="A sample buffer (fold: append): keeps up to this many rows of `shape` (an int, a param or an "
+        "int expression); a batch's rows are appended, and more rows than this are an error.",
+    )
     doc: Doc = ""
 
 

@@ -115,11 +115,62 @@ def _float_dtype(metric, dtype):
     return dtype
 
 
-def _refuse_int32(metric, what):
-    """Refuses JAX without 64-bit types: JAX then holds an int64 array as int32 and wraps past 2**31 - 1, so
-    the metric's `what` (int64) would count wrong, silently."""
+def _refuse_32_bit(metric, what):
+    """Refuses JAX without 64-bit types: JAX then holds int64 as int32 (wrapping past 2**31 - 1) and float64 as
+    float32, so the metric's `what` would compute another number, silently."""
     if not jax.config.jax_enable_x64:
         raise ValueError(
-            f"{metric}: its {what} is int64, which JAX holds as int32 (wrapping past 2**31 - 1) unless 64-bit "
-            'types are enabled: call jax.config.update("jax_enable_x64", True) before making the metric'
+            f"{metric}: its {what} is 64-bit, which JAX holds as 32 bits (int64 wrapping past 2**31 - 1, float64 "
+            'rounded) unless 64-bit types are enabled: call jax.config.update("jax_enable_x64", True) before '
+            "making the metric"
         )
+
+
+def _append_rows(buffer, rows, values, metric, name, count=None):
+    """The sample buffer `buffer` with `values` (a batch of rows; with `count`, only its first `count`) written
+    after the `rows` it holds, and the new row count. Rows past what it keeps are counted, not kept: a
+    ValueError where the count is known (outside jit), else compute() gives NaN."""
+    values = jnp.asarray(values, dtype=buffer.dtype)
+    if values.ndim != buffer.ndim or values.shape[1:] != buffer.shape[1:]:
+        raise ValueError(
+            f"{metric}: the rows appended to `{name}` have shape {values.shape[1:]}, but it keeps rows of shape "
+            f"{buffer.shape[1:]}"
+        )
+    capacity = buffer.shape[0]
+    count = values.shape[0] if count is None else count
+    total = rows + count
+    if not isinstance(total, jax.core.Tracer) and int(total) > capacity:
+        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+    index = jnp.arange(capacity) - rows  # buffer row i takes values[i - rows]
+    taken = (index >= 0) & (index < count)
+    padded = jnp.concatenate([values, jnp.zeros((1,) + values.shape[1:], values.dtype)])
+    picked = padded[jnp.where(taken, index, values.shape[0])]
+    mask = taken.reshape((-1,) + (1,) * (buffer.ndim - 1))
+    return jnp.where(mask, picked, buffer), jnp.asarray(total, dtype=jnp.int32)
+
+
+def _gathered_rows(buffers, counts, metric, name):
+    """One sample buffer from every device's (``jax.lax.all_gather``: [devices, capacity, ...] and
+    [devices]): their rows appended in device order."""
+    merged, held = jnp.zeros_like(buffers[0]), jnp.zeros_like(counts[0])
+    for device in range(buffers.shape[0]):
+        merged, held = _append_rows(merged, held, buffers[device], metric, name, counts[device])
+    return merged, held
+
+
+def _unless_overflowed(value, rows, capacity, metric, name):
+    """`value`, unless the sample buffer `name` was given more rows than it keeps: then a ValueError where the
+    count is known (outside jit), else NaN. Never a number from some of the rows."""
+    if not isinstance(rows, jax.core.Tracer) and int(rows) > capacity:
+        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+    if not jnp.issubdtype(jnp.result_type(value), jnp.floating):
+        return value
+    return jnp.where(rows > capacity, jnp.nan, value)
+
+
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    rest = 1
+    for size in x.shape[1:]:
+        rest *= size
+    return jnp.reshape(x, (x.shape[0], rest))

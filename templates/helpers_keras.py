@@ -170,16 +170,17 @@ def _after(assertion, value):
         return tf.identity(value)
 
 
-def _refuse_jax_int32(metric, what):
-    """Refuses the JAX backend without 64-bit types: JAX then holds an int64 array as int32 and wraps past
-    2**31 - 1, so the metric's `what` (int64) would count wrong, silently."""
+def _refuse_jax_32_bit(metric, what):
+    """Refuses the JAX backend without 64-bit types: JAX then holds int64 as int32 (wrapping past 2**31 - 1)
+    and float64 as float32, so the metric's `what` would compute another number, silently."""
     if keras.backend.backend() == "jax":
         import jax
 
         if not jax.config.jax_enable_x64:
             raise ValueError(
-                f"{metric}: its {what} is int64, which JAX holds as int32 (wrapping past 2**31 - 1) unless 64-bit "
-                'types are enabled: call jax.config.update("jax_enable_x64", True) before making the metric'
+                f"{metric}: its {what} is 64-bit, which JAX holds as 32 bits (int64 wrapping past 2**31 - 1, "
+                'float64 rounded) unless 64-bit types are enabled: call jax.config.update("jax_enable_x64", True) '
+                "before making the metric"
             )
 
 
@@ -196,3 +197,71 @@ def _in_top_k(targets, predictions, k):
     ranked_above = ops.sum(ops.cast(predictions > target_score, "int32"), axis=-1)
     finite = ops.all(ops.isfinite(predictions), axis=-1)
     return ops.logical_and(ops.logical_and(in_range, finite), ranked_above < k)
+
+
+def _append_rows(buffer, rows, values, metric, name, count=None):
+    """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
+    sample buffer `buffer` after the `rows` it holds, and counts them. On the TensorFlow backend under tf.distribute every replica's rows are gathered first, so that each
+    replica's buffer holds them all. Rows past what the buffer keeps are counted, not kept: an error where the
+    count is known (eagerly; an assertion in a TensorFlow graph), else result() gives NaN (under jit)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            values = context.all_gather(values, axis=0)
+    capacity = buffer.shape[0]
+    if len(values.shape) != len(buffer.shape) or any(
+        a is not None and a != b for a, b in zip(values.shape[1:], buffer.shape[1:])
+    ):
+        raise ValueError(
+            f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
+            f"shape {tuple(buffer.shape[1:])}"
+        )
+    held = ops.convert_to_tensor(rows)
+    count = ops.shape(values)[0] if count is None else ops.convert_to_tensor(count)
+    values = _within_rows(values, held + count, capacity, metric, name)
+    index = ops.arange(capacity, dtype="int32") - held  # buffer row i takes values[i - held]
+    taken = ops.logical_and(index >= 0, index < count)
+    zero_row = ops.zeros((1,) + tuple(buffer.shape[1:]), dtype=values.dtype)  # rows have its shape (checked)
+    picked = ops.take(
+        ops.concatenate([values, zero_row], axis=0), ops.where(taken, index, ops.shape(values)[0]), axis=0
+    )
+    mask = ops.reshape(taken, (-1,) + (1,) * (len(buffer.shape) - 1))
+    buffer.assign(ops.where(mask, ops.cast(picked, buffer.dtype), ops.convert_to_tensor(buffer)))
+    rows.assign(held + count)
+
+
+def _within_rows(value, rows, capacity, metric, name):
+    """`value`, once `rows` is known to be at most `capacity`: a ValueError where it is not and the count is
+    known (eagerly), an assertion in a TensorFlow graph; under jit, nothing here (result() gives NaN)."""
+    message = f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return _after(tf.debugging.assert_less_equal(rows, capacity, message=message), value)
+    try:
+        count = int(rows)
+    except Exception:  # noqa: BLE001 - a traced count (jax.jit): checked by result()
+        return value
+    if count > capacity:
+        raise ValueError(message)
+    return value
+
+
+def _unless_overflowed(value, rows, capacity, metric, name):
+    """`value`, unless the sample buffer `name` was given more rows than it keeps: then an error where the count
+    is known, or NaN (under jit). Never a number from some of the rows."""
+    value = _within_rows(value, rows, capacity, metric, name)
+    if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(value.dtype)):
+        return value
+    return ops.where(rows > capacity, ops.full_like(value, float("nan")), value)
+
+
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    rest = 1
+    for size in x.shape[1:]:
+        rest = -1 if size is None or rest == -1 else rest * size
+    return ops.reshape(x, (ops.shape(x)[0], rest))

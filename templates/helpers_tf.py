@@ -171,3 +171,48 @@ def _in_top_k(targets, predictions, k):
     ranked_above = tf.reduce_sum(tf.cast(predictions > target_score[..., None], tf.int32), axis=-1)
     finite = tf.reduce_all(tf.math.is_finite(predictions), axis=-1)
     return in_range & finite & (ranked_above < k)
+
+
+def _append_rows(buffer, rows, values, metric, name, count=None):
+    """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
+    sample buffer `buffer` after the `rows` it holds, and counts them. Under tf.distribute every replica's rows are gathered first, so that each replica's buffer holds them
+    all (it is read from the first replica). Rows past what the buffer keeps are counted, not kept: the assertion
+    stops the step (eagerly and in a graph; XLA drops assertions, and result() then gives NaN)."""
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        values = context.all_gather(values, axis=0)
+    capacity = buffer.shape[0]
+    if values.shape.rank is not None and not values.shape[1:].is_compatible_with(buffer.shape[1:]):
+        raise ValueError(
+            f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
+            f"shape {tuple(buffer.shape[1:])}"
+        )
+    held = tf.convert_to_tensor(rows)
+    count = tf.shape(values, out_type=tf.int32)[0] if count is None else tf.cast(tf.convert_to_tensor(count), tf.int32)
+    message = f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and this batch would take it past that"
+    assertion = tf.debugging.assert_less_equal(held + count, capacity, message=message)
+    with tf.control_dependencies([assertion]):
+        index = tf.range(capacity) - held  # buffer row i takes values[i - held]
+        taken = tf.logical_and(index >= 0, index < count)
+        zero_row = tf.zeros(tf.concat([[1], tf.shape(values)[1:]], 0), values.dtype)
+        picked = tf.gather(tf.concat([values, zero_row], 0), tf.where(taken, index, tf.shape(values)[0]))
+        mask = tf.reshape(taken, [-1] + [1] * (len(buffer.shape) - 1))
+        buffer.assign(tf.where(mask, tf.cast(picked, buffer.dtype), tf.convert_to_tensor(buffer)))
+        rows.assign(held + count)
+
+
+def _unless_overflowed(value, rows, capacity, metric, name):
+    """`value`, unless the sample buffer `name` was given more rows than it keeps: then an error (eagerly and in
+    a graph), or NaN under XLA, where assertions are dropped. Never a number from some of the rows."""
+    message = f"{metric}: the sample buffer `{name}` was given more than the {capacity} rows it keeps"
+    assertion = tf.debugging.assert_less_equal(rows, capacity, message=message)
+    value = _after(assertion, value)
+    if not value.dtype.is_floating:
+        return value
+    return tf.where(rows > capacity, tf.constant(float("nan"), value.dtype), value)
+
+
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    shape = tf.shape(x)
+    return tf.reshape(x, tf.stack([shape[0], tf.reduce_prod(shape[1:])]))

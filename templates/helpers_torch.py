@@ -130,3 +130,36 @@ def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_entries(metric, param, entries, name, value.shape[axis], axis)
     return value
+
+
+def _append_rows(buffer, rows, values, metric, name):
+    """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known)."""
+    values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
+    if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
+        raise ValueError(
+            f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
+            f"shape {tuple(buffer.shape[1:])}"
+        )
+    held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
+    if held + count > capacity:
+        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+    buffer = buffer.clone()
+    buffer[held : held + count] = values
+    return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _gathered_rows(buffer, rows, metric, name):
+    """A sample buffer as one process holds it: after torchmetrics' sync each process's buffer and row count
+    come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order."""
+    if rows.dim() == 0:
+        return buffer, rows
+    merged, held = torch.zeros_like(buffer[0]), torch.zeros_like(rows[0])
+    for part, count in zip(buffer, rows):
+        merged, held = _append_rows(merged, held, part[: int(count)], metric, name)
+    return merged, held
+
+
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    return x.flatten(1) if x.dim() > 1 else x.reshape(-1, 1)

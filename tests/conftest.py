@@ -36,7 +36,7 @@ def _configure_tensorflow():
 tf = _configure_tensorflow()
 
 # Every registered target, for the tests that concern every target: a new target joins them by registering (and
-# fails them until it can be driven where they branch on a target's conventions: torchmetrics' update/compute).
+# fails them until tests/drivers.py has its driver, the one place that knows how a target's classes are fed).
 EVERY_TARGET = list(TARGETS)
 
 

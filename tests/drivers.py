@@ -12,21 +12,62 @@ Inputs are given in the spec's order, by name, as numpy arrays; results come bac
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
-from support import in_torchmetrics_order
+from metricgen.targets import TARGETS
+from support import in_torchmetrics_order, load_module
 
 
 class Driver:
     target: str
     #: what the metric's result method is called, as failure messages name it
     result_method = "result()"
+    #: whether the target's merge is given the other metrics (and so can refuse one made with other params); the
+    #: jax target's merge is given their states only
+    merges_metrics = True
+    #: whether reset keeps the shape a state took from the first batch (zeroed), rather than waiting for the next
+    reset_keeps_shape = False
+    #: whether the metric saves its constructor's arguments (get_config()), and can be made again from them
+    saves_config = True
+    #: whether feeding it is slow enough that a long table of cases runs a representative subset on it
+    slow = False
+
+    def __init__(self, folder: str):
+        #: where the target writes its modules under a build's output folder (README, "Targets")
+        self.folder = folder
+
+    def metric_class(self, out_dir: Path, stem: str, class_name: str) -> type:
+        """The class ``class_name`` of the module built from ``stem``.yaml into ``out_dir``, imported from its file
+        as a user who copied it would."""
+        folder = out_dir / self.folder if self.folder else out_dir
+        module = load_module(folder / f"{stem}.py", f"driven_{out_dir.parent.name}_{self.target}_{stem}")
+        return getattr(module, class_name)
 
     def make(self, cls: type, **kwargs) -> Any:
         """A metric of the generated class ``cls``: what the other methods take."""
         return cls(**kwargs)
+
+    def config(self, metric: Any) -> dict:
+        """The constructor's arguments as the metric saves them (get_config(), where ``saves_config``)."""
+        return metric.get_config()
+
+    def remake(self, metric: Any) -> Any:
+        """A new metric made from ``metric``'s config, as loading a saved one makes it."""
+        return type(metric).from_config(metric.get_config())
+
+    def result_shape(self, shape: tuple) -> tuple:
+        """The shape a result of ``shape`` comes back in."""
+        return shape
+
+    def with_64_bit_types(self) -> contextlib.AbstractContextManager:
+        """Where int64 and float64 are held as such, as the target's documentation has users arrange it."""
+        return contextlib.nullcontext()
 
     def update(self, metric: Any, inputs: dict, sample_weight=None, compiled: bool = False) -> None:
         """Feeds one batch (``inputs`` by spec name, in the spec's order); ``compiled``: the target's compiled
@@ -49,16 +90,22 @@ class Driver:
 
 
 class KerasDriver(Driver):
-    """A keras.metrics.Metric (the tf and keras targets)."""
+    """A keras.metrics.Metric (the tf and keras targets). ``traced``: fed in a tf.function (graph mode), as
+    model.fit feeds it, rather than eagerly; the two Keras targets are fed one way each, so both are covered."""
+
+    reset_keeps_shape = True  # Keras keeps variables once made: reset_state() zeroes them
+
+    def __init__(self, folder: str, traced: bool = False):
+        super().__init__(folder)
+        self.traced = traced
 
     def update(self, metric, inputs, sample_weight=None, compiled=False):
-        if compiled:
+        step = metric.update_state
+        if compiled or self.traced:
             import tensorflow as tf
 
-            step = tf.function(metric.update_state, jit_compile=True)
-            step(*inputs.values(), sample_weight=sample_weight)
-        else:
-            metric.update_state(*inputs.values(), sample_weight=sample_weight)
+            step = tf.function(step, jit_compile=compiled)
+        step(*inputs.values(), sample_weight=sample_weight)
 
     def result(self, metric):
         return np.asarray(metric.result())
@@ -77,6 +124,23 @@ class TorchMetricsDriver(Driver):
     """A torchmetrics.Metric: update(preds, target, *others), compute(), reset(), forward for one batch."""
 
     result_method = "compute()"
+    saves_config = False  # a torchmetrics.Metric's state_dict holds its states only
+
+    def make(self, cls, **kwargs):
+        """The keyword arguments a callable param forwards (MeanMetricWrapper's ``power=3``) come as one dict,
+        ``<param>_kwargs``: the constructor's own ``**kwargs`` are torchmetrics' (compute_on_cpu, ...)."""
+        takes = inspect.signature(cls).parameters
+        forwarded = {k: kwargs.pop(k) for k in list(kwargs) if k not in takes}
+        holders = [name for name in takes if name.endswith("_kwargs") and name.removesuffix("_kwargs") in takes]
+        if forwarded and holders:
+            kwargs[holders[0]] = forwarded
+        else:
+            kwargs.update(forwarded)  # torchmetrics' own, or refused by the constructor
+        return cls(**kwargs)
+
+    def result_shape(self, shape):
+        # torchmetrics' compute() squeezes a result of one element (Metric._wrap_compute: _squeeze_if_scalar)
+        return () if int(np.prod(shape)) == 1 else shape
 
     def update(self, metric, inputs, sample_weight=None, compiled=False):
         import torch
@@ -114,9 +178,22 @@ class JaxDriver(Driver):
     """The jax target: state = metric.update(state, ...), metric.compute(state), merge(state, other)."""
 
     result_method = "compute(state)"
+    merges_metrics = False
+    slow = True  # JAX compiles each primitive (eagerly) for each new shape: the whole Keras catalogue took minutes
 
     def make(self, cls, **kwargs):
         return Functional(cls(**kwargs))
+
+    def config(self, metric):
+        return metric.metric.get_config()
+
+    def remake(self, metric):
+        return Functional(type(metric.metric)(**metric.metric.get_config()))
+
+    def with_64_bit_types(self):
+        import jax
+
+        return jax.enable_x64(True)  # JAX holds them as 32-bit unless enabled (the metric refuses them then)
 
     def update(self, metric, inputs, sample_weight=None, compiled=False):
         import jax
@@ -139,10 +216,10 @@ class JaxDriver(Driver):
 
 
 DRIVERS: dict[str, Driver] = {
-    "tf": KerasDriver(),
-    "keras": KerasDriver(),
-    "torchmetrics": TorchMetricsDriver(),
-    "jax": JaxDriver(),
+    "tf": KerasDriver(folder="", traced=True),
+    "keras": KerasDriver(folder="keras"),
+    "torchmetrics": TorchMetricsDriver(folder="torchmetrics"),
+    "jax": JaxDriver(folder="jax"),
 }
 for _name, _driver in DRIVERS.items():
     _driver.target = _name
@@ -154,3 +231,22 @@ def driver(target: str) -> Driver:
     if target not in DRIVERS:
         raise AssertionError(f"target {target!r} is registered but has no driver in tests/drivers.py")
     return DRIVERS[target]
+
+
+def every_target_that(can: str, why: str) -> list:
+    """Every registered target, as pytest params: those whose driver lacks the ability ``can`` (a Driver
+    attribute, e.g. merges_metrics) are skipped, saying ``why`` the test does not concern them."""
+    return [
+        pytest.param(t, marks=[] if getattr(driver(t), can) else [pytest.mark.skip(reason=f"{t}: {why}")])
+        for t in TARGETS
+    ]
+
+
+def every_target(known_failures: dict[str, str] | None = None) -> list:
+    """Every registered target, as pytest params; those in ``known_failures`` (target: the generator's bug, as
+    reported) are expected to fail, strictly: the test fails once the bug is fixed, so the mark is removed."""
+    known_failures = known_failures or {}
+    return [
+        pytest.param(t, marks=[pytest.mark.xfail(strict=True, reason=known_failures[t])] if t in known_failures else [])
+        for t in TARGETS
+    ]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import tf
+from drivers import driver
 from test_semantics import compile_class
 
 import torch
@@ -40,14 +41,17 @@ def batches(rng, classes=3, sizes=(5, 1, 7)):
 
 
 def update(metric, target, y_true, y_pred):
-    if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))  # torchmetrics' update(preds, target)
-    else:
-        metric.update_state(y_true, y_pred)
+    driver(target).update(metric, {"y_true": y_true, "y_pred": y_pred})
 
 
 def value(metric, target):
-    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+    return driver(target).result(metric)
+
+
+def per_class(target, count=1):
+    """``count`` PerClass metrics of the target (of one class: a merge takes its own class only)."""
+    cls = compile_class(PER_CLASS, "PerClass", target)
+    return [driver(target).make(cls) for _ in range(count)]
 
 
 def expected(parts):
@@ -57,7 +61,7 @@ def expected(parts):
 @pytest.mark.parametrize("target", TARGETS)
 def test_sums_match_numpy_and_result_waits_for_a_batch(target):
     parts = batches(np.random.default_rng(0))
-    metric = compile_class(PER_CLASS, "PerClass", target)()
+    [metric] = per_class(target)
     with pytest.raises(ValueError, match="PerClass has seen no batch yet"):
         value(metric, target)
     for t, p in parts:
@@ -69,30 +73,21 @@ def test_sums_match_numpy_and_result_waits_for_a_batch(target):
 @pytest.mark.parametrize("target", TARGETS)
 def test_merge_into_and_from_a_metric_that_has_seen_no_batch(target):
     parts = batches(np.random.default_rng(1))
-    cls = compile_class(PER_CLASS, "PerClass", target)
-    shards = [cls(), cls(), cls()]  # the last sees nothing
+    *shards, total = per_class(target, 4)  # the last shard sees nothing
     update(shards[0], target, *parts[0])
     for t, p in parts[1:]:
         update(shards[1], target, t, p)
-    total = cls()
-    if target == "torchmetrics":
-        for shard in shards:
-            total.merge_state(shard)
-    else:
-        total.merge_state(shards)
+    driver(target).merge(total, shards)
     np.testing.assert_allclose(value(total, target), expected(parts), rtol=1e-6)
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_reset_then_a_batch(target):
     parts = batches(np.random.default_rng(2))
-    metric = compile_class(PER_CLASS, "PerClass", target)()
+    [metric] = per_class(target)
     for t, p in parts:
         update(metric, target, t, p)
-    if target == "torchmetrics":
-        metric.reset()
-    else:
-        metric.reset_state()
+    driver(target).reset(metric)
     update(metric, target, *parts[2])
     np.testing.assert_allclose(value(metric, target), expected(parts[2:]), rtol=1e-6)
 
@@ -103,7 +98,7 @@ def test_torchmetrics_forward_gives_the_batch_value_and_accumulates():
     for i, (t, p) in enumerate(parts):
         batch_value = metric(torch.as_tensor(t), torch.as_tensor(p))
         np.testing.assert_allclose(np.asarray(batch_value), expected(parts[i : i + 1]), rtol=1e-6)
-    np.testing.assert_allclose(value(metric, "torchmetrics"), expected(parts), rtol=1e-6)
+    np.testing.assert_allclose(metric.compute().numpy(), expected(parts), rtol=1e-6)
 
 
 def test_an_unknown_size_when_traced_is_a_clear_error():
@@ -121,7 +116,7 @@ def test_a_known_size_when_traced_builds_under_tf_function():
     step = tf.function(metric.update_state, input_signature=[spec, spec])
     for t, p in parts:
         step(t, p)
-    np.testing.assert_allclose(value(metric, "tf"), expected(parts), rtol=1e-6)
+    np.testing.assert_allclose(metric.result().numpy(), expected(parts), rtol=1e-6)
 
 
 WITH_A_PEAK = """
@@ -145,14 +140,10 @@ result: sum(hits) + peak
 def test_reset_before_the_first_batch_and_an_input_read_only_for_its_size(target):
     """reset_state() of a metric that has seen nothing (a loop that resets at the top of each epoch), with a
     state that starts away from 0 beside one shaped by the batch; y_true, never read, may be a plain list."""
-    metric = compile_class(WITH_A_PEAK, "WithAPeak", target)()
+    metric = driver(target).make(compile_class(WITH_A_PEAK, "WithAPeak", target))
     y_pred = np.arange(6, dtype=np.float32).reshape(2, 3)
-    if target == "torchmetrics":
-        metric.reset()
-        metric.update(torch.as_tensor(y_pred), [[0, 1, 0], [1, 0, 0]])
-    else:
-        metric.reset_state()
-        metric.update_state([[0, 1, 0], [1, 0, 0]], y_pred)
+    driver(target).reset(metric)
+    update(metric, target, [[0, 1, 0], [1, 0, 0]], y_pred)
     assert float(value(metric, target)) == y_pred.sum() + y_pred.max()
 
 
@@ -178,12 +169,13 @@ result: sums
 @pytest.mark.parametrize("kwargs", [{}, {"multi_label": True, "num_labels": 3}, {"multi_label": True}])
 def test_params_that_give_the_shape_make_the_state_at_once(target, kwargs):
     """Where the params give the shape, the state exists before any batch (result() is zeros, as Keras' AUC),
-    and survives reset (torchmetrics' reset() restores it); otherwise result() waits for a batch."""
-    metric = compile_class(AUC_LIKE, "PerLabel", target)(**kwargs)
+    and survives reset; otherwise result() waits for a batch (again after a reset, unless the target keeps the shape
+    its state took, zeroed)."""
+    metric = driver(target).make(compile_class(AUC_LIKE, "PerLabel", target), **kwargs)
     y_pred = np.arange(6, dtype=np.float32).reshape(2, 3)
     given = not kwargs.get("multi_label") or kwargs.get("num_labels")
-    for _ in range(2):
-        if given:
+    for again in (False, True):
+        if given or (again and driver(target).reset_keeps_shape):
             assert np.all(value(metric, target) == 0)
         else:
             with pytest.raises(ValueError, match="has seen no batch yet"):
@@ -191,9 +183,4 @@ def test_params_that_give_the_shape_make_the_state_at_once(target, kwargs):
         update(metric, target, np.zeros_like(y_pred), y_pred)
         expected = y_pred.sum(0) if kwargs.get("multi_label") else [y_pred.sum()]
         np.testing.assert_allclose(value(metric, target), expected)
-        if target == "torchmetrics":
-            metric.reset()
-        else:
-            metric.reset_state()
-            if not given:
-                break  # Keras keeps variables once made: a reset zeroes them (checked in the next round's sums)
+        driver(target).reset(metric)

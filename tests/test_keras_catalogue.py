@@ -1,8 +1,8 @@
 """The Keras catalogue (catalogue/keras/specs/): specs that reproduce classes of `keras.metrics` with the same class
 name, constructor parameters and defaults, default metric name and `update_state` signature. Every class is run
-against `keras.metrics.<Class>` itself, with the same arguments, on the three targets, over several batches (one
-of them a single sample), without weights, with per-sample weights ([batch]) and, where Keras' metric takes them,
-with per-element weights (the values' shape); then reset and fed one batch."""
+against `keras.metrics.<Class>` itself, with the same arguments, on every target (each driven by tests/drivers.py),
+over several batches (one of them a single sample), without weights, with per-sample weights ([batch]) and, where
+Keras' metric takes them, with per-element weights (the values' shape); then reset and fed one batch."""
 
 from __future__ import annotations
 
@@ -20,12 +20,11 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, tf
+from drivers import driver
 from keras_catalogue_cases import CASES, Case, first_of_each_class, weights_for
 from metricgen.compiler import compile_file
-from support import in_torchmetrics_order, load_module
 
 import keras
-import torch
 
 CATALOGUE = ROOT / "catalogue" / "keras"
 SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
@@ -43,26 +42,16 @@ def test_generated_modules_are_up_to_date(spec, target):
 
 
 def metric_class(stem: str, class_name: str, target: str):
-    folder = CATALOGUE / "generated" / ("" if target == "tf" else target)
-    module = load_module(folder / f"{stem}.py", f"keras_catalogue_{target}_{stem}")
-    return getattr(module, class_name)
+    return driver(target).metric_class(CATALOGUE / "generated", stem, class_name)
 
 
 def update(metric, target: str, batch: dict, w):
-    if target == "torchmetrics":
-        metric.update(
-            *in_torchmetrics_order({k: torch.as_tensor(v) for k, v in batch.items()}),
-            sample_weight=None if w is None else torch.as_tensor(w),
-        )
-    elif target == "tf":
-        step = tf.function(metric.update_state)  # graph mode; eager is the keras target's run
-        step(*[tf.constant(v) for v in batch.values()], sample_weight=None if w is None else tf.constant(w))
-    else:
-        metric.update_state(*batch.values(), sample_weight=w)
+    """One batch, the target's way (tests/drivers.py: the tf target's in graph mode, the keras target's eagerly)."""
+    driver(target).update(metric, batch, sample_weight=w)
 
 
 def value(metric, target: str) -> np.ndarray:
-    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+    return driver(target).result(metric)
 
 
 def keras_value(case: Case, parts: list, weights: list) -> np.ndarray:
@@ -72,36 +61,43 @@ def keras_value(case: Case, parts: list, weights: list) -> np.ndarray:
     return np.asarray(reference.result())
 
 
-RUNS = [
-    (case, mode)
-    for case in CASES
-    for mode in ("unweighted",)
-    + (("per_sample",) if case.per_sample else ())
-    + (("per_element",) if case.elementwise else ())
+def runs(cases) -> list:
+    return [
+        (case, mode)
+        for case in cases
+        for mode in ("unweighted",)
+        + (("per_sample",) if case.per_sample else ())
+        + (("per_element",) if case.elementwise else ())
+    ]
+
+
+RUNS = runs(CASES)
+# On a target whose runs are slow (tests/drivers.py: slow), the first configuration of each class, each
+# way it takes weights: every class and every weighting, at a quarter of the runs (every configuration passed there
+# when this was written; drop the `if` to run them all)
+REPRESENTATIVE = {(case.id, mode) for case, mode in runs(first_of_each_class())}
+TARGET_RUNS = [
+    (target, case, mode)
+    for target in TARGETS
+    for case, mode in RUNS
+    if not driver(target).slow or (case.id, mode) in REPRESENTATIVE
 ]
 
 
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("case, mode", RUNS, ids=[f"{c.id}-{m}" for c, m in RUNS])
+@pytest.mark.parametrize("target, case, mode", TARGET_RUNS, ids=[f"{c.id}-{m}-{t}" for t, c, m in TARGET_RUNS])
 def test_against_keras(case, mode, target):
     rng = np.random.default_rng(len(case.id) * 7 + len(mode))
     parts = [case.make(rng, n) for n in case.sizes]
     weights = [weights_for(rng, p, mode, case) for p in parts]
     expected = keras_value(case, parts, weights)
 
-    kwargs = case.kwargs
-    if target == "torchmetrics" and case.class_name == "MeanMetricWrapper":  # its own **kwargs are torchmetrics'
-        kwargs = {"fn": kwargs["fn"], "fn_kwargs": {k: v for k, v in kwargs.items() if k != "fn"}}
-    metric = metric_class(case.stem, case.class_name, target)(**kwargs)
+    metric = driver(target).make(metric_class(case.stem, case.class_name, target), **case.kwargs)
     for batch, w in zip(parts, weights):
         update(metric, target, batch, w)
     np.testing.assert_allclose(value(metric, target), expected, atol=1e-5, rtol=1e-5)
 
     # reset, then one batch: the reference on that batch alone
-    if target == "torchmetrics":
-        metric.reset()
-    else:
-        metric.reset_state()
+    driver(target).reset(metric)
     update(metric, target, parts[0], weights[0])
     np.testing.assert_allclose(value(metric, target), keras_value(case, parts[:1], weights[:1]), atol=1e-5, rtol=1e-5)
 

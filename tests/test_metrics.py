@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import SPECS, devices, tf
+from conftest import EVERY_TARGET, SPECS, devices, tf
 from metric_cases import CASE_IDS, CASES, LABELLED, MULTI_INPUT, args, batches, check_close
 from metricgen.loader import load_spec_file
 from metricgen.schema import validate_spec
@@ -307,7 +307,7 @@ def test_agrees_with_keras_builtin(case, device):
 EXAMPLE_SPECS = sorted(p for p in SPECS.glob("*.yaml") if "examples:" in p.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("target", ["tf", "keras"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[p.stem for p in EXAMPLE_SPECS])
 def test_shipped_spec_examples_hold(spec, target):
     """The hand-worked examples in each shipped spec (their comments show the arithmetic)."""

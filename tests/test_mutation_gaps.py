@@ -11,7 +11,7 @@ import pytest
 
 from conftest import ROOT, tf  # noqa: F401  (conftest sets TensorFlow up before keras is imported)
 from metricgen.formatting import _same_program
-from support import spec_order_to_torchmetrics
+from drivers import driver, every_target_that
 from test_semantics import compile_class
 
 import keras
@@ -28,19 +28,12 @@ def power_error(y_true, y_pred, power=2.0):
     return abs(y_true - y_pred) ** power
 
 
-def update(metric, target, *inputs):
-    if target == "torchmetrics":
-        metric.update(*spec_order_to_torchmetrics(metric, [torch.as_tensor(x) for x in inputs]))
-    else:
-        metric.update_state(*inputs)
+def update(metric, target, **inputs):
+    driver(target).update(metric, inputs)
 
 
 def value(metric, target):
-    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
-
-
-def merge(metric, target, others):
-    metric.merge_state(others if target != "torchmetrics" or len(others) > 1 else others[0])
+    return driver(target).result(metric)
 
 
 # -- forwarded kwargs (MeanMetricWrapper's **kwargs, passed to fn on every call) ------------------------------
@@ -54,9 +47,7 @@ def wrapper_class(target):
 
 
 def wrapper(target, **kwargs):
-    cls = wrapper_class(target)
-    # torchmetrics' own constructor takes **kwargs: there the forwarded ones come as one dict
-    return cls(fn=power_error, fn_kwargs=kwargs) if target == "torchmetrics" else cls(fn=power_error, **kwargs)
+    return driver(target).make(wrapper_class(target), fn=power_error, **kwargs)
 
 
 def regression(seed, n=6):
@@ -64,31 +55,46 @@ def regression(seed, n=6):
     return rng.uniform(size=(n, 3)).astype(np.float32), rng.uniform(size=(n, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_merge_refuses_other_forwarded_kwargs_and_merges_equal_ones(target):
-    """Shards of `power=3` merge into the mean of cubes over both; a shard of `power=2` is refused, naming the
-    forwarded kwargs (merged, it gave a mean of squares and cubes)."""
-    parts = [regression(1), regression(2)]
-    cubes, more_cubes, squares = wrapper(target, power=3.0), wrapper(target, power=3.0), wrapper(target, power=2.0)
-    for metric, part in ((cubes, parts[0]), (more_cubes, parts[1]), (squares, parts[1])):
-        update(metric, target, *part)
+def regression_batch(seed):
+    y_true, y_pred = regression(seed)
+    return {"y_true": y_true, "y_pred": y_pred}
+
+
+@pytest.mark.parametrize(
+    "target", every_target_that("merges_metrics", "its merge takes states, which hold no params to compare")
+)
+def test_merge_refuses_other_forwarded_kwargs(target):
+    """A shard of `power=2` merged into shards of `power=3` is refused, naming the forwarded kwargs (merged, it
+    gave a mean of squares and cubes)."""
+    cubes, squares = wrapper(target, power=3.0), wrapper(target, power=2.0)
+    for metric, seed in ((cubes, 1), (squares, 2)):
+        update(metric, target, **regression_batch(seed))
     with pytest.raises(ValueError, match=r"MeanMetricWrapper.merge_state: .*`fn_kwargs` is \{'power': 3.0\} here"):
-        merge(cubes, target, [squares])
-    merge(cubes, target, [more_cubes])
-    y_true, y_pred = (np.concatenate(arrays) for arrays in zip(*parts))
+        driver(target).merge(cubes, [squares])
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_merge_of_equal_forwarded_kwargs(target):
+    """Shards of `power=3` merge into the mean of cubes over both."""
+    parts = [regression_batch(1), regression_batch(2)]
+    cubes, more_cubes = wrapper(target, power=3.0), wrapper(target, power=3.0)
+    for metric, part in ((cubes, parts[0]), (more_cubes, parts[1])):
+        update(metric, target, **part)
+    driver(target).merge(cubes, [more_cubes])
+    y_true, y_pred = (np.concatenate([p[k] for p in parts]) for k in ("y_true", "y_pred"))
     np.testing.assert_allclose(value(cubes, target), np.mean(np.abs(y_true - y_pred) ** 3), rtol=1e-5)
 
 
-@pytest.mark.parametrize("target", ["tf", "keras"])
-def test_get_config_round_trip_keeps_the_forwarded_kwargs(target):
-    """from_config(get_config()) computes with the kwargs it was made with: `power=3` stays a mean of cubes."""
+@pytest.mark.parametrize("target", every_target_that("saves_config", "it saves no config"))
+def test_a_metric_made_from_its_config_keeps_the_forwarded_kwargs(target):
+    """A metric made from get_config() (Keras' from_config) computes with the kwargs it was made with: `power=3`
+    stays a mean of cubes."""
     metric = wrapper(target, power=3.0)
-    config = metric.get_config()
-    assert config["power"] == 3.0
-    again = type(metric).from_config(config)
-    y_true, y_pred = regression(3)
-    update(again, target, y_true, y_pred)
-    np.testing.assert_allclose(value(again, target), np.mean(np.abs(y_true - y_pred) ** 3), rtol=1e-5)
+    assert driver(target).config(metric)["power"] == 3.0
+    again = driver(target).remake(metric)
+    batch = regression_batch(3)
+    update(again, target, **batch)
+    np.testing.assert_allclose(value(again, target), np.mean(np.abs(batch["y_true"] - batch["y_pred"]) ** 3), rtol=1e-5)
 
 
 # -- the format cache's program check ---------------------------------------------------------------------------
@@ -160,8 +166,8 @@ result: per_class
 def test_squeeze_of_one_axis_keeps_a_batch_of_one(target):
     """On a batch of one, squeezing every axis of size 1 would make the [1, 3] rows a [3] vector, and the sum
     over samples one number added to every class (the sum of a scalar test cannot tell)."""
-    metric = compile_class(PER_CLASS, "Probe", target)()
+    metric = driver(target).make(compile_class(PER_CLASS, "Probe", target))
     batches = [np.array([[[1.0, 2.0, 4.0]]], np.float32), np.array([[[0.5, 0.25, 8.0]], [[1.0, 1.0, 1.0]]], np.float32)]
     for batch in batches:
-        update(metric, target, batch)
+        update(metric, target, x=batch)
     np.testing.assert_allclose(value(metric, target), np.concatenate(batches).reshape(-1, 3).sum(axis=0), rtol=1e-6)

@@ -10,6 +10,7 @@ on every target, against numpy.
 
 from __future__ import annotations
 
+import functools
 import types
 
 import numpy as np
@@ -17,9 +18,7 @@ import pytest
 
 from conftest import tf  # noqa: F401  (TensorFlow configured for the tests)
 from metricgen.compiler import generate_from_text
-from support import spec_order_to_torchmetrics
-
-import torch
+from drivers import driver
 
 from conftest import EVERY_TARGET as TARGETS  # noqa: E402  (every registered target; keras: on the TensorFlow backend)
 
@@ -31,14 +30,11 @@ def compile_class(spec_text: str, target: str, class_name: str = "Probe"):
     return getattr(module, class_name)
 
 
-def run(metric, target: str, *inputs, sample_weight=None) -> dict:
-    """One update; every state variable read back as numpy, by name."""
-    if target == "torchmetrics":
-        weights = None if sample_weight is None else torch.as_tensor(sample_weight)
-        metric.update(*spec_order_to_torchmetrics(metric, [torch.as_tensor(x) for x in inputs]), sample_weight=weights)
-        return {name: getattr(metric, name).numpy() for name in metric._defaults}
-    metric.update_state(*inputs, sample_weight=sample_weight)
-    return {v.path.split("/")[-1]: np.asarray(v) for v in metric.variables}
+def run(cls, target: str, inputs: dict, sample_weight=None, **kwargs):
+    """A metric of ``cls`` made with ``kwargs`` and fed one batch; what reads its state variables by name."""
+    metric = driver(target).make(cls, **kwargs)
+    driver(target).update(metric, inputs, sample_weight=sample_weight)
+    return functools.partial(driver(target).state, metric)
 
 
 # BinaryHingeLoss with torchmetrics' ignore_index, written as a user would: `keep` is a mask of y_true's shape
@@ -78,12 +74,13 @@ def test_a_decided_or_is_a_mask_of_the_tensor_shape(target, ignore_index, weight
     keep = np.ones_like(y_true, bool) if ignore_index is None else y_true != ignore_index
     weights = np.ones_like(y_true) if w is None else w
     hinge = np.maximum(1.0 - (2.0 * y_true - 1.0) * y_pred, 0.0)
-    state = run(compile_class(HINGE, target)(ignore_index=ignore_index), target, y_true, y_pred, sample_weight=w)
-    np.testing.assert_allclose(state["total"], np.sum(hinge * keep * weights), rtol=1e-6)
-    np.testing.assert_allclose(state["kept"], np.sum(keep * weights), rtol=1e-6)
-    assert state["kept_rows"] == keep.sum()
-    assert state["dropped"] == keep.sum()
-    assert state["scaled"] == 2.0 * keep.sum()
+    batch = {"y_true": y_true, "y_pred": y_pred}
+    state = run(compile_class(HINGE, target), target, batch, sample_weight=w, ignore_index=ignore_index)
+    np.testing.assert_allclose(state("total"), np.sum(hinge * keep * weights), rtol=1e-6)
+    np.testing.assert_allclose(state("kept"), np.sum(keep * weights), rtol=1e-6)
+    assert state("kept_rows") == keep.sum()
+    assert state("dropped") == keep.sum()
+    assert state("scaled") == 2.0 * keep.sum()
 
 
 CHOSEN = """
@@ -108,10 +105,11 @@ result: above + below
 def test_a_condition_narrows_through_not_and_or(target, floor, strict):
     """`p is not None and ...` holds only where p is given; `p is None or ...` fails only there (issue 22)."""
     y_pred = np.array([0.1, 0.3, 0.6, 0.9], np.float32)
-    state = run(compile_class(CHOSEN, target)(floor=floor, strict=strict), target, np.zeros(4, np.float32), y_pred)
+    batch = {"y_true": np.zeros(4, np.float32), "y_pred": y_pred}
+    state = run(compile_class(CHOSEN, target), target, batch, floor=floor, strict=strict)
     given = floor is not None and not strict
-    assert state["above"] == np.sum(y_pred > (floor if given else 0.5))
-    np.testing.assert_allclose(state["below"], np.sum(y_pred < floor) if given else np.sum(y_pred), rtol=1e-6)
+    assert state("above") == np.sum(y_pred > (floor if given else 0.5))
+    np.testing.assert_allclose(state("below"), np.sum(y_pred < floor) if given else np.sum(y_pred), rtol=1e-6)
 
 
 LOW_PRECISION = """
@@ -139,8 +137,8 @@ def test_float16_and_bfloat16_meet_in_float32(target):
     expected = a.astype(np.float32) + b.astype(np.float32)
     assert expected[0] == 73732.0  # in bfloat16 it would be 73728, in float16 inf
     assert float((a + b.astype(a.dtype))[0]) == 73728.0 and np.isinf(a.astype(np.float16)[0] + b[0])
-    state = run(compile_class(LOW_PRECISION, target)(), target, a.astype(np.float32), b.astype(np.float32))
-    assert state["total"] == expected[0]
+    state = run(compile_class(LOW_PRECISION, target), target, {"a": a.astype(np.float32), "b": b.astype(np.float32)})
+    assert state("total") == expected[0]
 
 
 WIDE_INTS = """
@@ -168,7 +166,8 @@ result: cast(mixed, float64)
 def test_int64_arithmetic_is_not_done_in_int32(target):
     a = np.array([3_000_000_000], np.int64)
     b = np.array([8], np.int32)
-    state = run(compile_class(WIDE_INTS, target)(), target, a, b)
-    assert int(state["mixed"]) == 3_000_000_008
-    assert int(state["with_param"]) == 6_000_000_000
-    assert int(state["with_literal"]) == 8
+    with driver(target).with_64_bit_types():
+        state = run(compile_class(WIDE_INTS, target), target, {"a": a, "b": b})
+        assert int(state("mixed")) == 3_000_000_008
+        assert int(state("with_param")) == 6_000_000_000
+        assert int(state("with_literal")) == 8

@@ -20,8 +20,8 @@ import pytest
 
 from conftest import ROOT, tf
 from metricgen.compiler import generate_from_text
+from drivers import driver, every_target, every_target_that
 from test_semantics import compile_class
-from support import load_module, spec_order_to_torchmetrics
 
 import keras
 import torch
@@ -35,15 +35,17 @@ def f1(target):
     return compile_class(F1_SPEC, "F1Score", target)
 
 
-def update(metric, target, *inputs):
-    if target == "torchmetrics":
-        metric.update(*spec_order_to_torchmetrics(metric, [torch.as_tensor(x) for x in inputs]))
-    else:
-        metric.update_state(*inputs)
+def make(cls, target, **kwargs):
+    return driver(target).make(cls, **kwargs)
+
+
+def update(metric, target, **inputs):
+    """One batch, its inputs by the spec's names."""
+    driver(target).update(metric, inputs)
 
 
 def value(metric, target):
-    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+    return driver(target).result(metric)
 
 
 def one_hot(labels, classes):
@@ -65,15 +67,15 @@ def run_backend(backend: str, script: str) -> dict:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_later_batch_of_another_size_is_refused(target):
-    metric = f1(target)()
+    metric = make(f1(target), target)
     three = one_hot([0, 1, 2, 0], 3)
-    update(metric, target, three, three)
+    update(metric, target, y_true=three, y_pred=three)
     with pytest.raises(
         ValueError,
         match=r"F1Score: `(y_pred|preds)` has size 1 along axis -1 in the batch, but the state "
         r"\(true_positives\) was shaped by a first batch of size 3 there",
     ):
-        update(metric, target, np.ones((2, 1), np.float32), np.ones((2, 1), np.float32))
+        update(metric, target, y_true=np.ones((2, 1), np.float32), y_pred=np.ones((2, 1), np.float32))
     # the refused batch changed nothing: the score is Keras' on the first batch alone
     reference = keras.metrics.F1Score()
     reference.update_state(three, three)
@@ -83,12 +85,12 @@ def test_a_later_batch_of_another_size_is_refused(target):
 @pytest.mark.parametrize("target", TARGETS)
 def test_merging_a_metric_of_another_size_is_refused(target):
     cls = f1(target)
-    three, one = cls(), cls()
-    update(three, target, one_hot([0, 1, 2], 3), one_hot([0, 1, 1], 3))
-    update(one, target, np.ones((2, 1), np.float32), np.ones((2, 1), np.float32))
-    message = r"F1Score: `(y_pred|preds)` has size 1 along axis -1 in the merged metric, but .* of size 3 there"
+    three, one = make(cls, target), make(cls, target)
+    update(three, target, y_true=one_hot([0, 1, 2], 3), y_pred=one_hot([0, 1, 1], 3))
+    update(one, target, y_true=np.ones((2, 1), np.float32), y_pred=np.ones((2, 1), np.float32))
+    message = r"F1Score: `(y_pred|preds)` has size 1 along axis -1 in the merged (metric|state), but .* of size 3 there"
     with pytest.raises(ValueError, match=message):
-        three.merge_state(one if target == "torchmetrics" else [one])
+        driver(target).merge(three, [one])
     reference = keras.metrics.F1Score()
     reference.update_state(one_hot([0, 1, 2], 3), one_hot([0, 1, 1], 3))
     np.testing.assert_allclose(value(three, target), np.asarray(reference.result()), rtol=1e-6)
@@ -144,12 +146,14 @@ def test_keras_target_on_jax_refuses_a_later_batch_of_another_size():
 # -- item 4: torchmetrics merge_state refuses other params, and takes what Keras' and torchmetrics' take -----
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize(
+    "target", every_target_that("merges_metrics", "its merge takes states, which hold no params to compare")
+)
 def test_merge_of_a_metric_with_other_params_names_the_param(target):
     cls = f1(target)
-    low, high = cls(threshold=0.1), cls(threshold=0.9)
+    low, high = make(cls, target, threshold=0.1), make(cls, target, threshold=0.9)
     with pytest.raises(ValueError, match=r"F1Score.merge_state: .*`threshold` is 0.1 here and 0.9 in the merged"):
-        low.merge_state(high if target == "torchmetrics" else [high])
+        driver(target).merge(low, [high])
 
 
 def test_torchmetrics_merge_state_takes_a_metric_a_list_or_a_dict():
@@ -157,15 +161,15 @@ def test_torchmetrics_merge_state_takes_a_metric_a_list_or_a_dict():
     rng = np.random.default_rng(0)
     parts = [(one_hot(rng.integers(0, 3, n), 3), rng.uniform(size=(n, 3)).astype(np.float32)) for n in (5, 4, 6)]
     shards = [cls() for _ in parts]
-    for shard, part in zip(shards, parts):
-        update(shard, "torchmetrics", *part)
+    for shard, (y_true, y_pred) in zip(shards, parts):
+        shard.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
     whole = cls()
     whole.merge_state([shards[0], shards[1]])  # Keras' form
     whole.merge_state(dict(shards[2].metric_state))  # torchmetrics' dict form
     reference = keras.metrics.F1Score()
     for part in parts:
         reference.update_state(*part)
-    np.testing.assert_allclose(value(whole, "torchmetrics"), np.asarray(reference.result()), rtol=1e-6)
+    np.testing.assert_allclose(whole.compute().numpy(), np.asarray(reference.result()), rtol=1e-6)
     with pytest.raises(ValueError, match="F1Score.merge_state: expected a F1Score, a list of them or a dict"):
         whole.merge_state(3)
 
@@ -195,21 +199,21 @@ def ring_reference(batches):
 @pytest.mark.parametrize("target", TARGETS)
 def test_an_update_that_reads_state_is_right_and_refuses_merge(target):
     cls = compile_class(RING, "Ring", target)
-    metric, other = cls(), cls()
+    metric, other = make(cls, target), make(cls, target)
     batches = [np.array([1.0, 2.0], np.float32), np.array([3.0], np.float32)]
     for batch in batches:
-        update(metric, target, batch)
+        update(metric, target, x=batch)
     np.testing.assert_allclose(value(metric, target), ring_reference(batches))
-    update(other, target, np.array([5.0], np.float32))
+    update(other, target, x=np.array([5.0], np.float32))
     with pytest.raises(NotImplementedError, match="Ring: its update reads state variable 'seen'"):
-        metric.merge_state(other if target == "torchmetrics" else [other])
+        driver(target).merge(metric, [other])
     np.testing.assert_allclose(value(metric, target), ring_reference(batches))  # untouched
 
 
 def test_torchmetrics_refuses_to_sync_an_update_that_reads_state(monkeypatch):
     metric = compile_class(RING, "Ring", "torchmetrics")()
     assert set(metric._reductions.values()) == {None}  # nothing torchmetrics could sum by itself
-    update(metric, "torchmetrics", np.array([1.0, 2.0], np.float32))
+    metric.update(torch.tensor([1.0, 2.0]))
     monkeypatch.setattr(torch.distributed, "get_world_size", lambda group=None: 2)
     with pytest.raises(RuntimeError, match="Ring: its update reads state variable 'seen'"):
         metric.sync(dist_sync_fn=lambda x, group=None: [x, x], distributed_available=lambda: True)
@@ -364,8 +368,8 @@ result: out
 @pytest.mark.parametrize("target", TARGETS)
 def test_prod_over_two_axes_of_a_3d_tensor(target):
     x = np.linspace(0.5, 1.5, 24, dtype=np.float32).reshape(2, 3, 4)
-    metric = compile_class(PROD_SPEC, "Probe", target)()
-    update(metric, target, x)
+    metric = make(compile_class(PROD_SPEC, "Probe", target), target)
+    update(metric, target, x=x)
     np.testing.assert_allclose(value(metric, target), x.prod(axis=(0, 2)), rtol=1e-5)
 
 
@@ -387,10 +391,10 @@ def test_a_whole_number_init_of_a_float_state_and_its_merge(target):
     """`init: 5` makes a float state (torchmetrics made it int64, and the first float batch failed); a merge
     counts the initial value once, however many shards (an empty one included)."""
     cls = compile_class(INIT_SPEC, "Probe", target)
-    a, b, empty = cls(), cls(), cls()
-    update(a, target, np.array([1.5, 2.25], np.float32))
-    update(b, target, np.array([3.0], np.float32))
-    a.merge_state([b, empty]) if target != "torchmetrics" else (a.merge_state(b), a.merge_state(empty))
+    a, b, empty = (make(cls, target) for _ in range(3))
+    update(a, target, x=np.array([1.5, 2.25], np.float32))
+    update(b, target, x=np.array([3.0], np.float32))
+    driver(target).merge(a, [b, empty])
     np.testing.assert_allclose(value(a, target), 5 + 1.5 + 2.25 + 3.0, rtol=1e-6)
     assert "float" in str(value(a, target).dtype)
 
@@ -400,7 +404,7 @@ def test_torchmetrics_state_shaped_by_the_first_batch_after_set_dtype():
     metric = cls()
     metric.set_dtype(torch.float64)
     three = one_hot([0, 1, 2, 0], 3).astype(np.float64)
-    update(metric, "torchmetrics", three, three * 0.75)
+    metric.update(torch.as_tensor(three * 0.75), torch.as_tensor(three))
     assert metric.true_positives.dtype == torch.float64
     merged = cls()
     merged.set_dtype(torch.float64)
@@ -408,7 +412,7 @@ def test_torchmetrics_state_shaped_by_the_first_batch_after_set_dtype():
     assert merged.true_positives.dtype == torch.float64
     reference = keras.metrics.F1Score()
     reference.update_state(three, three * 0.75)
-    np.testing.assert_allclose(value(merged, "torchmetrics"), np.asarray(reference.result()), rtol=1e-6)
+    np.testing.assert_allclose(merged.compute().numpy(), np.asarray(reference.result()), rtol=1e-6)
 
 
 SQUEEZE_SPEC = """
@@ -426,9 +430,9 @@ result: total
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_squeeze_of_the_last_axis_on_a_batch_of_one(target):
-    metric = compile_class(SQUEEZE_SPEC, "Probe", target)()
-    update(metric, target, np.array([[2.0]], np.float32))
-    update(metric, target, np.array([[1.0], [0.5]], np.float32))
+    metric = make(compile_class(SQUEEZE_SPEC, "Probe", target), target)
+    update(metric, target, x=np.array([[2.0]], np.float32))
+    update(metric, target, x=np.array([[1.0], [0.5]], np.float32))
     np.testing.assert_allclose(value(metric, target), 7.0, rtol=1e-6)
 
 
@@ -462,15 +466,16 @@ def class_weighted_batches():
 def test_a_list_param_of_the_wrong_length_is_refused_naming_it_and_the_input(target):
     cls = compile_class(CLASS_WEIGHTED, "ClassWeightedError", target)
     batches = class_weighted_batches()
-    right = cls(class_weights=[1.0, 2.0, 3.0])
+    right = make(cls, target, class_weights=[1.0, 2.0, 3.0])
     for y_true, y_pred in batches:
-        update(right, target, y_true, y_pred)
+        update(right, target, y_true=y_true, y_pred=y_pred)
     y_true, y_pred = (np.concatenate(parts) for parts in zip(*batches))
     expected = np.mean(np.abs(y_true - y_pred) * np.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(value(right, target), expected, rtol=1e-5)
-    wrong = cls(class_weights=[1.0, 2.0])
+    wrong = make(cls, target, class_weights=[1.0, 2.0])
+    y_true, y_pred = batches[0]
     with pytest.raises(ValueError, match=WRONG_LENGTH):
-        update(wrong, target, *batches[0])
+        update(wrong, target, y_true=y_true, y_pred=y_pred)
 
 
 def test_a_list_param_of_the_wrong_length_in_a_graph_of_unknown_sizes():
@@ -548,12 +553,14 @@ def test_keras_target_on_jax_refuses_a_list_param_of_the_wrong_length():
     assert out["wrong length"] is not None and re.search(WRONG_LENGTH, out["wrong length"]), out
 
 
-@pytest.mark.parametrize("target", ["tf", "torchmetrics"])
-def test_an_int64_state_needs_no_x64_on_the_other_targets(target):
-    metric = compile_class(BIG_SUM, "BigSum", target)()
-    update(metric, target, np.array([1, 2, 3], np.int64))
-    total = np.sum(np.array([1, 2, 3], np.int64) + 1_000_000_000)
-    np.testing.assert_allclose(value(metric, target), total % 97 + (total // 1_000_000_000) * 1000.0)
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_int64_state_sums_past_int32_where_the_target_holds_int64(target):
+    """Only the jax target's driver enables 64-bit types (as its refusal tells users to): the others need nothing."""
+    with driver(target).with_64_bit_types():
+        metric = make(compile_class(BIG_SUM, "BigSum", target), target)
+        update(metric, target, i=np.array([1, 2, 3], np.int64))
+        total = np.sum(np.array([1, 2, 3], np.int64) + 1_000_000_000)
+        np.testing.assert_allclose(value(metric, target), total % 97 + (total // 1_000_000_000) * 1000.0)
 
 
 # -- item 7: GeometricMean's update reads no state, so it merges (a sum of logs, a count, a flag) --------------
@@ -563,20 +570,16 @@ TFA_GENERATED = ROOT / "catalogue" / "tfa" / "generated"
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_geometric_mean_merges_shards_into_the_whole(target):
-    folder = TFA_GENERATED if target == "tf" else TFA_GENERATED / target
-    GeometricMean = load_module(folder / "geometric_mean.py", f"rightorerror_gmean_{target}").GeometricMean
+    GeometricMean = driver(target).metric_class(TFA_GENERATED, "geometric_mean", "GeometricMean")
     rng = np.random.default_rng(11)
     parts = [rng.uniform(0.5, 4.0, n).astype(np.float32) for n in (6, 3, 5)]
     weights = [rng.uniform(0.1, 2.0, len(p)).astype(np.float32) for p in parts]
 
     def merged(parts):
-        shards = [GeometricMean() for _ in parts]
+        shards = [make(GeometricMean, target) for _ in parts]
         for shard, part, w in zip(shards, parts, weights):
-            if target == "torchmetrics":
-                shard.update(torch.as_tensor(part), sample_weight=torch.as_tensor(w))
-            else:
-                shard.update_state(part, sample_weight=w)
-        shards[0].merge_state(shards[1:])  # Keras' list form (torchmetrics' target takes it too)
+            driver(target).update(shard, {"values": part}, sample_weight=w)
+        driver(target).merge(shards[0], shards[1:])
         return value(shards[0], target)
 
     values, w = np.concatenate(parts), np.concatenate(weights)
@@ -591,13 +594,13 @@ R_SQUARE_SPEC = (ROOT / "catalogue" / "tfa" / "specs" / "r_square.yaml").read_te
 @pytest.mark.parametrize("target", TARGETS)
 def test_a_later_batch_without_the_shaping_axis_is_refused_naming_the_metric(target):
     # RSquare's outputs come from the first batch's axis 1; a rank-1 batch after it has no such axis
-    metric = compile_class(R_SQUARE_SPEC, "RSquare", target)(multioutput="raw_values")
+    metric = make(compile_class(R_SQUARE_SPEC, "RSquare", target), target, multioutput="raw_values")
     batch = np.arange(12, dtype=np.float32).reshape(4, 3)
-    update(metric, target, batch, batch * 0.5)
+    update(metric, target, y_true=batch, y_pred=batch * 0.5)
     with pytest.raises(
         ValueError, match=r"RSquare: `(y_true|y_pred|preds|target)` has 1 axes in the batch, so no axis"
     ):
-        update(metric, target, np.ones((4,), np.float32), np.ones((4,), np.float32))
+        update(metric, target, y_true=np.ones((4,), np.float32), y_pred=np.ones((4,), np.float32))
 
 
 IN_TOP_K_SPEC = """
@@ -634,8 +637,17 @@ def test_in_top_k_of_float64_scores_ranks_them_as_float64(target):
     # 1 + 2**-40 and 1 round to the same float32: TensorFlow's float32-only kernel would tie them in
     scores = np.array([[1.0 + 2**-40, 1.0, 0.0], [0.5, np.inf, 0.0], [0.0, 0.25, 0.5], [0.5, 0.5, 0.5]])
     labels = np.array([1, 0, 5, 2], np.int32)
-    metric = compile_class(IN_TOP_K_SPEC, "TopKHits", target)(k=1)
-    update(metric, target, labels, scores)
     expected = in_top_k_reference(labels, scores, 1).mean()
     assert expected == 0.25  # only the last row: a tie at the top counts in
-    np.testing.assert_allclose(value(metric, target), expected, rtol=1e-12)
+    with driver(target).with_64_bit_types():  # JAX holds float64 as float32 unless enabled (and refuses then)
+        metric = make(compile_class(IN_TOP_K_SPEC, "TopKHits", target), target, k=1)
+        update(metric, target, y_true=labels, y_pred=scores)
+        np.testing.assert_allclose(value(metric, target), expected, rtol=1e-12)
+
+
+def test_a_float64_input_is_refused_where_jax_would_round_it():
+    """Without 64-bit types JAX holds float64 as float32 (a UserWarning only): the jax target refuses the
+    metric at construction, as it does int64, rather than rank rounded scores."""
+    pytest.importorskip("jax")
+    with pytest.raises(ValueError, match=r"input 'y_pred' \(float64\) is 64-bit, which JAX holds as 32 bits"):
+        make(compile_class(IN_TOP_K_SPEC, "TopKHits", "jax"), "jax", k=1)

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import tf
+from conftest import EVERY_TARGET, tf
+from drivers import driver, every_target_that
 from expression_cases import B, CASES, SAMPLE_WEIGHTS, WEIGHTED_CASES, I, X, broadcast_weights, probe_spec
 from metricgen.compiler import generate_from_text
 from metricgen.functions import REGISTRY
 
 import keras
-import torch
 
 
 def compile_class(spec_text: str, class_name: str = "Probe", target: str = "tf"):
@@ -38,32 +38,20 @@ def test_every_registry_function_is_covered():
 
 
 def run_probe(target: str, expression: str, size: int, sample_weight=None) -> list:
-    """The probe's `out` after one update, each way the target runs (eager; tf.function with XLA for tf and
-    keras on TensorFlow; forward for torchmetrics)."""
+    """The probe's `out` after one update, each way the target runs (tests/drivers.py: plainly, and compiled:
+    tf.function with XLA, jax.jit, torchmetrics' forward)."""
     spec = probe_spec(expression).replace("{shape}", str(size))
-    metric = compile_class(spec, target=target)()
+    cls = compile_class(spec, target=target)
     outs = []
-    if target == "torchmetrics":
-        inputs = [torch.as_tensor(a) for a in (X, I, B)]
-        weights = None if sample_weight is None else torch.as_tensor(sample_weight)
-        metric.update(*inputs, sample_weight=weights)
-        outs.append(metric.out.numpy())
-        metric.reset()
-        metric(*inputs, sample_weight=weights)
-        outs.append(metric.out.numpy())
-        return outs
-    for update in (metric.update_state, tf.function(metric.update_state, jit_compile=True)):
-        metric.reset_state()
-        update(X, I, B, sample_weight=sample_weight)
-        outs.append(np.asarray(metric.out))
+    for compiled in (False, True):
+        metric = driver(target).make(cls)
+        driver(target).update(metric, {"x": X, "i": I, "b": B}, sample_weight=sample_weight, compiled=compiled)
+        outs.append(driver(target).state(metric, "out"))
     return outs
 
 
-IN_PROCESS_TARGETS = ["tf", "keras", "torchmetrics"]  # keras: on the TensorFlow backend (JAX, PyTorch: below)
-
-
 @pytest.mark.parametrize("expression", list(CASES), ids=list(CASES))
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 def test_expression_matches_numpy(target, expression):
     expected = np.asarray(CASES[expression], dtype=np.float64)
     for out in run_probe(target, expression, expected.size):
@@ -72,7 +60,7 @@ def test_expression_matches_numpy(target, expression):
 
 @pytest.mark.parametrize("weights", list(SAMPLE_WEIGHTS), ids=list(SAMPLE_WEIGHTS))
 @pytest.mark.parametrize("expression", list(WEIGHTED_CASES), ids=list(WEIGHTED_CASES))
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 def test_sample_weights_of_every_rank(target, expression, weights):
     w = broadcast_weights(SAMPLE_WEIGHTS[weights], X.shape)
     expected = np.asarray(WEIGHTED_CASES[expression](w), dtype=np.float64)
@@ -138,47 +126,68 @@ result: total + count + latest[0] * 0 + largest - smallest
 """
 
 
-@pytest.mark.parametrize("target", ["tf", "keras"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
 def test_folds_initial_values_reset_and_merge(target):
-    Folds = compile_class(FOLDS, "Folds", target)
-    metric = Folds()
-    assert metric.total.numpy() == 5 and metric.count.numpy() == 2
-    assert metric.largest.numpy() == -np.inf and metric.smallest.numpy() == np.inf
-    metric.update_state(np.array([1.0, 4.0, -2.0]))
-    metric.update_state(np.array([3.0, 0.5]))
-    assert metric.total.numpy() == pytest.approx(5 + 6.5)
-    assert metric.count.numpy() == 2 + 5 and metric.count.dtype == "int64"
-    assert metric.largest.numpy() == 4.0 and metric.smallest.numpy() == -2.0
-    np.testing.assert_array_equal(metric.latest.numpy(), [3.0, 0.5])
-    assert float(metric.result()) == pytest.approx(11.5 + 7 + 6.0)
+    d = driver(target)
+    with d.with_64_bit_types():  # count is int64
+        Folds = compile_class(FOLDS, "Folds", target)
+        metric = d.make(Folds)
+        state = functools.partial(d.state, metric)
+        assert state("total") == 5 and state("count") == 2
+        assert state("largest") == -np.inf and state("smallest") == np.inf
+        d.update(metric, {"x": np.array([1.0, 4.0, -2.0])})
+        d.update(metric, {"x": np.array([3.0, 0.5])})
+        assert state("total") == pytest.approx(5 + 6.5)
+        assert state("count") == 2 + 5 and state("count").dtype == np.int64
+        assert state("largest") == 4.0 and state("smallest") == -2.0
+        np.testing.assert_array_equal(state("latest"), [3.0, 0.5])
+        assert float(d.result(metric)) == pytest.approx(11.5 + 7 + 6.0)
 
-    metric.reset_state()  # the declared initial values, not zeros (Keras' default reset)
-    assert metric.total.numpy() == 5 and metric.count.numpy() == 2
-    assert metric.largest.numpy() == -np.inf and metric.smallest.numpy() == np.inf
+        d.reset(metric)  # the declared initial values, not zeros (Keras' default reset)
+        assert state("total") == 5 and state("count") == 2
+        assert state("largest") == -np.inf and state("smallest") == np.inf
 
-    with pytest.raises(NotImplementedError, match="'latest' is folded with 'assign'"):
-        metric.merge_state([Folds()])
+        with pytest.raises(NotImplementedError, match="'latest' is folded with 'assign'"):
+            d.merge(metric, [d.make(Folds)])
 
 
-@pytest.mark.parametrize("target", ["tf", "keras"])
+# FOLDS without its assign state: every state merges
+MERGING_FOLDS = (
+    FOLDS.replace("  latest: {shape: [2], fold: assign}\n", "")
+    .replace("  latest: x[-2:]\n", "")
+    .replace(" + latest[0] * 0", "")
+)
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
 def test_merge_of_max_and_min_states(target):
-    spec = FOLDS.replace("  latest: {shape: [2], fold: assign}\n", "").replace("  latest: x[-2:]\n", "")
-    spec = spec.replace(" + latest[0] * 0", "")
-    Folds = compile_class(spec, "Folds", target)
-    a, b = Folds(), Folds()
-    a.update_state(np.array([1.0, 4.0]))
-    b.update_state(np.array([-3.0, 2.0]))
-    a.merge_state([b])
-    assert a.largest.numpy() == 4.0 and a.smallest.numpy() == -3.0
-    assert a.total.numpy() == pytest.approx(5 + 5 - 1)  # the initial value counts once, as on one instance
-    assert a.count.numpy() == 2 + 4
+    d = driver(target)
+    with d.with_64_bit_types():  # count is int64
+        Folds = compile_class(MERGING_FOLDS, "Folds", target)
+        a, b = d.make(Folds), d.make(Folds)
+        d.update(a, {"x": np.array([1.0, 4.0])})
+        d.update(b, {"x": np.array([-3.0, 2.0])})
+        d.merge(a, [b])
+        assert d.state(a, "largest") == 4.0 and d.state(a, "smallest") == -3.0
+        assert d.state(a, "total") == pytest.approx(5 + 5 - 1)  # the initial value counts once, as on one instance
+        assert d.state(a, "count") == 2 + 4
+
+
+@pytest.mark.parametrize(
+    "target", every_target_that("merges_metrics", "its merge takes states, which hold no params to compare")
+)
+def test_merge_of_a_metric_with_other_params_is_refused(target):
+    d = driver(target)
+    Folds = compile_class(MERGING_FOLDS, "Folds", target)
     with pytest.raises(ValueError, match="different parameters"):
-        a.merge_state([Folds(start=1.0)])
+        d.merge(d.make(Folds), [d.make(Folds, start=1.0)])
 
 
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("order", ["reader first", "writer first"])
-def test_update_reads_state_as_it_was_before_the_batch(order):
-    """Every update sees the state as it was before the batch, whichever state is folded first."""
+def test_update_reads_state_as_it_was_before_the_batch(order, target):
+    """Every update sees the state as it was before the batch, whichever state is folded first (torchmetrics:
+    an in-place `+=` must not alias the two states)."""
     updates = ["  previous_total: total", "  total: sum(x)"]
     if order == "writer first":
         updates.reverse()
@@ -194,15 +203,11 @@ update:
 UPDATES
 result: total - previous_total
 """.replace("UPDATES", "\n".join(updates))
-    for target in ("tf", "keras"):
-        metric = compile_class(spec, "Running", target)()
-        metric.update_state(np.array([1.0, 2.0]))
-        metric.update_state(np.array([4.0]))
-        assert float(metric.previous_total.numpy()) == 3.0 and float(metric.total.numpy()) == 7.0, (order, target)
-    metric = compile_class(spec, "Running", "torchmetrics")()  # in-place `+=` must not alias the two states
-    metric.update(torch.tensor([1.0, 2.0]))
-    metric.update(torch.tensor([4.0]))
-    assert float(metric.previous_total) == 3.0 and float(metric.total) == 7.0, (order, "torchmetrics")
+    d = driver(target)
+    metric = d.make(compile_class(spec, "Running", target))
+    d.update(metric, {"x": np.array([1.0, 2.0])})
+    d.update(metric, {"x": np.array([4.0])})
+    assert float(d.state(metric, "previous_total")) == 3.0 and float(d.state(metric, "total")) == 7.0
 
 
 def test_int_inputs_into_float_state_and_param_validation():
@@ -410,7 +415,7 @@ result: tp / (tp + fp) * (100 if unit == "percent" else 1)
 """
 
 
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize(
     "kwargs",
     [{}, {"class_id": 2}, {"thresholds": 0.3, "class_id": 0, "unit": "percent"}, {"thresholds": 0.7, "unit": "ratio"}],
@@ -427,18 +432,16 @@ def test_optional_and_choice_params_against_keras_precision(target, kwargs):
     reference = keras.metrics.Precision(**keras_kwargs)
     reference.update_state(y_true, y_pred, sample_weight=weights)
     expected = float(reference.result()) * (100 if kwargs.get("unit") == "percent" else 1)
-    metric = compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**kwargs)
-    if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true), sample_weight=torch.as_tensor(weights))
-        got = float(metric.compute())
-    else:
-        metric.update_state(y_true, y_pred, sample_weight=weights)
-        got = float(metric.result())
-        assert metric.get_config()["class_id"] == kwargs.get("class_id")  # None round-trips
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    d = driver(target)
+    cls = compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)
+    metric = d.make(cls, **kwargs)
+    d.update(metric, {"y_true": y_true, "y_pred": y_pred}, sample_weight=weights)
+    np.testing.assert_allclose(float(d.result(metric)), expected, rtol=1e-5)
+    if d.saves_config:
+        assert d.config(metric)["class_id"] == kwargs.get("class_id")  # None round-trips
     for bad in ({"class_id": -1}, {"unit": "percentage"}, {"thresholds": "0.5"}):
         with pytest.raises(ValueError, match="argument"):
-            compile_class(OPTIONAL_AND_CHOICES, "PrecisionOf", target)(**bad)
+            d.make(cls, **bad)
 
 
 HAS_WEIGHTS = """
@@ -457,29 +460,19 @@ result: sum(total) + ignored * 100
 """
 
 
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 def test_has_sample_weight_and_bool_params_in_shapes(target):
     y_true = np.array([[-1.0, 1, 0], [0, -1, -1]], np.float32)
     y_pred = np.array([[1.0, 2, 3], [4, 5, 6]], np.float32)
     for skip_first in (False, True):
         for weights in (None, np.array([1.0, 1.0], np.float32)):
-            metric = compile_class(HAS_WEIGHTS, "Hsw", target)(skip_first=skip_first)
+            d = driver(target)
+            metric = d.make(compile_class(HAS_WEIGHTS, "Hsw", target), skip_first=skip_first)
             sums = y_pred.sum(0)[1:] if skip_first else y_pred.sum(0)
             expected = sums.sum() + (0 if weights is not None else 3) * 100
-            if target == "torchmetrics":
-                metric.update(
-                    torch.as_tensor(y_pred),
-                    torch.as_tensor(y_true),
-                    sample_weight=None if weights is None else torch.as_tensor(weights),
-                )
-                got = float(metric.compute())
-                shape = tuple(metric.total.shape)
-            else:
-                metric.update_state(y_true, y_pred, sample_weight=weights)
-                got = float(metric.result())
-                shape = tuple(metric.total.shape)
-            assert shape == ((2,) if skip_first else (3,))
-            np.testing.assert_allclose(got, expected)
+            d.update(metric, {"y_true": y_true, "y_pred": y_pred}, sample_weight=weights)
+            assert d.state(metric, "total").shape == ((2,) if skip_first else (3,))
+            np.testing.assert_allclose(float(d.result(metric)), expected)
 
 
 NUMBER_OR_LIST = """
@@ -505,7 +498,7 @@ result:
 """
 
 
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("thresholds", [0.5, 0.3, [0.2, 0.5, 0.8]], ids=["default", "number", "list"])
 def test_number_or_list_param_against_keras_precision(target, thresholds):
     """thresholds=0.3 gives a number, thresholds=[...] a vector, as keras.metrics.Precision(thresholds=...)."""
@@ -516,15 +509,13 @@ def test_number_or_list_param_against_keras_precision(target, thresholds):
     reference = keras.metrics.Precision(thresholds=thresholds)
     reference.update_state(y_true, y_pred, sample_weight=weights)
     kwargs = {} if thresholds == 0.5 else {"thresholds": thresholds}
-    metric = compile_class(NUMBER_OR_LIST, "PrecisionAt", target)(**kwargs)
-    if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true), sample_weight=torch.as_tensor(weights))
-        got = metric.compute().numpy()
-    else:
-        metric.update_state(y_true, y_pred, sample_weight=weights)
-        got = np.asarray(metric.result())
-        assert metric.get_config()["thresholds"] == thresholds
-    assert got.shape == np.asarray(reference.result()).shape
+    d = driver(target)
+    metric = d.make(compile_class(NUMBER_OR_LIST, "PrecisionAt", target), **kwargs)
+    d.update(metric, {"y_true": y_true, "y_pred": y_pred}, sample_weight=weights)
+    got = d.result(metric)
+    if d.saves_config:
+        assert d.config(metric)["thresholds"] == thresholds
+    assert got.shape == d.result_shape(np.asarray(reference.result()).shape)
     np.testing.assert_allclose(got, np.asarray(reference.result()), rtol=1e-5)
 
 
@@ -545,7 +536,7 @@ result: kept * 1000 + above
 """
 
 
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("ignore, floor", [(None, None), (2, None), (None, 0.5), (0, 0.25)])
 def test_and_or_narrow_optional_params_as_python_does(target, ignore, floor):
     """`ignore is None or y != ignore` reads `ignore` only where it is not None; a constant operand decides
@@ -555,14 +546,10 @@ def test_and_or_narrow_optional_params_as_python_does(target, ignore, floor):
     y_pred = rng.uniform(size=(9, 3)).astype(np.float32)
     kept = np.sum((ignore is None) | (y_true != (ignore if ignore is not None else -1)))
     above = np.sum((floor is not None) & (y_pred > (floor if floor is not None else 0.0)))
-    metric = compile_class(IGNORED_LABEL, "Kept", target)(ignore=ignore, floor=floor)
-    if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
-        got = float(metric.compute())
-    else:
-        metric.update_state(y_true, y_pred)
-        got = float(metric.result())
-    assert got == kept * 1000 + above
+    d = driver(target)
+    metric = d.make(compile_class(IGNORED_LABEL, "Kept", target), ignore=ignore, floor=floor)
+    d.update(metric, {"y_true": y_true, "y_pred": y_pred})
+    assert float(d.result(metric)) == kept * 1000 + above
 
 
 GUARDED = """
@@ -582,17 +569,13 @@ result: total
 """
 
 
-@pytest.mark.parametrize("target", IN_PROCESS_TARGETS)
+@pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("class_id", [None, 0, 2])
 def test_definition_is_computed_only_where_its_optional_param_is_given(target, class_id):
     y_true = np.zeros((4, 3), np.float32)
     y_pred = np.arange(12, dtype=np.float32).reshape(4, 3)
     expected = y_pred.sum() if class_id is None else 2.0 * y_pred[:, class_id].sum()
-    metric = compile_class(GUARDED, "Guarded", target)(class_id=class_id)
-    if target == "torchmetrics":
-        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
-        got = float(metric.compute())
-    else:
-        metric.update_state(y_true, y_pred)
-        got = float(metric.result())
-    assert got == expected
+    d = driver(target)
+    metric = d.make(compile_class(GUARDED, "Guarded", target), class_id=class_id)
+    d.update(metric, {"y_true": y_true, "y_pred": y_pred})
+    assert float(d.result(metric)) == expected

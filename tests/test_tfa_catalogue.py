@@ -1,5 +1,5 @@
-"""The TensorFlow Addons catalogue (catalogue/tfa/specs/): every class against scikit-learn, scipy or numpy, on the
-three targets, over several batches (one of them a single sample), with and without sample weights where TFA
+"""The TensorFlow Addons catalogue (catalogue/tfa/specs/): every class against scikit-learn, scipy or numpy, on
+every target (each driven by tests/drivers.py), over several batches (one of them a single sample), with and without sample weights where TFA
 took them; TFA's own documented values run as each spec's examples, on every target."""
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import pytest
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score, hamming_loss, matthews_corrcoef, multilabel_confusion_matrix, r2_score
 
-from conftest import ROOT, tf
+from conftest import EVERY_TARGET as TARGETS
+from conftest import ROOT
+from drivers import driver
 from metricgen.compiler import compile_file
 from metricgen.examples import run_spec_examples
-from support import in_torchmetrics_order, load_module
-
-import torch
 
 CATALOGUE = ROOT / "catalogue" / "tfa"
 SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
-TARGETS = ["tf", "keras", "torchmetrics"]
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -294,31 +292,20 @@ CASES = [
 
 
 def metric_class(case: Case, target: str):
-    folder = CATALOGUE / "generated" / ("" if target == "tf" else target)
-    module = load_module(folder / f"{case.stem}.py", f"tfa_{target}_{case.stem}")
-    return getattr(module, case.class_name)
+    return driver(target).metric_class(CATALOGUE / "generated", case.stem, case.class_name)
 
 
 def feed(metric, target: str, batch: dict, w) -> None:
-    """One batch, each target its own way: torchmetrics' update(preds, target), tf in graph mode."""
-    if target == "torchmetrics":
-        metric.update(
-            *in_torchmetrics_order({k: torch.as_tensor(v) for k, v in batch.items()}),
-            sample_weight=None if w is None else torch.as_tensor(w),
-        )
-    elif target == "tf":
-        update = tf.function(metric.update_state)  # graph mode; eager is the keras target's run below
-        update(*[tf.constant(v) for v in batch.values()], sample_weight=None if w is None else tf.constant(w))
-    else:
-        metric.update_state(*batch.values(), sample_weight=w)
+    """One batch, the target's way (tests/drivers.py: the tf target's in graph mode, the keras target's eagerly)."""
+    driver(target).update(metric, batch, sample_weight=w)
 
 
 def value(metric, target: str) -> np.ndarray:
-    return np.asarray(metric.compute() if target == "torchmetrics" else metric.result())
+    return driver(target).result(metric)
 
 
 def run(case: Case, target: str, parts: list[dict], weights: list) -> np.ndarray:
-    metric = metric_class(case, target)(**case.kwargs)
+    metric = driver(target).make(metric_class(case, target), **case.kwargs)
     for batch, w in zip(parts, weights):
         feed(metric, target, batch, w)
     return value(metric, target)
@@ -351,27 +338,28 @@ def test_correlations_ignore_weights_and_pearson_is_within_its_bins():
     assert abs(pearson - stats.pearsonr(d["y_true"], d["y_pred"]).statistic) < 0.01  # 100 bins of width 0.01
 
 
-def test_kappa_edge_values_follow_tfa():
+@pytest.mark.parametrize("target", TARGETS)
+def test_kappa_edge_values_follow_tfa(target):
     """No data: 0 (TFA's value; scikit-learn's is NaN); one class for both raters: NaN, as scikit-learn."""
-    Kappa = metric_class(CASES[0], "tf")
-    assert float(Kappa(num_classes=4, sparse_labels=True).result()) == 0.0
-    metric = Kappa(num_classes=4, sparse_labels=True)
-    metric.update_state(np.array([2, 2, 2]), np.array([2, 2, 2]))
-    assert np.isnan(float(metric.result()))
+    Kappa = metric_class(CASES[0], target)
+    assert float(value(driver(target).make(Kappa, num_classes=4, sparse_labels=True), target)) == 0.0
+    metric = driver(target).make(Kappa, num_classes=4, sparse_labels=True)
+    feed(metric, target, {"y_true": np.array([2, 2, 2]), "y_pred": np.array([2, 2, 2])}, None)
+    assert np.isnan(float(value(metric, target)))
 
 
-def test_merge_state_of_shards_is_the_whole():
+@pytest.mark.parametrize("target", TARGETS)
+def test_merge_state_of_shards_is_the_whole(target):
     for case in (CASES[2], CASES[5], CASES[9], CASES[12], CASES[-3]):
         rng = np.random.default_rng(6)
         parts = [case.make(rng, n) for n in (20, 9)]
-        Metric = metric_class(case, "tf")
-        shards = [Metric(**case.kwargs) for _ in parts]
+        shards = [driver(target).make(metric_class(case, target), **case.kwargs) for _ in parts]
         for shard, part in zip(shards, parts):
-            shard.update_state(*part.values())
-        shards[0].merge_state(shards[1:])
+            feed(shard, target, part, None)
+        driver(target).merge(shards[0], shards[1:])
         whole = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         np.testing.assert_allclose(
-            np.asarray(shards[0].result()), np.asarray(case.reference(whole, None, case.kwargs)), atol=1e-5
+            value(shards[0], target), np.asarray(case.reference(whole, None, case.kwargs)), atol=1e-5, err_msg=case.id
         )
 
 
@@ -432,16 +420,15 @@ def test_r_square_of_one_output(target):
         "[n] beside [n, 1]": ({}, lambda t, p: (t, p[:, None])),
     }
     for form, (kwargs, shape) in forms.items():
-        metric = RSquare(**kwargs)
+        metric = driver(target).make(RSquare, **kwargs)
         for batch, w in zip(parts, weights):
             y_true, y_pred = shape(batch["y_true"], batch["y_pred"])
             feed(metric, target, {"y_true": y_true, "y_pred": y_pred}, w)
         result = value(metric, target)
-        one_column = form == "[n, 1]" and target != "torchmetrics"  # torchmetrics' compute squeezes one element
-        assert result.shape == ((1,) if one_column else ()), form
+        assert result.shape == driver(target).result_shape((1,) if form == "[n, 1]" else ()), form
         np.testing.assert_allclose(result.reshape(()), expected, atol=1e-5, rtol=1e-5, err_msg=form)
     with pytest.raises(ValueError, match="needs a known size along axis 1"):
-        feed(RSquare(), target, parts[0], None)
+        feed(driver(target).make(RSquare), target, parts[0], None)
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -452,16 +439,12 @@ def test_r_square_merges_shards(kwargs, make, target):
     """Two shards of uneven size (one a batch of one) and one that saw nothing merge into the whole's R²."""
     parts, weights, whole, all_weights = weighted_batches(make, np.random.default_rng(24), sizes=(29, 1, 12))
     RSquare = metric_class(CASES[12], target)
-    shards = [RSquare(**kwargs) for _ in range(3)]  # the last sees no batch
+    shards = [driver(target).make(RSquare, **kwargs) for _ in range(3)]  # the last sees no batch
     feed(shards[0], target, parts[0], weights[0])
     for batch, w in zip(parts[1:], weights[1:]):
         feed(shards[1], target, batch, w)
-    total = RSquare(**kwargs)
-    if target == "torchmetrics":  # torchmetrics' merge_state takes one metric at a time
-        for shard in shards:
-            total.merge_state(shard)
-    else:
-        total.merge_state(shards)
+    total = driver(target).make(RSquare, **kwargs)
+    driver(target).merge(total, shards)
     multioutput = kwargs.get("multioutput", "uniform_average")
     expected = r2_score(whole["y_true"], whole["y_pred"], sample_weight=all_weights, multioutput=multioutput)
     np.testing.assert_allclose(value(total, target), expected, atol=1e-5, rtol=1e-5)

@@ -169,8 +169,8 @@ MUTANTS = [
     Mutant(
         "keras-aggregation-mean",
         "metricgen/targets/keras_metric.py",
-        'AGGREGATION = {"add": "sum",',
-        'AGGREGATION = {"add": "mean",',
+        '    "add": "sum",\n',
+        '    "add": "mean",\n',
         METRICS,
         "add state averages across replicas",
     ),
@@ -217,8 +217,8 @@ MUTANTS = [
     Mutant(
         "torch-full-state-update",
         "metricgen/targets/torchmetrics.py",
-        "full_state_update = (\n            reads_state or",
-        "full_state_update = False and (\n            reads_state or",
+        "full_state_update = (\n            reads_state\n",
+        "full_state_update = False and (\n            reads_state\n",
         TORCH + SEMANTICS,
         "forward merges batch states that cannot be merged",
     ),

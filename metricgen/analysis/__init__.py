@@ -32,6 +32,13 @@ def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> 
     invalid_names = check_names(ctx)
     ctx.params = {name: declarations.param(checker, name, p) for name, p in spec.params.items()}
     ctx.states = {name: declarations.state(checker, name, s) for name, s in spec.state.items()}
+    for buffer in (s for s in ctx.states.values() if s.is_buffer):  # its row count is a variable of that name
+        if buffer.rows_variable in ctx.states:
+            ctx.diag.error(
+                f"state variable '{buffer.rows_variable}' takes the name of sample buffer '{buffer.name}''s row count",
+                ctx.states[buffer.rows_variable].loc,
+                "rename it",
+            )
     ctx.inputs = {i.name: declarations.input(checker, n, i) for n, i in enumerate(spec.inputs)}
     # declarations with errors are still declared (a bad default keeps its name and type), so the expressions
     # are checked too: every error of the spec is reported in one round

@@ -49,6 +49,8 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
     if name == "shape" and node.args and isinstance(node.args[0], syn.Name) and node.args[0].id in ctx.spec.state:
         if node.args[0].id in scope.bindings and scope.bindings[node.args[0].id].kind == "state":
             return _state_dim(checker, node, scope)
+    if name == "filled":
+        return _filled(checker, node, scope)
     if name == "rank":
         if len(node.args) != 1 or node.kwargs:
             raise ctx.fail("rank() takes exactly one argument, a tensor", node.loc)
@@ -142,6 +144,22 @@ def _input_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
             "shape() in a state's shape applies to an input of update_state", arg.loc, hint or ", ".join(inputs)
         )
     return ir.InputDim(static("int"), arg.id, _literal_axis(checker, axis, scope))
+
+
+def _filled(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
+    """`filled(samples)`: which rows of a sample buffer hold data (a bool vector as long as it keeps)."""
+    ctx = checker.ctx
+    arg = node.args[0] if len(node.args) == 1 and not node.kwargs else None
+    known = isinstance(arg, syn.Name) and arg.id in scope.bindings and scope.bindings[arg.id].kind == "state"
+    state = ctx.states.get(arg.id) if known else None
+    if state is None or not state.is_buffer:
+        buffers = [s.name for s in ctx.states.values() if s.is_buffer]
+        raise ctx.fail(
+            "filled() takes one argument, a sample buffer (a state variable with rows:)",
+            (arg or node).loc,
+            ("buffers here: " + ", ".join(buffers)) if buffers else "this spec declares no sample buffer",
+        )
+    return ir.Filled(tensor("bool"), state.name, state.shape[0])
 
 
 def _state_dim(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:

@@ -175,13 +175,39 @@ def dimension_bound(checker: "Checker", expr: ir.Expr, path: tuple) -> constants
 def state(checker: "Checker", name: str, s: Any) -> ir.State:
     ctx = checker.ctx
     shape = []
+    fold = "append" if s.rows is not None and "fold" not in s.model_fields_set else s.fold
+    if s.rows is not None and fold != "append":
+        ctx.diag.error(
+            f"state variable '{name}' has rows:, so it is a sample buffer, folded with 'append', not '{fold}'",
+            ctx.loaded.location(("state", name, "fold")),
+            "leave fold out (rows: makes it append), or drop rows:",
+        )
+    elif s.rows is None and fold == "append":
+        ctx.diag.error(
+            f"state variable '{name}' is appended to, so it needs rows: (how many rows it keeps at most)",
+            ctx.loaded.location(("state", name, "fold")),
+            "e.g. rows: max_samples, an int param with a default",
+        )
+    if s.rows is not None:  # the buffer's first axis: its capacity, known when the metric is built
+        rows = ctx.guard(lambda: static_dim(checker, s.rows, ("state", name, "rows")))
+        if rows is not None and any(isinstance(e, ir.InputDim) for e in ir.walk(rows)):
+            ctx.diag.error(
+                "a sample buffer's rows cannot depend on a batch", ctx.loaded.location(("state", name, "rows"))
+            )
+        elif rows is not None:
+            shape.append(rows)
+        if s.init != 0 or s.dtype == "bool":
+            ctx.diag.error(
+                "a sample buffer holds numbers, its unfilled rows 0 (init: 0, a numeric dtype)",
+                ctx.loaded.location(("state", name, "init" if s.init != 0 else "dtype")),
+            )
     for i, dim in enumerate(s.shape):
         expr = ctx.guard(lambda: static_dim(checker, dim, ("state", name, "shape", i)))
         if expr is not None:
             shape.append(expr)
-    if s.dtype == "bool" and s.fold != "assign":
+    if s.dtype == "bool" and fold not in ("assign", "append"):
         ctx.diag.error(
-            f"a bool state variable can only be folded with 'assign', not '{s.fold}'",
+            f"a bool state variable can only be folded with 'assign', not '{fold}'",
             ctx.loaded.location(("state", name, "fold")),
         )
     problem = _init_problem(s.dtype, s.init)
@@ -209,7 +235,7 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
             ctx.loaded.location(("state", name, "shape")),
             "set METRICGEN_MAX_STATE_ELEMENTS to allow more (the limit in all is twice it)",
         )
-    built = ir.State(name, tuple(shape), s.dtype, s.init, s.fold, s.doc, ctx.loaded.key_location(("state", name)))
+    built = ir.State(name, tuple(shape), s.dtype, s.init, fold, s.doc, ctx.loaded.key_location(("state", name)))
     if built.shaped_by_batch and (s.fold != "add" or s.init != 0):
         ctx.diag.error(
             f"state variable '{name}' is shaped by the first batch, so it must be a sum from 0 (fold: add, init: 0)",

@@ -17,7 +17,7 @@ from .context import Context
 from .scopes import Scope, local
 from .shapes import shape_sources
 
-_FOLD_VERB = {"add": "adds", "max": "folds in", "min": "folds in", "assign": "assigns"}
+_FOLD_VERB = {"add": "adds", "max": "folds in", "min": "folds in", "assign": "assigns", "append": "appends"}
 
 
 class Checker:

@@ -2,7 +2,7 @@
 
 A pass keeps the numbers the metric computes and changes only how they are computed. Each says which targets
 it applies to (usually: those whose column of the function table can write what it produces), and each is
-tested against the unoptimised lowering (tests/test_passes.py).
+tested against the unoptimised lowering (tests/test_architecture.py, tests/test_choose_at_construction.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .. import ir
-from . import split_weighted_sum
+from . import choose_at_construction, split_weighted_sum
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -24,7 +24,10 @@ class Pass:
     run: Callable[[ir.Metric], ir.Metric]
 
 
-PASSES = (Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),)
+PASSES = (
+    Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
+    Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),
+)
 
 
 def optimise(metric: ir.Metric, target: "Target", enabled: bool = True) -> ir.Metric:

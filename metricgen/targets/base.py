@@ -106,6 +106,15 @@ class Target(abc.ABC):
     def fold(self, state: ir.State, value: str) -> list[str]:
         """Statements folding a batch value into a state variable, in update."""
 
+    def filled(self, rows: str, capacity: str) -> str:
+        """Which rows of a sample buffer hold data (``rows``: code reading its row count)."""
+        return f"{self.ops}.arange({capacity}) < {rows}"
+
+    def unless_overflowed(self, code: str, rows: str, capacity: str, metric: str, buffer: str) -> str:
+        """The result (``code``), refused where the sample buffer ``buffer`` was given more rows than it keeps
+        (an error where the count is known, NaN under jit or XLA): never a number from some of the rows."""
+        return f"_unless_overflowed({code}, {rows}, {capacity}, {metric!r}, {buffer!r})"
+
     @abc.abstractmethod
     def unbuilt(self, variable: str) -> str:
         """A condition: the state variable ``variable`` (code: ``self.x``, ``other.x``), shaped by the first
@@ -196,14 +205,16 @@ def is_float(dtype: str) -> bool:
     return dtype == FLOAT or dtype.startswith(("float", "bfloat"))
 
 
-def first_int64(metric: ir.Metric) -> str | None:
-    """What of ``metric`` is int64 first (a state variable, an input, a cast), as an error names it; or None.
-    The targets that run on JAX refuse it there unless 64-bit types are enabled (JAX holds int64 as int32)."""
+def first_64_bit(metric: ir.Metric) -> str | None:
+    """What of ``metric`` is int64 or float64 first (a state variable, an input, a cast), as an error names it;
+    or None. The targets that run on JAX refuse it there unless 64-bit types are enabled: JAX holds int64 as
+    int32 (wrapping past 2**31 - 1) and float64 as float32, silently."""
+    wide = ("int64", "float64")
     for s in metric.states:
-        if s.dtype == "int64":
-            return f"state variable {s.name!r}"
+        if s.dtype in wide:
+            return f"state variable {s.name!r} ({s.dtype})"
     for i in metric.inputs:
-        if i.dtype == "int64":
-            return f"input {i.name!r}"
+        if i.dtype in wide:
+            return f"input {i.name!r} ({i.dtype})"
     casts = (e for expr in metric.expressions() for e in ir.walk(expr) if isinstance(e, ir.Cast))
-    return next(("a cast to int64" for e in casts if e.type.dtype == "int64"), None)
+    return next((f"a cast to {e.type.dtype}" for e in casts if e.type.dtype in wide), None)

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 from .. import ir
 from ..lowering import Printer, class_parts, merge_refusal, py_literal, size_checks
 from ..types import FLOAT
-from .base import Target, first_int64
+from .base import Target, first_64_bit
 from .jax_functions import FUNCTIONS
 
 # How partial states combine: by merge (two states) and by reduce (a collective over a mapped axis).
@@ -74,6 +74,11 @@ class JaxTarget(Target):
         """A new state with the batch value folded in (the others' fields unchanged)."""
         if state.fold == "assign":
             return [f"state = state._replace({state.name}={value})"]
+        if state.is_buffer:
+            written = (
+                f"state = state._replace({state.name}=_{state.name}, {state.rows_variable}=_{state.rows_variable})"
+            )
+            return self._append(state, value) + [written]
         # jnp.add, not `+`: the value may be a conditional expression, which `+` would bind into
         folded = _FOLD[state.fold].format(a=f"state.{state.name}", b=value)
         return [f"state = state._replace({state.name}={folded})"]
@@ -97,6 +102,8 @@ class JaxTarget(Target):
                 build_state.append(f"{s.name}={made},")
             else:
                 fields.append((s.name, made))
+            if s.is_buffer:  # how many rows it was given
+                fields.append((s.rows_variable, "jnp.zeros((), dtype=jnp.int32)"))
         refusal = merge_refusal(metric)
         # a function param's keyword arguments come in the constructor's **kwargs, as Keras' MeanMetricWrapper's
         forwarded = next((p for p in metric.params if p.forward_kwargs), None)
@@ -112,15 +119,15 @@ class JaxTarget(Target):
             "first_shaped": metric.batch_shaped[0].name if metric.batch_shaped else None,
             "refusal": refusal,
             "merge_body": [] if refusal else self.merge_body(metric, printer),
-            "reduce_fields": [] if refusal else self.reduce_fields(metric),
+            "reduce_body": [] if refusal else self.reduce_body(metric),
             "config_items": [(p.name, printer.param(p.name)) for p in metric.params],
             "forwarded_kwargs": forwarded.kwargs_attribute if forwarded else None,
         }
 
     def backend_checks(self, metric: ir.Metric) -> list[str]:
-        """Constructor statements refusing an int64 the metric needs where JAX holds it as int32."""
-        first = first_int64(metric)
-        return [] if first is None else [f"_refuse_int32({metric.class_name!r}, {first!r})"]
+        """Constructor statements refusing an int64 or float64 the metric needs where JAX holds it as 32 bits."""
+        first = first_64_bit(metric)
+        return [] if first is None else [f"_refuse_32_bit({metric.class_name!r}, {first!r})"]
 
     def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
         """merge's statements: a state that has seen no batch is the other's; sizes the first batches gave must
@@ -137,23 +144,46 @@ class JaxTarget(Target):
             body += size_checks(metric, printer, check)
         combined = []
         for s in metric.states:
+            if s.is_buffer:  # the other's rows after this one's
+                body += self._append(s, f"other.{s.name}", f"other.{s.rows_variable}")
+                combined += [f"{s.name}=_{s.name},", f"{s.rows_variable}=_{s.rows_variable},"]
+                continue
             value = _MERGE.get(s.fold, "{a} + {b}").format(a=f"state.{s.name}", b=f"other.{s.name}")
             if s.fold == "add" and s.init != 0:
                 value = f"{value} - {py_literal(s.init)}"
             combined.append(f"{s.name}={value},")
         return body + [f"return {metric.class_name}State(", *["    " + c for c in combined], ")"]
 
-    def reduce_fields(self, metric: ir.Metric) -> list[str]:
-        """reduce's fields: each state combined over the devices of a mapped axis, the same on every one."""
-        fields = []
+    def reduce_body(self, metric: ir.Metric) -> list[str]:
+        """reduce's statements: each state combined over the devices of a mapped axis, the same on every one."""
+        body, fields = [], []
         for s in metric.states:
+            if s.is_buffer:  # every device's rows, appended in device order
+                name, counted = s.name, s.rows_variable
+                body.append(
+                    f"_{name}, _{counted} = _gathered_rows(jax.lax.all_gather(state.{name}, axis_name), "
+                    f"jax.lax.all_gather(state.{counted}, axis_name), type(self).__name__, {name!r})"
+                )
+                fields += [f"{name}=_{name},", f"{counted}=_{counted},"]
+                continue
             value = f"{_COLLECTIVE[s.fold]}(state.{s.name}, axis_name)"
             if s.fold == "add" and s.init != 0:  # the initial value counted once, not once per device
                 value = (
                     f"{_COLLECTIVE[s.fold]}(state.{s.name} - {py_literal(s.init)}, axis_name) + {py_literal(s.init)}"
                 )
             fields.append(f"{s.name}={value},")
-        return fields
+        return body + [f"return {metric.class_name}State(", *["    " + f for f in fields], ")"]
+
+    @staticmethod
+    def _append(state: ir.State, rows: str, count: str = "") -> list[str]:
+        """Statements appending ``rows`` (with ``count``: its first ``count`` rows) to a sample buffer, into
+        ``_<name>`` and ``_<name>_rows`` (no spec name starts with '_')."""
+        name, counted = state.name, state.rows_variable
+        extra = f", {count}" if count else ""
+        return [
+            f"_{name}, _{counted} = _append_rows(state.{name}, state.{counted}, {rows}, type(self).__name__, "
+            f"{name!r}{extra})"
+        ]
 
     @contextlib.contextmanager
     def example_runtime(self) -> Iterator[Any]:

@@ -72,6 +72,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "gather": call("jnp.take", "x", "indices", axis="axis"),
     "take_along_axis": call("jnp.take_along_axis", "x", "indices", axis="axis"),
     "reshape": call("jnp.reshape", "x", "shape"),
+    "batch_flatten": call("_batch_flatten", "x"),
     "transpose": call("jnp.transpose", "x", axes=given("perm")),
     "expand_dims": call("jnp.expand_dims", "x", "axis"),
     "squeeze": call("jnp.squeeze", "x", axis=given("axis")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..types import FLOAT
-from .base import first_int64
+from .base import first_64_bit
 from .keras_functions import FUNCTIONS
 from .keras_metric import KerasMetricTarget
 
@@ -37,8 +37,8 @@ class KerasTarget(KerasMetricTarget):
 
     def backend_checks(self, metric: ir.Metric) -> list[str]:
         # JAX without x64 holds int64 as int32 and wraps past 2**31 - 1: a wrong number, silently
-        first = first_int64(metric)
-        return [] if first is None else [f"_refuse_jax_int32({metric.class_name!r}, {first!r})"]
+        first = first_64_bit(metric)
+        return [] if first is None else [f"_refuse_jax_32_bit({metric.class_name!r}, {first!r})"]
 
     def registered_package(self, package: str) -> str:
         return f"{package}.keras"  # the tf target's modules keep the spec's own, as they had first

@@ -103,6 +103,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "gather": call("ops.take", "x", "indices", axis="axis"),
     "take_along_axis": call("ops.take_along_axis", "x", "indices", axis="axis"),
     "reshape": call("ops.reshape", "x", "shape"),
+    "batch_flatten": call("_batch_flatten", "x"),
     "transpose": call("ops.transpose", "x", axes=given("perm")),
     "expand_dims": call("ops.expand_dims", "x", "axis"),
     "squeeze": call("ops.squeeze", "x", axis=given("axis")),

@@ -28,7 +28,14 @@ from .base import Target
 
 # How each fold is aggregated across replicas (TensorFlow's on-read variables): sums add up; max, min and
 # assign state is made equal on every replica by the update itself, so any replica's value is the value.
-AGGREGATION = {"add": "sum", "max": "only_first_replica", "min": "only_first_replica", "assign": "only_first_replica"}
+# A sample buffer (and its row count) holds every replica's rows on each replica: see _append_rows.
+AGGREGATION = {
+    "add": "sum",
+    "max": "only_first_replica",
+    "min": "only_first_replica",
+    "assign": "only_first_replica",
+    "append": "only_first_replica",
+}
 
 KERAS_METRIC_ATTRIBUTES = frozenset(
     """add_variable add_weight dtype from_config get_config name reset_state result stateless_reset_state
@@ -49,6 +56,8 @@ class KerasMetricTarget(Target):
 
     def fold(self, state: ir.State, value: str) -> list[str]:
         var = f"self.{state.name}"
+        if state.is_buffer:  # the helper writes the rows and counts them
+            return [f"_append_rows({var}, self.{state.rows_variable}, {value}, type(self).__name__, {state.name!r})"]
         if state.fold == "add" and state.dtype in ("int32", "int64"):
             return [f"_add_to_int_sum({var}, {value})"]  # see the helper: ints summed over replicas
         if state.fold == "add":
@@ -65,7 +74,7 @@ class KerasMetricTarget(Target):
     def add_variable(s: ir.State, shape: str) -> list[str]:
         initializer = '"zeros"' if s.init == 0 else f"keras.initializers.Constant({py_literal(s.init)})"
         dtype = "self.dtype" if s.dtype == "float" else f'"{s.dtype}"'
-        return [
+        made = [
             f"self.{s.name} = self.add_variable(",
             f"    shape={shape},",
             f"    initializer={initializer},",
@@ -74,6 +83,14 @@ class KerasMetricTarget(Target):
             f'    name="{s.name}",',
             ")",
         ]
+        if s.is_buffer:  # how many rows it was given (more than it keeps is an error)
+            made += [
+                f"self.{s.rows_variable} = self.add_variable(",
+                '    shape=(), initializer="zeros", dtype="int32", aggregation="only_first_replica",',
+                f'    name="{s.rows_variable}",',
+                ")",
+            ]
+        return made
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         parts = class_parts(metric, printer)
@@ -174,6 +191,12 @@ class KerasMetricTarget(Target):
             value = f"other.{s.name}"
             if s.fold == "add" and s.init != 0:  # the initial value is counted once, not once per shard
                 value = f"{value} - {py_literal(s.init)}"
+            if s.is_buffer:  # the rows the other holds, after this one's
+                body.append(
+                    f"    _append_rows(self.{s.name}, self.{s.rows_variable}, {self.read_state(value)}, "
+                    f"type(self).__name__, {s.name!r}, {self.read_state(f'other.{s.rows_variable}')})"
+                )
+                continue
             body += ["    " + line for line in self.fold(s, value)]
         return body
 

@@ -43,6 +43,9 @@ class TensorFlowTarget(KerasMetricTarget):
     def full(self, like: str, value: str) -> str:
         return f"tf.fill({like}.shape, tf.constant({value}, dtype={like}.dtype))"
 
+    def filled(self, rows: str, capacity: str) -> str:
+        return f"tf.range({capacity}) < {rows}"
+
     def fold(self, state: ir.State, value: str) -> list[str]:
         if state.fold in ("max", "min"):  # on-read variables cannot aggregate by max: reduce before folding
             value = f"_replica_reduce({value}, tf.reduce_{state.fold})"

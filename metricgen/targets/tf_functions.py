@@ -81,6 +81,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "gather": call("tf.gather", "x", "indices", axis=given("axis")),
     "take_along_axis": call("tf.experimental.numpy.take_along_axis", "x", "indices", axis="axis"),
     "reshape": call("tf.reshape", "x", "shape"),
+    "batch_flatten": call("_batch_flatten", "x"),
     "transpose": call("tf.transpose", "x", perm=given("perm")),
     "expand_dims": call("tf.expand_dims", "x", "axis"),
     "squeeze": call("tf.squeeze", "x", axis=given("axis")),

@@ -50,7 +50,9 @@ TORCHMETRICS_ATTRIBUTES = frozenset(
     update_count xpu zero_grad training compute_on_cpu dist_sync_on_step process_group dist_sync_fn
     distributed_available_fn sync_on_compute compute_with_cache""".split()
 )
-REDUCTION = {"add": '"sum"', "max": '"max"', "min": '"min"', "assign": "_first_process"}
+# A sample buffer and its row count are gathered as they are (None: stacked per process), and their rows
+# appended in process order by compute() (_gathered_rows).
+REDUCTION = {"add": '"sum"', "max": '"max"', "min": '"min"', "assign": "_first_process", "append": "None"}
 # The arguments torchmetrics' update takes first, each with the spec input names that fill it (Keras' name, or
 # torchmetrics' own): update(preds, target).
 TORCHMETRICS_INPUTS = (("preds", ("y_pred", "preds")), ("target", ("y_true", "target")))
@@ -99,6 +101,9 @@ class TorchMetricsTarget(Target):
 
     def fold(self, state: ir.State, value: str) -> list[str]:
         var = f"self.{state.name}"
+        if state.is_buffer:
+            rows = f"self.{state.rows_variable}"
+            return [f"{var}, {rows} = _append_rows({var}, {rows}, {value}, type(self).__name__, {state.name!r})"]
         if state.fold == "add":
             return [f"{var} += {value}"]
         if state.fold == "assign":
@@ -108,6 +113,12 @@ class TorchMetricsTarget(Target):
 
     def unbuilt(self, variable: str) -> str:
         return f"{variable}.numel() == 0"
+
+    def filled(self, rows: str, capacity: str) -> str:
+        return f"torch.arange({capacity}, device=self.device) < {rows}"
+
+    def unless_overflowed(self, code: str, rows: str, capacity: str, metric: str, buffer: str) -> str:
+        return code  # torch's sizes are known: update refused the rows past the buffer (_append_rows)
 
     def module(self, metric: ir.Metric, printer: Printer) -> dict[str, Any]:
         metric = _with_torchmetrics_inputs(metric)
@@ -130,15 +141,29 @@ class TorchMetricsTarget(Target):
                 init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)
                 default = f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {init}{dtype})"
             states.append((s.name, default, REDUCTION[s.fold]))
+            if s.is_buffer:
+                states.append((s.rows_variable, "torch.tensor(0, dtype=torch.int32)", REDUCTION[s.fold]))
         read = state_read_by_update(metric)
         if read is not None:  # no reduction can combine the processes' states: sync is refused (_sync_dist)
             states = [(name, default, None) for name, default, _ in states]
         reads_state = read is not None
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
         # the cheap path adds a batch's state to the total, which cannot be done to an empty (unshaped) total
+        # (and a buffer's rows cannot be appended by the sum torchmetrics merges a batch's state with)
         full_state_update = (
-            reads_state or bool(offset) or bool(metric.batch_shaped) or any(s.fold == "assign" for s in metric.states)
+            reads_state
+            or bool(offset)
+            or bool(metric.batch_shaped)
+            or any(s.fold in ("assign", "append") for s in metric.states)
         )
+        # after a sync each buffer arrives stacked per process: appended into one first
+        gathered = [
+            f"self.{s.name}, self.{s.rows_variable} = _gathered_rows(self.{s.name}, self.{s.rows_variable}, "
+            f"type(self).__name__, {s.name!r})"
+            for s in metric.states
+            if s.is_buffer
+        ]
+        parts.result_body[:0] = gathered
         return {
             "parts": parts,
             "imports": self.module_imports(parts.extra_imports),
@@ -197,6 +222,8 @@ class TorchMetricsTarget(Target):
             value = f'incoming_state["{s.name}"]'
             if s.fold == "add" and s.init != 0:
                 value = f"({value} - {py_literal(s.init)})"
+            if s.is_buffer:  # the rows it holds
+                value = f'{value}[: int(incoming_state["{s.rows_variable}"])]'
             body += self.fold(s, value)
         return body + ["self._computed = None"]
 

@@ -90,6 +90,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "gather": call("_gather", "x", "indices", "axis"),
     "take_along_axis": lambda a: f"torch.take_along_dim({a['x']}, {a.atom('indices')}.long(), dim={a['axis']})",
     "reshape": call("torch.reshape", "x", "shape"),
+    "batch_flatten": call("_batch_flatten", "x"),
     "transpose": call("_transpose", "x", given("perm")),
     "expand_dims": call("torch.unsqueeze", "x", "axis"),
     "squeeze": call("torch.squeeze", "x", dim=given("axis")),

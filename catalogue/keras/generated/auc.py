@@ -279,6 +279,43 @@ class AUC(tf.keras.metrics.Metric):
                 f"AUC: argument `from_logits` must be True or False, got {from_logits!r}"
             )
         self.from_logits = from_logits
+        self._passed_condition = self.thresholds is not None and bool(
+            tf.reduce_all(
+                tf.abs(
+                    tf.concat(
+                        [
+                            tf.concat(
+                                [
+                                    tf.cast(tf.range(0, limit=1), self.dtype),
+                                    tf.sort(
+                                        tf.constant(self.thresholds, dtype=self.dtype),
+                                        axis=-1,
+                                        direction="ASCENDING",
+                                    ),
+                                ],
+                                axis=-1,
+                            ),
+                            tf.cast(tf.range(1, limit=2), self.dtype),
+                        ],
+                        axis=-1,
+                    )
+                    - tf.math.divide_no_nan(
+                        tf.cast(
+                            tf.range(0, limit=len(self.thresholds) + 2), self.dtype
+                        ),
+                        tf.constant(len(self.thresholds) + 1.0, dtype=self.dtype),
+                    )
+                )
+                <= keras.config.epsilon()
+                + tf.math.divide_no_nan(
+                    1e-05
+                    * tf.cast(tf.range(0, limit=len(self.thresholds) + 2), self.dtype),
+                    tf.constant(len(self.thresholds) + 1.0, dtype=self.dtype),
+                )
+            )
+            if len(self.thresholds) >= 1
+            else tf.constant(False, dtype=tf.bool)
+        )
         # shaped by the first batch: made by _build_state
         self.positives = None
         self.negatives = None
@@ -370,51 +407,7 @@ class AUC(tf.keras.metrics.Metric):
                 tf.constant(1.0, dtype=self.dtype),
             )
             if self.thresholds is None
-            else tf.where(
-                (
-                    tf.reduce_all(
-                        tf.abs(
-                            tf.concat(
-                                [
-                                    tf.concat(
-                                        [
-                                            tf.cast(tf.range(0, limit=1), self.dtype),
-                                            tf.sort(
-                                                tf.constant(
-                                                    self.thresholds, dtype=self.dtype
-                                                ),
-                                                axis=-1,
-                                                direction="ASCENDING",
-                                            ),
-                                        ],
-                                        axis=-1,
-                                    ),
-                                    tf.cast(tf.range(1, limit=2), self.dtype),
-                                ],
-                                axis=-1,
-                            )
-                            - tf.math.divide_no_nan(
-                                tf.cast(
-                                    tf.range(0, limit=len(self.thresholds) + 2),
-                                    self.dtype,
-                                ),
-                                tf.constant(
-                                    len(self.thresholds) + 1.0, dtype=self.dtype
-                                ),
-                            )
-                        )
-                        <= keras.config.epsilon()
-                        + tf.math.divide_no_nan(
-                            1e-05
-                            * tf.cast(
-                                tf.range(0, limit=len(self.thresholds) + 2), self.dtype
-                            ),
-                            tf.constant(len(self.thresholds) + 1.0, dtype=self.dtype),
-                        )
-                    )
-                    if len(self.thresholds) >= 1
-                    else tf.constant(False, dtype=tf.bool)
-                ),
+            else (
                 tf.maximum(
                     tf.math.ceil(
                         tf.clip_by_value(
@@ -425,8 +418,9 @@ class AUC(tf.keras.metrics.Metric):
                         * (len(self.thresholds) + 1.0)
                     ),
                     tf.constant(1.0, dtype=self.dtype),
-                ),
-                tf.cast(scores > -keras.config.epsilon(), self.dtype)
+                )
+                if self._passed_condition
+                else tf.cast(scores > -keras.config.epsilon(), self.dtype)
                 + tf.reduce_sum(
                     tf.cast(
                         scores[..., None]
@@ -439,7 +433,7 @@ class AUC(tf.keras.metrics.Metric):
                     ),
                     axis=-1,
                 )
-                + tf.cast(scores > 1.0 + keras.config.epsilon(), self.dtype),
+                + tf.cast(scores > 1.0 + keras.config.epsilon(), self.dtype)
             )
         )
         ids = tf.reshape(

@@ -126,6 +126,68 @@ class Recall(tf.keras.metrics.Metric):
                 f"Recall: argument `class_id` must be an int >= 0 or None, got {class_id!r}"
             )
         self.class_id = None if class_id is None else int(class_id)
+        self._predicted_positive_condition = self.thresholds is not None and bool(
+            tf.reduce_all(
+                tf.abs(
+                    tf.constant(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - tf.math.divide_no_nan(
+                        tf.cast(
+                            tf.range(
+                                0,
+                                limit=(
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                            ),
+                            self.dtype,
+                        ),
+                        tf.constant(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + tf.math.divide_no_nan(
+                    1e-05
+                    * tf.cast(
+                        tf.range(
+                            0,
+                            limit=(
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                        ),
+                        self.dtype,
+                    ),
+                    tf.constant(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else tf.constant(False, dtype=tf.bool)
+        )
         self.true_positives = self.add_variable(
             shape=(
                 (
@@ -194,72 +256,7 @@ class Recall(tf.keras.metrics.Metric):
         predicted_positive = (
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
-            else tf.where(
-                (
-                    tf.reduce_all(
-                        tf.abs(
-                            tf.constant(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                            )
-                            - tf.math.divide_no_nan(
-                                tf.cast(
-                                    tf.range(
-                                        0,
-                                        limit=(
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        ),
-                                    ),
-                                    self.dtype,
-                                ),
-                                tf.constant(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    - 1,
-                                    dtype=self.dtype,
-                                ),
-                            )
-                        )
-                        <= keras.config.epsilon()
-                        + tf.math.divide_no_nan(
-                            1e-05
-                            * tf.cast(
-                                tf.range(
-                                    0,
-                                    limit=(
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                ),
-                                self.dtype,
-                            ),
-                            tf.constant(
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1,
-                                dtype=self.dtype,
-                            ),
-                        )
-                    )
-                    if (
-                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
-                    )
-                    >= 3
-                    else tf.constant(False, dtype=tf.bool)
-                ),
+            else (
                 (
                     tf.math.ceil(
                         tf.clip_by_value(
@@ -288,8 +285,9 @@ class Recall(tf.keras.metrics.Metric):
                         ),
                     )[None, :],
                     self.dtype,
-                ),
-                p[:, None]
+                )
+                if self._predicted_positive_condition
+                else p[:, None]
                 > tf.constant(
                     (
                         self.thresholds
@@ -297,7 +295,7 @@ class Recall(tf.keras.metrics.Metric):
                         else [self.thresholds]
                     ),
                     dtype=self.dtype,
-                ),
+                )
             )
         )
         w = tf.reshape(

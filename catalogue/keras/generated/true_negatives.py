@@ -97,6 +97,68 @@ class TrueNegatives(tf.keras.metrics.Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            tf.reduce_all(
+                tf.abs(
+                    tf.constant(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - tf.math.divide_no_nan(
+                        tf.cast(
+                            tf.range(
+                                0,
+                                limit=(
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                            ),
+                            self.dtype,
+                        ),
+                        tf.constant(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + tf.math.divide_no_nan(
+                    1e-05
+                    * tf.cast(
+                        tf.range(
+                            0,
+                            limit=(
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                        ),
+                        self.dtype,
+                    ),
+                    tf.constant(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else tf.constant(False, dtype=tf.bool)
+        )
         self.accumulator = self.add_variable(
             shape=(
                 (
@@ -135,118 +197,44 @@ class TrueNegatives(tf.keras.metrics.Metric):
                     tf.logical_and(
                         tf.logical_not(label_positive),
                         tf.logical_not(
-                            tf.where(
-                                (
-                                    tf.reduce_all(
-                                        tf.abs(
-                                            tf.constant(
-                                                (
-                                                    self.thresholds
-                                                    if isinstance(self.thresholds, list)
-                                                    else [self.thresholds]
-                                                ),
-                                                dtype=self.dtype,
-                                            )
-                                            - tf.math.divide_no_nan(
-                                                tf.cast(
-                                                    tf.range(
-                                                        0,
-                                                        limit=(
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        ),
-                                                    ),
-                                                    self.dtype,
-                                                ),
-                                                tf.constant(
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    )
-                                                    - 1,
-                                                    dtype=self.dtype,
-                                                ),
-                                            )
-                                        )
-                                        <= keras.config.epsilon()
-                                        + tf.math.divide_no_nan(
-                                            1e-05
-                                            * tf.cast(
-                                                tf.range(
-                                                    0,
-                                                    limit=(
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                ),
-                                                self.dtype,
-                                            ),
-                                            tf.constant(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                            ),
-                                        )
+                            (
+                                tf.math.ceil(
+                                    tf.clip_by_value(
+                                        p,
+                                        tf.constant(0.0, dtype=self.dtype),
+                                        tf.constant(1.0, dtype=self.dtype),
                                     )
-                                    if (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3
-                                    else tf.constant(False, dtype=tf.bool)
-                                ),
-                                (
-                                    tf.math.ceil(
-                                        tf.clip_by_value(
-                                            p,
-                                            tf.constant(0.0, dtype=self.dtype),
-                                            tf.constant(1.0, dtype=self.dtype),
-                                        )
-                                        * (
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1.0
-                                        )
-                                    )
-                                    - 1.0
-                                )[:, None]
-                                >= tf.cast(
-                                    tf.range(
-                                        0,
-                                        limit=(
+                                    * (
+                                        (
                                             len(self.thresholds)
                                             if isinstance(self.thresholds, list)
                                             else 1
-                                        ),
-                                    )[None, :],
-                                    self.dtype,
-                                ),
-                                p[:, None]
-                                > tf.constant(
-                                    (
-                                        self.thresholds
+                                        )
+                                        - 1.0
+                                    )
+                                )
+                                - 1.0
+                            )[:, None]
+                            >= tf.cast(
+                                tf.range(
+                                    0,
+                                    limit=(
+                                        len(self.thresholds)
                                         if isinstance(self.thresholds, list)
-                                        else [self.thresholds]
+                                        else 1
                                     ),
-                                    dtype=self.dtype,
+                                )[None, :],
+                                self.dtype,
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
+                            > tf.constant(
+                                (
+                                    self.thresholds
+                                    if isinstance(self.thresholds, list)
+                                    else [self.thresholds]
                                 ),
+                                dtype=self.dtype,
                             )
                         ),
                     ),

@@ -97,6 +97,68 @@ class TruePositives(tf.keras.metrics.Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            tf.reduce_all(
+                tf.abs(
+                    tf.constant(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - tf.math.divide_no_nan(
+                        tf.cast(
+                            tf.range(
+                                0,
+                                limit=(
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                            ),
+                            self.dtype,
+                        ),
+                        tf.constant(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + tf.math.divide_no_nan(
+                    1e-05
+                    * tf.cast(
+                        tf.range(
+                            0,
+                            limit=(
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                        ),
+                        self.dtype,
+                    ),
+                    tf.constant(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else tf.constant(False, dtype=tf.bool)
+        )
         self.accumulator = self.add_variable(
             shape=(
                 (
@@ -132,76 +194,7 @@ class TruePositives(tf.keras.metrics.Metric):
                 tf.where(
                     tf.logical_and(
                         label_positive,
-                        tf.where(
-                            (
-                                tf.reduce_all(
-                                    tf.abs(
-                                        tf.constant(
-                                            (
-                                                self.thresholds
-                                                if isinstance(self.thresholds, list)
-                                                else [self.thresholds]
-                                            ),
-                                            dtype=self.dtype,
-                                        )
-                                        - tf.math.divide_no_nan(
-                                            tf.cast(
-                                                tf.range(
-                                                    0,
-                                                    limit=(
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                ),
-                                                self.dtype,
-                                            ),
-                                            tf.constant(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                            ),
-                                        )
-                                    )
-                                    <= keras.config.epsilon()
-                                    + tf.math.divide_no_nan(
-                                        1e-05
-                                        * tf.cast(
-                                            tf.range(
-                                                0,
-                                                limit=(
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                ),
-                                            ),
-                                            self.dtype,
-                                        ),
-                                        tf.constant(
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1,
-                                            dtype=self.dtype,
-                                        ),
-                                    )
-                                )
-                                if (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                >= 3
-                                else tf.constant(False, dtype=tf.bool)
-                            ),
+                        (
                             (
                                 tf.math.ceil(
                                     tf.clip_by_value(
@@ -230,8 +223,9 @@ class TruePositives(tf.keras.metrics.Metric):
                                     ),
                                 )[None, :],
                                 self.dtype,
-                            ),
-                            p[:, None]
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
                             > tf.constant(
                                 (
                                     self.thresholds
@@ -239,7 +233,7 @@ class TruePositives(tf.keras.metrics.Metric):
                                     else [self.thresholds]
                                 ),
                                 dtype=self.dtype,
-                            ),
+                            )
                         ),
                     ),
                     w,

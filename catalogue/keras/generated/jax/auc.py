@@ -258,6 +258,51 @@ class AUC:
             )
         self.from_logits = from_logits
         self.dtype = _float_dtype("AUC", dtype)
+        self._passed_condition = self.thresholds is not None and bool(
+            jnp.all(
+                jnp.abs(
+                    jnp.concatenate(
+                        [
+                            jnp.concatenate(
+                                [
+                                    jnp.asarray(
+                                        jnp.arange(0, 1, dtype=jnp.int32),
+                                        dtype=self.dtype,
+                                    ),
+                                    jnp.sort(
+                                        jnp.asarray(self.thresholds, dtype=self.dtype),
+                                        axis=-1,
+                                    ),
+                                ],
+                                axis=-1,
+                            ),
+                            jnp.asarray(
+                                jnp.arange(1, 2, dtype=jnp.int32), dtype=self.dtype
+                            ),
+                        ],
+                        axis=-1,
+                    )
+                    - _divide_no_nan(
+                        jnp.asarray(
+                            jnp.arange(0, len(self.thresholds) + 2, dtype=jnp.int32),
+                            dtype=self.dtype,
+                        ),
+                        jnp.asarray(len(self.thresholds) + 1.0, dtype=self.dtype),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * jnp.asarray(
+                        jnp.arange(0, len(self.thresholds) + 2, dtype=jnp.int32),
+                        dtype=self.dtype,
+                    ),
+                    jnp.asarray(len(self.thresholds) + 1.0, dtype=self.dtype),
+                )
+            )
+            if len(self.thresholds) >= 1
+            else jnp.asarray(False, dtype=jnp.bool_)
+        )
 
     def init(self):
         """The state of a metric that has seen no batch."""
@@ -351,61 +396,7 @@ class AUC:
                 jnp.asarray(1.0, dtype=self.dtype),
             )
             if self.thresholds is None
-            else jnp.where(
-                (
-                    jnp.all(
-                        jnp.abs(
-                            jnp.concatenate(
-                                [
-                                    jnp.concatenate(
-                                        [
-                                            jnp.asarray(
-                                                jnp.arange(0, 1, dtype=jnp.int32),
-                                                dtype=self.dtype,
-                                            ),
-                                            jnp.sort(
-                                                jnp.asarray(
-                                                    self.thresholds, dtype=self.dtype
-                                                ),
-                                                axis=-1,
-                                            ),
-                                        ],
-                                        axis=-1,
-                                    ),
-                                    jnp.asarray(
-                                        jnp.arange(1, 2, dtype=jnp.int32),
-                                        dtype=self.dtype,
-                                    ),
-                                ],
-                                axis=-1,
-                            )
-                            - _divide_no_nan(
-                                jnp.asarray(
-                                    jnp.arange(
-                                        0, len(self.thresholds) + 2, dtype=jnp.int32
-                                    ),
-                                    dtype=self.dtype,
-                                ),
-                                jnp.asarray(
-                                    len(self.thresholds) + 1.0, dtype=self.dtype
-                                ),
-                            )
-                        )
-                        <= 1e-07
-                        + _divide_no_nan(
-                            1e-05
-                            * jnp.asarray(
-                                jnp.arange(
-                                    0, len(self.thresholds) + 2, dtype=jnp.int32
-                                ),
-                                dtype=self.dtype,
-                            ),
-                            jnp.asarray(len(self.thresholds) + 1.0, dtype=self.dtype),
-                        )
-                    )
-                    if len(self.thresholds) >= 1
-                    else jnp.asarray(False, dtype=jnp.bool_)
-                ),
+            else (
                 jnp.maximum(
                     jnp.ceil(
                         jnp.clip(
@@ -416,8 +407,9 @@ class AUC:
                         * (len(self.thresholds) + 1.0)
                     ),
                     jnp.asarray(1.0, dtype=self.dtype),
-                ),
-                (scores > -1e-07).astype(self.dtype)
+                )
+                if self._passed_condition
+                else (scores > -1e-07).astype(self.dtype)
                 + jnp.sum(
                     (
                         scores[..., None]
@@ -427,7 +419,7 @@ class AUC:
                     ).astype(self.dtype),
                     axis=-1,
                 )
-                + (scores > 1.0 + 1e-07).astype(self.dtype),
+                + (scores > 1.0 + 1e-07).astype(self.dtype)
             )
         )
         ids = jnp.reshape(

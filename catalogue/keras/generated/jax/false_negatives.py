@@ -111,6 +111,70 @@ class FalseNegatives:
             )
         )
         self.dtype = _float_dtype("FalseNegatives", dtype)
+        self._accumulator_condition = self.thresholds is not None and bool(
+            jnp.all(
+                jnp.abs(
+                    jnp.asarray(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - _divide_no_nan(
+                        jnp.asarray(
+                            jnp.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=jnp.int32,
+                            ),
+                            dtype=self.dtype,
+                        ),
+                        jnp.asarray(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * jnp.asarray(
+                        jnp.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=jnp.int32,
+                        ),
+                        dtype=self.dtype,
+                    ),
+                    jnp.asarray(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else jnp.asarray(False, dtype=jnp.bool_)
+        )
 
     def init(self):
         """The state of a metric that has seen no batch."""
@@ -162,130 +226,45 @@ class FalseNegatives:
                             jnp.logical_and(
                                 label_positive,
                                 jnp.logical_not(
-                                    jnp.where(
-                                        (
-                                            jnp.all(
-                                                jnp.abs(
-                                                    jnp.asarray(
-                                                        (
-                                                            self.thresholds
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else [self.thresholds]
-                                                        ),
-                                                        dtype=self.dtype,
-                                                    )
-                                                    - _divide_no_nan(
-                                                        jnp.asarray(
-                                                            jnp.arange(
-                                                                0,
-                                                                (
-                                                                    len(self.thresholds)
-                                                                    if isinstance(
-                                                                        self.thresholds,
-                                                                        list,
-                                                                    )
-                                                                    else 1
-                                                                ),
-                                                                dtype=jnp.int32,
-                                                            ),
-                                                            dtype=self.dtype,
-                                                        ),
-                                                        jnp.asarray(
-                                                            (
-                                                                len(self.thresholds)
-                                                                if isinstance(
-                                                                    self.thresholds,
-                                                                    list,
-                                                                )
-                                                                else 1
-                                                            )
-                                                            - 1,
-                                                            dtype=self.dtype,
-                                                        ),
-                                                    )
-                                                )
-                                                <= 1e-07
-                                                + _divide_no_nan(
-                                                    1e-05
-                                                    * jnp.asarray(
-                                                        jnp.arange(
-                                                            0,
-                                                            (
-                                                                len(self.thresholds)
-                                                                if isinstance(
-                                                                    self.thresholds,
-                                                                    list,
-                                                                )
-                                                                else 1
-                                                            ),
-                                                            dtype=jnp.int32,
-                                                        ),
-                                                        dtype=self.dtype,
-                                                    ),
-                                                    jnp.asarray(
-                                                        (
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        )
-                                                        - 1,
-                                                        dtype=self.dtype,
-                                                    ),
-                                                )
+                                    (
+                                        jnp.ceil(
+                                            jnp.clip(
+                                                p,
+                                                jnp.asarray(0.0, dtype=self.dtype),
+                                                jnp.asarray(1.0, dtype=self.dtype),
                                             )
-                                            if (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            >= 3
-                                            else jnp.asarray(False, dtype=jnp.bool_)
-                                        ),
-                                        (
-                                            jnp.ceil(
-                                                jnp.clip(
-                                                    p,
-                                                    jnp.asarray(0.0, dtype=self.dtype),
-                                                    jnp.asarray(1.0, dtype=self.dtype),
-                                                )
-                                                * (
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    )
-                                                    - 1.0
-                                                )
-                                            )
-                                            - 1.0
-                                        )[:, None]
-                                        >= jnp.asarray(
-                                            jnp.arange(
-                                                0,
+                                            * (
                                                 (
                                                     len(self.thresholds)
                                                     if isinstance(self.thresholds, list)
                                                     else 1
-                                                ),
-                                                dtype=jnp.int32,
-                                            )[None, :],
-                                            dtype=self.dtype,
-                                        ),
-                                        p[:, None]
-                                        > jnp.asarray(
+                                                )
+                                                - 1.0
+                                            )
+                                        )
+                                        - 1.0
+                                    )[:, None]
+                                    >= jnp.asarray(
+                                        jnp.arange(
+                                            0,
                                             (
-                                                self.thresholds
+                                                len(self.thresholds)
                                                 if isinstance(self.thresholds, list)
-                                                else [self.thresholds]
+                                                else 1
                                             ),
-                                            dtype=self.dtype,
+                                            dtype=jnp.int32,
+                                        )[None, :],
+                                        dtype=self.dtype,
+                                    )
+                                    if self._accumulator_condition
+                                    else p[:, None]
+                                    > jnp.asarray(
+                                        (
+                                            self.thresholds
+                                            if isinstance(self.thresholds, list)
+                                            else [self.thresholds]
                                         ),
+                                        dtype=self.dtype,
                                     )
                                 ),
                             ),

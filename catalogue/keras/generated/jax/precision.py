@@ -139,6 +139,70 @@ class Precision:
             )
         self.class_id = None if class_id is None else int(class_id)
         self.dtype = _float_dtype("Precision", dtype)
+        self._predicted_positive_condition = self.thresholds is not None and bool(
+            jnp.all(
+                jnp.abs(
+                    jnp.asarray(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - _divide_no_nan(
+                        jnp.asarray(
+                            jnp.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=jnp.int32,
+                            ),
+                            dtype=self.dtype,
+                        ),
+                        jnp.asarray(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * jnp.asarray(
+                        jnp.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=jnp.int32,
+                        ),
+                        dtype=self.dtype,
+                    ),
+                    jnp.asarray(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else jnp.asarray(False, dtype=jnp.bool_)
+        )
 
     def init(self):
         """The state of a metric that has seen no batch."""
@@ -218,74 +282,7 @@ class Precision:
         predicted_positive = (
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
-            else jnp.where(
-                (
-                    jnp.all(
-                        jnp.abs(
-                            jnp.asarray(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                            )
-                            - _divide_no_nan(
-                                jnp.asarray(
-                                    jnp.arange(
-                                        0,
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        ),
-                                        dtype=jnp.int32,
-                                    ),
-                                    dtype=self.dtype,
-                                ),
-                                jnp.asarray(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    - 1,
-                                    dtype=self.dtype,
-                                ),
-                            )
-                        )
-                        <= 1e-07
-                        + _divide_no_nan(
-                            1e-05
-                            * jnp.asarray(
-                                jnp.arange(
-                                    0,
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                    dtype=jnp.int32,
-                                ),
-                                dtype=self.dtype,
-                            ),
-                            jnp.asarray(
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1,
-                                dtype=self.dtype,
-                            ),
-                        )
-                    )
-                    if (
-                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
-                    )
-                    >= 3
-                    else jnp.asarray(False, dtype=jnp.bool_)
-                ),
+            else (
                 (
                     jnp.ceil(
                         jnp.clip(
@@ -315,8 +312,9 @@ class Precision:
                         dtype=jnp.int32,
                     )[None, :],
                     dtype=self.dtype,
-                ),
-                p[:, None]
+                )
+                if self._predicted_positive_condition
+                else p[:, None]
                 > jnp.asarray(
                     (
                         self.thresholds
@@ -324,7 +322,7 @@ class Precision:
                         else [self.thresholds]
                     ),
                     dtype=self.dtype,
-                ),
+                )
             )
         )
         w = jnp.reshape(

@@ -111,6 +111,70 @@ class TruePositives:
             )
         )
         self.dtype = _float_dtype("TruePositives", dtype)
+        self._accumulator_condition = self.thresholds is not None and bool(
+            jnp.all(
+                jnp.abs(
+                    jnp.asarray(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - _divide_no_nan(
+                        jnp.asarray(
+                            jnp.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=jnp.int32,
+                            ),
+                            dtype=self.dtype,
+                        ),
+                        jnp.asarray(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * jnp.asarray(
+                        jnp.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=jnp.int32,
+                        ),
+                        dtype=self.dtype,
+                    ),
+                    jnp.asarray(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else jnp.asarray(False, dtype=jnp.bool_)
+        )
 
     def init(self):
         """The state of a metric that has seen no batch."""
@@ -159,87 +223,7 @@ class TruePositives:
                         jnp.where(
                             jnp.logical_and(
                                 label_positive,
-                                jnp.where(
-                                    (
-                                        jnp.all(
-                                            jnp.abs(
-                                                jnp.asarray(
-                                                    (
-                                                        self.thresholds
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else [self.thresholds]
-                                                    ),
-                                                    dtype=self.dtype,
-                                                )
-                                                - _divide_no_nan(
-                                                    jnp.asarray(
-                                                        jnp.arange(
-                                                            0,
-                                                            (
-                                                                len(self.thresholds)
-                                                                if isinstance(
-                                                                    self.thresholds,
-                                                                    list,
-                                                                )
-                                                                else 1
-                                                            ),
-                                                            dtype=jnp.int32,
-                                                        ),
-                                                        dtype=self.dtype,
-                                                    ),
-                                                    jnp.asarray(
-                                                        (
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        )
-                                                        - 1,
-                                                        dtype=self.dtype,
-                                                    ),
-                                                )
-                                            )
-                                            <= 1e-07
-                                            + _divide_no_nan(
-                                                1e-05
-                                                * jnp.asarray(
-                                                    jnp.arange(
-                                                        0,
-                                                        (
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        ),
-                                                        dtype=jnp.int32,
-                                                    ),
-                                                    dtype=self.dtype,
-                                                ),
-                                                jnp.asarray(
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    )
-                                                    - 1,
-                                                    dtype=self.dtype,
-                                                ),
-                                            )
-                                        )
-                                        if (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        >= 3
-                                        else jnp.asarray(False, dtype=jnp.bool_)
-                                    ),
+                                (
                                     (
                                         jnp.ceil(
                                             jnp.clip(
@@ -269,8 +253,9 @@ class TruePositives:
                                             dtype=jnp.int32,
                                         )[None, :],
                                         dtype=self.dtype,
-                                    ),
-                                    p[:, None]
+                                    )
+                                    if self._accumulator_condition
+                                    else p[:, None]
                                     > jnp.asarray(
                                         (
                                             self.thresholds
@@ -278,7 +263,7 @@ class TruePositives:
                                             else [self.thresholds]
                                         ),
                                         dtype=self.dtype,
-                                    ),
+                                    )
                                 ),
                             ),
                             w,

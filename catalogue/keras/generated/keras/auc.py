@@ -280,6 +280,52 @@ class AUC(keras.metrics.Metric):
                 f"AUC: argument `from_logits` must be True or False, got {from_logits!r}"
             )
         self.from_logits = from_logits
+        self._passed_condition = self.thresholds is not None and bool(
+            ops.all(
+                ops.abs(
+                    ops.concatenate(
+                        [
+                            ops.concatenate(
+                                [
+                                    ops.cast(
+                                        ops.arange(0, 1, dtype="int32"), self.dtype
+                                    ),
+                                    ops.sort(
+                                        ops.convert_to_tensor(
+                                            self.thresholds, dtype=self.dtype
+                                        ),
+                                        axis=-1,
+                                    ),
+                                ],
+                                axis=-1,
+                            ),
+                            ops.cast(ops.arange(1, 2, dtype="int32"), self.dtype),
+                        ],
+                        axis=-1,
+                    )
+                    - ops.divide_no_nan(
+                        ops.cast(
+                            ops.arange(0, len(self.thresholds) + 2, dtype="int32"),
+                            self.dtype,
+                        ),
+                        ops.convert_to_tensor(
+                            len(self.thresholds) + 1.0, dtype=self.dtype
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + ops.divide_no_nan(
+                    1e-05
+                    * ops.cast(
+                        ops.arange(0, len(self.thresholds) + 2, dtype="int32"),
+                        self.dtype,
+                    ),
+                    ops.convert_to_tensor(len(self.thresholds) + 1.0, dtype=self.dtype),
+                )
+            )
+            if len(self.thresholds) >= 1
+            else ops.convert_to_tensor(False, dtype="bool")
+        )
         # shaped by the first batch: made by _build_state
         self.positives = None
         self.negatives = None
@@ -371,60 +417,7 @@ class AUC(keras.metrics.Metric):
                 ops.convert_to_tensor(1.0, dtype=self.dtype),
             )
             if self.thresholds is None
-            else ops.where(
-                (
-                    ops.all(
-                        ops.abs(
-                            ops.concatenate(
-                                [
-                                    ops.concatenate(
-                                        [
-                                            ops.cast(
-                                                ops.arange(0, 1, dtype="int32"),
-                                                self.dtype,
-                                            ),
-                                            ops.sort(
-                                                ops.convert_to_tensor(
-                                                    self.thresholds, dtype=self.dtype
-                                                ),
-                                                axis=-1,
-                                            ),
-                                        ],
-                                        axis=-1,
-                                    ),
-                                    ops.cast(
-                                        ops.arange(1, 2, dtype="int32"), self.dtype
-                                    ),
-                                ],
-                                axis=-1,
-                            )
-                            - ops.divide_no_nan(
-                                ops.cast(
-                                    ops.arange(
-                                        0, len(self.thresholds) + 2, dtype="int32"
-                                    ),
-                                    self.dtype,
-                                ),
-                                ops.convert_to_tensor(
-                                    len(self.thresholds) + 1.0, dtype=self.dtype
-                                ),
-                            )
-                        )
-                        <= keras.config.epsilon()
-                        + ops.divide_no_nan(
-                            1e-05
-                            * ops.cast(
-                                ops.arange(0, len(self.thresholds) + 2, dtype="int32"),
-                                self.dtype,
-                            ),
-                            ops.convert_to_tensor(
-                                len(self.thresholds) + 1.0, dtype=self.dtype
-                            ),
-                        )
-                    )
-                    if len(self.thresholds) >= 1
-                    else ops.convert_to_tensor(False, dtype="bool")
-                ),
+            else (
                 ops.maximum(
                     ops.ceil(
                         ops.clip(
@@ -435,8 +428,9 @@ class AUC(keras.metrics.Metric):
                         * (len(self.thresholds) + 1.0)
                     ),
                     ops.convert_to_tensor(1.0, dtype=self.dtype),
-                ),
-                ops.cast(scores > -keras.config.epsilon(), self.dtype)
+                )
+                if self._passed_condition
+                else ops.cast(scores > -keras.config.epsilon(), self.dtype)
                 + ops.sum(
                     ops.cast(
                         scores[..., None]
@@ -448,7 +442,7 @@ class AUC(keras.metrics.Metric):
                     ),
                     axis=-1,
                 )
-                + ops.cast(scores > 1.0 + keras.config.epsilon(), self.dtype),
+                + ops.cast(scores > 1.0 + keras.config.epsilon(), self.dtype)
             )
         )
         ids = ops.reshape(

@@ -95,6 +95,70 @@ class FalseNegatives(keras.metrics.Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            ops.all(
+                ops.abs(
+                    ops.convert_to_tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - ops.divide_no_nan(
+                        ops.cast(
+                            ops.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype="int32",
+                            ),
+                            self.dtype,
+                        ),
+                        ops.convert_to_tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + ops.divide_no_nan(
+                    1e-05
+                    * ops.cast(
+                        ops.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype="int32",
+                        ),
+                        self.dtype,
+                    ),
+                    ops.convert_to_tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else ops.convert_to_tensor(False, dtype="bool")
+        )
         self.accumulator = self.add_variable(
             shape=(
                 (
@@ -133,125 +197,45 @@ class FalseNegatives(keras.metrics.Metric):
                     ops.logical_and(
                         label_positive,
                         ops.logical_not(
-                            ops.where(
-                                (
-                                    ops.all(
-                                        ops.abs(
-                                            ops.convert_to_tensor(
-                                                (
-                                                    self.thresholds
-                                                    if isinstance(self.thresholds, list)
-                                                    else [self.thresholds]
-                                                ),
-                                                dtype=self.dtype,
-                                            )
-                                            - ops.divide_no_nan(
-                                                ops.cast(
-                                                    ops.arange(
-                                                        0,
-                                                        (
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        ),
-                                                        dtype="int32",
-                                                    ),
-                                                    self.dtype,
-                                                ),
-                                                ops.convert_to_tensor(
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    )
-                                                    - 1,
-                                                    dtype=self.dtype,
-                                                ),
-                                            )
-                                        )
-                                        <= keras.config.epsilon()
-                                        + ops.divide_no_nan(
-                                            1e-05
-                                            * ops.cast(
-                                                ops.arange(
-                                                    0,
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                    dtype="int32",
-                                                ),
-                                                self.dtype,
-                                            ),
-                                            ops.convert_to_tensor(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                            ),
-                                        )
+                            (
+                                ops.ceil(
+                                    ops.clip(
+                                        p,
+                                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                                        ops.convert_to_tensor(1.0, dtype=self.dtype),
                                     )
-                                    if (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3
-                                    else ops.convert_to_tensor(False, dtype="bool")
-                                ),
-                                (
-                                    ops.ceil(
-                                        ops.clip(
-                                            p,
-                                            ops.convert_to_tensor(
-                                                0.0, dtype=self.dtype
-                                            ),
-                                            ops.convert_to_tensor(
-                                                1.0, dtype=self.dtype
-                                            ),
-                                        )
-                                        * (
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1.0
-                                        )
-                                    )
-                                    - 1.0
-                                )[:, None]
-                                >= ops.cast(
-                                    ops.arange(
-                                        0,
+                                    * (
                                         (
                                             len(self.thresholds)
                                             if isinstance(self.thresholds, list)
                                             else 1
-                                        ),
-                                        dtype="int32",
-                                    )[None, :],
-                                    self.dtype,
-                                ),
-                                p[:, None]
-                                > ops.convert_to_tensor(
+                                        )
+                                        - 1.0
+                                    )
+                                )
+                                - 1.0
+                            )[:, None]
+                            >= ops.cast(
+                                ops.arange(
+                                    0,
                                     (
-                                        self.thresholds
+                                        len(self.thresholds)
                                         if isinstance(self.thresholds, list)
-                                        else [self.thresholds]
+                                        else 1
                                     ),
-                                    dtype=self.dtype,
+                                    dtype="int32",
+                                )[None, :],
+                                self.dtype,
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
+                            > ops.convert_to_tensor(
+                                (
+                                    self.thresholds
+                                    if isinstance(self.thresholds, list)
+                                    else [self.thresholds]
                                 ),
+                                dtype=self.dtype,
                             )
                         ),
                     ),

@@ -95,6 +95,70 @@ class FalsePositives(keras.metrics.Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            ops.all(
+                ops.abs(
+                    ops.convert_to_tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - ops.divide_no_nan(
+                        ops.cast(
+                            ops.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype="int32",
+                            ),
+                            self.dtype,
+                        ),
+                        ops.convert_to_tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + ops.divide_no_nan(
+                    1e-05
+                    * ops.cast(
+                        ops.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype="int32",
+                        ),
+                        self.dtype,
+                    ),
+                    ops.convert_to_tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else ops.convert_to_tensor(False, dtype="bool")
+        )
         self.accumulator = self.add_variable(
             shape=(
                 (
@@ -132,78 +196,7 @@ class FalsePositives(keras.metrics.Metric):
                 ops.where(
                     ops.logical_and(
                         ops.logical_not(label_positive),
-                        ops.where(
-                            (
-                                ops.all(
-                                    ops.abs(
-                                        ops.convert_to_tensor(
-                                            (
-                                                self.thresholds
-                                                if isinstance(self.thresholds, list)
-                                                else [self.thresholds]
-                                            ),
-                                            dtype=self.dtype,
-                                        )
-                                        - ops.divide_no_nan(
-                                            ops.cast(
-                                                ops.arange(
-                                                    0,
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                    dtype="int32",
-                                                ),
-                                                self.dtype,
-                                            ),
-                                            ops.convert_to_tensor(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                            ),
-                                        )
-                                    )
-                                    <= keras.config.epsilon()
-                                    + ops.divide_no_nan(
-                                        1e-05
-                                        * ops.cast(
-                                            ops.arange(
-                                                0,
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                ),
-                                                dtype="int32",
-                                            ),
-                                            self.dtype,
-                                        ),
-                                        ops.convert_to_tensor(
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1,
-                                            dtype=self.dtype,
-                                        ),
-                                    )
-                                )
-                                if (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                >= 3
-                                else ops.convert_to_tensor(False, dtype="bool")
-                            ),
+                        (
                             (
                                 ops.ceil(
                                     ops.clip(
@@ -233,8 +226,9 @@ class FalsePositives(keras.metrics.Metric):
                                     dtype="int32",
                                 )[None, :],
                                 self.dtype,
-                            ),
-                            p[:, None]
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
                             > ops.convert_to_tensor(
                                 (
                                     self.thresholds
@@ -242,7 +236,7 @@ class FalsePositives(keras.metrics.Metric):
                                     else [self.thresholds]
                                 ),
                                 dtype=self.dtype,
-                            ),
+                            )
                         ),
                     ),
                     w,

@@ -124,6 +124,70 @@ class Precision(keras.metrics.Metric):
                 f"Precision: argument `class_id` must be an int >= 0 or None, got {class_id!r}"
             )
         self.class_id = None if class_id is None else int(class_id)
+        self._predicted_positive_condition = self.thresholds is not None and bool(
+            ops.all(
+                ops.abs(
+                    ops.convert_to_tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                    )
+                    - ops.divide_no_nan(
+                        ops.cast(
+                            ops.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype="int32",
+                            ),
+                            self.dtype,
+                        ),
+                        ops.convert_to_tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                        ),
+                    )
+                )
+                <= keras.config.epsilon()
+                + ops.divide_no_nan(
+                    1e-05
+                    * ops.cast(
+                        ops.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype="int32",
+                        ),
+                        self.dtype,
+                    ),
+                    ops.convert_to_tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else ops.convert_to_tensor(False, dtype="bool")
+        )
         self.true_positives = self.add_variable(
             shape=(
                 (
@@ -193,74 +257,7 @@ class Precision(keras.metrics.Metric):
         predicted_positive = (
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
-            else ops.where(
-                (
-                    ops.all(
-                        ops.abs(
-                            ops.convert_to_tensor(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                            )
-                            - ops.divide_no_nan(
-                                ops.cast(
-                                    ops.arange(
-                                        0,
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        ),
-                                        dtype="int32",
-                                    ),
-                                    self.dtype,
-                                ),
-                                ops.convert_to_tensor(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    - 1,
-                                    dtype=self.dtype,
-                                ),
-                            )
-                        )
-                        <= keras.config.epsilon()
-                        + ops.divide_no_nan(
-                            1e-05
-                            * ops.cast(
-                                ops.arange(
-                                    0,
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                    dtype="int32",
-                                ),
-                                self.dtype,
-                            ),
-                            ops.convert_to_tensor(
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1,
-                                dtype=self.dtype,
-                            ),
-                        )
-                    )
-                    if (
-                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
-                    )
-                    >= 3
-                    else ops.convert_to_tensor(False, dtype="bool")
-                ),
+            else (
                 (
                     ops.ceil(
                         ops.clip(
@@ -290,8 +287,9 @@ class Precision(keras.metrics.Metric):
                         dtype="int32",
                     )[None, :],
                     self.dtype,
-                ),
-                p[:, None]
+                )
+                if self._predicted_positive_condition
+                else p[:, None]
                 > ops.convert_to_tensor(
                     (
                         self.thresholds
@@ -299,7 +297,7 @@ class Precision(keras.metrics.Metric):
                         else [self.thresholds]
                     ),
                     dtype=self.dtype,
-                ),
+                )
             )
         )
         w = ops.reshape(

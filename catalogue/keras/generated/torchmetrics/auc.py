@@ -254,6 +254,81 @@ class AUC(Metric):
                 f"AUC: argument `from_logits` must be True or False, got {from_logits!r}"
             )
         self.from_logits = from_logits
+        self._passed_condition = self.thresholds is not None and bool(
+            torch.all(
+                torch.abs(
+                    torch.cat(
+                        [
+                            torch.cat(
+                                [
+                                    torch.as_tensor(
+                                        torch.arange(
+                                            0, 1, dtype=torch.int32, device=self.device
+                                        ),
+                                        dtype=self.dtype,
+                                        device=self.device,
+                                    ),
+                                    torch.sort(
+                                        torch.tensor(
+                                            self.thresholds,
+                                            dtype=self.dtype,
+                                            device=self.device,
+                                        ),
+                                        dim=-1,
+                                        descending=False,
+                                    ).values,
+                                ],
+                                dim=-1,
+                            ),
+                            torch.as_tensor(
+                                torch.arange(
+                                    1, 2, dtype=torch.int32, device=self.device
+                                ),
+                                dtype=self.dtype,
+                                device=self.device,
+                            ),
+                        ],
+                        dim=-1,
+                    )
+                    - _divide_no_nan(
+                        torch.as_tensor(
+                            torch.arange(
+                                0,
+                                len(self.thresholds) + 2,
+                                dtype=torch.int32,
+                                device=self.device,
+                            ),
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                        torch.tensor(
+                            len(self.thresholds) + 1.0,
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * torch.as_tensor(
+                        torch.arange(
+                            0,
+                            len(self.thresholds) + 2,
+                            dtype=torch.int32,
+                            device=self.device,
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                    torch.tensor(
+                        len(self.thresholds) + 1.0, dtype=self.dtype, device=self.device
+                    ),
+                )
+            )
+            if len(self.thresholds) >= 1
+            else torch.tensor(False, dtype=torch.bool, device=self.device)
+        )
         if not (self.multi_label and self.num_labels is None):
             self._build_state(None)
         self.add_state(
@@ -356,87 +431,7 @@ class AUC(Metric):
                 torch.tensor(1.0, dtype=self.dtype, device=self.device),
             )
             if self.thresholds is None
-            else torch.where(
-                (
-                    torch.all(
-                        torch.abs(
-                            torch.cat(
-                                [
-                                    torch.cat(
-                                        [
-                                            torch.as_tensor(
-                                                torch.arange(
-                                                    0,
-                                                    1,
-                                                    dtype=torch.int32,
-                                                    device=self.device,
-                                                ),
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                            torch.sort(
-                                                torch.tensor(
-                                                    self.thresholds,
-                                                    dtype=self.dtype,
-                                                    device=self.device,
-                                                ),
-                                                dim=-1,
-                                                descending=False,
-                                            ).values,
-                                        ],
-                                        dim=-1,
-                                    ),
-                                    torch.as_tensor(
-                                        torch.arange(
-                                            1, 2, dtype=torch.int32, device=self.device
-                                        ),
-                                        dtype=self.dtype,
-                                        device=self.device,
-                                    ),
-                                ],
-                                dim=-1,
-                            )
-                            - _divide_no_nan(
-                                torch.as_tensor(
-                                    torch.arange(
-                                        0,
-                                        len(self.thresholds) + 2,
-                                        dtype=torch.int32,
-                                        device=self.device,
-                                    ),
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                ),
-                                torch.tensor(
-                                    len(self.thresholds) + 1.0,
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                ),
-                            )
-                        )
-                        <= 1e-07
-                        + _divide_no_nan(
-                            1e-05
-                            * torch.as_tensor(
-                                torch.arange(
-                                    0,
-                                    len(self.thresholds) + 2,
-                                    dtype=torch.int32,
-                                    device=self.device,
-                                ),
-                                dtype=self.dtype,
-                                device=self.device,
-                            ),
-                            torch.tensor(
-                                len(self.thresholds) + 1.0,
-                                dtype=self.dtype,
-                                device=self.device,
-                            ),
-                        )
-                    )
-                    if len(self.thresholds) >= 1
-                    else torch.tensor(False, dtype=torch.bool, device=self.device)
-                ),
+            else (
                 torch.maximum(
                     torch.ceil(
                         torch.clamp(
@@ -447,8 +442,9 @@ class AUC(Metric):
                         * (len(self.thresholds) + 1.0)
                     ),
                     torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                ),
-                (scores > -1e-07).to(self.dtype)
+                )
+                if self._passed_condition
+                else (scores > -1e-07).to(self.dtype)
                 + torch.sum(
                     (
                         scores[..., None]
@@ -462,7 +458,7 @@ class AUC(Metric):
                     ).to(self.dtype),
                     dim=-1,
                 )
-                + (scores > 1.0 + 1e-07).to(self.dtype),
+                + (scores > 1.0 + 1e-07).to(self.dtype)
             )
         )
         ids = torch.reshape(

@@ -102,6 +102,77 @@ class FalsePositives(Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            torch.all(
+                torch.abs(
+                    torch.tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    )
+                    - _divide_no_nan(
+                        torch.as_tensor(
+                            torch.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=torch.int32,
+                                device=self.device,
+                            ),
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                        torch.tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * torch.as_tensor(
+                        torch.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=torch.int32,
+                            device=self.device,
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                    torch.tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else torch.tensor(False, dtype=torch.bool, device=self.device)
+        )
         self.add_state(
             "accumulator",
             default=torch.zeros(
@@ -145,87 +216,7 @@ class FalsePositives(Metric):
                 torch.where(
                     torch.logical_and(
                         torch.logical_not(label_positive),
-                        torch.where(
-                            (
-                                torch.all(
-                                    torch.abs(
-                                        torch.tensor(
-                                            (
-                                                self.thresholds
-                                                if isinstance(self.thresholds, list)
-                                                else [self.thresholds]
-                                            ),
-                                            dtype=self.dtype,
-                                            device=self.device,
-                                        )
-                                        - _divide_no_nan(
-                                            torch.as_tensor(
-                                                torch.arange(
-                                                    0,
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                    dtype=torch.int32,
-                                                    device=self.device,
-                                                ),
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                            torch.tensor(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                        )
-                                    )
-                                    <= 1e-07
-                                    + _divide_no_nan(
-                                        1e-05
-                                        * torch.as_tensor(
-                                            torch.arange(
-                                                0,
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                ),
-                                                dtype=torch.int32,
-                                                device=self.device,
-                                            ),
-                                            dtype=self.dtype,
-                                            device=self.device,
-                                        ),
-                                        torch.tensor(
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1,
-                                            dtype=self.dtype,
-                                            device=self.device,
-                                        ),
-                                    )
-                                )
-                                if (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                >= 3
-                                else torch.tensor(
-                                    False, dtype=torch.bool, device=self.device
-                                )
-                            ),
+                        (
                             (
                                 torch.ceil(
                                     torch.clamp(
@@ -261,8 +252,9 @@ class FalsePositives(Metric):
                                 )[None, :],
                                 dtype=self.dtype,
                                 device=self.device,
-                            ),
-                            p[:, None]
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
                             > torch.tensor(
                                 (
                                     self.thresholds
@@ -271,7 +263,7 @@ class FalsePositives(Metric):
                                 ),
                                 dtype=self.dtype,
                                 device=self.device,
-                            ),
+                            )
                         ),
                     ),
                     w,

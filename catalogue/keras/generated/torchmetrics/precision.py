@@ -129,6 +129,77 @@ class Precision(Metric):
                 f"Precision: argument `class_id` must be an int >= 0 or None, got {class_id!r}"
             )
         self.class_id = None if class_id is None else int(class_id)
+        self._predicted_positive_condition = self.thresholds is not None and bool(
+            torch.all(
+                torch.abs(
+                    torch.tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    )
+                    - _divide_no_nan(
+                        torch.as_tensor(
+                            torch.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=torch.int32,
+                                device=self.device,
+                            ),
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                        torch.tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * torch.as_tensor(
+                        torch.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=torch.int32,
+                            device=self.device,
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                    torch.tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else torch.tensor(False, dtype=torch.bool, device=self.device)
+        )
         self.add_state(
             "true_positives",
             default=torch.zeros(
@@ -207,81 +278,7 @@ class Precision(Metric):
         predicted_positive = (
             p[:, None] > (0.5 if self.top_k is None else -10000000.0)
             if self.thresholds is None
-            else torch.where(
-                (
-                    torch.all(
-                        torch.abs(
-                            torch.tensor(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                                device=self.device,
-                            )
-                            - _divide_no_nan(
-                                torch.as_tensor(
-                                    torch.arange(
-                                        0,
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        ),
-                                        dtype=torch.int32,
-                                        device=self.device,
-                                    ),
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                ),
-                                torch.tensor(
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    - 1,
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                ),
-                            )
-                        )
-                        <= 1e-07
-                        + _divide_no_nan(
-                            1e-05
-                            * torch.as_tensor(
-                                torch.arange(
-                                    0,
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                    dtype=torch.int32,
-                                    device=self.device,
-                                ),
-                                dtype=self.dtype,
-                                device=self.device,
-                            ),
-                            torch.tensor(
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1,
-                                dtype=self.dtype,
-                                device=self.device,
-                            ),
-                        )
-                    )
-                    if (
-                        len(self.thresholds) if isinstance(self.thresholds, list) else 1
-                    )
-                    >= 3
-                    else torch.tensor(False, dtype=torch.bool, device=self.device)
-                ),
+            else (
                 (
                     torch.ceil(
                         torch.clamp(
@@ -313,8 +310,9 @@ class Precision(Metric):
                     )[None, :],
                     dtype=self.dtype,
                     device=self.device,
-                ),
-                p[:, None]
+                )
+                if self._predicted_positive_condition
+                else p[:, None]
                 > torch.tensor(
                     (
                         self.thresholds
@@ -323,7 +321,7 @@ class Precision(Metric):
                     ),
                     dtype=self.dtype,
                     device=self.device,
-                ),
+                )
             )
         )
         w = torch.reshape(

@@ -102,6 +102,77 @@ class TrueNegatives(Metric):
                 else float(thresholds)
             )
         )
+        self._accumulator_condition = self.thresholds is not None and bool(
+            torch.all(
+                torch.abs(
+                    torch.tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    )
+                    - _divide_no_nan(
+                        torch.as_tensor(
+                            torch.arange(
+                                0,
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                ),
+                                dtype=torch.int32,
+                                device=self.device,
+                            ),
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                        torch.tensor(
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1,
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                    )
+                )
+                <= 1e-07
+                + _divide_no_nan(
+                    1e-05
+                    * torch.as_tensor(
+                        torch.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype=torch.int32,
+                            device=self.device,
+                        ),
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                    torch.tensor(
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        )
+                        - 1,
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                )
+            )
+            if (len(self.thresholds) if isinstance(self.thresholds, list) else 1) >= 3
+            else torch.tensor(False, dtype=torch.bool, device=self.device)
+        )
         self.add_state(
             "accumulator",
             default=torch.zeros(
@@ -147,141 +218,52 @@ class TrueNegatives(Metric):
                     torch.logical_and(
                         torch.logical_not(label_positive),
                         torch.logical_not(
-                            torch.where(
-                                (
-                                    torch.all(
-                                        torch.abs(
-                                            torch.tensor(
-                                                (
-                                                    self.thresholds
-                                                    if isinstance(self.thresholds, list)
-                                                    else [self.thresholds]
-                                                ),
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            )
-                                            - _divide_no_nan(
-                                                torch.as_tensor(
-                                                    torch.arange(
-                                                        0,
-                                                        (
-                                                            len(self.thresholds)
-                                                            if isinstance(
-                                                                self.thresholds, list
-                                                            )
-                                                            else 1
-                                                        ),
-                                                        dtype=torch.int32,
-                                                        device=self.device,
-                                                    ),
-                                                    dtype=self.dtype,
-                                                    device=self.device,
-                                                ),
-                                                torch.tensor(
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    )
-                                                    - 1,
-                                                    dtype=self.dtype,
-                                                    device=self.device,
-                                                ),
-                                            )
-                                        )
-                                        <= 1e-07
-                                        + _divide_no_nan(
-                                            1e-05
-                                            * torch.as_tensor(
-                                                torch.arange(
-                                                    0,
-                                                    (
-                                                        len(self.thresholds)
-                                                        if isinstance(
-                                                            self.thresholds, list
-                                                        )
-                                                        else 1
-                                                    ),
-                                                    dtype=torch.int32,
-                                                    device=self.device,
-                                                ),
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                            torch.tensor(
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1,
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                        )
+                            (
+                                torch.ceil(
+                                    torch.clamp(
+                                        p,
+                                        torch.tensor(
+                                            0.0, dtype=self.dtype, device=self.device
+                                        ),
+                                        torch.tensor(
+                                            1.0, dtype=self.dtype, device=self.device
+                                        ),
                                     )
-                                    if (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    )
-                                    >= 3
-                                    else torch.tensor(
-                                        False, dtype=torch.bool, device=self.device
-                                    )
-                                ),
-                                (
-                                    torch.ceil(
-                                        torch.clamp(
-                                            p,
-                                            torch.tensor(
-                                                0.0,
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                            torch.tensor(
-                                                1.0,
-                                                dtype=self.dtype,
-                                                device=self.device,
-                                            ),
-                                        )
-                                        * (
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            )
-                                            - 1.0
-                                        )
-                                    )
-                                    - 1.0
-                                )[:, None]
-                                >= torch.as_tensor(
-                                    torch.arange(
-                                        0,
+                                    * (
                                         (
                                             len(self.thresholds)
                                             if isinstance(self.thresholds, list)
                                             else 1
-                                        ),
-                                        dtype=torch.int32,
-                                        device=self.device,
-                                    )[None, :],
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                ),
-                                p[:, None]
-                                > torch.tensor(
+                                        )
+                                        - 1.0
+                                    )
+                                )
+                                - 1.0
+                            )[:, None]
+                            >= torch.as_tensor(
+                                torch.arange(
+                                    0,
                                     (
-                                        self.thresholds
+                                        len(self.thresholds)
                                         if isinstance(self.thresholds, list)
-                                        else [self.thresholds]
+                                        else 1
                                     ),
-                                    dtype=self.dtype,
+                                    dtype=torch.int32,
                                     device=self.device,
+                                )[None, :],
+                                dtype=self.dtype,
+                                device=self.device,
+                            )
+                            if self._accumulator_condition
+                            else p[:, None]
+                            > torch.tensor(
+                                (
+                                    self.thresholds
+                                    if isinstance(self.thresholds, list)
+                                    else [self.thresholds]
                                 ),
+                                dtype=self.dtype,
+                                device=self.device,
                             )
                         ),
                     ),

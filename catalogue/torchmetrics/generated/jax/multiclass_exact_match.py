@@ -57,6 +57,14 @@ def _float_dtype(metric, dtype):
     return dtype
 
 
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    rest = 1
+    for size in x.shape[1:]:
+        rest *= size
+    return jnp.reshape(x, (x.shape[0], rest))
+
+
 class MulticlassExactMatchState(NamedTuple):
     """The state of a MulticlassExactMatch: an immutable pytree of arrays."""
 
@@ -68,10 +76,8 @@ class MulticlassExactMatch:
     """The fraction of samples predicted right at every element, as
     torchmetrics.classification.MulticlassExactMatch. A prediction is the class of the best score along
     preds' second axis, or preds itself when it holds class ids; an element whose label is ignore_index
-    counts as right. Differences: sample weights (Keras targets) weight each sample; inputs with more
-    than 4 axes after the first give NaN (the language has no reduction over every axis but one yet);
-    multidim_average takes only \"global\"; validate_args is kept for the signature, but inputs are not
-    checked.
+    counts as right. Differences: sample weights (Keras targets) weight each sample; multidim_average
+    takes only \"global\"; validate_args is kept for the signature, but inputs are not checked.
 
     Args:
         num_classes: (int) the number of classes
@@ -156,21 +162,10 @@ class MulticlassExactMatch:
                 )
             ),
         )
-        right_1 = jnp.all(matched, axis=-1) if len(matched.shape) > 1 else matched
-        right_2 = jnp.all(right_1, axis=-1) if len(right_1.shape) > 1 else right_1
-        right_3 = jnp.all(right_2, axis=-1) if len(right_2.shape) > 1 else right_2
-        right = jnp.all(right_3, axis=-1) if len(right_3.shape) > 1 else right_3
+        right = jnp.all(_batch_flatten(matched), axis=1)
         state = state._replace(
             correct=jnp.add(
-                state.correct,
-                (
-                    _weighted_sum(right.astype(self.dtype), sample_weight)
-                    if len(right.shape) == 1
-                    else jnp.true_divide(
-                        jnp.asarray(0.0, dtype=self.dtype),
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    )
-                ),
+                state.correct, _weighted_sum(right.astype(self.dtype), sample_weight)
             )
         )
         state = state._replace(

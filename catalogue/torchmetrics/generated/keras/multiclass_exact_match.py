@@ -44,15 +44,21 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    rest = 1
+    for size in x.shape[1:]:
+        rest = -1 if size is None or rest == -1 else rest * size
+    return ops.reshape(x, (ops.shape(x)[0], rest))
+
+
 @keras.saving.register_keras_serializable(package="metricgen.torchmetrics.keras")
 class MulticlassExactMatch(keras.metrics.Metric):
     """The fraction of samples predicted right at every element, as
     torchmetrics.classification.MulticlassExactMatch. A prediction is the class of the best score along
     preds' second axis, or preds itself when it holds class ids; an element whose label is ignore_index
-    counts as right. Differences: sample weights (Keras targets) weight each sample; inputs with more
-    than 4 axes after the first give NaN (the language has no reduction over every axis but one yet);
-    multidim_average takes only \"global\"; validate_args is kept for the signature, but inputs are not
-    checked.
+    counts as right. Differences: sample weights (Keras targets) weight each sample; multidim_average
+    takes only \"global\"; validate_args is kept for the signature, but inputs are not checked.
 
     Args:
         num_classes: (int) the number of classes
@@ -144,17 +150,9 @@ class MulticlassExactMatch(keras.metrics.Metric):
                 )
             ),
         )
-        right_1 = ops.all(matched, axis=-1) if len(matched.shape) > 1 else matched
-        right_2 = ops.all(right_1, axis=-1) if len(right_1.shape) > 1 else right_1
-        right_3 = ops.all(right_2, axis=-1) if len(right_2.shape) > 1 else right_2
-        right = ops.all(right_3, axis=-1) if len(right_3.shape) > 1 else right_3
+        right = ops.all(_batch_flatten(matched), axis=1)
         self.correct.assign_add(
             _weighted_sum(ops.cast(right, self.dtype), sample_weight)
-            if len(right.shape) == 1
-            else ops.true_divide(
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            )
         )
         self.total.assign_add(_weighted_count(right, sample_weight, self.dtype))
 

@@ -50,14 +50,17 @@ def _divide_no_nan(a, b):
     return torch.where(b == 0, 0.0, a / b)
 
 
+def _batch_flatten(x):
+    """x as [its first axis, the product of the others] (a batch of none included, which -1 cannot size)."""
+    return x.flatten(1) if x.dim() > 1 else x.reshape(-1, 1)
+
+
 class MulticlassExactMatch(Metric):
     """The fraction of samples predicted right at every element, as
     torchmetrics.classification.MulticlassExactMatch. A prediction is the class of the best score along
     preds' second axis, or preds itself when it holds class ids; an element whose label is ignore_index
-    counts as right. Differences: sample weights (Keras targets) weight each sample; inputs with more
-    than 4 axes after the first give NaN (the language has no reduction over every axis but one yet);
-    multidim_average takes only \"global\"; validate_args is kept for the signature, but inputs are not
-    checked.
+    counts as right. Differences: sample weights (Keras targets) weight each sample; multidim_average
+    takes only \"global\"; validate_args is kept for the signature, but inputs are not checked.
 
     Args:
         num_classes: (int) the number of classes
@@ -141,18 +144,8 @@ class MulticlassExactMatch(Metric):
                 )
             ),
         )
-        right_1 = torch.all(matched, dim=-1) if len(matched.shape) > 1 else matched
-        right_2 = torch.all(right_1, dim=-1) if len(right_1.shape) > 1 else right_1
-        right_3 = torch.all(right_2, dim=-1) if len(right_2.shape) > 1 else right_2
-        right = torch.all(right_3, dim=-1) if len(right_3.shape) > 1 else right_3
-        self.correct += (
-            _weighted_sum(right.to(self.dtype), sample_weight)
-            if len(right.shape) == 1
-            else torch.true_divide(
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            )
-        )
+        right = torch.all(_batch_flatten(matched), dim=1)
+        self.correct += _weighted_sum(right.to(self.dtype), sample_weight)
         self.total += _weighted_count(right, sample_weight, self.dtype)
 
     def compute(self):

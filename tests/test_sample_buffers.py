@@ -1,0 +1,308 @@
+"""Sample buffers (a state with `rows:`): a metric over every sample it was given, up to a bound, on every
+target. An exact AUROC (ties count half, with weights) written as a spec is checked against scikit-learn's
+roc_auc_score: over several batches, compiled, merged from uneven shards and an empty one, under
+tf.distribute's MirroredStrategy, over two torch.distributed (gloo) processes and across JAX devices with
+shard_map; past its bound it is an error (or NaN where a compiled step cannot raise), never a number from
+some of the samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from conftest import EVERY_TARGET, ROOT, tf
+from drivers import driver
+from metricgen.compiler import generate_from_text
+
+EXACT_AUROC = """
+name: exact_auroc
+class_name: ExactAUROC
+description: >-
+  The exact area under the ROC curve of every sample kept (tied scores count half), as scikit-learn's
+  roc_auc_score, sample weights included.
+params:
+  max_samples: {type: int, default: 1000, min: 1, doc: "how many samples it keeps"}
+inputs: [y_true, y_pred]
+state:
+  samples: {rows: max_samples, shape: [3], doc: "each sample's score, label and weight"}
+update:
+  samples: concat(concat(reshape(y_pred, [-1, 1]), reshape(cast(y_true, float), [-1, 1])), reshape(sample_weights(y_pred), [-1, 1]))
+result:
+  let:
+    kept: filled(samples)
+    score: where(kept, samples[:, 0], -inf)
+    weight: where(kept, samples[:, 2], 0.0)
+    order: argsort(score, descending=True)
+    s: gather(score, order)
+    positive: gather(weight * samples[:, 1], order)
+    negative: gather(weight * (1.0 - samples[:, 1]), order)
+    # the sorted scores' groups of equal values, and each group's positive and negative weight
+    starts: concat(ones_like(s[:1]) > 0, s[1:] != s[:-1])
+    group: cumsum(cast(starts, int32)) - 1
+    positives: segment_sum(positive, group, max_samples)
+    negatives: segment_sum(negative, group, max_samples)
+  # each negative outranked by the positives above its group, and by half of those tied with it
+  value: sum(negatives * (cumsum(positives, exclusive=True) + 0.5 * positives)) / (sum(positive) * sum(negative))
+"""
+
+
+def exact_auroc(target: str):
+    module = types.ModuleType(f"exact_auroc_{target}")
+    exec(
+        compile(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", target), "exact_auroc.py", "exec"), module.__dict__
+    )
+    return module.ExactAUROC
+
+
+def batches(sizes=(7, 1, 5, 12), seed=0):
+    """Batches with tied scores (rounded to tenths) and weights."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for n in sizes:
+        y_true = (rng.uniform(size=n) > 0.5).astype(np.float32)
+        y_pred = np.round(rng.uniform(size=n), 1).astype(np.float32)
+        parts.append(({"y_true": y_true, "y_pred": y_pred}, rng.uniform(0.5, 2.0, n).astype(np.float32)))
+    return parts
+
+
+def everything(parts):
+    return {k: np.concatenate([p[k] for p, _ in parts]) for k in ("y_true", "y_pred")}, np.concatenate(
+        [w for _, w in parts]
+    )
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_exact_auroc_is_scikit_learns(target, weighted, compiled):
+    drive, parts = driver(target), batches()
+    metric = drive.make(exact_auroc(target), max_samples=40)
+    for batch, w in parts:
+        drive.update(metric, batch, sample_weight=w if weighted else None, compiled=compiled)
+    whole, weights = everything(parts)
+    expected = roc_auc_score(whole["y_true"], whole["y_pred"], sample_weight=weights if weighted else None)
+    np.testing.assert_allclose(drive.result(metric), expected, rtol=1e-6)
+    drive.reset(metric)  # an empty buffer again: one batch is that batch's value
+    drive.update(metric, parts[3][0])
+    np.testing.assert_allclose(
+        drive.result(metric), roc_auc_score(parts[3][0]["y_true"], parts[3][0]["y_pred"]), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_merge_appends_the_other_shards_rows(target):
+    drive, parts = driver(target), batches()
+    cls = exact_auroc(target)
+    shards = [drive.make(cls, max_samples=40) for _ in range(3)]  # the third never sees a batch
+    for i, (batch, _) in enumerate(parts):
+        drive.update(shards[i % 2], batch)
+    drive.merge(shards[0], shards[1:])
+    whole, _ = everything(parts)
+    np.testing.assert_allclose(drive.result(shards[0]), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+    empty = drive.make(cls, max_samples=40)
+    drive.merge(empty, [shards[0]])
+    np.testing.assert_allclose(drive.result(empty), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+    full = drive.make(cls, max_samples=40)  # 19 rows, then 25 merged in: past the 40 it keeps
+    drive.update(full, parts[3][0])
+    drive.update(full, parts[0][0])
+    with pytest.raises(Exception, match="keeps 40 rows"):
+        drive.merge(full, [shards[0]])
+        drive.result(full)
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_more_rows_than_it_keeps_is_an_error(target):
+    drive, parts = driver(target), batches()
+    metric = drive.make(exact_auroc(target), max_samples=10)
+    with pytest.raises(Exception, match="keeps 10 rows"):
+        for batch, _ in parts:
+            drive.update(metric, batch)
+        drive.result(metric)
+
+
+@pytest.mark.parametrize("target", [t for t in EVERY_TARGET if t != "torchmetrics"])
+def test_past_its_bound_a_compiled_step_gives_nan_not_a_number_from_some_rows(target):
+    """Under XLA and jax.jit an assertion cannot stop the step: the result is NaN. (torchmetrics' sizes are
+    always known: it refuses the batch, tested above.)"""
+    drive, parts = driver(target), batches()
+    metric = drive.make(exact_auroc(target), max_samples=10)
+    for batch, _ in parts:
+        drive.update(metric, batch, compiled=True)
+    if target == "jax":  # compute() jitted too: outside jit it raises, as the test above shows
+        import jax
+
+        assert np.isnan(np.asarray(jax.jit(metric.metric.compute)(metric.state)))
+    else:
+        compute = tf.function(metric.result, jit_compile=True)
+        assert np.isnan(np.asarray(compute()))
+
+
+@pytest.mark.parametrize("target", ["tf", "keras"])
+def test_mirrored_strategy_holds_every_replicas_rows(target):
+    cpus = tf.config.list_logical_devices("CPU")
+    if len(cpus) < 2:
+        pytest.skip("TensorFlow was initialised before conftest could split the CPU in two")
+    strategy = tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+    whole, _ = everything(batches((9, 8, 6)))
+    with strategy.scope():
+        metric = exact_auroc(target)(max_samples=40)
+
+    @tf.function
+    def step(y_true, y_pred):
+        strategy.run(lambda t, p: metric.update_state(t, p), args=(y_true, y_pred))
+
+    data = tf.data.Dataset.from_tensor_slices((whole["y_true"], whole["y_pred"])).batch(8)
+    for y_true, y_pred in strategy.experimental_distribute_dataset(data):
+        step(y_true, y_pred)
+    np.testing.assert_allclose(float(metric.result()), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+
+
+WORKER = """
+import json, os, sys, types
+import numpy as np
+import torch
+import torch.distributed as dist
+
+def main(rank, world, port, out, source, data):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    module = types.ModuleType("exact_auroc")
+    exec(compile(open(source).read(), source, "exec"), module.__dict__)
+    metric = module.ExactAUROC(max_samples=40)
+    arrays = np.load(data)
+    for key in sorted(k for k in arrays.files if k.startswith(f"{rank}_")):
+        y_pred, y_true = arrays[key]
+        metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
+    with open(out + str(rank), "w") as handle:
+        json.dump(float(metric.compute()), handle)
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    torch.multiprocessing.spawn(main, args=(2, int(sys.argv[1]), *sys.argv[2:]), nprocs=2)
+"""
+
+
+def test_torch_distributed_gathers_every_processs_rows(tmp_path):
+    """Two gloo processes, one with three batches and one with none: compute() on each is the AUROC of all."""
+    from test_torchmetrics_target import free_port
+
+    source = tmp_path / "exact_auroc.py"
+    source.write_text(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", "torchmetrics"), encoding="utf-8")
+    parts = batches((7, 9, 5))
+    np.savez(
+        tmp_path / "data.npz", **{f"0_{i}": np.stack([p["y_pred"], p["y_true"]]) for i, (p, _) in enumerate(parts)}
+    )
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASTER_", "WORLD_", "RANK", "LOCAL_RANK"))}
+    done = subprocess.run(
+        [sys.executable, str(script), str(free_port()), str(tmp_path / "out"), str(source), str(tmp_path / "data.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    whole, _ = everything(parts)
+    for rank in (0, 1):
+        np.testing.assert_allclose(
+            json.loads((tmp_path / f"out{rank}").read_text()),
+            roc_auc_score(whole["y_true"], whole["y_pred"]),
+            rtol=1e-6,
+        )
+
+
+SHARDED = """
+import json, sys, types
+import jax, numpy as np
+from jax.sharding import Mesh, PartitionSpec as P
+module = types.ModuleType("exact_auroc")
+exec(compile(open(sys.argv[1]).read(), sys.argv[1], "exec"), module.__dict__)
+metric = module.ExactAUROC(max_samples=64)
+data = np.load(sys.argv[2])
+mesh = Mesh(np.array(jax.devices()[:4]), ("devices",))
+
+def evaluate(y_true, y_pred):
+    state = metric.update(metric.init(), y_true, y_pred)
+    return metric.compute(metric.reduce(state, "devices"))[None]
+
+out = jax.jit(jax.shard_map(evaluate, mesh=mesh, in_specs=P("devices"), out_specs=P("devices")))(data["y_true"], data["y_pred"])
+print(json.dumps(np.asarray(out, dtype=float).tolist()))
+"""
+
+
+def test_jax_reduce_gathers_every_devices_rows(tmp_path):
+    pytest.importorskip("jax", reason="the jax target needs JAX")
+    source = tmp_path / "exact_auroc.py"
+    source.write_text(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", "jax"), encoding="utf-8")
+    whole, _ = everything(batches((12, 8, 4)))
+    np.savez(tmp_path / "data.npz", **whole)
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    done = subprocess.run(
+        [sys.executable, "-c", SHARDED, str(source), str(tmp_path / "data.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = roc_auc_score(whole["y_true"], whole["y_pred"])
+    np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1]), [expected] * 4, rtol=1e-6)
+
+
+BASE = """name: b
+class_name: B
+description: a buffer
+state:
+{state}
+update:
+{update}
+result: {result}
+"""
+
+
+@pytest.mark.parametrize(
+    "state, update, result, expected",
+    [
+        (
+            "  s: {rows: 10, fold: add}",
+            "  s: y_pred",
+            "sum(s)",
+            "has rows:, so it is a sample buffer, folded with 'append', not 'add'",
+        ),
+        ("  s: {fold: append}", "  s: y_pred", "sum(s)", "is appended to, so it needs rows:"),
+        ("  s: {}", "  s: sum(y_pred)", "sum(cast(filled(s), float))", "filled() takes one argument, a sample buffer"),
+        (
+            "  s: {rows: 10}\n  s_rows: {}",
+            "  s: y_pred\n  s_rows: sum(y_pred)",
+            "sum(s) + s_rows",
+            "takes the name of sample buffer 's''s row count",
+        ),
+        ("  s: {rows: 'shape(y_pred, 0)'}", "  s: y_pred", "sum(s)", "a sample buffer's rows cannot depend on a batch"),
+        ("  s: {rows: 100000000, shape: [3]}", "  s: y_pred", "sum(s)", "would hold 300,000,000 elements"),
+        ("  s: {rows: 10, init: 1}", "  s: y_pred", "sum(s)", "a sample buffer holds numbers, its unfilled rows 0"),
+    ],
+    ids=[
+        "rows_with_add",
+        "append_without_rows",
+        "filled_of_a_sum",
+        "rows_name_taken",
+        "rows_from_a_batch",
+        "too_big",
+        "init",
+    ],
+)
+def test_a_bad_buffer_is_a_located_error(state, update, result, expected):
+    from metricgen.errors import SpecErrors
+
+    with pytest.raises(SpecErrors) as caught:
+        generate_from_text(BASE.format(state=state, update=update, result=result), "specs/b.yaml", "tf")
+    messages = [e.format() for e in caught.value.errors]
+    assert any(m.startswith("specs/b.yaml:") and expected in m for m in messages), messages
