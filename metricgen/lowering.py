@@ -145,7 +145,7 @@ class Printer:
 
     def emit_Filled(self, e: ir.Filled) -> tuple[str, int]:
         rows = self.target.read_state(self.target.state_variable(f"{e.state}_rows"))
-        return self.target.filled(rows, self.code(e.capacity)), _PREC["atom"]
+        return self.target.filled(rows, self.code(e.capacity)), _PREC["cmp"]  # a comparison: `< rows`
 
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]

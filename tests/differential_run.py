@@ -112,9 +112,9 @@ def keras_maker(cls, dtypes, compile_update=None):
 
 
 @contextlib.contextmanager
-def int64_enabled(needed: bool):
-    """JAX's 64-bit types, on while a metric that holds int64 runs, as its constructor's error asks (without
-    them JAX holds int64 as int32, and the keras target refuses such a metric on JAX)."""
+def wide_types_enabled(needed: bool):
+    """JAX's 64-bit types, on while a metric that holds int64 or float64 runs, as its constructor's error asks
+    (without them JAX holds them as 32 bits, and the keras target refuses such a metric on JAX)."""
     import keras
 
     if not needed or keras.backend.backend() != "jax":
@@ -136,7 +136,7 @@ def main() -> None:
     report = {}
     for job in jobs:
         try:
-            with int64_enabled("int64" in job["case"]["spec"]):
+            with wide_types_enabled("int64" in job["case"]["spec"] or "float64" in job["case"]["spec"]):
                 cls = load_class(job["source"], job["class_name"], f"differential_{job['id']}")
                 report[job["id"]] = run_plan(keras_maker(cls, job["case"]["dtypes"]), job["case"])
         except Exception:  # reported per case, so that one failure does not hide the others

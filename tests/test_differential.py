@@ -37,6 +37,7 @@ from differential_run import keras_maker, load_class, run_plan, to_arrays
 from metricgen.compiler import analyse_loaded, generate_from_text
 from metricgen.loader import load_spec_text
 from reference import Reference
+from drivers import driver
 from support import spec_order_to_torchmetrics
 
 CASES = int(os.environ.get("METRICGEN_DIFFERENTIAL_CASES", "10"))
@@ -500,6 +501,34 @@ class TorchmetricsAdapter:
             self.metric.merge_state(other.metric)
 
 
+class JaxAdapter:
+    """A jax-target metric and its state; `compiled`: update under jax.jit."""
+
+    def __init__(self, cls, params, dtypes, compiled=False):
+        import jax
+
+        self.metric, self.dtypes, self.compiled = cls(**params), dtypes, compiled
+        self.state = self.metric.init()
+        self.step = jax.jit(self.metric.update) if compiled else self.metric.update
+
+    def update(self, batch, weights):
+        w = None if weights is None else np.asarray(weights, np.float32)
+        self.state = self.step(self.state, *to_arrays(batch, self.dtypes), sample_weight=w)
+
+    def result(self):
+        return np.asarray(self.metric.compute(self.state), np.float64)
+
+    def reset(self):
+        self.state = self.metric.init()
+
+    def merge(self, others):
+        for other in others:
+            self.state = self.metric.merge(self.state, other.state)
+
+    def round_trip(self):
+        return JaxAdapter(type(self.metric), self.metric.get_config(), self.dtypes, self.compiled)
+
+
 @functools.lru_cache(maxsize=None)
 def cases() -> list[dict]:
     rng = np.random.default_rng(SEED)
@@ -558,13 +587,17 @@ def in_process(target: str, number: int) -> dict:
     if target == "torchmetrics":
         cls = load_class(source(number, "torchmetrics"), "Probe", f"differential_torch_{number}")
         return run_plan(lambda params: TorchmetricsAdapter(cls, params, case["dtypes"]), {**case, "round_trip": False})
+    if target.startswith("jax"):
+        cls = load_class(source(number, "jax"), "Probe", f"differential_jax_{number}")
+        with driver("jax").with_64_bit_types():  # a case may hold int64 (the metric refuses it otherwise)
+            return run_plan(lambda params: JaxAdapter(cls, params, case["dtypes"], target == "jax-jit"), case)
     cls = load_class(source(number, "keras" if target == "keras" else "tf"), "Probe", f"differential_{target}_{number}")
     compile_update = (lambda update: tf.function(update, jit_compile=True)) if target == "tf-xla" else None
     return run_plan(keras_maker(cls, case["dtypes"], compile_update), case)
 
 
 @pytest.mark.parametrize("number", range(CASES))
-@pytest.mark.parametrize("target", ["tf", "tf-xla", "keras", "torchmetrics"])
+@pytest.mark.parametrize("target", ["tf", "tf-xla", "keras", "torchmetrics", "jax", "jax-jit"])
 def test_target_agrees_with_the_reference(target, number):
     case = cases()[number]
     got = in_process(target, number)

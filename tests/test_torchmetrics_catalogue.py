@@ -85,7 +85,7 @@ def close(got, expected, case: Case):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_torchmetrics_target_is_a_drop_in(case):
     parts = batches(case)
-    metric = generated_class(case, "torchmetrics")(**case.kwargs)
+    metric = generated_class(case, "torchmetrics")(**case.ours)
     for batch in parts:
         metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
     expected = torchmetrics_value(case, parts)
@@ -109,7 +109,7 @@ def test_keras_and_jax_targets_give_torchmetrics_numbers(case, target):
     way (tests/drivers.py): several batches, then reset and one batch."""
     drive = driver(target)
     parts = batches(case)
-    metric = drive.make(generated_class(case, target), **case.kwargs)
+    metric = drive.make(generated_class(case, target), **case.ours)
     for batch in parts:
         drive.update(metric, batch, compiled=target == "tf")
     close(drive.result(metric), torchmetrics_value(case, parts), case)
@@ -121,7 +121,7 @@ def test_keras_and_jax_targets_give_torchmetrics_numbers(case, target):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_forward_gives_torchmetrics_batch_values_and_keeps_accumulating(case):
     parts = batches(case)
-    ours, reference = generated_class(case, "torchmetrics")(**case.kwargs), torchmetrics_class(case)(**case.kwargs)
+    ours, reference = generated_class(case, "torchmetrics")(**case.ours), torchmetrics_class(case)(**case.kwargs)
     for batch in parts:
         close(ours(*torch_inputs(batch)).double().numpy(), reference(*torch_inputs(batch)).double().numpy(), case)
     close(ours.compute().double().numpy(), torchmetrics_value(case, parts), case)
@@ -132,7 +132,7 @@ def test_merge_state_of_shards_is_the_all_data_value(case):
     """Shards fed different batches, one never updated, merge into the value of one metric fed everything, and
     a metric that saw nothing takes a merged one's state whole."""
     parts = batches(case)
-    new = functools.partial(generated_class(case, "torchmetrics"), **case.kwargs)
+    new = functools.partial(generated_class(case, "torchmetrics"), **case.ours)
     first, rest, empty = new(), new(), new()
     first.update(*torch_inputs(parts[0]))
     for batch in parts[1:]:
@@ -211,7 +211,7 @@ def test_keras_and_jax_targets_weight_samples_as_the_numpy_reference(case, targe
     parts = batches(case)
     weights = sample_weights(case, parts)
     drive = driver(target)
-    metric = drive.make(generated_class(case, target), **case.kwargs)
+    metric = drive.make(generated_class(case, target), **case.ours)
     for batch, w in zip(parts, weights):
         drive.update(metric, batch, sample_weight=w)
     close(drive.result(metric), np.asarray(case.weighted(parts, weights), dtype=np.float64), case)
@@ -234,7 +234,7 @@ def main(rank, world, port, out):
     data = np.load({data!r})
     results = {{}}
     for case in [c for c in CASES if c.id in {ids!r}]:
-        metric = load(case, GENERATED / "torchmetrics")(**case.kwargs)
+        metric = load(case, GENERATED / "torchmetrics")(**case.ours)
         for key in sorted(k for k in data.files if k.startswith(case.id + "|" + str(rank) + "|")):
             y_true, y_pred = data[key]
             metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))

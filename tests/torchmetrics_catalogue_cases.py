@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-FAMILIES = ("regression", "classification", "confusion")
+FAMILIES = ("regression", "classification", "confusion", "curves")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,12 @@ class Case:
     # numpy), given the batches and their weights; None where the class takes no weights
     weighted: Callable[[list[dict], list[np.ndarray]], Any] | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def ours(self) -> dict:
+        """Our class's arguments: torchmetrics' own, and those of the params the spec adds (``extra["ours"]``: a
+        sample buffer's bound, kept small so that each compute sorts few rows)."""
+        return {**self.kwargs, **self.extra.get("ours", {})}
 
 
 def _gather() -> list[Case]:

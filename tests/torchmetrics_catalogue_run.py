@@ -47,7 +47,7 @@ def run(case: Case) -> dict:
 
     try:
         parts = batches(case)
-        metric = load(case, GENERATED / "keras")(**case.kwargs)
+        metric = load(case, GENERATED / "keras")(**case.ours)
         every = feed(metric, parts)
         metric.reset_state()
         return {"all": every, "first": feed(metric, parts[:1])}
