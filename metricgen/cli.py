@@ -580,8 +580,8 @@ def list_catalogue() -> None:
         report(exc.errors)
         sys.exit(EXIT_INVALID)
     width = max(len(entry.qualified) for entry in entries)
-    for entry in entries:
-        click.echo(printable(f"{entry.qualified.ljust(width)}  {summary(entry.spec.description)}"))
+    for entry in entries:  # a line of at most 140 characters: the summary takes what the name leaves
+        click.echo(printable(f"{entry.qualified.ljust(width)}  {summary(entry.spec.description, 138 - width)}"))
 
 
 @main.command()

@@ -186,6 +186,7 @@ class Generator:
                 f"transpose(transpose({a.text}))",
                 f"one_hot(i[:, 0], {C}) * {a.text}",
                 f"reshape(reshape({a.text}, [-1]), [-1, {C}])",
+                f"batch_flatten(expand_dims({a.text}, -1))",
                 f"squeeze(expand_dims({a.text}, -1), axis=-1)",
             ]
             if key.exact:

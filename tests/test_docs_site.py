@@ -146,4 +146,4 @@ def test_the_readmes_build_command_builds_the_shipped_specs_for_every_target():
         [".venv/bin/metricgen", "build"],
     )
     table = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["metricgen"]
-    assert table == {"specs": ["specs"], "targets": ["tf", "keras", "torchmetrics"], "out": "generated"}
+    assert table == {"specs": ["specs"], "targets": ["tf", "keras", "torchmetrics", "jax"], "out": "generated"}

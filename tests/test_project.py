@@ -177,7 +177,7 @@ def test_no_paths_no_configuration_and_no_specs_folder(bare):
         (
             '[tool.metricgen]\ntargets = ["tf", "pytorch"]\n',
             "pyproject.toml:2:1: error: [tool.metricgen] targets[1]: unknown target 'pytorch' "
-            "(targets: tf, keras, torchmetrics)",
+            "(targets: tf, keras, torchmetrics, jax)",
         ),
         (
             '[tool.metricgen]\n  targets = ["kerass"]\n',
@@ -201,9 +201,9 @@ def test_no_paths_no_configuration_and_no_specs_folder(bare):
             "of folders by target",
         ),
         (
-            '[tool.metricgen]\n\n[tool.metricgen.out]\nkeras = "k"\njax = "j"\n',
-            "pyproject.toml:5:1: error: [tool.metricgen] out.jax: unknown target 'jax' (targets: tf, keras, "
-            "torchmetrics)",
+            '[tool.metricgen]\n\n[tool.metricgen.out]\nkeras = "k"\nflax = "j"\n',
+            "pyproject.toml:5:1: error: [tool.metricgen] out.flax: unknown target 'flax' (targets: tf, keras, "
+            "torchmetrics, jax)",
         ),
         (
             "[tool]\nmetricgen = 1\n",

@@ -72,13 +72,10 @@ def _after(assertion, value):
 
 def _append_rows(buffer, rows, values, metric, name, count=None):
     """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
-    sample buffer `buffer` after the `rows` it holds, and counts them. Under tf.distribute every replica's rows are gathered first, so that each replica's buffer holds them
-    all (it is read from the first replica). Rows past what the buffer keeps are counted, not kept: the assertion
-    stops the step (eagerly and in a graph; XLA drops assertions, and result() then gives NaN).
-    """
-    context = tf.distribute.get_replica_context()
-    if context is not None and context.num_replicas_in_sync > 1:
-        values = context.all_gather(values, axis=0)
+    sample buffer `buffer` after the `rows` it holds, and counts them. Under tf.distribute every replica's rows
+    are gathered first, so that each replica's buffer holds them all (it is read from the first replica). Rows
+    past what the buffer keeps are counted, not kept: the assertion stops the step (eagerly and in a graph; XLA
+    drops assertions, and result() then gives NaN)."""
     capacity = buffer.shape[0]
     if values.shape.rank is not None and not values.shape[1:].is_compatible_with(
         buffer.shape[1:]
@@ -87,27 +84,43 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
+    given = tf.shape(values, out_type=tf.int32)[0]
+    real = tf.range(given) < (given if count is None else tf.cast(count, tf.int32))
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        # a collective takes one shape on every replica: each pads its rows to the longest, and says which are real
+        longest = tf.reduce_max(
+            context.all_gather(tf.reshape(given, [1]), axis=0)
+        )  # ReduceOp has no max
+        padding = [[0, longest - given]] + [[0, 0]] * (len(buffer.shape) - 1)
+        values = context.all_gather(tf.pad(values, padding), axis=0)
+        real = (
+            context.all_gather(
+                tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0
+            )
+            > 0
+        )
     held = tf.convert_to_tensor(rows)
-    count = (
-        tf.shape(values, out_type=tf.int32)[0]
-        if count is None
-        else tf.cast(tf.convert_to_tensor(count), tf.int32)
-    )
+    order = tf.cumsum(tf.cast(real, tf.int32))  # the rank of each real row, from 1
+    added = tf.reduce_sum(tf.cast(real, tf.int32))
     message = f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and this batch would take it past that"
-    assertion = tf.debugging.assert_less_equal(held + count, capacity, message=message)
+    assertion = tf.debugging.assert_less_equal(held + added, capacity, message=message)
     with tf.control_dependencies([assertion]):
-        index = tf.range(capacity) - held  # buffer row i takes values[i - held]
-        taken = tf.logical_and(index >= 0, index < count)
+        index = (
+            tf.range(capacity) - held
+        )  # buffer row i takes the real row of rank i - held + 1
+        taken = tf.logical_and(index >= 0, index < added)
+        source = tf.searchsorted(order, index + 1, side="left")
         zero_row = tf.zeros(tf.concat([[1], tf.shape(values)[1:]], 0), values.dtype)
         picked = tf.gather(
             tf.concat([values, zero_row], 0),
-            tf.where(taken, index, tf.shape(values)[0]),
+            tf.where(taken, source, tf.shape(values)[0]),
         )
         mask = tf.reshape(taken, [-1] + [1] * (len(buffer.shape) - 1))
         buffer.assign(
             tf.where(mask, tf.cast(picked, buffer.dtype), tf.convert_to_tensor(buffer))
         )
-        rows.assign(held + count)
+        rows.assign(held + added)
 
 
 def _unless_overflowed(value, rows, capacity, metric, name):

@@ -70,16 +70,10 @@ def _after(assertion, value):
 
 def _append_rows(buffer, rows, values, metric, name, count=None):
     """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
-    sample buffer `buffer` after the `rows` it holds, and counts them. On the TensorFlow backend under tf.distribute every replica's rows are gathered first, so that each
-    replica's buffer holds them all. Rows past what the buffer keeps are counted, not kept: an error where the
-    count is known (eagerly; an assertion in a TensorFlow graph), else result() gives NaN (under jit).
-    """
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            values = context.all_gather(values, axis=0)
+    sample buffer `buffer` after the `rows` it holds, and counts them. On the TensorFlow backend under
+    tf.distribute every replica's rows are gathered first, so that each replica's buffer holds them all. Rows
+    past what the buffer keeps are counted, not kept: an error where the count is known (eagerly; an assertion
+    in a TensorFlow graph), else result() gives NaN (under jit)."""
     capacity = buffer.shape[0]
     if len(values.shape) != len(buffer.shape) or any(
         a is not None and a != b for a, b in zip(values.shape[1:], buffer.shape[1:])
@@ -88,26 +82,50 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
+    given = ops.shape(values)[0]
+    real = ops.arange(given, dtype="int32") < (
+        given if count is None else ops.cast(count, "int32")
+    )
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # a collective takes one shape on every replica: each pads its rows to the longest, says which are real
+            given = tf.shape(values, out_type=tf.int32)[0]
+            longest = tf.reduce_max(
+                context.all_gather(tf.reshape(given, [1]), axis=0)
+            )  # ReduceOp has no max
+            padding = [[0, longest - given]] + [[0, 0]] * (len(buffer.shape) - 1)
+            values = context.all_gather(tf.pad(values, padding), axis=0)
+            real = (
+                context.all_gather(
+                    tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0
+                )
+                > 0
+            )
     held = ops.convert_to_tensor(rows)
-    count = ops.shape(values)[0] if count is None else ops.convert_to_tensor(count)
-    values = _within_rows(values, held + count, capacity, metric, name)
+    order = ops.cumsum(ops.cast(real, "int32"))  # the rank of each real row, from 1
+    added = ops.sum(ops.cast(real, "int32"))
+    values = _within_rows(values, held + added, capacity, metric, name)
     index = (
         ops.arange(capacity, dtype="int32") - held
-    )  # buffer row i takes values[i - held]
-    taken = ops.logical_and(index >= 0, index < count)
+    )  # buffer row i takes the real row of rank i - held + 1
+    taken = ops.logical_and(index >= 0, index < added)
+    source = ops.cast(ops.searchsorted(order, index + 1, side="left"), "int32")
     zero_row = ops.zeros(
         (1,) + tuple(buffer.shape[1:]), dtype=values.dtype
     )  # rows have its shape (checked)
     picked = ops.take(
         ops.concatenate([values, zero_row], axis=0),
-        ops.where(taken, index, ops.shape(values)[0]),
+        ops.where(taken, source, ops.shape(values)[0]),
         axis=0,
     )
     mask = ops.reshape(taken, (-1,) + (1,) * (len(buffer.shape) - 1))
     buffer.assign(
         ops.where(mask, ops.cast(picked, buffer.dtype), ops.convert_to_tensor(buffer))
     )
-    rows.assign(held + count)
+    rows.assign(held + added)
 
 
 def _within_rows(value, rows, capacity, metric, name):
