@@ -144,24 +144,51 @@ def test_past_its_bound_a_compiled_step_gives_nan_not_a_number_from_some_rows(ta
         assert np.isnan(np.asarray(compute()))
 
 
+MIRRORED = """
+import json, sys, types
+import numpy as np
+import tensorflow as tf
+
+cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+strategy = tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")[:2]])
+module = types.ModuleType("exact_auroc")
+exec(compile(open(sys.argv[1]).read(), sys.argv[1], "exec"), module.__dict__)
+data = np.load(sys.argv[2])
+with strategy.scope():
+    metric = module.ExactAUROC(max_samples=40)
+
+@tf.function
+def step(y_true, y_pred):
+    strategy.run(lambda t, p: metric.update_state(t, p), args=(y_true, y_pred))
+
+batches = tf.data.Dataset.from_tensor_slices((data["y_true"], data["y_pred"])).batch(8)
+for y_true, y_pred in strategy.experimental_distribute_dataset(batches):
+    step(y_true, y_pred)
+print(json.dumps(float(metric.result())))
+"""
+
+
 @pytest.mark.parametrize("target", ["tf", "keras"])
-def test_mirrored_strategy_holds_every_replicas_rows(target):
-    cpus = tf.config.list_logical_devices("CPU")
-    if len(cpus) < 2:
-        pytest.skip("TensorFlow was initialised before conftest could split the CPU in two")
-    strategy = tf.distribute.MirroredStrategy([d.name for d in cpus[:2]])
+def test_mirrored_strategy_holds_every_replicas_rows(target, tmp_path):
+    """Two replicas on two logical CPUs, batches of 8 and a last of 7 (4 and 3 rows a replica): every replica
+    gathers every replica's rows. In a process of its own: TensorFlow's collectives keep instance keys per
+    process, and another test's strategy could have taken them with other shapes."""
+    source = tmp_path / "exact_auroc.py"
+    source.write_text(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", target), encoding="utf-8")
     whole, _ = everything(batches((9, 8, 6)))
-    with strategy.scope():
-        metric = exact_auroc(target)(max_samples=40)
-
-    @tf.function
-    def step(y_true, y_pred):
-        strategy.run(lambda t, p: metric.update_state(t, p), args=(y_true, y_pred))
-
-    data = tf.data.Dataset.from_tensor_slices((whole["y_true"], whole["y_pred"])).batch(8)
-    for y_true, y_pred in strategy.experimental_distribute_dataset(data):
-        step(y_true, y_pred)
-    np.testing.assert_allclose(float(metric.result()), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+    np.savez(tmp_path / "data.npz", **whole)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    done = subprocess.run(
+        [sys.executable, "-c", MIRRORED, str(source), str(tmp_path / "data.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(got, roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
 
 
 WORKER = """

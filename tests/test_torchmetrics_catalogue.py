@@ -27,7 +27,7 @@ from conftest import ROOT, tf
 from metricgen.compiler import compile_file
 from support import load_module
 from drivers import driver
-from torchmetrics_catalogue_cases import CASES, Case, first_of_each_class
+from torchmetrics_catalogue_cases import CASES, Case, first_of_each_class, under_other_backends
 from torchmetrics_catalogue_run import batches
 
 CATALOGUE = ROOT / "catalogue" / "torchmetrics"
@@ -175,7 +175,7 @@ def catalogue_under(backend: str) -> dict:
     return report["results"]
 
 
-FIRST_KERAS = [c for c in first_of_each_class() if c.keras]
+FIRST_KERAS = under_other_backends()
 
 
 @pytest.mark.parametrize("case", FIRST_KERAS, ids=lambda c: c.id)

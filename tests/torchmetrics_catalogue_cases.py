@@ -59,6 +59,12 @@ def _gather() -> list[Case]:
 CASES = _gather()
 
 
+def under_other_backends() -> list[Case]:
+    """The cases the keras target runs under JAX and PyTorch (a subprocess each): every third class's first case,
+    a representative spread of the families within the suite's time (TensorFlow runs them all)."""
+    return [c for c in first_of_each_class() if c.keras][::3]
+
+
 def first_of_each_class(cases: list[Case] = CASES) -> list[Case]:
     seen, first = set(), []
     for case in cases:
