@@ -19,14 +19,10 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from jax.sharding import Mesh, PartitionSpec  # noqa: E402
 
-from metric_cases import CASES, args  # noqa: E402
+from metric_cases import CASES, args, emphasise_positives_jax  # noqa: E402
 from support import GENERATED, load_module  # noqa: E402
 
 DEVICES = 4
-
-
-def emphasise_positives_jax(y_true, y_pred):
-    return 1.0 + 2.0 * (y_true > 0.5).astype(y_pred.dtype)
 
 
 def run(case, way: str) -> dict:

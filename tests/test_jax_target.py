@@ -16,15 +16,10 @@ import pytest
 jax = pytest.importorskip("jax", reason="the jax target needs JAX: pip install -e '.[test-backends]'")
 import jax.numpy as jnp  # noqa: E402
 
-from metric_cases import CASES, Case, args, batches, emphasise_positives_np  # noqa: E402
+from metric_cases import CASES, Case, args, batches, emphasise_positives_jax  # noqa: E402
 from support import GENERATED, ROOT, load_module  # noqa: E402
 
 from metricgen.compiler import generate_from_text  # noqa: E402
-
-
-def emphasise_positives_jax(y_true, y_pred):
-    """The WeightedMetric tests' weight function, in jax.numpy."""
-    return 1.0 + 2.0 * (y_true > 0.5).astype(y_pred.dtype)
 
 
 def new(case: Case, **overrides):

@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
 # Functions whose result has the broadcast shape of their tensor arguments (element-wise, or along an axis),
 # and those whose result is one number (reductions over every axis).
-_SHAPE_KEEPING = frozenset(
+ELEMENT_WISE = frozenset(
     "abs sign square negative sqrt log log1p exp floor ceil round sigmoid softplus rsqrt isnan isinf clip maximum "
     "minimum safe_div true_divide where sample_weights ones_like cast cumsum log_softmax argsort sort flip".split()
 )
 _SCALAR = frozenset("weighted_sum weighted_count size shape".split())
-_REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
+REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
 
 
 def shape_sources(expr: ir.Expr, where: Scope) -> Optional[list[ir.Expr]]:
@@ -49,10 +49,10 @@ def shape_sources(expr: ir.Expr, where: Scope) -> Optional[list[ir.Expr]]:
         return then if then is not None and then == orelse else None
     elif isinstance(expr, ir.Apply) and (
         expr.function in _SCALAR
-        or (expr.function in _REDUCTIONS and expr.arg("axis") is None and not _is_true(expr.arg("keepdims")))
+        or (expr.function in REDUCTIONS and expr.arg("axis") is None and not _is_true(expr.arg("keepdims")))
     ):
         return []
-    elif isinstance(expr, ir.Apply) and expr.function in _SHAPE_KEEPING:
+    elif isinstance(expr, ir.Apply) and expr.function in ELEMENT_WISE:
         parts = tuple(value for _, value in expr.args if value is not None and value.type.is_tensor)
     else:
         return None
@@ -119,7 +119,7 @@ def list_sizes(exprs: list[ir.Expr], where: Scope) -> list[ir.ListSize]:
 def _elementwise_operands(expr: ir.Expr) -> tuple[ir.Expr, ...]:
     if isinstance(expr, ir.Operator) and len(expr.operands) > 1:
         return expr.operands
-    if isinstance(expr, ir.Apply) and expr.function in _SHAPE_KEEPING:
+    if isinstance(expr, ir.Apply) and expr.function in ELEMENT_WISE:
         return tuple(value for _, value in expr.args if value is not None and value.type.kind in ("tensor", "list"))
     return ()
 

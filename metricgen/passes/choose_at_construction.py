@@ -20,6 +20,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Optional, Union
 
 from .. import ir
+from ..analysis.shapes import ELEMENT_WISE, REDUCTIONS
 from ..functions import REGISTRY
 from ..types import static
 
@@ -137,13 +138,6 @@ class _AxesOf:
 Shape = tuple
 Size = Union[int, tuple, ir.Expr]
 
-# Functions whose result has the broadcast shape of their tensor arguments, and reductions.
-_ELEMENT_WISE = frozenset(
-    "abs sign square negative sqrt log log1p exp floor ceil round sigmoid softplus rsqrt isnan isinf clip maximum "
-    "minimum safe_div true_divide where sample_weights ones_like cast cumsum log_softmax argsort sort flip".split()
-)
-_REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
-
 
 class _Shapes:
     """What the IR shows of each value's shape: exactly its sizes, or None where it cannot tell."""
@@ -177,9 +171,9 @@ class _Shapes:
         return None
 
     def applied(self, e: ir.Apply) -> Optional[Shape]:
-        if e.function in _ELEMENT_WISE:
+        if e.function in ELEMENT_WISE:
             return _broadcast([self.of(x) for _, x in e.args if x is not None and x.type.is_tensor])
-        if e.function in _REDUCTIONS:
+        if e.function in REDUCTIONS:
             return self.reduced(e)
         args = dict(e.args)
         if e.function == "reshape" and isinstance(args["shape"], ir.TupleOf):  # -1: a size of its own

@@ -56,8 +56,8 @@ class KerasMetricTarget(Target):
 
     def fold(self, state: ir.State, value: str) -> list[str]:
         var = f"self.{state.name}"
-        if state.is_buffer:  # the helper writes the rows and counts them
-            return [f"_append_rows({var}, self.{state.rows_variable}, {value}, type(self).__name__, {state.name!r})"]
+        if state.is_buffer:
+            return [self.append_rows(state, value)]
         if state.fold == "add" and state.dtype in ("int32", "int64"):
             return [f"_add_to_int_sum({var}, {value})"]  # see the helper: ints summed over replicas
         if state.fold == "add":
@@ -66,6 +66,16 @@ class KerasMetricTarget(Target):
             return [f"{var}.assign({value})"]
         extreme = "maximum" if state.fold == "max" else "minimum"
         return [f"{var}.assign({self.ops}.{extreme}({var}, {value}))"]
+
+    @staticmethod
+    def append_rows(state: ir.State, rows: str, count: str = "") -> str:
+        """The call appending ``rows`` (with ``count``: its first ``count``) to a sample buffer: the helper
+        writes the rows and counts them."""
+        extra = f", {count}" if count else ""
+        return (
+            f"_append_rows(self.{state.name}, self.{state.rows_variable}, {rows}, type(self).__name__, "
+            f"{state.name!r}{extra})"
+        )
 
     def unbuilt(self, variable: str) -> str:
         return f"{variable} is None"
@@ -193,8 +203,7 @@ class KerasMetricTarget(Target):
                 value = f"{value} - {py_literal(s.init)}"
             if s.is_buffer:  # the rows the other holds, after this one's
                 body.append(
-                    f"    _append_rows(self.{s.name}, self.{s.rows_variable}, {self.read_state(value)}, "
-                    f"type(self).__name__, {s.name!r}, {self.read_state(f'other.{s.rows_variable}')})"
+                    "    " + self.append_rows(s, self.read_state(value), self.read_state(f"other.{s.rows_variable}"))
                 )
                 continue
             body += ["    " + line for line in self.fold(s, value)]
