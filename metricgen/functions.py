@@ -502,6 +502,7 @@ CONSTANTS = {
     "epsilon": Constant("float", "Keras' fuzz factor (1e-7 unless changed with keras.config.set_epsilon)."),
     "pi": Constant("float", "π."),
     "inf": Constant("float", "Positive infinity."),
+    "nan": Constant("float", "Not a number: a result that has no value (a compiled step cannot raise)."),
 }
 
 DTYPE_NAMES = ("float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool")

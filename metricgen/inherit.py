@@ -14,9 +14,12 @@ The merge rule, the parent's data first and the child's written over it:
 - `params` and `state` merge by key: a child's entry replaces the parent's entry of that name whole, in its
   place; `null` deletes an inherited entry (`beta: null`); the child's new entries come first (the order of
   params is the constructor's: a subclass's own argument leads, as in Keras' SpecificityAtSensitivity).
-- every other part (`description`, `inputs`, `update`, `result`, ...) is replaced whole by the child's; a
-  top-level `null` deletes it (`update` and `result` are replaced whole because their `let` and expressions
-  are read together: half of one and half of another is rarely what anyone means).
+- `update` and `result` merge by key too, one level deeper: a child's state assignment or `value` replaces the
+  parent's, and their `let` merges by key, so a child can override one local definition or add one, and write
+  only its own `value` over a base's lets (an inherited let the child's expressions never read is not
+  computed, and not reported unused: a base's lets are a library). `result: EXPR` is `result: {value: EXPR}`.
+- every other part (`description`, `inputs`, ...) is replaced whole by the child's; a top-level `null`
+  deletes it.
 
 Every position keeps the file it is in (Location.file), so an error in inherited text points at the parent's
 line and column; the parent's LoadedSpec travels along (LoadedSpec.files) for the expression source map.
@@ -42,6 +45,7 @@ if TYPE_CHECKING:  # importlib.resources.abc from Python 3.11 on
 MAX_DEPTH = 8  # parents in one chain: a deeper one is a mistake, or a cycle through symlinks
 NOT_INHERITED = frozenset({"name", "class_name", "examples", "extends"})
 MERGED_BY_KEY = frozenset({"params", "state"})
+MERGED_WITH_LETS = frozenset({"update", "result"})  # merged by key, and their `let` merged by key
 CATALOGUE_NAME = re.compile(r"([a-z][a-z0-9_]*):([A-Za-z][A-Za-z0-9_]*)")
 # a file of a collection's specs folder: no '..', no absolute path, only .yaml (what a catalogue spec is known by)
 CATALOGUE_FILE = re.compile(r"([a-z][a-z0-9_]*):((?:[a-z0-9_]+/)*[a-z0-9_]+\.ya?ml)")
@@ -207,13 +211,14 @@ def merge(parent: LoadedSpec, child: LoadedSpec) -> LoadedSpec:
     their file."""
     inherited = functools.partial(_inherited, parent.data, child.data)
     merged = LoadedSpec(path=child.path, data=_merged_data(parent.data, child.data), text=child.text)
+    both_results = "result" in parent.data and "result" in child.data  # merged into the mapping form
     merged.value_locations = {
         **{
             p: dataclasses.replace(s, location=_in(parent, s.location))
-            for p, s in parent.value_locations.items()
+            for p, s in _values(parent, both_results).items()
             if inherited(p)
         },
-        **{p: s for p, s in child.value_locations.items() if not inherited(p)},
+        **{p: s for p, s in _values(child, both_results).items() if not inherited(p)},
     }
     merged.key_locations = {
         **{p: _in(parent, loc) for p, loc in parent.key_locations.items() if inherited(p)},
@@ -221,6 +226,13 @@ def merge(parent: LoadedSpec, child: LoadedSpec) -> LoadedSpec:
     }
     merged.files = {**parent.files, parent.path: parent, **child.files}
     return merged
+
+
+def _values(spec: LoadedSpec, as_mapping: bool) -> dict:
+    """The value positions of ``spec``, a bare `result: EXPR` moved to where the merge puts it (result.value)."""
+    if not (as_mapping and isinstance(spec.data.get("result"), str)):
+        return spec.value_locations
+    return {(("result", "value") if p == ("result",) else p): s for p, s in spec.value_locations.items()}
 
 
 def _in(parent: LoadedSpec, location: Location) -> Location:
@@ -233,6 +245,8 @@ def _merged_data(parent: dict, child: dict) -> dict:
     for key, value in child.items():
         if key in MERGED_BY_KEY and isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = _merged_entries(data[key], value)
+        elif key in MERGED_WITH_LETS and isinstance(data.get(key), (dict, str)) and isinstance(value, (dict, str)):
+            data[key] = _merged_with_lets(_as_mapping(data[key]), _as_mapping(value))
         elif value is None and key in data and key not in NOT_INHERITED:
             del data[key]
         else:
@@ -250,6 +264,21 @@ def _merged_entries(parent: dict, child: dict) -> dict:
     return {**new, **{name: entry for name, entry in inherited.items() if not (name in child and child[name] is None)}}
 
 
+def _as_mapping(part: Any) -> Any:
+    """`result: EXPR` read as `result: {value: EXPR}`, so that a child's bare expression keeps the parent's lets."""
+    return {"value": part} if isinstance(part, str) else part
+
+
+def _merged_with_lets(parent: dict, child: dict) -> dict:
+    """`update` or `result` merged by key, their `let` too: what a child writes replaces the parent's entry of
+    that name; what it does not write is the parent's."""
+    merged = _merged_entries(parent, child)
+    parent_lets, child_lets = parent.get("let"), child.get("let")
+    if isinstance(parent_lets, dict) and isinstance(child_lets, dict):
+        merged["let"] = _merged_entries(parent_lets, child_lets)
+    return merged
+
+
 def _inherited(parent: dict, child: dict, path: Path_) -> bool:
     """Whether the value at ``path`` of the merged data is the parent's."""
     if not path or path[0] in NOT_INHERITED or path[0] not in parent:
@@ -259,4 +288,11 @@ def _inherited(parent: dict, child: dict, path: Path_) -> bool:
         return True
     if part in MERGED_BY_KEY and len(path) > 1 and isinstance(child[part], dict) and isinstance(parent[part], dict):
         return path[1] not in child[part]
+    if part in MERGED_WITH_LETS and len(path) > 1:
+        mine, theirs = _as_mapping(child[part]), _as_mapping(parent[part])
+        if not (isinstance(mine, dict) and isinstance(theirs, dict)):
+            return False
+        if path[1] == "let" and len(path) > 2 and isinstance(mine.get("let"), dict):
+            return path[2] not in mine["let"]
+        return path[1] not in mine
     return False

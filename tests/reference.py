@@ -32,7 +32,7 @@ NUMPY_DTYPES = {
     "int64": np.int64,
     "bool": np.bool_,
 }
-CONSTANTS = {"epsilon": 1e-7, "pi": math.pi, "inf": math.inf}
+CONSTANTS = {"epsilon": 1e-7, "pi": math.pi, "inf": math.inf, "nan": math.nan}
 
 
 class NotBuilt(ValueError):

@@ -79,7 +79,7 @@ def test_every_part_but_name_class_name_and_examples_is_inherited(base):
         assert getattr(spec, part) == getattr(parent, part), part
 
 
-def test_params_and_state_merge_by_key_and_other_parts_are_replaced(base):
+def test_params_state_update_and_result_merge_by_key_and_other_parts_are_replaced(base):
     child = write(
         base.parent,
         "child.yaml",
@@ -105,9 +105,85 @@ def test_params_and_state_merge_by_key_and_other_parts_are_replaced(base):
     assert list(spec.params) == ["power", "scale", "offset"]
     assert spec.params["scale"].default == 2.0 and spec.params["scale"].doc == ""
     assert spec.state["count"].dtype == "float64" and spec.state["total"].doc == "the weighted sum"
-    assert spec.update.let == {}  # update replaced whole: the parent's `let` is not kept
+    assert spec.update.let == {"w": "sample_weights(y_pred)"}  # the parent's, which the child does not read
     assert spec.update.assignments == {"total": "sum(y_pred ** power * scale + offset)", "count": "size(y_pred)"}
     assert spec.result.value == "total"
+
+
+LIBRARY = """\
+name: moments
+class_name: Moments
+description: A base whose result lets are a library.
+inputs: [y_pred]
+state:
+  total: {}
+  squares: {}
+  count: {}
+update:
+  total: sum(y_pred)
+  squares: sum(y_pred * y_pred)
+  count: size(y_pred)
+result:
+  let:
+    mean: total / count
+    variance: squares / count - mean * mean
+    spread: sqrt(variance)
+  value: mean
+"""
+
+
+def test_a_childs_lets_merge_with_the_parents_by_name_and_its_value_replaces(tmp_path):
+    """A child overrides one let and reads the others; an inherited let it never reads is neither computed nor
+    reported unused; its own unused let is still reported, at its own line."""
+    write(tmp_path, "moments.yaml", LIBRARY)
+    child = write(
+        tmp_path,
+        "child.yaml",
+        """\
+        extends: moments.yaml
+        name: spread
+        class_name: Spread
+        result:
+          let:
+            variance: squares / count - mean ** 2 + 1.0
+          value: spread
+        """,
+    )
+    spec = spec_of(child)
+    assert spec.result.let == {
+        "mean": "total / count",
+        "variance": "squares / count - mean ** 2 + 1.0",
+        "spread": "sqrt(variance)",
+    }
+    compiled = compile_file(child, tmp_path / "generated")
+    assert compiled.ok, compiled.errors
+    compiled.output.parent.mkdir(parents=True, exist_ok=True)
+    compiled.output.write_text(compiled.source, encoding="utf-8")
+    metric = load_module(compiled.output, "extends_spread").Spread()
+    values = np.array([1.0, 2.0, 4.0, 7.0])
+    metric.update_state(values)
+    np.testing.assert_allclose(float(metric.result()), np.sqrt(values.var() + 1.0), rtol=1e-6)
+    bare = write(tmp_path, "bare.yaml", "extends: moments.yaml\nname: b\nclass_name: B\nresult: spread * 2\n")
+    assert compile_file(bare, tmp_path / "generated").ok  # `result: EXPR` keeps the parent's lets too
+    unused = write(
+        tmp_path,
+        "unused.yaml",
+        "extends: moments.yaml\nname: u\nclass_name: U\nresult:\n  let:\n    extra: total * 2\n  value: mean\n",
+    )
+    assert errors_of(unused) == [
+        f"{unused}:6:5: error: 'extra' is defined but never used (remove it, or use it in an update or the result)"
+    ]
+
+
+def test_an_error_in_an_inherited_let_is_located_in_the_parent_and_an_unread_one_is_not_checked(tmp_path):
+    parent = write(tmp_path, "moments.yaml", LIBRARY.replace("sqrt(variance)", "sqrt(varance)"))
+    reads = write(tmp_path, "reads.yaml", "extends: moments.yaml\nname: r\nclass_name: R\nresult: spread\n")
+    [error] = errors_of(reads)
+    line = LIBRARY.splitlines().index("    spread: sqrt(variance)") + 1
+    assert error.startswith(f"{parent.as_posix()}:{line}:18: error: unknown name 'varance'")
+    skips = write(tmp_path, "skips.yaml", "extends: moments.yaml\nname: s\nclass_name: S\nresult: mean\n")
+    compiled = compile_file(skips, tmp_path / "generated")
+    assert compiled.ok and "sqrt" not in compiled.source  # the lets it never reads are not computed
 
 
 def test_null_deletes_an_inherited_entry_or_part(base):

@@ -7,6 +7,7 @@ gloo processes under torch.distributed."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import inspect
@@ -25,7 +26,7 @@ import torchmetrics
 
 from conftest import ROOT, tf
 from metricgen.compiler import compile_file
-from support import load_module
+from support import in_torchmetrics_order, load_module
 from drivers import driver
 from torchmetrics_catalogue_cases import CASES, Case, first_of_each_class, under_other_backends
 from torchmetrics_catalogue_run import batches
@@ -56,14 +57,20 @@ def generated_class(case: Case, target: str):
 
 
 def torch_inputs(batch: dict) -> tuple:
-    """A batch in torchmetrics' order: update(preds, target)."""
-    return torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"])
+    """A batch in torchmetrics' order: update(preds, target, *others) (the retrieval classes' indexes)."""
+    return tuple(in_torchmetrics_order({name: torch.as_tensor(value) for name, value in batch.items()}))
 
 
 def torchmetrics_class(case: Case):
     """torchmetrics' class of the case's name: the task-specific ones (BinaryConfusionMatrix, ...) live in
     torchmetrics.classification only, and Perplexity and PeakSignalNoiseRatio are deprecated at the top level."""
-    for home in (torchmetrics.classification, torchmetrics.text, torchmetrics.image, torchmetrics):
+    for home in (
+        torchmetrics.classification,
+        torchmetrics.text,
+        torchmetrics.image,
+        torchmetrics.retrieval,
+        torchmetrics,
+    ):
         if hasattr(home, case.class_name):
             return getattr(home, case.class_name)
     raise AttributeError(f"torchmetrics has no {case.class_name}")
@@ -87,13 +94,13 @@ def test_torchmetrics_target_is_a_drop_in(case):
     parts = batches(case)
     metric = generated_class(case, "torchmetrics")(**case.ours)
     for batch in parts:
-        metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
+        metric.update(*torch_inputs(batch))
     expected = torchmetrics_value(case, parts)
     got = metric.compute()
     assert tuple(got.shape) == expected.shape
     close(got.double().numpy(), expected, case)
     metric.reset()
-    metric.update(torch.as_tensor(parts[0]["y_pred"]), torch.as_tensor(parts[0]["y_true"]))
+    metric.update(*torch_inputs(parts[0]))
     close(metric.compute().double().numpy(), torchmetrics_value(case, parts[:1]), case)
 
 
@@ -217,7 +224,14 @@ def test_keras_and_jax_targets_weight_samples_as_the_numpy_reference(case, targe
     close(drive.result(metric), np.asarray(case.weighted(parts, weights), dtype=np.float64), case)
 
 
-DISTRIBUTED = ("MeanSquaredError-outputs3", "R2Score-raw_values-adjusted0", "PearsonCorrCoef", "PeakSignalNoiseRatio")
+DISTRIBUTED = (
+    "MeanSquaredError-outputs3",
+    "R2Score-raw_values-adjusted0",
+    "PearsonCorrCoef",
+    "PeakSignalNoiseRatio",
+    "RetrievalMAP-default",  # sample buffers of two dtypes, and queries split between the processes
+    "RetrievalNormalizedDCG-pos-median",
+)
 
 WORKER = """
 import json, os, sys
@@ -227,6 +241,7 @@ import torch.distributed as dist
 sys.path.insert(0, {tests!r})
 from torchmetrics_catalogue_cases import CASES
 from torchmetrics_catalogue_run import GENERATED, load
+from support import in_torchmetrics_order
 
 def main(rank, world, port, out):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
@@ -235,9 +250,12 @@ def main(rank, world, port, out):
     results = {{}}
     for case in [c for c in CASES if c.id in {ids!r}]:
         metric = load(case, GENERATED / "torchmetrics")(**case.ours)
+        batches = {{}}  # batch index -> {{input name: tensor}}, in the spec's order
         for key in sorted(k for k in data.files if k.startswith(case.id + "|" + str(rank) + "|")):
-            y_true, y_pred = data[key]
-            metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true))
+            index, position, name = key.split("|")[2:]
+            batches.setdefault(int(index), {{}})[(int(position), name)] = torch.as_tensor(data[key])
+        for _, inputs in sorted(batches.items()):
+            metric.update(*in_torchmetrics_order({{name: v for (_, name), v in sorted(inputs.items())}}))
         results[case.id] = metric.compute().double().numpy().tolist()
     with open(out + str(rank), "w") as handle:
         json.dump(results, handle)
@@ -263,7 +281,8 @@ def test_compute_is_the_all_data_value_under_torch_distributed(tmp_path):
     for case in cases:
         parts = batches(case)
         for index, (rank, batch) in enumerate(zip((0, 0, 1), parts)):
-            arrays[f"{case.id}|{rank}|{index}"] = np.stack([batch["y_true"], batch["y_pred"]]).astype(np.float32)
+            for position, (name, value) in enumerate(batch.items()):
+                arrays[f"{case.id}|{rank}|{index}|{position}|{name}"] = value
         expected[case.id] = torchmetrics_value(case, parts)
     np.savez(tmp_path / "data.npz", **arrays)
     script = tmp_path / "worker.py"
@@ -281,3 +300,48 @@ def test_compute_is_the_all_data_value_under_torch_distributed(tmp_path):
         got = json.loads(Path(out + str(rank)).read_text())
         for case in cases:
             close(got[case.id], expected[case.id], case)
+
+
+RETRIEVAL = [c for c in first_of_each_class() if c.stem.startswith("retrieval_")]
+
+
+@pytest.mark.parametrize("target", ["keras", "jax"])
+@pytest.mark.parametrize("case", RETRIEVAL, ids=lambda c: c.class_name)
+def test_retrieval_leaves_out_a_document_of_weight_0(case, target):
+    """On the Keras targets a sample weight of 0 leaves a document out (Keras' mask); torchmetrics takes no
+    weights, so the reference is its class fed the other documents only."""
+    parts = batches(case)
+    rng = np.random.default_rng(3)
+    weights = [np.where(rng.random(len(b["y_true"])) < 0.3, 0.0, 1.5).astype(np.float32) for b in parts]
+    kept = [{name: value[w != 0] for name, value in b.items()} for b, w in zip(parts, weights)]
+    drive = driver(target)
+    metric = drive.make(generated_class(case, target), **case.ours)
+    for batch, w in zip(parts, weights):
+        drive.update(metric, batch, sample_weight=w)
+    close(drive.result(metric), torchmetrics_value(case, [b for b in kept if len(b["y_true"])]), case)
+
+
+@pytest.mark.parametrize("case", RETRIEVAL, ids=lambda c: c.class_name)
+def test_retrieval_empty_target_action_error_is_nan_where_torchmetrics_raises(case):
+    """empty_target_action="error": torchmetrics raises at compute on a query without a relevant (for fall-out:
+    without a non-relevant) document; ours cannot raise inside a compiled step, so its result is NaN there, and
+    a number where every query has one."""
+    empty = 0 if case.class_name != "RetrievalFallOut" else 1  # every document of query 5 alike
+    both = {"y_true": np.array([1, 0, empty, empty]), "y_pred": np.array([0.9, 0.1, 0.5, 0.2], np.float32)}
+    both["indexes"] = np.array([4, 4, 5, 5])
+    reference = torchmetrics_class(case)(empty_target_action="error")
+    with pytest.raises(ValueError):
+        reference.update(*torch_inputs(both))
+        reference.compute()
+    kwargs = {**case.ours, "empty_target_action": "error"}
+    metric = generated_class(case, "torchmetrics")(**kwargs)
+    metric.update(*torch_inputs(both))
+    assert np.isnan(metric.compute().item())
+    first = {name: value[:2] for name, value in both.items()}
+    metric.reset()
+    metric.update(*torch_inputs(first))
+    close(
+        metric.compute().double().numpy(),
+        torchmetrics_value(dataclasses.replace(case, kwargs={**case.kwargs, "empty_target_action": "error"}), [first]),
+        case,
+    )

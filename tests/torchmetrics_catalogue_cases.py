@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-FAMILIES = ("regression", "classification", "confusion", "curves")
+FAMILIES = ("regression", "classification", "confusion", "curves", "retrieval")
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class Case:
     stem: str  # the spec's file stem in catalogue/torchmetrics/specs/
     class_name: str  # torchmetrics' class (and the spec's class_name)
     kwargs: dict  # constructor arguments, given alike to ours and to torchmetrics'
-    # one batch of n samples: numpy arrays by the spec's input name, in the spec's order (y_true, then y_pred)
+    # one batch of n samples: numpy arrays by the spec's input name, in the spec's order (y_true, y_pred, then any
+    # other, as the retrieval classes' indexes)
     make: Callable[[np.random.Generator, int], dict]
     sizes: tuple[int, ...] = (7, 1, 5)  # the batches fed in turn: one of a single sample among them
     tolerance: float = 1e-5  # rtol and atol against torchmetrics

@@ -177,10 +177,13 @@ def report_unused(checker: "Checker", scope: Scope, base: tuple) -> None:
     if scope.base.too_deep:
         return
     for name in scope.local_sources:
+        where = ctx.loaded.key_location(base + (name,))
+        if where.file and where.file != ctx.loaded.path:
+            continue  # inherited (extends:): a base's lets are a library its children read from
         if name not in scope.local_exprs and name not in scope.visiting and name not in scope.referenced:
             ctx.guard(lambda: local(checker, name, scope, None))  # still check it, to report its errors
             ctx.diag.error(
                 f"'{name}' is defined but never used",
-                ctx.loaded.key_location(base + (name,)),
+                where,
                 "remove it, or use it in an update or the result",
             )

@@ -36,7 +36,7 @@ class JaxTarget(Target):
     column = FUNCTIONS
     generated_names = Target.generated_names | {"jax", "jnp", "state", "other", "axis_name", "NamedTuple"}
     ops = "jnp"
-    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")', "nan": 'float("nan")'}
     logical = {
         "and": "jnp.logical_and",
         "or": "jnp.logical_or",

@@ -20,7 +20,12 @@ class KerasTarget(KerasMetricTarget):
     base_class = "keras.metrics.Metric"
     ops = "ops"
     column = FUNCTIONS
-    constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    constants = {
+        "epsilon": "keras.config.epsilon()",
+        "pi": "3.141592653589793",
+        "inf": 'float("inf")',
+        "nan": 'float("nan")',
+    }
     logical = {
         "and": "ops.logical_and",
         "or": "ops.logical_or",

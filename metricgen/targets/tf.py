@@ -22,7 +22,12 @@ class TensorFlowTarget(KerasMetricTarget):
     base_class = "tf.keras.metrics.Metric"
     ops = "tf"
     column = FUNCTIONS
-    constants = {"epsilon": "keras.config.epsilon()", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    constants = {
+        "epsilon": "keras.config.epsilon()",
+        "pi": "3.141592653589793",
+        "inf": 'float("inf")',
+        "nan": 'float("nan")',
+    }
     logical = {
         "and": "tf.logical_and",
         "or": "tf.logical_or",

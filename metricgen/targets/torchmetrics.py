@@ -72,7 +72,7 @@ class TorchMetricsTarget(Target):
     generated_names = Target.generated_names | {"torch", "kwargs"}
     ops = "torch"
     column = FUNCTIONS
-    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")'}
+    constants = {"epsilon": "1e-07", "pi": "3.141592653589793", "inf": 'float("inf")', "nan": 'float("nan")'}
     logical = {
         "and": "torch.logical_and",
         "or": "torch.logical_or",
