@@ -268,6 +268,14 @@ class Input:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A spec's `checks:` entry: a condition over params (a constant bool) and the error where it fails."""
+
+    require: Expr
+    message: tuple[tuple[str, Optional[str]], ...]  # (text, the param whose value follows it, or None)
+
+
+@dataclass(frozen=True)
 class State:
     name: str
     shape: tuple[Expr, ...]
@@ -325,6 +333,7 @@ class Metric:
     uses_sample_weight: bool = False
     higher_is_better: Optional[bool] = None
     list_sizes: list[ListSize] = field(default_factory=list)  # checked by the update
+    checks: list[Check] = field(default_factory=list)  # checked by the constructor
 
     @property
     def batch_shaped(self) -> list[State]:

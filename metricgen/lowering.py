@@ -295,6 +295,8 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
     none = ", ".join("None" for _ in _sizing_inputs(metric))
     for p, rule in zip(metric.params, rules):
         init_checks += rule.check(metric.class_name, p.name, printer.target.param_attribute(p.name))
+    for c in metric.checks:  # the spec's checks over several params, once each is stored
+        init_checks += [f"if not ({printer.code(c.require)}):", f"    raise ValueError({_message(metric, c, printer)})"]
     return ClassParts(
         spec_path=metric.spec_path,
         class_name=metric.class_name,
@@ -319,6 +321,16 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         + [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         + [f"return {_result_code(metric, printer)}"],
     )
+
+
+def _message(metric: ir.Metric, check: ir.Check, printer: Printer) -> str:
+    """A check's error: a str literal, or one formatted with the params' values where the message names them."""
+    escaped = [(text.replace("{", "{{").replace("}", "}}"), name) for text, name in check.message]
+    template = f"{metric.class_name}: " + "".join(text + ("{!r}" if name else "") for text, name in escaped)
+    names = [name for _, name in check.message if name]
+    if not names:
+        return py_literal(template.replace("{{", "{").replace("}}", "}"))
+    return f"{py_literal(template)}.format({', '.join(printer.param(n) for n in names)})"
 
 
 def _at_construction(metric: ir.Metric, printer: Printer) -> list[str]:

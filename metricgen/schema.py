@@ -158,6 +158,17 @@ def _none_to_state(value: Any) -> Any:
     return {} if value is None else value  # `state: {tp: }`: a state with every default
 
 
+class CheckSpec(_Model):
+    """A condition the constructor's arguments must meet together (one param's own range is its min, max and
+    choices): the constructor raises ValueError with `message` where it does not hold."""
+
+    require: Expr = Field(
+        description="A bool expression over params: `top_k <= num_classes`, `num_classes is not None or average "
+        "== 'micro'`."
+    )
+    message: str = Field(min_length=1, max_length=500, description="What the ValueError says where it fails.")
+
+
 class ExampleSpec(_Model):
     """A worked example: batches fed to a fresh metric and the value `result()` must give."""
 
@@ -189,6 +200,9 @@ class Spec(_Model):
         None, description="Whether a larger result is better (torchmetrics' higher_is_better); null: neither."
     )
     params: dict[str, ParamSpec] = Field(default_factory=dict)
+    checks: list[CheckSpec] = Field(
+        default_factory=list, description="Conditions over several params, checked by the constructor."
+    )
     inputs: list[
         Annotated[InputSpec, BeforeValidator(_name_to_input, json_schema_input_type=Union[str, InputSpec])]
     ] = Field(default_factory=lambda: [InputSpec(name="y_true"), InputSpec(name="y_pred")], min_length=1)

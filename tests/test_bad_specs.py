@@ -422,6 +422,51 @@ CASES = [
         only=True,
     ),
     Case(
+        "check_is_not_a_condition",
+        GOOD + "params:\n  k: {type: int, default: 2}\nchecks:\n  - {require: k + 1, message: nope}\n",
+        ("k + 1", 0),
+        ["a check must be a condition over params, got constant int", "top_k <= num_classes"],
+        only=True,
+    ),
+    Case(
+        "check_reads_an_input",
+        GOOD + "checks:\n  - {require: y_pred > 0, message: nope}\n",
+        ("y_pred > 0", 0),
+        ["unknown name 'y_pred'"],
+        only=True,
+    ),
+    Case(
+        "check_fails_at_the_defaults",
+        GOOD + "params:\n  lo: {type: int, default: 3}\n  hi: {type: int, default: 2}\n"
+        "checks:\n  - {require: lo < hi, message: lo must be below hi}\n",
+        ("lo < hi", 0),
+        ["the params' defaults fail this check", "change a default"],
+        only=True,
+    ),
+    Case(
+        "check_message_names_no_param",
+        GOOD + "params:\n  k: {type: int, default: 2}\nchecks:\n  - {require: k > 1, message: 'got {kk}'}\n",
+        ("'got {kk}'", 0),
+        ["'{kk}' in a message must name a param", "did you mean 'k'"],
+        only=True,
+    ),
+    Case(
+        "check_message_formats_more_than_a_value",
+        GOOD + "params:\n  k: {type: int, default: 2}\nchecks:\n  - {require: k > 1, message: 'got {k.__class__}'}\n",
+        ("'got {k.", 0),
+        ["'{k.__class__}' in a message must name a param"],
+        only=True,
+    ),
+    Case(
+        # a str param chooses a shape only compared (`4 if mode == "a" else 10`): alone it is no size
+        "shape_is_a_str_param",
+        GOOD.replace("  tp: {}", "  tp: {shape: [mode]}")
+        + "params:\n  mode: {type: str, default: a, choices: [a, b]}\n",
+        ("mode]", 0),
+        ["a dimension must be a constant int, got constant str", "int params"],
+        only=True,
+    ),
+    Case(
         "circular_definitions",
         replace(
             "update:\n",

@@ -10,8 +10,11 @@ import shlex
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
+import numpy as np
+import pytest
 import yaml
 
 from metricgen.compiler import generate_from_text
@@ -112,6 +115,31 @@ def test_the_readmes_spec_builds():
     spec = re.search(r"A spec looks like this:\n\n```yaml\n(.*?)```", readme, re.S)[1]
     source = generate_from_text(spec, "specs/dice.yaml")
     assert "class DiceCoefficient(" in source
+
+
+@pytest.mark.parametrize("average", ["micro", "none"])
+@pytest.mark.parametrize("ignore_index", [None, 2])
+def test_the_readmes_language_example_matches_numpy(average, ignore_index):
+    readme = README.read_text(encoding="utf-8")
+    section = readme.split("## More of the language, by example", 1)[1]
+    spec = re.search(r"```yaml\n(.*?)```", section, re.S)[1]
+    module = types.ModuleType("readme_top_k_hits")
+    exec(compile(generate_from_text(spec, "specs/top_k_hits.yaml", "keras"), "top_k_hits.py", "exec"), module.__dict__)
+    with pytest.raises(ValueError, match="got 5 and 4"):
+        module.TopKHits(num_classes=4, top_k=5)
+    rng = np.random.default_rng(1)
+    y_true, y_pred, w = rng.integers(0, 4, 40), rng.random((40, 4)).astype(np.float32), rng.random(40)
+    metric = module.TopKHits(num_classes=4, top_k=2, average=average, ignore_index=ignore_index)
+    metric.update_state(y_true[:25], y_pred[:25], sample_weight=w[:25])
+    metric.update_state(y_true[25:], y_pred[25:], sample_weight=w[25:])
+    kept = y_true != ignore_index
+    hit = (np.argsort(-y_pred, axis=1)[:, :2] == y_true[:, None]).any(axis=1) & kept
+    if average == "micro":
+        expected = np.sum(w * hit) / np.sum(w * kept)
+    else:
+        expected = [np.sum((w * hit)[y_true == c]) / np.sum((w * kept)[y_true == c]) for c in range(4)]
+        expected = np.where(np.arange(4) == ignore_index, 0.0, expected)  # a class left out reads 0
+    np.testing.assert_allclose(np.asarray(metric.result()), expected, rtol=1e-5)
 
 
 def readme_steps(marker: str) -> list[list[str]]:

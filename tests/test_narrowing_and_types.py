@@ -112,6 +112,64 @@ def test_a_condition_narrows_through_not_and_or(target, floor, strict):
     np.testing.assert_allclose(state("below"), np.sum(y_pred < floor) if given else np.sum(y_pred), rtol=1e-6)
 
 
+# a state whose shape a str param chooses (torchmetrics' `average="none"` keeps one value per class, else one)
+BINS = """
+name: bins
+class_name: Probe
+description: a histogram of y_pred in [0, 1), its resolution chosen by name
+params:
+  resolution: {type: str, default: coarse, choices: [coarse, fine]}
+state:
+  counts: {shape: ["4 if resolution == 'coarse' else 10"]}
+update:
+  let:
+    bins: 4 if resolution == "coarse" else 10
+  counts: sum(one_hot(cast(floor(clip(y_pred, 0.0, 0.999) * bins), int32), bins), axis=0)
+result: counts
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("resolution, bins", [("coarse", 4), ("fine", 10)])
+def test_a_str_param_chooses_a_state_shape(target, resolution, bins):
+    y_pred = np.random.default_rng(bins).random(50).astype(np.float32)
+    batch = {"y_true": np.zeros(50, np.float32), "y_pred": y_pred}
+    state = run(compile_class(BINS, target), target, batch, resolution=resolution)
+    np.testing.assert_array_equal(state("counts"), np.histogram(y_pred, bins=bins, range=(0.0, 1.0))[0])
+
+
+# a condition over several params, checked by the constructor: torchmetrics' MulticlassStatScores refuses a top_k
+# above num_classes
+CHECKED = """
+name: checked
+class_name: Probe
+description: the sum of y_pred's k best scores
+params:
+  num_classes: {type: int, default: null, min: 2}
+  top_k: {type: int, default: 1, min: 1}
+checks:
+  - require: num_classes is None or top_k <= num_classes
+    message: "top_k ({{at most num_classes}}) got {top_k} and {num_classes}"
+state:
+  total: {}
+update:
+  total: sum(top_k(y_pred, top_k))
+result: total
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_checks_over_several_params_refuse_in_the_constructor(target):
+    cls = compile_class(CHECKED, target)
+    with pytest.raises(ValueError, match=r"^Probe: top_k \(\{at most num_classes\}\) got 4 and 3$"):
+        driver(target).make(cls, num_classes=3, top_k=4)
+    y_pred = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.9]], np.float32)
+    batch = {"y_true": np.zeros((2, 3), np.float32), "y_pred": y_pred}
+    for kwargs in ({"num_classes": 3, "top_k": 3}, {"top_k": 2}):  # at the bound, and num_classes None
+        state = run(cls, target, batch, **kwargs)
+        np.testing.assert_allclose(state("total"), np.sort(y_pred)[:, ::-1][:, : kwargs["top_k"]].sum(), rtol=1e-6)
+
+
 LOW_PRECISION = """
 name: low_precision
 class_name: Probe

@@ -345,3 +345,17 @@ def test_retrieval_empty_target_action_error_is_nan_where_torchmetrics_raises(ca
         torchmetrics_value(dataclasses.replace(case, kwargs={**case.kwargs, "empty_target_action": "error"}), [first]),
         case,
     )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("class_name", ["MulticlassAccuracy", "MulticlassF1Score"])
+def test_a_top_k_above_num_classes_is_refused_as_torchmetrics_refuses_it(class_name, target):
+    """The specs' `checks:`: torchmetrics' constructor raises ValueError for top_k > num_classes, and so does ours,
+    on every target, with torchmetrics' message."""
+    case = next(c for c in CASES if c.class_name == class_name)
+    kwargs = {**case.ours, "num_classes": 3, "top_k": 4}
+    with pytest.raises(ValueError, match="top_k") as theirs:
+        torchmetrics_class(case)(**kwargs)
+    with pytest.raises(ValueError) as ours:
+        driver(target).make(generated_class(case, target), **kwargs)
+    assert str(ours.value) == f"{class_name}: {theirs.value}"

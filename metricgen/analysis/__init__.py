@@ -54,6 +54,8 @@ def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> 
         for n, i in enumerate(ctx.inputs.values())
     }
 
+    checks = [ctx.guard(lambda: declarations.check(checker, n, common)) for n in range(len(spec.checks))]
+
     update_scope = Scope(
         "update",
         {**common, **states, **inputs},
@@ -112,6 +114,7 @@ def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> 
         uses_sample_weight=ctx.uses_sample_weight,
         higher_is_better=spec.higher_is_better,
         list_sizes=list_sizes([e for _, e in update_scope.locals + updates], update_scope),
+        checks=[c for c in checks if c is not None],
     )
 
 

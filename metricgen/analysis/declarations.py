@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import string
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import ir
@@ -111,16 +112,61 @@ def _init_problem(dtype: str, init: Any) -> str:
 
 
 def shape_scope(checker: "Checker") -> Scope:
-    """What a shape may name: int, bool and list params (a list param only inside len(), a bool one only as a
-    condition: `n if include_background else n - 1`), and an input's size, `shape(y_pred, -1)` (see calls)."""
+    """What a shape may name: int, bool, str and list params (a list param only inside len(), a bool one only as
+    a condition: `n if include_background else n - 1`, a str one only compared: `n if average == "none" else
+    1`), and an input's size, `shape(y_pred, -1)` (see calls)."""
     return Scope(
         "shape",
         {
             p.name: Binding("param", param_type(p), Location())
             for p in checker.ctx.params.values()
-            if p.type in ("int", "bool", "list[int]", "list[float]", "float|list[float]")
+            if p.type in ("int", "bool", "str", "list[int]", "list[float]", "float|list[float]")
         },
     )
+
+
+def check(checker: "Checker", n: int, params: dict[str, Binding]) -> ir.Check:
+    """A `checks:` entry: a bool over params only, known when the metric is built; one the params' defaults fail
+    is refused here rather than by every constructor called without arguments."""
+    ctx, path = checker.ctx, ("checks", n, "require")
+    entry = ctx.spec.checks[n]
+    expr = checker.expression(entry.require, path, Scope("check", params))
+    if not (expr.type.is_static and expr.type.dtype == "bool"):
+        raise ctx.fail(
+            f"a check must be a condition over params, got {expr.type}",
+            ctx.loaded.location(path),
+            "compare params: `top_k <= num_classes`",
+        )
+    try:
+        bound = constants.bounds(expr, constants.Known(ctx.params))
+    except constants.ConstantProblem as problem:
+        raise ctx.fail(f"this check {problem}", ctx.loaded.location(path)) from None
+    if bound.known and not bound.lo:
+        raise ctx.fail(
+            "the params' defaults fail this check: the constructor called without arguments would raise",
+            ctx.loaded.location(path),
+            "change a default, or the condition",
+        )
+    return ir.Check(expr, _message(checker, entry.message, ("checks", n, "message")))
+
+
+def _message(checker: "Checker", text: str, path: tuple) -> tuple[tuple[str, Optional[str]], ...]:
+    """A check's message, split at its `{param}` fields (each a param's value in the error, as repr shows it);
+    `{{` and `}}` are braces. Anything else in braces is refused: the message is data, never a format string."""
+    ctx = checker.ctx
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as error:
+        raise ctx.fail(f"this message has a stray brace ({error})", ctx.loaded.location(path), "write {{ or }}")
+    for _, field_name, spec, conversion in parts:
+        if field_name is not None and (field_name not in ctx.params or spec or conversion):
+            raise ctx.fail(
+                f"'{{{field_name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}' in a message "
+                "must name a param, as {top_k}",
+                ctx.loaded.location(path),
+                did_you_mean(field_name, ctx.params) if field_name else "write {{ or }} for a brace",
+            )
+    return tuple((literal, field_name) for literal, field_name, _, _ in parts)
 
 
 def static_dim(checker: "Checker", dim: Any, path: tuple) -> Optional[ir.Expr]:

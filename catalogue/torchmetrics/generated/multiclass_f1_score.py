@@ -165,6 +165,12 @@ class MulticlassF1Score(tf.keras.metrics.Metric):
                 f"MulticlassF1Score: argument `zero_division` must be a number in [0, 1], got {zero_division!r}"
             )
         self.zero_division = float(zero_division)
+        if not (self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassF1Score: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         self.tp = self.add_variable(
             shape=(self.num_classes,),
             initializer="zeros",

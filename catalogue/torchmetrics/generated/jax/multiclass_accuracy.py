@@ -192,6 +192,12 @@ class MulticlassAccuracy:
                 f"MulticlassAccuracy: argument `validate_args` must be True or False, got {validate_args!r}"
             )
         self.validate_args = validate_args
+        if not (self.num_classes is None or self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassAccuracy: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         self.dtype = _float_dtype("MulticlassAccuracy", dtype)
 
     def init(self):

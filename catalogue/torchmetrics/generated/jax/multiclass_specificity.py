@@ -192,6 +192,12 @@ class MulticlassSpecificity:
                 f"MulticlassSpecificity: argument `validate_args` must be True or False, got {validate_args!r}"
             )
         self.validate_args = validate_args
+        if not (self.num_classes is None or self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassSpecificity: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         self.dtype = _float_dtype("MulticlassSpecificity", dtype)
 
     def init(self):

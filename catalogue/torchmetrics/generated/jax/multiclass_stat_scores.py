@@ -184,6 +184,12 @@ class MulticlassStatScores:
                 f"MulticlassStatScores: argument `validate_args` must be True or False, got {validate_args!r}"
             )
         self.validate_args = validate_args
+        if not (self.num_classes is None or self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassStatScores: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         self.dtype = _float_dtype("MulticlassStatScores", dtype)
 
     def init(self):

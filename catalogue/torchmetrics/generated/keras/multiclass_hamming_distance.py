@@ -196,6 +196,12 @@ class MulticlassHammingDistance(keras.metrics.Metric):
                 f"MulticlassHammingDistance: argument `validate_args` must be True or False, got {validate_args!r}"
             )
         self.validate_args = validate_args
+        if not (self.num_classes is None or self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassHammingDistance: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         # shaped by the first batch: made by _build_state
         self.tp = None
         self.fp = None

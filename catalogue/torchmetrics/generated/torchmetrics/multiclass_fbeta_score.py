@@ -166,6 +166,12 @@ class MulticlassFBetaScore(Metric):
                 f"MulticlassFBetaScore: argument `zero_division` must be a number in [0, 1], got {zero_division!r}"
             )
         self.zero_division = float(zero_division)
+        if not (self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassFBetaScore: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         self.add_state(
             "tp", default=torch.zeros((self.num_classes,)), dist_reduce_fx="sum"
         )

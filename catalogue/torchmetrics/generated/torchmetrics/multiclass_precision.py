@@ -186,6 +186,12 @@ class MulticlassPrecision(Metric):
                 f"MulticlassPrecision: argument `validate_args` must be True or False, got {validate_args!r}"
             )
         self.validate_args = validate_args
+        if not (self.num_classes is None or self.top_k <= self.num_classes):
+            raise ValueError(
+                "MulticlassPrecision: Expected argument `top_k` to be smaller or equal to `num_classes` but got {!r} and {!r}".format(
+                    self.top_k, self.num_classes
+                )
+            )
         if not (self.num_classes is None):
             self._build_state(None)
         self.add_state(
