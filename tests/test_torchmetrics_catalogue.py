@@ -29,7 +29,7 @@ from metricgen.compiler import compile_file
 from support import in_torchmetrics_order, load_module
 from drivers import driver
 from torchmetrics_catalogue_cases import CASES, Case, first_of_each_class, under_other_backends
-from torchmetrics_catalogue_run import batches
+from torchmetrics_catalogue_run import batches, torchmetrics_class
 
 CATALOGUE = ROOT / "catalogue" / "torchmetrics"
 SPECS = sorted((CATALOGUE / "specs").glob("*.yaml"))
@@ -59,21 +59,6 @@ def generated_class(case: Case, target: str):
 def torch_inputs(batch: dict) -> tuple:
     """A batch in torchmetrics' order: update(preds, target, *others) (the retrieval classes' indexes)."""
     return tuple(in_torchmetrics_order({name: torch.as_tensor(value) for name, value in batch.items()}))
-
-
-def torchmetrics_class(case: Case):
-    """torchmetrics' class of the case's name: the task-specific ones (BinaryConfusionMatrix, ...) live in
-    torchmetrics.classification only, and Perplexity and PeakSignalNoiseRatio are deprecated at the top level."""
-    for home in (
-        torchmetrics.classification,
-        torchmetrics.text,
-        torchmetrics.image,
-        torchmetrics.retrieval,
-        torchmetrics,
-    ):
-        if hasattr(home, case.class_name):
-            return getattr(home, case.class_name)
-    raise AttributeError(f"torchmetrics has no {case.class_name}")
 
 
 def torchmetrics_value(case: Case, parts: list[dict]) -> np.ndarray:

@@ -37,6 +37,23 @@ def load(case: Case, folder: Path):
     return getattr(module, case.class_name)
 
 
+def torchmetrics_class(case: Case):
+    """torchmetrics' class of the case's name: the task-specific ones (BinaryConfusionMatrix, ...) live in
+    torchmetrics.classification only, and Perplexity and PeakSignalNoiseRatio are deprecated at the top level."""
+    import torchmetrics
+
+    for home in (
+        torchmetrics.classification,
+        torchmetrics.text,
+        torchmetrics.image,
+        torchmetrics.retrieval,
+        torchmetrics,
+    ):
+        if hasattr(home, case.class_name):
+            return getattr(home, case.class_name)
+    raise AttributeError(f"torchmetrics has no {case.class_name}")
+
+
 def run(case: Case) -> dict:
     import keras
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .. import ir
-from . import choose_at_construction, split_weighted_sum
+from . import choose_at_construction, compute_where_read, plain_division, split_weighted_sum
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -26,6 +26,8 @@ class Pass:
 
 PASSES = (
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
+    Pass("compute_where_read", compute_where_read.applies_to, compute_where_read.run),
+    Pass("plain_division", plain_division.applies_to, plain_division.run),
     Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),
 )
 

@@ -483,68 +483,118 @@ class AUC(tf.keras.metrics.Metric):
                 "AUC has seen no batch yet: its state is shaped by the first one"
             )
         tp = tf.cumsum(self.positives, axis=0, reverse=True)[1:]
-        dtp = tp[:-1] - tp[1:]
-        fp = tf.cumsum(self.negatives, axis=0, reverse=True)[1:]
-        predicted = tp + fp
-        slope = tf.math.divide_no_nan(
-            dtp,
-            tf.maximum(
-                predicted[:-1] - predicted[1:], tf.constant(0.0, dtype=self.dtype)
-            ),
+        dtp = (
+            tp[:-1] - tp[1:]
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        ratio = tf.where(
-            tf.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+        fp = tf.cumsum(self.negatives, axis=0, reverse=True)[1:]
+        predicted = (
+            tp + fp
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        slope = (
             tf.math.divide_no_nan(
-                predicted[:-1],
-                tf.maximum(predicted[1:], tf.constant(0.0, dtype=self.dtype)),
-            ),
-            tf.constant(1.0, dtype=self.dtype),
+                dtp,
+                tf.maximum(
+                    predicted[:-1] - predicted[1:], tf.constant(0.0, dtype=self.dtype)
+                ),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        ratio = (
+            tf.where(
+                tf.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+                tf.math.divide_no_nan(
+                    predicted[:-1],
+                    tf.maximum(predicted[1:], tf.constant(0.0, dtype=self.dtype)),
+                ),
+                tf.constant(1.0, dtype=self.dtype),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
         fn = tf.reduce_sum(self.positives, axis=0) - tp
-        pr_terms = tf.math.divide_no_nan(
-            slope * (dtp + (tp[1:] - slope * predicted[1:]) * tf.math.log(ratio)),
-            tf.maximum(tp[1:] + fn[1:], tf.constant(0.0, dtype=self.dtype)),
+        pr_terms = (
+            tf.math.divide_no_nan(
+                slope * (dtp + (tp[1:] - slope * predicted[1:]) * tf.math.log(ratio)),
+                tf.maximum(tp[1:] + fn[1:], tf.constant(0.0, dtype=self.dtype)),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        tn = tf.reduce_sum(self.negatives, axis=0) - fp
-        recall = tf.math.divide_no_nan(tp, tp + fn)
-        scaling = tf.math.divide_no_nan(tp + fn, tn + fp)
+        tn = (
+            tf.reduce_sum(self.negatives, axis=0) - fp
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "PR"
+            else None
+        )
+        recall = (
+            tf.math.divide_no_nan(tp, tp + fn)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "ROC"
+            or not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "PR"
+            else None
+        )
+        scaling = (
+            tf.math.divide_no_nan(tp + fn, tn + fp)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "ROC"
+            and self.curve != "PR"
+            else None
+        )
         x = (
-            tf.math.divide_no_nan(fp, fp + tn)
-            if self.curve == "ROC"
-            else (
-                recall
-                if self.curve == "PR"
-                else tf.maximum(
-                    tf.where(
-                        tf.equal(tp, 0.0),
+            (
+                tf.math.divide_no_nan(fp, fp + tn)
+                if self.curve == "ROC"
+                else (
+                    recall
+                    if self.curve == "PR"
+                    else tf.maximum(
+                        tf.where(
+                            tf.equal(tp, 0.0),
+                            tf.constant(0.0, dtype=self.dtype),
+                            1.0 - tf.math.divide_no_nan(scaling * fn, tp),
+                        ),
                         tf.constant(0.0, dtype=self.dtype),
-                        1.0 - tf.math.divide_no_nan(scaling * fn, tp),
-                    ),
-                    tf.constant(0.0, dtype=self.dtype),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         y = (
-            recall
-            if self.curve == "ROC"
-            else (
-                tf.math.divide_no_nan(tp, tp + fp)
-                if self.curve == "PR"
-                else tf.where(
-                    tf.equal(tp, 0.0),
-                    tf.constant(1.0, dtype=self.dtype),
-                    1.0 - tf.math.divide_no_nan(scaling * fp, tp),
+            (
+                recall
+                if self.curve == "ROC"
+                else (
+                    tf.math.divide_no_nan(tp, tp + fp)
+                    if self.curve == "PR"
+                    else tf.where(
+                        tf.equal(tp, 0.0),
+                        tf.constant(1.0, dtype=self.dtype),
+                        1.0 - tf.math.divide_no_nan(scaling * fp, tp),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         heights = (
-            tf.math.divide_no_nan(y[:-1] + y[1:], tf.constant(2.0, dtype=self.dtype))
-            if self.summation_method == "interpolation"
-            else (
-                tf.minimum(y[:-1], y[1:])
-                if self.summation_method == "minoring"
-                else tf.maximum(y[:-1], y[1:])
+            (
+                (y[:-1] + y[1:]) / tf.constant(2.0, dtype=self.dtype)
+                if self.summation_method == "interpolation"
+                else (
+                    tf.minimum(y[:-1], y[1:])
+                    if self.summation_method == "minoring"
+                    else tf.maximum(y[:-1], y[1:])
+                )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         by_label = tf.reduce_sum(
             (

@@ -109,10 +109,14 @@ class BinaryCrossentropy(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-        p = tf.clip_by_value(
-            y_pred,
-            tf.constant(keras.config.epsilon(), dtype=self.dtype),
-            tf.constant(1.0 - keras.config.epsilon(), dtype=self.dtype),
+        p = (
+            tf.clip_by_value(
+                y_pred,
+                tf.constant(keras.config.epsilon(), dtype=self.dtype),
+                tf.constant(1.0 - keras.config.epsilon(), dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = tf.reduce_mean(
             (

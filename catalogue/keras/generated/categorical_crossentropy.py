@@ -119,12 +119,16 @@ class CategoricalCrossentropy(tf.keras.metrics.Metric):
             tf.constant(self.label_smoothing, dtype=self.dtype),
             tf.cast(tf.shape(y_true)[-1], self.dtype),
         )
-        p = tf.clip_by_value(
-            tf.math.truediv(
-                y_pred, tf.reduce_sum(y_pred, axis=self.axis, keepdims=True)
-            ),
-            tf.constant(keras.config.epsilon(), dtype=self.dtype),
-            tf.constant(1.0 - keras.config.epsilon(), dtype=self.dtype),
+        p = (
+            tf.clip_by_value(
+                tf.math.truediv(
+                    y_pred, tf.reduce_sum(y_pred, axis=self.axis, keepdims=True)
+                ),
+                tf.constant(keras.config.epsilon(), dtype=self.dtype),
+                tf.constant(1.0 - keras.config.epsilon(), dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = -tf.reduce_sum(
             t

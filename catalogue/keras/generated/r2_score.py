@@ -273,7 +273,7 @@ class R2Score(tf.keras.metrics.Metric):
                 else tf.reduce_mean(scores)
             )
         )
-        n = tf.cast(self.num_samples, self.dtype)
+        n = tf.cast(self.num_samples, self.dtype) if self.num_regressors != 0 else None
         return (
             r2
             if self.num_regressors == 0

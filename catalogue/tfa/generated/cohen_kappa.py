@@ -139,22 +139,32 @@ class CohenKappa(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        binary_truth = tf.cast(y_true, tf.int32)
+        binary_truth = tf.cast(y_true, tf.int32) if self.num_classes == 2 else None
         multi_truth = (
-            tf.cast(y_true, tf.int32)
-            if self.sparse_labels
-            else tf.argmax(y_true, axis=-1, output_type=tf.int32)
+            (
+                tf.cast(y_true, tf.int32)
+                if self.sparse_labels
+                else tf.argmax(y_true, axis=-1, output_type=tf.int32)
+            )
+            if self.num_classes != 2
+            else None
         )
         truth = tf.reshape(
             binary_truth if self.num_classes == 2 else multi_truth, (-1,)
         )
         by_class = (
-            tf.cast(tf.round(tf.abs(y_pred)), tf.int32)
-            if self.regression
-            else tf.argmax(y_pred, axis=-1, output_type=tf.int32)
+            (
+                tf.cast(tf.round(tf.abs(y_pred)), tf.int32)
+                if self.regression
+                else tf.argmax(y_pred, axis=-1, output_type=tf.int32)
+            )
+            if self.num_classes != 2 and len(y_pred.shape) > 1
+            else None
         )
         multi_prediction = (
-            by_class if len(y_pred.shape) > 1 else tf.cast(y_pred, tf.int32)
+            (by_class if len(y_pred.shape) > 1 else tf.cast(y_pred, tf.int32))
+            if self.num_classes != 2
+            else None
         )
         prediction = tf.reshape(
             (
@@ -179,7 +189,11 @@ class CohenKappa(tf.keras.metrics.Metric):
         total = tf.reduce_sum(self.confusion)
         observed = tf.math.divide_no_nan(self.confusion, total)
         classes = tf.range(self.num_classes)
-        distance = tf.cast(classes[:, None] - classes[None, :], self.dtype)
+        distance = (
+            tf.cast(classes[:, None] - classes[None, :], self.dtype)
+            if self.weightage is not None
+            else None
+        )
         weights = (
             1 - tf.one_hot(classes, self.num_classes, dtype=self.dtype)
             if self.weightage is None

@@ -100,16 +100,26 @@ class HammingLoss(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         truth = tf.not_equal(tf.cast(y_true, tf.int32), 0)
-        row_max = tf.logical_and(
-            y_pred >= tf.reduce_max(y_pred, axis=-1, keepdims=True),
-            tf.abs(y_pred) > 1e-12,
+        row_max = (
+            tf.logical_and(
+                y_pred >= tf.reduce_max(y_pred, axis=-1, keepdims=True),
+                tf.abs(y_pred) > 1e-12,
+            )
+            if self.threshold is None
+            else None
         )
         predicted = y_pred > self.threshold if self.threshold is not None else row_max
-        hits = tf.reduce_sum(
-            tf.cast(tf.logical_and(truth, predicted), self.dtype), axis=-1
+        hits = (
+            tf.reduce_sum(
+                tf.cast(tf.logical_and(truth, predicted), self.dtype), axis=-1
+            )
+            if self.mode == "multiclass"
+            else None
         )
-        wrong = tf.reduce_sum(
-            tf.cast(tf.not_equal(truth, predicted), self.dtype), axis=-1
+        wrong = (
+            tf.reduce_sum(tf.cast(tf.not_equal(truth, predicted), self.dtype), axis=-1)
+            if self.mode != "multiclass"
+            else None
         )
         loss = (
             1 - tf.cast(hits > 0, self.dtype)

@@ -278,19 +278,15 @@ class KendallsTauC(tf.keras.metrics.Metric):
         concordant = tf.reduce_sum(below_left[:-1, :-1] * m[1:, 1:])
         n = tf.cast(self.pairs, self.dtype)
         same_bin = tf.reduce_sum(m**2)
-        tied_true = tf.math.divide_no_nan(
-            tf.reduce_sum(tf.cast(self.true_bins, self.dtype) ** 2) - same_bin,
-            tf.constant(2, dtype=self.dtype),
-        )
-        tied_pred = tf.math.divide_no_nan(
-            tf.reduce_sum(tf.cast(self.pred_bins, self.dtype) ** 2) - same_bin,
-            tf.constant(2, dtype=self.dtype),
-        )
-        tied_both = tf.math.divide_no_nan(
-            tf.reduce_sum(m * (m - 1)), tf.constant(2, dtype=self.dtype)
-        )
+        tied_true = (
+            tf.reduce_sum(tf.cast(self.true_bins, self.dtype) ** 2) - same_bin
+        ) / tf.constant(2, dtype=self.dtype)
+        tied_pred = (
+            tf.reduce_sum(tf.cast(self.pred_bins, self.dtype) ** 2) - same_bin
+        ) / tf.constant(2, dtype=self.dtype)
+        tied_both = tf.reduce_sum(m * (m - 1)) / tf.constant(2, dtype=self.dtype)
         discordant = (
-            tf.math.divide_no_nan(n * (n - 1), tf.constant(2, dtype=self.dtype))
+            n * (n - 1) / tf.constant(2, dtype=self.dtype)
             - concordant
             - tied_true
             - tied_pred

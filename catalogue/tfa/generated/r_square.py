@@ -291,7 +291,11 @@ class RSquare(tf.keras.metrics.Metric):
             tf.constant(0.0, dtype=self.dtype),
             unbounded,
         )
-        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
+        scores = (
+            (raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0])
+            if self.multioutput == "raw_values"
+            else None
+        )
         combined = (
             scores
             if self.multioutput == "raw_values"
@@ -301,9 +305,14 @@ class RSquare(tf.keras.metrics.Metric):
                 else tf.math.truediv(tf.reduce_sum(spread * raw), tf.reduce_sum(spread))
             )
         )
-        n = tf.cast(self.values_seen, self.dtype)
-        adjusted = 1 - tf.math.divide_no_nan(
-            (1 - combined) * (n - 1), n - self.num_regressors - 1
+        n = tf.cast(self.values_seen, self.dtype) if self.num_regressors != 0 else None
+        adjusted = (
+            1
+            - tf.math.divide_no_nan(
+                (1 - combined) * (n - 1), n - self.num_regressors - 1
+            )
+            if self.num_regressors != 0
+            else None
         )
         return (
             combined

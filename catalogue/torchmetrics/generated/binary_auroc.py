@@ -303,7 +303,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 score[:, None] >= tf.constant(self.thresholds, dtype=self.dtype),
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -330,27 +330,51 @@ class BinaryAUROC(tf.keras.metrics.Metric):
         kept = (
             tf.range(self.max_samples if self.thresholds is None else 0)
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = tf.where(
-            kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
+        score = (
+            tf.where(
+                kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
+            )
+            if self.thresholds is None
+            else None
         )
-        order = tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
-        sorted_score = tf.gather(score, order)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_score[:1]) > 0,
-                tf.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        order = (
+            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
+            if self.thresholds is None
+            else None
         )
-        group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        group_negatives = _segment_sum(
-            tf.gather(
-                tf.where(kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)),
-                order,
-            ),
-            group,
-            self.max_samples,
+        sorted_score = tf.gather(score, order) if self.thresholds is None else None
+        starts = (
+            tf.concat(
+                [
+                    tf.ones_like(sorted_score[:1]) > 0,
+                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group = (
+            tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                tf.gather(
+                    tf.where(
+                        kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                ),
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             tf.concat(
@@ -367,13 +391,19 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 tf.math.divide_no_nan(self.negatives_above, self.negatives), axis=[0]
             )
         )
-        group_positives = _segment_sum(
-            tf.gather(
-                tf.where(kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)),
-                order,
-            ),
-            group,
-            self.max_samples,
+        group_positives = (
+            _segment_sum(
+                tf.gather(
+                    tf.where(
+                        kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                ),
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             tf.concat(
@@ -390,33 +420,52 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 tf.math.divide_no_nan(self.positives_above, self.positives), axis=[0]
             )
         )
-        area = tf.math.divide_no_nan(
-            tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])),
-            tf.constant(2, dtype=self.dtype),
+        area = tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / tf.constant(
+            2, dtype=self.dtype
         )
         cut = (
-            tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
-            if self.max_fpr is not None
-            else fpr
+            (
+                tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
+                if self.max_fpr is not None
+                else fpr
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        cut_tpr = tpr[:-1] + tf.math.divide_no_nan(
-            (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+        cut_tpr = (
+            tpr[:-1]
+            + tf.math.divide_no_nan(
+                (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        partial_area = tf.math.divide_no_nan(
-            tf.reduce_sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)),
-            tf.constant(2, dtype=self.dtype),
+        partial_area = (
+            tf.reduce_sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
+            / tf.constant(2, dtype=self.dtype)
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
         standardised = (
-            0.5
-            * (
-                1
-                + tf.math.divide_no_nan(
-                    partial_area - 0.5 * self.max_fpr**2,
-                    tf.constant(self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype),
+            (
+                0.5
+                * (
+                    1
+                    + tf.math.divide_no_nan(
+                        partial_area - 0.5 * self.max_fpr**2,
+                        tf.constant(
+                            self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype
+                        ),
+                    )
                 )
+                if self.max_fpr is not None
+                else area
             )
-            if self.max_fpr is not None
-            else area
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            else None
         )
         return _unless_overflowed(
             (

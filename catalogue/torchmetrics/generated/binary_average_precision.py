@@ -296,7 +296,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
                 score[:, None] >= tf.constant(self.thresholds, dtype=self.dtype),
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -323,52 +323,101 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
         kept = (
             tf.range(self.max_samples if self.thresholds is None else 0)
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = tf.where(
-            kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
+        score = (
+            tf.where(
+                kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
+            )
+            if self.thresholds is None
+            else None
         )
-        order = tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
-        sorted_score = tf.gather(score, order)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_score[:1]) > 0,
-                tf.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        order = (
+            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
+            if self.thresholds is None
+            else None
         )
-        group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        group_positives = _segment_sum(
-            tf.gather(
-                tf.where(kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)),
-                order,
-            ),
-            group,
-            self.max_samples,
+        sorted_score = tf.gather(score, order) if self.thresholds is None else None
+        starts = (
+            tf.concat(
+                [
+                    tf.ones_like(sorted_score[:1]) > 0,
+                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = tf.cumsum(group_positives, axis=0)
-        group_negatives = _segment_sum(
-            tf.gather(
-                tf.where(kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)),
-                order,
-            ),
-            group,
-            self.max_samples,
+        group = (
+            tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
+            if self.thresholds is None
+            else None
         )
-        exact = tf.math.divide_no_nan(
+        group_positives = (
+            _segment_sum(
+                tf.gather(
+                    tf.where(
+                        kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                ),
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
+        )
+        true_positives = (
+            tf.cumsum(group_positives, axis=0) if self.thresholds is None else None
+        )
+        group_negatives = (
+            _segment_sum(
+                tf.gather(
+                    tf.where(
+                        kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                ),
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
+        )
+        exact = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(
+                    tf.math.divide_no_nan(
+                        group_positives * true_positives,
+                        true_positives + tf.cumsum(group_negatives, axis=0),
+                    )
+                ),
+                self.positives,
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            tf.math.divide_no_nan(self.positives_above, self.positives)
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            tf.math.divide_no_nan(
+                self.positives_above, self.positives_above + self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
             tf.reduce_sum(
-                tf.math.divide_no_nan(
-                    group_positives * true_positives,
-                    true_positives + tf.cumsum(group_negatives, axis=0),
-                )
-            ),
-            self.positives,
-        )
-        recall = tf.math.divide_no_nan(self.positives_above, self.positives)
-        precision = tf.math.divide_no_nan(
-            self.positives_above, self.positives_above + self.negatives_above
-        )
-        binned = tf.reduce_sum(
-            (recall - tf.concat([recall[1:], 0.0 * recall[:1]], axis=-1)) * precision
+                (recall - tf.concat([recall[1:], 0.0 * recall[:1]], axis=-1))
+                * precision
+            )
+            if self.thresholds is not None
+            else None
         )
         return _unless_overflowed(
             exact if self.thresholds is None else binned,

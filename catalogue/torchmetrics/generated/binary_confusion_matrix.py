@@ -175,10 +175,28 @@ class BinaryConfusionMatrix(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        by_label = tf.reduce_sum(self.confmat, axis=-1, keepdims=True)
-        by_prediction = tf.reduce_sum(self.confmat, axis=-2, keepdims=True)
-        everything = tf.reduce_sum(
-            tf.reduce_sum(self.confmat, axis=-1, keepdims=True), axis=-2, keepdims=True
+        by_label = (
+            tf.reduce_sum(self.confmat, axis=-1, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "true"
+            else None
+        )
+        by_prediction = (
+            tf.reduce_sum(self.confmat, axis=-2, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "pred"
+            else None
+        )
+        everything = (
+            tf.reduce_sum(
+                tf.reduce_sum(self.confmat, axis=-1, keepdims=True),
+                axis=-2,
+                keepdims=True,
+            )
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize != "true"
+            and self.normalize != "pred"
+            else None
         )
         return (
             self.confmat

@@ -118,8 +118,16 @@ class KLDivergence(tf.keras.metrics.Metric):
         _check_shape("KLDivergence", "y_true", y_true, (None, None), False)
         y_pred = tf.cast(y_pred, self.dtype)
         _check_shape("KLDivergence", "y_pred", y_pred, (None, None), False)
-        p = tf.math.divide_no_nan(y_pred, tf.reduce_sum(y_pred, axis=-1, keepdims=True))
-        q = tf.math.divide_no_nan(y_true, tf.reduce_sum(y_true, axis=-1, keepdims=True))
+        p = (
+            tf.math.divide_no_nan(y_pred, tf.reduce_sum(y_pred, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
+        q = (
+            tf.math.divide_no_nan(y_true, tf.reduce_sum(y_true, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
         divergence = (
             tf.reduce_sum(tf.exp(y_pred) * (y_pred - y_true), axis=-1)
             if self.log_prob

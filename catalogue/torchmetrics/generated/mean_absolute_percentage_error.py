@@ -68,10 +68,8 @@ class MeanAbsolutePercentageError(tf.keras.metrics.Metric):
         y_pred = tf.cast(y_pred, self.dtype)
         self.sum_error.assign_add(
             _weighted_sum(
-                tf.math.divide_no_nan(
-                    tf.abs(y_pred - y_true),
-                    tf.maximum(tf.abs(y_true), tf.constant(1.17e-06, dtype=self.dtype)),
-                ),
+                tf.abs(y_pred - y_true)
+                / tf.maximum(tf.abs(y_true), tf.constant(1.17e-06, dtype=self.dtype)),
                 sample_weight,
             )
         )

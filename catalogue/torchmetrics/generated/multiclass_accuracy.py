@@ -361,10 +361,18 @@ class MulticlassAccuracy(tf.keras.metrics.Metric):
             raise ValueError(
                 "MulticlassAccuracy has seen no batch yet: its state is shaped by the first one"
             )
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
@@ -378,7 +386,11 @@ class MulticlassAccuracy(tf.keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -319,7 +319,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                 >= tf.constant(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -346,48 +346,81 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
         kept = (
             tf.range(self.max_samples if self.thresholds is None else 0)
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = tf.where(
-            kept,
-            self.samples[:, self.num_classes + 1],
-            tf.constant(0.0, dtype=self.dtype),
+        weight = (
+            tf.where(
+                kept,
+                self.samples[:, self.num_classes + 1],
+                tf.constant(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * tf.one_hot(
-            tf.cast(self.samples[:, self.num_classes], tf.int32),
-            self.num_classes,
-            dtype=self.dtype,
+        positive = (
+            weight[:, None]
+            * tf.one_hot(
+                tf.cast(self.samples[:, self.num_classes], tf.int32),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = tf.where(
-            kept[:, None],
-            self.samples[:, : self.num_classes],
-            tf.constant(-float("inf"), dtype=self.dtype),
+        score = (
+            tf.where(
+                kept[:, None],
+                self.samples[:, : self.num_classes],
+                tf.constant(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
-        sorted_score = tf.experimental.numpy.take_along_axis(score, order, axis=0)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_score[:1]) > 0,
-                tf.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        order = (
+            tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            tf.experimental.numpy.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            tf.concat(
+                [
+                    tf.ones_like(sorted_score[:1]) > 0,
+                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             tf.cumsum(tf.cast(starts, tf.int32), axis=0)
             - 1
             + self.max_samples * (tf.cumsum(tf.ones_like(order), axis=1) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(
-                        weight[:, None] - positive, order, axis=0
+        group_negatives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(
+                            weight[:, None] - positive, order, axis=0
+                        ),
+                        (-1,),
                     ),
-                    (-1,),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             tf.concat(
@@ -407,16 +440,20 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        group_positives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(positive, order, axis=0),
-                    (-1,),
+        group_positives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(positive, order, axis=0),
+                        (-1,),
+                    ),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             tf.concat(
@@ -436,12 +473,9 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        per_class = tf.math.divide_no_nan(
-            tf.reduce_sum(
-                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-            ),
-            tf.constant(2, dtype=self.dtype),
-        )
+        per_class = tf.reduce_sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / tf.constant(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_class

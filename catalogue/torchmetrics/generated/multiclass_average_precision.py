@@ -320,7 +320,7 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
                 >= tf.constant(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -344,94 +344,164 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        undefined = tf.logical_and(
-            tf.equal(self.positives, 0),
-            tf.not_equal(tf.reduce_sum(self.positives), self.positives[0]),
+        undefined = (
+            tf.logical_and(
+                tf.equal(self.positives, 0),
+                tf.not_equal(tf.reduce_sum(self.positives), self.positives[0]),
+            )
+            if self.thresholds is None
+            else None
         )
         kept = (
             tf.range(self.max_samples if self.thresholds is None else 0)
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = tf.where(
-            kept,
-            self.samples[:, self.num_classes + 1],
-            tf.constant(0.0, dtype=self.dtype),
+        weight = (
+            tf.where(
+                kept,
+                self.samples[:, self.num_classes + 1],
+                tf.constant(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * tf.one_hot(
-            tf.cast(self.samples[:, self.num_classes], tf.int32),
-            self.num_classes,
-            dtype=self.dtype,
+        positive = (
+            weight[:, None]
+            * tf.one_hot(
+                tf.cast(self.samples[:, self.num_classes], tf.int32),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = tf.where(
-            kept[:, None],
-            self.samples[:, : self.num_classes],
-            tf.constant(-float("inf"), dtype=self.dtype),
+        score = (
+            tf.where(
+                kept[:, None],
+                self.samples[:, : self.num_classes],
+                tf.constant(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
-        sorted_score = tf.experimental.numpy.take_along_axis(score, order, axis=0)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_score[:1]) > 0,
-                tf.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        order = (
+            tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            tf.experimental.numpy.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            tf.concat(
+                [
+                    tf.ones_like(sorted_score[:1]) > 0,
+                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             tf.cumsum(tf.cast(starts, tf.int32), axis=0)
             - 1
             + self.max_samples * (tf.cumsum(tf.ones_like(order), axis=1) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(positive, order, axis=0),
-                    (-1,),
-                ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        true_positives = tf.cumsum(group_positives, axis=-1)
-        group_negatives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(
-                        weight[:, None] - positive, order, axis=0
+        group_positives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(positive, order, axis=0),
+                        (-1,),
                     ),
-                    (-1,),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        precision_at = tf.math.divide_no_nan(
-            true_positives, true_positives + tf.cumsum(group_negatives, axis=-1)
-        )
-        exact = tf.where(
-            undefined,
-            tf.math.truediv(0.0 * self.positives, self.positives),
-            tf.math.divide_no_nan(
-                tf.reduce_sum(group_positives * precision_at, axis=-1), self.positives
-            ),
-        )
-        recall = tf.transpose(
-            tf.math.divide_no_nan(self.positives_above, self.positives)
-        )
-        precision = tf.transpose(
-            tf.math.divide_no_nan(
-                self.positives_above, self.positives_above + self.negatives_above
+                (self.num_classes, self.max_samples),
             )
+            if self.thresholds is None
+            else None
         )
-        binned = tf.reduce_sum(
-            (recall - tf.concat([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
-            * precision,
-            axis=-1,
+        true_positives = (
+            tf.cumsum(group_positives, axis=-1) if self.thresholds is None else None
+        )
+        group_negatives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(
+                            weight[:, None] - positive, order, axis=0
+                        ),
+                        (-1,),
+                    ),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            tf.math.divide_no_nan(
+                true_positives, true_positives + tf.cumsum(group_negatives, axis=-1)
+            )
+            if self.thresholds is None
+            else None
+        )
+        exact = (
+            tf.where(
+                undefined,
+                tf.math.truediv(0.0 * self.positives, self.positives),
+                tf.math.divide_no_nan(
+                    tf.reduce_sum(group_positives * precision_at, axis=-1),
+                    self.positives,
+                ),
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            tf.transpose(tf.math.divide_no_nan(self.positives_above, self.positives))
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            tf.transpose(
+                tf.math.divide_no_nan(
+                    self.positives_above, self.positives_above + self.negatives_above
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            tf.reduce_sum(
+                (recall - tf.concat([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
+                * precision,
+                axis=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_class = exact if self.thresholds is None else binned
-        defined = tf.logical_not(tf.math.is_nan(per_class))
-        kept_values = tf.where(defined, per_class, tf.constant(0.0, dtype=self.dtype))
+        defined = (
+            tf.logical_not(tf.math.is_nan(per_class))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
+        kept_values = (
+            tf.where(defined, per_class, tf.constant(0.0, dtype=self.dtype))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
         return _unless_overflowed(
             (
                 per_class

@@ -254,8 +254,16 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
             tf.math.divide_no_nan(self.accuracy_sums, self.counts)
             - tf.math.divide_no_nan(self.confidence_sums, self.counts)
         )
-        proportion = tf.math.truediv(self.counts, tf.reduce_sum(self.counts))
-        squared = tf.reduce_sum(gap**2 * proportion)
+        proportion = (
+            tf.math.truediv(self.counts, tf.reduce_sum(self.counts))
+            if self.norm != "max"
+            else None
+        )
+        squared = (
+            tf.reduce_sum(gap**2 * proportion)
+            if self.norm != "l1" and self.norm != "max"
+            else None
+        )
         return (
             tf.reduce_sum(gap * proportion)
             if self.norm == "l1"

@@ -271,23 +271,31 @@ class MulticlassF1Score(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        overall = tf.where(
-            2.0 * tf.reduce_sum(self.tp)
-            + tf.reduce_sum(self.fn)
-            + tf.reduce_sum(self.fp)
-            > 0,
-            tf.math.divide_no_nan(
-                2.0 * tf.reduce_sum(self.tp),
+        overall = (
+            tf.where(
                 2.0 * tf.reduce_sum(self.tp)
                 + tf.reduce_sum(self.fn)
-                + tf.reduce_sum(self.fp),
-            ),
-            tf.constant(self.zero_division, dtype=self.dtype),
+                + tf.reduce_sum(self.fp)
+                > 0,
+                tf.math.divide_no_nan(
+                    2.0 * tf.reduce_sum(self.tp),
+                    2.0 * tf.reduce_sum(self.tp)
+                    + tf.reduce_sum(self.fn)
+                    + tf.reduce_sum(self.fp),
+                ),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.where(
-            2.0 * self.tp + self.fn + self.fp > 0,
-            tf.math.divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
-            tf.constant(self.zero_division, dtype=self.dtype),
+        score = (
+            tf.where(
+                2.0 * self.tp + self.fn + self.fp > 0,
+                tf.math.divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -295,7 +303,11 @@ class MulticlassF1Score(tf.keras.metrics.Metric):
                 if self.average == "weighted"
                 else tf.cast(self.tp + self.fp + self.fn > 0, self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

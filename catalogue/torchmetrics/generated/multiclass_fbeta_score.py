@@ -282,26 +282,34 @@ class MulticlassFBetaScore(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        overall = tf.where(
-            (1.0 + self.beta**2) * tf.reduce_sum(self.tp)
-            + self.beta**2 * tf.reduce_sum(self.fn)
-            + tf.reduce_sum(self.fp)
-            > 0,
-            tf.math.divide_no_nan(
-                (1.0 + self.beta**2) * tf.reduce_sum(self.tp),
+        overall = (
+            tf.where(
                 (1.0 + self.beta**2) * tf.reduce_sum(self.tp)
                 + self.beta**2 * tf.reduce_sum(self.fn)
-                + tf.reduce_sum(self.fp),
-            ),
-            tf.constant(self.zero_division, dtype=self.dtype),
+                + tf.reduce_sum(self.fp)
+                > 0,
+                tf.math.divide_no_nan(
+                    (1.0 + self.beta**2) * tf.reduce_sum(self.tp),
+                    (1.0 + self.beta**2) * tf.reduce_sum(self.tp)
+                    + self.beta**2 * tf.reduce_sum(self.fn)
+                    + tf.reduce_sum(self.fp),
+                ),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.where(
-            (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
-            tf.math.divide_no_nan(
-                (1.0 + self.beta**2) * self.tp,
-                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
-            ),
-            tf.constant(self.zero_division, dtype=self.dtype),
+        score = (
+            tf.where(
+                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
+                tf.math.divide_no_nan(
+                    (1.0 + self.beta**2) * self.tp,
+                    (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
+                ),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -309,7 +317,11 @@ class MulticlassFBetaScore(tf.keras.metrics.Metric):
                 if self.average == "weighted"
                 else tf.cast(self.tp + self.fp + self.fn > 0, self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -366,17 +366,30 @@ class MulticlassHammingDistance(tf.keras.metrics.Metric):
             raise ValueError(
                 "MulticlassHammingDistance has seen no batch yet: its state is shaped by the first one"
             )
-        overall = 1.0 - tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+        overall = (
+            1.0
+            - tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            1.0 - tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
                 if self.average == "weighted"
                 else tf.cast(self.tp + self.fp + self.fn > 0, self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -199,26 +199,51 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
             + tf.reduce_sum(self.confmat, axis=1)
             - intersection
         )
-        per_class = tf.where(
-            tf.not_equal(union, 0),
-            tf.math.divide_no_nan(intersection, union),
-            tf.constant(self.zero_division, dtype=self.dtype),
+        per_class = (
+            tf.where(
+                tf.not_equal(union, 0),
+                tf.math.divide_no_nan(intersection, union),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
-        counted = tf.cast(
-            tf.not_equal(
-                tf.range(self.num_classes),
-                self.ignore_index if self.ignore_index is not None else -1,
-            ),
-            self.dtype,
+        counted = (
+            tf.cast(
+                tf.not_equal(
+                    tf.range(self.num_classes),
+                    self.ignore_index if self.ignore_index is not None else -1,
+                ),
+                self.dtype,
+            )
+            if not (self.average is None or self.average == "none")
+            and self.average is not None
+            and self.average != "weighted"
+            or not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
         )
-        micro_union = tf.reduce_sum(union * counted)
-        seen = tf.cast(
-            tf.not_equal(
-                tf.reduce_sum(self.confmat, axis=0)
-                + tf.reduce_sum(self.confmat, axis=1),
-                0,
-            ),
-            self.dtype,
+        micro_union = (
+            tf.reduce_sum(union * counted)
+            if not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        seen = (
+            tf.cast(
+                tf.not_equal(
+                    tf.reduce_sum(self.confmat, axis=0)
+                    + tf.reduce_sum(self.confmat, axis=1),
+                    0,
+                ),
+                self.dtype,
+            )
+            if not (self.average is None or self.average == "none")
+            and self.average != "micro"
+            and self.average is not None
+            and self.average != "weighted"
+            else None
         )
         class_weights = (
             (
@@ -226,7 +251,11 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
                 if self.average == "weighted"
                 else counted * seen
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -362,10 +362,18 @@ class MulticlassPrecision(tf.keras.metrics.Metric):
             raise ValueError(
                 "MulticlassPrecision has seen no batch yet: its state is shaped by the first one"
             )
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fp)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fp)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tp, self.tp + self.fp)
+        score = (
+            tf.math.divide_no_nan(self.tp, self.tp + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
@@ -379,7 +387,11 @@ class MulticlassPrecision(tf.keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

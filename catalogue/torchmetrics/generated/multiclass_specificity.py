@@ -361,17 +361,29 @@ class MulticlassSpecificity(tf.keras.metrics.Metric):
             raise ValueError(
                 "MulticlassSpecificity has seen no batch yet: its state is shaped by the first one"
             )
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tn), tf.reduce_sum(self.tn) + tf.reduce_sum(self.fp)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tn), tf.reduce_sum(self.tn) + tf.reduce_sum(self.fp)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tn, self.tn + self.fp)
+        score = (
+            tf.math.divide_no_nan(self.tn, self.tn + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
                 if self.average == "weighted"
                 else tf.cast(self.tp + self.fp + self.fn > 0, self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -312,7 +312,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                 >= tf.constant(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -339,58 +339,94 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         kept = (
             tf.range(self.max_samples if self.thresholds is None else 0)
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        negative = tf.reshape(
-            tf.where(
-                kept[:, None],
-                self.samples[:, 2 * self.num_labels :],
-                tf.constant(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        negative = (
+            tf.reshape(
+                tf.where(
+                    kept[:, None],
+                    self.samples[:, 2 * self.num_labels :],
+                    tf.constant(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = tf.reshape(
-            tf.where(
-                kept[:, None],
-                self.samples[:, : self.num_labels],
-                tf.constant(-float("inf"), dtype=self.dtype),
-            ),
-            (-1, columns),
+        score = (
+            tf.reshape(
+                tf.where(
+                    kept[:, None],
+                    self.samples[:, : self.num_labels],
+                    tf.constant(-float("inf"), dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
-        sorted_score = tf.experimental.numpy.take_along_axis(score, order, axis=0)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_score[:1]) > 0,
-                tf.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        order = (
+            tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        sorted_score = (
+            tf.experimental.numpy.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            tf.concat(
+                [
+                    tf.ones_like(sorted_score[:1]) > 0,
+                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             tf.cumsum(tf.cast(starts, tf.int32), axis=0)
             - 1
             + rows * (tf.cumsum(tf.ones_like(order), axis=1) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(negative, order, axis=0),
-                    (-1,),
+        group_negatives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(negative, order, axis=0),
+                        (-1,),
+                    ),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
                 ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_negatives = (
             tf.reduce_sum(self.negatives, keepdims=True) if micro else self.negatives
         )
         column_negatives_above = (
-            tf.reduce_sum(self.negatives_above, axis=1, keepdims=True)
-            if micro
-            else self.negatives_above
+            (
+                tf.reduce_sum(self.negatives_above, axis=1, keepdims=True)
+                if micro
+                else self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         fpr = (
             tf.concat(
@@ -410,32 +446,44 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        positive = tf.reshape(
-            tf.where(
-                kept[:, None],
-                self.samples[:, self.num_labels : 2 * self.num_labels],
-                tf.constant(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
-        )
-        group_positives = tf.reshape(
-            _segment_sum(
-                tf.reshape(
-                    tf.experimental.numpy.take_along_axis(positive, order, axis=0),
-                    (-1,),
+        positive = (
+            tf.reshape(
+                tf.where(
+                    kept[:, None],
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
+                    tf.constant(0.0, dtype=self.dtype),
                 ),
-                tf.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            tf.reshape(
+                _segment_sum(
+                    tf.reshape(
+                        tf.experimental.numpy.take_along_axis(positive, order, axis=0),
+                        (-1,),
+                    ),
+                    tf.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             tf.reduce_sum(self.positives, keepdims=True) if micro else self.positives
         )
         column_positives_above = (
-            tf.reduce_sum(self.positives_above, axis=1, keepdims=True)
-            if micro
-            else self.positives_above
+            (
+                tf.reduce_sum(self.positives_above, axis=1, keepdims=True)
+                if micro
+                else self.positives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         tpr = (
             tf.concat(
@@ -455,12 +503,9 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        per_column = tf.math.divide_no_nan(
-            tf.reduce_sum(
-                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-            ),
-            tf.constant(2, dtype=self.dtype),
-        )
+        per_column = tf.reduce_sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / tf.constant(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_column

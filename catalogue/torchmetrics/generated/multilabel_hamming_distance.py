@@ -219,15 +219,25 @@ class MultilabelHammingDistance(tf.keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = 1.0 - tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp) + tf.reduce_sum(self.tn),
-            tf.reduce_sum(self.tp)
-            + tf.reduce_sum(self.fp)
-            + tf.reduce_sum(self.tn)
-            + tf.reduce_sum(self.fn),
+        overall = (
+            1.0
+            - tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp) + tf.reduce_sum(self.tn),
+                tf.reduce_sum(self.tp)
+                + tf.reduce_sum(self.fp)
+                + tf.reduce_sum(self.tn)
+                + tf.reduce_sum(self.fn),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - tf.math.divide_no_nan(
-            self.tp + self.tn, self.tp + self.fp + self.tn + self.fn
+        score = (
+            1.0
+            - tf.math.divide_no_nan(
+                self.tp + self.tn, self.tp + self.fp + self.tn + self.fn
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

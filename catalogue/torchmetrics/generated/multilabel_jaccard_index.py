@@ -198,10 +198,15 @@ class MultilabelJaccardIndex(tf.keras.metrics.Metric):
     def result(self):
         union = self.confmat[:, 1, 1] + self.confmat[:, 0, 1] + self.confmat[:, 1, 0]
         intersection = self.confmat[:, 1, 1]
-        per_label = tf.where(
-            tf.not_equal(union, 0),
-            tf.math.divide_no_nan(intersection, union),
-            tf.constant(self.zero_division, dtype=self.dtype),
+        per_label = (
+            tf.where(
+                tf.not_equal(union, 0),
+                tf.math.divide_no_nan(intersection, union),
+                tf.constant(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
         label_weights = (
             (
@@ -209,7 +214,11 @@ class MultilabelJaccardIndex(tf.keras.metrics.Metric):
                 if self.average == "weighted"
                 else tf.ones_like(intersection)
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -180,47 +180,58 @@ class MultilabelMatthewsCorrCoef(tf.keras.metrics.Metric):
             if len(self.confmat.shape) == 3
             else self.confmat
         )
-        tp = matrix[1, 1]
-        tn = matrix[0, 0]
-        fp = matrix[0, 1]
-        fn = matrix[1, 0]
+        tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
+        tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
+        fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None
+        fn = matrix[1, 0] if self.confmat.shape[-1] == 2 else None
         total = tf.reduce_sum(matrix)
         predicted_totals = tf.reduce_sum(matrix, axis=0)
         label_totals = tf.reduce_sum(matrix, axis=1)
         spread = (total**2 - tf.reduce_sum(predicted_totals**2)) * (
             total**2 - tf.reduce_sum(label_totals**2)
         )
-        float32_epsilon = 1.1920928955078125e-07
-        one_sided_numerator = tf.where(
-            tf.logical_and(tf.equal(fn, 0.0), tf.equal(tn, 0.0)),
-            tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fp),
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
+        )
+        one_sided_numerator = (
             tf.where(
-                tf.logical_and(tf.equal(fp, 0.0), tf.equal(tn, 0.0)),
-                tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fn),
+                tf.logical_and(tf.equal(fn, 0.0), tf.equal(tn, 0.0)),
+                tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fp),
                 tf.where(
-                    tf.logical_and(tf.equal(tp, 0.0), tf.equal(fn, 0.0)),
-                    tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tn - fp),
+                    tf.logical_and(tf.equal(fp, 0.0), tf.equal(tn, 0.0)),
+                    tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fn),
                     tf.where(
-                        tf.logical_and(tf.equal(tp, 0.0), tf.equal(fp, 0.0)),
+                        tf.logical_and(tf.equal(tp, 0.0), tf.equal(fn, 0.0)),
                         tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype))
-                        * (tn - fn),
+                        * (tn - fp),
                         tf.where(
-                            tf.equal(tp, 0.0),
-                            tn - fp * fn,
-                            tf.where(tf.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            tf.logical_and(tf.equal(tp, 0.0), tf.equal(fp, 0.0)),
+                            tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype))
+                            * (tn - fn),
+                            tf.where(
+                                tf.equal(tp, 0.0),
+                                tn - fp * fn,
+                                tf.where(tf.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            ),
                         ),
                     ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
-        one_sided = tf.math.divide_no_nan(
-            one_sided_numerator,
-            tf.sqrt(
-                (tp + fp + float32_epsilon)
-                * (tp + fn + float32_epsilon)
-                * (tn + fp + float32_epsilon)
-                * (tn + fn + float32_epsilon)
-            ),
+        one_sided = (
+            tf.math.divide_no_nan(
+                one_sided_numerator,
+                tf.sqrt(
+                    (tp + fp + float32_epsilon)
+                    * (tp + fn + float32_epsilon)
+                    * (tn + fp + float32_epsilon)
+                    * (tn + fn + float32_epsilon)
+                ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         correct = tf.reduce_sum(
             matrix
@@ -231,18 +242,22 @@ class MultilabelMatthewsCorrCoef(tf.keras.metrics.Metric):
             )
         )
         covariance = correct * total - tf.reduce_sum(label_totals * predicted_totals)
-        two_by_two = tf.where(
-            tf.logical_and(tf.not_equal(tp + tn, 0.0), tf.equal(fp + fn, 0.0)),
-            tf.constant(1.0, dtype=self.dtype),
+        two_by_two = (
             tf.where(
-                tf.logical_and(tf.equal(tp + tn, 0.0), tf.not_equal(fp + fn, 0.0)),
-                tf.constant(-1.0, dtype=self.dtype),
+                tf.logical_and(tf.not_equal(tp + tn, 0.0), tf.equal(fp + fn, 0.0)),
+                tf.constant(1.0, dtype=self.dtype),
                 tf.where(
-                    tf.equal(spread, 0.0),
-                    one_sided,
-                    tf.math.divide_no_nan(covariance, tf.sqrt(spread)),
+                    tf.logical_and(tf.equal(tp + tn, 0.0), tf.not_equal(fp + fn, 0.0)),
+                    tf.constant(-1.0, dtype=self.dtype),
+                    tf.where(
+                        tf.equal(spread, 0.0),
+                        one_sided,
+                        tf.math.divide_no_nan(covariance, tf.sqrt(spread)),
+                    ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         return (
             two_by_two

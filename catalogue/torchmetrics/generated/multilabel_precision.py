@@ -220,10 +220,18 @@ class MultilabelPrecision(tf.keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fp)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fp)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tp, self.tp + self.fp)
+        score = (
+            tf.math.divide_no_nan(self.tp, self.tp + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

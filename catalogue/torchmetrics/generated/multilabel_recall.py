@@ -220,10 +220,18 @@ class MultilabelRecall(tf.keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tp), tf.reduce_sum(self.tp) + tf.reduce_sum(self.fn)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            tf.math.divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

@@ -219,10 +219,18 @@ class MultilabelSpecificity(tf.keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = tf.math.divide_no_nan(
-            tf.reduce_sum(self.tn), tf.reduce_sum(self.tn) + tf.reduce_sum(self.fp)
+        overall = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(self.tn), tf.reduce_sum(self.tn) + tf.reduce_sum(self.fp)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = tf.math.divide_no_nan(self.tn, self.tn + self.fp)
+        score = (
+            tf.math.divide_no_nan(self.tn, self.tn + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

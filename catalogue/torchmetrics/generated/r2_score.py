@@ -239,7 +239,7 @@ class R2Score(tf.keras.metrics.Metric):
                 )
             )
         )
-        n = self.num_obs[0]
+        n = self.num_obs[0] if self.adjusted != 0 else None
         return (
             r2
             if self.adjusted == 0

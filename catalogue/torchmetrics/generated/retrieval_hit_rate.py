@@ -362,9 +362,19 @@ class RetrievalHitRate(tf.keras.metrics.Metric):
         )
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
         relevant = tf.logical_and(in_query, relevance > 0)
-        size = _segment_sum(tf.ones_like(group), group, self.max_samples)
-        start = tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
-        rank = tf.range(self.max_samples) - start + 1
+        size = (
+            _segment_sum(tf.ones_like(group), group, self.max_samples)
+            if self.top_k is not None
+            else None
+        )
+        start = (
+            tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
+            if self.top_k is not None
+            else None
+        )
+        rank = (
+            tf.range(self.max_samples) - start + 1 if self.top_k is not None else None
+        )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = tf.cast(
             _segment_sum(
@@ -382,13 +392,19 @@ class RetrievalHitRate(tf.keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = tf.gather(
-            tf.sort(
-                tf.where(counted, value, tf.constant(float("inf"), dtype=self.dtype)),
-                axis=-1,
-                direction="ASCENDING",
-            ),
-            tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+        lower_median = (
+            tf.gather(
+                tf.sort(
+                    tf.where(
+                        counted, value, tf.constant(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                    direction="ASCENDING",
+                ),
+                tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             tf.math.divide_no_nan(

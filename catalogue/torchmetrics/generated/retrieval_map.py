@@ -380,10 +380,9 @@ class RetrievalMAP(tf.keras.metrics.Metric):
             tf.constant(0.0, dtype=self.dtype),
         )
         hit_count = _segment_sum(tf.cast(hit, self.dtype), group, self.max_samples)
-        query_value = tf.math.divide_no_nan(
-            _segment_sum(precision_at_hit, group, self.max_samples),
-            tf.maximum(hit_count, tf.constant(1.0, dtype=self.dtype)),
-        )
+        query_value = _segment_sum(
+            precision_at_hit, group, self.max_samples
+        ) / tf.maximum(hit_count, tf.constant(1.0, dtype=self.dtype))
         value = tf.where(
             empty,
             tf.constant(
@@ -391,13 +390,19 @@ class RetrievalMAP(tf.keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = tf.gather(
-            tf.sort(
-                tf.where(counted, value, tf.constant(float("inf"), dtype=self.dtype)),
-                axis=-1,
-                direction="ASCENDING",
-            ),
-            tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+        lower_median = (
+            tf.gather(
+                tf.sort(
+                    tf.where(
+                        counted, value, tf.constant(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                    direction="ASCENDING",
+                ),
+                tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             tf.math.divide_no_nan(

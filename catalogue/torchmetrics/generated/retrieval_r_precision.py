@@ -367,13 +367,19 @@ class RetrievalRPrecision(tf.keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = tf.gather(
-            tf.sort(
-                tf.where(counted, value, tf.constant(float("inf"), dtype=self.dtype)),
-                axis=-1,
-                direction="ASCENDING",
-            ),
-            tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+        lower_median = (
+            tf.gather(
+                tf.sort(
+                    tf.where(
+                        counted, value, tf.constant(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                    direction="ASCENDING",
+                ),
+                tf.maximum((count - 1) // 2, tf.constant(0, dtype=tf.int32)),
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             tf.math.divide_no_nan(

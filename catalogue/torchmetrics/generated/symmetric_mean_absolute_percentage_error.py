@@ -68,12 +68,11 @@ class SymmetricMeanAbsolutePercentageError(tf.keras.metrics.Metric):
         y_pred = tf.cast(y_pred, self.dtype)
         self.sum_error.assign_add(
             _weighted_sum(
-                tf.math.divide_no_nan(
-                    2.0 * tf.abs(y_pred - y_true),
-                    tf.maximum(
-                        tf.abs(y_true) + tf.abs(y_pred),
-                        tf.constant(1.17e-06, dtype=self.dtype),
-                    ),
+                2.0
+                * tf.abs(y_pred - y_true)
+                / tf.maximum(
+                    tf.abs(y_true) + tf.abs(y_pred),
+                    tf.constant(1.17e-06, dtype=self.dtype),
                 ),
                 sample_weight,
             )

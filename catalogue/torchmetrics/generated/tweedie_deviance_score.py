@@ -92,30 +92,51 @@ class TweedieDevianceScore(tf.keras.metrics.Metric):
         y_pred = tf.cast(y_pred, self.dtype)
         t = y_true
         p = y_pred
-        poisson = 2.0 * (
-            tf.where(
-                tf.equal(t, 0),
-                tf.constant(0.0, dtype=self.dtype),
-                t * tf.math.log(tf.math.divide_no_nan(t, p)),
+        poisson = (
+            2.0
+            * (
+                tf.where(
+                    tf.equal(t, 0),
+                    tf.constant(0.0, dtype=self.dtype),
+                    t * tf.math.log(tf.math.divide_no_nan(t, p)),
+                )
+                + p
+                - t
             )
-            + p
-            - t
+            if self.power == 1
+            else None
         )
-        gamma = 2.0 * (
-            tf.math.log(tf.math.divide_no_nan(p, t)) + tf.math.divide_no_nan(t, p) - 1.0
+        gamma = (
+            2.0
+            * (
+                tf.math.log(tf.math.divide_no_nan(p, t))
+                + tf.math.divide_no_nan(t, p)
+                - 1.0
+            )
+            if self.power == 2
+            else None
         )
-        general = 2.0 * (
-            tf.math.divide_no_nan(
-                tf.maximum(t, tf.constant(0.0, dtype=self.dtype)) ** (2.0 - self.power),
-                tf.constant((1.0 - self.power) * (2.0 - self.power), dtype=self.dtype),
+        general = (
+            2.0
+            * (
+                tf.math.divide_no_nan(
+                    tf.maximum(t, tf.constant(0.0, dtype=self.dtype))
+                    ** (2.0 - self.power),
+                    tf.constant(
+                        (1.0 - self.power) * (2.0 - self.power), dtype=self.dtype
+                    ),
+                )
+                - tf.math.divide_no_nan(
+                    t * p ** (1.0 - self.power),
+                    tf.constant(1.0 - self.power, dtype=self.dtype),
+                )
+                + tf.math.divide_no_nan(
+                    p ** (2.0 - self.power),
+                    tf.constant(2.0 - self.power, dtype=self.dtype),
+                )
             )
-            - tf.math.divide_no_nan(
-                t * p ** (1.0 - self.power),
-                tf.constant(1.0 - self.power, dtype=self.dtype),
-            )
-            + tf.math.divide_no_nan(
-                p ** (2.0 - self.power), tf.constant(2.0 - self.power, dtype=self.dtype)
-            )
+            if self.power != 0 and self.power != 1 and self.power != 2
+            else None
         )
         deviance = (
             tf.square(t - p)

@@ -65,9 +65,8 @@ class WeightedMeanAbsolutePercentageError(tf.keras.metrics.Metric):
         self.sum_scale.assign_add(_weighted_sum(tf.abs(y_true), sample_weight))
 
     def result(self):
-        return tf.math.divide_no_nan(
-            self.sum_abs_error,
-            tf.maximum(self.sum_scale, tf.constant(1.17e-06, dtype=self.dtype)),
+        return self.sum_abs_error / tf.maximum(
+            self.sum_scale, tf.constant(1.17e-06, dtype=self.dtype)
         )
 
     def merge_state(self, metrics):

@@ -511,68 +511,118 @@ class AUC:
                 "AUC has seen no batch yet: its state is shaped by the first one"
             )
         tp = _cumsum(state.positives, 0, True, False)[1:]
-        dtp = tp[:-1] - tp[1:]
-        fp = _cumsum(state.negatives, 0, True, False)[1:]
-        predicted = tp + fp
-        slope = _divide_no_nan(
-            dtp,
-            jnp.maximum(
-                predicted[:-1] - predicted[1:], jnp.asarray(0.0, dtype=self.dtype)
-            ),
+        dtp = (
+            tp[:-1] - tp[1:]
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        ratio = jnp.where(
-            jnp.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+        fp = _cumsum(state.negatives, 0, True, False)[1:]
+        predicted = (
+            tp + fp
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        slope = (
             _divide_no_nan(
-                predicted[:-1],
-                jnp.maximum(predicted[1:], jnp.asarray(0.0, dtype=self.dtype)),
-            ),
-            jnp.asarray(1.0, dtype=self.dtype),
+                dtp,
+                jnp.maximum(
+                    predicted[:-1] - predicted[1:], jnp.asarray(0.0, dtype=self.dtype)
+                ),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        ratio = (
+            jnp.where(
+                jnp.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+                _divide_no_nan(
+                    predicted[:-1],
+                    jnp.maximum(predicted[1:], jnp.asarray(0.0, dtype=self.dtype)),
+                ),
+                jnp.asarray(1.0, dtype=self.dtype),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
         fn = jnp.sum(state.positives, axis=0) - tp
-        pr_terms = _divide_no_nan(
-            slope * (dtp + (tp[1:] - slope * predicted[1:]) * jnp.log(ratio)),
-            jnp.maximum(tp[1:] + fn[1:], jnp.asarray(0.0, dtype=self.dtype)),
+        pr_terms = (
+            _divide_no_nan(
+                slope * (dtp + (tp[1:] - slope * predicted[1:]) * jnp.log(ratio)),
+                jnp.maximum(tp[1:] + fn[1:], jnp.asarray(0.0, dtype=self.dtype)),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        tn = jnp.sum(state.negatives, axis=0) - fp
-        recall = _divide_no_nan(tp, tp + fn)
-        scaling = _divide_no_nan(tp + fn, tn + fp)
+        tn = (
+            jnp.sum(state.negatives, axis=0) - fp
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "PR"
+            else None
+        )
+        recall = (
+            _divide_no_nan(tp, tp + fn)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "ROC"
+            or not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "PR"
+            else None
+        )
+        scaling = (
+            _divide_no_nan(tp + fn, tn + fp)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "ROC"
+            and self.curve != "PR"
+            else None
+        )
         x = (
-            _divide_no_nan(fp, fp + tn)
-            if self.curve == "ROC"
-            else (
-                recall
-                if self.curve == "PR"
-                else jnp.maximum(
-                    jnp.where(
-                        jnp.equal(tp, 0.0),
+            (
+                _divide_no_nan(fp, fp + tn)
+                if self.curve == "ROC"
+                else (
+                    recall
+                    if self.curve == "PR"
+                    else jnp.maximum(
+                        jnp.where(
+                            jnp.equal(tp, 0.0),
+                            jnp.asarray(0.0, dtype=self.dtype),
+                            1.0 - _divide_no_nan(scaling * fn, tp),
+                        ),
                         jnp.asarray(0.0, dtype=self.dtype),
-                        1.0 - _divide_no_nan(scaling * fn, tp),
-                    ),
-                    jnp.asarray(0.0, dtype=self.dtype),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         y = (
-            recall
-            if self.curve == "ROC"
-            else (
-                _divide_no_nan(tp, tp + fp)
-                if self.curve == "PR"
-                else jnp.where(
-                    jnp.equal(tp, 0.0),
-                    jnp.asarray(1.0, dtype=self.dtype),
-                    1.0 - _divide_no_nan(scaling * fp, tp),
+            (
+                recall
+                if self.curve == "ROC"
+                else (
+                    _divide_no_nan(tp, tp + fp)
+                    if self.curve == "PR"
+                    else jnp.where(
+                        jnp.equal(tp, 0.0),
+                        jnp.asarray(1.0, dtype=self.dtype),
+                        1.0 - _divide_no_nan(scaling * fp, tp),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         heights = (
-            _divide_no_nan(y[:-1] + y[1:], jnp.asarray(2.0, dtype=self.dtype))
-            if self.summation_method == "interpolation"
-            else (
-                jnp.minimum(y[:-1], y[1:])
-                if self.summation_method == "minoring"
-                else jnp.maximum(y[:-1], y[1:])
+            (
+                (y[:-1] + y[1:]) / jnp.asarray(2.0, dtype=self.dtype)
+                if self.summation_method == "interpolation"
+                else (
+                    jnp.minimum(y[:-1], y[1:])
+                    if self.summation_method == "minoring"
+                    else jnp.maximum(y[:-1], y[1:])
+                )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         by_label = jnp.sum(
             (

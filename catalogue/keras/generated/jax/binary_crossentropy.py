@@ -116,10 +116,14 @@ class BinaryCrossentropy:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-        p = jnp.clip(
-            y_pred,
-            jnp.asarray(1e-07, dtype=self.dtype),
-            jnp.asarray(1.0 - 1e-07, dtype=self.dtype),
+        p = (
+            jnp.clip(
+                y_pred,
+                jnp.asarray(1e-07, dtype=self.dtype),
+                jnp.asarray(1.0 - 1e-07, dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = jnp.mean(
             (

@@ -125,10 +125,14 @@ class CategoricalCrossentropy:
             jnp.asarray(self.label_smoothing, dtype=self.dtype),
             jnp.asarray(y_true.shape[-1], dtype=jnp.int32).astype(self.dtype),
         )
-        p = jnp.clip(
-            jnp.true_divide(y_pred, jnp.sum(y_pred, axis=self.axis, keepdims=True)),
-            jnp.asarray(1e-07, dtype=self.dtype),
-            jnp.asarray(1.0 - 1e-07, dtype=self.dtype),
+        p = (
+            jnp.clip(
+                jnp.true_divide(y_pred, jnp.sum(y_pred, axis=self.axis, keepdims=True)),
+                jnp.asarray(1e-07, dtype=self.dtype),
+                jnp.asarray(1.0 - 1e-07, dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = -jnp.sum(
             t

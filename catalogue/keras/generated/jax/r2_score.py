@@ -287,7 +287,7 @@ class R2Score:
                 else jnp.mean(scores)
             )
         )
-        n = state.num_samples.astype(self.dtype)
+        n = state.num_samples.astype(self.dtype) if self.num_regressors != 0 else None
         return (
             r2
             if self.num_regressors == 0

@@ -500,73 +500,123 @@ class AUC(keras.metrics.Metric):
                 "AUC has seen no batch yet: its state is shaped by the first one"
             )
         tp = _cumsum(ops.convert_to_tensor(self.positives), 0, True, False)[1:]
-        dtp = tp[:-1] - tp[1:]
-        fp = _cumsum(ops.convert_to_tensor(self.negatives), 0, True, False)[1:]
-        predicted = tp + fp
-        slope = ops.divide_no_nan(
-            dtp,
-            ops.maximum(
-                predicted[:-1] - predicted[1:],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ),
+        dtp = (
+            tp[:-1] - tp[1:]
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        ratio = ops.where(
-            ops.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+        fp = _cumsum(ops.convert_to_tensor(self.negatives), 0, True, False)[1:]
+        predicted = (
+            tp + fp
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        slope = (
             ops.divide_no_nan(
-                predicted[:-1],
+                dtp,
                 ops.maximum(
-                    predicted[1:], ops.convert_to_tensor(0.0, dtype=self.dtype)
+                    predicted[:-1] - predicted[1:],
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
                 ),
-            ),
-            ops.convert_to_tensor(1.0, dtype=self.dtype),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        ratio = (
+            ops.where(
+                ops.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+                ops.divide_no_nan(
+                    predicted[:-1],
+                    ops.maximum(
+                        predicted[1:], ops.convert_to_tensor(0.0, dtype=self.dtype)
+                    ),
+                ),
+                ops.convert_to_tensor(1.0, dtype=self.dtype),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
         fn = ops.sum(ops.convert_to_tensor(self.positives), axis=0) - tp
-        pr_terms = ops.divide_no_nan(
-            slope * (dtp + (tp[1:] - slope * predicted[1:]) * ops.log(ratio)),
-            ops.maximum(tp[1:] + fn[1:], ops.convert_to_tensor(0.0, dtype=self.dtype)),
+        pr_terms = (
+            ops.divide_no_nan(
+                slope * (dtp + (tp[1:] - slope * predicted[1:]) * ops.log(ratio)),
+                ops.maximum(
+                    tp[1:] + fn[1:], ops.convert_to_tensor(0.0, dtype=self.dtype)
+                ),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        tn = ops.sum(ops.convert_to_tensor(self.negatives), axis=0) - fp
-        recall = ops.divide_no_nan(tp, tp + fn)
-        scaling = ops.divide_no_nan(tp + fn, tn + fp)
+        tn = (
+            ops.sum(ops.convert_to_tensor(self.negatives), axis=0) - fp
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "PR"
+            else None
+        )
+        recall = (
+            ops.divide_no_nan(tp, tp + fn)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "ROC"
+            or not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "PR"
+            else None
+        )
+        scaling = (
+            ops.divide_no_nan(tp + fn, tn + fp)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "ROC"
+            and self.curve != "PR"
+            else None
+        )
         x = (
-            ops.divide_no_nan(fp, fp + tn)
-            if self.curve == "ROC"
-            else (
-                recall
-                if self.curve == "PR"
-                else ops.maximum(
-                    ops.where(
-                        ops.equal(tp, 0.0),
+            (
+                ops.divide_no_nan(fp, fp + tn)
+                if self.curve == "ROC"
+                else (
+                    recall
+                    if self.curve == "PR"
+                    else ops.maximum(
+                        ops.where(
+                            ops.equal(tp, 0.0),
+                            ops.convert_to_tensor(0.0, dtype=self.dtype),
+                            1.0 - ops.divide_no_nan(scaling * fn, tp),
+                        ),
                         ops.convert_to_tensor(0.0, dtype=self.dtype),
-                        1.0 - ops.divide_no_nan(scaling * fn, tp),
-                    ),
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         y = (
-            recall
-            if self.curve == "ROC"
-            else (
-                ops.divide_no_nan(tp, tp + fp)
-                if self.curve == "PR"
-                else ops.where(
-                    ops.equal(tp, 0.0),
-                    ops.convert_to_tensor(1.0, dtype=self.dtype),
-                    1.0 - ops.divide_no_nan(scaling * fp, tp),
+            (
+                recall
+                if self.curve == "ROC"
+                else (
+                    ops.divide_no_nan(tp, tp + fp)
+                    if self.curve == "PR"
+                    else ops.where(
+                        ops.equal(tp, 0.0),
+                        ops.convert_to_tensor(1.0, dtype=self.dtype),
+                        1.0 - ops.divide_no_nan(scaling * fp, tp),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         heights = (
-            ops.divide_no_nan(
-                y[:-1] + y[1:], ops.convert_to_tensor(2.0, dtype=self.dtype)
+            (
+                (y[:-1] + y[1:]) / ops.convert_to_tensor(2.0, dtype=self.dtype)
+                if self.summation_method == "interpolation"
+                else (
+                    ops.minimum(y[:-1], y[1:])
+                    if self.summation_method == "minoring"
+                    else ops.maximum(y[:-1], y[1:])
+                )
             )
-            if self.summation_method == "interpolation"
-            else (
-                ops.minimum(y[:-1], y[1:])
-                if self.summation_method == "minoring"
-                else ops.maximum(y[:-1], y[1:])
-            )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         by_label = ops.sum(
             (

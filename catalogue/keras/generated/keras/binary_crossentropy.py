@@ -109,10 +109,14 @@ class BinaryCrossentropy(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-        p = ops.clip(
-            y_pred,
-            ops.convert_to_tensor(keras.config.epsilon(), dtype=self.dtype),
-            ops.convert_to_tensor(1.0 - keras.config.epsilon(), dtype=self.dtype),
+        p = (
+            ops.clip(
+                y_pred,
+                ops.convert_to_tensor(keras.config.epsilon(), dtype=self.dtype),
+                ops.convert_to_tensor(1.0 - keras.config.epsilon(), dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = ops.mean(
             (

@@ -119,10 +119,14 @@ class CategoricalCrossentropy(keras.metrics.Metric):
             ops.convert_to_tensor(self.label_smoothing, dtype=self.dtype),
             ops.cast(ops.cast(ops.shape(y_true)[-1], "int32"), self.dtype),
         )
-        p = ops.clip(
-            ops.true_divide(y_pred, ops.sum(y_pred, axis=self.axis, keepdims=True)),
-            ops.convert_to_tensor(keras.config.epsilon(), dtype=self.dtype),
-            ops.convert_to_tensor(1.0 - keras.config.epsilon(), dtype=self.dtype),
+        p = (
+            ops.clip(
+                ops.true_divide(y_pred, ops.sum(y_pred, axis=self.axis, keepdims=True)),
+                ops.convert_to_tensor(keras.config.epsilon(), dtype=self.dtype),
+                ops.convert_to_tensor(1.0 - keras.config.epsilon(), dtype=self.dtype),
+            )
+            if not self.from_logits
+            else None
         )
         values = -ops.sum(
             t

@@ -290,7 +290,11 @@ class R2Score(keras.metrics.Metric):
                 else ops.mean(scores)
             )
         )
-        n = ops.cast(ops.convert_to_tensor(self.num_samples), self.dtype)
+        n = (
+            ops.cast(ops.convert_to_tensor(self.num_samples), self.dtype)
+            if self.num_regressors != 0
+            else None
+        )
         return (
             r2
             if self.num_regressors == 0

@@ -515,76 +515,126 @@ class AUC(Metric):
                 "AUC has seen no batch yet: its state is shaped by the first one"
             )
         tp = _cumsum(self.positives, 0, True, False)[1:]
-        dtp = tp[:-1] - tp[1:]
-        fp = _cumsum(self.negatives, 0, True, False)[1:]
-        predicted = tp + fp
-        slope = _divide_no_nan(
-            dtp,
-            torch.maximum(
-                predicted[:-1] - predicted[1:],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
+        dtp = (
+            tp[:-1] - tp[1:]
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
-        ratio = torch.where(
-            torch.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+        fp = _cumsum(self.negatives, 0, True, False)[1:]
+        predicted = (
+            tp + fp
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        slope = (
             _divide_no_nan(
-                predicted[:-1],
+                dtp,
                 torch.maximum(
-                    predicted[1:],
+                    predicted[:-1] - predicted[1:],
                     torch.tensor(0.0, dtype=self.dtype, device=self.device),
                 ),
-            ),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        ratio = (
+            torch.where(
+                torch.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
+                _divide_no_nan(
+                    predicted[:-1],
+                    torch.maximum(
+                        predicted[1:],
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    ),
+                ),
+                torch.tensor(1.0, dtype=self.dtype, device=self.device),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
         )
         fn = torch.sum(self.positives, dim=0) - tp
-        pr_terms = _divide_no_nan(
-            slope * (dtp + (tp[1:] - slope * predicted[1:]) * torch.log(ratio)),
-            torch.maximum(
-                tp[1:] + fn[1:], torch.tensor(0.0, dtype=self.dtype, device=self.device)
-            ),
-        )
-        tn = torch.sum(self.negatives, dim=0) - fp
-        recall = _divide_no_nan(tp, tp + fn)
-        scaling = _divide_no_nan(tp + fn, tn + fp)
-        x = (
-            _divide_no_nan(fp, fp + tn)
-            if self.curve == "ROC"
-            else (
-                recall
-                if self.curve == "PR"
-                else torch.maximum(
-                    torch.where(
-                        torch.eq(tp, 0.0),
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        1.0 - _divide_no_nan(scaling * fn, tp),
-                    ),
+        pr_terms = (
+            _divide_no_nan(
+                slope * (dtp + (tp[1:] - slope * predicted[1:]) * torch.log(ratio)),
+                torch.maximum(
+                    tp[1:] + fn[1:],
                     torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                ),
+            )
+            if self.curve == "PR" and self.summation_method == "interpolation"
+            else None
+        )
+        tn = (
+            torch.sum(self.negatives, dim=0) - fp
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "PR"
+            else None
+        )
+        recall = (
+            _divide_no_nan(tp, tp + fn)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "ROC"
+            or not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve == "PR"
+            else None
+        )
+        scaling = (
+            _divide_no_nan(tp + fn, tn + fp)
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            and self.curve != "ROC"
+            and self.curve != "PR"
+            else None
+        )
+        x = (
+            (
+                _divide_no_nan(fp, fp + tn)
+                if self.curve == "ROC"
+                else (
+                    recall
+                    if self.curve == "PR"
+                    else torch.maximum(
+                        torch.where(
+                            torch.eq(tp, 0.0),
+                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                            1.0 - _divide_no_nan(scaling * fn, tp),
+                        ),
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         y = (
-            recall
-            if self.curve == "ROC"
-            else (
-                _divide_no_nan(tp, tp + fp)
-                if self.curve == "PR"
-                else torch.where(
-                    torch.eq(tp, 0.0),
-                    torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                    1.0 - _divide_no_nan(scaling * fp, tp),
+            (
+                recall
+                if self.curve == "ROC"
+                else (
+                    _divide_no_nan(tp, tp + fp)
+                    if self.curve == "PR"
+                    else torch.where(
+                        torch.eq(tp, 0.0),
+                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                        1.0 - _divide_no_nan(scaling * fp, tp),
+                    )
                 )
             )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         heights = (
-            _divide_no_nan(
-                y[:-1] + y[1:], torch.tensor(2.0, dtype=self.dtype, device=self.device)
+            (
+                (y[:-1] + y[1:])
+                / torch.tensor(2.0, dtype=self.dtype, device=self.device)
+                if self.summation_method == "interpolation"
+                else (
+                    torch.minimum(y[:-1], y[1:])
+                    if self.summation_method == "minoring"
+                    else torch.maximum(y[:-1], y[1:])
+                )
             )
-            if self.summation_method == "interpolation"
-            else (
-                torch.minimum(y[:-1], y[1:])
-                if self.summation_method == "minoring"
-                else torch.maximum(y[:-1], y[1:])
-            )
+            if not (self.curve == "PR" and self.summation_method == "interpolation")
+            else None
         )
         by_label = torch.sum(
             (

@@ -110,10 +110,14 @@ class CategoricalCrossentropy(Metric):
                 self.dtype
             ),
         )
-        p = torch.clamp(
-            torch.true_divide(preds, torch.sum(preds, dim=self.axis, keepdim=True)),
-            torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-            torch.tensor(1.0 - 1e-07, dtype=self.dtype, device=self.device),
+        p = (
+            torch.clamp(
+                torch.true_divide(preds, torch.sum(preds, dim=self.axis, keepdim=True)),
+                torch.tensor(1e-07, dtype=self.dtype, device=self.device),
+                torch.tensor(1.0 - 1e-07, dtype=self.dtype, device=self.device),
+            )
+            if not self.from_logits
+            else None
         )
         values = -torch.sum(
             t

@@ -226,7 +226,7 @@ class R2Score(Metric):
                 else torch.mean(scores)
             )
         )
-        n = self.num_samples.to(self.dtype)
+        n = self.num_samples.to(self.dtype) if self.num_regressors != 0 else None
         return (
             r2
             if self.num_regressors == 0

@@ -134,22 +134,32 @@ class CohenKappa:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        binary_truth = y_true.astype(jnp.int32)
+        binary_truth = y_true.astype(jnp.int32) if self.num_classes == 2 else None
         multi_truth = (
-            y_true.astype(jnp.int32)
-            if self.sparse_labels
-            else jnp.argmax(y_true, axis=-1).astype(jnp.int32)
+            (
+                y_true.astype(jnp.int32)
+                if self.sparse_labels
+                else jnp.argmax(y_true, axis=-1).astype(jnp.int32)
+            )
+            if self.num_classes != 2
+            else None
         )
         truth = jnp.reshape(
             binary_truth if self.num_classes == 2 else multi_truth, (-1,)
         )
         by_class = (
-            jnp.round(jnp.abs(y_pred)).astype(jnp.int32)
-            if self.regression
-            else jnp.argmax(y_pred, axis=-1).astype(jnp.int32)
+            (
+                jnp.round(jnp.abs(y_pred)).astype(jnp.int32)
+                if self.regression
+                else jnp.argmax(y_pred, axis=-1).astype(jnp.int32)
+            )
+            if self.num_classes != 2 and len(y_pred.shape) > 1
+            else None
         )
         multi_prediction = (
-            by_class if len(y_pred.shape) > 1 else y_pred.astype(jnp.int32)
+            (by_class if len(y_pred.shape) > 1 else y_pred.astype(jnp.int32))
+            if self.num_classes != 2
+            else None
         )
         prediction = jnp.reshape(
             (
@@ -191,7 +201,11 @@ class CohenKappa:
         total = jnp.sum(state.confusion)
         observed = _divide_no_nan(state.confusion, total)
         classes = jnp.arange(self.num_classes, dtype=jnp.int32)
-        distance = (classes[:, None] - classes[None, :]).astype(self.dtype)
+        distance = (
+            (classes[:, None] - classes[None, :]).astype(self.dtype)
+            if self.weightage is not None
+            else None
+        )
         weights = (
             1 - jax.nn.one_hot(classes, self.num_classes, dtype=self.dtype)
             if self.weightage is None

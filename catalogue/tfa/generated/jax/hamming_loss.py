@@ -125,12 +125,25 @@ class HammingLoss:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         truth = jnp.not_equal(y_true.astype(jnp.int32), 0)
-        row_max = jnp.logical_and(
-            y_pred >= _extreme(y_pred, -1, True, largest=True), jnp.abs(y_pred) > 1e-12
+        row_max = (
+            jnp.logical_and(
+                y_pred >= _extreme(y_pred, -1, True, largest=True),
+                jnp.abs(y_pred) > 1e-12,
+            )
+            if self.threshold is None
+            else None
         )
         predicted = y_pred > self.threshold if self.threshold is not None else row_max
-        hits = jnp.sum(jnp.logical_and(truth, predicted).astype(self.dtype), axis=-1)
-        wrong = jnp.sum(jnp.not_equal(truth, predicted).astype(self.dtype), axis=-1)
+        hits = (
+            jnp.sum(jnp.logical_and(truth, predicted).astype(self.dtype), axis=-1)
+            if self.mode == "multiclass"
+            else None
+        )
+        wrong = (
+            jnp.sum(jnp.not_equal(truth, predicted).astype(self.dtype), axis=-1)
+            if self.mode != "multiclass"
+            else None
+        )
         loss = (
             1 - (hits > 0).astype(self.dtype)
             if self.mode == "multiclass"

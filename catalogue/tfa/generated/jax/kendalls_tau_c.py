@@ -9,14 +9,6 @@ import jax.numpy as jnp
 __all__ = ["KendallsTauC", "KendallsTauCState"]
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
-    zero = b == 0
-    return jnp.where(
-        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
-    )
-
-
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum in jnp: `reverse` sums from the end, `exclusive` leaves each element out (shifted by one
     place, not cumsum − x, which loses small values next to large ones)."""
@@ -266,19 +258,15 @@ class KendallsTauC:
         concordant = jnp.sum(below_left[:-1, :-1] * m[1:, 1:])
         n = state.pairs.astype(self.dtype)
         same_bin = jnp.sum(m**2)
-        tied_true = _divide_no_nan(
-            jnp.sum(state.true_bins.astype(self.dtype) ** 2) - same_bin,
-            jnp.asarray(2, dtype=self.dtype),
-        )
-        tied_pred = _divide_no_nan(
-            jnp.sum(state.pred_bins.astype(self.dtype) ** 2) - same_bin,
-            jnp.asarray(2, dtype=self.dtype),
-        )
-        tied_both = _divide_no_nan(
-            jnp.sum(m * (m - 1)), jnp.asarray(2, dtype=self.dtype)
-        )
+        tied_true = (
+            jnp.sum(state.true_bins.astype(self.dtype) ** 2) - same_bin
+        ) / jnp.asarray(2, dtype=self.dtype)
+        tied_pred = (
+            jnp.sum(state.pred_bins.astype(self.dtype) ** 2) - same_bin
+        ) / jnp.asarray(2, dtype=self.dtype)
+        tied_both = jnp.sum(m * (m - 1)) / jnp.asarray(2, dtype=self.dtype)
         discordant = (
-            _divide_no_nan(n * (n - 1), jnp.asarray(2, dtype=self.dtype))
+            n * (n - 1) / jnp.asarray(2, dtype=self.dtype)
             - concordant
             - tied_true
             - tied_pred

@@ -309,7 +309,11 @@ class RSquare:
             jnp.asarray(0.0, dtype=self.dtype),
             unbounded,
         )
-        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
+        scores = (
+            (raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0])
+            if self.multioutput == "raw_values"
+            else None
+        )
         combined = (
             scores
             if self.multioutput == "raw_values"
@@ -319,9 +323,11 @@ class RSquare:
                 else jnp.true_divide(jnp.sum(spread * raw), jnp.sum(spread))
             )
         )
-        n = state.values_seen.astype(self.dtype)
-        adjusted = 1 - _divide_no_nan(
-            (1 - combined) * (n - 1), n - self.num_regressors - 1
+        n = state.values_seen.astype(self.dtype) if self.num_regressors != 0 else None
+        adjusted = (
+            1 - _divide_no_nan((1 - combined) * (n - 1), n - self.num_regressors - 1)
+            if self.num_regressors != 0
+            else None
         )
         return (
             combined

@@ -9,14 +9,6 @@ import jax.numpy as jnp
 __all__ = ["SpearmansRank", "SpearmansRankState"]
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
-    zero = b == 0
-    return jnp.where(
-        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
-    )
-
-
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum in jnp: `reverse` sums from the end, `exclusive` leaves each element out (shifted by one
     place, not cumsum − x, which loses small values next to large ones)."""
@@ -264,17 +256,17 @@ class SpearmansRank:
     def compute(self, state):
         true_counts = state.true_bins.astype(self.dtype)
         n = state.pairs.astype(self.dtype)
-        true_ranks = _cumsum(true_counts, 0, False, True) + _divide_no_nan(
-            true_counts - n, jnp.asarray(2, dtype=self.dtype)
-        )
+        true_ranks = _cumsum(true_counts, 0, False, True) + (
+            true_counts - n
+        ) / jnp.asarray(2, dtype=self.dtype)
         true_scaled = jnp.true_divide(
             true_ranks, jnp.sqrt(jnp.sum(true_counts * true_ranks**2))
         )
         m = state.joint.astype(self.dtype)
         pred_counts = state.pred_bins.astype(self.dtype)
-        pred_ranks = _cumsum(pred_counts, 0, False, True) + _divide_no_nan(
-            pred_counts - n, jnp.asarray(2, dtype=self.dtype)
-        )
+        pred_ranks = _cumsum(pred_counts, 0, False, True) + (
+            pred_counts - n
+        ) / jnp.asarray(2, dtype=self.dtype)
         pred_scaled = jnp.true_divide(
             pred_ranks, jnp.sqrt(jnp.sum(pred_counts * pred_ranks**2))
         )

@@ -119,22 +119,32 @@ class CohenKappa(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        binary_truth = ops.cast(y_true, "int32")
+        binary_truth = ops.cast(y_true, "int32") if self.num_classes == 2 else None
         multi_truth = (
-            ops.cast(y_true, "int32")
-            if self.sparse_labels
-            else ops.cast(ops.argmax(y_true, axis=-1), "int32")
+            (
+                ops.cast(y_true, "int32")
+                if self.sparse_labels
+                else ops.cast(ops.argmax(y_true, axis=-1), "int32")
+            )
+            if self.num_classes != 2
+            else None
         )
         truth = ops.reshape(
             binary_truth if self.num_classes == 2 else multi_truth, (-1,)
         )
         by_class = (
-            ops.cast(ops.round(ops.abs(y_pred)), "int32")
-            if self.regression
-            else ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+            (
+                ops.cast(ops.round(ops.abs(y_pred)), "int32")
+                if self.regression
+                else ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+            )
+            if self.num_classes != 2 and len(y_pred.shape) > 1
+            else None
         )
         multi_prediction = (
-            by_class if len(y_pred.shape) > 1 else ops.cast(y_pred, "int32")
+            (by_class if len(y_pred.shape) > 1 else ops.cast(y_pred, "int32"))
+            if self.num_classes != 2
+            else None
         )
         prediction = ops.reshape(
             (
@@ -159,7 +169,11 @@ class CohenKappa(keras.metrics.Metric):
         total = ops.sum(ops.convert_to_tensor(self.confusion))
         observed = ops.divide_no_nan(ops.convert_to_tensor(self.confusion), total)
         classes = ops.arange(self.num_classes, dtype="int32")
-        distance = ops.cast(classes[:, None] - classes[None, :], self.dtype)
+        distance = (
+            ops.cast(classes[:, None] - classes[None, :], self.dtype)
+            if self.weightage is not None
+            else None
+        )
         weights = (
             1 - ops.one_hot(classes, self.num_classes, dtype=self.dtype)
             if self.weightage is None

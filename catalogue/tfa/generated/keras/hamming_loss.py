@@ -120,13 +120,25 @@ class HammingLoss(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         truth = ops.not_equal(ops.cast(y_true, "int32"), 0)
-        row_max = ops.logical_and(
-            y_pred >= _extreme(y_pred, -1, True, True, -float("inf")),
-            ops.abs(y_pred) > 1e-12,
+        row_max = (
+            ops.logical_and(
+                y_pred >= _extreme(y_pred, -1, True, True, -float("inf")),
+                ops.abs(y_pred) > 1e-12,
+            )
+            if self.threshold is None
+            else None
         )
         predicted = y_pred > self.threshold if self.threshold is not None else row_max
-        hits = ops.sum(ops.cast(ops.logical_and(truth, predicted), self.dtype), axis=-1)
-        wrong = ops.sum(ops.cast(ops.not_equal(truth, predicted), self.dtype), axis=-1)
+        hits = (
+            ops.sum(ops.cast(ops.logical_and(truth, predicted), self.dtype), axis=-1)
+            if self.mode == "multiclass"
+            else None
+        )
+        wrong = (
+            ops.sum(ops.cast(ops.not_equal(truth, predicted), self.dtype), axis=-1)
+            if self.mode != "multiclass"
+            else None
+        )
         loss = (
             1 - ops.cast(hits > 0, self.dtype)
             if self.mode == "multiclass"

@@ -281,21 +281,17 @@ class KendallsTauB(keras.metrics.Metric):
         concordant = ops.sum(below_left[:-1, :-1] * m[1:, 1:])
         n = ops.cast(ops.convert_to_tensor(self.pairs), self.dtype)
         same_bin = ops.sum(m**2)
-        tied_true = ops.divide_no_nan(
+        tied_true = (
             ops.sum(ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype) ** 2)
-            - same_bin,
-            ops.convert_to_tensor(2, dtype=self.dtype),
-        )
-        tied_pred = ops.divide_no_nan(
+            - same_bin
+        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        tied_pred = (
             ops.sum(ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype) ** 2)
-            - same_bin,
-            ops.convert_to_tensor(2, dtype=self.dtype),
-        )
-        tied_both = ops.divide_no_nan(
-            ops.sum(m * (m - 1)), ops.convert_to_tensor(2, dtype=self.dtype)
-        )
+            - same_bin
+        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        tied_both = ops.sum(m * (m - 1)) / ops.convert_to_tensor(2, dtype=self.dtype)
         discordant = (
-            ops.divide_no_nan(n * (n - 1), ops.convert_to_tensor(2, dtype=self.dtype))
+            n * (n - 1) / ops.convert_to_tensor(2, dtype=self.dtype)
             - concordant
             - tied_true
             - tied_pred

@@ -304,7 +304,11 @@ class RSquare(keras.metrics.Metric):
             ops.convert_to_tensor(0.0, dtype=self.dtype),
             unbounded,
         )
-        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
+        scores = (
+            (raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0])
+            if self.multioutput == "raw_values"
+            else None
+        )
         combined = (
             scores
             if self.multioutput == "raw_values"
@@ -314,9 +318,15 @@ class RSquare(keras.metrics.Metric):
                 else ops.true_divide(ops.sum(spread * raw), ops.sum(spread))
             )
         )
-        n = ops.cast(ops.convert_to_tensor(self.values_seen), self.dtype)
-        adjusted = 1 - ops.divide_no_nan(
-            (1 - combined) * (n - 1), n - self.num_regressors - 1
+        n = (
+            ops.cast(ops.convert_to_tensor(self.values_seen), self.dtype)
+            if self.num_regressors != 0
+            else None
+        )
+        adjusted = (
+            1 - ops.divide_no_nan((1 - combined) * (n - 1), n - self.num_regressors - 1)
+            if self.num_regressors != 0
+            else None
         )
         return (
             combined

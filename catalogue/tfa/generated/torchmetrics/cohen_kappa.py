@@ -134,21 +134,33 @@ class CohenKappa(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        binary_truth = target.to(torch.int32)
+        binary_truth = target.to(torch.int32) if self.num_classes == 2 else None
         multi_truth = (
-            target.to(torch.int32)
-            if self.sparse_labels
-            else torch.argmax(target, dim=-1).to(torch.int32)
+            (
+                target.to(torch.int32)
+                if self.sparse_labels
+                else torch.argmax(target, dim=-1).to(torch.int32)
+            )
+            if self.num_classes != 2
+            else None
         )
         truth = torch.reshape(
             binary_truth if self.num_classes == 2 else multi_truth, (-1,)
         )
         by_class = (
-            torch.round(torch.abs(preds)).to(torch.int32)
-            if self.regression
-            else torch.argmax(preds, dim=-1).to(torch.int32)
+            (
+                torch.round(torch.abs(preds)).to(torch.int32)
+                if self.regression
+                else torch.argmax(preds, dim=-1).to(torch.int32)
+            )
+            if self.num_classes != 2 and len(preds.shape) > 1
+            else None
         )
-        multi_prediction = by_class if len(preds.shape) > 1 else preds.to(torch.int32)
+        multi_prediction = (
+            (by_class if len(preds.shape) > 1 else preds.to(torch.int32))
+            if self.num_classes != 2
+            else None
+        )
         prediction = torch.reshape(
             (
                 (preds > 0.5).to(torch.int32)
@@ -170,7 +182,11 @@ class CohenKappa(Metric):
         total = torch.sum(self.confusion)
         observed = _divide_no_nan(self.confusion, total)
         classes = torch.arange(self.num_classes, dtype=torch.int32, device=self.device)
-        distance = (classes[:, None] - classes[None, :]).to(self.dtype)
+        distance = (
+            (classes[:, None] - classes[None, :]).to(self.dtype)
+            if self.weightage is not None
+            else None
+        )
         weights = (
             1 - _one_hot(classes, self.num_classes, self.dtype)
             if self.weightage is None

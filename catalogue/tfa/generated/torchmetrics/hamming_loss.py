@@ -118,12 +118,25 @@ class HammingLoss(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         truth = torch.ne(target.to(torch.int32), 0)
-        row_max = torch.logical_and(
-            preds >= _extreme(preds, -1, True, largest=True), torch.abs(preds) > 1e-12
+        row_max = (
+            torch.logical_and(
+                preds >= _extreme(preds, -1, True, largest=True),
+                torch.abs(preds) > 1e-12,
+            )
+            if self.threshold is None
+            else None
         )
         predicted = preds > self.threshold if self.threshold is not None else row_max
-        hits = torch.sum(torch.logical_and(truth, predicted).to(self.dtype), dim=-1)
-        wrong = torch.sum(torch.ne(truth, predicted).to(self.dtype), dim=-1)
+        hits = (
+            torch.sum(torch.logical_and(truth, predicted).to(self.dtype), dim=-1)
+            if self.mode == "multiclass"
+            else None
+        )
+        wrong = (
+            torch.sum(torch.ne(truth, predicted).to(self.dtype), dim=-1)
+            if self.mode != "multiclass"
+            else None
+        )
         loss = (
             1 - (hits > 0).to(self.dtype)
             if self.mode == "multiclass"

@@ -18,11 +18,6 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
-
-
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum in torch: `reverse` sums from the end, `exclusive` leaves each element out."""
     if reverse:
@@ -242,22 +237,17 @@ class KendallsTauC(Metric):
         concordant = torch.sum(below_left[:-1, :-1] * m[1:, 1:])
         n = self.pairs.to(self.dtype)
         same_bin = torch.sum(m**2)
-        tied_true = _divide_no_nan(
-            torch.sum(self.true_bins.to(self.dtype) ** 2) - same_bin,
-            torch.tensor(2, dtype=self.dtype, device=self.device),
-        )
-        tied_pred = _divide_no_nan(
-            torch.sum(self.pred_bins.to(self.dtype) ** 2) - same_bin,
-            torch.tensor(2, dtype=self.dtype, device=self.device),
-        )
-        tied_both = _divide_no_nan(
-            torch.sum(m * (m - 1)),
-            torch.tensor(2, dtype=self.dtype, device=self.device),
+        tied_true = (
+            torch.sum(self.true_bins.to(self.dtype) ** 2) - same_bin
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        tied_pred = (
+            torch.sum(self.pred_bins.to(self.dtype) ** 2) - same_bin
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        tied_both = torch.sum(m * (m - 1)) / torch.tensor(
+            2, dtype=self.dtype, device=self.device
         )
         discordant = (
-            _divide_no_nan(
-                n * (n - 1), torch.tensor(2, dtype=self.dtype, device=self.device)
-            )
+            n * (n - 1) / torch.tensor(2, dtype=self.dtype, device=self.device)
             - concordant
             - tied_true
             - tied_pred

@@ -276,7 +276,11 @@ class RSquare(Metric):
             torch.tensor(0.0, dtype=self.dtype, device=self.device),
             unbounded,
         )
-        scores = raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0]
+        scores = (
+            (raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0])
+            if self.multioutput == "raw_values"
+            else None
+        )
         combined = (
             scores
             if self.multioutput == "raw_values"
@@ -286,9 +290,11 @@ class RSquare(Metric):
                 else torch.true_divide(torch.sum(spread * raw), torch.sum(spread))
             )
         )
-        n = self.values_seen.to(self.dtype)
-        adjusted = 1 - _divide_no_nan(
-            (1 - combined) * (n - 1), n - self.num_regressors - 1
+        n = self.values_seen.to(self.dtype) if self.num_regressors != 0 else None
+        adjusted = (
+            1 - _divide_no_nan((1 - combined) * (n - 1), n - self.num_regressors - 1)
+            if self.num_regressors != 0
+            else None
         )
         return (
             combined

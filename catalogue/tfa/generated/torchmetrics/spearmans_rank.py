@@ -18,11 +18,6 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
-
-
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum in torch: `reverse` sums from the end, `exclusive` leaves each element out."""
     if reverse:
@@ -240,17 +235,17 @@ class SpearmansRank(Metric):
     def compute(self):
         true_counts = self.true_bins.to(self.dtype)
         n = self.pairs.to(self.dtype)
-        true_ranks = _cumsum(true_counts, 0, False, True) + _divide_no_nan(
-            true_counts - n, torch.tensor(2, dtype=self.dtype, device=self.device)
-        )
+        true_ranks = _cumsum(true_counts, 0, False, True) + (
+            true_counts - n
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
         true_scaled = torch.true_divide(
             true_ranks, torch.sqrt(torch.sum(true_counts * true_ranks**2))
         )
         m = self.joint.to(self.dtype)
         pred_counts = self.pred_bins.to(self.dtype)
-        pred_ranks = _cumsum(pred_counts, 0, False, True) + _divide_no_nan(
-            pred_counts - n, torch.tensor(2, dtype=self.dtype, device=self.device)
-        )
+        pred_ranks = _cumsum(pred_counts, 0, False, True) + (
+            pred_counts - n
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
         pred_scaled = torch.true_divide(
             pred_ranks, torch.sqrt(torch.sum(pred_counts * pred_ranks**2))
         )

@@ -271,7 +271,7 @@ class BinaryAUROC:
             (score[:, None] >= jnp.asarray(self.thresholds, dtype=self.dtype)).astype(
                 self.dtype
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -347,32 +347,54 @@ class BinaryAUROC:
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = jnp.where(
-            kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
+        score = (
+            jnp.where(
+                kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=-1, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        sorted_score = (
+            jnp.take(score, order, axis=0) if self.thresholds is None else None
         )
-        group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        group_negatives = _segment_sum(
-            jnp.take(
-                jnp.where(
-                    kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group = (
+            _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                jnp.take(
+                    jnp.where(
+                        kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             jnp.concatenate(
@@ -389,16 +411,20 @@ class BinaryAUROC:
                 _divide_no_nan(state.negatives_above, state.negatives), axis=0
             )
         )
-        group_positives = _segment_sum(
-            jnp.take(
-                jnp.where(
-                    kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
+        group_positives = (
+            _segment_sum(
+                jnp.take(
+                    jnp.where(
+                        kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             jnp.concatenate(
@@ -415,33 +441,52 @@ class BinaryAUROC:
                 _divide_no_nan(state.positives_above, state.positives), axis=0
             )
         )
-        area = _divide_no_nan(
-            jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])),
-            jnp.asarray(2, dtype=self.dtype),
+        area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / jnp.asarray(
+            2, dtype=self.dtype
         )
         cut = (
-            jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
-            if self.max_fpr is not None
-            else fpr
+            (
+                jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
+                if self.max_fpr is not None
+                else fpr
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        cut_tpr = tpr[:-1] + _divide_no_nan(
-            (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+        cut_tpr = (
+            tpr[:-1]
+            + _divide_no_nan(
+                (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        partial_area = _divide_no_nan(
-            jnp.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)),
-            jnp.asarray(2, dtype=self.dtype),
+        partial_area = (
+            jnp.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
+            / jnp.asarray(2, dtype=self.dtype)
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
         standardised = (
-            0.5
-            * (
-                1
-                + _divide_no_nan(
-                    partial_area - 0.5 * self.max_fpr**2,
-                    jnp.asarray(self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype),
+            (
+                0.5
+                * (
+                    1
+                    + _divide_no_nan(
+                        partial_area - 0.5 * self.max_fpr**2,
+                        jnp.asarray(
+                            self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype
+                        ),
+                    )
                 )
+                if self.max_fpr is not None
+                else area
             )
-            if self.max_fpr is not None
-            else area
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            else None
         )
         return _unless_overflowed(
             (

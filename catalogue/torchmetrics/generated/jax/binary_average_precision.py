@@ -264,7 +264,7 @@ class BinaryAveragePrecision:
             (score[:, None] >= jnp.asarray(self.thresholds, dtype=self.dtype)).astype(
                 self.dtype
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -340,61 +340,107 @@ class BinaryAveragePrecision:
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = jnp.where(
-            kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
+        score = (
+            jnp.where(
+                kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=-1, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        sorted_score = (
+            jnp.take(score, order, axis=0) if self.thresholds is None else None
         )
-        group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        group_positives = _segment_sum(
-            jnp.take(
-                jnp.where(
-                    kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group = (
+            _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(
+                jnp.take(
+                    jnp.where(
+                        kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, 0, False, False)
-        group_negatives = _segment_sum(
-            jnp.take(
-                jnp.where(
-                    kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                jnp.take(
+                    jnp.where(
+                        kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        exact = _divide_no_nan(
+        exact = (
+            _divide_no_nan(
+                jnp.sum(
+                    _divide_no_nan(
+                        group_positives * true_positives,
+                        true_positives + _cumsum(group_negatives, 0, False, False),
+                    )
+                ),
+                state.positives,
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            _divide_no_nan(state.positives_above, state.positives)
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            _divide_no_nan(
+                state.positives_above, state.positives_above + state.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
             jnp.sum(
-                _divide_no_nan(
-                    group_positives * true_positives,
-                    true_positives + _cumsum(group_negatives, 0, False, False),
-                )
-            ),
-            state.positives,
-        )
-        recall = _divide_no_nan(state.positives_above, state.positives)
-        precision = _divide_no_nan(
-            state.positives_above, state.positives_above + state.negatives_above
-        )
-        binned = jnp.sum(
-            (recall - jnp.concatenate([recall[1:], 0.0 * recall[:1]], axis=-1))
-            * precision
+                (recall - jnp.concatenate([recall[1:], 0.0 * recall[:1]], axis=-1))
+                * precision
+            )
+            if self.thresholds is not None
+            else None
         )
         return _unless_overflowed(
             exact if self.thresholds is None else binned,

@@ -130,8 +130,16 @@ class KLDivergence:
         _check_shape("KLDivergence", "y_true", y_true, (None, None), False)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         _check_shape("KLDivergence", "y_pred", y_pred, (None, None), False)
-        p = _divide_no_nan(y_pred, jnp.sum(y_pred, axis=-1, keepdims=True))
-        q = _divide_no_nan(y_true, jnp.sum(y_true, axis=-1, keepdims=True))
+        p = (
+            _divide_no_nan(y_pred, jnp.sum(y_pred, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
+        q = (
+            _divide_no_nan(y_true, jnp.sum(y_true, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
         divergence = (
             jnp.sum(jnp.exp(y_pred) * (y_pred - y_true), axis=-1)
             if self.log_prob

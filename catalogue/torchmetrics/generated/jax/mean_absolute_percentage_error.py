@@ -95,11 +95,9 @@ class MeanAbsolutePercentageError:
             sum_error=jnp.add(
                 state.sum_error,
                 _weighted_sum(
-                    _divide_no_nan(
-                        jnp.abs(y_pred - y_true),
-                        jnp.maximum(
-                            jnp.abs(y_true), jnp.asarray(1.17e-06, dtype=self.dtype)
-                        ),
+                    jnp.abs(y_pred - y_true)
+                    / jnp.maximum(
+                        jnp.abs(y_true), jnp.asarray(1.17e-06, dtype=self.dtype)
                     ),
                     sample_weight,
                 ),

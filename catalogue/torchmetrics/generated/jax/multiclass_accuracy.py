@@ -379,10 +379,16 @@ class MulticlassAccuracy:
             raise ValueError(
                 "MulticlassAccuracy has seen no batch yet: its state is shaped by the first one"
             )
-        overall = _divide_no_nan(
-            jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn)
+        overall = (
+            _divide_no_nan(jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(state.tp, state.tp + state.fn)
+        score = (
+            _divide_no_nan(state.tp, state.tp + state.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 state.tp + state.fn
@@ -393,7 +399,11 @@ class MulticlassAccuracy:
                     else state.tp + state.fn > 0
                 ).astype(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -288,7 +288,7 @@ class MulticlassAUROC:
                 score[:, None, :]
                 >= jnp.asarray(self.thresholds, dtype=self.dtype)[:, None]
             ).astype(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -368,48 +368,79 @@ class MulticlassAUROC:
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = jnp.where(
-            kept,
-            state.samples[:, self.num_classes + 1],
-            jnp.asarray(0.0, dtype=self.dtype),
+        weight = (
+            jnp.where(
+                kept,
+                state.samples[:, self.num_classes + 1],
+                jnp.asarray(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * jax.nn.one_hot(
-            state.samples[:, self.num_classes].astype(jnp.int32),
-            self.num_classes,
-            dtype=self.dtype,
+        positive = (
+            weight[:, None]
+            * jax.nn.one_hot(
+                state.samples[:, self.num_classes].astype(jnp.int32),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = jnp.where(
-            kept[:, None],
-            state.samples[:, : self.num_classes],
-            jnp.asarray(-float("inf"), dtype=self.dtype),
+        score = (
+            jnp.where(
+                kept[:, None],
+                state.samples[:, : self.num_classes],
+                jnp.asarray(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=0, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take_along_axis(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        sorted_score = (
+            jnp.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(starts.astype(jnp.int32), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(
-                    jnp.take_along_axis(weight[:, None] - positive, order, axis=0),
-                    (-1,),
+        group_negatives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(
+                        jnp.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        (-1,),
+                    ),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             jnp.concatenate(
@@ -427,13 +458,17 @@ class MulticlassAUROC:
                 jnp.flip(_divide_no_nan(state.negatives_above, state.negatives), axis=0)
             )
         )
-        group_positives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+        group_positives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             jnp.concatenate(
@@ -451,10 +486,9 @@ class MulticlassAUROC:
                 jnp.flip(_divide_no_nan(state.positives_above, state.positives), axis=0)
             )
         )
-        per_class = _divide_no_nan(
-            jnp.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1),
-            jnp.asarray(2, dtype=self.dtype),
-        )
+        per_class = jnp.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / jnp.asarray(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_class

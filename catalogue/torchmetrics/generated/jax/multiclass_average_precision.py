@@ -289,7 +289,7 @@ class MulticlassAveragePrecision:
                 score[:, None, :]
                 >= jnp.asarray(self.thresholds, dtype=self.dtype)[:, None]
             ).astype(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -366,89 +366,164 @@ class MulticlassAveragePrecision:
         )
 
     def compute(self, state):
-        undefined = jnp.logical_and(
-            jnp.equal(state.positives, 0),
-            jnp.not_equal(jnp.sum(state.positives), state.positives[0]),
+        undefined = (
+            jnp.logical_and(
+                jnp.equal(state.positives, 0),
+                jnp.not_equal(jnp.sum(state.positives), state.positives[0]),
+            )
+            if self.thresholds is None
+            else None
         )
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = jnp.where(
-            kept,
-            state.samples[:, self.num_classes + 1],
-            jnp.asarray(0.0, dtype=self.dtype),
+        weight = (
+            jnp.where(
+                kept,
+                state.samples[:, self.num_classes + 1],
+                jnp.asarray(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * jax.nn.one_hot(
-            state.samples[:, self.num_classes].astype(jnp.int32),
-            self.num_classes,
-            dtype=self.dtype,
+        positive = (
+            weight[:, None]
+            * jax.nn.one_hot(
+                state.samples[:, self.num_classes].astype(jnp.int32),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = jnp.where(
-            kept[:, None],
-            state.samples[:, : self.num_classes],
-            jnp.asarray(-float("inf"), dtype=self.dtype),
+        score = (
+            jnp.where(
+                kept[:, None],
+                state.samples[:, : self.num_classes],
+                jnp.asarray(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=0, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take_along_axis(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        sorted_score = (
+            jnp.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(starts.astype(jnp.int32), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        group_negatives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(
-                    jnp.take_along_axis(weight[:, None] - positive, order, axis=0),
-                    (-1,),
+        group_positives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        precision_at = _divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
-        )
-        exact = jnp.where(
-            undefined,
-            jnp.true_divide(0.0 * state.positives, state.positives),
-            _divide_no_nan(
-                jnp.sum(group_positives * precision_at, axis=-1), state.positives
-            ),
-        )
-        recall = jnp.transpose(_divide_no_nan(state.positives_above, state.positives))
-        precision = jnp.transpose(
-            _divide_no_nan(
-                state.positives_above, state.positives_above + state.negatives_above
+                (self.num_classes, self.max_samples),
             )
+            if self.thresholds is None
+            else None
         )
-        binned = jnp.sum(
-            (recall - jnp.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
-            * precision,
-            axis=-1,
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(
+                        jnp.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        (-1,),
+                    ),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            _divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
+        )
+        exact = (
+            jnp.where(
+                undefined,
+                jnp.true_divide(0.0 * state.positives, state.positives),
+                _divide_no_nan(
+                    jnp.sum(group_positives * precision_at, axis=-1), state.positives
+                ),
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            jnp.transpose(_divide_no_nan(state.positives_above, state.positives))
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            jnp.transpose(
+                _divide_no_nan(
+                    state.positives_above, state.positives_above + state.negatives_above
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            jnp.sum(
+                (
+                    recall
+                    - jnp.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1)
+                )
+                * precision,
+                axis=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_class = exact if self.thresholds is None else binned
-        defined = jnp.logical_not(jnp.isnan(per_class))
-        kept_values = jnp.where(defined, per_class, jnp.asarray(0.0, dtype=self.dtype))
+        defined = (
+            jnp.logical_not(jnp.isnan(per_class))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
+        kept_values = (
+            jnp.where(defined, per_class, jnp.asarray(0.0, dtype=self.dtype))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
         return _unless_overflowed(
             (
                 per_class

@@ -271,8 +271,16 @@ class MulticlassCalibrationError:
             _divide_no_nan(state.accuracy_sums, state.counts)
             - _divide_no_nan(state.confidence_sums, state.counts)
         )
-        proportion = jnp.true_divide(state.counts, jnp.sum(state.counts))
-        squared = jnp.sum(gap**2 * proportion)
+        proportion = (
+            jnp.true_divide(state.counts, jnp.sum(state.counts))
+            if self.norm != "max"
+            else None
+        )
+        squared = (
+            jnp.sum(gap**2 * proportion)
+            if self.norm != "l1" and self.norm != "max"
+            else None
+        )
         return (
             jnp.sum(gap * proportion)
             if self.norm == "l1"

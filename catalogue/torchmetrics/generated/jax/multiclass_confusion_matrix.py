@@ -190,10 +190,26 @@ class MulticlassConfusionMatrix:
         )
 
     def compute(self, state):
-        by_label = jnp.sum(state.confmat, axis=-1, keepdims=True)
-        by_prediction = jnp.sum(state.confmat, axis=-2, keepdims=True)
-        everything = jnp.sum(
-            jnp.sum(state.confmat, axis=-1, keepdims=True), axis=-2, keepdims=True
+        by_label = (
+            jnp.sum(state.confmat, axis=-1, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "true"
+            else None
+        )
+        by_prediction = (
+            jnp.sum(state.confmat, axis=-2, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "pred"
+            else None
+        )
+        everything = (
+            jnp.sum(
+                jnp.sum(state.confmat, axis=-1, keepdims=True), axis=-2, keepdims=True
+            )
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize != "true"
+            and self.normalize != "pred"
+            else None
         )
         return (
             state.confmat

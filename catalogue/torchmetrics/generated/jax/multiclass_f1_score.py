@@ -274,18 +274,26 @@ class MulticlassF1Score:
         )
 
     def compute(self, state):
-        overall = jnp.where(
-            2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp) > 0,
-            _divide_no_nan(
-                2.0 * jnp.sum(state.tp),
-                2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp),
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        overall = (
+            jnp.where(
+                2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp) > 0,
+                _divide_no_nan(
+                    2.0 * jnp.sum(state.tp),
+                    2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp),
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = jnp.where(
-            2.0 * state.tp + state.fn + state.fp > 0,
-            _divide_no_nan(2.0 * state.tp, 2.0 * state.tp + state.fn + state.fp),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        score = (
+            jnp.where(
+                2.0 * state.tp + state.fn + state.fp > 0,
+                _divide_no_nan(2.0 * state.tp, 2.0 * state.tp + state.fn + state.fp),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -293,7 +301,11 @@ class MulticlassF1Score:
                 if self.average == "weighted"
                 else (state.tp + state.fp + state.fn > 0).astype(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

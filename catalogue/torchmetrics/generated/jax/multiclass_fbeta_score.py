@@ -285,26 +285,37 @@ class MulticlassFBetaScore:
         )
 
     def compute(self, state):
-        overall = jnp.where(
-            (1.0 + self.beta**2) * jnp.sum(state.tp)
-            + self.beta**2 * jnp.sum(state.fn)
-            + jnp.sum(state.fp)
-            > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * jnp.sum(state.tp),
+        overall = (
+            jnp.where(
                 (1.0 + self.beta**2) * jnp.sum(state.tp)
                 + self.beta**2 * jnp.sum(state.fn)
-                + jnp.sum(state.fp),
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+                + jnp.sum(state.fp)
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * jnp.sum(state.tp),
+                    (1.0 + self.beta**2) * jnp.sum(state.tp)
+                    + self.beta**2 * jnp.sum(state.fn)
+                    + jnp.sum(state.fp),
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = jnp.where(
-            (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * state.tp,
-                (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp,
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        score = (
+            jnp.where(
+                (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * state.tp,
+                    (1.0 + self.beta**2) * state.tp
+                    + self.beta**2 * state.fn
+                    + state.fp,
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -312,7 +323,11 @@ class MulticlassFBetaScore:
                 if self.average == "weighted"
                 else (state.tp + state.fp + state.fn > 0).astype(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -384,17 +384,28 @@ class MulticlassHammingDistance:
             raise ValueError(
                 "MulticlassHammingDistance has seen no batch yet: its state is shaped by the first one"
             )
-        overall = 1.0 - _divide_no_nan(
-            jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn)
+        overall = (
+            1.0
+            - _divide_no_nan(jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - _divide_no_nan(state.tp, state.tp + state.fn)
+        score = (
+            1.0 - _divide_no_nan(state.tp, state.tp + state.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 state.tp + state.fn
                 if self.average == "weighted"
                 else (state.tp + state.fp + state.fn > 0).astype(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -215,26 +215,55 @@ class MulticlassJaccardIndex:
             + jnp.sum(state.confmat, axis=1)
             - intersection
         )
-        per_class = jnp.where(
-            jnp.not_equal(union, 0),
-            _divide_no_nan(intersection, union),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        per_class = (
+            jnp.where(
+                jnp.not_equal(union, 0),
+                _divide_no_nan(intersection, union),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
-        counted = jnp.not_equal(
-            jnp.arange(self.num_classes, dtype=jnp.int32),
-            self.ignore_index if self.ignore_index is not None else -1,
-        ).astype(self.dtype)
-        micro_union = jnp.sum(union * counted)
-        seen = jnp.not_equal(
-            jnp.sum(state.confmat, axis=0) + jnp.sum(state.confmat, axis=1), 0
-        ).astype(self.dtype)
+        counted = (
+            jnp.not_equal(
+                jnp.arange(self.num_classes, dtype=jnp.int32),
+                self.ignore_index if self.ignore_index is not None else -1,
+            ).astype(self.dtype)
+            if not (self.average is None or self.average == "none")
+            and self.average is not None
+            and self.average != "weighted"
+            or not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        micro_union = (
+            jnp.sum(union * counted)
+            if not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        seen = (
+            jnp.not_equal(
+                jnp.sum(state.confmat, axis=0) + jnp.sum(state.confmat, axis=1), 0
+            ).astype(self.dtype)
+            if not (self.average is None or self.average == "none")
+            and self.average != "micro"
+            and self.average is not None
+            and self.average != "weighted"
+            else None
+        )
         class_weights = (
             (
                 jnp.sum(state.confmat, axis=1)
                 if self.average == "weighted"
                 else counted * seen
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -384,17 +384,27 @@ class MulticlassSpecificity:
             raise ValueError(
                 "MulticlassSpecificity has seen no batch yet: its state is shaped by the first one"
             )
-        overall = _divide_no_nan(
-            jnp.sum(state.tn), jnp.sum(state.tn) + jnp.sum(state.fp)
+        overall = (
+            _divide_no_nan(jnp.sum(state.tn), jnp.sum(state.tn) + jnp.sum(state.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(state.tn, state.tn + state.fp)
+        score = (
+            _divide_no_nan(state.tn, state.tn + state.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 state.tp + state.fn
                 if self.average == "weighted"
                 else (state.tp + state.fp + state.fn > 0).astype(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -233,15 +233,23 @@ class MultilabelAccuracy:
         )
 
     def compute(self, state):
-        overall = _divide_no_nan(
-            jnp.sum(state.tp) + jnp.sum(state.tn),
-            jnp.sum(state.tp)
-            + jnp.sum(state.fp)
-            + jnp.sum(state.tn)
-            + jnp.sum(state.fn),
+        overall = (
+            _divide_no_nan(
+                jnp.sum(state.tp) + jnp.sum(state.tn),
+                jnp.sum(state.tp)
+                + jnp.sum(state.fp)
+                + jnp.sum(state.tn)
+                + jnp.sum(state.fn),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(
-            state.tp + state.tn, state.tp + state.fp + state.tn + state.fn
+        score = (
+            _divide_no_nan(
+                state.tp + state.tn, state.tp + state.fp + state.tn + state.fn
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

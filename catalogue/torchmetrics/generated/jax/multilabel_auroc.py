@@ -282,7 +282,7 @@ class MultilabelAUROC:
                 score[:, None, :]
                 >= jnp.asarray(self.thresholds, dtype=self.dtype)[:, None]
             ).astype(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -362,57 +362,91 @@ class MultilabelAUROC:
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        negative = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, 2 * self.num_labels :],
-                jnp.asarray(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        negative = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, 2 * self.num_labels :],
+                    jnp.asarray(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, : self.num_labels],
-                jnp.asarray(-float("inf"), dtype=self.dtype),
-            ),
-            (-1, columns),
+        score = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, : self.num_labels],
+                    jnp.asarray(-float("inf"), dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=0, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take_along_axis(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        sorted_score = (
+            jnp.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             _cumsum(starts.astype(jnp.int32), 0, False, False)
             - 1
             + rows * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(negative, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_negatives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(negative, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_negatives = (
             jnp.sum(state.negatives, keepdims=True) if micro else state.negatives
         )
         column_negatives_above = (
-            jnp.sum(state.negatives_above, axis=1, keepdims=True)
-            if micro
-            else state.negatives_above
+            (
+                jnp.sum(state.negatives_above, axis=1, keepdims=True)
+                if micro
+                else state.negatives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         fpr = (
             jnp.concatenate(
@@ -432,29 +466,41 @@ class MultilabelAUROC:
                 )
             )
         )
-        positive = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, self.num_labels : 2 * self.num_labels],
-                jnp.asarray(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        positive = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, self.num_labels : 2 * self.num_labels],
+                    jnp.asarray(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        group_positives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_positives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             jnp.sum(state.positives, keepdims=True) if micro else state.positives
         )
         column_positives_above = (
-            jnp.sum(state.positives_above, axis=1, keepdims=True)
-            if micro
-            else state.positives_above
+            (
+                jnp.sum(state.positives_above, axis=1, keepdims=True)
+                if micro
+                else state.positives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         tpr = (
             jnp.concatenate(
@@ -474,10 +520,9 @@ class MultilabelAUROC:
                 )
             )
         )
-        per_column = _divide_no_nan(
-            jnp.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1),
-            jnp.asarray(2, dtype=self.dtype),
-        )
+        per_column = jnp.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / jnp.asarray(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_column

@@ -282,7 +282,7 @@ class MultilabelAveragePrecision:
                 score[:, None, :]
                 >= jnp.asarray(self.thresholds, dtype=self.dtype)[:, None]
             ).astype(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _samples, _samples_rows = _append_rows(
@@ -362,96 +362,171 @@ class MultilabelAveragePrecision:
         kept = (
             jnp.arange(self.max_samples if self.thresholds is None else 0)
             < state.samples_rows
+            if self.thresholds is None
+            else None
         )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        positive = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, self.num_labels : 2 * self.num_labels],
-                jnp.asarray(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        positive = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, self.num_labels : 2 * self.num_labels],
+                    jnp.asarray(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, : self.num_labels],
-                jnp.asarray(-float("inf"), dtype=self.dtype),
-            ),
-            (-1, columns),
+        score = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, : self.num_labels],
+                    jnp.asarray(-float("inf"), dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = jnp.argsort(score, axis=0, stable=True, descending=True).astype(
-            jnp.int32
+        order = (
+            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = jnp.take_along_axis(score, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_score[:1]) > 0,
-                jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        sorted_score = (
+            jnp.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        starts = (
+            jnp.concatenate(
+                [
+                    jnp.ones_like(sorted_score[:1]) > 0,
+                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             _cumsum(starts.astype(jnp.int32), 0, False, False)
             - 1
             + rows * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_positives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        negative = jnp.reshape(
-            jnp.where(
-                kept[:, None],
-                state.samples[:, 2 * self.num_labels :],
-                jnp.asarray(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = jnp.reshape(
-            _segment_sum(
-                jnp.reshape(jnp.take_along_axis(negative, order, axis=0), (-1,)),
-                jnp.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        negative = (
+            jnp.reshape(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, 2 * self.num_labels :],
+                    jnp.asarray(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        precision_at = _divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
+        group_negatives = (
+            jnp.reshape(
+                _segment_sum(
+                    jnp.reshape(jnp.take_along_axis(negative, order, axis=0), (-1,)),
+                    jnp.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            _divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             jnp.sum(state.positives, keepdims=True) if micro else state.positives
         )
-        exact = _divide_no_nan(
-            jnp.sum(group_positives * precision_at, axis=-1), column_positives
+        exact = (
+            _divide_no_nan(
+                jnp.sum(group_positives * precision_at, axis=-1), column_positives
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives_above = (
-            jnp.sum(state.positives_above, axis=1, keepdims=True)
-            if micro
-            else state.positives_above
-        )
-        recall = jnp.transpose(_divide_no_nan(column_positives_above, column_positives))
-        column_negatives_above = (
-            jnp.sum(state.negatives_above, axis=1, keepdims=True)
-            if micro
-            else state.negatives_above
-        )
-        precision = jnp.transpose(
-            _divide_no_nan(
-                column_positives_above, column_positives_above + column_negatives_above
+            (
+                jnp.sum(state.positives_above, axis=1, keepdims=True)
+                if micro
+                else state.positives_above
             )
+            if self.thresholds is not None
+            else None
         )
-        binned = jnp.sum(
-            (recall - jnp.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
-            * precision,
-            axis=-1,
+        recall = (
+            jnp.transpose(_divide_no_nan(column_positives_above, column_positives))
+            if self.thresholds is not None
+            else None
+        )
+        column_negatives_above = (
+            (
+                jnp.sum(state.negatives_above, axis=1, keepdims=True)
+                if micro
+                else state.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            jnp.transpose(
+                _divide_no_nan(
+                    column_positives_above,
+                    column_positives_above + column_negatives_above,
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            jnp.sum(
+                (
+                    recall
+                    - jnp.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1)
+                )
+                * precision,
+                axis=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_column = exact if self.thresholds is None else binned
         return _unless_overflowed(

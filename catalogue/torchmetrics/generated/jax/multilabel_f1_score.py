@@ -245,18 +245,26 @@ class MultilabelF1Score:
         )
 
     def compute(self, state):
-        overall = jnp.where(
-            2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp) > 0,
-            _divide_no_nan(
-                2.0 * jnp.sum(state.tp),
-                2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp),
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        overall = (
+            jnp.where(
+                2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp) > 0,
+                _divide_no_nan(
+                    2.0 * jnp.sum(state.tp),
+                    2.0 * jnp.sum(state.tp) + jnp.sum(state.fn) + jnp.sum(state.fp),
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = jnp.where(
-            2.0 * state.tp + state.fn + state.fp > 0,
-            _divide_no_nan(2.0 * state.tp, 2.0 * state.tp + state.fn + state.fp),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        score = (
+            jnp.where(
+                2.0 * state.tp + state.fn + state.fp > 0,
+                _divide_no_nan(2.0 * state.tp, 2.0 * state.tp + state.fn + state.fp),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

@@ -257,26 +257,37 @@ class MultilabelFBetaScore:
         )
 
     def compute(self, state):
-        overall = jnp.where(
-            (1.0 + self.beta**2) * jnp.sum(state.tp)
-            + self.beta**2 * jnp.sum(state.fn)
-            + jnp.sum(state.fp)
-            > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * jnp.sum(state.tp),
+        overall = (
+            jnp.where(
                 (1.0 + self.beta**2) * jnp.sum(state.tp)
                 + self.beta**2 * jnp.sum(state.fn)
-                + jnp.sum(state.fp),
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+                + jnp.sum(state.fp)
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * jnp.sum(state.tp),
+                    (1.0 + self.beta**2) * jnp.sum(state.tp)
+                    + self.beta**2 * jnp.sum(state.fn)
+                    + jnp.sum(state.fp),
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = jnp.where(
-            (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * state.tp,
-                (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp,
-            ),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        score = (
+            jnp.where(
+                (1.0 + self.beta**2) * state.tp + self.beta**2 * state.fn + state.fp
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * state.tp,
+                    (1.0 + self.beta**2) * state.tp
+                    + self.beta**2 * state.fn
+                    + state.fp,
+                ),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

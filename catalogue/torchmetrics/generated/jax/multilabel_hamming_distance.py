@@ -233,15 +233,25 @@ class MultilabelHammingDistance:
         )
 
     def compute(self, state):
-        overall = 1.0 - _divide_no_nan(
-            jnp.sum(state.tp) + jnp.sum(state.tn),
-            jnp.sum(state.tp)
-            + jnp.sum(state.fp)
-            + jnp.sum(state.tn)
-            + jnp.sum(state.fn),
+        overall = (
+            1.0
+            - _divide_no_nan(
+                jnp.sum(state.tp) + jnp.sum(state.tn),
+                jnp.sum(state.tp)
+                + jnp.sum(state.fp)
+                + jnp.sum(state.tn)
+                + jnp.sum(state.fn),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - _divide_no_nan(
-            state.tp + state.tn, state.tp + state.fp + state.tn + state.fn
+        score = (
+            1.0
+            - _divide_no_nan(
+                state.tp + state.tn, state.tp + state.fp + state.tn + state.fn
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

@@ -226,10 +226,15 @@ class MultilabelJaccardIndex:
     def compute(self, state):
         union = state.confmat[:, 1, 1] + state.confmat[:, 0, 1] + state.confmat[:, 1, 0]
         intersection = state.confmat[:, 1, 1]
-        per_label = jnp.where(
-            jnp.not_equal(union, 0),
-            _divide_no_nan(intersection, union),
-            jnp.asarray(self.zero_division, dtype=self.dtype),
+        per_label = (
+            jnp.where(
+                jnp.not_equal(union, 0),
+                _divide_no_nan(intersection, union),
+                jnp.asarray(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
         label_weights = (
             (
@@ -237,7 +242,11 @@ class MultilabelJaccardIndex:
                 if self.average == "weighted"
                 else jnp.ones_like(intersection)
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

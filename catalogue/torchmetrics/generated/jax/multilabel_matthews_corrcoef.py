@@ -208,48 +208,59 @@ class MultilabelMatthewsCorrCoef:
             if len(state.confmat.shape) == 3
             else state.confmat
         )
-        tp = matrix[1, 1]
-        tn = matrix[0, 0]
-        fp = matrix[0, 1]
-        fn = matrix[1, 0]
+        tp = matrix[1, 1] if state.confmat.shape[-1] == 2 else None
+        tn = matrix[0, 0] if state.confmat.shape[-1] == 2 else None
+        fp = matrix[0, 1] if state.confmat.shape[-1] == 2 else None
+        fn = matrix[1, 0] if state.confmat.shape[-1] == 2 else None
         total = jnp.sum(matrix)
         predicted_totals = jnp.sum(matrix, axis=0)
         label_totals = jnp.sum(matrix, axis=1)
         spread = (total**2 - jnp.sum(predicted_totals**2)) * (
             total**2 - jnp.sum(label_totals**2)
         )
-        float32_epsilon = 1.1920928955078125e-07
-        one_sided_numerator = jnp.where(
-            jnp.logical_and(jnp.equal(fn, 0.0), jnp.equal(tn, 0.0)),
-            jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype)) * (tp - fp),
+        float32_epsilon = (
+            1.1920928955078125e-07 if state.confmat.shape[-1] == 2 else None
+        )
+        one_sided_numerator = (
             jnp.where(
-                jnp.logical_and(jnp.equal(fp, 0.0), jnp.equal(tn, 0.0)),
-                jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype)) * (tp - fn),
+                jnp.logical_and(jnp.equal(fn, 0.0), jnp.equal(tn, 0.0)),
+                jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype)) * (tp - fp),
                 jnp.where(
-                    jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fn, 0.0)),
+                    jnp.logical_and(jnp.equal(fp, 0.0), jnp.equal(tn, 0.0)),
                     jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
-                    * (tn - fp),
+                    * (tp - fn),
                     jnp.where(
-                        jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fp, 0.0)),
+                        jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fn, 0.0)),
                         jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
-                        * (tn - fn),
+                        * (tn - fp),
                         jnp.where(
-                            jnp.equal(tp, 0.0),
-                            tn - fp * fn,
-                            jnp.where(jnp.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fp, 0.0)),
+                            jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
+                            * (tn - fn),
+                            jnp.where(
+                                jnp.equal(tp, 0.0),
+                                tn - fp * fn,
+                                jnp.where(jnp.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            ),
                         ),
                     ),
                 ),
-            ),
+            )
+            if state.confmat.shape[-1] == 2
+            else None
         )
-        one_sided = _divide_no_nan(
-            one_sided_numerator,
-            jnp.sqrt(
-                (tp + fp + float32_epsilon)
-                * (tp + fn + float32_epsilon)
-                * (tn + fp + float32_epsilon)
-                * (tn + fn + float32_epsilon)
-            ),
+        one_sided = (
+            _divide_no_nan(
+                one_sided_numerator,
+                jnp.sqrt(
+                    (tp + fp + float32_epsilon)
+                    * (tp + fn + float32_epsilon)
+                    * (tn + fp + float32_epsilon)
+                    * (tn + fn + float32_epsilon)
+                ),
+            )
+            if state.confmat.shape[-1] == 2
+            else None
         )
         correct = jnp.sum(
             matrix
@@ -260,18 +271,24 @@ class MultilabelMatthewsCorrCoef:
             )
         )
         covariance = correct * total - jnp.sum(label_totals * predicted_totals)
-        two_by_two = jnp.where(
-            jnp.logical_and(jnp.not_equal(tp + tn, 0.0), jnp.equal(fp + fn, 0.0)),
-            jnp.asarray(1.0, dtype=self.dtype),
+        two_by_two = (
             jnp.where(
-                jnp.logical_and(jnp.equal(tp + tn, 0.0), jnp.not_equal(fp + fn, 0.0)),
-                jnp.asarray(-1.0, dtype=self.dtype),
+                jnp.logical_and(jnp.not_equal(tp + tn, 0.0), jnp.equal(fp + fn, 0.0)),
+                jnp.asarray(1.0, dtype=self.dtype),
                 jnp.where(
-                    jnp.equal(spread, 0.0),
-                    one_sided,
-                    _divide_no_nan(covariance, jnp.sqrt(spread)),
+                    jnp.logical_and(
+                        jnp.equal(tp + tn, 0.0), jnp.not_equal(fp + fn, 0.0)
+                    ),
+                    jnp.asarray(-1.0, dtype=self.dtype),
+                    jnp.where(
+                        jnp.equal(spread, 0.0),
+                        one_sided,
+                        _divide_no_nan(covariance, jnp.sqrt(spread)),
+                    ),
                 ),
-            ),
+            )
+            if state.confmat.shape[-1] == 2
+            else None
         )
         return (
             two_by_two

@@ -234,10 +234,16 @@ class MultilabelPrecision:
         )
 
     def compute(self, state):
-        overall = _divide_no_nan(
-            jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fp)
+        overall = (
+            _divide_no_nan(jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(state.tp, state.tp + state.fp)
+        score = (
+            _divide_no_nan(state.tp, state.tp + state.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

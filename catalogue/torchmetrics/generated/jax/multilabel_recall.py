@@ -234,10 +234,16 @@ class MultilabelRecall:
         )
 
     def compute(self, state):
-        overall = _divide_no_nan(
-            jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn)
+        overall = (
+            _divide_no_nan(jnp.sum(state.tp), jnp.sum(state.tp) + jnp.sum(state.fn))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(state.tp, state.tp + state.fn)
+        score = (
+            _divide_no_nan(state.tp, state.tp + state.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

@@ -233,10 +233,16 @@ class MultilabelSpecificity:
         )
 
     def compute(self, state):
-        overall = _divide_no_nan(
-            jnp.sum(state.tn), jnp.sum(state.tn) + jnp.sum(state.fp)
+        overall = (
+            _divide_no_nan(jnp.sum(state.tn), jnp.sum(state.tn) + jnp.sum(state.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(state.tn, state.tn + state.fp)
+        score = (
+            _divide_no_nan(state.tn, state.tn + state.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

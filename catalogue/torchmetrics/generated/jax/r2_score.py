@@ -276,7 +276,7 @@ class R2Score:
                 else jnp.sum(_divide_no_nan(tss, jnp.sum(tss)) * scores)
             )
         )
-        n = state.num_obs[0]
+        n = state.num_obs[0] if self.adjusted != 0 else None
         return (
             r2
             if self.adjusted == 0

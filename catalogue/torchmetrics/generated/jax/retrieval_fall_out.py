@@ -393,9 +393,21 @@ class RetrievalFallOut:
             ),
         )
         count = jnp.sum(counted.astype(jnp.int32))
-        size = _segment_sum(jnp.ones_like(group), group, self.max_samples)
-        start = jnp.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+        size = (
+            _segment_sum(jnp.ones_like(group), group, self.max_samples)
+            if self.top_k is not None
+            else None
+        )
+        start = (
+            jnp.take(_cumsum(size, 0, False, True), group, axis=0)
+            if self.top_k is not None
+            else None
+        )
+        rank = (
+            jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+            if self.top_k is not None
+            else None
+        )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = _divide_no_nan(
             _segment_sum(
@@ -412,13 +424,19 @@ class RetrievalFallOut:
             ),
             query_value,
         )
-        lower_median = jnp.take(
-            jnp.sort(
-                jnp.where(counted, value, jnp.asarray(float("inf"), dtype=self.dtype)),
-                axis=-1,
-            ),
-            jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
-            axis=0,
+        lower_median = (
+            jnp.take(
+                jnp.sort(
+                    jnp.where(
+                        counted, value, jnp.asarray(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                ),
+                jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

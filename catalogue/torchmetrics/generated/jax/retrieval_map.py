@@ -412,10 +412,9 @@ class RetrievalMAP:
             jnp.asarray(0.0, dtype=self.dtype),
         )
         hit_count = _segment_sum(hit.astype(self.dtype), group, self.max_samples)
-        query_value = _divide_no_nan(
-            _segment_sum(precision_at_hit, group, self.max_samples),
-            jnp.maximum(hit_count, jnp.asarray(1.0, dtype=self.dtype)),
-        )
+        query_value = _segment_sum(
+            precision_at_hit, group, self.max_samples
+        ) / jnp.maximum(hit_count, jnp.asarray(1.0, dtype=self.dtype))
         value = jnp.where(
             empty,
             jnp.asarray(
@@ -423,13 +422,19 @@ class RetrievalMAP:
             ),
             query_value,
         )
-        lower_median = jnp.take(
-            jnp.sort(
-                jnp.where(counted, value, jnp.asarray(float("inf"), dtype=self.dtype)),
-                axis=-1,
-            ),
-            jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
-            axis=0,
+        lower_median = (
+            jnp.take(
+                jnp.sort(
+                    jnp.where(
+                        counted, value, jnp.asarray(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                ),
+                jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

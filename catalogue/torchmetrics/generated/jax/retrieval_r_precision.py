@@ -401,13 +401,19 @@ class RetrievalRPrecision:
             ),
             query_value,
         )
-        lower_median = jnp.take(
-            jnp.sort(
-                jnp.where(counted, value, jnp.asarray(float("inf"), dtype=self.dtype)),
-                axis=-1,
-            ),
-            jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
-            axis=0,
+        lower_median = (
+            jnp.take(
+                jnp.sort(
+                    jnp.where(
+                        counted, value, jnp.asarray(float("inf"), dtype=self.dtype)
+                    ),
+                    axis=-1,
+                ),
+                jnp.maximum((count - 1) // 2, jnp.asarray(0, dtype=jnp.int32)),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

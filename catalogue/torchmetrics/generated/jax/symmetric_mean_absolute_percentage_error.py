@@ -98,12 +98,11 @@ class SymmetricMeanAbsolutePercentageError:
             sum_error=jnp.add(
                 state.sum_error,
                 _weighted_sum(
-                    _divide_no_nan(
-                        2.0 * jnp.abs(y_pred - y_true),
-                        jnp.maximum(
-                            jnp.abs(y_true) + jnp.abs(y_pred),
-                            jnp.asarray(1.17e-06, dtype=self.dtype),
-                        ),
+                    2.0
+                    * jnp.abs(y_pred - y_true)
+                    / jnp.maximum(
+                        jnp.abs(y_true) + jnp.abs(y_pred),
+                        jnp.asarray(1.17e-06, dtype=self.dtype),
                     ),
                     sample_weight,
                 ),

@@ -105,29 +105,46 @@ class TweedieDevianceScore:
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         t = y_true
         p = y_pred
-        poisson = 2.0 * (
-            jnp.where(
-                jnp.equal(t, 0),
-                jnp.asarray(0.0, dtype=self.dtype),
-                t * jnp.log(_divide_no_nan(t, p)),
+        poisson = (
+            2.0
+            * (
+                jnp.where(
+                    jnp.equal(t, 0),
+                    jnp.asarray(0.0, dtype=self.dtype),
+                    t * jnp.log(_divide_no_nan(t, p)),
+                )
+                + p
+                - t
             )
-            + p
-            - t
+            if self.power == 1
+            else None
         )
-        gamma = 2.0 * (jnp.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
-        general = 2.0 * (
-            _divide_no_nan(
-                jnp.maximum(t, jnp.asarray(0.0, dtype=self.dtype))
-                ** (2.0 - self.power),
-                jnp.asarray((1.0 - self.power) * (2.0 - self.power), dtype=self.dtype),
+        gamma = (
+            2.0 * (jnp.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
+            if self.power == 2
+            else None
+        )
+        general = (
+            2.0
+            * (
+                _divide_no_nan(
+                    jnp.maximum(t, jnp.asarray(0.0, dtype=self.dtype))
+                    ** (2.0 - self.power),
+                    jnp.asarray(
+                        (1.0 - self.power) * (2.0 - self.power), dtype=self.dtype
+                    ),
+                )
+                - _divide_no_nan(
+                    t * p ** (1.0 - self.power),
+                    jnp.asarray(1.0 - self.power, dtype=self.dtype),
+                )
+                + _divide_no_nan(
+                    p ** (2.0 - self.power),
+                    jnp.asarray(2.0 - self.power, dtype=self.dtype),
+                )
             )
-            - _divide_no_nan(
-                t * p ** (1.0 - self.power),
-                jnp.asarray(1.0 - self.power, dtype=self.dtype),
-            )
-            + _divide_no_nan(
-                p ** (2.0 - self.power), jnp.asarray(2.0 - self.power, dtype=self.dtype)
-            )
+            if self.power != 0 and self.power != 1 and self.power != 2
+            else None
         )
         deviance = (
             jnp.square(t - p)

@@ -29,14 +29,6 @@ def _weighted_sum(values, sample_weight):
     return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
-    zero = b == 0
-    return jnp.where(
-        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
-    )
-
-
 def _float_dtype(metric, dtype):
     """The metric's float dtype, refused where JAX would not hold it: float64 without 64-bit types enabled is
     silently float32 in JAX, which would compute a number other than the one asked for.
@@ -116,9 +108,8 @@ class WeightedMeanAbsolutePercentageError:
         )
 
     def compute(self, state):
-        return _divide_no_nan(
-            state.sum_abs_error,
-            jnp.maximum(state.sum_scale, jnp.asarray(1.17e-06, dtype=self.dtype)),
+        return state.sum_abs_error / jnp.maximum(
+            state.sum_scale, jnp.asarray(1.17e-06, dtype=self.dtype)
         )
 
     def get_config(self):

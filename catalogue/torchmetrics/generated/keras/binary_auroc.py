@@ -329,7 +329,7 @@ class BinaryAUROC(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype),
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -353,36 +353,61 @@ class BinaryAUROC(keras.metrics.Metric):
         )
 
     def result(self):
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
-        score = ops.where(
-            kept,
-            ops.convert_to_tensor(self.samples)[:, 0],
-            ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
-        sorted_score = ops.take(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        score = (
+            ops.where(
+                kept,
+                ops.convert_to_tensor(self.samples)[:, 0],
+                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        group_negatives = _segment_sum(
-            ops.take(
-                ops.where(
-                    kept,
-                    ops.convert_to_tensor(self.samples)[:, 2],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            ops.take(score, order, axis=0) if self.thresholds is None else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group = (
+            _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                ops.take(
+                    ops.where(
+                        kept,
+                        ops.convert_to_tensor(self.samples)[:, 2],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             ops.concatenate(
@@ -404,18 +429,22 @@ class BinaryAUROC(keras.metrics.Metric):
                 axis=0,
             )
         )
-        group_positives = _segment_sum(
-            ops.take(
-                ops.where(
-                    kept,
-                    ops.convert_to_tensor(self.samples)[:, 1],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+        group_positives = (
+            _segment_sum(
+                ops.take(
+                    ops.where(
+                        kept,
+                        ops.convert_to_tensor(self.samples)[:, 1],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             ops.concatenate(
@@ -437,35 +466,52 @@ class BinaryAUROC(keras.metrics.Metric):
                 axis=0,
             )
         )
-        area = ops.divide_no_nan(
-            ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])),
-            ops.convert_to_tensor(2, dtype=self.dtype),
-        )
+        area = ops.sum(
+            (fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])
+        ) / ops.convert_to_tensor(2, dtype=self.dtype)
         cut = (
-            ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
-            if self.max_fpr is not None
-            else fpr
+            (
+                ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
+                if self.max_fpr is not None
+                else fpr
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        cut_tpr = tpr[:-1] + ops.divide_no_nan(
-            (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+        cut_tpr = (
+            tpr[:-1]
+            + ops.divide_no_nan(
+                (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        partial_area = ops.divide_no_nan(
-            ops.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)),
-            ops.convert_to_tensor(2, dtype=self.dtype),
+        partial_area = (
+            ops.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
+            / ops.convert_to_tensor(2, dtype=self.dtype)
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
         standardised = (
-            0.5
-            * (
-                1
-                + ops.divide_no_nan(
-                    partial_area - 0.5 * self.max_fpr**2,
-                    ops.convert_to_tensor(
-                        self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype
-                    ),
+            (
+                0.5
+                * (
+                    1
+                    + ops.divide_no_nan(
+                        partial_area - 0.5 * self.max_fpr**2,
+                        ops.convert_to_tensor(
+                            self.max_fpr - 0.5 * self.max_fpr**2, dtype=self.dtype
+                        ),
+                    )
                 )
+                if self.max_fpr is not None
+                else area
             )
-            if self.max_fpr is not None
-            else area
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            else None
         )
         return _unless_overflowed(
             (

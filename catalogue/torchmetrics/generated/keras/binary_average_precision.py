@@ -322,7 +322,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype),
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -346,72 +346,121 @@ class BinaryAveragePrecision(keras.metrics.Metric):
         )
 
     def result(self):
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
-        score = ops.where(
-            kept,
-            ops.convert_to_tensor(self.samples)[:, 0],
-            ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
-        sorted_score = ops.take(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=-1,
+        score = (
+            ops.where(
+                kept,
+                ops.convert_to_tensor(self.samples)[:, 0],
+                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        group_positives = _segment_sum(
-            ops.take(
-                ops.where(
-                    kept,
-                    ops.convert_to_tensor(self.samples)[:, 1],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            ops.take(score, order, axis=0) if self.thresholds is None else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group = (
+            _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(
+                ops.take(
+                    ops.where(
+                        kept,
+                        ops.convert_to_tensor(self.samples)[:, 1],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, 0, False, False)
-        group_negatives = _segment_sum(
-            ops.take(
-                ops.where(
-                    kept,
-                    ops.convert_to_tensor(self.samples)[:, 2],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                ops.take(
+                    ops.where(
+                        kept,
+                        ops.convert_to_tensor(self.samples)[:, 2],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    order,
+                    axis=0,
                 ),
-                order,
-                axis=0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        exact = ops.divide_no_nan(
+        exact = (
+            ops.divide_no_nan(
+                ops.sum(
+                    ops.divide_no_nan(
+                        group_positives * true_positives,
+                        true_positives + _cumsum(group_negatives, 0, False, False),
+                    )
+                ),
+                ops.convert_to_tensor(self.positives),
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.positives_above),
+                ops.convert_to_tensor(self.positives),
+            )
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.positives_above),
+                ops.convert_to_tensor(self.positives_above)
+                + ops.convert_to_tensor(self.negatives_above),
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
             ops.sum(
-                ops.divide_no_nan(
-                    group_positives * true_positives,
-                    true_positives + _cumsum(group_negatives, 0, False, False),
-                )
-            ),
-            ops.convert_to_tensor(self.positives),
-        )
-        recall = ops.divide_no_nan(
-            ops.convert_to_tensor(self.positives_above),
-            ops.convert_to_tensor(self.positives),
-        )
-        precision = ops.divide_no_nan(
-            ops.convert_to_tensor(self.positives_above),
-            ops.convert_to_tensor(self.positives_above)
-            + ops.convert_to_tensor(self.negatives_above),
-        )
-        binned = ops.sum(
-            (recall - ops.concatenate([recall[1:], 0.0 * recall[:1]], axis=-1))
-            * precision
+                (recall - ops.concatenate([recall[1:], 0.0 * recall[:1]], axis=-1))
+                * precision
+            )
+            if self.thresholds is not None
+            else None
         )
         return _unless_overflowed(
             exact if self.thresholds is None else binned,

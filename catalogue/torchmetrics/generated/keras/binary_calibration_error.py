@@ -206,11 +206,19 @@ class BinaryCalibrationError(keras.metrics.Metric):
                 ops.convert_to_tensor(self.counts),
             )
         )
-        proportion = ops.true_divide(
-            ops.convert_to_tensor(self.counts),
-            ops.sum(ops.convert_to_tensor(self.counts)),
+        proportion = (
+            ops.true_divide(
+                ops.convert_to_tensor(self.counts),
+                ops.sum(ops.convert_to_tensor(self.counts)),
+            )
+            if self.norm != "max"
+            else None
         )
-        squared = ops.sum(gap**2 * proportion)
+        squared = (
+            ops.sum(gap**2 * proportion)
+            if self.norm != "l1" and self.norm != "max"
+            else None
+        )
         return (
             ops.sum(gap * proportion)
             if self.norm == "l1"

@@ -118,8 +118,16 @@ class KLDivergence(keras.metrics.Metric):
         _check_shape("KLDivergence", "y_true", y_true, (None, None), False)
         y_pred = ops.cast(y_pred, self.dtype)
         _check_shape("KLDivergence", "y_pred", y_pred, (None, None), False)
-        p = ops.divide_no_nan(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
-        q = ops.divide_no_nan(y_true, ops.sum(y_true, axis=-1, keepdims=True))
+        p = (
+            ops.divide_no_nan(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
+        q = (
+            ops.divide_no_nan(y_true, ops.sum(y_true, axis=-1, keepdims=True))
+            if not self.log_prob
+            else None
+        )
         divergence = (
             ops.sum(ops.exp(y_pred) * (y_pred - y_true), axis=-1)
             if self.log_prob

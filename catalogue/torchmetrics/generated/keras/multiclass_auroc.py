@@ -345,7 +345,7 @@ class MulticlassAUROC(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -369,48 +369,84 @@ class MulticlassAUROC(keras.metrics.Metric):
         )
 
     def result(self):
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
-        weight = ops.where(
-            kept,
-            ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * ops.one_hot(
-            ops.cast(ops.convert_to_tensor(self.samples)[:, self.num_classes], "int32"),
-            self.num_classes,
-            dtype=self.dtype,
+        weight = (
+            ops.where(
+                kept,
+                ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
+                ops.convert_to_tensor(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = ops.where(
-            kept[:, None],
-            ops.convert_to_tensor(self.samples)[:, : self.num_classes],
-            ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        positive = (
+            weight[:, None]
+            * ops.one_hot(
+                ops.cast(
+                    ops.convert_to_tensor(self.samples)[:, self.num_classes], "int32"
+                ),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
-        sorted_score = ops.take_along_axis(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        score = (
+            ops.where(
+                kept[:, None],
+                ops.convert_to_tensor(self.samples)[:, : self.num_classes],
+                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
+        )
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            ops.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(ops.cast(starts, "int32"), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = ops.reshape(
-            _segment_sum(
-                ops.reshape(
-                    ops.take_along_axis(weight[:, None] - positive, order, axis=0),
-                    (-1,),
+        group_negatives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(
+                        ops.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        (-1,),
+                    ),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             ops.concatenate(
@@ -434,13 +470,17 @@ class MulticlassAUROC(keras.metrics.Metric):
                 )
             )
         )
-        group_positives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+        group_positives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             ops.concatenate(
@@ -464,10 +504,9 @@ class MulticlassAUROC(keras.metrics.Metric):
                 )
             )
         )
-        per_class = ops.divide_no_nan(
-            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1),
-            ops.convert_to_tensor(2, dtype=self.dtype),
-        )
+        per_class = ops.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / ops.convert_to_tensor(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_class

@@ -346,7 +346,7 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -370,101 +370,179 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
         )
 
     def result(self):
-        undefined = ops.logical_and(
-            ops.equal(ops.convert_to_tensor(self.positives), 0),
-            ops.not_equal(
-                ops.sum(ops.convert_to_tensor(self.positives)),
-                ops.convert_to_tensor(self.positives)[0],
-            ),
+        undefined = (
+            ops.logical_and(
+                ops.equal(ops.convert_to_tensor(self.positives), 0),
+                ops.not_equal(
+                    ops.sum(ops.convert_to_tensor(self.positives)),
+                    ops.convert_to_tensor(self.positives)[0],
+                ),
+            )
+            if self.thresholds is None
+            else None
         )
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
-        weight = ops.where(
-            kept,
-            ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * ops.one_hot(
-            ops.cast(ops.convert_to_tensor(self.samples)[:, self.num_classes], "int32"),
-            self.num_classes,
-            dtype=self.dtype,
+        weight = (
+            ops.where(
+                kept,
+                ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
+                ops.convert_to_tensor(0.0, dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = ops.where(
-            kept[:, None],
-            ops.convert_to_tensor(self.samples)[:, : self.num_classes],
-            ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        positive = (
+            weight[:, None]
+            * ops.one_hot(
+                ops.cast(
+                    ops.convert_to_tensor(self.samples)[:, self.num_classes], "int32"
+                ),
+                self.num_classes,
+                dtype=self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
-        sorted_score = ops.take_along_axis(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        score = (
+            ops.where(
+                kept[:, None],
+                ops.convert_to_tensor(self.samples)[:, : self.num_classes],
+                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+            )
+            if self.thresholds is None
+            else None
+        )
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            ops.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(ops.cast(starts, "int32"), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        group_negatives = ops.reshape(
-            _segment_sum(
-                ops.reshape(
-                    ops.take_along_axis(weight[:, None] - positive, order, axis=0),
-                    (-1,),
+        group_positives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        precision_at = ops.divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
-        )
-        exact = ops.where(
-            undefined,
-            ops.true_divide(
-                0.0 * ops.convert_to_tensor(self.positives),
-                ops.convert_to_tensor(self.positives),
-            ),
-            ops.divide_no_nan(
-                ops.sum(group_positives * precision_at, axis=-1),
-                ops.convert_to_tensor(self.positives),
-            ),
-        )
-        recall = ops.transpose(
-            ops.divide_no_nan(
-                ops.convert_to_tensor(self.positives_above),
-                ops.convert_to_tensor(self.positives),
+                (self.num_classes, self.max_samples),
             )
+            if self.thresholds is None
+            else None
         )
-        precision = ops.transpose(
-            ops.divide_no_nan(
-                ops.convert_to_tensor(self.positives_above),
-                ops.convert_to_tensor(self.positives_above)
-                + ops.convert_to_tensor(self.negatives_above),
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(
+                        ops.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        (-1,),
+                    ),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
             )
+            if self.thresholds is None
+            else None
         )
-        binned = ops.sum(
-            (recall - ops.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
-            * precision,
-            axis=-1,
+        precision_at = (
+            ops.divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
+        )
+        exact = (
+            ops.where(
+                undefined,
+                ops.true_divide(
+                    0.0 * ops.convert_to_tensor(self.positives),
+                    ops.convert_to_tensor(self.positives),
+                ),
+                ops.divide_no_nan(
+                    ops.sum(group_positives * precision_at, axis=-1),
+                    ops.convert_to_tensor(self.positives),
+                ),
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            ops.transpose(
+                ops.divide_no_nan(
+                    ops.convert_to_tensor(self.positives_above),
+                    ops.convert_to_tensor(self.positives),
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            ops.transpose(
+                ops.divide_no_nan(
+                    ops.convert_to_tensor(self.positives_above),
+                    ops.convert_to_tensor(self.positives_above)
+                    + ops.convert_to_tensor(self.negatives_above),
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            ops.sum(
+                (
+                    recall
+                    - ops.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1)
+                )
+                * precision,
+                axis=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_class = exact if self.thresholds is None else binned
-        defined = ops.logical_not(ops.isnan(per_class))
-        kept_values = ops.where(
-            defined, per_class, ops.convert_to_tensor(0.0, dtype=self.dtype)
+        defined = (
+            ops.logical_not(ops.isnan(per_class))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
+        kept_values = (
+            ops.where(defined, per_class, ops.convert_to_tensor(0.0, dtype=self.dtype))
+            if not (self.average is None or self.average == "none")
+            else None
         )
         return _unless_overflowed(
             (

@@ -253,31 +253,39 @@ class MulticlassF1Score(keras.metrics.Metric):
         )
 
     def result(self):
-        overall = ops.where(
-            2.0 * ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fn))
-            + ops.sum(ops.convert_to_tensor(self.fp))
-            > 0,
-            ops.divide_no_nan(
-                2.0 * ops.sum(ops.convert_to_tensor(self.tp)),
+        overall = (
+            ops.where(
                 2.0 * ops.sum(ops.convert_to_tensor(self.tp))
                 + ops.sum(ops.convert_to_tensor(self.fn))
-                + ops.sum(ops.convert_to_tensor(self.fp)),
-            ),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+                + ops.sum(ops.convert_to_tensor(self.fp))
+                > 0,
+                ops.divide_no_nan(
+                    2.0 * ops.sum(ops.convert_to_tensor(self.tp)),
+                    2.0 * ops.sum(ops.convert_to_tensor(self.tp))
+                    + ops.sum(ops.convert_to_tensor(self.fn))
+                    + ops.sum(ops.convert_to_tensor(self.fp)),
+                ),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.where(
-            2.0 * ops.convert_to_tensor(self.tp)
-            + ops.convert_to_tensor(self.fn)
-            + ops.convert_to_tensor(self.fp)
-            > 0,
-            ops.divide_no_nan(
-                2.0 * ops.convert_to_tensor(self.tp),
+        score = (
+            ops.where(
                 2.0 * ops.convert_to_tensor(self.tp)
                 + ops.convert_to_tensor(self.fn)
-                + ops.convert_to_tensor(self.fp),
-            ),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+                + ops.convert_to_tensor(self.fp)
+                > 0,
+                ops.divide_no_nan(
+                    2.0 * ops.convert_to_tensor(self.tp),
+                    2.0 * ops.convert_to_tensor(self.tp)
+                    + ops.convert_to_tensor(self.fn)
+                    + ops.convert_to_tensor(self.fp),
+                ),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -291,7 +299,11 @@ class MulticlassF1Score(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

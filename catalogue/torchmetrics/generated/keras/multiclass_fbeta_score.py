@@ -264,31 +264,39 @@ class MulticlassFBetaScore(keras.metrics.Metric):
         )
 
     def result(self):
-        overall = ops.where(
-            (1.0 + self.beta**2) * ops.sum(ops.convert_to_tensor(self.tp))
-            + self.beta**2 * ops.sum(ops.convert_to_tensor(self.fn))
-            + ops.sum(ops.convert_to_tensor(self.fp))
-            > 0,
-            ops.divide_no_nan(
-                (1.0 + self.beta**2) * ops.sum(ops.convert_to_tensor(self.tp)),
+        overall = (
+            ops.where(
                 (1.0 + self.beta**2) * ops.sum(ops.convert_to_tensor(self.tp))
                 + self.beta**2 * ops.sum(ops.convert_to_tensor(self.fn))
-                + ops.sum(ops.convert_to_tensor(self.fp)),
-            ),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+                + ops.sum(ops.convert_to_tensor(self.fp))
+                > 0,
+                ops.divide_no_nan(
+                    (1.0 + self.beta**2) * ops.sum(ops.convert_to_tensor(self.tp)),
+                    (1.0 + self.beta**2) * ops.sum(ops.convert_to_tensor(self.tp))
+                    + self.beta**2 * ops.sum(ops.convert_to_tensor(self.fn))
+                    + ops.sum(ops.convert_to_tensor(self.fp)),
+                ),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.where(
-            (1.0 + self.beta**2) * ops.convert_to_tensor(self.tp)
-            + self.beta**2 * ops.convert_to_tensor(self.fn)
-            + ops.convert_to_tensor(self.fp)
-            > 0,
-            ops.divide_no_nan(
-                (1.0 + self.beta**2) * ops.convert_to_tensor(self.tp),
+        score = (
+            ops.where(
                 (1.0 + self.beta**2) * ops.convert_to_tensor(self.tp)
                 + self.beta**2 * ops.convert_to_tensor(self.fn)
-                + ops.convert_to_tensor(self.fp),
-            ),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+                + ops.convert_to_tensor(self.fp)
+                > 0,
+                ops.divide_no_nan(
+                    (1.0 + self.beta**2) * ops.convert_to_tensor(self.tp),
+                    (1.0 + self.beta**2) * ops.convert_to_tensor(self.tp)
+                    + self.beta**2 * ops.convert_to_tensor(self.fn)
+                    + ops.convert_to_tensor(self.fp),
+                ),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -302,7 +310,11 @@ class MulticlassFBetaScore(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -354,14 +354,24 @@ class MulticlassHammingDistance(keras.metrics.Metric):
             raise ValueError(
                 "MulticlassHammingDistance has seen no batch yet: its state is shaped by the first one"
             )
-        overall = 1.0 - ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fn)),
+        overall = (
+            1.0
+            - ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fn)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp),
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+        score = (
+            1.0
+            - ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -375,7 +385,11 @@ class MulticlassHammingDistance(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -183,26 +183,51 @@ class MulticlassJaccardIndex(keras.metrics.Metric):
             + ops.sum(ops.convert_to_tensor(self.confmat), axis=1)
             - intersection
         )
-        per_class = ops.where(
-            ops.not_equal(union, 0),
-            ops.divide_no_nan(intersection, union),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+        per_class = (
+            ops.where(
+                ops.not_equal(union, 0),
+                ops.divide_no_nan(intersection, union),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
-        counted = ops.cast(
-            ops.not_equal(
-                ops.arange(self.num_classes, dtype="int32"),
-                self.ignore_index if self.ignore_index is not None else -1,
-            ),
-            self.dtype,
+        counted = (
+            ops.cast(
+                ops.not_equal(
+                    ops.arange(self.num_classes, dtype="int32"),
+                    self.ignore_index if self.ignore_index is not None else -1,
+                ),
+                self.dtype,
+            )
+            if not (self.average is None or self.average == "none")
+            and self.average is not None
+            and self.average != "weighted"
+            or not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
         )
-        micro_union = ops.sum(union * counted)
-        seen = ops.cast(
-            ops.not_equal(
-                ops.sum(ops.convert_to_tensor(self.confmat), axis=0)
-                + ops.sum(ops.convert_to_tensor(self.confmat), axis=1),
-                0,
-            ),
-            self.dtype,
+        micro_union = (
+            ops.sum(union * counted)
+            if not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        seen = (
+            ops.cast(
+                ops.not_equal(
+                    ops.sum(ops.convert_to_tensor(self.confmat), axis=0)
+                    + ops.sum(ops.convert_to_tensor(self.confmat), axis=1),
+                    0,
+                ),
+                self.dtype,
+            )
+            if not (self.average is None or self.average == "none")
+            and self.average != "micro"
+            and self.average is not None
+            and self.average != "weighted"
+            else None
         )
         class_weights = (
             (
@@ -210,7 +235,11 @@ class MulticlassJaccardIndex(keras.metrics.Metric):
                 if self.average == "weighted"
                 else counted * seen
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -151,52 +151,64 @@ class MulticlassMatthewsCorrCoef(keras.metrics.Metric):
             if len(ops.convert_to_tensor(self.confmat).shape) == 3
             else ops.convert_to_tensor(self.confmat)
         )
-        tp = matrix[1, 1]
-        tn = matrix[0, 0]
-        fp = matrix[0, 1]
-        fn = matrix[1, 0]
+        tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
+        tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
+        fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None
+        fn = matrix[1, 0] if self.confmat.shape[-1] == 2 else None
         total = ops.sum(matrix)
         predicted_totals = ops.sum(matrix, axis=0)
         label_totals = ops.sum(matrix, axis=1)
         spread = (total**2 - ops.sum(predicted_totals**2)) * (
             total**2 - ops.sum(label_totals**2)
         )
-        float32_epsilon = 1.1920928955078125e-07
-        one_sided_numerator = ops.where(
-            ops.logical_and(ops.equal(fn, 0.0), ops.equal(tn, 0.0)),
-            ops.sqrt(ops.convert_to_tensor(float32_epsilon, dtype=self.dtype))
-            * (tp - fp),
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
+        )
+        one_sided_numerator = (
             ops.where(
-                ops.logical_and(ops.equal(fp, 0.0), ops.equal(tn, 0.0)),
+                ops.logical_and(ops.equal(fn, 0.0), ops.equal(tn, 0.0)),
                 ops.sqrt(ops.convert_to_tensor(float32_epsilon, dtype=self.dtype))
-                * (tp - fn),
+                * (tp - fp),
                 ops.where(
-                    ops.logical_and(ops.equal(tp, 0.0), ops.equal(fn, 0.0)),
+                    ops.logical_and(ops.equal(fp, 0.0), ops.equal(tn, 0.0)),
                     ops.sqrt(ops.convert_to_tensor(float32_epsilon, dtype=self.dtype))
-                    * (tn - fp),
+                    * (tp - fn),
                     ops.where(
-                        ops.logical_and(ops.equal(tp, 0.0), ops.equal(fp, 0.0)),
+                        ops.logical_and(ops.equal(tp, 0.0), ops.equal(fn, 0.0)),
                         ops.sqrt(
                             ops.convert_to_tensor(float32_epsilon, dtype=self.dtype)
                         )
-                        * (tn - fn),
+                        * (tn - fp),
                         ops.where(
-                            ops.equal(tp, 0.0),
-                            tn - fp * fn,
-                            ops.where(ops.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            ops.logical_and(ops.equal(tp, 0.0), ops.equal(fp, 0.0)),
+                            ops.sqrt(
+                                ops.convert_to_tensor(float32_epsilon, dtype=self.dtype)
+                            )
+                            * (tn - fn),
+                            ops.where(
+                                ops.equal(tp, 0.0),
+                                tn - fp * fn,
+                                ops.where(ops.equal(tn, 0.0), tp - fp * fn, tp * tn),
+                            ),
                         ),
                     ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
-        one_sided = ops.divide_no_nan(
-            one_sided_numerator,
-            ops.sqrt(
-                (tp + fp + float32_epsilon)
-                * (tp + fn + float32_epsilon)
-                * (tn + fp + float32_epsilon)
-                * (tn + fn + float32_epsilon)
-            ),
+        one_sided = (
+            ops.divide_no_nan(
+                one_sided_numerator,
+                ops.sqrt(
+                    (tp + fp + float32_epsilon)
+                    * (tp + fn + float32_epsilon)
+                    * (tn + fp + float32_epsilon)
+                    * (tn + fn + float32_epsilon)
+                ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         correct = ops.sum(
             matrix
@@ -207,18 +219,24 @@ class MulticlassMatthewsCorrCoef(keras.metrics.Metric):
             )
         )
         covariance = correct * total - ops.sum(label_totals * predicted_totals)
-        two_by_two = ops.where(
-            ops.logical_and(ops.not_equal(tp + tn, 0.0), ops.equal(fp + fn, 0.0)),
-            ops.convert_to_tensor(1.0, dtype=self.dtype),
+        two_by_two = (
             ops.where(
-                ops.logical_and(ops.equal(tp + tn, 0.0), ops.not_equal(fp + fn, 0.0)),
-                ops.convert_to_tensor(-1.0, dtype=self.dtype),
+                ops.logical_and(ops.not_equal(tp + tn, 0.0), ops.equal(fp + fn, 0.0)),
+                ops.convert_to_tensor(1.0, dtype=self.dtype),
                 ops.where(
-                    ops.equal(spread, 0.0),
-                    one_sided,
-                    ops.divide_no_nan(covariance, ops.sqrt(spread)),
+                    ops.logical_and(
+                        ops.equal(tp + tn, 0.0), ops.not_equal(fp + fn, 0.0)
+                    ),
+                    ops.convert_to_tensor(-1.0, dtype=self.dtype),
+                    ops.where(
+                        ops.equal(spread, 0.0),
+                        one_sided,
+                        ops.divide_no_nan(covariance, ops.sqrt(spread)),
+                    ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         return (
             two_by_two

@@ -350,14 +350,22 @@ class MulticlassPrecision(keras.metrics.Metric):
             raise ValueError(
                 "MulticlassPrecision has seen no batch yet: its state is shaped by the first one"
             )
-        overall = ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fp)),
+        overall = (
+            ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fp)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp),
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fp),
+        score = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fp),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -377,7 +385,11 @@ class MulticlassPrecision(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -350,14 +350,22 @@ class MulticlassRecall(keras.metrics.Metric):
             raise ValueError(
                 "MulticlassRecall has seen no batch yet: its state is shaped by the first one"
             )
-        overall = ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fn)),
+        overall = (
+            ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fn)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp),
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+        score = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -377,7 +385,11 @@ class MulticlassRecall(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -349,14 +349,22 @@ class MulticlassSpecificity(keras.metrics.Metric):
             raise ValueError(
                 "MulticlassSpecificity has seen no batch yet: its state is shaped by the first one"
             )
-        overall = ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tn)),
-            ops.sum(ops.convert_to_tensor(self.tn))
-            + ops.sum(ops.convert_to_tensor(self.fp)),
+        overall = (
+            ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tn)),
+                ops.sum(ops.convert_to_tensor(self.tn))
+                + ops.sum(ops.convert_to_tensor(self.fp)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.divide_no_nan(
-            ops.convert_to_tensor(self.tn),
-            ops.convert_to_tensor(self.tn) + ops.convert_to_tensor(self.fp),
+        score = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.tn),
+                ops.convert_to_tensor(self.tn) + ops.convert_to_tensor(self.fp),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -370,7 +378,11 @@ class MulticlassSpecificity(keras.metrics.Metric):
                     self.dtype,
                 )
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -337,7 +337,7 @@ class MultilabelAUROC(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -361,49 +361,82 @@ class MultilabelAUROC(keras.metrics.Metric):
         )
 
     def result(self):
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
+        )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        negative = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        negative = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-            ),
-            (-1, columns),
+        score = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
+                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
-        sorted_score = ops.take_along_axis(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        sorted_score = (
+            ops.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                ],
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             _cumsum(ops.cast(starts, "int32"), 0, False, False)
             - 1
             + rows * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_negatives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_negatives = (
             ops.sum(ops.convert_to_tensor(self.negatives), keepdims=True)
@@ -411,9 +444,15 @@ class MultilabelAUROC(keras.metrics.Metric):
             else ops.convert_to_tensor(self.negatives)
         )
         column_negatives_above = (
-            ops.sum(ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True)
-            if micro
-            else ops.convert_to_tensor(self.negatives_above)
+            (
+                ops.sum(
+                    ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True
+                )
+                if micro
+                else ops.convert_to_tensor(self.negatives_above)
+            )
+            if self.thresholds is not None
+            else None
         )
         fpr = (
             ops.concatenate(
@@ -433,23 +472,31 @@ class MultilabelAUROC(keras.metrics.Metric):
                 )
             )
         )
-        positive = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[
-                    :, self.num_labels : 2 * self.num_labels
-                ],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        positive = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[
+                        :, self.num_labels : 2 * self.num_labels
+                    ],
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        group_positives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_positives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             ops.sum(ops.convert_to_tensor(self.positives), keepdims=True)
@@ -457,9 +504,15 @@ class MultilabelAUROC(keras.metrics.Metric):
             else ops.convert_to_tensor(self.positives)
         )
         column_positives_above = (
-            ops.sum(ops.convert_to_tensor(self.positives_above), axis=1, keepdims=True)
-            if micro
-            else ops.convert_to_tensor(self.positives_above)
+            (
+                ops.sum(
+                    ops.convert_to_tensor(self.positives_above), axis=1, keepdims=True
+                )
+                if micro
+                else ops.convert_to_tensor(self.positives_above)
+            )
+            if self.thresholds is not None
+            else None
         )
         tpr = (
             ops.concatenate(
@@ -479,10 +532,9 @@ class MultilabelAUROC(keras.metrics.Metric):
                 )
             )
         )
-        per_column = ops.divide_no_nan(
-            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1),
-            ops.convert_to_tensor(2, dtype=self.dtype),
-        )
+        per_column = ops.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+        ) / ops.convert_to_tensor(2, dtype=self.dtype)
         return _unless_overflowed(
             (
                 per_column

@@ -337,7 +337,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         _append_rows(
@@ -361,102 +361,182 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         )
 
     def result(self):
-        kept = ops.arange(
-            self.max_samples if self.thresholds is None else 0
-        ) < ops.convert_to_tensor(self.samples_rows)
+        kept = (
+            ops.arange(self.max_samples if self.thresholds is None else 0)
+            < ops.convert_to_tensor(self.samples_rows)
+            if self.thresholds is None
+            else None
+        )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        positive = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[
-                    :, self.num_labels : 2 * self.num_labels
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        positive = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[
+                        :, self.num_labels : 2 * self.num_labels
+                    ],
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
+        )
+        score = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
+                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
+        )
+        order = (
+            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            if self.thresholds is None
+            else None
+        )
+        sorted_score = (
+            ops.take_along_axis(score, order, axis=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            ops.concatenate(
+                [
+                    ops.ones_like(sorted_score[:1]) > 0,
+                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
                 ],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+                axis=0,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-            ),
-            (-1, columns),
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
         )
-        order = ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
-        sorted_score = ops.take_along_axis(score, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_score[:1]) > 0,
-                ops.not_equal(sorted_score[1:], sorted_score[:-1]),
-            ],
-            axis=0,
-        )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
         group = (
             _cumsum(ops.cast(starts, "int32"), 0, False, False)
             - 1
             + rows * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        group_positives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        negative = ops.reshape(
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            ),
-            (-1, columns),
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = ops.reshape(
-            _segment_sum(
-                ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
-                ops.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+        negative = (
+            ops.reshape(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        precision_at = ops.divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
+        group_negatives = (
+            ops.reshape(
+                _segment_sum(
+                    ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
+                    ops.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            ops.divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             ops.sum(ops.convert_to_tensor(self.positives), keepdims=True)
             if micro
             else ops.convert_to_tensor(self.positives)
         )
-        exact = ops.divide_no_nan(
-            ops.sum(group_positives * precision_at, axis=-1), column_positives
+        exact = (
+            ops.divide_no_nan(
+                ops.sum(group_positives * precision_at, axis=-1), column_positives
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives_above = (
-            ops.sum(ops.convert_to_tensor(self.positives_above), axis=1, keepdims=True)
-            if micro
-            else ops.convert_to_tensor(self.positives_above)
+            (
+                ops.sum(
+                    ops.convert_to_tensor(self.positives_above), axis=1, keepdims=True
+                )
+                if micro
+                else ops.convert_to_tensor(self.positives_above)
+            )
+            if self.thresholds is not None
+            else None
         )
-        recall = ops.transpose(
-            ops.divide_no_nan(column_positives_above, column_positives)
+        recall = (
+            ops.transpose(ops.divide_no_nan(column_positives_above, column_positives))
+            if self.thresholds is not None
+            else None
         )
         column_negatives_above = (
-            ops.sum(ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True)
-            if micro
-            else ops.convert_to_tensor(self.negatives_above)
-        )
-        precision = ops.transpose(
-            ops.divide_no_nan(
-                column_positives_above, column_positives_above + column_negatives_above
+            (
+                ops.sum(
+                    ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True
+                )
+                if micro
+                else ops.convert_to_tensor(self.negatives_above)
             )
+            if self.thresholds is not None
+            else None
         )
-        binned = ops.sum(
-            (recall - ops.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1))
-            * precision,
-            axis=-1,
+        precision = (
+            ops.transpose(
+                ops.divide_no_nan(
+                    column_positives_above,
+                    column_positives_above + column_negatives_above,
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            ops.sum(
+                (
+                    recall
+                    - ops.concatenate([recall[:, 1:], 0.0 * recall[:, :1]], axis=-1)
+                )
+                * precision,
+                axis=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_column = exact if self.thresholds is None else binned
         return _unless_overflowed(

@@ -184,14 +184,28 @@ class MultilabelConfusionMatrix(keras.metrics.Metric):
         )
 
     def result(self):
-        by_label = ops.sum(ops.convert_to_tensor(self.confmat), axis=-1, keepdims=True)
-        by_prediction = ops.sum(
-            ops.convert_to_tensor(self.confmat), axis=-2, keepdims=True
+        by_label = (
+            ops.sum(ops.convert_to_tensor(self.confmat), axis=-1, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "true"
+            else None
         )
-        everything = ops.sum(
-            ops.sum(ops.convert_to_tensor(self.confmat), axis=-1, keepdims=True),
-            axis=-2,
-            keepdims=True,
+        by_prediction = (
+            ops.sum(ops.convert_to_tensor(self.confmat), axis=-2, keepdims=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "pred"
+            else None
+        )
+        everything = (
+            ops.sum(
+                ops.sum(ops.convert_to_tensor(self.confmat), axis=-1, keepdims=True),
+                axis=-2,
+                keepdims=True,
+            )
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize != "true"
+            and self.normalize != "pred"
+            else None
         )
         return (
             ops.convert_to_tensor(self.confmat)

@@ -214,20 +214,30 @@ class MultilabelHammingDistance(keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = 1.0 - ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.tn)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fp))
-            + ops.sum(ops.convert_to_tensor(self.tn))
-            + ops.sum(ops.convert_to_tensor(self.fn)),
+        overall = (
+            1.0
+            - ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.tn)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fp))
+                + ops.sum(ops.convert_to_tensor(self.tn))
+                + ops.sum(ops.convert_to_tensor(self.fn)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.tn),
-            ops.convert_to_tensor(self.tp)
-            + ops.convert_to_tensor(self.fp)
-            + ops.convert_to_tensor(self.tn)
-            + ops.convert_to_tensor(self.fn),
+        score = (
+            1.0
+            - ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.tn),
+                ops.convert_to_tensor(self.tp)
+                + ops.convert_to_tensor(self.fp)
+                + ops.convert_to_tensor(self.tn)
+                + ops.convert_to_tensor(self.fn),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

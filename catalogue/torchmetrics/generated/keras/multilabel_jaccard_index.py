@@ -199,10 +199,15 @@ class MultilabelJaccardIndex(keras.metrics.Metric):
             + ops.convert_to_tensor(self.confmat)[:, 1, 0]
         )
         intersection = ops.convert_to_tensor(self.confmat)[:, 1, 1]
-        per_label = ops.where(
-            ops.not_equal(union, 0),
-            ops.divide_no_nan(intersection, union),
-            ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+        per_label = (
+            ops.where(
+                ops.not_equal(union, 0),
+                ops.divide_no_nan(intersection, union),
+                ops.convert_to_tensor(self.zero_division, dtype=self.dtype),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
         label_weights = (
             (
@@ -211,7 +216,11 @@ class MultilabelJaccardIndex(keras.metrics.Metric):
                 if self.average == "weighted"
                 else ops.ones_like(intersection)
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

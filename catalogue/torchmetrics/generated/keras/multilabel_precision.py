@@ -215,14 +215,22 @@ class MultilabelPrecision(keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fp)),
+        overall = (
+            ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fp)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp),
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fp),
+        score = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fp),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

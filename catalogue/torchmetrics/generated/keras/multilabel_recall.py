@@ -215,14 +215,22 @@ class MultilabelRecall(keras.metrics.Metric):
         self.tp.assign_add(counts[:, 3])
 
     def result(self):
-        overall = ops.divide_no_nan(
-            ops.sum(ops.convert_to_tensor(self.tp)),
-            ops.sum(ops.convert_to_tensor(self.tp))
-            + ops.sum(ops.convert_to_tensor(self.fn)),
+        overall = (
+            ops.divide_no_nan(
+                ops.sum(ops.convert_to_tensor(self.tp)),
+                ops.sum(ops.convert_to_tensor(self.tp))
+                + ops.sum(ops.convert_to_tensor(self.fn)),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = ops.divide_no_nan(
-            ops.convert_to_tensor(self.tp),
-            ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+        score = (
+            ops.divide_no_nan(
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

@@ -244,7 +244,7 @@ class R2Score(keras.metrics.Metric):
                 else ops.sum(ops.divide_no_nan(tss, ops.sum(tss)) * scores)
             )
         )
-        n = ops.convert_to_tensor(self.num_obs)[0]
+        n = ops.convert_to_tensor(self.num_obs)[0] if self.adjusted != 0 else None
         return (
             r2
             if self.adjusted == 0

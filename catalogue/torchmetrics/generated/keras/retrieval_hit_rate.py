@@ -418,9 +418,21 @@ class RetrievalHitRate(keras.metrics.Metric):
         )
         count = ops.sum(ops.cast(counted, "int32"))
         relevant = ops.logical_and(in_query, relevance > 0)
-        size = _segment_sum(ops.ones_like(group), group, self.max_samples)
-        start = ops.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = ops.arange(self.max_samples, dtype="int32") - start + 1
+        size = (
+            _segment_sum(ops.ones_like(group), group, self.max_samples)
+            if self.top_k is not None
+            else None
+        )
+        start = (
+            ops.take(_cumsum(size, 0, False, True), group, axis=0)
+            if self.top_k is not None
+            else None
+        )
+        rank = (
+            ops.arange(self.max_samples, dtype="int32") - start + 1
+            if self.top_k is not None
+            else None
+        )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = ops.cast(
             _segment_sum(
@@ -438,17 +450,21 @@ class RetrievalHitRate(keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = ops.take(
-            ops.sort(
-                ops.where(
-                    counted,
-                    value,
-                    ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+        lower_median = (
+            ops.take(
+                ops.sort(
+                    ops.where(
+                        counted,
+                        value,
+                        ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+                    ),
+                    axis=-1,
                 ),
-                axis=-1,
-            ),
-            ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
-            axis=0,
+                ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             ops.divide_no_nan(

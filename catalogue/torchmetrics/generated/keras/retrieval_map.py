@@ -436,10 +436,9 @@ class RetrievalMAP(keras.metrics.Metric):
             ops.convert_to_tensor(0.0, dtype=self.dtype),
         )
         hit_count = _segment_sum(ops.cast(hit, self.dtype), group, self.max_samples)
-        query_value = ops.divide_no_nan(
-            _segment_sum(precision_at_hit, group, self.max_samples),
-            ops.maximum(hit_count, ops.convert_to_tensor(1.0, dtype=self.dtype)),
-        )
+        query_value = _segment_sum(
+            precision_at_hit, group, self.max_samples
+        ) / ops.maximum(hit_count, ops.convert_to_tensor(1.0, dtype=self.dtype))
         value = ops.where(
             empty,
             ops.convert_to_tensor(
@@ -447,17 +446,21 @@ class RetrievalMAP(keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = ops.take(
-            ops.sort(
-                ops.where(
-                    counted,
-                    value,
-                    ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+        lower_median = (
+            ops.take(
+                ops.sort(
+                    ops.where(
+                        counted,
+                        value,
+                        ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+                    ),
+                    axis=-1,
                 ),
-                axis=-1,
-            ),
-            ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
-            axis=0,
+                ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             ops.divide_no_nan(

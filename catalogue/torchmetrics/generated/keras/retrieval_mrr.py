@@ -445,17 +445,21 @@ class RetrievalMRR(keras.metrics.Metric):
             ),
             query_value,
         )
-        lower_median = ops.take(
-            ops.sort(
-                ops.where(
-                    counted,
-                    value,
-                    ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+        lower_median = (
+            ops.take(
+                ops.sort(
+                    ops.where(
+                        counted,
+                        value,
+                        ops.convert_to_tensor(float("inf"), dtype=self.dtype),
+                    ),
+                    axis=-1,
                 ),
-                axis=-1,
-            ),
-            ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
-            axis=0,
+                ops.maximum((count - 1) // 2, ops.convert_to_tensor(0, dtype="int32")),
+                axis=0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             ops.divide_no_nan(

@@ -68,12 +68,11 @@ class SymmetricMeanAbsolutePercentageError(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         self.sum_error.assign_add(
             _weighted_sum(
-                ops.divide_no_nan(
-                    2.0 * ops.abs(y_pred - y_true),
-                    ops.maximum(
-                        ops.abs(y_true) + ops.abs(y_pred),
-                        ops.convert_to_tensor(1.17e-06, dtype=self.dtype),
-                    ),
+                2.0
+                * ops.abs(y_pred - y_true)
+                / ops.maximum(
+                    ops.abs(y_true) + ops.abs(y_pred),
+                    ops.convert_to_tensor(1.17e-06, dtype=self.dtype),
                 ),
                 sample_weight,
             )

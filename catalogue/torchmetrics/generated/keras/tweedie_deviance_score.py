@@ -92,32 +92,46 @@ class TweedieDevianceScore(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         t = y_true
         p = y_pred
-        poisson = 2.0 * (
-            ops.where(
-                ops.equal(t, 0),
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-                t * ops.log(ops.divide_no_nan(t, p)),
+        poisson = (
+            2.0
+            * (
+                ops.where(
+                    ops.equal(t, 0),
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    t * ops.log(ops.divide_no_nan(t, p)),
+                )
+                + p
+                - t
             )
-            + p
-            - t
+            if self.power == 1
+            else None
         )
-        gamma = 2.0 * (ops.log(ops.divide_no_nan(p, t)) + ops.divide_no_nan(t, p) - 1.0)
-        general = 2.0 * (
-            ops.divide_no_nan(
-                ops.maximum(t, ops.convert_to_tensor(0.0, dtype=self.dtype))
-                ** (2.0 - self.power),
-                ops.convert_to_tensor(
-                    (1.0 - self.power) * (2.0 - self.power), dtype=self.dtype
-                ),
+        gamma = (
+            2.0 * (ops.log(ops.divide_no_nan(p, t)) + ops.divide_no_nan(t, p) - 1.0)
+            if self.power == 2
+            else None
+        )
+        general = (
+            2.0
+            * (
+                ops.divide_no_nan(
+                    ops.maximum(t, ops.convert_to_tensor(0.0, dtype=self.dtype))
+                    ** (2.0 - self.power),
+                    ops.convert_to_tensor(
+                        (1.0 - self.power) * (2.0 - self.power), dtype=self.dtype
+                    ),
+                )
+                - ops.divide_no_nan(
+                    t * p ** (1.0 - self.power),
+                    ops.convert_to_tensor(1.0 - self.power, dtype=self.dtype),
+                )
+                + ops.divide_no_nan(
+                    p ** (2.0 - self.power),
+                    ops.convert_to_tensor(2.0 - self.power, dtype=self.dtype),
+                )
             )
-            - ops.divide_no_nan(
-                t * p ** (1.0 - self.power),
-                ops.convert_to_tensor(1.0 - self.power, dtype=self.dtype),
-            )
-            + ops.divide_no_nan(
-                p ** (2.0 - self.power),
-                ops.convert_to_tensor(2.0 - self.power, dtype=self.dtype),
-            )
+            if self.power != 0 and self.power != 1 and self.power != 2
+            else None
         )
         deviance = (
             ops.square(t - p)

@@ -65,12 +65,9 @@ class WeightedMeanAbsolutePercentageError(keras.metrics.Metric):
         self.sum_scale.assign_add(_weighted_sum(ops.abs(y_true), sample_weight))
 
     def result(self):
-        return ops.divide_no_nan(
-            ops.convert_to_tensor(self.sum_abs_error),
-            ops.maximum(
-                ops.convert_to_tensor(self.sum_scale),
-                ops.convert_to_tensor(1.17e-06, dtype=self.dtype),
-            ),
+        return ops.convert_to_tensor(self.sum_abs_error) / ops.maximum(
+            ops.convert_to_tensor(self.sum_scale),
+            ops.convert_to_tensor(1.17e-06, dtype=self.dtype),
         )
 
     def merge_state(self, metrics):

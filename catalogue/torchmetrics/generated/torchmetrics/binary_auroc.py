@@ -263,7 +263,7 @@ class BinaryAUROC(Metric):
                 score[:, None]
                 >= torch.tensor(self.thresholds, dtype=self.dtype, device=self.device)
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -295,36 +295,56 @@ class BinaryAUROC(Metric):
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = torch.where(
-            kept,
-            self.samples[:, 0],
-            torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                kept,
+                self.samples[:, 0],
+                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=-1, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = _gather(score, order, 0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=-1,
+        sorted_score = _gather(score, order, 0) if self.thresholds is None else None
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=-1,
+            )
+            if self.thresholds is None
+            else None
         )
-        group = _cumsum(starts.to(torch.int32), 0, False, False) - 1
-        group_negatives = _segment_sum(
-            _gather(
-                torch.where(
-                    kept,
-                    self.samples[:, 2],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        group = (
+            _cumsum(starts.to(torch.int32), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                _gather(
+                    torch.where(
+                        kept,
+                        self.samples[:, 2],
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    ),
+                    order,
+                    0,
                 ),
-                order,
-                0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             torch.cat(
@@ -341,18 +361,22 @@ class BinaryAUROC(Metric):
                 _divide_no_nan(self.negatives_above, self.negatives), dims=[0]
             )
         )
-        group_positives = _segment_sum(
-            _gather(
-                torch.where(
-                    kept,
-                    self.samples[:, 1],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        group_positives = (
+            _segment_sum(
+                _gather(
+                    torch.where(
+                        kept,
+                        self.samples[:, 1],
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    ),
+                    order,
+                    0,
                 ),
-                order,
-                0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             torch.cat(
@@ -369,39 +393,57 @@ class BinaryAUROC(Metric):
                 _divide_no_nan(self.positives_above, self.positives), dims=[0]
             )
         )
-        area = _divide_no_nan(
-            torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])),
-            torch.tensor(2, dtype=self.dtype, device=self.device),
+        area = torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / torch.tensor(
+            2, dtype=self.dtype, device=self.device
         )
         cut = (
-            torch.minimum(
-                fpr, torch.tensor(self.max_fpr, dtype=self.dtype, device=self.device)
+            (
+                torch.minimum(
+                    fpr,
+                    torch.tensor(self.max_fpr, dtype=self.dtype, device=self.device),
+                )
+                if self.max_fpr is not None
+                else fpr
             )
-            if self.max_fpr is not None
-            else fpr
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        cut_tpr = tpr[:-1] + _divide_no_nan(
-            (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+        cut_tpr = (
+            tpr[:-1]
+            + _divide_no_nan(
+                (tpr[1:] - tpr[:-1]) * (cut[1:] - fpr[:-1]), fpr[1:] - fpr[:-1]
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
-        partial_area = _divide_no_nan(
-            torch.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)),
-            torch.tensor(2, dtype=self.dtype, device=self.device),
+        partial_area = (
+            torch.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
+            / torch.tensor(2, dtype=self.dtype, device=self.device)
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            and self.max_fpr is not None
+            else None
         )
         standardised = (
-            0.5
-            * (
-                1
-                + _divide_no_nan(
-                    partial_area - 0.5 * self.max_fpr**2,
-                    torch.tensor(
-                        self.max_fpr - 0.5 * self.max_fpr**2,
-                        dtype=self.dtype,
-                        device=self.device,
-                    ),
+            (
+                0.5
+                * (
+                    1
+                    + _divide_no_nan(
+                        partial_area - 0.5 * self.max_fpr**2,
+                        torch.tensor(
+                            self.max_fpr - 0.5 * self.max_fpr**2,
+                            dtype=self.dtype,
+                            device=self.device,
+                        ),
+                    )
                 )
+                if self.max_fpr is not None
+                else area
             )
-            if self.max_fpr is not None
-            else area
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            else None
         )
         return (
             area

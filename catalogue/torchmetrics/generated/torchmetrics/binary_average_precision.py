@@ -256,7 +256,7 @@ class BinaryAveragePrecision(Metric):
                 score[:, None]
                 >= torch.tensor(self.thresholds, dtype=self.dtype, device=self.device)
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -288,66 +288,110 @@ class BinaryAveragePrecision(Metric):
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        score = torch.where(
-            kept,
-            self.samples[:, 0],
-            torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                kept,
+                self.samples[:, 0],
+                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=-1, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = _gather(score, order, 0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=-1,
+        sorted_score = _gather(score, order, 0) if self.thresholds is None else None
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=-1,
+            )
+            if self.thresholds is None
+            else None
         )
-        group = _cumsum(starts.to(torch.int32), 0, False, False) - 1
-        group_positives = _segment_sum(
-            _gather(
-                torch.where(
-                    kept,
-                    self.samples[:, 1],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        group = (
+            _cumsum(starts.to(torch.int32), 0, False, False) - 1
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(
+                _gather(
+                    torch.where(
+                        kept,
+                        self.samples[:, 1],
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    ),
+                    order,
+                    0,
                 ),
-                order,
-                0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, 0, False, False)
-        group_negatives = _segment_sum(
-            _gather(
-                torch.where(
-                    kept,
-                    self.samples[:, 2],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            _segment_sum(
+                _gather(
+                    torch.where(
+                        kept,
+                        self.samples[:, 2],
+                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    ),
+                    order,
+                    0,
                 ),
-                order,
-                0,
-            ),
-            group,
-            self.max_samples,
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
         )
-        exact = _divide_no_nan(
+        exact = (
+            _divide_no_nan(
+                torch.sum(
+                    _divide_no_nan(
+                        group_positives * true_positives,
+                        true_positives + _cumsum(group_negatives, 0, False, False),
+                    )
+                ),
+                self.positives,
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            _divide_no_nan(self.positives_above, self.positives)
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            _divide_no_nan(
+                self.positives_above, self.positives_above + self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
             torch.sum(
-                _divide_no_nan(
-                    group_positives * true_positives,
-                    true_positives + _cumsum(group_negatives, 0, False, False),
-                )
-            ),
-            self.positives,
-        )
-        recall = _divide_no_nan(self.positives_above, self.positives)
-        precision = _divide_no_nan(
-            self.positives_above, self.positives_above + self.negatives_above
-        )
-        binned = torch.sum(
-            (recall - torch.cat([recall[1:], 0.0 * recall[:1]], dim=-1)) * precision
+                (recall - torch.cat([recall[1:], 0.0 * recall[:1]], dim=-1)) * precision
+            )
+            if self.thresholds is not None
+            else None
         )
         return exact if self.thresholds is None else binned
 

@@ -201,8 +201,16 @@ class BinaryCalibrationError(Metric):
             _divide_no_nan(self.accuracy_sums, self.counts)
             - _divide_no_nan(self.confidence_sums, self.counts)
         )
-        proportion = torch.true_divide(self.counts, torch.sum(self.counts))
-        squared = torch.sum(gap**2 * proportion)
+        proportion = (
+            torch.true_divide(self.counts, torch.sum(self.counts))
+            if self.norm != "max"
+            else None
+        )
+        squared = (
+            torch.sum(gap**2 * proportion)
+            if self.norm != "l1" and self.norm != "max"
+            else None
+        )
         return (
             torch.sum(gap * proportion)
             if self.norm == "l1"

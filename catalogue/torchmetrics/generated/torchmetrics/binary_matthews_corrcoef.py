@@ -154,62 +154,76 @@ class BinaryMatthewsCorrCoef(Metric):
             if len(self.confmat.shape) == 3
             else self.confmat
         )
-        tp = matrix[1, 1]
-        tn = matrix[0, 0]
-        fp = matrix[0, 1]
-        fn = matrix[1, 0]
+        tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
+        tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
+        fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None
+        fn = matrix[1, 0] if self.confmat.shape[-1] == 2 else None
         total = torch.sum(matrix)
         predicted_totals = torch.sum(matrix, dim=0)
         label_totals = torch.sum(matrix, dim=1)
         spread = (total**2 - torch.sum(predicted_totals**2)) * (
             total**2 - torch.sum(label_totals**2)
         )
-        float32_epsilon = 1.1920928955078125e-07
-        one_sided_numerator = torch.where(
-            torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0)),
-            torch.sqrt(
-                torch.tensor(float32_epsilon, dtype=self.dtype, device=self.device)
-            )
-            * (tp - fp),
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
+        )
+        one_sided_numerator = (
             torch.where(
-                torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0)),
+                torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0)),
                 torch.sqrt(
                     torch.tensor(float32_epsilon, dtype=self.dtype, device=self.device)
                 )
-                * (tp - fn),
+                * (tp - fp),
                 torch.where(
-                    torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0)),
+                    torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0)),
                     torch.sqrt(
                         torch.tensor(
                             float32_epsilon, dtype=self.dtype, device=self.device
                         )
                     )
-                    * (tn - fp),
+                    * (tp - fn),
                     torch.where(
-                        torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0)),
+                        torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0)),
                         torch.sqrt(
                             torch.tensor(
                                 float32_epsilon, dtype=self.dtype, device=self.device
                             )
                         )
-                        * (tn - fn),
+                        * (tn - fp),
                         torch.where(
-                            torch.eq(tp, 0.0),
-                            tn - fp * fn,
-                            torch.where(torch.eq(tn, 0.0), tp - fp * fn, tp * tn),
+                            torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0)),
+                            torch.sqrt(
+                                torch.tensor(
+                                    float32_epsilon,
+                                    dtype=self.dtype,
+                                    device=self.device,
+                                )
+                            )
+                            * (tn - fn),
+                            torch.where(
+                                torch.eq(tp, 0.0),
+                                tn - fp * fn,
+                                torch.where(torch.eq(tn, 0.0), tp - fp * fn, tp * tn),
+                            ),
                         ),
                     ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
-        one_sided = _divide_no_nan(
-            one_sided_numerator,
-            torch.sqrt(
-                (tp + fp + float32_epsilon)
-                * (tp + fn + float32_epsilon)
-                * (tn + fp + float32_epsilon)
-                * (tn + fn + float32_epsilon)
-            ),
+        one_sided = (
+            _divide_no_nan(
+                one_sided_numerator,
+                torch.sqrt(
+                    (tp + fp + float32_epsilon)
+                    * (tp + fn + float32_epsilon)
+                    * (tn + fp + float32_epsilon)
+                    * (tn + fn + float32_epsilon)
+                ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         correct = torch.sum(
             matrix
@@ -222,18 +236,22 @@ class BinaryMatthewsCorrCoef(Metric):
             )
         )
         covariance = correct * total - torch.sum(label_totals * predicted_totals)
-        two_by_two = torch.where(
-            torch.logical_and(torch.ne(tp + tn, 0.0), torch.eq(fp + fn, 0.0)),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
+        two_by_two = (
             torch.where(
-                torch.logical_and(torch.eq(tp + tn, 0.0), torch.ne(fp + fn, 0.0)),
-                torch.tensor(-1.0, dtype=self.dtype, device=self.device),
+                torch.logical_and(torch.ne(tp + tn, 0.0), torch.eq(fp + fn, 0.0)),
+                torch.tensor(1.0, dtype=self.dtype, device=self.device),
                 torch.where(
-                    torch.eq(spread, 0.0),
-                    one_sided,
-                    _divide_no_nan(covariance, torch.sqrt(spread)),
+                    torch.logical_and(torch.eq(tp + tn, 0.0), torch.ne(fp + fn, 0.0)),
+                    torch.tensor(-1.0, dtype=self.dtype, device=self.device),
+                    torch.where(
+                        torch.eq(spread, 0.0),
+                        one_sided,
+                        _divide_no_nan(covariance, torch.sqrt(spread)),
+                    ),
                 ),
-            ),
+            )
+            if self.confmat.shape[-1] == 2
+            else None
         )
         return (
             two_by_two

@@ -112,8 +112,16 @@ class KLDivergence(Metric):
         _check_shape("KLDivergence", "preds", preds, (None, None), False)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         _check_shape("KLDivergence", "target", target, (None, None), False)
-        p = _divide_no_nan(preds, torch.sum(preds, dim=-1, keepdim=True))
-        q = _divide_no_nan(target, torch.sum(target, dim=-1, keepdim=True))
+        p = (
+            _divide_no_nan(preds, torch.sum(preds, dim=-1, keepdim=True))
+            if not self.log_prob
+            else None
+        )
+        q = (
+            _divide_no_nan(target, torch.sum(target, dim=-1, keepdim=True))
+            if not self.log_prob
+            else None
+        )
         divergence = (
             torch.sum(torch.exp(preds) * (preds - target), dim=-1)
             if self.log_prob

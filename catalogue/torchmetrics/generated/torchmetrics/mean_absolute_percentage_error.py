@@ -64,12 +64,10 @@ class MeanAbsolutePercentageError(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         self.sum_error += _weighted_sum(
-            _divide_no_nan(
-                torch.abs(preds - target),
-                torch.maximum(
-                    torch.abs(target),
-                    torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
-                ),
+            torch.abs(preds - target)
+            / torch.maximum(
+                torch.abs(target),
+                torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
             ),
             sample_weight,
         )

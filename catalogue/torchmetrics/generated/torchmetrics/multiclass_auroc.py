@@ -294,7 +294,7 @@ class MulticlassAUROC(Metric):
                     :, None
                 ]
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -326,50 +326,81 @@ class MulticlassAUROC(Metric):
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = torch.where(
-            kept,
-            self.samples[:, self.num_classes + 1],
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        weight = (
+            torch.where(
+                kept,
+                self.samples[:, self.num_classes + 1],
+                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * _one_hot(
-            self.samples[:, self.num_classes].to(torch.int32),
-            self.num_classes,
-            self.dtype,
+        positive = (
+            weight[:, None]
+            * _one_hot(
+                self.samples[:, self.num_classes].to(torch.int32),
+                self.num_classes,
+                self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = torch.where(
-            kept[:, None],
-            self.samples[:, : self.num_classes],
-            torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                kept[:, None],
+                self.samples[:, : self.num_classes],
+                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=0, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = torch.take_along_dim(score, order.long(), dim=0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=0,
+        sorted_score = (
+            torch.take_along_dim(score, order.long(), dim=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(starts.to(torch.int32), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(
-                        weight[:, None] - positive, order.long(), dim=0
+        group_negatives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(
+                            weight[:, None] - positive, order.long(), dim=0
+                        ),
+                        (-1,),
                     ),
-                    (-1,),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         fpr = (
             torch.cat(
@@ -389,15 +420,19 @@ class MulticlassAUROC(Metric):
                 )
             )
         )
-        group_positives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+        group_positives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
         )
         tpr = (
             torch.cat(
@@ -417,10 +452,9 @@ class MulticlassAUROC(Metric):
                 )
             )
         )
-        per_class = _divide_no_nan(
-            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1),
-            torch.tensor(2, dtype=self.dtype, device=self.device),
-        )
+        per_class = torch.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
         return (
             per_class
             if self.average is None or self.average == "none"

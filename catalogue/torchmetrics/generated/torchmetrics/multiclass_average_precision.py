@@ -295,7 +295,7 @@ class MulticlassAveragePrecision(Metric):
                     :, None
                 ]
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -322,96 +322,170 @@ class MulticlassAveragePrecision(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        undefined = torch.logical_and(
-            torch.eq(self.positives, 0),
-            torch.ne(torch.sum(self.positives), self.positives[0]),
+        undefined = (
+            torch.logical_and(
+                torch.eq(self.positives, 0),
+                torch.ne(torch.sum(self.positives), self.positives[0]),
+            )
+            if self.thresholds is None
+            else None
         )
         kept = (
             torch.arange(
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
-        weight = torch.where(
-            kept,
-            self.samples[:, self.num_classes + 1],
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        weight = (
+            torch.where(
+                kept,
+                self.samples[:, self.num_classes + 1],
+                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        positive = weight[:, None] * _one_hot(
-            self.samples[:, self.num_classes].to(torch.int32),
-            self.num_classes,
-            self.dtype,
+        positive = (
+            weight[:, None]
+            * _one_hot(
+                self.samples[:, self.num_classes].to(torch.int32),
+                self.num_classes,
+                self.dtype,
+            )
+            if self.thresholds is None
+            else None
         )
-        score = torch.where(
-            kept[:, None],
-            self.samples[:, : self.num_classes],
-            torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                kept[:, None],
+                self.samples[:, : self.num_classes],
+                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=0, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = torch.take_along_dim(score, order.long(), dim=0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=0,
+        sorted_score = (
+            torch.take_along_dim(score, order.long(), dim=0)
+            if self.thresholds is None
+            else None
+        )
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=0,
+            )
+            if self.thresholds is None
+            else None
         )
         group = (
             _cumsum(starts.to(torch.int32), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(positive, order.long(), dim=0), (-1,)
-                ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        group_negatives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(
-                        weight[:, None] - positive, order.long(), dim=0
+        group_positives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
                     ),
-                    (-1,),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_classes,
-            ),
-            (self.num_classes, self.max_samples),
-        )
-        precision_at = _divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
-        )
-        exact = torch.where(
-            undefined,
-            torch.true_divide(0.0 * self.positives, self.positives),
-            _divide_no_nan(
-                torch.sum(group_positives * precision_at, dim=-1), self.positives
-            ),
-        )
-        recall = _transpose(_divide_no_nan(self.positives_above, self.positives))
-        precision = _transpose(
-            _divide_no_nan(
-                self.positives_above, self.positives_above + self.negatives_above
+                (self.num_classes, self.max_samples),
             )
+            if self.thresholds is None
+            else None
         )
-        binned = torch.sum(
-            (recall - torch.cat([recall[:, 1:], 0.0 * recall[:, :1]], dim=-1))
-            * precision,
-            dim=-1,
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
+        )
+        group_negatives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(
+                            weight[:, None] - positive, order.long(), dim=0
+                        ),
+                        (-1,),
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_classes,
+                ),
+                (self.num_classes, self.max_samples),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            _divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
+        )
+        exact = (
+            torch.where(
+                undefined,
+                torch.true_divide(0.0 * self.positives, self.positives),
+                _divide_no_nan(
+                    torch.sum(group_positives * precision_at, dim=-1), self.positives
+                ),
+            )
+            if self.thresholds is None
+            else None
+        )
+        recall = (
+            _transpose(_divide_no_nan(self.positives_above, self.positives))
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            _transpose(
+                _divide_no_nan(
+                    self.positives_above, self.positives_above + self.negatives_above
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            torch.sum(
+                (recall - torch.cat([recall[:, 1:], 0.0 * recall[:, :1]], dim=-1))
+                * precision,
+                dim=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_class = exact if self.thresholds is None else binned
-        defined = torch.logical_not(torch.isnan(per_class))
-        kept_values = torch.where(
-            defined, per_class, torch.tensor(0.0, dtype=self.dtype, device=self.device)
+        defined = (
+            torch.logical_not(torch.isnan(per_class))
+            if not (self.average is None or self.average == "none")
+            else None
+        )
+        kept_values = (
+            torch.where(
+                defined,
+                per_class,
+                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            )
+            if not (self.average is None or self.average == "none")
+            else None
         )
         return (
             per_class

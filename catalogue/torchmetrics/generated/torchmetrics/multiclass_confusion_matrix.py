@@ -164,10 +164,26 @@ class MulticlassConfusionMatrix(Metric):
         )
 
     def compute(self):
-        by_label = torch.sum(self.confmat, dim=-1, keepdim=True)
-        by_prediction = torch.sum(self.confmat, dim=-2, keepdim=True)
-        everything = torch.sum(
-            torch.sum(self.confmat, dim=-1, keepdim=True), dim=-2, keepdim=True
+        by_label = (
+            torch.sum(self.confmat, dim=-1, keepdim=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "true"
+            else None
+        )
+        by_prediction = (
+            torch.sum(self.confmat, dim=-2, keepdim=True)
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize == "pred"
+            else None
+        )
+        everything = (
+            torch.sum(
+                torch.sum(self.confmat, dim=-1, keepdim=True), dim=-2, keepdim=True
+            )
+            if not (self.normalize is None or self.normalize == "none")
+            and self.normalize != "true"
+            and self.normalize != "pred"
+            else None
         )
         return (
             self.confmat

@@ -263,18 +263,26 @@ class MulticlassF1Score(Metric):
         )
 
     def compute(self):
-        overall = torch.where(
-            2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp) > 0,
-            _divide_no_nan(
-                2.0 * torch.sum(self.tp),
-                2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp),
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        overall = (
+            torch.where(
+                2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp) > 0,
+                _divide_no_nan(
+                    2.0 * torch.sum(self.tp),
+                    2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp),
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = torch.where(
-            2.0 * self.tp + self.fn + self.fp > 0,
-            _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                2.0 * self.tp + self.fn + self.fp > 0,
+                _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -282,7 +290,11 @@ class MulticlassF1Score(Metric):
                 if self.average == "weighted"
                 else (self.tp + self.fp + self.fn > 0).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

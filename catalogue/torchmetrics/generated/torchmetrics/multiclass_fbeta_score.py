@@ -274,26 +274,34 @@ class MulticlassFBetaScore(Metric):
         )
 
     def compute(self):
-        overall = torch.where(
-            (1.0 + self.beta**2) * torch.sum(self.tp)
-            + self.beta**2 * torch.sum(self.fn)
-            + torch.sum(self.fp)
-            > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * torch.sum(self.tp),
+        overall = (
+            torch.where(
                 (1.0 + self.beta**2) * torch.sum(self.tp)
                 + self.beta**2 * torch.sum(self.fn)
-                + torch.sum(self.fp),
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+                + torch.sum(self.fp)
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * torch.sum(self.tp),
+                    (1.0 + self.beta**2) * torch.sum(self.tp)
+                    + self.beta**2 * torch.sum(self.fn)
+                    + torch.sum(self.fp),
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = torch.where(
-            (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * self.tp,
-                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * self.tp,
+                    (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         weights = (
             (
@@ -301,7 +309,11 @@ class MulticlassFBetaScore(Metric):
                 if self.average == "weighted"
                 else (self.tp + self.fp + self.fn > 0).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

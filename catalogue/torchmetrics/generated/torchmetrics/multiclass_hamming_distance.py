@@ -366,17 +366,30 @@ class MulticlassHammingDistance(Metric):
             raise ValueError(
                 "MulticlassHammingDistance has seen no batch yet: its state is shaped by the first one"
             )
-        overall = 1.0 - _divide_no_nan(
-            torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn)
+        overall = (
+            1.0
+            - _divide_no_nan(
+                torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn)
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - _divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            1.0 - _divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
                 if self.average == "weighted"
                 else (self.tp + self.fp + self.fn > 0).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -196,26 +196,55 @@ class MulticlassJaccardIndex(Metric):
             + torch.sum(self.confmat, dim=1)
             - intersection
         )
-        per_class = torch.where(
-            torch.ne(union, 0),
-            _divide_no_nan(intersection, union),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        per_class = (
+            torch.where(
+                torch.ne(union, 0),
+                _divide_no_nan(intersection, union),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
-        counted = torch.ne(
-            torch.arange(self.num_classes, dtype=torch.int32, device=self.device),
-            self.ignore_index if self.ignore_index is not None else -1,
-        ).to(self.dtype)
-        micro_union = torch.sum(union * counted)
-        seen = torch.ne(
-            torch.sum(self.confmat, dim=0) + torch.sum(self.confmat, dim=1), 0
-        ).to(self.dtype)
+        counted = (
+            torch.ne(
+                torch.arange(self.num_classes, dtype=torch.int32, device=self.device),
+                self.ignore_index if self.ignore_index is not None else -1,
+            ).to(self.dtype)
+            if not (self.average is None or self.average == "none")
+            and self.average is not None
+            and self.average != "weighted"
+            or not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        micro_union = (
+            torch.sum(union * counted)
+            if not (self.average is None or self.average == "none")
+            and self.average == "micro"
+            else None
+        )
+        seen = (
+            torch.ne(
+                torch.sum(self.confmat, dim=0) + torch.sum(self.confmat, dim=1), 0
+            ).to(self.dtype)
+            if not (self.average is None or self.average == "none")
+            and self.average != "micro"
+            and self.average is not None
+            and self.average != "weighted"
+            else None
+        )
         class_weights = (
             (
                 torch.sum(self.confmat, dim=1)
                 if self.average == "weighted"
                 else counted * seen
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -362,10 +362,16 @@ class MulticlassPrecision(Metric):
             raise ValueError(
                 "MulticlassPrecision has seen no batch yet: its state is shaped by the first one"
             )
-        overall = _divide_no_nan(
-            torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fp)
+        overall = (
+            _divide_no_nan(torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(self.tp, self.tp + self.fp)
+        score = (
+            _divide_no_nan(self.tp, self.tp + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
@@ -376,7 +382,11 @@ class MulticlassPrecision(Metric):
                     else self.tp + self.fn > 0
                 ).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -362,10 +362,16 @@ class MulticlassRecall(Metric):
             raise ValueError(
                 "MulticlassRecall has seen no batch yet: its state is shaped by the first one"
             )
-        overall = _divide_no_nan(
-            torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn)
+        overall = (
+            _divide_no_nan(torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            _divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
@@ -376,7 +382,11 @@ class MulticlassRecall(Metric):
                     else self.tp + self.fn > 0
                 ).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

@@ -361,17 +361,27 @@ class MulticlassSpecificity(Metric):
             raise ValueError(
                 "MulticlassSpecificity has seen no batch yet: its state is shaped by the first one"
             )
-        overall = _divide_no_nan(
-            torch.sum(self.tn), torch.sum(self.tn) + torch.sum(self.fp)
+        overall = (
+            _divide_no_nan(torch.sum(self.tn), torch.sum(self.tn) + torch.sum(self.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(self.tn, self.tn + self.fp)
+        score = (
+            _divide_no_nan(self.tn, self.tn + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         weights = (
             (
                 self.tp + self.fn
                 if self.average == "weighted"
                 else (self.tp + self.fp + self.fn > 0).to(self.dtype)
             )
-            if self.average is not None
+            if (
+                not (self.average is not None and self.average == "micro")
+                and not (self.average is None or self.average == "none")
+            )
+            and self.average is not None
             else None
         )
         return (

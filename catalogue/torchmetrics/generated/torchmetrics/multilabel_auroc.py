@@ -276,7 +276,7 @@ class MultilabelAUROC(Metric):
                     :, None
                 ]
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -308,51 +308,81 @@ class MultilabelAUROC(Metric):
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        negative = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, 2 * self.num_labels :],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        negative = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, 2 * self.num_labels :],
+                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, : self.num_labels],
-                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
+        score = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, : self.num_labels],
+                    torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=0, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = torch.take_along_dim(score, order.long(), dim=0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=0,
+        sorted_score = (
+            torch.take_along_dim(score, order.long(), dim=0)
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             _cumsum(starts.to(torch.int32), 0, False, False)
             - 1
             + rows * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(negative, order.long(), dim=0), (-1,)
+        group_negatives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(negative, order.long(), dim=0), (-1,)
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_negatives = (
             torch.sum(self.negatives, dim=None, keepdim=True)
@@ -360,9 +390,13 @@ class MultilabelAUROC(Metric):
             else self.negatives
         )
         column_negatives_above = (
-            torch.sum(self.negatives_above, dim=1, keepdim=True)
-            if micro
-            else self.negatives_above
+            (
+                torch.sum(self.negatives_above, dim=1, keepdim=True)
+                if micro
+                else self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         fpr = (
             torch.cat(
@@ -382,23 +416,31 @@ class MultilabelAUROC(Metric):
                 )
             )
         )
-        positive = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, self.num_labels : 2 * self.num_labels],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
-        )
-        group_positives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+        positive = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
+                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             torch.sum(self.positives, dim=None, keepdim=True)
@@ -406,9 +448,13 @@ class MultilabelAUROC(Metric):
             else self.positives
         )
         column_positives_above = (
-            torch.sum(self.positives_above, dim=1, keepdim=True)
-            if micro
-            else self.positives_above
+            (
+                torch.sum(self.positives_above, dim=1, keepdim=True)
+                if micro
+                else self.positives_above
+            )
+            if self.thresholds is not None
+            else None
         )
         tpr = (
             torch.cat(
@@ -428,10 +474,9 @@ class MultilabelAUROC(Metric):
                 )
             )
         )
-        per_column = _divide_no_nan(
-            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1),
-            torch.tensor(2, dtype=self.dtype, device=self.device),
-        )
+        per_column = torch.sum(
+            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
+        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
         return (
             per_column
             if self.average is None or self.average == "none"

@@ -276,7 +276,7 @@ class MultilabelAveragePrecision(Metric):
                     :, None
                 ]
             ).to(self.dtype)
-            if self.thresholds is not None
+            if self.thresholds is not None and self.thresholds is not None
             else None
         )
         self.samples, self.samples_rows = _append_rows(
@@ -308,102 +308,174 @@ class MultilabelAveragePrecision(Metric):
                 self.max_samples if self.thresholds is None else 0, device=self.device
             )
             < self.samples_rows
+            if self.thresholds is None
+            else None
         )
         micro = self.average is not None and self.average == "micro"
-        columns = 1 if micro else self.num_labels
-        positive = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, self.num_labels : 2 * self.num_labels],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
+        columns = (1 if micro else self.num_labels) if self.thresholds is None else None
+        positive = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
+                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        score = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, : self.num_labels],
-                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
+        score = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, : self.num_labels],
+                    torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+                ),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        order = torch.argsort(score, dim=0, descending=True, stable=True).to(
-            torch.int32
+        order = (
+            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            if self.thresholds is None
+            else None
         )
-        sorted_score = torch.take_along_dim(score, order.long(), dim=0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_score[:1]) > 0,
-                torch.ne(sorted_score[1:], sorted_score[:-1]),
-            ],
-            dim=0,
+        sorted_score = (
+            torch.take_along_dim(score, order.long(), dim=0)
+            if self.thresholds is None
+            else None
         )
-        rows = self.max_samples * self.num_labels // columns if columns else 0
+        starts = (
+            torch.cat(
+                [
+                    torch.ones_like(sorted_score[:1]) > 0,
+                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                ],
+                dim=0,
+            )
+            if self.thresholds is None
+            else None
+        )
+        rows = (
+            (self.max_samples * self.num_labels // columns if columns else 0)
+            if self.thresholds is None
+            else None
+        )
         group = (
             _cumsum(starts.to(torch.int32), 0, False, False)
             - 1
             + rows * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            if self.thresholds is None
+            else None
         )
-        group_positives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+        group_positives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
         )
-        true_positives = _cumsum(group_positives, -1, False, False)
-        negative = torch.reshape(
-            torch.where(
-                kept[:, None],
-                self.samples[:, 2 * self.num_labels :],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            (-1, columns),
+        true_positives = (
+            _cumsum(group_positives, -1, False, False)
+            if self.thresholds is None
+            else None
         )
-        group_negatives = torch.reshape(
-            _segment_sum(
-                torch.reshape(
-                    torch.take_along_dim(negative, order.long(), dim=0), (-1,)
+        negative = (
+            torch.reshape(
+                torch.where(
+                    kept[:, None],
+                    self.samples[:, 2 * self.num_labels :],
+                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
                 ),
-                torch.reshape(group, (-1,)),
-                self.max_samples * self.num_labels,
-            ),
-            (columns, rows),
+                (-1, columns),
+            )
+            if self.thresholds is None
+            else None
         )
-        precision_at = _divide_no_nan(
-            true_positives, true_positives + _cumsum(group_negatives, -1, False, False)
+        group_negatives = (
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(
+                        torch.take_along_dim(negative, order.long(), dim=0), (-1,)
+                    ),
+                    torch.reshape(group, (-1,)),
+                    self.max_samples * self.num_labels,
+                ),
+                (columns, rows),
+            )
+            if self.thresholds is None
+            else None
+        )
+        precision_at = (
+            _divide_no_nan(
+                true_positives,
+                true_positives + _cumsum(group_negatives, -1, False, False),
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives = (
             torch.sum(self.positives, dim=None, keepdim=True)
             if micro
             else self.positives
         )
-        exact = _divide_no_nan(
-            torch.sum(group_positives * precision_at, dim=-1), column_positives
+        exact = (
+            _divide_no_nan(
+                torch.sum(group_positives * precision_at, dim=-1), column_positives
+            )
+            if self.thresholds is None
+            else None
         )
         column_positives_above = (
-            torch.sum(self.positives_above, dim=1, keepdim=True)
-            if micro
-            else self.positives_above
-        )
-        recall = _transpose(_divide_no_nan(column_positives_above, column_positives))
-        column_negatives_above = (
-            torch.sum(self.negatives_above, dim=1, keepdim=True)
-            if micro
-            else self.negatives_above
-        )
-        precision = _transpose(
-            _divide_no_nan(
-                column_positives_above, column_positives_above + column_negatives_above
+            (
+                torch.sum(self.positives_above, dim=1, keepdim=True)
+                if micro
+                else self.positives_above
             )
+            if self.thresholds is not None
+            else None
         )
-        binned = torch.sum(
-            (recall - torch.cat([recall[:, 1:], 0.0 * recall[:, :1]], dim=-1))
-            * precision,
-            dim=-1,
+        recall = (
+            _transpose(_divide_no_nan(column_positives_above, column_positives))
+            if self.thresholds is not None
+            else None
+        )
+        column_negatives_above = (
+            (
+                torch.sum(self.negatives_above, dim=1, keepdim=True)
+                if micro
+                else self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        precision = (
+            _transpose(
+                _divide_no_nan(
+                    column_positives_above,
+                    column_positives_above + column_negatives_above,
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
+        binned = (
+            torch.sum(
+                (recall - torch.cat([recall[:, 1:], 0.0 * recall[:, :1]], dim=-1))
+                * precision,
+                dim=-1,
+            )
+            if self.thresholds is not None
+            else None
         )
         per_column = exact if self.thresholds is None else binned
         return (

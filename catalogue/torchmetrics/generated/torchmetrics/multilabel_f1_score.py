@@ -223,18 +223,26 @@ class MultilabelF1Score(Metric):
         self.tp += counts[:, 3]
 
     def compute(self):
-        overall = torch.where(
-            2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp) > 0,
-            _divide_no_nan(
-                2.0 * torch.sum(self.tp),
-                2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp),
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        overall = (
+            torch.where(
+                2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp) > 0,
+                _divide_no_nan(
+                    2.0 * torch.sum(self.tp),
+                    2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp),
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = torch.where(
-            2.0 * self.tp + self.fn + self.fp > 0,
-            _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                2.0 * self.tp + self.fn + self.fp > 0,
+                _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

@@ -235,26 +235,34 @@ class MultilabelFBetaScore(Metric):
         self.tp += counts[:, 3]
 
     def compute(self):
-        overall = torch.where(
-            (1.0 + self.beta**2) * torch.sum(self.tp)
-            + self.beta**2 * torch.sum(self.fn)
-            + torch.sum(self.fp)
-            > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * torch.sum(self.tp),
+        overall = (
+            torch.where(
                 (1.0 + self.beta**2) * torch.sum(self.tp)
                 + self.beta**2 * torch.sum(self.fn)
-                + torch.sum(self.fp),
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+                + torch.sum(self.fp)
+                > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * torch.sum(self.tp),
+                    (1.0 + self.beta**2) * torch.sum(self.tp)
+                    + self.beta**2 * torch.sum(self.fn)
+                    + torch.sum(self.fp),
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = torch.where(
-            (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
-            _divide_no_nan(
-                (1.0 + self.beta**2) * self.tp,
-                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
-            ),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        score = (
+            torch.where(
+                (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
+                _divide_no_nan(
+                    (1.0 + self.beta**2) * self.tp,
+                    (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
+                ),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

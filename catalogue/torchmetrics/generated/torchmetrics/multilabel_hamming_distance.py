@@ -211,15 +211,23 @@ class MultilabelHammingDistance(Metric):
         self.tp += counts[:, 3]
 
     def compute(self):
-        overall = 1.0 - _divide_no_nan(
-            torch.sum(self.tp) + torch.sum(self.tn),
-            torch.sum(self.tp)
-            + torch.sum(self.fp)
-            + torch.sum(self.tn)
-            + torch.sum(self.fn),
+        overall = (
+            1.0
+            - _divide_no_nan(
+                torch.sum(self.tp) + torch.sum(self.tn),
+                torch.sum(self.tp)
+                + torch.sum(self.fp)
+                + torch.sum(self.tn)
+                + torch.sum(self.fn),
+            )
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = 1.0 - _divide_no_nan(
-            self.tp + self.tn, self.tp + self.fp + self.tn + self.fn
+        score = (
+            1.0
+            - _divide_no_nan(self.tp + self.tn, self.tp + self.fp + self.tn + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
         )
         return (
             overall

@@ -202,10 +202,15 @@ class MultilabelJaccardIndex(Metric):
     def compute(self):
         union = self.confmat[:, 1, 1] + self.confmat[:, 0, 1] + self.confmat[:, 1, 0]
         intersection = self.confmat[:, 1, 1]
-        per_label = torch.where(
-            torch.ne(union, 0),
-            _divide_no_nan(intersection, union),
-            torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+        per_label = (
+            torch.where(
+                torch.ne(union, 0),
+                _divide_no_nan(intersection, union),
+                torch.tensor(self.zero_division, dtype=self.dtype, device=self.device),
+            )
+            if (self.average is None or self.average == "none")
+            or self.average != "micro"
+            else None
         )
         label_weights = (
             (
@@ -213,7 +218,11 @@ class MultilabelJaccardIndex(Metric):
                 if self.average == "weighted"
                 else torch.ones_like(intersection)
             )
-            if self.average is not None
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average != "micro"
+            )
+            and self.average is not None
             else None
         )
         return (

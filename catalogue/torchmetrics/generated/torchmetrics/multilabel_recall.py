@@ -212,10 +212,16 @@ class MultilabelRecall(Metric):
         self.tp += counts[:, 3]
 
     def compute(self):
-        overall = _divide_no_nan(
-            torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn)
+        overall = (
+            _divide_no_nan(torch.sum(self.tp), torch.sum(self.tp) + torch.sum(self.fn))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(self.tp, self.tp + self.fn)
+        score = (
+            _divide_no_nan(self.tp, self.tp + self.fn)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

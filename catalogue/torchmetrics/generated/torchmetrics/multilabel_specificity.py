@@ -211,10 +211,16 @@ class MultilabelSpecificity(Metric):
         self.tp += counts[:, 3]
 
     def compute(self):
-        overall = _divide_no_nan(
-            torch.sum(self.tn), torch.sum(self.tn) + torch.sum(self.fp)
+        overall = (
+            _divide_no_nan(torch.sum(self.tn), torch.sum(self.tn) + torch.sum(self.fp))
+            if self.average is not None and self.average == "micro"
+            else None
         )
-        score = _divide_no_nan(self.tn, self.tn + self.fp)
+        score = (
+            _divide_no_nan(self.tn, self.tn + self.fp)
+            if not (self.average is not None and self.average == "micro")
+            else None
+        )
         return (
             overall
             if self.average is not None and self.average == "micro"

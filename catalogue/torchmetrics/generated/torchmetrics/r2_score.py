@@ -221,7 +221,7 @@ class R2Score(Metric):
                 else torch.sum(_divide_no_nan(tss, torch.sum(tss)) * scores)
             )
         )
-        n = self.num_obs[0]
+        n = self.num_obs[0] if self.adjusted != 0 else None
         return (
             r2
             if self.adjusted == 0

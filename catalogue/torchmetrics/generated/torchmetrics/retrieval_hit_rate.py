@@ -367,12 +367,22 @@ class RetrievalHitRate(Metric):
         )
         count = torch.sum(counted.to(torch.int32))
         relevant = torch.logical_and(in_query, relevance > 0)
-        size = _segment_sum(torch.ones_like(group), group, self.max_samples)
-        start = _gather(_cumsum(size, 0, False, True), group, 0)
+        size = (
+            _segment_sum(torch.ones_like(group), group, self.max_samples)
+            if self.top_k is not None
+            else None
+        )
+        start = (
+            _gather(_cumsum(size, 0, False, True), group, 0)
+            if self.top_k is not None
+            else None
+        )
         rank = (
             torch.arange(self.max_samples, dtype=torch.int32, device=self.device)
             - start
             + 1
+            if self.top_k is not None
+            else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = (
@@ -392,20 +402,27 @@ class RetrievalHitRate(Metric):
             ),
             query_value,
         )
-        lower_median = _gather(
-            torch.sort(
-                torch.where(
-                    counted,
-                    value,
-                    torch.tensor(float("inf"), dtype=self.dtype, device=self.device),
+        lower_median = (
+            _gather(
+                torch.sort(
+                    torch.where(
+                        counted,
+                        value,
+                        torch.tensor(
+                            float("inf"), dtype=self.dtype, device=self.device
+                        ),
+                    ),
+                    dim=-1,
+                    descending=False,
+                ).values,
+                torch.maximum(
+                    (count - 1) // 2,
+                    torch.tensor(0, dtype=torch.int32, device=self.device),
                 ),
-                dim=-1,
-                descending=False,
-            ).values,
-            torch.maximum(
-                (count - 1) // 2, torch.tensor(0, dtype=torch.int32, device=self.device)
-            ),
-            0,
+                0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

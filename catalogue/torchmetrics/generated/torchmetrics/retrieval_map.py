@@ -387,11 +387,10 @@ class RetrievalMAP(Metric):
             torch.tensor(0.0, dtype=self.dtype, device=self.device),
         )
         hit_count = _segment_sum(hit.to(self.dtype), group, self.max_samples)
-        query_value = _divide_no_nan(
-            _segment_sum(precision_at_hit, group, self.max_samples),
-            torch.maximum(
-                hit_count, torch.tensor(1.0, dtype=self.dtype, device=self.device)
-            ),
+        query_value = _segment_sum(
+            precision_at_hit, group, self.max_samples
+        ) / torch.maximum(
+            hit_count, torch.tensor(1.0, dtype=self.dtype, device=self.device)
         )
         value = torch.where(
             empty,
@@ -402,20 +401,27 @@ class RetrievalMAP(Metric):
             ),
             query_value,
         )
-        lower_median = _gather(
-            torch.sort(
-                torch.where(
-                    counted,
-                    value,
-                    torch.tensor(float("inf"), dtype=self.dtype, device=self.device),
+        lower_median = (
+            _gather(
+                torch.sort(
+                    torch.where(
+                        counted,
+                        value,
+                        torch.tensor(
+                            float("inf"), dtype=self.dtype, device=self.device
+                        ),
+                    ),
+                    dim=-1,
+                    descending=False,
+                ).values,
+                torch.maximum(
+                    (count - 1) // 2,
+                    torch.tensor(0, dtype=torch.int32, device=self.device),
                 ),
-                dim=-1,
-                descending=False,
-            ).values,
-            torch.maximum(
-                (count - 1) // 2, torch.tensor(0, dtype=torch.int32, device=self.device)
-            ),
-            0,
+                0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

@@ -469,20 +469,27 @@ class RetrievalNormalizedDCG(Metric):
             ),
             query_value,
         )
-        lower_median = _gather(
-            torch.sort(
-                torch.where(
-                    counted,
-                    value,
-                    torch.tensor(float("inf"), dtype=self.dtype, device=self.device),
+        lower_median = (
+            _gather(
+                torch.sort(
+                    torch.where(
+                        counted,
+                        value,
+                        torch.tensor(
+                            float("inf"), dtype=self.dtype, device=self.device
+                        ),
+                    ),
+                    dim=-1,
+                    descending=False,
+                ).values,
+                torch.maximum(
+                    (count - 1) // 2,
+                    torch.tensor(0, dtype=torch.int32, device=self.device),
                 ),
-                dim=-1,
-                descending=False,
-            ).values,
-            torch.maximum(
-                (count - 1) // 2, torch.tensor(0, dtype=torch.int32, device=self.device)
-            ),
-            0,
+                0,
+            )
+            if self.aggregation == "median"
+            else None
         )
         aggregate = (
             _divide_no_nan(

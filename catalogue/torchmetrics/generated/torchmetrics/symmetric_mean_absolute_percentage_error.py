@@ -64,12 +64,11 @@ class SymmetricMeanAbsolutePercentageError(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         self.sum_error += _weighted_sum(
-            _divide_no_nan(
-                2.0 * torch.abs(preds - target),
-                torch.maximum(
-                    torch.abs(target) + torch.abs(preds),
-                    torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
-                ),
+            2.0
+            * torch.abs(preds - target)
+            / torch.maximum(
+                torch.abs(target) + torch.abs(preds),
+                torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
             ),
             sample_weight,
         )

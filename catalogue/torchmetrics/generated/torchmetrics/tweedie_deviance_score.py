@@ -88,36 +88,54 @@ class TweedieDevianceScore(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         t = target
         p = preds
-        poisson = 2.0 * (
-            torch.where(
-                torch.eq(t, 0),
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                t * torch.log(_divide_no_nan(t, p)),
-            )
-            + p
-            - t
-        )
-        gamma = 2.0 * (torch.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
-        general = 2.0 * (
-            _divide_no_nan(
-                torch.maximum(
-                    t, torch.tensor(0.0, dtype=self.dtype, device=self.device)
+        poisson = (
+            2.0
+            * (
+                torch.where(
+                    torch.eq(t, 0),
+                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                    t * torch.log(_divide_no_nan(t, p)),
                 )
-                ** (2.0 - self.power),
-                torch.tensor(
-                    (1.0 - self.power) * (2.0 - self.power),
-                    dtype=self.dtype,
-                    device=self.device,
-                ),
+                + p
+                - t
             )
-            - _divide_no_nan(
-                t * p ** (1.0 - self.power),
-                torch.tensor(1.0 - self.power, dtype=self.dtype, device=self.device),
+            if self.power == 1
+            else None
+        )
+        gamma = (
+            2.0 * (torch.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
+            if self.power == 2
+            else None
+        )
+        general = (
+            2.0
+            * (
+                _divide_no_nan(
+                    torch.maximum(
+                        t, torch.tensor(0.0, dtype=self.dtype, device=self.device)
+                    )
+                    ** (2.0 - self.power),
+                    torch.tensor(
+                        (1.0 - self.power) * (2.0 - self.power),
+                        dtype=self.dtype,
+                        device=self.device,
+                    ),
+                )
+                - _divide_no_nan(
+                    t * p ** (1.0 - self.power),
+                    torch.tensor(
+                        1.0 - self.power, dtype=self.dtype, device=self.device
+                    ),
+                )
+                + _divide_no_nan(
+                    p ** (2.0 - self.power),
+                    torch.tensor(
+                        2.0 - self.power, dtype=self.dtype, device=self.device
+                    ),
+                )
             )
-            + _divide_no_nan(
-                p ** (2.0 - self.power),
-                torch.tensor(2.0 - self.power, dtype=self.dtype, device=self.device),
-            )
+            if self.power != 0 and self.power != 1 and self.power != 2
+            else None
         )
         deviance = (
             torch.square(t - p)

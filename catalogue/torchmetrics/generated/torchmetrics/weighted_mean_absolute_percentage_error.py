@@ -26,11 +26,6 @@ def _weighted_sum(values, sample_weight):
     return torch.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
-
-
 class WeightedMeanAbsolutePercentageError(Metric):
     """Weighted mean absolute percentage error, as torchmetrics.WeightedMeanAbsolutePercentageError: Σ
     |y_pred - y_true| / max(Σ |y_true|, 1.17e-6) over every element seen. On the Keras targets sample
@@ -60,12 +55,8 @@ class WeightedMeanAbsolutePercentageError(Metric):
         self.sum_scale += _weighted_sum(torch.abs(target), sample_weight)
 
     def compute(self):
-        return _divide_no_nan(
-            self.sum_abs_error,
-            torch.maximum(
-                self.sum_scale,
-                torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
-            ),
+        return self.sum_abs_error / torch.maximum(
+            self.sum_scale, torch.tensor(1.17e-06, dtype=self.dtype, device=self.device)
         )
 
     def merge_state(self, incoming_state):
