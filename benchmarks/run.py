@@ -50,7 +50,7 @@ GENERATED = ROOT / "generated"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
 
-SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "catalogue", "generator", "fit")
+SECTIONS = ("f1", "precision", "map", "dice", "torchmetrics", "catalogue", "generator", "fit", "tm-catalogue")
 CATALOGUE = ROOT / "catalogue" / "keras"
 CATALOGUE_START, CATALOGUE_END = "<!-- catalogue-benchmark:start -->", "<!-- catalogue-benchmark:end -->"
 
@@ -934,7 +934,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     started = time.perf_counter()
     report = Report()
     tf = keras = np = None
-    if set(sections) - {"generator", "fit"}:  # fit runs each Keras backend in a process of its own
+    if set(sections) - {"generator", "fit", "tm-catalogue"}:  # fit runs each Keras backend in a process of its own
         import numpy as np
         import tensorflow as tf
         import keras
@@ -960,6 +960,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             from fit_step import bench_fit, fit_settings
 
             bench_fit(fit_settings(args.quick), write=not args.no_write, command="python benchmarks/run.py --only fit")
+        elif section == "tm-catalogue":
+            from torchmetrics_catalogue import bench as bench_tm_catalogue, settings as tm_settings
+
+            command = "python benchmarks/run.py --only tm-catalogue"
+            bench_tm_catalogue(tm_settings(args.quick), write=not args.no_write, command=command)
     elapsed = time.perf_counter() - started
     command = "python benchmarks/run.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -968,7 +973,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     missed = [row for row in report.rows if not row.ok]
     print(f"\n{len(report.rows) - len(missed)} of {len(report.rows)} targets hold ({elapsed / 60:.1f} min)")
     if not args.no_write:
-        if set(sections) - {"catalogue", "fit"}:
+        if set(sections) - {"catalogue", "fit", "tm-catalogue"}:
             write_doc(text)
         if "catalogue" in sections:
             write_doc(catalogue_markdown(report, args, command, info), CATALOGUE_START, CATALOGUE_END)

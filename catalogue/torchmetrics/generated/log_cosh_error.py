@@ -30,6 +30,20 @@ def _weights_like(values, sample_weight, dtype):
     return tf.broadcast_to(weights, tf.shape(values))
 
 
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return tf.reduce_sum(values)
+    return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return tf.cast(tf.size(values), dtype)
+    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+
+
 @keras.saving.register_keras_serializable(package="metricgen.torchmetrics")
 class LogCoshError(tf.keras.metrics.Metric):
     """Mean of log(cosh(y_pred - y_true)) per output, as torchmetrics.LogCoshError: inputs [batch]
@@ -79,21 +93,31 @@ class LogCoshError(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        weights = tf.reshape(
-            _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
-        )
         distance = tf.abs(y_pred - y_true)
         log_cosh = (
             distance
             + tf.math.log1p(tf.exp(-2.0 * distance))
             - tf.math.log(tf.constant(2.0, dtype=self.dtype))
         )
+        weights = (
+            tf.reshape(
+                _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if self.num_outputs != 1
+            else None
+        )
         self.sum_error.assign_add(
-            tf.reduce_sum(
+            _weighted_sum(log_cosh, sample_weight)[None]
+            if self.num_outputs == 1
+            else tf.reduce_sum(
                 weights * tf.reshape(log_cosh, (-1, self.num_outputs)), axis=0
             )
         )
-        self.total.assign_add(tf.reduce_sum(weights, axis=0))
+        self.total.assign_add(
+            _weighted_count(y_true, sample_weight, self.dtype)[None]
+            if self.num_outputs == 1
+            else tf.reduce_sum(weights, axis=0)
+        )
 
     def result(self):
         per_output = tf.math.divide_no_nan(self.sum_error, self.total)

@@ -30,6 +30,20 @@ def _weights_like(values, sample_weight, dtype):
     return tf.broadcast_to(weights, tf.shape(values))
 
 
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return tf.reduce_sum(values)
+    return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return tf.cast(tf.size(values), dtype)
+    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+
+
 @keras.saving.register_keras_serializable(package="metricgen.torchmetrics")
 class MeanSquaredError(tf.keras.metrics.Metric):
     """Mean squared error per output (its root with squared=False), as torchmetrics.MeanSquaredError: with
@@ -87,17 +101,26 @@ class MeanSquaredError(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        weights = tf.reshape(
-            _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+        error = tf.square(y_pred - y_true)
+        weights = (
+            tf.reshape(
+                _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if self.num_outputs != 1
+            else None
         )
         self.sum_error.assign_add(
-            tf.reduce_sum(
-                weights
-                * tf.reshape(tf.square(y_pred - y_true), (-1, self.num_outputs)),
-                axis=0,
+            _weighted_sum(error, sample_weight)[None]
+            if self.num_outputs == 1
+            else tf.reduce_sum(
+                weights * tf.reshape(error, (-1, self.num_outputs)), axis=0
             )
         )
-        self.total.assign_add(tf.reduce_sum(weights, axis=0))
+        self.total.assign_add(
+            _weighted_count(y_true, sample_weight, self.dtype)[None]
+            if self.num_outputs == 1
+            else tf.reduce_sum(weights, axis=0)
+        )
 
     def result(self):
         mse = tf.math.divide_no_nan(self.sum_error, self.total)

@@ -20,6 +20,20 @@ def _weights_like(values, sample_weight, dtype):
     return jnp.broadcast_to(weights, values.shape)
 
 
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return jnp.sum(values)
+    return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return jnp.asarray(values.size, dtype=dtype)
+    return jnp.sum(_weights_like(values, sample_weight, dtype))
+
+
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
     zero = b == 0
@@ -92,20 +106,36 @@ class MeanAbsoluteError:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        weights = jnp.reshape(
-            _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+        error = jnp.abs(y_pred - y_true)
+        weights = (
+            jnp.reshape(
+                _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if self.num_outputs != 1
+            else None
         )
         state = state._replace(
             sum_error=jnp.add(
                 state.sum_error,
-                jnp.sum(
-                    weights
-                    * jnp.reshape(jnp.abs(y_pred - y_true), (-1, self.num_outputs)),
-                    axis=0,
+                (
+                    _weighted_sum(error, sample_weight)[None]
+                    if self.num_outputs == 1
+                    else jnp.sum(
+                        weights * jnp.reshape(error, (-1, self.num_outputs)), axis=0
+                    )
                 ),
             )
         )
-        state = state._replace(total=jnp.add(state.total, jnp.sum(weights, axis=0)))
+        state = state._replace(
+            total=jnp.add(
+                state.total,
+                (
+                    _weighted_count(y_true, sample_weight, self.dtype)[None]
+                    if self.num_outputs == 1
+                    else jnp.sum(weights, axis=0)
+                ),
+            )
+        )
         return state
 
     def merge(self, state, other):

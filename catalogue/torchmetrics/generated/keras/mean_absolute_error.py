@@ -30,6 +30,20 @@ def _weights_like(values, sample_weight, dtype):
     return ops.broadcast_to(weights, ops.shape(values))
 
 
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return ops.sum(values)
+    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return ops.cast(ops.size(values), dtype)
+    return ops.sum(_weights_like(values, sample_weight, dtype))
+
+
 @keras.saving.register_keras_serializable(package="metricgen.torchmetrics.keras")
 class MeanAbsoluteError(keras.metrics.Metric):
     """Mean absolute error per output, as torchmetrics.MeanAbsoluteError: with num_outputs 1 every element
@@ -79,16 +93,24 @@ class MeanAbsoluteError(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        weights = ops.reshape(
-            _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+        error = ops.abs(y_pred - y_true)
+        weights = (
+            ops.reshape(
+                _weights_like(y_true, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if self.num_outputs != 1
+            else None
         )
         self.sum_error.assign_add(
-            ops.sum(
-                weights * ops.reshape(ops.abs(y_pred - y_true), (-1, self.num_outputs)),
-                axis=0,
-            )
+            _weighted_sum(error, sample_weight)[None]
+            if self.num_outputs == 1
+            else ops.sum(weights * ops.reshape(error, (-1, self.num_outputs)), axis=0)
         )
-        self.total.assign_add(ops.sum(weights, axis=0))
+        self.total.assign_add(
+            _weighted_count(y_true, sample_weight, self.dtype)[None]
+            if self.num_outputs == 1
+            else ops.sum(weights, axis=0)
+        )
 
     def result(self):
         per_output = ops.divide_no_nan(

@@ -31,6 +31,20 @@ def _weights_like(values, sample_weight, dtype):
     return torch.broadcast_to(weights, values.shape)
 
 
+def _weighted_sum(values, sample_weight):
+    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
+    if sample_weight is None:
+        return torch.sum(values)
+    return torch.sum(values * _weights_like(values, sample_weight, values.dtype))
+
+
+def _weighted_count(values, sample_weight, dtype):
+    """Σ w over the elements of `values` (their number without weights)."""
+    if sample_weight is None:
+        return torch.tensor(values.numel(), dtype=dtype, device=values.device)
+    return torch.sum(_weights_like(values, sample_weight, dtype))
+
+
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
     return torch.where(b == 0, 0.0, a / b)
@@ -79,19 +93,31 @@ class LogCoshError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        weights = torch.reshape(
-            _weights_like(target, sample_weight, self.dtype), (-1, self.num_outputs)
-        )
         distance = torch.abs(preds - target)
         log_cosh = (
             distance
             + torch.log1p(torch.exp(-2.0 * distance))
             - torch.log(torch.tensor(2.0, dtype=self.dtype, device=self.device))
         )
-        self.sum_error += torch.sum(
-            weights * torch.reshape(log_cosh, (-1, self.num_outputs)), dim=0
+        weights = (
+            torch.reshape(
+                _weights_like(target, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if self.num_outputs != 1
+            else None
         )
-        self.total += torch.sum(weights, dim=0)
+        self.sum_error += (
+            _weighted_sum(log_cosh, sample_weight)[None]
+            if self.num_outputs == 1
+            else torch.sum(
+                weights * torch.reshape(log_cosh, (-1, self.num_outputs)), dim=0
+            )
+        )
+        self.total += (
+            _weighted_count(target, sample_weight, self.dtype)[None]
+            if self.num_outputs == 1
+            else torch.sum(weights, dim=0)
+        )
 
     def compute(self):
         per_output = _divide_no_nan(self.sum_error, self.total)
