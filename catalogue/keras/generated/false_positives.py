@@ -97,7 +97,7 @@ class FalsePositives(tf.keras.metrics.Metric):
                 else float(thresholds)
             )
         )
-        self._accumulator_condition = self.thresholds is not None and bool(
+        self._predicted_positive_condition = self.thresholds is not None and bool(
             tf.reduce_all(
                 tf.abs(
                     tf.constant(
@@ -177,70 +177,61 @@ class FalsePositives(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = tf.not_equal(tf.reshape(y_true, (-1,))[:, None], 0)
         p = tf.reshape(y_pred, (-1,))
-        w = tf.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[:, None]
-        self.accumulator.assign_add(
-            tf.reduce_sum(
-                tf.where(
-                    tf.logical_and(tf.logical_not(label_positive), p[:, None] > 0.5),
-                    w,
-                    tf.constant(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+        predicted_positive = (
+            tf.cast((p > 0.5)[None, :], self.dtype)
             if self.thresholds is None
-            else tf.reduce_sum(
-                tf.where(
-                    tf.logical_and(
-                        tf.logical_not(label_positive),
-                        (
-                            (
-                                tf.math.ceil(
-                                    tf.clip_by_value(
-                                        p,
-                                        tf.constant(0.0, dtype=self.dtype),
-                                        tf.constant(1.0, dtype=self.dtype),
-                                    )
-                                    * (
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        - 1.0
-                                    )
+            else tf.cast(
+                (
+                    (
+                        tf.math.ceil(
+                            tf.clip_by_value(
+                                p,
+                                tf.constant(0.0, dtype=self.dtype),
+                                tf.constant(1.0, dtype=self.dtype),
+                            )
+                            * (
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
                                 )
                                 - 1.0
-                            )[:, None]
-                            >= tf.cast(
-                                tf.range(
-                                    0,
-                                    limit=(
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                )[None, :],
-                                self.dtype,
                             )
-                            if self._accumulator_condition
-                            else p[:, None]
-                            > tf.constant(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                            )
+                        )
+                        - 1.0
+                    )[None, :]
+                    >= tf.cast(
+                        tf.range(
+                            0,
+                            limit=(
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                        )[:, None],
+                        self.dtype,
+                    )
+                    if self._predicted_positive_condition
+                    else p[None, :]
+                    > tf.constant(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
                         ),
-                    ),
-                    w,
-                    tf.constant(0.0, dtype=self.dtype),
+                        dtype=self.dtype,
+                    )[:, None]
                 ),
-                axis=0,
+                self.dtype,
             )
+        )
+        label_positive = tf.cast(
+            tf.not_equal(tf.reshape(y_true, (-1,)), 0), self.dtype
+        )[None, :]
+        w = tf.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[None, :]
+        self.accumulator.assign_add(
+            tf.reduce_sum(predicted_positive * ((1.0 - label_positive) * w), axis=1)
         )
 
     def result(self):

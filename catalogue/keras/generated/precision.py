@@ -219,17 +219,6 @@ class Precision(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = tf.not_equal(
-            tf.reshape(
-                (
-                    y_true[..., self.class_id, None]
-                    if self.class_id is not None
-                    else y_true
-                ),
-                (-1,),
-            )[:, None],
-            0,
-        )
         filtered = (
             tf.where(
                 tf.argsort(
@@ -254,50 +243,69 @@ class Precision(tf.keras.metrics.Metric):
             (-1,),
         )
         predicted_positive = (
-            p[:, None] > (0.5 if self.top_k is None else -10000000.0)
+            tf.cast(
+                (p > (0.5 if self.top_k is None else -10000000.0))[None, :], self.dtype
+            )
             if self.thresholds is None
-            else (
+            else tf.cast(
                 (
-                    tf.math.ceil(
-                        tf.clip_by_value(
-                            p,
-                            tf.constant(0.0, dtype=self.dtype),
-                            tf.constant(1.0, dtype=self.dtype),
+                    (
+                        tf.math.ceil(
+                            tf.clip_by_value(
+                                p,
+                                tf.constant(0.0, dtype=self.dtype),
+                                tf.constant(1.0, dtype=self.dtype),
+                            )
+                            * (
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                - 1.0
+                            )
                         )
-                        * (
-                            (
+                        - 1.0
+                    )[None, :]
+                    >= tf.cast(
+                        tf.range(
+                            0,
+                            limit=(
                                 len(self.thresholds)
                                 if isinstance(self.thresholds, list)
                                 else 1
-                            )
-                            - 1.0
-                        )
+                            ),
+                        )[:, None],
+                        self.dtype,
                     )
-                    - 1.0
-                )[:, None]
-                >= tf.cast(
-                    tf.range(
-                        0,
-                        limit=(
-                            len(self.thresholds)
+                    if self._predicted_positive_condition
+                    else p[None, :]
+                    > tf.constant(
+                        (
+                            self.thresholds
                             if isinstance(self.thresholds, list)
-                            else 1
+                            else [self.thresholds]
                         ),
-                    )[None, :],
-                    self.dtype,
-                )
-                if self._predicted_positive_condition
-                else p[:, None]
-                > tf.constant(
-                    (
-                        self.thresholds
-                        if isinstance(self.thresholds, list)
-                        else [self.thresholds]
-                    ),
-                    dtype=self.dtype,
-                )
+                        dtype=self.dtype,
+                    )[:, None]
+                ),
+                self.dtype,
             )
         )
+        label_positive = tf.cast(
+            tf.not_equal(
+                tf.reshape(
+                    (
+                        y_true[..., self.class_id, None]
+                        if self.class_id is not None
+                        else y_true
+                    ),
+                    (-1,),
+                ),
+                0,
+            ),
+            self.dtype,
+        )[None, :]
         w = tf.reshape(
             _weights_like(
                 (
@@ -309,26 +317,12 @@ class Precision(tf.keras.metrics.Metric):
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
+        )[None, :]
         self.true_positives.assign_add(
-            tf.reduce_sum(
-                tf.where(
-                    tf.logical_and(label_positive, predicted_positive),
-                    w,
-                    tf.constant(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+            tf.reduce_sum(predicted_positive * (label_positive * w), axis=1)
         )
         self.false_positives.assign_add(
-            tf.reduce_sum(
-                tf.where(
-                    tf.logical_and(tf.logical_not(label_positive), predicted_positive),
-                    w,
-                    tf.constant(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+            tf.reduce_sum(predicted_positive * ((1.0 - label_positive) * w), axis=1)
         )
 
     def result(self):

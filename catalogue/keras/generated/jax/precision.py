@@ -243,17 +243,6 @@ class Precision:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = jnp.not_equal(
-            jnp.reshape(
-                (
-                    y_true[..., self.class_id, None]
-                    if self.class_id is not None
-                    else y_true
-                ),
-                (-1,),
-            )[:, None],
-            0,
-        )
         filtered = (
             jnp.where(
                 jnp.argsort(
@@ -280,7 +269,9 @@ class Precision:
             (-1,),
         )
         predicted_positive = (
-            p[:, None] > (0.5 if self.top_k is None else -10000000.0)
+            (p > (0.5 if self.top_k is None else -10000000.0))[None, :].astype(
+                self.dtype
+            )
             if self.thresholds is None
             else (
                 (
@@ -300,7 +291,7 @@ class Precision:
                         )
                     )
                     - 1.0
-                )[:, None]
+                )[None, :]
                 >= jnp.asarray(
                     jnp.arange(
                         0,
@@ -310,11 +301,11 @@ class Precision:
                             else 1
                         ),
                         dtype=jnp.int32,
-                    )[None, :],
+                    )[:, None],
                     dtype=self.dtype,
                 )
                 if self._predicted_positive_condition
-                else p[:, None]
+                else p[None, :]
                 > jnp.asarray(
                     (
                         self.thresholds
@@ -322,9 +313,20 @@ class Precision:
                         else [self.thresholds]
                     ),
                     dtype=self.dtype,
-                )
-            )
+                )[:, None]
+            ).astype(self.dtype)
         )
+        label_positive = jnp.not_equal(
+            jnp.reshape(
+                (
+                    y_true[..., self.class_id, None]
+                    if self.class_id is not None
+                    else y_true
+                ),
+                (-1,),
+            ),
+            0,
+        ).astype(self.dtype)[None, :]
         w = jnp.reshape(
             _weights_like(
                 (
@@ -336,33 +338,17 @@ class Precision:
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
+        )[None, :]
         state = state._replace(
             true_positives=jnp.add(
                 state.true_positives,
-                jnp.sum(
-                    jnp.where(
-                        jnp.logical_and(label_positive, predicted_positive),
-                        w,
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
-                    axis=0,
-                ),
+                jnp.sum(predicted_positive * (label_positive * w), axis=1),
             )
         )
         state = state._replace(
             false_positives=jnp.add(
                 state.false_positives,
-                jnp.sum(
-                    jnp.where(
-                        jnp.logical_and(
-                            jnp.logical_not(label_positive), predicted_positive
-                        ),
-                        w,
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
-                    axis=0,
-                ),
+                jnp.sum(predicted_positive * ((1.0 - label_positive) * w), axis=1),
             )
         )
         return state

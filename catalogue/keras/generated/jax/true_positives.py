@@ -111,7 +111,7 @@ class TruePositives:
             )
         )
         self.dtype = _float_dtype("TruePositives", dtype)
-        self._accumulator_condition = self.thresholds is not None and bool(
+        self._predicted_positive_condition = self.thresholds is not None and bool(
             jnp.all(
                 jnp.abs(
                     jnp.asarray(
@@ -201,77 +201,63 @@ class TruePositives:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,))[:, None], 0)
         p = jnp.reshape(y_pred, (-1,))
+        predicted_positive = (
+            (p > 0.5)[None, :].astype(self.dtype)
+            if self.thresholds is None
+            else (
+                (
+                    jnp.ceil(
+                        jnp.clip(
+                            p,
+                            jnp.asarray(0.0, dtype=self.dtype),
+                            jnp.asarray(1.0, dtype=self.dtype),
+                        )
+                        * (
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            )
+                            - 1.0
+                        )
+                    )
+                    - 1.0
+                )[None, :]
+                >= jnp.asarray(
+                    jnp.arange(
+                        0,
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
+                        ),
+                        dtype=jnp.int32,
+                    )[:, None],
+                    dtype=self.dtype,
+                )
+                if self._predicted_positive_condition
+                else p[None, :]
+                > jnp.asarray(
+                    (
+                        self.thresholds
+                        if isinstance(self.thresholds, list)
+                        else [self.thresholds]
+                    ),
+                    dtype=self.dtype,
+                )[:, None]
+            ).astype(self.dtype)
+        )
+        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,)), 0).astype(
+            self.dtype
+        )[None, :]
         w = jnp.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
-            :, None
+            None, :
         ]
         state = state._replace(
             accumulator=jnp.add(
                 state.accumulator,
-                (
-                    jnp.sum(
-                        jnp.where(
-                            jnp.logical_and(label_positive, p[:, None] > 0.5),
-                            w,
-                            jnp.asarray(0.0, dtype=self.dtype),
-                        ),
-                        axis=0,
-                    )
-                    if self.thresholds is None
-                    else jnp.sum(
-                        jnp.where(
-                            jnp.logical_and(
-                                label_positive,
-                                (
-                                    (
-                                        jnp.ceil(
-                                            jnp.clip(
-                                                p,
-                                                jnp.asarray(0.0, dtype=self.dtype),
-                                                jnp.asarray(1.0, dtype=self.dtype),
-                                            )
-                                            * (
-                                                (
-                                                    len(self.thresholds)
-                                                    if isinstance(self.thresholds, list)
-                                                    else 1
-                                                )
-                                                - 1.0
-                                            )
-                                        )
-                                        - 1.0
-                                    )[:, None]
-                                    >= jnp.asarray(
-                                        jnp.arange(
-                                            0,
-                                            (
-                                                len(self.thresholds)
-                                                if isinstance(self.thresholds, list)
-                                                else 1
-                                            ),
-                                            dtype=jnp.int32,
-                                        )[None, :],
-                                        dtype=self.dtype,
-                                    )
-                                    if self._accumulator_condition
-                                    else p[:, None]
-                                    > jnp.asarray(
-                                        (
-                                            self.thresholds
-                                            if isinstance(self.thresholds, list)
-                                            else [self.thresholds]
-                                        ),
-                                        dtype=self.dtype,
-                                    )
-                                ),
-                            ),
-                            w,
-                            jnp.asarray(0.0, dtype=self.dtype),
-                        ),
-                        axis=0,
-                    )
-                ),
+                jnp.sum(predicted_positive * (label_positive * w), axis=1),
             )
         )
         return state

@@ -95,7 +95,7 @@ class FalsePositives(keras.metrics.Metric):
                 else float(thresholds)
             )
         )
-        self._accumulator_condition = self.thresholds is not None and bool(
+        self._predicted_positive_condition = self.thresholds is not None and bool(
             ops.all(
                 ops.abs(
                     ops.convert_to_tensor(
@@ -177,73 +177,64 @@ class FalsePositives(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = ops.not_equal(ops.reshape(y_true, (-1,))[:, None], 0)
         p = ops.reshape(y_pred, (-1,))
-        w = ops.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
-            :, None
-        ]
-        self.accumulator.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(ops.logical_not(label_positive), p[:, None] > 0.5),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+        predicted_positive = (
+            ops.cast((p > 0.5)[None, :], self.dtype)
             if self.thresholds is None
-            else ops.sum(
-                ops.where(
-                    ops.logical_and(
-                        ops.logical_not(label_positive),
-                        (
-                            (
-                                ops.ceil(
-                                    ops.clip(
-                                        p,
-                                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                                        ops.convert_to_tensor(1.0, dtype=self.dtype),
-                                    )
-                                    * (
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        - 1.0
-                                    )
+            else ops.cast(
+                (
+                    (
+                        ops.ceil(
+                            ops.clip(
+                                p,
+                                ops.convert_to_tensor(0.0, dtype=self.dtype),
+                                ops.convert_to_tensor(1.0, dtype=self.dtype),
+                            )
+                            * (
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
                                 )
                                 - 1.0
-                            )[:, None]
-                            >= ops.cast(
-                                ops.arange(
-                                    0,
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                    dtype="int32",
-                                )[None, :],
-                                self.dtype,
                             )
-                            if self._accumulator_condition
-                            else p[:, None]
-                            > ops.convert_to_tensor(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                            )
+                        )
+                        - 1.0
+                    )[None, :]
+                    >= ops.cast(
+                        ops.arange(
+                            0,
+                            (
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
+                            ),
+                            dtype="int32",
+                        )[:, None],
+                        self.dtype,
+                    )
+                    if self._predicted_positive_condition
+                    else p[None, :]
+                    > ops.convert_to_tensor(
+                        (
+                            self.thresholds
+                            if isinstance(self.thresholds, list)
+                            else [self.thresholds]
                         ),
-                    ),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                        dtype=self.dtype,
+                    )[:, None]
                 ),
-                axis=0,
+                self.dtype,
             )
+        )
+        label_positive = ops.cast(
+            ops.not_equal(ops.reshape(y_true, (-1,)), 0), self.dtype
+        )[None, :]
+        w = ops.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
+            None, :
+        ]
+        self.accumulator.assign_add(
+            ops.sum(predicted_positive * ((1.0 - label_positive) * w), axis=1)
         )
 
     def result(self):

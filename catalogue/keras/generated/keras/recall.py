@@ -219,17 +219,6 @@ class Recall(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         y_true = _match_rank(y_true, y_pred)
-        label_positive = ops.not_equal(
-            ops.reshape(
-                (
-                    y_true[..., self.class_id, None]
-                    if self.class_id is not None
-                    else y_true
-                ),
-                (-1,),
-            )[:, None],
-            0,
-        )
         filtered = (
             ops.where(
                 ops.cast(
@@ -255,51 +244,70 @@ class Recall(keras.metrics.Metric):
             (-1,),
         )
         predicted_positive = (
-            p[:, None] > (0.5 if self.top_k is None else -10000000.0)
+            ops.cast(
+                (p > (0.5 if self.top_k is None else -10000000.0))[None, :], self.dtype
+            )
             if self.thresholds is None
-            else (
+            else ops.cast(
                 (
-                    ops.ceil(
-                        ops.clip(
-                            p,
-                            ops.convert_to_tensor(0.0, dtype=self.dtype),
-                            ops.convert_to_tensor(1.0, dtype=self.dtype),
+                    (
+                        ops.ceil(
+                            ops.clip(
+                                p,
+                                ops.convert_to_tensor(0.0, dtype=self.dtype),
+                                ops.convert_to_tensor(1.0, dtype=self.dtype),
+                            )
+                            * (
+                                (
+                                    len(self.thresholds)
+                                    if isinstance(self.thresholds, list)
+                                    else 1
+                                )
+                                - 1.0
+                            )
                         )
-                        * (
+                        - 1.0
+                    )[None, :]
+                    >= ops.cast(
+                        ops.arange(
+                            0,
                             (
                                 len(self.thresholds)
                                 if isinstance(self.thresholds, list)
                                 else 1
-                            )
-                            - 1.0
-                        )
+                            ),
+                            dtype="int32",
+                        )[:, None],
+                        self.dtype,
                     )
-                    - 1.0
-                )[:, None]
-                >= ops.cast(
-                    ops.arange(
-                        0,
+                    if self._predicted_positive_condition
+                    else p[None, :]
+                    > ops.convert_to_tensor(
                         (
-                            len(self.thresholds)
+                            self.thresholds
                             if isinstance(self.thresholds, list)
-                            else 1
+                            else [self.thresholds]
                         ),
-                        dtype="int32",
-                    )[None, :],
-                    self.dtype,
-                )
-                if self._predicted_positive_condition
-                else p[:, None]
-                > ops.convert_to_tensor(
-                    (
-                        self.thresholds
-                        if isinstance(self.thresholds, list)
-                        else [self.thresholds]
-                    ),
-                    dtype=self.dtype,
-                )
+                        dtype=self.dtype,
+                    )[:, None]
+                ),
+                self.dtype,
             )
         )
+        label_positive = ops.cast(
+            ops.not_equal(
+                ops.reshape(
+                    (
+                        y_true[..., self.class_id, None]
+                        if self.class_id is not None
+                        else y_true
+                    ),
+                    (-1,),
+                ),
+                0,
+            ),
+            self.dtype,
+        )[None, :]
         w = ops.reshape(
             _weights_like(
                 (
@@ -311,28 +319,12 @@ class Recall(keras.metrics.Metric):
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
+        )[None, :]
         self.true_positives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(label_positive, predicted_positive),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+            ops.sum(predicted_positive * (label_positive * w), axis=1)
         )
         self.false_negatives.assign_add(
-            ops.sum(
-                ops.where(
-                    ops.logical_and(
-                        label_positive, ops.logical_not(predicted_positive)
-                    ),
-                    w,
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                axis=0,
-            )
+            ops.sum((1.0 - predicted_positive) * (label_positive * w), axis=1)
         )
 
     def result(self):

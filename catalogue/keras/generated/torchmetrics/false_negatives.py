@@ -102,7 +102,7 @@ class FalseNegatives(Metric):
                 else float(thresholds)
             )
         )
-        self._accumulator_condition = self.thresholds is not None and bool(
+        self._predicted_positive_condition = self.thresholds is not None and bool(
             torch.all(
                 torch.abs(
                     torch.tensor(
@@ -195,82 +195,64 @@ class FalseNegatives(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds)
-        label_positive = torch.ne(torch.reshape(target, (-1,))[:, None], 0)
         p = torch.reshape(preds, (-1,))
-        w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
-            :, None
-        ]
-        self.accumulator += (
-            torch.sum(
-                torch.where(
-                    torch.logical_and(
-                        label_positive, torch.logical_not(p[:, None] > 0.5)
-                    ),
-                    w,
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-                dim=0,
-            )
+        predicted_positive = (
+            (p > 0.5)[None, :].to(self.dtype)
             if self.thresholds is None
-            else torch.sum(
-                torch.where(
-                    torch.logical_and(
-                        label_positive,
-                        torch.logical_not(
+            else (
+                (
+                    torch.ceil(
+                        torch.clamp(
+                            p,
+                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                            torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                        )
+                        * (
                             (
-                                torch.ceil(
-                                    torch.clamp(
-                                        p,
-                                        torch.tensor(
-                                            0.0, dtype=self.dtype, device=self.device
-                                        ),
-                                        torch.tensor(
-                                            1.0, dtype=self.dtype, device=self.device
-                                        ),
-                                    )
-                                    * (
-                                        (
-                                            len(self.thresholds)
-                                            if isinstance(self.thresholds, list)
-                                            else 1
-                                        )
-                                        - 1.0
-                                    )
-                                )
-                                - 1.0
-                            )[:, None]
-                            >= torch.as_tensor(
-                                torch.arange(
-                                    0,
-                                    (
-                                        len(self.thresholds)
-                                        if isinstance(self.thresholds, list)
-                                        else 1
-                                    ),
-                                    dtype=torch.int32,
-                                    device=self.device,
-                                )[None, :],
-                                dtype=self.dtype,
-                                device=self.device,
+                                len(self.thresholds)
+                                if isinstance(self.thresholds, list)
+                                else 1
                             )
-                            if self._accumulator_condition
-                            else p[:, None]
-                            > torch.tensor(
-                                (
-                                    self.thresholds
-                                    if isinstance(self.thresholds, list)
-                                    else [self.thresholds]
-                                ),
-                                dtype=self.dtype,
-                                device=self.device,
-                            )
+                            - 1.0
+                        )
+                    )
+                    - 1.0
+                )[None, :]
+                >= torch.as_tensor(
+                    torch.arange(
+                        0,
+                        (
+                            len(self.thresholds)
+                            if isinstance(self.thresholds, list)
+                            else 1
                         ),
+                        dtype=torch.int32,
+                        device=self.device,
+                    )[:, None],
+                    dtype=self.dtype,
+                    device=self.device,
+                )
+                if self._predicted_positive_condition
+                else p[None, :]
+                > torch.tensor(
+                    (
+                        self.thresholds
+                        if isinstance(self.thresholds, list)
+                        else [self.thresholds]
                     ),
-                    w,
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-                dim=0,
-            )
+                    dtype=self.dtype,
+                    device=self.device,
+                )[:, None]
+            ).to(self.dtype)
+        )
+        label_positive = torch.ne(torch.reshape(target, (-1,)), 0).to(self.dtype)[
+            None, :
+        ]
+        w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
+            None, :
+        ]
+        self.accumulator += torch.sum(
+            (1.0 - predicted_positive) * (label_positive * w), dim=1
         )
 
     def compute(self):

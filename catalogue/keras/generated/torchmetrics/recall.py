@@ -239,17 +239,6 @@ class Recall(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds)
-        label_positive = torch.ne(
-            torch.reshape(
-                (
-                    target[..., self.class_id, None]
-                    if self.class_id is not None
-                    else target
-                ),
-                (-1,),
-            )[:, None],
-            0,
-        )
         filtered = (
             torch.where(
                 torch.argsort(
@@ -276,7 +265,7 @@ class Recall(Metric):
             (-1,),
         )
         predicted_positive = (
-            p[:, None] > (0.5 if self.top_k is None else -10000000.0)
+            (p > (0.5 if self.top_k is None else -10000000.0))[None, :].to(self.dtype)
             if self.thresholds is None
             else (
                 (
@@ -296,7 +285,7 @@ class Recall(Metric):
                         )
                     )
                     - 1.0
-                )[:, None]
+                )[None, :]
                 >= torch.as_tensor(
                     torch.arange(
                         0,
@@ -307,12 +296,12 @@ class Recall(Metric):
                         ),
                         dtype=torch.int32,
                         device=self.device,
-                    )[None, :],
+                    )[:, None],
                     dtype=self.dtype,
                     device=self.device,
                 )
                 if self._predicted_positive_condition
-                else p[:, None]
+                else p[None, :]
                 > torch.tensor(
                     (
                         self.thresholds
@@ -321,9 +310,20 @@ class Recall(Metric):
                     ),
                     dtype=self.dtype,
                     device=self.device,
-                )
-            )
+                )[:, None]
+            ).to(self.dtype)
         )
+        label_positive = torch.ne(
+            torch.reshape(
+                (
+                    target[..., self.class_id, None]
+                    if self.class_id is not None
+                    else target
+                ),
+                (-1,),
+            ),
+            0,
+        ).to(self.dtype)[None, :]
         w = torch.reshape(
             _weights_like(
                 preds[..., self.class_id, None] if self.class_id is not None else preds,
@@ -331,24 +331,12 @@ class Recall(Metric):
                 self.dtype,
             ),
             (-1,),
-        )[:, None]
+        )[None, :]
         self.true_positives += torch.sum(
-            torch.where(
-                torch.logical_and(label_positive, predicted_positive),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
+            predicted_positive * (label_positive * w), dim=1
         )
         self.false_negatives += torch.sum(
-            torch.where(
-                torch.logical_and(
-                    label_positive, torch.logical_not(predicted_positive)
-                ),
-                w,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=0,
+            (1.0 - predicted_positive) * (label_positive * w), dim=1
         )
 
     def compute(self):
