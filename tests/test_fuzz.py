@@ -388,6 +388,7 @@ WILD_LEAVES = [
     "-1",
     "1e308",
     "inf",
+    "nan",
     "float",
     "int32",
     "bool",
