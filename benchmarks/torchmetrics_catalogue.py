@@ -47,7 +47,6 @@ def rows(settings: dict, only: Optional[str] = None) -> list[dict]:
     from torchmetrics_catalogue_cases import first_of_each_class  # noqa: E402
     from torchmetrics_catalogue_run import GENERATED, load, torchmetrics_class  # noqa: E402
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     results = []
     for case in first_of_each_class():
         if only and only not in case.class_name:

@@ -325,12 +325,13 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
 
 def _message(metric: ir.Metric, check: ir.Check, printer: Printer) -> str:
     """A check's error: a str literal, or one formatted with the params' values where the message names them."""
-    escaped = [(text.replace("{", "{{").replace("}", "}}"), name) for text, name in check.message]
-    template = f"{metric.class_name}: " + "".join(text + ("{!r}" if name else "") for text, name in escaped)
     names = [name for _, name in check.message if name]
     if not names:
-        return py_literal(template.replace("{{", "{").replace("}}", "}"))
-    return f"{py_literal(template)}.format({', '.join(printer.param(n) for n in names)})"
+        return py_literal(f"{metric.class_name}: " + "".join(text for text, _ in check.message))
+    escaped = "".join(
+        text.replace("{", "{{").replace("}", "}}") + ("{!r}" if name else "") for text, name in check.message
+    )
+    return f"{py_literal(f'{metric.class_name}: {escaped}')}.format({', '.join(printer.param(n) for n in names)})"
 
 
 def _at_construction(metric: ir.Metric, printer: Printer) -> list[str]:

@@ -50,16 +50,15 @@ def run(metric: ir.Metric) -> ir.Metric:
 
 def _guarded(local_pairs: list[tuple[str, ir.Expr]], roots: list[ir.Expr]) -> list[tuple[str, ir.Expr]]:
     """The definitions of one scope (in the order they are computed), each guarded by where it is read."""
-    definitions = dict(local_pairs)
-    needed: dict[str, Condition] = {name: NEVER for name in definitions}
+    needed: dict[str, Condition] = {name: NEVER for name, _ in local_pairs}
     for root in roots:
-        _reads(root, ALWAYS, needed, definitions)
+        _reads(root, ALWAYS, needed)
     # a definition's reads count where the definition itself is computed (the condition it is given below, or
     # always): the last ones first, so that each condition is final before the definitions it reads take it in
     computed: dict[str, Condition] = {}
     for name, expr in reversed(local_pairs):
         computed[name] = ALWAYS if needed[name] == NEVER else _simplified(needed[name])
-        _reads(expr, computed[name], needed, definitions)
+        _reads(expr, computed[name], needed)
     out = []
     for name, expr in local_pairs:
         condition = computed[name]
@@ -73,19 +72,19 @@ def _guarded(local_pairs: list[tuple[str, ir.Expr]], roots: list[ir.Expr]) -> li
     return out
 
 
-def _reads(expr: ir.Expr, where: Condition, needed: dict[str, Condition], definitions: dict) -> None:
+def _reads(expr: ir.Expr, where: Condition, needed: dict[str, Condition]) -> None:
     """Adds ``where`` to the condition of every definition ``expr`` reads, a static choice's branches under
     its test."""
     if isinstance(expr, ir.Ref) and expr.kind == "local" and expr.name in needed:
         needed[expr.name] = _or(needed[expr.name], where)
         return
     if isinstance(expr, ir.Select) and expr.cond.type.is_static and _plain(expr.cond):
-        _reads(expr.cond, where, needed, definitions)
-        _reads(expr.then, _and(where, (expr.cond, True)), needed, definitions)
-        _reads(expr.orelse, _and(where, (expr.cond, False)), needed, definitions)
+        _reads(expr.cond, where, needed)
+        _reads(expr.then, _and(where, (expr.cond, True)), needed)
+        _reads(expr.orelse, _and(where, (expr.cond, False)), needed)
         return
     for child in ir.children(expr):
-        _reads(child, where, needed, definitions)
+        _reads(child, where, needed)
 
 
 def _plain(test: ir.Expr) -> bool:

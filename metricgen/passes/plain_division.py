@@ -43,39 +43,31 @@ def run(metric: ir.Metric) -> ir.Metric:
 
 
 def _positive(e: ir.Expr, params: dict) -> bool:
+    return _above_zero(e, params, strict=True)
+
+
+def _above_zero(e: ir.Expr, params: dict, strict: bool) -> bool:
+    """Whether ``e`` is > 0 (``strict``) or >= 0 by its form, whatever the inputs and the params in range."""
     if isinstance(e, ir.Literal):
-        return isinstance(e.value, (int, float)) and not isinstance(e.value, bool) and e.value > 0
+        number = isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+        return number and (e.value > 0 if strict else e.value >= 0)
     if isinstance(e, ir.Ref) and e.kind == "constant":
         return e.name in ("pi", "inf")
     if isinstance(e, ir.Ref) and e.kind == "param":
         p = params.get(e.name)
-        return p is not None and p.type in ("int", "float") and p.min is not None and p.min > 0
-    if isinstance(e, ir.Cast):
-        return e.type.dtype in _FLOATS and _positive(e.x, params)
-    if isinstance(e, ir.Apply) and e.function == "maximum":
-        return _positive(e.arg("a"), params) or _positive(e.arg("b"), params)
-    if isinstance(e, ir.Apply) and e.function == "clip":
-        return _positive(e.arg("lo"), params)
-    if isinstance(e, ir.Operator) and e.op == "+":
-        a, b = e.operands
-        return (_positive(a, params) and _non_negative(b, params)) or (
-            _positive(b, params) and _non_negative(a, params)
+        return (
+            p is not None and p.type in ("int", "float") and p.min is not None and (p.min > 0 if strict else p.min >= 0)
         )
-    return False
-
-
-def _non_negative(e: ir.Expr, params: dict) -> bool:
-    if isinstance(e, ir.Literal):
-        return isinstance(e.value, (int, float)) and not isinstance(e.value, bool) and e.value >= 0
-    if isinstance(e, ir.Ref) and e.kind == "param":
-        p = params.get(e.name)
-        return p is not None and p.type in ("int", "float") and p.min is not None and p.min >= 0
     if isinstance(e, ir.Cast):
-        return e.type.dtype in _FLOATS and _non_negative(e.x, params)
-    if isinstance(e, ir.Apply) and e.function in ("abs", "square", "sqrt"):
-        return True
+        return e.type.dtype in _FLOATS and _above_zero(e.x, params, strict)
     if isinstance(e, ir.Apply) and e.function == "maximum":
-        return _non_negative(e.arg("a"), params) or _non_negative(e.arg("b"), params)
+        return _above_zero(e.arg("a"), params, strict) or _above_zero(e.arg("b"), params, strict)
+    if isinstance(e, ir.Apply) and e.function == "clip":
+        return _above_zero(e.arg("lo"), params, strict)
+    if isinstance(e, ir.Apply) and e.function in ("abs", "square", "sqrt"):
+        return not strict
     if isinstance(e, ir.Operator) and e.op == "+":
-        return all(_non_negative(x, params) for x in e.operands)
-    return _positive(e, params)
+        # a sum of non-negative terms is positive where one of them is
+        non_negative = all(_above_zero(x, params, strict=False) for x in e.operands)
+        return non_negative and (not strict or any(_above_zero(x, params, strict=True) for x in e.operands))
+    return False
