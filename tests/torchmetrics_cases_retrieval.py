@@ -1,13 +1,13 @@
 """Cases of the retrieval family (catalogue/torchmetrics/specs/retrieval_*.yaml): RetrievalMRR, RetrievalHitRate,
-RetrievalPrecision, RetrievalRecall, RetrievalMAP, RetrievalRPrecision, RetrievalFallOut and
-RetrievalNormalizedDCG, each fed (target, preds, indexes): documents of a few queries with scattered ids
+RetrievalPrecision, RetrievalRecall, RetrievalMAP, RetrievalRPrecision, RetrievalFallOut, RetrievalNormalizedDCG
+and RetrievalAUROC, each fed (target, preds, indexes): documents of a few queries with scattered ids
 (negative ones too), interleaved across batches, as torchmetrics' retrieval tests draw them.
 
 The configurations are those torchmetrics' own tests exercise (tests/unittests/retrieval/): every
 empty_target_action but "error" (torchmetrics raises; ours gives NaN, tested on its own), ignore_index, top_k,
 adaptive_k and each aggregation. Scores are distinct floats, so that a query's order is defined (torchmetrics
-breaks ties by its sort's whim), except NDCG's, in tenths: ties are part of its definition (tied documents share
-their mean relevance). On the Keras targets sample weights are not applied (the reference is torchmetrics' value
+breaks ties by its sort's whim), except NDCG's and AUROC's without top_k, in tenths: ties are part of their
+definition (tied documents share their mean relevance; are one point of the curve). On the Keras targets sample weights are not applied (the reference is torchmetrics' value
 itself); a weight of 0 leaves a document out, tested on its own.
 """
 
@@ -76,3 +76,13 @@ add(
 )
 add("RetrievalFallOut", "retrieval_fall_out", {**TOP_K, "neg": {"empty_target_action": "neg"}})
 add("RetrievalNormalizedDCG", "retrieval_normalized_dcg", TOP_K, make=documents(graded=True, ties=True))
+add(
+    "RetrievalAUROC",
+    "retrieval_auroc",
+    {
+        **TOP_K,
+        "max_fpr": {"max_fpr": 0.5},
+        "top_k3-max_fpr-skip": {"top_k": 3, "max_fpr": 0.3, "empty_target_action": "skip"},
+    },
+)
+add("RetrievalAUROC", "retrieval_auroc", {"ties": {}, "ties-max_fpr": {"max_fpr": 0.4}}, make=documents(ties=True))
