@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from . import ir
 from .errors import SpecError, SpecErrors
-from .functions import REGISTRY, Args
+from .functions import REGISTRY, Args, Kind
 from .params import NUMBER_OR_LIST, param_rule
-from .types import FLOAT
+from .types import FLOAT, INT_DTYPES
 
 if TYPE_CHECKING:
     from .targets.base import Target
@@ -238,6 +238,9 @@ class Printer:
         lowering = self.target.column[e.function]
         defaults = {a.name: a.default_code for a in function.args}
         emitted = {name: self.emit(value) for name, value in e.args if value is not None}
+        if e.function in self.target.scalar_operands:
+            same = {a.name for a in function.args if a.kind is Kind.SAME}
+            emitted.update(self._scalar_operands([(name, value) for name, value in e.args if name in same]))
         codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
         atoms = {
             name: self.wrap(emitted[name], _PREC["atom"]) if name in emitted else defaults[name] for name, _ in e.args
@@ -245,6 +248,27 @@ class Printer:
         omitted = {name for name, value in e.args if value is None}
         args = Args(codes, atoms, omitted, self.target.dtype(e.type.dtype), e.type.dtype)
         return lowering(args), _PREC["atom"]
+
+    def _scalar_operands(self, args: list[tuple[str, Any]]) -> dict[str, tuple[str, int]]:
+        """The operands of a function in ``target.scalar_operands`` that are a Python number cast to the other
+        operand's dtype, written as the number: the second where both are, so that a tensor gives the dtype, and
+        only a number of that dtype's kind or a lower one (a float beside an int tensor would promote)."""
+        rank = {"bool": 0, "int": 1, "float": 2}
+        numbers = {
+            name: value.x
+            for name, value in args
+            if isinstance(value, ir.Cast)
+            and value.x.type.is_static
+            and value.x.type.dtype in rank
+            and rank[value.x.type.dtype] <= rank[_kind(value.type.dtype)]
+        }
+        if len(numbers) == len(args):
+            del numbers[args[0][0]]
+        return {name: self.emit(x) for name, x in numbers.items()}
+
+
+def _kind(dtype: str) -> str:
+    return "bool" if dtype == "bool" else "int" if dtype in INT_DTYPES else "float"
 
 
 def python_tuple(items: list[str]) -> str:

@@ -127,6 +127,24 @@ def test_more_rows_than_it_keeps_is_an_error(target):
         drive.result(metric)
 
 
+def test_the_torchmetrics_target_writes_a_batch_into_its_buffer_in_place():
+    """An update writes the batch's rows into the buffer it has: no copy of the whole capacity a batch (a
+    100,000-row buffer fed batches of 32 copied 1.2 MB per batch). forward, sync and reset work on copies
+    torchmetrics makes of its states; the other tests here check the numbers after each."""
+    torch = pytest.importorskip("torch")
+    metric = exact_auroc("torchmetrics")(max_samples=100_000)
+    buffer = metric.samples.data_ptr()
+    for batch, w in batches():
+        metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]), torch.as_tensor(w))
+    assert metric.samples.data_ptr() == buffer
+    whole, weights = everything(batches())
+    expected = roc_auc_score(whole["y_true"], whole["y_pred"], sample_weight=weights)
+    np.testing.assert_allclose(metric.compute().item(), expected, rtol=1e-6)
+    batch, _ = batches()[0]
+    forward = metric(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))  # one batch's value
+    np.testing.assert_allclose(forward.item(), roc_auc_score(batch["y_true"], batch["y_pred"]), rtol=1e-6)
+
+
 @pytest.mark.parametrize("target", [t for t in EVERY_TARGET if t != "torchmetrics"])
 def test_past_its_bound_a_compiled_step_gives_nan_not_a_number_from_some_rows(target):
     """Under XLA and jax.jit an assertion cannot stop the step: the result is NaN. (torchmetrics' sizes are

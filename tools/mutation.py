@@ -662,7 +662,7 @@ def run_mutant(mutant: Mutant, python: str, timeout: int) -> tuple[str, float, s
             left = timeout - (time.perf_counter() - start)
             try:
                 tests = subprocess.run(
-                    [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *selection],
+                    [python, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", *selection],
                     cwd=copy,
                     env=env,
                     capture_output=True,

@@ -123,12 +123,7 @@ class WeightedPrecision(Metric):
             0,
         )
         self.correct += _weighted_sum(
-            torch.where(
-                torch.eq(predicted, labels),
-                weight,
-                torch.tensor(0, dtype=self.dtype, device=self.device),
-            ),
-            sample_weight,
+            torch.where(torch.eq(predicted, labels), weight, 0), sample_weight
         )
         self.total += _weighted_sum(weight, sample_weight)
 

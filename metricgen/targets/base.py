@@ -56,6 +56,9 @@ class Target(abc.ABC):
     #: class docstring lists them
     update_method: str
     constructor_docs: tuple[tuple[str, str], ...] = ()
+    #: functions whose two same-dtype operands may be written as a Python number beside a tensor (the library
+    #: gives the tensor's dtype): a constant written so costs no tensor of its own on an eager target
+    scalar_operands: frozenset[str] = frozenset()
 
     #: its column of the function table: how each function it can express is written, by function name, in the
     #: table's order (``FUNCTIONS`` of targets/<name>_functions.py). A function it has no entry for is refused,

@@ -585,7 +585,7 @@ class AUC(tf.keras.metrics.Metric):
         )
         heights = (
             (
-                (y[:-1] + y[1:]) / tf.constant(2.0, dtype=self.dtype)
+                (y[:-1] + y[1:]) / 2.0
                 if self.summation_method == "interpolation"
                 else (
                     tf.minimum(y[:-1], y[1:])

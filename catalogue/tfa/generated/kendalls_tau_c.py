@@ -280,18 +280,12 @@ class KendallsTauC(tf.keras.metrics.Metric):
         same_bin = tf.reduce_sum(m**2)
         tied_true = (
             tf.reduce_sum(tf.cast(self.true_bins, self.dtype) ** 2) - same_bin
-        ) / tf.constant(2, dtype=self.dtype)
+        ) / 2
         tied_pred = (
             tf.reduce_sum(tf.cast(self.pred_bins, self.dtype) ** 2) - same_bin
-        ) / tf.constant(2, dtype=self.dtype)
-        tied_both = tf.reduce_sum(m * (m - 1)) / tf.constant(2, dtype=self.dtype)
-        discordant = (
-            n * (n - 1) / tf.constant(2, dtype=self.dtype)
-            - concordant
-            - tied_true
-            - tied_pred
-            - tied_both
-        )
+        ) / 2
+        tied_both = tf.reduce_sum(m * (m - 1)) / 2
+        discordant = n * (n - 1) / 2 - concordant - tied_true - tied_pred - tied_both
         levels = tf.cast(
             tf.minimum(
                 tf.reduce_sum(tf.cast(self.true_bins > 0, tf.int32)),

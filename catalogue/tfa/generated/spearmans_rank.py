@@ -276,17 +276,17 @@ class SpearmansRank(tf.keras.metrics.Metric):
     def result(self):
         true_counts = tf.cast(self.true_bins, self.dtype)
         n = tf.cast(self.pairs, self.dtype)
-        true_ranks = tf.cumsum(true_counts, axis=0, exclusive=True) + (
-            true_counts - n
-        ) / tf.constant(2, dtype=self.dtype)
+        true_ranks = (
+            tf.cumsum(true_counts, axis=0, exclusive=True) + (true_counts - n) / 2
+        )
         true_scaled = tf.math.truediv(
             true_ranks, tf.sqrt(tf.reduce_sum(true_counts * true_ranks**2))
         )
         m = tf.cast(self.joint, self.dtype)
         pred_counts = tf.cast(self.pred_bins, self.dtype)
-        pred_ranks = tf.cumsum(pred_counts, axis=0, exclusive=True) + (
-            pred_counts - n
-        ) / tf.constant(2, dtype=self.dtype)
+        pred_ranks = (
+            tf.cumsum(pred_counts, axis=0, exclusive=True) + (pred_counts - n) / 2
+        )
         pred_scaled = tf.math.truediv(
             pred_ranks, tf.sqrt(tf.reduce_sum(pred_counts * pred_ranks**2))
         )

@@ -420,9 +420,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 tf.math.divide_no_nan(self.positives_above, self.positives), axis=[0]
             )
         )
-        area = tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / tf.constant(
-            2, dtype=self.dtype
-        )
+        area = tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             (
                 tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
@@ -443,8 +441,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             else None
         )
         partial_area = (
-            tf.reduce_sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
-            / tf.constant(2, dtype=self.dtype)
+            tf.reduce_sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)) / 2
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

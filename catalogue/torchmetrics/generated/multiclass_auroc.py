@@ -359,49 +359,53 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             else None
         )
         positive = (
-            weight[:, None]
-            * tf.one_hot(
-                tf.cast(self.samples[:, self.num_classes], tf.int32),
-                self.num_classes,
-                dtype=self.dtype,
+            tf.transpose(
+                weight[:, None]
+                * tf.one_hot(
+                    tf.cast(self.samples[:, self.num_classes], tf.int32),
+                    self.num_classes,
+                    dtype=self.dtype,
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            tf.where(
-                kept[:, None],
-                self.samples[:, : self.num_classes],
-                tf.constant(-float("inf"), dtype=self.dtype),
+            tf.transpose(
+                tf.where(
+                    kept[:, None],
+                    self.samples[:, : self.num_classes],
+                    tf.constant(-float("inf"), dtype=self.dtype),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
+            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            tf.experimental.numpy.take_along_axis(score, order, axis=0)
+            tf.experimental.numpy.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             tf.concat(
                 [
-                    tf.ones_like(sorted_score[:1]) > 0,
-                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    tf.ones_like(sorted_score[:, :1]) > 0,
+                    tf.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
         )
         group = (
-            tf.cumsum(tf.cast(starts, tf.int32), axis=0)
+            tf.cumsum(tf.cast(starts, tf.int32), axis=-1)
             - 1
-            + self.max_samples * (tf.cumsum(tf.ones_like(order), axis=1) - 1)
+            + self.max_samples * tf.range(self.num_classes)[:, None]
             if self.thresholds is None
             else None
         )
@@ -410,7 +414,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                 _segment_sum(
                     tf.reshape(
                         tf.experimental.numpy.take_along_axis(
-                            weight[:, None] - positive, order, axis=0
+                            weight[None, :] - positive, order, axis=-1
                         ),
                         (-1,),
                     ),
@@ -444,7 +448,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             tf.reshape(
                 _segment_sum(
                     tf.reshape(
-                        tf.experimental.numpy.take_along_axis(positive, order, axis=0),
+                        tf.experimental.numpy.take_along_axis(positive, order, axis=-1),
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
@@ -473,9 +477,12 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        per_class = tf.reduce_sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-        ) / tf.constant(2, dtype=self.dtype)
+        per_class = (
+            tf.reduce_sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
+            / 2
+        )
         return _unless_overflowed(
             (
                 per_class

@@ -345,46 +345,50 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
-            tf.reshape(
-                tf.where(
-                    kept[:, None],
-                    self.samples[:, 2 * self.num_labels :],
-                    tf.constant(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            tf.transpose(
+                tf.reshape(
+                    tf.where(
+                        kept[:, None],
+                        self.samples[:, 2 * self.num_labels :],
+                        tf.constant(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            tf.reshape(
-                tf.where(
-                    kept[:, None],
-                    self.samples[:, : self.num_labels],
-                    tf.constant(-float("inf"), dtype=self.dtype),
-                ),
-                (-1, columns),
+            tf.transpose(
+                tf.reshape(
+                    tf.where(
+                        kept[:, None],
+                        self.samples[:, : self.num_labels],
+                        tf.constant(-float("inf"), dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            tf.argsort(score, axis=0, direction="DESCENDING", stable=True)
+            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            tf.experimental.numpy.take_along_axis(score, order, axis=0)
+            tf.experimental.numpy.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             tf.concat(
                 [
-                    tf.ones_like(sorted_score[:1]) > 0,
-                    tf.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    tf.ones_like(sorted_score[:, :1]) > 0,
+                    tf.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
@@ -395,9 +399,9 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             else None
         )
         group = (
-            tf.cumsum(tf.cast(starts, tf.int32), axis=0)
+            tf.cumsum(tf.cast(starts, tf.int32), axis=-1)
             - 1
-            + rows * (tf.cumsum(tf.ones_like(order), axis=1) - 1)
+            + rows * tf.range(columns)[:, None]
             if self.thresholds is None
             else None
         )
@@ -405,7 +409,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             tf.reshape(
                 _segment_sum(
                     tf.reshape(
-                        tf.experimental.numpy.take_along_axis(negative, order, axis=0),
+                        tf.experimental.numpy.take_along_axis(negative, order, axis=-1),
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
@@ -447,13 +451,15 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             )
         )
         positive = (
-            tf.reshape(
-                tf.where(
-                    kept[:, None],
-                    self.samples[:, self.num_labels : 2 * self.num_labels],
-                    tf.constant(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            tf.transpose(
+                tf.reshape(
+                    tf.where(
+                        kept[:, None],
+                        self.samples[:, self.num_labels : 2 * self.num_labels],
+                        tf.constant(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
@@ -462,7 +468,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             tf.reshape(
                 _segment_sum(
                     tf.reshape(
-                        tf.experimental.numpy.take_along_axis(positive, order, axis=0),
+                        tf.experimental.numpy.take_along_axis(positive, order, axis=-1),
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
@@ -503,9 +509,12 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
-        per_column = tf.reduce_sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-        ) / tf.constant(2, dtype=self.dtype)
+        per_column = (
+            tf.reduce_sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
+            / 2
+        )
         return _unless_overflowed(
             (
                 per_column

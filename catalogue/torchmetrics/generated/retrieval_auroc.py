@@ -445,7 +445,7 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
         y_end = y0 + tf.math.divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
         area = tf.where(
             x0 < limit,
-            (x_end - x0) * (y0 + y_end) / tf.constant(2, dtype=self.dtype),
+            (x_end - x0) * (y0 + y_end) / 2,
             tf.constant(0.0, dtype=self.dtype),
         )
         partial = _segment_sum(area, run_query, self.max_samples)

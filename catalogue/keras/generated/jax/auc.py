@@ -613,7 +613,7 @@ class AUC:
         )
         heights = (
             (
-                (y[:-1] + y[1:]) / jnp.asarray(2.0, dtype=self.dtype)
+                (y[:-1] + y[1:]) / 2.0
                 if self.summation_method == "interpolation"
                 else (
                     jnp.minimum(y[:-1], y[1:])

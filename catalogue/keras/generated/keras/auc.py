@@ -607,7 +607,7 @@ class AUC(keras.metrics.Metric):
         )
         heights = (
             (
-                (y[:-1] + y[1:]) / ops.convert_to_tensor(2.0, dtype=self.dtype)
+                (y[:-1] + y[1:]) / 2.0
                 if self.summation_method == "interpolation"
                 else (
                     ops.minimum(y[:-1], y[1:])

@@ -107,10 +107,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -480,14 +493,7 @@ class AUC(Metric):
         ) + 1
         self.positives += torch.reshape(
             _segment_sum(
-                torch.reshape(
-                    torch.where(
-                        label_positive,
-                        w,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    ),
-                    (-1,),
-                ),
+                torch.reshape(torch.where(label_positive, w, 0.0), (-1,)),
                 ids,
                 buckets * self.positives.shape[-1],
             ),
@@ -495,14 +501,7 @@ class AUC(Metric):
         )
         self.negatives += torch.reshape(
             _segment_sum(
-                torch.reshape(
-                    torch.where(
-                        label_positive,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        w,
-                    ),
-                    (-1,),
-                ),
+                torch.reshape(torch.where(label_positive, 0.0, w), (-1,)),
                 ids,
                 buckets * self.negatives.shape[-1],
             ),
@@ -547,7 +546,7 @@ class AUC(Metric):
                         torch.tensor(0.0, dtype=self.dtype, device=self.device),
                     ),
                 ),
-                torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                1.0,
             )
             if self.curve == "PR" and self.summation_method == "interpolation"
             else None
@@ -595,7 +594,7 @@ class AUC(Metric):
                     else torch.maximum(
                         torch.where(
                             torch.eq(tp, 0.0),
-                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                            0.0,
                             1.0 - _divide_no_nan(scaling * fn, tp),
                         ),
                         torch.tensor(0.0, dtype=self.dtype, device=self.device),
@@ -613,9 +612,7 @@ class AUC(Metric):
                     _divide_no_nan(tp, tp + fp)
                     if self.curve == "PR"
                     else torch.where(
-                        torch.eq(tp, 0.0),
-                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                        1.0 - _divide_no_nan(scaling * fp, tp),
+                        torch.eq(tp, 0.0), 1.0, 1.0 - _divide_no_nan(scaling * fp, tp)
                     )
                 )
             )
@@ -624,8 +621,7 @@ class AUC(Metric):
         )
         heights = (
             (
-                (y[:-1] + y[1:])
-                / torch.tensor(2.0, dtype=self.dtype, device=self.device)
+                (y[:-1] + y[1:]) / 2.0
                 if self.summation_method == "interpolation"
                 else (
                     torch.minimum(y[:-1], y[1:])

@@ -212,11 +212,7 @@ class R2Score(Metric):
             )
         total = self.squared_sum - self.sum * torch.true_divide(self.sum, self.count)
         raw = 1.0 - torch.true_divide(self.total_mse, total)
-        scores = torch.where(
-            torch.isinf(raw),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            raw,
-        )
+        scores = torch.where(torch.isinf(raw), 0.0, raw)
         r2 = (
             scores
             if self.class_aggregation is None

@@ -251,7 +251,7 @@ class Recall(Metric):
                 ).to(torch.int32)
                 < self.top_k,
                 preds,
-                torch.tensor(-10000000.0, dtype=self.dtype, device=self.device),
+                -10000000.0,
             )
             if self.top_k is not None
             else preds

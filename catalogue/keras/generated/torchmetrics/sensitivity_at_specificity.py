@@ -88,10 +88,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -203,18 +216,14 @@ class SensitivityAtSpecificity(Metric):
             ),
             (-1,),
         )
-        positive_weights = torch.where(
-            label_positive, w, torch.tensor(0.0, dtype=self.dtype, device=self.device)
-        )
+        positive_weights = torch.where(label_positive, w, 0.0)
         p = torch.reshape(
             preds[..., self.class_id, None] if self.class_id is not None else preds,
             (-1,),
         )
         last_passed = (
             torch.where(
-                p > 0.5,
-                torch.tensor(0, dtype=torch.int32, device=self.device),
-                torch.tensor(-1, dtype=torch.int32, device=self.device),
+                p > 0.5, torch.tensor(0, dtype=torch.int32, device=self.device), -1
             )
             if self.num_thresholds == 1
             else (
@@ -235,9 +244,7 @@ class SensitivityAtSpecificity(Metric):
             True,
             False,
         )
-        negative_weights = torch.where(
-            label_positive, torch.tensor(0.0, dtype=self.dtype, device=self.device), w
-        )
+        negative_weights = torch.where(label_positive, 0.0, w)
         passed_negatives = _cumsum(
             _segment_sum(negative_weights, last_passed, self.num_thresholds),
             0,
@@ -259,7 +266,7 @@ class SensitivityAtSpecificity(Metric):
                 _divide_no_nan(
                     self.true_positives, self.true_positives + self.false_negatives
                 ),
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                0.0,
             ),
             None,
             False,

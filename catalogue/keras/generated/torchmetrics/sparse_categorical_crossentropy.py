@@ -133,11 +133,9 @@ class SparseCategoricalCrossentropy(Metric):
             )
         )
         indices = (
-            torch.where(
-                torch.ne(target, self.ignore_class),
-                target,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ).to(torch.int32)
+            torch.where(torch.ne(target, self.ignore_class), target, 0.0).to(
+                torch.int32
+            )
             if self.ignore_class is not None
             else target.to(torch.int32)
         )
@@ -145,11 +143,7 @@ class SparseCategoricalCrossentropy(Metric):
             log_probabilities, indices[..., None].long(), dim=-1
         )[..., 0]
         values = (
-            torch.where(
-                torch.ne(target, self.ignore_class),
-                entropy,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            )
+            torch.where(torch.ne(target, self.ignore_class), entropy, 0.0)
             if self.ignore_class is not None
             else entropy
         )

@@ -259,20 +259,10 @@ class KendallsTauB:
         concordant = jnp.sum(below_left[:-1, :-1] * m[1:, 1:])
         n = state.pairs.astype(self.dtype)
         same_bin = jnp.sum(m**2)
-        tied_true = (
-            jnp.sum(state.true_bins.astype(self.dtype) ** 2) - same_bin
-        ) / jnp.asarray(2, dtype=self.dtype)
-        tied_pred = (
-            jnp.sum(state.pred_bins.astype(self.dtype) ** 2) - same_bin
-        ) / jnp.asarray(2, dtype=self.dtype)
-        tied_both = jnp.sum(m * (m - 1)) / jnp.asarray(2, dtype=self.dtype)
-        discordant = (
-            n * (n - 1) / jnp.asarray(2, dtype=self.dtype)
-            - concordant
-            - tied_true
-            - tied_pred
-            - tied_both
-        )
+        tied_true = (jnp.sum(state.true_bins.astype(self.dtype) ** 2) - same_bin) / 2
+        tied_pred = (jnp.sum(state.pred_bins.astype(self.dtype) ** 2) - same_bin) / 2
+        tied_both = jnp.sum(m * (m - 1)) / 2
+        discordant = n * (n - 1) / 2 - concordant - tied_true - tied_pred - tied_both
         return jnp.true_divide(
             concordant - discordant,
             jnp.sqrt(

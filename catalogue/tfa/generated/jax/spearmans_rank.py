@@ -256,17 +256,13 @@ class SpearmansRank:
     def compute(self, state):
         true_counts = state.true_bins.astype(self.dtype)
         n = state.pairs.astype(self.dtype)
-        true_ranks = _cumsum(true_counts, 0, False, True) + (
-            true_counts - n
-        ) / jnp.asarray(2, dtype=self.dtype)
+        true_ranks = _cumsum(true_counts, 0, False, True) + (true_counts - n) / 2
         true_scaled = jnp.true_divide(
             true_ranks, jnp.sqrt(jnp.sum(true_counts * true_ranks**2))
         )
         m = state.joint.astype(self.dtype)
         pred_counts = state.pred_bins.astype(self.dtype)
-        pred_ranks = _cumsum(pred_counts, 0, False, True) + (
-            pred_counts - n
-        ) / jnp.asarray(2, dtype=self.dtype)
+        pred_ranks = _cumsum(pred_counts, 0, False, True) + (pred_counts - n) / 2
         pred_scaled = jnp.true_divide(
             pred_ranks, jnp.sqrt(jnp.sum(pred_counts * pred_ranks**2))
         )

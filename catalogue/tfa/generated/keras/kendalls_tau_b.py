@@ -284,19 +284,13 @@ class KendallsTauB(keras.metrics.Metric):
         tied_true = (
             ops.sum(ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype) ** 2)
             - same_bin
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        ) / 2
         tied_pred = (
             ops.sum(ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype) ** 2)
             - same_bin
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
-        tied_both = ops.sum(m * (m - 1)) / ops.convert_to_tensor(2, dtype=self.dtype)
-        discordant = (
-            n * (n - 1) / ops.convert_to_tensor(2, dtype=self.dtype)
-            - concordant
-            - tied_true
-            - tied_pred
-            - tied_both
-        )
+        ) / 2
+        tied_both = ops.sum(m * (m - 1)) / 2
+        discordant = n * (n - 1) / 2 - concordant - tied_true - tied_pred - tied_both
         return ops.true_divide(
             concordant - discordant,
             ops.sqrt(

@@ -278,17 +278,13 @@ class SpearmansRank(keras.metrics.Metric):
     def result(self):
         true_counts = ops.cast(ops.convert_to_tensor(self.true_bins), self.dtype)
         n = ops.cast(ops.convert_to_tensor(self.pairs), self.dtype)
-        true_ranks = _cumsum(true_counts, 0, False, True) + (
-            true_counts - n
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        true_ranks = _cumsum(true_counts, 0, False, True) + (true_counts - n) / 2
         true_scaled = ops.true_divide(
             true_ranks, ops.sqrt(ops.sum(true_counts * true_ranks**2))
         )
         m = ops.cast(ops.convert_to_tensor(self.joint), self.dtype)
         pred_counts = ops.cast(ops.convert_to_tensor(self.pred_bins), self.dtype)
-        pred_ranks = _cumsum(pred_counts, 0, False, True) + (
-            pred_counts - n
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        pred_ranks = _cumsum(pred_counts, 0, False, True) + (pred_counts - n) / 2
         pred_scaled = ops.true_divide(
             pred_ranks, ops.sqrt(ops.sum(pred_counts * pred_ranks**2))
         )

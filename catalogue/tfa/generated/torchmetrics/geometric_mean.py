@@ -59,12 +59,7 @@ class GeometricMean(Metric):
         log_values = torch.log(values)
         infinite = torch.eq(torch.abs(log_values), float("inf"))
         self.total += _weighted_sum(
-            torch.where(
-                infinite,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                log_values,
-            ),
-            sample_weight,
+            torch.where(infinite, 0.0, log_values), sample_weight
         )
         self.count += _weighted_count(values, sample_weight, self.dtype)
         self.degenerate = torch.maximum(
@@ -74,7 +69,7 @@ class GeometricMean(Metric):
     def compute(self):
         return torch.where(
             self.degenerate > 0.0,
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            0.0,
             torch.exp(torch.true_divide(self.total, self.count)),
         )
 

@@ -38,10 +38,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -237,22 +250,10 @@ class KendallsTauC(Metric):
         concordant = torch.sum(below_left[:-1, :-1] * m[1:, 1:])
         n = self.pairs.to(self.dtype)
         same_bin = torch.sum(m**2)
-        tied_true = (
-            torch.sum(self.true_bins.to(self.dtype) ** 2) - same_bin
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
-        tied_pred = (
-            torch.sum(self.pred_bins.to(self.dtype) ** 2) - same_bin
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
-        tied_both = torch.sum(m * (m - 1)) / torch.tensor(
-            2, dtype=self.dtype, device=self.device
-        )
-        discordant = (
-            n * (n - 1) / torch.tensor(2, dtype=self.dtype, device=self.device)
-            - concordant
-            - tied_true
-            - tied_pred
-            - tied_both
-        )
+        tied_true = (torch.sum(self.true_bins.to(self.dtype) ** 2) - same_bin) / 2
+        tied_pred = (torch.sum(self.pred_bins.to(self.dtype) ** 2) - same_bin) / 2
+        tied_both = torch.sum(m * (m - 1)) / 2
+        discordant = n * (n - 1) / 2 - concordant - tied_true - tied_pred - tied_both
         levels = torch.minimum(
             torch.sum((self.true_bins > 0).to(torch.int32)),
             torch.sum((self.pred_bins > 0).to(torch.int32)),

@@ -271,11 +271,7 @@ class RSquare(Metric):
             )
         spread = self.squared - self.total * _divide_no_nan(self.total, self.weight)
         unbounded = 1 - torch.true_divide(self.residual, spread)
-        raw = torch.where(
-            torch.eq(torch.abs(unbounded), float("inf")),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            unbounded,
-        )
+        raw = torch.where(torch.eq(torch.abs(unbounded), float("inf")), 0.0, unbounded)
         scores = (
             (raw if self.y_shape is None or len(self.y_shape) > 0 else raw[0])
             if self.multioutput == "raw_values"

@@ -38,10 +38,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -235,17 +248,13 @@ class SpearmansRank(Metric):
     def compute(self):
         true_counts = self.true_bins.to(self.dtype)
         n = self.pairs.to(self.dtype)
-        true_ranks = _cumsum(true_counts, 0, False, True) + (
-            true_counts - n
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        true_ranks = _cumsum(true_counts, 0, False, True) + (true_counts - n) / 2
         true_scaled = torch.true_divide(
             true_ranks, torch.sqrt(torch.sum(true_counts * true_ranks**2))
         )
         m = self.joint.to(self.dtype)
         pred_counts = self.pred_bins.to(self.dtype)
-        pred_ranks = _cumsum(pred_counts, 0, False, True) + (
-            pred_counts - n
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        pred_ranks = _cumsum(pred_counts, 0, False, True) + (pred_counts - n) / 2
         pred_scaled = torch.true_divide(
             pred_ranks, torch.sqrt(torch.sum(pred_counts * pred_ranks**2))
         )

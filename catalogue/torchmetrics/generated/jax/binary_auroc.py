@@ -441,9 +441,7 @@ class BinaryAUROC:
                 _divide_no_nan(state.positives_above, state.positives), axis=0
             )
         )
-        area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / jnp.asarray(
-            2, dtype=self.dtype
-        )
+        area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             (
                 jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
@@ -464,8 +462,7 @@ class BinaryAUROC:
             else None
         )
         partial_area = (
-            jnp.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
-            / jnp.asarray(2, dtype=self.dtype)
+            jnp.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)) / 2
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

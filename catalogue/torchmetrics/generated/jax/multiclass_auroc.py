@@ -381,49 +381,53 @@ class MulticlassAUROC:
             else None
         )
         positive = (
-            weight[:, None]
-            * jax.nn.one_hot(
-                state.samples[:, self.num_classes].astype(jnp.int32),
-                self.num_classes,
-                dtype=self.dtype,
+            jnp.transpose(
+                weight[:, None]
+                * jax.nn.one_hot(
+                    state.samples[:, self.num_classes].astype(jnp.int32),
+                    self.num_classes,
+                    dtype=self.dtype,
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            jnp.where(
-                kept[:, None],
-                state.samples[:, : self.num_classes],
-                jnp.asarray(-float("inf"), dtype=self.dtype),
+            jnp.transpose(
+                jnp.where(
+                    kept[:, None],
+                    state.samples[:, : self.num_classes],
+                    jnp.asarray(-float("inf"), dtype=self.dtype),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            jnp.take_along_axis(score, order, axis=0)
+            jnp.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             jnp.concatenate(
                 [
-                    jnp.ones_like(sorted_score[:1]) > 0,
-                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    jnp.ones_like(sorted_score[:, :1]) > 0,
+                    jnp.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
         )
         group = (
-            _cumsum(starts.astype(jnp.int32), 0, False, False)
+            _cumsum(starts.astype(jnp.int32), -1, False, False)
             - 1
-            + self.max_samples * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            + self.max_samples * jnp.arange(self.num_classes, dtype=jnp.int32)[:, None]
             if self.thresholds is None
             else None
         )
@@ -431,7 +435,7 @@ class MulticlassAUROC:
             jnp.reshape(
                 _segment_sum(
                     jnp.reshape(
-                        jnp.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        jnp.take_along_axis(weight[None, :] - positive, order, axis=-1),
                         (-1,),
                     ),
                     jnp.reshape(group, (-1,)),
@@ -461,7 +465,7 @@ class MulticlassAUROC:
         group_positives = (
             jnp.reshape(
                 _segment_sum(
-                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
                     self.max_samples * self.num_classes,
                 ),
@@ -486,9 +490,10 @@ class MulticlassAUROC:
                 jnp.flip(_divide_no_nan(state.positives_above, state.positives), axis=0)
             )
         )
-        per_class = jnp.sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-        ) / jnp.asarray(2, dtype=self.dtype)
+        per_class = (
+            jnp.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            / 2
+        )
         return _unless_overflowed(
             (
                 per_class

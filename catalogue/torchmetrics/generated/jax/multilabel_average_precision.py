@@ -368,46 +368,50 @@ class MultilabelAveragePrecision:
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
-            jnp.reshape(
-                jnp.where(
-                    kept[:, None],
-                    state.samples[:, self.num_labels : 2 * self.num_labels],
-                    jnp.asarray(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            jnp.transpose(
+                jnp.reshape(
+                    jnp.where(
+                        kept[:, None],
+                        state.samples[:, self.num_labels : 2 * self.num_labels],
+                        jnp.asarray(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            jnp.reshape(
-                jnp.where(
-                    kept[:, None],
-                    state.samples[:, : self.num_labels],
-                    jnp.asarray(-float("inf"), dtype=self.dtype),
-                ),
-                (-1, columns),
+            jnp.transpose(
+                jnp.reshape(
+                    jnp.where(
+                        kept[:, None],
+                        state.samples[:, : self.num_labels],
+                        jnp.asarray(-float("inf"), dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            jnp.argsort(score, axis=0, stable=True, descending=True).astype(jnp.int32)
+            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            jnp.take_along_axis(score, order, axis=0)
+            jnp.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             jnp.concatenate(
                 [
-                    jnp.ones_like(sorted_score[:1]) > 0,
-                    jnp.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    jnp.ones_like(sorted_score[:, :1]) > 0,
+                    jnp.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
@@ -418,16 +422,16 @@ class MultilabelAveragePrecision:
             else None
         )
         group = (
-            _cumsum(starts.astype(jnp.int32), 0, False, False)
+            _cumsum(starts.astype(jnp.int32), -1, False, False)
             - 1
-            + rows * (_cumsum(jnp.ones_like(order), 1, False, False) - 1)
+            + rows * jnp.arange(columns, dtype=jnp.int32)[:, None]
             if self.thresholds is None
             else None
         )
         group_positives = (
             jnp.reshape(
                 _segment_sum(
-                    jnp.reshape(jnp.take_along_axis(positive, order, axis=0), (-1,)),
+                    jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),
@@ -442,13 +446,15 @@ class MultilabelAveragePrecision:
             else None
         )
         negative = (
-            jnp.reshape(
-                jnp.where(
-                    kept[:, None],
-                    state.samples[:, 2 * self.num_labels :],
-                    jnp.asarray(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            jnp.transpose(
+                jnp.reshape(
+                    jnp.where(
+                        kept[:, None],
+                        state.samples[:, 2 * self.num_labels :],
+                        jnp.asarray(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
@@ -456,7 +462,7 @@ class MultilabelAveragePrecision:
         group_negatives = (
             jnp.reshape(
                 _segment_sum(
-                    jnp.reshape(jnp.take_along_axis(negative, order, axis=0), (-1,)),
+                    jnp.reshape(jnp.take_along_axis(negative, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),

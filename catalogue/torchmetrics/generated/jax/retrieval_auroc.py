@@ -481,7 +481,7 @@ class RetrievalAUROC:
         y_end = y0 + _divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
         area = jnp.where(
             x0 < limit,
-            (x_end - x0) * (y0 + y_end) / jnp.asarray(2, dtype=self.dtype),
+            (x_end - x0) * (y0 + y_end) / 2,
             jnp.asarray(0.0, dtype=self.dtype),
         )
         partial = _segment_sum(area, run_query, self.max_samples)

@@ -466,9 +466,7 @@ class BinaryAUROC(keras.metrics.Metric):
                 axis=0,
             )
         )
-        area = ops.sum(
-            (fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        area = ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             (
                 ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
@@ -489,8 +487,7 @@ class BinaryAUROC(keras.metrics.Metric):
             else None
         )
         partial_area = (
-            ops.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr))
-            / ops.convert_to_tensor(2, dtype=self.dtype)
+            ops.sum((cut[1:] - cut[:-1]) * (tpr[:-1] + cut_tpr)) / 2
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

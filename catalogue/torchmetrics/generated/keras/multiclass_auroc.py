@@ -385,51 +385,56 @@ class MulticlassAUROC(keras.metrics.Metric):
             else None
         )
         positive = (
-            weight[:, None]
-            * ops.one_hot(
-                ops.cast(
-                    ops.convert_to_tensor(self.samples)[:, self.num_classes], "int32"
-                ),
-                self.num_classes,
-                dtype=self.dtype,
+            ops.transpose(
+                weight[:, None]
+                * ops.one_hot(
+                    ops.cast(
+                        ops.convert_to_tensor(self.samples)[:, self.num_classes],
+                        "int32",
+                    ),
+                    self.num_classes,
+                    dtype=self.dtype,
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            ops.where(
-                kept[:, None],
-                ops.convert_to_tensor(self.samples)[:, : self.num_classes],
-                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+            ops.transpose(
+                ops.where(
+                    kept[:, None],
+                    ops.convert_to_tensor(self.samples)[:, : self.num_classes],
+                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            ops.take_along_axis(score, order, axis=0)
+            ops.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             ops.concatenate(
                 [
-                    ops.ones_like(sorted_score[:1]) > 0,
-                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    ops.ones_like(sorted_score[:, :1]) > 0,
+                    ops.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
         )
         group = (
-            _cumsum(ops.cast(starts, "int32"), 0, False, False)
+            _cumsum(ops.cast(starts, "int32"), -1, False, False)
             - 1
-            + self.max_samples * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            + self.max_samples * ops.arange(self.num_classes, dtype="int32")[:, None]
             if self.thresholds is None
             else None
         )
@@ -437,7 +442,7 @@ class MulticlassAUROC(keras.metrics.Metric):
             ops.reshape(
                 _segment_sum(
                     ops.reshape(
-                        ops.take_along_axis(weight[:, None] - positive, order, axis=0),
+                        ops.take_along_axis(weight[None, :] - positive, order, axis=-1),
                         (-1,),
                     ),
                     ops.reshape(group, (-1,)),
@@ -473,7 +478,7 @@ class MulticlassAUROC(keras.metrics.Metric):
         group_positives = (
             ops.reshape(
                 _segment_sum(
-                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(ops.take_along_axis(positive, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
                     self.max_samples * self.num_classes,
                 ),
@@ -504,9 +509,10 @@ class MulticlassAUROC(keras.metrics.Metric):
                 )
             )
         )
-        per_class = ops.sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        per_class = (
+            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            / 2
+        )
         return _unless_overflowed(
             (
                 per_class

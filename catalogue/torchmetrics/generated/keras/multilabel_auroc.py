@@ -370,46 +370,50 @@ class MultilabelAUROC(keras.metrics.Metric):
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[:, : self.num_labels],
+                        ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            ops.take_along_axis(score, order, axis=0)
+            ops.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             ops.concatenate(
                 [
-                    ops.ones_like(sorted_score[:1]) > 0,
-                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    ops.ones_like(sorted_score[:, :1]) > 0,
+                    ops.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
@@ -420,16 +424,16 @@ class MultilabelAUROC(keras.metrics.Metric):
             else None
         )
         group = (
-            _cumsum(ops.cast(starts, "int32"), 0, False, False)
+            _cumsum(ops.cast(starts, "int32"), -1, False, False)
             - 1
-            + rows * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            + rows * ops.arange(columns, dtype="int32")[:, None]
             if self.thresholds is None
             else None
         )
         group_negatives = (
             ops.reshape(
                 _segment_sum(
-                    ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
+                    ops.reshape(ops.take_along_axis(negative, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),
@@ -473,15 +477,17 @@ class MultilabelAUROC(keras.metrics.Metric):
             )
         )
         positive = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[
-                        :, self.num_labels : 2 * self.num_labels
-                    ],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[
+                            :, self.num_labels : 2 * self.num_labels
+                        ],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
@@ -489,7 +495,7 @@ class MultilabelAUROC(keras.metrics.Metric):
         group_positives = (
             ops.reshape(
                 _segment_sum(
-                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(ops.take_along_axis(positive, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),
@@ -532,9 +538,10 @@ class MultilabelAUROC(keras.metrics.Metric):
                 )
             )
         )
-        per_column = ops.sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
-        ) / ops.convert_to_tensor(2, dtype=self.dtype)
+        per_column = (
+            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            / 2
+        )
         return _unless_overflowed(
             (
                 per_column

@@ -370,48 +370,52 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[
-                        :, self.num_labels : 2 * self.num_labels
-                    ],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[
+                            :, self.num_labels : 2 * self.num_labels
+                        ],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[:, : self.num_labels],
+                        ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            ops.cast(ops.argsort(ops.negative(score), axis=0), "int32")
+            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            ops.take_along_axis(score, order, axis=0)
+            ops.take_along_axis(score, order, axis=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             ops.concatenate(
                 [
-                    ops.ones_like(sorted_score[:1]) > 0,
-                    ops.not_equal(sorted_score[1:], sorted_score[:-1]),
+                    ops.ones_like(sorted_score[:, :1]) > 0,
+                    ops.not_equal(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                axis=0,
+                axis=-1,
             )
             if self.thresholds is None
             else None
@@ -422,16 +426,16 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
             else None
         )
         group = (
-            _cumsum(ops.cast(starts, "int32"), 0, False, False)
+            _cumsum(ops.cast(starts, "int32"), -1, False, False)
             - 1
-            + rows * (_cumsum(ops.ones_like(order), 1, False, False) - 1)
+            + rows * ops.arange(columns, dtype="int32")[:, None]
             if self.thresholds is None
             else None
         )
         group_positives = (
             ops.reshape(
                 _segment_sum(
-                    ops.reshape(ops.take_along_axis(positive, order, axis=0), (-1,)),
+                    ops.reshape(ops.take_along_axis(positive, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),
@@ -446,13 +450,15 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
             else None
         )
         negative = (
-            ops.reshape(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                    ops.convert_to_tensor(0.0, dtype=self.dtype),
-                ),
-                (-1, columns),
+            ops.transpose(
+                ops.reshape(
+                    ops.where(
+                        kept[:, None],
+                        ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
+                        ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
@@ -460,7 +466,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         group_negatives = (
             ops.reshape(
                 _segment_sum(
-                    ops.reshape(ops.take_along_axis(negative, order, axis=0), (-1,)),
+                    ops.reshape(ops.take_along_axis(negative, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
                 ),

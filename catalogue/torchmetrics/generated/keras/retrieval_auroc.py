@@ -511,7 +511,7 @@ class RetrievalAUROC(keras.metrics.Metric):
         y_end = y0 + ops.divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
         area = ops.where(
             x0 < limit,
-            (x_end - x0) * (y0 + y_end) / ops.convert_to_tensor(2, dtype=self.dtype),
+            (x_end - x0) * (y0 + y_end) / 2,
             ops.convert_to_tensor(0.0, dtype=self.dtype),
         )
         partial = _segment_sum(area, run_query, self.max_samples)

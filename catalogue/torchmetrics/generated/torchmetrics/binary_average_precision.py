@@ -56,10 +56,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -92,7 +105,8 @@ def _append_rows(buffer, rows, values, metric, name):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    buffer = buffer.clone()
+    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
+    # (torchmetrics' forward and sync work on copies of the states they cache)
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
@@ -238,11 +252,7 @@ class BinaryAveragePrecision(Metric):
         )
         score = torch.reshape(torch.where(logits, torch.sigmoid(preds), preds), (-1,))
         weight = torch.reshape(
-            torch.where(
-                kept,
-                _weights_like(target, sample_weight, self.dtype),
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
+            torch.where(kept, _weights_like(target, sample_weight, self.dtype), 0.0),
             (-1,),
         )
         positive = weight * torch.reshape(torch.eq(target, 1).to(self.dtype), (-1,))
@@ -292,11 +302,7 @@ class BinaryAveragePrecision(Metric):
             else None
         )
         score = (
-            torch.where(
-                kept,
-                self.samples[:, 0],
-                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-            )
+            torch.where(kept, self.samples[:, 0], -float("inf"))
             if self.thresholds is None
             else None
         )
@@ -324,15 +330,7 @@ class BinaryAveragePrecision(Metric):
         )
         group_positives = (
             _segment_sum(
-                _gather(
-                    torch.where(
-                        kept,
-                        self.samples[:, 1],
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    ),
-                    order,
-                    0,
-                ),
+                _gather(torch.where(kept, self.samples[:, 1], 0.0), order, 0),
                 group,
                 self.max_samples,
             )
@@ -346,15 +344,7 @@ class BinaryAveragePrecision(Metric):
         )
         group_negatives = (
             _segment_sum(
-                _gather(
-                    torch.where(
-                        kept,
-                        self.samples[:, 2],
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    ),
-                    order,
-                    0,
-                ),
+                _gather(torch.where(kept, self.samples[:, 2], 0.0), order, 0),
                 group,
                 self.max_samples,
             )

@@ -108,11 +108,7 @@ class BinaryHingeLoss(Metric):
             torch.tensor(0.0, dtype=self.dtype, device=self.device),
         )
         self.measures += _weighted_sum(
-            torch.where(
-                kept,
-                torch.square(loss) if self.squared else loss,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
+            torch.where(kept, torch.square(loss) if self.squared else loss, 0.0),
             sample_weight,
         )
         self.total += _weighted_sum(kept.to(self.dtype), sample_weight)

@@ -40,10 +40,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -142,12 +155,7 @@ class BinaryRecall(Metric):
             torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
         ).to(torch.int32)
         cell = torch.reshape(
-            torch.where(
-                kept,
-                target.to(torch.int32) * 2 + predicted,
-                torch.tensor(-1, dtype=torch.int32, device=self.device),
-            ),
-            (-1,),
+            torch.where(kept, target.to(torch.int32) * 2 + predicted, -1), (-1,)
         )
         counts = _segment_sum(
             torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,)),

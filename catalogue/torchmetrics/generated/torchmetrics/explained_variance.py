@@ -204,10 +204,10 @@ class ExplainedVariance(Metric):
         ) - torch.square(target_mean)
         scores = torch.where(
             torch.eq(numerator, 0),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
+            1.0,
             torch.where(
                 torch.eq(denominator, 0),
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                0.0,
                 1.0 - torch.true_divide(numerator, denominator),
             ),
         )

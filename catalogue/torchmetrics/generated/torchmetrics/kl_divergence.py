@@ -126,11 +126,7 @@ class KLDivergence(Metric):
             torch.sum(torch.exp(preds) * (preds - target), dim=-1)
             if self.log_prob
             else torch.sum(
-                torch.where(
-                    torch.eq(p, 0),
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    p * torch.log(_divide_no_nan(p, q)),
-                ),
+                torch.where(torch.eq(p, 0), 0.0, p * torch.log(_divide_no_nan(p, q))),
                 dim=-1,
             )
         )

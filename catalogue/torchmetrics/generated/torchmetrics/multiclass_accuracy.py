@@ -72,10 +72,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -278,25 +291,11 @@ class MulticlassAccuracy(Metric):
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )
-        label = torch.reshape(
-            torch.where(
-                kept, target, torch.tensor(-1, dtype=torch.int32, device=self.device)
-            ),
-            (-1,),
-        )
+        label = torch.reshape(torch.where(kept, target, -1), (-1,))
         scores = len(preds.shape) > len(target.shape)
         label_score = (
             torch.take_along_dim(
-                preds,
-                torch.unsqueeze(
-                    torch.where(
-                        kept,
-                        target,
-                        torch.tensor(0, dtype=torch.int32, device=self.device),
-                    ),
-                    1,
-                ).long(),
-                dim=1,
+                preds, torch.unsqueeze(torch.where(kept, target, 0), 1).long(), dim=1
             )
             if self.top_k > 1 and scores
             else preds
@@ -318,39 +317,21 @@ class MulticlassAccuracy(Metric):
         hit = torch.eq(label, predicted)
         weight = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
         true_positives = _segment_sum(
-            weight,
-            torch.where(
-                hit, label, torch.tensor(-1, dtype=torch.int32, device=self.device)
-            ),
-            self.tp.shape[0],
+            weight, torch.where(hit, label, -1), self.tp.shape[0]
         )
         false_positives = _segment_sum(
             weight,
-            torch.where(
-                torch.logical_or(hit, label < 0),
-                torch.tensor(-1, dtype=torch.int32, device=self.device),
-                predicted,
-            ),
+            torch.where(torch.logical_or(hit, label < 0), -1, predicted),
             self.tp.shape[0],
         )
         false_negatives = _segment_sum(
-            weight,
-            torch.where(
-                hit, torch.tensor(-1, dtype=torch.int32, device=self.device), label
-            ),
-            self.tp.shape[0],
+            weight, torch.where(hit, -1, label), self.tp.shape[0]
         )
         self.tp += true_positives
         self.fp += false_positives
         self.fn += false_negatives
         self.tn += (
-            torch.sum(
-                torch.where(
-                    label >= 0,
-                    weight,
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                )
-            )
+            torch.sum(torch.where(label >= 0, weight, 0.0))
             - true_positives
             - false_positives
             - false_negatives

@@ -56,10 +56,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -95,7 +108,8 @@ def _append_rows(buffer, rows, values, metric, name):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    buffer = buffer.clone()
+    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
+    # (torchmetrics' forward and sync work on copies of the states they cache)
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
@@ -270,21 +284,13 @@ class MulticlassAUROC(Metric):
         )
         score = torch.where(logits, torch.exp(torch.log_softmax(preds, dim=-1)), preds)
         weight = torch.where(
-            kept,
-            _weights_like(target, sample_weight, self.dtype),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            kept, _weights_like(target, sample_weight, self.dtype), 0.0
         )
         rows = torch.cat(
             [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
         )
         positive = weight[:, None] * _one_hot(
-            torch.where(
-                kept,
-                target.to(torch.int32),
-                torch.tensor(0, dtype=torch.int32, device=self.device),
-            ),
-            self.num_classes,
-            self.dtype,
+            torch.where(kept, target.to(torch.int32), 0), self.num_classes, self.dtype
         )
         negative = weight[:, None] - positive
         above = (
@@ -330,58 +336,59 @@ class MulticlassAUROC(Metric):
             else None
         )
         weight = (
-            torch.where(
-                kept,
-                self.samples[:, self.num_classes + 1],
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            )
+            torch.where(kept, self.samples[:, self.num_classes + 1], 0.0)
             if self.thresholds is None
             else None
         )
         positive = (
-            weight[:, None]
-            * _one_hot(
-                self.samples[:, self.num_classes].to(torch.int32),
-                self.num_classes,
-                self.dtype,
+            _transpose(
+                weight[:, None]
+                * _one_hot(
+                    self.samples[:, self.num_classes].to(torch.int32),
+                    self.num_classes,
+                    self.dtype,
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            torch.where(
-                kept[:, None],
-                self.samples[:, : self.num_classes],
-                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
+            _transpose(
+                torch.where(
+                    kept[:, None], self.samples[:, : self.num_classes], -float("inf")
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            torch.take_along_dim(score, order.long(), dim=0)
+            torch.take_along_dim(score, order.long(), dim=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             torch.cat(
                 [
-                    torch.ones_like(sorted_score[:1]) > 0,
-                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                    torch.ones_like(sorted_score[:, :1]) > 0,
+                    torch.ne(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                dim=0,
+                dim=-1,
             )
             if self.thresholds is None
             else None
         )
         group = (
-            _cumsum(starts.to(torch.int32), 0, False, False)
+            _cumsum(starts.to(torch.int32), -1, False, False)
             - 1
-            + self.max_samples * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            + self.max_samples
+            * torch.arange(self.num_classes, dtype=torch.int32, device=self.device)[
+                :, None
+            ]
             if self.thresholds is None
             else None
         )
@@ -390,7 +397,7 @@ class MulticlassAUROC(Metric):
                 _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(
-                            weight[:, None] - positive, order.long(), dim=0
+                            weight[None, :] - positive, order.long(), dim=-1
                         ),
                         (-1,),
                     ),
@@ -424,7 +431,7 @@ class MulticlassAUROC(Metric):
             torch.reshape(
                 _segment_sum(
                     torch.reshape(
-                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+                        torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
                     self.max_samples * self.num_classes,
@@ -452,9 +459,10 @@ class MulticlassAUROC(Metric):
                 )
             )
         )
-        per_class = torch.sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        per_class = (
+            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1)
+            / 2
+        )
         return (
             per_class
             if self.average is None or self.average == "none"

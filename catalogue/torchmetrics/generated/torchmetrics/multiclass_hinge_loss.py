@@ -199,24 +199,9 @@ class MulticlassHingeLoss(Metric):
         )
         scores = torch.where(logits, torch.exp(torch.log_softmax(preds, dim=-1)), preds)
         margin = (
-            torch.sum(
-                torch.where(
-                    is_label,
-                    scores,
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-                dim=-1,
-                keepdim=True,
-            )
+            torch.sum(torch.where(is_label, scores, 0.0), dim=-1, keepdim=True)
             - _extreme(
-                torch.where(
-                    is_label,
-                    torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-                    scores,
-                ),
-                -1,
-                True,
-                largest=True,
+                torch.where(is_label, -float("inf"), scores), -1, True, largest=True
             )
             if self.multiclass_mode == "crammer-singer"
             else torch.where(is_label, scores, -scores)
@@ -226,18 +211,12 @@ class MulticlassHingeLoss(Metric):
         )
         loss = torch.square(hinge) if self.squared else hinge
         by_class = (
-            torch.where(
-                is_label, loss, torch.tensor(0.0, dtype=self.dtype, device=self.device)
-            )
+            torch.where(is_label, loss, 0.0)
             if self.multiclass_mode == "crammer-singer"
             else loss
         )
         self.measures += torch.sum(
-            torch.where(
-                kept[:, None],
-                by_class,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            )
+            torch.where(kept[:, None], by_class, 0.0)
             * _weights_like(kept, sample_weight, self.dtype)[:, None],
             dim=0,
         )

@@ -56,10 +56,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -88,7 +101,8 @@ def _append_rows(buffer, rows, values, metric, name):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    buffer = buffer.clone()
+    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
+    # (torchmetrics' forward and sync work on copies of the states they cache)
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
@@ -262,9 +276,7 @@ class MultilabelAUROC(Metric):
             else torch.ne(target, self.ignore_index)
         )
         weight = torch.where(
-            kept,
-            _weights_like(target, sample_weight, self.dtype),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            kept, _weights_like(target, sample_weight, self.dtype), 0.0
         )
         positive = weight * torch.eq(target, 1).to(self.dtype)
         negative = weight - positive
@@ -314,46 +326,46 @@ class MultilabelAUROC(Metric):
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
-            torch.reshape(
-                torch.where(
-                    kept[:, None],
-                    self.samples[:, 2 * self.num_labels :],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-                (-1, columns),
+            _transpose(
+                torch.reshape(
+                    torch.where(
+                        kept[:, None], self.samples[:, 2 * self.num_labels :], 0.0
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            torch.reshape(
-                torch.where(
-                    kept[:, None],
-                    self.samples[:, : self.num_labels],
-                    torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-                ),
-                (-1, columns),
+            _transpose(
+                torch.reshape(
+                    torch.where(
+                        kept[:, None], self.samples[:, : self.num_labels], -float("inf")
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
         )
         order = (
-            torch.argsort(score, dim=0, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            torch.take_along_dim(score, order.long(), dim=0)
+            torch.take_along_dim(score, order.long(), dim=-1)
             if self.thresholds is None
             else None
         )
         starts = (
             torch.cat(
                 [
-                    torch.ones_like(sorted_score[:1]) > 0,
-                    torch.ne(sorted_score[1:], sorted_score[:-1]),
+                    torch.ones_like(sorted_score[:, :1]) > 0,
+                    torch.ne(sorted_score[:, 1:], sorted_score[:, :-1]),
                 ],
-                dim=0,
+                dim=-1,
             )
             if self.thresholds is None
             else None
@@ -364,9 +376,10 @@ class MultilabelAUROC(Metric):
             else None
         )
         group = (
-            _cumsum(starts.to(torch.int32), 0, False, False)
+            _cumsum(starts.to(torch.int32), -1, False, False)
             - 1
-            + rows * (_cumsum(torch.ones_like(order), 1, False, False) - 1)
+            + rows
+            * torch.arange(columns, dtype=torch.int32, device=self.device)[:, None]
             if self.thresholds is None
             else None
         )
@@ -374,7 +387,7 @@ class MultilabelAUROC(Metric):
             torch.reshape(
                 _segment_sum(
                     torch.reshape(
-                        torch.take_along_dim(negative, order.long(), dim=0), (-1,)
+                        torch.take_along_dim(negative, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
@@ -417,13 +430,15 @@ class MultilabelAUROC(Metric):
             )
         )
         positive = (
-            torch.reshape(
-                torch.where(
-                    kept[:, None],
-                    self.samples[:, self.num_labels : 2 * self.num_labels],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-                (-1, columns),
+            _transpose(
+                torch.reshape(
+                    torch.where(
+                        kept[:, None],
+                        self.samples[:, self.num_labels : 2 * self.num_labels],
+                        0.0,
+                    ),
+                    (-1, columns),
+                )
             )
             if self.thresholds is None
             else None
@@ -432,7 +447,7 @@ class MultilabelAUROC(Metric):
             torch.reshape(
                 _segment_sum(
                     torch.reshape(
-                        torch.take_along_dim(positive, order.long(), dim=0), (-1,)
+                        torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
                     self.max_samples * self.num_labels,
@@ -474,9 +489,10 @@ class MultilabelAUROC(Metric):
                 )
             )
         )
-        per_column = torch.sum(
-            (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
-        ) / torch.tensor(2, dtype=self.dtype, device=self.device)
+        per_column = (
+            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1)
+            / 2
+        )
         return (
             per_column
             if self.average is None or self.average == "none"

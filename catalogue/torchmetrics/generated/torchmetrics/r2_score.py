@@ -205,12 +205,8 @@ class R2Score(Metric):
         constant = torch.abs(tss) <= 0.0001
         scores = torch.where(
             fits,
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-            torch.where(
-                constant,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                1.0 - torch.true_divide(self.rss, tss),
-            ),
+            1.0,
+            torch.where(constant, 0.0, 1.0 - torch.true_divide(self.rss, tss)),
         )
         r2 = (
             scores

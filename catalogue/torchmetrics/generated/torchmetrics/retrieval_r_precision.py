@@ -78,10 +78,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -114,7 +127,8 @@ def _append_rows(buffer, rows, values, metric, name):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    buffer = buffer.clone()
+    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
+    # (torchmetrics' forward and sync work on copies of the states they cache)
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
@@ -271,11 +285,7 @@ class RetrievalRPrecision(Metric):
             self.documents[:, 2] > 0,
         )
         by_score = torch.argsort(
-            torch.where(
-                listed,
-                self.documents[:, 0],
-                torch.tensor(-float("inf"), dtype=self.dtype, device=self.device),
-            ),
+            torch.where(listed, self.documents[:, 0], -float("inf")),
             dim=-1,
             descending=True,
             stable=True,
@@ -297,7 +307,7 @@ class RetrievalRPrecision(Metric):
                     torch.where(
                         listed,
                         torch.tensor(0, dtype=torch.int32, device=self.device),
-                        torch.tensor(1, dtype=torch.int32, device=self.device),
+                        1,
                     ),
                     by_query,
                     0,
@@ -324,13 +334,7 @@ class RetrievalRPrecision(Metric):
         is_query = _segment_sum(in_query.to(torch.int32), group, self.max_samples) > 0
         relevance = _gather(self.documents[:, 1], order, 0)
         positives = _segment_sum(
-            torch.where(
-                in_query,
-                relevance,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            group,
-            self.max_samples,
+            torch.where(in_query, relevance, 0.0), group, self.max_samples
         )
         empty = torch.eq(positives, 0)
         errors = (
@@ -370,26 +374,12 @@ class RetrievalRPrecision(Metric):
             positives,
         )
         value = torch.where(
-            empty,
-            torch.tensor(
-                1.0 if self.empty_target_action == "pos" else 0.0,
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            query_value,
+            empty, 1.0 if self.empty_target_action == "pos" else 0.0, query_value
         )
         lower_median = (
             _gather(
                 torch.sort(
-                    torch.where(
-                        counted,
-                        value,
-                        torch.tensor(
-                            float("inf"), dtype=self.dtype, device=self.device
-                        ),
-                    ),
-                    dim=-1,
-                    descending=False,
+                    torch.where(counted, value, float("inf")), dim=-1, descending=False
                 ).values,
                 torch.maximum(
                     (count - 1) // 2,
@@ -402,13 +392,7 @@ class RetrievalRPrecision(Metric):
         )
         aggregate = (
             _divide_no_nan(
-                torch.sum(
-                    torch.where(
-                        counted,
-                        value,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    )
-                ),
+                torch.sum(torch.where(counted, value, 0.0)),
                 torch.maximum(
                     count, torch.tensor(1, dtype=torch.int32, device=self.device)
                 ).to(self.dtype),
@@ -419,26 +403,14 @@ class RetrievalRPrecision(Metric):
                 if self.aggregation == "median"
                 else (
                     _extreme(
-                        torch.where(
-                            counted,
-                            value,
-                            torch.tensor(
-                                float("inf"), dtype=self.dtype, device=self.device
-                            ),
-                        ),
+                        torch.where(counted, value, float("inf")),
                         None,
                         False,
                         largest=False,
                     )
                     if self.aggregation == "min"
                     else _extreme(
-                        torch.where(
-                            counted,
-                            value,
-                            torch.tensor(
-                                -float("inf"), dtype=self.dtype, device=self.device
-                            ),
-                        ),
+                        torch.where(counted, value, -float("inf")),
                         None,
                         False,
                         largest=True,
@@ -446,15 +418,7 @@ class RetrievalRPrecision(Metric):
                 )
             )
         )
-        return torch.where(
-            errors,
-            torch.tensor(float("nan"), dtype=self.dtype, device=self.device),
-            torch.where(
-                count > 0,
-                aggregate,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-        )
+        return torch.where(errors, float("nan"), torch.where(count > 0, aggregate, 0.0))
 
     def merge_state(self, incoming_state):
         """Folds another RetrievalRPrecision's state (or its metric_state dict) into this one; compute() then recomputes."""

@@ -43,10 +43,23 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    ids = torch.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
+    ids = ids.masked_fill(
+        (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    if (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+        and (
+            data.device.type == "cpu"
+            or not torch.are_deterministic_algorithms_enabled()
+        )
+    ):
+        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
+        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
+        return out[:num_segments].to(data.dtype)
+    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
         (num_segments + 1,) + tuple(data.shape[1:]),
         dtype=data.dtype,
@@ -79,7 +92,8 @@ def _append_rows(buffer, rows, values, metric, name):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    buffer = buffer.clone()
+    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
+    # (torchmetrics' forward and sync work on copies of the states they cache)
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
@@ -176,11 +190,7 @@ class SpearmanCorrCoef(Metric):
         kept = torch.unsqueeze(
             torch.arange(self.max_samples, device=self.device) < self.samples_rows, -1
         )
-        values = torch.where(
-            kept,
-            self.samples,
-            torch.tensor(float("inf"), dtype=self.dtype, device=self.device),
-        )
+        values = torch.where(kept, self.samples, float("inf"))
         order = torch.argsort(values, dim=0, descending=False, stable=True).to(
             torch.int32
         )
@@ -224,19 +234,8 @@ class SpearmanCorrCoef(Metric):
         n = torch.sum(kept.to(self.dtype))
         centred = torch.where(
             kept,
-            rank
-            - _divide_no_nan(
-                torch.sum(
-                    torch.where(
-                        kept,
-                        rank,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    ),
-                    dim=0,
-                ),
-                n,
-            ),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+            rank - _divide_no_nan(torch.sum(torch.where(kept, rank, 0.0), dim=0), n),
+            0.0,
         )
         x = centred[:, : self.num_outputs]
         y = centred[:, self.num_outputs :]

@@ -91,11 +91,7 @@ class TweedieDevianceScore(Metric):
         poisson = (
             2.0
             * (
-                torch.where(
-                    torch.eq(t, 0),
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    t * torch.log(_divide_no_nan(t, p)),
-                )
+                torch.where(torch.eq(t, 0), 0.0, t * torch.log(_divide_no_nan(t, p)))
                 + p
                 - t
             )

@@ -1,0 +1,82 @@
+"""A number beside a tensor stays a Python number in the generated code where the array library gives it the
+tensor's dtype: `x / 2` after plain_division (every target), and a constant branch of `where` on the torchmetrics
+target (Target.scalar_operands), where `torch.tensor(-1, ...)` cost three more ops on every call. Checked on the
+code, against numpy on every target, and on the dtype a float64 torchmetrics metric keeps."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
+from drivers import driver
+from metricgen.compiler import generate_from_text
+
+SPEC = """
+name: probe
+class_name: Probe
+description: d
+params:
+  fill: {type: int, default: -1}
+state:
+  halves: {}
+  labels: {}
+  flags: {}
+update:
+  let:
+    ids: cast(y_true, int32)
+  # a float tensor, an int tensor and a bool tensor beside a number each
+  halves: sum(where(y_true > 0.0, y_pred, 0.5)) / 2
+  labels: cast(sum(where(ids > 0, ids, fill)), float)
+  flags: cast(sum(cast(where(y_pred > 0.0, y_true > 0.0, False), int32)), float)
+result: halves + 10.0 * labels + 100.0 * flags
+"""
+
+
+def module_for(target: str) -> types.ModuleType:
+    module = types.ModuleType(f"number_operands_{target}")
+    exec(compile(generate_from_text(SPEC, "p.yaml", target), "p.py", "exec"), module.__dict__)
+    return module
+
+
+def expected(y_true: np.ndarray, y_pred: np.ndarray, fill: int) -> float:
+    halves = np.sum(np.where(y_true > 0, y_pred, 0.5)) / 2
+    ids = y_true.astype(np.int32)
+    labels = np.sum(np.where(ids > 0, ids, fill))
+    flags = np.sum(np.where(y_pred > 0, y_true > 0, False))
+    return halves + 10.0 * labels + 100.0 * flags
+
+
+def test_the_torchmetrics_target_writes_the_numbers_as_numbers():
+    update = generate_from_text(SPEC, "p.yaml", "torchmetrics").split("def update(", 1)[1].split("def compute(")[0]
+    assert "torch.tensor(" not in update, update
+    assert "/ 2\n" in update or "/ 2)" in update, update
+
+
+def test_a_division_by_a_number_is_by_the_number_on_every_target():
+    for target in EVERY_TARGET:
+        source = generate_from_text(SPEC, "p.yaml", target)
+        assert "/ 2" in source and "constant(2" not in source and "tensor(2" not in source, target
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_the_numbers_are_numpys(target):
+    run = driver(target)
+    metric = run.make(module_for(target).Probe, fill=-3)
+    y_true = np.array([0.0, 2.0, 1.0, 0.0, 3.0], np.float32)
+    y_pred = np.array([1.5, -1.0, 2.0, -0.5, 0.25], np.float32)
+    run.update(metric, {"y_true": y_true, "y_pred": y_pred})
+    np.testing.assert_allclose(run.result(metric), expected(y_true, y_pred, -3), rtol=1e-6)
+
+
+def test_a_float64_torchmetrics_metric_stays_float64():
+    torch = pytest.importorskip("torch")
+    metric = module_for("torchmetrics").Probe().set_dtype(torch.float64)
+    y_true = torch.tensor([0.0, 2.0, 1.0], dtype=torch.float64)
+    y_pred = torch.tensor([1.0 / 3.0, -1.0, 2.0], dtype=torch.float64)
+    metric.update(y_pred, y_true)
+    assert metric.halves.dtype == torch.float64
+    # 1/3 survives in float64 only: a float32 constant or state anywhere would round it
+    np.testing.assert_allclose(metric.compute().item(), expected(y_true.numpy(), y_pred.numpy(), -1), rtol=1e-12)
