@@ -25,7 +25,7 @@ def _weighted_sum(values, sample_weight):
 def _weighted_count(values, sample_weight, dtype):
     """Σ w over the elements of `values` (their number without weights)."""
     if sample_weight is None:
-        return torch.tensor(values.numel(), dtype=dtype, device=values.device)
+        return torch.scalar_tensor(values.numel(), dtype=dtype, device=values.device)  # one op; tensor() is three
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
@@ -82,14 +82,12 @@ def _segment_sum(data, segment_ids, num_segments):
     0..num_segments-1 dropped."""
     ids = segment_ids.reshape(-1).long()
     ids = ids.masked_fill((ids < 0) | (ids >= num_segments), num_segments)  # the extra segment, dropped
-    if (
-        data.dim() == segment_ids.dim()
-        and data.is_floating_point()
-        and not data.requires_grad
-        and (data.device.type == "cpu" or not torch.are_deterministic_algorithms_enabled())
-    ):
-        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
-        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
+    # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a batch of
+    # 1,024); it has no gradient, on CUDA no deterministic version, and elsewhere (MPS, XLA) no weighted one
+    bincount = data.device.type == "cpu" or (
+        data.device.type == "cuda" and not torch.are_deterministic_algorithms_enabled()
+    )
+    if bincount and data.dim() == segment_ids.dim() and data.is_floating_point() and not data.requires_grad:
         out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
         return out[:num_segments].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))

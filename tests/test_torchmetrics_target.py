@@ -351,3 +351,20 @@ def test_r_square_equals_r2_score(multioutput):
         ours.update(torch.as_tensor(p), torch.as_tensor(y))
         theirs.update(torch.as_tensor(p), torch.as_tensor(y))
     np.testing.assert_allclose(ours.compute().numpy(), theirs.compute().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(40,), (40, 3)], ids=["one_number_per_id", "rows_per_id"])
+@pytest.mark.parametrize("grad", [False, True], ids=["no_grad", "requires_grad"])
+def test_segment_sum_drops_ids_out_of_range_on_both_of_its_paths(shape, grad):
+    """The helper sums by bincount (one number per id, no gradient) or by index_add (rows, or a gradient to
+    keep): both are numpy's sum per id, ids below 0 and from num_segments on dropped."""
+    helpers = {}
+    exec(compile((ROOT / "templates" / "helpers_torch.py").read_text(), "helpers_torch.py", "exec"), helpers)
+    rng = np.random.default_rng(3)
+    ids = rng.integers(-2, 7, 40).astype(np.int32)
+    data = rng.normal(size=shape).astype(np.float32)
+    expected = np.stack([data[ids == i].sum(axis=0) for i in range(5)])
+    tensor = torch.tensor(data, requires_grad=grad)
+    got = helpers["_segment_sum"](tensor, torch.tensor(ids), 5)
+    assert got.dtype == torch.float32 and got.requires_grad == grad
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-5, atol=1e-6)

@@ -91,17 +91,17 @@ def _segment_sum(data, segment_ids, num_segments):
     ids = ids.masked_fill(
         (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
+    # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a batch of
+    # 1,024); it has no gradient, on CUDA no deterministic version, and elsewhere (MPS, XLA) no weighted one
+    bincount = data.device.type == "cpu" or (
+        data.device.type == "cuda" and not torch.are_deterministic_algorithms_enabled()
+    )
     if (
-        data.dim() == segment_ids.dim()
+        bincount
+        and data.dim() == segment_ids.dim()
         and data.is_floating_point()
         and not data.requires_grad
-        and (
-            data.device.type == "cpu"
-            or not torch.are_deterministic_algorithms_enabled()
-        )
     ):
-        # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a
-        # batch of 1,024); it has no gradient, and on a GPU no deterministic version
         out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
         return out[:num_segments].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))

@@ -41,7 +41,9 @@ def _weighted_sum(values, sample_weight):
 def _weighted_count(values, sample_weight, dtype):
     """Σ w over the elements of `values` (their number without weights)."""
     if sample_weight is None:
-        return torch.tensor(values.numel(), dtype=dtype, device=values.device)
+        return torch.scalar_tensor(
+            values.numel(), dtype=dtype, device=values.device
+        )  # one op; tensor() is three
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
