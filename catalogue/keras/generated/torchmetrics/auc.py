@@ -286,7 +286,7 @@ class AUC(Metric):
                                             self.thresholds,
                                             dtype=self.dtype,
                                             device=self.device,
-                                        ),
+                                        ).contiguous(),
                                         dim=-1,
                                         descending=False,
                                     ).values,
@@ -464,7 +464,7 @@ class AUC(Metric):
                         > torch.sort(
                             torch.tensor(
                                 self.thresholds, dtype=self.dtype, device=self.device
-                            ),
+                            ).contiguous(),
                             dim=-1,
                             descending=False,
                         ).values

@@ -242,9 +242,11 @@ class Recall(Metric):
         filtered = (
             torch.where(
                 torch.argsort(
-                    torch.argsort(preds, dim=-1, descending=True, stable=True).to(
-                        torch.int32
-                    ),
+                    torch.argsort(
+                        preds.contiguous(), dim=-1, descending=True, stable=True
+                    )
+                    .to(torch.int32)
+                    .contiguous(),
                     dim=-1,
                     descending=False,
                     stable=True,

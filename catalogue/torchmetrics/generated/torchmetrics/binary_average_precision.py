@@ -307,7 +307,9 @@ class BinaryAveragePrecision(Metric):
             else None
         )
         order = (
-            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True).to(
+                torch.int32
+            )
             if self.thresholds is None
             else None
         )

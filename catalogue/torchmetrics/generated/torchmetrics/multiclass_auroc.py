@@ -362,7 +362,9 @@ class MulticlassAUROC(Metric):
             else None
         )
         order = (
-            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True).to(
+                torch.int32
+            )
             if self.thresholds is None
             else None
         )

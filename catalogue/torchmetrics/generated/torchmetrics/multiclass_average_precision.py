@@ -371,7 +371,9 @@ class MulticlassAveragePrecision(Metric):
             else None
         )
         order = (
-            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True).to(
+                torch.int32
+            )
             if self.thresholds is None
             else None
         )

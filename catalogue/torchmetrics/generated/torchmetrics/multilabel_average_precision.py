@@ -352,7 +352,9 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         order = (
-            torch.argsort(score, dim=-1, descending=True, stable=True).to(torch.int32)
+            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True).to(
+                torch.int32
+            )
             if self.thresholds is None
             else None
         )

@@ -321,7 +321,7 @@ class RetrievalAUROC(Metric):
             self.documents[:, 2] > 0,
         )
         by_score = torch.argsort(
-            torch.where(listed, self.documents[:, 0], -float("inf")),
+            torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
             dim=-1,
             descending=True,
             stable=True,
@@ -329,7 +329,7 @@ class RetrievalAUROC(Metric):
         by_query = _gather(
             by_score,
             torch.argsort(
-                _gather(self.queries, by_score, 0),
+                _gather(self.queries, by_score, 0).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -347,7 +347,7 @@ class RetrievalAUROC(Metric):
                     ),
                     by_query,
                     0,
-                ),
+                ).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -473,7 +473,9 @@ class RetrievalAUROC(Metric):
         lower_median = (
             _gather(
                 torch.sort(
-                    torch.where(counted, value, float("inf")), dim=-1, descending=False
+                    torch.where(counted, value, float("inf")).contiguous(),
+                    dim=-1,
+                    descending=False,
                 ).values,
                 torch.maximum(
                     (count - 1) // 2,

@@ -299,7 +299,7 @@ class RetrievalMAP(Metric):
             self.documents[:, 2] > 0,
         )
         by_score = torch.argsort(
-            torch.where(listed, self.documents[:, 0], -float("inf")),
+            torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
             dim=-1,
             descending=True,
             stable=True,
@@ -307,7 +307,7 @@ class RetrievalMAP(Metric):
         by_query = _gather(
             by_score,
             torch.argsort(
-                _gather(self.queries, by_score, 0),
+                _gather(self.queries, by_score, 0).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -325,7 +325,7 @@ class RetrievalMAP(Metric):
                     ),
                     by_query,
                     0,
-                ),
+                ).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -400,7 +400,9 @@ class RetrievalMAP(Metric):
         lower_median = (
             _gather(
                 torch.sort(
-                    torch.where(counted, value, float("inf")), dim=-1, descending=False
+                    torch.where(counted, value, float("inf")).contiguous(),
+                    dim=-1,
+                    descending=False,
                 ).values,
                 torch.maximum(
                     (count - 1) // 2,

@@ -300,7 +300,7 @@ class RetrievalNormalizedDCG(Metric):
             self.documents[:, 2] > 0,
         )
         by_score = torch.argsort(
-            torch.where(listed, self.documents[:, 0], -float("inf")),
+            torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
             dim=-1,
             descending=True,
             stable=True,
@@ -308,7 +308,7 @@ class RetrievalNormalizedDCG(Metric):
         by_query = _gather(
             by_score,
             torch.argsort(
-                _gather(self.queries, by_score, 0),
+                _gather(self.queries, by_score, 0).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -326,7 +326,7 @@ class RetrievalNormalizedDCG(Metric):
                     ),
                     by_query,
                     0,
-                ),
+                ).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -372,7 +372,7 @@ class RetrievalNormalizedDCG(Metric):
         )
         count = torch.sum(counted.to(torch.int32))
         by_relevance = torch.argsort(
-            torch.where(listed, self.documents[:, 1], -float("inf")),
+            torch.where(listed, self.documents[:, 1], -float("inf")).contiguous(),
             dim=-1,
             descending=True,
             stable=True,
@@ -380,7 +380,7 @@ class RetrievalNormalizedDCG(Metric):
         ideal_by_query = _gather(
             by_relevance,
             torch.argsort(
-                _gather(self.queries, by_relevance, 0),
+                _gather(self.queries, by_relevance, 0).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -398,7 +398,7 @@ class RetrievalNormalizedDCG(Metric):
                     ),
                     ideal_by_query,
                     0,
-                ),
+                ).contiguous(),
                 dim=-1,
                 descending=False,
                 stable=True,
@@ -458,7 +458,9 @@ class RetrievalNormalizedDCG(Metric):
         lower_median = (
             _gather(
                 torch.sort(
-                    torch.where(counted, value, float("inf")), dim=-1, descending=False
+                    torch.where(counted, value, float("inf")).contiguous(),
+                    dim=-1,
+                    descending=False,
                 ).values,
                 torch.maximum(
                     (count - 1) // 2,

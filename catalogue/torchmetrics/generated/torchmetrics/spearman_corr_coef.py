@@ -191,9 +191,9 @@ class SpearmanCorrCoef(Metric):
             torch.arange(self.max_samples, device=self.device) < self.samples_rows, -1
         )
         values = torch.where(kept, self.samples, float("inf"))
-        order = torch.argsort(values, dim=0, descending=False, stable=True).to(
-            torch.int32
-        )
+        order = torch.argsort(
+            values.contiguous(), dim=0, descending=False, stable=True
+        ).to(torch.int32)
         position = _cumsum(torch.ones_like(order), 0, False, False).to(self.dtype)
         sorted_values = torch.take_along_dim(values, order.long(), dim=0)
         starts = torch.cat(
@@ -226,7 +226,7 @@ class SpearmanCorrCoef(Metric):
                 _gather(mean_position, group, 0),
                 (self.max_samples, 2 * self.num_outputs),
             ),
-            torch.argsort(order, dim=0, descending=False, stable=True)
+            torch.argsort(order.contiguous(), dim=0, descending=False, stable=True)
             .to(torch.int32)
             .long(),
             dim=0,
