@@ -351,3 +351,17 @@ def test_a_bad_buffer_is_a_located_error(state, update, result, expected):
         generate_from_text(BASE.format(state=state, update=update, result=result), "specs/b.yaml", "tf")
     messages = [e.format() for e in caught.value.errors]
     assert any(m.startswith("specs/b.yaml:") and expected in m for m in messages), messages
+
+
+def test_the_torchmetrics_target_takes_a_batch_after_a_reset_under_inference_mode():
+    """Lightning validates under torch.inference_mode: a reset there makes inference tensors, which a later
+    update outside it cannot write in place. The buffer is copied once then, and the numbers are right."""
+    torch = pytest.importorskip("torch")
+    metric = exact_auroc("torchmetrics")(max_samples=40)
+    with torch.inference_mode():
+        metric.reset()
+    parts = batches()
+    for batch, _ in parts:
+        metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
+    whole, _ = everything(parts)
+    np.testing.assert_allclose(metric.compute().item(), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)

@@ -59,17 +59,15 @@ def _segment_sum(data, segment_ids, num_segments):
     ids = ids.masked_fill(
         (ids < 0) | (ids >= num_segments), num_segments
     )  # the extra segment, dropped
-    # one number per id: bincount makes one pass where zeros + index_add make two (half the time on a batch of
-    # 1,024); it has no gradient, on CUDA no deterministic version, and elsewhere (MPS, XLA) no weighted one
-    bincount = data.device.type == "cpu" or (
-        data.device.type == "cuda" and not torch.are_deterministic_algorithms_enabled()
-    )
-    if (
-        bincount
-        and data.dim() == segment_ids.dim()
+    # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
+    # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
+    # sync, and no CUDA graph); MPS and XLA have no weighted version
+    one_float_per_id = (
+        data.dim() == segment_ids.dim()
         and data.is_floating_point()
         and not data.requires_grad
-    ):
+    )
+    if one_float_per_id and data.device.type == "cpu":
         out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
         return out[:num_segments].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
