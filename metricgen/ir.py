@@ -165,6 +165,14 @@ def none_comparison(param: Expr, op: str) -> Operator:
     return Operator(static("bool"), op, (param, Literal(static("none"), None)))  # type: ignore[arg-type]
 
 
+def cast_number(expr: Optional[Expr]) -> Optional[Expr]:
+    """The static number (bool, int or float: a literal, a constant, a param) that ``expr`` makes a tensor of,
+    where ``expr`` is such a cast; else None."""
+    if isinstance(expr, Cast) and expr.x.type.is_static and expr.x.type.dtype in ("bool", "int", "float"):
+        return expr.x
+    return None
+
+
 def walk(expr: Expr) -> Iterator[Expr]:
     """The expression and every expression inside it (slice bounds and function arguments included)."""
     yield expr

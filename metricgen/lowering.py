@@ -16,7 +16,7 @@ from . import ir
 from .errors import SpecError, SpecErrors
 from .functions import REGISTRY, Args, Kind
 from .params import NUMBER_OR_LIST, param_rule
-from .types import FLOAT, INT_DTYPES
+from .types import FLOAT, Type
 
 if TYPE_CHECKING:
     from .targets.base import Target
@@ -254,21 +254,18 @@ class Printer:
         operand's dtype, written as the number: the second where both are, so that a tensor gives the dtype, and
         only a number of that dtype's kind or a lower one (a float beside an int tensor would promote)."""
         rank = {"bool": 0, "int": 1, "float": 2}
-        numbers = {
-            name: value.x
-            for name, value in args
-            if isinstance(value, ir.Cast)
-            and value.x.type.is_static
-            and value.x.type.dtype in rank
-            and rank[value.x.type.dtype] <= rank[_kind(value.type.dtype)]
-        }
+        numbers = {}
+        for name, value in args:
+            number = ir.cast_number(value)
+            if number is not None and rank[number.type.dtype] <= rank[_kind(value.type)]:
+                numbers[name] = number
         if len(numbers) == len(args):
             del numbers[args[0][0]]
         return {name: self.emit(x) for name, x in numbers.items()}
 
 
-def _kind(dtype: str) -> str:
-    return "bool" if dtype == "bool" else "int" if dtype in INT_DTYPES else "float"
+def _kind(t: Type) -> str:
+    return "bool" if t.is_bool else "int" if t.is_int else "float"
 
 
 def python_tuple(items: list[str]) -> str:

@@ -38,19 +38,12 @@ def run(metric: ir.Metric) -> ir.Metric:
             if _positive(b, params):
                 # a number stays a Python number beside a tensor (as the language writes `x / 2`): the array
                 # library gives it the tensor's dtype, and no tensor is made of it on every call
-                if _number(a) is None:
-                    b = _number(b) or b
+                if ir.cast_number(a) is None:
+                    b = ir.cast_number(b) or b
                 return ir.Operator(e.type, "/", (a, b))
         return e
 
     return ir.map_expressions(metric, plain)
-
-
-def _number(e: ir.Expr) -> "ir.Expr | None":
-    """The static number ``e`` casts to a tensor, if it is one."""
-    if isinstance(e, ir.Cast) and e.x.type.is_static and e.x.type.dtype in ("int", "float"):
-        return e.x
-    return None
 
 
 def _positive(e: ir.Expr, params: dict) -> bool:
