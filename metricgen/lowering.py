@@ -600,7 +600,7 @@ def _param_doc(p: ir.Param) -> str:
 
 
 def _input_doc(i: ir.Input, printer: Printer) -> str:
-    text = f"cast to {'the metric dtype' if i.dtype == FLOAT else i.dtype}"
+    text = f"cast to {'the metric dtype' if i.dtype == FLOAT else printer.target.dtype_doc(i.dtype)}"
     if i.shape is not None:
         dims = ["None" if d is None else printer.code(d).replace("self.", "") for d in i.shape]
         text += ", shape (" + ("..., " if i.leading_ellipsis else "") + ", ".join(dims) + ")"

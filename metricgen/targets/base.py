@@ -73,6 +73,10 @@ class Target(abc.ABC):
     def cast(self, code: str, dtype: str) -> str:
         return f"{self.ops}.cast({code}, {self.dtype(dtype)})"
 
+    def dtype_doc(self, dtype: str) -> str:
+        """How a module's docstring names the language's ``dtype`` (not FLOAT) on this target."""
+        return dtype
+
     @abc.abstractmethod
     def constant(self, code: str, dtype: str) -> str:
         """A Python number or list as a tensor of ``dtype``."""

@@ -89,6 +89,17 @@ class TorchMetricsTarget(Target):
     example_result_name = "compute()"
 
     def dtype(self, dtype: str) -> str:
+        """The torch dtype of a value the update or compute makes (a state keeps its declared one)."""
+        if dtype == FLOAT:
+            return "self.dtype"
+        # torch indexes with int64 (index_select, bincount, argsort's result): the language's int32 ids kept as
+        # int32 here cost a copy at every cast to int32 and every use as an index, several per call
+        return "torch.int64" if dtype == "int32" else f"torch.{dtype}"
+
+    def dtype_doc(self, dtype: str) -> str:
+        return self.dtype(dtype).removeprefix("torch.")
+
+    def state_dtype(self, dtype: str) -> str:
         return "self.dtype" if dtype == FLOAT else f"torch.{dtype}"
 
     def cast(self, code: str, dtype: str) -> str:
@@ -136,7 +147,7 @@ class TorchMetricsTarget(Target):
                 if parts.shape_given_when is not None:  # unless the params give it: made first, and kept
                     default = f"self.{s.name} if {parts.shape_given_when} else {default}"
                 build_state.append(
-                    f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)"
+                    f"self.{s.name} = torch.zeros({shape}, dtype={self.state_dtype(s.dtype)}, device=self.device)"
                 )
             else:
                 # a float state's init written as a float: torch.full(shape, 1) would make an int64 state
@@ -213,7 +224,7 @@ class TorchMetricsTarget(Target):
             body += [f'if {self.unbuilt(f"incoming_state[{first!r}]")}:  # it has seen no batch', "    return"]
             for s in metric.batch_shaped:
                 incoming = f'incoming_state["{s.name}"]'
-                made = f"torch.zeros(tuple({incoming}.shape), dtype={self.dtype(s.dtype)}, device=self.device)"
+                made = f"torch.zeros(tuple({incoming}.shape), dtype={self.state_dtype(s.dtype)}, device=self.device)"
                 body += [f"if {self.unbuilt(f'self.{s.name}')}:", f"    self.{s.name} = {made}"]
             check = (
                 '_check_size({metric}, {input!r}, {axis}, incoming_state["{state}"].shape[{axis_of_state}], '

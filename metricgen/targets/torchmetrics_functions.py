@@ -21,14 +21,10 @@ def _reduce(fn: str) -> Lowering:
     return lower
 
 
-def _int32(lowering: Lowering) -> Lowering:
-    """torch's index functions give int64 where the language promises int32."""
-    return lambda a: f"{lowering(a)}.to(torch.int32)"
-
-
-def _int32_scalar(size: str) -> str:
-    """A Python int (a size) as an int32 tensor on the metric's device."""
-    return f"torch.tensor({size}, dtype=torch.int32, device=self.device)"
+def _index_scalar(size: str) -> str:
+    """A Python int (a size) as a tensor of the language's int32 on this target (torch.int64, see
+    TorchmetricsTarget.dtype) on the metric's device."""
+    return f"torch.tensor({size}, dtype=torch.int64, device=self.device)"
 
 
 def _logsumexp(a: Args) -> str:
@@ -80,17 +76,16 @@ FUNCTIONS: dict[str, Lowering] = {
     "concat": lambda a: f"torch.cat([{a['a']}, {a['b']}], dim={a['axis']})",
     "matmul": call("torch.matmul", "a", "b"),
     # indices, ranks and shapes
-    "argmax": _int32(call("torch.argmax", "x", dim="axis")),
-    "argmin": _int32(call("torch.argmin", "x", dim="axis")),
+    # torch's index functions give int64, which stands for the language's int32 on this target (see dtype)
+    "argmax": call("torch.argmax", "x", dim="axis"),
+    "argmin": call("torch.argmin", "x", dim="axis"),
     # contiguous(): a transposed view sorts at half the speed (and a contiguous tensor is returned as it is)
-    "argsort": _int32(
-        call(
-            "torch.argsort",
-            lambda a: f"{a.atom('x')}.contiguous()",
-            dim="axis",
-            descending="descending",
-            stable=Code("True"),
-        )
+    "argsort": call(
+        "torch.argsort",
+        lambda a: f"{a.atom('x')}.contiguous()",
+        dim="axis",
+        descending="descending",
+        stable=Code("True"),
     ),
     "sort": lambda a: f"torch.sort({a.atom('x')}.contiguous(), dim={a['axis']}, descending={a['descending']}).values",
     "top_k": lambda a: f"torch.topk({a['x']}, k={a['k']}).values",
@@ -104,15 +99,15 @@ FUNCTIONS: dict[str, Lowering] = {
     "expand_dims": call("torch.unsqueeze", "x", "axis"),
     "squeeze": call("torch.squeeze", "x", dim=given("axis")),
     "flip": lambda a: f"torch.flip({a['x']}, dims=[{a['axis']}])",
-    "size": lambda a: _int32_scalar(f"{a.atom('x')}.numel()"),
-    "shape": lambda a: _int32_scalar(f"{a.atom('x')}.shape[{a['axis']}]"),
+    "size": lambda a: _index_scalar(f"{a.atom('x')}.numel()"),
+    "shape": lambda a: _index_scalar(f"{a.atom('x')}.shape[{a['axis']}]"),
     "ones_like": call("torch.ones_like", "x"),
     "arange": call(
         "torch.arange",
         "start",
         given("stop"),
         step=given("step"),
-        dtype=Code("torch.int32"),
+        dtype=Code("torch.int64"),
         device=Code("self.device"),
     ),
     "linspace": call("torch.linspace", "start", "stop", "num", dtype=OUT_DTYPE, device=Code("self.device")),

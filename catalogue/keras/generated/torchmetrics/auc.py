@@ -106,10 +106,9 @@ def _cumsum(x, axis, reverse, exclusive):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -119,15 +118,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):
@@ -274,7 +273,7 @@ class AUC(Metric):
                                 [
                                     torch.as_tensor(
                                         torch.arange(
-                                            0, 1, dtype=torch.int32, device=self.device
+                                            0, 1, dtype=torch.int64, device=self.device
                                         ),
                                         dtype=self.dtype,
                                         device=self.device,
@@ -293,7 +292,7 @@ class AUC(Metric):
                             ),
                             torch.as_tensor(
                                 torch.arange(
-                                    1, 2, dtype=torch.int32, device=self.device
+                                    1, 2, dtype=torch.int64, device=self.device
                                 ),
                                 dtype=self.dtype,
                                 device=self.device,
@@ -306,7 +305,7 @@ class AUC(Metric):
                             torch.arange(
                                 0,
                                 len(self.thresholds) + 2,
-                                dtype=torch.int32,
+                                dtype=torch.int64,
                                 device=self.device,
                             ),
                             dtype=self.dtype,
@@ -326,7 +325,7 @@ class AUC(Metric):
                         torch.arange(
                             0,
                             len(self.thresholds) + 2,
-                            dtype=torch.int32,
+                            dtype=torch.int64,
                             device=self.device,
                         ),
                         dtype=self.dtype,
@@ -473,12 +472,12 @@ class AUC(Metric):
             )
         )
         ids = torch.reshape(
-            passed.to(torch.int32) * self.positives.shape[-1]
+            passed.to(torch.int64) * self.positives.shape[-1]
             + (
-                _cumsum(torch.ones_like(passed.to(torch.int32)), -1, False, False) - 1
+                _cumsum(torch.ones_like(passed.to(torch.int64)), -1, False, False) - 1
                 if self.multi_label
                 else torch.ones_like(
-                    torch.as_tensor(passed, dtype=torch.int32, device=self.device)
+                    torch.as_tensor(passed, dtype=torch.int64, device=self.device)
                 )
                 * 0
             ),

@@ -67,18 +67,17 @@ class CategoricalAccuracy(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        values = torch.eq(
-            torch.argmax(target, dim=-1).to(torch.int32),
-            torch.argmax(preds, dim=-1).to(torch.int32),
-        ).to(self.dtype)
+        values = torch.eq(torch.argmax(target, dim=-1), torch.argmax(preds, dim=-1)).to(
+            self.dtype
+        )
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

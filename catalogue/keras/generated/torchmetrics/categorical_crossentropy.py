@@ -108,7 +108,7 @@ class CategoricalCrossentropy(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         t = target * (1.0 - self.label_smoothing) + _divide_no_nan(
             torch.tensor(self.label_smoothing, dtype=self.dtype, device=self.device),
-            torch.tensor(target.shape[-1], dtype=torch.int32, device=self.device).to(
+            torch.tensor(target.shape[-1], dtype=torch.int64, device=self.device).to(
                 self.dtype
             ),
         )
@@ -134,10 +134,10 @@ class CategoricalCrossentropy(Metric):
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

@@ -68,10 +68,10 @@ class Mean(Metric):
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

@@ -150,7 +150,7 @@ class Precision(Metric):
                                     if isinstance(self.thresholds, list)
                                     else 1
                                 ),
-                                dtype=torch.int32,
+                                dtype=torch.int64,
                                 device=self.device,
                             ),
                             dtype=self.dtype,
@@ -179,7 +179,7 @@ class Precision(Metric):
                                 if isinstance(self.thresholds, list)
                                 else 1
                             ),
-                            dtype=torch.int32,
+                            dtype=torch.int64,
                             device=self.device,
                         ),
                         dtype=self.dtype,
@@ -244,13 +244,11 @@ class Precision(Metric):
                 torch.argsort(
                     torch.argsort(
                         preds.contiguous(), dim=-1, descending=True, stable=True
-                    )
-                    .to(torch.int32)
-                    .contiguous(),
+                    ).contiguous(),
                     dim=-1,
                     descending=False,
                     stable=True,
-                ).to(torch.int32)
+                )
                 < self.top_k,
                 preds,
                 -10000000.0,
@@ -296,7 +294,7 @@ class Precision(Metric):
                             if isinstance(self.thresholds, list)
                             else 1
                         ),
-                        dtype=torch.int32,
+                        dtype=torch.int64,
                         device=self.device,
                     )[:, None],
                     dtype=self.dtype,

@@ -202,7 +202,7 @@ class R2Score(Metric):
         self.total_mse += torch.sum(w * torch.square(target - preds), dim=0)
         self.count += torch.sum(w, dim=0)
         self.num_samples += torch.tensor(
-            target.numel(), dtype=torch.int32, device=self.device
+            target.numel(), dtype=torch.int64, device=self.device
         )
 
     def compute(self):

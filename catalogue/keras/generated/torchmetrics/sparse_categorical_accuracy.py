@@ -78,17 +78,17 @@ class SparseCategoricalAccuracy(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds, -1)
-        values = torch.eq(
-            target, torch.argmax(preds, dim=-1).to(torch.int32).to(self.dtype)
-        ).to(self.dtype)
+        values = torch.eq(target, torch.argmax(preds, dim=-1).to(self.dtype)).to(
+            self.dtype
+        )
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

@@ -136,10 +136,10 @@ class SparseCategoricalCrossentropy(Metric):
         )
         indices = (
             torch.where(torch.ne(target, self.ignore_class), target, 0.0).to(
-                torch.int32
+                torch.int64
             )
             if self.ignore_class is not None
-            else target.to(torch.int32)
+            else target.to(torch.int64)
         )
         entropy = -torch.take_along_dim(
             log_probabilities, indices[..., None].long(), dim=-1
@@ -153,10 +153,10 @@ class SparseCategoricalCrossentropy(Metric):
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

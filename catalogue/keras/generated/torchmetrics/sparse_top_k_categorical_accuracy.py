@@ -109,16 +109,16 @@ class SparseTopKCategoricalAccuracy(Metric):
         values = (
             torch.any(torch.eq(labels[:, None], preds[:, : self.k]), dim=1)
             if self.from_sorted_ids
-            else _in_top_k(labels.to(torch.int32), preds, self.k)
+            else _in_top_k(labels.to(torch.int64), preds, self.k)
         ).to(self.dtype)
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0
             else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
-                torch.tensor(values.numel(), dtype=torch.int32, device=self.device).to(
+                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
                     self.dtype
                 ),
             )

@@ -87,10 +87,9 @@ def _cumsum(x, axis, reverse, exclusive):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -100,15 +99,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 class SpecificityAtSensitivity(Metric):
@@ -221,7 +220,7 @@ class SpecificityAtSensitivity(Metric):
         )
         last_passed = (
             torch.where(
-                p > 0.5, torch.tensor(0, dtype=torch.int32, device=self.device), -1
+                p > 0.5, torch.tensor(0, dtype=torch.int64, device=self.device), -1
             )
             if self.num_thresholds == 1
             else (
@@ -234,7 +233,7 @@ class SpecificityAtSensitivity(Metric):
                     * (self.num_thresholds - 1.0)
                 )
                 - 1.0
-            ).to(torch.int32)
+            ).to(torch.int64)
         )
         passed_positives = _cumsum(
             _segment_sum(positive_weights, last_passed, self.num_thresholds),

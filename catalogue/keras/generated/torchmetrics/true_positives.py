@@ -123,7 +123,7 @@ class TruePositives(Metric):
                                     if isinstance(self.thresholds, list)
                                     else 1
                                 ),
-                                dtype=torch.int32,
+                                dtype=torch.int64,
                                 device=self.device,
                             ),
                             dtype=self.dtype,
@@ -152,7 +152,7 @@ class TruePositives(Metric):
                                 if isinstance(self.thresholds, list)
                                 else 1
                             ),
-                            dtype=torch.int32,
+                            dtype=torch.int64,
                             device=self.device,
                         ),
                         dtype=self.dtype,
@@ -226,7 +226,7 @@ class TruePositives(Metric):
                             if isinstance(self.thresholds, list)
                             else 1
                         ),
-                        dtype=torch.int32,
+                        dtype=torch.int64,
                         device=self.device,
                     )[:, None],
                     dtype=self.dtype,

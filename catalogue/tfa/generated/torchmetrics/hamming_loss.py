@@ -119,7 +119,7 @@ class HammingLoss(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        truth = torch.ne(target.to(torch.int32), 0)
+        truth = torch.ne(target.to(torch.int64), 0)
         row_max = (
             torch.logical_and(
                 preds >= _extreme(preds, -1, True, largest=True),
@@ -145,7 +145,7 @@ class HammingLoss(Metric):
             else _divide_no_nan(
                 wrong,
                 torch.tensor(
-                    target.shape[-1], dtype=torch.int32, device=self.device
+                    target.shape[-1], dtype=torch.int64, device=self.device
                 ).to(self.dtype),
             )
         )

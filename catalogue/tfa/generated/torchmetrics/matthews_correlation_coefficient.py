@@ -39,10 +39,9 @@ def _divide_no_nan(a, b):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -52,15 +51,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _one_hot(indices, depth, dtype):
@@ -113,14 +112,12 @@ class MatthewsCorrelationCoefficient(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        truth = torch.argmax(target, dim=-1).to(torch.int32)
+        truth = torch.argmax(target, dim=-1)
         self.confusion += torch.reshape(
             _segment_sum(
                 torch.reshape(_weights_like(truth, sample_weight, self.dtype), (-1,)),
                 torch.reshape(
-                    truth * self.num_classes
-                    + torch.argmax(preds, dim=-1).to(torch.int32),
-                    (-1,),
+                    truth * self.num_classes + torch.argmax(preds, dim=-1), (-1,)
                 ),
                 self.num_classes * self.num_classes,
             ),
@@ -131,7 +128,7 @@ class MatthewsCorrelationCoefficient(Metric):
         correct = torch.sum(
             self.confusion
             * _one_hot(
-                torch.arange(self.num_classes, dtype=torch.int32, device=self.device),
+                torch.arange(self.num_classes, dtype=torch.int64, device=self.device),
                 self.num_classes,
                 self.dtype,
             )

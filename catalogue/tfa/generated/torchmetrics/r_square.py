@@ -261,7 +261,7 @@ class RSquare(Metric):
         self.residual += torch.sum(w * (truth - prediction) ** 2, dim=0)
         self.weight += torch.sum(w, dim=0)
         self.values_seen += torch.tensor(
-            target.numel(), dtype=torch.int32, device=self.device
+            target.numel(), dtype=torch.int64, device=self.device
         )
 
     def compute(self):

@@ -37,10 +37,9 @@ def _cumsum(x, axis, reverse, exclusive):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -50,15 +49,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 class SpearmansRank(Metric):
@@ -193,7 +192,7 @@ class SpearmansRank(Metric):
             torch.tensor(
                 self.actual_cutpoints - 2, dtype=self.dtype, device=self.device
             ),
-        ).to(torch.int32)
+        ).to(torch.int64)
         pred_bin = torch.clamp(
             torch.floor(
                 (
@@ -218,7 +217,7 @@ class SpearmansRank(Metric):
             torch.tensor(
                 self.preds_cutpoints - 2, dtype=self.dtype, device=self.device
             ),
-        ).to(torch.int32)
+        ).to(torch.int64)
         self.joint += torch.reshape(
             _segment_sum(
                 torch.ones_like(
@@ -226,21 +225,21 @@ class SpearmansRank(Metric):
                 ),
                 true_bin * (self.preds_cutpoints - 1) + pred_bin,
                 (self.actual_cutpoints - 1) * (self.preds_cutpoints - 1),
-            ).to(torch.int32),
+            ).to(torch.int64),
             (self.actual_cutpoints - 1, self.preds_cutpoints - 1),
         )
         self.true_bins += _segment_sum(
             torch.ones_like(true_bin, dtype=self.dtype),
             true_bin,
             self.actual_cutpoints - 1,
-        ).to(torch.int32)
+        ).to(torch.int64)
         self.pred_bins += _segment_sum(
             torch.ones_like(pred_bin, dtype=self.dtype),
             pred_bin,
             self.preds_cutpoints - 1,
-        ).to(torch.int32)
+        ).to(torch.int64)
         self.pairs += torch.tensor(
-            true_bin.numel(), dtype=torch.int32, device=self.device
+            true_bin.numel(), dtype=torch.int64, device=self.device
         )
 
     def compute(self):

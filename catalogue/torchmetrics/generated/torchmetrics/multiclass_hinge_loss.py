@@ -193,7 +193,7 @@ class MulticlassHingeLoss(Metric):
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )
-        is_label = _one_hot(target.to(torch.int32), self.num_classes, self.dtype) > 0.5
+        is_label = _one_hot(target.to(torch.int64), self.num_classes, self.dtype) > 0.5
         logits = torch.any(
             torch.logical_and(kept[:, None], torch.logical_or(preds < 0.0, preds > 1.0))
         )

@@ -39,10 +39,9 @@ def _divide_no_nan(a, b):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -52,15 +51,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _one_hot(indices, depth, dtype):
@@ -162,7 +161,7 @@ class MulticlassJaccardIndex(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        labels = target.to(torch.int32)
+        labels = target.to(torch.int64)
         kept = (
             torch.ones_like(
                 torch.as_tensor(labels, dtype=torch.bool, device=self.device)
@@ -171,9 +170,9 @@ class MulticlassJaccardIndex(Metric):
             else torch.ne(labels, self.ignore_index)
         )
         predicted = (
-            torch.argmax(preds, dim=1).to(torch.int32)
+            torch.argmax(preds, dim=1)
             if len(preds.shape) > len(target.shape)
-            else preds.to(torch.int32)
+            else preds.to(torch.int64)
         )
         cell = torch.reshape(
             torch.where(kept, labels * self.num_classes + predicted, -1), (-1,)
@@ -191,7 +190,7 @@ class MulticlassJaccardIndex(Metric):
         intersection = torch.sum(
             self.confmat
             * _one_hot(
-                torch.arange(self.num_classes, dtype=torch.int32, device=self.device),
+                torch.arange(self.num_classes, dtype=torch.int64, device=self.device),
                 self.num_classes,
                 self.dtype,
             ),
@@ -214,7 +213,7 @@ class MulticlassJaccardIndex(Metric):
         )
         counted = (
             torch.ne(
-                torch.arange(self.num_classes, dtype=torch.int32, device=self.device),
+                torch.arange(self.num_classes, dtype=torch.int64, device=self.device),
                 self.ignore_index if self.ignore_index is not None else -1,
             ).to(self.dtype)
             if not (self.average is None or self.average == "none")

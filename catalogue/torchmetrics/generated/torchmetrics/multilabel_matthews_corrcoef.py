@@ -55,10 +55,9 @@ def _cumsum(x, axis, reverse, exclusive):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -68,15 +67,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _one_hot(indices, depth, dtype):
@@ -161,7 +160,7 @@ class MultilabelMatthewsCorrCoef(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        labels = target.to(torch.int32)
+        labels = target.to(torch.int64)
         kept = (
             torch.ones_like(
                 torch.as_tensor(labels, dtype=torch.bool, device=self.device)
@@ -173,7 +172,7 @@ class MultilabelMatthewsCorrCoef(Metric):
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
         predicted = (
             torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(torch.int32)
+        ).to(torch.int64)
         cell = torch.reshape(
             torch.where(kept, label * 4 + labels * 2 + predicted, -1), (-1,)
         )
@@ -267,7 +266,7 @@ class MultilabelMatthewsCorrCoef(Metric):
             matrix
             * _one_hot(
                 torch.arange(
-                    self.confmat.shape[-1], dtype=torch.int32, device=self.device
+                    self.confmat.shape[-1], dtype=torch.int64, device=self.device
                 ),
                 self.confmat.shape[-1],
                 self.dtype,

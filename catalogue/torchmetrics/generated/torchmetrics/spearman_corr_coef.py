@@ -42,10 +42,9 @@ def _cumsum(x, axis, reverse, exclusive):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = segment_ids.reshape(-1).long()
-    ids = ids.masked_fill(
-        (ids < 0) | (ids >= num_segments), num_segments
-    )  # the extra segment, dropped
+    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
+    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
+    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -55,15 +54,15 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 1)
-        return out[:num_segments].to(data.dtype)
+        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
-        (num_segments + 1,) + tuple(data.shape[1:]),
+        (num_segments + 2,) + tuple(data.shape[1:]),
         dtype=data.dtype,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[:num_segments]
+    return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _gather(x, indices, axis):
@@ -192,9 +191,7 @@ class SpearmanCorrCoef(Metric):
             torch.arange(self.max_samples, device=self.device) < self.samples_rows, -1
         )
         values = torch.where(kept, self.samples, float("inf"))
-        order = torch.argsort(
-            values.contiguous(), dim=0, descending=False, stable=True
-        ).to(torch.int32)
+        order = torch.argsort(values.contiguous(), dim=0, descending=False, stable=True)
         position = _cumsum(torch.ones_like(order), 0, False, False).to(self.dtype)
         sorted_values = torch.take_along_dim(values, order.long(), dim=0)
         starts = torch.cat(
@@ -205,7 +202,7 @@ class SpearmanCorrCoef(Metric):
             dim=0,
         )
         group = torch.reshape(
-            _cumsum(starts.to(torch.int32), 0, False, False)
+            _cumsum(starts.to(torch.int64), 0, False, False)
             - 1
             + self.max_samples * (_cumsum(torch.ones_like(order), 1, False, False) - 1),
             (-1,),
@@ -227,9 +224,9 @@ class SpearmanCorrCoef(Metric):
                 _gather(mean_position, group, 0),
                 (self.max_samples, 2 * self.num_outputs),
             ),
-            torch.argsort(order.contiguous(), dim=0, descending=False, stable=True)
-            .to(torch.int32)
-            .long(),
+            torch.argsort(
+                order.contiguous(), dim=0, descending=False, stable=True
+            ).long(),
             dim=0,
         )
         n = torch.sum(kept.to(self.dtype))
