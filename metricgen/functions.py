@@ -449,6 +449,13 @@ define(
     "Ones of x's shape and dtype: cumsum(ones_like(i), axis=-1) - 1 numbers the positions along an axis.",
 )
 define(
+    "ones_like_as",
+    (_x(Kind.ANY), Arg("dtype", Kind.DTYPE)),
+    dtype_of("dtype"),
+    "Ones of x's shape and the given dtype: ones_like(cast(x, dtype)) without the cast's copy of x.",
+    internal=True,  # see metricgen/passes/ones_without_cast.py
+)
+define(
     "arange",
     (Arg("start", Kind.COUNT), Arg("stop", Kind.COUNT, None), Arg("step", Kind.COUNT, 1)),
     int32,

@@ -59,12 +59,17 @@ def _weighted_sum(values, sample_weight):
 
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
+    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
+    # a / b) makes four (the 0.0 becomes a tensor on every call)
+    return (a / b).masked_fill_(b == 0, 0.0)
 
 
 def _gather(x, indices, axis):
     """tf.gather in torch: the entries of x at `indices` (of any shape) along `axis`."""
     axis = axis % x.dim()
+    # one axis of indices, the common case, needs neither reshape (a dispatch each)
+    if indices.dim() == 1:
+        return torch.index_select(x, axis, indices.long())
     picked = torch.index_select(x, axis, indices.reshape(-1).long())
     return picked.reshape(
         tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .. import ir
-from . import choose_at_construction, compute_where_read, plain_division, split_weighted_sum
+from . import choose_at_construction, compute_where_read, ones_without_cast, plain_division, split_weighted_sum
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -29,6 +29,7 @@ PASSES = (
     Pass("compute_where_read", compute_where_read.applies_to, compute_where_read.run),
     Pass("plain_division", plain_division.applies_to, plain_division.run),
     Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),
+    Pass("ones_without_cast", ones_without_cast.applies_to, ones_without_cast.run),
 )
 
 

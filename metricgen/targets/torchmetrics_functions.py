@@ -102,6 +102,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "size": lambda a: _index_scalar(f"{a.atom('x')}.numel()"),
     "shape": lambda a: _index_scalar(f"{a.atom('x')}.shape[{a['axis']}]"),
     "ones_like": call("torch.ones_like", "x"),
+    "ones_like_as": call("torch.ones_like", "x", dtype="dtype"),
     "arange": call(
         "torch.arange",
         "start",

@@ -43,7 +43,9 @@ def _match_rank(value, reference, offset=0):
 
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
+    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
+    # a / b) makes four (the 0.0 becomes a tensor on every call)
+    return (a / b).masked_fill_(b == 0, 0.0)
 
 
 class Precision(Metric):

@@ -39,7 +39,8 @@ def _segment_sum(data, segment_ids, num_segments):
     0..num_segments-1 dropped."""
     # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
     # dropped from the result (two ops, where a mask of the out-of-range ids took four)
-    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
+    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
+    ids = ids.long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -49,7 +50,8 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        weights = data if data.dim() == 1 else data.reshape(-1)
+        out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(

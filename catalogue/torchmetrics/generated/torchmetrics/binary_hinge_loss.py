@@ -93,9 +93,7 @@ class BinaryHingeLoss(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         kept = (
-            torch.ones_like(
-                torch.as_tensor(target, dtype=torch.bool, device=self.device)
-            )
+            torch.ones_like(target, dtype=torch.bool)
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )

@@ -187,9 +187,7 @@ class MulticlassHingeLoss(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds, -1)
         kept = (
-            torch.ones_like(
-                torch.as_tensor(target, dtype=torch.bool, device=self.device)
-            )
+            torch.ones_like(target, dtype=torch.bool)
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )

@@ -59,7 +59,9 @@ def _weighted_sum(values, sample_weight):
 
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
+    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
+    # a / b) makes four (the 0.0 becomes a tensor on every call)
+    return (a / b).masked_fill_(b == 0, 0.0)
 
 
 class Perplexity(Metric):
@@ -106,9 +108,7 @@ class Perplexity(Metric):
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
         _check_shape("Perplexity", "target", target, (None, None), False)
         keep = (
-            torch.ones_like(
-                torch.as_tensor(target, dtype=torch.bool, device=self.device)
-            )
+            torch.ones_like(target, dtype=torch.bool)
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )

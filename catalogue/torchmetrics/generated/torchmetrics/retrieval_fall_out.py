@@ -33,7 +33,9 @@ def _weights_like(values, sample_weight, dtype):
 
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    return torch.where(b == 0, 0.0, a / b)
+    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
+    # a / b) makes four (the 0.0 becomes a tensor on every call)
+    return (a / b).masked_fill_(b == 0, 0.0)
 
 
 def _extreme(x, axis, keepdims, largest):
@@ -79,7 +81,8 @@ def _segment_sum(data, segment_ids, num_segments):
     0..num_segments-1 dropped."""
     # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
     # dropped from the result (two ops, where a mask of the out-of-range ids took four)
-    ids = segment_ids.reshape(-1).long().clamp(-1, num_segments) + 1
+    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
+    ids = ids.long().clamp(-1, num_segments) + 1
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -89,7 +92,8 @@ def _segment_sum(data, segment_ids, num_segments):
         and not data.requires_grad
     )
     if one_float_per_id and data.device.type == "cpu":
-        out = torch.bincount(ids, weights=data.reshape(-1), minlength=num_segments + 2)
+        weights = data if data.dim() == 1 else data.reshape(-1)
+        out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
     out = torch.zeros(
@@ -103,6 +107,9 @@ def _segment_sum(data, segment_ids, num_segments):
 def _gather(x, indices, axis):
     """tf.gather in torch: the entries of x at `indices` (of any shape) along `axis`."""
     axis = axis % x.dim()
+    # one axis of indices, the common case, needs neither reshape (a dispatch each)
+    if indices.dim() == 1:
+        return torch.index_select(x, axis, indices.long())
     picked = torch.index_select(x, axis, indices.reshape(-1).long())
     return picked.reshape(
         tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :])
@@ -255,9 +262,7 @@ class RetrievalFallOut(Metric):
         indexes = torch.as_tensor(indexes, dtype=torch.int64, device=self.device)
         counts = torch.logical_and(
             (
-                torch.ones_like(
-                    torch.as_tensor(target, dtype=torch.bool, device=self.device)
-                )
+                torch.ones_like(target, dtype=torch.bool)
                 if self.ignore_index is None
                 else torch.ne(target, self.ignore_index)
             ),
