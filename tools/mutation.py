@@ -386,7 +386,7 @@ SECOND = [
     Mutant(
         "torch-first-batch-state-ignores-set-dtype",
         "metricgen/targets/torchmetrics.py",
-        'f"self.{s.name} = torch.zeros({shape}, dtype={self.dtype(s.dtype)}, device=self.device)"',
+        'f"self.{s.name} = torch.zeros({shape}, dtype={self.state_dtype(s.dtype)}, device=self.device)"',
         'f"self.{s.name} = torch.zeros({shape}, dtype=torch.{s.dtype}, device=self.device)"',
         (RIGHT, "-k", "set_dtype"),
         "a state shaped by the first batch is float32 after set_dtype(float64)",
