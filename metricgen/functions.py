@@ -109,12 +109,21 @@ class Args:
     """The code of a call's arguments, by signature name, for a lowering function: ``a["x"]`` as it stands
     between commas, ``a.atom("x")`` parenthesised where it would bind looser than an operator next to it."""
 
-    def __init__(self, codes: dict[str, str], atoms: dict[str, str], omitted: set[str], out_dtype: str, dtype: str):
+    def __init__(
+        self,
+        codes: dict[str, str],
+        atoms: dict[str, str],
+        omitted: set[str],
+        out_dtype: str,
+        dtype: str,
+        numbers: frozenset[str] = frozenset(),
+    ):
         self.codes = codes
         self.atoms = atoms
         self.omitted = omitted
         self.out_dtype = out_dtype  # the result's dtype, as code for the target (self.dtype, tf.int32, ...)
         self.dtype = dtype  # the result's dtype name (float, int32, ...)
+        self.numbers = numbers  # the operands written as Python numbers (a target's scalar_operands)
 
     def __getitem__(self, name: str) -> str:
         return self.codes[name]

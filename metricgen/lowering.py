@@ -238,15 +238,17 @@ class Printer:
         lowering = self.target.column[e.function]
         defaults = {a.name: a.default_code for a in function.args}
         emitted = {name: self.emit(value) for name, value in e.args if value is not None}
+        numbers: dict[str, tuple[str, int]] = {}
         if e.function in self.target.scalar_operands:
-            same = {a.name for a in function.args if a.kind is Kind.SAME}
-            emitted.update(self._scalar_operands([(name, value) for name, value in e.args if name in same]))
+            same = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}
+            numbers = self._scalar_operands([(name, value) for name, value in e.args if name in same])
+            emitted.update(numbers)
         codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
         atoms = {
             name: self.wrap(emitted[name], _PREC["atom"]) if name in emitted else defaults[name] for name, _ in e.args
         }
         omitted = {name for name, value in e.args if value is None}
-        args = Args(codes, atoms, omitted, self.target.dtype(e.type.dtype), e.type.dtype)
+        args = Args(codes, atoms, omitted, self.target.dtype(e.type.dtype), e.type.dtype, frozenset(numbers))
         return lowering(args), _PREC["atom"]
 
     def _scalar_operands(self, args: list[tuple[str, Any]]) -> dict[str, tuple[str, int]]:

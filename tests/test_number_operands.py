@@ -1,7 +1,8 @@
 """A number beside a tensor stays a Python number in the generated code where the array library gives it the
 tensor's dtype: `x / 2` after plain_division (every target), and a constant branch of `where` on the torchmetrics
-target (Target.scalar_operands), where `torch.tensor(-1, ...)` cost three more ops on every call. Checked on the
-code, against numpy on every target, and on the dtype a float64 torchmetrics metric keeps."""
+target (Target.scalar_operands), where `torch.tensor(-1, ...)` cost three more ops on every call, and `maximum` /
+`minimum` with a number there, written as torch.clamp (torch.maximum takes tensors only). Checked on the code,
+against numpy on every target (NaN included), and on the dtype a float64 torchmetrics metric keeps."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ state:
   halves: {}
   labels: {}
   flags: {}
+  bounded: {}
 update:
   let:
     ids: cast(y_true, int32)
@@ -31,7 +33,8 @@ update:
   halves: sum(where(y_true > 0.0, y_pred, 0.5)) / 2
   labels: cast(sum(where(ids > 0, ids, fill)), float)
   flags: cast(sum(cast(where(y_pred > 0.0, y_true > 0.0, False), int32)), float)
-result: halves + 10.0 * labels + 100.0 * flags
+  bounded: sum(maximum(y_pred, 0.5) * minimum(1.0, y_true)) + cast(sum(maximum(ids, fill + 2)), float)
+result: halves + 10.0 * labels + 100.0 * flags + 1000.0 * bounded
 """
 
 
@@ -46,13 +49,16 @@ def expected(y_true: np.ndarray, y_pred: np.ndarray, fill: int) -> float:
     ids = y_true.astype(np.int32)
     labels = np.sum(np.where(ids > 0, ids, fill))
     flags = np.sum(np.where(y_pred > 0, y_true > 0, False))
-    return halves + 10.0 * labels + 100.0 * flags
+    bounded = np.sum(np.maximum(y_pred, 0.5) * np.minimum(1.0, y_true)) + np.sum(np.maximum(ids, fill + 2))
+    return halves + 10.0 * labels + 100.0 * flags + 1000.0 * bounded
 
 
 def test_the_torchmetrics_target_writes_the_numbers_as_numbers():
     update = generate_from_text(SPEC, "p.yaml", "torchmetrics").split("def update(", 1)[1].split("def compute(")[0]
     assert "torch.tensor(" not in update, update
     assert "/ 2\n" in update or "/ 2)" in update, update
+    assert "torch.maximum" not in update and "torch.clamp(preds, min=0.5)" in update, update
+    assert "torch.clamp(target, max=1.0)" in update, update
 
 
 def test_a_division_by_a_number_is_by_the_number_on_every_target():

@@ -67,12 +67,7 @@ class RatioMetric(Metric):
     def update(self, output_a, output_b, sample_weight=None):
         output_a = torch.as_tensor(output_a, dtype=self.dtype, device=self.device)
         output_b = torch.as_tensor(output_b, dtype=self.dtype, device=self.device)
-        ratio = _divide_no_nan(
-            output_a,
-            torch.maximum(
-                output_b, torch.tensor(1e-07, dtype=self.dtype, device=self.device)
-            ),
-        )
+        ratio = _divide_no_nan(output_a, torch.clamp(output_b, min=1e-07))
         self.ratio_sum += _weighted_sum(ratio, sample_weight)
         self.count += _weighted_count(ratio, sample_weight, self.dtype)
 

@@ -83,8 +83,9 @@ class TorchMetricsTarget(Target):
     reserved_attributes = TORCHMETRICS_ATTRIBUTES
     reserved_by = "torchmetrics.Metric"
     update_method = "update"
-    # torch.where(c, x, 0.0): one op; torch.tensor(0.0, ...) for the 0.0 was three more on every call
-    scalar_operands = frozenset({"where"})
+    # torch.where(c, x, 0.0): one op; torch.tensor(0.0, ...) for the 0.0 was three more on every call (and
+    # maximum(x, 1) is torch.clamp(x, min=1))
+    scalar_operands = frozenset({"where", "maximum", "minimum"})
     constructor_docs = (("kwargs", "passed to torchmetrics.Metric (dist_sync_on_step, sync_on_compute, ...)."),)
     example_result_name = "compute()"
 

@@ -27,6 +27,20 @@ def _index_scalar(size: str) -> str:
     return f"torch.tensor({size}, dtype=torch.int64, device=self.device)"
 
 
+def _bounded(fn: str, bound: str) -> Lowering:
+    """torch.maximum (minimum), or torch.clamp where one operand is a Python number (see scalar_operands):
+    torch.maximum takes tensors only, and a number made a tensor costs three ops on every call."""
+
+    def lower(a: Args) -> str:
+        number = next((name for name in ("b", "a") if name in a.numbers), None)
+        if number is None:
+            return f"{fn}({a['a']}, {a['b']})"
+        tensor = "a" if number == "b" else "b"
+        return f"torch.clamp({a[tensor]}, {bound}={a[number]})"
+
+    return lower
+
+
 def _logsumexp(a: Args) -> str:
     # torch.logsumexp needs dim: every axis, where the spec gave none
     dim = a["axis"] if a.given("axis") else f"tuple(range({a.atom('x')}.dim()))"
@@ -68,8 +82,8 @@ FUNCTIONS: dict[str, Lowering] = {
     "log_softmax": call("torch.log_softmax", "x", dim="axis"),
     "logsumexp": _logsumexp,
     "clip": call("torch.clamp", "x", "lo", "hi"),
-    "maximum": call("torch.maximum", "a", "b"),
-    "minimum": call("torch.minimum", "a", "b"),
+    "maximum": _bounded("torch.maximum", "min"),
+    "minimum": _bounded("torch.minimum", "max"),
     "safe_div": call("_divide_no_nan", "a", "b"),
     "true_divide": call("torch.true_divide", "a", "b"),
     "where": call("torch.where", "cond", "a", "b"),

@@ -368,19 +368,10 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
             self.max_samples,
         )
         empty = tf.equal(positives, 0)
-        errors = (
-            tf.reduce_any(tf.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else tf.constant(False, dtype=tf.bool)
-        )
-        counted = tf.logical_and(
-            is_query,
-            tf.logical_not(
-                tf.logical_and(
-                    empty,
-                    tf.constant(self.empty_target_action == "skip", dtype=tf.bool),
-                )
-            ),
+        counted = (
+            tf.logical_and(is_query, tf.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
         size = _segment_sum(tf.ones_like(group), group, self.max_samples)
@@ -513,12 +504,17 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
                 )
             )
         )
+        aggregated = tf.where(count > 0, aggregate, tf.constant(0.0, dtype=self.dtype))
         return _unless_overflowed(
             _unless_overflowed(
-                tf.where(
-                    errors,
-                    tf.constant(float("nan"), dtype=self.dtype),
-                    tf.where(count > 0, aggregate, tf.constant(0.0, dtype=self.dtype)),
+                (
+                    tf.where(
+                        tf.reduce_any(tf.logical_and(is_query, empty)),
+                        tf.constant(float("nan"), dtype=self.dtype),
+                        aggregated,
+                    )
+                    if self.empty_target_action == "error"
+                    else aggregated
                 ),
                 self.documents_rows,
                 self.max_samples,

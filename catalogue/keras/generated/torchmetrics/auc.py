@@ -433,7 +433,7 @@ class AUC(Metric):
         )
         scores = torch.sigmoid(preds) if self.from_logits else preds
         passed = (
-            torch.maximum(
+            torch.clamp(
                 torch.ceil(
                     torch.clamp(
                         scores,
@@ -442,11 +442,11 @@ class AUC(Metric):
                     )
                     * (self.num_thresholds - 1.0)
                 ),
-                torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                min=1.0,
             )
             if self.thresholds is None
             else (
-                torch.maximum(
+                torch.clamp(
                     torch.ceil(
                         torch.clamp(
                             scores,
@@ -455,7 +455,7 @@ class AUC(Metric):
                         )
                         * (len(self.thresholds) + 1.0)
                     ),
-                    torch.tensor(1.0, dtype=self.dtype, device=self.device),
+                    min=1.0,
                 )
                 if self._passed_condition
                 else (scores > -1e-07).to(self.dtype)
@@ -525,26 +525,14 @@ class AUC(Metric):
             else None
         )
         slope = (
-            _divide_no_nan(
-                dtp,
-                torch.maximum(
-                    predicted[:-1] - predicted[1:],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
-            )
+            _divide_no_nan(dtp, torch.clamp(predicted[:-1] - predicted[1:], min=0.0))
             if self.curve == "PR" and self.summation_method == "interpolation"
             else None
         )
         ratio = (
             torch.where(
                 torch.logical_and(predicted[:-1] > 0.0, predicted[1:] > 0.0),
-                _divide_no_nan(
-                    predicted[:-1],
-                    torch.maximum(
-                        predicted[1:],
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                    ),
-                ),
+                _divide_no_nan(predicted[:-1], torch.clamp(predicted[1:], min=0.0)),
                 1.0,
             )
             if self.curve == "PR" and self.summation_method == "interpolation"
@@ -554,10 +542,7 @@ class AUC(Metric):
         pr_terms = (
             _divide_no_nan(
                 slope * (dtp + (tp[1:] - slope * predicted[1:]) * torch.log(ratio)),
-                torch.maximum(
-                    tp[1:] + fn[1:],
-                    torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                ),
+                torch.clamp(tp[1:] + fn[1:], min=0.0),
             )
             if self.curve == "PR" and self.summation_method == "interpolation"
             else None
@@ -590,13 +575,13 @@ class AUC(Metric):
                 else (
                     recall
                     if self.curve == "PR"
-                    else torch.maximum(
+                    else torch.clamp(
                         torch.where(
                             torch.eq(tp, 0.0),
                             0.0,
                             1.0 - _divide_no_nan(scaling * fn, tp),
                         ),
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
+                        min=0.0,
                     )
                 )
             )

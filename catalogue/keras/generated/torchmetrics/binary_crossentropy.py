@@ -114,9 +114,7 @@ class BinaryCrossentropy(Metric):
         )
         values = torch.mean(
             (
-                torch.maximum(
-                    preds, torch.tensor(0.0, dtype=self.dtype, device=self.device)
-                )
+                torch.clamp(preds, min=0.0)
                 - preds * t
                 + torch.log1p(torch.exp(-torch.abs(preds)))
                 if self.from_logits

@@ -93,10 +93,7 @@ class CategoricalHinge(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         negative = _extreme((1.0 - target) * preds, -1, False, largest=True)
         positive = torch.sum(target * preds, dim=-1)
-        values = torch.maximum(
-            negative - positive + 1.0,
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-        )
+        values = torch.clamp(negative - positive + 1.0, min=0.0)
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0

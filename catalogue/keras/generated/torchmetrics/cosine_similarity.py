@@ -101,17 +101,13 @@ class CosineSimilarity(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         target = _match_rank(target, preds)
-        t = target * torch.minimum(
+        t = target * torch.clamp(
             torch.rsqrt(torch.sum(torch.square(target), dim=self.axis, keepdim=True)),
-            torch.tensor(
-                1.0 / 1e-07 if 1e-07 else 0, dtype=self.dtype, device=self.device
-            ),
+            max=1.0 / 1e-07 if 1e-07 else 0,
         )
-        p = preds * torch.minimum(
+        p = preds * torch.clamp(
             torch.rsqrt(torch.sum(torch.square(preds), dim=self.axis, keepdim=True)),
-            torch.tensor(
-                1.0 / 1e-07 if 1e-07 else 0, dtype=self.dtype, device=self.device
-            ),
+            max=1.0 / 1e-07 if 1e-07 else 0,
         )
         values = torch.sum(t * p, dim=self.axis)
         per_sample = (

@@ -71,13 +71,7 @@ class Hinge(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         binary = torch.all(torch.logical_or(torch.eq(target, 0), torch.eq(target, 1)))
         labels = torch.where(binary, 2.0 * target - 1.0, target)
-        values = torch.mean(
-            torch.maximum(
-                1.0 - labels * preds,
-                torch.tensor(0.0, dtype=self.dtype, device=self.device),
-            ),
-            dim=-1,
-        )
+        values = torch.mean(torch.clamp(1.0 - labels * preds, min=0.0), dim=-1)
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)
             if len(values.shape) == 0

@@ -83,11 +83,7 @@ class MeanAbsolutePercentageError(Metric):
         values = 100.0 * torch.mean(
             torch.abs(
                 torch.true_divide(
-                    target - preds,
-                    torch.maximum(
-                        torch.abs(target),
-                        torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-                    ),
+                    target - preds, torch.clamp(torch.abs(target), min=1e-07)
                 )
             ),
             dim=-1,

@@ -82,19 +82,8 @@ class MeanSquaredLogarithmicError(Metric):
         target = _match_rank(target, preds)
         values = torch.mean(
             torch.square(
-                torch.log(
-                    torch.maximum(
-                        preds, torch.tensor(1e-07, dtype=self.dtype, device=self.device)
-                    )
-                    + 1.0
-                )
-                - torch.log(
-                    torch.maximum(
-                        target,
-                        torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-                    )
-                    + 1.0
-                )
+                torch.log(torch.clamp(preds, min=1e-07) + 1.0)
+                - torch.log(torch.clamp(target, min=1e-07) + 1.0)
             ),
             dim=-1,
         )

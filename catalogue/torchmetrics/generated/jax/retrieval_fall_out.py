@@ -378,19 +378,10 @@ class RetrievalFallOut:
         irrelevant = jnp.logical_and(in_query, jnp.equal(relevance, 0))
         negatives = _segment_sum(irrelevant.astype(self.dtype), group, self.max_samples)
         empty = jnp.equal(negatives, 0)
-        errors = (
-            jnp.any(jnp.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else jnp.asarray(False, dtype=jnp.bool_)
-        )
-        counted = jnp.logical_and(
-            is_query,
-            jnp.logical_not(
-                jnp.logical_and(
-                    empty,
-                    jnp.asarray(self.empty_target_action == "skip", dtype=jnp.bool_),
-                )
-            ),
+        counted = (
+            jnp.logical_and(is_query, jnp.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = jnp.sum(counted.astype(jnp.int32))
         size = (
@@ -468,12 +459,17 @@ class RetrievalFallOut:
                 )
             )
         )
+        aggregated = jnp.where(count > 0, aggregate, jnp.asarray(0.0, dtype=self.dtype))
         return _unless_overflowed(
             _unless_overflowed(
-                jnp.where(
-                    errors,
-                    jnp.asarray(float("nan"), dtype=self.dtype),
-                    jnp.where(count > 0, aggregate, jnp.asarray(0.0, dtype=self.dtype)),
+                (
+                    jnp.where(
+                        jnp.any(jnp.logical_and(is_query, empty)),
+                        jnp.asarray(float("nan"), dtype=self.dtype),
+                        aggregated,
+                    )
+                    if self.empty_target_action == "error"
+                    else aggregated
                 ),
                 state.documents_rows,
                 self.max_samples,

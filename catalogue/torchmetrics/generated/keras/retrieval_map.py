@@ -400,21 +400,10 @@ class RetrievalMAP(keras.metrics.Metric):
             self.max_samples,
         )
         empty = ops.equal(positives, 0)
-        errors = (
-            ops.any(ops.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else ops.convert_to_tensor(False, dtype="bool")
-        )
-        counted = ops.logical_and(
-            is_query,
-            ops.logical_not(
-                ops.logical_and(
-                    empty,
-                    ops.convert_to_tensor(
-                        self.empty_target_action == "skip", dtype="bool"
-                    ),
-                )
-            ),
+        counted = (
+            ops.logical_and(is_query, ops.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = ops.sum(ops.cast(counted, "int32"))
         relevant = ops.logical_and(in_query, relevance > 0)
@@ -505,16 +494,19 @@ class RetrievalMAP(keras.metrics.Metric):
                 )
             )
         )
+        aggregated = ops.where(
+            count > 0, aggregate, ops.convert_to_tensor(0.0, dtype=self.dtype)
+        )
         return _unless_overflowed(
             _unless_overflowed(
-                ops.where(
-                    errors,
-                    ops.convert_to_tensor(float("nan"), dtype=self.dtype),
+                (
                     ops.where(
-                        count > 0,
-                        aggregate,
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
+                        ops.any(ops.logical_and(is_query, empty)),
+                        ops.convert_to_tensor(float("nan"), dtype=self.dtype),
+                        aggregated,
+                    )
+                    if self.empty_target_action == "error"
+                    else aggregated
                 ),
                 ops.convert_to_tensor(self.documents_rows),
                 self.max_samples,

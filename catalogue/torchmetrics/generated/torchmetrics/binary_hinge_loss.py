@@ -101,9 +101,8 @@ class BinaryHingeLoss(Metric):
             torch.logical_and(kept, torch.logical_or(preds < 0.0, preds > 1.0))
         )
         scores = torch.where(logits, torch.sigmoid(preds), preds)
-        loss = torch.maximum(
-            1.0 - torch.where(torch.ne(target, 0), scores, -scores),
-            torch.tensor(0.0, dtype=self.dtype, device=self.device),
+        loss = torch.clamp(
+            1.0 - torch.where(torch.ne(target, 0), scores, -scores), min=0.0
         )
         self.measures += _weighted_sum(
             torch.where(kept, torch.square(loss) if self.squared else loss, 0.0),

@@ -68,11 +68,7 @@ class MeanAbsolutePercentageError(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         self.sum_error += _weighted_sum(
-            torch.abs(preds - target)
-            / torch.maximum(
-                torch.abs(target),
-                torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
-            ),
+            torch.abs(preds - target) / torch.clamp(torch.abs(target), min=1.17e-06),
             sample_weight,
         )
         self.total += _weighted_count(target, sample_weight, self.dtype)

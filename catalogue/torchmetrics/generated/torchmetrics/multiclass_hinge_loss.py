@@ -204,9 +204,7 @@ class MulticlassHingeLoss(Metric):
             if self.multiclass_mode == "crammer-singer"
             else torch.where(is_label, scores, -scores)
         )
-        hinge = torch.maximum(
-            1.0 - margin, torch.tensor(0.0, dtype=self.dtype, device=self.device)
-        )
+        hinge = torch.clamp(1.0 - margin, min=0.0)
         loss = torch.square(hinge) if self.squared else hinge
         by_class = (
             torch.where(is_label, loss, 0.0)

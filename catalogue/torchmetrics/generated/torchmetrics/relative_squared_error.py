@@ -106,10 +106,10 @@ class RelativeSquaredError(Metric):
         self.num_obs += torch.sum(w, dim=0)
 
     def compute(self):
-        tss = torch.maximum(
+        tss = torch.clamp(
             self.sum_squared_obs
             - _divide_no_nan(self.sum_obs * self.sum_obs, self.num_obs),
-            torch.tensor(1.1920929e-07, dtype=self.dtype, device=self.device),
+            min=1.1920929e-07,
         )
         rse = _divide_no_nan(self.rss, tss)
         return torch.mean(rse if self.squared else torch.sqrt(rse))

@@ -378,23 +378,10 @@ class RetrievalAUROC(Metric):
             torch.where(in_query, relevance, 0.0), group, self.max_samples
         )
         empty = torch.eq(positives, 0)
-        errors = (
-            torch.any(torch.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else torch.tensor(False, dtype=torch.bool, device=self.device)
-        )
-        counted = torch.logical_and(
-            is_query,
-            torch.logical_not(
-                torch.logical_and(
-                    empty,
-                    torch.tensor(
-                        self.empty_target_action == "skip",
-                        dtype=torch.bool,
-                        device=self.device,
-                    ),
-                )
-            ),
+        counted = (
+            torch.logical_and(is_query, torch.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = torch.sum(counted.to(torch.int64))
         size = _segment_sum(torch.ones_like(group), group, self.max_samples)
@@ -436,9 +423,7 @@ class RetrievalAUROC(Metric):
             negatives_before + _segment_sum(negative, run, self.max_samples),
             _gather(query_negatives, run_query, 0),
         )
-        x_end = torch.minimum(
-            x1, torch.tensor(limit, dtype=self.dtype, device=self.device)
-        )
+        x_end = torch.clamp(x1, max=limit)
         above_positives = _cumsum(positive, 0, False, True) - _gather(
             _cumsum(positive, 0, False, True), start, 0
         )
@@ -482,10 +467,7 @@ class RetrievalAUROC(Metric):
                     dim=-1,
                     descending=False,
                 ).values,
-                torch.maximum(
-                    (count - 1) // 2,
-                    torch.tensor(0, dtype=torch.int64, device=self.device),
-                ),
+                torch.clamp((count - 1) // 2, min=0),
                 0,
             )
             if self.aggregation == "median"
@@ -494,9 +476,7 @@ class RetrievalAUROC(Metric):
         aggregate = (
             _divide_no_nan(
                 torch.sum(torch.where(counted, value, 0.0)),
-                torch.maximum(
-                    count, torch.tensor(1, dtype=torch.int64, device=self.device)
-                ).to(self.dtype),
+                torch.clamp(count, min=1).to(self.dtype),
             )
             if self.aggregation == "mean"
             else (
@@ -519,7 +499,14 @@ class RetrievalAUROC(Metric):
                 )
             )
         )
-        return torch.where(errors, float("nan"), torch.where(count > 0, aggregate, 0.0))
+        aggregated = torch.where(count > 0, aggregate, 0.0)
+        return (
+            torch.where(
+                torch.any(torch.logical_and(is_query, empty)), float("nan"), aggregated
+            )
+            if self.empty_target_action == "error"
+            else aggregated
+        )
 
     def merge_state(self, incoming_state):
         """Folds another RetrievalAUROC's state (or its metric_state dict) into this one; compute() then recomputes."""

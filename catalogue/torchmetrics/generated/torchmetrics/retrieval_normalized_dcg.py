@@ -357,23 +357,10 @@ class RetrievalNormalizedDCG(Metric):
             torch.where(in_query, relevance, 0.0), group, self.max_samples
         )
         empty = torch.eq(positives, 0)
-        errors = (
-            torch.any(torch.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else torch.tensor(False, dtype=torch.bool, device=self.device)
-        )
-        counted = torch.logical_and(
-            is_query,
-            torch.logical_not(
-                torch.logical_and(
-                    empty,
-                    torch.tensor(
-                        self.empty_target_action == "skip",
-                        dtype=torch.bool,
-                        device=self.device,
-                    ),
-                )
-            ),
+        counted = (
+            torch.logical_and(is_query, torch.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = torch.sum(counted.to(torch.int64))
         by_relevance = torch.argsort(
@@ -444,9 +431,8 @@ class RetrievalNormalizedDCG(Metric):
         tie = _cumsum(tie_starts.to(torch.int64), 0, False, False) - 1
         tie_gain = _divide_no_nan(
             _segment_sum(relevance, tie, self.max_samples),
-            torch.maximum(
-                _segment_sum(torch.ones_like(tie), tie, self.max_samples),
-                torch.tensor(1, dtype=torch.int64, device=self.device),
+            torch.clamp(
+                _segment_sum(torch.ones_like(tie), tie, self.max_samples), min=1
             ).to(self.dtype),
         )
         gain = _segment_sum(
@@ -467,10 +453,7 @@ class RetrievalNormalizedDCG(Metric):
                     dim=-1,
                     descending=False,
                 ).values,
-                torch.maximum(
-                    (count - 1) // 2,
-                    torch.tensor(0, dtype=torch.int64, device=self.device),
-                ),
+                torch.clamp((count - 1) // 2, min=0),
                 0,
             )
             if self.aggregation == "median"
@@ -479,9 +462,7 @@ class RetrievalNormalizedDCG(Metric):
         aggregate = (
             _divide_no_nan(
                 torch.sum(torch.where(counted, value, 0.0)),
-                torch.maximum(
-                    count, torch.tensor(1, dtype=torch.int64, device=self.device)
-                ).to(self.dtype),
+                torch.clamp(count, min=1).to(self.dtype),
             )
             if self.aggregation == "mean"
             else (
@@ -504,7 +485,14 @@ class RetrievalNormalizedDCG(Metric):
                 )
             )
         )
-        return torch.where(errors, float("nan"), torch.where(count > 0, aggregate, 0.0))
+        aggregated = torch.where(count > 0, aggregate, 0.0)
+        return (
+            torch.where(
+                torch.any(torch.logical_and(is_query, empty)), float("nan"), aggregated
+            )
+            if self.empty_target_action == "error"
+            else aggregated
+        )
 
     def merge_state(self, incoming_state):
         """Folds another RetrievalNormalizedDCG's state (or its metric_state dict) into this one; compute() then recomputes."""

@@ -342,23 +342,10 @@ class RetrievalRPrecision(Metric):
             torch.where(in_query, relevance, 0.0), group, self.max_samples
         )
         empty = torch.eq(positives, 0)
-        errors = (
-            torch.any(torch.logical_and(is_query, empty))
-            if self.empty_target_action == "error"
-            else torch.tensor(False, dtype=torch.bool, device=self.device)
-        )
-        counted = torch.logical_and(
-            is_query,
-            torch.logical_not(
-                torch.logical_and(
-                    empty,
-                    torch.tensor(
-                        self.empty_target_action == "skip",
-                        dtype=torch.bool,
-                        device=self.device,
-                    ),
-                )
-            ),
+        counted = (
+            torch.logical_and(is_query, torch.logical_not(empty))
+            if self.empty_target_action == "skip"
+            else is_query
         )
         count = torch.sum(counted.to(torch.int64))
         relevant = torch.logical_and(in_query, relevance > 0)
@@ -388,10 +375,7 @@ class RetrievalRPrecision(Metric):
                     dim=-1,
                     descending=False,
                 ).values,
-                torch.maximum(
-                    (count - 1) // 2,
-                    torch.tensor(0, dtype=torch.int64, device=self.device),
-                ),
+                torch.clamp((count - 1) // 2, min=0),
                 0,
             )
             if self.aggregation == "median"
@@ -400,9 +384,7 @@ class RetrievalRPrecision(Metric):
         aggregate = (
             _divide_no_nan(
                 torch.sum(torch.where(counted, value, 0.0)),
-                torch.maximum(
-                    count, torch.tensor(1, dtype=torch.int64, device=self.device)
-                ).to(self.dtype),
+                torch.clamp(count, min=1).to(self.dtype),
             )
             if self.aggregation == "mean"
             else (
@@ -425,7 +407,14 @@ class RetrievalRPrecision(Metric):
                 )
             )
         )
-        return torch.where(errors, float("nan"), torch.where(count > 0, aggregate, 0.0))
+        aggregated = torch.where(count > 0, aggregate, 0.0)
+        return (
+            torch.where(
+                torch.any(torch.logical_and(is_query, empty)), float("nan"), aggregated
+            )
+            if self.empty_target_action == "error"
+            else aggregated
+        )
 
     def merge_state(self, incoming_state):
         """Folds another RetrievalRPrecision's state (or its metric_state dict) into this one; compute() then recomputes."""

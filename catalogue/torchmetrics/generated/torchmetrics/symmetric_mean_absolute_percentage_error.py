@@ -70,10 +70,7 @@ class SymmetricMeanAbsolutePercentageError(Metric):
         self.sum_error += _weighted_sum(
             2.0
             * torch.abs(preds - target)
-            / torch.maximum(
-                torch.abs(target) + torch.abs(preds),
-                torch.tensor(1.17e-06, dtype=self.dtype, device=self.device),
-            ),
+            / torch.clamp(torch.abs(target) + torch.abs(preds), min=1.17e-06),
             sample_weight,
         )
         self.total += _weighted_count(target, sample_weight, self.dtype)

@@ -111,10 +111,7 @@ class TweedieDevianceScore(Metric):
             2.0
             * (
                 _divide_no_nan(
-                    torch.maximum(
-                        t, torch.tensor(0.0, dtype=self.dtype, device=self.device)
-                    )
-                    ** (2.0 - self.power),
+                    torch.clamp(t, min=0.0) ** (2.0 - self.power),
                     torch.tensor(
                         (1.0 - self.power) * (2.0 - self.power),
                         dtype=self.dtype,

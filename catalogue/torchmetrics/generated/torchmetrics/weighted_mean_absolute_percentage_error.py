@@ -55,9 +55,7 @@ class WeightedMeanAbsolutePercentageError(Metric):
         self.sum_scale += _weighted_sum(torch.abs(target), sample_weight)
 
     def compute(self):
-        return self.sum_abs_error / torch.maximum(
-            self.sum_scale, torch.tensor(1.17e-06, dtype=self.dtype, device=self.device)
-        )
+        return self.sum_abs_error / torch.clamp(self.sum_scale, min=1.17e-06)
 
     def merge_state(self, incoming_state):
         """Folds another WeightedMeanAbsolutePercentageError's state (or its metric_state dict) into this one; compute() then recomputes."""
