@@ -485,6 +485,13 @@ define(
     "Counts (or weight sums) of each value 0..length-1 in x; values outside are dropped.",
 )
 define(
+    "count_ids",
+    (Arg("x", Kind.INT), Arg("length", Kind.COUNT)),
+    compute,
+    "bincount(x, length) without weights, where a target counts without a tensor of ones.",
+    internal=True,  # see metricgen/passes/unweighted_counts.py
+)
+define(
     "segment_sum",
     (Arg("data", Kind.NUM), Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
     numeric,

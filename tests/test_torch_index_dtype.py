@@ -102,3 +102,41 @@ def _helper(name: str) -> str:
     from metricgen.targets import TARGETS
 
     return TARGETS["torchmetrics"].helper_sources[name]
+
+
+COUNTS = """
+name: counts
+class_name: Counts
+description: d
+params:
+  num_classes: {type: int, default: 3, min: 1}
+inputs:
+  - {name: y_true, dtype: int32}
+  - {name: y_pred}
+state:
+  counts: {shape: [num_classes]}
+update:
+  counts: bincount(reshape(y_true, [-1]), num_classes, weights=reshape(sample_weights(y_true), [-1]))
+result: counts
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_a_count_weighted_by_sample_weights_counts_without_ones_when_unweighted(target):
+    """passes/unweighted_counts: on the torchmetrics target the unweighted call is one integer count; every target
+    counts as numpy does, with weights and without, ids outside 0..num_classes-1 dropped."""
+    source = generate_from_text(COUNTS, "c.yaml", target)
+    if target == "torchmetrics":
+        assert "_count_ids(" in source and "if sample_weight is not None" in source, source
+    module = types.ModuleType(f"counts_{target}")
+    exec(compile(source, "c.py", "exec"), module.__dict__)
+    run = driver(target)
+    y_true = np.array([[0, 2], [2, 5], [-1, 1]], np.int32)
+    y_pred = np.zeros((3, 2), np.float32)
+    w = np.array([0.5, 2.0, 3.0], np.float32)
+    for weights in (None, w):
+        metric = run.make(module.Counts)
+        run.update(metric, {"y_true": y_true, "y_pred": y_pred}, weights)
+        each = np.ones_like(y_true, np.float64) if weights is None else np.broadcast_to(w[:, None], y_true.shape)
+        expected = [np.sum(each[y_true == c]) for c in range(3)]
+        np.testing.assert_allclose(run.result(metric), expected, rtol=1e-6)

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .. import ir
-from . import choose_at_construction, compute_where_read, ones_without_cast, plain_division, split_weighted_sum
+from . import (
+    choose_at_construction,
+    compute_where_read,
+    ones_without_cast,
+    plain_division,
+    split_weighted_sum,
+    unweighted_counts,
+)
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -25,6 +32,7 @@ class Pass:
 
 
 PASSES = (
+    Pass("unweighted_counts", unweighted_counts.applies_to, unweighted_counts.run),
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
     Pass("compute_where_read", compute_where_read.applies_to, compute_where_read.run),
     Pass("plain_division", plain_division.applies_to, plain_division.run),

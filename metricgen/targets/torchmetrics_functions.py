@@ -41,6 +41,17 @@ def _bounded(fn: str, bound: str) -> Lowering:
     return lower
 
 
+def _extreme(a: Args, largest: bool) -> str:
+    """max (min) over axis; of nothing, the lowest (highest) value of the language's dtype, which for int32 is not
+    that of the int64 it is written in here (see TorchmetricsTarget.dtype)."""
+    extra = ", bounds=torch.int32" if a.dtype == "int32" else ""
+    return f"_extreme({a['x']}, {a['axis']}, {a['keepdims']}, largest={largest}{extra})"
+
+
+def _count_ids(a: Args) -> str:
+    return f"_count_ids({a['x']}, {a['length']}, {a.out_dtype})"
+
+
 def _logsumexp(a: Args) -> str:
     # torch.logsumexp needs dim: every axis, where the spec gave none
     dim = a["axis"] if a.given("axis") else f"tuple(range({a.atom('x')}.dim()))"
@@ -52,8 +63,8 @@ FUNCTIONS: dict[str, Lowering] = {
     # reductions
     "sum": _reduce("torch.sum"),
     "mean": _reduce("torch.mean"),
-    "max": call("_extreme", "x", "axis", "keepdims", largest=Code("True")),
-    "min": call("_extreme", "x", "axis", "keepdims", largest=Code("False")),
+    "max": lambda a: _extreme(a, largest=True),
+    "min": lambda a: _extreme(a, largest=False),
     "prod": call("_prod", "x", "axis", "keepdims"),
     "any": _reduce("torch.any"),
     "all": _reduce("torch.all"),
@@ -127,7 +138,9 @@ FUNCTIONS: dict[str, Lowering] = {
     ),
     "linspace": call("torch.linspace", "start", "stop", "num", dtype=OUT_DTYPE, device=Code("self.device")),
     # counting and bucketing
-    "bincount": bincount_as_segment_sum("torch.ones_like"),
+    # without weights, counted in one pass (bincount on the CPU): no tensor of ones to sum
+    "bincount": lambda a: (bincount_as_segment_sum("torch.ones_like")(a) if a.given("weights") else _count_ids(a)),
+    "count_ids": _count_ids,
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
     # dtypes
     "cast": lambda a: f"{a.atom('x')}.to({a['dtype']})",

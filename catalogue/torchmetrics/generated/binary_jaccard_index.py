@@ -80,7 +80,7 @@ class BinaryJaccardIndex(tf.keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) 0/1 labels of any shape (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels of any shape (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -139,24 +139,32 @@ class BinaryJaccardIndex(tf.keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.cast(y_true, self.dtype)
+        y_true = tf.cast(y_true, tf.int32)
         y_pred = tf.cast(y_pred, self.dtype)
+        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            tf.ones_like(tf.cast(y_true, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(y_true, self.ignore_index)
+            (
+                tf.ones_like(tf.cast(y_true, tf.bool))
+                if self.ignore_index is None
+                else tf.not_equal(y_true, self.ignore_index)
+            )
+            if self.ignore_index is not None
+            else None
         )
-        logits = tf.reduce_any(
-            tf.logical_and(kept, tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            tf.reduce_any(outside)
+            if self.ignore_index is None
+            else tf.reduce_any(tf.logical_and(kept, outside))
         )
         predicted = tf.cast(
             tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
         )
+        pair = y_true * 2 + predicted
         cell = tf.reshape(
-            tf.where(
-                kept,
-                tf.cast(y_true, tf.int32) * 2 + predicted,
-                tf.constant(-1, dtype=tf.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else tf.where(kept, pair, tf.constant(-1, dtype=tf.int32))
             ),
             (-1,),
         )

@@ -85,7 +85,7 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) class ids [N, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) class ids [N, ...], or scores [N, C, ...] (the class axis second, as torchmetrics')
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -154,31 +154,30 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.cast(y_true, self.dtype)
+        y_true = tf.cast(y_true, tf.int32)
         y_pred = tf.cast(y_pred, self.dtype)
-        labels = tf.cast(y_true, tf.int32)
-        kept = (
-            tf.ones_like(tf.cast(labels, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(labels, self.ignore_index)
-        )
         predicted = (
             tf.argmax(y_pred, axis=1, output_type=tf.int32)
             if len(y_pred.shape) > len(y_true.shape)
             else tf.cast(y_pred, tf.int32)
         )
+        pair = y_true * self.num_classes + predicted
         cell = tf.reshape(
-            tf.where(
-                kept,
-                labels * self.num_classes + predicted,
-                tf.constant(-1, dtype=tf.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else tf.where(
+                    tf.not_equal(y_true, self.ignore_index),
+                    pair,
+                    tf.constant(-1, dtype=tf.int32),
+                )
             ),
             (-1,),
         )
         self.confmat.assign_add(
             tf.reshape(
                 _segment_sum(
-                    tf.reshape(_weights_like(labels, sample_weight, self.dtype), (-1,)),
+                    tf.reshape(_weights_like(y_true, sample_weight, self.dtype), (-1,)),
                     cell,
                     self.num_classes * self.num_classes,
                 ),

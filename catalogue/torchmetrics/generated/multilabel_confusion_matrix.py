@@ -84,7 +84,7 @@ class MultilabelConfusionMatrix(tf.keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -154,31 +154,30 @@ class MultilabelConfusionMatrix(tf.keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.cast(y_true, self.dtype)
+        y_true = tf.cast(y_true, tf.int32)
         y_pred = tf.cast(y_pred, self.dtype)
-        labels = tf.cast(y_true, tf.int32)
-        kept = (
-            tf.ones_like(tf.cast(labels, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(labels, self.ignore_index)
-        )
-        label = tf.cumsum(tf.ones_like(labels), axis=1) - 1
+        label = tf.cumsum(tf.ones_like(y_true), axis=1) - 1
         logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
         predicted = tf.cast(
             tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
         )
+        pair = label * 4 + y_true * 2 + predicted
         cell = tf.reshape(
-            tf.where(
-                kept,
-                label * 4 + labels * 2 + predicted,
-                tf.constant(-1, dtype=tf.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else tf.where(
+                    tf.not_equal(y_true, self.ignore_index),
+                    pair,
+                    tf.constant(-1, dtype=tf.int32),
+                )
             ),
             (-1,),
         )
         self.confmat.assign_add(
             tf.reshape(
                 _segment_sum(
-                    tf.reshape(_weights_like(labels, sample_weight, self.dtype), (-1,)),
+                    tf.reshape(_weights_like(y_true, sample_weight, self.dtype), (-1,)),
                     cell,
                     self.num_labels * 4,
                 ),

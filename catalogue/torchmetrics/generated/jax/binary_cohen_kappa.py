@@ -78,7 +78,7 @@ class BinaryCohenKappa:
         dtype: float dtype of the state and result (float64 needs jax_enable_x64).
 
     update inputs:
-        y_true: (cast to the metric dtype) 0/1 labels of any shape (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels of any shape (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -136,24 +136,32 @@ class BinaryCohenKappa:
 
     def update(self, state, y_true, y_pred, sample_weight=None):
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
-        y_true = jnp.asarray(y_true, dtype=self.dtype)
+        y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            (
+                jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
+                if self.ignore_index is None
+                else jnp.not_equal(y_true, self.ignore_index)
+            )
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept, jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept, outside))
         )
         predicted = (
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred) > self.threshold
         ).astype(jnp.int32)
+        pair = y_true * 2 + predicted
         cell = jnp.reshape(
-            jnp.where(
-                kept,
-                y_true.astype(jnp.int32) * 2 + predicted,
-                jnp.asarray(-1, dtype=jnp.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else jnp.where(kept, pair, jnp.asarray(-1, dtype=jnp.int32))
             ),
             (-1,),
         )

@@ -78,7 +78,7 @@ class MulticlassConfusionMatrix:
         dtype: float dtype of the state and result (float64 needs jax_enable_x64).
 
     update inputs:
-        y_true: (cast to the metric dtype) class ids [N, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) class ids [N, ...], or scores [N, C, ...] (the class axis second, as torchmetrics')
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -138,24 +138,23 @@ class MulticlassConfusionMatrix:
 
     def update(self, state, y_true, y_pred, sample_weight=None):
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
-        y_true = jnp.asarray(y_true, dtype=self.dtype)
+        y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        labels = y_true.astype(jnp.int32)
-        kept = (
-            jnp.ones_like(jnp.asarray(labels, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(labels, self.ignore_index)
-        )
         predicted = (
             jnp.argmax(y_pred, axis=1).astype(jnp.int32)
             if len(y_pred.shape) > len(y_true.shape)
             else y_pred.astype(jnp.int32)
         )
+        pair = y_true * self.num_classes + predicted
         cell = jnp.reshape(
-            jnp.where(
-                kept,
-                labels * self.num_classes + predicted,
-                jnp.asarray(-1, dtype=jnp.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else jnp.where(
+                    jnp.not_equal(y_true, self.ignore_index),
+                    pair,
+                    jnp.asarray(-1, dtype=jnp.int32),
+                )
             ),
             (-1,),
         )
@@ -165,7 +164,7 @@ class MulticlassConfusionMatrix:
                 jnp.reshape(
                     _segment_sum(
                         jnp.reshape(
-                            _weights_like(labels, sample_weight, self.dtype), (-1,)
+                            _weights_like(y_true, sample_weight, self.dtype), (-1,)
                         ),
                         cell,
                         self.num_classes * self.num_classes,

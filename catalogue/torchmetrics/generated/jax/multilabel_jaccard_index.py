@@ -93,7 +93,7 @@ class MultilabelJaccardIndex:
         dtype: float dtype of the state and result (float64 needs jax_enable_x64).
 
     update inputs:
-        y_true: (cast to the metric dtype) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -172,24 +172,23 @@ class MultilabelJaccardIndex:
 
     def update(self, state, y_true, y_pred, sample_weight=None):
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
-        y_true = jnp.asarray(y_true, dtype=self.dtype)
+        y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        labels = y_true.astype(jnp.int32)
-        kept = (
-            jnp.ones_like(jnp.asarray(labels, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(labels, self.ignore_index)
-        )
-        label = _cumsum(jnp.ones_like(labels), 1, False, False) - 1
+        label = _cumsum(jnp.ones_like(y_true), 1, False, False) - 1
         logits = jnp.any(jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
         predicted = (
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred) > self.threshold
         ).astype(jnp.int32)
+        pair = label * 4 + y_true * 2 + predicted
         cell = jnp.reshape(
-            jnp.where(
-                kept,
-                label * 4 + labels * 2 + predicted,
-                jnp.asarray(-1, dtype=jnp.int32),
+            (
+                pair
+                if self.ignore_index is None
+                else jnp.where(
+                    jnp.not_equal(y_true, self.ignore_index),
+                    pair,
+                    jnp.asarray(-1, dtype=jnp.int32),
+                )
             ),
             (-1,),
         )
@@ -199,7 +198,7 @@ class MultilabelJaccardIndex:
                 jnp.reshape(
                     _segment_sum(
                         jnp.reshape(
-                            _weights_like(labels, sample_weight, self.dtype), (-1,)
+                            _weights_like(y_true, sample_weight, self.dtype), (-1,)
                         ),
                         cell,
                         self.num_labels * 4,

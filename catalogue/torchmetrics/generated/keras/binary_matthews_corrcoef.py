@@ -61,7 +61,7 @@ class BinaryMatthewsCorrCoef(keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) 0/1 labels of any shape (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels of any shape (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -111,24 +111,32 @@ class BinaryMatthewsCorrCoef(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, self.dtype)
+        y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, self.dtype)
+        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            ops.ones_like(ops.cast(y_true, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(y_true, self.ignore_index)
+            (
+                ops.ones_like(ops.cast(y_true, "bool"))
+                if self.ignore_index is None
+                else ops.not_equal(y_true, self.ignore_index)
+            )
+            if self.ignore_index is not None
+            else None
         )
-        logits = ops.any(
-            ops.logical_and(kept, ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            ops.any(outside)
+            if self.ignore_index is None
+            else ops.any(ops.logical_and(kept, outside))
         )
         predicted = ops.cast(
             ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
         )
+        pair = y_true * 2 + predicted
         cell = ops.reshape(
-            ops.where(
-                kept,
-                ops.cast(y_true, "int32") * 2 + predicted,
-                ops.convert_to_tensor(-1, dtype="int32"),
+            (
+                pair
+                if self.ignore_index is None
+                else ops.where(kept, pair, ops.convert_to_tensor(-1, dtype="int32"))
             ),
             (-1,),
         )

@@ -65,7 +65,7 @@ class MulticlassJaccardIndex(keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) class ids [N, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) class ids [N, ...], or scores [N, C, ...] (the class axis second, as torchmetrics')
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -134,24 +134,23 @@ class MulticlassJaccardIndex(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, self.dtype)
+        y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, self.dtype)
-        labels = ops.cast(y_true, "int32")
-        kept = (
-            ops.ones_like(ops.cast(labels, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(labels, self.ignore_index)
-        )
         predicted = (
             ops.cast(ops.argmax(y_pred, axis=1), "int32")
             if len(y_pred.shape) > len(y_true.shape)
             else ops.cast(y_pred, "int32")
         )
+        pair = y_true * self.num_classes + predicted
         cell = ops.reshape(
-            ops.where(
-                kept,
-                labels * self.num_classes + predicted,
-                ops.convert_to_tensor(-1, dtype="int32"),
+            (
+                pair
+                if self.ignore_index is None
+                else ops.where(
+                    ops.not_equal(y_true, self.ignore_index),
+                    pair,
+                    ops.convert_to_tensor(-1, dtype="int32"),
+                )
             ),
             (-1,),
         )
@@ -159,7 +158,7 @@ class MulticlassJaccardIndex(keras.metrics.Metric):
             ops.reshape(
                 _segment_sum(
                     ops.reshape(
-                        _weights_like(labels, sample_weight, self.dtype), (-1,)
+                        _weights_like(y_true, sample_weight, self.dtype), (-1,)
                     ),
                     cell,
                     self.num_classes * self.num_classes,

@@ -77,7 +77,7 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
+        y_true: (cast to int32) 0/1 labels [N, num_labels, ...] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype) probabilities or logits (a sigmoid is applied when any is outside [0, 1]), y_true's shape
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -137,24 +137,23 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, self.dtype)
+        y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, self.dtype)
-        labels = ops.cast(y_true, "int32")
-        kept = (
-            ops.ones_like(ops.cast(labels, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(labels, self.ignore_index)
-        )
-        label = _cumsum(ops.ones_like(labels), 1, False, False) - 1
+        label = _cumsum(ops.ones_like(y_true), 1, False, False) - 1
         logits = ops.any(ops.logical_or(y_pred < 0.0, y_pred > 1.0))
         predicted = ops.cast(
             ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
         )
+        pair = label * 4 + y_true * 2 + predicted
         cell = ops.reshape(
-            ops.where(
-                kept,
-                label * 4 + labels * 2 + predicted,
-                ops.convert_to_tensor(-1, dtype="int32"),
+            (
+                pair
+                if self.ignore_index is None
+                else ops.where(
+                    ops.not_equal(y_true, self.ignore_index),
+                    pair,
+                    ops.convert_to_tensor(-1, dtype="int32"),
+                )
             ),
             (-1,),
         )
@@ -162,7 +161,7 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
             ops.reshape(
                 _segment_sum(
                     ops.reshape(
-                        _weights_like(labels, sample_weight, self.dtype), (-1,)
+                        _weights_like(y_true, sample_weight, self.dtype), (-1,)
                     ),
                     cell,
                     self.num_labels * 4,

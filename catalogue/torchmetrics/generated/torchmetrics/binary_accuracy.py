@@ -38,13 +38,29 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _shifted_ids(segment_ids, num_segments):
+    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
+    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """
+    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
+    return ids.long().clamp(-1, num_segments) + 1
+
+
+def _count_ids(ids, length, dtype):
+    """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
+    ids = _shifted_ids(ids, length)
+    if (
+        ids.device.type == "cpu"
+    ):  # one pass without weights; on CUDA bincount syncs with the host (_segment_sum)
+        return torch.bincount(ids, minlength=length + 2)[1 : length + 1].to(dtype)
+    counts = torch.zeros(length + 2, dtype=dtype, device=ids.device)
+    return counts.index_add_(0, ids, torch.ones_like(ids, dtype=dtype))[1 : length + 1]
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
-    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    ids = ids.long().clamp(-1, num_segments) + 1
+    ids = _shifted_ids(segment_ids, num_segments)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
@@ -155,10 +171,14 @@ class BinaryAccuracy(Metric):
         cell = torch.reshape(
             torch.where(kept, target.to(torch.int64) * 2 + predicted, -1), (-1,)
         )
-        counts = _segment_sum(
-            torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,)),
-            cell,
-            4,
+        counts = (
+            _segment_sum(
+                torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,)),
+                cell,
+                4,
+            )
+            if sample_weight is not None
+            else _count_ids(cell, 4, self.dtype)
         )
         self.tn += counts[0]
         self.fp += counts[1]

@@ -67,9 +67,10 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
-def _extreme(x, axis, keepdims, largest):
-    """torch.amax (amin) over `axis` (None: every axis), and of nothing the dtype's lowest (highest) value, as
-    tf.reduce_max (min) gives: torch raises there."""
+def _extreme(x, axis, keepdims, largest, bounds=None):
+    """torch.amax (amin) over `axis` (None: every axis), and of nothing the lowest (highest) value of x's dtype (or
+    of `bounds`, an int dtype x stands for), as tf.reduce_max (min) gives: torch raises there.
+    """
     dims = () if axis is None else axis
     if x.numel() > 0:
         return (torch.amax if largest else torch.amin)(x, dim=dims, keepdim=keepdims)
@@ -85,7 +86,8 @@ def _extreme(x, axis, keepdims, largest):
     if x.dtype.is_floating_point:
         bound = -float("inf") if largest else float("inf")
     else:
-        bound = torch.iinfo(x.dtype).min if largest else torch.iinfo(x.dtype).max
+        limits = torch.iinfo(x.dtype if bounds is None else bounds)
+        bound = limits.min if largest else limits.max
     return torch.full(shape, bound, dtype=x.dtype, device=x.device)
 
 

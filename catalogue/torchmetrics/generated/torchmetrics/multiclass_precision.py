@@ -70,13 +70,18 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _shifted_ids(segment_ids, num_segments):
+    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
+    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """
+    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
+    return ids.long().clamp(-1, num_segments) + 1
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
-    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    ids = ids.long().clamp(-1, num_segments) + 1
+    ids = _shifted_ids(segment_ids, num_segments)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version

@@ -38,9 +38,10 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
-def _extreme(x, axis, keepdims, largest):
-    """torch.amax (amin) over `axis` (None: every axis), and of nothing the dtype's lowest (highest) value, as
-    tf.reduce_max (min) gives: torch raises there."""
+def _extreme(x, axis, keepdims, largest, bounds=None):
+    """torch.amax (amin) over `axis` (None: every axis), and of nothing the lowest (highest) value of x's dtype (or
+    of `bounds`, an int dtype x stands for), as tf.reduce_max (min) gives: torch raises there.
+    """
     dims = () if axis is None else axis
     if x.numel() > 0:
         return (torch.amax if largest else torch.amin)(x, dim=dims, keepdim=keepdims)
@@ -56,7 +57,8 @@ def _extreme(x, axis, keepdims, largest):
     if x.dtype.is_floating_point:
         bound = -float("inf") if largest else float("inf")
     else:
-        bound = torch.iinfo(x.dtype).min if largest else torch.iinfo(x.dtype).max
+        limits = torch.iinfo(x.dtype if bounds is None else bounds)
+        bound = limits.min if largest else limits.max
     return torch.full(shape, bound, dtype=x.dtype, device=x.device)
 
 
@@ -76,13 +78,18 @@ def _cumsum(x, axis, reverse, exclusive):
     return torch.flip(out, dims=[axis]) if reverse else out
 
 
+def _shifted_ids(segment_ids, num_segments):
+    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
+    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """
+    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
+    return ids.long().clamp(-1, num_segments) + 1
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    # ids shifted by one, those below 0 to segment 0 and those past the end to segment num_segments + 1: both
-    # dropped from the result (two ops, where a mask of the out-of-range ids took four)
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    ids = ids.long().clamp(-1, num_segments) + 1
+    ids = _shifted_ids(segment_ids, num_segments)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version

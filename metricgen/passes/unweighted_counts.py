@@ -1,0 +1,54 @@
+"""bincount(ids, n, weights=sample_weights(x)) → the same, or where update got no sample weights, count_ids.
+
+Without sample weights `sample_weights(x)` is ones of x's shape, so the weighted count is the count: the
+confusion-matrix and stat-score specs (and any spec that counts ids under Keras' weighting) made a tensor of ones
+and summed it on every unweighted call. This pass writes the call as a choice on `has_sample_weight()`, a
+constant when the metric is traced (a Python `if`), whose unweighted branch counts the ids without weights: on
+the torchmetrics target one integer bincount.
+
+The weights may be reshaped on the way (`reshape(sample_weights(labels), [-1])`, as the ids are): a reshape keeps
+the elements, so they are still all ones. Applies to the targets whose column of the function table has
+`count_ids` (the torchmetrics target; the others sum ones in a segment sum either way, and under `tf.function`
+or `jax.jit` the ones are a constant XLA folds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Optional
+
+from .. import ir
+from ..types import static
+
+if TYPE_CHECKING:
+    from ..targets.base import Target
+
+
+PRODUCES = "count_ids"
+
+
+def applies_to(target: "Target") -> bool:
+    return PRODUCES in target.column
+
+
+def _sample_weights(e: Optional[ir.Expr]) -> bool:
+    """Whether ``e`` is the batch's sample weights broadcast to some tensor (reshaped, perhaps)."""
+    while isinstance(e, ir.Apply) and e.function == "reshape":
+        e = e.arg("x")
+    return isinstance(e, ir.Apply) and e.function == "sample_weights"
+
+
+def _split(e: ir.Expr) -> ir.Expr:
+    if not (isinstance(e, ir.Apply) and e.function == "bincount" and _sample_weights(e.arg("weights"))):
+        return e
+    unweighted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
+    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, unweighted)
+
+
+def run(metric: ir.Metric) -> ir.Metric:
+    # update only: has_sample_weight() means nothing in the result (and sample_weights cannot appear there)
+    return dataclasses.replace(
+        metric,
+        update_locals=[(name, ir.rewrite(expr, _split)) for name, expr in metric.update_locals],
+        updates=[(state, ir.rewrite(expr, _split)) for state, expr in metric.updates],
+    )
