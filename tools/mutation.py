@@ -107,8 +107,8 @@ MUTANTS = [
     Mutant(
         "torch-max-is-min",
         "metricgen/targets/torchmetrics_functions.py",
-        '"max": call("_extreme", "x", "axis", "keepdims", largest=Code("True"))',
-        '"max": call("_extreme", "x", "axis", "keepdims", largest=Code("False"))',
+        '"max": lambda a: _extreme(a, largest=True)',
+        '"max": lambda a: _extreme(a, largest=False)',
         SEMANTICS + TORCH,
         "torchmetrics max() takes the minimum",
     ),
