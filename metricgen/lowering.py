@@ -243,6 +243,11 @@ class Printer:
             same = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}
             numbers = self._scalar_operands([(name, value) for name, value in e.args if name in same])
             emitted.update(numbers)
+        if e.function in self.target.number_operands:
+            floats = {a.name for a in function.args if a.kind is Kind.FLOAT}
+            given = {name: ir.cast_number(value) for name, value in e.args if name in floats}
+            numbers = {name: self.emit(number) for name, number in given.items() if number is not None}
+            emitted.update(numbers)
         codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
         atoms = {
             name: self.wrap(emitted[name], _PREC["atom"]) if name in emitted else defaults[name] for name, _ in e.args

@@ -86,3 +86,33 @@ def test_a_float64_torchmetrics_metric_stays_float64():
     assert metric.halves.dtype == torch.float64
     # 1/3 survives in float64 only: a float32 constant or state anywhere would round it
     np.testing.assert_allclose(metric.compute().item(), expected(y_true.numpy(), y_pred.numpy(), -1), rtol=1e-12)
+
+
+BINS = """
+name: bins
+class_name: Bins
+description: d
+params:
+  n: {type: int, default: 4, min: 1}
+state:
+  above: {}
+update:
+  above: sum(cast(y_pred[:, None] >= linspace(0.0, 1.0, n + 1), float))
+result: above
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_linspace_takes_its_bounds_as_numbers_on_the_torchmetrics_target(target):
+    """Target.number_operands: torch.linspace(0.0, 1.0, ...) without a tensor made of each bound on every call."""
+    source = generate_from_text(BINS, "b.yaml", target)
+    if target == "torchmetrics":
+        assert "0.0, 1.0, self.n + 1, dtype=self.dtype" in source and "torch.tensor(" not in source, source
+    module = types.ModuleType(f"bins_{target}")
+    exec(compile(source, "b.py", "exec"), module.__dict__)
+    run = driver(target)
+    metric = run.make(module.Bins, n=4)
+    y_pred = np.array([0.0, 0.3, 0.5, 0.99, 1.0], np.float32)
+    run.update(metric, {"y_true": np.zeros(5, np.float32), "y_pred": y_pred})
+    expected = np.sum(y_pred[:, None] >= np.linspace(0.0, 1.0, 5, dtype=np.float32))
+    np.testing.assert_allclose(run.result(metric), expected)

@@ -68,8 +68,22 @@ def _guarded(local_pairs: list[tuple[str, ir.Expr]], roots: list[ir.Expr]) -> li
             test = ir.Operator(_BOOL, "and", (_as_expr(condition), expr.cond))
             out.append((name, dataclasses.replace(expr, cond=test)))
         else:
+            expr = _decided(expr, condition)
             out.append((name, ir.Select(expr.type, _as_expr(condition), expr, ir.Literal(static("none"), None))))
     return out
+
+
+def _decided(expr: ir.Expr, condition: Condition) -> ir.Expr:
+    """``expr`` where it is computed only under ``condition``: a static choice that condition decides is its
+    branch (`kept = x != p if p is not None else None`, not `(ones if p is None else x != p) if ...`)."""
+    while isinstance(expr, ir.Select) and len(condition) == 1:
+        if (expr.cond, True) in condition[0]:
+            expr = expr.then
+        elif (expr.cond, False) in condition[0]:
+            expr = expr.orelse
+        else:
+            break
+    return expr
 
 
 def _reads(expr: ir.Expr, where: Condition, needed: dict[str, Condition]) -> None:

@@ -31,24 +31,32 @@ def applies_to(target: "Target") -> bool:
     return PRODUCES in target.column
 
 
-def _sample_weights(e: Optional[ir.Expr]) -> bool:
-    """Whether ``e`` is the batch's sample weights broadcast to some tensor (reshaped, perhaps)."""
-    while isinstance(e, ir.Apply) and e.function == "reshape":
-        e = e.arg("x")
-    return isinstance(e, ir.Apply) and e.function == "sample_weights"
-
-
-def _split(e: ir.Expr) -> ir.Expr:
-    if not (isinstance(e, ir.Apply) and e.function == "bincount" and _sample_weights(e.arg("weights"))):
-        return e
-    unweighted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
-    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, unweighted)
+def _sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> bool:
+    """Whether ``e`` is the batch's sample weights broadcast to some tensor (reshaped, perhaps, or a definition
+    that is)."""
+    while True:
+        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
+            e = definitions[e.name]
+        elif isinstance(e, ir.Apply) and e.function == "reshape":
+            e = e.arg("x")
+        else:
+            return isinstance(e, ir.Apply) and e.function == "sample_weights"
 
 
 def run(metric: ir.Metric) -> ir.Metric:
+    definitions = dict(metric.update_locals)
+
+    def split(e: ir.Expr) -> ir.Expr:
+        if not (
+            isinstance(e, ir.Apply) and e.function == "bincount" and _sample_weights(e.arg("weights"), definitions)
+        ):
+            return e
+        unweighted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
+        return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, unweighted)
+
     # update only: has_sample_weight() means nothing in the result (and sample_weights cannot appear there)
     return dataclasses.replace(
         metric,
-        update_locals=[(name, ir.rewrite(expr, _split)) for name, expr in metric.update_locals],
-        updates=[(state, ir.rewrite(expr, _split)) for state, expr in metric.updates],
+        update_locals=[(name, ir.rewrite(expr, split)) for name, expr in metric.update_locals],
+        updates=[(state, ir.rewrite(expr, split)) for state, expr in metric.updates],
     )

@@ -59,6 +59,12 @@ class Target(abc.ABC):
     #: functions whose two same-dtype operands may be written as a Python number beside a tensor (the library
     #: gives the tensor's dtype): a constant written so costs no tensor of its own on an eager target
     scalar_operands: frozenset[str] = frozenset()
+    #: functions whose every float operand that is a number cast to a tensor is written as the number (the
+    #: function takes numbers and a dtype of its own: torch.linspace(0.0, 1.0, n, dtype=...))
+    number_operands: frozenset[str] = frozenset()
+    #: whether a choice on a one-element tensor may be read back and made in Python (an eager target, where only
+    #: the branch taken then runs: passes/branch_on_scalar.py)
+    branches_on_scalars: bool = False
 
     #: its column of the function table: how each function it can express is written, by function name, in the
     #: table's order (``FUNCTIONS`` of targets/<name>_functions.py). A function it has no entry for is refused,

@@ -265,20 +265,27 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
+        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            tf.ones_like(tf.cast(y_true, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(y_true, self.ignore_index)
+            tf.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = tf.reduce_any(
-            tf.logical_and(kept, tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            tf.reduce_any(outside)
+            if self.ignore_index is None
+            else tf.reduce_any(tf.logical_and(kept, outside))
         )
         score = tf.reshape(tf.where(logits, tf.sigmoid(y_pred), y_pred), (-1,))
         weight = tf.reshape(
-            tf.where(
-                kept,
-                _weights_like(y_true, sample_weight, self.dtype),
-                tf.constant(0.0, dtype=self.dtype),
+            (
+                _weights_like(y_true, sample_weight, self.dtype)
+                if self.ignore_index is None
+                else tf.where(
+                    kept,
+                    _weights_like(y_true, sample_weight, self.dtype),
+                    tf.constant(0.0, dtype=self.dtype),
+                )
             ),
             (-1,),
         )

@@ -143,11 +143,7 @@ class BinaryJaccardIndex(tf.keras.metrics.Metric):
         y_pred = tf.cast(y_pred, self.dtype)
         outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            (
-                tf.ones_like(tf.cast(y_true, tf.bool))
-                if self.ignore_index is None
-                else tf.not_equal(y_true, self.ignore_index)
-            )
+            tf.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None
             else None
         )

@@ -290,27 +290,39 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
+        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            tf.ones_like(tf.cast(y_true, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(y_true, self.ignore_index)
+            tf.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = tf.reduce_any(
-            tf.logical_and(kept[:, None], tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            tf.reduce_any(outside)
+            if self.ignore_index is None
+            else tf.reduce_any(tf.logical_and(kept[:, None], outside))
         )
         score = tf.where(logits, tf.exp(tf.nn.log_softmax(y_pred, axis=-1)), y_pred)
-        weight = tf.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            tf.constant(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else tf.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                tf.constant(0.0, dtype=self.dtype),
+            )
         )
         rows = tf.concat(
             [tf.concat([score, y_true[:, None]], axis=-1), weight[:, None]], axis=-1
         )
+        label = (
+            tf.cast(y_true, tf.int32)
+            if self.ignore_index is None
+            else tf.where(
+                kept, tf.cast(y_true, tf.int32), tf.constant(0, dtype=tf.int32)
+            )
+        )
         positive = weight[:, None] * tf.one_hot(
-            tf.where(kept, tf.cast(y_true, tf.int32), tf.constant(0, dtype=tf.int32)),
-            self.num_classes,
-            dtype=self.dtype,
+            label, self.num_classes, dtype=self.dtype
         )
         negative = weight[:, None] - positive
         above = (

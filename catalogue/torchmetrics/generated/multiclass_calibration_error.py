@@ -119,7 +119,7 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) class ids [N] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype, shape (None, num_classes)) probabilities or logits [N, num_classes] (a softmax is applied when any is outside [0, 1])
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -199,7 +199,7 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = tf.cast(y_true, self.dtype)
+        y_true = tf.cast(y_true, tf.int32)
         y_pred = tf.cast(y_pred, self.dtype)
         _check_shape(
             "MulticlassCalibrationError",
@@ -209,13 +209,16 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
+        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            tf.ones_like(tf.cast(y_true, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(y_true, self.ignore_index)
+            tf.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = tf.reduce_any(
-            tf.logical_and(kept[:, None], tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            tf.reduce_any(outside)
+            if self.ignore_index is None
+            else tf.reduce_any(tf.logical_and(kept[:, None], outside))
         )
         scores = tf.where(logits, tf.exp(tf.nn.log_softmax(y_pred, axis=-1)), y_pred)
         confidence = tf.reduce_max(scores, axis=-1)
@@ -234,13 +237,14 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
             )
             - 1
         )
-        ids = tf.where(kept, bin_index, tf.constant(-1, dtype=tf.int32))
+        ids = (
+            bin_index
+            if self.ignore_index is None
+            else tf.where(kept, bin_index, tf.constant(-1, dtype=tf.int32))
+        )
         w = _weights_like(y_true, sample_weight, self.dtype)
         right = tf.cast(
-            tf.equal(
-                tf.argmax(scores, axis=-1, output_type=tf.int32),
-                tf.cast(y_true, tf.int32),
-            ),
+            tf.equal(tf.argmax(scores, axis=-1, output_type=tf.int32), y_true),
             self.dtype,
         )
         self.counts.assign_add(_segment_sum(w, ids, self.n_bins + 1))

@@ -294,14 +294,18 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
         logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
         score = tf.where(logits, tf.sigmoid(y_pred), y_pred)
         kept = (
-            tf.ones_like(tf.cast(y_true, tf.bool))
-            if self.ignore_index is None
-            else tf.not_equal(y_true, self.ignore_index)
+            tf.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        weight = tf.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            tf.constant(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else tf.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                tf.constant(0.0, dtype=self.dtype),
+            )
         )
         positive = weight * tf.cast(tf.equal(y_true, 1), self.dtype)
         negative = weight - positive

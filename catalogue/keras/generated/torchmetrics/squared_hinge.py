@@ -70,7 +70,7 @@ class SquaredHinge(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         binary = torch.all(torch.logical_or(torch.eq(target, 0), torch.eq(target, 1)))
-        labels = torch.where(binary, 2.0 * target - 1.0, target)
+        labels = 2.0 * target - 1.0 if binary else target
         values = torch.mean(
             torch.square(torch.clamp(1.0 - labels * preds, min=0.0)), dim=-1
         )

@@ -241,20 +241,27 @@ class BinaryAUROC:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept, jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept, outside))
         )
         score = jnp.reshape(jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred), (-1,))
         weight = jnp.reshape(
-            jnp.where(
-                kept,
-                _weights_like(y_true, sample_weight, self.dtype),
-                jnp.asarray(0.0, dtype=self.dtype),
+            (
+                _weights_like(y_true, sample_weight, self.dtype)
+                if self.ignore_index is None
+                else jnp.where(
+                    kept,
+                    _weights_like(y_true, sample_weight, self.dtype),
+                    jnp.asarray(0.0, dtype=self.dtype),
+                )
             ),
             (-1,),
         )
@@ -443,11 +450,7 @@ class BinaryAUROC:
         )
         area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (
-                jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
-                if self.max_fpr is not None
-                else fpr
-            )
+            jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

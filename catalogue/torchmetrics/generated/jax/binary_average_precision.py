@@ -234,20 +234,27 @@ class BinaryAveragePrecision:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept, jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept, outside))
         )
         score = jnp.reshape(jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred), (-1,))
         weight = jnp.reshape(
-            jnp.where(
-                kept,
-                _weights_like(y_true, sample_weight, self.dtype),
-                jnp.asarray(0.0, dtype=self.dtype),
+            (
+                _weights_like(y_true, sample_weight, self.dtype)
+                if self.ignore_index is None
+                else jnp.where(
+                    kept,
+                    _weights_like(y_true, sample_weight, self.dtype),
+                    jnp.asarray(0.0, dtype=self.dtype),
+                )
             ),
             (-1,),
         )

@@ -153,13 +153,16 @@ class BinaryCalibrationError:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept, jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept, outside))
         )
         confidence = jnp.reshape(
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred), (-1,)
@@ -179,8 +182,12 @@ class BinaryCalibrationError:
             )
             - 1
         )
-        ids = jnp.where(
-            jnp.reshape(kept, (-1,)), bin_index, jnp.asarray(-1, dtype=jnp.int32)
+        ids = (
+            bin_index
+            if self.ignore_index is None
+            else jnp.where(
+                jnp.reshape(kept, (-1,)), bin_index, jnp.asarray(-1, dtype=jnp.int32)
+            )
         )
         w = jnp.reshape(_weights_like(y_true, sample_weight, self.dtype), (-1,))
         state = state._replace(

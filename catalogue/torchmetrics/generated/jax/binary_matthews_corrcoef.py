@@ -126,11 +126,7 @@ class BinaryMatthewsCorrCoef:
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            (
-                jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-                if self.ignore_index is None
-                else jnp.not_equal(y_true, self.ignore_index)
-            )
+            jnp.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None
             else None
         )

@@ -259,28 +259,40 @@ class MulticlassAUROC:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept[:, None], jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept[:, None], outside))
         )
         score = jnp.where(logits, jnp.exp(jax.nn.log_softmax(y_pred, axis=-1)), y_pred)
-        weight = jnp.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            jnp.asarray(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else jnp.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                jnp.asarray(0.0, dtype=self.dtype),
+            )
         )
         rows = jnp.concatenate(
             [jnp.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
             axis=-1,
         )
+        label = (
+            y_true.astype(jnp.int32)
+            if self.ignore_index is None
+            else jnp.where(
+                kept, y_true.astype(jnp.int32), jnp.asarray(0, dtype=jnp.int32)
+            )
+        )
         positive = weight[:, None] * jax.nn.one_hot(
-            jnp.where(kept, y_true.astype(jnp.int32), jnp.asarray(0, dtype=jnp.int32)),
-            self.num_classes,
-            dtype=self.dtype,
+            label, self.num_classes, dtype=self.dtype
         )
         negative = weight[:, None] - positive
         above = (

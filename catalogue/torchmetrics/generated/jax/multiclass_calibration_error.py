@@ -125,7 +125,7 @@ class MulticlassCalibrationError:
         dtype: float dtype of the state and result (float64 needs jax_enable_x64).
 
     update inputs:
-        y_true: (cast to the metric dtype) class ids [N] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype, shape (None, num_classes)) probabilities or logits [N, num_classes] (a softmax is applied when any is outside [0, 1])
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -193,7 +193,7 @@ class MulticlassCalibrationError:
 
     def update(self, state, y_true, y_pred, sample_weight=None):
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
-        y_true = jnp.asarray(y_true, dtype=self.dtype)
+        y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         _check_shape(
             "MulticlassCalibrationError",
@@ -203,13 +203,16 @@ class MulticlassCalibrationError:
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = jnp.any(
-            jnp.logical_and(kept[:, None], jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            jnp.any(outside)
+            if self.ignore_index is None
+            else jnp.any(jnp.logical_and(kept[:, None], outside))
         )
         scores = jnp.where(logits, jnp.exp(jax.nn.log_softmax(y_pred, axis=-1)), y_pred)
         confidence = _extreme(scores, -1, False, largest=True)
@@ -228,11 +231,15 @@ class MulticlassCalibrationError:
             )
             - 1
         )
-        ids = jnp.where(kept, bin_index, jnp.asarray(-1, dtype=jnp.int32))
+        ids = (
+            bin_index
+            if self.ignore_index is None
+            else jnp.where(kept, bin_index, jnp.asarray(-1, dtype=jnp.int32))
+        )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        right = jnp.equal(
-            jnp.argmax(scores, axis=-1).astype(jnp.int32), y_true.astype(jnp.int32)
-        ).astype(self.dtype)
+        right = jnp.equal(jnp.argmax(scores, axis=-1).astype(jnp.int32), y_true).astype(
+            self.dtype
+        )
         state = state._replace(
             counts=jnp.add(state.counts, _segment_sum(w, ids, self.n_bins + 1))
         )

@@ -263,14 +263,18 @@ class MultilabelAveragePrecision:
         logits = jnp.any(jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
         score = jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred)
         kept = (
-            jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-            if self.ignore_index is None
-            else jnp.not_equal(y_true, self.ignore_index)
+            jnp.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        weight = jnp.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            jnp.asarray(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else jnp.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                jnp.asarray(0.0, dtype=self.dtype),
+            )
         )
         positive = weight * jnp.equal(y_true, 1).astype(self.dtype)
         negative = weight - positive

@@ -295,20 +295,27 @@ class BinaryAUROC(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
+        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            ops.ones_like(ops.cast(y_true, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(y_true, self.ignore_index)
+            ops.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = ops.any(
-            ops.logical_and(kept, ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            ops.any(outside)
+            if self.ignore_index is None
+            else ops.any(ops.logical_and(kept, outside))
         )
         score = ops.reshape(ops.where(logits, ops.sigmoid(y_pred), y_pred), (-1,))
         weight = ops.reshape(
-            ops.where(
-                kept,
-                _weights_like(y_true, sample_weight, self.dtype),
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
+            (
+                _weights_like(y_true, sample_weight, self.dtype)
+                if self.ignore_index is None
+                else ops.where(
+                    kept,
+                    _weights_like(y_true, sample_weight, self.dtype),
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                )
             ),
             (-1,),
         )
@@ -468,11 +475,7 @@ class BinaryAUROC(keras.metrics.Metric):
         )
         area = ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (
-                ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
-                if self.max_fpr is not None
-                else fpr
-            )
+            ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

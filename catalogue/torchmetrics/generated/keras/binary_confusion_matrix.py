@@ -126,11 +126,7 @@ class BinaryConfusionMatrix(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            (
-                ops.ones_like(ops.cast(y_true, "bool"))
-                if self.ignore_index is None
-                else ops.not_equal(y_true, self.ignore_index)
-            )
+            ops.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None
             else None
         )

@@ -313,30 +313,40 @@ class MulticlassAUROC(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
+        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            ops.ones_like(ops.cast(y_true, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(y_true, self.ignore_index)
+            ops.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = ops.any(
-            ops.logical_and(kept[:, None], ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            ops.any(outside)
+            if self.ignore_index is None
+            else ops.any(ops.logical_and(kept[:, None], outside))
         )
         score = ops.where(logits, ops.exp(ops.log_softmax(y_pred, axis=-1)), y_pred)
-        weight = ops.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else ops.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                ops.convert_to_tensor(0.0, dtype=self.dtype),
+            )
         )
         rows = ops.concatenate(
             [ops.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
             axis=-1,
         )
-        positive = weight[:, None] * ops.one_hot(
-            ops.where(
+        label = (
+            ops.cast(y_true, "int32")
+            if self.ignore_index is None
+            else ops.where(
                 kept, ops.cast(y_true, "int32"), ops.convert_to_tensor(0, dtype="int32")
-            ),
-            self.num_classes,
-            dtype=self.dtype,
+            )
+        )
+        positive = weight[:, None] * ops.one_hot(
+            label, self.num_classes, dtype=self.dtype
         )
         negative = weight[:, None] - positive
         above = (

@@ -117,7 +117,7 @@ class MulticlassCalibrationError(keras.metrics.Metric):
         dtype: dtype of the state and result.
 
     update_state inputs:
-        y_true: (cast to the metric dtype) class ids [N] (target); ignore_index marks those left out
+        y_true: (cast to int32) class ids [N] (target); ignore_index marks those left out
         y_pred: (cast to the metric dtype, shape (None, num_classes)) probabilities or logits [N, num_classes] (a softmax is applied when any is outside [0, 1])
         sample_weight: optional weights, broadcast Keras-style.
 
@@ -197,7 +197,7 @@ class MulticlassCalibrationError(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, self.dtype)
+        y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, self.dtype)
         _check_shape(
             "MulticlassCalibrationError",
@@ -207,13 +207,16 @@ class MulticlassCalibrationError(keras.metrics.Metric):
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
+        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
-            ops.ones_like(ops.cast(y_true, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(y_true, self.ignore_index)
+            ops.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        logits = ops.any(
-            ops.logical_and(kept[:, None], ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = (
+            ops.any(outside)
+            if self.ignore_index is None
+            else ops.any(ops.logical_and(kept[:, None], outside))
         )
         scores = ops.where(logits, ops.exp(ops.log_softmax(y_pred, axis=-1)), y_pred)
         confidence = _extreme(scores, -1, False, True, -float("inf"))
@@ -233,13 +236,14 @@ class MulticlassCalibrationError(keras.metrics.Metric):
             )
             - 1
         )
-        ids = ops.where(kept, bin_index, ops.convert_to_tensor(-1, dtype="int32"))
+        ids = (
+            bin_index
+            if self.ignore_index is None
+            else ops.where(kept, bin_index, ops.convert_to_tensor(-1, dtype="int32"))
+        )
         w = _weights_like(y_true, sample_weight, self.dtype)
         right = ops.cast(
-            ops.equal(
-                ops.cast(ops.argmax(scores, axis=-1), "int32"),
-                ops.cast(y_true, "int32"),
-            ),
+            ops.equal(ops.cast(ops.argmax(scores, axis=-1), "int32"), y_true),
             self.dtype,
         )
         self.counts.assign_add(_segment_sum(w, ids, self.n_bins + 1))

@@ -317,14 +317,18 @@ class MultilabelAUROC(keras.metrics.Metric):
         logits = ops.any(ops.logical_or(y_pred < 0.0, y_pred > 1.0))
         score = ops.where(logits, ops.sigmoid(y_pred), y_pred)
         kept = (
-            ops.ones_like(ops.cast(y_true, "bool"))
-            if self.ignore_index is None
-            else ops.not_equal(y_true, self.ignore_index)
+            ops.not_equal(y_true, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        weight = ops.where(
-            kept,
-            _weights_like(y_true, sample_weight, self.dtype),
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
+        weight = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else ops.where(
+                kept,
+                _weights_like(y_true, sample_weight, self.dtype),
+                ops.convert_to_tensor(0.0, dtype=self.dtype),
+            )
         )
         positive = weight * ops.cast(ops.equal(y_true, 1), self.dtype)
         negative = weight - positive

@@ -252,17 +252,26 @@ class BinaryAveragePrecision(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
+        outside = torch.logical_or(preds < 0.0, preds > 1.0)
         kept = (
-            torch.ones_like(target, dtype=torch.bool)
+            torch.ne(target, self.ignore_index)
+            if self.ignore_index is not None
+            else None
+        )
+        logits = (
+            torch.any(outside)
             if self.ignore_index is None
-            else torch.ne(target, self.ignore_index)
+            else torch.any(torch.logical_and(kept, outside))
         )
-        logits = torch.any(
-            torch.logical_and(kept, torch.logical_or(preds < 0.0, preds > 1.0))
-        )
-        score = torch.reshape(torch.where(logits, torch.sigmoid(preds), preds), (-1,))
+        score = torch.reshape(torch.sigmoid(preds) if logits else preds, (-1,))
         weight = torch.reshape(
-            torch.where(kept, _weights_like(target, sample_weight, self.dtype), 0.0),
+            (
+                _weights_like(target, sample_weight, self.dtype)
+                if self.ignore_index is None
+                else torch.where(
+                    kept, _weights_like(target, sample_weight, self.dtype), 0.0
+                )
+            ),
             (-1,),
         )
         positive = weight * torch.reshape(torch.eq(target, 1).to(self.dtype), (-1,))

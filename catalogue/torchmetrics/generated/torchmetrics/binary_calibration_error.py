@@ -70,6 +70,17 @@ def _shifted_ids(segment_ids, num_segments):
     return ids.long().clamp(-1, num_segments) + 1
 
 
+def _count_ids(ids, length, dtype):
+    """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
+    ids = _shifted_ids(ids, length)
+    if (
+        ids.device.type == "cpu"
+    ):  # one pass without weights; on CUDA bincount syncs with the host (_segment_sum)
+        return torch.bincount(ids, minlength=length + 2)[1 : length + 1].to(dtype)
+    counts = torch.zeros(length + 2, dtype=dtype, device=ids.device)
+    return counts.index_add_(0, ids, torch.ones_like(ids, dtype=dtype))[1 : length + 1]
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
@@ -176,36 +187,41 @@ class BinaryCalibrationError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
+        outside = torch.logical_or(preds < 0.0, preds > 1.0)
         kept = (
-            torch.ones_like(target, dtype=torch.bool)
+            torch.ne(target, self.ignore_index)
+            if self.ignore_index is not None
+            else None
+        )
+        logits = (
+            torch.any(outside)
             if self.ignore_index is None
-            else torch.ne(target, self.ignore_index)
+            else torch.any(torch.logical_and(kept, outside))
         )
-        logits = torch.any(
-            torch.logical_and(kept, torch.logical_or(preds < 0.0, preds > 1.0))
-        )
-        confidence = torch.reshape(
-            torch.where(logits, torch.sigmoid(preds), preds), (-1,)
-        )
+        confidence = torch.reshape(torch.sigmoid(preds) if logits else preds, (-1,))
         bin_index = (
             torch.sum(
                 (
                     confidence[:, None]
                     >= torch.linspace(
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                        self.n_bins + 1,
-                        dtype=self.dtype,
-                        device=self.device,
+                        0.0, 1.0, self.n_bins + 1, dtype=self.dtype, device=self.device
                     )
                 ).to(torch.int64),
                 dim=-1,
             )
             - 1
         )
-        ids = torch.where(torch.reshape(kept, (-1,)), bin_index, -1)
+        ids = (
+            bin_index
+            if self.ignore_index is None
+            else torch.where(torch.reshape(kept, (-1,)), bin_index, -1)
+        )
         w = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
-        self.counts += _segment_sum(w, ids, self.n_bins + 1)
+        self.counts += (
+            _segment_sum(w, ids, self.n_bins + 1)
+            if sample_weight is not None
+            else _count_ids(ids, self.n_bins + 1, self.dtype)
+        )
         self.confidence_sums += _segment_sum(w * confidence, ids, self.n_bins + 1)
         self.accuracy_sums += _segment_sum(
             w * torch.reshape(target, (-1,)), ids, self.n_bins + 1

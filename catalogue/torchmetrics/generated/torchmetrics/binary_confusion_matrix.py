@@ -160,11 +160,7 @@ class BinaryConfusionMatrix(Metric):
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
         outside = torch.logical_or(preds < 0.0, preds > 1.0)
         kept = (
-            (
-                torch.ones_like(target, dtype=torch.bool)
-                if self.ignore_index is None
-                else torch.ne(target, self.ignore_index)
-            )
+            torch.ne(target, self.ignore_index)
             if self.ignore_index is not None
             else None
         )
@@ -173,9 +169,9 @@ class BinaryConfusionMatrix(Metric):
             if self.ignore_index is None
             else torch.any(torch.logical_and(kept, outside))
         )
-        predicted = (
-            torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(torch.int64)
+        predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
+            torch.int64
+        )
         pair = target * 2 + predicted
         cell = torch.reshape(
             pair if self.ignore_index is None else torch.where(kept, pair, -1), (-1,)

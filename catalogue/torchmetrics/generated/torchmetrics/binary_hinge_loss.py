@@ -100,7 +100,7 @@ class BinaryHingeLoss(Metric):
         logits = torch.any(
             torch.logical_and(kept, torch.logical_or(preds < 0.0, preds > 1.0))
         )
-        scores = torch.where(logits, torch.sigmoid(preds), preds)
+        scores = torch.sigmoid(preds) if logits else preds
         loss = torch.clamp(
             1.0 - torch.where(torch.ne(target, 0), scores, -scores), min=0.0
         )

@@ -166,9 +166,9 @@ class BinaryRecall(Metric):
             ),
         )
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
-        predicted = (
-            torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(torch.int64)
+        predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
+            torch.int64
+        )
         cell = torch.reshape(
             torch.where(kept, target.to(torch.int64) * 2 + predicted, -1), (-1,)
         )

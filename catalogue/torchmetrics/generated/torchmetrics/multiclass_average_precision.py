@@ -282,24 +282,34 @@ class MulticlassAveragePrecision(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
+        outside = torch.logical_or(preds < 0.0, preds > 1.0)
         kept = (
-            torch.ones_like(target, dtype=torch.bool)
+            torch.ne(target, self.ignore_index)
+            if self.ignore_index is not None
+            else None
+        )
+        logits = (
+            torch.any(outside)
             if self.ignore_index is None
-            else torch.ne(target, self.ignore_index)
+            else torch.any(torch.logical_and(kept[:, None], outside))
         )
-        logits = torch.any(
-            torch.logical_and(kept[:, None], torch.logical_or(preds < 0.0, preds > 1.0))
-        )
-        score = torch.where(logits, torch.exp(torch.log_softmax(preds, dim=-1)), preds)
-        weight = torch.where(
-            kept, _weights_like(target, sample_weight, self.dtype), 0.0
+        score = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
+        weight = (
+            _weights_like(target, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else torch.where(
+                kept, _weights_like(target, sample_weight, self.dtype), 0.0
+            )
         )
         rows = torch.cat(
             [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
         )
-        positive = weight[:, None] * _one_hot(
-            torch.where(kept, target.to(torch.int64), 0), self.num_classes, self.dtype
+        label = (
+            target.to(torch.int64)
+            if self.ignore_index is None
+            else torch.where(kept, target.to(torch.int64), 0)
         )
+        positive = weight[:, None] * _one_hot(label, self.num_classes, self.dtype)
         negative = weight[:, None] - positive
         above = (
             (

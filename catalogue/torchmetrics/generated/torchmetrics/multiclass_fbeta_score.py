@@ -46,6 +46,17 @@ def _shifted_ids(segment_ids, num_segments):
     return ids.long().clamp(-1, num_segments) + 1
 
 
+def _count_ids(ids, length, dtype):
+    """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
+    ids = _shifted_ids(ids, length)
+    if (
+        ids.device.type == "cpu"
+    ):  # one pass without weights; on CUDA bincount syncs with the host (_segment_sum)
+        return torch.bincount(ids, minlength=length + 2)[1 : length + 1].to(dtype)
+    counts = torch.zeros(length + 2, dtype=dtype, device=ids.device)
+    return counts.index_add_(0, ids, torch.ones_like(ids, dtype=dtype))[1 : length + 1]
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
@@ -233,16 +244,28 @@ class MulticlassFBetaScore(Metric):
         )
         hit = torch.eq(label, predicted)
         weight = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
-        true_positives = _segment_sum(
-            weight, torch.where(hit, label, -1), self.tp.shape[0]
+        true_positives = (
+            _segment_sum(weight, torch.where(hit, label, -1), self.tp.shape[0])
+            if sample_weight is not None
+            else _count_ids(torch.where(hit, label, -1), self.tp.shape[0], self.dtype)
         )
-        false_positives = _segment_sum(
-            weight,
-            torch.where(torch.logical_or(hit, label < 0), -1, predicted),
-            self.tp.shape[0],
+        false_positives = (
+            _segment_sum(
+                weight,
+                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
+                self.tp.shape[0],
+            )
+            if sample_weight is not None
+            else _count_ids(
+                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
+                self.tp.shape[0],
+                self.dtype,
+            )
         )
-        false_negatives = _segment_sum(
-            weight, torch.where(hit, -1, label), self.tp.shape[0]
+        false_negatives = (
+            _segment_sum(weight, torch.where(hit, -1, label), self.tp.shape[0])
+            if sample_weight is not None
+            else _count_ids(torch.where(hit, -1, label), self.tp.shape[0], self.dtype)
         )
         self.tp += true_positives
         self.fp += false_positives

@@ -197,7 +197,7 @@ class MulticlassHingeLoss(Metric):
         logits = torch.any(
             torch.logical_and(kept[:, None], torch.logical_or(preds < 0.0, preds > 1.0))
         )
-        scores = torch.where(logits, torch.exp(torch.log_softmax(preds, dim=-1)), preds)
+        scores = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
         margin = (
             torch.sum(torch.where(is_label, scores, 0.0), dim=-1, keepdim=True)
             - _extreme(

@@ -276,14 +276,18 @@ class MultilabelAUROC(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
-        score = torch.where(logits, torch.sigmoid(preds), preds)
+        score = torch.sigmoid(preds) if logits else preds
         kept = (
-            torch.ones_like(target, dtype=torch.bool)
-            if self.ignore_index is None
-            else torch.ne(target, self.ignore_index)
+            torch.ne(target, self.ignore_index)
+            if self.ignore_index is not None
+            else None
         )
-        weight = torch.where(
-            kept, _weights_like(target, sample_weight, self.dtype), 0.0
+        weight = (
+            _weights_like(target, sample_weight, self.dtype)
+            if self.ignore_index is None
+            else torch.where(
+                kept, _weights_like(target, sample_weight, self.dtype), 0.0
+            )
         )
         positive = weight * torch.eq(target, 1).to(self.dtype)
         negative = weight - positive

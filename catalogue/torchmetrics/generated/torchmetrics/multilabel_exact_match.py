@@ -138,9 +138,9 @@ class MultilabelExactMatch(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
-        predicted = (
-            torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(self.dtype)
+        predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
+            self.dtype
+        )
         matched = torch.logical_or(
             torch.eq(predicted, target),
             (

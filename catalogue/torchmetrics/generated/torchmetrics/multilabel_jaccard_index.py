@@ -201,9 +201,9 @@ class MultilabelJaccardIndex(Metric):
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
         label = _cumsum(torch.ones_like(target), 1, False, False) - 1
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
-        predicted = (
-            torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(torch.int64)
+        predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
+            torch.int64
+        )
         pair = label * 4 + target * 2 + predicted
         cell = torch.reshape(
             (

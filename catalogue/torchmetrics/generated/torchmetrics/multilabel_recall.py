@@ -214,9 +214,9 @@ class MultilabelRecall(Metric):
             ),
         )
         logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
-        predicted = (
-            torch.where(logits, torch.sigmoid(preds), preds) > self.threshold
-        ).to(torch.int64)
+        predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
+            torch.int64
+        )
         label = _cumsum(torch.ones_like(predicted), 1, False, False) - 1
         cell = torch.reshape(
             torch.where(kept, label * 4 + target.to(torch.int64) * 2 + predicted, -1),

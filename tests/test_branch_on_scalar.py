@@ -1,0 +1,96 @@
+"""passes/branch_on_scalar: `where(any(...), sigmoid(y_pred), y_pred)` on the torchmetrics target is a Python choice,
+so that the sigmoid runs only for a batch of logits (as torchmetrics' own `if not torch.all(...)`); where the two
+branches might differ in shape, or one is a number, the where() stays. Checked on the code, by counting the
+sigmoids torch runs, and against numpy on every target."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
+from drivers import driver
+from metricgen.compiler import generate_from_text
+
+SPEC = """
+name: probe
+class_name: Probe
+description: d
+params:
+  ignore_index: {type: int, default: null}
+state:
+  total: {}
+  floor: {}
+  mixed: {}
+update:
+  let:
+    kept: ignore_index is None or y_true != ignore_index
+    outside: (y_pred < 0.0) | (y_pred > 1.0)
+    logits: any(outside) if ignore_index is None else any(kept & outside)
+  total: sum(where(logits, sigmoid(y_pred), y_pred))
+  # a number in a branch, and branches shaped by different inputs: where() stays
+  floor: sum(where(logits, sigmoid(y_pred), 0.5))
+  mixed: sum(where(all(y_true >= 0.0), y_pred, y_true))
+result: total + 10.0 * floor + 100.0 * mixed
+"""
+
+
+def _update_code(target: str) -> str:
+    source = generate_from_text(SPEC, "p.yaml", target)
+    return source.split("def update", 1)[1].split("def ", 1)[0]  # update(...) or update_state(...)
+
+
+def _module(target: str) -> types.ModuleType:
+    module = types.ModuleType(f"branch_on_scalar_{target}")
+    exec(compile(generate_from_text(SPEC, "p.yaml", target), "p.py", "exec"), module.__dict__)
+    return module
+
+
+def _expected(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    logits = bool(np.any((y_pred < 0) | (y_pred > 1)))
+    sigmoid = 1 / (1 + np.exp(-y_pred.astype(np.float64)))
+    total = np.sum(sigmoid if logits else y_pred)
+    floor = np.sum(np.where(logits, sigmoid, 0.5))
+    mixed = np.sum(y_pred if np.all(y_true >= 0) else y_true)
+    return total + 10 * floor + 100 * mixed
+
+
+def test_the_torchmetrics_target_chooses_in_python_where_the_branches_agree_in_shape():
+    update = _update_code("torchmetrics")
+    assert "torch.sigmoid(preds) if logits else preds" in update, update
+    assert update.count("torch.where(") == 2, update  # floor's and mixed's
+    for target in ("tf", "keras", "jax"):
+        assert " if logits else " not in _update_code(target), target
+
+
+def test_the_sigmoid_runs_only_for_logits():
+    torch = pytest.importorskip("torch")
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Sigmoids(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Sigmoids.count += func.overloadpacket.__name__ == "sigmoid"
+            return func(*args, **(kwargs or {}))
+
+    metric = _module("torchmetrics").Probe()
+    probabilities, logits = torch.tensor([0.2, 0.9, 0.5]), torch.tensor([0.2, 3.0, -1.0])
+    for preds, sigmoids in ((probabilities, 1), (logits, 2)):  # floor's where() computes one either way
+        Sigmoids.count = 0
+        with Sigmoids():
+            metric.update(preds, torch.tensor([1.0, 0.0, 1.0]))
+        assert Sigmoids.count == sigmoids
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+@pytest.mark.parametrize("scores", ["probabilities", "logits"])
+def test_the_numbers_are_numpys(target, scores):
+    run = driver(target)
+    metric = run.make(_module(target).Probe)
+    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    y_pred = np.array([0.25, 0.5, 0.75, 1.0] if scores == "probabilities" else [0.25, 2.0, -1.5, 1.0], np.float32)
+    run.update(metric, {"y_true": y_true, "y_pred": y_pred})
+    np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred), rtol=1e-5)
