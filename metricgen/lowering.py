@@ -240,14 +240,13 @@ class Printer:
         emitted = {name: self.emit(value) for name, value in e.args if value is not None}
         numbers: dict[str, tuple[str, int]] = {}
         if e.function in self.target.scalar_operands:
-            same = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}
-            numbers = self._scalar_operands([(name, value) for name, value in e.args if name in same])
-            emitted.update(numbers)
+            operands = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}
+            numbers.update(self._scalar_operands([(name, value) for name, value in e.args if name in operands]))
         if e.function in self.target.number_operands:
             floats = {a.name for a in function.args if a.kind is Kind.FLOAT}
             given = {name: ir.cast_number(value) for name, value in e.args if name in floats}
-            numbers = {name: self.emit(number) for name, number in given.items() if number is not None}
-            emitted.update(numbers)
+            numbers.update({name: self.emit(number) for name, number in given.items() if number is not None})
+        emitted.update(numbers)
         codes = {name: emitted[name][0] if name in emitted else defaults[name] for name, _ in e.args}
         atoms = {
             name: self.wrap(emitted[name], _PREC["atom"]) if name in emitted else defaults[name] for name, _ in e.args

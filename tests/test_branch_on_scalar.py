@@ -94,3 +94,41 @@ def test_the_numbers_are_numpys(target, scores):
     y_pred = np.array([0.25, 0.5, 0.75, 1.0] if scores == "probabilities" else [0.25, 2.0, -1.5, 1.0], np.float32)
     run.update(metric, {"y_true": y_true, "y_pred": y_pred})
     np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred), rtol=1e-5)
+
+
+# A where() on a param's test inside a branch these passes write: choose_at_construction must not take the
+# branch's condition (a tensor, or has_sample_weight()) for a param's test and compute it in the constructor.
+NESTED = """
+name: nested
+class_name: Nested
+description: d
+params:
+  scale: {type: float, default: 1.0}
+state:
+  total: {}
+  counts: {shape: [3]}
+update:
+  let:
+    logits: any((y_pred < 0.0) | (y_pred > 1.0))
+  total: sum(where(logits, sigmoid(where(scale > 0.0, y_pred, -y_pred)), y_pred))
+  counts: bincount(cast(where(scale > 0.0, y_true, 2.0 - y_true), int32), 3, weights=sample_weights(y_true))
+result: total + 10.0 * sum(counts)
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+@pytest.mark.parametrize("scale", [1.0, -1.0])
+def test_a_params_choice_inside_a_scalar_or_weight_branch_is_made_in_the_branch(target, scale):
+    module = types.ModuleType(f"nested_{target}")
+    exec(compile(generate_from_text(NESTED, "n.yaml", target), "n.py", "exec"), module.__dict__)
+    run = driver(target)
+    y_true = np.array([0.0, 1.0, 2.0], np.float32)
+    y_pred = np.array([0.5, -2.0, 3.0], np.float32)  # logits
+    for weights in (None, np.array([1.0, 2.0, 0.5], np.float32)):
+        metric = run.make(module.Nested, scale=scale)
+        run.update(metric, {"y_true": y_true, "y_pred": y_pred}, weights)
+        signed = y_pred if scale > 0 else -y_pred
+        ids = (y_true if scale > 0 else 2.0 - y_true).astype(int)
+        w = np.ones(3) if weights is None else weights
+        expected = np.sum(1 / (1 + np.exp(-signed))) + 10.0 * np.sum(np.bincount(ids, w, minlength=3)[:3])
+        np.testing.assert_allclose(run.result(metric), expected, rtol=1e-5)

@@ -140,3 +140,31 @@ def test_a_count_weighted_by_sample_weights_counts_without_ones_when_unweighted(
         each = np.ones_like(y_true, np.float64) if weights is None else np.broadcast_to(w[:, None], y_true.shape)
         expected = [np.sum(each[y_true == c]) for c in range(3)]
         np.testing.assert_allclose(run.result(metric), expected, rtol=1e-6)
+
+
+PEAK = """
+name: peak
+class_name: Peak
+description: d
+inputs:
+  - {name: y_true, dtype: int32}
+  - {name: y_pred}
+state:
+  peak: {dtype: int32, init: -1000, fold: max}
+  last: {dtype: int32, fold: assign}
+update:
+  peak: max(y_true)
+  last: sum(y_true)
+result: cast(peak, float) + 1000.0 * cast(last, float)
+"""
+
+
+def test_an_int32_state_given_a_value_keeps_its_dtype():
+    """max/min/assign folds give the state a value the update made (int64 here): it is cast to the state's dtype,
+    as `+=` keeps it in place, so that processes syncing it agree."""
+    module = types.ModuleType("peak_torchmetrics")
+    exec(compile(generate_from_text(PEAK, "p.yaml", "torchmetrics"), "p.py", "exec"), module.__dict__)
+    metric = module.Peak()
+    metric.update(torch.tensor([0.0, 0.0]), torch.tensor([3, 7]))
+    assert metric.peak.dtype == torch.int32 and metric.last.dtype == torch.int32
+    assert metric.compute().item() == 7 + 1000.0 * 10

@@ -59,7 +59,10 @@ class _Chooser:
     def choose(self, e: ir.Expr, owner: str, shapes: "_Shapes", guards: tuple[ir.Expr, ...] = ()) -> ir.Expr:
         """``e`` with its wheres on the params' tests rewritten; ``guards``: the params' tests it is computed
         under (a branch of `... if thresholds is None else where(...)` only knows thresholds is not None)."""
-        if isinstance(e, ir.Select):  # its cond is a param's test: each branch is computed only where it says
+        # a choice on the params' test: each branch is computed only where it says (a choice on a tensor, as
+        # branch_on_scalar writes, or on has_sample_weight(), as unweighted_counts does, guards nothing the
+        # constructor knows)
+        if isinstance(e, ir.Select) and e.cond.type.is_static and _of_params_alone(e.cond):
             return dataclasses.replace(
                 e,
                 then=self.choose(e.then, owner, shapes, guards + (e.cond,)),

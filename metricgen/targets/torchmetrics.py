@@ -123,7 +123,10 @@ class TorchMetricsTarget(Target):
             rows = f"self.{state.rows_variable}"
             return [f"{var}, {rows} = _append_rows({var}, {rows}, {value}, type(self).__name__, {state.name!r})"]
         if state.fold == "add":
-            return [f"{var} += {value}"]
+            return [f"{var} += {value}"]  # in place: the state keeps its dtype
+        if state.dtype in ("int32", "int64"):
+            # the language's int32 values are int64 here (see dtype): a state given one keeps its declared dtype
+            value = f"({value}).to({self.state_dtype(state.dtype)})"
         if state.fold == "assign":
             return [f"{var} = {value}"]
         extreme = "maximum" if state.fold == "max" else "minimum"

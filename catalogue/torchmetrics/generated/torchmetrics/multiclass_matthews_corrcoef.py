@@ -49,9 +49,8 @@ def _shifted_ids(segment_ids, num_segments):
 def _count_ids(ids, length, dtype):
     """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
     ids = _shifted_ids(ids, length)
-    if (
-        ids.device.type == "cpu"
-    ):  # one pass without weights; on CUDA bincount syncs with the host (_segment_sum)
+    # one pass without weights; on CUDA bincount syncs with the host (see _segment_sum)
+    if ids.device.type == "cpu":
         return torch.bincount(ids, minlength=length + 2)[1 : length + 1].to(dtype)
     counts = torch.zeros(length + 2, dtype=dtype, device=ids.device)
     return counts.index_add_(0, ids, torch.ones_like(ids, dtype=dtype))[1 : length + 1]
