@@ -168,3 +168,18 @@ def test_an_int32_state_given_a_value_keeps_its_dtype():
     metric.update(torch.tensor([0.0, 0.0]), torch.tensor([3, 7]))
     assert metric.peak.dtype == torch.int32 and metric.last.dtype == torch.int32
     assert metric.compute().item() == 7 + 1000.0 * 10
+
+
+def test_a_reduction_added_to_a_state_needs_no_new_axis_on_the_torch_target():
+    """passes/fold_scalars: `total += sum(x)[None]` is `total += sum(x)` where `+=` is torch's in-place add (it
+    broadcasts); the numbers, with one output and several, are checked against torchmetrics' MeanSquaredError in
+    tests/test_torchmetrics_catalogue.py."""
+    from pathlib import Path
+
+    from metricgen.loader import load_spec_file
+    from metricgen.compiler import generate
+
+    spec = Path(__file__).resolve().parents[1] / "catalogue" / "torchmetrics" / "specs" / "mean_squared_error.yaml"
+    torch_update = generate(load_spec_file(spec), "torchmetrics").split("def update(", 1)[1].split("def compute(")[0]
+    assert "[None]" not in torch_update, torch_update
+    assert "[None]" in generate(load_spec_file(spec), "tf")  # assign_add needs the state's shape

@@ -15,6 +15,7 @@ from . import (
     branch_on_scalar,
     choose_at_construction,
     compute_where_read,
+    fold_scalars,
     ones_without_cast,
     plain_division,
     split_weighted_sum,
@@ -40,6 +41,7 @@ PASSES = (
     Pass("plain_division", plain_division.applies_to, plain_division.run),
     Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),
     Pass("ones_without_cast", ones_without_cast.applies_to, ones_without_cast.run),
+    Pass("fold_scalars", fold_scalars.applies_to, fold_scalars.run),
 )
 
 

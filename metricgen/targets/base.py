@@ -65,6 +65,8 @@ class Target(abc.ABC):
     #: whether a choice on a one-element tensor may be read back and made in Python (an eager target, where only
     #: the branch taken then runs: passes/branch_on_scalar.py)
     branches_on_scalars: bool = False
+    #: whether an `add` state's fold is an in-place add that broadcasts its value (passes/fold_scalars.py)
+    folds_broadcast: bool = False
 
     #: its column of the function table: how each function it can express is written, by function name, in the
     #: table's order (``FUNCTIONS`` of targets/<name>_functions.py). A function it has no entry for is refused,

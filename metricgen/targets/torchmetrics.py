@@ -90,6 +90,7 @@ class TorchMetricsTarget(Target):
     # `sigmoid(x) if logits else x`, as torchmetrics' own `if not torch.all((preds >= 0) * (preds <= 1))`: the
     # test is read back (a sync on CUDA, as torchmetrics'), and the sigmoid runs only for logits
     branches_on_scalars = True
+    folds_broadcast = True  # `self.total += value`: add_, which broadcasts a value without axes
     constructor_docs = (("kwargs", "passed to torchmetrics.Metric (dist_sync_on_step, sync_on_compute, ...)."),)
     example_result_name = "compute()"
 

@@ -111,14 +111,14 @@ class LogCoshError(Metric):
             else None
         )
         self.sum_error += (
-            _weighted_sum(log_cosh, sample_weight)[None]
+            _weighted_sum(log_cosh, sample_weight)
             if self.num_outputs == 1
             else torch.sum(
                 weights * torch.reshape(log_cosh, (-1, self.num_outputs)), dim=0
             )
         )
         self.total += (
-            _weighted_count(target, sample_weight, self.dtype)[None]
+            _weighted_count(target, sample_weight, self.dtype)
             if self.num_outputs == 1
             else torch.sum(weights, dim=0)
         )

@@ -106,14 +106,14 @@ class MeanAbsoluteError(Metric):
             else None
         )
         self.sum_error += (
-            _weighted_sum(error, sample_weight)[None]
+            _weighted_sum(error, sample_weight)
             if self.num_outputs == 1
             else torch.sum(
                 weights * torch.reshape(error, (-1, self.num_outputs)), dim=0
             )
         )
         self.total += (
-            _weighted_count(target, sample_weight, self.dtype)[None]
+            _weighted_count(target, sample_weight, self.dtype)
             if self.num_outputs == 1
             else torch.sum(weights, dim=0)
         )
