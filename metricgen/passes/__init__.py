@@ -35,8 +35,8 @@ class Pass:
 
 PASSES = (
     Pass("unweighted_counts", unweighted_counts.applies_to, unweighted_counts.run),
-    Pass("branch_on_scalar", branch_on_scalar.applies_to, branch_on_scalar.run),
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
+    Pass("branch_on_scalar", branch_on_scalar.applies_to, branch_on_scalar.run),
     Pass("compute_where_read", compute_where_read.applies_to, compute_where_read.run),
     Pass("plain_division", plain_division.applies_to, plain_division.run),
     Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),

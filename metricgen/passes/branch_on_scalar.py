@@ -6,19 +6,20 @@ batch, probabilities too (the calibration errors: a softmax over the classes). t
 Python and applies it only to logits. On an eager target the choice can be made so too: `c` is one element (a
 reduction over every axis, `any` or `all`), read back to choose, and only the chosen branch is computed.
 
-Only where the choice and where() give the same tensor: both branches tensors of the where's dtype, each shaped by
-the same inputs and state through element-wise operations (then neither broadcasts the other, nor does c, which
-has no axes). Applies to the targets that say `branches_on_scalars` (torchmetrics: reading c back syncs with a
-CUDA device, as torchmetrics' own test does; a traced target would have to trace both branches anyway).
+Only where the choice and where() give the same tensor: c one value, and both branches of the where's type and of
+a shape the IR shows to be the same (ir_shapes.one_shape, as choose_at_construction asks; that pass runs first and
+takes the tests of the params alone, which it computes once, in the constructor). Applies to the targets that say
+`branches_on_scalars` (torchmetrics: reading c back syncs with a CUDA device, as torchmetrics' own test does; a
+traced target would have to trace both branches anyway).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from .. import ir
-from ..analysis.shapes import ELEMENT_WISE
+from .ir_shapes import Shapes, one_shape, where_parts
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -29,70 +30,23 @@ def applies_to(target: "Target") -> bool:
 
 
 def run(metric: ir.Metric) -> ir.Metric:
-    update = dict(metric.update_locals)
-    result = dict(metric.result_locals)
-
-    def in_scope(definitions: dict):
+    def in_scope(shapes: Shapes):
         def change(e: ir.Expr) -> ir.Expr:
-            return _branch(e, definitions)
+            where = where_parts(e)
+            if where is None or not e.type.is_tensor or not one_shape(e, where, shapes):
+                return e
+            if shapes.of(where[1]) == ():
+                return e  # between two single values where() is one op, and a number branch would need a tensor
+            return ir.Select(e.type, *where)
 
         return change
 
-    up, res = in_scope(update), in_scope(result)  # each scope's references are to its own definitions
+    # each scope's references are to its own definitions
+    update, result = in_scope(Shapes(dict(metric.update_locals))), in_scope(Shapes(dict(metric.result_locals)))
     return dataclasses.replace(
         metric,
-        update_locals=[(n, ir.rewrite(e, up)) for n, e in metric.update_locals],
-        updates=[(s, ir.rewrite(e, up)) for s, e in metric.updates],
-        result_locals=[(n, ir.rewrite(e, res)) for n, e in metric.result_locals],
-        result=ir.rewrite(metric.result, res),
+        update_locals=[(n, ir.rewrite(e, update)) for n, e in metric.update_locals],
+        updates=[(s, ir.rewrite(e, update)) for s, e in metric.updates],
+        result_locals=[(n, ir.rewrite(e, result)) for n, e in metric.result_locals],
+        result=ir.rewrite(metric.result, result),
     )
-
-
-def _branch(e: ir.Expr, definitions: dict) -> ir.Expr:
-    if not (isinstance(e, ir.Apply) and e.function == "where" and e.type.is_tensor):
-        return e
-    cond, a, b = e.arg("cond"), e.arg("a"), e.arg("b")
-    if not (_one_element(cond, definitions) and a.type == e.type and b.type == e.type):
-        return e
-    shape_a, shape_b = _sources(a, definitions), _sources(b, definitions)
-    if shape_a is None or not shape_a or shape_a != shape_b:
-        return e
-    return ir.Select(e.type, cond, a, b)
-
-
-def _one_element(e: ir.Expr, definitions: dict) -> bool:
-    """Whether ``e`` is a tensor with no axes: any/all over every axis (through definitions)."""
-    if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
-        return _one_element(definitions[e.name], definitions)
-    if isinstance(e, ir.Select) and e.cond.type.is_static:  # chosen by the params: one element either way
-        return _one_element(e.then, definitions) and _one_element(e.orelse, definitions)
-    if isinstance(e, ir.Apply) and e.function in ("any", "all"):
-        keepdims = e.arg("keepdims")
-        return e.arg("axis") is None and (keepdims is None or (isinstance(keepdims, ir.Literal) and not keepdims.value))
-    return False
-
-
-def _sources(e: ir.Expr, definitions: dict) -> Optional[frozenset]:
-    """The inputs and state whose shapes broadcast to ``e``'s, through element-wise operations and definitions;
-    None where ``e`` is made otherwise (a reduction, an index, a constant's choice)."""
-    if isinstance(e, ir.Ref) and e.kind in ("input", "state"):
-        return frozenset({(e.kind, e.name)})
-    if isinstance(e, ir.Ref) and e.kind == "local":
-        return _sources(definitions[e.name], definitions) if e.name in definitions else None
-    if e.type.is_static:
-        return frozenset()
-    if isinstance(e, ir.Cast):
-        parts: tuple = (e.x,)
-    elif isinstance(e, ir.Operator):
-        parts = e.operands
-    elif isinstance(e, ir.Apply) and e.function in ELEMENT_WISE:
-        parts = tuple(v for _, v in e.args if v is not None and v.type.is_tensor)
-    else:
-        return None
-    found: frozenset = frozenset()
-    for part in parts:
-        more = _sources(part, definitions)
-        if more is None:
-            return None
-        found |= more
-    return found
