@@ -19,7 +19,7 @@ ELEMENT_WISE = frozenset(
     "abs sign square negative sqrt log log1p exp floor ceil round sigmoid softplus rsqrt isnan isinf clip maximum "
     "minimum safe_div true_divide where sample_weights ones_like cast cumsum log_softmax argsort sort flip".split()
 )
-_SCALAR = frozenset("weighted_sum weighted_count size shape".split())
+ONE_NUMBER = frozenset("weighted_sum weighted_count weighted_sum_of_pair size shape".split())
 REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
 
 
@@ -48,7 +48,7 @@ def shape_sources(expr: ir.Expr, where: Scope) -> Optional[list[ir.Expr]]:
         then, orelse = shape_sources(expr.then, where), shape_sources(expr.orelse, where)
         return then if then is not None and then == orelse else None
     elif isinstance(expr, ir.Apply) and (
-        expr.function in _SCALAR
+        expr.function in ONE_NUMBER
         or (expr.function in REDUCTIONS and expr.arg("axis") is None and not _is_true(expr.arg("keepdims")))
     ):
         return []

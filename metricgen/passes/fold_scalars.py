@@ -15,12 +15,10 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from .. import ir
-from ..analysis.shapes import REDUCTIONS
+from .ir_shapes import Shapes
 
 if TYPE_CHECKING:
     from ..targets.base import Target
-
-_ONE_NUMBER = frozenset({"weighted_sum", "weighted_count", "weighted_sum_of_pair"})
 
 
 def applies_to(target: "Target") -> bool:
@@ -28,26 +26,14 @@ def applies_to(target: "Target") -> bool:
 
 
 def run(metric: ir.Metric) -> ir.Metric:
-    updates = [(s, _without_new_axis(e) if s.fold == "add" and not s.is_buffer else e) for s, e in metric.updates]
+    shapes = Shapes(dict(metric.update_locals))
+
+    def without_new_axis(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Select) and e.cond.type.is_static:
+            return dataclasses.replace(e, then=without_new_axis(e.then), orelse=without_new_axis(e.orelse))
+        if isinstance(e, ir.Subscript) and e.items == ("None",) and e.value.type == e.type:
+            return e.value if shapes.of(e.value) == () else e  # one number: no axes
+        return e
+
+    updates = [(s, without_new_axis(e) if s.fold == "add" and not s.is_buffer else e) for s, e in metric.updates]
     return dataclasses.replace(metric, updates=updates)
-
-
-def _without_new_axis(e: ir.Expr) -> ir.Expr:
-    if isinstance(e, ir.Select) and e.cond.type.is_static:
-        return dataclasses.replace(e, then=_without_new_axis(e.then), orelse=_without_new_axis(e.orelse))
-    if isinstance(e, ir.Subscript) and e.items == ("None",) and _one_number(e.value) and e.value.type == e.type:
-        return e.value
-    return e
-
-
-def _one_number(e: ir.Expr) -> bool:
-    """A tensor without axes: a reduction over every axis (no keepdims), or a weighted sum or count."""
-    if not isinstance(e, ir.Apply):
-        return False
-    if e.function in _ONE_NUMBER:
-        return True
-    if e.function in REDUCTIONS:
-        keepdims = e.arg("keepdims")
-        no_keepdims = keepdims is None or (isinstance(keepdims, ir.Literal) and not keepdims.value)
-        return e.arg("axis") is None and no_keepdims
-    return False

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Optional, Union
 
 from .. import ir
-from ..analysis.shapes import ELEMENT_WISE, REDUCTIONS
+from ..analysis.shapes import ELEMENT_WISE, ONE_NUMBER, REDUCTIONS
 
 
 def where_parts(e: ir.Expr) -> Optional[tuple[ir.Expr, ir.Expr, ir.Expr]]:
@@ -74,6 +74,8 @@ class Shapes:
         return None
 
     def applied(self, e: ir.Apply) -> Optional[Shape]:
+        if e.function in ONE_NUMBER:
+            return ()
         if e.function in ELEMENT_WISE:
             return _broadcast([self.of(x) for _, x in e.args if x is not None and x.type.is_tensor])
         if e.function in REDUCTIONS:
