@@ -13,6 +13,7 @@ import pytest
 from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
 from drivers import driver
 from metricgen.compiler import generate_from_text
+from support import module_of
 
 SPEC = """
 name: probe
@@ -43,9 +44,7 @@ def _update_code(target: str) -> str:
 
 
 def _module(target: str) -> types.ModuleType:
-    module = types.ModuleType(f"branch_on_scalar_{target}")
-    exec(compile(generate_from_text(SPEC, "p.yaml", target), "p.py", "exec"), module.__dict__)
-    return module
+    return module_of(generate_from_text(SPEC, "p.yaml", target), f"branch_on_scalar_{target}")
 
 
 def _expected(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -119,8 +118,7 @@ result: total + 10.0 * sum(counts)
 @pytest.mark.parametrize("target", EVERY_TARGET)
 @pytest.mark.parametrize("scale", [1.0, -1.0])
 def test_a_params_choice_inside_a_scalar_or_weight_branch_is_made_in_the_branch(target, scale):
-    module = types.ModuleType(f"nested_{target}")
-    exec(compile(generate_from_text(NESTED, "n.yaml", target), "n.py", "exec"), module.__dict__)
+    module = module_of(generate_from_text(NESTED, "n.yaml", target), f"nested_{target}")
     run = driver(target)
     y_true = np.array([0.0, 1.0, 2.0], np.float32)
     y_pred = np.array([0.5, -2.0, 3.0], np.float32)  # logits

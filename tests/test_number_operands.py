@@ -14,6 +14,7 @@ import pytest
 from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
 from drivers import driver
 from metricgen.compiler import generate_from_text
+from support import module_of
 
 SPEC = """
 name: probe
@@ -39,9 +40,7 @@ result: halves + 10.0 * labels + 100.0 * flags + 1000.0 * bounded
 
 
 def module_for(target: str) -> types.ModuleType:
-    module = types.ModuleType(f"number_operands_{target}")
-    exec(compile(generate_from_text(SPEC, "p.yaml", target), "p.py", "exec"), module.__dict__)
-    return module
+    return module_of(generate_from_text(SPEC, "p.yaml", target), f"number_operands_{target}")
 
 
 def expected(y_true: np.ndarray, y_pred: np.ndarray, fill: int) -> float:
@@ -108,8 +107,7 @@ def test_linspace_takes_its_bounds_as_numbers_on_the_torchmetrics_target(target)
     source = generate_from_text(BINS, "b.yaml", target)
     if target == "torchmetrics":
         assert "0.0, 1.0, self.n + 1, dtype=self.dtype" in source and "torch.tensor(" not in source, source
-    module = types.ModuleType(f"bins_{target}")
-    exec(compile(source, "b.py", "exec"), module.__dict__)
+    module = module_of(source, f"bins_{target}")
     run = driver(target)
     metric = run.make(module.Bins, n=4)
     y_pred = np.array([0.0, 0.3, 0.5, 0.99, 1.0], np.float32)

@@ -18,6 +18,7 @@ import pytest
 from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
 from drivers import driver
 from metricgen.compiler import generate_from_text
+from support import module_of
 
 torch = pytest.importorskip("torch")
 
@@ -46,9 +47,7 @@ result: counts / cast(seen, float)
 
 
 def _module(target: str) -> types.ModuleType:
-    module = types.ModuleType(f"torch_index_dtype_{target}")
-    exec(compile(generate_from_text(SPEC, "p.yaml", target), "p.py", "exec"), module.__dict__)
-    return module
+    return module_of(generate_from_text(SPEC, "p.yaml", target), f"torch_index_dtype_{target}")
 
 
 def test_int32_values_are_int64_on_the_torch_target_and_states_keep_their_dtype():
@@ -83,8 +82,7 @@ def test_the_numbers_are_the_languages(target, ignore_index):
 
 
 def test_divide_no_nan_is_zero_where_the_denominator_is_and_keeps_gradients():
-    helpers = types.ModuleType("torch_helpers_probe")
-    exec(compile("import torch\n" + _helper("_divide_no_nan"), "h.py", "exec"), helpers.__dict__)
+    helpers = module_of("import torch\n" + _helper("_divide_no_nan"), "torch_helpers_probe")
     a = torch.tensor([1.0, 0.0, float("nan"), 2.0, -3.0], requires_grad=True)
     b = torch.tensor([0.0, 0.0, 1.0, 4.0, 0.0])
     out = helpers._divide_no_nan(a, b)
@@ -128,8 +126,7 @@ def test_a_count_weighted_by_sample_weights_counts_without_ones_when_unweighted(
     source = generate_from_text(COUNTS, "c.yaml", target)
     if target == "torchmetrics":
         assert "_count_ids(" in source and "if sample_weight is not None" in source, source
-    module = types.ModuleType(f"counts_{target}")
-    exec(compile(source, "c.py", "exec"), module.__dict__)
+    module = module_of(source, f"counts_{target}")
     run = driver(target)
     y_true = np.array([[0, 2], [2, 5], [-1, 1]], np.int32)
     y_pred = np.zeros((3, 2), np.float32)
@@ -162,8 +159,7 @@ result: cast(peak, float) + 1000.0 * cast(last, float)
 def test_an_int32_state_given_a_value_keeps_its_dtype():
     """max/min/assign folds give the state a value the update made (int64 here): it is cast to the state's dtype,
     as `+=` keeps it in place, so that processes syncing it agree."""
-    module = types.ModuleType("peak_torchmetrics")
-    exec(compile(generate_from_text(PEAK, "p.yaml", "torchmetrics"), "p.py", "exec"), module.__dict__)
+    module = module_of(generate_from_text(PEAK, "p.yaml", "torchmetrics"), "peak_torchmetrics")
     metric = module.Peak()
     metric.update(torch.tensor([0.0, 0.0]), torch.tensor([3, 7]))
     assert metric.peak.dtype == torch.int32 and metric.last.dtype == torch.int32
