@@ -400,6 +400,14 @@ define(
     "x sorted along `axis`.",
 )
 define(
+    "rankdata",
+    (_x(Kind.FLOAT), Arg("axis", Kind.AXIS, -1)),
+    numeric,
+    "Each value's rank along `axis`, 1 for the smallest; tied values share the mean of their ranks "
+    "(scipy.stats.rankdata's 'average'). A NaN's rank is NaN, and it ranks above every number, +inf too "
+    "(scipy's nan_policy='omit').",
+)
+define(
     "top_k",
     (_x(), Arg("k", Kind.COUNT)),
     numeric,

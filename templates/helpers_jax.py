@@ -87,6 +87,23 @@ def _in_top_k(targets, predictions, k):
     return in_range & finite & (jnp.sum(predictions > target_score, axis=-1) < k)
 
 
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN. jnp.searchsorted takes one axis: vectorised over the others.
+    """
+    rows = jnp.moveaxis(x, axis, -1)
+    nan = jnp.isnan(rows)
+    numbers = jnp.where(nan, jnp.inf, rows)
+    ordered = jnp.sort(numbers, axis=-1)
+    search = jnp.vectorize(jnp.searchsorted, signature="(n),(n)->(n)", excluded={"side"})
+    numbers_kept = rows.shape[-1] - jnp.sum(nan, axis=-1, keepdims=True)
+    last = jnp.minimum(search(ordered, numbers, side="right"), numbers_kept)
+    ranks = (search(ordered, numbers, side="left") + last + 1).astype(x.dtype) / 2
+    return jnp.moveaxis(jnp.where(nan, rows, ranks), -1, axis)
+
+
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (JAX's shapes are static, so it runs when traced); returns the batch, as the
     other targets do."""

@@ -199,6 +199,29 @@ def _in_top_k(targets, predictions, k):
     return ops.logical_and(ops.logical_and(in_range, finite), ranked_above < k)
 
 
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN. ops.searchsorted takes one axis: mapped over the others.
+    """
+    rows = ops.moveaxis(x, axis, -1)
+    nan = ops.isnan(rows)
+    numbers = ops.where(nan, float("inf"), rows)
+    flat = ops.reshape(numbers, (-1, ops.shape(numbers)[-1]))
+    places = ops.vectorized_map(
+        lambda pair: ops.stack(
+            [ops.searchsorted(pair[0], pair[1], side="left"), ops.searchsorted(pair[0], pair[1], side="right")]
+        ),
+        (ops.sort(flat, axis=-1), flat),
+    )
+    first = ops.reshape(places[:, 0], ops.shape(numbers))
+    numbers_kept = ops.shape(numbers)[-1] - ops.sum(ops.cast(nan, "int32"), axis=-1, keepdims=True)
+    last = ops.minimum(ops.reshape(places[:, 1], ops.shape(numbers)), numbers_kept)
+    ranks = ops.cast(first + last + 1, x.dtype) / 2
+    return ops.moveaxis(ops.where(nan, rows, ranks), -1, axis)
+
+
 def _append_rows(buffer, rows, values, metric, name, count=None):
     """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
     sample buffer `buffer` after the `rows` it holds, and counts them. On the TensorFlow backend under

@@ -173,6 +173,26 @@ def _in_top_k(targets, predictions, k):
     return in_range & finite & (ranked_above < k)
 
 
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort
+    leaves NaN anywhere)."""
+    rank = x.shape.rank
+    axis %= rank
+    perm = [a for a in range(rank) if a != axis] + [axis]  # the ranked axis last, where tf.searchsorted looks
+    rows = tf.transpose(x, perm)
+    nan = tf.math.is_nan(rows)
+    numbers = tf.where(nan, tf.constant(float("inf"), x.dtype), rows)
+    ordered = tf.sort(numbers)
+    first = tf.searchsorted(ordered, numbers, side="left")
+    numbers_kept = tf.shape(rows)[-1] - tf.reduce_sum(tf.cast(nan, tf.int32), -1, keepdims=True)
+    last = tf.minimum(tf.searchsorted(ordered, numbers, side="right"), numbers_kept)
+    ranks = tf.cast(first + last + 1, x.dtype) / 2
+    return tf.transpose(tf.where(nan, rows, ranks), tf.math.invert_permutation(perm))
+
+
 def _append_rows(buffer, rows, values, metric, name, count=None):
     """Writes `values` (a batch of rows; with `count`, only its first `count`: another buffer's) into the
     sample buffer `buffer` after the `rows` it holds, and counts them. Under tf.distribute every replica's rows

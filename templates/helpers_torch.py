@@ -149,6 +149,23 @@ def _in_top_k(targets, predictions, k):
     return in_range & finite & ((predictions > target_score).sum(-1) < k)
 
 
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN."""
+    rows = torch.movedim(x, axis, -1)
+    nan = torch.isnan(rows)
+    numbers = torch.where(nan, float("inf"), rows).contiguous()
+    ordered = torch.sort(numbers).values
+    first = torch.searchsorted(ordered, numbers)
+    last = torch.minimum(
+        torch.searchsorted(ordered, numbers, right=True), rows.shape[-1] - torch.sum(nan, -1, keepdim=True)
+    )
+    ranks = (first + last + 1).to(x.dtype) / 2
+    return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
+
+
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)

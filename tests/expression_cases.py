@@ -8,6 +8,7 @@ params scale (float 0.5), n (int 3) and flag (bool True); its value is computed 
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 
 
 def probe_spec(expression: str, lets: str = "") -> str:
@@ -187,6 +188,20 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
             float
         ),
         "cast(argsort(cast(i, float), axis=0, descending=True), float)": np.argsort(-I, 0, kind="stable").astype(float),
+        # clip's bounds as numbers, tensors, or one of each (torch.clamp takes both of one kind), of a number too
+        "clip(x, -1.0, max(x) / 2)": np.clip(X, -1.0, X.max() / 2),
+        "clip(x, min(x) / 2, 1)": np.clip(X, X.min() / 2, 1.0),
+        "clip(2.5, min(x), 1.5)": np.array(1.5),
+        "clip(i, 1, 2)": np.clip(I, 1, 2).astype(float),
+        # average ranks: ties share the mean of theirs; a NaN (log of a negative) ranks NaN, above every number (+inf too)
+        "rankdata(x)": scipy.stats.rankdata(X, axis=-1),
+        "rankdata(floor(x / 2), axis=0)": scipy.stats.rankdata(np.floor(X / 2), axis=0),
+        "rankdata(i)": scipy.stats.rankdata(I, axis=-1),
+        "rankdata(log(x), axis=1)": scipy.stats.rankdata(np.log(X), axis=1, nan_policy="omit"),
+        "rankdata(where(b, true_divide(x, x * 0), log(x)), axis=1)": scipy.stats.rankdata(
+            np.where(B, np.inf, np.log(X)), axis=1, nan_policy="omit"
+        ),
+        "rankdata(expand_dims(x, 0), axis=1)": scipy.stats.rankdata(X[None], axis=1),
     }
 
 # sample weights of lower, equal and one higher rank than the values (x is [3, 4])

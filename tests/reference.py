@@ -19,6 +19,7 @@ import math
 from typing import Any, Optional
 
 import numpy as np
+import scipy.stats
 
 from metricgen import ir
 
@@ -103,6 +104,11 @@ def _argsort(x, axis, descending):
     return np.argsort(x, axis=axis, kind="stable")
 
 
+def _rankdata(x, axis):
+    """scipy's average ranks; a NaN's rank is NaN and ranks above every number (README)."""
+    return scipy.stats.rankdata(x, method="average", axis=axis, nan_policy="omit")
+
+
 def _in_top_k(targets, predictions, k):
     """Whether each row's target is among its k largest predictions; a tie at the k-th place counts in
     (silent on out-of-range targets: False, as tf.math.in_top_k)."""
@@ -175,6 +181,7 @@ FUNCTIONS = {
     "argmin": lambda a: np.argmin(a["x"], axis=a["axis"]),
     "argsort": lambda a: _argsort(a["x"], a["axis"], a["descending"]),
     "sort": lambda a: np.take_along_axis(a["x"], _argsort(a["x"], a["axis"], a["descending"]), a["axis"]),
+    "rankdata": lambda a: _rankdata(a["x"], a["axis"]),
     "top_k": lambda a: -np.sort(-a["x"], axis=-1)[..., : a["k"]],
     "in_top_k": lambda a: _in_top_k(a["targets"], a["predictions"], a["k"]),
     "one_hot": lambda a: _one_hot(a["indices"], a["depth"]),

@@ -193,6 +193,7 @@ class Generator:
                 texts.append(
                     f"take_along_axis({a.text}, argsort({key.text}, descending={self.choose(['True', 'False'])}))"
                 )
+                texts.append(f"rankdata({key.text}, axis={self.choose(['0', '-1'])})")
             return Node(self.choose(texts), "f", self.keep(a))
         if kind == "param":
             return Node(

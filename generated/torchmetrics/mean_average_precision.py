@@ -172,9 +172,7 @@ class MeanAveragePrecision(Metric):
         )
         weight = _weights_like(preds, sample_weight, self.dtype)
         bucket = torch.clamp(
-            torch.ceil(preds * (self.num_thresholds - 1)),
-            torch.tensor(0, dtype=self.dtype, device=self.device),
-            torch.tensor(self.num_thresholds, dtype=self.dtype, device=self.device),
+            torch.ceil(preds * (self.num_thresholds - 1)), 0, self.num_thresholds
         ).to(torch.int64)
         segment = bucket * self.num_classes + torch.arange(
             self.num_classes, dtype=torch.int64, device=self.device

@@ -109,8 +109,8 @@ class WeightedLossMetric(Metric):
         target_bbox = torch.as_tensor(target_bbox, dtype=self.dtype, device=self.device)
         probabilities = torch.clamp(
             _divide_no_nan(output_cls, torch.sum(output_cls, dim=-1, keepdim=True)),
-            torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-            torch.tensor(1 - 1e-07, dtype=self.dtype, device=self.device),
+            1e-07,
+            1 - 1e-07,
         )
         cross_entropy = -torch.sum(target_cls * torch.log(probabilities), dim=-1)
         box_error = torch.mean(torch.abs(target_bbox - output_bbox), dim=-1)

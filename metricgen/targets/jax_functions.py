@@ -66,6 +66,7 @@ FUNCTIONS: dict[str, Lowering] = {
         f"jnp.flip(jnp.sort({a['x']}, axis={a['axis']}), axis={a['axis']})",
         f"jnp.sort({a['x']}, axis={a['axis']})",
     ),
+    "rankdata": call("_rankdata", "x", "axis"),
     "top_k": lambda a: f"jax.lax.top_k({a['x']}, {a['k']})[0]",
     "in_top_k": call("_in_top_k", "targets", "predictions", "k"),
     "one_hot": call("jax.nn.one_hot", "indices", "depth", dtype=OUT_DTYPE),

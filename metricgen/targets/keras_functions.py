@@ -97,6 +97,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "argmin": _int32(call("ops.argmin", "x", axis="axis")),
     "argsort": _argsort,
     "sort": _sort,
+    "rankdata": call("_rankdata", "x", "axis"),
     "top_k": lambda a: f"ops.top_k({a['x']}, k={a['k']})[0]",
     "in_top_k": call("_in_top_k", "targets", "predictions", "k"),
     "one_hot": call("ops.one_hot", "indices", "depth", dtype=OUT_DTYPE),

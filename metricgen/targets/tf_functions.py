@@ -75,6 +75,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "sort": lambda a: "tf.sort({}, axis={}, direction={})".format(
         a["x"], a["axis"], _sort_direction(a.atom("descending"))
     ),
+    "rankdata": call("_rankdata", "x", "axis"),
     "top_k": lambda a: f"tf.math.top_k({a['x']}, k={a['k']}).values",
     "in_top_k": call("_in_top_k", "targets", "predictions", "k"),
     "one_hot": call("tf.one_hot", "indices", "depth", dtype=OUT_DTYPE),

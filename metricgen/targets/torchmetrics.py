@@ -85,7 +85,7 @@ class TorchMetricsTarget(Target):
     update_method = "update"
     # torch.where(c, x, 0.0): one op; torch.tensor(0.0, ...) for the 0.0 was three more on every call (and
     # maximum(x, 1) is torch.clamp(x, min=1))
-    scalar_operands = frozenset({"where", "maximum", "minimum"})
+    scalar_operands = frozenset({"where", "maximum", "minimum", "clip"})
     number_operands = frozenset({"linspace"})
     # `sigmoid(x) if logits else x`, as torchmetrics' own `if not torch.all((preds >= 0) * (preds <= 1))`: the
     # test is read back (a sync on CUDA, as torchmetrics'), and the sigmoid runs only for logits

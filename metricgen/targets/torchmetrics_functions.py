@@ -41,6 +41,15 @@ def _bounded(fn: str, bound: str) -> Lowering:
     return lower
 
 
+def _clip(a: Args) -> str:
+    """torch.clamp takes its two bounds both as numbers or both as tensors: bounds of each kind are two clamps,
+    and a number to clip is made a tensor (see scalar_operands)."""
+    x = f"torch.tensor({a['x']}, dtype={a.out_dtype}, device=self.device)" if "x" in a.numbers else a["x"]
+    if ("lo" in a.numbers) == ("hi" in a.numbers):
+        return f"torch.clamp({x}, {a['lo']}, {a['hi']})"
+    return f"torch.clamp(torch.clamp({x}, min={a['lo']}), max={a['hi']})"
+
+
 def _extreme(a: Args, largest: bool) -> str:
     """max (min) over axis; of nothing, the lowest (highest) value of the language's dtype, which for int32 is not
     that of the int64 it is written in here (see TorchmetricsTarget.dtype)."""
@@ -92,7 +101,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "isinf": call("torch.isinf", "x"),
     "log_softmax": call("torch.log_softmax", "x", dim="axis"),
     "logsumexp": _logsumexp,
-    "clip": call("torch.clamp", "x", "lo", "hi"),
+    "clip": _clip,
     "maximum": _bounded("torch.maximum", "min"),
     "minimum": _bounded("torch.minimum", "max"),
     "safe_div": call("_divide_no_nan", "a", "b"),
@@ -113,6 +122,7 @@ FUNCTIONS: dict[str, Lowering] = {
         stable=Code("True"),
     ),
     "sort": lambda a: f"torch.sort({a.atom('x')}.contiguous(), dim={a['axis']}, descending={a['descending']}).values",
+    "rankdata": call("_rankdata", "x", "axis"),
     "top_k": lambda a: f"torch.topk({a['x']}, k={a['k']}).values",
     "in_top_k": call("_in_top_k", "targets", "predictions", "k"),
     "one_hot": call("_one_hot", "indices", "depth", OUT_DTYPE),

@@ -18,44 +18,35 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
-def _segment_sum(data, segment_ids, num_segments):
-    """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
-    the end). For many values (at least 16384, and at least one per segment) with one shape as their ids and a
-    dtype the bincount kernel takes, it is one DenseBincount: on CPU the scatter-add is 3 to 10 times slower
-    there (and no faster under XLA); for fewer values the scatter-add, whose cost does not grow with the
-    number of segments, is the faster."""
-    kinds = (tf.float32, tf.float64, tf.int32, tf.int64)
-    count = data.shape.num_elements()
-    few = (
-        count is not None
-        and isinstance(num_segments, int)
-        and count < max(num_segments, 16384)
-    )
-    if (
-        few
-        or data.shape.rank is None
-        or data.shape.rank != segment_ids.shape.rank
-        or data.dtype not in kinds
-    ):
-        ids = tf.where(segment_ids < num_segments, segment_ids, -1)
-        return tf.math.unsorted_segment_sum(data, ids, num_segments)
-    ids = tf.reshape(segment_ids, [-1])
-    size = tf.cast(num_segments, ids.dtype)
-    # as unsigned, negative ids are past the end, and every id past the end is sent to `size` (dropped)
-    unsigned = tf.uint32 if ids.dtype == tf.int32 else tf.uint64
-    ids = tf.bitcast(
-        tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype
-    )
-    return tf.raw_ops.DenseBincount(
-        input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
-    )
-
-
 def _after(assertion, value):
     """`value`, computed only once `assertion` has passed: in a graph, ops that do not use the assertion's result
     may run before it, and the shape error it exists to explain would come first."""
     with tf.control_dependencies([assertion] if assertion is not None else []):
         return tf.identity(value)
+
+
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort
+    leaves NaN anywhere)."""
+    rank = x.shape.rank
+    axis %= rank
+    perm = [a for a in range(rank) if a != axis] + [
+        axis
+    ]  # the ranked axis last, where tf.searchsorted looks
+    rows = tf.transpose(x, perm)
+    nan = tf.math.is_nan(rows)
+    numbers = tf.where(nan, tf.constant(float("inf"), x.dtype), rows)
+    ordered = tf.sort(numbers)
+    first = tf.searchsorted(ordered, numbers, side="left")
+    numbers_kept = tf.shape(rows)[-1] - tf.reduce_sum(
+        tf.cast(nan, tf.int32), -1, keepdims=True
+    )
+    last = tf.minimum(tf.searchsorted(ordered, numbers, side="right"), numbers_kept)
+    ranks = tf.cast(first + last + 1, x.dtype) / 2
+    return tf.transpose(tf.where(nan, rows, ranks), tf.math.invert_permutation(perm))
 
 
 def _append_rows(buffer, rows, values, metric, name, count=None):
@@ -202,66 +193,19 @@ class SpearmanCorrCoef(tf.keras.metrics.Metric):
 
     def result(self):
         kept = tf.expand_dims(tf.range(self.max_samples) < self.samples_rows, -1)
-        values = tf.where(
-            kept, self.samples, tf.constant(float("inf"), dtype=self.dtype)
-        )
-        order = tf.argsort(values, axis=0, direction="ASCENDING", stable=True)
-        position = tf.cast(tf.cumsum(tf.ones_like(order), axis=0), self.dtype)
-        sorted_values = tf.experimental.numpy.take_along_axis(values, order, axis=0)
-        starts = tf.concat(
-            [
-                tf.ones_like(sorted_values[:1]) > 0,
-                tf.not_equal(sorted_values[1:], sorted_values[:-1]),
-            ],
-            axis=0,
-        )
-        group = tf.reshape(
-            tf.cumsum(tf.cast(starts, tf.int32), axis=0)
-            - 1
-            + self.max_samples * (tf.cumsum(tf.ones_like(order), axis=1) - 1),
-            (-1,),
-        )
-        mean_position = tf.math.divide_no_nan(
-            _segment_sum(
-                tf.reshape(position, (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-            _segment_sum(
-                tf.reshape(tf.ones_like(position), (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-        )
-        rank = tf.experimental.numpy.take_along_axis(
-            tf.reshape(
-                tf.gather(mean_position, group),
-                (self.max_samples, 2 * self.num_outputs),
-            ),
-            tf.argsort(order, axis=0, direction="ASCENDING", stable=True),
-            axis=0,
+        rank = _rankdata(
+            tf.where(kept, self.samples, tf.constant(float("nan"), dtype=self.dtype)), 0
         )
         n = tf.reduce_sum(tf.cast(kept, self.dtype))
-        centred = tf.where(
-            kept,
-            rank
-            - tf.math.divide_no_nan(
-                tf.reduce_sum(
-                    tf.where(kept, rank, tf.constant(0.0, dtype=self.dtype)), axis=0
-                ),
-                n,
-            ),
-            tf.constant(0.0, dtype=self.dtype),
-        )
+        centred = tf.where(kept, rank - (n + 1) / 2, tf.constant(0.0, dtype=self.dtype))
         x = centred[:, : self.num_outputs]
         y = centred[:, self.num_outputs :]
-        cov = tf.math.divide_no_nan(tf.reduce_sum(x * y, axis=0), n)
         corr = tf.clip_by_value(
             tf.math.divide_no_nan(
-                cov,
-                tf.sqrt(tf.math.divide_no_nan(tf.reduce_sum(x * x, axis=0), n))
-                * tf.sqrt(tf.math.divide_no_nan(tf.reduce_sum(y * y, axis=0), n))
-                + 1e-06,
+                tf.reduce_sum(x * y, axis=0),
+                tf.sqrt(tf.reduce_sum(x * x, axis=0))
+                * tf.sqrt(tf.reduce_sum(y * y, axis=0))
+                + n * 1e-06,
             ),
             tf.constant(-1.0, dtype=self.dtype),
             tf.constant(1.0, dtype=self.dtype),

@@ -439,26 +439,14 @@ class AUC(Metric):
         scores = torch.sigmoid(preds) if self.from_logits else preds
         passed = (
             torch.clamp(
-                torch.ceil(
-                    torch.clamp(
-                        scores,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                    )
-                    * (self.num_thresholds - 1.0)
-                ),
+                torch.ceil(torch.clamp(scores, 0.0, 1.0) * (self.num_thresholds - 1.0)),
                 min=1.0,
             )
             if self.thresholds is None
             else (
                 torch.clamp(
                     torch.ceil(
-                        torch.clamp(
-                            scores,
-                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                        )
-                        * (len(self.thresholds) + 1.0)
+                        torch.clamp(scores, 0.0, 1.0) * (len(self.thresholds) + 1.0)
                     ),
                     min=1.0,
                 )

@@ -103,15 +103,7 @@ class BinaryCrossentropy(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         t = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
-        p = (
-            torch.clamp(
-                preds,
-                torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-                torch.tensor(1.0 - 1e-07, dtype=self.dtype, device=self.device),
-            )
-            if not self.from_logits
-            else None
-        )
+        p = torch.clamp(preds, 1e-07, 1.0 - 1e-07) if not self.from_logits else None
         values = torch.mean(
             (
                 torch.clamp(preds, min=0.0)

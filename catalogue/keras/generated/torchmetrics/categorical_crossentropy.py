@@ -117,8 +117,8 @@ class CategoricalCrossentropy(Metric):
         p = (
             torch.clamp(
                 torch.true_divide(preds, torch.sum(preds, dim=self.axis, keepdim=True)),
-                torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-                torch.tensor(1.0 - 1e-07, dtype=self.dtype, device=self.device),
+                1e-07,
+                1.0 - 1e-07,
             )
             if not self.from_logits
             else None

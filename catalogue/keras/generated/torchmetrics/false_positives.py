@@ -204,11 +204,7 @@ class FalsePositives(Metric):
             else (
                 (
                     torch.ceil(
-                        torch.clamp(
-                            p,
-                            torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                        )
+                        torch.clamp(p, 0.0, 1.0)
                         * (
                             (
                                 len(self.thresholds)

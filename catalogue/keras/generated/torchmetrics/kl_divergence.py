@@ -69,16 +69,8 @@ class KLDivergence(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        t = torch.clamp(
-            target,
-            torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-        )
-        p = torch.clamp(
-            preds,
-            torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-        )
+        t = torch.clamp(target, 1e-07, 1.0)
+        p = torch.clamp(preds, 1e-07, 1.0)
         values = torch.sum(t * torch.log(torch.true_divide(t, p)), dim=-1)
         per_sample = (
             torch.tensor(1.0, dtype=self.dtype, device=self.device)

@@ -235,15 +235,7 @@ class PrecisionAtRecall(Metric):
             )
             if self.num_thresholds == 1
             else (
-                torch.ceil(
-                    torch.clamp(
-                        p,
-                        torch.tensor(0.0, dtype=self.dtype, device=self.device),
-                        torch.tensor(1.0, dtype=self.dtype, device=self.device),
-                    )
-                    * (self.num_thresholds - 1.0)
-                )
-                - 1.0
+                torch.ceil(torch.clamp(p, 0.0, 1.0) * (self.num_thresholds - 1.0)) - 1.0
             ).to(torch.int64)
         )
         passed_positives = _cumsum(

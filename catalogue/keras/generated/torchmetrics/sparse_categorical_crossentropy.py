@@ -126,14 +126,7 @@ class SparseCategoricalCrossentropy(Metric):
             torch.log_softmax(preds, dim=-1)
             if self.from_logits
             else torch.log_softmax(
-                torch.log(
-                    torch.clamp(
-                        preds,
-                        torch.tensor(1e-07, dtype=self.dtype, device=self.device),
-                        torch.tensor(1.0 - 1e-07, dtype=self.dtype, device=self.device),
-                    )
-                ),
-                dim=-1,
+                torch.log(torch.clamp(preds, 1e-07, 1.0 - 1e-07)), dim=-1
             )
         )
         indices = (

@@ -189,13 +189,7 @@ class KendallsTauB(Metric):
             torch.floor(
                 (
                     torch.clamp(
-                        torch.reshape(target, (-1,)),
-                        torch.tensor(
-                            self.actual_min, dtype=self.dtype, device=self.device
-                        ),
-                        torch.tensor(
-                            self.actual_max, dtype=self.dtype, device=self.device
-                        ),
+                        torch.reshape(target, (-1,)), self.actual_min, self.actual_max
                     )
                     - self.actual_min
                 )
@@ -205,22 +199,14 @@ class KendallsTauB(Metric):
                     else 0
                 )
             ),
-            torch.tensor(0, dtype=self.dtype, device=self.device),
-            torch.tensor(
-                self.actual_cutpoints - 2, dtype=self.dtype, device=self.device
-            ),
+            0,
+            self.actual_cutpoints - 2,
         ).to(torch.int64)
         pred_bin = torch.clamp(
             torch.floor(
                 (
                     torch.clamp(
-                        torch.reshape(preds, (-1,)),
-                        torch.tensor(
-                            self.preds_min, dtype=self.dtype, device=self.device
-                        ),
-                        torch.tensor(
-                            self.preds_max, dtype=self.dtype, device=self.device
-                        ),
+                        torch.reshape(preds, (-1,)), self.preds_min, self.preds_max
                     )
                     - self.preds_min
                 )
@@ -230,10 +216,8 @@ class KendallsTauB(Metric):
                     else 0
                 )
             ),
-            torch.tensor(0, dtype=self.dtype, device=self.device),
-            torch.tensor(
-                self.preds_cutpoints - 2, dtype=self.dtype, device=self.device
-            ),
+            0,
+            self.preds_cutpoints - 2,
         ).to(torch.int64)
         self.joint += torch.reshape(
             _count_ids(

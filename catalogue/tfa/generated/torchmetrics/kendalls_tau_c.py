@@ -188,13 +188,7 @@ class KendallsTauC(Metric):
             torch.floor(
                 (
                     torch.clamp(
-                        torch.reshape(target, (-1,)),
-                        torch.tensor(
-                            self.actual_min, dtype=self.dtype, device=self.device
-                        ),
-                        torch.tensor(
-                            self.actual_max, dtype=self.dtype, device=self.device
-                        ),
+                        torch.reshape(target, (-1,)), self.actual_min, self.actual_max
                     )
                     - self.actual_min
                 )
@@ -204,22 +198,14 @@ class KendallsTauC(Metric):
                     else 0
                 )
             ),
-            torch.tensor(0, dtype=self.dtype, device=self.device),
-            torch.tensor(
-                self.actual_cutpoints - 2, dtype=self.dtype, device=self.device
-            ),
+            0,
+            self.actual_cutpoints - 2,
         ).to(torch.int64)
         pred_bin = torch.clamp(
             torch.floor(
                 (
                     torch.clamp(
-                        torch.reshape(preds, (-1,)),
-                        torch.tensor(
-                            self.preds_min, dtype=self.dtype, device=self.device
-                        ),
-                        torch.tensor(
-                            self.preds_max, dtype=self.dtype, device=self.device
-                        ),
+                        torch.reshape(preds, (-1,)), self.preds_min, self.preds_max
                     )
                     - self.preds_min
                 )
@@ -229,10 +215,8 @@ class KendallsTauC(Metric):
                     else 0
                 )
             ),
-            torch.tensor(0, dtype=self.dtype, device=self.device),
-            torch.tensor(
-                self.preds_cutpoints - 2, dtype=self.dtype, device=self.device
-            ),
+            0,
+            self.preds_cutpoints - 2,
         ).to(torch.int64)
         self.joint += torch.reshape(
             _count_ids(

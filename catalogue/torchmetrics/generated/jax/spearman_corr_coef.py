@@ -17,29 +17,23 @@ def _divide_no_nan(a, b):
     )
 
 
-def _cumsum(x, axis, reverse, exclusive):
-    """tf.cumsum in jnp: `reverse` sums from the end, `exclusive` leaves each element out (shifted by one
-    place, not cumsum − x, which loses small values next to large ones)."""
-    if reverse:
-        x = jnp.flip(x, axis=axis)
-    out = jnp.cumsum(x, axis=axis)
-    if exclusive:
-        out = jnp.moveaxis(out, axis, 0)
-        out = jnp.moveaxis(
-            jnp.concatenate([jnp.zeros_like(out[:1]), out[:-1]], axis=0), 0, axis
-        )
-    return jnp.flip(out, axis=axis) if reverse else out
-
-
-def _segment_sum(data, segment_ids, num_segments):
-    """tf.math.unsorted_segment_sum in JAX: ids of any rank (a prefix of data's shape), ids outside
-    0..num_segments-1 dropped."""
-    ids = jnp.reshape(segment_ids, (-1,))
-    data = jnp.reshape(data, ids.shape + data.shape[segment_ids.ndim :])
-    ids = jnp.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
-    )  # the extra segment, dropped
-    return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN. jnp.searchsorted takes one axis: vectorised over the others.
+    """
+    rows = jnp.moveaxis(x, axis, -1)
+    nan = jnp.isnan(rows)
+    numbers = jnp.where(nan, jnp.inf, rows)
+    ordered = jnp.sort(numbers, axis=-1)
+    search = jnp.vectorize(
+        jnp.searchsorted, signature="(n),(n)->(n)", excluded={"side"}
+    )
+    numbers_kept = rows.shape[-1] - jnp.sum(nan, axis=-1, keepdims=True)
+    last = jnp.minimum(search(ordered, numbers, side="right"), numbers_kept)
+    ranks = (search(ordered, numbers, side="left") + last + 1).astype(x.dtype) / 2
+    return jnp.moveaxis(jnp.where(nan, rows, ranks), -1, axis)
 
 
 def _float_dtype(metric, dtype):
@@ -215,68 +209,21 @@ class SpearmanCorrCoef:
 
     def compute(self, state):
         kept = jnp.expand_dims(jnp.arange(self.max_samples) < state.samples_rows, -1)
-        values = jnp.where(
-            kept, state.samples, jnp.asarray(float("inf"), dtype=self.dtype)
-        )
-        order = jnp.argsort(values, axis=0, stable=True, descending=False).astype(
-            jnp.int32
-        )
-        position = _cumsum(jnp.ones_like(order), 0, False, False).astype(self.dtype)
-        sorted_values = jnp.take_along_axis(values, order, axis=0)
-        starts = jnp.concatenate(
-            [
-                jnp.ones_like(sorted_values[:1]) > 0,
-                jnp.not_equal(sorted_values[1:], sorted_values[:-1]),
-            ],
-            axis=0,
-        )
-        group = jnp.reshape(
-            _cumsum(starts.astype(jnp.int32), 0, False, False)
-            - 1
-            + self.max_samples * (_cumsum(jnp.ones_like(order), 1, False, False) - 1),
-            (-1,),
-        )
-        mean_position = _divide_no_nan(
-            _segment_sum(
-                jnp.reshape(position, (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-            _segment_sum(
-                jnp.reshape(jnp.ones_like(position), (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-        )
-        rank = jnp.take_along_axis(
-            jnp.reshape(
-                jnp.take(mean_position, group, axis=0),
-                (self.max_samples, 2 * self.num_outputs),
-            ),
-            jnp.argsort(order, axis=0, stable=True, descending=False).astype(jnp.int32),
-            axis=0,
+        rank = _rankdata(
+            jnp.where(kept, state.samples, jnp.asarray(float("nan"), dtype=self.dtype)),
+            0,
         )
         n = jnp.sum(kept.astype(self.dtype))
         centred = jnp.where(
-            kept,
-            rank
-            - _divide_no_nan(
-                jnp.sum(
-                    jnp.where(kept, rank, jnp.asarray(0.0, dtype=self.dtype)), axis=0
-                ),
-                n,
-            ),
-            jnp.asarray(0.0, dtype=self.dtype),
+            kept, rank - (n + 1) / 2, jnp.asarray(0.0, dtype=self.dtype)
         )
         x = centred[:, : self.num_outputs]
         y = centred[:, self.num_outputs :]
-        cov = _divide_no_nan(jnp.sum(x * y, axis=0), n)
         corr = jnp.clip(
             _divide_no_nan(
-                cov,
-                jnp.sqrt(_divide_no_nan(jnp.sum(x * x, axis=0), n))
-                * jnp.sqrt(_divide_no_nan(jnp.sum(y * y, axis=0), n))
-                + 1e-06,
+                jnp.sum(x * y, axis=0),
+                jnp.sqrt(jnp.sum(x * x, axis=0)) * jnp.sqrt(jnp.sum(y * y, axis=0))
+                + n * 1e-06,
             ),
             jnp.asarray(-1.0, dtype=self.dtype),
             jnp.asarray(1.0, dtype=self.dtype),

@@ -18,34 +18,6 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
-def _segment_sum(data, segment_ids, num_segments):
-    """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
-    0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
-    on ids past the end)."""
-    ids_rank = len(segment_ids.shape)
-    data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
-    ids = ops.reshape(segment_ids, (-1,))
-    ids = ops.where(
-        ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments
-    )  # the extra segment
-    return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
-
-
-def _cumsum(x, axis, reverse, exclusive):
-    """tf.cumsum for keras.ops, which has neither `reverse` nor `exclusive`: the exclusive sum is the
-    inclusive one shifted by one place (not cumsum − x, which loses small values next to large ones).
-    """
-    x = ops.moveaxis(x, axis, 0)
-    if reverse:
-        x = ops.flip(x, axis=0)
-    out = ops.cumsum(x, axis=0)
-    if exclusive:
-        out = ops.concatenate([ops.zeros_like(out[:1]), out[:-1]], axis=0)
-    if reverse:
-        out = ops.flip(out, axis=0)
-    return ops.moveaxis(out, 0, axis)
-
-
 def _after(assertion, value):
     """`value`, computed only once `assertion` has passed (TensorFlow backend): in a graph, ops that do not use
     the assertion's result may run before it, and the shape error it exists to explain would come first.
@@ -54,6 +26,34 @@ def _after(assertion, value):
 
     with tf.control_dependencies([assertion] if assertion is not None else []):
         return tf.identity(value)
+
+
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN. ops.searchsorted takes one axis: mapped over the others.
+    """
+    rows = ops.moveaxis(x, axis, -1)
+    nan = ops.isnan(rows)
+    numbers = ops.where(nan, float("inf"), rows)
+    flat = ops.reshape(numbers, (-1, ops.shape(numbers)[-1]))
+    places = ops.vectorized_map(
+        lambda pair: ops.stack(
+            [
+                ops.searchsorted(pair[0], pair[1], side="left"),
+                ops.searchsorted(pair[0], pair[1], side="right"),
+            ]
+        ),
+        (ops.sort(flat, axis=-1), flat),
+    )
+    first = ops.reshape(places[:, 0], ops.shape(numbers))
+    numbers_kept = ops.shape(numbers)[-1] - ops.sum(
+        ops.cast(nan, "int32"), axis=-1, keepdims=True
+    )
+    last = ops.minimum(ops.reshape(places[:, 1], ops.shape(numbers)), numbers_kept)
+    ranks = ops.cast(first + last + 1, x.dtype) / 2
+    return ops.moveaxis(ops.where(nan, rows, ranks), -1, axis)
 
 
 def _append_rows(buffer, rows, values, metric, name, count=None):
@@ -227,69 +227,25 @@ class SpearmanCorrCoef(keras.metrics.Metric):
         kept = ops.expand_dims(
             ops.arange(self.max_samples) < ops.convert_to_tensor(self.samples_rows), -1
         )
-        values = ops.where(
-            kept,
-            ops.convert_to_tensor(self.samples),
-            ops.convert_to_tensor(float("inf"), dtype=self.dtype),
-        )
-        order = ops.cast(ops.argsort(values, axis=0), "int32")
-        position = ops.cast(_cumsum(ops.ones_like(order), 0, False, False), self.dtype)
-        sorted_values = ops.take_along_axis(values, order, axis=0)
-        starts = ops.concatenate(
-            [
-                ops.ones_like(sorted_values[:1]) > 0,
-                ops.not_equal(sorted_values[1:], sorted_values[:-1]),
-            ],
-            axis=0,
-        )
-        group = ops.reshape(
-            _cumsum(ops.cast(starts, "int32"), 0, False, False)
-            - 1
-            + self.max_samples * (_cumsum(ops.ones_like(order), 1, False, False) - 1),
-            (-1,),
-        )
-        mean_position = ops.divide_no_nan(
-            _segment_sum(
-                ops.reshape(position, (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
+        rank = _rankdata(
+            ops.where(
+                kept,
+                ops.convert_to_tensor(self.samples),
+                ops.convert_to_tensor(float("nan"), dtype=self.dtype),
             ),
-            _segment_sum(
-                ops.reshape(ops.ones_like(position), (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-        )
-        rank = ops.take_along_axis(
-            ops.reshape(
-                ops.take(mean_position, group, axis=0),
-                (self.max_samples, 2 * self.num_outputs),
-            ),
-            ops.cast(ops.argsort(order, axis=0), "int32"),
-            axis=0,
+            0,
         )
         n = ops.sum(ops.cast(kept, self.dtype))
         centred = ops.where(
-            kept,
-            rank
-            - ops.divide_no_nan(
-                ops.sum(
-                    ops.where(kept, rank, ops.convert_to_tensor(0.0, dtype=self.dtype)),
-                    axis=0,
-                ),
-                n,
-            ),
-            ops.convert_to_tensor(0.0, dtype=self.dtype),
+            kept, rank - (n + 1) / 2, ops.convert_to_tensor(0.0, dtype=self.dtype)
         )
         x = centred[:, : self.num_outputs]
         y = centred[:, self.num_outputs :]
-        cov = ops.divide_no_nan(ops.sum(x * y, axis=0), n)
         corr = ops.clip(
             ops.divide_no_nan(
-                cov,
-                ops.sqrt(ops.divide_no_nan(ops.sum(x * x, axis=0), n))
-                * ops.sqrt(ops.divide_no_nan(ops.sum(y * y, axis=0), n))
-                + 1e-06,
+                ops.sum(x * y, axis=0),
+                ops.sqrt(ops.sum(x * x, axis=0)) * ops.sqrt(ops.sum(y * y, axis=0))
+                + n * 1e-06,
             ),
             ops.convert_to_tensor(-1.0, dtype=self.dtype),
             ops.convert_to_tensor(1.0, dtype=self.dtype),

@@ -111,11 +111,7 @@ class PearsonCorrCoef(Metric):
         cov = self.sum_xy - _divide_no_nan(self.sum_x * self.sum_y, self.n)
         var_x = self.sum_xx - _divide_no_nan(self.sum_x * self.sum_x, self.n)
         var_y = self.sum_yy - _divide_no_nan(self.sum_y * self.sum_y, self.n)
-        corr = torch.clamp(
-            torch.true_divide(cov, torch.sqrt(var_x * var_y)),
-            torch.tensor(-1.0, dtype=self.dtype, device=self.device),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
-        )
+        corr = torch.clamp(torch.true_divide(cov, torch.sqrt(var_x * var_y)), -1.0, 1.0)
         return corr[0] if self.num_outputs == 1 else corr
 
     def merge_state(self, incoming_state):

@@ -25,65 +25,22 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
-def _cumsum(x, axis, reverse, exclusive):
-    """tf.cumsum in torch: `reverse` sums from the end, `exclusive` leaves each element out."""
-    if reverse:
-        x = torch.flip(x, dims=[axis])
-    out = torch.cumsum(x, dim=axis)
-    if exclusive:
-        out = torch.cat(
-            [
-                torch.zeros_like(out.narrow(axis, 0, 1)),
-                out.narrow(axis, 0, out.shape[axis] - 1),
-            ],
-            dim=axis,
-        )
-    return torch.flip(out, dims=[axis]) if reverse else out
-
-
-def _shifted_ids(segment_ids, num_segments):
-    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
-    """
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    return ids.long().clamp(-1, num_segments) + 1
-
-
-def _segment_sum(data, segment_ids, num_segments):
-    """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
-    0..num_segments-1 dropped."""
-    ids = _shifted_ids(segment_ids, num_segments)
-    # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
-    # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
-    # sync, and no CUDA graph); MPS and XLA have no weighted version
-    one_float_per_id = (
-        data.dim() == segment_ids.dim()
-        and data.is_floating_point()
-        and not data.requires_grad
+def _rankdata(x, axis):
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
+    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
+    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
+    off the last place of +inf, since a binary search cannot step over NaN."""
+    rows = torch.movedim(x, axis, -1)
+    nan = torch.isnan(rows)
+    numbers = torch.where(nan, float("inf"), rows).contiguous()
+    ordered = torch.sort(numbers).values
+    first = torch.searchsorted(ordered, numbers)
+    last = torch.minimum(
+        torch.searchsorted(ordered, numbers, right=True),
+        rows.shape[-1] - torch.sum(nan, -1, keepdim=True),
     )
-    if one_float_per_id and data.device.type == "cpu":
-        weights = data if data.dim() == 1 else data.reshape(-1)
-        out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
-        return out[1 : num_segments + 1].to(data.dtype)
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    out = torch.zeros(
-        (num_segments + 2,) + tuple(data.shape[1:]),
-        dtype=data.dtype,
-        device=data.device,
-    )
-    return out.index_add(0, ids, data)[1 : num_segments + 1]
-
-
-def _gather(x, indices, axis):
-    """tf.gather in torch: the entries of x at `indices` (of any shape) along `axis`."""
-    axis = axis % x.dim()
-    # one axis of indices, the common case, needs neither reshape (a dispatch each)
-    if indices.dim() == 1:
-        return torch.index_select(x, axis, indices.long())
-    picked = torch.index_select(x, axis, indices.reshape(-1).long())
-    return picked.reshape(
-        tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :])
-    )
+    ranks = (first + last + 1).to(x.dtype) / 2
+    return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
 
 
 def _append_rows(buffer, rows, values, metric, name):
@@ -202,63 +159,20 @@ class SpearmanCorrCoef(Metric):
         kept = torch.unsqueeze(
             torch.arange(self.max_samples, device=self.device) < self.samples_rows, -1
         )
-        values = torch.where(kept, self.samples, float("inf"))
-        order = torch.argsort(values.contiguous(), dim=0, descending=False, stable=True)
-        position = _cumsum(torch.ones_like(order), 0, False, False).to(self.dtype)
-        sorted_values = torch.take_along_dim(values, order.long(), dim=0)
-        starts = torch.cat(
-            [
-                torch.ones_like(sorted_values[:1]) > 0,
-                torch.ne(sorted_values[1:], sorted_values[:-1]),
-            ],
-            dim=0,
-        )
-        group = torch.reshape(
-            _cumsum(starts.to(torch.int64), 0, False, False)
-            - 1
-            + self.max_samples * (_cumsum(torch.ones_like(order), 1, False, False) - 1),
-            (-1,),
-        )
-        mean_position = _divide_no_nan(
-            _segment_sum(
-                torch.reshape(position, (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-            _segment_sum(
-                torch.reshape(torch.ones_like(position), (-1,)),
-                group,
-                2 * self.num_outputs * self.max_samples,
-            ),
-        )
-        rank = torch.take_along_dim(
-            torch.reshape(
-                _gather(mean_position, group, 0),
-                (self.max_samples, 2 * self.num_outputs),
-            ),
-            torch.argsort(
-                order.contiguous(), dim=0, descending=False, stable=True
-            ).long(),
-            dim=0,
-        )
+        rank = _rankdata(torch.where(kept, self.samples, float("nan")), 0)
         n = torch.sum(kept.to(self.dtype))
-        centred = torch.where(
-            kept,
-            rank - _divide_no_nan(torch.sum(torch.where(kept, rank, 0.0), dim=0), n),
-            0.0,
-        )
+        centred = torch.where(kept, rank - (n + 1) / 2, 0.0)
         x = centred[:, : self.num_outputs]
         y = centred[:, self.num_outputs :]
-        cov = _divide_no_nan(torch.sum(x * y, dim=0), n)
         corr = torch.clamp(
             _divide_no_nan(
-                cov,
-                torch.sqrt(_divide_no_nan(torch.sum(x * x, dim=0), n))
-                * torch.sqrt(_divide_no_nan(torch.sum(y * y, dim=0), n))
-                + 1e-06,
+                torch.sum(x * y, dim=0),
+                torch.sqrt(torch.sum(x * x, dim=0))
+                * torch.sqrt(torch.sum(y * y, dim=0))
+                + n * 1e-06,
             ),
-            torch.tensor(-1.0, dtype=self.dtype, device=self.device),
-            torch.tensor(1.0, dtype=self.dtype, device=self.device),
+            -1.0,
+            1.0,
         )
         return corr[0] if self.num_outputs == 1 else corr
 
