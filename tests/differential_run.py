@@ -89,7 +89,10 @@ class KerasAdapter:
     def result(self):
         import keras
 
-        return keras.ops.convert_to_numpy(self.metric.result())
+        value = self.metric.result()
+        if "bfloat16" in str(value.dtype):  # exact in float32, which numpy takes from every backend (bfloat16: not
+            value = keras.ops.cast(value, "float32")  # from torch, nor from TensorFlow 2.21 at 0-d under numpy 2)
+        return keras.ops.convert_to_numpy(value)
 
     def reset(self):
         self.metric.reset_state()
