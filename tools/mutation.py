@@ -314,6 +314,22 @@ MUTANTS = [
         ("tests/test_architecture.py",) + METRICS,
         "weighted_sum(a - b) becomes Σa + Σb",
     ),
+    Mutant(
+        "static-mask-any-shape",
+        "metricgen/passes/split_static_mask.py",
+        "            return shape == () or (shape is not None and any(",
+        "            return True or (shape is not None and any(",
+        ("tests/test_split_static_mask.py",),
+        "where(p is None or c, 1.0, 0.0) is 1.0 where p is None: the mask's axes are lost",
+    ),
+    Mutant(
+        "static-mask-undecided",
+        "metricgen/passes/split_static_mask.py",
+        "lambda x: x.orelse if isinstance(x, ir.Select) and x.cond == test else x",
+        "lambda x: x.then if isinstance(x, ir.Select) and x.cond == test else x",
+        ("tests/test_split_static_mask.py",),
+        "a mask written in the where is taken as ones where its param is given",
+    ),
     # -- the CLI --------------------------------------------------------------------------------------------
     Mutant(
         "check-passes-stale",

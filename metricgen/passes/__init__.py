@@ -18,6 +18,7 @@ from . import (
     fold_scalars,
     ones_without_cast,
     plain_division,
+    split_static_mask,
     split_weighted_sum,
     unweighted_counts,
 )
@@ -34,6 +35,7 @@ class Pass:
 
 
 PASSES = (
+    Pass("split_static_mask", split_static_mask.applies_to, split_static_mask.run),
     Pass("unweighted_counts", unweighted_counts.applies_to, unweighted_counts.run),
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
     Pass("branch_on_scalar", branch_on_scalar.applies_to, branch_on_scalar.run),

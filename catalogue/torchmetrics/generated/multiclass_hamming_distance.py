@@ -300,14 +300,24 @@ class MulticlassHammingDistance(tf.keras.metrics.Metric):
             else tf.not_equal(y_true, self.ignore_index)
         )
         label = tf.reshape(
-            tf.where(kept, y_true, tf.constant(-1, dtype=tf.int32)), (-1,)
+            (
+                y_true
+                if self.ignore_index is None
+                else tf.where(kept, y_true, tf.constant(-1, dtype=tf.int32))
+            ),
+            (-1,),
         )
         scores = len(y_pred.shape) > len(y_true.shape)
         label_score = (
             tf.experimental.numpy.take_along_axis(
                 y_pred,
                 tf.expand_dims(
-                    tf.where(kept, y_true, tf.constant(0, dtype=tf.int32)), 1
+                    (
+                        y_true
+                        if self.ignore_index is None
+                        else tf.where(kept, y_true, tf.constant(0, dtype=tf.int32))
+                    ),
+                    1,
                 ),
                 axis=1,
             )

@@ -114,7 +114,11 @@ class Perplexity(tf.keras.metrics.Metric):
             if self.ignore_index is None
             else tf.not_equal(y_true, self.ignore_index)
         )
-        tokens = tf.where(keep, y_true, tf.constant(0, dtype=tf.int32))
+        tokens = (
+            y_true
+            if self.ignore_index is None
+            else tf.where(keep, y_true, tf.constant(0, dtype=tf.int32))
+        )
         log_probs = tf.squeeze(
             tf.experimental.numpy.take_along_axis(
                 tf.nn.log_softmax(y_pred, axis=-1), tf.expand_dims(tokens, -1), axis=-1

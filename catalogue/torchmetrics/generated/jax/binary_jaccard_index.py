@@ -136,12 +136,12 @@ class BinaryJaccardIndex:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         kept = (
             jnp.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None
             else None
         )
+        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
         logits = (
             jnp.any(outside)
             if self.ignore_index is None

@@ -266,14 +266,24 @@ class MulticlassStatScores:
             else jnp.not_equal(y_true, self.ignore_index)
         )
         label = jnp.reshape(
-            jnp.where(kept, y_true, jnp.asarray(-1, dtype=jnp.int32)), (-1,)
+            (
+                y_true
+                if self.ignore_index is None
+                else jnp.where(kept, y_true, jnp.asarray(-1, dtype=jnp.int32))
+            ),
+            (-1,),
         )
         scores = len(y_pred.shape) > len(y_true.shape)
         label_score = (
             jnp.take_along_axis(
                 y_pred,
                 jnp.expand_dims(
-                    jnp.where(kept, y_true, jnp.asarray(0, dtype=jnp.int32)), 1
+                    (
+                        y_true
+                        if self.ignore_index is None
+                        else jnp.where(kept, y_true, jnp.asarray(0, dtype=jnp.int32))
+                    ),
+                    1,
                 ),
                 axis=1,
             )

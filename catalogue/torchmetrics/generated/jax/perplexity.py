@@ -127,7 +127,11 @@ class Perplexity:
             if self.ignore_index is None
             else jnp.not_equal(y_true, self.ignore_index)
         )
-        tokens = jnp.where(keep, y_true, jnp.asarray(0, dtype=jnp.int32))
+        tokens = (
+            y_true
+            if self.ignore_index is None
+            else jnp.where(keep, y_true, jnp.asarray(0, dtype=jnp.int32))
+        )
         log_probs = jnp.squeeze(
             jnp.take_along_axis(
                 jax.nn.log_softmax(y_pred, axis=-1),

@@ -281,14 +281,26 @@ class MulticlassSpecificity(keras.metrics.Metric):
             else ops.not_equal(y_true, self.ignore_index)
         )
         label = ops.reshape(
-            ops.where(kept, y_true, ops.convert_to_tensor(-1, dtype="int32")), (-1,)
+            (
+                y_true
+                if self.ignore_index is None
+                else ops.where(kept, y_true, ops.convert_to_tensor(-1, dtype="int32"))
+            ),
+            (-1,),
         )
         scores = len(y_pred.shape) > len(y_true.shape)
         label_score = (
             ops.take_along_axis(
                 y_pred,
                 ops.expand_dims(
-                    ops.where(kept, y_true, ops.convert_to_tensor(0, dtype="int32")), 1
+                    (
+                        y_true
+                        if self.ignore_index is None
+                        else ops.where(
+                            kept, y_true, ops.convert_to_tensor(0, dtype="int32")
+                        )
+                    ),
+                    1,
                 ),
                 axis=1,
             )

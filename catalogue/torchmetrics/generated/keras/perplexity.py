@@ -114,7 +114,11 @@ class Perplexity(keras.metrics.Metric):
             if self.ignore_index is None
             else ops.not_equal(y_true, self.ignore_index)
         )
-        tokens = ops.where(keep, y_true, ops.convert_to_tensor(0, dtype="int32"))
+        tokens = (
+            y_true
+            if self.ignore_index is None
+            else ops.where(keep, y_true, ops.convert_to_tensor(0, dtype="int32"))
+        )
         log_probs = ops.squeeze(
             ops.take_along_axis(
                 ops.log_softmax(y_pred, axis=-1), ops.expand_dims(tokens, -1), axis=-1

@@ -147,12 +147,12 @@ class BinaryMatthewsCorrCoef(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
-        outside = torch.logical_or(preds < 0.0, preds > 1.0)
         kept = (
             torch.ne(target, self.ignore_index)
             if self.ignore_index is not None
             else None
         )
+        outside = torch.logical_or(preds < 0.0, preds > 1.0)
         logits = (
             torch.any(outside)
             if self.ignore_index is None

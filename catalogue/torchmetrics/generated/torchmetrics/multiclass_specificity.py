@@ -305,11 +305,23 @@ class MulticlassSpecificity(Metric):
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )
-        label = torch.reshape(torch.where(kept, target, -1), (-1,))
+        label = torch.reshape(
+            target if self.ignore_index is None else torch.where(kept, target, -1),
+            (-1,),
+        )
         scores = len(preds.shape) > len(target.shape)
         label_score = (
             torch.take_along_dim(
-                preds, torch.unsqueeze(torch.where(kept, target, 0), 1).long(), dim=1
+                preds,
+                torch.unsqueeze(
+                    (
+                        target
+                        if self.ignore_index is None
+                        else torch.where(kept, target, 0)
+                    ),
+                    1,
+                ).long(),
+                dim=1,
             )
             if self.top_k > 1 and scores
             else preds

@@ -112,7 +112,7 @@ class Perplexity(Metric):
             if self.ignore_index is None
             else torch.ne(target, self.ignore_index)
         )
-        tokens = torch.where(keep, target, 0)
+        tokens = target if self.ignore_index is None else torch.where(keep, target, 0)
         log_probs = torch.squeeze(
             torch.take_along_dim(
                 torch.log_softmax(preds, dim=-1),
