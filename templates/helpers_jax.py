@@ -91,8 +91,8 @@ def _rankdata(x, axis):
     """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
     each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
     ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
-    off the last place of +inf, since a binary search cannot step over NaN. jnp.searchsorted takes one axis: vectorised over the others.
-    """
+    off the last place of +inf, since a binary search cannot step over NaN. jnp.searchsorted takes one axis:
+    vectorised over the others."""
     rows = jnp.moveaxis(x, axis, -1)
     nan = jnp.isnan(rows)
     numbers = jnp.where(nan, jnp.inf, rows)

@@ -201,6 +201,7 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
         "rankdata(where(b, true_divide(x, x * 0), log(x)), axis=1)": scipy.stats.rankdata(
             np.where(B, np.inf, np.log(X)), axis=1, nan_policy="omit"
         ),
+        "rankdata(x[:0], axis=0)": EMPTY,
         "rankdata(expand_dims(x, 0), axis=1)": scipy.stats.rankdata(X[None], axis=1),
     }
 

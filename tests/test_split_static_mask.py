@@ -59,6 +59,9 @@ def test_the_where_is_chosen_in_python_where_the_mask_adds_no_axis(target):
     choice = "ifself.ignore_indexisNoneelse"
     assert code.count(choice) >= plain.count(choice) + 2, (code, plain)
     assert code.count("pair" + choice) >= 2 and plain.count("pair" + choice) == 0, code
+    for left in ("unsplit", "counted"):  # from the state's last mention to the next state's
+        segment = code[code.rindex(left) :].split("counted" if left == "unsplit" else "returnstate")[0]
+        assert choice not in segment, (left, segment)
     wheres = {"tf": "tf.where(", "keras": "ops.where(", "jax": "jnp.where(", "torchmetrics": "torch.where("}[target]
     assert code.count(wheres) == plain.count(wheres), (code, plain)
     if target == "torchmetrics":  # inline's mask, written in the where, is decided where p is given: no ones there
@@ -86,3 +89,43 @@ def test_the_numbers_are_numpys(target, ignore_index):
         metric = run.make(module.Probe, ignore_index=ignore_index)
         run.update(metric, {"y_true": y_true, "y_pred": y_pred}, weights)
         np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred, weights, ignore_index), rtol=1e-5)
+
+
+# Inputs of two shapes: y_true [N, 1], y_pred [N, 2]. Neither where may be split: in `from_b` the other branch has
+# y_pred's shape, which a lacks; in `reduced` a is a reduction, whose shape is not its input's.
+SHAPES = """
+name: shapes
+class_name: Shapes
+description: d
+params:
+  ignore_index: {type: int, default: null}
+inputs:
+  - {name: y_true, dtype: int32}
+  - {name: y_pred}
+state:
+  from_b: {}
+  reduced: {}
+update:
+  let:
+    kept: ignore_index is None or y_true != ignore_index
+    scored: ignore_index is None or cast(y_pred, int32) != ignore_index
+  from_b: sum(where(kept, cast(y_true, float), y_pred))
+  reduced: sum(where(scored, sum(y_pred, axis=-1, keepdims=True), 0.0))
+result: from_b + 100.0 * reduced
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+@pytest.mark.parametrize("ignore_index", [None, 1])
+def test_a_where_whose_other_branch_or_mask_adds_axes_is_left(target, ignore_index):
+    run = driver(target)
+    module = module_of(generate_from_text(SHAPES, "s.yaml", target), f"split_static_mask_shapes_{target}")
+    y_true = np.array([[1], [0], [2]], np.int32)
+    y_pred = np.array([[0.5, 1.0], [2.0, 3.5], [1.0, 1.25]], np.float32)
+    metric = run.make(module.Shapes, ignore_index=ignore_index)
+    run.update(metric, {"y_true": y_true, "y_pred": y_pred})
+    kept = np.ones_like(y_true, bool) if ignore_index is None else y_true != ignore_index
+    scored = np.ones(y_pred.shape, bool) if ignore_index is None else y_pred.astype(np.int32) != ignore_index
+    from_b = np.sum(np.where(kept, y_true.astype(float), y_pred))
+    reduced = np.sum(np.where(scored, y_pred.sum(-1, keepdims=True), 0.0))
+    np.testing.assert_allclose(run.result(metric), from_b + 100.0 * reduced, rtol=1e-5)

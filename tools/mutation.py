@@ -330,6 +330,22 @@ MUTANTS = [
         ("tests/test_split_static_mask.py",),
         "a mask written in the where is taken as ones where its param is given",
     ),
+    Mutant(
+        "static-mask-other-branch-unchecked",
+        "metricgen/passes/split_static_mask.py",
+        "not (adds_no_axes(mask, a) and adds_no_axes(b, a))",
+        "not adds_no_axes(mask, a)",
+        ("tests/test_split_static_mask.py",),
+        "where(kept, a, b) with b of more axes than a is a where p is None",
+    ),
+    Mutant(
+        "static-mask-sources-through-calls",
+        "metricgen/passes/split_static_mask.py",
+        "    if isinstance(e, ir.Apply) and e.function in ELEMENT_WISE:",
+        "    if isinstance(e, ir.Apply):",
+        ("tests/test_split_static_mask.py",),
+        "a reduction's input taken for a source of its shape",
+    ),
     # -- the CLI --------------------------------------------------------------------------------------------
     Mutant(
         "check-passes-stale",

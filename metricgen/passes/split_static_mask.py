@@ -9,8 +9,9 @@ conditional expression: where p is None, neither is computed. So a spec says wha
 Only where choosing gives the same tensor: a has the where's type, and neither the mask nor b adds an axis to a.
 Each is one value, or has the shape ir_shapes shows for one of the tensors a is broadcast from (`kept`, of
 y_true's shape, against `y_true * 2 + predicted`). `any(kept & outside)` is left alone: the IR cannot show that
-y_true and y_pred have one shape. The mask is followed through the definitions that name it. Applies to every target: on a traced one the choice is made when the metric
-is traced, and the graph has neither the ones nor the select.
+y_true and y_pred have one shape. The mask is followed through the definitions that name it. Applies to every
+target: on a traced one the choice is made when the metric is traced, and the graph has neither the ones nor the
+select (the ones are still made where another use of the mask stays a where).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ def _everything_test(mask: ir.Expr, definitions: dict[str, ir.Expr]) -> Optional
 
 def _sources(e: ir.Expr, definitions: dict[str, ir.Expr]) -> list[ir.Expr]:
     """Values whose shapes broadcast to e's: through definitions, casts and element-wise operations, down to
-    what is not one (an input, a state, a reduction, a reshape, ...); none for a constant."""
+    what is not one (an input, a state, a reduction, a reshape, ...); none for a constant. The analysis has a
+    walk like it (analysis.shapes.shape_sources), over the spec's scopes and narrowing rather than the IR a pass
+    sees, which stops at a select; ir_shapes then gives each source's shape."""
     if e.type.is_static:
         return []
     if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
@@ -74,6 +77,7 @@ def run(metric: ir.Metric) -> ir.Metric:
                 return e
             mask, a, b = where
             test = _everything_test(mask, definitions)
+            # (the analyser casts both branches to the where's type; the type test guards that promise)
             if test is None or a.type != e.type or not (adds_no_axes(mask, a) and adds_no_axes(b, a)):
                 return e
             # in the where kept, the test has failed: a choice on it there (the mask written inline) is decided

@@ -29,10 +29,14 @@ def _rankdata(x, axis):
     """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
     each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
     ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
-    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort
-    leaves NaN anywhere)."""
+    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort leaves NaN anywhere).
+    """
     rank = x.shape.rank
-    axis %= rank
+    if not rank:
+        raise ValueError(
+            f"rankdata needs a tensor of known rank with an axis to rank along, got shape {x.shape}"
+        )
+    axis = range(rank)[axis]  # an axis out of range raises, as numpy, torch and JAX do
     perm = [a for a in range(rank) if a != axis] + [
         axis
     ]  # the ranked axis last, where tf.searchsorted looks
@@ -121,7 +125,8 @@ class SpearmanCorrCoef(tf.keras.metrics.Metric):
     values share the mean of their ranks), cov / (σ_pred·σ_target + 1e-6), clipped to [-1, 1]; inputs
     [batch] (num_outputs 1, a scalar result) or [batch, num_outputs]. Differences: max_samples (added,
     the last param) bounds the samples kept (more is an error); on the Keras targets sample weights are
-    not applied (every sample counts once).
+    not applied (every sample counts once); a NaN sample gives NaN (torchmetrics ranks it last and gives
+    a number).
 
     Args:
         num_outputs: (int, default 1) the number of outputs (columns)

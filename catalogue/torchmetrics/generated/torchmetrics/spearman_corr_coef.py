@@ -85,7 +85,8 @@ class SpearmanCorrCoef(Metric):
     values share the mean of their ranks), cov / (σ_pred·σ_target + 1e-6), clipped to [-1, 1]; inputs
     [batch] (num_outputs 1, a scalar result) or [batch, num_outputs]. Differences: max_samples (added,
     the last param) bounds the samples kept (more is an error); on the Keras targets sample weights are
-    not applied (every sample counts once).
+    not applied (every sample counts once); a NaN sample gives NaN (torchmetrics ranks it last and gives
+    a number).
 
     Args:
         num_outputs: (int, default 1) the number of outputs (columns)
