@@ -183,24 +183,20 @@ class BinaryMatthewsCorrCoef(tf.keras.metrics.Metric):
         spread = (total**2 - tf.reduce_sum(predicted_totals**2)) * (
             total**2 - tf.reduce_sum(label_totals**2)
         )
-        float32_epsilon = (
-            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
-        )
+        root_epsilon = 0.00034526698300124393 if self.confmat.shape[-1] == 2 else None
         one_sided_numerator = (
             tf.where(
                 tf.logical_and(tf.equal(fn, 0.0), tf.equal(tn, 0.0)),
-                tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fp),
+                root_epsilon * (tp - fp),
                 tf.where(
                     tf.logical_and(tf.equal(fp, 0.0), tf.equal(tn, 0.0)),
-                    tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype)) * (tp - fn),
+                    root_epsilon * (tp - fn),
                     tf.where(
                         tf.logical_and(tf.equal(tp, 0.0), tf.equal(fn, 0.0)),
-                        tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype))
-                        * (tn - fp),
+                        root_epsilon * (tn - fp),
                         tf.where(
                             tf.logical_and(tf.equal(tp, 0.0), tf.equal(fp, 0.0)),
-                            tf.sqrt(tf.constant(float32_epsilon, dtype=self.dtype))
-                            * (tn - fn),
+                            root_epsilon * (tn - fn),
                             tf.where(
                                 tf.equal(tp, 0.0),
                                 tn - fp * fn,
@@ -212,6 +208,9 @@ class BinaryMatthewsCorrCoef(tf.keras.metrics.Metric):
             )
             if self.confmat.shape[-1] == 2
             else None
+        )
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
         )
         one_sided = (
             tf.math.divide_no_nan(

@@ -217,25 +217,20 @@ class MultilabelMatthewsCorrCoef:
         spread = (total**2 - jnp.sum(predicted_totals**2)) * (
             total**2 - jnp.sum(label_totals**2)
         )
-        float32_epsilon = (
-            1.1920928955078125e-07 if state.confmat.shape[-1] == 2 else None
-        )
+        root_epsilon = 0.00034526698300124393 if state.confmat.shape[-1] == 2 else None
         one_sided_numerator = (
             jnp.where(
                 jnp.logical_and(jnp.equal(fn, 0.0), jnp.equal(tn, 0.0)),
-                jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype)) * (tp - fp),
+                root_epsilon * (tp - fp),
                 jnp.where(
                     jnp.logical_and(jnp.equal(fp, 0.0), jnp.equal(tn, 0.0)),
-                    jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
-                    * (tp - fn),
+                    root_epsilon * (tp - fn),
                     jnp.where(
                         jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fn, 0.0)),
-                        jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
-                        * (tn - fp),
+                        root_epsilon * (tn - fp),
                         jnp.where(
                             jnp.logical_and(jnp.equal(tp, 0.0), jnp.equal(fp, 0.0)),
-                            jnp.sqrt(jnp.asarray(float32_epsilon, dtype=self.dtype))
-                            * (tn - fn),
+                            root_epsilon * (tn - fn),
                             jnp.where(
                                 jnp.equal(tp, 0.0),
                                 tn - fp * fn,
@@ -247,6 +242,9 @@ class MultilabelMatthewsCorrCoef:
             )
             if state.confmat.shape[-1] == 2
             else None
+        )
+        float32_epsilon = (
+            1.1920928955078125e-07 if state.confmat.shape[-1] == 2 else None
         )
         one_sided = (
             _divide_no_nan(

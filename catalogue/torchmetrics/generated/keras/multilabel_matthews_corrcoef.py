@@ -186,30 +186,20 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
         spread = (total**2 - ops.sum(predicted_totals**2)) * (
             total**2 - ops.sum(label_totals**2)
         )
-        float32_epsilon = (
-            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
-        )
+        root_epsilon = 0.00034526698300124393 if self.confmat.shape[-1] == 2 else None
         one_sided_numerator = (
             ops.where(
                 ops.logical_and(ops.equal(fn, 0.0), ops.equal(tn, 0.0)),
-                ops.sqrt(ops.convert_to_tensor(float32_epsilon, dtype=self.dtype))
-                * (tp - fp),
+                root_epsilon * (tp - fp),
                 ops.where(
                     ops.logical_and(ops.equal(fp, 0.0), ops.equal(tn, 0.0)),
-                    ops.sqrt(ops.convert_to_tensor(float32_epsilon, dtype=self.dtype))
-                    * (tp - fn),
+                    root_epsilon * (tp - fn),
                     ops.where(
                         ops.logical_and(ops.equal(tp, 0.0), ops.equal(fn, 0.0)),
-                        ops.sqrt(
-                            ops.convert_to_tensor(float32_epsilon, dtype=self.dtype)
-                        )
-                        * (tn - fp),
+                        root_epsilon * (tn - fp),
                         ops.where(
                             ops.logical_and(ops.equal(tp, 0.0), ops.equal(fp, 0.0)),
-                            ops.sqrt(
-                                ops.convert_to_tensor(float32_epsilon, dtype=self.dtype)
-                            )
-                            * (tn - fn),
+                            root_epsilon * (tn - fn),
                             ops.where(
                                 ops.equal(tp, 0.0),
                                 tn - fp * fn,
@@ -221,6 +211,9 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
             )
             if self.confmat.shape[-1] == 2
             else None
+        )
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
         )
         one_sided = (
             ops.divide_no_nan(

@@ -224,42 +224,20 @@ class MultilabelMatthewsCorrCoef(Metric):
         spread = (total**2 - torch.sum(predicted_totals**2)) * (
             total**2 - torch.sum(label_totals**2)
         )
-        float32_epsilon = (
-            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
-        )
+        root_epsilon = 0.00034526698300124393 if self.confmat.shape[-1] == 2 else None
         one_sided_numerator = (
             torch.where(
                 torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0)),
-                torch.sqrt(
-                    torch.tensor(float32_epsilon, dtype=self.dtype, device=self.device)
-                )
-                * (tp - fp),
+                root_epsilon * (tp - fp),
                 torch.where(
                     torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0)),
-                    torch.sqrt(
-                        torch.tensor(
-                            float32_epsilon, dtype=self.dtype, device=self.device
-                        )
-                    )
-                    * (tp - fn),
+                    root_epsilon * (tp - fn),
                     torch.where(
                         torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0)),
-                        torch.sqrt(
-                            torch.tensor(
-                                float32_epsilon, dtype=self.dtype, device=self.device
-                            )
-                        )
-                        * (tn - fp),
+                        root_epsilon * (tn - fp),
                         torch.where(
                             torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0)),
-                            torch.sqrt(
-                                torch.tensor(
-                                    float32_epsilon,
-                                    dtype=self.dtype,
-                                    device=self.device,
-                                )
-                            )
-                            * (tn - fn),
+                            root_epsilon * (tn - fn),
                             torch.where(
                                 torch.eq(tp, 0.0),
                                 tn - fp * fn,
@@ -271,6 +249,9 @@ class MultilabelMatthewsCorrCoef(Metric):
             )
             if self.confmat.shape[-1] == 2
             else None
+        )
+        float32_epsilon = (
+            1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
         )
         one_sided = (
             _divide_no_nan(
