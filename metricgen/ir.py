@@ -356,16 +356,21 @@ class Metric:
         yield self.result
 
 
-def map_expressions(metric: Metric, change: Callable[[Expr], Expr]) -> Metric:
-    """``metric`` with ``change`` applied bottom-up to every node of every expression (see :func:`rewrite`)."""
+def map_expressions(
+    metric: Metric, change: Callable[[Expr], Expr], result_change: Optional[Callable[[Expr], Expr]] = None
+) -> Metric:
+    """``metric`` with ``change`` applied bottom-up to every node of every expression (see :func:`rewrite`);
+    ``result_change``, where given, to the result's (a pass that reads definitions by name: each scope's
+    references are to its own)."""
+    in_result = change if result_change is None else result_change
 
-    def each(pairs: list) -> list:
+    def each(pairs: list, change: Callable[[Expr], Expr]) -> list:
         return [(name, rewrite(expr, change)) for name, expr in pairs]
 
     return replace(
         metric,
-        update_locals=each(metric.update_locals),
-        updates=each(metric.updates),
-        result_locals=each(metric.result_locals),
-        result=rewrite(metric.result, change),
+        update_locals=each(metric.update_locals, change),
+        updates=each(metric.updates, change),
+        result_locals=each(metric.result_locals, in_result),
+        result=rewrite(metric.result, in_result),
     )

@@ -36,6 +36,11 @@ def module_of(source: str, name: str) -> types.ModuleType:
     return module
 
 
+def update_code(source: str) -> str:
+    """The text of a generated module's update method (update(...) or update_state(...)), from its signature on."""
+    return source.split("def update", 1)[1].split("def ", 1)[0]
+
+
 def in_torchmetrics_order(named: dict) -> list:
     """A batch's inputs (by spec name, in the spec's order) as the torchmetrics target's update takes them,
     torchmetrics' way: update(preds, target, *others), that is y_pred, y_true, then the others in the spec's

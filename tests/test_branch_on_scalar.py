@@ -13,7 +13,7 @@ import pytest
 from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
 from drivers import driver
 from metricgen.compiler import generate_from_text
-from support import module_of
+from support import module_of, update_code
 
 SPEC = """
 name: probe
@@ -40,7 +40,7 @@ result: total + 10.0 * floor + 100.0 * mixed
 
 def _update_code(target: str) -> str:
     source = generate_from_text(SPEC, "p.yaml", target)
-    return source.split("def update", 1)[1].split("def ", 1)[0]  # update(...) or update_state(...)
+    return update_code(source)
 
 
 def _module(target: str) -> types.ModuleType:

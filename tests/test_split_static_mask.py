@@ -11,7 +11,7 @@ import pytest
 from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
 from drivers import driver
 from metricgen.compiler import generate_from_text
-from support import module_of
+from support import module_of, update_code
 
 SPEC = """
 name: probe
@@ -48,7 +48,7 @@ result: sum(cells) + 10.0 * sum(inline) + 100.0 * weighted + 1000.0 * unsplit + 
 def _update_code(target: str, optimise: bool = True) -> str:
     """update(...) or update_state(...), without the spaces and line breaks black chose."""
     source = generate_from_text(SPEC, "p.yaml", target, optimise=optimise)
-    return "".join(source.split("def update", 1)[1].split("def ", 1)[0].split())
+    return "".join(update_code(source).split())
 
 
 @pytest.mark.parametrize("target", EVERY_TARGET)

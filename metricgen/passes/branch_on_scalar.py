@@ -15,7 +15,6 @@ traced target would have to trace both branches anyway).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from .. import ir
@@ -43,10 +42,4 @@ def run(metric: ir.Metric) -> ir.Metric:
 
     # each scope's references are to its own definitions
     update, result = in_scope(Shapes(dict(metric.update_locals))), in_scope(Shapes(dict(metric.result_locals)))
-    return dataclasses.replace(
-        metric,
-        update_locals=[(n, ir.rewrite(e, update)) for n, e in metric.update_locals],
-        updates=[(s, ir.rewrite(e, update)) for s, e in metric.updates],
-        result_locals=[(n, ir.rewrite(e, result)) for n, e in metric.result_locals],
-        result=ir.rewrite(metric.result, result),
-    )
+    return ir.map_expressions(metric, update, result)

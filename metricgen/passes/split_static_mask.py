@@ -16,7 +16,6 @@ select (the ones are still made where another use of the mask stays a where).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Optional
 
 from .. import ir
@@ -88,10 +87,4 @@ def run(metric: ir.Metric) -> ir.Metric:
 
     # each scope's references are to its own definitions
     update, result = in_scope(dict(metric.update_locals)), in_scope(dict(metric.result_locals))
-    return dataclasses.replace(
-        metric,
-        update_locals=[(n, ir.rewrite(e, update)) for n, e in metric.update_locals],
-        updates=[(s, ir.rewrite(e, update)) for s, e in metric.updates],
-        result_locals=[(n, ir.rewrite(e, result)) for n, e in metric.result_locals],
-        result=ir.rewrite(metric.result, result),
-    )
+    return ir.map_expressions(metric, update, result)
