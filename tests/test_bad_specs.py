@@ -1101,6 +1101,13 @@ TRACE_TIME_CASES = [
         only=True,
     ),
     Case(
+        "ranks_of_a_number_along_the_default_axis",
+        replace("result: tp", "result: sum(rankdata(tp))"),
+        ("rankdata(", 0),
+        ["rankdata() works along an axis (its default: -1), and its argument is a number", "a number has no axis"],
+        only=True,
+    ),
+    Case(
         "choice_compared_with_the_string_on_the_left",
         replace(
             "state:",

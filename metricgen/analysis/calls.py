@@ -102,21 +102,41 @@ _ELEMENT_WISE_HINT = {
 
 
 def _refuse_axis_out_of_range(
-    checker: "Checker", function: Function, values: dict[str, ir.Expr], bound: dict[str, syn.Node], scope: Scope
+    checker: "Checker",
+    function: Function,
+    values: dict[str, ir.Expr],
+    bound: dict[str, syn.Node],
+    scope: Scope,
+    loc: Location,
 ) -> None:
-    """An axis a value of known rank does not have (any axis of a number) fails here, not when the metric runs."""
-    axis, x = values.get("axis"), values.get("x")
-    if axis is None or x is None or function.name == "expand_dims":  # expand_dims may add an axis at the end
+    """An axis a value of known rank does not have (any axis of a number) fails here, not when the metric runs;
+    a default axis too (sort(), rankdata(), cumsum() of a number: their default is the last axis)."""
+    x = values.get("x")
+    if x is None or function.name == "expand_dims":  # expand_dims may add an axis at the end
+        return
+    default = next((arg.default for arg in function.args if arg.name == "axis"), None)
+    axis = values.get("axis")
+    if axis is None and not (isinstance(default, int) and "axis" not in bound):
         return
     rank = known_rank(x, checker.ctx, scope)
-    for item in axis.items if isinstance(axis, ir.TupleOf) else (axis,):
-        index = _literal_int(item)
+    for index in (
+        [_literal_int(item) for item in axis.items]
+        if isinstance(axis, ir.TupleOf)
+        else [_literal_int(axis) if axis is not None else default]
+    ):
         if rank is None or index is None or -rank <= index < rank:
             continue
+        axes = f"{rank} {'axis' if rank == 1 else 'axes'}"
+        if axis is None:
+            raise checker.ctx.fail(
+                f"{function.name}() works along an axis (its default: {index}), and its argument is a number",
+                loc,
+                "a number has no axis: give it a tensor",
+            )
         positional = list(bound).index("axis") == 1 and bound["axis"] is not None
         hint = _ELEMENT_WISE_HINT.get(function.name, "") if positional else ""
         raise checker.ctx.fail(
-            f"{function.name}() over axis {index} of a value with {rank} {'axis' if rank == 1 else 'axes'}",
+            f"{function.name}() over axis {index} of a value with {axes}",
             bound["axis"].loc,
             hint or ("a number has no axis: leave axis out" if rank == 0 else f"axes run from {-rank} to {rank - 1}"),
         )
@@ -297,7 +317,7 @@ def _apply(checker: "Checker", function: Function, bound: dict[str, syn.Node], s
                 "use cast(x, int32) or declare the input with dtype: int32",
             )
         values[arg.name] = value
-    _refuse_axis_out_of_range(checker, function, values, bound, scope)
+    _refuse_axis_out_of_range(checker, function, values, bound, scope, loc)
     if function.name == "gather":
         _refuse_per_row_gather(checker, values, bound, scope)
     return typed_apply(checker, function, values, loc)
