@@ -36,7 +36,7 @@ from .inherit import load_spec
 from .loader import load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
 from .catalogue import HEADER_PATTERN as CATALOGUE_HEADER, summary
-from .targets import DEFAULT_TARGET, TARGETS
+from .targets import DEFAULT_TARGET, TARGETS, helper_pieces
 from .writer import is_generated, write_atomic
 
 EXIT_STALE = 1
@@ -95,14 +95,14 @@ def format_all(results: list[Compiled], target: str) -> None:
     when many miss the cache); should black refuse one (a metricgen bug), each is formatted alone to say which."""
     done = [result for result in results if result.ok]
     try:
-        for result, source in zip(done, format_sources([r.source for r in done], cache=True)):
+        for result, source in zip(done, format_sources([r.source for r in done], cache=True, verbatim=helper_pieces())):
             result.source = source
         return
     except Exception:  # noqa: BLE001 - found again below, module by module
         pass
     for result in done:
         try:
-            result.source = format_source(result.source, cache=True)
+            result.source = format_source(result.source, cache=True, verbatim=helper_pieces())
         except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
             result.errors = [bug_error(result.spec_file, target, exc)]
 

@@ -31,7 +31,7 @@ from .loader import LoadedSpec, load_spec_text
 from .lowering import Printer, check_supported
 from .render import render_module
 from .schema import Spec, validate_spec
-from .targets import DEFAULT_TARGET, TARGETS, Target
+from .targets import DEFAULT_TARGET, TARGETS, Target, helper_pieces
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 # Names generated code uses itself: a spec builds for any target, so it may declare none of any target's.
@@ -90,7 +90,7 @@ def generate(
     for a caller that formats many modules at once (formatting.format_sources)."""
     _, metric = analyse_loaded(loaded)
     source = lower(metric, TARGETS[target], optimise, header_path)
-    return format_source(source, cache=cache) if formatted else source
+    return format_source(source, cache=cache, verbatim=helper_pieces()) if formatted else source
 
 
 def generate_from_text(text: str, path: str = "<spec>", target: str = DEFAULT_TARGET, optimise: bool = True) -> str:

@@ -3,6 +3,11 @@
 Black is most of the generator's time (tens of milliseconds a module, against a few for everything else), so
 :func:`format_source` gives black's output for less:
 
+- laid out without black: layout.py computes black's layout of the code metricgen renders (a few
+  milliseconds a module); a piece that is one of the helper functions (``verbatim``, already in black's
+  layout in templates/) is kept as it is. Where layout.py cannot vouch for a piece, the module goes to black,
+  as below. tests/test_layout.py checks that black leaves every laid-out shipped module unchanged.
+
 - piecewise: a module is cut at its top-level ``def``/``class`` statements and each piece is formatted on its
   own, once per process (the helper functions recur in every module). Black lays out top-level definitions
   independently and puts exactly two blank lines between them, so the pieces joined that way are black's
@@ -32,6 +37,12 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Optional
+
+from . import layout
+
+# Whether format_sources lays modules out itself (layout.py) before it turns to black; tests switch it off
+# to exercise the black path alone.
+LAY_OUT = True
 
 # Bump when the way a module is cut or joined, or black's mode, changes: it is part of every cache key.
 _CACHE_FORMAT = "metricgen-format-1"
@@ -86,11 +97,23 @@ def _pieces(source: str) -> Optional[list[str]]:
     alone where those choices are the same for it as for the whole: no ``with``; ``*args``/``**kwargs`` only
     in a piece that itself has an f-string (then both target Python 3.6+, where black's choices for them
     agree); on Python 3.14+, no ``except (A, B)`` (black may drop the parentheses for 3.14-only files)."""
+    cut = _cut(source)
+    if cut is None:
+        return None
+    tree, groups, pieces = cut
+    if any(not _version_neutral(group) for group in groups):
+        return None
+    return pieces
+
+
+def _cut(source: str):
+    """The tree, the top-level statements grouped by piece, and the pieces' text (see :func:`_pieces`), or
+    None (a ``# fmt:`` comment, or not Python)."""
     if _FMT_COMMENT.search(source):
         return None
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # black reports it
     lines = source.splitlines(keepends=True)
     groups: list[list[ast.stmt]] = []
@@ -109,11 +132,31 @@ def _pieces(source: str) -> Optional[list[str]]:
             groups.append([])
         groups[-1].append(node)
         previous = node
-    if any(not _version_neutral(group) for group in groups):
-        return None
     cuts = [min([g[0].lineno] + [d.lineno for d in getattr(g[0], "decorator_list", [])]) - 1 for g in groups[1:]]
     bounds = [0] + cuts + [len(lines)]
-    return ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return tree, groups, ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _laid_out(source: str, verbatim: frozenset) -> Optional[str]:
+    """black's output for ``source`` without running black (layout.py), or None where layout.py cannot vouch
+    for a piece. A piece in ``verbatim`` (a helper function, formatted in its template) is kept as it is."""
+    cut = _cut(source)
+    if cut is None:
+        return None
+    tree, groups, pieces = cut
+    module = layout.Module(source, tree)
+    texts = []
+    end = 0
+    for group, piece in zip(groups, pieces):
+        end += piece.count("\n")
+        text = piece.strip("\n")
+        if text not in verbatim:
+            try:
+                text = module.lay_out(group, end)
+            except (layout.Unsupported, RecursionError):
+                return None
+        texts.append(text)
+    return "\n\n\n".join(texts) + "\n"
 
 
 def _version_neutral(group: list[ast.stmt]) -> bool:
@@ -134,8 +177,8 @@ def _version_neutral(group: list[ast.stmt]) -> bool:
 
 
 def _is_one_liner(node: ast.stmt) -> bool:
-    """A statement on one line (``def f(): ...``): black may keep stubs like it together with what follows."""
-    return node.end_lineno == node.lineno
+    """A definition on one line (``def f(): ...``): black may keep stubs like it together with what follows."""
+    return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.end_lineno == node.lineno
 
 
 def _joined(pieces: list[str]) -> str:
@@ -180,12 +223,16 @@ def _format_texts(texts: list[str]) -> list[str]:
     return out
 
 
-def format_sources(sources: list[str], cache: bool = False) -> list[str]:
-    """:func:`format_source` of each module, done together: cached modules are served from the cache, and
-    black runs once for each distinct piece (or uncut module) the others need, across cores when they are
-    many. A module that black refuses raises, as format_source does."""
+def format_sources(sources: list[str], cache: bool = False, verbatim: frozenset = frozenset()) -> list[str]:
+    """:func:`format_source` of each module, done together: laid out as black would (layout.py) where it can
+    be; else served from the cache, or black runs once for each distinct piece (or uncut module) the others
+    need, across cores when they are many. A module that black refuses raises, as format_source does."""
     folder = _cache_dir() if cache else None
-    out: list[Optional[str]] = [_cache_lookup(folder, source) if folder else None for source in sources]
+    out: list[Optional[str]] = [_laid_out(source, verbatim) if LAY_OUT else None for source in sources]
+    out = [
+        text if text is not None or folder is None else _cache_lookup(folder, source)
+        for text, source in zip(out, sources)
+    ]
     plans = {i: _pieces(source) for i, source in enumerate(sources) if out[i] is None}
     wholes = [i for i, pieces in plans.items() if pieces is None or len(pieces) == 1]
     needed = list(dict.fromkeys(p for pieces in plans.values() if pieces and len(pieces) > 1 for p in pieces))
@@ -325,6 +372,7 @@ def _cache_lookup(folder: Path, source: str) -> Optional[str]:
     return None
 
 
-def format_source(source: str, cache: bool = False) -> str:
-    """``source`` formatted by black with its default settings; ``cache=True`` reuses and keeps results on disk."""
-    return format_sources([source], cache)[0]
+def format_source(source: str, cache: bool = False, verbatim: frozenset = frozenset()) -> str:
+    """``source`` formatted as black with its default settings formats it; ``cache=True`` reuses and keeps
+    black's results on disk; ``verbatim``: pieces known to be black's output already."""
+    return format_sources([source], cache, verbatim)[0]

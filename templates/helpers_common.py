@@ -14,8 +14,12 @@ def _check_shape(metric, name, value, expected, leading):
     if dims is not None and len(dims) == len(expected):
         if all(e is None or d is None or d == e for d, e in zip(dims, expected)):
             return
-    want = ("..., " if leading else "") + ", ".join("None" if e is None else str(e) for e in expected)
-    raise ValueError(f"{metric}: `{name}` has shape {tuple(value.shape)}, but the metric expects shape ({want})")
+    want = ("..., " if leading else "") + ", ".join(
+        "None" if e is None else str(e) for e in expected
+    )
+    raise ValueError(
+        f"{metric}: `{name}` has shape {tuple(value.shape)}, but the metric expects shape ({want})"
+    )
 
 
 def _known_size(shape, axis, name):
@@ -31,7 +35,8 @@ def _known_size(shape, axis, name):
 
 def _check_size(metric, name, axis, size, state, expected, source="the batch"):
     """Fails when an input's size along `axis` (in `source`: a batch, or a metric being merged)
-    is not the `expected` size the first batch gave the state `state` (None: unknown yet)."""
+    is not the `expected` size the first batch gave the state `state` (None: unknown yet).
+    """
     if size is not None and size != expected:
         raise ValueError(
             f"{metric}: `{name}` has size {size} along axis {axis} in {source}, but the state ({state}) was "
@@ -63,4 +68,6 @@ def _check_entries(metric, param, entries, name, size, axis):
     """Fails when a list param's entries, which line up with an input's `axis`, are not as many as the input's
     size there (a size of 1 broadcasts; None: unknown until the batch is run)."""
     if size is not None and size not in (1, entries):
-        raise ValueError(f"{metric}: `{param}` has {entries} entries, but {name} has {size} along axis {axis}")
+        raise ValueError(
+            f"{metric}: `{param}` has {entries} entries, but {name} has {size} along axis {axis}"
+        )

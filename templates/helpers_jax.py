@@ -43,7 +43,9 @@ def _match_rank(value, reference, offset=0):
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
     zero = b == 0
-    return jnp.where(zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b))
+    return jnp.where(
+        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
+    )
 
 
 def _extreme(x, axis, keepdims, largest):
@@ -53,7 +55,9 @@ def _extreme(x, axis, keepdims, largest):
         bound = -jnp.inf if largest else jnp.inf
     else:
         bound = jnp.iinfo(x.dtype).min if largest else jnp.iinfo(x.dtype).max
-    return (jnp.max if largest else jnp.min)(x, axis=axis, keepdims=keepdims, initial=bound)
+    return (jnp.max if largest else jnp.min)(
+        x, axis=axis, keepdims=keepdims, initial=bound
+    )
 
 
 def _cumsum(x, axis, reverse, exclusive):
@@ -64,7 +68,9 @@ def _cumsum(x, axis, reverse, exclusive):
     out = jnp.cumsum(x, axis=axis)
     if exclusive:
         out = jnp.moveaxis(out, axis, 0)
-        out = jnp.moveaxis(jnp.concatenate([jnp.zeros_like(out[:1]), out[:-1]], axis=0), 0, axis)
+        out = jnp.moveaxis(
+            jnp.concatenate([jnp.zeros_like(out[:1]), out[:-1]], axis=0), 0, axis
+        )
     return jnp.flip(out, axis=axis) if reverse else out
 
 
@@ -73,7 +79,9 @@ def _segment_sum(data, segment_ids, num_segments):
     0..num_segments-1 dropped."""
     ids = jnp.reshape(segment_ids, (-1,))
     data = jnp.reshape(data, ids.shape + data.shape[segment_ids.ndim :])
-    ids = jnp.where((ids >= 0) & (ids < num_segments), ids, num_segments)  # the extra segment, dropped
+    ids = jnp.where(
+        (ids >= 0) & (ids < num_segments), ids, num_segments
+    )  # the extra segment, dropped
     return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
@@ -97,7 +105,9 @@ def _rankdata(x, axis):
     nan = jnp.isnan(rows)
     numbers = jnp.where(nan, jnp.inf, rows)
     ordered = jnp.sort(numbers, axis=-1)
-    search = jnp.vectorize(jnp.searchsorted, signature="(n),(n)->(n)", excluded={"side"})
+    search = jnp.vectorize(
+        jnp.searchsorted, signature="(n),(n)->(n)", excluded={"side"}
+    )
     numbers_kept = rows.shape[-1] - jnp.sum(nan, axis=-1, keepdims=True)
     last = jnp.minimum(search(ordered, numbers, side="right"), numbers_kept)
     ranks = (search(ordered, numbers, side="left") + last + 1).astype(x.dtype) / 2
@@ -120,7 +130,8 @@ def _check_list_size(metric, param, entries, name, value, axis):
 
 def _float_dtype(metric, dtype):
     """The metric's float dtype, refused where JAX would not hold it: float64 without 64-bit types enabled is
-    silently float32 in JAX, which would compute a number other than the one asked for."""
+    silently float32 in JAX, which would compute a number other than the one asked for.
+    """
     dtype = jnp.dtype(dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"{metric}: dtype must be a float dtype, got {dtype}")
@@ -157,7 +168,9 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
     count = values.shape[0] if count is None else count
     total = rows + count
     if not isinstance(total, jax.core.Tracer) and int(total) > capacity:
-        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
     index = jnp.arange(capacity) - rows  # buffer row i takes values[i - rows]
     taken = (index >= 0) & (index < count)
     padded = jnp.concatenate([values, jnp.zeros((1,) + values.shape[1:], values.dtype)])
@@ -171,7 +184,9 @@ def _gathered_rows(buffers, counts, metric, name):
     [devices]): their rows appended in device order."""
     merged, held = jnp.zeros_like(buffers[0]), jnp.zeros_like(counts[0])
     for device in range(buffers.shape[0]):
-        merged, held = _append_rows(merged, held, buffers[device], metric, name, counts[device])
+        merged, held = _append_rows(
+            merged, held, buffers[device], metric, name, counts[device]
+        )
     return merged, held
 
 
@@ -179,7 +194,9 @@ def _unless_overflowed(value, rows, capacity, metric, name):
     """`value`, unless the sample buffer `name` was given more rows than it keeps: then a ValueError where the
     count is known (outside jit), else NaN. Never a number from some of the rows."""
     if not isinstance(rows, jax.core.Tracer) and int(rows) > capacity:
-        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
     if not jnp.issubdtype(jnp.result_type(value), jnp.floating):
         return value
     return jnp.where(rows > capacity, jnp.nan, value)

@@ -49,13 +49,16 @@ def _segment_sum(data, segment_ids, num_segments):
     ids_rank = len(segment_ids.shape)
     data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
     ids = ops.reshape(segment_ids, (-1,))
-    ids = ops.where(ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments)  # the extra segment
+    ids = ops.where(
+        ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments
+    )  # the extra segment
     return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
 
 
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum for keras.ops, which has neither `reverse` nor `exclusive`: the exclusive sum is the
-    inclusive one shifted by one place (not cumsum − x, which loses small values next to large ones)."""
+    inclusive one shifted by one place (not cumsum − x, which loses small values next to large ones).
+    """
     x = ops.moveaxis(x, axis, 0)
     if reverse:
         x = ops.flip(x, axis=0)
@@ -73,16 +76,25 @@ def _extreme(x, axis, keepdims, largest, empty):
     its PyTorch backend drops `axis` when given `initial`."""
     if 0 not in tuple(x.shape):
         return (ops.max if largest else ops.min)(x, axis=axis, keepdims=keepdims)
-    dims = range(len(x.shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    dims = (
+        range(len(x.shape))
+        if axis is None
+        else (axis,) if isinstance(axis, int) else axis
+    )
     reduced = {d % len(x.shape) for d in dims}
-    shape = [1 if i in reduced else n for i, n in enumerate(x.shape) if keepdims or i not in reduced]
+    shape = [
+        1 if i in reduced else n
+        for i, n in enumerate(x.shape)
+        if keepdims or i not in reduced
+    ]
     return ops.full(shape, empty, dtype=x.dtype)
 
 
 def _replica_reduce(value, largest):
     """The max (largest) or min of `value` over every replica under tf.distribute on the TensorFlow backend, so
     that each replica's max/min state holds the all-data value (TensorFlow aggregates on-read variables by sum,
-    mean or first replica, never by max); `value` itself on other backends and without distribution."""
+    mean or first replica, never by max); `value` itself on other backends and without distribution.
+    """
     if keras.backend.backend() != "tensorflow":
         return value
     import tensorflow as tf
@@ -98,16 +110,22 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. On the TensorFlow backend, written
     outside a replica (merge_state, or update_state in a strategy's scope), TensorFlow gives each replica an
     equal share of a summed variable's new value, which truncates ints: the whole sum goes to the first replica.
-    A write from outside any strategy scope (a merge after the scope is left) is one of these too."""
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
+    """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         on_read = variable.value
         # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
         # enters it, so a write there is a cross-replica one too
-        in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+        in_replica = (
+            tf.distribute.has_strategy()
+            and not tf.distribute.in_cross_replica_context()
+        )
         if not in_replica and hasattr(on_read, "values") and len(on_read.values) > 1:
-            total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
+            total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(
+                value, on_read.dtype
+            )
             first, *others = on_read.values
             first.assign(total)
             for other in others:
@@ -127,7 +145,10 @@ def _check_batch_size(metric, name, value, axis, state, expected):
         import tensorflow as tf
 
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        return _after(tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message), value)
+        return _after(
+            tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message),
+            value,
+        )
     return value
 
 
@@ -156,14 +177,19 @@ def _check_list_size(metric, param, entries, name, value, axis):
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
         return _after(
-            tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]), value
+            tf.debugging.Assert(
+                tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)),
+                [message, size],
+            ),
+            value,
         )
     return value
 
 
 def _after(assertion, value):
     """`value`, computed only once `assertion` has passed (TensorFlow backend): in a graph, ops that do not use
-    the assertion's result may run before it, and the shape error it exists to explain would come first."""
+    the assertion's result may run before it, and the shape error it exists to explain would come first.
+    """
     import tensorflow as tf
 
     with tf.control_dependencies([assertion] if assertion is not None else []):
@@ -172,7 +198,8 @@ def _after(assertion, value):
 
 def _refuse_jax_32_bit(metric, what):
     """Refuses the JAX backend without 64-bit types: JAX then holds int64 as int32 (wrapping past 2**31 - 1)
-    and float64 as float32, so the metric's `what` would compute another number, silently."""
+    and float64 as float32, so the metric's `what` would compute another number, silently.
+    """
     if keras.backend.backend() == "jax":
         import jax
 
@@ -206,19 +233,26 @@ def _rankdata(x, axis):
     off the last place of +inf, since a binary search cannot step over NaN. ops.searchsorted takes one axis:
     mapped over the others."""
     if x.shape[axis] == 0:
-        return ops.zeros_like(x)  # nothing to rank (and rows of no entries cannot be reshaped to (-1, 0))
+        return ops.zeros_like(
+            x
+        )  # nothing to rank (and rows of no entries cannot be reshaped to (-1, 0))
     rows = ops.moveaxis(x, axis, -1)
     nan = ops.isnan(rows)
     numbers = ops.where(nan, float("inf"), rows)
     flat = ops.reshape(numbers, (-1, ops.shape(numbers)[-1]))
     places = ops.vectorized_map(
         lambda pair: ops.stack(
-            [ops.searchsorted(pair[0], pair[1], side="left"), ops.searchsorted(pair[0], pair[1], side="right")]
+            [
+                ops.searchsorted(pair[0], pair[1], side="left"),
+                ops.searchsorted(pair[0], pair[1], side="right"),
+            ]
         ),
         (ops.sort(flat, axis=-1), flat),
     )
     first = ops.reshape(places[:, 0], ops.shape(numbers))
-    numbers_kept = ops.shape(numbers)[-1] - ops.sum(ops.cast(nan, "int32"), axis=-1, keepdims=True)
+    numbers_kept = ops.shape(numbers)[-1] - ops.sum(
+        ops.cast(nan, "int32"), axis=-1, keepdims=True
+    )
     last = ops.minimum(ops.reshape(places[:, 1], ops.shape(numbers)), numbers_kept)
     ranks = ops.cast(first + last + 1, x.dtype) / 2
     return ops.moveaxis(ops.where(nan, rows, ranks), -1, axis)
@@ -239,7 +273,9 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
             f"shape {tuple(buffer.shape[1:])}"
         )
     given = ops.shape(values)[0]
-    real = ops.arange(given, dtype="int32") < (given if count is None else ops.cast(count, "int32"))
+    real = ops.arange(given, dtype="int32") < (
+        given if count is None else ops.cast(count, "int32")
+    )
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -247,35 +283,53 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
         if context is not None and context.num_replicas_in_sync > 1:
             # a collective takes one shape on every replica: each pads its rows to the longest, says which are real
             given = tf.shape(values, out_type=tf.int32)[0]
-            longest = tf.reduce_max(context.all_gather(tf.reshape(given, [1]), axis=0))  # ReduceOp has no max
+            longest = tf.reduce_max(
+                context.all_gather(tf.reshape(given, [1]), axis=0)
+            )  # ReduceOp has no max
             padding = [[0, longest - given]] + [[0, 0]] * (len(buffer.shape) - 1)
             values = context.all_gather(tf.pad(values, padding), axis=0)
-            real = context.all_gather(tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0) > 0
+            real = (
+                context.all_gather(
+                    tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0
+                )
+                > 0
+            )
     held = ops.convert_to_tensor(rows)
     order = ops.cumsum(ops.cast(real, "int32"))  # the rank of each real row, from 1
     added = ops.sum(ops.cast(real, "int32"))
     values = _within_rows(values, held + added, capacity, metric, name)
-    index = ops.arange(capacity, dtype="int32") - held  # buffer row i takes the real row of rank i - held + 1
+    index = (
+        ops.arange(capacity, dtype="int32") - held
+    )  # buffer row i takes the real row of rank i - held + 1
     taken = ops.logical_and(index >= 0, index < added)
     source = ops.cast(ops.searchsorted(order, index + 1, side="left"), "int32")
-    zero_row = ops.zeros((1,) + tuple(buffer.shape[1:]), dtype=values.dtype)  # rows have its shape (checked)
+    zero_row = ops.zeros(
+        (1,) + tuple(buffer.shape[1:]), dtype=values.dtype
+    )  # rows have its shape (checked)
     picked = ops.take(
-        ops.concatenate([values, zero_row], axis=0), ops.where(taken, source, ops.shape(values)[0]), axis=0
+        ops.concatenate([values, zero_row], axis=0),
+        ops.where(taken, source, ops.shape(values)[0]),
+        axis=0,
     )
     mask = ops.reshape(taken, (-1,) + (1,) * (len(buffer.shape) - 1))
-    buffer.assign(ops.where(mask, ops.cast(picked, buffer.dtype), ops.convert_to_tensor(buffer)))
+    buffer.assign(
+        ops.where(mask, ops.cast(picked, buffer.dtype), ops.convert_to_tensor(buffer))
+    )
     rows.assign(held + added)
 
 
 def _within_rows(value, rows, capacity, metric, name):
     """`value`, once `rows` is known to be at most `capacity`: a ValueError where it is not and the count is
-    known (eagerly), an assertion in a TensorFlow graph; under jit, nothing here (result() gives NaN)."""
+    known (eagerly), an assertion in a TensorFlow graph; under jit, nothing here (result() gives NaN).
+    """
     message = f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         if not tf.executing_eagerly():
-            return _after(tf.debugging.assert_less_equal(rows, capacity, message=message), value)
+            return _after(
+                tf.debugging.assert_less_equal(rows, capacity, message=message), value
+            )
     try:
         count = int(rows)
     except Exception:  # noqa: BLE001 - a traced count (jax.jit): checked by result()

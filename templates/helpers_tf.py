@@ -52,16 +52,29 @@ def _segment_sum(data, segment_ids, num_segments):
     number of segments, is the faster."""
     kinds = (tf.float32, tf.float64, tf.int32, tf.int64)
     count = data.shape.num_elements()
-    few = count is not None and isinstance(num_segments, int) and count < max(num_segments, 16384)
-    if few or data.shape.rank is None or data.shape.rank != segment_ids.shape.rank or data.dtype not in kinds:
+    few = (
+        count is not None
+        and isinstance(num_segments, int)
+        and count < max(num_segments, 16384)
+    )
+    if (
+        few
+        or data.shape.rank is None
+        or data.shape.rank != segment_ids.shape.rank
+        or data.dtype not in kinds
+    ):
         ids = tf.where(segment_ids < num_segments, segment_ids, -1)
         return tf.math.unsorted_segment_sum(data, ids, num_segments)
     ids = tf.reshape(segment_ids, [-1])
     size = tf.cast(num_segments, ids.dtype)
     # as unsigned, negative ids are past the end, and every id past the end is sent to `size` (dropped)
     unsigned = tf.uint32 if ids.dtype == tf.int32 else tf.uint64
-    ids = tf.bitcast(tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype)
-    return tf.raw_ops.DenseBincount(input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False)
+    ids = tf.bitcast(
+        tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype
+    )
+    return tf.raw_ops.DenseBincount(
+        input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
+    )
 
 
 def _weighted_sum_of_pair(a, b, sample_weight, subtract=False):
@@ -71,7 +84,11 @@ def _weighted_sum_of_pair(a, b, sample_weight, subtract=False):
     # (tensors only: a Keras variable's shape is a tuple)
     if sample_weight is None and isinstance(a, tf.Tensor) and isinstance(b, tf.Tensor):
         if a.shape.is_fully_defined() and a.shape == b.shape:
-            return tf.reduce_sum(a) - tf.reduce_sum(b) if subtract else tf.reduce_sum(a) + tf.reduce_sum(b)
+            return (
+                tf.reduce_sum(a) - tf.reduce_sum(b)
+                if subtract
+                else tf.reduce_sum(a) + tf.reduce_sum(b)
+            )
     return _weighted_sum(a - b if subtract else a + b, sample_weight)
 
 
@@ -89,11 +106,14 @@ def _add_to_int_sum(variable, value):
     """variable.assign_add(value) for an int state summed over replicas. Written outside a replica (merge_state,
     or update_state called in a strategy's scope), TensorFlow gives each replica an equal share of a summed
     variable's new value, which truncates ints (3 + 2 reads back 4): the whole sum goes to the first replica.
-    A write from outside any strategy scope (a merge after the scope is left) is one of these too."""
+    A write from outside any strategy scope (a merge after the scope is left) is one of these too.
+    """
     on_read = getattr(variable, "value", variable)
     # in a replica (strategy.run) the write is that replica's own; outside the variable's scope TensorFlow
     # enters it, so a write there is a cross-replica one too
-    in_replica = tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    in_replica = (
+        tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+    )
     if in_replica or not (hasattr(on_read, "values") and len(on_read.values) > 1):
         return variable.assign_add(value)
     total = tf.convert_to_tensor(on_read.read_value()) + tf.cast(value, on_read.dtype)
@@ -111,7 +131,10 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_size(metric, name, axis, size, state, expected)
     if size is None:
         message = f"{metric}: `{name}` must have the size along axis {axis} the first batch gave the state ({state})"
-        return _after(tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message), value)
+        return _after(
+            tf.debugging.assert_equal(tf.shape(value)[axis], expected, message=message),
+            value,
+        )
     return value
 
 
@@ -126,7 +149,8 @@ def _refuse_replicas(message):
 def _matmul(a, b):
     """tf.linalg.matmul without batch axes to broadcast: TensorFlow 2.21's oneDNN kernel for a matmul whose
     batch axes broadcast returns wrong values (~1e33) and corrupts the heap. A matrix on the right is one 2-D
-    matmul over a's rows (tf.tensordot); other batch axes are broadcast to one shape first."""
+    matmul over a's rows (tf.tensordot); other batch axes are broadcast to one shape first.
+    """
     rank_a, rank_b = a.shape.rank, b.shape.rank
     if rank_a is None or rank_b is None or (rank_a <= 2 and rank_b <= 2):
         return tf.linalg.matmul(a, b)
@@ -140,14 +164,19 @@ def _matmul(a, b):
 
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch: in Python when the size is static (at trace time, so free in a graph and
-    under XLA), else by a run-time assertion. Returns the batch (after the assertion)."""
+    under XLA), else by a run-time assertion. Returns the batch (after the assertion).
+    """
     size = value.shape[axis]
     _check_entries(metric, param, entries, name, size, axis)
     if size is None:
         size = tf.shape(value)[axis]
         message = f"{metric}: `{param}` has {entries} entries, but {name} has another size along axis {axis}:"
         return _after(
-            tf.debugging.Assert(tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)), [message, size]), value
+            tf.debugging.Assert(
+                tf.logical_or(tf.equal(size, entries), tf.equal(size, 1)),
+                [message, size],
+            ),
+            value,
         )
     return value
 
@@ -162,13 +191,18 @@ def _after(assertion, value):
 def _in_top_k(targets, predictions, k):
     """tf.math.in_top_k for every float dtype. Its kernel takes float32 only: float16 and bfloat16 widen to it
     exactly, but float64 scores rounded to float32 could tie, so those are ranked here by its rule: fewer than k
-    scores strictly above the target's, and False for a target out of range or a row with a non-finite score."""
+    scores strictly above the target's, and False for a target out of range or a row with a non-finite score.
+    """
     if predictions.dtype != tf.float64:
         return tf.math.in_top_k(targets, tf.cast(predictions, tf.float32), k)
-    in_range = (targets >= 0) & (targets < tf.shape(predictions, out_type=targets.dtype)[-1])
+    in_range = (targets >= 0) & (
+        targets < tf.shape(predictions, out_type=targets.dtype)[-1]
+    )
     index = tf.where(in_range, targets, tf.zeros_like(targets))
     target_score = tf.gather(predictions, index, axis=-1, batch_dims=1)
-    ranked_above = tf.reduce_sum(tf.cast(predictions > target_score[..., None], tf.int32), axis=-1)
+    ranked_above = tf.reduce_sum(
+        tf.cast(predictions > target_score[..., None], tf.int32), axis=-1
+    )
     finite = tf.reduce_all(tf.math.is_finite(predictions), axis=-1)
     return in_range & finite & (ranked_above < k)
 
@@ -177,18 +211,25 @@ def _rankdata(x, axis):
     """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
     each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
     ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
-    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort leaves NaN anywhere)."""
+    off the last place of +inf, since a binary search cannot step over NaN (and tf.sort leaves NaN anywhere).
+    """
     rank = x.shape.rank
     if not rank:
-        raise ValueError(f"rankdata needs a tensor of known rank with an axis to rank along, got shape {x.shape}")
+        raise ValueError(
+            f"rankdata needs a tensor of known rank with an axis to rank along, got shape {x.shape}"
+        )
     axis = range(rank)[axis]  # an axis out of range raises, as numpy, torch and JAX do
-    perm = [a for a in range(rank) if a != axis] + [axis]  # the ranked axis last, where tf.searchsorted looks
+    perm = [a for a in range(rank) if a != axis] + [
+        axis
+    ]  # the ranked axis last, where tf.searchsorted looks
     rows = tf.transpose(x, perm)
     nan = tf.math.is_nan(rows)
     numbers = tf.where(nan, tf.constant(float("inf"), x.dtype), rows)
     ordered = tf.sort(numbers)
     first = tf.searchsorted(ordered, numbers, side="left")
-    numbers_kept = tf.shape(rows)[-1] - tf.reduce_sum(tf.cast(nan, tf.int32), -1, keepdims=True)
+    numbers_kept = tf.shape(rows)[-1] - tf.reduce_sum(
+        tf.cast(nan, tf.int32), -1, keepdims=True
+    )
     last = tf.minimum(tf.searchsorted(ordered, numbers, side="right"), numbers_kept)
     ranks = tf.cast(first + last + 1, x.dtype) / 2
     return tf.transpose(tf.where(nan, rows, ranks), tf.math.invert_permutation(perm))
@@ -201,7 +242,9 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
     past what the buffer keeps are counted, not kept: the assertion stops the step (eagerly and in a graph; XLA
     drops assertions, and result() then gives NaN)."""
     capacity = buffer.shape[0]
-    if values.shape.rank is not None and not values.shape[1:].is_compatible_with(buffer.shape[1:]):
+    if values.shape.rank is not None and not values.shape[1:].is_compatible_with(
+        buffer.shape[1:]
+    ):
         raise ValueError(
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
@@ -211,29 +254,44 @@ def _append_rows(buffer, rows, values, metric, name, count=None):
     context = tf.distribute.get_replica_context()
     if context is not None and context.num_replicas_in_sync > 1:
         # a collective takes one shape on every replica: each pads its rows to the longest, and says which are real
-        longest = tf.reduce_max(context.all_gather(tf.reshape(given, [1]), axis=0))  # ReduceOp has no max
+        longest = tf.reduce_max(
+            context.all_gather(tf.reshape(given, [1]), axis=0)
+        )  # ReduceOp has no max
         padding = [[0, longest - given]] + [[0, 0]] * (len(buffer.shape) - 1)
         values = context.all_gather(tf.pad(values, padding), axis=0)
-        real = context.all_gather(tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0) > 0
+        real = (
+            context.all_gather(
+                tf.pad(tf.cast(real, tf.int32), [[0, longest - given]]), axis=0
+            )
+            > 0
+        )
     held = tf.convert_to_tensor(rows)
     order = tf.cumsum(tf.cast(real, tf.int32))  # the rank of each real row, from 1
     added = tf.reduce_sum(tf.cast(real, tf.int32))
     message = f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and this batch would take it past that"
     assertion = tf.debugging.assert_less_equal(held + added, capacity, message=message)
     with tf.control_dependencies([assertion]):
-        index = tf.range(capacity) - held  # buffer row i takes the real row of rank i - held + 1
+        index = (
+            tf.range(capacity) - held
+        )  # buffer row i takes the real row of rank i - held + 1
         taken = tf.logical_and(index >= 0, index < added)
         source = tf.searchsorted(order, index + 1, side="left")
         zero_row = tf.zeros(tf.concat([[1], tf.shape(values)[1:]], 0), values.dtype)
-        picked = tf.gather(tf.concat([values, zero_row], 0), tf.where(taken, source, tf.shape(values)[0]))
+        picked = tf.gather(
+            tf.concat([values, zero_row], 0),
+            tf.where(taken, source, tf.shape(values)[0]),
+        )
         mask = tf.reshape(taken, [-1] + [1] * (len(buffer.shape) - 1))
-        buffer.assign(tf.where(mask, tf.cast(picked, buffer.dtype), tf.convert_to_tensor(buffer)))
+        buffer.assign(
+            tf.where(mask, tf.cast(picked, buffer.dtype), tf.convert_to_tensor(buffer))
+        )
         rows.assign(held + added)
 
 
 def _unless_overflowed(value, rows, capacity, metric, name):
     """`value`, unless the sample buffer `name` was given more rows than it keeps: then an error (eagerly and in
-    a graph), or NaN under XLA, where assertions are dropped. Never a number from some of the rows."""
+    a graph), or NaN under XLA, where assertions are dropped. Never a number from some of the rows.
+    """
     message = f"{metric}: the sample buffer `{name}` was given more than the {capacity} rows it keeps"
     assertion = tf.debugging.assert_less_equal(rows, capacity, message=message)
     value = _after(assertion, value)

@@ -11,7 +11,9 @@ def _weights_like(values, sample_weight, dtype):
     weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
     if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
         weights = weights.squeeze(-1)
-    weights = weights.reshape(tuple(weights.shape) + (1,) * (values.dim() - weights.dim()))
+    weights = weights.reshape(
+        tuple(weights.shape) + (1,) * (values.dim() - weights.dim())
+    )
     return torch.broadcast_to(weights, values.shape)
 
 
@@ -25,7 +27,9 @@ def _weighted_sum(values, sample_weight):
 def _weighted_count(values, sample_weight, dtype):
     """Σ w over the elements of `values` (their number without weights)."""
     if sample_weight is None:
-        return torch.scalar_tensor(values.numel(), dtype=dtype, device=values.device)  # one op; tensor() is three
+        return torch.scalar_tensor(
+            values.numel(), dtype=dtype, device=values.device
+        )  # one op; tensor() is three
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
@@ -48,12 +52,20 @@ def _divide_no_nan(a, b):
 
 def _extreme(x, axis, keepdims, largest, bounds=None):
     """torch.amax (amin) over `axis` (None: every axis), and of nothing the lowest (highest) value of x's dtype (or
-    of `bounds`, an int dtype x stands for), as tf.reduce_max (min) gives: torch raises there."""
+    of `bounds`, an int dtype x stands for), as tf.reduce_max (min) gives: torch raises there.
+    """
     dims = () if axis is None else axis
     if x.numel() > 0:
         return (torch.amax if largest else torch.amin)(x, dim=dims, keepdim=keepdims)
-    reduced = {d % x.dim() for d in ((dims,) if isinstance(dims, int) else dims or range(x.dim()))}
-    shape = [1 if i in reduced else n for i, n in enumerate(x.shape) if keepdims or i not in reduced]
+    reduced = {
+        d % x.dim()
+        for d in ((dims,) if isinstance(dims, int) else dims or range(x.dim()))
+    }
+    shape = [
+        1 if i in reduced else n
+        for i, n in enumerate(x.shape)
+        if keepdims or i not in reduced
+    ]
     if x.dtype.is_floating_point:
         bound = -float("inf") if largest else float("inf")
     else:
@@ -64,7 +76,9 @@ def _extreme(x, axis, keepdims, largest, bounds=None):
 
 def _prod(x, axis, keepdims):
     """torch.prod over `axis` (None: every axis; a tuple of them too, which torch.prod does not take)."""
-    dims = range(x.dim()) if axis is None else (axis,) if isinstance(axis, int) else axis
+    dims = (
+        range(x.dim()) if axis is None else (axis,) if isinstance(axis, int) else axis
+    )
     for d in sorted({d % max(x.dim(), 1) for d in dims}, reverse=True):
         x = torch.prod(x, dim=d, keepdim=keepdims)
     return x
@@ -76,13 +90,20 @@ def _cumsum(x, axis, reverse, exclusive):
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
     if exclusive:
-        out = torch.cat([torch.zeros_like(out.narrow(axis, 0, 1)), out.narrow(axis, 0, out.shape[axis] - 1)], dim=axis)
+        out = torch.cat(
+            [
+                torch.zeros_like(out.narrow(axis, 0, 1)),
+                out.narrow(axis, 0, out.shape[axis] - 1),
+            ],
+            dim=axis,
+        )
     return torch.flip(out, dims=[axis]) if reverse else out
 
 
 def _shifted_ids(segment_ids, num_segments):
     """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four)."""
+    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """
     ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
     return ids.long().clamp(-1, num_segments) + 1
 
@@ -104,19 +125,29 @@ def _segment_sum(data, segment_ids, num_segments):
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
-    one_float_per_id = data.dim() == segment_ids.dim() and data.is_floating_point() and not data.requires_grad
+    one_float_per_id = (
+        data.dim() == segment_ids.dim()
+        and data.is_floating_point()
+        and not data.requires_grad
+    )
     if one_float_per_id and data.device.type == "cpu":
         weights = data if data.dim() == 1 else data.reshape(-1)
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
-    out = torch.zeros((num_segments + 2,) + tuple(data.shape[1:]), dtype=data.dtype, device=data.device)
+    out = torch.zeros(
+        (num_segments + 2,) + tuple(data.shape[1:]),
+        dtype=data.dtype,
+        device=data.device,
+    )
     return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
 def _one_hot(indices, depth, dtype):
     """tf.one_hot in torch: rows of zeros for indices outside 0..depth-1."""
-    return (indices.unsqueeze(-1) == torch.arange(depth, device=indices.device)).to(dtype)
+    return (indices.unsqueeze(-1) == torch.arange(depth, device=indices.device)).to(
+        dtype
+    )
 
 
 def _gather(x, indices, axis):
@@ -126,7 +157,9 @@ def _gather(x, indices, axis):
     if indices.dim() == 1:
         return torch.index_select(x, axis, indices.long())
     picked = torch.index_select(x, axis, indices.reshape(-1).long())
-    return picked.reshape(tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :]))
+    return picked.reshape(
+        tuple(x.shape[:axis]) + tuple(indices.shape) + tuple(x.shape[axis + 1 :])
+    )
 
 
 def _transpose(x, perm=None):
@@ -160,7 +193,8 @@ def _rankdata(x, axis):
     ordered = torch.sort(numbers).values
     first = torch.searchsorted(ordered, numbers)
     last = torch.minimum(
-        torch.searchsorted(ordered, numbers, right=True), rows.shape[-1] - torch.sum(nan, -1, keepdim=True)
+        torch.searchsorted(ordered, numbers, right=True),
+        rows.shape[-1] - torch.sum(nan, -1, keepdim=True),
     )
     ranks = (first + last + 1).to(x.dtype) / 2
     return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
@@ -181,7 +215,8 @@ def _check_list_size(metric, param, entries, name, value, axis):
 
 def _append_rows(buffer, rows, values, metric, name):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
-    new row count; more rows than it keeps are a ValueError (torch's sizes are known)."""
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known).
+    """
     values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
     if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
         raise ValueError(
@@ -190,7 +225,9 @@ def _append_rows(buffer, rows, values, metric, name):
         )
     held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
     if held + count > capacity:
-        raise ValueError(f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more")
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
     # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
     # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
     # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
@@ -202,7 +239,8 @@ def _append_rows(buffer, rows, values, metric, name):
 
 def _gathered_rows(buffer, rows, metric, name):
     """A sample buffer as one process holds it: after torchmetrics' sync each process's buffer and row count
-    come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order."""
+    come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order.
+    """
     if rows.dim() == 0:
         return buffer, rows
     merged, held = torch.zeros_like(buffer[0]), torch.zeros_like(rows[0])

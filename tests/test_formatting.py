@@ -1,4 +1,5 @@
-"""formatting.format_source: piecewise formatting and its disk cache give exactly black's output for the whole
+"""formatting.format_source's black path (what it does where layout.py declines a module; the layout itself
+is tests/test_layout.py's): piecewise formatting and its disk cache give exactly black's output for the whole
 module, and the cache never serves a damaged entry."""
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from metricgen.loader import load_spec_file
 from metricgen.targets import TARGETS
 
 SPEC_FILES = sorted(SPECS.glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def black_path_only(monkeypatch):
+    monkeypatch.setattr(formatting, "LAY_OUT", False)
 
 
 def rendered(spec, target):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from metricgen import formatting
 from metricgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,8 @@ def repo(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_a_poisoned_format_cache_changes_nothing(repo):
+def test_a_poisoned_format_cache_changes_nothing(repo, monkeypatch):
+    monkeypatch.setattr(formatting, "LAY_OUT", False)  # the cache keeps black's output, for modules it formats
     assert cli("build", "specs/dice.yaml").exit_code == 0
     good = (repo / "generated" / "dice.py").read_text(encoding="utf-8")
     entries = list((repo / "cache").glob("*.fmt"))
@@ -314,6 +316,7 @@ def test_a_warm_format_cache_is_used_and_black_not_imported(repo):
 
     probe = (
         "import sys; from click.testing import CliRunner; from metricgen.cli import main; "
+        "from metricgen import formatting; formatting.LAY_OUT = False; "  # the black path, which the cache serves
         "r = CliRunner().invoke(main, ['build', '--force', 'specs/dice.yaml']); "
         "print(r.exit_code, 'black' in sys.modules)"
     )
@@ -322,6 +325,22 @@ def test_a_warm_format_cache_is_used_and_black_not_imported(repo):
     assert first.stdout.split() == ["0", "True"], first.stderr[-2000:]
     second = subprocess.run([sys.executable, "-c", probe], cwd=repo, env=env, capture_output=True, text=True)
     assert second.stdout.split() == ["0", "False"], second.stderr[-2000:]
+
+
+def test_a_cold_build_lays_modules_out_without_black(repo):
+    """layout.py gives black's layout of a shipped spec's module: a build with no cache never imports black."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from click.testing import CliRunner; from metricgen.cli import main; "
+        "r = CliRunner().invoke(main, ['build', '--force', '--target', sys.argv[1], 'specs/dice.yaml']); "
+        "print(r.exit_code, 'black' in sys.modules)"
+    )
+    env = {**os.environ, "METRICGEN_CACHE_DIR": ""}
+    for target in ("tf", "keras", "torchmetrics", "jax"):
+        run = subprocess.run([sys.executable, "-c", probe, target], cwd=repo, env=env, capture_output=True, text=True)
+        assert run.stdout.split() == ["0", "False"], (target, run.stderr[-2000:])
 
 
 @pytest.mark.parametrize(

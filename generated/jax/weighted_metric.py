@@ -74,7 +74,7 @@ class WeightedMetric:
     """
 
     def __init__(self, weight_function, dtype="float32"):
-        if not (callable(weight_function)):
+        if not callable(weight_function):
             raise ValueError(
                 f"WeightedMetric: argument `weight_function` must be a function, got {weight_function!r}"
             )

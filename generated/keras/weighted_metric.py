@@ -46,7 +46,7 @@ class WeightedMetric(keras.metrics.Metric):
 
     def __init__(self, weight_function, name="weighted_metric", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if not (callable(weight_function)):
+        if not callable(weight_function):
             raise ValueError(
                 f"WeightedMetric: argument `weight_function` must be a function, got {weight_function!r}"
             )

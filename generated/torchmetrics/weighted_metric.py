@@ -56,7 +56,7 @@ class WeightedMetric(Metric):
 
     def __init__(self, weight_function, **kwargs):
         super().__init__(**kwargs)
-        if not (callable(weight_function)):
+        if not callable(weight_function):
             raise ValueError(
                 f"WeightedMetric: argument `weight_function` must be a function, got {weight_function!r}"
             )

@@ -78,7 +78,7 @@ class CategoricalCrossentropy(tf.keras.metrics.Metric):
         dtype=None,
     ):
         super().__init__(name=name, dtype=dtype)
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"CategoricalCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

@@ -135,8 +135,7 @@ class FBetaScore(tf.keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted")
+            or (isinstance(average, str) and average in ("micro", "macro", "weighted"))
         ):
             raise ValueError(
                 f"FBetaScore: argument `average` must be one of 'micro', 'macro', 'weighted' or None, got {average!r}"

@@ -119,7 +119,7 @@ class OneHotMeanIoU(tf.keras.metrics.Metric):
                 f"OneHotMeanIoU: argument `ignore_class` must be an int or None, got {ignore_class!r}"
             )
         self.ignore_class = None if ignore_class is None else int(ignore_class)
-        if not (isinstance(sparse_y_pred, bool)):
+        if not isinstance(sparse_y_pred, bool):
             raise ValueError(
                 f"OneHotMeanIoU: argument `sparse_y_pred` must be True or False, got {sparse_y_pred!r}"
             )

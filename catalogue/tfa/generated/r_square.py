@@ -177,10 +177,14 @@ class RSquare(tf.keras.metrics.Metric):
         self.num_regressors = int(num_regressors)
         if not (
             y_shape is None
-            or isinstance(y_shape, (list, tuple))
-            and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                for v in y_shape
+            or (
+                isinstance(y_shape, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Integral)
+                    and not isinstance(v, bool)
+                    and v >= 1
+                    for v in y_shape
+                )
             )
         ):
             raise ValueError(
@@ -199,7 +203,7 @@ class RSquare(tf.keras.metrics.Metric):
             aggregation="sum",
             name="values_seen",
         )
-        if not ((self.y_shape is None or len(self.y_shape) > 0)):
+        if not (self.y_shape is None or len(self.y_shape) > 0):
             self._build_state(None)
 
     def _build_state(self, y_pred_shape):

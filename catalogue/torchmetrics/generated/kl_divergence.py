@@ -88,7 +88,7 @@ class KLDivergence(tf.keras.metrics.Metric):
         self, log_prob=False, reduction="mean", name="kl_divergence", dtype=None
     ):
         super().__init__(name=name, dtype=dtype)
-        if not (isinstance(log_prob, bool)):
+        if not isinstance(log_prob, bool):
             raise ValueError(
                 f"KLDivergence: argument `log_prob` must be True or False, got {log_prob!r}"
             )

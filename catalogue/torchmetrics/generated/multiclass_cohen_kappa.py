@@ -122,14 +122,13 @@ class MulticlassCohenKappa(tf.keras.metrics.Metric):
         self.ignore_index = None if ignore_index is None else int(ignore_index)
         if not (
             weights is None
-            or isinstance(weights, str)
-            and weights in ("linear", "quadratic", "none")
+            or (isinstance(weights, str) and weights in ("linear", "quadratic", "none"))
         ):
             raise ValueError(
                 f"MulticlassCohenKappa: argument `weights` must be one of 'linear', 'quadratic', 'none' or None, got {weights!r}"
             )
         self._param_weights = weights
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassCohenKappa: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -117,7 +117,7 @@ class MulticlassHingeLoss(tf.keras.metrics.Metric):
                 f"MulticlassHingeLoss: argument `num_classes` must be an int >= 2, got {num_classes!r}"
             )
         self.num_classes = int(num_classes)
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"MulticlassHingeLoss: argument `squared` must be True or False, got {squared!r}"
             )
@@ -141,7 +141,7 @@ class MulticlassHingeLoss(tf.keras.metrics.Metric):
                 f"MulticlassHingeLoss: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassHingeLoss: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -114,8 +114,10 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
         self.num_classes = int(num_classes)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -132,7 +134,7 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
                 f"MulticlassJaccardIndex: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `validate_args` must be True or False, got {validate_args!r}"
             )
@@ -216,11 +218,15 @@ class MulticlassJaccardIndex(tf.keras.metrics.Metric):
                 ),
                 self.dtype,
             )
-            if not (self.average is None or self.average == "none")
-            and self.average is not None
-            and self.average != "weighted"
-            or not (self.average is None or self.average == "none")
-            and self.average == "micro"
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average is not None
+                and self.average != "weighted"
+            )
+            or (
+                not (self.average is None or self.average == "none")
+                and self.average == "micro"
+            )
             else None
         )
         micro_union = (

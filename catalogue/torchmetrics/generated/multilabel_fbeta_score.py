@@ -139,8 +139,10 @@ class MultilabelFBetaScore(tf.keras.metrics.Metric):
         self.threshold = float(threshold)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelFBetaScore: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -162,7 +164,7 @@ class MultilabelFBetaScore(tf.keras.metrics.Metric):
                 f"MultilabelFBetaScore: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelFBetaScore: argument `validate_args` must be True or False, got {validate_args!r}"
             )

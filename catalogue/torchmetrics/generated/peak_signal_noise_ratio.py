@@ -105,8 +105,10 @@ class PeakSignalNoiseRatio(tf.keras.metrics.Metric):
         self.base = float(base)
         if not (
             reduction is None
-            or isinstance(reduction, str)
-            and reduction in ("elementwise_mean", "sum", "none")
+            or (
+                isinstance(reduction, str)
+                and reduction in ("elementwise_mean", "sum", "none")
+            )
         ):
             raise ValueError(
                 f"PeakSignalNoiseRatio: argument `reduction` must be one of 'elementwise_mean', 'sum', 'none' or None, got {reduction!r}"

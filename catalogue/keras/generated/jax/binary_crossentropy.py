@@ -87,7 +87,7 @@ class BinaryCrossentropy:
     """
 
     def __init__(self, from_logits=False, label_smoothing=0, dtype="float32"):
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"BinaryCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

@@ -88,7 +88,7 @@ class CategoricalCrossentropy:
     """
 
     def __init__(self, from_logits=False, label_smoothing=0, axis=-1, dtype="float32"):
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"CategoricalCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

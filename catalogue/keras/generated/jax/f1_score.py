@@ -149,8 +149,7 @@ class F1Score:
     def __init__(self, average=None, threshold=None, dtype="float32"):
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted")
+            or (isinstance(average, str) and average in ("micro", "macro", "weighted"))
         ):
             raise ValueError(
                 f"F1Score: argument `average` must be one of 'micro', 'macro', 'weighted' or None, got {average!r}"

@@ -150,8 +150,7 @@ class FBetaScore:
     def __init__(self, average=None, beta=1.0, threshold=None, dtype="float32"):
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted")
+            or (isinstance(average, str) and average in ("micro", "macro", "weighted"))
         ):
             raise ValueError(
                 f"FBetaScore: argument `average` must be one of 'micro', 'macro', 'weighted' or None, got {average!r}"

@@ -86,7 +86,7 @@ class MeanMetricWrapper:
     """
 
     def __init__(self, fn, dtype="float32", **kwargs):
-        if not (callable(fn)):
+        if not callable(fn):
             raise ValueError(
                 f"MeanMetricWrapper: argument `fn` must be a function, got {fn!r}"
             )

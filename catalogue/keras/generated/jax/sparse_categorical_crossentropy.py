@@ -99,7 +99,7 @@ class SparseCategoricalCrossentropy:
     """
 
     def __init__(self, from_logits=False, ignore_class=None, axis=-1, dtype="float32"):
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"SparseCategoricalCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

@@ -234,17 +234,21 @@ class AUC(keras.metrics.Metric):
         self.summation_method = summation_method
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
                 f"AUC: argument `thresholds` must be a list of numbers, each in [0, 1] or None, got {thresholds!r}"
             )
         self.thresholds = None if thresholds is None else [float(v) for v in thresholds]
-        if not (isinstance(multi_label, bool)):
+        if not isinstance(multi_label, bool):
             raise ValueError(
                 f"AUC: argument `multi_label` must be True or False, got {multi_label!r}"
             )
@@ -263,10 +267,12 @@ class AUC(keras.metrics.Metric):
         self.num_labels = None if num_labels is None else int(num_labels)
         if not (
             label_weights is None
-            or isinstance(label_weights, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0
-                for v in label_weights
+            or (
+                isinstance(label_weights, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0
+                    for v in label_weights
+                )
             )
         ):
             raise ValueError(
@@ -275,7 +281,7 @@ class AUC(keras.metrics.Metric):
         self.label_weights = (
             None if label_weights is None else [float(v) for v in label_weights]
         )
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"AUC: argument `from_logits` must be True or False, got {from_logits!r}"
             )
@@ -555,10 +561,14 @@ class AUC(keras.metrics.Metric):
         )
         recall = (
             ops.divide_no_nan(tp, tp + fn)
-            if not (self.curve == "PR" and self.summation_method == "interpolation")
-            and self.curve == "ROC"
-            or not (self.curve == "PR" and self.summation_method == "interpolation")
-            and self.curve == "PR"
+            if (
+                not (self.curve == "PR" and self.summation_method == "interpolation")
+                and self.curve == "ROC"
+            )
+            or (
+                not (self.curve == "PR" and self.summation_method == "interpolation")
+                and self.curve == "PR"
+            )
             else None
         )
         scaling = (

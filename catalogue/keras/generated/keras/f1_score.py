@@ -158,8 +158,7 @@ class F1Score(keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted")
+            or (isinstance(average, str) and average in ("micro", "macro", "weighted"))
         ):
             raise ValueError(
                 f"F1Score: argument `average` must be one of 'micro', 'macro', 'weighted' or None, got {average!r}"

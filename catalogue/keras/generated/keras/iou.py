@@ -115,12 +115,12 @@ class IoU(keras.metrics.Metric):
                 f"IoU: argument `ignore_class` must be an int or None, got {ignore_class!r}"
             )
         self.ignore_class = None if ignore_class is None else int(ignore_class)
-        if not (isinstance(sparse_y_true, bool)):
+        if not isinstance(sparse_y_true, bool):
             raise ValueError(
                 f"IoU: argument `sparse_y_true` must be True or False, got {sparse_y_true!r}"
             )
         self.sparse_y_true = sparse_y_true
-        if not (isinstance(sparse_y_pred, bool)):
+        if not isinstance(sparse_y_pred, bool):
             raise ValueError(
                 f"IoU: argument `sparse_y_pred` must be True or False, got {sparse_y_pred!r}"
             )

@@ -68,7 +68,7 @@ class MeanMetricWrapper(keras.metrics.Metric):
 
     def __init__(self, fn, name="mean_metric_wrapper", dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype)
-        if not (callable(fn)):
+        if not callable(fn):
             raise ValueError(
                 f"MeanMetricWrapper: argument `fn` must be a function, got {fn!r}"
             )

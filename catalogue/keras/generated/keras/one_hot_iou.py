@@ -113,7 +113,7 @@ class OneHotIoU(keras.metrics.Metric):
                 f"OneHotIoU: argument `ignore_class` must be an int or None, got {ignore_class!r}"
             )
         self.ignore_class = None if ignore_class is None else int(ignore_class)
-        if not (isinstance(sparse_y_pred, bool)):
+        if not isinstance(sparse_y_pred, bool):
             raise ValueError(
                 f"OneHotIoU: argument `sparse_y_pred` must be True or False, got {sparse_y_pred!r}"
             )

@@ -183,8 +183,11 @@ class R2Score(keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         if not (
             class_aggregation is None
-            or isinstance(class_aggregation, str)
-            and class_aggregation in ("uniform_average", "variance_weighted_average")
+            or (
+                isinstance(class_aggregation, str)
+                and class_aggregation
+                in ("uniform_average", "variance_weighted_average")
+            )
         ):
             raise ValueError(
                 f"R2Score: argument `class_aggregation` must be one of 'uniform_average', 'variance_weighted_average' or None, got {class_aggregation!r}"

@@ -90,7 +90,7 @@ class SparseCategoricalCrossentropy(keras.metrics.Metric):
         dtype=None,
     ):
         super().__init__(name=name, dtype=dtype)
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"SparseCategoricalCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

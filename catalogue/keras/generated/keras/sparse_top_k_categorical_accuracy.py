@@ -95,7 +95,7 @@ class SparseTopKCategoricalAccuracy(keras.metrics.Metric):
                 f"SparseTopKCategoricalAccuracy: argument `k` must be an int, got {k!r}"
             )
         self.k = int(k)
-        if not (isinstance(from_sorted_ids, bool)):
+        if not isinstance(from_sorted_ids, bool):
             raise ValueError(
                 f"SparseTopKCategoricalAccuracy: argument `from_sorted_ids` must be True or False, got {from_sorted_ids!r}"
             )

@@ -82,7 +82,7 @@ class BinaryCrossentropy(Metric):
 
     def __init__(self, from_logits=False, label_smoothing=0, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(from_logits, bool)):
+        if not isinstance(from_logits, bool):
             raise ValueError(
                 f"BinaryCrossentropy: argument `from_logits` must be True or False, got {from_logits!r}"
             )

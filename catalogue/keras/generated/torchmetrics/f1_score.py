@@ -151,8 +151,7 @@ class F1Score(Metric):
         super().__init__(**kwargs)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted")
+            or (isinstance(average, str) and average in ("micro", "macro", "weighted"))
         ):
             raise ValueError(
                 f"F1Score: argument `average` must be one of 'micro', 'macro', 'weighted' or None, got {average!r}"

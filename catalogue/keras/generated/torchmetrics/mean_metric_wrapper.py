@@ -80,7 +80,7 @@ class MeanMetricWrapper(Metric):
 
     def __init__(self, fn, fn_kwargs=None, **kwargs):
         super().__init__(**kwargs)
-        if not (callable(fn)):
+        if not callable(fn):
             raise ValueError(
                 f"MeanMetricWrapper: argument `fn` must be a function, got {fn!r}"
             )

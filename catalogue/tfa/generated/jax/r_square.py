@@ -158,10 +158,14 @@ class RSquare:
         self.num_regressors = int(num_regressors)
         if not (
             y_shape is None
-            or isinstance(y_shape, (list, tuple))
-            and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                for v in y_shape
+            or (
+                isinstance(y_shape, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Integral)
+                    and not isinstance(v, bool)
+                    and v >= 1
+                    for v in y_shape
+                )
             )
         ):
             raise ValueError(
@@ -179,7 +183,7 @@ class RSquare:
             weight=None,
             values_seen=jnp.zeros((), dtype=jnp.int32),
         )
-        if not ((self.y_shape is None or len(self.y_shape) > 0)):
+        if not (self.y_shape is None or len(self.y_shape) > 0):
             state = self._build_state(state, None)
         return state
 

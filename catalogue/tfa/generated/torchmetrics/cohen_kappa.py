@@ -137,19 +137,18 @@ class CohenKappa(Metric):
         self.num_classes = int(num_classes)
         if not (
             weightage is None
-            or isinstance(weightage, str)
-            and weightage in ("linear", "quadratic")
+            or (isinstance(weightage, str) and weightage in ("linear", "quadratic"))
         ):
             raise ValueError(
                 f"CohenKappa: argument `weightage` must be one of 'linear', 'quadratic' or None, got {weightage!r}"
             )
         self.weightage = weightage
-        if not (isinstance(sparse_labels, bool)):
+        if not isinstance(sparse_labels, bool):
             raise ValueError(
                 f"CohenKappa: argument `sparse_labels` must be True or False, got {sparse_labels!r}"
             )
         self.sparse_labels = sparse_labels
-        if not (isinstance(regression, bool)):
+        if not isinstance(regression, bool):
             raise ValueError(
                 f"CohenKappa: argument `regression` must be True or False, got {regression!r}"
             )

@@ -143,23 +143,27 @@ class RSquare(Metric):
         self.num_regressors = int(num_regressors)
         if not (
             y_shape is None
-            or isinstance(y_shape, (list, tuple))
-            and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                for v in y_shape
+            or (
+                isinstance(y_shape, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Integral)
+                    and not isinstance(v, bool)
+                    and v >= 1
+                    for v in y_shape
+                )
             )
         ):
             raise ValueError(
                 f"RSquare: argument `y_shape` must be a list of ints, each >= 1 or None, got {y_shape!r}"
             )
         self.y_shape = None if y_shape is None else [int(v) for v in y_shape]
-        if not ((self.y_shape is None or len(self.y_shape) > 0)):
+        if not (self.y_shape is None or len(self.y_shape) > 0):
             self._build_state(None)
         self.add_state(
             "total",
             default=(
                 self.total
-                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                if not (self.y_shape is None or len(self.y_shape) > 0)
                 else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
@@ -168,7 +172,7 @@ class RSquare(Metric):
             "squared",
             default=(
                 self.squared
-                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                if not (self.y_shape is None or len(self.y_shape) > 0)
                 else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
@@ -177,7 +181,7 @@ class RSquare(Metric):
             "residual",
             default=(
                 self.residual
-                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                if not (self.y_shape is None or len(self.y_shape) > 0)
                 else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",
@@ -186,7 +190,7 @@ class RSquare(Metric):
             "weight",
             default=(
                 self.weight
-                if not ((self.y_shape is None or len(self.y_shape) > 0))
+                if not (self.y_shape is None or len(self.y_shape) > 0)
                 else torch.zeros((0,))
             ),
             dist_reduce_fx="sum",

@@ -113,14 +113,13 @@ class BinaryCohenKappa:
         self.ignore_index = None if ignore_index is None else int(ignore_index)
         if not (
             weights is None
-            or isinstance(weights, str)
-            and weights in ("linear", "quadratic", "none")
+            or (isinstance(weights, str) and weights in ("linear", "quadratic", "none"))
         ):
             raise ValueError(
                 f"BinaryCohenKappa: argument `weights` must be one of 'linear', 'quadratic', 'none' or None, got {weights!r}"
             )
         self.weights = weights
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryCohenKappa: argument `validate_args` must be True or False, got {validate_args!r}"
             )

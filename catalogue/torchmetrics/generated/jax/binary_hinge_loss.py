@@ -73,7 +73,7 @@ class BinaryHingeLoss:
     def __init__(
         self, squared=False, ignore_index=None, validate_args=True, dtype="float32"
     ):
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"BinaryHingeLoss: argument `squared` must be True or False, got {squared!r}"
             )
@@ -89,7 +89,7 @@ class BinaryHingeLoss:
                 f"BinaryHingeLoss: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryHingeLoss: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -104,7 +104,7 @@ class KLDivergence:
     """
 
     def __init__(self, log_prob=False, reduction="mean", dtype="float32"):
-        if not (isinstance(log_prob, bool)):
+        if not isinstance(log_prob, bool):
             raise ValueError(
                 f"KLDivergence: argument `log_prob` must be True or False, got {log_prob!r}"
             )

@@ -84,7 +84,7 @@ class MeanSquaredError:
     """
 
     def __init__(self, squared=True, num_outputs=1, dtype="float32"):
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"MeanSquaredError: argument `squared` must be True or False, got {squared!r}"
             )

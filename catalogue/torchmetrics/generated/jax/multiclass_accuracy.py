@@ -164,8 +164,10 @@ class MulticlassAccuracy:
         self.top_k = int(top_k)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MulticlassAccuracy: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -187,7 +189,7 @@ class MulticlassAccuracy:
                 f"MulticlassAccuracy: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassAccuracy: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -107,8 +107,10 @@ class MulticlassJaccardIndex:
         self.num_classes = int(num_classes)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -125,7 +127,7 @@ class MulticlassJaccardIndex:
                 f"MulticlassJaccardIndex: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `validate_args` must be True or False, got {validate_args!r}"
             )
@@ -229,11 +231,15 @@ class MulticlassJaccardIndex:
                 jnp.arange(self.num_classes, dtype=jnp.int32),
                 self.ignore_index if self.ignore_index is not None else -1,
             ).astype(self.dtype)
-            if not (self.average is None or self.average == "none")
-            and self.average is not None
-            and self.average != "weighted"
-            or not (self.average is None or self.average == "none")
-            and self.average == "micro"
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average is not None
+                and self.average != "weighted"
+            )
+            or (
+                not (self.average is None or self.average == "none")
+                and self.average == "micro"
+            )
             else None
         )
         micro_union = (

@@ -131,7 +131,7 @@ class MultilabelExactMatch:
                 f"MultilabelExactMatch: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelExactMatch: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -134,8 +134,10 @@ class MultilabelHammingDistance:
         self.threshold = float(threshold)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelHammingDistance: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -157,7 +159,7 @@ class MultilabelHammingDistance:
                 f"MultilabelHammingDistance: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelHammingDistance: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -135,8 +135,10 @@ class MultilabelPrecision:
         self.threshold = float(threshold)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelPrecision: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -158,7 +160,7 @@ class MultilabelPrecision:
                 f"MultilabelPrecision: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelPrecision: argument `validate_args` must be True or False, got {validate_args!r}"
             )

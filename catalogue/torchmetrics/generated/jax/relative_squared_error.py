@@ -81,7 +81,7 @@ class RelativeSquaredError:
                 f"RelativeSquaredError: argument `num_outputs` must be an int >= 1, got {num_outputs!r}"
             )
         self.num_outputs = int(num_outputs)
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"RelativeSquaredError: argument `squared` must be True or False, got {squared!r}"
             )

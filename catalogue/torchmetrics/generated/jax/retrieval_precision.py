@@ -202,7 +202,7 @@ class RetrievalPrecision:
                 f"RetrievalPrecision: argument `top_k` must be an int >= 1 or None, got {top_k!r}"
             )
         self.top_k = None if top_k is None else int(top_k)
-        if not (isinstance(adaptive_k, bool)):
+        if not isinstance(adaptive_k, bool):
             raise ValueError(
                 f"RetrievalPrecision: argument `adaptive_k` must be True or False, got {adaptive_k!r}"
             )

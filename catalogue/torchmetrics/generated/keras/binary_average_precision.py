@@ -202,10 +202,14 @@ class BinaryAveragePrecision(keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -223,7 +227,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
                 f"BinaryAveragePrecision: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryAveragePrecision: argument `validate_args` must be True or False, got {validate_args!r}"
             )

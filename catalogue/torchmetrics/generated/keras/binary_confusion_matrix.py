@@ -101,14 +101,16 @@ class BinaryConfusionMatrix(keras.metrics.Metric):
         self.ignore_index = None if ignore_index is None else int(ignore_index)
         if not (
             normalize is None
-            or isinstance(normalize, str)
-            and normalize in ("true", "pred", "all", "none")
+            or (
+                isinstance(normalize, str)
+                and normalize in ("true", "pred", "all", "none")
+            )
         ):
             raise ValueError(
                 f"BinaryConfusionMatrix: argument `normalize` must be one of 'true', 'pred', 'all', 'none' or None, got {normalize!r}"
             )
         self.normalize = normalize
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryConfusionMatrix: argument `validate_args` must be True or False, got {validate_args!r}"
             )

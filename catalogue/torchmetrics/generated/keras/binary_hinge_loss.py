@@ -69,7 +69,7 @@ class BinaryHingeLoss(keras.metrics.Metric):
         dtype=None,
     ):
         super().__init__(name=name, dtype=dtype)
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"BinaryHingeLoss: argument `squared` must be True or False, got {squared!r}"
             )
@@ -85,7 +85,7 @@ class BinaryHingeLoss(keras.metrics.Metric):
                 f"BinaryHingeLoss: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryHingeLoss: argument `validate_args` must be True or False, got {validate_args!r}"
             )

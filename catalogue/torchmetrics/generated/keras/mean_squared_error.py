@@ -69,7 +69,7 @@ class MeanSquaredError(keras.metrics.Metric):
         self, squared=True, num_outputs=1, name="mean_squared_error", dtype=None
     ):
         super().__init__(name=name, dtype=dtype)
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"MeanSquaredError: argument `squared` must be True or False, got {squared!r}"
             )

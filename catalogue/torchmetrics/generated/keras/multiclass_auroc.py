@@ -214,8 +214,7 @@ class MulticlassAUROC(keras.metrics.Metric):
         self.num_classes = int(num_classes)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("macro", "weighted", "none")
+            or (isinstance(average, str) and average in ("macro", "weighted", "none"))
         ):
             raise ValueError(
                 f"MulticlassAUROC: argument `average` must be one of 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -223,10 +222,14 @@ class MulticlassAUROC(keras.metrics.Metric):
         self.average = average
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -244,7 +247,7 @@ class MulticlassAUROC(keras.metrics.Metric):
                 f"MulticlassAUROC: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassAUROC: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -102,14 +102,16 @@ class MulticlassConfusionMatrix(keras.metrics.Metric):
         self.ignore_index = None if ignore_index is None else int(ignore_index)
         if not (
             normalize is None
-            or isinstance(normalize, str)
-            and normalize in ("none", "true", "pred", "all")
+            or (
+                isinstance(normalize, str)
+                and normalize in ("none", "true", "pred", "all")
+            )
         ):
             raise ValueError(
                 f"MulticlassConfusionMatrix: argument `normalize` must be one of 'none', 'true', 'pred', 'all' or None, got {normalize!r}"
             )
         self.normalize = normalize
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassConfusionMatrix: argument `validate_args` must be True or False, got {validate_args!r}"
             )

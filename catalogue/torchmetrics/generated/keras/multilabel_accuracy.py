@@ -119,8 +119,10 @@ class MultilabelAccuracy(keras.metrics.Metric):
         self.threshold = float(threshold)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelAccuracy: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -142,7 +144,7 @@ class MultilabelAccuracy(keras.metrics.Metric):
                 f"MultilabelAccuracy: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelAccuracy: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -215,8 +215,10 @@ class MultilabelAUROC(keras.metrics.Metric):
         self.num_labels = int(num_labels)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelAUROC: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -224,10 +226,14 @@ class MultilabelAUROC(keras.metrics.Metric):
         self.average = average
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -245,7 +251,7 @@ class MultilabelAUROC(keras.metrics.Metric):
                 f"MultilabelAUROC: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelAUROC: argument `validate_args` must be True or False, got {validate_args!r}"
             )

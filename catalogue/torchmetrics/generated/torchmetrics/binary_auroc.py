@@ -192,10 +192,14 @@ class BinaryAUROC(Metric):
         self.max_fpr = None if max_fpr is None else float(max_fpr)
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -213,7 +217,7 @@ class BinaryAUROC(Metric):
                 f"BinaryAUROC: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"BinaryAUROC: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -98,7 +98,7 @@ class KLDivergence(Metric):
 
     def __init__(self, log_prob=False, reduction="mean", **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(log_prob, bool)):
+        if not isinstance(log_prob, bool):
             raise ValueError(
                 f"KLDivergence: argument `log_prob` must be True or False, got {log_prob!r}"
             )

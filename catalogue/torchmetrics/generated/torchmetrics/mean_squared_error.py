@@ -79,7 +79,7 @@ class MeanSquaredError(Metric):
 
     def __init__(self, squared=True, num_outputs=1, **kwargs):
         super().__init__(**kwargs)
-        if not (isinstance(squared, bool)):
+        if not isinstance(squared, bool):
             raise ValueError(
                 f"MeanSquaredError: argument `squared` must be True or False, got {squared!r}"
             )

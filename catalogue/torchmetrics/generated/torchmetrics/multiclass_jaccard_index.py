@@ -140,8 +140,10 @@ class MulticlassJaccardIndex(Metric):
         self.num_classes = int(num_classes)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -158,7 +160,7 @@ class MulticlassJaccardIndex(Metric):
                 f"MulticlassJaccardIndex: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassJaccardIndex: argument `validate_args` must be True or False, got {validate_args!r}"
             )
@@ -239,11 +241,15 @@ class MulticlassJaccardIndex(Metric):
                 torch.arange(self.num_classes, dtype=torch.int64, device=self.device),
                 self.ignore_index if self.ignore_index is not None else -1,
             ).to(self.dtype)
-            if not (self.average is None or self.average == "none")
-            and self.average is not None
-            and self.average != "weighted"
-            or not (self.average is None or self.average == "none")
-            and self.average == "micro"
+            if (
+                not (self.average is None or self.average == "none")
+                and self.average is not None
+                and self.average != "weighted"
+            )
+            or (
+                not (self.average is None or self.average == "none")
+                and self.average == "micro"
+            )
             else None
         )
         micro_union = (

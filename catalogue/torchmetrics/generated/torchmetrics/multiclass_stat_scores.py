@@ -179,8 +179,10 @@ class MulticlassStatScores(Metric):
         self.top_k = int(top_k)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MulticlassStatScores: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -202,7 +204,7 @@ class MulticlassStatScores(Metric):
                 f"MulticlassStatScores: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MulticlassStatScores: argument `validate_args` must be True or False, got {validate_args!r}"
             )

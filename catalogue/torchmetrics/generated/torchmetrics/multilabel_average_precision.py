@@ -186,8 +186,10 @@ class MultilabelAveragePrecision(Metric):
         self.num_labels = int(num_labels)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelAveragePrecision: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -195,10 +197,14 @@ class MultilabelAveragePrecision(Metric):
         self.average = average
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -216,7 +222,7 @@ class MultilabelAveragePrecision(Metric):
                 f"MultilabelAveragePrecision: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelAveragePrecision: argument `validate_args` must be True or False, got {validate_args!r}"
             )

@@ -158,8 +158,10 @@ class MultilabelJaccardIndex(Metric):
         self.threshold = float(threshold)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelJaccardIndex: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -176,7 +178,7 @@ class MultilabelJaccardIndex(Metric):
                 f"MultilabelJaccardIndex: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelJaccardIndex: argument `validate_args` must be True or False, got {validate_args!r}"
             )
