@@ -7,9 +7,11 @@ TensorFlow is imported only by `metricgen test`, inside the command.
 
 from __future__ import annotations
 
+import concurrent.futures
 import difflib
 import json
 import keyword
+import multiprocessing
 import os
 import re
 import sys
@@ -31,7 +33,7 @@ from .compiler import (
     output_path,
 )
 from .errors import SpecError, SpecErrors, printable
-from .formatting import format_source, format_sources
+from .formatting import format_source, format_sources, lay_out_source, usable_cpus
 from .inherit import load_spec
 from .loader import load_spec_text
 from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
@@ -82,6 +84,40 @@ def compile_one(spec_file: Path, out_dir: Path, target: str, formatted: bool = T
         return result
 
 
+# Fewer specs than this per process are compiled in this one: a worker's start (a fork) and the return of its
+# modules cost about what compiling and laying out a few specs does.
+_SPECS_PER_WORKER = 8
+
+
+def compile_many(files: list[Path], out_dir: Path, target: str) -> list[Compiled]:
+    """compile_one of each file, laid out (formatting.lay_out_source) where it can be, spread over the
+    machine's cores when there are many (forked workers, on systems that have fork); the modules layout.py
+    declines are left for format_all (black)."""
+    workers = min(usable_cpus(), len(files) // _SPECS_PER_WORKER)
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # no fork (Windows): the start of a fresh interpreter would cost more than it saves
+        workers = 1
+    if workers < 2:
+        return _compile_and_lay_out(files, out_dir, target)
+    shares = [files[i::workers] for i in range(workers)]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_compile_and_lay_out, share, out_dir, target) for share in shares[1:]]
+        done = [_compile_and_lay_out(shares[0], out_dir, target)] + [future.result() for future in futures]
+    by_file = {result.spec_file: result for part in done for result in part}
+    return [by_file[file] for file in files]
+
+
+def _compile_and_lay_out(files: list[Path], out_dir: Path, target: str) -> list[Compiled]:
+    results = [compile_one(file, out_dir, target, formatted=False) for file in files]
+    for result in results:
+        if result.ok:
+            laid_out = lay_out_source(result.source, helper_pieces())
+            if laid_out is not None:
+                result.source, result.formatted = laid_out, True
+    return results
+
+
 def bug_error(spec_file: Path, target: str, exc: Exception) -> SpecError:
     return SpecError(
         f"cannot generate code for the {target} target: {type(exc).__name__}: {exc}",
@@ -91,9 +127,10 @@ def bug_error(spec_file: Path, target: str, exc: Exception) -> SpecError:
 
 
 def format_all(results: list[Compiled], target: str) -> None:
-    """black over every module compiled, at once (format_sources: each distinct piece once, across cores
-    when many miss the cache); should black refuse one (a metricgen bug), each is formatted alone to say which."""
-    done = [result for result in results if result.ok]
+    """Every module compiled and not yet formatted, formatted at once (format_sources: laid out, else black on
+    each distinct piece once, across cores when many miss the cache); should black refuse one (a metricgen
+    bug), each is formatted alone to say which."""
+    done = [result for result in results if result.ok and not result.formatted]
     try:
         for result, source in zip(done, format_sources([r.source for r in done], cache=True, verbatim=helper_pieces())):
             result.source = source
@@ -121,7 +158,7 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
                 )
             )
     refused = {e.path for e in errors}
-    results = [compile_one(f, out_dir, target, formatted=False) for f in files if str(f) not in refused]
+    results = compile_many([f for f in files if str(f) not in refused], out_dir, target)
     format_all(results, target)
     registered: dict[str, Compiled] = {}
     for result in results:

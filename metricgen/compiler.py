@@ -55,6 +55,7 @@ class Compiled:
     source: Optional[str] = None
     errors: Optional[list[SpecError]] = None
     registered_as: str = ""  # package>ClassName, the key Keras' serialization registry files it under
+    formatted: bool = False  # source is final (laid out where it was compiled); else black's turn
 
     @property
     def ok(self) -> bool:

@@ -116,6 +116,16 @@ def _cut(source: str):
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None  # black reports it
     lines = source.splitlines(keepends=True)
+    groups = _groups(tree, lines)
+    if groups is None:
+        return None
+    cuts = [min([g[0].lineno] + [d.lineno for d in getattr(g[0], "decorator_list", [])]) - 1 for g in groups[1:]]
+    bounds = [0] + cuts + [len(lines)]
+    return tree, groups, ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def _groups(tree: ast.Module, lines: list[str]) -> Optional[list[list[ast.stmt]]]:
+    """The module's top-level statements, grouped by piece (see :func:`_pieces`)."""
     groups: list[list[ast.stmt]] = []
     previous = None
     for node in tree.body:
@@ -132,9 +142,15 @@ def _cut(source: str):
             groups.append([])
         groups[-1].append(node)
         previous = node
-    cuts = [min([g[0].lineno] + [d.lineno for d in getattr(g[0], "decorator_list", [])]) - 1 for g in groups[1:]]
-    bounds = [0] + cuts + [len(lines)]
-    return tree, groups, ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:])]
+    return groups
+
+
+def lay_out_source(source: str, verbatim: frozenset = frozenset()) -> Optional[str]:
+    """black's layout of ``source`` by layout.py alone, or None where it cannot vouch for it."""
+    try:
+        return _laid_out(source, verbatim) if LAY_OUT else None
+    except RecursionError:
+        return None
 
 
 def _laid_out(source: str, verbatim: frozenset) -> Optional[str]:
@@ -153,7 +169,7 @@ def _laid_out(source: str, verbatim: frozenset) -> Optional[str]:
         if text not in verbatim:
             try:
                 text = module.lay_out(group, end)
-            except (layout.Unsupported, RecursionError):
+            except layout.Unsupported:
                 return None
         texts.append(text)
     return "\n\n\n".join(texts) + "\n"
@@ -192,7 +208,7 @@ def _joined(pieces: list[str]) -> str:
 _PARALLEL_MIN_TEXTS = 12
 
 
-def _usable_cpus() -> int:
+def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
@@ -202,7 +218,7 @@ def _usable_cpus() -> int:
 def _format_texts(texts: list[str]) -> list[str]:
     """black's output for each text, in worker processes when there are enough of them; this process takes
     a share too. Shares are balanced by length (black's time grows with it), longest first."""
-    workers = min(_usable_cpus(), len(texts) // (_PARALLEL_MIN_TEXTS // 2))
+    workers = min(usable_cpus(), len(texts) // (_PARALLEL_MIN_TEXTS // 2))
     if workers < 2 or len(texts) < _PARALLEL_MIN_TEXTS:
         return _format_each(texts)
     shares: list[list[int]] = [[] for _ in range(workers)]
@@ -228,7 +244,7 @@ def format_sources(sources: list[str], cache: bool = False, verbatim: frozenset 
     be; else served from the cache, or black runs once for each distinct piece (or uncut module) the others
     need, across cores when they are many. A module that black refuses raises, as format_source does."""
     folder = _cache_dir() if cache else None
-    out: list[Optional[str]] = [_laid_out(source, verbatim) if LAY_OUT else None for source in sources]
+    out: list[Optional[str]] = [lay_out_source(source, verbatim) for source in sources]
     out = [
         text if text is not None or folder is None else _cache_lookup(folder, source)
         for text, source in zip(out, sources)

@@ -134,41 +134,51 @@ class BracketTracker:
         self.invisible: list[Leaf] = []
 
     def mark(self, leaf: Leaf) -> None:
-        if self.depth == 0 and leaf.kind in CLOSING and (self.depth, leaf.kind) not in self.bracket_match:
-            return
-        if self.for_depths and self.for_depths[-1] == self.depth and leaf.kind == NAME and leaf.value == "in":
-            self.depth -= 1
-            self.for_depths.pop()
-        if self.lambda_depths and self.lambda_depths[-1] == self.depth and leaf.kind == ":":
-            self.depth -= 1
-            self.lambda_depths.pop()
-        if leaf.kind in CLOSING:
-            self.depth -= 1
-            opening = self.bracket_match.pop((self.depth, leaf.kind), None)
+        kind = leaf.kind
+        depth = self.depth
+        if kind in CLOSING:
+            if depth == 0 and (0, kind) not in self.bracket_match:
+                return
+            depth -= 1
+            opening = self.bracket_match.pop((depth, kind), None)
             if opening is None:
                 raise Unsupported("unmatched bracket")
             leaf.opening_bracket = opening
             if not leaf.value:
                 self.invisible.append(leaf)
-        leaf.bracket_depth = self.depth
-        if self.depth == 0:
-            delim = _split_before_priority(leaf, self.previous)
-            if delim and self.previous is not None:
-                self.delimiters[id(self.previous)] = delim
+        elif kind == NAME:
+            if self.for_depths and self.for_depths[-1] == depth and leaf.value == "in":
+                depth -= 1
+                self.for_depths.pop()
+        elif kind == ":" and self.lambda_depths and self.lambda_depths[-1] == depth:
+            depth -= 1
+            self.lambda_depths.pop()
+        leaf.bracket_depth = depth
+        if depth == 0:
+            previous = self.previous
+            delim = leaf.before
+            if kind == "." and (previous is None or previous.kind in CLOSING):
+                delim = DOT_PRIORITY
+            elif kind == STRING and previous is not None and previous.kind == STRING:
+                delim = STRING_PRIORITY
+            if delim and previous is not None:
+                self.delimiters[id(previous)] = delim
             elif leaf.after:
                 self.delimiters[id(leaf)] = leaf.after
-        if leaf.kind in OPENING:
-            self.bracket_match[self.depth, OPENING[leaf.kind]] = leaf
-            self.depth += 1
+        if kind in OPENING:
+            self.bracket_match[depth, OPENING[kind]] = leaf
+            depth += 1
             if not leaf.value:
                 self.invisible.append(leaf)
+        elif kind == NAME:
+            if leaf.value == "lambda":
+                depth += 1
+                self.lambda_depths.append(depth)
+            elif leaf.value == "for":
+                depth += 1
+                self.for_depths.append(depth)
+        self.depth = depth
         self.previous = leaf
-        if leaf.kind == NAME and leaf.value == "lambda":
-            self.depth += 1
-            self.lambda_depths.append(self.depth)
-        if leaf.kind == NAME and leaf.value == "for":
-            self.depth += 1
-            self.for_depths.append(self.depth)
 
     def max_delimiter_priority(self, exclude=()) -> int:
         return max(v for k, v in self.delimiters.items() if k not in exclude)
@@ -178,14 +188,6 @@ class BracketTracker:
             return 0
         priority = priority or self.max_delimiter_priority()
         return sum(1 for p in self.delimiters.values() if p == priority)
-
-
-def _split_before_priority(leaf: Leaf, previous: Optional[Leaf]) -> int:
-    if leaf.kind == "." and (previous is None or previous.kind in CLOSING):
-        return DOT_PRIORITY
-    if leaf.kind == STRING and previous is not None and previous.kind == STRING:
-        return STRING_PRIORITY
-    return leaf.before
 
 
 class Line:
@@ -209,11 +211,15 @@ class Line:
         self.magic_trailing_comma: Optional[Leaf] = None
 
     def append(self, leaf: Leaf, preformatted: bool = True, track_bracket: bool = False) -> None:
-        if not (leaf.kind in OPENING or leaf.kind in CLOSING or leaf.value.strip()):
-            return
+        # (black skips leaves without a value: ours all have one but invisible parentheses, which it keeps)
         if self.inside_brackets or not preformatted or track_bracket:
             self.tracker.mark(leaf)
-            if self.has_magic_trailing_comma(leaf):
+            if (
+                leaf.kind in CLOSING
+                and self.leaves
+                and self.leaves[-1].kind == ","
+                and self.has_magic_trailing_comma(leaf)
+            ):
                 self.magic_trailing_comma = leaf
         self.leaves.append(leaf)
 
@@ -1774,10 +1780,10 @@ def features_of(source: str) -> frozenset:
 class Module:
     """A module's text and tree, laid out piece by piece (see formatting._cut)."""
 
-    def __init__(self, text: str, tree: ast.Module):
+    def __init__(self, text: str, tree: ast.Module, features: Optional[frozenset] = None):
         self.source = _Source(text)
         self.tree = tree
-        self.features = features_of(text)
+        self.features = features_of(text) if features is None else features
         self._strings: Optional[list[ast.AST]] = None
 
     def strings(self) -> list[ast.AST]:

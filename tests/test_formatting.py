@@ -82,7 +82,7 @@ def test_every_shipped_module_formatted_together_in_workers_is_black_and_black_s
     module's bytes are checked against a build by the catalogues' up-to-date tests), black's output for the
     whole module, and a module black leaves as it is."""
     monkeypatch.setattr(formatting, "_PARALLEL_MIN_TEXTS", 2)  # the pool even on a one-core machine
-    monkeypatch.setattr(formatting, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(formatting, "usable_cpus", lambda: 2)
     monkeypatch.setattr(formatting, "_formatted_pieces", {})
     specs = [spec for folder in SHIPPED for spec in sorted(folder.glob("*.yaml"))]
     names = list(TARGETS)
