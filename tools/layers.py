@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("lower", ("lowering",)),
     ("targets: each target's class and its column of the function table", ("targets",)),
     ("render", ("render",)),
-    ("format", ("formatting",)),
+    ("format", ("layout", "formatting")),
     ("write, compile", ("writer", "compiler")),
     ("run examples, catalogue, project, shipped specs", ("examples", "catalogue", "project", "bundled")),
     ("the examples' child process", ("example_child",)),
