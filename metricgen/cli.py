@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 from typing import Iterable, NoReturn, Optional
 
@@ -98,12 +99,17 @@ def compile_many(files: list[Path], out_dir: Path, target: str) -> list[Compiled
         context = multiprocessing.get_context("fork")
     except ValueError:  # no fork (Windows): the start of a fresh interpreter would cost more than it saves
         workers = 1
+    if threading.active_count() > 1:  # a fork copies one thread: a lock another holds would stay held
+        workers = 1
     if workers < 2:
         return _compile_and_lay_out(files, out_dir, target)
     shares = [files[i::workers] for i in range(workers)]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-        futures = [pool.submit(_compile_and_lay_out, share, out_dir, target) for share in shares[1:]]
-        done = [_compile_and_lay_out(shares[0], out_dir, target)] + [future.result() for future in futures]
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            futures = [pool.submit(_compile_and_lay_out, share, out_dir, target) for share in shares[1:]]
+            done = [_compile_and_lay_out(shares[0], out_dir, target)] + [future.result() for future in futures]
+    except (OSError, concurrent.futures.BrokenExecutor):  # no process to be had: all here, then
+        return _compile_and_lay_out(files, out_dir, target)
     by_file = {result.spec_file: result for part in done for result in part}
     return [by_file[file] for file in files]
 

@@ -59,6 +59,11 @@ class SpecError(Exception):
         if self.location.file:  # inherited text: the error is in the file that holds it
             object.__setattr__(self, "path", self.location.file)
 
+    def __reduce__(self):
+        # made again from its fields: an exception's pickling sets attributes one by one, which a frozen
+        # dataclass refuses (build's worker processes send their errors back pickled)
+        return (type(self), (self.message, self.location, self.path, self.hint))
+
     def format(self) -> str:
         where = _shown(self.path)
         if self.location.line:

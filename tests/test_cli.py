@@ -687,3 +687,53 @@ def test_examples_compare_vectors_and_matrices(repo):
     )
     refused = cli("validate", "specs/per_class.yaml")
     assert refused.exit_code == 2 and "nested lists of numbers of one shape" in refused.output
+
+
+def test_a_build_of_many_specs_in_worker_processes_writes_what_one_process_writes(tmp_path):
+    """`metricgen build` of 45 specs compiles and lays them out in forked workers: the same bytes as the
+    catalogue's committed modules (and as a build in one process), and a bad spec among them is reported as
+    one located error line (its error travels back from a worker), not a traceback."""
+    import shutil
+    import subprocess
+    import sys
+
+    specs = tmp_path / "specs"
+    shutil.copytree(ROOT / "catalogue" / "keras" / "specs", specs)
+    (specs / "zz_broken.yaml").write_text(
+        "name: zz_broken\nclass_name: ZZBroken\ndescription: d\nstate: {t: {}}\nupdate: {t: sum(y_prd)}\nresult: t\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "METRICGEN_CACHE_DIR": ""}
+    serial = "import sys, metricgen.cli as c; c._SPECS_PER_WORKER = 10**6; sys.argv[0] = 'metricgen'; c.main()"
+    outputs = {}
+    for name, argv in (
+        ("workers", [sys.executable, "-m", "metricgen"]),
+        ("one process", [sys.executable, "-c", serial]),
+    ):
+        out = tmp_path / ("generated_" + name.replace(" ", "_"))
+        run = subprocess.run(
+            argv + ["build", "specs", "--out", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 2, run.stderr[-2000:]
+        assert "Traceback" not in run.stdout + run.stderr
+        assert "specs/zz_broken.yaml:5:17: error: unknown name 'y_prd' (did you mean 'y_pred'?)" in run.stderr
+        outputs[name] = {p.name: p.read_bytes() for p in out.glob("*.py")}
+    assert outputs["workers"] == outputs["one process"]
+    # the header names the spec relative to the output folder's parent: the committed modules' own path
+    committed = {p.name: p.read_bytes() for p in (ROOT / "catalogue" / "keras" / "generated").glob("*.py")}
+    assert len(outputs["workers"]) == 45
+    assert outputs["workers"] == {name: committed[name] for name in outputs["workers"]}
+
+
+def test_a_spec_error_survives_pickling():
+    """Build's worker processes send their errors back pickled: a frozen dataclass exception needs its own
+    __reduce__ for that (without it the pool broke: `BrokenProcessPool`)."""
+    import pickle
+
+    from metricgen.errors import Location, SpecError
+
+    error = SpecError("unknown name 'y_prd'", Location(5, 17, "base/x.yaml"), "specs/x.yaml", "did you mean 'y_pred'?")
+    again = pickle.loads(pickle.dumps(error))
+    assert again == error and again.format() == error.format() == (
+        "base/x.yaml:5:17: error: unknown name 'y_prd' (did you mean 'y_pred'?)"
+    )
