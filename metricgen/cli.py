@@ -7,11 +7,9 @@ TensorFlow is imported only by `metricgen test`, inside the command.
 
 from __future__ import annotations
 
-import concurrent.futures
 import difflib
 import json
 import keyword
-import multiprocessing
 import os
 import re
 import sys
@@ -95,6 +93,11 @@ def compile_many(files: list[Path], out_dir: Path, target: str) -> list[Compiled
     machine's cores when there are many (forked workers, on systems that have fork); the modules layout.py
     declines are left for format_all (black)."""
     workers = min(usable_cpus(), len(files) // _SPECS_PER_WORKER)
+    if workers < 2:
+        return _compile_and_lay_out(files, out_dir, target)
+    import concurrent.futures  # here: most builds are a few specs, in this process
+    import multiprocessing
+
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:  # no fork (Windows): the start of a fresh interpreter would cost more than it saves

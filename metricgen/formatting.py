@@ -26,7 +26,6 @@ Black is most of the generator's time (tens of milliseconds a module, against a 
 from __future__ import annotations
 
 import ast
-import concurrent.futures
 import functools
 import hashlib
 import importlib.util
@@ -227,6 +226,8 @@ def _format_texts(texts: list[str]) -> list[str]:
         lightest = sizes.index(min(sizes))
         shares[lightest].append(i)
         sizes[lightest] += len(texts[i])
+    import concurrent.futures  # here: a build that black formats nothing of never needs it
+
     _black()  # imported before the workers start: a forked worker then has it too
     out: list[str] = [""] * len(texts)
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers - 1) as pool:

@@ -160,10 +160,10 @@ class Target(abc.ABC):
         sources = {}
         for file in self.helper_files:
             text = (templates_dir() / file).read_text(encoding="utf-8")
-            tree = ast.parse(text)
-            for node in tree.body:
-                if isinstance(node, ast.FunctionDef):
-                    sources[node.name] = ast.get_source_segment(text, node)
+            lines = text.splitlines(keepends=True)  # (ast.get_source_segment splits the file on every call)
+            for node in ast.parse(text).body:
+                if isinstance(node, ast.FunctionDef):  # whole lines: a helper starts a line and ends one
+                    sources[node.name] = "".join(lines[node.lineno - 1 : node.end_lineno]).rstrip("\n")
         return sources
 
     def helpers_called(self, code: str) -> list[str]:
