@@ -341,15 +341,16 @@ def _char_width(ch: str) -> int:
 
 def transform_line(line: Line, features: frozenset = frozenset()) -> Iterator[Line]:
     line_str = _line_str(line)
-    if not line.should_split_rhs and not line.magic_trailing_comma and _short_enough(line, line_str):
-        yield line
-        return
-    if line.is_def:
+    hugged = _hug_power(line)
+    if not line.should_split_rhs and not line.magic_trailing_comma and _short_enough(line, _line_str(hugged)):
+        transformers = []
+    elif line.is_def:
         transformers = [_left_hand_split]
     elif line.inside_brackets:
         transformers = [_delimiter_split, _rhs]
     else:
         transformers = [_rhs]
+    transformers.append(_hug_power_transform)
     for transform in transformers:
         try:
             result = _run_transformer(line, transform, features, line_str)
@@ -358,6 +359,88 @@ def transform_line(line: Line, features: frozenset = frozenset()) -> Iterator[Li
         yield from result
         return
     yield line
+
+
+def _hug_power(line: Line) -> Line:
+    """black's hug_power_op: `x**2` where both operands are simple (a name or number, a dotted name, after a
+    unary operator on the right), judged on this line's tokens; the line itself where nothing changes."""
+    leaves = line.leaves
+    if not any(leaf.kind == "**" for leaf in leaves):
+        return line
+    new_line = line.clone()
+    should_hug = False
+    changed = False
+    for index, leaf in enumerate(leaves):
+        hug_this_leaf = should_hug
+        should_hug = (
+            0 < index < len(leaves) - 1
+            and leaf.kind == "**"
+            and _simple_operand(leaves, index - 1, -1)
+            and leaves[index - 1].value != "lambda"
+            and _simple_operand(leaves, index + 1, 1)
+        )
+        if (hug_this_leaf or should_hug) and leaf.prefix:
+            clone = Leaf(leaf.kind, leaf.value, "")
+            for slot in ("before", "after", "atom", "subscript", "vararg", "annotation", "arglist", "wraps_one"):
+                setattr(clone, slot, getattr(leaf, slot))
+            clone.space = ""
+            clone.bracket_depth = leaf.bracket_depth
+            leaf, changed = clone, True
+        new_line.append(leaf, preformatted=True)
+        for comment in line.comments.get(id(leaves[index]), ()):
+            new_line.append_comment(comment)
+    return new_line if changed else line
+
+
+def _hug_power_transform(line: Line, features: frozenset) -> Iterator[Line]:
+    if not any(leaf.kind == "**" for leaf in line.leaves):
+        raise CannotTransform("no **")
+    yield _hug_power(line)
+
+
+def _simple_operand(leaves: list[Leaf], index: int, kind: int) -> bool:
+    start = leaves[index]
+    if start.kind in (NAME, NUMBER):
+        return _simple_lookup(leaves, index, kind)
+    if start.kind in ("+", "-", "~") and leaves[index + 1].kind in (NAME, NUMBER):
+        return _simple_lookup(leaves, index + 1, 1)
+    return False
+
+
+def _simple_lookup(leaves: list[Leaf], index: int, kind: int) -> bool:
+    if kind == -1:  # black's handle_is_simple_look_up_prev
+        contains_disallowed = False
+        chain: list[Leaf] = []
+        while 0 <= index < len(leaves):
+            current = leaves[index]
+            chain.append(current)
+            if not contains_disallowed and current.kind in (")", "]"):
+                contains_disallowed = True
+            if not _expression_chained(chain):
+                return not contains_disallowed
+            index -= 1
+        return True
+    while 0 <= index < len(leaves):  # handle_is_simple_lookup_forward
+        current = leaves[index]
+        if current.kind in ("(", "["):
+            return False
+        if current.kind not in (NAME, ".") or (current.kind == NAME and current.value == "for"):
+            return True
+        index += 1
+    return True
+
+
+def _expression_chained(chain: list[Leaf]) -> bool:
+    if len(chain) < 2:
+        return True
+    current, past = chain[-1], chain[-2]
+    if past.kind == NAME:
+        return current.kind == "."
+    if past.kind in (")", "]"):
+        return current.kind in ("]", ")")
+    if past.kind in ("(", "["):
+        return current.kind in (NAME, "(", "[")
+    return False
 
 
 def _run_transformer(line: Line, transform, features: frozenset, line_str: str) -> list[Line]:
@@ -859,18 +942,6 @@ def _precedence(node: ast.expr) -> int:
     return _ATOM
 
 
-def _simple_power_operand(node: ast.expr, right: bool) -> bool:
-    """black's is_simple_operand around `**`: a name, a number, a dotted name (on the right, also after a unary
-    -, + or ~)."""
-    if right and isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
-        node = node.operand
-        if isinstance(node, ast.Constant) and not _is_number(node):
-            return False
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name) or _is_number(node)
-
-
 def _is_number(node: ast.expr) -> bool:
     return (
         isinstance(node, ast.Constant)
@@ -1134,6 +1205,8 @@ class _Tokens:
                 raise Unsupported("a starred subscript")
             else:
                 self.expr(part, space=i > 0)
+        if isinstance(index, ast.Tuple) and len(index.elts) == 1:
+            self.comma()  # x[a,]: a one-tuple index
         self.close("]", subscript=True)
 
     def _slice(self, node: ast.Slice, first: bool) -> None:
@@ -1150,11 +1223,10 @@ class _Tokens:
 
     def _BinOp(self, node: ast.BinOp, space: bool) -> None:
         text, level = _BINOPS[type(node.op)]
-        if text == "**":
-            hug = _simple_power_operand(node.left, False) and _simple_power_operand(node.right, True)
+        if text == "**":  # spaced here; hugged line by line where black hugs it (_hug_power)
             self.expr(node.left, space, level=level + 1)
-            self.leaf("**", space=not hug).before = MATH_PRIORITIES["**"]
-            self.expr(node.right, space=not hug, level=_FACTOR)
+            self.leaf("**").before = MATH_PRIORITIES["**"]
+            self.expr(node.right, level=_FACTOR)
             return
         self.expr(node.left, space, level=level)
         self.leaf(text).before = MATH_PRIORITIES[text]
@@ -1274,15 +1346,17 @@ class _Tokens:
                 self.keyword("if", COMPREHENSION_PRIORITY)
                 self.expr(condition, level=_TEST + 1)
 
-    def _target(self, node: ast.expr, space: bool = True) -> None:
-        """A for loop's or comprehension's target: a tuple without parentheses, its commas no delimiters."""
+    def _target(self, node: ast.expr, space: bool = True, wrapped: bool = False) -> None:
+        """A for loop's or comprehension's target: a tuple without parentheses; its commas are no delimiters
+        in a comprehension, but are in a for statement (``wrapped``: black puts its target in invisible
+        parentheses)."""
         if isinstance(node, ast.Tuple) and node.elts:
             for i, elt in enumerate(node.elts):
                 if i:
-                    self.comma(for_target=True)
+                    self.comma(for_target=not wrapped)
                 self.expr(elt, space=space or i > 0, level=_ATOM)
             if len(node.elts) == 1:
-                self.comma(for_target=True)
+                self.comma(for_target=not wrapped)
         else:
             self.expr(node, space, level=_ATOM)
 
@@ -1393,24 +1467,37 @@ class _Writer:
         self.module = module
         self.source = module.source
         self.features = module.features
-        self.out: list[str] = []
+        self.records: list[_Record] = []
 
     # a logical line ---------------------------------------------------------------------------------------
 
-    def emit(self, tokens: _Tokens, depth: int, comment: Optional[str] = None) -> None:
+    def record(self, depth: int, lines: list[str], lineno: int, kind: str = "", opens_block: bool = False) -> None:
+        """One logical line as black prints it; ``lineno``: where it starts in the source (the blank lines the
+        user left above it count)."""
+        self.records.append(_Record(depth, lines, self.source.blank_lines_before(lineno), kind, opens_block))
+
+    def emit(
+        self,
+        tokens: _Tokens,
+        depth: int,
+        lineno: int,
+        comment: Optional[str] = None,
+        kind: str = "",
+        opens_block: bool = False,
+    ) -> None:
         indent = "    " * depth
         text = indent + "".join([leaf.prefix + leaf.value for leaf in tokens.leaves])
-        if comment is None and _width(text) <= LINE_LENGTH and not tokens.magic_comma:
+        if comment is None and _width(text) <= LINE_LENGTH and not tokens.magic_comma and " ** " not in text:
             # what transform_line gives a line that fits: the line (ours have no magic trailing comma)
-            self.out.append(text)
+            self.record(depth, [text], lineno, kind, opens_block)
             return
         line = Line(depth)
         for leaf in tokens.leaves:
             line.append(leaf, preformatted=False)
         if comment:
             line.append_comment("  " + comment)
-        for result in transform_line(line, self.features):
-            self.out.append(str(result).rstrip("\n"))
+        lines = [str(result).rstrip("\n") for result in transform_line(line, self.features)]
+        self.record(depth, lines, lineno, kind, opens_block)
 
     def tokens(self) -> _Tokens:
         return _Tokens(self.source)
@@ -1430,17 +1517,8 @@ class _Writer:
             self._indent = node.col_offset
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
             comments = self._comments_above(first, previous.end_lineno if previous else header)
-            blank = self.source.blank_lines_before(first - len(comments))
-            if previous is None:
-                blank = 0
-            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) or isinstance(
-                previous, (ast.FunctionDef, ast.ClassDef)
-            ):
-                blank = 1 if depth else 2
-            else:
-                blank = min(blank, 1 if depth else 2)
-            self.out.extend([""] * blank)
-            self.out.extend("    " * depth + c for c in comments)
+            for k, comment in enumerate(comments):
+                self.record(depth, ["    " * depth + comment], first - len(comments) + k, "comment")
             if i == 0 and docstring_allowed and _is_docstring(node):
                 self.docstring(node, depth)
             else:
@@ -1500,7 +1578,7 @@ class _Writer:
             value = '"""' + body + "\n" + indent + '"""'
         else:
             value = '"""' + body + '"""'
-        self.out.append(indent + value)
+        self.record(depth, (indent + value).split("\n"), node.lineno, "docstring")
         if self.comment_of(node, node.end_lineno):
             raise Unsupported("a comment after a docstring")
 
@@ -1510,11 +1588,11 @@ class _Writer:
             raise Unsupported(f"statement {type(node).__name__}")
         method(node, depth)
 
-    def simple(self, node: ast.AST, depth: int, tokens: _Tokens) -> None:
+    def simple(self, node: ast.AST, depth: int, tokens: _Tokens, kind: str = "") -> None:
         comments = [self.comment_of(node, n) for n in range(node.lineno, node.end_lineno + 1)]
         if node.end_lineno != node.lineno and any(comments):
             raise Unsupported("a comment inside a statement over several lines")
-        self.emit(tokens, depth, comments[0])
+        self.emit(tokens, depth, node.lineno, comments[0], kind)
 
     def _Expr(self, node: ast.Expr, depth: int) -> None:
         t = self.tokens()
@@ -1616,14 +1694,14 @@ class _Writer:
             line.append(leaf, preformatted=False)
         if not _short_enough(line) or self.comment_of(node):
             raise Unsupported("a long import")
-        self.out.append(_line_str(line))
+        self.record(depth, [_line_str(line)], node.lineno, "import")
 
     def _If(self, node: ast.If, depth: int, keyword: str = "if") -> None:
         t = self.tokens()
         t.keyword(keyword, space=False)
         t.wrapped(node.test)
         t.leaf(":", space=False)
-        self.emit(t, depth, self.comment_of(node))
+        self.emit(t, depth, node.lineno, self.comment_of(node), keyword, opens_block=True)
         self.block(node.body, depth + 1, False, node.lineno)
         orelse = node.orelse
         if not orelse:
@@ -1646,7 +1724,7 @@ class _Writer:
             lineno -= 1
         if lineno < 1:
             raise Unsupported("an else clause written otherwise")
-        self.out.append("    " * depth + "else:")
+        self.record(depth, ["    " * depth + "else:"], lineno, "else", opens_block=True)
         self.block(body, depth + 1, False, lineno)
 
     def _For(self, node: ast.For, depth: int) -> None:
@@ -1655,12 +1733,12 @@ class _Writer:
         t = self.tokens()
         t.keyword("for", space=False)
         t.open("(", True, atom=True, visible=False)
-        t._target(node.target, space=False)
+        t._target(node.target, space=False, wrapped=True)
         t.close(")", visible=False)
         t.keyword("in")
         t.wrapped(node.iter)
         t.leaf(":", space=False)
-        self.emit(t, depth, self.comment_of(node))
+        self.emit(t, depth, node.lineno, self.comment_of(node), "for", opens_block=True)
         self.block(node.body, depth + 1, False, node.lineno)
 
     def _While(self, node: ast.While, depth: int) -> None:
@@ -1670,7 +1748,7 @@ class _Writer:
         t.keyword("while", space=False)
         t.wrapped(node.test)
         t.leaf(":", space=False)
-        self.emit(t, depth, self.comment_of(node))
+        self.emit(t, depth, node.lineno, self.comment_of(node), "while", opens_block=True)
         self.block(node.body, depth + 1, False, node.lineno)
 
     def _decorators(self, node, depth: int) -> None:
@@ -1678,7 +1756,7 @@ class _Writer:
             t = self.tokens()
             t.leaf("@", space=False)
             t.expr(decorator, space=False, level=_ATOM)
-            self.simple(decorator, depth, t)
+            self.simple(decorator, depth, t, "decorator")
 
     def _FunctionDef(self, node: ast.FunctionDef, depth: int) -> None:
         if node.returns is not None or getattr(node, "type_params", None):
@@ -1691,7 +1769,7 @@ class _Writer:
         self._parameters(t, node.args)
         t.close(")")
         t.leaf(":", space=False)
-        self.emit(t, depth, self.comment_of(node))
+        self.emit(t, depth, node.lineno, self.comment_of(node), "def", opens_block=True)
         self.block(node.body, depth + 1, True, node.lineno)
 
     def _parameters(self, t: _Tokens, args: ast.arguments) -> None:
@@ -1735,8 +1813,112 @@ class _Writer:
                 t.expr(base, space=i > 0)
             t.close(")")
         t.leaf(":", space=False)
-        self.emit(t, depth, self.comment_of(node))
+        self.emit(t, depth, node.lineno, self.comment_of(node), "class", opens_block=True)
         self.block(node.body, depth + 1, True, node.lineno)
+
+
+class _Record:
+    """A logical line for the blank-line rules: its depth, printed lines, the blank lines the user left above
+    it, and what it is ("def", "class", "decorator", "comment", "docstring", "import", its keyword, or "")."""
+
+    __slots__ = ("depth", "lines", "user_before", "kind", "opens_block", "before", "after", "previous")
+
+    def __init__(self, depth: int, lines: list[str], user_before: int, kind: str, opens_block: bool):
+        self.depth, self.lines, self.user_before = depth, lines, user_before
+        self.kind, self.opens_block = kind, opens_block
+        self.before = self.after = 0
+        self.previous: Optional[_Record] = None
+
+
+class _EmptyLines:
+    """black's EmptyLineTracker (lines.py), for .py files: the blank lines before and after each logical line."""
+
+    def __init__(self):
+        self.previous_line: Optional[_Record] = None
+        self.previous_block: Optional[_Record] = None
+        self.previous_defs: list[_Record] = []
+        self.semantic_leading_comment: Optional[_Record] = None
+
+    def place(self, current: _Record) -> None:
+        before, after = self._maybe_empty_lines(current)
+        previous_after = self.previous_block.after if self.previous_block else 0
+        current.before, current.after = max(0, before - previous_after), after
+        current.previous = self.previous_block
+        if current.kind == "comment":
+            previous = self.previous_line
+            if previous is None or (
+                previous.kind != "decorator"
+                and (previous.kind != "comment" or current.before)
+                and (self.semantic_leading_comment is None or current.before)
+            ):
+                self.semantic_leading_comment = current
+        elif current.kind != "decorator" or current.before:
+            self.semantic_leading_comment = None
+        self.previous_line = current
+        self.previous_block = current
+
+    def _maybe_empty_lines(self, current: _Record) -> tuple[int, int]:
+        depth = current.depth
+        before = min(current.user_before, 1 if depth else 2)
+        user_had_newline = bool(before)
+        previous_def = None
+        while self.previous_defs and self.previous_defs[-1].depth >= depth:
+            previous_def = self.previous_defs.pop()
+        if current.kind in ("def", "class"):
+            self.previous_defs.append(current)
+        previous = self.previous_line
+        if previous is None:
+            return 0, 0
+        if current.kind == "docstring":
+            if previous.kind == "class":
+                return 0, 1
+            if previous.opens_block and previous.kind == "def":
+                return 0, 0
+        if previous_def is not None:
+            if depth:
+                before = 1
+            elif (
+                previous_def.depth
+                and current.opens_block
+                and current.kind not in ("with", "try", "for", "while", "if", "match")
+            ):
+                before = 1
+            else:
+                before = 2
+        if current.kind in ("decorator", "def", "class"):
+            return self._for_class_or_def(current, before, user_had_newline)
+        if previous.kind == "import" and previous.depth == 0 and depth == 0 and current.kind != "import":
+            return 1, 0
+        if previous.kind == "import" and current.kind != "import" and depth == previous.depth:
+            return (before or 1), 0
+        return before, 0
+
+    def _for_class_or_def(self, current: _Record, before: int, user_had_newline: bool) -> tuple[int, int]:
+        previous = self.previous_line
+        if previous.kind == "decorator":
+            return 0, 0
+        if previous.depth < current.depth and previous.kind in ("class", "def"):
+            return (1 if user_had_newline else 0), 0
+        comment_to_add_newlines = None
+        if previous.kind == "comment" and previous.depth == current.depth and before == 0:
+            slc = self.semantic_leading_comment
+            if (
+                slc is not None
+                and slc.previous is not None
+                and slc.previous.kind != "class"
+                and not slc.previous.opens_block
+                and slc.before <= 1
+            ):
+                comment_to_add_newlines = slc
+            else:
+                return 0, 0
+        newlines = 1 if current.depth else 2
+        if comment_to_add_newlines is not None and comment_to_add_newlines.previous is not None:
+            comment_to_add_newlines.before = (
+                max(comment_to_add_newlines.before, newlines) - comment_to_add_newlines.previous.after
+            )
+            newlines = 0
+        return newlines, 0
 
 
 def _is_docstring(node: ast.stmt) -> bool:
@@ -1803,7 +1985,13 @@ class Module:
         writer.block(statements, 0, False, first - 1 - self._comment_lines_above(first))
         if any(line.strip() for line in self.source.lines[statements[-1].end_lineno : end]):
             raise Unsupported("comments after the last statement")
-        return "\n".join(writer.out)
+        tracker = _EmptyLines()
+        for record in writer.records:
+            tracker.place(record)
+        out: list[str] = []
+        for record in writer.records:
+            out += [""] * record.before + record.lines + [""] * record.after
+        return "\n".join(out).strip("\n")
 
     def _comment_lines_above(self, first: int) -> int:
         count = 0

@@ -10,6 +10,8 @@ exactly as black formats them. Random specs: tests/test_fuzz.py checks their mod
 from __future__ import annotations
 
 import ast
+import random
+import warnings
 
 import black
 import pytest
@@ -108,6 +110,17 @@ SNIPPETS = [
     "@keras.saving.register_keras_serializable(package='metricgen.torchmetrics.catalogue.long.package.name.here')\n"
     "class A:\n    pass\n",
     "import numbers\n\nimport keras\nimport tensorflow as tf\n\n__all__ = ['A']\n",
+    # found by the random statements below: None is a name to black's ** hugging; a one-tuple index keeps its
+    # comma; a for statement's target splits at its commas; a name run ending in ( unhugs **
+    "x = None**y_pred + y[1,] + z[a,]\n",
+    "for a_rather_long_name_for_a_value___xxxxxxx, a_rather_long_name_for_a_value in true_values.items_x:\n"
+    "    pass\n",
+    "value = {1e-07 ** t if (y_true_value if y_true else None) else {}: tf(y_true=True, y_pred=tf.x(y_pred, None))}\n",
+    # blank lines: one after a class docstring, one before a def first in a for block, kept at a block's start
+    'class A(B):\n    """Doc."""\n    x = 1\n',
+    "for x in y:\n    def f():\n        pass\n    z = 1\n",
+    "if x:\n\n    a = 1\nelse:\n\n    b = 2\n",
+    "def f():\n    x = 1\n    # about g\n    def g():\n        pass\n",
 ]
 
 
@@ -140,3 +153,135 @@ def test_what_layout_declines_goes_to_black(source):
     with pytest.raises(layout.Unsupported):
         layout.Module(source, tree).lay_out(tree.body, len(source.split("\n")))
     assert formatting.format_source(source) == black.format_str(source, mode=MODE)
+
+
+# -- random statements --------------------------------------------------------------------------------------
+
+NAMES = ["x", "y_true", "y_pred", "self", "tf", "value", "a_rather_long_name_for_a_value", "t"]
+
+
+def random_name(r):
+    return r.choice(NAMES) + ("" if r.random() < 0.7 else "_" * r.randint(1, 3) + "x" * r.randint(1, 20))
+
+
+def random_expr(r, depth):
+    """A random expression of the syntax layout.py writes (names long enough to make black split lines)."""
+    e = lambda: random_expr(r, depth - 1)  # noqa: E731
+    if depth <= 0 or r.random() < 0.2:
+        return r.choice(
+            [
+                lambda: ast.Name(random_name(r)),
+                lambda: ast.Constant(r.choice([0, 1, 2.5, 1e-7, 100000, None, True, False])),
+                lambda: ast.Constant(r.choice(["s", "it's", 'say "hi"', "x" * r.randint(10, 60)])),
+            ]
+        )()
+    kind = r.randint(0, 13)
+    if kind == 0:
+        return ast.Attribute(e() if r.random() < 0.3 else ast.Name(random_name(r)), random_name(r))
+    if kind in (1, 2):
+        func = ast.Attribute(ast.Name(random_name(r)), random_name(r)) if r.random() < 0.6 else ast.Name(random_name(r))
+        keywords = [ast.keyword(arg=random_name(r), value=e()) for _ in range(r.randint(0, 3))]
+        return ast.Call(func, [e() for _ in range(r.randint(0, 4))], keywords)
+    if kind == 3:
+        index = r.choice(
+            [
+                e(),
+                ast.Slice(e() if r.random() < 0.5 else None, e() if r.random() < 0.5 else None),
+                ast.Tuple([ast.Slice(None, None), e()]),
+                ast.Tuple([ast.Constant(...), ast.Constant(None)]),
+                ast.Tuple([e()]),
+            ]
+        )
+        return ast.Subscript(e(), index)
+    if kind in (4, 5):
+        ops = [ast.Add(), ast.Sub(), ast.Mult(), ast.Div(), ast.Pow(), ast.FloorDiv(), ast.Mod(), ast.BitOr()]
+        return ast.BinOp(e(), r.choice(ops), e())
+    if kind == 6:
+        return ast.BoolOp(r.choice([ast.And(), ast.Or()]), [e() for _ in range(r.randint(2, 4))])
+    if kind == 7:
+        n = r.randint(1, 2)
+        ops = [ast.Lt(), ast.Eq(), ast.Is(), ast.IsNot(), ast.In(), ast.NotIn(), ast.GtE()]
+        return ast.Compare(e(), [r.choice(ops) for _ in range(n)], [e() for _ in range(n)])
+    if kind == 8:
+        return ast.UnaryOp(r.choice([ast.USub(), ast.Not(), ast.Invert()]), e())
+    if kind == 9:
+        return ast.IfExp(e(), e(), e())
+    if kind == 10:
+        return ast.Tuple([e() for _ in range(r.randint(1, 4))])
+    if kind == 11:
+        return ast.List([e() for _ in range(r.randint(0, 4))])
+    if kind == 12:
+        n = r.randint(0, 3)
+        return ast.Dict([e() for _ in range(n)], [e() for _ in range(n)])
+    generator = ast.comprehension(ast.Name(random_name(r)), e(), [e()] if r.random() < 0.3 else [], 0)
+    return ast.ListComp(e(), [generator])
+
+
+def random_statement(r, depth):
+    e = lambda: random_expr(r, depth)  # noqa: E731
+    kind = r.randint(0, 9)
+    if kind == 0:
+        target = ast.Attribute(ast.Name("self"), random_name(r)) if r.random() < 0.5 else ast.Name(random_name(r))
+        return ast.Assign([target], e(), lineno=0)
+    if kind == 1:
+        return ast.Return(e())
+    if kind == 2:
+        call = ast.Call(
+            ast.Attribute(ast.Name(random_name(r)), random_name(r)), [e() for _ in range(r.randint(1, 3))], []
+        )
+        return ast.Expr(call)
+    if kind == 3:
+        return ast.AugAssign(ast.Name(random_name(r)), ast.Add(), e())
+    if kind == 4:
+        return ast.Raise(ast.Call(ast.Name("ValueError"), [random_expr(r, 1)], []), None)
+    if kind == 5:
+        target = ast.Tuple([ast.Name(random_name(r)), ast.Name(random_name(r))]) if r.random() < 0.5 else ast.Name("i")
+        return ast.For(target, e(), [random_statement(r, depth - 1)], [])
+    if kind == 6:
+        orelse = [ast.If(e(), [ast.Pass()], [random_statement(r, 1)] if r.random() < 0.5 else [])]
+        return ast.If(e(), [random_statement(r, depth - 1)], orelse if r.random() < 0.6 else [])
+    if kind == 7:
+        params = [ast.arg(random_name(r) + str(i)) for i in range(r.randint(1, 8))]
+        defaults = [random_expr(r, 1) for _ in range(r.randint(0, len(params)))]
+        body = [ast.Expr(ast.Constant("Doc " * r.randint(1, 30)))] if r.random() < 0.5 else []
+        arguments = ast.arguments([], params, None, [], [], None, defaults)
+        return ast.FunctionDef(random_name(r), arguments, body + [random_statement(r, depth - 1)], [], None, None)
+    if kind == 8:
+        body = [ast.Expr(ast.Constant("A class.")), random_statement(r, depth - 1)]
+        return ast.ClassDef(random_name(r), [ast.Attribute(ast.Name("tf"), random_name(r))], [], body, [])
+    return ast.If(e(), [ast.Pass()], [])
+
+
+def random_module(r) -> str:
+    tree = ast.Module([random_statement(r, r.randint(1, 4)) for _ in range(r.randint(1, 3))], [])
+    for _ in range(r.randint(0, 3)):
+        arguments = ast.arguments([], [ast.arg("self")], None, [], [], None, [])
+        tree = ast.Module([ast.FunctionDef(random_name(r), arguments, tree.body, [], None, None)], [])
+    lines = ast.unparse(ast.fix_missing_locations(tree)).split("\n")
+    if r.random() < 0.3:  # inline comments at the ends of some lines
+        for j, line in enumerate(lines):
+            if line.strip() and not line.strip().startswith(("'", '"', "def ", "class ", "else")) and r.random() < 0.3:
+                lines[j] += "  # a note" + " about it" * r.randint(0, 6)
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_statements_are_laid_out_as_black_leaves_them(seed):
+    """Random modules of the syntax layout.py writes (nested definitions, long lines, comments): what it lays
+    out is the same program and black leaves it unchanged; what it declines, black formats."""
+    r = random.Random(seed)
+    laid_out = 0
+    warnings.simplefilter("ignore", SyntaxWarning)  # `1[0]` and the like: nonsense that is still syntax
+    for _ in range(60):
+        source = random_module(r)
+        try:
+            compile(source, "<random>", "exec")
+        except SyntaxError:
+            continue
+        module = formatting.lay_out_source(source)
+        if module is None:
+            continue
+        assert formatting._same_program(module, source), source
+        assert black.format_str(module, mode=MODE) == module, source
+        laid_out += 1
+    assert laid_out >= 40

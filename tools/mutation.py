@@ -325,8 +325,8 @@ MUTANTS = [
     Mutant(
         "layout-power-never-hugged",
         "metricgen/layout.py",
-        "hug = _simple_power_operand(node.left, False) and _simple_power_operand(node.right, True)",
-        "hug = False",
+        "            and _simple_operand(leaves, index + 1, 1)\n",
+        "            and False\n",
         ("tests/test_layout.py",),
         "x ** 2 where black writes x**2",
     ),
