@@ -96,6 +96,9 @@ class Leaf:
         "arglist",
         "space",
         "wraps_one",
+        "optional",
+        "statement",
+        "added",
     )
 
     def __init__(self, kind: str, value: Optional[str] = None, prefix: str = ""):
@@ -113,12 +116,18 @@ class Leaf:
         self.arglist = False  # a comma between a call's arguments or a signature's parameters
         self.space = prefix  # black's whitespace before it (a split may empty its prefix)
         self.wraps_one = False  # an invisible ")" around a single leaf: a comment after it goes to that leaf
+        self.optional = False  # a parenthesis black added invisible (visible once a split used it)
+        self.statement = False  # ... around a statement's part (an assignment's value, a condition)
+        self.added = False  # a comma a split added
 
     def __str__(self) -> str:
         return self.prefix + self.value
 
     def __repr__(self) -> str:
         return f"Leaf({self.kind!r}, {self.value!r})"
+
+
+_FLAGS = ("before", "after", "atom", "subscript", "vararg", "annotation", "arglist", "wraps_one", "optional", "statement")
 
 
 class BracketTracker:
@@ -381,7 +390,7 @@ def _hug_power(line: Line) -> Line:
         )
         if (hug_this_leaf or should_hug) and leaf.prefix:
             clone = Leaf(leaf.kind, leaf.value, "")
-            for slot in ("before", "after", "atom", "subscript", "vararg", "annotation", "arglist", "wraps_one"):
+            for slot in _FLAGS:
                 setattr(clone, slot, getattr(leaf, slot))
             clone.space = ""
             clone.bracket_depth = leaf.bracket_depth
@@ -470,7 +479,7 @@ def _append_leaves(new_line: Line, old_line: Line, leaves: list[Leaf]) -> None:
     """black's append_leaves(preformatted=False): fresh copies of the leaves, their brackets tracked again."""
     for old in leaves:
         leaf = Leaf(old.kind, old.value, old.space if new_line.leaves else "")
-        for slot in ("before", "after", "atom", "subscript", "vararg", "annotation", "arglist"):
+        for slot in _FLAGS:
             setattr(leaf, slot, getattr(old, slot))
         leaf.wraps_one = old.wraps_one
         new_line.append(leaf, preformatted=False)
@@ -638,6 +647,7 @@ def _bracket_split_build_line(leaves: list[Leaf], original: Line, opening: Leaf,
             if leaves[-1].kind != ",":
                 comma = Leaf(",")
                 comma.after = COMMA_PRIORITY
+                comma.added = True
                 leaves.append(comma)
     track = _leaves_inside_matching_brackets(leaves) if component == "head" else set()
     for leaf in leaves:
@@ -870,7 +880,9 @@ def _delimiter_split(line: Line, features: frozenset) -> Iterator[Line]:
             append_comments(leaf)
         lowest_depth = min(lowest_depth, leaf.bracket_depth)
         if trailing_comma_safe and leaf.bracket_depth == lowest_depth and leaf.vararg:
-            trailing_comma_safe = "trailing_comma_after_varargs" in features
+            if "trailing_comma_after_varargs" not in features:
+                raise Unsupported("a trailing comma after *args: black's choice depends on its target versions")
+            trailing_comma_safe = True
         if tracker.delimiters.get(id(leaf)) == priority:
             if index + 1 < len(line.leaves) and priority not in (STRING_PRIORITY, COMMA_PRIORITY):
                 append_comments(line.leaves[index + 1])
@@ -880,6 +892,7 @@ def _delimiter_split(line: Line, features: frozenset) -> Iterator[Line]:
         if trailing_comma_safe and priority == COMMA_PRIORITY and current.leaves[-1].kind != ",":
             comma = Leaf(",")
             comma.after = COMMA_PRIORITY
+            comma.added = True
             current.append(comma)
         yield _first_leaf_unindented(current)
 
@@ -966,6 +979,8 @@ def normalize_string(text: str) -> str:
     """black's string prefix and quote normalisation of one string token."""
     match = _STRING_PREFIX.match(text)
     prefix, rest = match.group(1), match.group(2)
+    if "u" in prefix.lower():
+        raise Unsupported("a u prefix (black drops it: the syntax tree's `kind` then differs)")
     prefix = prefix.replace("F", "f").replace("B", "b").replace("U", "").replace("u", "")
     if len(prefix) == 2 and prefix[0].lower() != "r":
         prefix = prefix[::-1]
@@ -1076,6 +1091,7 @@ class _Tokens:
     def open(self, kind: str, space: bool, atom: bool = False, visible: bool = True) -> Leaf:
         leaf = self.leaf(kind, kind if visible else "", space)
         leaf.atom = atom
+        leaf.optional = not visible
         return leaf
 
     def close(self, kind: str, visible: bool = True, subscript: bool = False) -> Leaf:
@@ -1083,6 +1099,7 @@ class _Tokens:
             self.magic_comma = True
         leaf = self.leaf(kind, kind if visible else "", space=False)
         leaf.subscript = subscript
+        leaf.optional = not visible
         return leaf
 
     def comma(self, arglist: bool = False, for_target: bool = False) -> Leaf:
@@ -1125,10 +1142,12 @@ class _Tokens:
         if isinstance(node, ast.Tuple) and node.elts and node.col_offset < node.elts[0].col_offset:
             self._Tuple(node, space)  # written in parentheses: black keeps them
             return
-        self.open("(", space, atom=True, visible=False)
+        self.open("(", space, atom=True, visible=False).statement = True
         before = len(self.leaves)
         self.expr(node, space=False, level=_TUPLE, ternary_wrapped=True)
-        self.close(")", visible=False).wraps_one = len(self.leaves) - before == 1
+        one_leaf = len(self.leaves) - before == 1
+        closing = self.close(")", visible=False)
+        closing.wraps_one, closing.statement = one_leaf, True
 
     def _Name(self, node: ast.Name, space: bool) -> None:
         self.leaf(NAME, node.id, space)
@@ -1166,10 +1185,13 @@ class _Tokens:
         self.open("(", space=False)
         items = list(node.args) + list(node.keywords)
         items.sort(key=lambda n: (n.lineno, n.col_offset))
-        if len(items) == 1 and isinstance(items[0], ast.GeneratorExp):
+        trailing_comma = bool(items) and self.source.has_trailing_comma(node, items[-1])
+        # one argument, no comma after it: sits in the call's own parentheses (a generator, a conditional)
+        alone = len(items) == 1 and not trailing_comma
+        if alone and isinstance(items[0], ast.GeneratorExp):
             self._comprehension_body(items[0], "(", ")", inner=True)
         for i, item in enumerate(items):
-            if len(items) == 1 and isinstance(item, ast.GeneratorExp):
+            if alone and isinstance(item, ast.GeneratorExp):
                 break
             if i:
                 self.comma(arglist=True)
@@ -1185,9 +1207,8 @@ class _Tokens:
                 self.leaf("*", space=i > 0).vararg = True
                 self.expr(item.value, space=False, level=_ATOM)
             else:
-                # a conditional expression as the only argument sits in the call's parentheses
-                self.expr(item, space=i > 0, ternary_wrapped=len(items) == 1)
-        if items and self.source.has_trailing_comma(node, items[-1]):
+                self.expr(item, space=i > 0, ternary_wrapped=alone)
+        if trailing_comma:
             self.comma(arglist=True)
         self.close(")")
 
@@ -1205,8 +1226,10 @@ class _Tokens:
                 raise Unsupported("a starred subscript")
             else:
                 self.expr(part, space=i > 0)
-        if isinstance(index, ast.Tuple) and len(index.elts) == 1:
-            self.comma()  # x[a,]: a one-tuple index
+        if isinstance(index, ast.Tuple) and (
+            len(index.elts) == 1 or (index.elts and self.source.has_trailing_comma(node, index.elts[-1]))
+        ):
+            self.comma()  # x[a,]: a one-tuple index; x[a, b,]: black's magic trailing comma
         self.close("]", subscript=True)
 
     def _slice(self, node: ast.Slice, first: bool) -> None:
@@ -1496,8 +1519,40 @@ class _Writer:
             line.append(leaf, preformatted=False)
         if comment:
             line.append_comment("  " + comment)
-        lines = [str(result).rstrip("\n") for result in transform_line(line, self.features)]
+        results = list(transform_line(line, self.features))
+        if len(results) > 1 and any(
+            leaf.added or (leaf.optional and leaf.value and not leaf.statement) for result in results for leaf in result.leaves
+        ):
+            results = self._second_pass(results, depth)
+        lines = [str(result).rstrip("\n") for result in results]
         self.record(depth, lines, lineno, kind, opens_block)
+
+    def _second_pass(self, results: list[Line], depth: int) -> list[Line]:
+        """black formats its own output once more when the first pass changed anything (format_str): the
+        commas a split added are then in the source (a magic trailing comma), and the invisible parentheses a
+        split showed are real ones, but around a statement's part, which black makes invisible again. The
+        same line, read so, split again."""
+        line = Line(depth)
+        brackets: list[Leaf] = []
+        for result in results:
+            for old in result.leaves:
+                leaf = Leaf(old.kind, old.value, old.space if line.leaves else "")
+                for slot in _FLAGS:
+                    setattr(leaf, slot, getattr(old, slot))
+                if old.optional and old.statement:
+                    leaf.value = ""
+                elif old.optional and old.value:
+                    leaf.optional = False
+                if old.added and brackets and brackets[-1].kind == "(" and not brackets[-1].atom:
+                    leaf.arglist = True  # a comma in a call's or signature's parentheses
+                if leaf.kind in OPENING:
+                    brackets.append(leaf)
+                elif leaf.kind in CLOSING and brackets:
+                    brackets.pop()
+                line.append(leaf, preformatted=False)
+                for comment in result.comments.get(id(old), ()):
+                    line.append_comment(comment)
+        return list(transform_line(line, self.features))
 
     def tokens(self) -> _Tokens:
         return _Tokens(self.source)
@@ -1596,13 +1651,24 @@ class _Writer:
 
     def _Expr(self, node: ast.Expr, depth: int) -> None:
         t = self.tokens()
-        t.expr(node.value, space=False, level=_TUPLE)
+        value = node.value
+        if isinstance(value, ast.Constant) and isinstance(value.value, str) or isinstance(value, ast.JoinedStr):
+            raise Unsupported("a string statement (black may take it for a docstring)")
+        if isinstance(value, ast.BinOp) and isinstance(
+            value.op, (ast.Add, ast.Sub, ast.LShift, ast.RShift, ast.BitXor, ast.BitAnd)
+        ):
+            t.wrapped(value)  # black's visit_simple_stmt: `is_arith_like`
+        else:
+            t.expr(value, space=False, level=_TUPLE)
         self.simple(node, depth, t)
 
     def _Assign(self, node: ast.Assign, depth: int) -> None:
         t = self.tokens()
-        for target in node.targets:
-            self._assignment_target(t, target)
+        for i, target in enumerate(node.targets):
+            if i == 0:
+                self._assignment_target(t, target)
+            else:  # black's normalize_invisible_parens: whatever follows an `=`
+                t.wrapped(target)
             t.leaf("=")
         t.wrapped(node.value)
         self.simple(node, depth, t)
@@ -1732,9 +1798,12 @@ class _Writer:
             raise Unsupported("for ... else")
         t = self.tokens()
         t.keyword("for", space=False)
-        t.open("(", True, atom=True, visible=False)
-        t._target(node.target, space=False, wrapped=True)
-        t.close(")", visible=False)
+        if isinstance(node.target, ast.Tuple) and len(node.target.elts) == 1:
+            t._Tuple(node.target, True)  # black writes a one-tuple target `(a,)`
+        else:
+            t.open("(", True, atom=True, visible=False)
+            t._target(node.target, space=False, wrapped=True)
+            t.close(")", visible=False)
         t.keyword("in")
         t.wrapped(node.iter)
         t.leaf(":", space=False)
@@ -1759,6 +1828,7 @@ class _Writer:
             self.simple(decorator, depth, t, "decorator")
 
     def _FunctionDef(self, node: ast.FunctionDef, depth: int) -> None:
+        _refuse_stub(node)
         if node.returns is not None or getattr(node, "type_params", None):
             raise Unsupported("a return annotation or type parameters")
         self._decorators(node, depth)
@@ -1799,6 +1869,7 @@ class _Writer:
             items += 1
 
     def _ClassDef(self, node: ast.ClassDef, depth: int) -> None:
+        _refuse_stub(node)
         if node.keywords or getattr(node, "type_params", None):
             raise Unsupported("class keywords or type parameters")
         self._decorators(node, depth)
@@ -1921,6 +1992,12 @@ class _EmptyLines:
         return newlines, 0
 
 
+def _refuse_stub(node: ast.stmt) -> None:
+    """`def f(): ...`: black's stub rules (one line, its blank lines) are not ported."""
+    if any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis for n in node.body):
+        raise Unsupported("a body of `...`")
+
+
 def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
@@ -1953,19 +2030,21 @@ def _expand_leading_tabs(line: str) -> str:
 # -- pieces -------------------------------------------------------------------------------------------------
 
 
-def features_of(source: str) -> frozenset:
+def features_of(tree: ast.Module) -> frozenset:
     """What black lets itself write for this module: a trailing comma after *args/**kwargs needs Python 3.6+,
-    which black infers from an f-string."""
-    return frozenset({"trailing_comma_after_varargs"}) if re.search(r"\bf[\"']", source) else frozenset()
+    which black infers from an f-string. Without one, black may still infer it from other syntax; where the
+    choice arises then, _delimiter_split declines."""
+    has_fstring = any(isinstance(node, ast.JoinedStr) for node in ast.walk(tree))
+    return frozenset({"trailing_comma_after_varargs"}) if has_fstring else frozenset()
 
 
 class Module:
     """A module's text and tree, laid out piece by piece (see formatting._cut)."""
 
-    def __init__(self, text: str, tree: ast.Module, features: Optional[frozenset] = None):
+    def __init__(self, text: str, tree: ast.Module):
         self.source = _Source(text)
         self.tree = tree
-        self.features = features_of(text) if features is None else features
+        self.features = features_of(tree)
         self._strings: Optional[list[ast.AST]] = None
 
     def strings(self) -> list[ast.AST]:

@@ -87,8 +87,9 @@ SNIPPETS = [
     "    pass\n",
     "def __init__(self, thresholds=None, top_k=None, class_id=None, name='precision', dtype=None, x=1, y=2, z=3):\n"
     "    pass\n",
+    # (an f-string in the module: black then targets Python 3.6+, which allows a comma after **kwargs)
     "def f(self, first_argument_of_the_call=None, second_argument_of_it=None, *args, **kwargs_of_the_call):\n"
-    "    pass\n",
+    "    return f'{args}'\n",
     # magic trailing commas explode; a one-tuple's comma does not
     "config.update({'from_logits': self.from_logits, 'label_smoothing': self.label_smoothing,})\n",
     "x = f(a,)\ny = (1,)\nz = [a, b,]\n",
@@ -121,6 +122,18 @@ SNIPPETS = [
     "for x in y:\n    def f():\n        pass\n    z = 1\n",
     "if x:\n\n    a = 1\nelse:\n\n    b = 2\n",
     "def f():\n    x = 1\n    # about g\n    def g():\n        pass\n",
+    # found by a second reader's red-team run (black's own output is what these are compared with)
+    "f((x for x in y),)\n",  # a generator with a comma after it keeps its parentheses
+    "result = function_name(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa if bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb else ccccccccccccc,)\n",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa(bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb) + 1\n",
+    "aaaa = bbbb = " + "c" * 98 + "(d)\n",  # every target after an `=` in invisible parentheses
+    "for (a,) in b:\n    pass\n",
+    "x = a[b, c,]\n",
+    "btwxtvyxywddfjwhckgxisrfr_cpln, bneb_tykzepk = xg  # cccccccccccccccccccccccccccccccccccccccc\n",
+    # black's second pass: the commas and parentheses its first pass wrote are then the source's
+    "z = z({z: z, [z, z]: z if z else z, **aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa})\n",
+    "xxxx(" + "a" * 44 + ", " + "b" * 48 + ").y = c + d\n",
+    "xxxx[" + "a" * 44 + ", " + "b" * 48 + "] = c + d\n",
 ]
 
 
@@ -146,6 +159,11 @@ def test_a_snippet_is_laid_out_as_black_formats_it(snippet):
         "y = x[::2]\n",
         "def f(a: int) -> int:\n    return a\n",
         "x = 1\n# a comment at the end\n",
+        "x = u'hi'\n",  # black drops the u: the syntax tree's `kind` changes
+        "if x:\n    'not a docstring, but black may strip it'\n",
+        "def f(): ...\n",  # black's stub rules
+        # a trailing comma after *args: black decides by the Python versions it infers (no f-string here)
+        "foo(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, *args)\n",
     ],
 )
 def test_what_layout_declines_goes_to_black(source):
