@@ -127,7 +127,18 @@ class Leaf:
         return f"Leaf({self.kind!r}, {self.value!r})"
 
 
-_FLAGS = ("before", "after", "atom", "subscript", "vararg", "annotation", "arglist", "wraps_one", "optional", "statement")
+_FLAGS = (
+    "before",
+    "after",
+    "atom",
+    "subscript",
+    "vararg",
+    "annotation",
+    "arglist",
+    "wraps_one",
+    "optional",
+    "statement",
+)
 
 
 class BracketTracker:
@@ -1521,7 +1532,9 @@ class _Writer:
             line.append_comment("  " + comment)
         results = list(transform_line(line, self.features))
         if len(results) > 1 and any(
-            leaf.added or (leaf.optional and leaf.value and not leaf.statement) for result in results for leaf in result.leaves
+            leaf.added or (leaf.optional and leaf.value and not leaf.statement)
+            for result in results
+            for leaf in result.leaves
         ):
             results = self._second_pass(results, depth)
         lines = [str(result).rstrip("\n") for result in results]
@@ -1994,7 +2007,9 @@ class _EmptyLines:
 
 def _refuse_stub(node: ast.stmt) -> None:
     """`def f(): ...`: black's stub rules (one line, its blank lines) are not ported."""
-    if any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis for n in node.body):
+    if any(
+        isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) and n.value.value is Ellipsis for n in node.body
+    ):
         raise Unsupported("a body of `...`")
 
 
