@@ -44,7 +44,7 @@ class CannotTransform(Exception):
 
 # -- tokens ------------------------------------------------------------------------------------------------
 
-NAME, NUMBER, STRING, OP = "NAME", "NUMBER", "STRING", "OP"
+NAME, NUMBER, STRING = "NAME", "NUMBER", "STRING"
 OPENING = {"(": ")", "[": "]", "{": "}"}
 CLOSING = {")", "]", "}"}
 
@@ -92,7 +92,6 @@ class Leaf:
         "vararg",
         "bracket_depth",
         "opening_bracket",
-        "annotation",
         "arglist",
         "space",
         "wraps_one",
@@ -112,13 +111,20 @@ class Leaf:
         self.vararg = False
         self.bracket_depth = 0
         self.opening_bracket: Optional[Leaf] = None
-        self.annotation = False
         self.arglist = False  # a comma between a call's arguments or a signature's parameters
         self.space = prefix  # black's whitespace before it (a split may empty its prefix)
         self.wraps_one = False  # an invisible ")" around a single leaf: a comment after it goes to that leaf
         self.optional = False  # a parenthesis black added invisible (visible once a split used it)
         self.statement = False  # ... around a statement's part (an assignment's value, a condition)
         self.added = False  # a comma a split added
+
+    def copy(self, prefix: str) -> "Leaf":
+        """A fresh leaf of this one's kind, value and flags (not its place on a line: marking sets that)."""
+        leaf = Leaf(self.kind, self.value, prefix)
+        for slot in _FLAGS:
+            setattr(leaf, slot, getattr(self, slot))
+        leaf.space = self.space
+        return leaf
 
     def __str__(self) -> str:
         return self.prefix + self.value
@@ -133,7 +139,6 @@ _FLAGS = (
     "atom",
     "subscript",
     "vararg",
-    "annotation",
     "arglist",
     "wraps_one",
     "optional",
@@ -400,9 +405,7 @@ def _hug_power(line: Line) -> Line:
             and _simple_operand(leaves, index + 1, 1)
         )
         if (hug_this_leaf or should_hug) and leaf.prefix:
-            clone = Leaf(leaf.kind, leaf.value, "")
-            for slot in _FLAGS:
-                setattr(clone, slot, getattr(leaf, slot))
+            clone = leaf.copy("")
             clone.space = ""
             clone.bracket_depth = leaf.bracket_depth
             leaf, changed = clone, True
@@ -489,10 +492,7 @@ def _run_transformer(line: Line, transform, features: frozenset, line_str: str) 
 def _append_leaves(new_line: Line, old_line: Line, leaves: list[Leaf]) -> None:
     """black's append_leaves(preformatted=False): fresh copies of the leaves, their brackets tracked again."""
     for old in leaves:
-        leaf = Leaf(old.kind, old.value, old.space if new_line.leaves else "")
-        for slot in _FLAGS:
-            setattr(leaf, slot, getattr(old, slot))
-        leaf.wraps_one = old.wraps_one
+        leaf = old.copy(old.space if new_line.leaves else "")
         new_line.append(leaf, preformatted=False)
         for comment in old_line.comments.get(id(old), ()):
             new_line.append_comment(comment)
@@ -644,7 +644,7 @@ def _ensure_trailing_comma(leaves: list[Leaf], original: Line, opening: Leaf) ->
         return True
     if not original.is_def or opening.value != "(":
         return False
-    if any(leaf.kind == "," and not leaf.annotation for leaf in leaves):
+    if any(leaf.kind == "," for leaf in leaves):  # (black skips an annotation's commas: ours have none)
         return False
     return True
 
@@ -727,13 +727,7 @@ def _trailers_to_omit(line: Line) -> Iterator[set]:
             if leaf is opening:
                 opening = None
             elif leaf.kind in CLOSING:
-                prev = line.leaves[index - 1] if index > 0 else None
-                if (
-                    prev
-                    and prev.kind == ","
-                    and leaf.opening_bracket is not None
-                    and not _one_sequence_between(leaf.opening_bracket, leaf, line.leaves)
-                ):
+                if _ends_in_trailing_comma(line, index, leaf):
                     break
                 inner.add(id(leaf))
         elif leaf.kind in CLOSING:
@@ -746,16 +740,22 @@ def _trailers_to_omit(line: Line) -> Iterator[set]:
                 omit.update(inner)
                 inner.clear()
                 yield omit
-            if (
-                prev
-                and prev.kind == ","
-                and leaf.opening_bracket is not None
-                and not _one_sequence_between(leaf.opening_bracket, leaf, line.leaves)
-            ):
+            if _ends_in_trailing_comma(line, index, leaf):
                 break
             if leaf.value:
                 opening = leaf.opening_bracket
                 closing = leaf
+
+
+def _ends_in_trailing_comma(line: Line, index: int, closing: Leaf) -> bool:
+    """Whether the bracket pair that ``closing`` (line.leaves[index]) ends has a trailing comma to explode on
+    (black never omits such a pair)."""
+    return (
+        index > 0
+        and line.leaves[index - 1].kind == ","
+        and closing.opening_bracket is not None
+        and not _one_sequence_between(closing.opening_bracket, closing, line.leaves)
+    )
 
 
 def _can_be_split(line: Line) -> bool:
@@ -946,7 +946,6 @@ _COMPARE = {
     ast.NotIn: ["not", "in"],
 }
 _AUGMENTED = {op: text + "=" for op, (text, _) in _BINOPS.items()}
-_KEYWORDS = {"and", "or", "not", "in", "is", "if", "else", "for", "lambda", "None", "True", "False"}
 _STRING_PREFIX = re.compile(r"^([a-zA-Z]*)(.*)$", re.DOTALL)
 
 
@@ -1200,7 +1199,7 @@ class _Tokens:
         # one argument, no comma after it: sits in the call's own parentheses (a generator, a conditional)
         alone = len(items) == 1 and not trailing_comma
         if alone and isinstance(items[0], ast.GeneratorExp):
-            self._comprehension_body(items[0], "(", ")", inner=True)
+            self._comprehension_body(items[0])
         for i, item in enumerate(items):
             if alone and isinstance(item, ast.GeneratorExp):
                 break
@@ -1296,7 +1295,7 @@ class _Tokens:
         for op, right in zip(node.ops, node.comparators):
             words = _COMPARE[type(op)]
             for i, word in enumerate(words):
-                kind = NAME if word in _KEYWORDS else word
+                kind = NAME if word.isalpha() else word
                 leaf = self.leaf(kind, word)
                 leaf.before = COMPARATOR_PRIORITY if i == 0 else 0
             self.expr(right, level=_CMP + 1)
@@ -1359,15 +1358,15 @@ class _Tokens:
 
     def _ListComp(self, node: ast.ListComp, space: bool) -> None:
         self.open("[", space, atom=True)
-        self._comprehension_body(node, "[", "]")
+        self._comprehension_body(node)
         self.close("]")
 
     def _GeneratorExp(self, node: ast.GeneratorExp, space: bool) -> None:
         self.open("(", space, atom=True)
-        self._comprehension_body(node, "(", ")")
+        self._comprehension_body(node)
         self.close(")")
 
-    def _comprehension_body(self, node, opening: str, closing: str, inner: bool = False) -> None:
+    def _comprehension_body(self, node) -> None:
         self.expr(node.elt, space=False)
         for generator in node.generators:
             if generator.is_async:
@@ -1549,9 +1548,7 @@ class _Writer:
         brackets: list[Leaf] = []
         for result in results:
             for old in result.leaves:
-                leaf = Leaf(old.kind, old.value, old.space if line.leaves else "")
-                for slot in _FLAGS:
-                    setattr(leaf, slot, getattr(old, slot))
+                leaf = old.copy(old.space if line.leaves else "")
                 if old.optional and old.statement:
                     leaf.value = ""
                 elif old.optional and old.value:

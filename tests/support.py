@@ -58,3 +58,13 @@ def spec_order_to_torchmetrics(metric, inputs: list) -> list:
     if arguments[:2] == ["preds", "target"] and len(inputs) >= 2:
         return [inputs[1], inputs[0], *inputs[2:]]
     return list(inputs)
+
+
+def rendered(spec: Path, target: str) -> str:
+    """The module a spec file renders for a target, before formatting."""
+    from metricgen.compiler import analyse_loaded, lower
+    from metricgen.loader import load_spec_file
+    from metricgen.targets import TARGETS
+
+    _, metric = analyse_loaded(load_spec_file(spec))
+    return lower(metric, TARGETS[target])

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import ROOT, SPECS
 from metricgen import formatting
-from metricgen.compiler import analyse_loaded, generate_from_text, lower
-from metricgen.loader import load_spec_file
+from metricgen.compiler import generate_from_text
 from metricgen.targets import TARGETS
+from support import rendered
 
 SPEC_FILES = sorted(SPECS.glob("*.yaml"))
 
@@ -19,11 +19,6 @@ SPEC_FILES = sorted(SPECS.glob("*.yaml"))
 @pytest.fixture(autouse=True)
 def black_path_only(monkeypatch):
     monkeypatch.setattr(formatting, "LAY_OUT", False)
-
-
-def rendered(spec, target):
-    _, metric = analyse_loaded(load_spec_file(spec))
-    return lower(metric, TARGETS[target])
 
 
 @pytest.mark.parametrize("target", list(TARGETS))

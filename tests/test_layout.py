@@ -18,18 +18,12 @@ import pytest
 
 from conftest import ROOT
 from metricgen import formatting, layout
-from metricgen.compiler import analyse_loaded, lower
-from metricgen.loader import load_spec_file
 from metricgen.targets import TARGETS, helper_pieces
+from support import rendered
 
 MODE = black.Mode()
 SHIPPED = [ROOT / "specs"] + [ROOT / "catalogue" / name / "specs" for name in ("keras", "tfa", "torchmetrics")]
 SPEC_FILES = [spec for folder in SHIPPED for spec in sorted(folder.glob("*.yaml"))]
-
-
-def rendered(spec, target):
-    _, metric = analyse_loaded(load_spec_file(spec))
-    return lower(metric, TARGETS[target])
 
 
 def test_the_helpers_kept_verbatim_are_blacks_layout():
