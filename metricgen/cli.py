@@ -15,30 +15,24 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Iterable, NoReturn, Optional
+from typing import TYPE_CHECKING, Iterable, NoReturn, Optional
 
 import click
 from click.core import ParameterSource
 
-from . import __version__, bundled, project
-from .compiler import (
-    SHADOWED_MODULES,
-    Compiled,
-    analyse_loaded,
-    resolved,
-    compile_file,
-    discover,
-    display_path,
-    output_path,
-)
+from . import __version__, records
 from .errors import SpecError, SpecErrors, printable
 from .formatting import format_source, format_sources, lay_out_source, usable_cpus
-from .inherit import load_spec
-from .loader import load_spec_text
-from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema, validate_spec
-from .catalogue import HEADER_PATTERN as CATALOGUE_HEADER, summary
+from .spec_files import SHADOWED_MODULES, Compiled, Run, discover, display_path, output_path, resolved
 from .targets import DEFAULT_TARGET, TARGETS, helper_pieces
 from .writer import is_generated, write_atomic
+
+if TYPE_CHECKING:
+    from . import project
+
+# The compiler (and pydantic, Jinja2, the analyser with it), the project's settings and the catalogue are imported
+# by the commands that use them, when they do: a build or check whose modules are all up to date (records.py)
+# needs none of them, and importing them would be most of its time.
 
 EXIT_STALE = 1
 EXIT_INVALID = 2
@@ -60,7 +54,6 @@ OUT_OPTION = click.option(
 SPEC_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 # build and check: no PATH means the project's [tool.metricgen] table (project.py)
 PROJECT_PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-SPEC_NAME = re.compile(METRIC_NAME_PATTERN)
 
 
 def report(errors: Iterable[SpecError]) -> None:
@@ -75,6 +68,8 @@ def fail(message: str, path: str = "metricgen", hint: str = "") -> NoReturn:
 
 def compile_one(spec_file: Path, out_dir: Path, target: str, formatted: bool = True) -> Compiled:
     """compile_file, with a bug in metricgen itself reported as an error on the spec rather than a traceback."""
+    from .compiler import compile_file
+
     try:
         return compile_file(spec_file, out_dir, target, formatted)
     except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback
@@ -167,8 +162,12 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
                 )
             )
     refused = {e.path for e in errors}
-    results = compile_many([f for f in files if str(f) not in refused], out_dir, target)
-    format_all(results, target)
+    wanted = [f for f in files if str(f) not in refused]
+    recorded = {file: up_to_date(file, out_dir, target) for file in wanted}
+    compiled = compile_many([f for f in wanted if recorded[f] is None], out_dir, target)
+    format_all(compiled, target)
+    in_order = iter(compiled)
+    results = [recorded[file] or next(in_order) for file in wanted]
     registered: dict[str, Compiled] = {}
     for result in results:
         if result.ok and result.registered_as in registered:
@@ -184,6 +183,22 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
         elif result.ok:
             registered[result.registered_as] = result
     return results, errors
+
+
+def up_to_date(spec_file: Path, out_dir: Path, target: str) -> Optional[Compiled]:
+    """The module on disk, as compiling ``spec_file`` would give it, when a record vouches for it (records.py)."""
+    shown, output = display_path(spec_file, out_dir), output_path(spec_file, out_dir, target)
+    found = records.lookup(spec_file, output, target, shown)
+    if found is None:
+        return None
+    return Compiled(spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True)
+
+
+def remember(result: Compiled, target: str) -> None:
+    """Records a module just written, or found on disk as its spec compiles, for the next build or check."""
+    records.remember(
+        result.spec_file, result.output, target, result.display_path, result.inputs, result.source, result.registered_as
+    )
 
 
 def read_text(path: Path) -> Optional[str]:
@@ -274,7 +289,7 @@ def build(
         sys.exit(EXIT_INVALID)
 
 
-def build_run(run: project.Run, to_stdout: bool, force: bool) -> tuple[list[SpecError], int]:
+def build_run(run: Run, to_stdout: bool, force: bool) -> tuple[list[SpecError], int]:
     """One target's pass of build: the errors it reported, and how many modules it wrote or found unchanged."""
     results, errors = compile_all(list(run.paths), run.out, run.target)
     for result in results:
@@ -310,15 +325,18 @@ def build_run(run: project.Run, to_stdout: bool, force: bool) -> tuple[list[Spec
                     errors.append(error)
                     continue
             written += 1
+            remember(result, run.target)
             click.echo(printable(f"{'unchanged' if unchanged else 'wrote'} {result.output}"), err=True)
     return errors, written
 
 
-def project_runs(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: str) -> list[project.Run]:
+def project_runs(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: str) -> list[Run]:
     """What build and check cover: the PATHs given, for --target into --out, as always; with none, the
     project's [tool.metricgen] table (narrowed by --target and --out where they are given), else specs/."""
     if paths:
-        return [project.Run(paths, target, out_dir)]
+        return [Run(paths, target, out_dir)]
+    from . import project
+
     configured = load_project()
     if configured.pyproject is None and not exists(Path(project.DEFAULT_SPECS)):
         fail(
@@ -330,6 +348,8 @@ def project_runs(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, tar
 
 
 def load_project() -> project.Project:
+    from . import project
+
     try:
         return project.find(Path.cwd())
     except SpecErrors as exc:
@@ -380,7 +400,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: st
     click.echo(f"{checked} generated module(s) up to date", err=True)
 
 
-def check_run(run: project.Run) -> tuple[list[SpecError], int, int]:
+def check_run(run: Run) -> tuple[list[SpecError], int, int]:
     """One target's pass of check: the errors it reported, the modules out of date, the modules compared."""
     results, errors = compile_all(list(run.paths), run.out, run.target)
     stale = 0
@@ -392,6 +412,7 @@ def check_run(run: project.Run) -> tuple[list[SpecError], int, int]:
         checked += 1
         current = read_text(result.output)
         if read_bytes(result.output) == result.source.encode("utf-8"):  # bytes: CRLF or a bad byte is stale
+            remember(result, run.target)
             continue
         stale += 1
         if current is None:
@@ -477,7 +498,11 @@ def new(name: str, directory: Optional[Path], origin: Optional[str]) -> None:
         metricgen new recall_at_k --dir metrics/specs
         metricgen new f1_at_half --from keras:F1Score   # Keras' F1Score as specs/f1_at_half.yaml
     """
-    if not SPEC_NAME.fullmatch(name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
+    from .compiler import analyse_loaded
+    from .loader import load_spec_text
+    from .schema import METRIC_NAME_MAX, METRIC_NAME_PATTERN, json_schema
+
+    if not re.fullmatch(METRIC_NAME_PATTERN, name) or keyword.iskeyword(name) or len(name) > METRIC_NAME_MAX:
         fail(f"'{name}' cannot name a metric", hint="use snake_case: lowercase letters, digits and '_', like mean_iou")
     directory = directory or load_project().spec_folder()
     path = directory / f"{name}.yaml"
@@ -529,6 +554,8 @@ def class_name_for(name: str) -> str:
 
 def catalogue_spec(origin: str, name: str, schema_comment: str) -> str:
     """The catalogue spec ``origin`` names, renamed ``name``; an unknown or ambiguous name fails here."""
+    from . import bundled
+
     try:
         entry = bundled.find(origin)
     except SpecError as exc:
@@ -590,6 +617,10 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str, catalogue: bool
         metricgen list metrics/specs/ --target keras
         metricgen list --catalogue
     """
+    from .catalogue import summary
+    from .inherit import load_spec
+    from .schema import validate_spec
+
     if catalogue:
         if path is not None:
             fail("--catalogue lists metricgen's own specs: give no PATH with it", path=str(path))
@@ -620,6 +651,9 @@ def list_specs(path: Optional[Path], out_dir: Path, target: str, catalogue: bool
 
 
 def list_catalogue() -> None:
+    from . import bundled
+    from .catalogue import summary
+
     try:
         entries = bundled.entries()
     except SpecErrors as exc:  # a catalogue spec that does not validate: a broken installation
@@ -640,6 +674,8 @@ def schema() -> None:
     then start each spec with the line
         # yaml-language-server: $schema=../docs/spec.schema.json
     """
+    from .schema import json_schema
+
     click.echo(schema_text(json_schema()), nl=False)
 
 
@@ -663,6 +699,9 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path], force: bool) -> None
     Example:
         metricgen docs specs/ catalogue/keras/specs/ catalogue/tfa/specs/ --out docs/metrics.md
     """
+    from .inherit import load_spec
+    from .schema import validate_spec
+
     from .catalogue import render_catalogue
 
     if out_file is not None:
@@ -696,6 +735,8 @@ def docs(paths: tuple[Path, ...], out_file: Optional[Path], force: bool) -> None
 def check_docs_out(path: Path, force: bool) -> None:
     """Where `docs --out` may write: a Markdown file, and over an existing file only the catalogue metricgen
     wrote before (any Markdown file with --force); never a spec, a module or a folder."""
+    from .catalogue import HEADER_PATTERN as CATALOGUE_HEADER
+
     if path.suffix.lower() != ".md":
         fail("--out must name a Markdown file (.md)", path=str(path), hint="like docs/metrics.md")
     for folder in path.parents:  # the nearest folder that exists must be a folder: write_atomic makes the rest

@@ -244,7 +244,7 @@ def format_sources(sources: list[str], cache: bool = False, verbatim: frozenset 
     """:func:`format_source` of each module, done together: laid out as black would (layout.py) where it can
     be; else served from the cache, or black runs once for each distinct piece (or uncut module) the others
     need, across cores when they are many. A module that black refuses raises, as format_source does."""
-    folder = _cache_dir() if cache else None
+    folder = cache_dir() if cache else None
     out: list[Optional[str]] = [lay_out_source(source, verbatim) for source in sources]
     out = [
         text if text is not None or folder is None else _cache_lookup(folder, source)
@@ -269,7 +269,9 @@ def format_sources(sources: list[str], cache: bool = False, verbatim: frozenset 
 # -- the disk cache ----------------------------------------------------------------------------------------
 
 
-def _cache_dir() -> Optional[Path]:
+def cache_dir() -> Optional[Path]:
+    """The folder of metricgen's caches (black's output here, build records in builds/; see records.py), None when
+    ``METRICGEN_CACHE_DIR`` is set empty."""
     configured = os.environ.get("METRICGEN_CACHE_DIR")
     if configured is not None:
         return Path(configured) if configured.strip() else None
@@ -278,18 +280,18 @@ def _cache_dir() -> Optional[Path]:
 
 
 @functools.lru_cache(maxsize=None)
-def _black_fingerprint() -> str:
-    """Which black is installed, without importing it: where it lives and when its files were written."""
-    spec = importlib.util.find_spec("black")
+def installation(module: str) -> str:
+    """Which ``module`` is installed, without importing it: where it lives and when its file was written."""
+    spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        return "no-black"
+        return f"no {module}"
     stat = os.stat(spec.origin)
     return f"{spec.origin}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def _cache_key(source: str) -> str:
     digest = hashlib.sha256()
-    for part in (_CACHE_FORMAT, _black_fingerprint(), source):
+    for part in (_CACHE_FORMAT, installation("black"), source):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     return digest.hexdigest()
@@ -315,15 +317,15 @@ def _cache_write(folder: Path, path: Path, formatted: str) -> None:
             handle.write(hashlib.sha256(formatted.encode("utf-8")).hexdigest() + "\n" + formatted)
         os.replace(tmp, path)
         if random.random() < 1 / 32:
-            _cache_prune(folder)
+            prune(folder, "*.fmt", _CACHE_MAX_ENTRIES)
     except OSError:
         pass
 
 
-def _cache_prune(folder: Path) -> None:
-    """Keeps the newest entries when there are too many (tests and fuzzers generate thousands of modules)."""
-    entries = sorted(folder.glob("*.fmt"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in entries[_CACHE_MAX_ENTRIES // 2 :] if len(entries) > _CACHE_MAX_ENTRIES else ():
+def prune(folder: Path, pattern: str, keep: int) -> None:
+    """Keeps the newest half when there are more than ``keep`` entries (tests and fuzzers make thousands)."""
+    entries = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[keep // 2 :] if len(entries) > keep else ():
         stale.unlink(missing_ok=True)
 
 

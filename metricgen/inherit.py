@@ -81,10 +81,10 @@ def resolve(
     if not isinstance(reference, str) or not reference.strip():
         raise refuse("extends must name a spec", "a file like base.yaml, or a catalogue spec like keras:FBetaScore")
     reference = in_catalogue(loaded.path, reference)
-    if _is_catalogue(loaded.path) and not _is_catalogue(reference):  # a '..' out of the collection's folder
+    if is_catalogue(loaded.path) and not is_catalogue(reference):  # a '..' out of the collection's folder
         raise refuse(f"extends '{reference}' leaves the catalogue", "a catalogue spec extends its collection's files")
     chain = _chain or ((_identity_of(loaded.path), loaded.path),)
-    root = _project_root(Path(chain[0][0]))
+    root = project_root(Path(chain[0][0]))
     identity, parent = _load_parent(reference, directory or Path(loaded.path).parent, root, refuse)
     if identity in dict(chain):
         raise refuse(f"extends '{reference}' makes a cycle", " → ".join([*(shown for _, shown in chain), parent.path]))
@@ -98,17 +98,17 @@ def resolve(
                 )
             ]
         )
-    parent_directory = None if _is_catalogue(identity) else Path(parent.path).parent
+    parent_directory = None if is_catalogue(identity) else Path(parent.path).parent
     parent = resolve(parent, parent_directory, (*chain, (identity, parent.path)))
     return merge(parent, loaded)
 
 
 def _identity_of(path: str) -> str:
     """How a spec is known in a chain: a catalogue name, else its resolved absolute path."""
-    return path if _is_catalogue(path) else str(Path(path).resolve())
+    return path if is_catalogue(path) else str(Path(path).resolve())
 
 
-def _is_catalogue(path: str) -> bool:
+def is_catalogue(path: str) -> bool:
     return bool(CATALOGUE_NAME.fullmatch(path) or CATALOGUE_FILE.fullmatch(path))
 
 
@@ -117,14 +117,14 @@ def in_catalogue(path: str, reference: str) -> str:
     (``torchmetrics:binary_accuracy.yaml`` naming ``base/binary_stat_scores.yaml``) is a file of the same
     collection (``torchmetrics:base/binary_stat_scores.yaml``); anything else as it is."""
     own = CATALOGUE_FILE.fullmatch(path)
-    if own is None or not isinstance(reference, str) or _is_catalogue(reference):
+    if own is None or not isinstance(reference, str) or is_catalogue(reference):
         return reference
     collection, file = own.groups()
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(file), reference))
     return f"{collection}:{joined}"
 
 
-def _project_root(spec_file: Path) -> Path:
+def project_root(spec_file: Path) -> Path:
     """The folder a chain of files may not leave: the nearest above the first spec holding pyproject.toml or .git
     (the user's repository), else the spec's own folder."""
     folder = spec_file.parent

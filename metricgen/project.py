@@ -27,6 +27,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Location, SpecError, SpecErrors, did_you_mean
+from .spec_files import Run
 from .targets import DEFAULT_TARGET, TARGETS
 
 if sys.version_info >= (3, 11):
@@ -72,15 +73,6 @@ class Settings(BaseModel):
         if isinstance(value, dict):
             return {**{t: DEFAULT_OUT for t in TARGETS}, **value}
         raise ValueError('expected a folder (out = "generated") or a table of folders by target')
-
-
-@dataclass(frozen=True)
-class Run:
-    """One pass of build or check: these spec paths, for this target, into this output folder."""
-
-    paths: tuple[Path, ...]
-    target: str
-    out: Path
 
 
 @dataclass(frozen=True)

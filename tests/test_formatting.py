@@ -63,7 +63,7 @@ def test_cache_round_trip_and_damaged_entries(tmp_path, monkeypatch):
 
 def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("METRICGEN_CACHE_DIR", "")
-    assert formatting._cache_dir() is None
+    assert formatting.cache_dir() is None
     spec = "name: probe\nclass_name: Probe\ndescription: d\nstate: {total: {}}\nupdate: {total: sum(y_pred)}\nresult: total\n"
     assert "class Probe" in generate_from_text(spec)
 

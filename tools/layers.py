@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("targets: each target's class and its column of the function table", ("targets",)),
     ("render", ("render",)),
     ("format", ("layout", "formatting")),
-    ("write, compile", ("writer", "compiler")),
+    ("write, compile, remember", ("writer", "spec_files", "records", "compiler")),
     ("run examples, catalogue, project, shipped specs", ("examples", "catalogue", "project", "bundled")),
     ("the examples' child process", ("example_child",)),
     ("command line", ("cli", "__main__")),

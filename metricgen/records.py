@@ -1,0 +1,150 @@
+"""What build and check found up to date, remembered so that a spec nothing has changed since is not compiled again.
+
+When build writes a module (or finds it unchanged), or check finds one up to date, it keeps a record in the cache
+folder (``formatting.cache_dir()/builds``): the SHA-256 of each text that went into the module (the spec's and
+those of the spec files it extends) and the SHA-256 of the module's bytes. The record's name is the hash of what
+else decides the module: the generator (every file of the installed metricgen package and of the catalogue it
+reads, and the black, Jinja2, pydantic and PyYAML installed beside it), the target, the spec's and the module's
+paths, the name the header gives the spec and the folder an `extends:` may not leave. A later build or check that
+finds the same texts, and the same bytes in the module, takes the module as it is: compiling would give those
+bytes again. A change to any input, to the module, or to metricgen itself misses, and the spec is compiled.
+
+A record holds hashes, never code. What it can do is keep a module on disk from being compiled again, and only
+when the module's bytes are the ones recorded: written or checked by metricgen on this machine, unless someone
+who can write the user's cache folder planted the record. A fresh CI machine has no records: its `check` compiles
+every spec.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .formatting import cache_dir, installation, prune
+from .inherit import catalogue_root, is_catalogue, project_root
+
+# Bump when what a record holds, or what its name covers, changes.
+_RECORD_FORMAT = "metricgen-record-1"
+_MAX_RECORDS = 4000
+# The libraries whose installed files can change a module: black (modules layout.py declines), Jinja2 (rendering),
+# pydantic (validation), PyYAML (parsing)
+_LIBRARIES = ("black", "jinja2", "pydantic", "yaml")
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a build found up to date: the module's text, and the class it registers (`package>ClassName`)."""
+
+    source: str
+    registered_as: str
+
+
+def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, str]:
+    """The files a module was compiled from, by resolved path, each with the digest of its text: the spec
+    (``text``) and the spec files it extends (``parents``: their paths as loaded and their texts). A catalogue
+    spec it extends is part of the generator's fingerprint instead."""
+    found = {str(_resolved(spec_file)): digest(text)}
+    for path, parent_text in parents.items():
+        if not is_catalogue(path):
+            found[str(_resolved(Path(path)))] = digest(parent_text)
+    return found
+
+
+def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[Record]:
+    """The module at ``output`` when a record says it is what ``spec_file`` compiles to, else None."""
+    folder = _folder()
+    if folder is None:
+        return None
+    try:
+        with open(folder / f"{_name(spec_file, output, target, shown)}.json", encoding="utf-8") as handle:
+            record = json.load(handle)
+        inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
+        if not isinstance(inputs, dict) or not all(_text_digest(Path(p)) == d for p, d in inputs.items()):
+            return None
+        module = output.read_bytes()
+    except (OSError, ValueError, KeyError, TypeError):  # none, damaged, unreadable: compile
+        return None
+    if hashlib.sha256(module).hexdigest() != expected or not isinstance(registered_as, str):
+        return None
+    try:
+        return Record(module.decode("utf-8"), registered_as)
+    except UnicodeDecodeError:
+        return None
+
+
+def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
+    """Records that ``output`` holds ``source``, compiled from ``inputs``; a folder that cannot be written is
+    ignored (the next build compiles again)."""
+    folder = _folder()
+    if folder is None or not inputs:
+        return
+    record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+        os.replace(tmp, folder / f"{_name(spec_file, output, target, shown)}.json")
+        if random.random() < 1 / 32:
+            prune(folder, "*.json", _MAX_RECORDS)
+    except OSError:
+        pass
+
+
+def _folder() -> Optional[Path]:
+    base = cache_dir()
+    return None if base is None else base / "builds"
+
+
+def _name(spec_file: Path, output: Path, target: str, shown: str) -> str:
+    spec = _resolved(spec_file)
+    parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(_resolved(output)), shown)
+    hashed = hashlib.sha256()
+    for part in (*parts, str(project_root(spec))):
+        hashed.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return hashed.hexdigest()
+
+
+def _text_digest(path: Path) -> Optional[str]:
+    """The digest of a spec file's text as the loader reads it (UTF-8, without a byte-order mark)."""
+    try:
+        return digest(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
+
+
+@functools.lru_cache(maxsize=None)
+def generator_fingerprint() -> str:
+    """Every file of the metricgen package and of the shipped catalogue, by content; the libraries it relies on
+    by where they are installed and when their files were written (without importing them); and Python's version."""
+    hashed = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).resolve().parent
+    files = [p for p in package.rglob("*") if "__pycache__" not in p.parts]
+    catalogue = catalogue_root()
+    if isinstance(catalogue, Path) and not catalogue.is_relative_to(package):  # a source checkout's: its specs
+        files += catalogue.glob("*/specs/**/*.y*ml")
+    for path in sorted(p for p in files if p.is_file()):
+        hashed.update(str(path).encode("utf-8", "surrogatepass") + b"\0")
+        hashed.update(hashlib.sha256(path.read_bytes()).digest())
+    for library in _LIBRARIES:
+        hashed.update(f"{library}: {installation(library)}\0".encode("utf-8", "surrogatepass"))
+    return hashed.hexdigest()

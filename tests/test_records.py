@@ -1,0 +1,197 @@
+"""Build records (metricgen/records.py): a spec nothing has changed since is not compiled again, and anything that
+changes a module (the spec, a spec it extends, the module on disk, metricgen itself) compiles it again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from metricgen import cli, compiler, records
+
+PARENT = """\
+name: base_rate
+class_name: BaseRate
+description: The fraction of predictions above 0.5 whose label is 1.
+inputs: [y_true, y_pred]
+state:
+  hits: {}
+  count: {}
+update:
+  hits: weighted_sum(cast(y_pred > 0.5, float) * y_true)
+  count: weighted_sum(cast(y_pred > 0.5, float))
+result: hits / count
+"""
+CHILD = """\
+extends: base.yaml
+name: hit_rate
+class_name: HitRate
+"""
+OTHER = """\
+name: other_rate
+class_name: OtherRate
+description: The weighted sum of the predictions.
+inputs: [y_true, y_pred]
+state:
+  total: {}
+update:
+  total: weighted_sum(y_pred)
+result: total
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A model repository with two specs (one extending a third file), a cache folder of its own, and a count
+    of the specs compiled in this process."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'models'\n")
+    specs = tmp_path / "specs"
+    (specs / "common").mkdir(parents=True)
+    (specs / "common" / "base.yaml").write_text(PARENT)
+    (specs / "hit_rate.yaml").write_text(CHILD.replace("base.yaml", "common/base.yaml"))
+    (specs / "other_rate.yaml").write_text(OTHER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("METRICGEN_CACHE_DIR", str(tmp_path / "cache"))
+    compiled: list[str] = []
+    real = compiler.compile_file
+
+    def counting(spec_file, *args, **kwargs):
+        compiled.append(Path(spec_file).name)
+        return real(spec_file, *args, **kwargs)
+
+    monkeypatch.setattr(compiler, "compile_file", counting)
+    return tmp_path, compiled
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli.main, list(args))
+
+
+def test_an_unchanged_build_compiles_nothing_and_writes_nothing(project):
+    root, compiled = project
+    first = run("build", "specs/")
+    assert first.exit_code == 0, first.output
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+    written = {p: p.stat().st_mtime_ns for p in (root / "generated").glob("*.py")}
+    compiled.clear()
+    again = run("build", "specs/")
+    assert again.exit_code == 0, again.output
+    assert compiled == []
+    assert again.output.count("unchanged") == 2
+    assert {p: p.stat().st_mtime_ns for p in (root / "generated").glob("*.py")} == written
+    checked = run("check", "specs/")
+    assert checked.exit_code == 0 and compiled == [], checked.output
+
+
+def test_a_changed_spec_or_parent_compiles_again(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    (root / "specs" / "common" / "base.yaml").write_text(PARENT.replace("> 0.5", "> 0.25"))
+    assert run("build", "specs/").exit_code == 0
+    assert compiled == ["hit_rate.yaml"]  # the spec that extends it, and only that one
+    assert "0.25" in (root / "generated" / "hit_rate.py").read_text()
+    compiled.clear()
+    (root / "specs" / "other_rate.yaml").write_text(OTHER.replace("weighted_sum(y_pred)", "weighted_sum(y_true)"))
+    assert run("check", "specs/").exit_code == 1  # stale, found by compiling it
+    assert compiled == ["other_rate.yaml"]
+
+
+def test_a_module_edited_by_hand_is_compiled_and_rewritten(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    module = root / "generated" / "other_rate.py"
+    original = module.read_text()
+    module.write_text(original.replace("total", "totel"))
+    compiled.clear()
+    stale = run("check", "specs/")
+    assert stale.exit_code == 1 and compiled == ["other_rate.yaml"], stale.output
+    assert run("build", "specs/").exit_code == 0
+    assert module.read_text() == original
+
+
+def test_a_damaged_or_foreign_record_is_not_trusted(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    folder = root / "cache" / "builds"
+    saved = sorted(folder.glob("*.json"))
+    assert len(saved) == 2
+    saved[0].write_text("{not json")
+    record = json.loads(saved[1].read_text())
+    saved[1].write_text(json.dumps({**record, "output": "0" * 64}))  # vouches for other bytes than the module's
+    compiled.clear()
+    assert run("build", "specs/").exit_code == 0
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+
+
+def test_another_generator_compiles_again(project, monkeypatch):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    monkeypatch.setattr(records, "generator_fingerprint", lambda: "another metricgen")
+    compiled.clear()
+    assert run("build", "specs/").exit_code == 0
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+
+
+def test_another_output_folder_or_target_compiles_again(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    assert run("build", "specs/", "--out", "elsewhere").exit_code == 0
+    assert run("build", "specs/", "--target", "keras").exit_code == 0
+    assert len(compiled) == 4
+
+
+def test_no_cache_folder_keeps_no_records(project, monkeypatch):
+    root, compiled = project
+    monkeypatch.setenv("METRICGEN_CACHE_DIR", "")
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    assert run("build", "specs/").exit_code == 0
+    assert len(compiled) == 2
+    assert not (root / "cache").exists()
+
+
+def test_a_class_clash_is_found_among_recorded_modules(project):
+    """Two specs built apart, then together: both come from records, and their class clash is still refused."""
+    root, compiled = project
+    (root / "specs" / "twin_rate.yaml").write_text(OTHER.replace("name: other_rate", "name: twin_rate"))
+    assert run("build", "specs/other_rate.yaml").exit_code == 0
+    assert run("build", "specs/twin_rate.yaml").exit_code == 0
+    compiled.clear()
+    both = run("build", "specs/other_rate.yaml", "specs/twin_rate.yaml")
+    assert both.exit_code == 2 and compiled == []
+    assert "both define the Keras class" in both.output
+
+
+def test_stdout_prints_a_recorded_module(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    printed = run("build", "specs/other_rate.yaml", "--stdout")
+    assert printed.exit_code == 0 and compiled == []
+    assert (root / "generated" / "other_rate.py").read_text() in printed.output
+
+
+def test_an_up_to_date_build_loads_no_compiler(project):
+    """What makes a no-op build fast: with every module recorded, neither the compiler nor pydantic, Jinja2 or
+    black is imported (a fresh process, as a user runs it)."""
+    root, _ = project
+    probe = (
+        "import sys; from click.testing import CliRunner; from metricgen.cli import main; "
+        "r = CliRunner().invoke(main, sys.argv[1:]); "
+        "print(r.exit_code, *sorted(m for m in ('metricgen.compiler', 'pydantic', 'jinja2', 'black') if m in sys.modules))"
+    )
+    env = {**os.environ, "METRICGEN_CACHE_DIR": str(root / "cache")}
+    for command, loaded in ((["build", "specs/"], True), (["build", "specs/"], False), (["check", "specs/"], False)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *command], cwd=root, env=env, capture_output=True, text=True
+        )
+        exit_code, *imported = done.stdout.split()
+        assert exit_code == "0", done.stderr[-2000:]
+        assert set(imported) == ({"metricgen.compiler", "pydantic", "jinja2"} if loaded else set()), command
