@@ -354,7 +354,7 @@ def test_spec_path_cannot_leave_the_header_comment():
 
 
 def test_two_specs_for_one_module_are_refused(tmp_path):
-    from metricgen.compiler import discover
+    from metricgen.spec_files import discover
 
     for name in ("a-b.yaml", "a_b.yaml", "class.yaml"):
         (tmp_path / name).write_text("x")
