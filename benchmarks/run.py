@@ -470,6 +470,12 @@ def bench_generator(report: Report, args) -> None:
     env = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="metricgen-bench-") as tmp:
         tmp_path = Path(tmp)
+        # Python's bytecode cache on, as a user's Python has it (pip compiles what it installs, an editable
+        # install's modules are compiled at their first import): without it (PYTHONDONTWRITEBYTECODE, set on some
+        # machines) every process compiles metricgen's sources again, and the floor's libraries are not. The
+        # bytecode goes to a folder of the run's own, not into the checkout; the warm-up round fills it.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "bytecode")
         warm_cache = tmp_path / "cache-warm"
         counter = iter(range(10**6))
 

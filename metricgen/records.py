@@ -5,9 +5,10 @@ folder (``formatting.cache_dir()/builds``): the SHA-256 of each text that went i
 those of the spec files it extends) and the SHA-256 of the module's bytes. The record's name is the hash of what
 else decides the module: the generator (every file of the installed metricgen package and of the catalogue it
 reads, and the black, Jinja2, pydantic and PyYAML installed beside it), the target, the spec's and the module's
-paths, the name the header gives the spec and the folder an `extends:` may not leave. A later build or check that
-finds the same texts, and the same bytes in the module, takes the module as it is: compiling would give those
-bytes again. A change to any input, to the module, or to metricgen itself misses, and the spec is compiled.
+paths, the name the header gives the spec, the folder an `extends:` may not leave and the environment variables
+compiling reads. A later build or check that finds the same texts, and the same bytes in the module, takes the
+module as it is: compiling would give those bytes again. A change to any input, to the module, or to metricgen
+itself misses, and the spec is compiled.
 
 A record holds hashes, never code. What it can do is keep a module on disk from being compiled again, and only
 when the module's bytes are the ones recorded: written or checked by metricgen on this machine, unless someone
@@ -37,6 +38,9 @@ _MAX_RECORDS = 4000
 # The libraries whose installed files can change a module: black (modules layout.py declines), Jinja2 (rendering),
 # pydantic (validation), PyYAML (parsing)
 _LIBRARIES = ("black", "jinja2", "pydantic", "yaml")
+# The environment variables compiling reads: the cost model's limit (analysis/constants.py), under which a spec
+# that built may be refused
+_ENVIRONMENT = ("METRICGEN_MAX_STATE_ELEMENTS",)
 
 
 def digest(text: str) -> str:
@@ -111,8 +115,9 @@ def _folder() -> Optional[Path]:
 def _name(spec_file: Path, output: Path, target: str, shown: str) -> str:
     spec = _resolved(spec_file)
     parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(_resolved(output)), shown)
+    settings = [str(os.environ.get(name)) for name in _ENVIRONMENT]
     hashed = hashlib.sha256()
-    for part in (*parts, str(project_root(spec))):
+    for part in (*parts, str(project_root(spec)), *settings):
         hashed.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return hashed.hexdigest()
 

@@ -138,6 +138,18 @@ def test_another_generator_compiles_again(project, monkeypatch):
     assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
 
 
+def test_another_cost_limit_compiles_again(project, monkeypatch):
+    """METRICGEN_MAX_STATE_ELEMENTS decides whether a spec builds: a record made under one limit is not used
+    under another."""
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    monkeypatch.setenv("METRICGEN_MAX_STATE_ELEMENTS", "0")
+    compiled.clear()
+    refused = run("build", "specs/")
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+    assert refused.exit_code == 2, refused.output
+
+
 def test_another_output_folder_or_target_compiles_again(project):
     root, compiled = project
     assert run("build", "specs/").exit_code == 0
