@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import random
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -30,11 +31,15 @@ from pathlib import Path
 from typing import Optional
 
 from .formatting import cache_dir, installation, prune
-from .inherit import catalogue_root, is_catalogue, project_root
+from .inherit import catalogue_root, project_root
+from .loader import MAX_BYTES
+from .targets.base import templates_dir
 
 # Bump when what a record holds, or what its name covers, changes.
 _RECORD_FORMAT = "metricgen-record-1"
 _MAX_RECORDS = 4000
+_MAX_RECORD_BYTES = 1_000_000  # a record is a few hundred bytes: anything larger is damaged
+_MAX_MODULE_BYTES = 50_000_000  # what a module on disk may be and still be read (a device or a huge file is not)
 # The libraries whose installed files can change a module: black (modules layout.py declines), Jinja2 (rendering),
 # pydantic (validation), PyYAML (parsing)
 _LIBRARIES = ("black", "jinja2", "pydantic", "yaml")
@@ -55,14 +60,16 @@ class Record:
     registered_as: str
 
 
-def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, str]:
-    """The files a module was compiled from, by resolved path, each with the digest of its text: the spec
-    (``text``) and the spec files it extends (``parents``: their paths as loaded and their texts). A catalogue
-    spec it extends is part of the generator's fingerprint instead."""
-    found = {str(_resolved(spec_file)): digest(text)}
+def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, list[str]]:
+    """The files a module was compiled from, each by its absolute path as reached (symlinks not followed) with
+    its resolved path and the digest of its text: the spec (``text``) and the spec files it extends
+    (``parents``: their paths as loaded, relative to this folder, and their texts). A parent that is no file
+    here is a catalogue spec, which the generator's fingerprint covers."""
+    found = {str(spec_file.absolute()): [str(_resolved(spec_file)), digest(text)]}
     for path, parent_text in parents.items():
-        if not is_catalogue(path):
-            found[str(_resolved(Path(path)))] = digest(parent_text)
+        reached = Path(path).absolute()
+        if reached.is_file():
+            found[str(reached)] = [str(_resolved(reached)), digest(parent_text)]
     return found
 
 
@@ -71,21 +78,20 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
     folder = _folder()
     if folder is None:
         return None
+    path = folder / f"{_name(spec_file, output, target, shown)}.json"
     try:
-        with open(folder / f"{_name(spec_file, output, target, shown)}.json", encoding="utf-8") as handle:
-            record = json.load(handle)
+        record = json.loads(_read_regular(path, _MAX_RECORD_BYTES) or b"null")
         inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
-        if not isinstance(inputs, dict) or not all(_text_digest(Path(p)) == d for p, d in inputs.items()):
+        if not (isinstance(inputs, dict) and isinstance(registered_as, str) and all(map(_unchanged, inputs.items()))):
             return None
-        module = output.read_bytes()
-    except (OSError, ValueError, KeyError, TypeError):  # none, damaged, unreadable: compile
+        module = _read_regular(output, _MAX_MODULE_BYTES)
+        if module is None or hashlib.sha256(module).hexdigest() != expected:
+            return None
+        source = module.decode("utf-8")
+        os.utime(path)  # used: the newest records are the ones pruning keeps
+    except Exception:  # noqa: BLE001 - none, damaged (even too deeply nested for json), unreadable: compile
         return None
-    if hashlib.sha256(module).hexdigest() != expected or not isinstance(registered_as, str):
-        return None
-    try:
-        return Record(module.decode("utf-8"), registered_as)
-    except UnicodeDecodeError:
-        return None
+    return Record(source, registered_as)
 
 
 def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
@@ -95,16 +101,50 @@ def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dic
     if folder is None or not inputs:
         return
     record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
+    tmp = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(record, handle)
         os.replace(tmp, folder / f"{_name(spec_file, output, target, shown)}.json")
+        tmp = None
         if random.random() < 1 / 32:
             prune(folder, "*.json", _MAX_RECORDS)
     except OSError:
         pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _unchanged(entry: tuple[str, object]) -> bool:
+    """Whether a recorded input still leads to the same file, with the same text: a symlink retargeted, or a
+    folder replaced by one, reaches another file, which compiling might read, or refuse."""
+    reached, (resolved, expected) = entry
+    path = Path(reached)
+    if str(_resolved(path)) != resolved:
+        return False
+    raw = _read_regular(path, MAX_BYTES)
+    try:
+        return raw is not None and digest(raw.decode("utf-8").removeprefix("\ufeff")) == expected
+    except UnicodeDecodeError:
+        return False
+
+
+def _read_regular(path: Path, limit: int) -> Optional[bytes]:
+    """A regular file's bytes, None for anything else (a device, a FIFO, a folder) or past ``limit`` bytes."""
+    try:
+        with open(path, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            raw = handle.read(limit + 1)
+    except OSError:
+        return None
+    return raw if len(raw) <= limit else None
 
 
 def _folder() -> Optional[Path]:
@@ -113,21 +153,14 @@ def _folder() -> Optional[Path]:
 
 
 def _name(spec_file: Path, output: Path, target: str, shown: str) -> str:
-    spec = _resolved(spec_file)
+    # the spec as reached: its `extends:` are read from the folder it is reached through
+    spec = spec_file.absolute()
     parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(_resolved(output)), shown)
     settings = [str(os.environ.get(name)) for name in _ENVIRONMENT]
     hashed = hashlib.sha256()
-    for part in (*parts, str(project_root(spec)), *settings):
+    for part in (*parts, str(project_root(_resolved(spec))), *settings):
         hashed.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return hashed.hexdigest()
-
-
-def _text_digest(path: Path) -> Optional[str]:
-    """The digest of a spec file's text as the loader reads it (UTF-8, without a byte-order mark)."""
-    try:
-        return digest(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _resolved(path: Path) -> Path:
@@ -139,15 +172,18 @@ def _resolved(path: Path) -> Path:
 
 @functools.lru_cache(maxsize=None)
 def generator_fingerprint() -> str:
-    """Every file of the metricgen package and of the shipped catalogue, by content; the libraries it relies on
-    by where they are installed and when their files were written (without importing them); and Python's version."""
+    """Every file of the metricgen package, of its templates and of the shipped catalogue, by content; the
+    libraries it relies on by where they are installed and when their files were written (without importing
+    them); and Python's version."""
     hashed = hashlib.sha256(sys.version.encode())
     package = Path(__file__).resolve().parent
-    files = [p for p in package.rglob("*") if "__pycache__" not in p.parts]
-    catalogue = catalogue_root()
-    if isinstance(catalogue, Path) and not catalogue.is_relative_to(package):  # a source checkout's: its specs
+    files = list(package.rglob("*"))
+    templates, catalogue = templates_dir(), catalogue_root()
+    if not templates.resolve().is_relative_to(package):  # a source checkout's, outside the package
+        files += templates.rglob("*")
+    if isinstance(catalogue, Path) and not catalogue.resolve().is_relative_to(package):  # the same
         files += catalogue.glob("*/specs/**/*.y*ml")
-    for path in sorted(p for p in files if p.is_file()):
+    for path in sorted(p for p in files if p.is_file() and "__pycache__" not in p.parts):
         hashed.update(str(path).encode("utf-8", "surrogatepass") + b"\0")
         hashed.update(hashlib.sha256(path.read_bytes()).digest())
     for library in _LIBRARIES:

@@ -207,3 +207,97 @@ def test_an_up_to_date_build_loads_no_compiler(project):
         exit_code, *imported = done.stdout.split()
         assert exit_code == "0", done.stderr[-2000:]
         assert set(imported) == ({"metricgen.compiler", "pydantic", "jinja2"} if loaded else set()), command
+
+
+# -- what a second reader found (a red-team run against the first version) ------------------------------------
+
+
+def test_a_template_edit_changes_the_fingerprint(tmp_path, monkeypatch):
+    """The templates live outside the package in a source checkout: they are part of the generator too."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "tf_metric.py.j2").write_text("v1")
+    monkeypatch.setattr(records, "templates_dir", lambda: templates)
+    records.generator_fingerprint.cache_clear()
+    before = records.generator_fingerprint()
+    (templates / "tf_metric.py.j2").write_text("v2")
+    records.generator_fingerprint.cache_clear()
+    try:
+        assert records.generator_fingerprint() != before
+    finally:
+        records.generator_fingerprint.cache_clear()
+
+
+def test_a_parent_reached_through_a_retargeted_symlink_compiles_again(project):
+    root, compiled = project
+    common = root / "specs" / "common"
+    (common / "v2.yaml").write_text(PARENT.replace("> 0.5", "> 0.75"))
+    (common / "base.yaml").rename(common / "v1.yaml")
+    (common / "base.yaml").symlink_to("v1.yaml")
+    assert run("build", "specs/").exit_code == 0
+    (common / "base.yaml").unlink()
+    (common / "base.yaml").symlink_to("v2.yaml")
+    compiled.clear()
+    assert run("check", "specs/").exit_code == 1 and compiled == ["hit_rate.yaml"]
+
+
+def test_one_spec_reached_through_two_folders_is_two_records(project):
+    """`extends:` is read from the folder a spec is reached through: a/ and b/ link to one spec, each beside
+    its own base.yaml."""
+    root, compiled = project
+    shared = root / "specs" / "shared"
+    shared.mkdir()
+    (shared / "rate.yaml").write_text(CHILD)
+    for folder, threshold in (("a", "0.5"), ("b", "0.75")):
+        (root / "specs" / folder).mkdir()
+        (root / "specs" / folder / "base.yaml").write_text(PARENT.replace("0.5", threshold))
+        (root / "specs" / folder / "rate.yaml").symlink_to(shared / "rate.yaml")
+    assert run("build", "specs/a/rate.yaml").exit_code == 0
+    compiled.clear()
+    assert run("check", "specs/b/rate.yaml").exit_code == 1 and compiled == ["rate.yaml"]
+
+
+def test_a_parent_moved_out_of_the_project_is_refused_again(project, tmp_path_factory):
+    root, compiled = project
+    outside = tmp_path_factory.mktemp("outside")
+    assert run("build", "specs/").exit_code == 0
+    (root / "specs" / "common").rename(outside / "common")
+    (root / "specs" / "common").symlink_to(outside / "common")
+    refused = run("check", "specs/")
+    assert refused.exit_code == 2 and "leads outside the project" in refused.output
+
+
+def test_a_parent_named_like_a_catalogue_spec_is_an_input(project):
+    root, compiled = project
+    (root / "specs" / "base:v1.yaml").write_text(PARENT)
+    (root / "specs" / "hit_rate.yaml").write_text(CHILD.replace("base.yaml", "./base:v1.yaml"))
+    assert run("build", "specs/hit_rate.yaml").exit_code == 0
+    (root / "specs" / "base:v1.yaml").write_text(PARENT.replace("> 0.5", "> 0.75"))
+    compiled.clear()
+    assert run("check", "specs/hit_rate.yaml").exit_code == 1 and compiled == ["hit_rate.yaml"]
+
+
+def test_a_parent_turned_into_a_device_is_not_read(project):
+    """A pull request can carry a symlink to /dev/zero where a parent was: reading it whole would never end."""
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    base = root / "specs" / "common" / "base.yaml"
+    base.unlink()
+    base.symlink_to("/dev/zero")
+    refused = run("check", "specs/")
+    assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
+
+
+def test_a_record_too_deep_for_json_or_in_the_way_is_no_traceback(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    folder = root / "cache" / "builds"
+    saved = sorted(folder.glob("*.json"))
+    saved[0].write_text("[" * 200_000 + "]" * 200_000)
+    saved[1].unlink()
+    saved[1].mkdir()  # where the record would be written: the write fails, and leaves nothing behind
+    compiled.clear()
+    again = run("build", "specs/")
+    assert again.exit_code == 0 and "Traceback" not in again.output
+    assert len(compiled) == 2
+    assert not list(folder.glob(".tmp-*"))
