@@ -208,6 +208,14 @@ def reads_state(exprs) -> bool:
     return bool(states_read(exprs))
 
 
+def update_condition(update: Expr) -> tuple[Optional[Expr], Expr]:
+    """A state's update as (the params' condition under which the state is updated, the value folded in): a
+    spec's `value if c else None` is ``Select(c, value, None)``; (None, update) for one made on every batch."""
+    if isinstance(update, Select) and isinstance(update.orelse, Literal) and update.orelse.value is None:
+        return update.cond, update.then
+    return None, update
+
+
 def rewrite(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
     """``expr`` rebuilt bottom-up, each node passed through ``change`` once its children are rewritten."""
     return change(map_children(expr, lambda child: rewrite(child, change)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from . import ir
 from .errors import SpecError, SpecErrors
@@ -560,14 +560,21 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]
     reads_state = ir.reads_state(x for _, x in metric.updates)
-    folds = []
-    for state, expr in metric.updates:
+    folds: list[tuple[Optional[str], list[str]]] = []  # (the params' condition, the folds made under it)
+    for state, update in metric.updates:
+        condition, expr = ir.update_condition(update)
         value = _value_code(expr, printer)
+        test = None if condition is None else printer.code(condition)
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
-            body.append(f"_{state.name}_batch = {value}")
+            body.append(f"_{state.name}_batch = {value if test is None else f'({value}) if {test} else None'}")
             value = f"_{state.name}_batch"
-        folds += target.fold(state, value)
-    return body + folds
+        if folds and folds[-1][0] == test:
+            folds[-1][1].extend(target.fold(state, value))
+        else:
+            folds.append((test, target.fold(state, value)))
+    for test, lines in folds:  # `value if c else None`: the state stays as it is where c fails
+        body += lines if test is None else [f"if {test}:"] + ["    " + line for line in lines]
+    return body
 
 
 def _list_size_checks(metric: ir.Metric, printer: Printer) -> list[str]:

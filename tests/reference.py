@@ -449,9 +449,13 @@ class Reference:
         with np.errstate(all="ignore"):
             for name, expr in self.metric.update_locals:
                 interpreter.eval(ir.Ref(expr.type, "local", name))
-            values = {state.name: interpreter.eval(expr) for state, expr in self.metric.updates}
-        for state, _ in self.metric.updates:
-            self.state[state.name] = self.fold(state, before[state.name], values[state.name])
+            values = {}
+            for state, update in self.metric.updates:
+                condition, expr = ir.update_condition(update)
+                if condition is None or interpreter.eval(condition):  # `value if c else None`: left where c fails
+                    values[state.name] = interpreter.eval(expr)
+        for state, value in ((s, values[s.name]) for s, _ in self.metric.updates if s.name in values):
+            self.state[state.name] = self.fold(state, before[state.name], value)
 
     def result(self):
         if not self.built:

@@ -663,6 +663,14 @@ SECOND = [
         "a `|` in spec text splits a table row of the catalogue",
     ),
     Mutant(
+        "none-update-always-folded",
+        "metricgen/lowering.py",
+        '        body += lines if test is None else [f"if {test}:"] + ["    " + line for line in lines]',
+        "        body += lines",
+        ("tests/test_none_update.py",),
+        "a state's `value if c else None` is folded in whether c holds or not",
+    ),
+    Mutant(
         "record-ignores-inputs",
         "metricgen/records.py",
         "isinstance(registered_as, str) and all(map(_unchanged, inputs.items()))):",

@@ -68,14 +68,12 @@ def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> 
             hint = did_you_mean(name, ctx.states) or "list it under state: first"
             ctx.diag.error(f"update for unknown state variable '{name}'", loaded.key_location(("update", name)), hint)
             continue
-        expr = ctx.guard(lambda: checker.expression(text, ("update", name), update_scope))
-        if expr is None:
+        state = ctx.states[name]
+        value = ctx.guard(lambda: checker.update_value(text, state, ("update", name), update_scope))
+        if value is None:
             update_scope.mark_mentioned(text)
         else:
-            state = ctx.states[name]
-            value = ctx.guard(lambda: checker.fold_value(expr, state, ("update", name)))
-            if value is not None:
-                updates.append((state, value))
+            updates.append((state, value))
     for state in ctx.states.values():
         if state.name not in assignments and state.name not in invalid_names:
             ctx.diag.error(

@@ -321,6 +321,30 @@ class Checker:
             expr = ir.Cast(tensor(FLOAT), expr)
         return expr
 
+    def update_value(self, text: str, state: ir.State, path: tuple, scope: Scope) -> ir.Expr:
+        """A state's update: the batch value folded in, or `value if c else None` (None in either branch, c
+        decided by the params): the state is updated only where the branch taken is a value. The second form
+        comes out as ``ir.Select(c, value, None)`` (ir.update_condition)."""
+        node = self.ctx.parse(text, path)
+        if not (isinstance(node, syn.IfElse) and _is_none(node.then) != _is_none(node.orelse)):
+            return self.fold_value(self.check(node, scope), state, path)
+        cond = self.check(node.cond, scope)
+        self.require_bool(cond, node.cond.loc, "a condition")
+        if not cond.type.is_static:
+            raise self.ctx.fail(
+                f"'{state.name}' is left as it is (None) on a condition the params do not decide: this one is a "
+                "tensor",
+                node.cond.loc,
+                "a choice per element is where(c, value, 0.0); None is for a choice made by the params",
+            )
+        then_scope, orelse_scope = comparisons.none_branches(node.cond, scope)
+        if _is_none(node.orelse):
+            value = self.fold_value(self.check(node.then, then_scope), state, path)
+        else:
+            value = self.fold_value(self.check(node.orelse, orelse_scope), state, path)
+            cond = ir.Operator(static("bool"), "not", (cond,))
+        return ir.Select(value.type, cond, value, ir.Literal(static("none"), None))
+
     def fold_value(self, expr: ir.Expr, state: ir.State, path: tuple) -> ir.Expr:
         if not expr.type.is_numeric:
             raise self.ctx.fail(
@@ -334,6 +358,10 @@ class Checker:
                 f"make the state float32 (or leave its dtype out), or cast(..., {state.dtype}) explicitly",
             )
         return self.to_tensor(expr, state.dtype)
+
+
+def _is_none(node: syn.Node) -> bool:
+    return isinstance(node, syn.Const) and node.value is None
 
 
 def _non_negative(x: ir.Expr) -> bool:

@@ -64,8 +64,10 @@ def _guarded(local_pairs: list[tuple[str, ir.Expr]], roots: list[ir.Expr]) -> li
         condition = computed[name]
         if condition == ALWAYS:
             out.append((name, expr))
-        elif _is_guarded(expr):  # `(...) if k is not None else None` already: both conditions
-            test = ir.Operator(_BOOL, "and", (_as_expr(condition), expr.cond))
+        elif _is_guarded(expr):  # `(...) if k is not None else None` already: both conditions (one if the same)
+            test = _as_expr(condition)
+            if test != expr.cond:
+                test = ir.Operator(_BOOL, "and", (test, expr.cond))
             out.append((name, dataclasses.replace(expr, cond=test)))
         else:
             expr = _decided(expr, condition)
@@ -107,12 +109,28 @@ def _plain(test: ir.Expr) -> bool:
 
 
 def _and(where: Condition, term: tuple[ir.Expr, bool]) -> Condition:
+    term = _normal(*term)
     out = []
     for conjunction in where:
         if (term[0], not term[1]) in conjunction:
             continue  # contradictory: this path never runs
         out.append(conjunction if term in conjunction else conjunction + (term,))
     return tuple(out)
+
+
+_NEGATED = {"!=": "==", "is not": "is"}
+
+
+def _normal(test: ir.Expr, holds: bool) -> tuple[ir.Expr, bool]:
+    """A test in one form, so that a condition and its opposite meet: `p is not None` holding is `p is None`
+    failing, `not c` holding is `c` failing."""
+    while True:
+        if isinstance(test, ir.Operator) and test.op in _NEGATED:
+            test, holds = dataclasses.replace(test, op=_NEGATED[test.op]), not holds
+        elif isinstance(test, ir.Operator) and test.op == "not":
+            test, holds = test.operands[0], not holds
+        else:
+            return test, holds
 
 
 def _or(a: Condition, b: Condition) -> Condition:

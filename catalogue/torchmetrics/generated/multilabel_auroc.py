@@ -315,35 +315,33 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         )
         positive = weight * tf.cast(tf.equal(y_true, 1), self.dtype)
         negative = weight - positive
-        rows = tf.concat([tf.concat([score, positive], axis=-1), negative], axis=-1)
+        rows = (
+            tf.concat([tf.concat([score, positive], axis=-1), negative], axis=-1)
+            if self.thresholds is None
+            else None
+        )
         above = (
             tf.cast(
                 score[:, None, :]
                 >= tf.constant(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        _append_rows(
-            self.samples,
-            self.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
+        if self.thresholds is None:
+            _append_rows(
+                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+            )
         self.positives.assign_add(tf.reduce_sum(positive, axis=0))
         self.negatives.assign_add(tf.reduce_sum(negative, axis=0))
-        self.positives_above.assign_add(
-            tf.reduce_sum(positive[:, None, :] * above, axis=0)
-            if self.thresholds is not None
-            else tf.reduce_sum(0.0 * positive[:, None, :], axis=0)
-        )
-        self.negatives_above.assign_add(
-            tf.reduce_sum(negative[:, None, :] * above, axis=0)
-            if self.thresholds is not None
-            else tf.reduce_sum(0.0 * negative[:, None, :], axis=0)
-        )
+        if self.thresholds is not None:
+            self.positives_above.assign_add(
+                tf.reduce_sum(positive[:, None, :] * above, axis=0)
+            )
+            self.negatives_above.assign_add(
+                tf.reduce_sum(negative[:, None, :] * above, axis=0)
+            )
 
     def result(self):
         kept = (

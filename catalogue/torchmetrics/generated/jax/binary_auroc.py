@@ -271,50 +271,42 @@ class BinaryAUROC:
         )
         positive = weight * jnp.reshape(jnp.equal(y_true, 1).astype(self.dtype), (-1,))
         negative = weight - positive
-        rows = jnp.concatenate(
-            [
-                jnp.concatenate([score[:, None], positive[:, None]], axis=-1),
-                negative[:, None],
-            ],
-            axis=-1,
+        rows = (
+            jnp.concatenate(
+                [
+                    jnp.concatenate([score[:, None], positive[:, None]], axis=-1),
+                    negative[:, None],
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
         )
         above = (
             (score[:, None] >= jnp.asarray(self.thresholds, dtype=self.dtype)).astype(
                 self.dtype
             )
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        _samples, _samples_rows = _append_rows(
-            state.samples,
-            state.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
-        state = state._replace(samples=_samples, samples_rows=_samples_rows)
+        if self.thresholds is None:
+            _samples, _samples_rows = _append_rows(
+                state.samples, state.samples_rows, rows, type(self).__name__, "samples"
+            )
+            state = state._replace(samples=_samples, samples_rows=_samples_rows)
         state = state._replace(positives=jnp.add(state.positives, jnp.sum(positive)))
         state = state._replace(negatives=jnp.add(state.negatives, jnp.sum(negative)))
-        state = state._replace(
-            positives_above=jnp.add(
-                state.positives_above,
-                (
-                    jnp.sum(positive[:, None] * above, axis=0)
-                    if self.thresholds is not None
-                    else jnp.sum(0.0 * positive[:, None], axis=0)
-                ),
+        if self.thresholds is not None:
+            state = state._replace(
+                positives_above=jnp.add(
+                    state.positives_above, jnp.sum(positive[:, None] * above, axis=0)
+                )
             )
-        )
-        state = state._replace(
-            negatives_above=jnp.add(
-                state.negatives_above,
-                (
-                    jnp.sum(negative[:, None] * above, axis=0)
-                    if self.thresholds is not None
-                    else jnp.sum(0.0 * negative[:, None], axis=0)
-                ),
+            state = state._replace(
+                negatives_above=jnp.add(
+                    state.negatives_above, jnp.sum(negative[:, None] * above, axis=0)
+                )
             )
-        )
         return state
 
     def merge(self, state, other):
@@ -454,7 +446,11 @@ class BinaryAUROC:
         )
         area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
+            (
+                jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
+                if self.max_fpr is not None
+                else fpr
+            )
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

@@ -284,9 +284,13 @@ class MulticlassAveragePrecision:
                 jnp.asarray(0.0, dtype=self.dtype),
             )
         )
-        rows = jnp.concatenate(
-            [jnp.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-            axis=-1,
+        rows = (
+            jnp.concatenate(
+                [jnp.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
         )
         label = (
             y_true.astype(jnp.int32)
@@ -304,43 +308,31 @@ class MulticlassAveragePrecision:
                 score[:, None, :]
                 >= jnp.asarray(self.thresholds, dtype=self.dtype)[:, None]
             ).astype(self.dtype)
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        _samples, _samples_rows = _append_rows(
-            state.samples,
-            state.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
-        state = state._replace(samples=_samples, samples_rows=_samples_rows)
+        if self.thresholds is None:
+            _samples, _samples_rows = _append_rows(
+                state.samples, state.samples_rows, rows, type(self).__name__, "samples"
+            )
+            state = state._replace(samples=_samples, samples_rows=_samples_rows)
         state = state._replace(
             positives=jnp.add(state.positives, jnp.sum(positive, axis=0))
         )
         state = state._replace(
             negatives=jnp.add(state.negatives, jnp.sum(negative, axis=0))
         )
-        state = state._replace(
-            positives_above=jnp.add(
-                state.positives_above,
-                (
-                    jnp.sum(positive[:, None, :] * above, axis=0)
-                    if self.thresholds is not None
-                    else jnp.sum(0.0 * positive[:, None, :], axis=0)
-                ),
+        if self.thresholds is not None:
+            state = state._replace(
+                positives_above=jnp.add(
+                    state.positives_above, jnp.sum(positive[:, None, :] * above, axis=0)
+                )
             )
-        )
-        state = state._replace(
-            negatives_above=jnp.add(
-                state.negatives_above,
-                (
-                    jnp.sum(negative[:, None, :] * above, axis=0)
-                    if self.thresholds is not None
-                    else jnp.sum(0.0 * negative[:, None, :], axis=0)
-                ),
+            state = state._replace(
+                negatives_above=jnp.add(
+                    state.negatives_above, jnp.sum(negative[:, None, :] * above, axis=0)
+                )
             )
-        )
         return state
 
     def merge(self, state, other):

@@ -327,12 +327,16 @@ class BinaryAUROC(keras.metrics.Metric):
             ops.cast(ops.equal(y_true, 1), self.dtype), (-1,)
         )
         negative = weight - positive
-        rows = ops.concatenate(
-            [
-                ops.concatenate([score[:, None], positive[:, None]], axis=-1),
-                negative[:, None],
-            ],
-            axis=-1,
+        rows = (
+            ops.concatenate(
+                [
+                    ops.concatenate([score[:, None], positive[:, None]], axis=-1),
+                    negative[:, None],
+                ],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
         )
         above = (
             ops.cast(
@@ -340,28 +344,18 @@ class BinaryAUROC(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype),
                 self.dtype,
             )
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        _append_rows(
-            self.samples,
-            self.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
+        if self.thresholds is None:
+            _append_rows(
+                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+            )
         self.positives.assign_add(ops.sum(positive))
         self.negatives.assign_add(ops.sum(negative))
-        self.positives_above.assign_add(
-            ops.sum(positive[:, None] * above, axis=0)
-            if self.thresholds is not None
-            else ops.sum(0.0 * positive[:, None], axis=0)
-        )
-        self.negatives_above.assign_add(
-            ops.sum(negative[:, None] * above, axis=0)
-            if self.thresholds is not None
-            else ops.sum(0.0 * negative[:, None], axis=0)
-        )
+        if self.thresholds is not None:
+            self.positives_above.assign_add(ops.sum(positive[:, None] * above, axis=0))
+            self.negatives_above.assign_add(ops.sum(negative[:, None] * above, axis=0))
 
     def result(self):
         kept = (
@@ -479,7 +473,11 @@ class BinaryAUROC(keras.metrics.Metric):
         )
         area = ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
+            (
+                ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
+                if self.max_fpr is not None
+                else fpr
+            )
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

@@ -338,9 +338,13 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             )
         )
-        rows = ops.concatenate(
-            [ops.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-            axis=-1,
+        rows = (
+            ops.concatenate(
+                [ops.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
+                axis=-1,
+            )
+            if self.thresholds is None
+            else None
         )
         label = (
             ops.cast(y_true, "int32")
@@ -359,28 +363,22 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
                 >= ops.convert_to_tensor(self.thresholds, dtype=self.dtype)[:, None],
                 self.dtype,
             )
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        _append_rows(
-            self.samples,
-            self.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
+        if self.thresholds is None:
+            _append_rows(
+                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+            )
         self.positives.assign_add(ops.sum(positive, axis=0))
         self.negatives.assign_add(ops.sum(negative, axis=0))
-        self.positives_above.assign_add(
-            ops.sum(positive[:, None, :] * above, axis=0)
-            if self.thresholds is not None
-            else ops.sum(0.0 * positive[:, None, :], axis=0)
-        )
-        self.negatives_above.assign_add(
-            ops.sum(negative[:, None, :] * above, axis=0)
-            if self.thresholds is not None
-            else ops.sum(0.0 * negative[:, None, :], axis=0)
-        )
+        if self.thresholds is not None:
+            self.positives_above.assign_add(
+                ops.sum(positive[:, None, :] * above, axis=0)
+            )
+            self.negatives_above.assign_add(
+                ops.sum(negative[:, None, :] * above, axis=0)
+            )
 
     def result(self):
         undefined = (

@@ -280,37 +280,34 @@ class BinaryAveragePrecision(Metric):
         )
         positive = weight * torch.reshape(torch.eq(target, 1).to(self.dtype), (-1,))
         negative = weight - positive
-        rows = torch.cat(
-            [torch.cat([score[:, None], positive[:, None]], dim=-1), negative[:, None]],
-            dim=-1,
+        rows = (
+            torch.cat(
+                [
+                    torch.cat([score[:, None], positive[:, None]], dim=-1),
+                    negative[:, None],
+                ],
+                dim=-1,
+            )
+            if self.thresholds is None
+            else None
         )
         above = (
             (
                 score[:, None]
                 >= torch.tensor(self.thresholds, dtype=self.dtype, device=self.device)
             ).to(self.dtype)
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        self.samples, self.samples_rows = _append_rows(
-            self.samples,
-            self.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
+        if self.thresholds is None:
+            self.samples, self.samples_rows = _append_rows(
+                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+            )
         self.positives += torch.sum(positive)
         self.negatives += torch.sum(negative)
-        self.positives_above += (
-            torch.sum(positive[:, None] * above, dim=0)
-            if self.thresholds is not None
-            else torch.sum(0.0 * positive[:, None], dim=0)
-        )
-        self.negatives_above += (
-            torch.sum(negative[:, None] * above, dim=0)
-            if self.thresholds is not None
-            else torch.sum(0.0 * negative[:, None], dim=0)
-        )
+        if self.thresholds is not None:
+            self.positives_above += torch.sum(positive[:, None] * above, dim=0)
+            self.negatives_above += torch.sum(negative[:, None] * above, dim=0)
 
     def compute(self):
         self.samples, self.samples_rows = _gathered_rows(

@@ -303,8 +303,12 @@ class MulticlassAUROC(Metric):
                 kept, _weights_like(target, sample_weight, self.dtype), 0.0
             )
         )
-        rows = torch.cat(
-            [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
+        rows = (
+            torch.cat(
+                [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
+            )
+            if self.thresholds is None
+            else None
         )
         label = (
             target.to(torch.int64)
@@ -320,28 +324,18 @@ class MulticlassAUROC(Metric):
                     :, None
                 ]
             ).to(self.dtype)
-            if self.thresholds is not None and self.thresholds is not None
+            if self.thresholds is not None
             else None
         )
-        self.samples, self.samples_rows = _append_rows(
-            self.samples,
-            self.samples_rows,
-            rows if self.thresholds is None else rows[:0],
-            type(self).__name__,
-            "samples",
-        )
+        if self.thresholds is None:
+            self.samples, self.samples_rows = _append_rows(
+                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+            )
         self.positives += torch.sum(positive, dim=0)
         self.negatives += torch.sum(negative, dim=0)
-        self.positives_above += (
-            torch.sum(positive[:, None, :] * above, dim=0)
-            if self.thresholds is not None
-            else torch.sum(0.0 * positive[:, None, :], dim=0)
-        )
-        self.negatives_above += (
-            torch.sum(negative[:, None, :] * above, dim=0)
-            if self.thresholds is not None
-            else torch.sum(0.0 * negative[:, None, :], dim=0)
-        )
+        if self.thresholds is not None:
+            self.positives_above += torch.sum(positive[:, None, :] * above, dim=0)
+            self.negatives_above += torch.sum(negative[:, None, :] * above, dim=0)
 
     def compute(self):
         self.samples, self.samples_rows = _gathered_rows(
