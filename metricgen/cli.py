@@ -187,8 +187,11 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
 
 def up_to_date(spec_file: Path, out_dir: Path, target: str) -> Optional[Compiled]:
     """The module on disk, as compiling ``spec_file`` would give it, when a record vouches for it (records.py)."""
-    shown, output = display_path(spec_file, out_dir), output_path(spec_file, out_dir, target)
-    found = records.lookup(spec_file, output, target, shown)
+    try:
+        shown, output = display_path(spec_file, out_dir), output_path(spec_file, out_dir, target)
+        found = records.lookup(spec_file, output, target, shown)
+    except Exception:  # noqa: BLE001 - whatever it is, compiling the spec meets it again and says what it is
+        return None
     if found is None:
         return None
     return Compiled(spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True)
