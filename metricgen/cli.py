@@ -271,7 +271,9 @@ def build(
     With no PATH: every spec path of pyproject.toml's [tool.metricgen] table, for each of its targets, into
     its output folders (--target and --out, where given, override them); without that table, specs/ for
     the tf target. A file that exists but does not start with metricgen's "Code generated ... DO NOT EDIT."
-    header is never overwritten without --force.
+    header is never overwritten without --force. A spec unchanged since the last build or check, whose module
+    is unchanged too, is not compiled again (the records are kept in ~/.cache/metricgen;
+    METRICGEN_CACHE_DIR= turns them off).
 
     \b
     Example:
@@ -372,8 +374,9 @@ def check(ctx: click.Context, paths: tuple[Path, ...], out_dir: Path, target: st
     is up to date; exit 1, with a unified diff on stdout, when one is stale, missing or was edited by
     hand; exit 2 when a spec is invalid. For CI and pre-commit. With no PATH, it checks what build with
     no PATH writes: pyproject.toml's [tool.metricgen] specs for each of its targets, else specs/ for tf.
-    Like build, it keeps black's output in a cache outside the project (~/.cache/metricgen;
-    METRICGEN_CACHE_DIR= turns it off).
+    Like build, it remembers what it found up to date in a cache outside the project (~/.cache/metricgen;
+    METRICGEN_CACHE_DIR= turns it off): a spec unchanged since, whose module is unchanged too, is not
+    compiled again.
 
     \b
     Example:
