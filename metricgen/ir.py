@@ -165,6 +165,19 @@ def none_comparison(param: Expr, op: str) -> Operator:
     return Operator(static("bool"), op, (param, Literal(static("none"), None)))  # type: ignore[arg-type]
 
 
+_OPPOSITES = {"is": "is not", "is not": "is", "==": "!=", "!=": "=="}
+
+
+def negated(test: Expr) -> Expr:
+    """A constant test, not holding, written as a reader would: `p is not None` for `p is None`, `a != b` for
+    `a == b`, `c` for `not c`, else `not (test)`."""
+    if isinstance(test, Operator) and test.op in _OPPOSITES:
+        return replace(test, op=_OPPOSITES[test.op])
+    if isinstance(test, Operator) and test.op == "not":
+        return test.operands[0]
+    return Operator(static("bool"), "not", (test,))
+
+
 def cast_number(expr: Optional[Expr]) -> Optional[Expr]:
     """The static number (bool, int or float: a literal, a constant, a param) that ``expr`` makes a tensor of,
     where ``expr`` is such a cast; else None."""

@@ -566,7 +566,7 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         value = _value_code(expr, printer)
         test = None if condition is None else printer.code(condition)
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
-            body.append(f"_{state.name}_batch = {value if test is None else f'({value}) if {test} else None'}")
+            body.append(f"_{state.name}_batch = {value if test is None else f'({value}) if ({test}) else None'}")
             value = f"_{state.name}_batch"
         if folds and folds[-1][0] == test:
             folds[-1][1].extend(target.fold(state, value))

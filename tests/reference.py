@@ -269,7 +269,7 @@ class Interpreter:
     def eval_Ref(self, e: ir.Ref):
         if e.kind == "param":
             value = self.params[e.name]
-            if e.type.kind == "list" and not isinstance(value, (list, tuple)):
+            if e.type.kind == "list" and value is not None and not isinstance(value, (list, tuple)):
                 return [value]  # a float|list[float] param given one number is a list of one (README)
             return value
         if e.kind == "input":

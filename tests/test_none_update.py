@@ -99,7 +99,7 @@ def test_the_generated_update_says_it_in_python():
 @pytest.mark.parametrize(
     "update, message",
     [
-        ("labels: sum(y_true) if any(y_pred > 0) else None", "on a condition the params do not decide"),
+        ("labels: sum(y_true) if any(y_pred > 0) else None", "only on a test that is a Python value"),
         ("labels: sum(y_true) if count_labels else (None if count_labels else 1.0)", "None is only allowed"),
         ("labels: None", "None is only allowed"),
     ],
@@ -110,3 +110,75 @@ def test_none_elsewhere_is_refused_where_it_is_written(update, message):
         analyse_loaded(load_spec_text(text, "chosen_sums.yaml"))
     errors = [e.format() for e in raised.value.errors]
     assert any(message in e and e.startswith("chosen_sums.yaml:14:") for e in errors), errors
+
+
+# An optional list param (the curve bases' `thresholds`), a test that is itself a conditional expression, and a
+# batch value that reads the state (what a second reader's run found: the reference took a None list for [None],
+# and the conditional test was pasted unparenthesised into `(value) if <test> else None`)
+LIST_SPEC = """\
+name: chosen_counts
+class_name: ChosenCounts
+description: Every prediction's sum with thresholds None; with a list, the count at or above each threshold.
+params:
+  thresholds: {type: "list[float]", default: null}
+  strict: {type: bool, default: false}
+inputs: [y_true, y_pred]
+state:
+  total: {}
+  above: {shape: ["1 if thresholds is None else len(thresholds)"]}
+  previous: {fold: assign}
+update:
+  total: None if thresholds is not None else sum(y_pred)
+  above: sum(cast(y_pred[:, None] >= cast(thresholds, float), float), axis=0) if thresholds is not None else None
+  previous: total if (strict if thresholds is None else len(thresholds) > 1) else None
+result: total + sum(above) + previous
+"""
+
+
+def list_expected(fed: list[dict], thresholds, strict: bool) -> dict:
+    sums = [float(np.sum(b["y_pred"])) for b in fed]
+    total = sum(sums) if thresholds is None else 0.0
+    above = (
+        np.zeros(1)
+        if thresholds is None
+        else sum(np.sum(b["y_pred"][:, None] >= np.float32(thresholds), axis=0) for b in fed)
+    )
+    updates_previous = strict if thresholds is None else len(thresholds) > 1
+    previous = (sum(sums[:-1]) if thresholds is None else 0.0) if updates_previous else 0.0
+    return {"total": total, "above": above, "previous": previous}
+
+
+LIST_CASES = [(None, False), (None, True), ([0.25], True), ([0.0, 0.5, 0.75], False)]
+
+
+@pytest.mark.parametrize("thresholds, strict", LIST_CASES)
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_an_optional_list_param_decides_it(tmp_path, target, thresholds, strict):
+    run = driver(target)
+    folder = tmp_path / "out"
+    path = folder / run.folder / "chosen_counts.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generate(load_spec_text(LIST_SPEC, "chosen_counts.yaml"), target), encoding="utf-8")
+    metric = run.make(run.metric_class(folder, "chosen_counts", "ChosenCounts"), thresholds=thresholds, strict=strict)
+    fed = batches()
+    for i, batch in enumerate(fed):
+        run.update(metric, batch, compiled=i == 1)
+    for name, value in list_expected(fed, thresholds, strict).items():
+        np.testing.assert_allclose(run.state(metric, name), value, rtol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("thresholds, strict", LIST_CASES)
+def test_the_reference_reads_an_optional_list_param_as_none(thresholds, strict):
+    _, metric = analyse_loaded(load_spec_text(LIST_SPEC, "chosen_counts.yaml"))
+    reference = Reference(metric, {"thresholds": thresholds, "strict": strict})
+    fed = batches()
+    for batch in fed:
+        reference.update(batch["y_true"], batch["y_pred"])
+    for name, value in list_expected(fed, thresholds, strict).items():
+        np.testing.assert_allclose(reference.state[name], value, rtol=1e-6, err_msg=name)
+
+
+def test_a_negated_test_reads_as_written():
+    source = generate(load_spec_text(LIST_SPEC, "chosen_counts.yaml"), "torchmetrics")
+    assert "if self.thresholds is None:\n            self.total += _total_batch" in source
+    assert "not (self.thresholds is not None)" not in source and "not not" not in source

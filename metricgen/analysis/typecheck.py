@@ -115,7 +115,9 @@ class Checker:
     def check_Const(self, node: syn.Const, scope: Scope) -> ir.Expr:
         if node.value is None:
             raise self.ctx.fail(
-                "None is only allowed as a function argument (axis=None), in a subscript or after 'is'", node.loc
+                "None is only allowed as a function argument (axis=None), in a subscript, after 'is', or as a "
+                "branch of a state's update (`value if p is not None else None`: left as it is there)",
+                node.loc,
             )
         if isinstance(node.value, str):
             kind = "str"
@@ -332,17 +334,18 @@ class Checker:
         self.require_bool(cond, node.cond.loc, "a condition")
         if not cond.type.is_static:
             raise self.ctx.fail(
-                f"'{state.name}' is left as it is (None) on a condition the params do not decide: this one is a "
-                "tensor",
+                f"'{state.name}' can be left as it is (None) only on a test that is a Python value when the metric "
+                "runs (a param's test, rank(x)); this one is a tensor",
                 node.cond.loc,
-                "a choice per element is where(c, value, 0.0); None is for a choice made by the params",
+                "test the params with Python operators (`p is not None and p > 0.5`), or choose per element: "
+                "where(c, value, 0.0)",
             )
         then_scope, orelse_scope = comparisons.none_branches(node.cond, scope)
         if _is_none(node.orelse):
             value = self.fold_value(self.check(node.then, then_scope), state, path)
         else:
             value = self.fold_value(self.check(node.orelse, orelse_scope), state, path)
-            cond = ir.Operator(static("bool"), "not", (cond,))
+            cond = ir.negated(cond)
         return ir.Select(value.type, cond, value, ir.Literal(static("none"), None))
 
     def fold_value(self, expr: ir.Expr, state: ir.State, path: tuple) -> ir.Expr:

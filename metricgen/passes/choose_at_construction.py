@@ -66,7 +66,7 @@ class _Chooser:
             return dataclasses.replace(
                 e,
                 then=self.choose(e.then, owner, shapes, guards + (e.cond,)),
-                orelse=self.choose(e.orelse, owner, shapes, guards + (_negated(e.cond),)),
+                orelse=self.choose(e.orelse, owner, shapes, guards + (ir.negated(e.cond),)),
             )
         where = where_parts(e)
         if where is not None and _of_params_alone(where[0]) and one_shape(e, where, shapes):
@@ -90,13 +90,6 @@ def _names(stem: str):
     while True:
         yield f"{stem}_{number}"
         number += 1
-
-
-def _negated(test: ir.Expr) -> ir.Expr:
-    """A param's test, not holding (`thresholds is not None` for `thresholds is None`)."""
-    if isinstance(test, ir.Operator) and test.op in ("is", "is not"):
-        return ir.none_comparison(test.operands[0], "is" if test.op == "is not" else "is not")
-    return ir.Operator(static("bool"), "not", (test,))
 
 
 def _of_params_alone(test: ir.Expr) -> bool:

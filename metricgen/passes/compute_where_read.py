@@ -79,9 +79,10 @@ def _decided(expr: ir.Expr, condition: Condition) -> ir.Expr:
     """``expr`` where it is computed only under ``condition``: a static choice that condition decides is its
     branch (`kept = x != p if p is not None else None`, not `(ones if p is None else x != p) if ...`)."""
     while isinstance(expr, ir.Select) and len(condition) == 1:
-        if (expr.cond, True) in condition[0]:
+        test, holds = _normal(expr.cond, True)  # the condition's tests are in that form
+        if (test, holds) in condition[0]:
             expr = expr.then
-        elif (expr.cond, False) in condition[0]:
+        elif (test, not holds) in condition[0]:
             expr = expr.orelse
         else:
             break
@@ -118,19 +119,12 @@ def _and(where: Condition, term: tuple[ir.Expr, bool]) -> Condition:
     return tuple(out)
 
 
-_NEGATED = {"!=": "==", "is not": "is"}
-
-
 def _normal(test: ir.Expr, holds: bool) -> tuple[ir.Expr, bool]:
     """A test in one form, so that a condition and its opposite meet: `p is not None` holding is `p is None`
     failing, `not c` holding is `c` failing."""
-    while True:
-        if isinstance(test, ir.Operator) and test.op in _NEGATED:
-            test, holds = dataclasses.replace(test, op=_NEGATED[test.op]), not holds
-        elif isinstance(test, ir.Operator) and test.op == "not":
-            test, holds = test.operands[0], not holds
-        else:
-            return test, holds
+    while isinstance(test, ir.Operator) and test.op in ("is not", "!=", "not"):
+        test, holds = ir.negated(test), not holds
+    return test, holds
 
 
 def _or(a: Condition, b: Condition) -> Condition:
@@ -199,12 +193,7 @@ def _is_guarded(expr: ir.Expr) -> bool:
 
 def _as_expr(condition: Condition) -> ir.Expr:
     def term(test: ir.Expr, holds: bool) -> ir.Expr:
-        if holds:
-            return test
-        opposite = {"==": "!=", "!=": "==", "is": "is not", "is not": "is"}
-        if isinstance(test, ir.Operator) and test.op in opposite:
-            return dataclasses.replace(test, op=opposite[test.op])
-        return ir.Operator(_BOOL, "not", (test,))
+        return test if holds else ir.negated(test)
 
     def joined(op: str, parts: list[ir.Expr]) -> ir.Expr:
         return parts[0] if len(parts) == 1 else ir.Operator(_BOOL, op, tuple(parts))

@@ -431,11 +431,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
         )
         area = tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (
-                tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
-                if self.max_fpr is not None
-                else fpr
-            )
+            tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

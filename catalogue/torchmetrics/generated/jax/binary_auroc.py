@@ -446,11 +446,7 @@ class BinaryAUROC:
         )
         area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (
-                jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
-                if self.max_fpr is not None
-                else fpr
-            )
+            jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

@@ -473,11 +473,7 @@ class BinaryAUROC(keras.metrics.Metric):
         )
         area = ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (
-                ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
-                if self.max_fpr is not None
-                else fpr
-            )
+            ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None

@@ -405,7 +405,7 @@ class BinaryAUROC(Metric):
         )
         area = torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
-            (torch.clamp(fpr, max=self.max_fpr) if self.max_fpr is not None else fpr)
+            torch.clamp(fpr, max=self.max_fpr)
             if not (self.max_fpr is None or self.max_fpr == 1)
             and self.max_fpr is not None
             else None
