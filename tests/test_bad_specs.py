@@ -703,6 +703,15 @@ CASES = [
         only=True,
     ),
     Case(
+        "len_of_an_optional_list_param",  # len(None) would fail when the metric runs
+        replace("state:", 'params:\n  ths: {type: "list[float]", default: null}\nstate:').replace(
+            "sum(y_true * y_pred)", "sum(y_true * y_pred) * len(ths)"
+        ),
+        ("ths)", 0),
+        ["param 'ths' may be None here", "if ths is not None else"],
+        only=True,
+    ),
+    Case(
         "optional_param_after_or_is_not_none",  # `or` goes on where the test failed: class_id IS None there
         replace("state:", "params:\n  class_id: {type: int, default: null}\nstate:").replace(
             "sum(y_true * y_pred)", "sum(y_true) if (class_id is not None or class_id > 2) else 0.0"

@@ -29,6 +29,7 @@ def check_call(checker: "Checker", node: syn.Call, scope: Scope) -> ir.Expr:
         arg = node.args[0]
         if not (isinstance(arg, syn.Name) and arg.id in ctx.params and "list" in ctx.params[arg.id].type):
             raise ctx.fail("len() only applies to list params", arg.loc)
+        checker.check(arg, scope)  # a param that may be None here is refused: len(None) would fail when it runs
         return ir.Length(static("int"), arg.id, ctx.params[arg.id].type == "float|list[float]")
     if name == "is_list":
         if len(node.args) != 1 or node.kwargs:
