@@ -28,7 +28,7 @@ def seconds_for(run: Callable[[], object], calls: int) -> float:
         gc.enable()
 
 
-def growth(small: Callable[[], object], big: Callable[[], object], rounds: int = 3, most_rounds: int = 9) -> float:
+def growth(small: Callable[[], object], big: Callable[[], object], rounds: int = 3, most_rounds: int = 15) -> float:
     """The least time of ``big`` over the least time of ``small``, timed in turn for ``rounds`` rounds.
 
     Timed in turn, a burst of load meets both; the least time of each is the run least disturbed. Near the bound
