@@ -25,7 +25,6 @@ import os
 import random
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -33,7 +32,9 @@ from typing import Optional
 from .formatting import cache_dir, installation, prune
 from .inherit import catalogue_root, project_root
 from .loader import MAX_BYTES
+from .spec_files import resolved
 from .targets.base import templates_dir
+from .writer import write_atomic
 
 # Bump when what a record holds, or what its name covers, changes.
 _RECORD_FORMAT = "metricgen-record-1"
@@ -65,11 +66,11 @@ def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, 
     its resolved path and the digest of its text: the spec (``text``) and the spec files it extends
     (``parents``: their paths as loaded, relative to this folder, and their texts). A parent that is no file
     here is a catalogue spec, which the generator's fingerprint covers."""
-    found = {str(spec_file.absolute()): [str(_resolved(spec_file)), digest(text)]}
+    found = {str(spec_file.absolute()): [str(resolved(spec_file)), digest(text)]}
     for path, parent_text in parents.items():
         reached = Path(path).absolute()
         if reached.is_file():
-            found[str(reached)] = [str(_resolved(reached)), digest(parent_text)]
+            found[str(reached)] = [str(resolved(reached)), digest(parent_text)]
     return found
 
 
@@ -101,32 +102,20 @@ def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dic
     if folder is None or not inputs:
         return
     record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
-    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-        os.replace(tmp, folder / f"{_name(spec_file, output, target, shown)}.json")
-        tmp = None
+        write_atomic(folder / f"{_name(spec_file, output, target, shown)}.json", json.dumps(record))
         if random.random() < 1 / 32:
             prune(folder, "*.json", _MAX_RECORDS)
     except OSError:
         pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _unchanged(entry: tuple[str, object]) -> bool:
     """Whether a recorded input still leads to the same file, with the same text: a symlink retargeted, or a
     folder replaced by one, reaches another file, which compiling might read, or refuse."""
-    reached, (resolved, expected) = entry
+    reached, (resolved_then, expected) = entry
     path = Path(reached)
-    if str(_resolved(path)) != resolved:
+    if str(resolved(path)) != resolved_then:
         return False
     raw = _read_regular(path, MAX_BYTES)
     try:
@@ -155,19 +144,12 @@ def _folder() -> Optional[Path]:
 def _name(spec_file: Path, output: Path, target: str, shown: str) -> str:
     # the spec as reached: its `extends:` are read from the folder it is reached through
     spec = spec_file.absolute()
-    parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(_resolved(output)), shown)
+    parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(resolved(output)), shown)
     settings = [str(os.environ.get(name)) for name in _ENVIRONMENT]
     hashed = hashlib.sha256()
-    for part in (*parts, str(project_root(_resolved(spec))), *settings):
+    for part in (*parts, str(project_root(resolved(spec))), *settings):
         hashed.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return hashed.hexdigest()
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()
 
 
 @functools.lru_cache(maxsize=None)

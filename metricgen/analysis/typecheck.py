@@ -258,10 +258,14 @@ class Checker:
             return ir.Select(tensor("bool"), first, then, orelse)
         return self.logical(op, [first, rest])
 
-    def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
+    def condition(self, node: syn.IfElse, scope: Scope) -> tuple[ir.Expr, Scope, Scope]:
+        """A conditional's test, and the scopes of its two branches (a param tested against None narrowed)."""
         cond = self.check(node.cond, scope)
         self.require_bool(cond, node.cond.loc, "a condition")
-        then_scope, orelse_scope = comparisons.none_branches(node.cond, scope)
+        return (cond, *comparisons.none_branches(node.cond, scope))
+
+    def check_IfElse(self, node: syn.IfElse, scope: Scope) -> ir.Expr:
+        cond, then_scope, orelse_scope = self.condition(node, scope)
         then, orelse = self.check(node.then, then_scope), self.check(node.orelse, orelse_scope)
         for x, sub in ((then, node.then), (orelse, node.orelse)):
             self.require_number(x, sub.loc, "a conditional expression")
@@ -330,8 +334,7 @@ class Checker:
         node = self.ctx.parse(text, path)
         if not (isinstance(node, syn.IfElse) and _is_none(node.then) != _is_none(node.orelse)):
             return self.fold_value(self.check(node, scope), state, path)
-        cond = self.check(node.cond, scope)
-        self.require_bool(cond, node.cond.loc, "a condition")
+        cond, then_scope, orelse_scope = self.condition(node, scope)
         if not cond.type.is_static:
             raise self.ctx.fail(
                 f"'{state.name}' can be left as it is (None) only on a test that is a Python value when the metric "
@@ -340,7 +343,6 @@ class Checker:
                 "test the params with Python operators (`p is not None and p > 0.5`), or choose per element: "
                 "where(c, value, 0.0)",
             )
-        then_scope, orelse_scope = comparisons.none_branches(node.cond, scope)
         if _is_none(node.orelse):
             value = self.fold_value(self.check(node.then, then_scope), state, path)
         else:
