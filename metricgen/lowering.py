@@ -559,7 +559,11 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
     # a definition or batch value that is a state variable itself holds its value, not the variable, which a
     # fold below would change before it is read
     body += [f"{name} = {_value_code(expr, printer)}" for name, expr in metric.update_locals]
+    # imported here: the targets import this module, and an up-to-date build loads them but not the analysis
+    from .passes.ir_shapes import Shapes, keeps_shape
+
     reads_state = ir.reads_state(x for _, x in metric.updates)
+    shapes = Shapes(dict(metric.update_locals))
     folds: list[tuple[Optional[str], list[str]]] = []  # (the params' condition, the folds made under it)
     for state, update in metric.updates:
         condition, expr = ir.update_condition(update)
@@ -568,10 +572,11 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
             body.append(f"_{state.name}_batch = {value if test is None else f'({value}) if ({test}) else None'}")
             value = f"_{state.name}_batch"
+        folded = target.fold(state, value, may_reshape=not keeps_shape(state, expr, shapes))
         if folds and folds[-1][0] == test:
-            folds[-1][1].extend(target.fold(state, value))
+            folds[-1][1].extend(folded)
         else:
-            folds.append((test, target.fold(state, value)))
+            folds.append((test, folded))
     for test, lines in folds:  # `value if c else None`: the state stays as it is where c fails
         body += lines if test is None else [f"if {test}:"] + ["    " + line for line in lines]
     return body

@@ -54,6 +54,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _check_same_params(metric, names, values, other_values):
     """merge_state refuses a metric made with other arguments: its state counts something else."""
     for name, value, other in zip(names, values, other_values):

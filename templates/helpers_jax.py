@@ -122,6 +122,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     return value
 
 
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
+
+
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch (static shapes: checked when traced); returns the batch."""
     _check_entries(metric, param, entries, name, value.shape[axis], axis)

@@ -502,9 +502,14 @@ class Reference:
         """A batch value, cast to the variable's dtype, folded in by the state's fold."""
         value = as_dtype(value, state.dtype)
         if state.fold == "add":
-            return (old + value).astype(old.dtype)
-        if state.fold == "max":
-            return np.maximum(old, value)
-        if state.fold == "min":
-            return np.minimum(old, value)
-        return np.broadcast_to(value, old.shape).copy()
+            new = (old + value).astype(old.dtype)
+        elif state.fold in ("max", "min"):
+            new = (np.maximum if state.fold == "max" else np.minimum)(old, value)
+        else:
+            new = np.array(value, dtype=old.dtype)
+        # a state keeps its declared shape: a value may broadcast into it, never grow or replace it
+        if new.shape != old.shape:
+            raise ValueError(
+                f"the update of state `{state.name}` has shape {new.shape}, but the state's shape is {old.shape}"
+            )
+        return new

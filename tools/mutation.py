@@ -671,6 +671,22 @@ SECOND = [
         "a state's `value if c else None` is folded in whether c holds or not",
     ),
     Mutant(
+        "state-shape-unchecked",
+        "metricgen/lowering.py",
+        "may_reshape=not keeps_shape(state, expr, shapes)",
+        "may_reshape=False",
+        ("tests/test_state_shapes.py",),
+        "a batch value that grows a state is folded in on the jax target (and replaces it on torchmetrics)",
+    ),
+    Mutant(
+        "reference-state-shape-unchecked",
+        "tests/reference.py",
+        "        if new.shape != old.shape:",
+        "        if False:",
+        ("tests/test_state_shapes.py",),
+        "the reference interpreter lets a fold change a state's shape",
+    ),
+    Mutant(
         "record-ignores-inputs",
         "metricgen/records.py",
         "isinstance(registered_as, str) and all(map(_unchanged, inputs.items()))):",

@@ -28,6 +28,18 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -70,6 +82,15 @@ def _segment_sum(data, segment_ids, num_segments):
         (ids >= 0) & (ids < num_segments), ids, num_segments
     )  # the extra segment, dropped
     return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -169,23 +190,27 @@ class MeanAveragePrecision:
             self.num_classes, dtype=jnp.int32
         )
         buckets = (self.num_thresholds + 1) * self.num_classes
-        state = state._replace(
-            positives=jnp.add(
+        state = _replaced(
+            state,
+            "positives",
+            jnp.add(
                 state.positives,
                 jnp.reshape(
                     _segment_sum(y_true * weight, segment, buckets),
                     (self.num_thresholds + 1, self.num_classes),
                 ),
-            )
+            ),
         )
-        state = state._replace(
-            negatives=jnp.add(
+        state = _replaced(
+            state,
+            "negatives",
+            jnp.add(
                 state.negatives,
                 jnp.reshape(
                     _segment_sum((1 - y_true) * weight, segment, buckets),
                     (self.num_thresholds + 1, self.num_classes),
                 ),
-            )
+            ),
         )
         return state
 

@@ -14,6 +14,17 @@ from .. import ir
 from ..analysis.shapes import ELEMENT_WISE, ONE_NUMBER, REDUCTIONS
 
 
+def keeps_shape(state: ir.State, value: ir.Expr, shapes: "Shapes") -> bool:
+    """Whether the IR shows that folding ``value`` into ``state`` leaves the state's declared shape: one number
+    folds into any state by add, max or min (into each element) and is assigned to a scalar one; a value made
+    element-wise from the state alone has its shape. Elsewhere a target whose fold would let the shape change
+    checks it when traced."""
+    shape = shapes.of(value)
+    if shape == ():
+        return state.fold != "assign" or state.shape == ()
+    return shape == (_AxesOf(state.name),)
+
+
 def where_parts(e: ir.Expr) -> Optional[tuple[ir.Expr, ir.Expr, ir.Expr]]:
     """The test and branches of where(test, a, b), if ``e`` is one."""
     if not (isinstance(e, ir.Apply) and e.function == "where"):

@@ -118,8 +118,10 @@ class Target(abc.ABC):
 
     # -- state ----------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def fold(self, state: ir.State, value: str) -> list[str]:
-        """Statements folding a batch value into a state variable, in update."""
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
+        """Statements folding a batch value into a state variable, in update. ``may_reshape``: the analysis cannot
+        show that the value leaves the state's shape as declared (passes.ir_shapes.keeps_shape); a fold that
+        would let it grow or be replaced (rather than refuse, as a Keras variable's assign does) checks it."""
 
     def filled(self, rows: str, capacity: str) -> str:
         """Which rows of a sample buffer hold data (``rows``: code reading its row count)."""

@@ -70,10 +70,10 @@ class JaxTarget(Target):
     def snapshot(self, code: str) -> str:
         return code  # JAX arrays are immutable: the state's array is its value
 
-    def fold(self, state: ir.State, value: str) -> list[str]:
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
         """A new state with the batch value folded in (the others' fields unchanged)."""
         if state.fold == "assign":
-            return [f"state = state._replace({state.name}={value})"]
+            return [self._replaced(state, value, may_reshape)]
         if state.is_buffer:
             written = (
                 f"state = state._replace({state.name}=_{state.name}, {state.rows_variable}=_{state.rows_variable})"
@@ -81,7 +81,16 @@ class JaxTarget(Target):
             return self._append(state, value) + [written]
         # jnp.add, not `+`: the value may be a conditional expression, which `+` would bind into
         folded = _FOLD[state.fold].format(a=f"state.{state.name}", b=value)
-        return [f"state = state._replace({state.name}={folded})"]
+        return [self._replaced(state, folded, may_reshape)]
+
+    @staticmethod
+    def _replaced(state: ir.State, value: str, may_reshape: bool) -> str:
+        """The statement giving the state its new field: where the value might change the field's shape (jnp.add
+        and jnp.maximum broadcast; a new field takes any shape), the helper refuses it when traced, as a Keras
+        variable's assign does."""
+        if may_reshape:
+            return f"state = _replaced(state, {state.name!r}, {value})"
+        return f"state = state._replace({state.name}={value})"
 
     def unbuilt(self, variable: str) -> str:
         return f"{variable} is None"

@@ -57,7 +57,7 @@ class KerasTarget(KerasMetricTarget):
     def snapshot(self, code: str) -> str:
         return f"ops.copy({code})"
 
-    def fold(self, state: ir.State, value: str) -> list[str]:
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
         if state.fold in ("max", "min"):  # on the TensorFlow backend, under tf.distribute: see the helper
             value = f"_replica_reduce({value}, {state.fold == 'max'})"
-        return super().fold(state, value)
+        return super().fold(state, value, may_reshape)

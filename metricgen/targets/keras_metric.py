@@ -54,7 +54,7 @@ class KerasMetricTarget(Target):
     constructor_docs = (("name", "name of the metric instance."), ("dtype", "dtype of the state and result."))
     base_class: str
 
-    def fold(self, state: ir.State, value: str) -> list[str]:
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
         var = f"self.{state.name}"
         if state.is_buffer:
             return [self.append_rows(state, value)]

@@ -51,7 +51,7 @@ class TensorFlowTarget(KerasMetricTarget):
     def filled(self, rows: str, capacity: str) -> str:
         return f"tf.range({capacity}) < {rows}"
 
-    def fold(self, state: ir.State, value: str) -> list[str]:
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
         if state.fold in ("max", "min"):  # on-read variables cannot aggregate by max: reduce before folding
             value = f"_replica_reduce({value}, tf.reduce_{state.fold})"
-        return super().fold(state, value)
+        return super().fold(state, value, may_reshape)

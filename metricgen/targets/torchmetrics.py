@@ -118,20 +118,21 @@ class TorchMetricsTarget(Target):
     def snapshot(self, code: str) -> str:
         return f"{code}.clone()"
 
-    def fold(self, state: ir.State, value: str) -> list[str]:
+    def fold(self, state: ir.State, value: str, may_reshape: bool = False) -> list[str]:
         var = f"self.{state.name}"
         if state.is_buffer:
             rows = f"self.{state.rows_variable}"
             return [f"{var}, {rows} = _append_rows({var}, {rows}, {value}, type(self).__name__, {state.name!r})"]
         if state.fold == "add":
-            return [f"{var} += {value}"]  # in place: the state keeps its dtype
+            return [f"{var} += {value}"]  # in place: the state keeps its dtype, and torch refuses a larger shape
         if state.dtype in ("int32", "int64"):
             # the language's int32 values are int64 here (see dtype): a state given one keeps its declared dtype
             value = f"({value}).to({self.state_dtype(state.dtype)})"
-        if state.fold == "assign":
-            return [f"{var} = {value}"]
-        extreme = "maximum" if state.fold == "max" else "minimum"
-        return [f"{var} = torch.{extreme}({var}, {value})"]
+        if state.fold != "assign":
+            value = f"torch.{'maximum' if state.fold == 'max' else 'minimum'}({var}, {value})"
+        if may_reshape:  # a new attribute takes any shape, where merge_state and sync need the declared one
+            value = f"_kept_shape(type(self).__name__, {state.name!r}, {value}, {var})"
+        return [f"{var} = {value}"]
 
     def unbuilt(self, variable: str) -> str:
         return f"{variable}.numel() == 0"

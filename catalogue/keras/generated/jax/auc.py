@@ -41,6 +41,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _check_entries(metric, param, entries, name, size, axis):
     """Fails when a list param's entries, which line up with an input's `axis`, are not as many as the input's
     size there (a size of 1 broadcasts; None: unknown until the batch is run)."""
@@ -110,6 +122,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _check_list_size(metric, param, entries, name, value, axis):
@@ -442,8 +463,10 @@ class AUC:
             if self.thresholds is not None
             else self.num_thresholds
         ) + 1
-        state = state._replace(
-            positives=jnp.add(
+        state = _replaced(
+            state,
+            "positives",
+            jnp.add(
                 state.positives,
                 jnp.reshape(
                     _segment_sum(
@@ -458,10 +481,12 @@ class AUC:
                     ),
                     (buckets, -1),
                 ),
-            )
+            ),
         )
-        state = state._replace(
-            negatives=jnp.add(
+        state = _replaced(
+            state,
+            "negatives",
+            jnp.add(
                 state.negatives,
                 jnp.reshape(
                     _segment_sum(
@@ -476,7 +501,7 @@ class AUC:
                     ),
                     (buckets, -1),
                 ),
-            )
+            ),
         )
         return state
 

@@ -60,6 +60,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -97,6 +109,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -222,25 +243,29 @@ class F1Score:
             if self.threshold is None
             else y_pred > self.threshold
         ).astype(self.dtype)
-        state = state._replace(
-            true_positives=jnp.add(
-                state.true_positives, jnp.sum(w * predicted * y_true, axis=0)
-            )
+        state = _replaced(
+            state,
+            "true_positives",
+            jnp.add(state.true_positives, jnp.sum(w * predicted * y_true, axis=0)),
         )
-        state = state._replace(
-            false_positives=jnp.add(
+        state = _replaced(
+            state,
+            "false_positives",
+            jnp.add(
                 state.false_positives, jnp.sum(w * predicted * (1.0 - y_true), axis=0)
-            )
+            ),
         )
-        state = state._replace(
-            false_negatives=jnp.add(
+        state = _replaced(
+            state,
+            "false_negatives",
+            jnp.add(
                 state.false_negatives, jnp.sum(w * (1.0 - predicted) * y_true, axis=0)
-            )
+            ),
         )
-        state = state._replace(
-            intermediate_weights=jnp.add(
-                state.intermediate_weights, jnp.sum(w * y_true, axis=0)
-            )
+        state = _replaced(
+            state,
+            "intermediate_weights",
+            jnp.add(state.intermediate_weights, jnp.sum(w * y_true, axis=0)),
         )
         return state
 

@@ -60,6 +60,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -95,6 +107,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -216,18 +237,18 @@ class R2Score:
                 state.squared_sum.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        state = state._replace(
-            squared_sum=jnp.add(
-                state.squared_sum, jnp.sum(w * jnp.square(y_true), axis=0)
-            )
+        state = _replaced(
+            state,
+            "squared_sum",
+            jnp.add(state.squared_sum, jnp.sum(w * jnp.square(y_true), axis=0)),
         )
-        state = state._replace(sum=jnp.add(state.sum, jnp.sum(w * y_true, axis=0)))
-        state = state._replace(
-            total_mse=jnp.add(
-                state.total_mse, jnp.sum(w * jnp.square(y_true - y_pred), axis=0)
-            )
+        state = _replaced(state, "sum", jnp.add(state.sum, jnp.sum(w * y_true, axis=0)))
+        state = _replaced(
+            state,
+            "total_mse",
+            jnp.add(state.total_mse, jnp.sum(w * jnp.square(y_true - y_pred), axis=0)),
         )
-        state = state._replace(count=jnp.add(state.count, jnp.sum(w, axis=0)))
+        state = _replaced(state, "count", jnp.add(state.count, jnp.sum(w, axis=0)))
         state = state._replace(
             num_samples=jnp.add(
                 state.num_samples, jnp.asarray(y_true.size, dtype=jnp.int32)

@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["TrueNegatives", "TrueNegativesState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -36,6 +48,15 @@ def _divide_no_nan(a, b):
     return jnp.where(
         zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
     )
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -254,13 +275,15 @@ class TrueNegatives:
         w = jnp.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
             None, :
         ]
-        state = state._replace(
-            accumulator=jnp.add(
+        state = _replaced(
+            state,
+            "accumulator",
+            jnp.add(
                 state.accumulator,
                 jnp.sum(
                     (1.0 - predicted_positive) * ((1.0 - label_positive) * w), axis=1
                 ),
-            )
+            ),
         )
         return state
 

@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["KendallsTauC", "KendallsTauCState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _cumsum(x, axis, reverse, exclusive):
     """tf.cumsum in jnp: `reverse` sums from the end, `exclusive` leaves each element out (shifted by one
     place, not cumsum − x, which loses small values next to large ones)."""
@@ -32,6 +44,15 @@ def _segment_sum(data, segment_ids, num_segments):
         (ids >= 0) & (ids < num_segments), ids, num_segments
     )  # the extra segment, dropped
     return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -192,8 +213,10 @@ class KendallsTauC:
             jnp.asarray(0, dtype=self.dtype),
             jnp.asarray(self.preds_cutpoints - 2, dtype=self.dtype),
         ).astype(jnp.int32)
-        state = state._replace(
-            joint=jnp.add(
+        state = _replaced(
+            state,
+            "joint",
+            jnp.add(
                 state.joint,
                 jnp.reshape(
                     _segment_sum(
@@ -206,27 +229,31 @@ class KendallsTauC:
                     ).astype(jnp.int32),
                     (self.actual_cutpoints - 1, self.preds_cutpoints - 1),
                 ),
-            )
+            ),
         )
-        state = state._replace(
-            true_bins=jnp.add(
+        state = _replaced(
+            state,
+            "true_bins",
+            jnp.add(
                 state.true_bins,
                 _segment_sum(
                     jnp.ones_like(true_bin, dtype=self.dtype),
                     true_bin,
                     self.actual_cutpoints - 1,
                 ).astype(jnp.int32),
-            )
+            ),
         )
-        state = state._replace(
-            pred_bins=jnp.add(
+        state = _replaced(
+            state,
+            "pred_bins",
+            jnp.add(
                 state.pred_bins,
                 _segment_sum(
                     jnp.ones_like(pred_bin, dtype=self.dtype),
                     pred_bin,
                     self.preds_cutpoints - 1,
                 ).astype(jnp.int32),
-            )
+            ),
         )
         state = state._replace(
             pairs=jnp.add(state.pairs, jnp.asarray(true_bin.size, dtype=jnp.int32))

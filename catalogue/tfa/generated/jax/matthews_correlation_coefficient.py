@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["MatthewsCorrelationCoefficient", "MatthewsCorrelationCoefficientState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -37,6 +49,15 @@ def _segment_sum(data, segment_ids, num_segments):
         (ids >= 0) & (ids < num_segments), ids, num_segments
     )  # the extra segment, dropped
     return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -103,8 +124,10 @@ class MatthewsCorrelationCoefficient:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         truth = jnp.argmax(y_true, axis=-1).astype(jnp.int32)
-        state = state._replace(
-            confusion=jnp.add(
+        state = _replaced(
+            state,
+            "confusion",
+            jnp.add(
                 state.confusion,
                 jnp.reshape(
                     _segment_sum(
@@ -120,7 +143,7 @@ class MatthewsCorrelationCoefficient:
                     ),
                     (self.num_classes, self.num_classes),
                 ),
-            )
+            ),
         )
         return state
 

@@ -41,6 +41,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -76,6 +88,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -247,16 +268,18 @@ class RSquare:
         truth = jnp.expand_dims(y_true, -1) if len(y_true.shape) == 1 else y_true
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = jnp.expand_dims(y_pred, -1) if len(y_pred.shape) == 1 else y_pred
-        state = state._replace(total=jnp.add(state.total, jnp.sum(w * truth, axis=0)))
-        state = state._replace(
-            squared=jnp.add(state.squared, jnp.sum(w * truth**2, axis=0))
+        state = _replaced(
+            state, "total", jnp.add(state.total, jnp.sum(w * truth, axis=0))
         )
-        state = state._replace(
-            residual=jnp.add(
-                state.residual, jnp.sum(w * (truth - prediction) ** 2, axis=0)
-            )
+        state = _replaced(
+            state, "squared", jnp.add(state.squared, jnp.sum(w * truth**2, axis=0))
         )
-        state = state._replace(weight=jnp.add(state.weight, jnp.sum(w, axis=0)))
+        state = _replaced(
+            state,
+            "residual",
+            jnp.add(state.residual, jnp.sum(w * (truth - prediction) ** 2, axis=0)),
+        )
+        state = _replaced(state, "weight", jnp.add(state.weight, jnp.sum(w, axis=0)))
         state = state._replace(
             values_seen=jnp.add(
                 state.values_seen, jnp.asarray(y_true.size, dtype=jnp.int32)

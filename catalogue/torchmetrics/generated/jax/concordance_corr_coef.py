@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["ConcordanceCorrCoef", "ConcordanceCorrCoefState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -26,6 +38,15 @@ def _divide_no_nan(a, b):
     return jnp.where(
         zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
     )
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -105,12 +126,18 @@ class ConcordanceCorrCoef:
         )
         x = jnp.reshape(y_pred, (-1, self.num_outputs))
         y = jnp.reshape(y_true, (-1, self.num_outputs))
-        state = state._replace(n=jnp.add(state.n, jnp.sum(w, axis=0)))
-        state = state._replace(sum_x=jnp.add(state.sum_x, jnp.sum(w * x, axis=0)))
-        state = state._replace(sum_y=jnp.add(state.sum_y, jnp.sum(w * y, axis=0)))
-        state = state._replace(sum_xx=jnp.add(state.sum_xx, jnp.sum(w * x * x, axis=0)))
-        state = state._replace(sum_yy=jnp.add(state.sum_yy, jnp.sum(w * y * y, axis=0)))
-        state = state._replace(sum_xy=jnp.add(state.sum_xy, jnp.sum(w * x * y, axis=0)))
+        state = _replaced(state, "n", jnp.add(state.n, jnp.sum(w, axis=0)))
+        state = _replaced(state, "sum_x", jnp.add(state.sum_x, jnp.sum(w * x, axis=0)))
+        state = _replaced(state, "sum_y", jnp.add(state.sum_y, jnp.sum(w * y, axis=0)))
+        state = _replaced(
+            state, "sum_xx", jnp.add(state.sum_xx, jnp.sum(w * x * x, axis=0))
+        )
+        state = _replaced(
+            state, "sum_yy", jnp.add(state.sum_yy, jnp.sum(w * y * y, axis=0))
+        )
+        state = _replaced(
+            state, "sum_xy", jnp.add(state.sum_xy, jnp.sum(w * x * y, axis=0))
+        )
         return state
 
     def merge(self, state, other):

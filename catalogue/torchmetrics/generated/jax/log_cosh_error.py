@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["LogCoshError", "LogCoshErrorState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -40,6 +52,15 @@ def _divide_no_nan(a, b):
     return jnp.where(
         zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
     )
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -119,8 +140,10 @@ class LogCoshError:
             if self.num_outputs != 1
             else None
         )
-        state = state._replace(
-            sum_error=jnp.add(
+        state = _replaced(
+            state,
+            "sum_error",
+            jnp.add(
                 state.sum_error,
                 (
                     _weighted_sum(log_cosh, sample_weight)[None]
@@ -129,17 +152,19 @@ class LogCoshError:
                         weights * jnp.reshape(log_cosh, (-1, self.num_outputs)), axis=0
                     )
                 ),
-            )
+            ),
         )
-        state = state._replace(
-            total=jnp.add(
+        state = _replaced(
+            state,
+            "total",
+            jnp.add(
                 state.total,
                 (
                     _weighted_count(y_true, sample_weight, self.dtype)[None]
                     if self.num_outputs == 1
                     else jnp.sum(weights, axis=0)
                 ),
-            )
+            ),
         )
         return state
 

@@ -28,6 +28,18 @@ def _check_shape(metric, name, value, expected, leading):
     )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -66,6 +78,15 @@ def _extreme(x, axis, keepdims, largest):
     return (jnp.max if largest else jnp.min)(
         x, axis=axis, keepdims=keepdims, initial=bound
     )
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -218,8 +239,10 @@ class MulticlassHingeLoss:
             if self.multiclass_mode == "crammer-singer"
             else loss
         )
-        state = state._replace(
-            measures=jnp.add(
+        state = _replaced(
+            state,
+            "measures",
+            jnp.add(
                 state.measures,
                 jnp.sum(
                     jnp.where(
@@ -228,7 +251,7 @@ class MulticlassHingeLoss:
                     * _weights_like(kept, sample_weight, self.dtype)[:, None],
                     axis=0,
                 ),
-            )
+            ),
         )
         state = state._replace(
             total=jnp.add(

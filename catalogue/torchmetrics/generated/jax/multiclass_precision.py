@@ -41,6 +41,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -77,6 +89,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -336,11 +357,13 @@ class MulticlassPrecision:
             jnp.where(hit, jnp.asarray(-1, dtype=jnp.int32), label),
             state.tp.shape[0],
         )
-        state = state._replace(tp=jnp.add(state.tp, true_positives))
-        state = state._replace(fp=jnp.add(state.fp, false_positives))
-        state = state._replace(fn=jnp.add(state.fn, false_negatives))
-        state = state._replace(
-            tn=jnp.add(
+        state = _replaced(state, "tp", jnp.add(state.tp, true_positives))
+        state = _replaced(state, "fp", jnp.add(state.fp, false_positives))
+        state = _replaced(state, "fn", jnp.add(state.fn, false_negatives))
+        state = _replaced(
+            state,
+            "tn",
+            jnp.add(
                 state.tn,
                 jnp.sum(
                     jnp.where(label >= 0, weight, jnp.asarray(0.0, dtype=self.dtype))
@@ -348,7 +371,7 @@ class MulticlassPrecision:
                 - true_positives
                 - false_positives
                 - false_negatives,
-            )
+            ),
         )
         return state
 

@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["MultilabelSpecificity", "MultilabelSpecificityState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -51,6 +63,15 @@ def _segment_sum(data, segment_ids, num_segments):
         (ids >= 0) & (ids < num_segments), ids, num_segments
     )  # the extra segment, dropped
     return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -209,10 +230,10 @@ class MultilabelSpecificity:
             ),
             (self.num_labels, 4),
         )
-        state = state._replace(tn=jnp.add(state.tn, counts[:, 0]))
-        state = state._replace(fp=jnp.add(state.fp, counts[:, 1]))
-        state = state._replace(fn=jnp.add(state.fn, counts[:, 2]))
-        state = state._replace(tp=jnp.add(state.tp, counts[:, 3]))
+        state = _replaced(state, "tn", jnp.add(state.tn, counts[:, 0]))
+        state = _replaced(state, "fp", jnp.add(state.fp, counts[:, 1]))
+        state = _replaced(state, "fn", jnp.add(state.fn, counts[:, 2]))
+        state = _replaced(state, "tp", jnp.add(state.tp, counts[:, 3]))
         return state
 
     def merge(self, state, other):

@@ -60,6 +60,18 @@ def _check_rank(metric, name, rank, axis, state):
         )
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
+            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -85,6 +97,15 @@ def _check_batch_size(metric, name, value, axis, state, expected):
     _check_rank(metric, name, value.ndim, axis, state)
     _check_size(metric, name, axis, value.shape[axis], state, expected)
     return value
+
+
+def _replaced(state, name, value):
+    """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
+    field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
+    refuses."""
+    _kept_shape(type(state).__name__, name, value, getattr(state, name))
+    kept = (value if field == name else old for field, old in zip(state._fields, state))
+    return state._make(kept)
 
 
 def _float_dtype(metric, dtype):
@@ -198,18 +219,20 @@ class R2Score:
                 state.sum_squared_obs.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        state = state._replace(
-            sum_squared_obs=jnp.add(
-                state.sum_squared_obs, jnp.sum(w * jnp.square(y_true), axis=0)
-            )
+        state = _replaced(
+            state,
+            "sum_squared_obs",
+            jnp.add(state.sum_squared_obs, jnp.sum(w * jnp.square(y_true), axis=0)),
         )
-        state = state._replace(
-            sum_obs=jnp.add(state.sum_obs, jnp.sum(w * y_true, axis=0))
+        state = _replaced(
+            state, "sum_obs", jnp.add(state.sum_obs, jnp.sum(w * y_true, axis=0))
         )
-        state = state._replace(
-            rss=jnp.add(state.rss, jnp.sum(w * jnp.square(y_true - y_pred), axis=0))
+        state = _replaced(
+            state,
+            "rss",
+            jnp.add(state.rss, jnp.sum(w * jnp.square(y_true - y_pred), axis=0)),
         )
-        state = state._replace(num_obs=jnp.add(state.num_obs, jnp.sum(w, axis=0)))
+        state = _replaced(state, "num_obs", jnp.add(state.num_obs, jnp.sum(w, axis=0)))
         return state
 
     def merge(self, state, other):
