@@ -238,6 +238,9 @@ class Printer:
         lowering = self.target.column[e.function]
         defaults = {a.name: a.default_code for a in function.args}
         emitted = {name: self.emit(value) for name, value in e.args if value is not None}
+        if e.function == "concat":  # concat(concat(a, b), c): one call, [a, b, c] (a copy and a dispatch fewer)
+            *joined, last = _concat_operands(e)
+            emitted.update(a=(", ".join(self.code(x) for x in joined), _PREC["atom"]), b=self.emit(last))
         numbers: dict[str, tuple[str, int]] = {}
         if e.function in self.target.scalar_operands:
             operands = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}
@@ -268,6 +271,19 @@ class Printer:
         if len(numbers) == len(args):
             del numbers[args[0][0]]
         return {name: self.emit(x) for name, x in numbers.items()}
+
+
+def _concat_operands(e: ir.Apply) -> list[ir.Expr]:
+    """The operands of a concat and of the concats along the same axis nested in it, in order. Every target's
+    concat lists its two operands (`[a, b]`), so the first may stand for several."""
+    axis = e.arg("axis")
+    return [
+        part
+        for x in (e.arg("a"), e.arg("b"))
+        for part in (
+            _concat_operands(x) if isinstance(x, ir.Apply) and x.function == "concat" and x.arg("axis") == axis else [x]
+        )
+    ]
 
 
 def _kind(t: Type) -> str:

@@ -290,16 +290,11 @@ class AUC(tf.keras.metrics.Metric):
                 tf.abs(
                     tf.concat(
                         [
-                            tf.concat(
-                                [
-                                    tf.cast(tf.range(0, limit=1), self.dtype),
-                                    tf.sort(
-                                        tf.constant(self.thresholds, dtype=self.dtype),
-                                        axis=-1,
-                                        direction="ASCENDING",
-                                    ),
-                                ],
+                            tf.cast(tf.range(0, limit=1), self.dtype),
+                            tf.sort(
+                                tf.constant(self.thresholds, dtype=self.dtype),
                                 axis=-1,
+                                direction="ASCENDING",
                             ),
                             tf.cast(tf.range(1, limit=2), self.dtype),
                         ],

@@ -303,13 +303,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
         positive = weight * tf.reshape(tf.cast(tf.equal(y_true, 1), self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            tf.concat(
-                [
-                    tf.concat([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
-            )
+            tf.concat([score[:, None], positive[:, None], negative[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -336,25 +330,14 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            tf.where(
-                kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
-            )
-            if self.thresholds is None
-            else None
-        )
         order = (
-            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
+            tf.argsort(self.samples[:, 0], axis=-1, direction="DESCENDING", stable=True)
             if self.thresholds is None
             else None
         )
-        sorted_score = tf.gather(score, order) if self.thresholds is None else None
+        sorted_score = (
+            tf.gather(self.samples[:, 0], order) if self.thresholds is None else None
+        )
         starts = (
             tf.concat(
                 [
@@ -372,64 +355,71 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                tf.gather(
-                    tf.where(
-                        kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                ),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(tf.gather(self.samples[:, 2], order), group, self.max_samples)
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(tf.gather(self.samples[:, 1], order), group, self.max_samples)
             if self.thresholds is None
             else None
         )
         fpr = (
-            tf.concat(
-                [
-                    0.0 * group_negatives[:1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_negatives, axis=0), self.negatives
-                    ),
-                ],
-                axis=-1,
+            (
+                tf.concat(
+                    [
+                        0.0 * group_negatives[:1],
+                        tf.math.divide_no_nan(
+                            tf.cumsum(group_negatives, axis=0), self.negatives
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else tf.reverse(
+                    tf.math.divide_no_nan(self.negatives_above, self.negatives),
+                    axis=[0],
+                )
             )
-            if self.thresholds is None
-            else tf.reverse(
-                tf.math.divide_no_nan(self.negatives_above, self.negatives), axis=[0]
-            )
-        )
-        group_positives = (
-            _segment_sum(
-                tf.gather(
-                    tf.where(
-                        kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                ),
-                group,
-                self.max_samples,
-            )
-            if self.thresholds is None
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
             else None
         )
         tpr = (
-            tf.concat(
-                [
-                    0.0 * group_positives[:1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_positives, axis=0), self.positives
-                    ),
-                ],
-                axis=-1,
+            (
+                tf.concat(
+                    [
+                        0.0 * group_positives[:1],
+                        tf.math.divide_no_nan(
+                            tf.cumsum(group_positives, axis=0), self.positives
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else tf.reverse(
+                    tf.math.divide_no_nan(self.positives_above, self.positives),
+                    axis=[0],
+                )
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
+            else None
+        )
+        area = (
+            tf.math.divide_no_nan(
+                tf.reduce_sum(
+                    group_negatives
+                    * tf.math.divide_no_nan(
+                        tf.cumsum(group_positives, axis=0) - 0.5 * group_positives,
+                        self.positives,
+                    )
+                ),
+                self.negatives,
             )
             if self.thresholds is None
-            else tf.reverse(
-                tf.math.divide_no_nan(self.positives_above, self.positives), axis=[0]
-            )
+            else tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         )
-        area = tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             tf.minimum(fpr, tf.constant(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)

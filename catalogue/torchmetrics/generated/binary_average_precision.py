@@ -296,13 +296,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
         positive = weight * tf.reshape(tf.cast(tf.equal(y_true, 1), self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            tf.concat(
-                [
-                    tf.concat([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
-            )
+            tf.concat([score[:, None], positive[:, None], negative[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -329,25 +323,14 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            tf.where(
-                kept, self.samples[:, 0], tf.constant(-float("inf"), dtype=self.dtype)
-            )
-            if self.thresholds is None
-            else None
-        )
         order = (
-            tf.argsort(score, axis=-1, direction="DESCENDING", stable=True)
+            tf.argsort(self.samples[:, 0], axis=-1, direction="DESCENDING", stable=True)
             if self.thresholds is None
             else None
         )
-        sorted_score = tf.gather(score, order) if self.thresholds is None else None
+        sorted_score = (
+            tf.gather(self.samples[:, 0], order) if self.thresholds is None else None
+        )
         starts = (
             tf.concat(
                 [
@@ -365,16 +348,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             else None
         )
         group_positives = (
-            _segment_sum(
-                tf.gather(
-                    tf.where(
-                        kept, self.samples[:, 1], tf.constant(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                ),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(tf.gather(self.samples[:, 1], order), group, self.max_samples)
             if self.thresholds is None
             else None
         )
@@ -382,16 +356,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             tf.cumsum(group_positives, axis=0) if self.thresholds is None else None
         )
         group_negatives = (
-            _segment_sum(
-                tf.gather(
-                    tf.where(
-                        kept, self.samples[:, 2], tf.constant(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                ),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(tf.gather(self.samples[:, 2], order), group, self.max_samples)
             if self.thresholds is None
             else None
         )

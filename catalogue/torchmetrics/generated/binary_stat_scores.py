@@ -191,19 +191,10 @@ class BinaryStatScores(tf.keras.metrics.Metric):
     def result(self):
         return tf.concat(
             [
-                tf.concat(
-                    [
-                        tf.concat(
-                            [
-                                tf.concat([self.tp[None], self.fp[None]], axis=-1),
-                                self.tn[None],
-                            ],
-                            axis=-1,
-                        ),
-                        self.fn[None],
-                    ],
-                    axis=-1,
-                ),
+                self.tp[None],
+                self.fp[None],
+                self.tn[None],
+                self.fn[None],
                 (self.tp + self.fn)[None],
             ],
             axis=-1,

@@ -315,9 +315,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             )
         )
         rows = (
-            tf.concat(
-                [tf.concat([score, y_true[:, None]], axis=-1), weight[:, None]], axis=-1
-            )
+            tf.concat([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -356,20 +354,8 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            tf.where(
-                kept,
-                self.samples[:, self.num_classes + 1],
-                tf.constant(0.0, dtype=self.dtype),
-            )
-            if self.thresholds is None
-            else None
+            self.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             tf.transpose(
@@ -384,13 +370,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             else None
         )
         score = (
-            tf.transpose(
-                tf.where(
-                    kept[:, None],
-                    self.samples[:, : self.num_classes],
-                    tf.constant(-float("inf"), dtype=self.dtype),
-                )
-            )
+            tf.transpose(self.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -439,24 +419,6 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        fpr = (
-            tf.concat(
-                [
-                    0.0 * group_negatives[:, :1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_negatives, axis=-1), self.negatives[:, None]
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else tf.transpose(
-                tf.reverse(
-                    tf.math.divide_no_nan(self.negatives_above, self.negatives),
-                    axis=[0],
-                )
-            )
-        )
         group_positives = (
             tf.reshape(
                 _segment_sum(
@@ -472,26 +434,40 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        tpr = (
-            tf.concat(
-                [
-                    0.0 * group_positives[:, :1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_positives, axis=-1), self.positives[:, None]
-                    ),
-                ],
-                axis=-1,
+        fpr = (
+            tf.transpose(
+                tf.reverse(
+                    tf.math.divide_no_nan(self.negatives_above, self.negatives),
+                    axis=[0],
+                )
             )
-            if self.thresholds is None
-            else tf.transpose(
+            if self.thresholds is not None
+            else None
+        )
+        tpr = (
+            tf.transpose(
                 tf.reverse(
                     tf.math.divide_no_nan(self.positives_above, self.positives),
                     axis=[0],
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_class = (
-            tf.reduce_sum(
+            tf.math.divide_no_nan(
+                tf.reduce_sum(
+                    group_negatives
+                    * tf.math.divide_no_nan(
+                        tf.cumsum(group_positives, axis=-1) - 0.5 * group_positives,
+                        self.positives[:, None],
+                    ),
+                    axis=-1,
+                ),
+                self.negatives,
+            )
+            if self.thresholds is None
+            else tf.reduce_sum(
                 (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
             )
             / 2

@@ -316,9 +316,7 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
             )
         )
         rows = (
-            tf.concat(
-                [tf.concat([score, y_true[:, None]], axis=-1), weight[:, None]], axis=-1
-            )
+            tf.concat([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -365,20 +363,8 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            tf.where(
-                kept,
-                self.samples[:, self.num_classes + 1],
-                tf.constant(0.0, dtype=self.dtype),
-            )
-            if self.thresholds is None
-            else None
+            self.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             tf.transpose(
@@ -393,13 +379,7 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
             else None
         )
         score = (
-            tf.transpose(
-                tf.where(
-                    kept[:, None],
-                    self.samples[:, : self.num_classes],
-                    tf.constant(-float("inf"), dtype=self.dtype),
-                )
-            )
+            tf.transpose(self.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )

@@ -316,7 +316,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         positive = weight * tf.cast(tf.equal(y_true, 1), self.dtype)
         negative = weight - positive
         rows = (
-            tf.concat([tf.concat([score, positive], axis=-1), negative], axis=-1)
+            tf.concat([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -344,39 +344,17 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
             tf.transpose(
-                tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, 2 * self.num_labels :],
-                        tf.constant(0.0, dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                tf.reshape(self.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None
         )
         score = (
-            tf.transpose(
-                tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, : self.num_labels],
-                        tf.constant(-float("inf"), dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
-            )
+            tf.transpose(tf.reshape(self.samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -428,44 +406,10 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        column_negatives = (
-            tf.reduce_sum(self.negatives, keepdims=True) if micro else self.negatives
-        )
-        column_negatives_above = (
-            (
-                tf.reduce_sum(self.negatives_above, axis=1, keepdims=True)
-                if micro
-                else self.negatives_above
-            )
-            if self.thresholds is not None
-            else None
-        )
-        fpr = (
-            tf.concat(
-                [
-                    0.0 * group_negatives[:, :1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_negatives, axis=-1), column_negatives[:, None]
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else tf.transpose(
-                tf.reverse(
-                    tf.math.divide_no_nan(column_negatives_above, column_negatives),
-                    axis=[0],
-                )
-            )
-        )
         positive = (
             tf.transpose(
                 tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, self.num_labels : 2 * self.num_labels],
-                        tf.constant(0.0, dtype=self.dtype),
-                    ),
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -490,6 +434,28 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         column_positives = (
             tf.reduce_sum(self.positives, keepdims=True) if micro else self.positives
         )
+        column_negatives = (
+            tf.reduce_sum(self.negatives, keepdims=True) if micro else self.negatives
+        )
+        column_negatives_above = (
+            (
+                tf.reduce_sum(self.negatives_above, axis=1, keepdims=True)
+                if micro
+                else self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        fpr = (
+            tf.transpose(
+                tf.reverse(
+                    tf.math.divide_no_nan(column_negatives_above, column_negatives),
+                    axis=[0],
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
         column_positives_above = (
             (
                 tf.reduce_sum(self.positives_above, axis=1, keepdims=True)
@@ -500,25 +466,29 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             else None
         )
         tpr = (
-            tf.concat(
-                [
-                    0.0 * group_positives[:, :1],
-                    tf.math.divide_no_nan(
-                        tf.cumsum(group_positives, axis=-1), column_positives[:, None]
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else tf.transpose(
+            tf.transpose(
                 tf.reverse(
                     tf.math.divide_no_nan(column_positives_above, column_positives),
                     axis=[0],
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_column = (
-            tf.reduce_sum(
+            tf.math.divide_no_nan(
+                tf.reduce_sum(
+                    group_negatives
+                    * tf.math.divide_no_nan(
+                        tf.cumsum(group_positives, axis=-1) - 0.5 * group_positives,
+                        column_positives[:, None],
+                    ),
+                    axis=-1,
+                ),
+                column_negatives,
+            )
+            if self.thresholds is None
+            else tf.reduce_sum(
                 (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
             )
             / 2

@@ -316,7 +316,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
         positive = weight * tf.cast(tf.equal(y_true, 1), self.dtype)
         negative = weight - positive
         rows = (
-            tf.concat([tf.concat([score, positive], axis=-1), negative], axis=-1)
+            tf.concat([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -344,22 +344,12 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            tf.range(self.max_samples if self.thresholds is None else 0)
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             tf.transpose(
                 tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, self.num_labels : 2 * self.num_labels],
-                        tf.constant(0.0, dtype=self.dtype),
-                    ),
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -367,16 +357,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
             else None
         )
         score = (
-            tf.transpose(
-                tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, : self.num_labels],
-                        tf.constant(-float("inf"), dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
-            )
+            tf.transpose(tf.reshape(self.samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -433,14 +414,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
         )
         negative = (
             tf.transpose(
-                tf.reshape(
-                    tf.where(
-                        kept[:, None],
-                        self.samples[:, 2 * self.num_labels :],
-                        tf.constant(0.0, dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                tf.reshape(self.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None

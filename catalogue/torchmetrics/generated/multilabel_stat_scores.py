@@ -224,21 +224,10 @@ class MultilabelStatScores(tf.keras.metrics.Metric):
         support = self.tp + self.fn
         counts = tf.concat(
             [
-                tf.concat(
-                    [
-                        tf.concat(
-                            [
-                                tf.concat(
-                                    [self.tp[:, None], self.fp[:, None]], axis=-1
-                                ),
-                                self.tn[:, None],
-                            ],
-                            axis=-1,
-                        ),
-                        self.fn[:, None],
-                    ],
-                    axis=-1,
-                ),
+                self.tp[:, None],
+                self.fp[:, None],
+                self.tn[:, None],
+                self.fn[:, None],
                 support[:, None],
             ],
             axis=-1,

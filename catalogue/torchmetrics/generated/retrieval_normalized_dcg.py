@@ -265,13 +265,7 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
             self.documents,
             self.documents_rows,
             tf.concat(
-                [
-                    tf.concat(
-                        [tf.reshape(y_pred, (-1, 1)), tf.reshape(y_true, (-1, 1))],
-                        axis=-1,
-                    ),
-                    column,
-                ],
+                [tf.reshape(y_pred, (-1, 1)), tf.reshape(y_true, (-1, 1)), column],
                 axis=-1,
             ),
             type(self).__name__,
@@ -286,9 +280,7 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        listed = tf.logical_and(
-            tf.range(self.max_samples) < self.documents_rows, self.documents[:, 2] > 0
-        )
+        listed = self.documents[:, 2] > 0
         by_score = tf.argsort(
             tf.where(
                 listed,

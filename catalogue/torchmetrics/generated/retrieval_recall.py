@@ -264,13 +264,7 @@ class RetrievalRecall(tf.keras.metrics.Metric):
             self.documents,
             self.documents_rows,
             tf.concat(
-                [
-                    tf.concat(
-                        [tf.reshape(y_pred, (-1, 1)), tf.reshape(y_true, (-1, 1))],
-                        axis=-1,
-                    ),
-                    column,
-                ],
+                [tf.reshape(y_pred, (-1, 1)), tf.reshape(y_true, (-1, 1)), column],
                 axis=-1,
             ),
             type(self).__name__,
@@ -285,9 +279,7 @@ class RetrievalRecall(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        listed = tf.logical_and(
-            tf.range(self.max_samples) < self.documents_rows, self.documents[:, 2] > 0
-        )
+        listed = self.documents[:, 2] > 0
         by_score = tf.argsort(
             tf.where(
                 listed,

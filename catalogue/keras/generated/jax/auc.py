@@ -290,18 +290,11 @@ class AUC:
                 jnp.abs(
                     jnp.concatenate(
                         [
-                            jnp.concatenate(
-                                [
-                                    jnp.asarray(
-                                        jnp.arange(0, 1, dtype=jnp.int32),
-                                        dtype=self.dtype,
-                                    ),
-                                    jnp.sort(
-                                        jnp.asarray(self.thresholds, dtype=self.dtype),
-                                        axis=-1,
-                                    ),
-                                ],
-                                axis=-1,
+                            jnp.asarray(
+                                jnp.arange(0, 1, dtype=jnp.int32), dtype=self.dtype
+                            ),
+                            jnp.sort(
+                                jnp.asarray(self.thresholds, dtype=self.dtype), axis=-1
                             ),
                             jnp.asarray(
                                 jnp.arange(1, 2, dtype=jnp.int32), dtype=self.dtype

@@ -291,18 +291,11 @@ class AUC(keras.metrics.Metric):
                 ops.abs(
                     ops.concatenate(
                         [
-                            ops.concatenate(
-                                [
-                                    ops.cast(
-                                        ops.arange(0, 1, dtype="int32"), self.dtype
-                                    ),
-                                    ops.sort(
-                                        ops.convert_to_tensor(
-                                            self.thresholds, dtype=self.dtype
-                                        ),
-                                        axis=-1,
-                                    ),
-                                ],
+                            ops.cast(ops.arange(0, 1, dtype="int32"), self.dtype),
+                            ops.sort(
+                                ops.convert_to_tensor(
+                                    self.thresholds, dtype=self.dtype
+                                ),
                                 axis=-1,
                             ),
                             ops.cast(ops.arange(1, 2, dtype="int32"), self.dtype),

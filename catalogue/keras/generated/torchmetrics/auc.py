@@ -284,27 +284,22 @@ class AUC(Metric):
                 torch.abs(
                     torch.cat(
                         [
-                            torch.cat(
-                                [
-                                    torch.as_tensor(
-                                        torch.arange(
-                                            0, 1, dtype=torch.int64, device=self.device
-                                        ),
-                                        dtype=self.dtype,
-                                        device=self.device,
-                                    ),
-                                    torch.sort(
-                                        torch.tensor(
-                                            self.thresholds,
-                                            dtype=self.dtype,
-                                            device=self.device,
-                                        ).contiguous(),
-                                        dim=-1,
-                                        descending=False,
-                                    ).values,
-                                ],
-                                dim=-1,
+                            torch.as_tensor(
+                                torch.arange(
+                                    0, 1, dtype=torch.int64, device=self.device
+                                ),
+                                dtype=self.dtype,
+                                device=self.device,
                             ),
+                            torch.sort(
+                                torch.tensor(
+                                    self.thresholds,
+                                    dtype=self.dtype,
+                                    device=self.device,
+                                ).contiguous(),
+                                dim=-1,
+                                descending=False,
+                            ).values,
                             torch.as_tensor(
                                 torch.arange(
                                     1, 2, dtype=torch.int64, device=self.device

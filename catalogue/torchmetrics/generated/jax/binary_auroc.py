@@ -294,11 +294,7 @@ class BinaryAUROC:
         negative = weight - positive
         rows = (
             jnp.concatenate(
-                [
-                    jnp.concatenate([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
+                [score[:, None], positive[:, None], negative[:, None]], axis=-1
             )
             if self.thresholds is None
             else None
@@ -372,26 +368,17 @@ class BinaryAUROC:
         )
 
     def compute(self, state):
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            jnp.where(
-                kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
-            )
-            if self.thresholds is None
-            else None
-        )
         order = (
-            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
+            jnp.argsort(
+                state.samples[:, 0], axis=-1, stable=True, descending=True
+            ).astype(jnp.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            jnp.take(score, order, axis=0) if self.thresholds is None else None
+            jnp.take(state.samples[:, 0], order, axis=0)
+            if self.thresholds is None
+            else None
         )
         starts = (
             jnp.concatenate(
@@ -411,65 +398,73 @@ class BinaryAUROC:
         )
         group_negatives = (
             _segment_sum(
-                jnp.take(
-                    jnp.where(
-                        kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                    axis=0,
-                ),
-                group,
-                self.max_samples,
+                jnp.take(state.samples[:, 2], order, axis=0), group, self.max_samples
+            )
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(
+                jnp.take(state.samples[:, 1], order, axis=0), group, self.max_samples
             )
             if self.thresholds is None
             else None
         )
         fpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_negatives[:1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, 0, False, False), state.negatives
-                    ),
-                ],
-                axis=-1,
+            (
+                jnp.concatenate(
+                    [
+                        0.0 * group_negatives[:1],
+                        _divide_no_nan(
+                            _cumsum(group_negatives, 0, False, False), state.negatives
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else jnp.flip(
+                    _divide_no_nan(state.negatives_above, state.negatives), axis=0
+                )
             )
-            if self.thresholds is None
-            else jnp.flip(
-                _divide_no_nan(state.negatives_above, state.negatives), axis=0
-            )
-        )
-        group_positives = (
-            _segment_sum(
-                jnp.take(
-                    jnp.where(
-                        kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                    axis=0,
-                ),
-                group,
-                self.max_samples,
-            )
-            if self.thresholds is None
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
             else None
         )
         tpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_positives[:1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, 0, False, False), state.positives
-                    ),
-                ],
-                axis=-1,
+            (
+                jnp.concatenate(
+                    [
+                        0.0 * group_positives[:1],
+                        _divide_no_nan(
+                            _cumsum(group_positives, 0, False, False), state.positives
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else jnp.flip(
+                    _divide_no_nan(state.positives_above, state.positives), axis=0
+                )
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
+            else None
+        )
+        area = (
+            _divide_no_nan(
+                jnp.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, 0, False, False)
+                        - 0.5 * group_positives,
+                        state.positives,
+                    )
+                ),
+                state.negatives,
             )
             if self.thresholds is None
-            else jnp.flip(
-                _divide_no_nan(state.positives_above, state.positives), axis=0
-            )
+            else jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         )
-        area = jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             jnp.minimum(fpr, jnp.asarray(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)

@@ -287,11 +287,7 @@ class BinaryAveragePrecision:
         negative = weight - positive
         rows = (
             jnp.concatenate(
-                [
-                    jnp.concatenate([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
+                [score[:, None], positive[:, None], negative[:, None]], axis=-1
             )
             if self.thresholds is None
             else None
@@ -365,26 +361,17 @@ class BinaryAveragePrecision:
         )
 
     def compute(self, state):
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            jnp.where(
-                kept, state.samples[:, 0], jnp.asarray(-float("inf"), dtype=self.dtype)
-            )
-            if self.thresholds is None
-            else None
-        )
         order = (
-            jnp.argsort(score, axis=-1, stable=True, descending=True).astype(jnp.int32)
+            jnp.argsort(
+                state.samples[:, 0], axis=-1, stable=True, descending=True
+            ).astype(jnp.int32)
             if self.thresholds is None
             else None
         )
         sorted_score = (
-            jnp.take(score, order, axis=0) if self.thresholds is None else None
+            jnp.take(state.samples[:, 0], order, axis=0)
+            if self.thresholds is None
+            else None
         )
         starts = (
             jnp.concatenate(
@@ -404,15 +391,7 @@ class BinaryAveragePrecision:
         )
         group_positives = (
             _segment_sum(
-                jnp.take(
-                    jnp.where(
-                        kept, state.samples[:, 1], jnp.asarray(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                    axis=0,
-                ),
-                group,
-                self.max_samples,
+                jnp.take(state.samples[:, 1], order, axis=0), group, self.max_samples
             )
             if self.thresholds is None
             else None
@@ -424,15 +403,7 @@ class BinaryAveragePrecision:
         )
         group_negatives = (
             _segment_sum(
-                jnp.take(
-                    jnp.where(
-                        kept, state.samples[:, 2], jnp.asarray(0.0, dtype=self.dtype)
-                    ),
-                    order,
-                    axis=0,
-                ),
-                group,
-                self.max_samples,
+                jnp.take(state.samples[:, 2], order, axis=0), group, self.max_samples
             )
             if self.thresholds is None
             else None

@@ -206,21 +206,10 @@ class BinaryStatScores:
     def compute(self, state):
         return jnp.concatenate(
             [
-                jnp.concatenate(
-                    [
-                        jnp.concatenate(
-                            [
-                                jnp.concatenate(
-                                    [state.tp[None], state.fp[None]], axis=-1
-                                ),
-                                state.tn[None],
-                            ],
-                            axis=-1,
-                        ),
-                        state.fn[None],
-                    ],
-                    axis=-1,
-                ),
+                state.tp[None],
+                state.fp[None],
+                state.tn[None],
+                state.fn[None],
                 (state.tp + state.fn)[None],
             ],
             axis=-1,

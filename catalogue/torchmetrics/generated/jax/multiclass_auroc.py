@@ -305,10 +305,7 @@ class MulticlassAUROC:
             )
         )
         rows = (
-            jnp.concatenate(
-                [jnp.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-                axis=-1,
-            )
+            jnp.concatenate([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -397,20 +394,8 @@ class MulticlassAUROC:
         )
 
     def compute(self, state):
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            jnp.where(
-                kept,
-                state.samples[:, self.num_classes + 1],
-                jnp.asarray(0.0, dtype=self.dtype),
-            )
-            if self.thresholds is None
-            else None
+            state.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             jnp.transpose(
@@ -425,13 +410,7 @@ class MulticlassAUROC:
             else None
         )
         score = (
-            jnp.transpose(
-                jnp.where(
-                    kept[:, None],
-                    state.samples[:, : self.num_classes],
-                    jnp.asarray(-float("inf"), dtype=self.dtype),
-                )
-            )
+            jnp.transpose(state.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -478,22 +457,6 @@ class MulticlassAUROC:
             if self.thresholds is None
             else None
         )
-        fpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_negatives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        state.negatives[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else jnp.transpose(
-                jnp.flip(_divide_no_nan(state.negatives_above, state.negatives), axis=0)
-            )
-        )
         group_positives = (
             jnp.reshape(
                 _segment_sum(
@@ -506,24 +469,37 @@ class MulticlassAUROC:
             if self.thresholds is None
             else None
         )
-        tpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_positives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        state.positives[:, None],
-                    ),
-                ],
-                axis=-1,
+        fpr = (
+            jnp.transpose(
+                jnp.flip(_divide_no_nan(state.negatives_above, state.negatives), axis=0)
             )
-            if self.thresholds is None
-            else jnp.transpose(
+            if self.thresholds is not None
+            else None
+        )
+        tpr = (
+            jnp.transpose(
                 jnp.flip(_divide_no_nan(state.positives_above, state.positives), axis=0)
             )
+            if self.thresholds is not None
+            else None
         )
         per_class = (
-            jnp.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            _divide_no_nan(
+                jnp.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        state.positives[:, None],
+                    ),
+                    axis=-1,
+                ),
+                state.negatives,
+            )
+            if self.thresholds is None
+            else jnp.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
             / 2
         )
         return _unless_overflowed(

@@ -306,10 +306,7 @@ class MulticlassAveragePrecision:
             )
         )
         rows = (
-            jnp.concatenate(
-                [jnp.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-                axis=-1,
-            )
+            jnp.concatenate([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -406,20 +403,8 @@ class MulticlassAveragePrecision:
             if self.thresholds is None
             else None
         )
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            jnp.where(
-                kept,
-                state.samples[:, self.num_classes + 1],
-                jnp.asarray(0.0, dtype=self.dtype),
-            )
-            if self.thresholds is None
-            else None
+            state.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             jnp.transpose(
@@ -434,13 +419,7 @@ class MulticlassAveragePrecision:
             else None
         )
         score = (
-            jnp.transpose(
-                jnp.where(
-                    kept[:, None],
-                    state.samples[:, : self.num_classes],
-                    jnp.asarray(-float("inf"), dtype=self.dtype),
-                )
-            )
+            jnp.transpose(state.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )

@@ -409,21 +409,10 @@ class MulticlassStatScores:
         support = state.tp + state.fn
         counts = jnp.concatenate(
             [
-                jnp.concatenate(
-                    [
-                        jnp.concatenate(
-                            [
-                                jnp.concatenate(
-                                    [state.tp[:, None], state.fp[:, None]], axis=-1
-                                ),
-                                state.tn[:, None],
-                            ],
-                            axis=-1,
-                        ),
-                        state.fn[:, None],
-                    ],
-                    axis=-1,
-                ),
+                state.tp[:, None],
+                state.fp[:, None],
+                state.tn[:, None],
+                state.fn[:, None],
                 support[:, None],
             ],
             axis=-1,

@@ -306,9 +306,7 @@ class MultilabelAUROC:
         positive = weight * jnp.equal(y_true, 1).astype(self.dtype)
         negative = weight - positive
         rows = (
-            jnp.concatenate(
-                [jnp.concatenate([score, positive], axis=-1), negative], axis=-1
-            )
+            jnp.concatenate([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -386,38 +384,18 @@ class MultilabelAUROC:
         )
 
     def compute(self, state):
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
             jnp.transpose(
-                jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, 2 * self.num_labels :],
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                jnp.reshape(state.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None
         )
         score = (
             jnp.transpose(
-                jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, : self.num_labels],
-                        jnp.asarray(-float("inf"), dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                jnp.reshape(state.samples[:, : self.num_labels], (-1, columns))
             )
             if self.thresholds is None
             else None
@@ -467,44 +445,10 @@ class MultilabelAUROC:
             if self.thresholds is None
             else None
         )
-        column_negatives = (
-            jnp.sum(state.negatives, keepdims=True) if micro else state.negatives
-        )
-        column_negatives_above = (
-            (
-                jnp.sum(state.negatives_above, axis=1, keepdims=True)
-                if micro
-                else state.negatives_above
-            )
-            if self.thresholds is not None
-            else None
-        )
-        fpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_negatives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        column_negatives[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else jnp.transpose(
-                jnp.flip(
-                    _divide_no_nan(column_negatives_above, column_negatives), axis=0
-                )
-            )
-        )
         positive = (
             jnp.transpose(
                 jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, self.num_labels : 2 * self.num_labels],
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
+                    state.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -526,6 +470,27 @@ class MultilabelAUROC:
         column_positives = (
             jnp.sum(state.positives, keepdims=True) if micro else state.positives
         )
+        column_negatives = (
+            jnp.sum(state.negatives, keepdims=True) if micro else state.negatives
+        )
+        column_negatives_above = (
+            (
+                jnp.sum(state.negatives_above, axis=1, keepdims=True)
+                if micro
+                else state.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        fpr = (
+            jnp.transpose(
+                jnp.flip(
+                    _divide_no_nan(column_negatives_above, column_negatives), axis=0
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
         column_positives_above = (
             (
                 jnp.sum(state.positives_above, axis=1, keepdims=True)
@@ -536,25 +501,31 @@ class MultilabelAUROC:
             else None
         )
         tpr = (
-            jnp.concatenate(
-                [
-                    0.0 * group_positives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        column_positives[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else jnp.transpose(
+            jnp.transpose(
                 jnp.flip(
                     _divide_no_nan(column_positives_above, column_positives), axis=0
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_column = (
-            jnp.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            _divide_no_nan(
+                jnp.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        column_positives[:, None],
+                    ),
+                    axis=-1,
+                ),
+                column_negatives,
+            )
+            if self.thresholds is None
+            else jnp.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
             / 2
         )
         return _unless_overflowed(

@@ -306,9 +306,7 @@ class MultilabelAveragePrecision:
         positive = weight * jnp.equal(y_true, 1).astype(self.dtype)
         negative = weight - positive
         rows = (
-            jnp.concatenate(
-                [jnp.concatenate([score, positive], axis=-1), negative], axis=-1
-            )
+            jnp.concatenate([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -386,22 +384,12 @@ class MultilabelAveragePrecision:
         )
 
     def compute(self, state):
-        kept = (
-            jnp.arange(self.max_samples if self.thresholds is None else 0)
-            < state.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             jnp.transpose(
                 jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, self.num_labels : 2 * self.num_labels],
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
+                    state.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -410,14 +398,7 @@ class MultilabelAveragePrecision:
         )
         score = (
             jnp.transpose(
-                jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, : self.num_labels],
-                        jnp.asarray(-float("inf"), dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                jnp.reshape(state.samples[:, : self.num_labels], (-1, columns))
             )
             if self.thresholds is None
             else None
@@ -474,14 +455,7 @@ class MultilabelAveragePrecision:
         )
         negative = (
             jnp.transpose(
-                jnp.reshape(
-                    jnp.where(
-                        kept[:, None],
-                        state.samples[:, 2 * self.num_labels :],
-                        jnp.asarray(0.0, dtype=self.dtype),
-                    ),
-                    (-1, columns),
-                )
+                jnp.reshape(state.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None

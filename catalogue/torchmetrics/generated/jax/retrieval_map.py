@@ -246,13 +246,7 @@ class RetrievalMAP:
             state.documents,
             state.documents_rows,
             jnp.concatenate(
-                [
-                    jnp.concatenate(
-                        [jnp.reshape(y_pred, (-1, 1)), jnp.reshape(y_true, (-1, 1))],
-                        axis=-1,
-                    ),
-                    column,
-                ],
+                [jnp.reshape(y_pred, (-1, 1)), jnp.reshape(y_true, (-1, 1)), column],
                 axis=-1,
             ),
             type(self).__name__,
@@ -317,10 +311,7 @@ class RetrievalMAP:
         )
 
     def compute(self, state):
-        listed = jnp.logical_and(
-            jnp.arange(self.max_samples) < state.documents_rows,
-            state.documents[:, 2] > 0,
-        )
+        listed = state.documents[:, 2] > 0
         by_score = jnp.argsort(
             jnp.where(
                 listed,

@@ -247,13 +247,7 @@ class RetrievalNormalizedDCG:
             state.documents,
             state.documents_rows,
             jnp.concatenate(
-                [
-                    jnp.concatenate(
-                        [jnp.reshape(y_pred, (-1, 1)), jnp.reshape(y_true, (-1, 1))],
-                        axis=-1,
-                    ),
-                    column,
-                ],
+                [jnp.reshape(y_pred, (-1, 1)), jnp.reshape(y_true, (-1, 1)), column],
                 axis=-1,
             ),
             type(self).__name__,
@@ -318,10 +312,7 @@ class RetrievalNormalizedDCG:
         )
 
     def compute(self, state):
-        listed = jnp.logical_and(
-            jnp.arange(self.max_samples) < state.documents_rows,
-            state.documents[:, 2] > 0,
-        )
+        listed = state.documents[:, 2] > 0
         by_score = jnp.argsort(
             jnp.where(
                 listed,

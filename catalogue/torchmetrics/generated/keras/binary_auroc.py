@@ -329,11 +329,7 @@ class BinaryAUROC(keras.metrics.Metric):
         negative = weight - positive
         rows = (
             ops.concatenate(
-                [
-                    ops.concatenate([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
+                [score[:, None], positive[:, None], negative[:, None]], axis=-1
             )
             if self.thresholds is None
             else None
@@ -358,28 +354,20 @@ class BinaryAUROC(keras.metrics.Metric):
             self.negatives_above.assign_add(ops.sum(negative[:, None] * above, axis=0))
 
     def result(self):
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            ops.where(
-                kept,
-                ops.convert_to_tensor(self.samples)[:, 0],
-                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        order = (
+            ops.cast(
+                ops.argsort(
+                    ops.negative(ops.convert_to_tensor(self.samples)[:, 0]), axis=-1
+                ),
+                "int32",
             )
             if self.thresholds is None
             else None
         )
-        order = (
-            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
+        sorted_score = (
+            ops.take(ops.convert_to_tensor(self.samples)[:, 0], order, axis=0)
             if self.thresholds is None
             else None
-        )
-        sorted_score = (
-            ops.take(score, order, axis=0) if self.thresholds is None else None
         )
         starts = (
             ops.concatenate(
@@ -399,15 +387,16 @@ class BinaryAUROC(keras.metrics.Metric):
         )
         group_negatives = (
             _segment_sum(
-                ops.take(
-                    ops.where(
-                        kept,
-                        ops.convert_to_tensor(self.samples)[:, 2],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
-                    order,
-                    axis=0,
-                ),
+                ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
+                group,
+                self.max_samples,
+            )
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(
+                ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
                 group,
                 self.max_samples,
             )
@@ -415,63 +404,70 @@ class BinaryAUROC(keras.metrics.Metric):
             else None
         )
         fpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_negatives[:1],
+            (
+                ops.concatenate(
+                    [
+                        0.0 * group_negatives[:1],
+                        ops.divide_no_nan(
+                            _cumsum(group_negatives, 0, False, False),
+                            ops.convert_to_tensor(self.negatives),
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else ops.flip(
                     ops.divide_no_nan(
-                        _cumsum(group_negatives, 0, False, False),
+                        ops.convert_to_tensor(self.negatives_above),
                         ops.convert_to_tensor(self.negatives),
                     ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else ops.flip(
-                ops.divide_no_nan(
-                    ops.convert_to_tensor(self.negatives_above),
-                    ops.convert_to_tensor(self.negatives),
-                ),
-                axis=0,
-            )
-        )
-        group_positives = (
-            _segment_sum(
-                ops.take(
-                    ops.where(
-                        kept,
-                        ops.convert_to_tensor(self.samples)[:, 1],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
-                    order,
                     axis=0,
-                ),
-                group,
-                self.max_samples,
+                )
             )
-            if self.thresholds is None
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
             else None
         )
         tpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_positives[:1],
+            (
+                ops.concatenate(
+                    [
+                        0.0 * group_positives[:1],
+                        ops.divide_no_nan(
+                            _cumsum(group_positives, 0, False, False),
+                            ops.convert_to_tensor(self.positives),
+                        ),
+                    ],
+                    axis=-1,
+                )
+                if self.thresholds is None
+                else ops.flip(
                     ops.divide_no_nan(
-                        _cumsum(group_positives, 0, False, False),
+                        ops.convert_to_tensor(self.positives_above),
                         ops.convert_to_tensor(self.positives),
                     ),
-                ],
-                axis=-1,
+                    axis=0,
+                )
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
+            else None
+        )
+        area = (
+            ops.divide_no_nan(
+                ops.sum(
+                    group_negatives
+                    * ops.divide_no_nan(
+                        _cumsum(group_positives, 0, False, False)
+                        - 0.5 * group_positives,
+                        ops.convert_to_tensor(self.positives),
+                    )
+                ),
+                ops.convert_to_tensor(self.negatives),
             )
             if self.thresholds is None
-            else ops.flip(
-                ops.divide_no_nan(
-                    ops.convert_to_tensor(self.positives_above),
-                    ops.convert_to_tensor(self.positives),
-                ),
-                axis=0,
-            )
+            else ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         )
-        area = ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             ops.minimum(fpr, ops.convert_to_tensor(self.max_fpr, dtype=self.dtype))
             if not (self.max_fpr is None or self.max_fpr == 1)

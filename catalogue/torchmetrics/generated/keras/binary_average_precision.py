@@ -322,11 +322,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
         negative = weight - positive
         rows = (
             ops.concatenate(
-                [
-                    ops.concatenate([score[:, None], positive[:, None]], axis=-1),
-                    negative[:, None],
-                ],
-                axis=-1,
+                [score[:, None], positive[:, None], negative[:, None]], axis=-1
             )
             if self.thresholds is None
             else None
@@ -351,28 +347,20 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             self.negatives_above.assign_add(ops.sum(negative[:, None] * above, axis=0))
 
     def result(self):
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            ops.where(
-                kept,
-                ops.convert_to_tensor(self.samples)[:, 0],
-                ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
+        order = (
+            ops.cast(
+                ops.argsort(
+                    ops.negative(ops.convert_to_tensor(self.samples)[:, 0]), axis=-1
+                ),
+                "int32",
             )
             if self.thresholds is None
             else None
         )
-        order = (
-            ops.cast(ops.argsort(ops.negative(score), axis=-1), "int32")
+        sorted_score = (
+            ops.take(ops.convert_to_tensor(self.samples)[:, 0], order, axis=0)
             if self.thresholds is None
             else None
-        )
-        sorted_score = (
-            ops.take(score, order, axis=0) if self.thresholds is None else None
         )
         starts = (
             ops.concatenate(
@@ -392,15 +380,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
         )
         group_positives = (
             _segment_sum(
-                ops.take(
-                    ops.where(
-                        kept,
-                        ops.convert_to_tensor(self.samples)[:, 1],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
-                    order,
-                    axis=0,
-                ),
+                ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
                 group,
                 self.max_samples,
             )
@@ -414,15 +394,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
         )
         group_negatives = (
             _segment_sum(
-                ops.take(
-                    ops.where(
-                        kept,
-                        ops.convert_to_tensor(self.samples)[:, 2],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
-                    order,
-                    axis=0,
-                ),
+                ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
                 group,
                 self.max_samples,
             )

@@ -173,25 +173,10 @@ class BinaryStatScores(keras.metrics.Metric):
     def result(self):
         return ops.concatenate(
             [
-                ops.concatenate(
-                    [
-                        ops.concatenate(
-                            [
-                                ops.concatenate(
-                                    [
-                                        ops.convert_to_tensor(self.tp)[None],
-                                        ops.convert_to_tensor(self.fp)[None],
-                                    ],
-                                    axis=-1,
-                                ),
-                                ops.convert_to_tensor(self.tn)[None],
-                            ],
-                            axis=-1,
-                        ),
-                        ops.convert_to_tensor(self.fn)[None],
-                    ],
-                    axis=-1,
-                ),
+                ops.convert_to_tensor(self.tp)[None],
+                ops.convert_to_tensor(self.fp)[None],
+                ops.convert_to_tensor(self.tn)[None],
+                ops.convert_to_tensor(self.fn)[None],
                 (ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn))[None],
             ],
             axis=-1,

@@ -338,10 +338,7 @@ class MulticlassAUROC(keras.metrics.Metric):
             )
         )
         rows = (
-            ops.concatenate(
-                [ops.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-                axis=-1,
-            )
+            ops.concatenate([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -380,18 +377,8 @@ class MulticlassAUROC(keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            ops.where(
-                kept,
-                ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            )
+            ops.convert_to_tensor(self.samples)[:, self.num_classes + 1]
             if self.thresholds is None
             else None
         )
@@ -411,13 +398,7 @@ class MulticlassAUROC(keras.metrics.Metric):
             else None
         )
         score = (
-            ops.transpose(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, : self.num_classes],
-                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                )
-            )
+            ops.transpose(ops.convert_to_tensor(self.samples)[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -464,28 +445,6 @@ class MulticlassAUROC(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        fpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_negatives[:, :1],
-                    ops.divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        ops.convert_to_tensor(self.negatives)[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else ops.transpose(
-                ops.flip(
-                    ops.divide_no_nan(
-                        ops.convert_to_tensor(self.negatives_above),
-                        ops.convert_to_tensor(self.negatives),
-                    ),
-                    axis=0,
-                )
-            )
-        )
         group_positives = (
             ops.reshape(
                 _segment_sum(
@@ -498,19 +457,21 @@ class MulticlassAUROC(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        tpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_positives[:, :1],
+        fpr = (
+            ops.transpose(
+                ops.flip(
                     ops.divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        ops.convert_to_tensor(self.positives)[:, None],
+                        ops.convert_to_tensor(self.negatives_above),
+                        ops.convert_to_tensor(self.negatives),
                     ),
-                ],
-                axis=-1,
+                    axis=0,
+                )
             )
-            if self.thresholds is None
-            else ops.transpose(
+            if self.thresholds is not None
+            else None
+        )
+        tpr = (
+            ops.transpose(
                 ops.flip(
                     ops.divide_no_nan(
                         ops.convert_to_tensor(self.positives_above),
@@ -519,9 +480,26 @@ class MulticlassAUROC(keras.metrics.Metric):
                     axis=0,
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_class = (
-            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            ops.divide_no_nan(
+                ops.sum(
+                    group_negatives
+                    * ops.divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        ops.convert_to_tensor(self.positives)[:, None],
+                    ),
+                    axis=-1,
+                ),
+                ops.convert_to_tensor(self.negatives),
+            )
+            if self.thresholds is None
+            else ops.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
             / 2
         )
         return _unless_overflowed(

@@ -339,10 +339,7 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
             )
         )
         rows = (
-            ops.concatenate(
-                [ops.concatenate([score, y_true[:, None]], axis=-1), weight[:, None]],
-                axis=-1,
-            )
+            ops.concatenate([score, y_true[:, None], weight[:, None]], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -392,18 +389,8 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            ops.where(
-                kept,
-                ops.convert_to_tensor(self.samples)[:, self.num_classes + 1],
-                ops.convert_to_tensor(0.0, dtype=self.dtype),
-            )
+            ops.convert_to_tensor(self.samples)[:, self.num_classes + 1]
             if self.thresholds is None
             else None
         )
@@ -423,13 +410,7 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
             else None
         )
         score = (
-            ops.transpose(
-                ops.where(
-                    kept[:, None],
-                    ops.convert_to_tensor(self.samples)[:, : self.num_classes],
-                    ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                )
-            )
+            ops.transpose(ops.convert_to_tensor(self.samples)[:, : self.num_classes])
             if self.thresholds is None
             else None
         )

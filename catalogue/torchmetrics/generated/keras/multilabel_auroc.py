@@ -339,9 +339,7 @@ class MultilabelAUROC(keras.metrics.Metric):
         positive = weight * ops.cast(ops.equal(y_true, 1), self.dtype)
         negative = weight - positive
         rows = (
-            ops.concatenate(
-                [ops.concatenate([score, positive], axis=-1), negative], axis=-1
-            )
+            ops.concatenate([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -369,22 +367,12 @@ class MultilabelAUROC(keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
                     (-1, columns),
                 )
             )
@@ -394,11 +382,7 @@ class MultilabelAUROC(keras.metrics.Metric):
         score = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                        ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
                     (-1, columns),
                 )
             )
@@ -450,50 +434,12 @@ class MultilabelAUROC(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        column_negatives = (
-            ops.sum(ops.convert_to_tensor(self.negatives), keepdims=True)
-            if micro
-            else ops.convert_to_tensor(self.negatives)
-        )
-        column_negatives_above = (
-            (
-                ops.sum(
-                    ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True
-                )
-                if micro
-                else ops.convert_to_tensor(self.negatives_above)
-            )
-            if self.thresholds is not None
-            else None
-        )
-        fpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_negatives[:, :1],
-                    ops.divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        column_negatives[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else ops.transpose(
-                ops.flip(
-                    ops.divide_no_nan(column_negatives_above, column_negatives), axis=0
-                )
-            )
-        )
         positive = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[
-                            :, self.num_labels : 2 * self.num_labels
-                        ],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[
+                        :, self.num_labels : 2 * self.num_labels
+                    ],
                     (-1, columns),
                 )
             )
@@ -517,6 +463,31 @@ class MultilabelAUROC(keras.metrics.Metric):
             if micro
             else ops.convert_to_tensor(self.positives)
         )
+        column_negatives = (
+            ops.sum(ops.convert_to_tensor(self.negatives), keepdims=True)
+            if micro
+            else ops.convert_to_tensor(self.negatives)
+        )
+        column_negatives_above = (
+            (
+                ops.sum(
+                    ops.convert_to_tensor(self.negatives_above), axis=1, keepdims=True
+                )
+                if micro
+                else ops.convert_to_tensor(self.negatives_above)
+            )
+            if self.thresholds is not None
+            else None
+        )
+        fpr = (
+            ops.transpose(
+                ops.flip(
+                    ops.divide_no_nan(column_negatives_above, column_negatives), axis=0
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
         column_positives_above = (
             (
                 ops.sum(
@@ -529,25 +500,31 @@ class MultilabelAUROC(keras.metrics.Metric):
             else None
         )
         tpr = (
-            ops.concatenate(
-                [
-                    0.0 * group_positives[:, :1],
-                    ops.divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        column_positives[:, None],
-                    ),
-                ],
-                axis=-1,
-            )
-            if self.thresholds is None
-            else ops.transpose(
+            ops.transpose(
                 ops.flip(
                     ops.divide_no_nan(column_positives_above, column_positives), axis=0
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_column = (
-            ops.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1)
+            ops.divide_no_nan(
+                ops.sum(
+                    group_negatives
+                    * ops.divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        column_positives[:, None],
+                    ),
+                    axis=-1,
+                ),
+                column_negatives,
+            )
+            if self.thresholds is None
+            else ops.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), axis=-1
+            )
             / 2
         )
         return _unless_overflowed(

@@ -339,9 +339,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         positive = weight * ops.cast(ops.equal(y_true, 1), self.dtype)
         negative = weight - positive
         rows = (
-            ops.concatenate(
-                [ops.concatenate([score, positive], axis=-1), negative], axis=-1
-            )
+            ops.concatenate([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )
@@ -369,24 +367,14 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
             )
 
     def result(self):
-        kept = (
-            ops.arange(self.max_samples if self.thresholds is None else 0)
-            < ops.convert_to_tensor(self.samples_rows)
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[
-                            :, self.num_labels : 2 * self.num_labels
-                        ],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[
+                        :, self.num_labels : 2 * self.num_labels
+                    ],
                     (-1, columns),
                 )
             )
@@ -396,11 +384,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         score = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[:, : self.num_labels],
-                        ops.convert_to_tensor(-float("inf"), dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[:, : self.num_labels],
                     (-1, columns),
                 )
             )
@@ -460,11 +444,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         negative = (
             ops.transpose(
                 ops.reshape(
-                    ops.where(
-                        kept[:, None],
-                        ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    ),
+                    ops.convert_to_tensor(self.samples)[:, 2 * self.num_labels :],
                     (-1, columns),
                 )
             )

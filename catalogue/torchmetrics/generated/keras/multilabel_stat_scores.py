@@ -219,25 +219,10 @@ class MultilabelStatScores(keras.metrics.Metric):
         support = ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn)
         counts = ops.concatenate(
             [
-                ops.concatenate(
-                    [
-                        ops.concatenate(
-                            [
-                                ops.concatenate(
-                                    [
-                                        ops.convert_to_tensor(self.tp)[:, None],
-                                        ops.convert_to_tensor(self.fp)[:, None],
-                                    ],
-                                    axis=-1,
-                                ),
-                                ops.convert_to_tensor(self.tn)[:, None],
-                            ],
-                            axis=-1,
-                        ),
-                        ops.convert_to_tensor(self.fn)[:, None],
-                    ],
-                    axis=-1,
-                ),
+                ops.convert_to_tensor(self.tp)[:, None],
+                ops.convert_to_tensor(self.fp)[:, None],
+                ops.convert_to_tensor(self.tn)[:, None],
+                ops.convert_to_tensor(self.fn)[:, None],
                 support[:, None],
             ],
             axis=-1,

@@ -307,13 +307,7 @@ class RetrievalHitRate(keras.metrics.Metric):
             self.documents,
             self.documents_rows,
             ops.concatenate(
-                [
-                    ops.concatenate(
-                        [ops.reshape(y_pred, (-1, 1)), ops.reshape(y_true, (-1, 1))],
-                        axis=-1,
-                    ),
-                    column,
-                ],
+                [ops.reshape(y_pred, (-1, 1)), ops.reshape(y_true, (-1, 1)), column],
                 axis=-1,
             ),
             type(self).__name__,
@@ -328,10 +322,7 @@ class RetrievalHitRate(keras.metrics.Metric):
         )
 
     def result(self):
-        listed = ops.logical_and(
-            ops.arange(self.max_samples) < ops.convert_to_tensor(self.documents_rows),
-            ops.convert_to_tensor(self.documents)[:, 2] > 0,
-        )
+        listed = ops.convert_to_tensor(self.documents)[:, 2] > 0
         by_score = ops.cast(
             ops.argsort(
                 ops.negative(

@@ -288,13 +288,7 @@ class BinaryAUROC(Metric):
         positive = weight * torch.reshape(torch.eq(target, 1).to(self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            torch.cat(
-                [
-                    torch.cat([score[:, None], positive[:, None]], dim=-1),
-                    negative[:, None],
-                ],
-                dim=-1,
-            )
+            torch.cat([score[:, None], positive[:, None], negative[:, None]], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -320,25 +314,16 @@ class BinaryAUROC(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            torch.where(kept, self.samples[:, 0], -float("inf"))
-            if self.thresholds is None
-            else None
-        )
         order = (
-            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True)
+            torch.argsort(
+                self.samples[:, 0].contiguous(), dim=-1, descending=True, stable=True
+            )
             if self.thresholds is None
             else None
         )
-        sorted_score = _gather(score, order, 0) if self.thresholds is None else None
+        sorted_score = (
+            _gather(self.samples[:, 0], order, 0) if self.thresholds is None else None
+        )
         starts = (
             torch.cat(
                 [
@@ -356,54 +341,70 @@ class BinaryAUROC(Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                _gather(torch.where(kept, self.samples[:, 2], 0.0), order, 0),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(_gather(self.samples[:, 2], order, 0), group, self.max_samples)
+            if self.thresholds is None
+            else None
+        )
+        group_positives = (
+            _segment_sum(_gather(self.samples[:, 1], order, 0), group, self.max_samples)
             if self.thresholds is None
             else None
         )
         fpr = (
-            torch.cat(
-                [
-                    0.0 * group_negatives[:1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, 0, False, False), self.negatives
-                    ),
-                ],
-                dim=-1,
+            (
+                torch.cat(
+                    [
+                        0.0 * group_negatives[:1],
+                        _divide_no_nan(
+                            _cumsum(group_negatives, 0, False, False), self.negatives
+                        ),
+                    ],
+                    dim=-1,
+                )
+                if self.thresholds is None
+                else torch.flip(
+                    _divide_no_nan(self.negatives_above, self.negatives), dims=[0]
+                )
             )
-            if self.thresholds is None
-            else torch.flip(
-                _divide_no_nan(self.negatives_above, self.negatives), dims=[0]
-            )
-        )
-        group_positives = (
-            _segment_sum(
-                _gather(torch.where(kept, self.samples[:, 1], 0.0), order, 0),
-                group,
-                self.max_samples,
-            )
-            if self.thresholds is None
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
             else None
         )
         tpr = (
-            torch.cat(
-                [
-                    0.0 * group_positives[:1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, 0, False, False), self.positives
-                    ),
-                ],
-                dim=-1,
+            (
+                torch.cat(
+                    [
+                        0.0 * group_positives[:1],
+                        _divide_no_nan(
+                            _cumsum(group_positives, 0, False, False), self.positives
+                        ),
+                    ],
+                    dim=-1,
+                )
+                if self.thresholds is None
+                else torch.flip(
+                    _divide_no_nan(self.positives_above, self.positives), dims=[0]
+                )
+            )
+            if not (self.max_fpr is None or self.max_fpr == 1)
+            or self.thresholds is not None
+            else None
+        )
+        area = (
+            _divide_no_nan(
+                torch.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, 0, False, False)
+                        - 0.5 * group_positives,
+                        self.positives,
+                    )
+                ),
+                self.negatives,
             )
             if self.thresholds is None
-            else torch.flip(
-                _divide_no_nan(self.positives_above, self.positives), dims=[0]
-            )
+            else torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         )
-        area = torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
         cut = (
             torch.clamp(fpr, max=self.max_fpr)
             if not (self.max_fpr is None or self.max_fpr == 1)

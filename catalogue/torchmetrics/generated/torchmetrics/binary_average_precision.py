@@ -281,13 +281,7 @@ class BinaryAveragePrecision(Metric):
         positive = weight * torch.reshape(torch.eq(target, 1).to(self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            torch.cat(
-                [
-                    torch.cat([score[:, None], positive[:, None]], dim=-1),
-                    negative[:, None],
-                ],
-                dim=-1,
-            )
+            torch.cat([score[:, None], positive[:, None], negative[:, None]], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -313,25 +307,16 @@ class BinaryAveragePrecision(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
-        score = (
-            torch.where(kept, self.samples[:, 0], -float("inf"))
-            if self.thresholds is None
-            else None
-        )
         order = (
-            torch.argsort(score.contiguous(), dim=-1, descending=True, stable=True)
+            torch.argsort(
+                self.samples[:, 0].contiguous(), dim=-1, descending=True, stable=True
+            )
             if self.thresholds is None
             else None
         )
-        sorted_score = _gather(score, order, 0) if self.thresholds is None else None
+        sorted_score = (
+            _gather(self.samples[:, 0], order, 0) if self.thresholds is None else None
+        )
         starts = (
             torch.cat(
                 [
@@ -349,11 +334,7 @@ class BinaryAveragePrecision(Metric):
             else None
         )
         group_positives = (
-            _segment_sum(
-                _gather(torch.where(kept, self.samples[:, 1], 0.0), order, 0),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(_gather(self.samples[:, 1], order, 0), group, self.max_samples)
             if self.thresholds is None
             else None
         )
@@ -363,11 +344,7 @@ class BinaryAveragePrecision(Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                _gather(torch.where(kept, self.samples[:, 2], 0.0), order, 0),
-                group,
-                self.max_samples,
-            )
+            _segment_sum(_gather(self.samples[:, 2], order, 0), group, self.max_samples)
             if self.thresholds is None
             else None
         )

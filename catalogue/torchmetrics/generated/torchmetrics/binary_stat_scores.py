@@ -180,19 +180,10 @@ class BinaryStatScores(Metric):
     def compute(self):
         return torch.cat(
             [
-                torch.cat(
-                    [
-                        torch.cat(
-                            [
-                                torch.cat([self.tp[None], self.fp[None]], dim=-1),
-                                self.tn[None],
-                            ],
-                            dim=-1,
-                        ),
-                        self.fn[None],
-                    ],
-                    dim=-1,
-                ),
+                self.tp[None],
+                self.fp[None],
+                self.tn[None],
+                self.fn[None],
                 (self.tp + self.fn)[None],
             ],
             dim=-1,

@@ -304,9 +304,7 @@ class MulticlassAUROC(Metric):
             )
         )
         rows = (
-            torch.cat(
-                [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
-            )
+            torch.cat([score, target[:, None], weight[:, None]], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -341,18 +339,8 @@ class MulticlassAUROC(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            torch.where(kept, self.samples[:, self.num_classes + 1], 0.0)
-            if self.thresholds is None
-            else None
+            self.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             _transpose(
@@ -367,11 +355,7 @@ class MulticlassAUROC(Metric):
             else None
         )
         score = (
-            _transpose(
-                torch.where(
-                    kept[:, None], self.samples[:, : self.num_classes], -float("inf")
-                )
-            )
+            _transpose(self.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -423,24 +407,6 @@ class MulticlassAUROC(Metric):
             if self.thresholds is None
             else None
         )
-        fpr = (
-            torch.cat(
-                [
-                    0.0 * group_negatives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        self.negatives[:, None],
-                    ),
-                ],
-                dim=-1,
-            )
-            if self.thresholds is None
-            else _transpose(
-                torch.flip(
-                    _divide_no_nan(self.negatives_above, self.negatives), dims=[0]
-                )
-            )
-        )
         group_positives = (
             torch.reshape(
                 _segment_sum(
@@ -455,26 +421,41 @@ class MulticlassAUROC(Metric):
             if self.thresholds is None
             else None
         )
-        tpr = (
-            torch.cat(
-                [
-                    0.0 * group_positives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        self.positives[:, None],
-                    ),
-                ],
-                dim=-1,
+        fpr = (
+            _transpose(
+                torch.flip(
+                    _divide_no_nan(self.negatives_above, self.negatives), dims=[0]
+                )
             )
-            if self.thresholds is None
-            else _transpose(
+            if self.thresholds is not None
+            else None
+        )
+        tpr = (
+            _transpose(
                 torch.flip(
                     _divide_no_nan(self.positives_above, self.positives), dims=[0]
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_class = (
-            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1)
+            _divide_no_nan(
+                torch.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        self.positives[:, None],
+                    ),
+                    dim=-1,
+                ),
+                self.negatives,
+            )
+            if self.thresholds is None
+            else torch.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
+            )
             / 2
         )
         return (

@@ -305,9 +305,7 @@ class MulticlassAveragePrecision(Metric):
             )
         )
         rows = (
-            torch.cat(
-                [torch.cat([score, target[:, None]], dim=-1), weight[:, None]], dim=-1
-            )
+            torch.cat([score, target[:, None], weight[:, None]], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -350,18 +348,8 @@ class MulticlassAveragePrecision(Metric):
             if self.thresholds is None
             else None
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         weight = (
-            torch.where(kept, self.samples[:, self.num_classes + 1], 0.0)
-            if self.thresholds is None
-            else None
+            self.samples[:, self.num_classes + 1] if self.thresholds is None else None
         )
         positive = (
             _transpose(
@@ -376,11 +364,7 @@ class MulticlassAveragePrecision(Metric):
             else None
         )
         score = (
-            _transpose(
-                torch.where(
-                    kept[:, None], self.samples[:, : self.num_classes], -float("inf")
-                )
-            )
+            _transpose(self.samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )

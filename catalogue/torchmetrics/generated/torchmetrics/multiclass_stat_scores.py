@@ -374,19 +374,10 @@ class MulticlassStatScores(Metric):
         support = self.tp + self.fn
         counts = torch.cat(
             [
-                torch.cat(
-                    [
-                        torch.cat(
-                            [
-                                torch.cat([self.tp[:, None], self.fp[:, None]], dim=-1),
-                                self.tn[:, None],
-                            ],
-                            dim=-1,
-                        ),
-                        self.fn[:, None],
-                    ],
-                    dim=-1,
-                ),
+                self.tp[:, None],
+                self.fp[:, None],
+                self.tn[:, None],
+                self.fn[:, None],
                 support[:, None],
             ],
             dim=-1,

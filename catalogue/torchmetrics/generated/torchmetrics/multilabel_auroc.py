@@ -298,7 +298,7 @@ class MultilabelAUROC(Metric):
         positive = weight * torch.eq(target, 1).to(self.dtype)
         negative = weight - positive
         rows = (
-            torch.cat([torch.cat([score, positive], dim=-1), negative], dim=-1)
+            torch.cat([score, positive, negative], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -326,37 +326,17 @@ class MultilabelAUROC(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         negative = (
             _transpose(
-                torch.reshape(
-                    torch.where(
-                        kept[:, None], self.samples[:, 2 * self.num_labels :], 0.0
-                    ),
-                    (-1, columns),
-                )
+                torch.reshape(self.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None
         )
         score = (
-            _transpose(
-                torch.reshape(
-                    torch.where(
-                        kept[:, None], self.samples[:, : self.num_labels], -float("inf")
-                    ),
-                    (-1, columns),
-                )
-            )
+            _transpose(torch.reshape(self.samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -408,46 +388,10 @@ class MultilabelAUROC(Metric):
             if self.thresholds is None
             else None
         )
-        column_negatives = (
-            torch.sum(self.negatives, dim=None, keepdim=True)
-            if micro
-            else self.negatives
-        )
-        column_negatives_above = (
-            (
-                torch.sum(self.negatives_above, dim=1, keepdim=True)
-                if micro
-                else self.negatives_above
-            )
-            if self.thresholds is not None
-            else None
-        )
-        fpr = (
-            torch.cat(
-                [
-                    0.0 * group_negatives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_negatives, -1, False, False),
-                        column_negatives[:, None],
-                    ),
-                ],
-                dim=-1,
-            )
-            if self.thresholds is None
-            else _transpose(
-                torch.flip(
-                    _divide_no_nan(column_negatives_above, column_negatives), dims=[0]
-                )
-            )
-        )
         positive = (
             _transpose(
                 torch.reshape(
-                    torch.where(
-                        kept[:, None],
-                        self.samples[:, self.num_labels : 2 * self.num_labels],
-                        0.0,
-                    ),
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -473,6 +417,29 @@ class MultilabelAUROC(Metric):
             if micro
             else self.positives
         )
+        column_negatives = (
+            torch.sum(self.negatives, dim=None, keepdim=True)
+            if micro
+            else self.negatives
+        )
+        column_negatives_above = (
+            (
+                torch.sum(self.negatives_above, dim=1, keepdim=True)
+                if micro
+                else self.negatives_above
+            )
+            if self.thresholds is not None
+            else None
+        )
+        fpr = (
+            _transpose(
+                torch.flip(
+                    _divide_no_nan(column_negatives_above, column_negatives), dims=[0]
+                )
+            )
+            if self.thresholds is not None
+            else None
+        )
         column_positives_above = (
             (
                 torch.sum(self.positives_above, dim=1, keepdim=True)
@@ -483,25 +450,31 @@ class MultilabelAUROC(Metric):
             else None
         )
         tpr = (
-            torch.cat(
-                [
-                    0.0 * group_positives[:, :1],
-                    _divide_no_nan(
-                        _cumsum(group_positives, -1, False, False),
-                        column_positives[:, None],
-                    ),
-                ],
-                dim=-1,
-            )
-            if self.thresholds is None
-            else _transpose(
+            _transpose(
                 torch.flip(
                     _divide_no_nan(column_positives_above, column_positives), dims=[0]
                 )
             )
+            if self.thresholds is not None
+            else None
         )
         per_column = (
-            torch.sum((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1)
+            _divide_no_nan(
+                torch.sum(
+                    group_negatives
+                    * _divide_no_nan(
+                        _cumsum(group_positives, -1, False, False)
+                        - 0.5 * group_positives,
+                        column_positives[:, None],
+                    ),
+                    dim=-1,
+                ),
+                column_negatives,
+            )
+            if self.thresholds is None
+            else torch.sum(
+                (fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]), dim=-1
+            )
             / 2
         )
         return (

@@ -298,7 +298,7 @@ class MultilabelAveragePrecision(Metric):
         positive = weight * torch.eq(target, 1).to(self.dtype)
         negative = weight - positive
         rows = (
-            torch.cat([torch.cat([score, positive], dim=-1), negative], dim=-1)
+            torch.cat([score, positive, negative], dim=-1)
             if self.thresholds is None
             else None
         )
@@ -326,24 +326,12 @@ class MultilabelAveragePrecision(Metric):
         self.samples, self.samples_rows = _gathered_rows(
             self.samples, self.samples_rows, type(self).__name__, "samples"
         )
-        kept = (
-            torch.arange(
-                self.max_samples if self.thresholds is None else 0, device=self.device
-            )
-            < self.samples_rows
-            if self.thresholds is None
-            else None
-        )
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             _transpose(
                 torch.reshape(
-                    torch.where(
-                        kept[:, None],
-                        self.samples[:, self.num_labels : 2 * self.num_labels],
-                        0.0,
-                    ),
+                    self.samples[:, self.num_labels : 2 * self.num_labels],
                     (-1, columns),
                 )
             )
@@ -351,14 +339,7 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         score = (
-            _transpose(
-                torch.reshape(
-                    torch.where(
-                        kept[:, None], self.samples[:, : self.num_labels], -float("inf")
-                    ),
-                    (-1, columns),
-                )
-            )
+            _transpose(torch.reshape(self.samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -417,12 +398,7 @@ class MultilabelAveragePrecision(Metric):
         )
         negative = (
             _transpose(
-                torch.reshape(
-                    torch.where(
-                        kept[:, None], self.samples[:, 2 * self.num_labels :], 0.0
-                    ),
-                    (-1, columns),
-                )
+                torch.reshape(self.samples[:, 2 * self.num_labels :], (-1, columns))
             )
             if self.thresholds is None
             else None

@@ -279,13 +279,7 @@ class RetrievalMAP(Metric):
             self.documents,
             self.documents_rows,
             torch.cat(
-                [
-                    torch.cat(
-                        [torch.reshape(preds, (-1, 1)), torch.reshape(target, (-1, 1))],
-                        dim=-1,
-                    ),
-                    column,
-                ],
+                [torch.reshape(preds, (-1, 1)), torch.reshape(target, (-1, 1)), column],
                 dim=-1,
             ),
             type(self).__name__,
@@ -306,10 +300,7 @@ class RetrievalMAP(Metric):
         self.queries, self.queries_rows = _gathered_rows(
             self.queries, self.queries_rows, type(self).__name__, "queries"
         )
-        listed = torch.logical_and(
-            torch.arange(self.max_samples, device=self.device) < self.documents_rows,
-            self.documents[:, 2] > 0,
-        )
+        listed = self.documents[:, 2] > 0
         by_score = torch.argsort(
             torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
             dim=-1,
