@@ -92,7 +92,7 @@ def test_the_reference_interpreter_leaves_it_too(count_labels):
 def test_the_generated_update_says_it_in_python():
     """Where the params decide, the fold is behind a Python `if` (nothing computed, nothing added)."""
     source = generate(load_spec_text(SPEC, "chosen_sums.yaml"), "torchmetrics")
-    assert "if self.count_labels:\n            self.labels += _labels_batch" in source
+    assert "if self.count_labels:\n            self.labels.add_(_labels_batch)" in source
     assert "if not self.count_labels:\n            self.peak = torch.maximum(self.peak, _peak_batch)" in source
 
 
@@ -180,5 +180,5 @@ def test_the_reference_reads_an_optional_list_param_as_none(thresholds, strict):
 
 def test_a_negated_test_reads_as_written():
     source = generate(load_spec_text(LIST_SPEC, "chosen_counts.yaml"), "torchmetrics")
-    assert "if self.thresholds is None:\n            self.total += _total_batch" in source
+    assert "if self.thresholds is None:\n            self.total.add_(_total_batch)" in source
     assert "not (self.thresholds is not None)" not in source and "not not" not in source

@@ -365,3 +365,30 @@ def test_the_torchmetrics_target_takes_a_batch_after_a_reset_under_inference_mod
         metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
     whole, _ = everything(parts)
     np.testing.assert_allclose(metric.compute().item(), roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_rows_not_filled_are_zero(target, compiled):
+    """What the language promises (docs/language.md, "Sample buffers"), and what the torchmetrics catalogue's
+    exact curves and retrieval metrics rely on to read their buffers unmasked: the rows past the count are 0,
+    after updates, a merge (uneven shards, one empty) and a reset."""
+    drive, parts = driver(target), batches()
+    cls = exact_auroc(target)
+
+    def check(metric, expected_rows):
+        held = int(drive.state(metric, "samples_rows"))
+        assert held == expected_rows
+        np.testing.assert_array_equal(drive.state(metric, "samples")[held:], 0.0)
+
+    first, second, empty = (drive.make(cls, max_samples=40) for _ in range(3))
+    drive.update(first, parts[0][0], sample_weight=parts[0][1], compiled=compiled)
+    drive.update(first, parts[2][0], compiled=compiled)
+    check(first, 12)
+    drive.update(second, parts[1][0], compiled=compiled)
+    drive.merge(first, [second, empty])
+    check(first, 13)
+    drive.reset(first)
+    check(first, 0)
+    drive.update(first, parts[1][0], compiled=compiled)
+    check(first, 1)

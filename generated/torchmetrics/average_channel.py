@@ -67,8 +67,8 @@ class AverageChannelMetric(Metric):
             output_multi, dtype=self.dtype, device=self.device
         )
         channel_mean = torch.mean(output_multi, dim=-1)
-        self.total += _weighted_sum(channel_mean, sample_weight)
-        self.count += _weighted_count(channel_mean, sample_weight, self.dtype)
+        self.total.add_(_weighted_sum(channel_mean, sample_weight))
+        self.count.add_(_weighted_count(channel_mean, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -94,6 +94,6 @@ class AverageChannelMetric(Metric):
             raise ValueError(
                 f"AverageChannelMetric.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

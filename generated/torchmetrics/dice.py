@@ -84,8 +84,8 @@ class DiceCoefficient(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         t = target
         p = preds
-        self.intersection += _weighted_sum(t * p, sample_weight)
-        self.total += _weighted_sum(t + p, sample_weight)
+        self.intersection.add_(_weighted_sum(t * p, sample_weight))
+        self.total.add_(_weighted_sum(t + p, sample_weight))
 
     def compute(self):
         return _divide_no_nan(2 * self.intersection, self.total + self.smooth)
@@ -116,6 +116,6 @@ class DiceCoefficient(Metric):
             raise ValueError(
                 f"DiceCoefficient.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.intersection += incoming_state["intersection"]
-        self.total += incoming_state["total"]
+        self.intersection.add_(incoming_state["intersection"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

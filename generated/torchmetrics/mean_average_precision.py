@@ -178,13 +178,17 @@ class MeanAveragePrecision(Metric):
             self.num_classes, dtype=torch.int64, device=self.device
         )
         buckets = (self.num_thresholds + 1) * self.num_classes
-        self.positives += torch.reshape(
-            _segment_sum(target * weight, segment, buckets),
-            (self.num_thresholds + 1, self.num_classes),
+        self.positives.add_(
+            torch.reshape(
+                _segment_sum(target * weight, segment, buckets),
+                (self.num_thresholds + 1, self.num_classes),
+            )
         )
-        self.negatives += torch.reshape(
-            _segment_sum((1 - target) * weight, segment, buckets),
-            (self.num_thresholds + 1, self.num_classes),
+        self.negatives.add_(
+            torch.reshape(
+                _segment_sum((1 - target) * weight, segment, buckets),
+                (self.num_thresholds + 1, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -227,6 +231,6 @@ class MeanAveragePrecision(Metric):
             raise ValueError(
                 f"MeanAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.positives += incoming_state["positives"]
-        self.negatives += incoming_state["negatives"]
+        self.positives.add_(incoming_state["positives"])
+        self.negatives.add_(incoming_state["negatives"])
         self._computed = None

@@ -68,8 +68,8 @@ class RatioMetric(Metric):
         output_a = torch.as_tensor(output_a, dtype=self.dtype, device=self.device)
         output_b = torch.as_tensor(output_b, dtype=self.dtype, device=self.device)
         ratio = _divide_no_nan(output_a, torch.clamp(output_b, min=1e-07))
-        self.ratio_sum += _weighted_sum(ratio, sample_weight)
-        self.count += _weighted_count(ratio, sample_weight, self.dtype)
+        self.ratio_sum.add_(_weighted_sum(ratio, sample_weight))
+        self.count.add_(_weighted_count(ratio, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.ratio_sum, self.count)
@@ -97,6 +97,6 @@ class RatioMetric(Metric):
             raise ValueError(
                 f"RatioMetric.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.ratio_sum += incoming_state["ratio_sum"]
-        self.count += incoming_state["count"]
+        self.ratio_sum.add_(incoming_state["ratio_sum"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

@@ -94,21 +94,25 @@ class RunningAveragePrecision(Metric):
         target = _match_rank(target, preds)
         predicted = preds > self.threshold
         actual = torch.ne(target, 0)
-        self.true_positives += _weighted_sum(
-            torch.as_tensor(
-                torch.logical_and(predicted, actual),
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            sample_weight,
+        self.true_positives.add_(
+            _weighted_sum(
+                torch.as_tensor(
+                    torch.logical_and(predicted, actual),
+                    dtype=self.dtype,
+                    device=self.device,
+                ),
+                sample_weight,
+            )
         )
-        self.false_positives += _weighted_sum(
-            torch.as_tensor(
-                torch.logical_and(predicted, torch.logical_not(actual)),
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            sample_weight,
+        self.false_positives.add_(
+            _weighted_sum(
+                torch.as_tensor(
+                    torch.logical_and(predicted, torch.logical_not(actual)),
+                    dtype=self.dtype,
+                    device=self.device,
+                ),
+                sample_weight,
+            )
         )
 
     def compute(self):
@@ -147,6 +151,6 @@ class RunningAveragePrecision(Metric):
             raise ValueError(
                 f"RunningAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_positives += incoming_state["false_positives"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_positives.add_(incoming_state["false_positives"])
         self._computed = None

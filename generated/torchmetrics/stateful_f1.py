@@ -95,29 +95,35 @@ class StatefulF1Score(Metric):
         target = _match_rank(target, preds)
         predicted = preds > self.threshold
         actual = torch.ne(target, 0)
-        self.true_positives += _weighted_sum(
-            torch.as_tensor(
-                torch.logical_and(predicted, actual),
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            sample_weight,
+        self.true_positives.add_(
+            _weighted_sum(
+                torch.as_tensor(
+                    torch.logical_and(predicted, actual),
+                    dtype=self.dtype,
+                    device=self.device,
+                ),
+                sample_weight,
+            )
         )
-        self.false_positives += _weighted_sum(
-            torch.as_tensor(
-                torch.logical_and(predicted, torch.logical_not(actual)),
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            sample_weight,
+        self.false_positives.add_(
+            _weighted_sum(
+                torch.as_tensor(
+                    torch.logical_and(predicted, torch.logical_not(actual)),
+                    dtype=self.dtype,
+                    device=self.device,
+                ),
+                sample_weight,
+            )
         )
-        self.false_negatives += _weighted_sum(
-            torch.as_tensor(
-                torch.logical_and(actual, torch.logical_not(predicted)),
-                dtype=self.dtype,
-                device=self.device,
-            ),
-            sample_weight,
+        self.false_negatives.add_(
+            _weighted_sum(
+                torch.as_tensor(
+                    torch.logical_and(actual, torch.logical_not(predicted)),
+                    dtype=self.dtype,
+                    device=self.device,
+                ),
+                sample_weight,
+            )
         )
 
     def compute(self):
@@ -157,7 +163,7 @@ class StatefulF1Score(Metric):
             raise ValueError(
                 f"StatefulF1Score.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_positives += incoming_state["false_positives"]
-        self.false_negatives += incoming_state["false_negatives"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_positives.add_(incoming_state["false_positives"])
+        self.false_negatives.add_(incoming_state["false_negatives"])
         self._computed = None

@@ -118,8 +118,8 @@ class WeightedLossMetric(Metric):
             self.classification_weight * cross_entropy
             + self.regression_weight * box_error
         )
-        self.loss_sum += _weighted_sum(loss, sample_weight)
-        self.count += _weighted_count(loss, sample_weight, self.dtype)
+        self.loss_sum.add_(_weighted_sum(loss, sample_weight))
+        self.count.add_(_weighted_count(loss, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.loss_sum, self.count)
@@ -154,6 +154,6 @@ class WeightedLossMetric(Metric):
             raise ValueError(
                 f"WeightedLossMetric.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.loss_sum += incoming_state["loss_sum"]
-        self.count += incoming_state["count"]
+        self.loss_sum.add_(incoming_state["loss_sum"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

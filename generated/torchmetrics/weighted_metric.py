@@ -70,10 +70,10 @@ class WeightedMetric(Metric):
         weight = torch.as_tensor(
             self.weight_function(target, preds), dtype=self.dtype, device=self.device
         )
-        self.weighted_error += _weighted_sum(
-            weight * torch.abs(target - preds), sample_weight
+        self.weighted_error.add_(
+            _weighted_sum(weight * torch.abs(target - preds), sample_weight)
         )
-        self.total_weight += _weighted_sum(weight, sample_weight)
+        self.total_weight.add_(_weighted_sum(weight, sample_weight))
 
     def compute(self):
         return _divide_no_nan(self.weighted_error, self.total_weight)
@@ -103,6 +103,6 @@ class WeightedMetric(Metric):
             raise ValueError(
                 f"WeightedMetric.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.weighted_error += incoming_state["weighted_error"]
-        self.total_weight += incoming_state["total_weight"]
+        self.weighted_error.add_(incoming_state["weighted_error"])
+        self.total_weight.add_(incoming_state["total_weight"])
         self._computed = None

@@ -127,10 +127,12 @@ class WeightedPrecision(Metric):
             labels,
             0,
         )
-        self.correct += _weighted_sum(
-            torch.where(torch.eq(predicted, labels), weight, 0), sample_weight
+        self.correct.add_(
+            _weighted_sum(
+                torch.where(torch.eq(predicted, labels), weight, 0), sample_weight
+            )
         )
-        self.total += _weighted_sum(weight, sample_weight)
+        self.total.add_(_weighted_sum(weight, sample_weight))
 
     def compute(self):
         return _divide_no_nan(self.correct, self.total)
@@ -162,6 +164,6 @@ class WeightedPrecision(Metric):
             raise ValueError(
                 f"WeightedPrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.correct += incoming_state["correct"]
-        self.total += incoming_state["total"]
+        self.correct.add_(incoming_state["correct"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

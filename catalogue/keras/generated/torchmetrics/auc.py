@@ -484,21 +484,25 @@ class AUC(Metric):
             if self.thresholds is not None
             else self.num_thresholds
         ) + 1
-        self.positives += torch.reshape(
-            _segment_sum(
-                torch.reshape(torch.where(label_positive, w, 0.0), (-1,)),
-                ids,
-                buckets * self.positives.shape[-1],
-            ),
-            (buckets, -1),
+        self.positives.add_(
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(torch.where(label_positive, w, 0.0), (-1,)),
+                    ids,
+                    buckets * self.positives.shape[-1],
+                ),
+                (buckets, -1),
+            )
         )
-        self.negatives += torch.reshape(
-            _segment_sum(
-                torch.reshape(torch.where(label_positive, 0.0, w), (-1,)),
-                ids,
-                buckets * self.negatives.shape[-1],
-            ),
-            (buckets, -1),
+        self.negatives.add_(
+            torch.reshape(
+                _segment_sum(
+                    torch.reshape(torch.where(label_positive, 0.0, w), (-1,)),
+                    ids,
+                    buckets * self.negatives.shape[-1],
+                ),
+                (buckets, -1),
+            )
         )
 
     def compute(self):
@@ -724,6 +728,6 @@ class AUC(Metric):
                 self.positives.shape[1],
                 "the merged metric",
             )
-        self.positives += incoming_state["positives"]
-        self.negatives += incoming_state["negatives"]
+        self.positives.add_(incoming_state["positives"])
+        self.negatives.add_(incoming_state["negatives"])
         self._computed = None

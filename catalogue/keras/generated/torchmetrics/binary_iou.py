@@ -151,23 +151,25 @@ class BinaryIoU(Metric):
         labels = target.to(torch.int64)
         t = torch.reshape(labels, (-1,))
         p = torch.reshape((preds >= self.threshold).to(torch.int64), (-1,))
-        self.total_confusion_matrix += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(labels, sample_weight, self.dtype), (-1,)
-                    ),
-                    torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
-                    4,
-                )
-                if sample_weight is not None
-                else _count_ids(
-                    torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
-                    4,
-                    self.dtype,
-                )
-            ),
-            (2, 2),
+        self.total_confusion_matrix.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(labels, sample_weight, self.dtype), (-1,)
+                        ),
+                        torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
+                        4,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
+                        4,
+                        self.dtype,
+                    )
+                ),
+                (2, 2),
+            )
         )
 
     def compute(self):
@@ -235,5 +237,5 @@ class BinaryIoU(Metric):
             raise ValueError(
                 f"BinaryIoU.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total_confusion_matrix += incoming_state["total_confusion_matrix"]
+        self.total_confusion_matrix.add_(incoming_state["total_confusion_matrix"])
         self._computed = None

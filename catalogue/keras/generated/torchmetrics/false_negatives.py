@@ -249,8 +249,8 @@ class FalseNegatives(Metric):
         w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
             None, :
         ]
-        self.accumulator += torch.sum(
-            (1.0 - predicted_positive) * (label_positive * w), dim=1
+        self.accumulator.add_(
+            torch.sum((1.0 - predicted_positive) * (label_positive * w), dim=1)
         )
 
     def compute(self):
@@ -292,5 +292,5 @@ class FalseNegatives(Metric):
             raise ValueError(
                 f"FalseNegatives.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.accumulator += incoming_state["accumulator"]
+        self.accumulator.add_(incoming_state["accumulator"])
         self._computed = None

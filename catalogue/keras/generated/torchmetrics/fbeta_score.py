@@ -240,10 +240,10 @@ class FBetaScore(Metric):
             if self.threshold is None
             else preds > self.threshold
         ).to(self.dtype)
-        self.true_positives += torch.sum(w * predicted * target, dim=0)
-        self.false_positives += torch.sum(w * predicted * (1.0 - target), dim=0)
-        self.false_negatives += torch.sum(w * (1.0 - predicted) * target, dim=0)
-        self.intermediate_weights += torch.sum(w * target, dim=0)
+        self.true_positives.add_(torch.sum(w * predicted * target, dim=0))
+        self.false_positives.add_(torch.sum(w * predicted * (1.0 - target), dim=0))
+        self.false_negatives.add_(torch.sum(w * (1.0 - predicted) * target, dim=0))
+        self.intermediate_weights.add_(torch.sum(w * target, dim=0))
 
     def compute(self):
         if self.true_positives.numel() == 0:
@@ -354,8 +354,8 @@ class FBetaScore(Metric):
             self.true_positives.shape[0],
             "the merged metric",
         )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_positives += incoming_state["false_positives"]
-        self.false_negatives += incoming_state["false_negatives"]
-        self.intermediate_weights += incoming_state["intermediate_weights"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_positives.add_(incoming_state["false_positives"])
+        self.false_negatives.add_(incoming_state["false_negatives"])
+        self.intermediate_weights.add_(incoming_state["intermediate_weights"])
         self._computed = None

@@ -78,8 +78,8 @@ class Mean(Metric):
                 ),
             )
         )
-        self.total += _weighted_sum(values, sample_weight) * per_sample
-        self.count += _weighted_count(values, sample_weight, self.dtype) * per_sample
+        self.total.add_(_weighted_sum(values, sample_weight) * per_sample)
+        self.count.add_(_weighted_count(values, sample_weight, self.dtype) * per_sample)
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -105,6 +105,6 @@ class Mean(Metric):
             raise ValueError(
                 f"Mean.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

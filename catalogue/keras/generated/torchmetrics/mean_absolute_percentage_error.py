@@ -100,8 +100,8 @@ class MeanAbsolutePercentageError(Metric):
                 ),
             )
         )
-        self.total += _weighted_sum(values, sample_weight) * per_sample
-        self.count += _weighted_count(values, sample_weight, self.dtype) * per_sample
+        self.total.add_(_weighted_sum(values, sample_weight) * per_sample)
+        self.count.add_(_weighted_count(values, sample_weight, self.dtype) * per_sample)
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -127,6 +127,6 @@ class MeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"MeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

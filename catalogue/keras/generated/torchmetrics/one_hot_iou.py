@@ -204,23 +204,25 @@ class OneHotIoU(Metric):
                 else torch.ne(t, self.ignore_class)
             ),
         )
-        self.total_confusion_matrix += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(labels, sample_weight, self.dtype), (-1,)
-                    ),
-                    torch.where(counted, t * self.num_classes + p, -1),
-                    self.num_classes * self.num_classes,
-                )
-                if sample_weight is not None
-                else _count_ids(
-                    torch.where(counted, t * self.num_classes + p, -1),
-                    self.num_classes * self.num_classes,
-                    self.dtype,
-                )
-            ),
-            (self.num_classes, self.num_classes),
+        self.total_confusion_matrix.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(labels, sample_weight, self.dtype), (-1,)
+                        ),
+                        torch.where(counted, t * self.num_classes + p, -1),
+                        self.num_classes * self.num_classes,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        torch.where(counted, t * self.num_classes + p, -1),
+                        self.num_classes * self.num_classes,
+                        self.dtype,
+                    )
+                ),
+                (self.num_classes, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -307,5 +309,5 @@ class OneHotIoU(Metric):
             raise ValueError(
                 f"OneHotIoU.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total_confusion_matrix += incoming_state["total_confusion_matrix"]
+        self.total_confusion_matrix.add_(incoming_state["total_confusion_matrix"])
         self._computed = None

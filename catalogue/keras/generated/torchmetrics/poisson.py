@@ -82,8 +82,8 @@ class Poisson(Metric):
                 ),
             )
         )
-        self.total += _weighted_sum(values, sample_weight) * per_sample
-        self.count += _weighted_count(values, sample_weight, self.dtype) * per_sample
+        self.total.add_(_weighted_sum(values, sample_weight) * per_sample)
+        self.count.add_(_weighted_count(values, sample_weight, self.dtype) * per_sample)
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -109,6 +109,6 @@ class Poisson(Metric):
             raise ValueError(
                 f"Poisson.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

@@ -330,11 +330,11 @@ class Precision(Metric):
             ),
             (-1,),
         )[None, :]
-        self.true_positives += torch.sum(
-            predicted_positive * (label_positive * w), dim=1
+        self.true_positives.add_(
+            torch.sum(predicted_positive * (label_positive * w), dim=1)
         )
-        self.false_positives += torch.sum(
-            predicted_positive * ((1.0 - label_positive) * w), dim=1
+        self.false_positives.add_(
+            torch.sum(predicted_positive * ((1.0 - label_positive) * w), dim=1)
         )
 
     def compute(self):
@@ -390,6 +390,6 @@ class Precision(Metric):
             raise ValueError(
                 f"Precision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_positives += incoming_state["false_positives"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_positives.add_(incoming_state["false_positives"])
         self._computed = None

@@ -202,12 +202,12 @@ class R2Score(Metric):
                 "R2Score", "preds", preds, -1, "squared_sum", self.squared_sum.shape[0]
             )
         w = _weights_like(target, sample_weight, self.dtype)
-        self.squared_sum += torch.sum(w * torch.square(target), dim=0)
-        self.sum += torch.sum(w * target, dim=0)
-        self.total_mse += torch.sum(w * torch.square(target - preds), dim=0)
-        self.count += torch.sum(w, dim=0)
-        self.num_samples += torch.tensor(
-            target.numel(), dtype=torch.int64, device=self.device
+        self.squared_sum.add_(torch.sum(w * torch.square(target), dim=0))
+        self.sum.add_(torch.sum(w * target, dim=0))
+        self.total_mse.add_(torch.sum(w * torch.square(target - preds), dim=0))
+        self.count.add_(torch.sum(w, dim=0))
+        self.num_samples.add_(
+            torch.tensor(target.numel(), dtype=torch.int64, device=self.device)
         )
 
     def compute(self):
@@ -303,9 +303,9 @@ class R2Score(Metric):
             self.squared_sum.shape[0],
             "the merged metric",
         )
-        self.squared_sum += incoming_state["squared_sum"]
-        self.sum += incoming_state["sum"]
-        self.total_mse += incoming_state["total_mse"]
-        self.count += incoming_state["count"]
-        self.num_samples += incoming_state["num_samples"]
+        self.squared_sum.add_(incoming_state["squared_sum"])
+        self.sum.add_(incoming_state["sum"])
+        self.total_mse.add_(incoming_state["total_mse"])
+        self.count.add_(incoming_state["count"])
+        self.num_samples.add_(incoming_state["num_samples"])
         self._computed = None

@@ -330,11 +330,11 @@ class Recall(Metric):
             ),
             (-1,),
         )[None, :]
-        self.true_positives += torch.sum(
-            predicted_positive * (label_positive * w), dim=1
+        self.true_positives.add_(
+            torch.sum(predicted_positive * (label_positive * w), dim=1)
         )
-        self.false_negatives += torch.sum(
-            (1.0 - predicted_positive) * (label_positive * w), dim=1
+        self.false_negatives.add_(
+            torch.sum((1.0 - predicted_positive) * (label_positive * w), dim=1)
         )
 
     def compute(self):
@@ -390,6 +390,6 @@ class Recall(Metric):
             raise ValueError(
                 f"Recall.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_negatives += incoming_state["false_negatives"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_negatives.add_(incoming_state["false_negatives"])
         self._computed = None

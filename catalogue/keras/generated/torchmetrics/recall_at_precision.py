@@ -251,10 +251,10 @@ class RecallAtPrecision(Metric):
             True,
             False,
         )
-        self.true_positives += passed_positives
-        self.false_positives += passed_negatives
-        self.true_negatives += torch.sum(negative_weights) - passed_negatives
-        self.false_negatives += torch.sum(positive_weights) - passed_positives
+        self.true_positives.add_(passed_positives)
+        self.false_positives.add_(passed_negatives)
+        self.true_negatives.add_(torch.sum(negative_weights) - passed_negatives)
+        self.false_negatives.add_(torch.sum(positive_weights) - passed_positives)
 
     def compute(self):
         return _extreme(
@@ -313,8 +313,8 @@ class RecallAtPrecision(Metric):
             raise ValueError(
                 f"RecallAtPrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.true_positives += incoming_state["true_positives"]
-        self.false_positives += incoming_state["false_positives"]
-        self.true_negatives += incoming_state["true_negatives"]
-        self.false_negatives += incoming_state["false_negatives"]
+        self.true_positives.add_(incoming_state["true_positives"])
+        self.false_positives.add_(incoming_state["false_positives"])
+        self.true_negatives.add_(incoming_state["true_negatives"])
+        self.false_negatives.add_(incoming_state["false_negatives"])
         self._computed = None

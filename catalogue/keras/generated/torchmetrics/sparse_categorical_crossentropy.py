@@ -156,18 +156,22 @@ class SparseCategoricalCrossentropy(Metric):
                 ),
             )
         )
-        self.total += _weighted_sum(values, sample_weight) * per_sample
-        self.count += (
+        self.total.add_(_weighted_sum(values, sample_weight) * per_sample)
+        self.count.add_(
             (
-                _weighted_sum(
-                    torch.ne(target, self.ignore_class).to(self.dtype), sample_weight
+                (
+                    _weighted_sum(
+                        torch.ne(target, self.ignore_class).to(self.dtype),
+                        sample_weight,
+                    )
+                    if sample_weight is not None
+                    else _weighted_count(values, sample_weight, self.dtype)
                 )
-                if sample_weight is not None
+                if self.ignore_class is not None
                 else _weighted_count(values, sample_weight, self.dtype)
             )
-            if self.ignore_class is not None
-            else _weighted_count(values, sample_weight, self.dtype)
-        ) * per_sample
+            * per_sample
+        )
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -203,6 +207,6 @@ class SparseCategoricalCrossentropy(Metric):
             raise ValueError(
                 f"SparseCategoricalCrossentropy.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

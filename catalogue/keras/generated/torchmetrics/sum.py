@@ -47,7 +47,7 @@ class Sum(Metric):
 
     def update(self, values, sample_weight=None):
         values = torch.as_tensor(values, dtype=self.dtype, device=self.device)
-        self.total += _weighted_sum(values, sample_weight)
+        self.total.add_(_weighted_sum(values, sample_weight))
 
     def compute(self):
         return self.total.clone()
@@ -73,5 +73,5 @@ class Sum(Metric):
             raise ValueError(
                 f"Sum.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -249,7 +249,9 @@ class TruePositives(Metric):
         w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
             None, :
         ]
-        self.accumulator += torch.sum(predicted_positive * (label_positive * w), dim=1)
+        self.accumulator.add_(
+            torch.sum(predicted_positive * (label_positive * w), dim=1)
+        )
 
     def compute(self):
         return (
@@ -290,5 +292,5 @@ class TruePositives(Metric):
             raise ValueError(
                 f"TruePositives.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.accumulator += incoming_state["accumulator"]
+        self.accumulator.add_(incoming_state["accumulator"])
         self._computed = None

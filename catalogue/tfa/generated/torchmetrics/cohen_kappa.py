@@ -197,21 +197,23 @@ class CohenKappa(Metric):
             ),
             (-1,),
         )
-        self.confusion += torch.reshape(
-            (
-                _segment_sum(
-                    _weights_like(truth, sample_weight, self.dtype),
-                    truth * self.num_classes + prediction,
-                    self.num_classes * self.num_classes,
-                )
-                if sample_weight is not None
-                else _count_ids(
-                    truth * self.num_classes + prediction,
-                    self.num_classes * self.num_classes,
-                    self.dtype,
-                )
-            ),
-            (self.num_classes, self.num_classes),
+        self.confusion.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        _weights_like(truth, sample_weight, self.dtype),
+                        truth * self.num_classes + prediction,
+                        self.num_classes * self.num_classes,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        truth * self.num_classes + prediction,
+                        self.num_classes * self.num_classes,
+                        self.dtype,
+                    )
+                ),
+                (self.num_classes, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -274,5 +276,5 @@ class CohenKappa(Metric):
             raise ValueError(
                 f"CohenKappa.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confusion += incoming_state["confusion"]
+        self.confusion.add_(incoming_state["confusion"])
         self._computed = None

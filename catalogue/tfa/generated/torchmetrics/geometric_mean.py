@@ -60,10 +60,10 @@ class GeometricMean(Metric):
         values = torch.as_tensor(values, dtype=self.dtype, device=self.device)
         log_values = torch.log(values)
         infinite = torch.eq(torch.abs(log_values), float("inf"))
-        self.total += _weighted_sum(
-            torch.where(infinite, 0.0, log_values), sample_weight
+        self.total.add_(
+            _weighted_sum(torch.where(infinite, 0.0, log_values), sample_weight)
         )
-        self.count += _weighted_count(values, sample_weight, self.dtype)
+        self.count.add_(_weighted_count(values, sample_weight, self.dtype))
         self.degenerate = torch.maximum(
             self.degenerate, torch.any(infinite).to(self.dtype)
         )
@@ -100,7 +100,7 @@ class GeometricMean(Metric):
             raise ValueError(
                 f"GeometricMean.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self.degenerate = torch.maximum(self.degenerate, incoming_state["degenerate"])
         self._computed = None

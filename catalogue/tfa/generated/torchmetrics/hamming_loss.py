@@ -153,8 +153,8 @@ class HammingLoss(Metric):
                 ).to(self.dtype),
             )
         )
-        self.total += _weighted_sum(loss, sample_weight)
-        self.count += _weighted_count(loss, sample_weight, self.dtype)
+        self.total.add_(_weighted_sum(loss, sample_weight))
+        self.count.add_(_weighted_count(loss, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
@@ -186,6 +186,6 @@ class HammingLoss(Metric):
             raise ValueError(
                 f"HammingLoss.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

@@ -64,13 +64,15 @@ class HarmonicMean(Metric):
 
     def update(self, values, sample_weight=None):
         values = torch.as_tensor(values, dtype=self.dtype, device=self.device)
-        self.total += _weighted_sum(
-            torch.true_divide(
-                torch.tensor(1, dtype=self.dtype, device=self.device), values
-            ),
-            sample_weight,
+        self.total.add_(
+            _weighted_sum(
+                torch.true_divide(
+                    torch.tensor(1, dtype=self.dtype, device=self.device), values
+                ),
+                sample_weight,
+            )
         )
-        self.count += _weighted_count(values, sample_weight, self.dtype)
+        self.count.add_(_weighted_count(values, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(
@@ -99,6 +101,6 @@ class HarmonicMean(Metric):
             raise ValueError(
                 f"HarmonicMean.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total += incoming_state["total"]
-        self.count += incoming_state["count"]
+        self.total.add_(incoming_state["total"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

@@ -132,27 +132,31 @@ class MatthewsCorrelationCoefficient(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         truth = torch.argmax(target, dim=-1)
-        self.confusion += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(truth, sample_weight, self.dtype), (-1,)
-                    ),
-                    torch.reshape(
-                        truth * self.num_classes + torch.argmax(preds, dim=-1), (-1,)
-                    ),
-                    self.num_classes * self.num_classes,
-                )
-                if sample_weight is not None
-                else _count_ids(
-                    torch.reshape(
-                        truth * self.num_classes + torch.argmax(preds, dim=-1), (-1,)
-                    ),
-                    self.num_classes * self.num_classes,
-                    self.dtype,
-                )
-            ),
-            (self.num_classes, self.num_classes),
+        self.confusion.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(truth, sample_weight, self.dtype), (-1,)
+                        ),
+                        torch.reshape(
+                            truth * self.num_classes + torch.argmax(preds, dim=-1),
+                            (-1,),
+                        ),
+                        self.num_classes * self.num_classes,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        torch.reshape(
+                            truth * self.num_classes + torch.argmax(preds, dim=-1),
+                            (-1,),
+                        ),
+                        self.num_classes * self.num_classes,
+                        self.dtype,
+                    )
+                ),
+                (self.num_classes, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -199,5 +203,5 @@ class MatthewsCorrelationCoefficient(Metric):
             raise ValueError(
                 f"MatthewsCorrelationCoefficient.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confusion += incoming_state["confusion"]
+        self.confusion.add_(incoming_state["confusion"])
         self._computed = None

@@ -123,21 +123,23 @@ class MultiLabelConfusionMatrix(Metric):
             + truth * 2
             + predicted
         )
-        self.counts += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(cell, sample_weight, self.dtype), (-1,)
-                    ),
-                    torch.reshape(cell, (-1,)),
-                    self.num_classes * 4,
-                )
-                if sample_weight is not None
-                else _count_ids(
-                    torch.reshape(cell, (-1,)), self.num_classes * 4, self.dtype
-                )
-            ),
-            (self.num_classes, 2, 2),
+        self.counts.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(cell, sample_weight, self.dtype), (-1,)
+                        ),
+                        torch.reshape(cell, (-1,)),
+                        self.num_classes * 4,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        torch.reshape(cell, (-1,)), self.num_classes * 4, self.dtype
+                    )
+                ),
+                (self.num_classes, 2, 2),
+            )
         )
 
     def compute(self):
@@ -170,5 +172,5 @@ class MultiLabelConfusionMatrix(Metric):
             raise ValueError(
                 f"MultiLabelConfusionMatrix.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.counts += incoming_state["counts"]
+        self.counts.add_(incoming_state["counts"])
         self._computed = None

@@ -262,12 +262,12 @@ class RSquare(Metric):
         truth = torch.unsqueeze(target, -1) if len(target.shape) == 1 else target
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = torch.unsqueeze(preds, -1) if len(preds.shape) == 1 else preds
-        self.total += torch.sum(w * truth, dim=0)
-        self.squared += torch.sum(w * truth**2, dim=0)
-        self.residual += torch.sum(w * (truth - prediction) ** 2, dim=0)
-        self.weight += torch.sum(w, dim=0)
-        self.values_seen += torch.tensor(
-            target.numel(), dtype=torch.int64, device=self.device
+        self.total.add_(torch.sum(w * truth, dim=0))
+        self.squared.add_(torch.sum(w * truth**2, dim=0))
+        self.residual.add_(torch.sum(w * (truth - prediction) ** 2, dim=0))
+        self.weight.add_(torch.sum(w, dim=0))
+        self.values_seen.add_(
+            torch.tensor(target.numel(), dtype=torch.int64, device=self.device)
         )
 
     def compute(self):
@@ -375,9 +375,9 @@ class RSquare(Metric):
                 self.total.shape[0],
                 "the merged metric",
             )
-        self.total += incoming_state["total"]
-        self.squared += incoming_state["squared"]
-        self.residual += incoming_state["residual"]
-        self.weight += incoming_state["weight"]
-        self.values_seen += incoming_state["values_seen"]
+        self.total.add_(incoming_state["total"])
+        self.squared.add_(incoming_state["squared"])
+        self.residual.add_(incoming_state["residual"])
+        self.weight.add_(incoming_state["weight"])
+        self.values_seen.add_(incoming_state["values_seen"])
         self._computed = None

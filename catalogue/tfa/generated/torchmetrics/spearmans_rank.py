@@ -219,22 +219,24 @@ class SpearmansRank(Metric):
             0,
             self.preds_cutpoints - 2,
         ).to(torch.int64)
-        self.joint += torch.reshape(
-            _count_ids(
-                true_bin * (self.preds_cutpoints - 1) + pred_bin,
-                (self.actual_cutpoints - 1) * (self.preds_cutpoints - 1),
-                self.dtype,
-            ).to(torch.int64),
-            (self.actual_cutpoints - 1, self.preds_cutpoints - 1),
+        self.joint.add_(
+            torch.reshape(
+                _count_ids(
+                    true_bin * (self.preds_cutpoints - 1) + pred_bin,
+                    (self.actual_cutpoints - 1) * (self.preds_cutpoints - 1),
+                    self.dtype,
+                ).to(torch.int64),
+                (self.actual_cutpoints - 1, self.preds_cutpoints - 1),
+            )
         )
-        self.true_bins += _count_ids(
-            true_bin, self.actual_cutpoints - 1, self.dtype
-        ).to(torch.int64)
-        self.pred_bins += _count_ids(pred_bin, self.preds_cutpoints - 1, self.dtype).to(
-            torch.int64
+        self.true_bins.add_(
+            _count_ids(true_bin, self.actual_cutpoints - 1, self.dtype).to(torch.int64)
         )
-        self.pairs += torch.tensor(
-            true_bin.numel(), dtype=torch.int64, device=self.device
+        self.pred_bins.add_(
+            _count_ids(pred_bin, self.preds_cutpoints - 1, self.dtype).to(torch.int64)
+        )
+        self.pairs.add_(
+            torch.tensor(true_bin.numel(), dtype=torch.int64, device=self.device)
         )
 
     def compute(self):
@@ -304,8 +306,8 @@ class SpearmansRank(Metric):
             raise ValueError(
                 f"SpearmansRank.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.joint += incoming_state["joint"]
-        self.true_bins += incoming_state["true_bins"]
-        self.pred_bins += incoming_state["pred_bins"]
-        self.pairs += incoming_state["pairs"]
+        self.joint.add_(incoming_state["joint"])
+        self.true_bins.add_(incoming_state["true_bins"])
+        self.pred_bins.add_(incoming_state["pred_bins"])
+        self.pairs.add_(incoming_state["pairs"])
         self._computed = None

@@ -297,11 +297,11 @@ class BinaryAveragePrecision(Metric):
             self.samples, self.samples_rows = _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives += torch.sum(positive)
-        self.negatives += torch.sum(negative)
+        self.positives.add_(torch.sum(positive))
+        self.negatives.add_(torch.sum(negative))
         if self.thresholds is not None:
-            self.positives_above += torch.sum(positive[:, None] * above, dim=0)
-            self.negatives_above += torch.sum(negative[:, None] * above, dim=0)
+            self.positives_above.add_(torch.sum(positive[:, None] * above, dim=0))
+            self.negatives_above.add_(torch.sum(negative[:, None] * above, dim=0))
 
     def compute(self):
         self.samples, self.samples_rows = _gathered_rows(
@@ -444,8 +444,8 @@ class BinaryAveragePrecision(Metric):
             type(self).__name__,
             "samples",
         )
-        self.positives += incoming_state["positives"]
-        self.negatives += incoming_state["negatives"]
-        self.positives_above += incoming_state["positives_above"]
-        self.negatives_above += incoming_state["negatives_above"]
+        self.positives.add_(incoming_state["positives"])
+        self.negatives.add_(incoming_state["negatives"])
+        self.positives_above.add_(incoming_state["positives_above"])
+        self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None

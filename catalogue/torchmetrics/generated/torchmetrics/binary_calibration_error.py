@@ -216,14 +216,14 @@ class BinaryCalibrationError(Metric):
             else torch.where(torch.reshape(kept, (-1,)), bin_index, -1)
         )
         w = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
-        self.counts += (
+        self.counts.add_(
             _segment_sum(w, ids, self.n_bins + 1)
             if sample_weight is not None
             else _count_ids(ids, self.n_bins + 1, self.dtype)
         )
-        self.confidence_sums += _segment_sum(w * confidence, ids, self.n_bins + 1)
-        self.accuracy_sums += _segment_sum(
-            w * torch.reshape(target, (-1,)), ids, self.n_bins + 1
+        self.confidence_sums.add_(_segment_sum(w * confidence, ids, self.n_bins + 1))
+        self.accuracy_sums.add_(
+            _segment_sum(w * torch.reshape(target, (-1,)), ids, self.n_bins + 1)
         )
 
     def compute(self):
@@ -287,7 +287,7 @@ class BinaryCalibrationError(Metric):
             raise ValueError(
                 f"BinaryCalibrationError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.counts += incoming_state["counts"]
-        self.confidence_sums += incoming_state["confidence_sums"]
-        self.accuracy_sums += incoming_state["accuracy_sums"]
+        self.counts.add_(incoming_state["counts"])
+        self.confidence_sums.add_(incoming_state["confidence_sums"])
+        self.accuracy_sums.add_(incoming_state["accuracy_sums"])
         self._computed = None

@@ -173,19 +173,21 @@ class BinaryCohenKappa(Metric):
         cell = torch.reshape(
             pair if self.ignore_index is None else torch.where(kept, pair, -1), (-1,)
         )
-        self.confmat += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(target, sample_weight, self.dtype), (-1,)
-                    ),
-                    cell,
-                    4,
-                )
-                if sample_weight is not None
-                else _count_ids(cell, 4, self.dtype)
-            ),
-            (2, 2),
+        self.confmat.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(target, sample_weight, self.dtype), (-1,)
+                        ),
+                        cell,
+                        4,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(cell, 4, self.dtype)
+                ),
+                (2, 2),
+            )
         )
 
     def compute(self):
@@ -239,5 +241,5 @@ class BinaryCohenKappa(Metric):
             raise ValueError(
                 f"BinaryCohenKappa.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confmat += incoming_state["confmat"]
+        self.confmat.add_(incoming_state["confmat"])
         self._computed = None

@@ -104,11 +104,13 @@ class BinaryHingeLoss(Metric):
         loss = torch.clamp(
             1.0 - torch.where(torch.ne(target, 0), scores, -scores), min=0.0
         )
-        self.measures += _weighted_sum(
-            torch.where(kept, torch.square(loss) if self.squared else loss, 0.0),
-            sample_weight,
+        self.measures.add_(
+            _weighted_sum(
+                torch.where(kept, torch.square(loss) if self.squared else loss, 0.0),
+                sample_weight,
+            )
         )
-        self.total += _weighted_sum(kept.to(self.dtype), sample_weight)
+        self.total.add_(_weighted_sum(kept.to(self.dtype), sample_weight))
 
     def compute(self):
         return torch.true_divide(self.measures, self.total)
@@ -144,6 +146,6 @@ class BinaryHingeLoss(Metric):
             raise ValueError(
                 f"BinaryHingeLoss.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.measures += incoming_state["measures"]
-        self.total += incoming_state["total"]
+        self.measures.add_(incoming_state["measures"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -180,10 +180,10 @@ class BinaryRecall(Metric):
             if sample_weight is not None
             else _count_ids(cell, 4, self.dtype)
         )
-        self.tn += counts[0]
-        self.fp += counts[1]
-        self.fn += counts[2]
-        self.tp += counts[3]
+        self.tn.add_(counts[0])
+        self.fp.add_(counts[1])
+        self.fn.add_(counts[2])
+        self.tp.add_(counts[3])
 
     def compute(self):
         return _divide_no_nan(self.tp, self.tp + self.fn)
@@ -227,8 +227,8 @@ class BinaryRecall(Metric):
             raise ValueError(
                 f"BinaryRecall.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.tp += incoming_state["tp"]
-        self.fp += incoming_state["fp"]
-        self.tn += incoming_state["tn"]
-        self.fn += incoming_state["fn"]
+        self.tp.add_(incoming_state["tp"])
+        self.fp.add_(incoming_state["fp"])
+        self.tn.add_(incoming_state["tn"])
+        self.fn.add_(incoming_state["fn"])
         self._computed = None

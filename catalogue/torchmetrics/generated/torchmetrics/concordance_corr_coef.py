@@ -98,12 +98,12 @@ class ConcordanceCorrCoef(Metric):
         )
         x = torch.reshape(preds, (-1, self.num_outputs))
         y = torch.reshape(target, (-1, self.num_outputs))
-        self.n += torch.sum(w, dim=0)
-        self.sum_x += torch.sum(w * x, dim=0)
-        self.sum_y += torch.sum(w * y, dim=0)
-        self.sum_xx += torch.sum(w * x * x, dim=0)
-        self.sum_yy += torch.sum(w * y * y, dim=0)
-        self.sum_xy += torch.sum(w * x * y, dim=0)
+        self.n.add_(torch.sum(w, dim=0))
+        self.sum_x.add_(torch.sum(w * x, dim=0))
+        self.sum_y.add_(torch.sum(w * y, dim=0))
+        self.sum_xx.add_(torch.sum(w * x * x, dim=0))
+        self.sum_yy.add_(torch.sum(w * y * y, dim=0))
+        self.sum_xy.add_(torch.sum(w * x * y, dim=0))
 
     def compute(self):
         cov = torch.true_divide(
@@ -156,10 +156,10 @@ class ConcordanceCorrCoef(Metric):
             raise ValueError(
                 f"ConcordanceCorrCoef.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.n += incoming_state["n"]
-        self.sum_x += incoming_state["sum_x"]
-        self.sum_y += incoming_state["sum_y"]
-        self.sum_xx += incoming_state["sum_xx"]
-        self.sum_yy += incoming_state["sum_yy"]
-        self.sum_xy += incoming_state["sum_xy"]
+        self.n.add_(incoming_state["n"])
+        self.sum_x.add_(incoming_state["sum_x"])
+        self.sum_y.add_(incoming_state["sum_y"])
+        self.sum_xx.add_(incoming_state["sum_xx"])
+        self.sum_yy.add_(incoming_state["sum_yy"])
+        self.sum_xy.add_(incoming_state["sum_xy"])
         self._computed = None

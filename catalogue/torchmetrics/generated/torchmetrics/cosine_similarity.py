@@ -115,8 +115,8 @@ class CosineSimilarity(Metric):
             torch.sum(torch.square(target), dim=-1)
         )
         cosine = torch.true_divide(dot, norms)
-        self.similarity += _weighted_sum(cosine, sample_weight)
-        self.total += _weighted_count(cosine, sample_weight, self.dtype)
+        self.similarity.add_(_weighted_sum(cosine, sample_weight))
+        self.total.add_(_weighted_count(cosine, sample_weight, self.dtype))
 
     def compute(self):
         return (
@@ -154,6 +154,6 @@ class CosineSimilarity(Metric):
             raise ValueError(
                 f"CosineSimilarity.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.similarity += incoming_state["similarity"]
-        self.total += incoming_state["total"]
+        self.similarity.add_(incoming_state["similarity"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

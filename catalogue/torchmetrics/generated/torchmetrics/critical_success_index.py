@@ -86,16 +86,22 @@ class CriticalSuccessIndex(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         forecast = preds >= self.threshold
         observed = target >= self.threshold
-        self.hits += _weighted_sum(
-            torch.logical_and(forecast, observed).to(self.dtype), sample_weight
+        self.hits.add_(
+            _weighted_sum(
+                torch.logical_and(forecast, observed).to(self.dtype), sample_weight
+            )
         )
-        self.misses += _weighted_sum(
-            torch.logical_and(observed, torch.logical_not(forecast)).to(self.dtype),
-            sample_weight,
+        self.misses.add_(
+            _weighted_sum(
+                torch.logical_and(observed, torch.logical_not(forecast)).to(self.dtype),
+                sample_weight,
+            )
         )
-        self.false_alarms += _weighted_sum(
-            torch.logical_and(forecast, torch.logical_not(observed)).to(self.dtype),
-            sample_weight,
+        self.false_alarms.add_(
+            _weighted_sum(
+                torch.logical_and(forecast, torch.logical_not(observed)).to(self.dtype),
+                sample_weight,
+            )
         )
 
     def compute(self):
@@ -132,7 +138,7 @@ class CriticalSuccessIndex(Metric):
             raise ValueError(
                 f"CriticalSuccessIndex.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.hits += incoming_state["hits"]
-        self.misses += incoming_state["misses"]
-        self.false_alarms += incoming_state["false_alarms"]
+        self.hits.add_(incoming_state["hits"])
+        self.misses.add_(incoming_state["misses"])
+        self.false_alarms.add_(incoming_state["false_alarms"])
         self._computed = None

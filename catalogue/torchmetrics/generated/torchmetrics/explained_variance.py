@@ -185,11 +185,11 @@ class ExplainedVariance(Metric):
             )
         w = _weights_like(target, sample_weight, self.dtype)
         error = target - preds
-        self.num_obs += torch.sum(w, dim=0)
-        self.sum_error += torch.sum(w * error, dim=0)
-        self.sum_squared_error += torch.sum(w * torch.square(error), dim=0)
-        self.sum_target += torch.sum(w * target, dim=0)
-        self.sum_squared_target += torch.sum(w * torch.square(target), dim=0)
+        self.num_obs.add_(torch.sum(w, dim=0))
+        self.sum_error.add_(torch.sum(w * error, dim=0))
+        self.sum_squared_error.add_(torch.sum(w * torch.square(error), dim=0))
+        self.sum_target.add_(torch.sum(w * target, dim=0))
+        self.sum_squared_target.add_(torch.sum(w * torch.square(target), dim=0))
 
     def compute(self):
         if self.num_obs.numel() == 0:
@@ -303,9 +303,9 @@ class ExplainedVariance(Metric):
             self.num_obs.shape[0],
             "the merged metric",
         )
-        self.num_obs += incoming_state["num_obs"]
-        self.sum_error += incoming_state["sum_error"]
-        self.sum_squared_error += incoming_state["sum_squared_error"]
-        self.sum_target += incoming_state["sum_target"]
-        self.sum_squared_target += incoming_state["sum_squared_target"]
+        self.num_obs.add_(incoming_state["num_obs"])
+        self.sum_error.add_(incoming_state["sum_error"])
+        self.sum_squared_error.add_(incoming_state["sum_squared_error"])
+        self.sum_target.add_(incoming_state["sum_target"])
+        self.sum_squared_target.add_(incoming_state["sum_squared_target"])
         self._computed = None

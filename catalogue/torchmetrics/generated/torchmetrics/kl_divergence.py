@@ -134,8 +134,8 @@ class KLDivergence(Metric):
                 dim=-1,
             )
         )
-        self.measures += _weighted_sum(divergence, sample_weight)
-        self.total += _weighted_count(divergence, sample_weight, self.dtype)
+        self.measures.add_(_weighted_sum(divergence, sample_weight))
+        self.total.add_(_weighted_count(divergence, sample_weight, self.dtype))
 
     def compute(self):
         return (
@@ -171,6 +171,6 @@ class KLDivergence(Metric):
             raise ValueError(
                 f"KLDivergence.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.measures += incoming_state["measures"]
-        self.total += incoming_state["total"]
+        self.measures.add_(incoming_state["measures"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -105,14 +105,14 @@ class MeanAbsoluteError(Metric):
             if self.num_outputs != 1
             else None
         )
-        self.sum_error += (
+        self.sum_error.add_(
             _weighted_sum(error, sample_weight)
             if self.num_outputs == 1
             else torch.sum(
                 weights * torch.reshape(error, (-1, self.num_outputs)), dim=0
             )
         )
-        self.total += (
+        self.total.add_(
             _weighted_count(target, sample_weight, self.dtype)
             if self.num_outputs == 1
             else torch.sum(weights, dim=0)
@@ -151,6 +151,6 @@ class MeanAbsoluteError(Metric):
             raise ValueError(
                 f"MeanAbsoluteError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_error += incoming_state["sum_error"]
-        self.total += incoming_state["total"]
+        self.sum_error.add_(incoming_state["sum_error"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -66,10 +66,12 @@ class MeanSquaredLogError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        self.sum_error += _weighted_sum(
-            torch.square(torch.log1p(preds) - torch.log1p(target)), sample_weight
+        self.sum_error.add_(
+            _weighted_sum(
+                torch.square(torch.log1p(preds) - torch.log1p(target)), sample_weight
+            )
         )
-        self.total += _weighted_count(target, sample_weight, self.dtype)
+        self.total.add_(_weighted_count(target, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.sum_error, self.total)
@@ -97,6 +99,6 @@ class MeanSquaredLogError(Metric):
             raise ValueError(
                 f"MeanSquaredLogError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_error += incoming_state["sum_error"]
-        self.total += incoming_state["total"]
+        self.sum_error.add_(incoming_state["sum_error"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

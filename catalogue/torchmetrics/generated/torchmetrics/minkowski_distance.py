@@ -72,8 +72,8 @@ class MinkowskiDistance(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        self.minkowski_dist_sum += _weighted_sum(
-            torch.abs(preds - target) ** self.p, sample_weight
+        self.minkowski_dist_sum.add_(
+            _weighted_sum(torch.abs(preds - target) ** self.p, sample_weight)
         )
 
     def compute(self):
@@ -105,5 +105,5 @@ class MinkowskiDistance(Metric):
             raise ValueError(
                 f"MinkowskiDistance.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.minkowski_dist_sum += incoming_state["minkowski_dist_sum"]
+        self.minkowski_dist_sum.add_(incoming_state["minkowski_dist_sum"])
         self._computed = None

@@ -363,10 +363,10 @@ class MulticlassAccuracy(Metric):
             if sample_weight is not None
             else _count_ids(torch.where(hit, -1, label), self.tp.shape[0], self.dtype)
         )
-        self.tp += true_positives
-        self.fp += false_positives
-        self.fn += false_negatives
-        self.tn += (
+        self.tp.add_(true_positives)
+        self.fp.add_(false_positives)
+        self.fn.add_(false_negatives)
+        self.tn.add_(
             torch.sum(torch.where(label >= 0, weight, 0.0))
             - true_positives
             - false_positives
@@ -493,8 +493,8 @@ class MulticlassAccuracy(Metric):
                 self.tp.shape[0],
                 "the merged metric",
             )
-        self.tp += incoming_state["tp"]
-        self.fp += incoming_state["fp"]
-        self.tn += incoming_state["tn"]
-        self.fn += incoming_state["fn"]
+        self.tp.add_(incoming_state["tp"])
+        self.fp.add_(incoming_state["fp"])
+        self.tn.add_(incoming_state["tn"])
+        self.fn.add_(incoming_state["fn"])
         self._computed = None

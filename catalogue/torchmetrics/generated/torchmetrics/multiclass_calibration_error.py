@@ -271,13 +271,13 @@ class MulticlassCalibrationError(Metric):
         )
         w = _weights_like(target, sample_weight, self.dtype)
         right = torch.eq(torch.argmax(scores, dim=-1), target).to(self.dtype)
-        self.counts += (
+        self.counts.add_(
             _segment_sum(w, ids, self.n_bins + 1)
             if sample_weight is not None
             else _count_ids(ids, self.n_bins + 1, self.dtype)
         )
-        self.confidence_sums += _segment_sum(w * confidence, ids, self.n_bins + 1)
-        self.accuracy_sums += _segment_sum(w * right, ids, self.n_bins + 1)
+        self.confidence_sums.add_(_segment_sum(w * confidence, ids, self.n_bins + 1))
+        self.accuracy_sums.add_(_segment_sum(w * right, ids, self.n_bins + 1))
 
     def compute(self):
         gap = torch.abs(
@@ -347,7 +347,7 @@ class MulticlassCalibrationError(Metric):
             raise ValueError(
                 f"MulticlassCalibrationError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.counts += incoming_state["counts"]
-        self.confidence_sums += incoming_state["confidence_sums"]
-        self.accuracy_sums += incoming_state["accuracy_sums"]
+        self.counts.add_(incoming_state["counts"])
+        self.confidence_sums.add_(incoming_state["confidence_sums"])
+        self.accuracy_sums.add_(incoming_state["accuracy_sums"])
         self._computed = None

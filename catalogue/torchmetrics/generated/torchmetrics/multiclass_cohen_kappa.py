@@ -170,19 +170,23 @@ class MulticlassCohenKappa(Metric):
             ),
             (-1,),
         )
-        self.confmat += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(target, sample_weight, self.dtype), (-1,)
-                    ),
-                    cell,
-                    self.num_classes * self.num_classes,
-                )
-                if sample_weight is not None
-                else _count_ids(cell, self.num_classes * self.num_classes, self.dtype)
-            ),
-            (self.num_classes, self.num_classes),
+        self.confmat.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(target, sample_weight, self.dtype), (-1,)
+                        ),
+                        cell,
+                        self.num_classes * self.num_classes,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        cell, self.num_classes * self.num_classes, self.dtype
+                    )
+                ),
+                (self.num_classes, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -236,5 +240,5 @@ class MulticlassCohenKappa(Metric):
             raise ValueError(
                 f"MulticlassCohenKappa.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confmat += incoming_state["confmat"]
+        self.confmat.add_(incoming_state["confmat"])
         self._computed = None

@@ -147,8 +147,8 @@ class MulticlassExactMatch(Metric):
             ),
         )
         right = torch.all(_batch_flatten(matched), dim=1)
-        self.correct += _weighted_sum(right.to(self.dtype), sample_weight)
-        self.total += _weighted_count(right, sample_weight, self.dtype)
+        self.correct.add_(_weighted_sum(right.to(self.dtype), sample_weight))
+        self.total.add_(_weighted_count(right, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.correct, self.total)
@@ -190,6 +190,6 @@ class MulticlassExactMatch(Metric):
             raise ValueError(
                 f"MulticlassExactMatch.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.correct += incoming_state["correct"]
-        self.total += incoming_state["total"]
+        self.correct.add_(incoming_state["correct"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

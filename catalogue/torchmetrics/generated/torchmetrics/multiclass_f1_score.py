@@ -269,10 +269,10 @@ class MulticlassF1Score(Metric):
             if sample_weight is not None
             else _count_ids(torch.where(hit, -1, label), self.tp.shape[0], self.dtype)
         )
-        self.tp += true_positives
-        self.fp += false_positives
-        self.fn += false_negatives
-        self.tn += (
+        self.tp.add_(true_positives)
+        self.fp.add_(false_positives)
+        self.fn.add_(false_negatives)
+        self.tn.add_(
             torch.sum(torch.where(label >= 0, weight, 0.0))
             - true_positives
             - false_positives
@@ -377,8 +377,8 @@ class MulticlassF1Score(Metric):
             raise ValueError(
                 f"MulticlassF1Score.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.tp += incoming_state["tp"]
-        self.fp += incoming_state["fp"]
-        self.tn += incoming_state["tn"]
-        self.fn += incoming_state["fn"]
+        self.tp.add_(incoming_state["tp"])
+        self.fp.add_(incoming_state["fp"])
+        self.tn.add_(incoming_state["tn"])
+        self.fn.add_(incoming_state["fn"])
         self._computed = None

@@ -213,12 +213,14 @@ class MulticlassHingeLoss(Metric):
             if self.multiclass_mode == "crammer-singer"
             else loss
         )
-        self.measures += torch.sum(
-            torch.where(kept[:, None], by_class, 0.0)
-            * _weights_like(kept, sample_weight, self.dtype)[:, None],
-            dim=0,
+        self.measures.add_(
+            torch.sum(
+                torch.where(kept[:, None], by_class, 0.0)
+                * _weights_like(kept, sample_weight, self.dtype)[:, None],
+                dim=0,
+            )
         )
-        self.total += _weighted_sum(kept.to(self.dtype), sample_weight)
+        self.total.add_(_weighted_sum(kept.to(self.dtype), sample_weight))
 
     def compute(self):
         return (
@@ -272,6 +274,6 @@ class MulticlassHingeLoss(Metric):
             raise ValueError(
                 f"MulticlassHingeLoss.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.measures += incoming_state["measures"]
-        self.total += incoming_state["total"]
+        self.measures.add_(incoming_state["measures"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -165,19 +165,23 @@ class MulticlassMatthewsCorrCoef(Metric):
             ),
             (-1,),
         )
-        self.confmat += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(target, sample_weight, self.dtype), (-1,)
-                    ),
-                    cell,
-                    self.num_classes * self.num_classes,
-                )
-                if sample_weight is not None
-                else _count_ids(cell, self.num_classes * self.num_classes, self.dtype)
-            ),
-            (self.num_classes, self.num_classes),
+        self.confmat.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(target, sample_weight, self.dtype), (-1,)
+                        ),
+                        cell,
+                        self.num_classes * self.num_classes,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(
+                        cell, self.num_classes * self.num_classes, self.dtype
+                    )
+                ),
+                (self.num_classes, self.num_classes),
+            )
         )
 
     def compute(self):
@@ -303,5 +307,5 @@ class MulticlassMatthewsCorrCoef(Metric):
             raise ValueError(
                 f"MulticlassMatthewsCorrCoef.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confmat += incoming_state["confmat"]
+        self.confmat.add_(incoming_state["confmat"])
         self._computed = None

@@ -316,11 +316,11 @@ class MultilabelAUROC(Metric):
             self.samples, self.samples_rows = _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives += torch.sum(positive, dim=0)
-        self.negatives += torch.sum(negative, dim=0)
+        self.positives.add_(torch.sum(positive, dim=0))
+        self.negatives.add_(torch.sum(negative, dim=0))
         if self.thresholds is not None:
-            self.positives_above += torch.sum(positive[:, None, :] * above, dim=0)
-            self.negatives_above += torch.sum(negative[:, None, :] * above, dim=0)
+            self.positives_above.add_(torch.sum(positive[:, None, :] * above, dim=0))
+            self.negatives_above.add_(torch.sum(negative[:, None, :] * above, dim=0))
 
     def compute(self):
         self.samples, self.samples_rows = _gathered_rows(
@@ -559,8 +559,8 @@ class MultilabelAUROC(Metric):
             type(self).__name__,
             "samples",
         )
-        self.positives += incoming_state["positives"]
-        self.negatives += incoming_state["negatives"]
-        self.positives_above += incoming_state["positives_above"]
-        self.negatives_above += incoming_state["negatives_above"]
+        self.positives.add_(incoming_state["positives"])
+        self.negatives.add_(incoming_state["negatives"])
+        self.positives_above.add_(incoming_state["positives_above"])
+        self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None

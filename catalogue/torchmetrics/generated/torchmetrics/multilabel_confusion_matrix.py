@@ -205,19 +205,21 @@ class MultilabelConfusionMatrix(Metric):
             ),
             (-1,),
         )
-        self.confmat += torch.reshape(
-            (
-                _segment_sum(
-                    torch.reshape(
-                        _weights_like(target, sample_weight, self.dtype), (-1,)
-                    ),
-                    cell,
-                    self.num_labels * 4,
-                )
-                if sample_weight is not None
-                else _count_ids(cell, self.num_labels * 4, self.dtype)
-            ),
-            (self.num_labels, 2, 2),
+        self.confmat.add_(
+            torch.reshape(
+                (
+                    _segment_sum(
+                        torch.reshape(
+                            _weights_like(target, sample_weight, self.dtype), (-1,)
+                        ),
+                        cell,
+                        self.num_labels * 4,
+                    )
+                    if sample_weight is not None
+                    else _count_ids(cell, self.num_labels * 4, self.dtype)
+                ),
+                (self.num_labels, 2, 2),
+            )
         )
 
     def compute(self):
@@ -301,5 +303,5 @@ class MultilabelConfusionMatrix(Metric):
             raise ValueError(
                 f"MultilabelConfusionMatrix.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.confmat += incoming_state["confmat"]
+        self.confmat.add_(incoming_state["confmat"])
         self._computed = None

@@ -181,8 +181,8 @@ class PeakSignalNoiseRatio(Metric):
             if clipped
             else target
         )
-        self.sum_squared_error += _weighted_sum(torch.square(p - t), sample_weight)
-        self.total += _weighted_count(target, sample_weight, self.dtype)
+        self.sum_squared_error.add_(_weighted_sum(torch.square(p - t), sample_weight))
+        self.total.add_(_weighted_count(target, sample_weight, self.dtype))
 
     def compute(self):
         span = (
@@ -259,6 +259,6 @@ class PeakSignalNoiseRatio(Metric):
             raise ValueError(
                 f"PeakSignalNoiseRatio.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_squared_error += incoming_state["sum_squared_error"]
-        self.total += incoming_state["total"]
+        self.sum_squared_error.add_(incoming_state["sum_squared_error"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

@@ -122,8 +122,8 @@ class Perplexity(Metric):
             dim=-1,
         )
         kept = keep.to(self.dtype)
-        self.total_log_probs += -_weighted_sum(log_probs * kept, sample_weight)
-        self.count += _weighted_sum(kept, sample_weight)
+        self.total_log_probs.add_(-_weighted_sum(log_probs * kept, sample_weight))
+        self.count.add_(_weighted_sum(kept, sample_weight))
 
     def compute(self):
         return torch.exp(_divide_no_nan(self.total_log_probs, self.count))
@@ -157,6 +157,6 @@ class Perplexity(Metric):
             raise ValueError(
                 f"Perplexity.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.total_log_probs += incoming_state["total_log_probs"]
-        self.count += incoming_state["count"]
+        self.total_log_probs.add_(incoming_state["total_log_probs"])
+        self.count.add_(incoming_state["count"])
         self._computed = None

@@ -190,10 +190,10 @@ class R2Score(Metric):
                 self.sum_squared_obs.shape[0],
             )
         w = _weights_like(target, sample_weight, self.dtype)
-        self.sum_squared_obs += torch.sum(w * torch.square(target), dim=0)
-        self.sum_obs += torch.sum(w * target, dim=0)
-        self.rss += torch.sum(w * torch.square(target - preds), dim=0)
-        self.num_obs += torch.sum(w, dim=0)
+        self.sum_squared_obs.add_(torch.sum(w * torch.square(target), dim=0))
+        self.sum_obs.add_(torch.sum(w * target, dim=0))
+        self.rss.add_(torch.sum(w * torch.square(target - preds), dim=0))
+        self.num_obs.add_(torch.sum(w, dim=0))
 
     def compute(self):
         if self.sum_squared_obs.numel() == 0:
@@ -294,8 +294,8 @@ class R2Score(Metric):
             self.sum_squared_obs.shape[0],
             "the merged metric",
         )
-        self.sum_squared_obs += incoming_state["sum_squared_obs"]
-        self.sum_obs += incoming_state["sum_obs"]
-        self.rss += incoming_state["rss"]
-        self.num_obs += incoming_state["num_obs"]
+        self.sum_squared_obs.add_(incoming_state["sum_squared_obs"])
+        self.sum_obs.add_(incoming_state["sum_obs"])
+        self.rss.add_(incoming_state["rss"])
+        self.num_obs.add_(incoming_state["num_obs"])
         self._computed = None

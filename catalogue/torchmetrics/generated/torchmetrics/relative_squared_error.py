@@ -100,10 +100,10 @@ class RelativeSquaredError(Metric):
         )
         t = torch.reshape(target, (-1, self.num_outputs))
         p = torch.reshape(preds, (-1, self.num_outputs))
-        self.sum_squared_obs += torch.sum(w * torch.square(t), dim=0)
-        self.sum_obs += torch.sum(w * t, dim=0)
-        self.rss += torch.sum(w * torch.square(t - p), dim=0)
-        self.num_obs += torch.sum(w, dim=0)
+        self.sum_squared_obs.add_(torch.sum(w * torch.square(t), dim=0))
+        self.sum_obs.add_(torch.sum(w * t, dim=0))
+        self.rss.add_(torch.sum(w * torch.square(t - p), dim=0))
+        self.num_obs.add_(torch.sum(w, dim=0))
 
     def compute(self):
         tss = torch.clamp(
@@ -145,8 +145,8 @@ class RelativeSquaredError(Metric):
             raise ValueError(
                 f"RelativeSquaredError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_squared_obs += incoming_state["sum_squared_obs"]
-        self.sum_obs += incoming_state["sum_obs"]
-        self.rss += incoming_state["rss"]
-        self.num_obs += incoming_state["num_obs"]
+        self.sum_squared_obs.add_(incoming_state["sum_squared_obs"])
+        self.sum_obs.add_(incoming_state["sum_obs"])
+        self.rss.add_(incoming_state["rss"])
+        self.num_obs.add_(incoming_state["num_obs"])
         self._computed = None

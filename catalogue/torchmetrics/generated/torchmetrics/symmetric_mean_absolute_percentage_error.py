@@ -67,13 +67,15 @@ class SymmetricMeanAbsolutePercentageError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        self.sum_error += _weighted_sum(
-            2.0
-            * torch.abs(preds - target)
-            / torch.clamp(torch.abs(target) + torch.abs(preds), min=1.17e-06),
-            sample_weight,
+        self.sum_error.add_(
+            _weighted_sum(
+                2.0
+                * torch.abs(preds - target)
+                / torch.clamp(torch.abs(target) + torch.abs(preds), min=1.17e-06),
+                sample_weight,
+            )
         )
-        self.total += _weighted_count(target, sample_weight, self.dtype)
+        self.total.add_(_weighted_count(target, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.sum_error, self.total)
@@ -101,6 +103,6 @@ class SymmetricMeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"SymmetricMeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_error += incoming_state["sum_error"]
-        self.total += incoming_state["total"]
+        self.sum_error.add_(incoming_state["sum_error"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

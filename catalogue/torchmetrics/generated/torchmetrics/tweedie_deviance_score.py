@@ -139,8 +139,8 @@ class TweedieDevianceScore(Metric):
             if self.power == 0
             else poisson if self.power == 1 else gamma if self.power == 2 else general
         )
-        self.sum_error += _weighted_sum(deviance, sample_weight)
-        self.total += _weighted_count(target, sample_weight, self.dtype)
+        self.sum_error.add_(_weighted_sum(deviance, sample_weight))
+        self.total.add_(_weighted_count(target, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.sum_error, self.total)
@@ -174,6 +174,6 @@ class TweedieDevianceScore(Metric):
             raise ValueError(
                 f"TweedieDevianceScore.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_error += incoming_state["sum_error"]
-        self.total += incoming_state["total"]
+        self.sum_error.add_(incoming_state["sum_error"])
+        self.total.add_(incoming_state["total"])
         self._computed = None

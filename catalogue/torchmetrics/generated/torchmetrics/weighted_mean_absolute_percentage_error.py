@@ -51,8 +51,8 @@ class WeightedMeanAbsolutePercentageError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        self.sum_abs_error += _weighted_sum(torch.abs(preds - target), sample_weight)
-        self.sum_scale += _weighted_sum(torch.abs(target), sample_weight)
+        self.sum_abs_error.add_(_weighted_sum(torch.abs(preds - target), sample_weight))
+        self.sum_scale.add_(_weighted_sum(torch.abs(target), sample_weight))
 
     def compute(self):
         return self.sum_abs_error / torch.clamp(self.sum_scale, min=1.17e-06)
@@ -82,6 +82,6 @@ class WeightedMeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"WeightedMeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.sum_abs_error += incoming_state["sum_abs_error"]
-        self.sum_scale += incoming_state["sum_scale"]
+        self.sum_abs_error.add_(incoming_state["sum_abs_error"])
+        self.sum_scale.add_(incoming_state["sum_scale"])
         self._computed = None
