@@ -241,8 +241,6 @@ def _gathered_rows(buffer, rows, metric, name):
     """A sample buffer as one process holds it: after torchmetrics' sync each process's buffer and row count
     come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order.
     """
-    if rows.dim() == 0:
-        return buffer, rows
     merged, held = torch.zeros_like(buffer[0]), torch.zeros_like(rows[0])
     for part, count in zip(buffer, rows):
         merged, held = _append_rows(merged, held, part[: int(count)], metric, name)

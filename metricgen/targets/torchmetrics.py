@@ -181,12 +181,17 @@ class TorchMetricsTarget(Target):
             or bool(metric.batch_shaped)
             or any(s.fold in ("assign", "append") for s in metric.states)
         )
-        # after a sync each buffer arrives stacked per process: appended into one first
+        # after a sync each buffer arrives stacked per process: appended into one first (the test spares
+        # torch.nn.Module.__setattr__ where there was no sync)
         gathered = [
-            f"self.{s.name}, self.{s.rows_variable} = _gathered_rows(self.{s.name}, self.{s.rows_variable}, "
-            f"type(self).__name__, {s.name!r})"
+            line
             for s in metric.states
             if s.is_buffer
+            for line in (
+                f"if self.{s.rows_variable}.dim():  # synced: a row count per process",
+                f"    self.{s.name}, self.{s.rows_variable} = _gathered_rows(self.{s.name}, self.{s.rows_variable}, "
+                f"type(self).__name__, {s.name!r})",
+            )
         ]
         parts.result_body[:0] = gathered
         return {

@@ -127,8 +127,6 @@ def _gathered_rows(buffer, rows, metric, name):
     """A sample buffer as one process holds it: after torchmetrics' sync each process's buffer and row count
     come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order.
     """
-    if rows.dim() == 0:
-        return buffer, rows
     merged, held = torch.zeros_like(buffer[0]), torch.zeros_like(rows[0])
     for part, count in zip(buffer, rows):
         merged, held = _append_rows(merged, held, part[: int(count)], metric, name)
@@ -337,9 +335,10 @@ class MulticlassAveragePrecision(Metric):
             self.negatives_above.add_(torch.sum(negative[:, None, :] * above, dim=0))
 
     def compute(self):
-        self.samples, self.samples_rows = _gathered_rows(
-            self.samples, self.samples_rows, type(self).__name__, "samples"
-        )
+        if self.samples_rows.dim():  # synced: a row count per process
+            self.samples, self.samples_rows = _gathered_rows(
+                self.samples, self.samples_rows, type(self).__name__, "samples"
+            )
         undefined = (
             torch.logical_and(
                 torch.eq(self.positives, 0),

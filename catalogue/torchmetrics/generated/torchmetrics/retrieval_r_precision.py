@@ -151,8 +151,6 @@ def _gathered_rows(buffer, rows, metric, name):
     """A sample buffer as one process holds it: after torchmetrics' sync each process's buffer and row count
     come stacked ([processes, capacity, ...], [processes]); their rows are appended in process order.
     """
-    if rows.dim() == 0:
-        return buffer, rows
     merged, held = torch.zeros_like(buffer[0]), torch.zeros_like(rows[0])
     for part, count in zip(buffer, rows):
         merged, held = _append_rows(merged, held, part[: int(count)], metric, name)
@@ -280,12 +278,14 @@ class RetrievalRPrecision(Metric):
         )
 
     def compute(self):
-        self.documents, self.documents_rows = _gathered_rows(
-            self.documents, self.documents_rows, type(self).__name__, "documents"
-        )
-        self.queries, self.queries_rows = _gathered_rows(
-            self.queries, self.queries_rows, type(self).__name__, "queries"
-        )
+        if self.documents_rows.dim():  # synced: a row count per process
+            self.documents, self.documents_rows = _gathered_rows(
+                self.documents, self.documents_rows, type(self).__name__, "documents"
+            )
+        if self.queries_rows.dim():  # synced: a row count per process
+            self.queries, self.queries_rows = _gathered_rows(
+                self.queries, self.queries_rows, type(self).__name__, "queries"
+            )
         listed = self.documents[:, 2] > 0
         by_score = torch.argsort(
             torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
