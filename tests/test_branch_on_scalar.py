@@ -1,6 +1,7 @@
 """passes/branch_on_scalar: `where(any(...), sigmoid(y_pred), y_pred)` on the torchmetrics target is a Python choice,
 so that the sigmoid runs only for a batch of logits (as torchmetrics' own `if not torch.all(...)`); where the two
-branches might differ in shape, or one is a number, the where() stays. Checked on the code, by counting the
+branches might differ in shape, or one is a number beside a batch, the where() stays; between single values, where a
+branch is computed, the choice is made in Python too. Checked on the code, by counting the
 sigmoids torch runs, and against numpy on every target."""
 
 from __future__ import annotations
@@ -130,3 +131,56 @@ def test_a_params_choice_inside_a_scalar_or_weight_branch_is_made_in_the_branch(
         w = np.ones(3) if weights is None else weights
         expected = np.sum(1 / (1 + np.exp(-signed))) + 10.0 * np.sum(np.bincount(ids, w, minlength=3)[:3])
         np.testing.assert_allclose(run.result(metric), expected, rtol=1e-5)
+
+
+# Between single values where a branch is computed (MatthewsCorrCoef's cases of a 2 × 2 matrix): the torchmetrics
+# target chooses in Python and computes only the branch taken; a number branch is a tensor of the metric's dtype,
+# and a state's declared shape is what shows a value to be single. Between two values already made, where() stays.
+SINGLE = """
+name: single
+class_name: Single
+description: d
+state:
+  pair: {shape: [2]}
+  seen: {}
+update:
+  pair: sum(reshape(y_pred, [-1, 2]), axis=0)
+  seen: size(y_pred)
+result:
+  let:
+    first: pair[0]
+    second: pair[1]
+    ratio: where(second == 0.0, -1.0, where(first > second, first / second - 1.0, log1p(second - first)))
+    flag: where(seen > 4.0, first, second)
+  value: ratio + 100.0 * flag
+"""
+
+
+def _single_expected(y_pred: np.ndarray) -> float:
+    first, second = np.reshape(y_pred.astype(np.float64), (-1, 2)).sum(axis=0)
+    ratio = -1.0 if second == 0 else first / second - 1.0 if first > second else np.log1p(second - first)
+    return ratio + 100.0 * (first if y_pred.size > 4 else second)
+
+
+def test_between_single_values_a_computed_branch_is_chosen_in_python():
+    source = generate_from_text(SINGLE, "s.yaml", "torchmetrics")
+    compute = source[source.index("    def compute(") :]
+    assert "torch.tensor(-1.0, dtype=self.dtype, device=self.device)\n" in compute, compute
+    assert " if torch.eq(second, 0.0)" in compute and " if first > second" in compute, compute
+    assert "torch.where(self.seen > 4.0, first, second)" in compute, compute  # two values made: one op
+    for target in ("tf", "keras", "jax"):
+        assert " if first > second" not in generate_from_text(SINGLE, "s.yaml", target), target
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+@pytest.mark.parametrize(
+    "y_pred", [[3.0, 1.0, 2.0, 1.0], [1.0, 2.0, 0.5, 3.0], [1.0, 0.0, 2.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]]
+)
+def test_each_branch_is_numpys(target, y_pred):
+    run = driver(target)
+    metric = run.make(module_of(generate_from_text(SINGLE, "s.yaml", target), f"single_{target}").Single)
+    y_pred = np.array(y_pred, np.float32)
+    run.update(metric, {"y_true": np.zeros_like(y_pred), "y_pred": y_pred})
+    result = run.result(metric)
+    assert np.shape(result) == ()
+    np.testing.assert_allclose(result, _single_expected(y_pred), rtol=1e-6)

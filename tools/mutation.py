@@ -687,6 +687,14 @@ SECOND = [
         "the reference interpreter lets a fold change a state's shape",
     ),
     Mutant(
+        "single-values-never-chosen",
+        "metricgen/passes/branch_on_scalar.py",
+        "    if _made(a) and _made(b):",
+        "    if True:",
+        ("tests/test_branch_on_scalar.py",),
+        "a where() between single values computes both branches on the torchmetrics target",
+    ),
+    Mutant(
         "record-ignores-inputs",
         "metricgen/records.py",
         "isinstance(registered_as, str) and all(map(_unchanged, inputs.items()))):",

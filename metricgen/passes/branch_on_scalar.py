@@ -8,7 +8,10 @@ reduction over every axis, `any` or `all`), read back to choose, and only the ch
 
 Only where the choice and where() give the same tensor: c one value, and both branches of the where's type and of
 a shape the IR shows to be the same (ir_shapes.one_shape, as choose_at_construction asks; that pass runs first and
-takes the tests of the params alone, which it computes once, in the constructor). Applies to the targets that say
+takes the tests of the params alone, which it computes once, in the constructor). Between two single values (a
+state's declared shape counts: `confmat[0, 0]` is one), the choice is made where a branch is computed, so that the
+branch not taken is not (MatthewsCorrCoef's six cases of a 2 × 2 matrix, which torchmetrics also tests in Python);
+a number branch is then a tensor of the where's dtype. Applies to the targets that say
 `branches_on_scalars` (torchmetrics: reading c back syncs with a CUDA device, as torchmetrics' own test does; a
 traced target would have to trace both branches anyway).
 """
@@ -32,14 +35,36 @@ def run(metric: ir.Metric) -> ir.Metric:
     def in_scope(shapes: Shapes):
         def change(e: ir.Expr) -> ir.Expr:
             where = where_parts(e)
-            if where is None or not e.type.is_tensor or not one_shape(e, where, shapes):
+            if where is None or not e.type.is_tensor:
                 return e
-            if shapes.of(where[1]) == ():
-                return e  # between two single values where() is one op, and a number branch would need a tensor
-            return ir.Select(e.type, *where)
+            test, a, b = where
+            if shapes.of(test) == () and shapes.of(a) == () == shapes.of(b):
+                return _between_single_values(e, test, a, b)
+            return ir.Select(e.type, *where) if one_shape(e, where, shapes) else e
 
         return change
 
-    # each scope's references are to its own definitions
-    update, result = in_scope(Shapes(dict(metric.update_locals))), in_scope(Shapes(dict(metric.result_locals)))
+    # each scope's references are to its own definitions; a state keeps its declared shape
+    states = {s.name: s for s in metric.states}
+    update = in_scope(Shapes(dict(metric.update_locals), states))
+    result = in_scope(Shapes(dict(metric.result_locals), states))
     return ir.map_expressions(metric, update, result)
+
+
+def _between_single_values(e: ir.Expr, test: ir.Expr, a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    """where(c, a, b) of single values as `a if c else b` where a branch is computed (MatthewsCorrCoef's cases of
+    a 2 × 2 matrix, each some ops: torchmetrics tests them in Python too); between two values already made,
+    where() is one op. A number branch is made a tensor of the where's dtype."""
+    if _made(a) and _made(b):
+        return e
+    branches = [x if x.type == e.type else ir.Cast(e.type, x) if x.type.is_static else None for x in (a, b)]
+    if None in branches:
+        return e  # a tensor of another dtype, which where() would promote
+    return ir.Select(e.type, test, *branches)
+
+
+def _made(e: ir.Expr) -> bool:
+    """A value already made: a reference, a number, or a cast of one (where() costs what choosing would)."""
+    if isinstance(e, ir.Cast):
+        return _made(e.x)
+    return e.type.is_static or isinstance(e, ir.Ref)

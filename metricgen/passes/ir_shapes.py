@@ -56,13 +56,20 @@ Size = Union[int, tuple, ir.Expr]
 class Shapes:
     """What the IR shows of each value's shape: exactly its sizes, or None where it cannot tell."""
 
-    def __init__(self, definitions: dict[str, ir.Expr]):
+    def __init__(self, definitions: dict[str, ir.Expr], states: Optional[dict[str, ir.State]] = None):
         self.definitions = definitions
+        # state variables whose declared sizes stand for their shape (a state keeps the shape it is declared with;
+        # one shaped by the first batch is left an _AxesOf); None: every state variable is an _AxesOf
+        self.states = states or {}
         self.of_definition: dict[str, Optional[Shape]] = {}
 
     def of(self, e: ir.Expr) -> Optional[Shape]:
         if e.type.is_static:
             return ()
+        if isinstance(e, ir.Ref) and e.kind == "state" and e.name in self.states:
+            state = self.states[e.name]
+            if not state.shaped_by_batch:
+                return tuple(_size(d) for d in state.shape)
         if isinstance(e, ir.Ref) and e.kind in ("input", "state"):
             return (_AxesOf(e.name),)
         if isinstance(e, ir.Ref) and e.kind == "local":

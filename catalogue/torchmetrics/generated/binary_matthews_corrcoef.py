@@ -168,11 +168,7 @@ class BinaryMatthewsCorrCoef(tf.keras.metrics.Metric):
         )
 
     def result(self):
-        matrix = (
-            tf.reduce_sum(self.confmat, axis=0)
-            if len(self.confmat.shape) == 3
-            else self.confmat
-        )
+        matrix = self.confmat
         tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
         tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
         fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None

@@ -234,14 +234,14 @@ class CohenKappa(Metric):
             torch.sum(self.confusion, dim=0)[:, None]
             * torch.sum(self.confusion, dim=1)[None, :]
         )
-        return torch.where(
-            total > 0,
+        return (
             1
             - torch.true_divide(
                 torch.sum(observed * weights),
                 torch.sum(_divide_no_nan(expected, torch.sum(expected)) * weights),
-            ),
-            0.0,
+            )
+            if total > 0
+            else torch.tensor(0.0, dtype=self.dtype, device=self.device)
         )
 
     def merge_state(self, incoming_state):

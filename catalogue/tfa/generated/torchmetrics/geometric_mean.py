@@ -69,10 +69,10 @@ class GeometricMean(Metric):
         )
 
     def compute(self):
-        return torch.where(
-            self.degenerate > 0.0,
-            0.0,
-            torch.exp(torch.true_divide(self.total, self.count)),
+        return (
+            torch.tensor(0.0, dtype=self.dtype, device=self.device)
+            if self.degenerate > 0.0
+            else torch.exp(torch.true_divide(self.total, self.count))
         )
 
     def merge_state(self, incoming_state):

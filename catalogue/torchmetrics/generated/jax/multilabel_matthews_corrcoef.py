@@ -225,11 +225,7 @@ class MultilabelMatthewsCorrCoef:
         )
 
     def compute(self, state):
-        matrix = (
-            jnp.sum(state.confmat, axis=0)
-            if len(state.confmat.shape) == 3
-            else state.confmat
-        )
+        matrix = jnp.sum(state.confmat, axis=0)
         tp = matrix[1, 1] if state.confmat.shape[-1] == 2 else None
         tn = matrix[0, 0] if state.confmat.shape[-1] == 2 else None
         fp = matrix[0, 1] if state.confmat.shape[-1] == 2 else None

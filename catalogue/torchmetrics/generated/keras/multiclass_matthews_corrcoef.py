@@ -145,11 +145,7 @@ class MulticlassMatthewsCorrCoef(keras.metrics.Metric):
         )
 
     def result(self):
-        matrix = (
-            ops.sum(ops.convert_to_tensor(self.confmat), axis=0)
-            if len(ops.convert_to_tensor(self.confmat).shape) == 3
-            else ops.convert_to_tensor(self.confmat)
-        )
+        matrix = ops.convert_to_tensor(self.confmat)
         tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
         tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
         fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None

@@ -247,7 +247,11 @@ class BinaryCalibrationError(Metric):
             else (
                 _extreme(gap, None, False, largest=True)
                 if self.norm == "max"
-                else torch.where(squared > 0.0, torch.sqrt(squared), 0.0)
+                else (
+                    torch.sqrt(squared)
+                    if squared > 0.0
+                    else torch.tensor(0.0, dtype=self.dtype, device=self.device)
+                )
             )
         )
 

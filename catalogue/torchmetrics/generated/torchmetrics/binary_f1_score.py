@@ -197,10 +197,10 @@ class BinaryF1Score(Metric):
         self.tp.add_(counts[3])
 
     def compute(self):
-        return torch.where(
-            2.0 * self.tp + self.fn + self.fp > 0,
-            _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp),
-            self.zero_division,
+        return (
+            _divide_no_nan(2.0 * self.tp, 2.0 * self.tp + self.fn + self.fp)
+            if 2.0 * self.tp + self.fn + self.fp > 0
+            else torch.tensor(self.zero_division, dtype=self.dtype, device=self.device)
         )
 
     def merge_state(self, incoming_state):

@@ -208,13 +208,13 @@ class BinaryFBetaScore(Metric):
         self.tp.add_(counts[3])
 
     def compute(self):
-        return torch.where(
-            (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0,
+        return (
             _divide_no_nan(
                 (1.0 + self.beta**2) * self.tp,
                 (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp,
-            ),
-            self.zero_division,
+            )
+            if (1.0 + self.beta**2) * self.tp + self.beta**2 * self.fn + self.fp > 0
+            else torch.tensor(self.zero_division, dtype=self.dtype, device=self.device)
         )
 
     def merge_state(self, incoming_state):

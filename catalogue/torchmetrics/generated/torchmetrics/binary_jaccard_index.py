@@ -191,10 +191,10 @@ class BinaryJaccardIndex(Metric):
 
     def compute(self):
         union = self.confmat[0, 1] + self.confmat[1, 0] + self.confmat[1, 1]
-        return torch.where(
-            torch.ne(union, 0),
-            _divide_no_nan(self.confmat[1, 1], union),
-            self.zero_division,
+        return (
+            _divide_no_nan(self.confmat[1, 1], union)
+            if torch.ne(union, 0)
+            else torch.tensor(self.zero_division, dtype=self.dtype, device=self.device)
         )
 
     def merge_state(self, incoming_state):

@@ -183,11 +183,7 @@ class BinaryMatthewsCorrCoef(Metric):
         )
 
     def compute(self):
-        matrix = (
-            torch.sum(self.confmat, dim=0)
-            if len(self.confmat.shape) == 3
-            else self.confmat
-        )
+        matrix = self.confmat
         tp = matrix[1, 1] if self.confmat.shape[-1] == 2 else None
         tn = matrix[0, 0] if self.confmat.shape[-1] == 2 else None
         fp = matrix[0, 1] if self.confmat.shape[-1] == 2 else None
@@ -200,26 +196,26 @@ class BinaryMatthewsCorrCoef(Metric):
         )
         root_epsilon = 0.00034526698300124393 if self.confmat.shape[-1] == 2 else None
         one_sided_numerator = (
-            torch.where(
-                torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0)),
-                root_epsilon * (tp - fp),
-                torch.where(
-                    torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0)),
-                    root_epsilon * (tp - fn),
-                    torch.where(
-                        torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0)),
-                        root_epsilon * (tn - fp),
-                        torch.where(
-                            torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0)),
-                            root_epsilon * (tn - fn),
-                            torch.where(
-                                torch.eq(tp, 0.0),
-                                tn - fp * fn,
-                                torch.where(torch.eq(tn, 0.0), tp - fp * fn, tp * tn),
-                            ),
-                        ),
-                    ),
-                ),
+            (
+                root_epsilon * (tp - fp)
+                if torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0))
+                else (
+                    root_epsilon * (tp - fn)
+                    if torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0))
+                    else (
+                        root_epsilon * (tn - fp)
+                        if torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0))
+                        else (
+                            root_epsilon * (tn - fn)
+                            if torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0))
+                            else (
+                                tn - fp * fn
+                                if torch.eq(tp, 0.0)
+                                else tp - fp * fn if torch.eq(tn, 0.0) else tp * tn
+                            )
+                        )
+                    )
+                )
             )
             if self.confmat.shape[-1] == 2
             else None
@@ -252,18 +248,18 @@ class BinaryMatthewsCorrCoef(Metric):
         )
         covariance = correct * total - torch.sum(label_totals * predicted_totals)
         two_by_two = (
-            torch.where(
-                torch.logical_and(torch.ne(tp + tn, 0.0), torch.eq(fp + fn, 0.0)),
-                1.0,
-                torch.where(
-                    torch.logical_and(torch.eq(tp + tn, 0.0), torch.ne(fp + fn, 0.0)),
-                    -1.0,
-                    torch.where(
-                        torch.eq(spread, 0.0),
-                        one_sided,
-                        _divide_no_nan(covariance, torch.sqrt(spread)),
-                    ),
-                ),
+            (
+                torch.tensor(1.0, dtype=self.dtype, device=self.device)
+                if torch.logical_and(torch.ne(tp + tn, 0.0), torch.eq(fp + fn, 0.0))
+                else (
+                    torch.tensor(-1.0, dtype=self.dtype, device=self.device)
+                    if torch.logical_and(torch.eq(tp + tn, 0.0), torch.ne(fp + fn, 0.0))
+                    else (
+                        one_sided
+                        if torch.eq(spread, 0.0)
+                        else _divide_no_nan(covariance, torch.sqrt(spread))
+                    )
+                )
             )
             if self.confmat.shape[-1] == 2
             else None

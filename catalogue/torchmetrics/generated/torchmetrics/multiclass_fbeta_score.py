@@ -292,18 +292,20 @@ class MulticlassFBetaScore(Metric):
 
     def compute(self):
         overall = (
-            torch.where(
-                (1.0 + self.beta**2) * torch.sum(self.tp)
-                + self.beta**2 * torch.sum(self.fn)
-                + torch.sum(self.fp)
-                > 0,
+            (
                 _divide_no_nan(
                     (1.0 + self.beta**2) * torch.sum(self.tp),
                     (1.0 + self.beta**2) * torch.sum(self.tp)
                     + self.beta**2 * torch.sum(self.fn)
                     + torch.sum(self.fp),
-                ),
-                self.zero_division,
+                )
+                if (1.0 + self.beta**2) * torch.sum(self.tp)
+                + self.beta**2 * torch.sum(self.fn)
+                + torch.sum(self.fp)
+                > 0
+                else torch.tensor(
+                    self.zero_division, dtype=self.dtype, device=self.device
+                )
             )
             if self.average is not None and self.average == "micro"
             else None

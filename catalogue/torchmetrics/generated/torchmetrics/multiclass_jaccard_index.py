@@ -289,10 +289,12 @@ class MulticlassJaccardIndex(Metric):
             per_class
             if self.average is None or self.average == "none"
             else (
-                torch.where(
-                    torch.ne(micro_union, 0),
-                    _divide_no_nan(torch.sum(intersection), micro_union),
-                    self.zero_division,
+                (
+                    _divide_no_nan(torch.sum(intersection), micro_union)
+                    if torch.ne(micro_union, 0)
+                    else torch.tensor(
+                        self.zero_division, dtype=self.dtype, device=self.device
+                    )
                 )
                 if self.average == "micro"
                 else torch.sum(

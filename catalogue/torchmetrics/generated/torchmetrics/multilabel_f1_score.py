@@ -255,13 +255,16 @@ class MultilabelF1Score(Metric):
 
     def compute(self):
         overall = (
-            torch.where(
-                2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp) > 0,
+            (
                 _divide_no_nan(
                     2.0 * torch.sum(self.tp),
                     2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp),
-                ),
-                self.zero_division,
+                )
+                if 2.0 * torch.sum(self.tp) + torch.sum(self.fn) + torch.sum(self.fp)
+                > 0
+                else torch.tensor(
+                    self.zero_division, dtype=self.dtype, device=self.device
+                )
             )
             if self.average is not None and self.average == "micro"
             else None

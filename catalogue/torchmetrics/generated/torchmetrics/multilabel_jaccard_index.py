@@ -261,10 +261,12 @@ class MultilabelJaccardIndex(Metric):
             per_label
             if self.average is None or self.average == "none"
             else (
-                torch.where(
-                    torch.ne(torch.sum(union), 0),
-                    _divide_no_nan(torch.sum(intersection), torch.sum(union)),
-                    self.zero_division,
+                (
+                    _divide_no_nan(torch.sum(intersection), torch.sum(union))
+                    if torch.ne(torch.sum(union), 0)
+                    else torch.tensor(
+                        self.zero_division, dtype=self.dtype, device=self.device
+                    )
                 )
                 if self.average == "micro"
                 else torch.sum(
