@@ -41,6 +41,23 @@ def distributions(n_classes: int, log: bool):
     return make
 
 
+def distributions_with_zeros(zero_in: str):
+    """Rows with zeros: in p where q is not (0·log 0 is 0), in q where p is not (the divergence is +inf: `/` gave 0
+    there, and -inf), or a whole row of p (not a distribution: NaN, as torchmetrics)."""
+
+    def make(rng: np.random.Generator, n: int) -> dict:
+        p, q = (rng.dirichlet(np.ones(4), n).astype(np.float32) for _ in range(2))
+        if zero_in == "p":
+            p[:, 0] = 0.0
+        elif zero_in == "q":
+            q[:, 1] = 0.0
+        else:
+            p[0] = 0.0
+        return {"y_true": q, "y_pred": p}
+
+    return make
+
+
 def tokens(vocabulary: int, length: int, ignore_index: int | None):
     def make(rng: np.random.Generator, n: int) -> dict:
         ids = rng.integers(0, vocabulary, (n, length)).astype(np.int64)
@@ -273,6 +290,17 @@ CASES = [
         )
         for log_prob in (False, True)
         for reduction in ("mean", "sum")
+    ],
+    *[
+        Case(
+            f"KLDivergence-zeros-in-{zero_in}",
+            "kl_divergence",
+            "KLDivergence",
+            {},
+            distributions_with_zeros(zero_in),
+            tolerance=1e-4,
+        )
+        for zero_in in ("p", "q", "row")
     ],
     *[
         Case(

@@ -98,7 +98,7 @@ class TweedieDevianceScore(tf.keras.metrics.Metric):
                 tf.where(
                     tf.equal(t, 0),
                     tf.constant(0.0, dtype=self.dtype),
-                    t * tf.math.log(tf.math.divide_no_nan(t, p)),
+                    t * tf.math.log(tf.math.truediv(t, p)),
                 )
                 + p
                 - t
@@ -107,12 +107,7 @@ class TweedieDevianceScore(tf.keras.metrics.Metric):
             else None
         )
         gamma = (
-            2.0
-            * (
-                tf.math.log(tf.math.divide_no_nan(p, t))
-                + tf.math.divide_no_nan(t, p)
-                - 1.0
-            )
+            2.0 * (tf.math.log(tf.math.truediv(p, t)) + tf.math.truediv(t, p) - 1.0)
             if self.power == 2
             else None
         )

@@ -111,7 +111,7 @@ class TweedieDevianceScore:
                 jnp.where(
                     jnp.equal(t, 0),
                     jnp.asarray(0.0, dtype=self.dtype),
-                    t * jnp.log(_divide_no_nan(t, p)),
+                    t * jnp.log(jnp.true_divide(t, p)),
                 )
                 + p
                 - t
@@ -120,7 +120,7 @@ class TweedieDevianceScore:
             else None
         )
         gamma = (
-            2.0 * (jnp.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
+            2.0 * (jnp.log(jnp.true_divide(p, t)) + jnp.true_divide(t, p) - 1.0)
             if self.power == 2
             else None
         )

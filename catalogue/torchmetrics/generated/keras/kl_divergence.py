@@ -66,9 +66,11 @@ class KLDivergence(keras.metrics.Metric):
     """KL divergence D(p ‖ q) per sample, summed or averaged over samples, as torchmetrics.KLDivergence,
     whose update(p, q) takes p (the data distribution) first: here p is the predictions (torchmetrics
     target: update(preds=p, target=q); Keras targets: update_state(y_true=q, y_pred=p)). Inputs [batch,
-    d]; with log_prob they are log-probabilities, else each row is normalised to sum 1. reduction \"none\"
-    (and None), which keeps every sample's value, is not supported (ValueError in the constructor). On
-    the Keras targets sample weights weight each sample's divergence (and the count, for \"mean\").
+    d]; with log_prob they are log-probabilities, else each row is normalised to sum 1 (a row of zeros
+    is NaN, an element of q that is 0 where p's is not makes the divergence inf, as torchmetrics).
+    reduction \"none\" (and None), which keeps every sample's value, is not supported (ValueError in the
+    constructor). On the Keras targets sample weights weight each sample's divergence (and the count,
+    for \"mean\").
 
     Args:
         log_prob: (bool, default False) whether the inputs are log-probabilities
@@ -119,12 +121,12 @@ class KLDivergence(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         _check_shape("KLDivergence", "y_pred", y_pred, (None, None), False)
         p = (
-            ops.divide_no_nan(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
+            ops.true_divide(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
             if not self.log_prob
             else None
         )
         q = (
-            ops.divide_no_nan(y_true, ops.sum(y_true, axis=-1, keepdims=True))
+            ops.true_divide(y_true, ops.sum(y_true, axis=-1, keepdims=True))
             if not self.log_prob
             else None
         )
@@ -135,7 +137,7 @@ class KLDivergence(keras.metrics.Metric):
                 ops.where(
                     ops.equal(p, 0),
                     ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    p * ops.log(ops.divide_no_nan(p, q)),
+                    p * ops.log(ops.true_divide(p, q)),
                 ),
                 axis=-1,
             )

@@ -98,7 +98,7 @@ class TweedieDevianceScore(keras.metrics.Metric):
                 ops.where(
                     ops.equal(t, 0),
                     ops.convert_to_tensor(0.0, dtype=self.dtype),
-                    t * ops.log(ops.divide_no_nan(t, p)),
+                    t * ops.log(ops.true_divide(t, p)),
                 )
                 + p
                 - t
@@ -107,7 +107,7 @@ class TweedieDevianceScore(keras.metrics.Metric):
             else None
         )
         gamma = (
-            2.0 * (ops.log(ops.divide_no_nan(p, t)) + ops.divide_no_nan(t, p) - 1.0)
+            2.0 * (ops.log(ops.true_divide(p, t)) + ops.true_divide(t, p) - 1.0)
             if self.power == 2
             else None
         )

@@ -75,9 +75,11 @@ class KLDivergence(Metric):
     """KL divergence D(p ‖ q) per sample, summed or averaged over samples, as torchmetrics.KLDivergence,
     whose update(p, q) takes p (the data distribution) first: here p is the predictions (torchmetrics
     target: update(preds=p, target=q); Keras targets: update_state(y_true=q, y_pred=p)). Inputs [batch,
-    d]; with log_prob they are log-probabilities, else each row is normalised to sum 1. reduction \"none\"
-    (and None), which keeps every sample's value, is not supported (ValueError in the constructor). On
-    the Keras targets sample weights weight each sample's divergence (and the count, for \"mean\").
+    d]; with log_prob they are log-probabilities, else each row is normalised to sum 1 (a row of zeros
+    is NaN, an element of q that is 0 where p's is not makes the divergence inf, as torchmetrics).
+    reduction \"none\" (and None), which keeps every sample's value, is not supported (ValueError in the
+    constructor). On the Keras targets sample weights weight each sample's divergence (and the count,
+    for \"mean\").
 
     Args:
         log_prob: (bool, default False) whether the inputs are log-probabilities
@@ -117,12 +119,12 @@ class KLDivergence(Metric):
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         _check_shape("KLDivergence", "target", target, (None, None), False)
         p = (
-            _divide_no_nan(preds, torch.sum(preds, dim=-1, keepdim=True))
+            torch.true_divide(preds, torch.sum(preds, dim=-1, keepdim=True))
             if not self.log_prob
             else None
         )
         q = (
-            _divide_no_nan(target, torch.sum(target, dim=-1, keepdim=True))
+            torch.true_divide(target, torch.sum(target, dim=-1, keepdim=True))
             if not self.log_prob
             else None
         )
@@ -130,7 +132,9 @@ class KLDivergence(Metric):
             torch.sum(torch.exp(preds) * (preds - target), dim=-1)
             if self.log_prob
             else torch.sum(
-                torch.where(torch.eq(p, 0), 0.0, p * torch.log(_divide_no_nan(p, q))),
+                torch.where(
+                    torch.eq(p, 0), 0.0, p * torch.log(torch.true_divide(p, q))
+                ),
                 dim=-1,
             )
         )

@@ -95,7 +95,7 @@ class TweedieDevianceScore(Metric):
         poisson = (
             2.0
             * (
-                torch.where(torch.eq(t, 0), 0.0, t * torch.log(_divide_no_nan(t, p)))
+                torch.where(torch.eq(t, 0), 0.0, t * torch.log(torch.true_divide(t, p)))
                 + p
                 - t
             )
@@ -103,7 +103,7 @@ class TweedieDevianceScore(Metric):
             else None
         )
         gamma = (
-            2.0 * (torch.log(_divide_no_nan(p, t)) + _divide_no_nan(t, p) - 1.0)
+            2.0 * (torch.log(torch.true_divide(p, t)) + torch.true_divide(t, p) - 1.0)
             if self.power == 2
             else None
         )
