@@ -46,6 +46,8 @@ def binary(scores: str = "probabilities", shape: tuple = (), ignore: int | None 
         y_pred = rng.random(size) if scores == "probabilities" else rng.normal(0.0, 2.0, size)
         if scores == "ignored_out_of_range":  # probabilities, but an ignored element's score is 3: a logit
             y_pred = np.where(y_true == ignore, 3.0, rng.random(size))
+        if scores == "nan":  # probabilities and one NaN: not within [0, 1], so torchmetrics takes the batch for logits
+            y_pred.reshape(-1)[rng.integers(0, y_pred.size)] = np.nan
         return {"y_true": y_true, "y_pred": y_pred.astype(np.float32)}
 
     return make
@@ -173,6 +175,8 @@ for metric in (
         configurations["probabilities"] += (weighted_binary(SKLEARN[metric]),)
     add("Binary", metric, configurations)
 add("Binary", "FBetaScore", {"beta0.5-zero_division1": ({"beta": 0.5, "zero_division": 1.0}, binary("rare"))})
+for metric in ("Accuracy", "F1Score"):  # a NaN score: the whole batch is logits, as torchmetrics tests it
+    add("Binary", metric, {"nan-score": ({}, binary("nan"))})
 for metric in ("StatScores", "Accuracy"):  # the update every binary class shares
     add(
         "Binary",

@@ -252,6 +252,18 @@ CASES = [
             ("uniform_average", 20),
         ]
     ],
+    Case(  # every target column constant: the variances that weight the outputs sum to 0, and the result is NaN
+        "R2Score-variance_weighted-constant",
+        "r2_score",
+        "R2Score",
+        {"multioutput": "variance_weighted"},
+        lambda rng, n: {
+            "y_true": np.tile(np.array([[2.0, 5.0]], np.float32), (n, 1)),
+            "y_pred": rng.random((n, 2)).astype(np.float32),
+        },
+        tolerance=1e-4,
+        sizes=(7, 2, 5),
+    ),
     Case("RelativeSquaredError", "relative_squared_error", "RelativeSquaredError", {}, correlated(()), tolerance=1e-4),
     Case(
         "RelativeSquaredError-root-outputs2",
@@ -326,6 +338,14 @@ CASES = [
     ],
     Case("Perplexity", "perplexity", "Perplexity", {}, tokens(5, 4, None), tolerance=1e-4),
     Case("Perplexity-ignore", "perplexity", "Perplexity", {"ignore_index": 2}, tokens(5, 4, 2), tolerance=1e-4),
+    Case(  # every token ignored: no token counted, NaN (0/0), not exp(0)
+        "Perplexity-all-ignored",
+        "perplexity",
+        "Perplexity",
+        {"ignore_index": 0},
+        lambda rng, n: {**tokens(5, 4, None)(rng, n), "y_true": np.zeros((n, 4), np.int64)},
+        tolerance=1e-4,
+    ),
     Case(
         "PeakSignalNoiseRatio",
         "peak_signal_noise_ratio",

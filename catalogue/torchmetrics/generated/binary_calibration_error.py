@@ -156,7 +156,7 @@ class BinaryCalibrationError(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             tf.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

@@ -180,7 +180,9 @@ class BinaryF1Score(tf.keras.metrics.Metric):
                 else tf.not_equal(y_true, self.ignore_index)
             ),
         )
-        logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = tf.reduce_any(
+            tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+        )
         predicted = tf.cast(
             tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
         )

@@ -114,7 +114,9 @@ class BinaryHingeLoss(tf.keras.metrics.Metric):
             else tf.not_equal(y_true, self.ignore_index)
         )
         logits = tf.reduce_any(
-            tf.logical_and(kept, tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+            tf.logical_and(
+                kept, tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+            )
         )
         scores = tf.where(logits, tf.sigmoid(y_pred), y_pred)
         loss = tf.maximum(

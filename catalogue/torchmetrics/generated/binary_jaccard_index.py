@@ -146,7 +146,7 @@ class BinaryJaccardIndex(tf.keras.metrics.Metric):
             if self.ignore_index is not None
             else None
         )
-        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         logits = (
             tf.reduce_any(outside)
             if self.ignore_index is None

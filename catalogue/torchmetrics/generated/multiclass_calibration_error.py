@@ -209,7 +209,7 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
-        outside = tf.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             tf.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

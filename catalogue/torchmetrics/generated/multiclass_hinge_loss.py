@@ -178,7 +178,10 @@ class MulticlassHingeLoss(tf.keras.metrics.Metric):
             > 0.5
         )
         logits = tf.reduce_any(
-            tf.logical_and(kept[:, None], tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+            tf.logical_and(
+                kept[:, None],
+                tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
+            )
         )
         scores = tf.where(logits, tf.exp(tf.nn.log_softmax(y_pred, axis=-1)), y_pred)
         margin = (

@@ -297,7 +297,9 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = tf.reduce_any(
+            tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+        )
         score = tf.where(logits, tf.sigmoid(y_pred), y_pred)
         kept = (
             tf.not_equal(y_true, self.ignore_index)

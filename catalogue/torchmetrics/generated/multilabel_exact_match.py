@@ -138,7 +138,9 @@ class MultilabelExactMatch(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = tf.reduce_any(
+            tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+        )
         predicted = tf.cast(
             tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, self.dtype
         )

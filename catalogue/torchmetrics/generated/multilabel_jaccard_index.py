@@ -168,7 +168,9 @@ class MultilabelJaccardIndex(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, tf.int32)
         y_pred = tf.cast(y_pred, self.dtype)
         label = tf.cumsum(tf.ones_like(y_true), axis=1) - 1
-        logits = tf.reduce_any(tf.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = tf.reduce_any(
+            tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+        )
         predicted = tf.cast(
             tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
         )

@@ -130,7 +130,7 @@ class Perplexity(tf.keras.metrics.Metric):
         self.count.assign_add(_weighted_sum(kept, sample_weight))
 
     def result(self):
-        return tf.exp(tf.math.divide_no_nan(self.total_log_probs, self.count))
+        return tf.exp(tf.math.truediv(self.total_log_probs, self.count))
 
     def merge_state(self, metrics):
         """Folds the states of other Perplexity instances (e.g. from other shards) into this one."""

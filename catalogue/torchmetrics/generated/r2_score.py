@@ -234,9 +234,7 @@ class R2Score(tf.keras.metrics.Metric):
             else (
                 tf.reduce_mean(scores)
                 if self.multioutput == "uniform_average"
-                else tf.reduce_sum(
-                    tf.math.divide_no_nan(tss, tf.reduce_sum(tss)) * scores
-                )
+                else tf.reduce_sum(tf.math.truediv(tss, tf.reduce_sum(tss)) * scores)
             )
         )
         n = self.num_obs[0] if self.adjusted != 0 else None

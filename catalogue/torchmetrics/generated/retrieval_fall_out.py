@@ -140,7 +140,7 @@ class RetrievalFallOut(tf.keras.metrics.Metric):
     """Fall-out, as torchmetrics.retrieval.RetrievalFallOut: per query (the documents of one id in
     `indexes`), the non-relevant documents among its top_k highest scores, over all its non-relevant
     documents; then the queries' values aggregated. A query is empty when it has no non-relevant
-    document.
+    document. Tied scores rank in the order given (torchmetrics' `topk` orders them as it happens to).
 
     Args:
         empty_target_action: (str, default 'pos') a query with no non-relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

@@ -174,7 +174,7 @@ class BinaryCalibrationError:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             jnp.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

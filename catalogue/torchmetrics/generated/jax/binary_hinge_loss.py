@@ -114,7 +114,9 @@ class BinaryHingeLoss:
             else jnp.not_equal(y_true, self.ignore_index)
         )
         logits = jnp.any(
-            jnp.logical_and(kept, jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+            jnp.logical_and(
+                kept, jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+            )
         )
         scores = jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred)
         loss = jnp.maximum(

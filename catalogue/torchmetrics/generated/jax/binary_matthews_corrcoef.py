@@ -150,7 +150,7 @@ class BinaryMatthewsCorrCoef:
             if self.ignore_index is not None
             else None
         )
-        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         logits = (
             jnp.any(outside)
             if self.ignore_index is None

@@ -79,7 +79,10 @@ class ConcordanceCorrCoef:
     """Lin's concordance correlation 2·cov / (var_x + var_y + (mean_x - mean_y)²) per output, as
     torchmetrics.ConcordanceCorrCoef (sample variances and covariance, divided by n - 1: NaN for a
     single sample, as torchmetrics), from running sums: inputs [batch] (num_outputs 1, a scalar result)
-    or [batch, num_outputs]. On the Keras targets sample weights weight each element.
+    or [batch, num_outputs]. Constant predictions or targets give 0 where torchmetrics gives NaN (its
+    Pearson step divides by a zero variance), and the running sums lose precision where the mean is far
+    larger than the spread (see PearsonCorrCoef). On the Keras targets sample weights weight each
+    element.
 
     Args:
         num_outputs: (int, default 1) the number of outputs (columns)

@@ -224,7 +224,7 @@ class MulticlassCalibrationError:
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
-        outside = jnp.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             jnp.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

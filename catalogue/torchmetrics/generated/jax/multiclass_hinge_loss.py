@@ -212,7 +212,10 @@ class MulticlassHingeLoss:
             > 0.5
         )
         logits = jnp.any(
-            jnp.logical_and(kept[:, None], jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+            jnp.logical_and(
+                kept[:, None],
+                jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
+            )
         )
         scores = jnp.where(logits, jnp.exp(jax.nn.log_softmax(y_pred, axis=-1)), y_pred)
         margin = (

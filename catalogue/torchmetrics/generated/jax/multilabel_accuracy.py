@@ -209,7 +209,7 @@ class MultilabelAccuracy:
                 else jnp.not_equal(y_true, self.ignore_index)
             ),
         )
-        logits = jnp.any(jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = jnp.any(jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = (
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred) > self.threshold
         ).astype(jnp.int32)

@@ -150,7 +150,7 @@ class MultilabelExactMatch:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        logits = jnp.any(jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = jnp.any(jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = (
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred) > self.threshold
         ).astype(self.dtype)

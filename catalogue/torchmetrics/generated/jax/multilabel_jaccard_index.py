@@ -198,7 +198,7 @@ class MultilabelJaccardIndex:
         y_true = jnp.asarray(y_true, dtype=jnp.int32)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         label = _cumsum(jnp.ones_like(y_true), 1, False, False) - 1
-        logits = jnp.any(jnp.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = jnp.any(jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = (
             jnp.where(logits, jax.nn.sigmoid(y_pred), y_pred) > self.threshold
         ).astype(jnp.int32)

@@ -80,8 +80,12 @@ class PearsonCorrCoef:
     from running sums (n, Σx, Σy, Σx², Σy², Σxy): inputs [batch] (num_outputs 1, a scalar result) or
     [batch, num_outputs]. An output with zero variance is NaN, as in torchmetrics; torchmetrics also
     gives NaN where a variance is merely below √eps after scaling by the largest deviation, which is not
-    reproduced. The result is clipped to [-1, 1]. On the Keras targets sample weights weight each
-    element (a weighted correlation).
+    reproduced. The result is clipped to [-1, 1]. Precision: torchmetrics updates centred moments; raw
+    sums lose the variance where the mean is far larger than the spread (float32: a mean of 10⁴ with a
+    spread of 1 gives NaN or a wrong value, and constant predictions of 123.456 can give ±1 for 0),
+    since a state is merged by adding, which centred moments are not. Use float64 (`metric.double()`; on
+    the Keras targets dtype=\"float64\") or centre the data where that can happen. On the Keras targets
+    sample weights weight each element (a weighted correlation).
 
     Args:
         num_outputs: (int, default 1) the number of outputs (columns)

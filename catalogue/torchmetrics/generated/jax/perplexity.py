@@ -46,14 +46,6 @@ def _weighted_sum(values, sample_weight):
     return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
-    zero = b == 0
-    return jnp.where(
-        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
-    )
-
-
 def _float_dtype(metric, dtype):
     """The metric's float dtype, refused where JAX would not hold it: float64 without 64-bit types enabled is
     silently float32 in JAX, which would compute a number other than the one asked for.
@@ -167,7 +159,7 @@ class Perplexity:
         )
 
     def compute(self, state):
-        return jnp.exp(_divide_no_nan(state.total_log_probs, state.count))
+        return jnp.exp(jnp.true_divide(state.total_log_probs, state.count))
 
     def get_config(self):
         """The constructor's arguments: Perplexity(**metric.get_config()) makes the same metric."""

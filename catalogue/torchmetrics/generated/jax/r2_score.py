@@ -296,7 +296,7 @@ class R2Score:
             else (
                 jnp.mean(scores)
                 if self.multioutput == "uniform_average"
-                else jnp.sum(_divide_no_nan(tss, jnp.sum(tss)) * scores)
+                else jnp.sum(jnp.true_divide(tss, jnp.sum(tss)) * scores)
             )
         )
         n = state.num_obs[0] if self.adjusted != 0 else None

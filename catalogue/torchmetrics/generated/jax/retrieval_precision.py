@@ -141,7 +141,8 @@ class RetrievalPrecision:
     """Precision at k, as torchmetrics.retrieval.RetrievalPrecision: per query (the documents of one id in
     `indexes`), the relevant documents scored above 0 among its top_k highest scores, over top_k (over
     the query's documents with top_k None, or with adaptive_k where top_k exceeds them); then the
-    queries' values aggregated.
+    queries' values aggregated. Tied scores rank in the order given (torchmetrics' `topk` orders them as
+    it happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

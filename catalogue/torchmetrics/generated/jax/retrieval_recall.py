@@ -140,7 +140,8 @@ class RetrievalRecallState(NamedTuple):
 class RetrievalRecall:
     """Recall at k, as torchmetrics.retrieval.RetrievalRecall: per query (the documents of one id in
     `indexes`), the relevant documents scored above 0 among its top_k highest scores, over all its
-    relevant documents; then the queries' values aggregated.
+    relevant documents; then the queries' values aggregated. Tied scores rank in the order given
+    (torchmetrics' `topk` orders them as it happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

@@ -131,7 +131,7 @@ class BinaryConfusionMatrix(keras.metrics.Metric):
             if self.ignore_index is not None
             else None
         )
-        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         logits = (
             ops.any(outside)
             if self.ignore_index is None

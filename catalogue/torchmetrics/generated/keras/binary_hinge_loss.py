@@ -114,7 +114,9 @@ class BinaryHingeLoss(keras.metrics.Metric):
             else ops.not_equal(y_true, self.ignore_index)
         )
         logits = ops.any(
-            ops.logical_and(kept, ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+            ops.logical_and(
+                kept, ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0))
+            )
         )
         scores = ops.where(logits, ops.sigmoid(y_pred), y_pred)
         loss = ops.maximum(

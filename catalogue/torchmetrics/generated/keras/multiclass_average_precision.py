@@ -317,7 +317,7 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             ops.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

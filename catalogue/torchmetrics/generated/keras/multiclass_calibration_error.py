@@ -207,7 +207,7 @@ class MulticlassCalibrationError(keras.metrics.Metric):
             False,
         )
         y_true = _match_rank(y_true, y_pred, -1)
-        outside = ops.logical_or(y_pred < 0.0, y_pred > 1.0)
+        outside = ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         kept = (
             ops.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

@@ -196,7 +196,10 @@ class MulticlassHingeLoss(keras.metrics.Metric):
             > 0.5
         )
         logits = ops.any(
-            ops.logical_and(kept[:, None], ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+            ops.logical_and(
+                kept[:, None],
+                ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
+            )
         )
         scores = ops.where(logits, ops.exp(ops.log_softmax(y_pred, axis=-1)), y_pred)
         margin = (

@@ -320,7 +320,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        logits = ops.any(ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         score = ops.where(logits, ops.sigmoid(y_pred), y_pred)
         kept = (
             ops.not_equal(y_true, self.ignore_index)

@@ -140,7 +140,7 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
         y_true = ops.cast(y_true, "int32")
         y_pred = ops.cast(y_pred, self.dtype)
         label = _cumsum(ops.ones_like(y_true), 1, False, False) - 1
-        logits = ops.any(ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
             ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
         )

@@ -189,7 +189,7 @@ class MultilabelStatScores(keras.metrics.Metric):
                 else ops.not_equal(y_true, self.ignore_index)
             ),
         )
-        logits = ops.any(ops.logical_or(y_pred < 0.0, y_pred > 1.0))
+        logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
             ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
         )

@@ -131,7 +131,7 @@ class Perplexity(keras.metrics.Metric):
 
     def result(self):
         return ops.exp(
-            ops.divide_no_nan(
+            ops.true_divide(
                 ops.convert_to_tensor(self.total_log_probs),
                 ops.convert_to_tensor(self.count),
             )

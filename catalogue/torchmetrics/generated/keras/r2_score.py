@@ -241,7 +241,7 @@ class R2Score(keras.metrics.Metric):
             else (
                 ops.mean(scores)
                 if self.multioutput == "uniform_average"
-                else ops.sum(ops.divide_no_nan(tss, ops.sum(tss)) * scores)
+                else ops.sum(ops.true_divide(tss, ops.sum(tss)) * scores)
             )
         )
         n = ops.convert_to_tensor(self.num_obs)[0] if self.adjusted != 0 else None

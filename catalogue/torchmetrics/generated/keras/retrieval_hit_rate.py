@@ -182,7 +182,8 @@ def _unless_overflowed(value, rows, capacity, metric, name):
 class RetrievalHitRate(keras.metrics.Metric):
     """Hit rate, as torchmetrics.retrieval.RetrievalHitRate: per query (the documents of one id in
     `indexes`), 1 if a relevant document is among its top_k highest scores, else 0; then the queries'
-    values aggregated.
+    values aggregated. Tied scores rank in the order given (torchmetrics' `topk` orders them as it
+    happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

@@ -98,7 +98,9 @@ class BinaryHingeLoss(Metric):
             else torch.ne(target, self.ignore_index)
         )
         logits = torch.any(
-            torch.logical_and(kept, torch.logical_or(preds < 0.0, preds > 1.0))
+            torch.logical_and(
+                kept, torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
+            )
         )
         scores = torch.sigmoid(preds) if logits else preds
         loss = torch.clamp(

@@ -159,7 +159,7 @@ class BinaryJaccardIndex(Metric):
             if self.ignore_index is not None
             else None
         )
-        outside = torch.logical_or(preds < 0.0, preds > 1.0)
+        outside = torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
         logits = (
             torch.any(outside)
             if self.ignore_index is None

@@ -282,7 +282,7 @@ class MulticlassAUROC(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        outside = torch.logical_or(preds < 0.0, preds > 1.0)
+        outside = torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
         kept = (
             torch.ne(target, self.ignore_index)
             if self.ignore_index is not None

@@ -241,7 +241,7 @@ class MulticlassCalibrationError(Metric):
         )
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
         target = _match_rank(target, preds, -1)
-        outside = torch.logical_or(preds < 0.0, preds > 1.0)
+        outside = torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
         kept = (
             torch.ne(target, self.ignore_index)
             if self.ignore_index is not None

@@ -195,7 +195,10 @@ class MulticlassHingeLoss(Metric):
         )
         is_label = _one_hot(target.to(torch.int64), self.num_classes, self.dtype) > 0.5
         logits = torch.any(
-            torch.logical_and(kept[:, None], torch.logical_or(preds < 0.0, preds > 1.0))
+            torch.logical_and(
+                kept[:, None],
+                torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0)),
+            )
         )
         scores = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
         margin = (

@@ -279,7 +279,9 @@ class MultilabelAUROC(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
+        logits = torch.any(
+            torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
+        )
         score = torch.sigmoid(preds) if logits else preds
         kept = (
             torch.ne(target, self.ignore_index)

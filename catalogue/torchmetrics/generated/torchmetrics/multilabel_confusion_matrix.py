@@ -192,7 +192,9 @@ class MultilabelConfusionMatrix(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=torch.int64, device=self.device)
         label = _cumsum(torch.ones_like(target), 1, False, False) - 1
-        logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
+        logits = torch.any(
+            torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
+        )
         predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
             torch.int64
         )

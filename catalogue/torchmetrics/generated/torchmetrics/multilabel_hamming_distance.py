@@ -213,7 +213,9 @@ class MultilabelHammingDistance(Metric):
                 else torch.ne(target, self.ignore_index)
             ),
         )
-        logits = torch.any(torch.logical_or(preds < 0.0, preds > 1.0))
+        logits = torch.any(
+            torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0))
+        )
         predicted = ((torch.sigmoid(preds) if logits else preds) > self.threshold).to(
             torch.int64
         )

@@ -57,13 +57,6 @@ def _weighted_sum(values, sample_weight):
     return torch.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
-    # a / b) makes four (the 0.0 becomes a tensor on every call)
-    return (a / b).masked_fill_(b == 0, 0.0)
-
-
 class Perplexity(Metric):
     """Perplexity exp(-mean log p(target)) of a language model's logits, as torchmetrics.Perplexity: y_pred
     holds logits [batch, sequence, vocabulary] (a softmax over the last axis), y_true the token ids
@@ -126,7 +119,7 @@ class Perplexity(Metric):
         self.count.add_(_weighted_sum(kept, sample_weight))
 
     def compute(self):
-        return torch.exp(_divide_no_nan(self.total_log_probs, self.count))
+        return torch.exp(torch.true_divide(self.total_log_probs, self.count))
 
     def merge_state(self, incoming_state):
         """Folds another Perplexity's state (or its metric_state dict) into this one; compute() then recomputes."""

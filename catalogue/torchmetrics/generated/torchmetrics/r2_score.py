@@ -216,7 +216,7 @@ class R2Score(Metric):
             else (
                 torch.mean(scores)
                 if self.multioutput == "uniform_average"
-                else torch.sum(_divide_no_nan(tss, torch.sum(tss)) * scores)
+                else torch.sum(torch.true_divide(tss, torch.sum(tss)) * scores)
             )
         )
         n = self.num_obs[0] if self.adjusted != 0 else None

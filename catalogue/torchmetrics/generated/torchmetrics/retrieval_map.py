@@ -160,7 +160,8 @@ def _gathered_rows(buffer, rows, metric, name):
 class RetrievalMAP(Metric):
     """Mean average precision, as torchmetrics.retrieval.RetrievalMAP: per query (the documents of one id
     in `indexes`), the mean over its relevant documents scored above 0 among its top_k highest scores of
-    the precision at each one's rank (0 if there are none); then the queries' values aggregated.
+    the precision at each one's rank (0 if there are none); then the queries' values aggregated. Tied
+    scores rank in the order given (torchmetrics' `topk` orders them as it happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

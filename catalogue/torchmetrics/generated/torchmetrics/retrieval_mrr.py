@@ -160,7 +160,8 @@ def _gathered_rows(buffer, rows, metric, name):
 class RetrievalMRR(Metric):
     """Mean reciprocal rank, as torchmetrics.retrieval.RetrievalMRR: per query (the documents of one id in
     `indexes`), 1 / the rank of its first relevant document scored above 0 among its top_k highest
-    scores (0 if none), then the queries' values aggregated.
+    scores (0 if none), then the queries' values aggregated. Tied scores rank in the order given
+    (torchmetrics' `topk` orders them as it happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)

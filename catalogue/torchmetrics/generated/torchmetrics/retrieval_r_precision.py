@@ -160,7 +160,8 @@ def _gathered_rows(buffer, rows, metric, name):
 class RetrievalRPrecision(Metric):
     """R-precision, as torchmetrics.retrieval.RetrievalRPrecision: per query (the documents of one id in
     `indexes`) with R relevant documents, the relevant ones among its R highest scores, over R; then the
-    queries' values aggregated.
+    queries' values aggregated. Tied scores rank in the order given (torchmetrics' `topk` orders them as
+    it happens to).
 
     Args:
         empty_target_action: (str, default 'neg') a query with no relevant document: 0 (neg), 1 (pos), left out (skip), or a NaN result (error)
