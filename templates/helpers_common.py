@@ -60,8 +60,8 @@ def _kept_shape(metric, name, value, state):
     refuses it."""
     if tuple(value.shape) != tuple(state.shape):
         raise ValueError(
-            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
-            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+            f"{metric}: state `{name}` would take shape {tuple(value.shape)}, but its shape is {tuple(state.shape)}: "
+            "a batch value must reduce to it (e.g. with sum), a merged state be made with the same arguments"
         )
     return value
 

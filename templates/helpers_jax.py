@@ -131,6 +131,13 @@ def _replaced(state, name, value):
     return state._make(kept)
 
 
+def _same_shapes(metric, state, other, names):
+    """merge's check: the other's fields `names` have this state's shapes (jnp.add and jnp.maximum would
+    broadcast one into the other)."""
+    for name in names:
+        _kept_shape(metric, name, getattr(other, name), getattr(state, name))
+
+
 def _check_list_size(metric, param, entries, name, value, axis):
     """_check_entries for a batch (static shapes: checked when traced); returns the batch."""
     _check_entries(metric, param, entries, name, value.shape[axis], axis)

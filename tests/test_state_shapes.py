@@ -114,3 +114,60 @@ def test_a_value_shown_to_keep_the_shape_is_not_checked():
     assert "_replaced" not in source and "state._replace(kept=" in source
     checked = generate(load_spec_text(spec("[3]", "add", "sum(y_pred, axis=0)"), "shaped.yaml"), "jax")
     assert 'state = _replaced(state, "kept", ' in checked
+
+
+MERGED = """\
+name: per_slot
+class_name: PerSlot
+description: The largest prediction per slot, and their sum.
+params:
+  slots: {type: int, default: 1, min: 1}
+inputs: [y_true, y_pred]
+state:
+  top: {shape: [slots], fold: max, init: -.inf}
+  total: {shape: [slots]}
+update:
+  top: max(reshape(y_pred, [-1, slots]), axis=0)
+  total: sum(reshape(y_pred, [-1, slots]), axis=0)
+result: sum(top) + sum(total)
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_a_merged_state_of_another_shape_is_refused(tmp_path, target):
+    """Merging a metric (or its states) made with other arguments never broadcasts one state into the other: a
+    [1] state took the [3] one's shape on jax (jnp.maximum in merge) and on torchmetrics (a dict of states)."""
+    run = driver(target)
+    folder = tmp_path / "out"
+    path = folder / run.folder / "per_slot.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generate(load_spec_text(MERGED, "per_slot.yaml"), target), encoding="utf-8")
+    cls = run.metric_class(folder, "per_slot", "PerSlot")
+    one, three = run.make(cls, slots=1), run.make(cls, slots=3)
+    run.update(one, {"y_true": np.zeros(6, np.float32), "y_pred": np.arange(6, dtype=np.float32)})
+    run.update(three, {"y_true": np.zeros(6, np.float32), "y_pred": np.arange(6, dtype=np.float32)})
+    with pytest.raises(Exception, match="shape|argument|parameters"):
+        run.merge(one, [three])
+    assert np.shape(run.state(one, "top")) == (1,)
+    if target == "torchmetrics":  # a dict of states names no arguments: its shapes are checked
+        import torch
+
+        with pytest.raises(ValueError, match="state `top` would take shape"):
+            one.merge_state({"top": torch.zeros(3), "total": torch.zeros(1)})
+
+
+def test_a_choice_between_ints_keeps_where():
+    """branch_on_scalar chooses in Python between floats only: an int number branch would be made as the language's
+    int32 (torch.int64) beside an int32 state, and the result's dtype would follow the data."""
+    spec = """\
+name: counted
+class_name: Counted
+description: d
+state:
+  n: {dtype: int32}
+update:
+  n: size(y_pred)
+result: cast(where(n > 100, n * 2, 0) + n, float)
+"""
+    source = generate(load_spec_text(spec, "counted.yaml"), "torchmetrics")
+    assert "torch.where(" in source[source.index("def compute(") :]

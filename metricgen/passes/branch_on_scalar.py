@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ir
+from ..types import FLOAT_DTYPES
 from .ir_shapes import Shapes, one_shape, where_parts
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ def _between_single_values(e: ir.Expr, test: ir.Expr, a: ir.Expr, b: ir.Expr) ->
     """where(c, a, b) of single values as `a if c else b` where a branch is computed (MatthewsCorrCoef's cases of
     a 2 × 2 matrix, each some ops: torchmetrics tests them in Python too); between two values already made,
     where() is one op. A number branch is made a tensor of the where's dtype."""
-    if _made(a) and _made(b):
+    if _made(a) and _made(b) or e.type.dtype not in FLOAT_DTYPES:
+        # an int's number would be made as the language's int32 (torch.int64 on this target) beside a state's int32
         return e
     branches = [x if x.type == e.type else ir.Cast(e.type, x) if x.type.is_static else None for x in (a, b)]
     if None in branches:

@@ -151,6 +151,8 @@ class JaxTarget(Target):
                 'state.{state}.shape[{axis_of_state}], "the merged state")'
             )
             body += size_checks(metric, printer, check)
+        kept = tuple(s.name for s in metric.states if not s.is_buffer)  # a buffer's rows are appended, any number
+        body += [f"_same_shapes(type(self).__name__, state, other, {kept!r})"] * bool(kept)
         combined = []
         for s in metric.states:
             if s.is_buffer:  # the other's rows after this one's

@@ -254,7 +254,7 @@ class TorchMetricsTarget(Target):
                 value = f"({value} - {py_literal(s.init)})"
             if s.is_buffer:  # the rows it holds
                 value = f'{value}[: int(incoming_state["{s.rows_variable}"])]'
-            body += self.fold(s, value)
+            body += self.fold(s, value, may_reshape=True)  # a dict of states may hold any shapes
         return body + ["self._computed = None"]
 
     @contextlib.contextmanager

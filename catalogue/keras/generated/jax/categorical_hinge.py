@@ -8,6 +8,18 @@ import jax.numpy as jnp
 __all__ = ["CategoricalHinge", "CategoricalHingeState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: state `{name}` would take shape {tuple(value.shape)}, but its shape is {tuple(state.shape)}: "
+            "a batch value must reduce to it (e.g. with sum), a merged state be made with the same arguments"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -51,6 +63,13 @@ def _extreme(x, axis, keepdims, largest):
     return (jnp.max if largest else jnp.min)(
         x, axis=axis, keepdims=keepdims, initial=bound
     )
+
+
+def _same_shapes(metric, state, other, names):
+    """merge's check: the other's fields `names` have this state's shapes (jnp.add and jnp.maximum would
+    broadcast one into the other)."""
+    for name in names:
+        _kept_shape(metric, name, getattr(other, name), getattr(state, name))
 
 
 def _float_dtype(metric, dtype):
@@ -133,6 +152,7 @@ class CategoricalHinge:
 
     def merge(self, state, other):
         """The state of two parts of the data (e.g. two shards), each given by its own state."""
+        _same_shapes(type(self).__name__, state, other, ("total", "count"))
         return CategoricalHingeState(
             total=state.total + other.total,
             count=state.count + other.count,

@@ -9,6 +9,18 @@ import jax.numpy as jnp
 __all__ = ["ConcordanceCorrelation", "ConcordanceCorrelationState"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: state `{name}` would take shape {tuple(value.shape)}, but its shape is {tuple(state.shape)}: "
+            "a batch value must reduce to it (e.g. with sum), a merged state be made with the same arguments"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -50,6 +62,13 @@ def _divide_no_nan(a, b):
     return jnp.where(
         zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
     )
+
+
+def _same_shapes(metric, state, other, names):
+    """merge's check: the other's fields `names` have this state's shapes (jnp.add and jnp.maximum would
+    broadcast one into the other)."""
+    for name in names:
+        _kept_shape(metric, name, getattr(other, name), getattr(state, name))
 
 
 def _float_dtype(metric, dtype):
@@ -152,6 +171,7 @@ class ConcordanceCorrelation:
 
     def merge(self, state, other):
         """The state of two parts of the data (e.g. two shards), each given by its own state."""
+        _same_shapes(type(self).__name__, state, other, ("total", "count"))
         return ConcordanceCorrelationState(
             total=state.total + other.total,
             count=state.count + other.count,

@@ -6,6 +6,18 @@ from torchmetrics import Metric
 __all__ = ["GeometricMean"]
 
 
+def _kept_shape(metric, name, value, state):
+    """`value`, the state `name` after a fold, refused (when traced) where its shape is not that of `state`:
+    a batch value may broadcast into a state, never grow it, as a Keras variable's assign
+    refuses it."""
+    if tuple(value.shape) != tuple(state.shape):
+        raise ValueError(
+            f"{metric}: state `{name}` would take shape {tuple(value.shape)}, but its shape is {tuple(state.shape)}: "
+            "a batch value must reduce to it (e.g. with sum), a merged state be made with the same arguments"
+        )
+    return value
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -102,5 +114,10 @@ class GeometricMean(Metric):
             )
         self.total.add_(incoming_state["total"])
         self.count.add_(incoming_state["count"])
-        self.degenerate = torch.maximum(self.degenerate, incoming_state["degenerate"])
+        self.degenerate = _kept_shape(
+            type(self).__name__,
+            "degenerate",
+            torch.maximum(self.degenerate, incoming_state["degenerate"]),
+            self.degenerate,
+        )
         self._computed = None

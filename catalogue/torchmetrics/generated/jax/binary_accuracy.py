@@ -15,8 +15,8 @@ def _kept_shape(metric, name, value, state):
     refuses it."""
     if tuple(value.shape) != tuple(state.shape):
         raise ValueError(
-            f"{metric}: the update of state `{name}` has shape {tuple(value.shape)}, but the state's shape is "
-            f"{tuple(state.shape)}: reduce the batch value to the state's shape (e.g. with sum)"
+            f"{metric}: state `{name}` would take shape {tuple(value.shape)}, but its shape is {tuple(state.shape)}: "
+            "a batch value must reduce to it (e.g. with sum), a merged state be made with the same arguments"
         )
     return value
 
@@ -58,6 +58,13 @@ def _replaced(state, name, value):
     _kept_shape(type(state).__name__, name, value, getattr(state, name))
     kept = (value if field == name else old for field, old in zip(state._fields, state))
     return state._make(kept)
+
+
+def _same_shapes(metric, state, other, names):
+    """merge's check: the other's fields `names` have this state's shapes (jnp.add and jnp.maximum would
+    broadcast one into the other)."""
+    for name in names:
+        _kept_shape(metric, name, getattr(other, name), getattr(state, name))
 
 
 def _float_dtype(metric, dtype):
@@ -194,6 +201,7 @@ class BinaryAccuracy:
 
     def merge(self, state, other):
         """The state of two parts of the data (e.g. two shards), each given by its own state."""
+        _same_shapes(type(self).__name__, state, other, ("tp", "fp", "tn", "fn"))
         return BinaryAccuracyState(
             tp=state.tp + other.tp,
             fp=state.fp + other.fp,
