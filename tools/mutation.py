@@ -689,7 +689,7 @@ SECOND = [
     Mutant(
         "single-values-never-chosen",
         "metricgen/passes/branch_on_scalar.py",
-        "    if _made(a) and _made(b):",
+        "    if _made(a) and _made(b) or e.type.dtype not in FLOAT_DTYPES:",
         "    if True:",
         ("tests/test_branch_on_scalar.py",),
         "a where() between single values computes both branches on the torchmetrics target",
