@@ -160,8 +160,17 @@ def ranked(rng, n, classes=5):
     return {"y_true": f32(rng.integers(0, 2, (n, classes))), "y_pred": f32(y_pred)}
 
 
+def very_negative_logits(rng, n, classes=5):
+    """logits far below 0 (-1e9 and less): top_k's kept scores still count, above Keras' -1e10 for the others"""
+    return {
+        "y_true": f32(rng.integers(0, 2, (n, classes))),
+        "y_pred": f32(-1e9 * (1.0 + rng.uniform(size=(n, classes)))),
+    }
+
+
 PRECISION_RECALL = [(tid, kwargs, scores, True) for tid, kwargs in THRESHOLDS] + [
     ("top_k_2", {"top_k": 2}, ranked, True),
+    ("top_k_2_very_negative", {"top_k": 2}, very_negative_logits, True),
     ("top_k_1_thresholds", {"top_k": 1, "thresholds": [0.3, 0.6]}, ranked, True),
     ("top_k_2_evenly_spread", {"top_k": 2, "thresholds": [0.0, 0.5, 1.0]}, ranked, True),
     ("class_id_2", {"class_id": 2}, ranked, False),  # Keras: weights [batch] only, the column's shape

@@ -92,14 +92,14 @@ class Precision:
     """The fraction of positive predictions that are right, tp / (tp + fp), as keras.metrics.Precision: one
     value per threshold (a number for a single threshold or a list of one, else a vector). An element of
     y_pred is predicted positive when it is above the threshold (0.5 when thresholds is None, or, with
-    top_k, -1e7: every kept score); its label is positive when it is non-zero. With top_k, only each
-    row's k largest scores (ties: the lower index first) are kept, the others set to -1e7; with
+    top_k, -1e10: every kept score); its label is positive when it is non-zero. With top_k, only each
+    row's k largest scores (ties: the lower index first) are kept, the others set to -1e10; with
     class_id, only that column of y_true and y_pred counts (after the top_k filter). As Keras,
     thresholds evenly spread over [0, 1] (3 or more, within 1e-7 of i / (n - 1)) are applied by
     bucketing. Sample weights of shape [batch] weight every element of a sample.
 
     Args:
-        thresholds: (float|list[float], default None) the thresholds (None: 0.5, or -1e7 with top_k)
+        thresholds: (float|list[float], default None) the thresholds (None: 0.5, or -1e10 with top_k)
         top_k: (int, default None) keep only each row's k largest scores
         class_id: (int, default None) count only this class (a column of y_pred)
         dtype: float dtype of the state and result (float64 needs jax_enable_x64).
@@ -283,7 +283,7 @@ class Precision:
                 ).astype(jnp.int32)
                 < self.top_k,
                 y_pred,
-                jnp.asarray(-10000000.0, dtype=self.dtype),
+                jnp.asarray(-10000000000.0, dtype=self.dtype),
             )
             if self.top_k is not None
             else y_pred
@@ -297,7 +297,7 @@ class Precision:
             (-1,),
         )
         predicted_positive = (
-            (p > (0.5 if self.top_k is None else -10000000.0))[None, :].astype(
+            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :].astype(
                 self.dtype
             )
             if self.thresholds is None
