@@ -138,6 +138,23 @@ def test_constructor_matches_keras(stem, class_name):
         assert list(inspect.signature(generated).parameters) == update_params
 
 
+# Arguments Keras' constructors refuse, which ours must refuse too (never a metric that computes something else)
+REFUSED = [
+    ("fbeta_score", "FBetaScore", {"threshold": 0.0}),
+    ("f1_score", "F1Score", {"threshold": 0.0}),
+    ("fbeta_score", "FBetaScore", {"threshold": 1.5}),
+]
+
+
+@pytest.mark.parametrize("stem, class_name, kwargs", REFUSED, ids=lambda x: str(x))
+def test_arguments_keras_refuses_are_refused(stem, class_name, kwargs):
+    with pytest.raises(ValueError):
+        getattr(keras.metrics, class_name)(**kwargs)
+    for target in ("tf", "keras"):
+        with pytest.raises(ValueError, match="threshold"):
+            metric_class(stem, class_name, target)(**kwargs)
+
+
 def plain(value):
     if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
         return [plain(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]

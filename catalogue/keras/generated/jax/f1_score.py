@@ -195,6 +195,12 @@ class F1Score:
                 f"F1Score: argument `threshold` must be a number in [0, 1] or None, got {threshold!r}"
             )
         self.threshold = None if threshold is None else float(threshold)
+        if not (self.threshold is None or self.threshold > 0):
+            raise ValueError(
+                "F1Score: threshold must be above 0 and at most 1, got {!r}".format(
+                    self.threshold
+                )
+            )
         self.dtype = _float_dtype("F1Score", dtype)
 
     def init(self):

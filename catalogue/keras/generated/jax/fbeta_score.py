@@ -205,6 +205,12 @@ class FBetaScore:
                 f"FBetaScore: argument `threshold` must be a number in [0, 1] or None, got {threshold!r}"
             )
         self.threshold = None if threshold is None else float(threshold)
+        if not (self.threshold is None or self.threshold > 0):
+            raise ValueError(
+                "FBetaScore: threshold must be above 0 and at most 1, got {!r}".format(
+                    self.threshold
+                )
+            )
         self.dtype = _float_dtype("FBetaScore", dtype)
 
     def init(self):
