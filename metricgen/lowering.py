@@ -237,10 +237,15 @@ class Printer:
         function = REGISTRY[e.function]
         lowering = self.target.column[e.function]
         defaults = {a.name: a.default_code for a in function.args}
-        emitted = {name: self.emit(value) for name, value in e.args if value is not None}
-        if e.function == "concat":  # concat(concat(a, b), c): one call, [a, b, c] (a copy and a dispatch fewer)
-            *joined, last = _concat_operands(e)
-            emitted.update(a=(", ".join(self.code(x) for x in joined), _PREC["atom"]), b=self.emit(last))
+        # concat(concat(a, b), c): one call, [a, b, c] (a copy and a dispatch fewer); the operands emitted once
+        joined = _concat_operands(e) if e.function == "concat" else None
+        emitted = {
+            name: self.emit(value)
+            for name, value in e.args
+            if value is not None and not (joined and name in ("a", "b"))
+        }
+        if joined:
+            emitted.update(a=(", ".join(self.code(x) for x in joined[:-1]), _PREC["atom"]), b=self.emit(joined[-1]))
         numbers: dict[str, tuple[str, int]] = {}
         if e.function in self.target.scalar_operands:
             operands = {a.name for a in function.args if a.kind in (Kind.SAME, Kind.NUM)}

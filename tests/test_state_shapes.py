@@ -62,13 +62,19 @@ def spec(shape: str, fold: str, value: str) -> str:
     return SPEC.format(shape=shape, fold=fold, value=value)
 
 
-def built(tmp_path, target: str, text: str):
+def built_class(tmp_path, target: str, text: str, stem: str = "shaped", class_name: str = "Shaped"):
+    """The driver of ``target`` and the class built from the spec ``text``, imported from its file."""
     run = driver(target)
     folder = tmp_path / "out"
-    path = folder / run.folder / "shaped.py"
+    path = folder / run.folder / f"{stem}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate(load_spec_text(text, "shaped.yaml"), target), encoding="utf-8")
-    return run, run.make(run.metric_class(folder, "shaped", "Shaped"))
+    path.write_text(generate(load_spec_text(text, f"{stem}.yaml"), target), encoding="utf-8")
+    return run, run.metric_class(folder, stem, class_name)
+
+
+def built(tmp_path, target: str, text: str):
+    run, cls = built_class(tmp_path, target, text)
+    return run, run.make(cls)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
@@ -137,12 +143,7 @@ result: sum(top) + sum(total)
 def test_a_merged_state_of_another_shape_is_refused(tmp_path, target):
     """Merging a metric (or its states) made with other arguments never broadcasts one state into the other: a
     [1] state took the [3] one's shape on jax (jnp.maximum in merge) and on torchmetrics (a dict of states)."""
-    run = driver(target)
-    folder = tmp_path / "out"
-    path = folder / run.folder / "per_slot.py"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate(load_spec_text(MERGED, "per_slot.yaml"), target), encoding="utf-8")
-    cls = run.metric_class(folder, "per_slot", "PerSlot")
+    run, cls = built_class(tmp_path, target, MERGED, "per_slot", "PerSlot")
     one, three = run.make(cls, slots=1), run.make(cls, slots=3)
     run.update(one, {"y_true": np.zeros(6, np.float32), "y_pred": np.arange(6, dtype=np.float32)})
     run.update(three, {"y_true": np.zeros(6, np.float32), "y_pred": np.arange(6, dtype=np.float32)})
