@@ -311,6 +311,22 @@ define(
     uses_sample_weight=True,
 )
 define(
+    "samplewise_sum",
+    (_x(Kind.FLOAT),),
+    numeric,
+    "Σ over samples of w·(the sample's mean over its trailing axes), as keras.metrics.Mean sums: a weight of "
+    "shape [batch] weighs each sample, one of x's shape each element, a scalar the batch's mean once.",
+    uses_sample_weight=True,
+)
+define(
+    "samplewise_count",
+    (_x(Kind.ANY),),
+    compute,
+    "Σ over samples of the mean of the sample's weights, as keras.metrics.Mean counts: the number of samples "
+    "without weights (1 for a scalar x), the weight itself for a scalar weight.",
+    uses_sample_weight=True,
+)
+define(
     "sample_weights",
     (_x(Kind.ANY),),
     compute,

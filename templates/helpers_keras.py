@@ -31,6 +31,41 @@ def _weighted_count(values, sample_weight, dtype):
     return ops.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, len(values.shape), values.dtype)
+        if len(values.shape) > len(weights.shape):
+            values = ops.mean(
+                values, axis=tuple(range(len(weights.shape), len(values.shape)))
+            )
+        values = values * ops.broadcast_to(weights, ops.shape(values))
+    if len(values.shape) > 1:
+        values = ops.mean(values, axis=tuple(range(1, len(values.shape))))
+    return ops.sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
+    if sample_weight is None:
+        return ops.cast(ops.shape(values)[0] if len(values.shape) else 1, dtype)
+    weights = _weights_of_rank(sample_weight, len(values.shape), dtype)
+    weights = ops.broadcast_to(weights, ops.shape(values)[: len(weights.shape)])
+    if len(weights.shape) > 1:
+        weights = ops.mean(weights, axis=tuple(range(1, len(weights.shape))))
+    return ops.sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = ops.cast(sample_weight, dtype)
+    if len(weights.shape) == rank + 1 and weights.shape[-1] == 1:
+        return ops.squeeze(weights, axis=-1)
+    return weights
+
+
 def _match_rank(value, reference, offset=0):
     """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
     of 1 dropped, or (offset 0) added."""

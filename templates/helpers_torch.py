@@ -33,6 +33,41 @@ def _weighted_count(values, sample_weight, dtype):
     return torch.sum(_weights_like(values, sample_weight, dtype))
 
 
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values, values.dtype)
+        if values.dim() > weights.dim():
+            values = torch.mean(values, dim=tuple(range(weights.dim(), values.dim())))
+        values = values * torch.broadcast_to(weights, values.shape)
+    if values.dim() > 1:
+        values = torch.mean(values, dim=tuple(range(1, values.dim())))
+    return torch.sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
+    if sample_weight is None:
+        return torch.scalar_tensor(
+            values.shape[0] if values.dim() else 1, dtype=dtype, device=values.device
+        )
+    weights = _weights_of_rank(sample_weight, values, dtype)
+    weights = torch.broadcast_to(weights, values.shape[: weights.dim()])
+    if weights.dim() > 1:
+        weights = torch.mean(weights, dim=tuple(range(1, weights.dim())))
+    return torch.sum(weights)
+
+
+def _weights_of_rank(sample_weight, values, dtype):
+    """sample_weight as Keras brings it beside `values` (a last axis of 1 beyond their rank dropped)."""
+    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
+    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
+        return weights.squeeze(-1)
+    return weights
+
+
 def _match_rank(value, reference, offset=0):
     """`value` brought to the rank of `reference` (plus `offset`, 0 or -1) as Keras brings labels: a last axis
     of 1 dropped, or (offset 0) added."""

@@ -101,6 +101,8 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
         "segment_sum(x, i, 4)": np.array([X[I == k].sum() for k in range(4)]),
         "weighted_sum(x)": np.array(X.sum()),
         "weighted_count(x)": np.array(12.0),
+        "samplewise_sum(x)": np.array(X.mean(axis=1).sum()),
+        "samplewise_count(x)": np.array(3.0),
         "sample_weights(x)": np.ones_like(X),
         # operators and promotion: int with float, bool arithmetic, constants, chained comparisons
         "x * i + 1": X * I + 1,
@@ -207,6 +209,7 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
 
 # sample weights of lower, equal and one higher rank than the values (x is [3, 4])
 SAMPLE_WEIGHTS = {
+    "one number []": np.float32(1.5),
     "per sample [3]": np.array([0.5, 2.0, 0.0], np.float32),
     "per element [3, 4]": np.arange(12, dtype=np.float32).reshape(3, 4) / 10,
     "per sample [3, 1]": np.array([[0.5], [2.0], [0.0]], np.float32),
@@ -221,11 +224,28 @@ def broadcast_weights(w: np.ndarray, shape: tuple) -> np.ndarray:
     return np.broadcast_to(w.reshape(w.shape + (1,) * (len(shape) - w.ndim)), shape)
 
 
+def keras_mean(values: np.ndarray, weights: np.ndarray) -> tuple:
+    """keras.metrics.Mean's (total, count) for one batch of 2-D values: each row is a sample, averaged over its
+    elements (weighted ones: the mean of its w·x); a scalar weight weighs the batch's mean once."""
+    w = np.asarray(weights, np.float64)
+    if w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+        w = w[..., 0]
+    if w.ndim == 0:
+        return values.mean() * w, w
+    if w.ndim == 1:
+        return (values.mean(axis=1) * w).sum(), w.sum()
+    return (values * w).mean(axis=1).sum(), np.broadcast_to(w, values.shape).mean(axis=1).sum()
+
+
+# expression -> its value from the weights broadcast to x's shape (w) and as given (raw)
 WEIGHTED_CASES = {
-    "weighted_sum(x)": lambda w: np.array((X * w).sum()),
-    "weighted_sum(i)": lambda w: np.array((I * w).sum()),
-    "weighted_count(x)": lambda w: np.array(w.sum()),
-    "weighted_count(b)": lambda w: np.array(w.sum()),
-    "sample_weights(x)": lambda w: w,
-    "weighted_sum(x - i) + weighted_sum(x + i)": lambda w: np.array((2 * X * w).sum()),
+    "weighted_sum(x)": lambda w, raw: np.array((X * w).sum()),
+    "weighted_sum(i)": lambda w, raw: np.array((I * w).sum()),
+    "weighted_count(x)": lambda w, raw: np.array(w.sum()),
+    "weighted_count(b)": lambda w, raw: np.array(w.sum()),
+    "sample_weights(x)": lambda w, raw: w,
+    "weighted_sum(x - i) + weighted_sum(x + i)": lambda w, raw: np.array((2 * X * w).sum()),
+    "samplewise_sum(x)": lambda w, raw: np.array(keras_mean(X.astype(np.float64), raw)[0]),
+    "samplewise_count(x)": lambda w, raw: np.array(keras_mean(X.astype(np.float64), raw)[1]),
+    "samplewise_count(b)": lambda w, raw: np.array(keras_mean(B.astype(np.float64), raw)[1]),
 }

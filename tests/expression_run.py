@@ -44,7 +44,7 @@ def main() -> None:
         report[expression] = run(expression, np.asarray(value, dtype=np.float64))
     for expression, value in WEIGHTED_CASES.items():
         for name, weights in SAMPLE_WEIGHTS.items():
-            expected = np.asarray(value(broadcast_weights(weights, X.shape)), dtype=np.float64)
+            expected = np.asarray(value(broadcast_weights(weights, X.shape), weights), dtype=np.float64)
             report[f"{expression} with {name}"] = run(expression, expected, weights)
     json.dump({"backend": keras.backend.backend(), "results": report}, sys.stdout)
 

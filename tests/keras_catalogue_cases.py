@@ -23,6 +23,7 @@ class Case:
     sizes: tuple = (17, 1, 23)
     per_sample: bool = True  # Keras' metric takes weights of shape [batch]
     whole_weights: bool = False  # Keras truncates weights to ints (the IoU family): whole numbers compare
+    scalar_weight: bool = True  # Keras' metric takes one weight a batch (FBetaScore refuses it: expand_dims)
 
 
 def f32(x):
@@ -481,13 +482,23 @@ CASES = (
         for tid, stem, class_name, kwargs, make, per_sample in IOU
         for sparse_labels in [kwargs.get("sparse_y_true", True) and not class_name.startswith("OneHot")]
     ]
-    + [Case(f"fbeta_{tid}", "fbeta_score", "FBetaScore", kwargs, multi_label) for tid, kwargs in F_SCORES]
     + [
-        Case(f"f1_{tid}", "f1_score", "F1Score", {k: v for k, v in kwargs.items() if k != "beta"}, multi_label)
+        Case(f"fbeta_{tid}", "fbeta_score", "FBetaScore", kwargs, multi_label, scalar_weight=False)
+        for tid, kwargs in F_SCORES
+    ]
+    + [
+        Case(
+            f"f1_{tid}",
+            "f1_score",
+            "F1Score",
+            {k: v for k, v in kwargs.items() if k != "beta"},
+            multi_label,
+            scalar_weight=False,
+        )
         for tid, kwargs in F_SCORES
         if kwargs["beta"] == 1.0
     ]
-    + [Case("f1_default", "f1_score", "F1Score", {}, multi_label)]
+    + [Case("f1_default", "f1_score", "F1Score", {}, multi_label, scalar_weight=False)]
     + [Case(tid, "r2_score", "R2Score", kwargs, make, elementwise=True) for tid, kwargs, make in R2]
     + [
         Case("mean_metric_wrapper", "mean_metric_wrapper", "MeanMetricWrapper", {"fn": power_error}, regression),
@@ -576,6 +587,17 @@ def first_of_each_class() -> list[Case]:
     return list(first.values())
 
 
+def weight_modes(case: Case, elementwise: bool = True) -> tuple:
+    """The ways a case is weighted: none, [batch], one number a batch, and (with `elementwise`) the values' shape,
+    each where Keras' metric takes it."""
+    return (
+        ("unweighted",)
+        + (("per_sample",) if case.per_sample else ())
+        + (("scalar",) if case.per_sample and case.scalar_weight else ())
+        + (("per_element",) if elementwise and case.elementwise else ())
+    )
+
+
 def weights_for(rng, part: dict, mode: str, case: Case):
     if mode == "unweighted":
         return None
@@ -584,6 +606,8 @@ def weights_for(rng, part: dict, mode: str, case: Case):
     shape = part["values"].shape if "values" in part else part["y_pred"].shape  # the per-element values' shape
     if mode == "per_sample":
         shape = (n,)
+    elif mode == "scalar":  # one number a batch: Keras' Mean weighs the batch's mean by it, once
+        shape = ()
     elif case.whole_weights:  # the IoU family: the labels' shape
         shape = part["y_true"].shape
     if case.whole_weights:

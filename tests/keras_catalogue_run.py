@@ -2,7 +2,7 @@
 
 Used by test_keras_catalogue.py, one subprocess per backend (Keras picks its backend at import). Each case's
 generated class (catalogue/keras/generated/keras/) and `keras.metrics.<Class>` itself, both on this backend, are
-fed the same batches, without and with per-sample weights, then reset and fed one batch; the report says, per
+fed the same batches, without weights, with per-sample weights and with one weight a batch, then reset and fed one batch; the report says, per
 case, whether they agreed and what each gave. CASES_SUBSET limits it to the first case of each class.
 """
 
@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_catalogue_cases import CASES, first_of_each_class, weights_for  # noqa: E402
+from keras_catalogue_cases import CASES, first_of_each_class, weight_modes, weights_for  # noqa: E402
 
 GENERATED = Path(__file__).resolve().parent.parent / "catalogue" / "keras" / "generated" / "keras"
 
@@ -61,7 +61,7 @@ def main() -> None:
     cases = first_of_each_class() if os.environ.get("CASES_SUBSET") else CASES
     report = {}
     for case in cases:
-        for mode in ("unweighted",) + (("per_sample",) if case.per_sample else ()):
+        for mode in weight_modes(case, elementwise=False):
             report[f"{case.id}-{mode}"] = run(case, mode)
     json.dump({"backend": keras.backend.backend(), "results": report}, sys.stdout)
 

@@ -62,6 +62,36 @@ def broadcast_weights(w: np.ndarray, shape: tuple) -> np.ndarray:
     return np.broadcast_to(w.reshape(w.shape + (1,) * (len(shape) - w.ndim)), shape)
 
 
+def samplewise(values: np.ndarray, w: Optional[np.ndarray]) -> tuple:
+    """keras.metrics.Mean's reduction, written from Keras' source (reduce_to_samplewise_values, then Mean's
+    update): (Σ of the per-sample weighted values, Σ of the per-sample weights)."""
+    values = np.asarray(values, np.float64)
+    if w is not None:
+        w = np.asarray(w, np.float64)
+        # squeeze_or_expand_to_same_rank(values, w)
+        if values.ndim == w.ndim + 1 and values.shape[-1] == 1:
+            if w.ndim == 1:
+                w = w[..., None]
+            else:
+                values = values[..., 0]
+        elif w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+            if values.ndim == 1:
+                values = values[..., None]
+            else:
+                w = w[..., 0]
+        if values.ndim > w.ndim:
+            values = values.mean(axis=tuple(range(w.ndim, values.ndim)))
+        w = np.broadcast_to(w, values.shape)
+        values = values * w
+        if w.ndim > 1:
+            w = w.mean(axis=tuple(range(1, w.ndim)))
+    if values.ndim > 1:
+        values = values.mean(axis=tuple(range(1, values.ndim)))
+    if w is not None:
+        return np.sum(values), np.sum(w)
+    return np.sum(values), float(values.shape[0] if values.ndim else 1)
+
+
 def axes_of(axis) -> Any:
     return tuple(axis) if isinstance(axis, (list, tuple)) else axis
 
@@ -188,6 +218,7 @@ FUNCTIONS = {
     "gather": lambda a: np.take(a["x"], a["indices"], axis=a["axis"]),
     "take_along_axis": lambda a: np.take_along_axis(a["x"], a["indices"].astype(np.int64), axis=a["axis"]),
     "reshape": lambda a: np.reshape(a["x"], tuple(a["shape"])),
+    "batch_flatten": lambda a: np.reshape(a["x"], (np.shape(a["x"])[0], -1)),
     "transpose": lambda a: np.transpose(a["x"], None if a["perm"] is None else tuple(a["perm"])),
     "expand_dims": lambda a: np.expand_dims(a["x"], a["axis"]),
     "squeeze": lambda a: _squeeze(a["x"], a["axis"]),
@@ -338,6 +369,9 @@ class Interpreter:
         args = {name: (None if arg is None else self.eval(arg)) for name, arg in e.args}
         if e.function in ("weighted_sum", "weighted_count", "sample_weights"):
             return self.weighted(e.function, args["x"])
+        if e.function in ("samplewise_sum", "samplewise_count"):
+            total, count = samplewise(args["x"], self.sample_weight)
+            return total if e.function == "samplewise_sum" else count
         defaults = {a.name: a.default for a in _registry()[e.function].args if not a.required}
         args = {name: defaults[name] if value is None and name in defaults else value for name, value in args.items()}
         with np.errstate(all="ignore"):

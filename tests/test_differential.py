@@ -36,7 +36,7 @@ from conftest import tf
 from differential_run import keras_maker, load_class, run_plan, to_arrays
 from metricgen.compiler import analyse_loaded, generate_from_text
 from metricgen.loader import load_spec_text
-from reference import Reference
+from reference import Reference, samplewise
 from drivers import driver
 from support import spec_order_to_torchmetrics
 
@@ -190,9 +190,7 @@ class Generator:
                 f"squeeze(expand_dims({a.text}, -1), axis=-1)",
             ]
             if key.exact:
-                texts.append(
-                    f"take_along_axis({a.text}, argsort({key.text}, descending={self.choose(['True', 'False'])}))"
-                )
+                texts += [f"take_along_axis({a.text}, argsort({key.text}, descending={d}))" for d in ("True", "False")]
                 texts.append(f"rankdata({key.text}, axis={self.choose(['0', '-1'])})")
             return Node(self.choose(texts), "f", self.keep(a))
         if kind == "param":
@@ -259,8 +257,9 @@ class Generator:
         ]
         if e.exact:
             options += [
-                Node(f"cast(argmax({e.text}), float)", "f", True),
-                Node(f"cast(argmin({e.text}, axis=-1), float)", "f", True),
+                # abs: keras.ops ranks -0.0 below 0.0 (the keras target follows it; docs/language.md)
+                Node(f"cast(argmax(abs({e.text})), float)", "f", True),
+                Node(f"cast(argmin(abs({e.text}), axis=-1), float)", "f", True),
                 Node(f"cast(in_top_k(i[:, 0], {e.text}, 2), float)", "f", True),
             ]
         return self.choose(options)
@@ -290,6 +289,9 @@ class Generator:
                 Node(f"weighted_sum({a.text})", "f", self.keep(a)),
                 Node(f"weighted_count({a.text})", "f", True),
                 Node("weighted_count(b)", "f", True),
+                # × samples / size: exact only where the size divides evenly, so never assumed exact
+                Node(f"samplewise_sum({a.text})", "f", False),
+                Node(f"samplewise_count({a.text})", "f", False),
             ]
             if self.chance(0.2):
                 self.per_sample_only = True
@@ -445,13 +447,15 @@ def grid(rng, shape, low=-2.0, high=2.0) -> np.ndarray:
 
 
 def make_batches(rng: np.random.Generator, per_sample_only: bool) -> dict:
-    ranks = ["none", "[B]", "[B, 1]"] + ([] if per_sample_only else ["[B, C]", "[B, C, 1]"])
+    ranks = ["none", "[]", "[B]", "[B, 1]"] + ([] if per_sample_only else ["[B, C]", "[B, C, 1]"])
     rank = ranks[rng.integers(len(ranks))]
     batches, weights = [], []
     for size in BATCH_SIZES:
         x, i, b = grid(rng, (size, C)), rng.integers(0, C, (size, C)), rng.uniform(size=(size, C)) > 0.5
         batches.append([x.tolist(), i.tolist(), b.tolist()])
-        shape = {"[B]": (size,), "[B, 1]": (size, 1), "[B, C]": (size, C), "[B, C, 1]": (size, C, 1)}.get(rank)
+        shape = {"[]": (), "[B]": (size,), "[B, 1]": (size, 1), "[B, C]": (size, C), "[B, C, 1]": (size, C, 1)}.get(
+            rank
+        )
         weights.append(None if shape is None else grid(rng, shape, 0.0, 2.0).tolist())
     return {"batches": batches, "weights": weights, "weight_rank": rank}
 
@@ -648,3 +652,22 @@ def test_the_generator_reaches_every_function_and_fold():
     assert missing == set()
     for word in ("fold: max", "fold: min", "fold: assign", "dtype: int64", "dtype: bfloat16", "shape(x, -1)"):
         assert word in specs
+
+
+@pytest.mark.parametrize(
+    "values_shape, weight_shape",
+    [((5,), None), ((5, 3), None), ((), ()), ((5,), ()), ((5, 3), ()), ((1,), ()), ((5, 3, 2), ())]
+    + [((5,), (5,)), ((5, 3), (5,)), ((5, 3), (5, 1)), ((5, 3), (5, 3)), ((5, 1), (5,)), ((5, 3, 2), (5, 3))],
+)
+def test_reference_samplewise_is_keras_mean(values_shape, weight_shape):
+    """The reference's samplewise_sum/samplewise_count (written from Keras' source) against keras.metrics.Mean
+    itself, over ranks of values and weights; its count is Mean's `count` variable."""
+    import keras
+
+    rng = np.random.default_rng(len(values_shape) * 10 + len(weight_shape or ()))
+    values = grid(rng, values_shape)
+    w = None if weight_shape is None else grid(rng, weight_shape, 0.25, 2.0)
+    mean = keras.metrics.Mean(dtype="float64")
+    mean.update_state(values, sample_weight=w)
+    total, count = samplewise(values, w)
+    np.testing.assert_allclose([total, count], [float(mean.total.numpy()), float(mean.count.numpy())], rtol=1e-12)

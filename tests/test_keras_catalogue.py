@@ -1,8 +1,9 @@
 """The Keras catalogue (catalogue/keras/specs/): specs that reproduce classes of `keras.metrics` with the same class
 name, constructor parameters and defaults, default metric name and `update_state` signature. Every class is run
 against `keras.metrics.<Class>` itself, with the same arguments, on every target (each driven by tests/drivers.py),
-over several batches (one of them a single sample), without weights, with per-sample weights ([batch]) and, where
-Keras' metric takes them, with per-element weights (the values' shape); then reset and fed one batch."""
+over several batches (one of them a single sample), without weights, with per-sample weights ([batch]), with one
+weight a batch (a scalar) and, where Keras' metric takes them, with per-element weights (the values' shape); then reset and fed one batch.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pytest
 
 from conftest import ROOT, tf
 from drivers import driver
-from keras_catalogue_cases import CASES, Case, first_of_each_class, weights_for
+from keras_catalogue_cases import CASES, Case, first_of_each_class, weight_modes, weights_for
 from metricgen.compiler import compile_file
 
 import keras
@@ -62,13 +63,7 @@ def keras_value(case: Case, parts: list, weights: list) -> np.ndarray:
 
 
 def runs(cases) -> list:
-    return [
-        (case, mode)
-        for case in cases
-        for mode in ("unweighted",)
-        + (("per_sample",) if case.per_sample else ())
-        + (("per_element",) if case.elementwise else ())
-    ]
+    return [(case, mode) for case in cases for mode in weight_modes(case)]
 
 
 RUNS = runs(CASES)
@@ -194,9 +189,7 @@ def catalogue_under(backend: str) -> dict:
 
 
 FIRST_OF_EACH = first_of_each_class()
-BACKEND_RUNS = [
-    f"{c.id}-{mode}" for c in FIRST_OF_EACH for mode in ("unweighted",) + (("per_sample",) if c.per_sample else ())
-]
+BACKEND_RUNS = [f"{c.id}-{mode}" for c in FIRST_OF_EACH for mode in weight_modes(c, elementwise=False)]
 
 
 @pytest.mark.parametrize("run", BACKEND_RUNS)
@@ -226,3 +219,35 @@ def test_xla_compiles_every_class_and_matches_graph_mode():
             step(*batch)
             results.append(np.asarray(metric.result()))
         np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6, err_msg=case.id)
+
+
+@pytest.mark.parametrize("target", ["tf", "keras"])
+def test_mean_metrics_traced_with_unknown_shapes(target):
+    """Keras' mean rule where the trace knows neither the batch nor the other axes (tf.function with a signature
+    of None sizes): the share of a sample each element is computed in the graph, against keras.metrics, with
+    scalar weights, [batch] weights and none, over batches of different sizes."""
+    rng = np.random.default_rng(5)
+    shapes = [(4, 3, 2), (1, 3, 2), (6, 3, 2)]
+    parts = [
+        {"y_true": f, "y_pred": f + rng.normal(size=f.shape).astype(np.float32)}
+        for f in (rng.normal(size=s).astype(np.float32) for s in shapes)
+    ]
+    for weights in (
+        [None] * 3,
+        [np.float32(w) for w in (0.5, 2.0, 1.5)],
+        [rng.uniform(0.1, 2, s[0]).astype(np.float32) for s in shapes],
+    ):
+        metric = metric_class("mean_squared_error", "MeanSquaredError", target)()
+        spec = [tf.TensorSpec([None, None, None], tf.float32)] * 2
+        if weights[0] is None:
+            step = tf.function(lambda t, p: metric.update_state(t, p), input_signature=spec)
+        else:
+            weight_spec = tf.TensorSpec([] if np.ndim(weights[0]) == 0 else [None], tf.float32)
+            step = tf.function(
+                lambda t, p, w: metric.update_state(t, p, sample_weight=w), input_signature=spec + [weight_spec]
+            )
+        reference = keras.metrics.MeanSquaredError()
+        for batch, w in zip(parts, weights):
+            step(*batch.values(), *([] if w is None else [w]))
+            reference.update_state(*batch.values(), sample_weight=w)
+        np.testing.assert_allclose(np.asarray(metric.result()), np.asarray(reference.result()), rtol=1e-5)

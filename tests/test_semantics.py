@@ -17,7 +17,17 @@ import pytest
 
 from conftest import EVERY_TARGET, tf
 from drivers import driver, every_target_that
-from expression_cases import B, CASES, SAMPLE_WEIGHTS, WEIGHTED_CASES, I, X, broadcast_weights, probe_spec
+from expression_cases import (
+    B,
+    CASES,
+    SAMPLE_WEIGHTS,
+    WEIGHTED_CASES,
+    I,
+    X,
+    broadcast_weights,
+    keras_mean,
+    probe_spec,
+)
 from metricgen.compiler import generate_from_text
 from metricgen.functions import REGISTRY
 
@@ -63,7 +73,7 @@ def test_expression_matches_numpy(target, expression):
 @pytest.mark.parametrize("target", EVERY_TARGET)
 def test_sample_weights_of_every_rank(target, expression, weights):
     w = broadcast_weights(SAMPLE_WEIGHTS[weights], X.shape)
-    expected = np.asarray(WEIGHTED_CASES[expression](w), dtype=np.float64)
+    expected = np.asarray(WEIGHTED_CASES[expression](w, SAMPLE_WEIGHTS[weights]), dtype=np.float64)
     for out in run_probe(target, expression, expected.size, SAMPLE_WEIGHTS[weights]):
         np.testing.assert_allclose(out, expected.reshape(-1), rtol=1e-6, atol=1e-6)
 
@@ -101,6 +111,16 @@ def test_keras_reference_broadcasts_weights_as_our_reference_does():
         total = keras.metrics.Sum()
         total.update_state(X, sample_weight=w)
         np.testing.assert_allclose(float(total.result()), (X * broadcast_weights(w, X.shape)).sum(), rtol=1e-6)
+
+
+def test_keras_mean_of_the_cases_is_keras_own():
+    """The numpy rule samplewise_sum/samplewise_count are held to (keras_mean) is keras.metrics.Mean's: its total
+    and count for each weight shape."""
+    for w in SAMPLE_WEIGHTS.values():
+        mean = keras.metrics.Mean(dtype="float64")
+        mean.update_state(X.astype(np.float64), sample_weight=w)
+        expected = keras_mean(X.astype(np.float64), w)
+        np.testing.assert_allclose([float(mean.total.numpy()), float(mean.count.numpy())], expected, rtol=1e-12)
 
 
 FOLDS = """

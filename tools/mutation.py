@@ -687,6 +687,22 @@ SECOND = [
         "the reference interpreter lets a fold change a state's shape",
     ),
     Mutant(
+        "scalar-weight-weighs-elements",
+        "templates/helpers_torch.py",
+        "        if values.dim() > weights.dim():",
+        "        if values.dim() > weights.dim() and weights.dim():",
+        ("tests/test_keras_catalogue.py", "-k", "against_keras and scalar and torchmetrics"),
+        "a scalar sample_weight weighs each element of a Keras mean-style metric, not the batch's mean once",
+    ),
+    Mutant(
+        "reference-scalar-weight-weighs-elements",
+        "tests/reference.py",
+        "        if values.ndim > w.ndim:",
+        "        if values.ndim > w.ndim and w.ndim:",
+        ("tests/test_differential.py", "-k", "samplewise"),
+        "the reference's Keras Mean reduction weighs each element by a scalar weight",
+    ),
+    Mutant(
         "single-values-never-chosen",
         "metricgen/passes/branch_on_scalar.py",
         "    if _made(a) and _made(b) or e.type.dtype not in FLOAT_DTYPES:",

@@ -19,7 +19,9 @@ ELEMENT_WISE = frozenset(
     "abs sign square negative sqrt log log1p exp floor ceil round sigmoid softplus rsqrt isnan isinf clip maximum "
     "minimum safe_div true_divide where sample_weights ones_like cast cumsum log_softmax argsort sort rankdata flip".split()
 )
-ONE_NUMBER = frozenset("weighted_sum weighted_count weighted_sum_of_pair size shape".split())
+ONE_NUMBER = frozenset(
+    "weighted_sum weighted_count weighted_sum_of_pair samplewise_sum samplewise_count size shape".split()
+)
 REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
 
 

@@ -154,7 +154,7 @@ class Checker:
             raise ctx.fail(
                 "sample_weight is not a value in expressions",
                 node.loc,
-                "use weighted_sum(x), weighted_count(x) or sample_weights(x)",
+                "use weighted_sum(x), weighted_count(x), samplewise_sum(x), samplewise_count(x) or sample_weights(x)",
             )
         hint = did_you_mean(name, scope.bindings, scope.local_sources)
         if scope.part == "shape":

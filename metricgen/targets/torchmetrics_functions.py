@@ -81,6 +81,8 @@ FUNCTIONS: dict[str, Lowering] = {
     # sample weighting
     "weighted_sum": call("_weighted_sum", "x", SAMPLE_WEIGHT),
     "weighted_count": call("_weighted_count", "x", SAMPLE_WEIGHT, OUT_DTYPE),
+    "samplewise_sum": call("_samplewise_sum", "x", SAMPLE_WEIGHT),
+    "samplewise_count": call("_samplewise_count", "x", SAMPLE_WEIGHT, OUT_DTYPE),
     "sample_weights": call("_weights_like", "x", SAMPLE_WEIGHT, OUT_DTYPE),
     # element-wise math
     "abs": call("torch.abs", "x"),

@@ -37,11 +37,39 @@ def _weighted_sum(values, sample_weight):
     return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values.shape.rank, values.dtype)
+        if values.shape.rank > weights.shape.rank:
+            values = tf.reduce_mean(
+                values, axis=list(range(weights.shape.rank, values.shape.rank))
+            )
+        values = values * tf.broadcast_to(weights, tf.shape(values))
+    if values.shape.rank > 1:
+        values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
+    return tf.reduce_sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
-        return tf.cast(tf.size(values), dtype)
-    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+        return tf.cast(tf.shape(values)[0] if values.shape.rank else 1, dtype)
+    weights = _weights_of_rank(sample_weight, values.shape.rank, dtype)
+    weights = tf.broadcast_to(weights, tf.shape(values)[: weights.shape.rank])
+    if weights.shape.rank > 1:
+        weights = tf.reduce_mean(weights, axis=list(range(1, weights.shape.rank)))
+    return tf.reduce_sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = tf.cast(sample_weight, dtype)
+    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:
+        return tf.squeeze(weights, axis=-1)
+    return weights
 
 
 def _match_rank(value, reference, offset=0):
@@ -170,29 +198,35 @@ class SparseCategoricalCrossentropy(tf.keras.metrics.Metric):
             if self.ignore_class is not None
             else entropy
         )
-        per_sample = (
-            tf.constant(1.0, dtype=self.dtype)
-            if len(values.shape) == 0
-            else tf.math.divide_no_nan(
-                tf.cast(tf.shape(values)[0], self.dtype),
-                tf.cast(tf.size(values), self.dtype),
+        element_share = (
+            (
+                tf.constant(1.0, dtype=self.dtype)
+                if len(values.shape) == 0
+                else tf.math.divide_no_nan(
+                    tf.cast(tf.shape(values)[0], self.dtype),
+                    tf.cast(tf.size(values), self.dtype),
+                )
             )
+            if self.ignore_class is not None
+            else None
         )
-        self.total.assign_add(_weighted_sum(values, sample_weight) * per_sample)
+        self.total.assign_add(
+            _weighted_sum(values, sample_weight) * element_share
+            if self.ignore_class is not None
+            else _samplewise_sum(values, sample_weight)
+        )
         self.count.assign_add(
             (
-                (
-                    _weighted_sum(
-                        tf.cast(tf.not_equal(y_true, self.ignore_class), self.dtype),
-                        sample_weight,
-                    )
-                    if sample_weight is not None
-                    else _weighted_count(values, sample_weight, self.dtype)
+                _weighted_sum(
+                    tf.cast(tf.not_equal(y_true, self.ignore_class), self.dtype),
+                    sample_weight,
                 )
-                if self.ignore_class is not None
-                else _weighted_count(values, sample_weight, self.dtype)
+                * element_share
+                if sample_weight is not None
+                else _samplewise_count(values, sample_weight, self.dtype)
             )
-            * per_sample
+            if self.ignore_class is not None
+            else _samplewise_count(values, sample_weight, self.dtype)
         )
 
     def result(self):

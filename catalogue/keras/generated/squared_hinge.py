@@ -6,30 +6,39 @@ import tensorflow as tf
 __all__ = ["SquaredHinge"]
 
 
-def _weights_like(values, sample_weight, dtype):
-    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values.shape.rank, values.dtype)
+        if values.shape.rank > weights.shape.rank:
+            values = tf.reduce_mean(
+                values, axis=list(range(weights.shape.rank, values.shape.rank))
+            )
+        values = values * tf.broadcast_to(weights, tf.shape(values))
+    if values.shape.rank > 1:
+        values = tf.reduce_mean(values, axis=list(range(1, values.shape.rank)))
+    return tf.reduce_sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
-        return tf.ones_like(values, dtype=dtype)
+        return tf.cast(tf.shape(values)[0] if values.shape.rank else 1, dtype)
+    weights = _weights_of_rank(sample_weight, values.shape.rank, dtype)
+    weights = tf.broadcast_to(weights, tf.shape(values)[: weights.shape.rank])
+    if weights.shape.rank > 1:
+        weights = tf.reduce_mean(weights, axis=list(range(1, weights.shape.rank)))
+    return tf.reduce_sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
     weights = tf.cast(sample_weight, dtype)
-    if weights.shape.rank == values.shape.rank + 1 and weights.shape[-1] == 1:
-        weights = tf.squeeze(weights, axis=-1)
-    for _ in range(values.shape.rank - weights.shape.rank):
-        weights = tf.expand_dims(weights, axis=-1)
-    return tf.broadcast_to(weights, tf.shape(values))
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return tf.reduce_sum(values)
-    return tf.reduce_sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
-    if sample_weight is None:
-        return tf.cast(tf.size(values), dtype)
-    return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:
+        return tf.squeeze(weights, axis=-1)
+    return weights
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
@@ -76,18 +85,8 @@ class SquaredHinge(tf.keras.metrics.Metric):
             ),
             axis=-1,
         )
-        per_sample = (
-            tf.constant(1.0, dtype=self.dtype)
-            if len(values.shape) == 0
-            else tf.math.divide_no_nan(
-                tf.cast(tf.shape(values)[0], self.dtype),
-                tf.cast(tf.size(values), self.dtype),
-            )
-        )
-        self.total.assign_add(_weighted_sum(values, sample_weight) * per_sample)
-        self.count.assign_add(
-            _weighted_count(values, sample_weight, self.dtype) * per_sample
-        )
+        self.total.assign_add(_samplewise_sum(values, sample_weight))
+        self.count.assign_add(_samplewise_count(values, sample_weight, self.dtype))
 
     def result(self):
         return tf.math.divide_no_nan(self.total, self.count)

@@ -20,29 +20,37 @@ def _kept_shape(metric, name, value, state):
     return value
 
 
-def _weights_like(values, sample_weight, dtype):
-    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values.ndim, values.dtype)
+        if values.ndim > weights.ndim:
+            values = jnp.mean(values, axis=tuple(range(weights.ndim, values.ndim)))
+        values = values * jnp.broadcast_to(weights, values.shape)
+    if values.ndim > 1:
+        values = jnp.mean(values, axis=tuple(range(1, values.ndim)))
+    return jnp.sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
-        return jnp.ones_like(values, dtype=dtype)
+        return jnp.asarray(values.shape[0] if values.ndim else 1, dtype=dtype)
+    weights = _weights_of_rank(sample_weight, values.ndim, dtype)
+    weights = jnp.broadcast_to(weights, values.shape[: weights.ndim])
+    if weights.ndim > 1:
+        weights = jnp.mean(weights, axis=tuple(range(1, weights.ndim)))
+    return jnp.sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
     weights = jnp.asarray(sample_weight, dtype=dtype)
-    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
-        weights = jnp.squeeze(weights, axis=-1)
-    weights = jnp.reshape(weights, weights.shape + (1,) * (values.ndim - weights.ndim))
-    return jnp.broadcast_to(weights, values.shape)
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return jnp.sum(values)
-    return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
-    if sample_weight is None:
-        return jnp.asarray(values.size, dtype=dtype)
-    return jnp.sum(_weights_like(values, sample_weight, dtype))
+    if weights.ndim == rank + 1 and weights.shape[-1] == 1:
+        return jnp.squeeze(weights, axis=-1)
+    return weights
 
 
 def _match_rank(value, reference, offset=0):
@@ -130,23 +138,12 @@ class LogCoshError:
             - jnp.log(jnp.asarray(2.0, dtype=self.dtype)),
             axis=-1,
         )
-        per_sample = (
-            jnp.asarray(1.0, dtype=self.dtype)
-            if len(values.shape) == 0
-            else _divide_no_nan(
-                jnp.asarray(values.shape[0], dtype=jnp.int32).astype(self.dtype),
-                jnp.asarray(values.size, dtype=jnp.int32).astype(self.dtype),
-            )
-        )
         state = state._replace(
-            total=jnp.add(
-                state.total, _weighted_sum(values, sample_weight) * per_sample
-            )
+            total=jnp.add(state.total, _samplewise_sum(values, sample_weight))
         )
         state = state._replace(
             count=jnp.add(
-                state.count,
-                _weighted_count(values, sample_weight, self.dtype) * per_sample,
+                state.count, _samplewise_count(values, sample_weight, self.dtype)
             )
         )
         return state

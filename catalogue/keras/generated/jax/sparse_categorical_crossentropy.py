@@ -39,11 +39,37 @@ def _weighted_sum(values, sample_weight):
     return jnp.sum(values * _weights_like(values, sample_weight, values.dtype))
 
 
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values.ndim, values.dtype)
+        if values.ndim > weights.ndim:
+            values = jnp.mean(values, axis=tuple(range(weights.ndim, values.ndim)))
+        values = values * jnp.broadcast_to(weights, values.shape)
+    if values.ndim > 1:
+        values = jnp.mean(values, axis=tuple(range(1, values.ndim)))
+    return jnp.sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
-        return jnp.asarray(values.size, dtype=dtype)
-    return jnp.sum(_weights_like(values, sample_weight, dtype))
+        return jnp.asarray(values.shape[0] if values.ndim else 1, dtype=dtype)
+    weights = _weights_of_rank(sample_weight, values.ndim, dtype)
+    weights = jnp.broadcast_to(weights, values.shape[: weights.ndim])
+    if weights.ndim > 1:
+        weights = jnp.mean(weights, axis=tuple(range(1, weights.ndim)))
+    return jnp.sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = jnp.asarray(sample_weight, dtype=dtype)
+    if weights.ndim == rank + 1 and weights.shape[-1] == 1:
+        return jnp.squeeze(weights, axis=-1)
+    return weights
 
 
 def _match_rank(value, reference, offset=0):
@@ -189,17 +215,26 @@ class SparseCategoricalCrossentropy:
             if self.ignore_class is not None
             else entropy
         )
-        per_sample = (
-            jnp.asarray(1.0, dtype=self.dtype)
-            if len(values.shape) == 0
-            else _divide_no_nan(
-                jnp.asarray(values.shape[0], dtype=jnp.int32).astype(self.dtype),
-                jnp.asarray(values.size, dtype=jnp.int32).astype(self.dtype),
+        element_share = (
+            (
+                jnp.asarray(1.0, dtype=self.dtype)
+                if len(values.shape) == 0
+                else _divide_no_nan(
+                    jnp.asarray(values.shape[0], dtype=jnp.int32).astype(self.dtype),
+                    jnp.asarray(values.size, dtype=jnp.int32).astype(self.dtype),
+                )
             )
+            if self.ignore_class is not None
+            else None
         )
         state = state._replace(
             total=jnp.add(
-                state.total, _weighted_sum(values, sample_weight) * per_sample
+                state.total,
+                (
+                    _weighted_sum(values, sample_weight) * element_share
+                    if self.ignore_class is not None
+                    else _samplewise_sum(values, sample_weight)
+                ),
             )
         )
         state = state._replace(
@@ -211,13 +246,13 @@ class SparseCategoricalCrossentropy:
                             jnp.not_equal(y_true, self.ignore_class).astype(self.dtype),
                             sample_weight,
                         )
+                        * element_share
                         if sample_weight is not None
-                        else _weighted_count(values, sample_weight, self.dtype)
+                        else _samplewise_count(values, sample_weight, self.dtype)
                     )
                     if self.ignore_class is not None
-                    else _weighted_count(values, sample_weight, self.dtype)
-                )
-                * per_sample,
+                    else _samplewise_count(values, sample_weight, self.dtype)
+                ),
             )
         )
         return state

@@ -6,30 +6,39 @@ from keras import ops
 __all__ = ["Poisson"]
 
 
-def _weights_like(values, sample_weight, dtype):
-    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, len(values.shape), values.dtype)
+        if len(values.shape) > len(weights.shape):
+            values = ops.mean(
+                values, axis=tuple(range(len(weights.shape), len(values.shape)))
+            )
+        values = values * ops.broadcast_to(weights, ops.shape(values))
+    if len(values.shape) > 1:
+        values = ops.mean(values, axis=tuple(range(1, len(values.shape))))
+    return ops.sum(values)
+
+
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
-        return ops.ones_like(values, dtype=dtype)
+        return ops.cast(ops.shape(values)[0] if len(values.shape) else 1, dtype)
+    weights = _weights_of_rank(sample_weight, len(values.shape), dtype)
+    weights = ops.broadcast_to(weights, ops.shape(values)[: len(weights.shape)])
+    if len(weights.shape) > 1:
+        weights = ops.mean(weights, axis=tuple(range(1, len(weights.shape))))
+    return ops.sum(weights)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
     weights = ops.cast(sample_weight, dtype)
-    if len(weights.shape) == len(values.shape) + 1 and weights.shape[-1] == 1:
-        weights = ops.squeeze(weights, axis=-1)
-    for _ in range(len(values.shape) - len(weights.shape)):
-        weights = ops.expand_dims(weights, axis=-1)
-    return ops.broadcast_to(weights, ops.shape(values))
-
-
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return ops.sum(values)
-    return ops.sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
-    if sample_weight is None:
-        return ops.cast(ops.size(values), dtype)
-    return ops.sum(_weights_like(values, sample_weight, dtype))
+    if len(weights.shape) == rank + 1 and weights.shape[-1] == 1:
+        return ops.squeeze(weights, axis=-1)
+    return weights
 
 
 @keras.saving.register_keras_serializable(package="metricgen.keras")
@@ -71,18 +80,8 @@ class Poisson(keras.metrics.Metric):
         values = ops.mean(
             y_pred - y_true * ops.log(y_pred + keras.config.epsilon()), axis=-1
         )
-        per_sample = (
-            ops.convert_to_tensor(1.0, dtype=self.dtype)
-            if len(values.shape) == 0
-            else ops.divide_no_nan(
-                ops.cast(ops.cast(ops.shape(values)[0], "int32"), self.dtype),
-                ops.cast(ops.cast(ops.size(values), "int32"), self.dtype),
-            )
-        )
-        self.total.assign_add(_weighted_sum(values, sample_weight) * per_sample)
-        self.count.assign_add(
-            _weighted_count(values, sample_weight, self.dtype) * per_sample
-        )
+        self.total.assign_add(_samplewise_sum(values, sample_weight))
+        self.count.assign_add(_samplewise_count(values, sample_weight, self.dtype))
 
     def result(self):
         return ops.divide_no_nan(

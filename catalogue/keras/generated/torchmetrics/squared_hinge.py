@@ -6,33 +6,39 @@ from torchmetrics import Metric
 __all__ = ["SquaredHinge"]
 
 
-def _weights_like(values, sample_weight, dtype):
-    """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
-    if sample_weight is None:
-        return torch.ones_like(values, dtype=dtype)
-    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
-    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
-        weights = weights.squeeze(-1)
-    weights = weights.reshape(
-        tuple(weights.shape) + (1,) * (values.dim() - weights.dim())
-    )
-    return torch.broadcast_to(weights, values.shape)
+def _samplewise_sum(values, sample_weight):
+    """Σ over samples of w·(the sample's mean over its trailing axes), step by step as keras.metrics.Mean
+    sums it (reduce_to_samplewise_values): a scalar weight weighs the batch's mean."""
+    if sample_weight is not None:
+        weights = _weights_of_rank(sample_weight, values, values.dtype)
+        if values.dim() > weights.dim():
+            values = torch.mean(values, dim=tuple(range(weights.dim(), values.dim())))
+        values = values * torch.broadcast_to(weights, values.shape)
+    if values.dim() > 1:
+        values = torch.mean(values, dim=tuple(range(1, values.dim())))
+    return torch.sum(values)
 
 
-def _weighted_sum(values, sample_weight):
-    """Σ values·w with Keras-style broadcasting of w (Σ values without weights)."""
-    if sample_weight is None:
-        return torch.sum(values)
-    return torch.sum(values * _weights_like(values, sample_weight, values.dtype))
-
-
-def _weighted_count(values, sample_weight, dtype):
-    """Σ w over the elements of `values` (their number without weights)."""
+def _samplewise_count(values, sample_weight, dtype):
+    """Σ of the samples' weights, as keras.metrics.Mean counts: the number of samples without weights, each
+    sample's mean weight with weights of the values' shape, a scalar weight once."""
     if sample_weight is None:
         return torch.scalar_tensor(
-            values.numel(), dtype=dtype, device=values.device
-        )  # one op; tensor() is three
-    return torch.sum(_weights_like(values, sample_weight, dtype))
+            values.shape[0] if values.dim() else 1, dtype=dtype, device=values.device
+        )
+    weights = _weights_of_rank(sample_weight, values, dtype)
+    weights = torch.broadcast_to(weights, values.shape[: weights.dim()])
+    if weights.dim() > 1:
+        weights = torch.mean(weights, dim=tuple(range(1, weights.dim())))
+    return torch.sum(weights)
+
+
+def _weights_of_rank(sample_weight, values, dtype):
+    """sample_weight as Keras brings it beside `values` (a last axis of 1 beyond their rank dropped)."""
+    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
+    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
+        return weights.squeeze(-1)
+    return weights
 
 
 def _divide_no_nan(a, b):
@@ -74,20 +80,8 @@ class SquaredHinge(Metric):
         values = torch.mean(
             torch.square(torch.clamp(1.0 - labels * preds, min=0.0)), dim=-1
         )
-        per_sample = (
-            torch.tensor(1.0, dtype=self.dtype, device=self.device)
-            if len(values.shape) == 0
-            else _divide_no_nan(
-                torch.tensor(values.shape[0], dtype=torch.int64, device=self.device).to(
-                    self.dtype
-                ),
-                torch.tensor(values.numel(), dtype=torch.int64, device=self.device).to(
-                    self.dtype
-                ),
-            )
-        )
-        self.total.add_(_weighted_sum(values, sample_weight) * per_sample)
-        self.count.add_(_weighted_count(values, sample_weight, self.dtype) * per_sample)
+        self.total.add_(_samplewise_sum(values, sample_weight))
+        self.count.add_(_samplewise_count(values, sample_weight, self.dtype))
 
     def compute(self):
         return _divide_no_nan(self.total, self.count)
