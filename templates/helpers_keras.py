@@ -80,7 +80,11 @@ def _match_rank(value, reference, offset=0):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
-    on ids past the end)."""
+    on ids past the end; there one DenseBincount where that is the faster)."""
+    if keras.backend.backend() == "tensorflow":
+        summed = _bincount_segment_sum(data, segment_ids, num_segments)
+        if summed is not None:
+            return summed
     ids_rank = len(segment_ids.shape)
     data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
     ids = ops.reshape(segment_ids, (-1,))

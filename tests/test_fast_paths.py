@@ -11,13 +11,16 @@ import pytest
 
 from conftest import ROOT, tf
 
-HELPERS = ROOT / "templates" / "helpers_tf.py"
+TEMPLATES = ROOT / "templates"
 
 
-def helpers():
-    """templates/helpers_tf.py's functions, as a module (the file is plain Python)."""
-    module = types.ModuleType("helpers_tf_under_test")
-    exec(compile(HELPERS.read_text(encoding="utf-8"), str(HELPERS), "exec"), module.__dict__)
+def helpers(target: str = "tf"):
+    """The tf target's helper functions (templates/helpers_tensorflow.py and helpers_tf.py), or the keras
+    target's (helpers_tensorflow.py and helpers_keras.py), as a module (the files are plain Python)."""
+    module = types.ModuleType(f"helpers_{target}_under_test")
+    for name in ("helpers_tensorflow.py", f"helpers_{target}.py"):
+        path = TEMPLATES / name
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
     return module
 
 
@@ -39,11 +42,12 @@ def reference_segment_sum(data, ids, n):
 @pytest.mark.parametrize("shape", [(5, 4), (160, 128)], ids=["few", "many"])  # scatter-add / bincount
 @pytest.mark.parametrize("mode", list(RUNNERS))
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "float16", "bfloat16"])
-def test_segment_sum_matches_unsorted_segment_sum_and_drops_ids_out_of_range(mode, dtype, shape):
+@pytest.mark.parametrize("target", ["tf", "keras"])  # the keras target's helper on the TensorFlow backend
+def test_segment_sum_matches_unsorted_segment_sum_and_drops_ids_out_of_range(mode, dtype, shape, target):
     rng = np.random.default_rng(0)
     ids = rng.integers(-3, 9, size=shape).astype(np.int32)  # some negative, some >= 6
     data = rng.integers(-4, 5, size=shape).astype(np.float64)
-    run = RUNNERS[mode](lambda d, i: helpers()._segment_sum(d, i, 6))
+    run = RUNNERS[mode](lambda d, i: helpers(target)._segment_sum(d, i, 6))
     got = run(tf.constant(data, dtype=dtype), tf.constant(ids))
     assert got.dtype == tf.as_dtype(dtype) and got.shape == (6,)
     np.testing.assert_allclose(np.asarray(tf.cast(got, tf.float64)), reference_segment_sum(data, ids, 6))

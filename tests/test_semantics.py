@@ -333,11 +333,13 @@ result: weighted / count
 
 
 def keras_helpers():
-    """templates/helpers_keras.py is real Python: its helpers can be checked on their own."""
+    """The keras target's helper files (helpers_tensorflow.py, helpers_keras.py) are real Python: their helpers
+    can be checked on their own."""
     from metricgen.render import templates_dir
 
     module = types.ModuleType("helpers_keras")
-    exec(compile((templates_dir() / "helpers_keras.py").read_text(), "helpers_keras.py", "exec"), module.__dict__)
+    for name in ("helpers_tensorflow.py", "helpers_keras.py"):
+        exec(compile((templates_dir() / name).read_text(), name, "exec"), module.__dict__)
     return module
 
 

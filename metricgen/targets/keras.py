@@ -14,7 +14,7 @@ class KerasTarget(KerasMetricTarget):
     name = "keras"
     summary = "a keras.metrics.Metric using keras.ops only (TensorFlow, JAX and PyTorch backends), under OUT/keras/"
     folder = "keras"
-    helper_files = ("helpers_common.py", "helpers_keras.py")
+    helper_files = ("helpers_common.py", "helpers_tensorflow.py", "helpers_keras.py")
     imports = ("import keras", "from keras import ops")
     generated_names = KerasMetricTarget.generated_names | {"ops"}
     base_class = "keras.metrics.Metric"

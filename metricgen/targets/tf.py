@@ -16,7 +16,7 @@ class TensorFlowTarget(KerasMetricTarget):
     name = "tf"
     summary = "a tf.keras.metrics.Metric using tf.* ops, written under OUT/"
     folder = ""
-    helper_files = ("helpers_common.py", "helpers_tf.py")
+    helper_files = ("helpers_common.py", "helpers_tensorflow.py", "helpers_tf.py")
     imports = ("import keras", "import tensorflow as tf")
     generated_names = KerasMetricTarget.generated_names | {"tf"}
     base_class = "tf.keras.metrics.Metric"

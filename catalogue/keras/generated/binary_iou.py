@@ -18,6 +18,41 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
+def _bincount_segment_sum(data, segment_ids, num_segments):
+    """tf.math.unsorted_segment_sum of values by ids of their shape, ids outside 0..num_segments-1 dropped, as
+    one DenseBincount where that is the faster, else None. For many values (at least 16384, and at least one
+    per segment) in a dtype the bincount kernel takes, on CPU the scatter-add is 3 to 10 times slower (and no
+    faster under XLA); for fewer values the scatter-add, whose cost does not grow with the number of
+    segments, is the faster."""
+    import tensorflow as tf
+
+    data, segment_ids = tf.convert_to_tensor(data), tf.convert_to_tensor(segment_ids)
+    count = data.shape.num_elements()
+    few = (
+        count is not None
+        and isinstance(num_segments, int)
+        and count < max(num_segments, 16384)
+    )
+    kinds = (tf.float32, tf.float64, tf.int32, tf.int64)
+    if (
+        few
+        or data.shape.rank is None
+        or data.shape.rank != segment_ids.shape.rank
+        or data.dtype not in kinds
+    ):
+        return None
+    ids = tf.reshape(segment_ids, [-1])
+    size = tf.cast(num_segments, ids.dtype)
+    # as unsigned, negative ids are past the end, and every id past the end is sent to `size` (dropped)
+    unsigned = tf.uint32 if ids.dtype == tf.int32 else tf.uint64
+    ids = tf.bitcast(
+        tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype
+    )
+    return tf.raw_ops.DenseBincount(
+        input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
+    )
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -32,35 +67,12 @@ def _weights_like(values, sample_weight, dtype):
 
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
-    the end). For many values (at least 16384, and at least one per segment) with one shape as their ids and a
-    dtype the bincount kernel takes, it is one DenseBincount: on CPU the scatter-add is 3 to 10 times slower
-    there (and no faster under XLA); for fewer values the scatter-add, whose cost does not grow with the
-    number of segments, is the faster."""
-    kinds = (tf.float32, tf.float64, tf.int32, tf.int64)
-    count = data.shape.num_elements()
-    few = (
-        count is not None
-        and isinstance(num_segments, int)
-        and count < max(num_segments, 16384)
-    )
-    if (
-        few
-        or data.shape.rank is None
-        or data.shape.rank != segment_ids.shape.rank
-        or data.dtype not in kinds
-    ):
-        ids = tf.where(segment_ids < num_segments, segment_ids, -1)
-        return tf.math.unsorted_segment_sum(data, ids, num_segments)
-    ids = tf.reshape(segment_ids, [-1])
-    size = tf.cast(num_segments, ids.dtype)
-    # as unsigned, negative ids are past the end, and every id past the end is sent to `size` (dropped)
-    unsigned = tf.uint32 if ids.dtype == tf.int32 else tf.uint64
-    ids = tf.bitcast(
-        tf.minimum(tf.bitcast(ids, unsigned), tf.cast(size, unsigned)), ids.dtype
-    )
-    return tf.raw_ops.DenseBincount(
-        input=ids, size=size, weights=tf.reshape(data, [-1]), binary_output=False
-    )
+    the end): one DenseBincount where that is the faster (_bincount_segment_sum)."""
+    summed = _bincount_segment_sum(data, segment_ids, num_segments)
+    if summed is not None:
+        return summed
+    ids = tf.where(segment_ids < num_segments, segment_ids, -1)
+    return tf.math.unsorted_segment_sum(data, ids, num_segments)
 
 
 @keras.saving.register_keras_serializable(package="metricgen")
