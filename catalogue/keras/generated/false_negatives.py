@@ -231,7 +231,11 @@ class FalseNegatives(tf.keras.metrics.Metric):
         )[None, :]
         w = tf.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[None, :]
         self.accumulator.assign_add(
-            tf.reduce_sum((1.0 - predicted_positive) * (label_positive * w), axis=1)
+            tf.reduce_sum(
+                tf.cast(tf.equal(predicted_positive, 0.0), self.dtype)
+                * (label_positive * w),
+                axis=1,
+            )
         )
 
     def result(self):

@@ -323,7 +323,11 @@ class Recall(tf.keras.metrics.Metric):
             tf.reduce_sum(predicted_positive * (label_positive * w), axis=1)
         )
         self.false_negatives.assign_add(
-            tf.reduce_sum((1.0 - predicted_positive) * (label_positive * w), axis=1)
+            tf.reduce_sum(
+                tf.cast(tf.equal(predicted_positive, 0.0), self.dtype)
+                * (label_positive * w),
+                axis=1,
+            )
         )
 
     def result(self):

@@ -232,7 +232,9 @@ class TrueNegatives(tf.keras.metrics.Metric):
         w = tf.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[None, :]
         self.accumulator.assign_add(
             tf.reduce_sum(
-                (1.0 - predicted_positive) * ((1.0 - label_positive) * w), axis=1
+                tf.cast(tf.equal(predicted_positive, 0.0), self.dtype)
+                * ((1.0 - label_positive) * w),
+                axis=1,
             )
         )
 

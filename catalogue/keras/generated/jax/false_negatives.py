@@ -287,7 +287,11 @@ class FalseNegatives:
             "accumulator",
             jnp.add(
                 state.accumulator,
-                jnp.sum((1.0 - predicted_positive) * (label_positive * w), axis=1),
+                jnp.sum(
+                    jnp.equal(predicted_positive, 0.0).astype(self.dtype)
+                    * (label_positive * w),
+                    axis=1,
+                ),
             ),
         )
         return state

@@ -380,7 +380,11 @@ class Recall:
             "false_negatives",
             jnp.add(
                 state.false_negatives,
-                jnp.sum((1.0 - predicted_positive) * (label_positive * w), axis=1),
+                jnp.sum(
+                    jnp.equal(predicted_positive, 0.0).astype(self.dtype)
+                    * (label_positive * w),
+                    axis=1,
+                ),
             ),
         )
         return state

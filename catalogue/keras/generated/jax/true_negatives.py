@@ -288,7 +288,9 @@ class TrueNegatives:
             jnp.add(
                 state.accumulator,
                 jnp.sum(
-                    (1.0 - predicted_positive) * ((1.0 - label_positive) * w), axis=1
+                    jnp.equal(predicted_positive, 0.0).astype(self.dtype)
+                    * ((1.0 - label_positive) * w),
+                    axis=1,
                 ),
             ),
         )

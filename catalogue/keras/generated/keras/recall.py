@@ -325,7 +325,11 @@ class Recall(keras.metrics.Metric):
             ops.sum(predicted_positive * (label_positive * w), axis=1)
         )
         self.false_negatives.assign_add(
-            ops.sum((1.0 - predicted_positive) * (label_positive * w), axis=1)
+            ops.sum(
+                ops.cast(ops.equal(predicted_positive, 0.0), self.dtype)
+                * (label_positive * w),
+                axis=1,
+            )
         )
 
     def result(self):

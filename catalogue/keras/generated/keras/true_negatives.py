@@ -234,7 +234,11 @@ class TrueNegatives(keras.metrics.Metric):
             None, :
         ]
         self.accumulator.assign_add(
-            ops.sum((1.0 - predicted_positive) * ((1.0 - label_positive) * w), axis=1)
+            ops.sum(
+                ops.cast(ops.equal(predicted_positive, 0.0), self.dtype)
+                * ((1.0 - label_positive) * w),
+                axis=1,
+            )
         )
 
     def result(self):

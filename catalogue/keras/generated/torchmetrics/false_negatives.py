@@ -250,7 +250,10 @@ class FalseNegatives(Metric):
             None, :
         ]
         self.accumulator.add_(
-            torch.sum((1.0 - predicted_positive) * (label_positive * w), dim=1)
+            torch.sum(
+                torch.eq(predicted_positive, 0.0).to(self.dtype) * (label_positive * w),
+                dim=1,
+            )
         )
 
     def compute(self):

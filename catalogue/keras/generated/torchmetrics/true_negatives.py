@@ -250,7 +250,11 @@ class TrueNegatives(Metric):
             None, :
         ]
         self.accumulator.add_(
-            torch.sum((1.0 - predicted_positive) * ((1.0 - label_positive) * w), dim=1)
+            torch.sum(
+                torch.eq(predicted_positive, 0.0).to(self.dtype)
+                * ((1.0 - label_positive) * w),
+                dim=1,
+            )
         )
 
     def compute(self):
