@@ -61,10 +61,31 @@ def test_segment_sum_of_rows_keeps_the_trailing_axes(mode):
     np.testing.assert_allclose(run(tf.constant(data), tf.constant(ids)).numpy(), [[3, 4, 5], [6, 8, 10]])
 
 
+@pytest.mark.parametrize("mode", list(RUNNERS))
+def test_keras_segment_sum_of_ids_of_lower_rank_and_numpy_inputs(mode):
+    """The keras target's helper on TensorFlow: ids a prefix of the data's shape (its own reshape, past the
+    bincount's same-shape case), and numpy inputs, many of them (where the bincount is tried first)."""
+    import keras
+
+    assert keras.backend.backend() == "tensorflow"  # the branch under test runs on this backend only
+    rng = np.random.default_rng(1)
+    data = rng.integers(-4, 5, size=(20000, 2)).astype(np.float32)
+    ids = rng.integers(-2, 7, size=20000).astype(np.int32)
+    expected = reference_segment_sum(data, ids, 5)
+    run = RUNNERS[mode](lambda d, i: helpers("keras")._segment_sum(d, i, 5))
+    np.testing.assert_allclose(np.asarray(run(tf.constant(data), tf.constant(ids))), expected)
+    flat = data[:, 0]
+    got = helpers("keras")._segment_sum(flat, ids, 5)  # numpy, eagerly
+    np.testing.assert_allclose(np.asarray(got), reference_segment_sum(flat, ids, 5))
+
+
+@pytest.mark.parametrize("mode", list(RUNNERS))
+@pytest.mark.parametrize("target", ["tf", "keras"])
 @pytest.mark.parametrize("repeat", [1, 4000], ids=["few", "many"])
-def test_segment_sum_takes_int64_ids(repeat):
+def test_segment_sum_takes_int64_ids(repeat, target, mode):
     ids = tf.constant([0, 2, 2, -1, 7] * repeat, tf.int64)
-    got = helpers()._segment_sum(tf.constant([1.0, 2.0, 3.0, 4.0, 5.0] * repeat), ids, 3)
+    run = RUNNERS[mode](lambda d, i: helpers(target)._segment_sum(d, i, 3))
+    got = run(tf.constant([1.0, 2.0, 3.0, 4.0, 5.0] * repeat), ids)
     np.testing.assert_allclose(got.numpy(), np.array([1.0, 0.0, 5.0]) * repeat)
 
 
