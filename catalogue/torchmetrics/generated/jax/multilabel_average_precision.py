@@ -69,7 +69,8 @@ def _replaced(state, name, value):
     """state with its field `name` replaced by `value`, refused (when traced) where the shape is not the
     field's: jnp.add and jnp.maximum broadcast a batch value into a larger state, which Keras' assign
     refuses."""
-    metric = type(state).__name__.removesuffix("State")  # the class's state is <Class>State
+    # the class's state is <Class>State
+    metric = type(state).__name__.removesuffix("State")
     _kept_shape(metric, name, value, getattr(state, name))
     kept = (value if field == name else old for field, old in zip(state._fields, state))
     return state._make(kept)
