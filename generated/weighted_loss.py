@@ -22,9 +22,7 @@ def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return tf.ones_like(values, dtype=dtype)
-    weights = tf.cast(sample_weight, dtype)
-    if weights.shape.rank == values.shape.rank + 1 and weights.shape[-1] == 1:
-        weights = tf.squeeze(weights, axis=-1)
+    weights = _weights_of_rank(sample_weight, values.shape.rank, dtype)
     for _ in range(values.shape.rank - weights.shape.rank):
         weights = tf.expand_dims(weights, axis=-1)
     return tf.broadcast_to(weights, tf.shape(values))
@@ -42,6 +40,14 @@ def _weighted_count(values, sample_weight, dtype):
     if sample_weight is None:
         return tf.cast(tf.size(values), dtype)
     return tf.reduce_sum(_weights_like(values, sample_weight, dtype))
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = tf.cast(sample_weight, dtype)
+    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:
+        return tf.squeeze(weights, axis=-1)
+    return weights
 
 
 @keras.saving.register_keras_serializable(package="metricgen")

@@ -36,6 +36,19 @@ def module_of(source: str, name: str) -> types.ModuleType:
     return module
 
 
+def target_helpers(target: str) -> types.ModuleType:
+    """A target's helper files (its `helper_files`, in order: helpers_common.py, ...) executed as one module, so
+    that its helpers can be checked on their own (the files are plain Python)."""
+    from metricgen.targets import get_target
+    from metricgen.targets.base import templates_dir
+
+    module = types.ModuleType(f"helpers_of_{target}")
+    for name in get_target(target).helper_files:
+        path = templates_dir() / name
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+    return module
+
+
 def update_code(source: str) -> str:
     """The text of a generated module's update method (update(...) or update_state(...)), from its signature on."""
     return source.split("def update", 1)[1].split("def ", 1)[0]

@@ -4,24 +4,17 @@ in eager mode, in graph mode and under XLA, including at the edges the plain for
 from __future__ import annotations
 
 import ast
-import types
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, tf
-
-TEMPLATES = ROOT / "templates"
+from conftest import tf
+from support import target_helpers
 
 
 def helpers(target: str = "tf"):
-    """The tf target's helper functions (templates/helpers_tensorflow.py and helpers_tf.py), or the keras
-    target's (helpers_tensorflow.py and helpers_keras.py), as a module (the files are plain Python)."""
-    module = types.ModuleType(f"helpers_{target}_under_test")
-    for name in ("helpers_tensorflow.py", f"helpers_{target}.py"):
-        path = TEMPLATES / name
-        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
-    return module
+    """The tf target's helper functions, or (target="keras") the keras target's, as one module."""
+    return target_helpers(target)
 
 
 RUNNERS = {

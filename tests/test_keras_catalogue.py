@@ -2,8 +2,8 @@
 name, constructor parameters and defaults, default metric name and `update_state` signature. Every class is run
 against `keras.metrics.<Class>` itself, with the same arguments, on every target (each driven by tests/drivers.py),
 over several batches (one of them a single sample), without weights, with per-sample weights ([batch]), with one
-weight a batch (a scalar) and, where Keras' metric takes them, with per-element weights (the values' shape); then reset and fed one batch.
-"""
+weight a batch (a scalar) and, where Keras' metric takes them, with per-element weights (the values' shape); then
+reset and fed one batch."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def test_xla_compiles_every_class_and_matches_graph_mode():
 @pytest.mark.parametrize("target", ["tf", "keras"])
 def test_mean_metrics_traced_with_unknown_shapes(target):
     """Keras' mean rule where the trace knows neither the batch nor the other axes (tf.function with a signature
-    of None sizes): the share of a sample each element is computed in the graph, against keras.metrics, with
+    of None sizes): each sample's mean and the count are computed in the graph, against keras.metrics, with
     scalar weights, [batch] weights and none, over batches of different sizes."""
     rng = np.random.default_rng(5)
     shapes = [(4, 3, 2), (1, 3, 2), (6, 3, 2)]

@@ -29,6 +29,7 @@ from expression_cases import (
     probe_spec,
 )
 from metricgen.compiler import generate_from_text
+from support import target_helpers
 from metricgen.functions import REGISTRY
 
 import keras
@@ -333,14 +334,8 @@ result: weighted / count
 
 
 def keras_helpers():
-    """The keras target's helper files (helpers_tensorflow.py, helpers_keras.py) are real Python: their helpers
-    can be checked on their own."""
-    from metricgen.render import templates_dir
-
-    module = types.ModuleType("helpers_keras")
-    for name in ("helpers_tensorflow.py", "helpers_keras.py"):
-        exec(compile((templates_dir() / name).read_text(), name, "exec"), module.__dict__)
-    return module
+    """The keras target's helper files are real Python: their helpers can be checked on their own."""
+    return target_helpers("keras")
 
 
 def test_keras_helpers_match_their_tensorflow_twins():

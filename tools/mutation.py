@@ -226,7 +226,7 @@ MUTANTS = [
     Mutant(
         "tf-weights-no-squeeze",
         "templates/helpers_tf.py",
-        "    if weights.shape.rank == values.shape.rank + 1 and weights.shape[-1] == 1:\n        weights = tf.squeeze(weights, axis=-1)\n",
+        "    if weights.shape.rank == rank + 1 and weights.shape[-1] == 1:\n        return tf.squeeze(weights, axis=-1)\n",
         "",
         SEMANTICS + METRICS,
         "sample weights with a trailing axis of 1 are not squeezed",
@@ -242,7 +242,7 @@ MUTANTS = [
     Mutant(
         "torch-weights-no-squeeze",
         "templates/helpers_torch.py",
-        "    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:\n        weights = weights.squeeze(-1)\n",
+        "    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:\n        return weights.squeeze(-1)\n",
         "",
         SEMANTICS + TORCH,
         "torch sample weights with a trailing axis of 1 are not squeezed",

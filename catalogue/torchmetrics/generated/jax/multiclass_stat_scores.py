@@ -57,11 +57,17 @@ def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return jnp.ones_like(values, dtype=dtype)
-    weights = jnp.asarray(sample_weight, dtype=dtype)
-    if weights.ndim == values.ndim + 1 and weights.shape[-1] == 1:
-        weights = jnp.squeeze(weights, axis=-1)
+    weights = _weights_of_rank(sample_weight, values.ndim, dtype)
     weights = jnp.reshape(weights, weights.shape + (1,) * (values.ndim - weights.ndim))
     return jnp.broadcast_to(weights, values.shape)
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = jnp.asarray(sample_weight, dtype=dtype)
+    if weights.ndim == rank + 1 and weights.shape[-1] == 1:
+        return jnp.squeeze(weights, axis=-1)
+    return weights
 
 
 def _segment_sum(data, segment_ids, num_segments):

@@ -57,12 +57,18 @@ def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return ops.ones_like(values, dtype=dtype)
-    weights = ops.cast(sample_weight, dtype)
-    if len(weights.shape) == len(values.shape) + 1 and weights.shape[-1] == 1:
-        weights = ops.squeeze(weights, axis=-1)
+    weights = _weights_of_rank(sample_weight, len(values.shape), dtype)
     for _ in range(len(values.shape) - len(weights.shape)):
         weights = ops.expand_dims(weights, axis=-1)
     return ops.broadcast_to(weights, ops.shape(values))
+
+
+def _weights_of_rank(sample_weight, rank, dtype):
+    """sample_weight as Keras brings it beside values of rank `rank` (a last axis of 1 beyond it dropped)."""
+    weights = ops.cast(sample_weight, dtype)
+    if len(weights.shape) == rank + 1 and weights.shape[-1] == 1:
+        return ops.squeeze(weights, axis=-1)
+    return weights
 
 
 def _segment_sum(data, segment_ids, num_segments):

@@ -22,9 +22,7 @@ def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
         return torch.ones_like(values, dtype=dtype)
-    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
-    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
-        weights = weights.squeeze(-1)
+    weights = _weights_of_rank(sample_weight, values, dtype)
     weights = weights.reshape(
         tuple(weights.shape) + (1,) * (values.dim() - weights.dim())
     )
@@ -45,6 +43,14 @@ def _weighted_count(values, sample_weight, dtype):
             values.numel(), dtype=dtype, device=values.device
         )  # one op; tensor() is three
     return torch.sum(_weights_like(values, sample_weight, dtype))
+
+
+def _weights_of_rank(sample_weight, values, dtype):
+    """sample_weight as Keras brings it beside `values` (a last axis of 1 beyond their rank dropped)."""
+    weights = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
+    if weights.dim() == values.dim() + 1 and weights.shape[-1] == 1:
+        return weights.squeeze(-1)
+    return weights
 
 
 def _divide_no_nan(a, b):
