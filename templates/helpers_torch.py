@@ -215,21 +215,74 @@ def _in_top_k(targets, predictions, k):
     return in_range & finite & ((predictions > target_score).sum(-1) < k)
 
 
+def _argsort(x, axis, descending):
+    """torch.argsort(x, dim=axis, descending=descending, stable=True), the same indices, faster where torch can
+    sort by radix: its CPU sort takes a radix sort for one axis of 32,768 or more integers in ascending order,
+    and a comparison sort otherwise (12 times slower for 65,536 floats). A float axis is sorted by integers of
+    the same order (its bits, the negatives' flipped; NaN above +inf, -0.0 equal to 0.0, as torch orders
+    them), a descending one by their complement (the order reversed, without overflow), and the rows of a
+    larger tensor one by one."""
+    x = x.contiguous()
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    if (
+        x.dim() == 0
+        or x.shape[axis] < 32768
+        or x.device.type != "cpu"
+        or x.dtype not in kinds
+    ):
+        return torch.argsort(x, dim=axis, descending=descending, stable=True)
+    if x.dim() > 1:
+        rows = torch.movedim(x, axis, -1)
+        flat = rows.reshape(-1, rows.shape[-1])
+        order = torch.stack([_argsort(row, 0, descending) for row in flat])
+        return torch.movedim(order.reshape(rows.shape), -1, axis)
+    key = x
+    if x.is_floating_point():
+        single = x.dtype == torch.float32
+        bits, sign = (torch.int32, 31) if single else (torch.int64, 63)
+        # one NaN, and 0.0 for -0.0: torch sorts every NaN as one value, and both zeros as one
+        ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)
+        key = ordered ^ ((ordered >> sign) & ((1 << sign) - 1))
+    return torch.argsort(~key if descending else key, stable=True)
+
+
+def _sort(x, axis, descending):
+    """torch.sort(x, dim=axis, descending=descending).values, by _argsort's indices."""
+    return torch.take_along_dim(x, _argsort(x, axis, descending), dim=axis)
+
+
 def _rankdata(x, axis):
-    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs):
-    each value's first and last place among the sorted values, found by binary search. A NaN's rank is NaN and
-    ranks above every number, +inf too (scipy's nan_policy="omit"): searched for as +inf, with the NaNs taken
-    off the last place of +inf, since a binary search cannot step over NaN."""
+    """scipy.stats.rankdata's average ranks along `axis` (1 for the smallest, ties share the mean of theirs). A
+    NaN's rank is NaN and ranks above every number, +inf too (scipy's nan_policy="omit"). Each value's first
+    place among the sorted values and the place after its last: found by binary search, or where the axis is
+    long enough to sort by radix (_argsort), from the runs of equal values in one sort (6 times faster at
+    65,536; slower at 1,024)."""
     rows = torch.movedim(x, axis, -1)
     nan = torch.isnan(rows)
-    numbers = torch.where(nan, float("inf"), rows).contiguous()
-    ordered = torch.sort(numbers).values
-    first = torch.searchsorted(ordered, numbers)
-    last = torch.minimum(
-        torch.searchsorted(ordered, numbers, right=True),
-        rows.shape[-1] - torch.sum(nan, -1, keepdim=True),
-    )
-    ranks = (first + last + 1).to(x.dtype) / 2
+    size = rows.shape[-1]
+    if size < 32768 or rows.device.type != "cpu":
+        # searched for as +inf, the NaNs then taken off +inf's places (a binary search cannot step over NaN)
+        numbers = torch.where(nan, float("inf"), rows).contiguous()
+        ordered = torch.sort(numbers).values
+        first = torch.searchsorted(ordered, numbers)
+        after = torch.minimum(
+            torch.searchsorted(ordered, numbers, right=True),
+            size - torch.sum(nan, -1, keepdim=True),
+        )
+        ranks = (first + after + 1).to(x.dtype) / 2
+    else:
+        # torch sorts NaN last, and no NaN equals another: each NaN is a run of its own
+        order = _argsort(rows, -1, False)
+        ordered = torch.take_along_dim(rows, order, dim=-1)
+        differs = ordered[..., 1:] != ordered[..., :-1]
+        starts = torch.nn.functional.pad(differs, (1, 0), value=True)
+        ends = torch.nn.functional.pad(differs, (0, 1), value=True)
+        place = torch.arange(size, device=rows.device)
+        first = torch.cummax(torch.where(starts, place, 0), dim=-1).values
+        after = torch.where(ends, place + 1, size).flip(-1)
+        after = torch.cummin(after, dim=-1).values.flip(-1)
+        ranks = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
+        ranks.scatter_(-1, order, (first + after + 1).to(x.dtype) / 2)
     return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
 
 

@@ -1,5 +1,6 @@
-"""The faster forms the TensorFlow helpers take (see docs/benchmarks.md) compute what the plain forms compute,
-in eager mode, in graph mode and under XLA, including at the edges the plain forms define."""
+"""The faster forms the helpers take (see docs/benchmarks.md) compute what the plain forms compute, including at
+the edges the plain forms define: TensorFlow's in eager mode, in graph mode and under XLA; torch's sorts by radix
+against torch's own sort and scipy's ranks, on both sides of the length where they take the radix path."""
 
 from __future__ import annotations
 
@@ -93,6 +94,61 @@ def test_weighted_sum_of_pair_is_the_sum_of_the_pair():
         np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_of_pair(x, y, None, subtract=True))(a, b), 60)
         np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_of_pair(x, y, None))(a, row), 66 + 3 * 6)
         np.testing.assert_allclose(mode(lambda x, y: h._weighted_sum_of_pair(x, y, w))(a, b), 6 + 2 + 2 * (22 + 2))
+
+
+# torch's CPU sort takes a radix sort from 32,768 elements of one axis: each size below runs one path of the
+# torchmetrics target's _argsort/_sort/_rankdata
+SORT_SIZES = [(1000,), (40000,), (40000, 3), (3, 40000)]
+
+
+def awkward_values(rng, shape, dtype):
+    """Values that test an order: every NaN torch sorts as one (a negative one and one with a payload
+    among them), both zeros, both infinities, the extremes of the dtype, and many ties."""
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return rng.choice(np.array([info.min, info.min + 1, -1, 0, 1, 7, info.max], dtype), shape)
+    info = np.finfo(dtype)
+    nans = np.array([np.nan, -np.nan, np.frombuffer(np.uint32(0xFFC00001).tobytes(), np.float32)[0]], dtype)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, info.max, -info.max, info.tiny, -info.tiny], dtype)
+    return rng.choice(np.concatenate([nans, edges, rng.normal(size=30).astype(dtype)]), shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
+@pytest.mark.parametrize("shape", SORT_SIZES, ids=["x".join(map(str, s)) for s in SORT_SIZES])
+def test_torch_argsort_and_sort_are_torch_own_stable_sort(shape, dtype):
+    """_argsort gives the very indices of torch.argsort(stable=True), ties in their order both ways, and _sort
+    its values (NaN where torch puts NaN), along every axis."""
+    import torch
+
+    h = target_helpers("torchmetrics")
+    x = torch.as_tensor(awkward_values(np.random.default_rng(len(shape)), shape, dtype))
+    for axis in range(-x.dim(), x.dim()):
+        for descending in (False, True):
+            expected = torch.argsort(x, dim=axis, descending=descending, stable=True)
+            assert torch.equal(h._argsort(x, axis, descending), expected), (axis, descending)
+            values = torch.sort(x, dim=axis, descending=descending).values
+            got = h._sort(x, axis, descending)
+            assert got.dtype == x.dtype and got.shape == x.shape
+            if x.is_floating_point():
+                assert torch.equal(got.isnan(), values.isnan())
+                got, values = got.nan_to_num(0.5), values.nan_to_num(0.5)
+            assert torch.equal(got, values)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SORT_SIZES + [(0,), (1,)], ids=lambda s: "x".join(map(str, s)))
+def test_torch_rankdata_is_scipy_rankdata(shape, dtype):
+    """Average ranks, NaN ranked above +inf and given NaN: scipy.stats.rankdata(nan_policy="omit"), exactly."""
+    import torch
+    from scipy.stats import rankdata
+
+    h = target_helpers("torchmetrics")
+    x = awkward_values(np.random.default_rng(7), shape, dtype)
+    for axis in range(-x.ndim, x.ndim):
+        got = h._rankdata(torch.as_tensor(x), axis).numpy()
+        assert got.dtype == dtype
+        expected = rankdata(x.astype(np.float64), axis=axis, nan_policy="omit")
+        np.testing.assert_array_equal(got, expected.astype(dtype))
 
 
 def test_every_helper_a_lowering_calls_is_defined_for_its_target():

@@ -121,6 +121,30 @@ def test_forward_gives_torchmetrics_batch_values_and_keeps_accumulating(case):
     close(ours.compute().double().numpy(), torchmetrics_value(case, parts), case)
 
 
+def sorts(case: Case) -> bool:
+    """Whether the class's torchmetrics module sorts (argsort, sort or rankdata: _argsort's radix path)."""
+    source = (CATALOGUE / "generated" / "torchmetrics" / f"{case.stem}.py").read_text(encoding="utf-8")
+    return any(f"{helper}(" in source.split("\nclass ", 1)[1] for helper in ("_argsort", "_sort", "_rankdata"))
+
+
+SORTING = [case for case in first_of_each_class() if sorts(case)]
+
+
+@pytest.mark.parametrize("case", SORTING, ids=[c.id for c in SORTING])
+def test_sorts_long_enough_for_a_radix_sort_give_torchmetrics_numbers(case):
+    """torch's CPU sort takes a radix sort from 32,768 elements of one axis, and the torchmetrics target's sorts
+    then sort keys of their own (templates/helpers_torch.py _argsort): a sample buffer of 40,000 rows, filled in
+    part (its rows of zeros sort among the samples), against torchmetrics' class on the same batches."""
+    rng = np.random.default_rng(11)
+    parts = [case.make(rng, n) for n in (20000, 1, 13000)]
+    cls = generated_class(case, "torchmetrics")
+    bound = {"max_samples": 40000} if "max_samples" in inspect.signature(cls).parameters else {}
+    ours = cls(**{**case.ours, **bound})
+    for batch in parts:
+        ours.update(*torch_inputs(batch))
+    close(ours.compute().double().numpy(), torchmetrics_value(case, parts), case)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_merge_state_of_shards_is_the_all_data_value(case):
     """Shards fed different batches, one never updated, merge into the value of one metric fed everything, and

@@ -703,6 +703,22 @@ SECOND = [
         "the reference's Keras Mean reduction weighs each element by a scalar weight",
     ),
     Mutant(
+        "radix-sort-keeps-negative-zero",
+        "templates/helpers_torch.py",
+        '        ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)',
+        '        ordered = torch.where(torch.isnan(x), float("nan"), x).view(bits)',
+        ("tests/test_fast_paths.py", "-k", "torch_argsort"),
+        "the torch target's radix sort orders -0.0 below 0.0, where torch's sort ties them",
+    ),
+    Mutant(
+        "radix-rank-run-ends-early",
+        "templates/helpers_torch.py",
+        "        after = torch.where(ends, place + 1, size).flip(-1)",
+        "        after = torch.where(ends, place, size).flip(-1)",
+        ("tests/test_fast_paths.py", "-k", "rankdata"),
+        "the torch target's ranks from one radix sort end each run of ties a place early",
+    ),
+    Mutant(
         "single-values-never-chosen",
         "metricgen/passes/branch_on_scalar.py",
         "    if _made(a) and _made(b) or e.type.dtype not in FLOAT_DTYPES:",

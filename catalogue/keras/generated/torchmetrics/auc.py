@@ -144,6 +144,42 @@ def _segment_sum(data, segment_ids, num_segments):
     return out.index_add(0, ids, data)[1 : num_segments + 1]
 
 
+def _argsort(x, axis, descending):
+    """torch.argsort(x, dim=axis, descending=descending, stable=True), the same indices, faster where torch can
+    sort by radix: its CPU sort takes a radix sort for one axis of 32,768 or more integers in ascending order,
+    and a comparison sort otherwise (12 times slower for 65,536 floats). A float axis is sorted by integers of
+    the same order (its bits, the negatives' flipped; NaN above +inf, -0.0 equal to 0.0, as torch orders
+    them), a descending one by their complement (the order reversed, without overflow), and the rows of a
+    larger tensor one by one."""
+    x = x.contiguous()
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    if (
+        x.dim() == 0
+        or x.shape[axis] < 32768
+        or x.device.type != "cpu"
+        or x.dtype not in kinds
+    ):
+        return torch.argsort(x, dim=axis, descending=descending, stable=True)
+    if x.dim() > 1:
+        rows = torch.movedim(x, axis, -1)
+        flat = rows.reshape(-1, rows.shape[-1])
+        order = torch.stack([_argsort(row, 0, descending) for row in flat])
+        return torch.movedim(order.reshape(rows.shape), -1, axis)
+    key = x
+    if x.is_floating_point():
+        single = x.dtype == torch.float32
+        bits, sign = (torch.int32, 31) if single else (torch.int64, 63)
+        # one NaN, and 0.0 for -0.0: torch sorts every NaN as one value, and both zeros as one
+        ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)
+        key = ordered ^ ((ordered >> sign) & ((1 << sign) - 1))
+    return torch.argsort(~key if descending else key, stable=True)
+
+
+def _sort(x, axis, descending):
+    """torch.sort(x, dim=axis, descending=descending).values, by _argsort's indices."""
+    return torch.take_along_dim(x, _argsort(x, axis, descending), dim=axis)
+
+
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
@@ -297,15 +333,15 @@ class AUC(Metric):
                                 dtype=self.dtype,
                                 device=self.device,
                             ),
-                            torch.sort(
+                            _sort(
                                 torch.tensor(
                                     self.thresholds,
                                     dtype=self.dtype,
                                     device=self.device,
-                                ).contiguous(),
-                                dim=-1,
-                                descending=False,
-                            ).values,
+                                ),
+                                -1,
+                                False,
+                            ),
                             torch.as_tensor(
                                 torch.arange(
                                     1, 2, dtype=torch.int64, device=self.device
@@ -462,13 +498,13 @@ class AUC(Metric):
                 + torch.sum(
                     (
                         scores[..., None]
-                        > torch.sort(
+                        > _sort(
                             torch.tensor(
                                 self.thresholds, dtype=self.dtype, device=self.device
-                            ).contiguous(),
-                            dim=-1,
-                            descending=False,
-                        ).values
+                            ),
+                            -1,
+                            False,
+                        )
                     ).to(self.dtype),
                     dim=-1,
                 )

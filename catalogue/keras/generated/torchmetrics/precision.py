@@ -54,6 +54,37 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _argsort(x, axis, descending):
+    """torch.argsort(x, dim=axis, descending=descending, stable=True), the same indices, faster where torch can
+    sort by radix: its CPU sort takes a radix sort for one axis of 32,768 or more integers in ascending order,
+    and a comparison sort otherwise (12 times slower for 65,536 floats). A float axis is sorted by integers of
+    the same order (its bits, the negatives' flipped; NaN above +inf, -0.0 equal to 0.0, as torch orders
+    them), a descending one by their complement (the order reversed, without overflow), and the rows of a
+    larger tensor one by one."""
+    x = x.contiguous()
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    if (
+        x.dim() == 0
+        or x.shape[axis] < 32768
+        or x.device.type != "cpu"
+        or x.dtype not in kinds
+    ):
+        return torch.argsort(x, dim=axis, descending=descending, stable=True)
+    if x.dim() > 1:
+        rows = torch.movedim(x, axis, -1)
+        flat = rows.reshape(-1, rows.shape[-1])
+        order = torch.stack([_argsort(row, 0, descending) for row in flat])
+        return torch.movedim(order.reshape(rows.shape), -1, axis)
+    key = x
+    if x.is_floating_point():
+        single = x.dtype == torch.float32
+        bits, sign = (torch.int32, 31) if single else (torch.int64, 63)
+        # one NaN, and 0.0 for -0.0: torch sorts every NaN as one value, and both zeros as one
+        ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)
+        key = ordered ^ ((ordered >> sign) & ((1 << sign) - 1))
+    return torch.argsort(~key if descending else key, stable=True)
+
+
 class Precision(Metric):
     """The fraction of positive predictions that are right, tp / (tp + fp), as keras.metrics.Precision: one
     value per threshold (a number for a single threshold or a list of one, else a vector). An element of
@@ -249,15 +280,7 @@ class Precision(Metric):
         target = _match_rank(target, preds)
         filtered = (
             torch.where(
-                torch.argsort(
-                    torch.argsort(
-                        preds.contiguous(), dim=-1, descending=True, stable=True
-                    ).contiguous(),
-                    dim=-1,
-                    descending=False,
-                    stable=True,
-                )
-                < self.top_k,
+                _argsort(_argsort(preds, -1, True), -1, False) < self.top_k,
                 preds,
                 -10000000000.0,
             )

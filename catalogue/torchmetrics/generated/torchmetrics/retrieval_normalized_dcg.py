@@ -129,6 +129,42 @@ def _gather(x, indices, axis):
     )
 
 
+def _argsort(x, axis, descending):
+    """torch.argsort(x, dim=axis, descending=descending, stable=True), the same indices, faster where torch can
+    sort by radix: its CPU sort takes a radix sort for one axis of 32,768 or more integers in ascending order,
+    and a comparison sort otherwise (12 times slower for 65,536 floats). A float axis is sorted by integers of
+    the same order (its bits, the negatives' flipped; NaN above +inf, -0.0 equal to 0.0, as torch orders
+    them), a descending one by their complement (the order reversed, without overflow), and the rows of a
+    larger tensor one by one."""
+    x = x.contiguous()
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    if (
+        x.dim() == 0
+        or x.shape[axis] < 32768
+        or x.device.type != "cpu"
+        or x.dtype not in kinds
+    ):
+        return torch.argsort(x, dim=axis, descending=descending, stable=True)
+    if x.dim() > 1:
+        rows = torch.movedim(x, axis, -1)
+        flat = rows.reshape(-1, rows.shape[-1])
+        order = torch.stack([_argsort(row, 0, descending) for row in flat])
+        return torch.movedim(order.reshape(rows.shape), -1, axis)
+    key = x
+    if x.is_floating_point():
+        single = x.dtype == torch.float32
+        bits, sign = (torch.int32, 31) if single else (torch.int64, 63)
+        # one NaN, and 0.0 for -0.0: torch sorts every NaN as one value, and both zeros as one
+        ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)
+        key = ordered ^ ((ordered >> sign) & ((1 << sign) - 1))
+    return torch.argsort(~key if descending else key, stable=True)
+
+
+def _sort(x, axis, descending):
+    """torch.sort(x, dim=axis, descending=descending).values, by _argsort's indices."""
+    return torch.take_along_dim(x, _argsort(x, axis, descending), dim=axis)
+
+
 def _append_rows(buffer, rows, values, metric, name):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
     new row count; more rows than it keeps are a ValueError (torch's sizes are known).
@@ -308,25 +344,15 @@ class RetrievalNormalizedDCG(Metric):
                 self.queries, self.queries_rows, type(self).__name__, "queries"
             )
         listed = self.documents[:, 2] > 0
-        by_score = torch.argsort(
-            torch.where(listed, self.documents[:, 0], -float("inf")).contiguous(),
-            dim=-1,
-            descending=True,
-            stable=True,
+        by_score = _argsort(
+            torch.where(listed, self.documents[:, 0], -float("inf")), -1, True
         )
         by_query = _gather(
-            by_score,
-            torch.argsort(
-                _gather(self.queries, by_score, 0).contiguous(),
-                dim=-1,
-                descending=False,
-                stable=True,
-            ),
-            0,
+            by_score, _argsort(_gather(self.queries, by_score, 0), -1, False), 0
         )
         order = _gather(
             by_query,
-            torch.argsort(
+            _argsort(
                 _gather(
                     torch.where(
                         listed,
@@ -335,10 +361,9 @@ class RetrievalNormalizedDCG(Metric):
                     ),
                     by_query,
                     0,
-                ).contiguous(),
-                dim=-1,
-                descending=False,
-                stable=True,
+                ),
+                -1,
+                False,
             ),
             0,
         )
@@ -367,25 +392,15 @@ class RetrievalNormalizedDCG(Metric):
             else is_query
         )
         count = torch.sum(counted.to(torch.int64))
-        by_relevance = torch.argsort(
-            torch.where(listed, self.documents[:, 1], -float("inf")).contiguous(),
-            dim=-1,
-            descending=True,
-            stable=True,
+        by_relevance = _argsort(
+            torch.where(listed, self.documents[:, 1], -float("inf")), -1, True
         )
         ideal_by_query = _gather(
-            by_relevance,
-            torch.argsort(
-                _gather(self.queries, by_relevance, 0).contiguous(),
-                dim=-1,
-                descending=False,
-                stable=True,
-            ),
-            0,
+            by_relevance, _argsort(_gather(self.queries, by_relevance, 0), -1, False), 0
         )
         ideal = _gather(
             ideal_by_query,
-            torch.argsort(
+            _argsort(
                 _gather(
                     torch.where(
                         listed,
@@ -394,10 +409,9 @@ class RetrievalNormalizedDCG(Metric):
                     ),
                     ideal_by_query,
                     0,
-                ).contiguous(),
-                dim=-1,
-                descending=False,
-                stable=True,
+                ),
+                -1,
+                False,
             ),
             0,
         )
@@ -452,11 +466,7 @@ class RetrievalNormalizedDCG(Metric):
         )
         lower_median = (
             _gather(
-                torch.sort(
-                    torch.where(counted, value, float("inf")).contiguous(),
-                    dim=-1,
-                    descending=False,
-                ).values,
+                _sort(torch.where(counted, value, float("inf")), -1, False),
                 torch.clamp((count - 1) // 2, min=0),
                 0,
             )
