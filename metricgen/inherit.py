@@ -108,15 +108,28 @@ def _identity_of(path: str) -> str:
     return path if is_catalogue(path) else str(Path(path).resolve())
 
 
+@functools.lru_cache(maxsize=None)
+def collections() -> frozenset[str]:
+    """The shipped catalogues' names (keras, tfa, torchmetrics): only these name a catalogue before a colon, so
+    that `extends: base:v1.yaml` is a file beside the spec."""
+    return frozenset(folder.name for folder in catalogue_root().iterdir() if (folder / "specs").is_dir())
+
+
+def _catalogue_match(pattern: re.Pattern[str], path: str) -> Optional[re.Match[str]]:
+    """``pattern`` (CATALOGUE_NAME or CATALOGUE_FILE) matched by all of ``path``, with a shipped catalogue's name."""
+    found = pattern.fullmatch(path)
+    return found if found is not None and found.group(1) in collections() else None
+
+
 def is_catalogue(path: str) -> bool:
-    return bool(CATALOGUE_NAME.fullmatch(path) or CATALOGUE_FILE.fullmatch(path))
+    return bool(_catalogue_match(CATALOGUE_NAME, path) or _catalogue_match(CATALOGUE_FILE, path))
 
 
 def in_catalogue(path: str, reference: str) -> str:
     """``reference`` as written in the spec known as ``path``: a relative file named by a catalogue spec
     (``torchmetrics:binary_accuracy.yaml`` naming ``base/binary_stat_scores.yaml``) is a file of the same
     collection (``torchmetrics:base/binary_stat_scores.yaml``); anything else as it is."""
-    own = CATALOGUE_FILE.fullmatch(path)
+    own = _catalogue_match(CATALOGUE_FILE, path)
     if own is None or not isinstance(reference, str) or is_catalogue(reference):
         return reference
     collection, file = own.groups()
@@ -135,7 +148,7 @@ def project_root(spec_file: Path) -> Path:
 
 
 def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tuple[str, LoadedSpec]:
-    catalogue = CATALOGUE_NAME.fullmatch(reference)
+    catalogue = _catalogue_match(CATALOGUE_NAME, reference)
     if catalogue:
         collection, name = catalogue.groups()
         found = _catalogue_specs(collection).get(name)
@@ -143,7 +156,7 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
             raise refuse(f"no catalogue spec named '{reference}'", "'metricgen list --catalogue' lists them")
         known_as = f"{collection}:{found[0]}"  # by its file: its own relative extends resolve from there
         return known_as, load_spec_text(found[1], known_as)
-    catalogue_file = CATALOGUE_FILE.fullmatch(reference)
+    catalogue_file = _catalogue_match(CATALOGUE_FILE, reference)
     if catalogue_file:
         collection, file = catalogue_file.groups()
         spec = catalogue_root() / collection / "specs"
@@ -172,7 +185,9 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
             "a parent spec must live in the same repository (the folder holding pyproject.toml or .git)",
         )
     if not found:
-        raise refuse(f"extends '{shown}': no such spec file", f"looked for {file.as_posix()}")
+        catalogues = ", ".join(f"{name}:" for name in sorted(collections()))
+        named = f"; a catalogue spec is named after {catalogues}" if ":" in reference else ""
+        raise refuse(f"extends '{shown}': no such spec file", f"looked for {file.as_posix()}{named}")
     return _identity_of(str(file)), load_spec_file(file, file.as_posix())
 
 

@@ -240,6 +240,20 @@ def test_a_cycle_is_refused_at_the_extends_that_closes_it(tmp_path):
     assert errors_of(itself)[0].startswith(f"{itself}:1:10: error: extends 'itself.yaml' makes a cycle")
 
 
+def test_a_file_name_with_a_colon_is_a_file_unless_a_catalogue_is_named(base):
+    """Only the shipped catalogues' names (keras:, tfa:, torchmetrics:) name a catalogue before a colon:
+    `base:v1.yaml` is a file beside the spec, and a name that is neither says what it looked for."""
+    base.rename(base.parent / "base:v1.yaml")
+    child = write(base.parent, "child.yaml", "extends: base:v1.yaml\nname: child_mean\nclass_name: ChildMean\n")
+    assert spec_of(child).result == spec_of(base.parent / "base:v1.yaml").result
+    missing = write(base.parent, "missing.yaml", "extends: base:v2.yaml\nname: m\nclass_name: M\n")
+    [error] = errors_of(missing)
+    assert error.startswith(f"{missing.as_posix()}:1:10: error: extends 'base:v2.yaml': no such spec file")
+    assert "a catalogue spec is named after keras:, tfa:, torchmetrics:" in error
+    not_shipped = write(base.parent, "not_shipped.yaml", "extends: keras:no_such.yaml\nname: n\nclass_name: N\n")
+    assert "no catalogue spec file 'keras:no_such.yaml'" in errors_of(not_shipped)[0]
+
+
 def test_a_chain_deeper_than_the_limit_is_refused(base):
     previous = "base.yaml"
     for depth in range(MAX_DEPTH + 1):
