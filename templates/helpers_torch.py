@@ -223,13 +223,7 @@ def _argsort(x, axis, descending):
     them), a descending one by their complement (the order reversed, without overflow), and the rows of a
     larger tensor one by one."""
     x = x.contiguous()
-    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
-    if (
-        x.dim() == 0
-        or x.shape[axis] < 32768
-        or x.device.type != "cpu"
-        or x.dtype not in kinds
-    ):
+    if not _radix_sortable(x, axis):
         return torch.argsort(x, dim=axis, descending=descending, stable=True)
     if x.dim() > 1:
         rows = torch.movedim(x, axis, -1)
@@ -246,8 +240,23 @@ def _argsort(x, axis, descending):
     return torch.argsort(~key if descending else key, stable=True)
 
 
+def _radix_sortable(x, axis):
+    """Whether _argsort sorts x along `axis` by integer keys: a CPU axis long enough for torch's radix sort, of
+    a dtype that has the keys, in a tensor holding something."""
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    return (
+        x.dim() > 0
+        and x.numel() > 0
+        and x.shape[axis] >= 32768
+        and x.device.type == "cpu"
+        and x.dtype in kinds
+    )
+
+
 def _sort(x, axis, descending):
-    """torch.sort(x, dim=axis, descending=descending).values, by _argsort's indices."""
+    """torch.sort(x, dim=axis, descending=descending).values, by _argsort's indices where those are faster."""
+    if not _radix_sortable(x, axis):
+        return torch.sort(x.contiguous(), dim=axis, descending=descending).values
     return torch.take_along_dim(x, _argsort(x, axis, descending), dim=axis)
 
 
@@ -260,7 +269,7 @@ def _rankdata(x, axis):
     rows = torch.movedim(x, axis, -1)
     nan = torch.isnan(rows)
     size = rows.shape[-1]
-    if size < 32768 or rows.device.type != "cpu":
+    if not _radix_sortable(rows, -1):
         # searched for as +inf, the NaNs then taken off +inf's places (a binary search cannot step over NaN)
         numbers = torch.where(nan, float("inf"), rows).contiguous()
         ordered = torch.sort(numbers).values
@@ -281,8 +290,8 @@ def _rankdata(x, axis):
         first = torch.cummax(torch.where(starts, place, 0), dim=-1).values
         after = torch.where(ends, place + 1, size).flip(-1)
         after = torch.cummin(after, dim=-1).values.flip(-1)
-        ranks = torch.empty(rows.shape, dtype=x.dtype, device=x.device)
-        ranks.scatter_(-1, order, (first + after + 1).to(x.dtype) / 2)
+        means = (first + after + 1).to(x.dtype) / 2
+        ranks = torch.empty_like(means).scatter_(-1, order, means)
     return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
 
 

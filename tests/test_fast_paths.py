@@ -98,7 +98,7 @@ def test_weighted_sum_of_pair_is_the_sum_of_the_pair():
 
 # torch's CPU sort takes a radix sort from 32,768 elements of one axis: each size below runs one path of the
 # torchmetrics target's _argsort/_sort/_rankdata
-SORT_SIZES = [(1000,), (40000,), (40000, 3), (3, 40000)]
+SORT_SIZES = [(1000,), (40000,), (40000, 3), (3, 40000), (0, 40000)]
 
 
 def awkward_values(rng, shape, dtype):
@@ -133,6 +133,20 @@ def test_torch_argsort_and_sort_are_torch_own_stable_sort(shape, dtype):
                 assert torch.equal(got.isnan(), values.isnan())
                 got, values = got.nan_to_num(0.5), values.nan_to_num(0.5)
             assert torch.equal(got, values)
+
+
+def test_torch_sort_of_a_number_and_ranks_of_ints_are_torch_own():
+    """The edges of the plain paths: a 0-d tensor sorts to itself, and ints rank as floats on both paths."""
+    import torch
+    from scipy.stats import rankdata
+
+    h = target_helpers("torchmetrics")
+    assert torch.equal(h._sort(torch.tensor(3.0), 0, False), torch.tensor(3.0))
+    for size in (100, 40000):
+        ints = np.random.default_rng(size).integers(-5, 5, size)
+        got = h._rankdata(torch.as_tensor(ints), 0)
+        assert got.is_floating_point()
+        np.testing.assert_array_equal(got.numpy(), rankdata(ints))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

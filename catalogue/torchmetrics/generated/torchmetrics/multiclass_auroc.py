@@ -113,13 +113,7 @@ def _argsort(x, axis, descending):
     them), a descending one by their complement (the order reversed, without overflow), and the rows of a
     larger tensor one by one."""
     x = x.contiguous()
-    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
-    if (
-        x.dim() == 0
-        or x.shape[axis] < 32768
-        or x.device.type != "cpu"
-        or x.dtype not in kinds
-    ):
+    if not _radix_sortable(x, axis):
         return torch.argsort(x, dim=axis, descending=descending, stable=True)
     if x.dim() > 1:
         rows = torch.movedim(x, axis, -1)
@@ -134,6 +128,19 @@ def _argsort(x, axis, descending):
         ordered = torch.where(torch.isnan(x), float("nan"), x + 0.0).view(bits)
         key = ordered ^ ((ordered >> sign) & ((1 << sign) - 1))
     return torch.argsort(~key if descending else key, stable=True)
+
+
+def _radix_sortable(x, axis):
+    """Whether _argsort sorts x along `axis` by integer keys: a CPU axis long enough for torch's radix sort, of
+    a dtype that has the keys, in a tensor holding something."""
+    kinds = (torch.float32, torch.float64, torch.int32, torch.int64)
+    return (
+        x.dim() > 0
+        and x.numel() > 0
+        and x.shape[axis] >= 32768
+        and x.device.type == "cpu"
+        and x.dtype in kinds
+    )
 
 
 def _append_rows(buffer, rows, values, metric, name):
