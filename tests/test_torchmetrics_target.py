@@ -368,3 +368,22 @@ def test_segment_sum_drops_ids_out_of_range_on_both_of_its_paths(shape, grad):
     got = helpers["_segment_sum"](tensor, torch.tensor(ids), 5)
     assert got.dtype == torch.float32 and got.requires_grad == grad
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_counts_and_sums_keep_growing_past_what_their_dtype_adds_one_at_a_time():
+    """index_add adds one value at a time, and a float16 total of ones stops at 2048 (float32's at 2**24): the
+    counts are taken in int64 on both of their paths (bincount on the CPU, index_add elsewhere: run here by
+    taking the device test out), and a sum of that many values in float64."""
+    source = (ROOT / "templates" / "helpers_torch.py").read_text()
+    assert source.count('ids.device.type == "cpu"') == 1
+    for path, text in (("cpu", source), ("other devices", source.replace('ids.device.type == "cpu"', "False"))):
+        helpers = {}
+        exec(compile(text, "helpers_torch.py", "exec"), helpers)
+        ids = torch.zeros(3000, dtype=torch.int64)
+        counted = helpers["_count_ids"](ids, 2, torch.float16)
+        assert counted.tolist() == [3000.0, 0.0], path
+    helpers = {}
+    exec(compile(source, "helpers_torch.py", "exec"), helpers)
+    ones = torch.ones(3000, dtype=torch.float16, requires_grad=True)  # a gradient: the index_add path
+    summed = helpers["_segment_sum"](ones, torch.zeros(3000, dtype=torch.int64), 2)
+    assert summed.dtype == torch.float16 and summed.tolist() == [3000.0, 0.0]

@@ -719,6 +719,14 @@ SECOND = [
         "the torch target's ranks from one radix sort end each run of ties a place early",
     ),
     Mutant(
+        "float-ones-counted-one-at-a-time",
+        "templates/helpers_torch.py",
+        "        counts.index_add_(0, ids, torch.ones_like(ids))",
+        "        counts = counts.to(dtype).index_add_(0, ids, torch.ones_like(ids, dtype=dtype))",
+        ("tests/test_torchmetrics_target.py", "-k", "keep_growing"),
+        "the torch target counts ids off the CPU by adding float ones, which stop growing at the dtype's limit",
+    ),
+    Mutant(
         "single-values-never-chosen",
         "metricgen/passes/branch_on_scalar.py",
         "    if _made(a) and _made(b) or e.type.dtype not in FLOAT_DTYPES:",

@@ -104,12 +104,18 @@ def _segment_sum(data, segment_ids, num_segments):
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
+    # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
+    floating = data.is_floating_point()
+    most = 2 / torch.finfo(data.dtype).eps if floating else None
+    total = torch.float64 if floating and ids.numel() >= most else data.dtype
     out = torch.zeros(
         (num_segments + 2,) + tuple(data.shape[1:]),
-        dtype=data.dtype,
+        dtype=total,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[1 : num_segments + 1]
+    summed = out.index_add(0, ids, data.to(total))[1 : num_segments + 1]
+    return summed.to(data.dtype)
 
 
 class MeanAveragePrecision(Metric):

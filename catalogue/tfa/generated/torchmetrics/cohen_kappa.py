@@ -55,11 +55,14 @@ def _shifted_ids(segment_ids, num_segments):
 def _count_ids(ids, length, dtype):
     """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
     ids = _shifted_ids(ids, length)
-    # one pass without weights; on CUDA bincount syncs with the host (see _segment_sum)
+    # one pass without weights; on CUDA bincount syncs with the host (see _segment_sum). Counted in int64 either
+    # way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
     if ids.device.type == "cpu":
-        return torch.bincount(ids, minlength=length + 2)[1 : length + 1].to(dtype)
-    counts = torch.zeros(length + 2, dtype=dtype, device=ids.device)
-    return counts.index_add_(0, ids, torch.ones_like(ids, dtype=dtype))[1 : length + 1]
+        counts = torch.bincount(ids, minlength=length + 2)
+    else:
+        counts = torch.zeros(length + 2, dtype=torch.int64, device=ids.device)
+        counts.index_add_(0, ids, torch.ones_like(ids))
+    return counts[1 : length + 1].to(dtype)
 
 
 def _segment_sum(data, segment_ids, num_segments):
@@ -79,12 +82,18 @@ def _segment_sum(data, segment_ids, num_segments):
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
     data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
+    # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
+    floating = data.is_floating_point()
+    most = 2 / torch.finfo(data.dtype).eps if floating else None
+    total = torch.float64 if floating and ids.numel() >= most else data.dtype
     out = torch.zeros(
         (num_segments + 2,) + tuple(data.shape[1:]),
-        dtype=data.dtype,
+        dtype=total,
         device=data.device,
     )
-    return out.index_add(0, ids, data)[1 : num_segments + 1]
+    summed = out.index_add(0, ids, data.to(total))[1 : num_segments + 1]
+    return summed.to(data.dtype)
 
 
 def _one_hot(indices, depth, dtype):
