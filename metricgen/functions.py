@@ -358,6 +358,12 @@ define("rsqrt", (_x(Kind.FLOAT),), numeric, "Element-wise rsqrt (1 / sqrt(x)).")
 define("isnan", (_x(Kind.FLOAT),), boolean, "Element-wise: whether x is NaN.")
 define("isinf", (_x(Kind.FLOAT),), boolean, "Element-wise: whether x is infinite.")
 define(
+    "softmax",
+    (_x(Kind.FLOAT), Arg("axis", Kind.AXIS, -1)),
+    numeric,
+    "exp(x) / sum(exp(x)) along `axis`, computed stably (probabilities from logits).",
+)
+define(
     "log_softmax",
     (_x(Kind.FLOAT), Arg("axis", Kind.AXIS, -1)),
     numeric,

@@ -83,3 +83,11 @@ def _check_entries(metric, param, entries, name, size, axis):
         raise ValueError(
             f"{metric}: `{param}` has {entries} entries, but {name} has {size} along axis {axis}"
         )
+
+
+def _runs_of_exact_sums(count):
+    """How many runs a float segment sum of `count` values is taken in: XLA's scatter and the CPU kernels add
+    one value at a time, and a float32 total of ones stops growing at 2**24 (16,777,216 + 1 is 16,777,216),
+    so at most 2**23 values a run, whose totals a (pairwise) sum adds. 1 where the count is not
+    known."""
+    return 1 if count is None else max(1, -(-count // 2**23))

@@ -79,12 +79,32 @@ def _match_rank(value, reference, offset=0):
 
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
-    the end): one DenseBincount where that is the faster (_bincount_segment_sum)."""
+    the end): one DenseBincount where that is the faster (_bincount_segment_sum). Floats are summed in float32
+    at least, and in runs of values each into segments of their own
+    (_runs_of_exact_sums)."""
+    data, segment_ids = tf.convert_to_tensor(data), tf.convert_to_tensor(segment_ids)
+    if data.dtype in (tf.float16, tf.bfloat16):
+        summed = _segment_sum(tf.cast(data, tf.float32), segment_ids, num_segments)
+        return tf.cast(summed, data.dtype)
+    count = segment_ids.shape.num_elements()
+    runs = _runs_of_exact_sums(count) if data.dtype.is_floating else 1
+    if not isinstance(num_segments, int):
+        runs = 1
+    per_run = num_segments
+    if runs > 1:
+        rows = tf.concat([[count], tf.shape(data)[segment_ids.shape.rank :]], 0)
+        data, ids = tf.reshape(data, rows), tf.reshape(segment_ids, [-1])
+        run = tf.range(count, dtype=ids.dtype) // 2**23
+        segment_ids = tf.where((ids >= 0) & (ids < per_run), ids + run * per_run, -1)
+        num_segments = runs * per_run
     summed = _bincount_segment_sum(data, segment_ids, num_segments)
-    if summed is not None:
+    if summed is None:
+        ids = tf.where(segment_ids < num_segments, segment_ids, -1)
+        summed = tf.math.unsorted_segment_sum(data, ids, num_segments)
+    if runs == 1:
         return summed
-    ids = tf.where(segment_ids < num_segments, segment_ids, -1)
-    return tf.math.unsorted_segment_sum(data, ids, num_segments)
+    shape = tf.concat([[runs, per_run], tf.shape(summed)[1:]], 0)
+    return tf.reduce_sum(tf.reshape(summed, shape), axis=0)
 
 
 def _weighted_sum_of_pair(a, b, sample_weight, subtract=False):

@@ -127,6 +127,8 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
         # softplus, rsqrt, log_softmax, logsumexp, isnan, isinf, sort, top_k, in_top_k, concat
         "softplus(x) + rsqrt(abs(x) + 1)": np.log1p(np.exp(X)) + 1 / np.sqrt(np.abs(X) + 1),
         "log_softmax(x)": X - np.log(np.exp(X).sum(-1, keepdims=True)),
+        "softmax(x) + softmax(x * 30, axis=0)": np.exp(X) / np.exp(X).sum(-1, keepdims=True)
+        + np.exp(30 * X - (30 * X).max(0)) / np.exp(30 * X - (30 * X).max(0)).sum(0),
         "logsumexp(x, axis=0) + logsumexp(x)": np.log(np.exp(X).sum(0)) + np.log(np.exp(X).sum()),
         "cast(isnan(true_divide(x, x * 0)), float) + cast(isinf(true_divide(x, x * 0)), float) * 2": np.where(
             X == 0, 1.0, 2.0

@@ -197,6 +197,7 @@ FUNCTIONS = {
     "rsqrt": lambda a: 1 / np.sqrt(a["x"]),
     "isnan": lambda a: np.isnan(a["x"]),
     "isinf": lambda a: np.isinf(a["x"]),
+    "softmax": lambda a: np.exp(a["x"] - _logsumexp(a["x"], a["axis"], keepdims=True)),
     "log_softmax": lambda a: a["x"] - _logsumexp(a["x"], a["axis"], keepdims=True),
     "logsumexp": lambda a: _logsumexp(a["x"], a["axis"], a["keepdims"]),
     "clip": lambda a: np.minimum(np.maximum(a["x"], a["lo"]), a["hi"]),

@@ -143,6 +143,7 @@ class Generator:
                         f"softplus({a.text})",
                         f"rsqrt(abs({a.text}) + 0.5)",
                         f"log_softmax({a.text})",
+                        f"softmax({a.text}, axis=0)",
                         f"true_divide({a.text}, abs({self.elem(d).text}) + 1)",
                         f"safe_div({a.text}, {self.elem(d, 'f', exact=True).text})",
                     ]

@@ -179,3 +179,62 @@ def test_every_helper_a_lowering_calls_is_defined_for_its_target():
             code = lowering(Args(codes, codes, set(), target.dtype("float"), "float"))
             for helper in re.findall(r"\b(_[a-z][a-z0-9_]*)\(", code):
                 assert helper in target.helper_sources, (name, target.name, helper)
+
+
+def helpers_with_runs_of(target: str, length: int):
+    """A target's helpers with runs of ``length`` values in place of 2**23, so that a small sum takes runs."""
+    import types
+
+    from metricgen.targets import get_target
+    from metricgen.targets.base import templates_dir
+
+    module = types.ModuleType(f"helpers_of_{target}_in_runs")
+    for name in get_target(target).helper_files:
+        text = (templates_dir() / name).read_text(encoding="utf-8")
+        assert name == "helpers_tensorflow.py" or "2**23" in text or name == "helpers_torch.py", name
+        exec(compile(text.replace("2**23", str(length)), name, "exec"), module.__dict__)
+    return module
+
+
+def segment_sum_runs(target: str, mode: str):
+    """The target's _segment_sum under `mode`, taking a numpy batch and giving numpy."""
+    if target == "jax":
+        import jax
+
+        return lambda h, d, i, n: np.asarray(
+            (jax.jit if mode == "jit" else (lambda f: f))(lambda a, b: h._segment_sum(a, b, n))(d, i)
+        )
+    return lambda h, d, i, n: np.asarray(
+        RUNNERS[mode](lambda a, b: h._segment_sum(a, b, n))(tf.constant(d), tf.constant(i))
+    )
+
+
+SEGMENT_RUNS = [("tf", m) for m in RUNNERS] + [("keras", m) for m in RUNNERS] + [("jax", "eager"), ("jax", "jit")]
+
+
+@pytest.mark.parametrize("target, mode", SEGMENT_RUNS)
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32"])
+@pytest.mark.parametrize("trailing", [(), (3,)], ids=["values", "rows"])
+def test_segment_sum_in_runs_is_the_plain_sum(target, mode, dtype, trailing):
+    """In runs (here of 4 values: 21 values take 6), ids out of range still dropped, rows kept whole."""
+    rng = np.random.default_rng(4)
+    ids = rng.integers(-2, 7, size=(7, 3)).astype(np.int32)
+    data = rng.integers(-4, 5, size=(7, 3) + trailing).astype(dtype)
+    got = segment_sum_runs(target, mode)(helpers_with_runs_of(target, 4), data, ids, 5)
+    assert got.dtype == np.dtype(dtype) and got.shape == (5,) + trailing
+    np.testing.assert_allclose(got.astype(np.float64), reference_segment_sum(data.astype(np.float64), ids, 5))
+
+
+@pytest.mark.parametrize(
+    "target, mode, trailing",
+    [("tf", "graph", (1,)), ("tf", "xla", ()), ("keras", "xla", ()), ("jax", "jit", ())],
+    ids=["tf-graph-rows", "tf-xla", "keras-xla", "jax-jit"],
+)
+def test_a_float_sum_of_ones_keeps_growing_past_2_to_the_24(target, mode, trailing):
+    """XLA's scatter and the CPU kernels add one value at a time: 2**24 + 1000 float32 ones summed into one
+    segment gave 2**24 (16,777,216) before the sums were taken in runs (in a graph, rows of one value: the
+    one-number-per-id bincount was exact)."""
+    count = 2**24 + 1000
+    data, ids = np.ones((count,) + trailing, np.float32), np.zeros(count, np.int32)
+    got = segment_sum_runs(target, mode)(target_helpers(target), data, ids, 2)
+    assert got.ravel().tolist() == [float(count), 0.0]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 # and those whose result is one number (reductions over every axis).
 ELEMENT_WISE = frozenset(
     "abs sign square negative sqrt log log1p exp floor ceil round sigmoid softplus rsqrt isnan isinf clip maximum "
-    "minimum safe_div true_divide where sample_weights ones_like cast cumsum log_softmax argsort sort rankdata flip".split()
+    "minimum safe_div true_divide where sample_weights ones_like cast cumsum softmax log_softmax argsort sort rankdata flip".split()
 )
 ONE_NUMBER = frozenset(
     "weighted_sum weighted_count weighted_sum_of_pair samplewise_sum samplewise_count size shape".split()

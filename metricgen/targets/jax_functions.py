@@ -49,6 +49,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "rsqrt": call("jax.lax.rsqrt", "x"),
     "isnan": call("jnp.isnan", "x"),
     "isinf": call("jnp.isinf", "x"),
+    "softmax": call("jax.nn.softmax", "x", axis="axis"),
     "log_softmax": call("jax.nn.log_softmax", "x", axis="axis"),
     "logsumexp": reduce_call("jax.nn.logsumexp"),
     "clip": lambda a: f"jnp.clip({a['x']}, {a['lo']}, {a['hi']})",

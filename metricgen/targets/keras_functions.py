@@ -84,6 +84,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "rsqrt": call("ops.rsqrt", "x"),
     "isnan": call("ops.isnan", "x"),
     "isinf": call("ops.isinf", "x"),
+    "softmax": call("ops.softmax", "x", axis="axis"),
     "log_softmax": call("ops.log_softmax", "x", axis="axis"),
     "logsumexp": reduce_call("ops.logsumexp"),
     "clip": call("ops.clip", "x", "lo", "hi"),

@@ -58,6 +58,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "rsqrt": call("tf.math.rsqrt", "x"),
     "isnan": call("tf.math.is_nan", "x"),
     "isinf": call("tf.math.is_inf", "x"),
+    "softmax": call("tf.nn.softmax", "x", axis="axis"),
     "log_softmax": call("tf.nn.log_softmax", "x", axis="axis"),
     "logsumexp": reduce_call("tf.math.reduce_logsumexp"),
     "clip": call("tf.clip_by_value", "x", "lo", "hi"),

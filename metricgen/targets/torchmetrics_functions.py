@@ -101,6 +101,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "rsqrt": call("torch.rsqrt", "x"),
     "isnan": call("torch.isnan", "x"),
     "isinf": call("torch.isinf", "x"),
+    "softmax": call("torch.softmax", "x", dim="axis"),
     "log_softmax": call("torch.log_softmax", "x", dim="axis"),
     "logsumexp": _logsumexp,
     "clip": _clip,

@@ -62,6 +62,14 @@ def _check_entries(metric, param, entries, name, size, axis):
         )
 
 
+def _runs_of_exact_sums(count):
+    """How many runs a float segment sum of `count` values is taken in: XLA's scatter and the CPU kernels add
+    one value at a time, and a float32 total of ones stops growing at 2**24 (16,777,216 + 1 is 16,777,216),
+    so at most 2**23 values a run, whose totals a (pairwise) sum adds. 1 where the count is not
+    known."""
+    return 1 if count is None else max(1, -(-count // 2**23))
+
+
 def _weights_like(values, sample_weight, dtype):
     """sample_weight broadcast to the shape of `values` the way Keras broadcasts it."""
     if sample_weight is None:
@@ -113,13 +121,22 @@ def _cumsum(x, axis, reverse, exclusive):
 
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in JAX: ids of any rank (a prefix of data's shape), ids outside
-    0..num_segments-1 dropped."""
+    0..num_segments-1 dropped. Floats are summed in float32 at least, and in runs of values each into
+    segments of their own (_runs_of_exact_sums)."""
     ids = jnp.reshape(segment_ids, (-1,))
     data = jnp.reshape(data, ids.shape + data.shape[segment_ids.ndim :])
-    ids = jnp.where(
-        (ids >= 0) & (ids < num_segments), ids, num_segments
-    )  # the extra segment, dropped
-    return jax.ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+    segments = num_segments + 1  # the last one for the ids dropped
+    ids = jnp.where((ids >= 0) & (ids < num_segments), ids, num_segments)
+    values, runs = data, 1
+    if jnp.issubdtype(data.dtype, jnp.floating):
+        values = data.astype(jnp.promote_types(data.dtype, jnp.float32))
+        runs = _runs_of_exact_sums(ids.shape[0])
+    if runs > 1:
+        ids = ids + jnp.arange(ids.shape[0], dtype=ids.dtype) // 2**23 * segments
+    summed = jax.ops.segment_sum(values, ids, num_segments=runs * segments)
+    if runs > 1:
+        summed = jnp.sum(jnp.reshape(summed, (runs, segments) + summed.shape[1:]), 0)
+    return summed[:num_segments].astype(data.dtype)
 
 
 def _check_batch_size(metric, name, value, axis, state, expected):

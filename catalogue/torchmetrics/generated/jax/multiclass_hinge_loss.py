@@ -232,7 +232,7 @@ class MulticlassHingeLoss:
                 jnp.logical_not(jnp.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
             )
         )
-        scores = jnp.where(logits, jnp.exp(jax.nn.log_softmax(y_pred, axis=-1)), y_pred)
+        scores = jnp.where(logits, jax.nn.softmax(y_pred, axis=-1), y_pred)
         margin = (
             jnp.sum(
                 jnp.where(is_label, scores, jnp.asarray(0.0, dtype=self.dtype)),

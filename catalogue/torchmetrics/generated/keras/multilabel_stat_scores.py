@@ -18,6 +18,14 @@ def _check_same_params(metric, names, values, other_values):
             )
 
 
+def _runs_of_exact_sums(count):
+    """How many runs a float segment sum of `count` values is taken in: XLA's scatter and the CPU kernels add
+    one value at a time, and a float32 total of ones stops growing at 2**24 (16,777,216 + 1 is 16,777,216),
+    so at most 2**23 values a run, whose totals a (pairwise) sum adds. 1 where the count is not
+    known."""
+    return 1 if count is None else max(1, -(-count // 2**23))
+
+
 def _bincount_segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum of values by ids of their shape, ids outside 0..num_segments-1 dropped, as
     one DenseBincount where that is the faster, else None. For many values (at least 16384, and at least one
@@ -75,17 +83,27 @@ def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
     on ids past the end; there one DenseBincount where that is the faster)."""
-    if keras.backend.backend() == "tensorflow":
-        summed = _bincount_segment_sum(data, segment_ids, num_segments)
-        if summed is not None:
-            return summed
     ids_rank = len(segment_ids.shape)
     data = ops.reshape(data, (-1,) + tuple(data.shape[ids_rank:]))
+    # floats summed in float32 at least, and in runs of values each into segments of their own
+    values, runs = data, 1
+    if "float" in str(data.dtype):
+        values = ops.cast(data, keras.backend.result_type(data.dtype, "float32"))
+        runs = _runs_of_exact_sums(data.shape[0])
     ids = ops.reshape(segment_ids, (-1,))
-    ids = ops.where(
-        ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments
-    )  # the extra segment
-    return ops.segment_sum(data, ids, num_segments=num_segments + 1)[:num_segments]
+    if keras.backend.backend() == "tensorflow" and runs == 1:
+        summed = _bincount_segment_sum(values, ids, num_segments)
+        if summed is not None:
+            return ops.cast(summed, data.dtype)
+    segments = num_segments + 1  # the last one for the ids dropped
+    ids = ops.where(ops.logical_and(ids >= 0, ids < num_segments), ids, num_segments)
+    if runs > 1:
+        run = ops.floor_divide(ops.arange(data.shape[0], dtype=ids.dtype), 2**23)
+        ids = ids + run * segments
+    summed = ops.segment_sum(values, ids, num_segments=runs * segments)
+    if runs > 1:
+        summed = ops.sum(ops.reshape(summed, (runs, segments) + summed.shape[1:]), 0)
+    return ops.cast(summed[:num_segments], data.dtype)
 
 
 def _cumsum(x, axis, reverse, exclusive):

@@ -344,7 +344,7 @@ class MulticlassAveragePrecision(Metric):
             if self.ignore_index is None
             else torch.any(torch.logical_and(kept[:, None], outside))
         )
-        score = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
+        score = torch.softmax(preds, dim=-1) if logits else preds
         weight = (
             _weights_like(target, sample_weight, self.dtype)
             if self.ignore_index is None

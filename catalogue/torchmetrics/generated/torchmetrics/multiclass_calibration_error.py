@@ -267,7 +267,7 @@ class MulticlassCalibrationError(Metric):
             if self.ignore_index is None
             else torch.any(torch.logical_and(kept[:, None], outside))
         )
-        scores = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
+        scores = torch.softmax(preds, dim=-1) if logits else preds
         confidence = _extreme(scores, -1, False, largest=True)
         bin_index = (
             torch.sum(

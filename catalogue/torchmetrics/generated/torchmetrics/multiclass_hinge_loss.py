@@ -206,7 +206,7 @@ class MulticlassHingeLoss(Metric):
                 torch.logical_not(torch.logical_and(preds >= 0.0, preds <= 1.0)),
             )
         )
-        scores = torch.exp(torch.log_softmax(preds, dim=-1)) if logits else preds
+        scores = torch.softmax(preds, dim=-1) if logits else preds
         margin = (
             torch.sum(torch.where(is_label, scores, 0.0), dim=-1, keepdim=True)
             - _extreme(
