@@ -109,7 +109,7 @@ def _identity_of(path: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def collections() -> frozenset[str]:
+def catalogue_names() -> frozenset[str]:
     """The shipped catalogues' names (keras, tfa, torchmetrics): only these name a catalogue before a colon, so
     that `extends: base:v1.yaml` is a file beside the spec."""
     return frozenset(folder.name for folder in catalogue_root().iterdir() if (folder / "specs").is_dir())
@@ -118,7 +118,7 @@ def collections() -> frozenset[str]:
 def _catalogue_match(pattern: re.Pattern[str], path: str) -> Optional[re.Match[str]]:
     """``pattern`` (CATALOGUE_NAME or CATALOGUE_FILE) matched by all of ``path``, with a shipped catalogue's name."""
     found = pattern.fullmatch(path)
-    return found if found is not None and found.group(1) in collections() else None
+    return found if found is not None and found.group(1) in catalogue_names() else None
 
 
 def is_catalogue(path: str) -> bool:
@@ -185,7 +185,7 @@ def _load_parent(reference: str, directory: Path, root: Path, refuse: Any) -> tu
             "a parent spec must live in the same repository (the folder holding pyproject.toml or .git)",
         )
     if not found:
-        catalogues = ", ".join(f"{name}:" for name in sorted(collections()))
+        catalogues = ", ".join(f"{name}:" for name in sorted(catalogue_names()))
         named = f"; a catalogue spec is named after {catalogues}" if ":" in reference else ""
         raise refuse(f"extends '{shown}': no such spec file", f"looked for {file.as_posix()}{named}")
     return _identity_of(str(file)), load_spec_file(file, file.as_posix())

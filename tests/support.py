@@ -36,16 +36,26 @@ def module_of(source: str, name: str) -> types.ModuleType:
     return module
 
 
-def target_helpers(target: str) -> types.ModuleType:
+def target_helpers(target: str, edits: dict[str, str] | None = None) -> types.ModuleType:
     """A target's helper files (its `helper_files`, in order: helpers_common.py, ...) executed as one module, so
-    that its helpers can be checked on their own (the files are plain Python)."""
+    that its helpers can be checked on their own (the files are plain Python). ``edits`` replaces text first
+    (each must be found in some file): a test takes a path the machine would not (a smaller bound, another
+    device)."""
     from metricgen.targets import get_target
     from metricgen.targets.base import templates_dir
 
+    edits = dict(edits or {})
     module = types.ModuleType(f"helpers_of_{target}")
+    unused = set(edits)
     for name in get_target(target).helper_files:
         path = templates_dir() / name
-        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
+        text = path.read_text(encoding="utf-8")
+        for old, new in edits.items():
+            if old in text:
+                unused.discard(old)
+                text = text.replace(old, new)
+        exec(compile(text, str(path), "exec"), module.__dict__)
+    assert not unused, f"not in {target}'s helpers: {sorted(unused)}"
     return module
 
 

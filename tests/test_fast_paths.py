@@ -183,17 +183,7 @@ def test_every_helper_a_lowering_calls_is_defined_for_its_target():
 
 def helpers_with_runs_of(target: str, length: int):
     """A target's helpers with runs of ``length`` values in place of 2**23, so that a small sum takes runs."""
-    import types
-
-    from metricgen.targets import get_target
-    from metricgen.targets.base import templates_dir
-
-    module = types.ModuleType(f"helpers_of_{target}_in_runs")
-    for name in get_target(target).helper_files:
-        text = (templates_dir() / name).read_text(encoding="utf-8")
-        assert name == "helpers_tensorflow.py" or "2**23" in text or name == "helpers_torch.py", name
-        exec(compile(text.replace("2**23", str(length)), name, "exec"), module.__dict__)
-    return module
+    return target_helpers(target, {"2**23": str(length)})
 
 
 def segment_sum_runs(target: str, mode: str):

@@ -20,7 +20,7 @@ torchmetrics = pytest.importorskip("torchmetrics", reason="pip install -e '.[tes
 
 from metric_cases import CASES, Case, batches, emphasise_positives_np  # noqa: E402
 from metricgen.compiler import generate_from_text  # noqa: E402
-from support import GENERATED, ROOT, in_torchmetrics_order, load_module  # noqa: E402
+from support import GENERATED, ROOT, in_torchmetrics_order, load_module, target_helpers  # noqa: E402
 
 
 def emphasise_positives_torch(y_true, y_pred):
@@ -358,14 +358,13 @@ def test_r_square_equals_r2_score(multioutput):
 def test_segment_sum_drops_ids_out_of_range_on_both_of_its_paths(shape, grad):
     """The helper sums by bincount (one number per id, no gradient) or by index_add (rows, or a gradient to
     keep): both are numpy's sum per id, ids below 0 and from num_segments on dropped."""
-    helpers = {}
-    exec(compile((ROOT / "templates" / "helpers_torch.py").read_text(), "helpers_torch.py", "exec"), helpers)
+    helpers = target_helpers("torchmetrics")
     rng = np.random.default_rng(3)
     ids = rng.integers(-2, 7, 40).astype(np.int32)
     data = rng.normal(size=shape).astype(np.float32)
     expected = np.stack([data[ids == i].sum(axis=0) for i in range(5)])
     tensor = torch.tensor(data, requires_grad=grad)
-    got = helpers["_segment_sum"](tensor, torch.tensor(ids), 5)
+    got = helpers._segment_sum(tensor, torch.tensor(ids), 5)
     assert got.dtype == torch.float32 and got.requires_grad == grad
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
 
@@ -374,16 +373,12 @@ def test_counts_and_sums_keep_growing_past_what_their_dtype_adds_one_at_a_time()
     """index_add adds one value at a time, and a float16 total of ones stops at 2048 (float32's at 2**24): the
     counts are taken in int64 on both of their paths (bincount on the CPU, index_add elsewhere: run here by
     taking the device test out), and a sum of that many values in float64."""
-    source = (ROOT / "templates" / "helpers_torch.py").read_text()
-    assert source.count('ids.device.type == "cpu"') == 1
-    for path, text in (("cpu", source), ("other devices", source.replace('ids.device.type == "cpu"', "False"))):
-        helpers = {}
-        exec(compile(text, "helpers_torch.py", "exec"), helpers)
+    device_test = 'ids.device.type == "cpu"'
+    assert (ROOT / "templates" / "helpers_torch.py").read_text().count(device_test) == 1
+    for path, edits in (("cpu", {}), ("other devices", {device_test: "False"})):
         ids = torch.zeros(3000, dtype=torch.int64)
-        counted = helpers["_count_ids"](ids, 2, torch.float16)
+        counted = target_helpers("torchmetrics", edits)._count_ids(ids, 2, torch.float16)
         assert counted.tolist() == [3000.0, 0.0], path
-    helpers = {}
-    exec(compile(source, "helpers_torch.py", "exec"), helpers)
     ones = torch.ones(3000, dtype=torch.float16, requires_grad=True)  # a gradient: the index_add path
-    summed = helpers["_segment_sum"](ones, torch.zeros(3000, dtype=torch.int64), 2)
+    summed = target_helpers("torchmetrics")._segment_sum(ones, torch.zeros(3000, dtype=torch.int64), 2)
     assert summed.dtype == torch.float16 and summed.tolist() == [3000.0, 0.0]

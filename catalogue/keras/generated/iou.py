@@ -89,9 +89,9 @@ def _segment_sum(data, segment_ids, num_segments):
         summed = _segment_sum(tf.cast(data, tf.float32), segment_ids, num_segments)
         return tf.cast(summed, data.dtype)
     count = segment_ids.shape.num_elements()
-    runs = _runs_of_exact_sums(count) if data.dtype.is_floating else 1
-    if not isinstance(num_segments, int):
-        runs = 1
+    # in runs where the count and the number of segments are known when traced
+    in_runs = data.dtype.is_floating and isinstance(num_segments, int)
+    runs = _runs_of_exact_sums(count) if in_runs else 1
     per_run = num_segments
     if runs > 1:
         rows = tf.concat([[count], tf.shape(data)[segment_ids.shape.rank :]], 0)
