@@ -539,7 +539,8 @@ STATIC_FUNCTIONS = {
     "has_sample_weight": "Whether the batch came with sample weights: a constant when the metric is traced "
     "(update only).",
     "rank": "Number of axes of a tensor, known when the metric is traced (a branch on it is chosen then).",
-    "filled": "Which rows of a sample buffer (a state with rows:) hold samples: a bool vector as long as it keeps.",
+    "filled": "Which rows of a sample buffer (a state with rows:) hold samples: a bool vector as long as the rows "
+    "read (its capacity; the rows held where a target reads only those, unfilled: ignored).",
 }
 
 

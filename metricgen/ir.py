@@ -313,6 +313,9 @@ class State:
     fold: str
     doc: str
     loc: Location = field(default=UNKNOWN, compare=False)
+    # a sample buffer whose unfilled rows the result ignores (`unfilled: ignored`): a target may read it as the
+    # rows it holds
+    unfilled_ignored: bool = False
 
     @property
     def mergeable(self) -> bool:

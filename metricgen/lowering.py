@@ -105,6 +105,8 @@ class Printer:
 
     def __init__(self, target: "Target"):
         self.target = target
+        # sample buffers read from a local of the method, the rows they hold (held_row_groups): state name -> code
+        self.held: dict[str, str] = {}
 
     def code(self, expr: ir.Expr) -> str:
         return self.emit(expr)[0]
@@ -127,6 +129,8 @@ class Printer:
         return code, (_PREC["unary"] if code.startswith("-") else _PREC["atom"])
 
     def emit_Ref(self, e: ir.Ref) -> tuple[str, int]:
+        if e.kind == "state" and e.name in self.held:
+            return self.held[e.name], _PREC["atom"]
         if e.kind == "state":
             return self.target.read_state(self.target.state_variable(e.name)), _PREC["atom"]
         if e.kind == "param":
@@ -141,11 +145,12 @@ class Printer:
         return f"len({self.param(e.name)})", _PREC["atom"]
 
     def emit_StateDim(self, e: ir.StateDim) -> tuple[str, int]:
-        return f"{self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]
+        return f"{self.held.get(e.state) or self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]
 
     def emit_Filled(self, e: ir.Filled) -> tuple[str, int]:
         rows = self.target.read_state(self.target.state_variable(f"{e.state}_rows"))
-        return self.target.filled(rows, self.code(e.capacity)), _PREC["cmp"]  # a comparison: `< rows`
+        length = f"{self.held[e.state]}.shape[0]" if e.state in self.held else self.code(e.capacity)
+        return self.target.filled(rows, length), _PREC["cmp"]  # a comparison: `< rows`
 
     def emit_InputDim(self, e: ir.InputDim) -> tuple[str, int]:
         return f"_known_size({e.input}_shape, {e.axis}, {e.input!r})", _PREC["atom"]
@@ -365,10 +370,39 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
         ),
         update_args=[i.name for i in metric.inputs],
         update_body=_update_body(metric, printer),
-        result_body=_unbuilt_refusal(metric, printer.target)
-        + [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
-        + [f"return {_result_code(metric, printer)}"],
+        result_body=_unbuilt_refusal(metric, printer.target) + _result_lines(metric, printer),
     )
+
+
+def _result_lines(metric: ir.Metric, printer: Printer) -> list[str]:
+    """The result's definitions and return; on a target whose shapes need not be fixed (reads_held_rows), a
+    buffer with `unfilled: ignored` first read as the rows it holds, into a local of its own name."""
+    lines: list[str] = []
+    if printer.target.reads_held_rows:
+        for group in held_row_groups(metric):
+            counts = [f"int({printer.target.state_variable(s.rows_variable)})" for s in group]
+            held = counts[0]
+            if len(group) > 1:  # the same rows (analysis.buffers): the most any of them holds, the rest 0
+                held = f"_{group[0].name}_held"
+                lines.append(f"{held} = max({', '.join(counts)})")
+            for s in group:
+                lines.append(f"{s.name} = {printer.target.state_variable(s.name)}[:{held}]")
+                printer.held[s.name] = s.name
+    try:
+        lines += [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
+        return lines + [f"return {_result_code(metric, printer)}"]
+    finally:
+        printer.held = {}
+
+
+def held_row_groups(metric: ir.Metric) -> list[list[ir.State]]:
+    """The sample buffers whose unfilled rows the result ignores, grouped by their rows: the analysis makes the
+    buffers sized by one param alike (analysis.buffers), so each group is read as one length."""
+    groups: dict[ir.Expr, list[ir.State]] = {}
+    for s in metric.states:
+        if s.is_buffer and s.unfilled_ignored:
+            groups.setdefault(s.shape[0], []).append(s)
+    return list(groups.values())
 
 
 def _message(metric: ir.Metric, check: ir.Check, printer: Printer) -> str:

@@ -20,6 +20,7 @@ ParamType = Literal["int", "float", "bool", "str", "list[int]", "list[float]", "
 # "float" is the metric's own dtype (`dtype=` of the constructor, float32 unless set): the usual choice.
 StateDType = Literal["float", "float16", "bfloat16", "float32", "float64", "int32", "int64", "bool"]
 Fold = Literal["add", "assign", "max", "min", "append"]
+Unfilled = Literal["zeros", "ignored"]
 
 
 def _number_to_text(value: Any) -> Any:
@@ -127,6 +128,14 @@ class StateSpec(_Model):
         None,
         description="A sample buffer (fold: append): keeps up to this many rows of `shape` (an int, a param or an "
         "int expression); a batch's rows are appended, and more rows than this are an error.",
+    )
+    unfilled: Unfilled = Field(
+        "zeros",
+        description="A sample buffer's rows not yet filled, as the result reads them: `zeros` (the whole buffer, "
+        "those rows 0, on every target) or `ignored` (the result is the same without them, so a target whose "
+        "shapes need not be fixed reads only the rows held: the torchmetrics target's compute then costs what "
+        "the samples cost, not the capacity). With `ignored` the result sizes by `shape(buffer, 0)`, never by "
+        "the params of `rows:`.",
     )
     doc: Doc = ""
 

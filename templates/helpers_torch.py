@@ -317,9 +317,10 @@ def _check_list_size(metric, param, entries, name, value, axis):
     return value
 
 
-def _append_rows(buffer, rows, values, metric, name):
+def _append_rows(buffer, rows, values, metric, name, capacity=None):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
-    new row count; more rows than it keeps are a ValueError (torch's sizes are known).
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known). `capacity`: the most
+    rows a buffer that grows as rows come keeps (None: it was made at its capacity).
     """
     values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
     if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
@@ -327,18 +328,36 @@ def _append_rows(buffer, rows, values, metric, name):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
-    held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
+    held, count = int(rows), values.shape[0]
+    capacity = buffer.shape[0] if capacity is None else capacity
     if held + count > capacity:
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
-    # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
-    # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
-    if buffer.is_inference() and not torch.is_inference_mode_enabled():
+    if held + count > buffer.shape[0]:
+        # it grows at least twofold (to its capacity at most): a batch costs what its rows cost, amortised, and
+        # a reset one that holds few rows does not cost its capacity (100,000 rows by default)
+        buffer = _at_capacity(
+            buffer[:held], min(capacity, max(held + count, 2 * buffer.shape[0]))
+        )
+    elif buffer.is_inference() and not torch.is_inference_mode_enabled():
+        # in place, as torchmetrics updates its own states: a copy would cost the whole buffer on every batch
+        # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
+        # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _at_capacity(buffer, capacity):
+    """The rows of `buffer` followed by rows of 0, `capacity` rows in all (the buffer itself where it has them)."""
+    if buffer.shape[0] == capacity:
+        return buffer
+    grown = torch.zeros(
+        (capacity,) + tuple(buffer.shape[1:]), dtype=buffer.dtype, device=buffer.device
+    )
+    grown[: buffer.shape[0]] = buffer
+    return grown
 
 
 def _gathered_rows(buffer, rows, metric, name):

@@ -91,3 +91,23 @@ def rendered(spec: Path, target: str) -> str:
 
     _, metric = analyse_loaded(load_spec_file(spec))
     return lower(metric, TARGETS[target])
+
+
+def largest_tensor_made(run) -> int:
+    """The most elements of any tensor an aten op makes while ``run()`` runs: work counted, not timed."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Largest(TorchDispatchMode):
+        most = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor):
+                    Largest.most = max(Largest.most, t.numel())
+            return out
+
+    with Largest():
+        run()
+    return Largest.most

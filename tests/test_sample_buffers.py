@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from conftest import EVERY_TARGET, ROOT, tf
 from drivers import driver
+from support import largest_tensor_made
 from metricgen.compiler import generate_from_text
 
 EXACT_AUROC = """
@@ -53,11 +54,19 @@ result:
 """
 
 
-def exact_auroc(target: str):
+# The same metric, its buffer read as the rows it holds where a target can (`unfilled: ignored`): the unfilled
+# rows are masked with filled(), and the segments are as many as the rows read
+EXACT_AUROC_HELD = EXACT_AUROC.replace(
+    "samples: {rows: max_samples,", "samples: {rows: max_samples, unfilled: ignored,"
+)
+EXACT_AUROC_HELD = EXACT_AUROC_HELD.replace("group, max_samples)", "group, shape(samples, 0))")
+UNFILLED = ["zeros", "ignored"]
+
+
+def exact_auroc(target: str, unfilled: str = "zeros"):
     module = types.ModuleType(f"exact_auroc_{target}")
-    exec(
-        compile(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", target), "exact_auroc.py", "exec"), module.__dict__
-    )
+    text = EXACT_AUROC if unfilled == "zeros" else EXACT_AUROC_HELD
+    exec(compile(generate_from_text(text, "exact_auroc.yaml", target), "exact_auroc.py", "exec"), module.__dict__)
     return module.ExactAUROC
 
 
@@ -78,12 +87,13 @@ def everything(parts):
     )
 
 
+@pytest.mark.parametrize("unfilled", UNFILLED)
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("target", EVERY_TARGET)
-def test_exact_auroc_is_scikit_learns(target, weighted, compiled):
+def test_exact_auroc_is_scikit_learns(target, weighted, compiled, unfilled):
     drive, parts = driver(target), batches()
-    metric = drive.make(exact_auroc(target), max_samples=40)
+    metric = drive.make(exact_auroc(target, unfilled), max_samples=40)
     for batch, w in parts:
         drive.update(metric, batch, sample_weight=w if weighted else None, compiled=compiled)
     whole, weights = everything(parts)
@@ -96,10 +106,11 @@ def test_exact_auroc_is_scikit_learns(target, weighted, compiled):
     )
 
 
+@pytest.mark.parametrize("unfilled", UNFILLED)
 @pytest.mark.parametrize("target", EVERY_TARGET)
-def test_merge_appends_the_other_shards_rows(target):
+def test_merge_appends_the_other_shards_rows(target, unfilled):
     drive, parts = driver(target), batches()
-    cls = exact_auroc(target)
+    cls = exact_auroc(target, unfilled)
     shards = [drive.make(cls, max_samples=40) for _ in range(3)]  # the third never sees a batch
     for i, (batch, _) in enumerate(parts):
         drive.update(shards[i % 2], batch)
@@ -117,14 +128,42 @@ def test_merge_appends_the_other_shards_rows(target):
         drive.result(full)
 
 
+@pytest.mark.parametrize("unfilled", UNFILLED)
 @pytest.mark.parametrize("target", EVERY_TARGET)
-def test_more_rows_than_it_keeps_is_an_error(target):
+def test_more_rows_than_it_keeps_is_an_error(target, unfilled):
     drive, parts = driver(target), batches()
-    metric = drive.make(exact_auroc(target), max_samples=10)
+    metric = drive.make(exact_auroc(target, unfilled), max_samples=10)
     with pytest.raises(Exception, match="keeps 10 rows"):
         for batch, _ in parts:
             drive.update(metric, batch)
         drive.result(metric)
+
+
+@pytest.mark.parametrize("unfilled", UNFILLED)
+def test_the_torchmetrics_target_reads_the_rows_held_where_the_unfilled_ones_are_ignored(unfilled):
+    """With `unfilled: ignored` reset, update and compute make the same tensors at a capacity of 100 and of
+    1,000,000 (none larger than twice the 25 rows' 75 numbers: the buffer grows twofold as rows come), so a
+    default max_samples of 100,000 costs nothing until the rows come. Read whole (`zeros`), the buffer is as large as its capacity, and so is the work.
+    """
+    torch = pytest.importorskip("torch")
+    parts = batches()
+    whole, _ = everything(parts)
+    largest = {}
+    for capacity in (100, 1_000_000):
+        metric = exact_auroc("torchmetrics", unfilled)(max_samples=capacity)
+
+        def run():
+            metric.reset()
+            for batch, _ in parts:
+                metric.update(torch.as_tensor(batch["y_pred"]), torch.as_tensor(batch["y_true"]))
+            value = metric.compute().item()
+            np.testing.assert_allclose(value, roc_auc_score(whole["y_true"], whole["y_pred"]), rtol=1e-6)
+
+        largest[capacity] = largest_tensor_made(run)
+    if unfilled == "ignored":
+        assert largest[100] == largest[1_000_000] <= 2 * 3 * len(whole["y_true"]), largest
+    else:
+        assert largest[1_000_000] >= 1_000_000, largest
 
 
 def test_the_torchmetrics_target_writes_a_batch_into_its_buffer_in_place():
@@ -234,12 +273,16 @@ if __name__ == "__main__":
 """
 
 
-def test_torch_distributed_gathers_every_processs_rows(tmp_path):
-    """Two gloo processes, one with three batches and one with none: compute() on each is the AUROC of all."""
+@pytest.mark.parametrize("unfilled", UNFILLED)
+def test_torch_distributed_gathers_every_processs_rows(tmp_path, unfilled):
+    """Two gloo processes, one with three batches and one with none: compute() on each is the AUROC of all. With
+    `unfilled: ignored` the buffers differ in length (one grew, one holds no rows), which torchmetrics' stacking
+    of the processes' states refuses unless each is first brought to its capacity."""
     from test_torchmetrics_target import free_port
 
     source = tmp_path / "exact_auroc.py"
-    source.write_text(generate_from_text(EXACT_AUROC, "exact_auroc.yaml", "torchmetrics"), encoding="utf-8")
+    text = EXACT_AUROC if unfilled == "zeros" else EXACT_AUROC_HELD
+    source.write_text(generate_from_text(text, "exact_auroc.yaml", "torchmetrics"), encoding="utf-8")
     parts = batches((7, 9, 5))
     np.savez(
         tmp_path / "data.npz", **{f"0_{i}": np.stack([p["y_pred"], p["y_true"]]) for i, (p, _) in enumerate(parts)}
@@ -351,6 +394,83 @@ def test_a_bad_buffer_is_a_located_error(state, update, result, expected):
         generate_from_text(BASE.format(state=state, update=update, result=result), "specs/b.yaml", "tf")
     messages = [e.format() for e in caught.value.errors]
     assert any(m.startswith("specs/b.yaml:") and expected in m for m in messages), messages
+
+
+IGNORED = """name: b
+class_name: B
+description: a buffer whose unfilled rows the result ignores
+params:
+  n: {type: int, default: 10}
+  m: {type: int, default: 4}
+state:
+  s: {rows: n, unfilled: ignored}
+%s
+update:
+  s: y_pred
+%s
+result: %s
+"""
+
+
+@pytest.mark.parametrize(
+    "state, update, result, where, expected",
+    [
+        ("", "", "sum(arange(n))", "result: ", "the result names 'n', which sizes sample buffer 's'"),
+        ("", "", "sum(s * cast(arange(shape(s, 0)), float))", None, None),  # the length as read: fine
+        ("", "", "sum(where(filled(s), s, 0.0))", None, None),  # filled() reads the buffer's own rows
+        ("  c: {shape: [n]}", "  c: y_pred[:1]", "sum(s) + sum(c)", "  c: {shape: [n]}", "'c''s shape names 'n'"),
+        (
+            "  t: {rows: n}",
+            "  t: y_pred",
+            "sum(s) + sum(t)",
+            "  t: {rows: n}",
+            "'s' and 't' are both sized by 'n', so their unfilled rows are read alike",
+        ),
+        ("  t: {rows: n, unfilled: ignored}", "  t: y_pred", "sum(s) + sum(t)", None, None),
+        ("  c: {}", "  c: sum(s)", "c", "  s: {rows", "only the result may read it, not the update"),
+        ("  c: {unfilled: ignored}", "  c: sum(y_pred)", "sum(s) + c", "  c: {unfilled", "no rows:"),
+    ],
+    ids=[
+        "result_names_rows_param",
+        "shape_of_the_buffer",
+        "filled",
+        "state_shape_names_rows_param",
+        "one_param_two_readings",
+        "one_param_one_reading",
+        "read_by_update",
+        "not_a_buffer",
+    ],
+)
+def test_unfilled_ignored_is_checked_where_it_can_be(state, update, result, where, expected):
+    """What the analysis checks of `unfilled: ignored` (analysis/buffers.py): the buffer's length reaches the
+    result only from the buffer itself. Each refusal is located at its line; the specs that keep to it build."""
+    from metricgen.errors import SpecErrors
+
+    text = IGNORED % (state, update, result)
+    if expected is None:
+        for target in EVERY_TARGET:
+            generate_from_text(text, "specs/b.yaml", target)
+        return
+    with pytest.raises(SpecErrors) as caught:
+        generate_from_text(text, "specs/b.yaml", "tf")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith(where))
+    messages = [e.format() for e in caught.value.errors]
+    assert any(m.startswith(f"specs/b.yaml:{line}:") and expected in m for m in messages), messages
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_the_length_read_is_the_rows_read(target):
+    """`shape(s, 0)` is as long as the buffer the result reads: its capacity, or on the torchmetrics target the
+    rows it holds (5, where its storage grew to 6): Σ i·s_i over the rows, the unfilled ones adding 0."""
+    drive = driver(target)
+    module = types.ModuleType(f"positions_{target}")
+    text = IGNORED % ("", "", "sum(s * cast(arange(shape(s, 0)), float))")
+    exec(compile(generate_from_text(text, "specs/b.yaml", target), "b.py", "exec"), module.__dict__)
+    metric = drive.make(module.B, n=10)
+    values = np.array([0.5, 2.0, 3.0, 1.5, 4.0], dtype=np.float32)
+    for part in (values[:3], values[3:]):
+        drive.update(metric, {"y_true": np.zeros_like(part), "y_pred": part})
+    np.testing.assert_allclose(drive.result(metric), float(np.sum(values * np.arange(5))), rtol=1e-6)
 
 
 def test_the_torchmetrics_target_takes_a_batch_after_a_reset_under_inference_mode():

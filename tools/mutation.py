@@ -719,6 +719,22 @@ SECOND = [
         "the torch target's ranks from one radix sort end each run of ties a place early",
     ),
     Mutant(
+        "held-buffer-length-is-its-storage",
+        "metricgen/lowering.py",
+        '        return f"{self.held.get(e.state) or self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]',
+        '        return f"{self.target.state_variable(e.state)}.shape[{e.axis}]", _PREC["atom"]',
+        ("tests/test_sample_buffers.py", "-k", "length_read"),
+        "shape(samples, 0) of a buffer read as the rows it holds is the length of the storage it grew to",
+    ),
+    Mutant(
+        "grown-buffer-synced-as-it-is",
+        "templates/torchmetrics_metric.py.j2",
+        "{% elif grown_buffers %}",
+        "{% elif False %}",
+        ("tests/test_sample_buffers.py", "-k", "torch_distributed"),
+        "a sample buffer that grows is synced at its own length, which torchmetrics cannot stack",
+    ),
+    Mutant(
         "float-ones-counted-one-at-a-time",
         "templates/helpers_torch.py",
         "        counts.index_add_(0, ids, torch.ones_like(ids))",

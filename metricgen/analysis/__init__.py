@@ -15,6 +15,7 @@ from ..loader import LoadedSpec
 from ..schema import Spec
 from ..types import static, tensor
 from . import declarations
+from .buffers import check_unfilled_ignored
 from .context import Context
 from .example_checks import check_examples
 from .names import check_names
@@ -93,6 +94,7 @@ def analyse(spec: Spec, loaded: LoadedSpec, generated_names: frozenset[str]) -> 
     if result is None:
         result_scope.mark_mentioned(spec.result.value)
     report_unused(checker, result_scope, ("result", "let"))
+    check_unfilled_ignored(ctx, [e for _, e in update_scope.locals + updates], result_scope.locals, result)
     check_examples(ctx)
     ctx.diag.raise_if_any()
     return ir.Metric(

@@ -281,7 +281,21 @@ def state(checker: "Checker", name: str, s: Any) -> ir.State:
             ctx.loaded.location(("state", name, "shape")),
             "set METRICGEN_MAX_STATE_ELEMENTS to allow more (the limit in all is twice it)",
         )
-    built = ir.State(name, tuple(shape), s.dtype, s.init, fold, s.doc, ctx.loaded.key_location(("state", name)))
+    if s.unfilled == "ignored" and s.rows is None:
+        ctx.diag.error(
+            f"state variable '{name}' has unfilled: ignored, but no rows: (only a sample buffer has unfilled rows)",
+            ctx.loaded.location(("state", name, "unfilled")),
+        )
+    built = ir.State(
+        name,
+        tuple(shape),
+        s.dtype,
+        s.init,
+        fold,
+        s.doc,
+        ctx.loaded.key_location(("state", name)),
+        unfilled_ignored=s.unfilled == "ignored" and s.rows is not None,
+    )
     if built.shaped_by_batch and (s.fold != "add" or s.init != 0):
         ctx.diag.error(
             f"state variable '{name}' is shaped by the first batch, so it must be a sum from 0 (fold: add, init: 0)",

@@ -123,6 +123,10 @@ class Target(abc.ABC):
         show that the value leaves the state's shape as declared (passes.ir_shapes.keeps_shape); a fold that
         would let it grow or be replaced (rather than refuse, as a Keras variable's assign does) checks it."""
 
+    #: whether the result reads a sample buffer with `unfilled: ignored` as the rows it holds (a target whose
+    #: shapes need not be fixed; XLA and jax.jit need the whole buffer)
+    reads_held_rows = False
+
     def filled(self, rows: str, capacity: str) -> str:
         """Which rows of a sample buffer hold data (``rows``: code reading its row count)."""
         return f"{self.ops}.arange({capacity}) < {rows}"

@@ -91,6 +91,9 @@ class TorchMetricsTarget(Target):
     # test is read back (a sync on CUDA, as torchmetrics'), and the sigmoid runs only for logits
     branches_on_scalars = True
     folds_broadcast = True  # `self.total.add_(value)` broadcasts a value without axes
+    # compute sorts and sums the samples a buffer holds, not its capacity (100,000 rows by default in the
+    # catalogue, where a batch may be 1,024)
+    reads_held_rows = True
     constructor_docs = (("kwargs", "passed to torchmetrics.Metric (dist_sync_on_step, sync_on_compute, ...)."),)
     example_result_name = "compute()"
 
@@ -122,7 +125,8 @@ class TorchMetricsTarget(Target):
         var = f"self.{state.name}"
         if state.is_buffer:
             rows = f"self.{state.rows_variable}"
-            return [f"{var}, {rows} = _append_rows({var}, {rows}, {value}, type(self).__name__, {state.name!r})"]
+            grows = f", {Printer(self).code(state.shape[0])}" if state.unfilled_ignored else ""
+            return [f"{var}, {rows} = _append_rows({var}, {rows}, {value}, type(self).__name__, {state.name!r}{grows})"]
         if state.fold == "add":
             # in place: the state keeps its dtype, and torch refuses a larger shape; add_ rather than `+=`, which
             # assigns the attribute again (through torch.nn.Module.__setattr__, 1.7 µs a state a batch)
@@ -161,6 +165,8 @@ class TorchMetricsTarget(Target):
                 build_state.append(
                     f"self.{s.name} = torch.zeros({shape}, dtype={self.state_dtype(s.dtype)}, device=self.device)"
                 )
+            elif s.unfilled_ignored:  # no rows until it is given some: it grows to its capacity (_append_rows)
+                default = f"torch.zeros({python_tuple(['0'] + [printer.code(d) for d in s.shape[1:]])}{dtype})"
             else:
                 # a float state's init written as a float: torch.full(shape, 1) would make an int64 state
                 init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)
@@ -207,6 +213,13 @@ class TorchMetricsTarget(Target):
             "build_state": build_state,
             "build_now": parts.build_now,
             "unsyncable": None if read is None else unsplittable(metric, read),
+            # torchmetrics stacks the processes' states, which must have one shape: a buffer that grows is
+            # brought to its capacity first
+            "grown_buffers": [
+                f"self.{s.name} = _at_capacity(self.{s.name}, {printer.code(s.shape[0])})"
+                for s in metric.states
+                if s.unfilled_ignored
+            ],
         }
 
     def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:

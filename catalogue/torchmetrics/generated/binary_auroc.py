@@ -401,12 +401,16 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(tf.gather(self.samples[:, 2], order), group, self.max_samples)
+            _segment_sum(
+                tf.gather(self.samples[:, 2], order), group, self.samples.shape[0]
+            )
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _segment_sum(tf.gather(self.samples[:, 1], order), group, self.max_samples)
+            _segment_sum(
+                tf.gather(self.samples[:, 1], order), group, self.samples.shape[0]
+            )
             if self.thresholds is None
             else None
         )

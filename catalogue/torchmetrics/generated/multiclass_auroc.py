@@ -444,7 +444,7 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
         group = (
             tf.cumsum(tf.cast(starts, tf.int32), axis=-1)
             - 1
-            + self.max_samples * tf.range(self.num_classes)[:, None]
+            + self.samples.shape[0] * tf.range(self.num_classes)[:, None]
             if self.thresholds is None
             else None
         )
@@ -458,9 +458,9 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    self.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, self.samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -473,9 +473,9 @@ class MulticlassAUROC(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    self.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, self.samples.shape[0]),
             )
             if self.thresholds is None
             else None

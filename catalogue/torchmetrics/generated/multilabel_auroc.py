@@ -428,7 +428,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (self.samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -447,7 +447,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -472,7 +472,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )

@@ -431,7 +431,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (self.samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -450,7 +450,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -475,7 +475,7 @@ class MultilabelAveragePrecision(tf.keras.metrics.Metric):
                         (-1,),
                     ),
                     tf.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )

@@ -396,14 +396,13 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
             axis=-1,
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        is_query = (
-            _segment_sum(tf.cast(in_query, tf.int32), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         positives = _segment_sum(
             tf.where(in_query, relevance, tf.constant(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = tf.equal(positives, 0)
         counted = (
@@ -412,19 +411,17 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
             else is_query
         )
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
-        size = _segment_sum(tf.ones_like(group), group, self.max_samples)
+        size = _segment_sum(tf.ones_like(group), group, length)
         start = tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
-        rank = (
-            tf.range(self.max_samples) - start + 1 if self.top_k is not None else None
-        )
+        rank = tf.range(length) - start + 1 if self.top_k is not None else None
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         considered = tf.logical_and(in_query, in_top_k)
         positive = tf.cast(tf.logical_and(considered, relevance > 0), self.dtype)
-        query_positives = _segment_sum(positive, group, self.max_samples)
+        query_positives = _segment_sum(positive, group, length)
         negative = tf.cast(
             tf.logical_and(considered, tf.equal(relevance, 0)), self.dtype
         )
-        query_negatives = _segment_sum(negative, group, self.max_samples)
+        query_negatives = _segment_sum(negative, group, length)
         score = tf.gather(self.documents[:, 0], order)
         run_starts = tf.logical_or(
             starts,
@@ -440,19 +437,17 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
         negatives_before = _segment_sum(
             tf.where(run_starts, above_negatives, tf.constant(0.0, dtype=self.dtype)),
             run,
-            self.max_samples,
+            length,
         )
         run_query = _segment_sum(
-            tf.where(run_starts, group, tf.constant(0, dtype=tf.int32)),
-            run,
-            self.max_samples,
+            tf.where(run_starts, group, tf.constant(0, dtype=tf.int32)), run, length
         )
         x0 = tf.math.divide_no_nan(
             negatives_before, tf.gather(query_negatives, run_query)
         )
         limit = 1.0 if self.max_fpr is None else self.max_fpr
         x1 = tf.math.divide_no_nan(
-            negatives_before + _segment_sum(negative, run, self.max_samples),
+            negatives_before + _segment_sum(negative, run, length),
             tf.gather(query_negatives, run_query),
         )
         x_end = tf.minimum(x1, tf.constant(limit, dtype=self.dtype))
@@ -462,13 +457,13 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
         positives_before = _segment_sum(
             tf.where(run_starts, above_positives, tf.constant(0.0, dtype=self.dtype)),
             run,
-            self.max_samples,
+            length,
         )
         y0 = tf.math.divide_no_nan(
             positives_before, tf.gather(query_positives, run_query)
         )
         y1 = tf.math.divide_no_nan(
-            positives_before + _segment_sum(positive, run, self.max_samples),
+            positives_before + _segment_sum(positive, run, length),
             tf.gather(query_positives, run_query),
         )
         y_end = y0 + tf.math.divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
@@ -477,7 +472,7 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
             (x_end - x0) * (y0 + y_end) / 2,
             tf.constant(0.0, dtype=self.dtype),
         )
-        partial = _segment_sum(area, run_query, self.max_samples)
+        partial = _segment_sum(area, run_query, length)
         auc = (
             partial
             if self.max_fpr is None or self.max_fpr == 1.0

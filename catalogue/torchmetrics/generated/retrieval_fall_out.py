@@ -375,14 +375,11 @@ class RetrievalFallOut(tf.keras.metrics.Metric):
             axis=-1,
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        is_query = (
-            _segment_sum(tf.cast(in_query, tf.int32), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         irrelevant = tf.logical_and(in_query, tf.equal(relevance, 0))
-        negatives = _segment_sum(
-            tf.cast(irrelevant, self.dtype), group, self.max_samples
-        )
+        negatives = _segment_sum(tf.cast(irrelevant, self.dtype), group, length)
         empty = tf.equal(negatives, 0)
         counted = (
             tf.logical_and(is_query, tf.logical_not(empty))
@@ -391,7 +388,7 @@ class RetrievalFallOut(tf.keras.metrics.Metric):
         )
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
         size = (
-            _segment_sum(tf.ones_like(group), group, self.max_samples)
+            _segment_sum(tf.ones_like(group), group, length)
             if self.top_k is not None
             else None
         )
@@ -400,15 +397,11 @@ class RetrievalFallOut(tf.keras.metrics.Metric):
             if self.top_k is not None
             else None
         )
-        rank = (
-            tf.range(self.max_samples) - start + 1 if self.top_k is not None else None
-        )
+        rank = tf.range(length) - start + 1 if self.top_k is not None else None
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = tf.math.divide_no_nan(
             _segment_sum(
-                tf.cast(tf.logical_and(irrelevant, in_top_k), self.dtype),
-                group,
-                self.max_samples,
+                tf.cast(tf.logical_and(irrelevant, in_top_k), self.dtype), group, length
             ),
             negatives,
         )

@@ -375,14 +375,13 @@ class RetrievalMRR(tf.keras.metrics.Metric):
             axis=-1,
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        is_query = (
-            _segment_sum(tf.cast(in_query, tf.int32), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         positives = _segment_sum(
             tf.where(in_query, relevance, tf.constant(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = tf.equal(positives, 0)
         counted = (
@@ -393,9 +392,9 @@ class RetrievalMRR(tf.keras.metrics.Metric):
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
         relevant = tf.logical_and(in_query, relevance > 0)
         score = tf.gather(self.documents[:, 0], order)
-        size = _segment_sum(tf.ones_like(group), group, self.max_samples)
+        size = _segment_sum(tf.ones_like(group), group, length)
         start = tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
-        rank = tf.range(self.max_samples) - start + 1
+        rank = tf.range(length) - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         hit = tf.logical_and(tf.logical_and(relevant, score > 0.0), in_top_k)
         hits_before = tf.cumsum(tf.cast(hit, tf.int32), axis=0, exclusive=True)
@@ -409,7 +408,7 @@ class RetrievalMRR(tf.keras.metrics.Metric):
                 tf.constant(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         value = tf.where(
             empty,

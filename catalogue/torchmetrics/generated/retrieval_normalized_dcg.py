@@ -375,14 +375,13 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
             axis=-1,
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        is_query = (
-            _segment_sum(tf.cast(in_query, tf.int32), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         positives = _segment_sum(
             tf.where(in_query, relevance, tf.constant(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = tf.equal(positives, 0)
         counted = (
@@ -426,9 +425,9 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
                 stable=True,
             ),
         )
-        size = _segment_sum(tf.ones_like(group), group, self.max_samples)
+        size = _segment_sum(tf.ones_like(group), group, length)
         start = tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
-        rank = tf.range(self.max_samples) - start + 1
+        rank = tf.range(length) - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         discount = tf.where(
             in_top_k,
@@ -445,7 +444,7 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
                 tf.constant(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         score = tf.gather(self.documents[:, 0], order)
         tie_starts = tf.logical_or(
@@ -457,10 +456,10 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
         )
         tie = tf.cumsum(tf.cast(tie_starts, tf.int32), axis=0) - 1
         tie_gain = tf.math.divide_no_nan(
-            _segment_sum(relevance, tie, self.max_samples),
+            _segment_sum(relevance, tie, length),
             tf.cast(
                 tf.maximum(
-                    _segment_sum(tf.ones_like(tie), tie, self.max_samples),
+                    _segment_sum(tf.ones_like(tie), tie, length),
                     tf.constant(1, dtype=tf.int32),
                 ),
                 self.dtype,
@@ -473,7 +472,7 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
                 tf.constant(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         query_value = tf.where(
             tf.equal(ideal_gain, 0),

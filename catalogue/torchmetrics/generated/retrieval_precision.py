@@ -383,14 +383,13 @@ class RetrievalPrecision(tf.keras.metrics.Metric):
             axis=-1,
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
-        is_query = (
-            _segment_sum(tf.cast(in_query, tf.int32), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         positives = _segment_sum(
             tf.where(in_query, relevance, tf.constant(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = tf.equal(positives, 0)
         counted = (
@@ -401,15 +400,13 @@ class RetrievalPrecision(tf.keras.metrics.Metric):
         count = tf.reduce_sum(tf.cast(counted, tf.int32))
         relevant = tf.logical_and(in_query, relevance > 0)
         score = tf.gather(self.documents[:, 0], order)
-        size = _segment_sum(tf.ones_like(group), group, self.max_samples)
+        size = _segment_sum(tf.ones_like(group), group, length)
         start = (
             tf.gather(tf.cumsum(size, axis=0, exclusive=True), group)
             if self.top_k is not None
             else None
         )
-        rank = (
-            tf.range(self.max_samples) - start + 1 if self.top_k is not None else None
-        )
+        rank = tf.range(length) - start + 1 if self.top_k is not None else None
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         found = _segment_sum(
             tf.cast(
@@ -417,7 +414,7 @@ class RetrievalPrecision(tf.keras.metrics.Metric):
                 self.dtype,
             ),
             group,
-            self.max_samples,
+            length,
         )
         k = (
             size

@@ -429,7 +429,9 @@ class BinaryAveragePrecision:
         )
         group_positives = (
             _segment_sum(
-                jnp.take(state.samples[:, 1], order, axis=0), group, self.max_samples
+                jnp.take(state.samples[:, 1], order, axis=0),
+                group,
+                state.samples.shape[0],
             )
             if self.thresholds is None
             else None
@@ -441,7 +443,9 @@ class BinaryAveragePrecision:
         )
         group_negatives = (
             _segment_sum(
-                jnp.take(state.samples[:, 2], order, axis=0), group, self.max_samples
+                jnp.take(state.samples[:, 2], order, axis=0),
+                group,
+                state.samples.shape[0],
             )
             if self.thresholds is None
             else None

@@ -476,7 +476,8 @@ class MulticlassAUROC:
         group = (
             _cumsum(starts.astype(jnp.int32), -1, False, False)
             - 1
-            + self.max_samples * jnp.arange(self.num_classes, dtype=jnp.int32)[:, None]
+            + state.samples.shape[0]
+            * jnp.arange(self.num_classes, dtype=jnp.int32)[:, None]
             if self.thresholds is None
             else None
         )
@@ -488,9 +489,9 @@ class MulticlassAUROC:
                         (-1,),
                     ),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    state.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, state.samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -500,9 +501,9 @@ class MulticlassAUROC:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    state.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, state.samples.shape[0]),
             )
             if self.thresholds is None
             else None

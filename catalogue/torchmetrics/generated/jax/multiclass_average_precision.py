@@ -485,7 +485,8 @@ class MulticlassAveragePrecision:
         group = (
             _cumsum(starts.astype(jnp.int32), -1, False, False)
             - 1
-            + self.max_samples * jnp.arange(self.num_classes, dtype=jnp.int32)[:, None]
+            + state.samples.shape[0]
+            * jnp.arange(self.num_classes, dtype=jnp.int32)[:, None]
             if self.thresholds is None
             else None
         )
@@ -494,9 +495,9 @@ class MulticlassAveragePrecision:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    state.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, state.samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -514,9 +515,9 @@ class MulticlassAveragePrecision:
                         (-1,),
                     ),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    state.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, state.samples.shape[0]),
             )
             if self.thresholds is None
             else None

@@ -460,7 +460,7 @@ class MultilabelAUROC:
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (state.samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -476,7 +476,7 @@ class MultilabelAUROC:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(negative, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    state.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -498,7 +498,7 @@ class MultilabelAUROC:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    state.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )

@@ -463,7 +463,7 @@ class MultilabelAveragePrecision:
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (state.samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -479,7 +479,7 @@ class MultilabelAveragePrecision:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(positive, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    state.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -503,7 +503,7 @@ class MultilabelAveragePrecision:
                 _segment_sum(
                     jnp.reshape(jnp.take_along_axis(negative, order, axis=-1), (-1,)),
                     jnp.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    state.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )

@@ -408,12 +408,13 @@ class RetrievalAUROC:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = jnp.equal(positives, 0)
         counted = (
@@ -422,21 +423,21 @@ class RetrievalAUROC:
             else is_query
         )
         count = jnp.sum(counted.astype(jnp.int32))
-        size = _segment_sum(jnp.ones_like(group), group, self.max_samples)
+        size = _segment_sum(jnp.ones_like(group), group, length)
         start = jnp.take(_cumsum(size, 0, False, True), group, axis=0)
         rank = (
-            jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+            jnp.arange(length, dtype=jnp.int32) - start + 1
             if self.top_k is not None
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         considered = jnp.logical_and(in_query, in_top_k)
         positive = jnp.logical_and(considered, relevance > 0).astype(self.dtype)
-        query_positives = _segment_sum(positive, group, self.max_samples)
+        query_positives = _segment_sum(positive, group, length)
         negative = jnp.logical_and(considered, jnp.equal(relevance, 0)).astype(
             self.dtype
         )
-        query_negatives = _segment_sum(negative, group, self.max_samples)
+        query_negatives = _segment_sum(negative, group, length)
         score = jnp.take(state.documents[:, 0], order, axis=0)
         run_starts = jnp.logical_or(
             starts,
@@ -452,19 +453,17 @@ class RetrievalAUROC:
         negatives_before = _segment_sum(
             jnp.where(run_starts, above_negatives, jnp.asarray(0.0, dtype=self.dtype)),
             run,
-            self.max_samples,
+            length,
         )
         run_query = _segment_sum(
-            jnp.where(run_starts, group, jnp.asarray(0, dtype=jnp.int32)),
-            run,
-            self.max_samples,
+            jnp.where(run_starts, group, jnp.asarray(0, dtype=jnp.int32)), run, length
         )
         x0 = _divide_no_nan(
             negatives_before, jnp.take(query_negatives, run_query, axis=0)
         )
         limit = 1.0 if self.max_fpr is None else self.max_fpr
         x1 = _divide_no_nan(
-            negatives_before + _segment_sum(negative, run, self.max_samples),
+            negatives_before + _segment_sum(negative, run, length),
             jnp.take(query_negatives, run_query, axis=0),
         )
         x_end = jnp.minimum(x1, jnp.asarray(limit, dtype=self.dtype))
@@ -474,13 +473,13 @@ class RetrievalAUROC:
         positives_before = _segment_sum(
             jnp.where(run_starts, above_positives, jnp.asarray(0.0, dtype=self.dtype)),
             run,
-            self.max_samples,
+            length,
         )
         y0 = _divide_no_nan(
             positives_before, jnp.take(query_positives, run_query, axis=0)
         )
         y1 = _divide_no_nan(
-            positives_before + _segment_sum(positive, run, self.max_samples),
+            positives_before + _segment_sum(positive, run, length),
             jnp.take(query_positives, run_query, axis=0),
         )
         y_end = y0 + _divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
@@ -489,7 +488,7 @@ class RetrievalAUROC:
             (x_end - x0) * (y0 + y_end) / 2,
             jnp.asarray(0.0, dtype=self.dtype),
         )
-        partial = _segment_sum(area, run_query, self.max_samples)
+        partial = _segment_sum(area, run_query, length)
         auc = (
             partial
             if self.max_fpr is None or self.max_fpr == 1.0

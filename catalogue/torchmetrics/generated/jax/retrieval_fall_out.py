@@ -387,10 +387,11 @@ class RetrievalFallOut:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         irrelevant = jnp.logical_and(in_query, jnp.equal(relevance, 0))
-        negatives = _segment_sum(irrelevant.astype(self.dtype), group, self.max_samples)
+        negatives = _segment_sum(irrelevant.astype(self.dtype), group, length)
         empty = jnp.equal(negatives, 0)
         counted = (
             jnp.logical_and(is_query, jnp.logical_not(empty))
@@ -399,7 +400,7 @@ class RetrievalFallOut:
         )
         count = jnp.sum(counted.astype(jnp.int32))
         size = (
-            _segment_sum(jnp.ones_like(group), group, self.max_samples)
+            _segment_sum(jnp.ones_like(group), group, length)
             if self.top_k is not None
             else None
         )
@@ -409,16 +410,14 @@ class RetrievalFallOut:
             else None
         )
         rank = (
-            jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+            jnp.arange(length, dtype=jnp.int32) - start + 1
             if self.top_k is not None
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = _divide_no_nan(
             _segment_sum(
-                jnp.logical_and(irrelevant, in_top_k).astype(self.dtype),
-                group,
-                self.max_samples,
+                jnp.logical_and(irrelevant, in_top_k).astype(self.dtype), group, length
             ),
             negatives,
         )

@@ -387,12 +387,13 @@ class RetrievalHitRate:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = jnp.equal(positives, 0)
         counted = (
@@ -403,7 +404,7 @@ class RetrievalHitRate:
         count = jnp.sum(counted.astype(jnp.int32))
         relevant = jnp.logical_and(in_query, relevance > 0)
         size = (
-            _segment_sum(jnp.ones_like(group), group, self.max_samples)
+            _segment_sum(jnp.ones_like(group), group, length)
             if self.top_k is not None
             else None
         )
@@ -413,16 +414,14 @@ class RetrievalHitRate:
             else None
         )
         rank = (
-            jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+            jnp.arange(length, dtype=jnp.int32) - start + 1
             if self.top_k is not None
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = (
             _segment_sum(
-                jnp.logical_and(relevant, in_top_k).astype(jnp.int32),
-                group,
-                self.max_samples,
+                jnp.logical_and(relevant, in_top_k).astype(jnp.int32), group, length
             )
             > 0
         ).astype(self.dtype)

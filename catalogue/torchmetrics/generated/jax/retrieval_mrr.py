@@ -387,12 +387,13 @@ class RetrievalMRR:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = jnp.equal(positives, 0)
         counted = (
@@ -403,9 +404,9 @@ class RetrievalMRR:
         count = jnp.sum(counted.astype(jnp.int32))
         relevant = jnp.logical_and(in_query, relevance > 0)
         score = jnp.take(state.documents[:, 0], order, axis=0)
-        size = _segment_sum(jnp.ones_like(group), group, self.max_samples)
+        size = _segment_sum(jnp.ones_like(group), group, length)
         start = jnp.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+        rank = jnp.arange(length, dtype=jnp.int32) - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         hit = jnp.logical_and(jnp.logical_and(relevant, score > 0.0), in_top_k)
         hits_before = _cumsum(hit.astype(jnp.int32), 0, False, True)
@@ -419,7 +420,7 @@ class RetrievalMRR:
                 jnp.asarray(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         value = jnp.where(
             empty,

@@ -387,12 +387,13 @@ class RetrievalNormalizedDCG:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = jnp.equal(positives, 0)
         counted = (
@@ -439,9 +440,9 @@ class RetrievalNormalizedDCG:
             ).astype(jnp.int32),
             axis=0,
         )
-        size = _segment_sum(jnp.ones_like(group), group, self.max_samples)
+        size = _segment_sum(jnp.ones_like(group), group, length)
         start = jnp.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+        rank = jnp.arange(length, dtype=jnp.int32) - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         discount = jnp.where(
             in_top_k,
@@ -458,7 +459,7 @@ class RetrievalNormalizedDCG:
                 jnp.asarray(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         score = jnp.take(state.documents[:, 0], order, axis=0)
         tie_starts = jnp.logical_or(
@@ -470,9 +471,9 @@ class RetrievalNormalizedDCG:
         )
         tie = _cumsum(tie_starts.astype(jnp.int32), 0, False, False) - 1
         tie_gain = _divide_no_nan(
-            _segment_sum(relevance, tie, self.max_samples),
+            _segment_sum(relevance, tie, length),
             jnp.maximum(
-                _segment_sum(jnp.ones_like(tie), tie, self.max_samples),
+                _segment_sum(jnp.ones_like(tie), tie, length),
                 jnp.asarray(1, dtype=jnp.int32),
             ).astype(self.dtype),
         )
@@ -483,7 +484,7 @@ class RetrievalNormalizedDCG:
                 jnp.asarray(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         query_value = jnp.where(
             jnp.equal(ideal_gain, 0),

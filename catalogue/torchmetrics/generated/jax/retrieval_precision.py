@@ -395,12 +395,13 @@ class RetrievalPrecision:
             axis=-1,
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, self.max_samples) > 0
+        length = state.documents.shape[0]
+        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),
             group,
-            self.max_samples,
+            length,
         )
         empty = jnp.equal(positives, 0)
         counted = (
@@ -411,14 +412,14 @@ class RetrievalPrecision:
         count = jnp.sum(counted.astype(jnp.int32))
         relevant = jnp.logical_and(in_query, relevance > 0)
         score = jnp.take(state.documents[:, 0], order, axis=0)
-        size = _segment_sum(jnp.ones_like(group), group, self.max_samples)
+        size = _segment_sum(jnp.ones_like(group), group, length)
         start = (
             jnp.take(_cumsum(size, 0, False, True), group, axis=0)
             if self.top_k is not None
             else None
         )
         rank = (
-            jnp.arange(self.max_samples, dtype=jnp.int32) - start + 1
+            jnp.arange(length, dtype=jnp.int32) - start + 1
             if self.top_k is not None
             else None
         )
@@ -428,7 +429,7 @@ class RetrievalPrecision:
                 self.dtype
             ),
             group,
-            self.max_samples,
+            length,
         )
         k = (
             size

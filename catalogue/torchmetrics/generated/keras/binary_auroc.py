@@ -452,7 +452,7 @@ class BinaryAUROC(keras.metrics.Metric):
             _segment_sum(
                 ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
                 group,
-                self.max_samples,
+                self.samples.shape[0],
             )
             if self.thresholds is None
             else None
@@ -461,7 +461,7 @@ class BinaryAUROC(keras.metrics.Metric):
             _segment_sum(
                 ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
                 group,
-                self.max_samples,
+                self.samples.shape[0],
             )
             if self.thresholds is None
             else None

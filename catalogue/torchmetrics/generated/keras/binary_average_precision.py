@@ -445,7 +445,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             _segment_sum(
                 ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
                 group,
-                self.max_samples,
+                self.samples.shape[0],
             )
             if self.thresholds is None
             else None
@@ -459,7 +459,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             _segment_sum(
                 ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
                 group,
-                self.max_samples,
+                self.samples.shape[0],
             )
             if self.thresholds is None
             else None

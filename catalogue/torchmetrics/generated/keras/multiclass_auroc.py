@@ -489,7 +489,8 @@ class MulticlassAUROC(keras.metrics.Metric):
         group = (
             _cumsum(ops.cast(starts, "int32"), -1, False, False)
             - 1
-            + self.max_samples * ops.arange(self.num_classes, dtype="int32")[:, None]
+            + self.samples.shape[0]
+            * ops.arange(self.num_classes, dtype="int32")[:, None]
             if self.thresholds is None
             else None
         )
@@ -501,9 +502,9 @@ class MulticlassAUROC(keras.metrics.Metric):
                         (-1,),
                     ),
                     ops.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    self.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, self.samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -513,9 +514,9 @@ class MulticlassAUROC(keras.metrics.Metric):
                 _segment_sum(
                     ops.reshape(ops.take_along_axis(positive, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    self.samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, self.samples.shape[0]),
             )
             if self.thresholds is None
             else None

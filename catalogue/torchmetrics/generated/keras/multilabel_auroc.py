@@ -474,7 +474,7 @@ class MultilabelAUROC(keras.metrics.Metric):
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (self.samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -490,7 +490,7 @@ class MultilabelAUROC(keras.metrics.Metric):
                 _segment_sum(
                     ops.reshape(ops.take_along_axis(negative, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -514,7 +514,7 @@ class MultilabelAUROC(keras.metrics.Metric):
                 _segment_sum(
                     ops.reshape(ops.take_along_axis(positive, order, axis=-1), (-1,)),
                     ops.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    self.samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )

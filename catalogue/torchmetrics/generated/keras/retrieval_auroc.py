@@ -464,16 +464,15 @@ class RetrievalAUROC(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(
                 in_query, relevance, ops.convert_to_tensor(0.0, dtype=self.dtype)
             ),
             group,
-            self.max_samples,
+            length,
         )
         empty = ops.equal(positives, 0)
         counted = (
@@ -482,21 +481,21 @@ class RetrievalAUROC(keras.metrics.Metric):
             else is_query
         )
         count = ops.sum(ops.cast(counted, "int32"))
-        size = _segment_sum(ops.ones_like(group), group, self.max_samples)
+        size = _segment_sum(ops.ones_like(group), group, length)
         start = ops.take(_cumsum(size, 0, False, True), group, axis=0)
         rank = (
-            ops.arange(self.max_samples, dtype="int32") - start + 1
+            ops.arange(length, dtype="int32") - start + 1
             if self.top_k is not None
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         considered = ops.logical_and(in_query, in_top_k)
         positive = ops.cast(ops.logical_and(considered, relevance > 0), self.dtype)
-        query_positives = _segment_sum(positive, group, self.max_samples)
+        query_positives = _segment_sum(positive, group, length)
         negative = ops.cast(
             ops.logical_and(considered, ops.equal(relevance, 0)), self.dtype
         )
-        query_negatives = _segment_sum(negative, group, self.max_samples)
+        query_negatives = _segment_sum(negative, group, length)
         score = ops.take(ops.convert_to_tensor(self.documents)[:, 0], order, axis=0)
         run_starts = ops.logical_or(
             starts,
@@ -516,19 +515,19 @@ class RetrievalAUROC(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
             run,
-            self.max_samples,
+            length,
         )
         run_query = _segment_sum(
             ops.where(run_starts, group, ops.convert_to_tensor(0, dtype="int32")),
             run,
-            self.max_samples,
+            length,
         )
         x0 = ops.divide_no_nan(
             negatives_before, ops.take(query_negatives, run_query, axis=0)
         )
         limit = 1.0 if self.max_fpr is None else self.max_fpr
         x1 = ops.divide_no_nan(
-            negatives_before + _segment_sum(negative, run, self.max_samples),
+            negatives_before + _segment_sum(negative, run, length),
             ops.take(query_negatives, run_query, axis=0),
         )
         x_end = ops.minimum(x1, ops.convert_to_tensor(limit, dtype=self.dtype))
@@ -542,13 +541,13 @@ class RetrievalAUROC(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
             run,
-            self.max_samples,
+            length,
         )
         y0 = ops.divide_no_nan(
             positives_before, ops.take(query_positives, run_query, axis=0)
         )
         y1 = ops.divide_no_nan(
-            positives_before + _segment_sum(positive, run, self.max_samples),
+            positives_before + _segment_sum(positive, run, length),
             ops.take(query_positives, run_query, axis=0),
         )
         y_end = y0 + ops.divide_no_nan((y1 - y0) * (x_end - x0), x1 - x0)
@@ -557,7 +556,7 @@ class RetrievalAUROC(keras.metrics.Metric):
             (x_end - x0) * (y0 + y_end) / 2,
             ops.convert_to_tensor(0.0, dtype=self.dtype),
         )
-        partial = _segment_sum(area, run_query, self.max_samples)
+        partial = _segment_sum(area, run_query, length)
         auc = (
             partial
             if self.max_fpr is None or self.max_fpr == 1.0

@@ -443,14 +443,11 @@ class RetrievalFallOut(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         irrelevant = ops.logical_and(in_query, ops.equal(relevance, 0))
-        negatives = _segment_sum(
-            ops.cast(irrelevant, self.dtype), group, self.max_samples
-        )
+        negatives = _segment_sum(ops.cast(irrelevant, self.dtype), group, length)
         empty = ops.equal(negatives, 0)
         counted = (
             ops.logical_and(is_query, ops.logical_not(empty))
@@ -459,7 +456,7 @@ class RetrievalFallOut(keras.metrics.Metric):
         )
         count = ops.sum(ops.cast(counted, "int32"))
         size = (
-            _segment_sum(ops.ones_like(group), group, self.max_samples)
+            _segment_sum(ops.ones_like(group), group, length)
             if self.top_k is not None
             else None
         )
@@ -469,7 +466,7 @@ class RetrievalFallOut(keras.metrics.Metric):
             else None
         )
         rank = (
-            ops.arange(self.max_samples, dtype="int32") - start + 1
+            ops.arange(length, dtype="int32") - start + 1
             if self.top_k is not None
             else None
         )
@@ -478,7 +475,7 @@ class RetrievalFallOut(keras.metrics.Metric):
             _segment_sum(
                 ops.cast(ops.logical_and(irrelevant, in_top_k), self.dtype),
                 group,
-                self.max_samples,
+                length,
             ),
             negatives,
         )

@@ -443,16 +443,15 @@ class RetrievalHitRate(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(
                 in_query, relevance, ops.convert_to_tensor(0.0, dtype=self.dtype)
             ),
             group,
-            self.max_samples,
+            length,
         )
         empty = ops.equal(positives, 0)
         counted = (
@@ -463,7 +462,7 @@ class RetrievalHitRate(keras.metrics.Metric):
         count = ops.sum(ops.cast(counted, "int32"))
         relevant = ops.logical_and(in_query, relevance > 0)
         size = (
-            _segment_sum(ops.ones_like(group), group, self.max_samples)
+            _segment_sum(ops.ones_like(group), group, length)
             if self.top_k is not None
             else None
         )
@@ -473,16 +472,14 @@ class RetrievalHitRate(keras.metrics.Metric):
             else None
         )
         rank = (
-            ops.arange(self.max_samples, dtype="int32") - start + 1
+            ops.arange(length, dtype="int32") - start + 1
             if self.top_k is not None
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         query_value = ops.cast(
             _segment_sum(
-                ops.cast(ops.logical_and(relevant, in_top_k), "int32"),
-                group,
-                self.max_samples,
+                ops.cast(ops.logical_and(relevant, in_top_k), "int32"), group, length
             )
             > 0,
             self.dtype,

@@ -443,16 +443,15 @@ class RetrievalMRR(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(
                 in_query, relevance, ops.convert_to_tensor(0.0, dtype=self.dtype)
             ),
             group,
-            self.max_samples,
+            length,
         )
         empty = ops.equal(positives, 0)
         counted = (
@@ -463,9 +462,9 @@ class RetrievalMRR(keras.metrics.Metric):
         count = ops.sum(ops.cast(counted, "int32"))
         relevant = ops.logical_and(in_query, relevance > 0)
         score = ops.take(ops.convert_to_tensor(self.documents)[:, 0], order, axis=0)
-        size = _segment_sum(ops.ones_like(group), group, self.max_samples)
+        size = _segment_sum(ops.ones_like(group), group, length)
         start = ops.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = ops.arange(self.max_samples, dtype="int32") - start + 1
+        rank = ops.arange(length, dtype="int32") - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         hit = ops.logical_and(ops.logical_and(relevant, score > 0.0), in_top_k)
         hits_before = _cumsum(ops.cast(hit, "int32"), 0, False, True)
@@ -480,7 +479,7 @@ class RetrievalMRR(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         value = ops.where(
             empty,

@@ -443,16 +443,15 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(
                 in_query, relevance, ops.convert_to_tensor(0.0, dtype=self.dtype)
             ),
             group,
-            self.max_samples,
+            length,
         )
         empty = ops.equal(positives, 0)
         counted = (
@@ -504,9 +503,9 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
             ),
             axis=0,
         )
-        size = _segment_sum(ops.ones_like(group), group, self.max_samples)
+        size = _segment_sum(ops.ones_like(group), group, length)
         start = ops.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = ops.arange(self.max_samples, dtype="int32") - start + 1
+        rank = ops.arange(length, dtype="int32") - start + 1
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
         discount = ops.where(
             in_top_k,
@@ -524,7 +523,7 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         score = ops.take(ops.convert_to_tensor(self.documents)[:, 0], order, axis=0)
         tie_starts = ops.logical_or(
@@ -536,10 +535,10 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
         )
         tie = _cumsum(ops.cast(tie_starts, "int32"), 0, False, False) - 1
         tie_gain = ops.divide_no_nan(
-            _segment_sum(relevance, tie, self.max_samples),
+            _segment_sum(relevance, tie, length),
             ops.cast(
                 ops.maximum(
-                    _segment_sum(ops.ones_like(tie), tie, self.max_samples),
+                    _segment_sum(ops.ones_like(tie), tie, length),
                     ops.convert_to_tensor(1, dtype="int32"),
                 ),
                 self.dtype,
@@ -552,7 +551,7 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
                 ops.convert_to_tensor(0.0, dtype=self.dtype),
             ),
             group,
-            self.max_samples,
+            length,
         )
         query_value = ops.where(
             ops.equal(ideal_gain, 0),

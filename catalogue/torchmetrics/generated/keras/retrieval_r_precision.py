@@ -429,16 +429,15 @@ class RetrievalRPrecision(keras.metrics.Metric):
             axis=-1,
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
-        is_query = (
-            _segment_sum(ops.cast(in_query, "int32"), group, self.max_samples) > 0
-        )
+        length = self.documents.shape[0]
+        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(
                 in_query, relevance, ops.convert_to_tensor(0.0, dtype=self.dtype)
             ),
             group,
-            self.max_samples,
+            length,
         )
         empty = ops.equal(positives, 0)
         counted = (
@@ -448,15 +447,13 @@ class RetrievalRPrecision(keras.metrics.Metric):
         )
         count = ops.sum(ops.cast(counted, "int32"))
         relevant = ops.logical_and(in_query, relevance > 0)
-        size = _segment_sum(ops.ones_like(group), group, self.max_samples)
+        size = _segment_sum(ops.ones_like(group), group, length)
         start = ops.take(_cumsum(size, 0, False, True), group, axis=0)
-        rank = ops.arange(self.max_samples, dtype="int32") - start + 1
+        rank = ops.arange(length, dtype="int32") - start + 1
         in_top_r = ops.cast(rank, self.dtype) <= ops.take(positives, group, axis=0)
         query_value = ops.divide_no_nan(
             _segment_sum(
-                ops.cast(ops.logical_and(relevant, in_top_r), self.dtype),
-                group,
-                self.max_samples,
+                ops.cast(ops.logical_and(relevant, in_top_r), self.dtype), group, length
             ),
             positives,
         )

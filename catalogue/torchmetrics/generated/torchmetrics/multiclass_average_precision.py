@@ -149,9 +149,10 @@ def _radix_sortable(x, axis):
     )
 
 
-def _append_rows(buffer, rows, values, metric, name):
+def _append_rows(buffer, rows, values, metric, name, capacity=None):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
-    new row count; more rows than it keeps are a ValueError (torch's sizes are known).
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known). `capacity`: the most
+    rows a buffer that grows as rows come keeps (None: it was made at its capacity).
     """
     values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
     if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
@@ -159,18 +160,36 @@ def _append_rows(buffer, rows, values, metric, name):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
-    held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
+    held, count = int(rows), values.shape[0]
+    capacity = buffer.shape[0] if capacity is None else capacity
     if held + count > capacity:
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
-    # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
-    # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
-    if buffer.is_inference() and not torch.is_inference_mode_enabled():
+    if held + count > buffer.shape[0]:
+        # it grows at least twofold (to its capacity at most): a batch costs what its rows cost, amortised, and
+        # a reset one that holds few rows does not cost its capacity (100,000 rows by default)
+        buffer = _at_capacity(
+            buffer[:held], min(capacity, max(held + count, 2 * buffer.shape[0]))
+        )
+    elif buffer.is_inference() and not torch.is_inference_mode_enabled():
+        # in place, as torchmetrics updates its own states: a copy would cost the whole buffer on every batch
+        # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
+        # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _at_capacity(buffer, capacity):
+    """The rows of `buffer` followed by rows of 0, `capacity` rows in all (the buffer itself where it has them)."""
+    if buffer.shape[0] == capacity:
+        return buffer
+    grown = torch.zeros(
+        (capacity,) + tuple(buffer.shape[1:]), dtype=buffer.dtype, device=buffer.device
+    )
+    grown[: buffer.shape[0]] = buffer
+    return grown
 
 
 def _gathered_rows(buffer, rows, metric, name):
@@ -290,12 +309,7 @@ class MulticlassAveragePrecision(Metric):
         self.max_samples = int(max_samples)
         self.add_state(
             "samples",
-            default=torch.zeros(
-                (
-                    self.max_samples if self.thresholds is None else 0,
-                    self.num_classes + 2,
-                )
-            ),
+            default=torch.zeros((0, self.num_classes + 2)),
             dist_reduce_fx=None,
         )
         self.add_state(
@@ -376,7 +390,12 @@ class MulticlassAveragePrecision(Metric):
         )
         if self.thresholds is None:
             self.samples, self.samples_rows = _append_rows(
-                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+                self.samples,
+                self.samples_rows,
+                rows,
+                type(self).__name__,
+                "samples",
+                self.max_samples if self.thresholds is None else 0,
             )
         self.positives.add_(torch.sum(positive, dim=0))
         self.negatives.add_(torch.sum(negative, dim=0))
@@ -389,6 +408,7 @@ class MulticlassAveragePrecision(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
+        samples = self.samples[: int(self.samples_rows)]
         undefined = (
             torch.logical_and(
                 torch.eq(self.positives, 0),
@@ -397,14 +417,12 @@ class MulticlassAveragePrecision(Metric):
             if self.thresholds is None
             else None
         )
-        weight = (
-            self.samples[:, self.num_classes + 1] if self.thresholds is None else None
-        )
+        weight = samples[:, self.num_classes + 1] if self.thresholds is None else None
         positive = (
             _transpose(
                 weight[:, None]
                 * _one_hot(
-                    self.samples[:, self.num_classes].to(torch.int64),
+                    samples[:, self.num_classes].to(torch.int64),
                     self.num_classes,
                     self.dtype,
                 )
@@ -413,7 +431,7 @@ class MulticlassAveragePrecision(Metric):
             else None
         )
         score = (
-            _transpose(self.samples[:, : self.num_classes])
+            _transpose(samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -437,7 +455,7 @@ class MulticlassAveragePrecision(Metric):
         group = (
             _cumsum(starts.to(torch.int64), -1, False, False)
             - 1
-            + self.max_samples
+            + samples.shape[0]
             * torch.arange(self.num_classes, dtype=torch.int64, device=self.device)[
                 :, None
             ]
@@ -451,9 +469,9 @@ class MulticlassAveragePrecision(Metric):
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -473,9 +491,9 @@ class MulticlassAveragePrecision(Metric):
                         (-1,),
                     ),
                     torch.reshape(group, (-1,)),
-                    self.max_samples * self.num_classes,
+                    samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, self.max_samples),
+                (self.num_classes, samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -612,9 +630,17 @@ class MulticlassAveragePrecision(Metric):
             incoming_state["samples"][: int(incoming_state["samples_rows"])],
             type(self).__name__,
             "samples",
+            self.max_samples if self.thresholds is None else 0,
         )
         self.positives.add_(incoming_state["positives"])
         self.negatives.add_(incoming_state["negatives"])
         self.positives_above.add_(incoming_state["positives_above"])
         self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
+
+    def _sync_dist(self, dist_sync_fn=None, process_group=None):
+        """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        self.samples = _at_capacity(
+            self.samples, self.max_samples if self.thresholds is None else 0
+        )
+        super()._sync_dist(dist_sync_fn, process_group)

@@ -142,9 +142,10 @@ def _radix_sortable(x, axis):
     )
 
 
-def _append_rows(buffer, rows, values, metric, name):
+def _append_rows(buffer, rows, values, metric, name, capacity=None):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
-    new row count; more rows than it keeps are a ValueError (torch's sizes are known).
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known). `capacity`: the most
+    rows a buffer that grows as rows come keeps (None: it was made at its capacity).
     """
     values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
     if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
@@ -152,18 +153,36 @@ def _append_rows(buffer, rows, values, metric, name):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
-    held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
+    held, count = int(rows), values.shape[0]
+    capacity = buffer.shape[0] if capacity is None else capacity
     if held + count > capacity:
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
-    # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
-    # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
-    if buffer.is_inference() and not torch.is_inference_mode_enabled():
+    if held + count > buffer.shape[0]:
+        # it grows at least twofold (to its capacity at most): a batch costs what its rows cost, amortised, and
+        # a reset one that holds few rows does not cost its capacity (100,000 rows by default)
+        buffer = _at_capacity(
+            buffer[:held], min(capacity, max(held + count, 2 * buffer.shape[0]))
+        )
+    elif buffer.is_inference() and not torch.is_inference_mode_enabled():
+        # in place, as torchmetrics updates its own states: a copy would cost the whole buffer on every batch
+        # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
+        # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _at_capacity(buffer, capacity):
+    """The rows of `buffer` followed by rows of 0, `capacity` rows in all (the buffer itself where it has them)."""
+    if buffer.shape[0] == capacity:
+        return buffer
+    grown = torch.zeros(
+        (capacity,) + tuple(buffer.shape[1:]), dtype=buffer.dtype, device=buffer.device
+    )
+    grown[: buffer.shape[0]] = buffer
+    return grown
 
 
 def _gathered_rows(buffer, rows, metric, name):
@@ -286,12 +305,7 @@ class MultilabelAveragePrecision(Metric):
         self.max_samples = int(max_samples)
         self.add_state(
             "samples",
-            default=torch.zeros(
-                (
-                    self.max_samples if self.thresholds is None else 0,
-                    3 * self.num_labels,
-                )
-            ),
+            default=torch.zeros((0, 3 * self.num_labels)),
             dist_reduce_fx=None,
         )
         self.add_state(
@@ -364,7 +378,12 @@ class MultilabelAveragePrecision(Metric):
         )
         if self.thresholds is None:
             self.samples, self.samples_rows = _append_rows(
-                self.samples, self.samples_rows, rows, type(self).__name__, "samples"
+                self.samples,
+                self.samples_rows,
+                rows,
+                type(self).__name__,
+                "samples",
+                self.max_samples if self.thresholds is None else 0,
             )
         self.positives.add_(torch.sum(positive, dim=0))
         self.negatives.add_(torch.sum(negative, dim=0))
@@ -377,20 +396,20 @@ class MultilabelAveragePrecision(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
+        samples = self.samples[: int(self.samples_rows)]
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             _transpose(
                 torch.reshape(
-                    self.samples[:, self.num_labels : 2 * self.num_labels],
-                    (-1, columns),
+                    samples[:, self.num_labels : 2 * self.num_labels], (-1, columns)
                 )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            _transpose(torch.reshape(self.samples[:, : self.num_labels], (-1, columns)))
+            _transpose(torch.reshape(samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -412,7 +431,7 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         rows = (
-            (self.max_samples * self.num_labels // columns if columns else 0)
+            (samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -431,7 +450,7 @@ class MultilabelAveragePrecision(Metric):
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -444,9 +463,7 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         negative = (
-            _transpose(
-                torch.reshape(self.samples[:, 2 * self.num_labels :], (-1, columns))
-            )
+            _transpose(torch.reshape(samples[:, 2 * self.num_labels :], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -457,7 +474,7 @@ class MultilabelAveragePrecision(Metric):
                         torch.take_along_dim(negative, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    self.max_samples * self.num_labels,
+                    samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -608,9 +625,17 @@ class MultilabelAveragePrecision(Metric):
             incoming_state["samples"][: int(incoming_state["samples_rows"])],
             type(self).__name__,
             "samples",
+            self.max_samples if self.thresholds is None else 0,
         )
         self.positives.add_(incoming_state["positives"])
         self.negatives.add_(incoming_state["negatives"])
         self.positives_above.add_(incoming_state["positives_above"])
         self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
+
+    def _sync_dist(self, dist_sync_fn=None, process_group=None):
+        """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        self.samples = _at_capacity(
+            self.samples, self.max_samples if self.thresholds is None else 0
+        )
+        super()._sync_dist(dist_sync_fn, process_group)

@@ -180,9 +180,10 @@ def _sort(x, axis, descending):
     return torch.take_along_dim(x, _argsort(x, axis, descending), dim=axis)
 
 
-def _append_rows(buffer, rows, values, metric, name):
+def _append_rows(buffer, rows, values, metric, name, capacity=None):
     """The sample buffer `buffer` with `values` (a batch of rows) written after the `rows` it holds, and its
-    new row count; more rows than it keeps are a ValueError (torch's sizes are known).
+    new row count; more rows than it keeps are a ValueError (torch's sizes are known). `capacity`: the most
+    rows a buffer that grows as rows come keeps (None: it was made at its capacity).
     """
     values = torch.as_tensor(values, dtype=buffer.dtype, device=buffer.device)
     if values.dim() != buffer.dim() or values.shape[1:] != buffer.shape[1:]:
@@ -190,18 +191,36 @@ def _append_rows(buffer, rows, values, metric, name):
             f"{metric}: the rows appended to `{name}` have shape {tuple(values.shape[1:])}, but it keeps rows of "
             f"shape {tuple(buffer.shape[1:])}"
         )
-    held, count, capacity = int(rows), values.shape[0], buffer.shape[0]
+    held, count = int(rows), values.shape[0]
+    capacity = buffer.shape[0] if capacity is None else capacity
     if held + count > capacity:
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
-    # in place, as torchmetrics updates its own states: a copy would cost the whole capacity on every batch
-    # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
-    # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
-    if buffer.is_inference() and not torch.is_inference_mode_enabled():
+    if held + count > buffer.shape[0]:
+        # it grows at least twofold (to its capacity at most): a batch costs what its rows cost, amortised, and
+        # a reset one that holds few rows does not cost its capacity (100,000 rows by default)
+        buffer = _at_capacity(
+            buffer[:held], min(capacity, max(held + count, 2 * buffer.shape[0]))
+        )
+    elif buffer.is_inference() and not torch.is_inference_mode_enabled():
+        # in place, as torchmetrics updates its own states: a copy would cost the whole buffer on every batch
+        # (torchmetrics' forward and sync work on copies of the states they cache). A buffer made under
+        # torch.inference_mode (a reset in a validation loop) cannot be written outside it: that one is copied once
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _at_capacity(buffer, capacity):
+    """The rows of `buffer` followed by rows of 0, `capacity` rows in all (the buffer itself where it has them)."""
+    if buffer.shape[0] == capacity:
+        return buffer
+    grown = torch.zeros(
+        (capacity,) + tuple(buffer.shape[1:]), dtype=buffer.dtype, device=buffer.device
+    )
+    grown[: buffer.shape[0]] = buffer
+    return grown
 
 
 def _gathered_rows(buffer, rows, metric, name):
@@ -285,18 +304,14 @@ class RetrievalRPrecision(Metric):
                 f"RetrievalRPrecision: argument `max_samples` must be an int >= 1, got {max_samples!r}"
             )
         self.max_samples = int(max_samples)
-        self.add_state(
-            "documents", default=torch.zeros((self.max_samples, 3)), dist_reduce_fx=None
-        )
+        self.add_state("documents", default=torch.zeros((0, 3)), dist_reduce_fx=None)
         self.add_state(
             "documents_rows",
             default=torch.tensor(0, dtype=torch.int32),
             dist_reduce_fx=None,
         )
         self.add_state(
-            "queries",
-            default=torch.zeros((self.max_samples,), dtype=torch.int32),
-            dist_reduce_fx=None,
+            "queries", default=torch.zeros((0,), dtype=torch.int32), dist_reduce_fx=None
         )
         self.add_state(
             "queries_rows",
@@ -326,6 +341,7 @@ class RetrievalRPrecision(Metric):
             ),
             type(self).__name__,
             "documents",
+            self.max_samples,
         )
         self.queries, self.queries_rows = _append_rows(
             self.queries,
@@ -333,6 +349,7 @@ class RetrievalRPrecision(Metric):
             torch.reshape(indexes, (-1,)),
             type(self).__name__,
             "queries",
+            self.max_samples,
         )
 
     def compute(self):
@@ -344,12 +361,15 @@ class RetrievalRPrecision(Metric):
             self.queries, self.queries_rows = _gathered_rows(
                 self.queries, self.queries_rows, type(self).__name__, "queries"
             )
-        listed = self.documents[:, 2] > 0
+        _documents_held = max(int(self.documents_rows), int(self.queries_rows))
+        documents = self.documents[:_documents_held]
+        queries = self.queries[:_documents_held]
+        listed = documents[:, 2] > 0
         by_score = _argsort(
-            torch.where(listed, self.documents[:, 0], -float("inf")), -1, True
+            torch.where(listed, documents[:, 0], -float("inf")), -1, True
         )
         by_query = _gather(
-            by_score, _argsort(_gather(self.queries, by_score, 0), -1, False), 0
+            by_score, _argsort(_gather(queries, by_score, 0), -1, False), 0
         )
         order = _gather(
             by_query,
@@ -369,7 +389,7 @@ class RetrievalRPrecision(Metric):
             0,
         )
         in_query = _gather(listed, order, 0)
-        query = _gather(self.queries, order, 0)
+        query = _gather(queries, order, 0)
         starts = torch.cat(
             [
                 torch.ones_like(query[:1]) > 0,
@@ -381,11 +401,10 @@ class RetrievalRPrecision(Metric):
             dim=-1,
         )
         group = _cumsum(starts.to(torch.int64), 0, False, False) - 1
-        is_query = _segment_sum(in_query.to(torch.int64), group, self.max_samples) > 0
-        relevance = _gather(self.documents[:, 1], order, 0)
-        positives = _segment_sum(
-            torch.where(in_query, relevance, 0.0), group, self.max_samples
-        )
+        length = documents.shape[0]
+        is_query = _segment_sum(in_query.to(torch.int64), group, length) > 0
+        relevance = _gather(documents[:, 1], order, 0)
+        positives = _segment_sum(torch.where(in_query, relevance, 0.0), group, length)
         empty = torch.eq(positives, 0)
         counted = (
             torch.logical_and(is_query, torch.logical_not(empty))
@@ -394,19 +413,13 @@ class RetrievalRPrecision(Metric):
         )
         count = torch.sum(counted.to(torch.int64))
         relevant = torch.logical_and(in_query, relevance > 0)
-        size = _segment_sum(torch.ones_like(group), group, self.max_samples)
+        size = _segment_sum(torch.ones_like(group), group, length)
         start = _gather(_cumsum(size, 0, False, True), group, 0)
-        rank = (
-            torch.arange(self.max_samples, dtype=torch.int64, device=self.device)
-            - start
-            + 1
-        )
+        rank = torch.arange(length, dtype=torch.int64, device=self.device) - start + 1
         in_top_r = rank.to(self.dtype) <= _gather(positives, group, 0)
         query_value = _divide_no_nan(
             _segment_sum(
-                torch.logical_and(relevant, in_top_r).to(self.dtype),
-                group,
-                self.max_samples,
+                torch.logical_and(relevant, in_top_r).to(self.dtype), group, length
             ),
             positives,
         )
@@ -502,6 +515,7 @@ class RetrievalRPrecision(Metric):
             incoming_state["documents"][: int(incoming_state["documents_rows"])],
             type(self).__name__,
             "documents",
+            self.max_samples,
         )
         self.queries, self.queries_rows = _append_rows(
             self.queries,
@@ -509,5 +523,12 @@ class RetrievalRPrecision(Metric):
             incoming_state["queries"][: int(incoming_state["queries_rows"])],
             type(self).__name__,
             "queries",
+            self.max_samples,
         )
         self._computed = None
+
+    def _sync_dist(self, dist_sync_fn=None, process_group=None):
+        """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        self.documents = _at_capacity(self.documents, self.max_samples)
+        self.queries = _at_capacity(self.queries, self.max_samples)
+        super()._sync_dist(dist_sync_fn, process_group)
