@@ -197,6 +197,11 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         raise ValueError(
             f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
         )
+    if held == 0 and count > buffer.shape[0]:
+        # the first rows of a buffer that grows: a copy of them (they may be the caller's, or another metric's)
+        return values.clone(), torch.as_tensor(
+            count, dtype=rows.dtype, device=rows.device
+        )
     if held + count > buffer.shape[0]:
         # it grows at least twofold (to its capacity at most): a batch costs what its rows cost, amortised, and
         # a reset one that holds few rows does not cost its capacity (100,000 rows by default)
