@@ -184,3 +184,45 @@ def test_each_branch_is_numpys(target, y_pred):
     result = run.result(metric)
     assert np.shape(result) == ()
     np.testing.assert_allclose(result, _single_expected(y_pred), rtol=1e-6)
+
+
+GATHERED = """
+name: gathered
+class_name: Gathered
+description: d
+state:
+  s: {rows: 8, shape: [2]}
+update:
+  s: concat(reshape(y_pred, [-1, 1]), reshape(y_true, [-1, 1]))
+result:
+  let:
+    by_score: argsort(s[:, 0])
+    # gathers along the one axis of the same rows, by indices of one shape: one shape (ir_shapes' gather rule),
+    # so the retrieval base's third sort runs only where a document is not listed
+    chosen: where(all(s[:, 1] >= 0.0), gather(s[:, 0], by_score), gather(s[:, 0], argsort(gather(s[:, 1], by_score))))
+    # a gather by one index has another shape, which where() broadcasts: where() stays
+    mixed: where(all(s[:, 1] >= 0.0), gather(s[:, 0], by_score), gather(s[:, 0], arange(1)))
+  value: sum(chosen * cast(arange(8), float)) + 100.0 * sum(mixed)
+"""
+
+
+def test_gathers_of_one_shape_are_chosen_in_python():
+    compute = generate_from_text(GATHERED, "g.yaml", "torchmetrics")
+    compute = compute[compute.index("    def compute(") :]
+    assert "if torch.all(" in compute and compute.count("torch.where(") == 1, compute
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+@pytest.mark.parametrize("y_true", [[0.0, 1.0, 2.0, 1.0, 0.0], [0.0, -1.0, 2.0, 1.0, 0.0]], ids=["all", "some"])
+def test_gathered_branches_are_numpys(target, y_true):
+    run = driver(target)
+    metric = run.make(module_of(generate_from_text(GATHERED, "g.yaml", target), f"gathered_{target}").Gathered)
+    y_pred = np.array([0.3, 0.1, 0.3, 0.9, 0.2], np.float32)
+    run.update(metric, {"y_true": np.array(y_true, np.float32), "y_pred": y_pred})
+    s = np.zeros((8, 2))
+    s[:5, 0], s[:5, 1] = y_pred, y_true
+    by_score = np.argsort(s[:, 0], kind="stable")
+    every = bool(np.all(s[:, 1] >= 0))
+    chosen = s[by_score, 0] if every else s[np.argsort(s[by_score, 1], kind="stable"), 0]
+    mixed = s[by_score, 0] if every else np.full(8, s[0, 0])
+    np.testing.assert_allclose(run.result(metric), np.sum(chosen * np.arange(8)) + 100 * np.sum(mixed), rtol=1e-6)

@@ -103,6 +103,15 @@ class Shapes:
             return tuple((e, axis) if _integer(n) == -1 else _size(n) for axis, n in enumerate(args["shape"].items))
         if e.function == "arange" and args["stop"] is not None and _integer(args["start"]) == 0:
             return (_size(args["stop"]),) if args["step"] is None or _integer(args["step"]) == 1 else None
+        if e.function == "gather":  # x's axes, the one taken along replaced by the indices' (x's sizes all known)
+            x, indices = self.of(args["x"]), self.of(args["indices"])  # type: ignore[arg-type]
+            axis = 0 if args["axis"] is None else _integer(args["axis"])
+            if x is None or indices is None or _known_sizes(x) != x or axis is None or isinstance(axis, bool):
+                return None
+            if not -len(x) <= axis < len(x):
+                return None
+            axis %= len(x)
+            return x[:axis] + indices + x[axis + 1 :]
         return None
 
     def reduced(self, e: ir.Apply) -> Optional[Shape]:

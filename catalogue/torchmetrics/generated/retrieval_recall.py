@@ -346,20 +346,24 @@ class RetrievalRecall(tf.keras.metrics.Metric):
                 stable=True,
             ),
         )
-        order = tf.gather(
+        order = tf.where(
+            tf.reduce_all(listed),
             by_query,
-            tf.argsort(
-                tf.gather(
-                    tf.where(
-                        listed,
-                        tf.constant(0, dtype=tf.int32),
-                        tf.constant(1, dtype=tf.int32),
+            tf.gather(
+                by_query,
+                tf.argsort(
+                    tf.gather(
+                        tf.where(
+                            listed,
+                            tf.constant(0, dtype=tf.int32),
+                            tf.constant(1, dtype=tf.int32),
+                        ),
+                        by_query,
                     ),
-                    by_query,
+                    axis=-1,
+                    direction="ASCENDING",
+                    stable=True,
                 ),
-                axis=-1,
-                direction="ASCENDING",
-                stable=True,
             ),
         )
         in_query = tf.gather(listed, order)

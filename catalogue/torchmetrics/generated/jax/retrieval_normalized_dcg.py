@@ -356,23 +356,27 @@ class RetrievalNormalizedDCG:
             ).astype(jnp.int32),
             axis=0,
         )
-        order = jnp.take(
+        order = jnp.where(
+            jnp.all(listed),
             by_query,
-            jnp.argsort(
-                jnp.take(
-                    jnp.where(
-                        listed,
-                        jnp.asarray(0, dtype=jnp.int32),
-                        jnp.asarray(1, dtype=jnp.int32),
+            jnp.take(
+                by_query,
+                jnp.argsort(
+                    jnp.take(
+                        jnp.where(
+                            listed,
+                            jnp.asarray(0, dtype=jnp.int32),
+                            jnp.asarray(1, dtype=jnp.int32),
+                        ),
+                        by_query,
+                        axis=0,
                     ),
-                    by_query,
-                    axis=0,
-                ),
-                axis=-1,
-                stable=True,
-                descending=False,
-            ).astype(jnp.int32),
-            axis=0,
+                    axis=-1,
+                    stable=True,
+                    descending=False,
+                ).astype(jnp.int32),
+                axis=0,
+            ),
         )
         in_query = jnp.take(listed, order, axis=0)
         query = jnp.take(state.queries, order, axis=0)

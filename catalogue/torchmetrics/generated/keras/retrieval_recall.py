@@ -411,24 +411,28 @@ class RetrievalRecall(keras.metrics.Metric):
             ),
             axis=0,
         )
-        order = ops.take(
+        order = ops.where(
+            ops.all(listed),
             by_query,
-            ops.cast(
-                ops.argsort(
-                    ops.take(
-                        ops.where(
-                            listed,
-                            ops.convert_to_tensor(0, dtype="int32"),
-                            ops.convert_to_tensor(1, dtype="int32"),
+            ops.take(
+                by_query,
+                ops.cast(
+                    ops.argsort(
+                        ops.take(
+                            ops.where(
+                                listed,
+                                ops.convert_to_tensor(0, dtype="int32"),
+                                ops.convert_to_tensor(1, dtype="int32"),
+                            ),
+                            by_query,
+                            axis=0,
                         ),
-                        by_query,
-                        axis=0,
+                        axis=-1,
                     ),
-                    axis=-1,
+                    "int32",
                 ),
-                "int32",
+                axis=0,
             ),
-            axis=0,
         )
         in_query = ops.take(listed, order, axis=0)
         query = ops.take(ops.convert_to_tensor(self.queries), order, axis=0)

@@ -411,22 +411,26 @@ class RetrievalAUROC(Metric):
         by_query = _gather(
             by_score, _argsort(_gather(queries, by_score, 0), -1, False), 0
         )
-        order = _gather(
-            by_query,
-            _argsort(
-                _gather(
-                    torch.where(
-                        listed,
-                        torch.tensor(0, dtype=torch.int64, device=self.device),
-                        1,
+        order = (
+            by_query
+            if torch.all(listed)
+            else _gather(
+                by_query,
+                _argsort(
+                    _gather(
+                        torch.where(
+                            listed,
+                            torch.tensor(0, dtype=torch.int64, device=self.device),
+                            1,
+                        ),
+                        by_query,
+                        0,
                     ),
-                    by_query,
-                    0,
+                    -1,
+                    False,
                 ),
-                -1,
-                False,
-            ),
-            0,
+                0,
+            )
         )
         in_query = _gather(listed, order, 0)
         query = _gather(queries, order, 0)
