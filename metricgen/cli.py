@@ -186,15 +186,20 @@ def compile_all(paths: list[Path], out_dir: Path, target: str) -> tuple[list[Com
 
 
 def up_to_date(spec_file: Path, out_dir: Path, target: str) -> Optional[Compiled]:
-    """The module on disk, as compiling ``spec_file`` would give it, when a record vouches for it (records.py)."""
+    """The module on disk, as compiling ``spec_file`` would give it, when a record vouches for it, or else the
+    module store's (records.py)."""
     try:
         shown, output = display_path(spec_file, out_dir), output_path(spec_file, out_dir, target)
-        found = records.lookup(spec_file, output, target, shown)
+        found, inputs = records.lookup(spec_file, output, target, shown), {}
+        if found is None:  # not on disk as recorded: the module store may have it (a new output folder)
+            found, inputs = records.stored(spec_file, target, shown) or (None, {})
     except Exception:  # noqa: BLE001 - whatever it is, compiling the spec meets it again and says what it is
         return None
     if found is None:
         return None
-    return Compiled(spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True)
+    return Compiled(
+        spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True, inputs=inputs
+    )
 
 
 def remember(result: Compiled, target: str) -> None:

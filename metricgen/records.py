@@ -14,15 +14,27 @@ A record holds hashes, never code. What it can do is keep a module on disk from 
 when the module's bytes are the ones recorded: written or checked by metricgen on this machine, unless someone
 who can write the user's cache folder planted the record. A fresh CI machine has no records: its `check` compiles
 every spec.
+
+A module that is not on disk (an empty output folder, another one, a `git clean`) is taken from the module store
+(``builds/modules``): each module remembered is kept there by the digest of its bytes, and a manifest, named as a
+record is but without the output path, says which one a spec compiles to. The store holds code, so an entry is
+used only under two conditions: its bytes have the digest the manifest names, and it carries an HMAC of those
+bytes under a key of this user's, kept outside the cache (``~/.config/metricgen/cache-key``, 32 random bytes made
+on first use, readable by the user alone; ``METRICGEN_CACHE_KEY`` names another file, and set empty turns the
+store off). A cache folder that came from elsewhere (a CI cache restored from another branch, a shared or synced
+folder) holds entries this key never signed, and its specs are compiled; whoever can write the key's folder can
+already run code as the user. An entry that fails either check is compiled, as one that is missing is.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import os
 import random
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -38,7 +50,10 @@ from .writer import write_atomic
 
 # Bump when what a record holds, or what its name covers, changes.
 _RECORD_FORMAT = "metricgen-record-1"
+_MANIFEST_FORMAT = "metricgen-manifest-1"  # a record of no output path: which stored module a spec compiles to
 _MAX_RECORDS = 4000
+_MAX_MODULES = 2000
+_KEY_BYTES = 32
 _MAX_RECORD_BYTES = 1_000_000  # a record is a few hundred bytes: anything larger is damaged
 _MAX_MODULE_BYTES = 50_000_000  # what a module on disk may be and still be read (a device or a huge file is not)
 # The libraries whose installed files can change a module: black (modules layout.py declines), Jinja2 (rendering),
@@ -95,19 +110,95 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
     return Record(source, registered_as)
 
 
+def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, dict]]:
+    """The module ``spec_file`` compiles to, from the module store, with the inputs it was compiled from, when
+    the manifest's inputs are unchanged and the entry is the one this user's key signed; else None."""
+    folder, key = _folder(), _key()
+    if folder is None or key is None:
+        return None
+    try:
+        manifest = json.loads(
+            _read_regular(folder / f"{_name(spec_file, None, target, shown)}.json", _MAX_RECORD_BYTES) or b"null"
+        )
+        inputs, expected, registered_as = manifest["inputs"], manifest["output"], manifest["registered_as"]
+        if not (isinstance(inputs, dict) and isinstance(registered_as, str) and isinstance(expected, str)):
+            return None
+        if not (re.fullmatch("[0-9a-f]{64}", expected) and all(map(_unchanged, inputs.items()))):
+            return None
+        entry = _read_regular(folder / "modules" / expected, _MAX_MODULE_BYTES + 100)
+        tag, _, module = (entry or b"").partition(b"\n")
+        if not hmac.compare_digest(tag, _signature(key, module)) or hashlib.sha256(module).hexdigest() != expected:
+            return None
+        return Record(module.decode("utf-8"), registered_as), inputs
+    except Exception:  # noqa: BLE001 - none, damaged, unreadable: compile
+        return None
+
+
 def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
-    """Records that ``output`` holds ``source``, compiled from ``inputs``; a folder that cannot be written is
-    ignored (the next build compiles again)."""
+    """Records that ``output`` holds ``source``, compiled from ``inputs``, and keeps ``source`` in the module
+    store; a folder that cannot be written is ignored (the next build compiles again)."""
     folder = _folder()
     if folder is None or not inputs:
         return
     record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
     try:
         write_atomic(folder / f"{_name(spec_file, output, target, shown)}.json", json.dumps(record))
+        key = _key()
+        if key is not None:
+            write_atomic(folder / f"{_name(spec_file, None, target, shown)}.json", json.dumps(record))
+            module = source.encode("utf-8", "surrogatepass")
+            entry = folder / "modules" / record["output"]
+            if not entry.is_file():
+                entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                write_atomic(entry, (_signature(key, module) + b"\n" + module).decode("utf-8", "surrogatepass"))
+            if random.random() < 1 / 32:
+                prune(entry.parent, "*", _MAX_MODULES)
         if random.random() < 1 / 32:
             prune(folder, "*.json", _MAX_RECORDS)
     except OSError:
         pass
+
+
+def _signature(key: bytes, module: bytes) -> bytes:
+    return hmac.new(key, module, hashlib.sha256).hexdigest().encode("ascii")
+
+
+def key_path() -> Optional[Path]:
+    """Where this user's key for the module store is kept (``METRICGEN_CACHE_KEY``; None when set empty)."""
+    configured = os.environ.get("METRICGEN_CACHE_KEY")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "metricgen" / "cache-key"
+
+
+def _key() -> Optional[bytes]:
+    path = key_path()
+    return None if path is None else _key_at(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _key_at(path: Path) -> Optional[bytes]:
+    """This user's key: read, or made (readable by the user alone) where there is none; None where it cannot be
+    had, or another user could read it (the store is then not used)."""
+    try:
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(handle, "wb") as made:
+                made.write(os.urandom(_KEY_BYTES))
+        with open(path, "rb") as kept:
+            info = os.fstat(kept.fileno())
+            secret = kept.read(_KEY_BYTES + 1)
+    except OSError:
+        return None
+    shared = os.name == "posix" and (info.st_mode & 0o077 or info.st_uid != os.getuid())
+    if not stat.S_ISREG(info.st_mode) or shared or len(secret) != _KEY_BYTES:
+        return None
+    return secret
 
 
 def _unchanged(entry: tuple[str, object]) -> bool:
@@ -141,10 +232,12 @@ def _folder() -> Optional[Path]:
     return None if base is None else base / "builds"
 
 
-def _name(spec_file: Path, output: Path, target: str, shown: str) -> str:
+def _name(spec_file: Path, output: Optional[Path], target: str, shown: str) -> str:
+    """A record's name (a manifest's, for no ``output``)."""
     # the spec as reached: its `extends:` are read from the folder it is reached through
     spec = spec_file.absolute()
-    parts = (_RECORD_FORMAT, generator_fingerprint(), target, str(spec), str(resolved(output)), shown)
+    where = (_RECORD_FORMAT, str(resolved(output))) if output is not None else (_MANIFEST_FORMAT, "")
+    parts = (where[0], generator_fingerprint(), target, str(spec), where[1], shown)
     settings = [str(os.environ.get(name)) for name in _ENVIRONMENT]
     hashed = hashlib.sha256()
     for part in (*parts, str(project_root(resolved(spec))), *settings):

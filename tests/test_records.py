@@ -57,6 +57,7 @@ def project(tmp_path, monkeypatch):
     (specs / "other_rate.yaml").write_text(OTHER)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("METRICGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("METRICGEN_CACHE_KEY", str(tmp_path / "config" / "cache-key"))
     compiled: list[str] = []
     real = compiler.compile_file
 
@@ -109,14 +110,15 @@ def test_a_module_edited_by_hand_is_compiled_and_rewritten(project):
     original = module.read_text()
     module.write_text(original.replace("total", "totel"))
     compiled.clear()
-    stale = run("check", "specs/")
-    assert stale.exit_code == 1 and compiled == ["other_rate.yaml"], stale.output
+    stale = run("check", "specs/")  # the module store gives the module the spec compiles to: no compile needed
+    assert stale.exit_code == 1 and compiled == [], stale.output
     assert run("build", "specs/").exit_code == 0
     assert module.read_text() == original
 
 
-def test_a_damaged_or_foreign_record_is_not_trusted(project):
+def test_a_damaged_or_foreign_record_is_not_trusted(project, monkeypatch):
     root, compiled = project
+    monkeypatch.setenv("METRICGEN_CACHE_KEY", "")  # records alone, no module store
     assert run("build", "specs/").exit_code == 0
     folder = root / "cache" / "builds"
     saved = sorted(folder.glob("*.json"))
@@ -150,13 +152,91 @@ def test_another_cost_limit_compiles_again(project, monkeypatch):
     assert refused.exit_code == 2, refused.output
 
 
-def test_another_output_folder_or_target_compiles_again(project):
+def test_another_target_compiles_again(project):
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    assert run("build", "specs/", "--target", "keras").exit_code == 0
+    assert len(compiled) == 2
+
+
+# -- the module store: modules not on disk (another output folder, an emptied one) ------------------------------
+
+
+def test_another_output_folder_takes_the_stored_modules_without_compiling(project):
     root, compiled = project
     assert run("build", "specs/").exit_code == 0
     compiled.clear()
     assert run("build", "specs/", "--out", "elsewhere").exit_code == 0
-    assert run("build", "specs/", "--target", "keras").exit_code == 0
-    assert len(compiled) == 4
+    assert compiled == []
+    for module in (root / "generated").glob("*.py"):
+        assert (root / "elsewhere" / module.name).read_bytes() == module.read_bytes()
+    compiled.clear()
+    assert run("build", "specs/", "--out", "elsewhere").exit_code == 0  # and recorded there: up to date
+    assert run("check", "specs/", "--out", "elsewhere").exit_code == 0
+    (root / "specs" / "other_rate.yaml").write_text(OTHER.replace("weighted sum", "sum"))  # a change compiles
+    assert run("build", "specs/", "--out", "third").exit_code == 0
+    assert compiled == ["other_rate.yaml"]
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted((root / "cache" / "builds" / "modules").iterdir())
+
+
+@pytest.mark.parametrize("attack", ["edited", "other_key", "forged", "damaged", "no_key", "key_readable_by_others"])
+def test_a_stored_module_this_users_key_did_not_sign_is_compiled(project, monkeypatch, attack):
+    """The store holds code, so an entry is used only with the digest its manifest names and an HMAC under this
+    user's key: an entry edited in the cache, a cache signed under another key (another machine's, a CI cache),
+    an entry forged with the right digest and a signature of the forger's own, are compiled again; so is every
+    spec where there is no key, or one that others can read."""
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    genuine = {p.name: p.read_bytes() for p in (root / "generated").glob("*.py")}
+    key = root / "config" / "cache-key"
+    if attack == "edited":  # the code changed, the signature kept
+        for entry in _entries(root):
+            tag, _, module = entry.read_bytes().partition(b"\n")
+            entry.write_bytes(tag + b"\n" + module.replace(b"import ", b"import os; os.system('x'); import ", 1))
+    elif attack == "other_key":
+        key.write_bytes(os.urandom(32))
+        records._key_at.cache_clear()
+    elif attack == "forged":  # the digest right, the signature under the forger's key
+        import hashlib
+        import hmac
+
+        for manifest in (root / "cache" / "builds").glob("*.json"):
+            record = json.loads(manifest.read_text())
+            module = b"import os\nos.system('x')\n"
+            record["output"] = hashlib.sha256(module).hexdigest()
+            manifest.write_text(json.dumps(record))
+            tag = hmac.new(b"f" * 32, module, hashlib.sha256).hexdigest().encode()
+            (root / "cache" / "builds" / "modules" / record["output"]).write_bytes(tag + b"\n" + module)
+    elif attack == "damaged":  # manifests too deep for json, entries turned into folders: no traceback either
+        for manifest in (root / "cache" / "builds").glob("*.json"):
+            manifest.write_text("[" * 200_000 + "]" * 200_000)
+        for entry in _entries(root):
+            entry.unlink()
+            entry.mkdir()
+    elif attack == "no_key":
+        monkeypatch.setenv("METRICGEN_CACHE_KEY", "")
+    else:
+        key.chmod(0o644)
+        records._key_at.cache_clear()
+    compiled.clear()
+    assert run("build", "specs/", "--out", "elsewhere").exit_code == 0
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+    assert {p.name: p.read_bytes() for p in (root / "elsewhere").glob("*.py")} == genuine
+
+
+def test_the_key_is_made_once_readable_by_the_user_alone(project):
+    root, _ = project
+    assert run("build", "specs/").exit_code == 0
+    key = root / "config" / "cache-key"
+    made = key.read_bytes()
+    assert len(made) == 32 and key.stat().st_mode & 0o777 == 0o600
+    records._key_at.cache_clear()
+    assert run("build", "specs/", "--out", "elsewhere").exit_code == 0
+    assert key.read_bytes() == made
 
 
 def test_no_cache_folder_keeps_no_records(project, monkeypatch):
@@ -200,7 +280,13 @@ def test_an_up_to_date_build_loads_no_compiler(project):
         "print(r.exit_code, *sorted(m for m in ('metricgen.compiler', 'pydantic', 'jinja2', 'black') if m in sys.modules))"
     )
     env = {**os.environ, "METRICGEN_CACHE_DIR": str(root / "cache")}
-    for command, loaded in ((["build", "specs/"], True), (["build", "specs/"], False), (["check", "specs/"], False)):
+    commands = (
+        (["build", "specs/"], True),
+        (["build", "specs/"], False),
+        (["check", "specs/"], False),
+        (["build", "specs/", "--out", "elsewhere"], False),  # from the module store
+    )
+    for command, loaded in commands:
         done = subprocess.run(
             [sys.executable, "-c", probe, *command], cwd=root, env=env, capture_output=True, text=True
         )
@@ -288,8 +374,9 @@ def test_a_parent_turned_into_a_device_is_not_read(project):
     assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
 
 
-def test_a_record_too_deep_for_json_or_in_the_way_is_no_traceback(project):
+def test_a_record_too_deep_for_json_or_in_the_way_is_no_traceback(project, monkeypatch):
     root, compiled = project
+    monkeypatch.setenv("METRICGEN_CACHE_KEY", "")  # records alone, no module store
     assert run("build", "specs/").exit_code == 0
     folder = root / "cache" / "builds"
     saved = sorted(folder.glob("*.json"))

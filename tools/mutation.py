@@ -735,6 +735,14 @@ SECOND = [
         "a sample buffer that grows is synced at its own length, which torchmetrics cannot stack",
     ),
     Mutant(
+        "module-store-trusts-any-signature",
+        "metricgen/records.py",
+        "        if not hmac.compare_digest(tag, _signature(key, module)) or hashlib.sha256(module).hexdigest() != expected:",
+        "        if hashlib.sha256(module).hexdigest() != expected:",
+        ("tests/test_records.py", "-k", "did_not_sign"),
+        "the module store takes an entry whose digest is right, whoever signed it",
+    ),
+    Mutant(
         "float-ones-counted-one-at-a-time",
         "templates/helpers_torch.py",
         "        counts.index_add_(0, ids, torch.ones_like(ids))",
