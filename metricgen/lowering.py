@@ -380,14 +380,19 @@ def _result_lines(metric: ir.Metric, printer: Printer) -> list[str]:
     lines: list[str] = []
     if printer.target.reads_held_rows:
         for group in held_row_groups(metric):
-            counts = [f"int({printer.target.state_variable(s.rows_variable)})" for s in group]
-            held = counts[0]
-            if len(group) > 1:  # the same rows (analysis.buffers): the most any of them holds, the rest 0
-                held = f"_{group[0].name}_held"
-                lines.append(f"{held} = max({', '.join(counts)})")
+            capacity, held = printer.code(group[0].shape[0]), f"_{group[0].name}_held"
+            counts = [
+                f"_rows_read({printer.target.state_variable(s.rows_variable)}, {capacity}, type(self).__name__, "
+                f"{s.name!r})"
+                for s in group
+            ]
+            # the buffers of a group have the same rows (analysis.buffers), and are read as long as the one that
+            # holds the most, the others padded with rows of 0 (which the result ignores)
+            lines.append(f"{held} = " + (counts[0] if len(group) == 1 else "max(" + ", ".join(counts) + ")"))
             for s in group:
-                lines.append(f"{s.name} = {printer.target.state_variable(s.name)}[:{held}]")
-                printer.held[s.name] = s.name
+                # a local of a name no spec takes (a buffer may be named `max`, which the line above calls)
+                printer.held[s.name] = f"_{s.name}"
+                lines.append(f"_{s.name} = _at_capacity({printer.target.state_variable(s.name)}[:{held}], {held})")
     try:
         lines += [f"{name} = {printer.code(expr)}" for name, expr in metric.result_locals]
         return lines + [f"return {_result_code(metric, printer)}"]

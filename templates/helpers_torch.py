@@ -122,7 +122,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -352,6 +354,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
 
 
 def _at_capacity(buffer, capacity):

@@ -402,6 +402,7 @@ description: a buffer whose unfilled rows the result ignores
 params:
   n: {type: int, default: 10}
   m: {type: int, default: 4}
+  fn: {type: callable, doc: "a function of the user's"}
 state:
   s: {rows: n, unfilled: ignored}
 %s
@@ -429,6 +430,9 @@ result: %s
         ("  t: {rows: n, unfilled: ignored}", "  t: y_pred", "sum(s) + sum(t)", None, None),
         ("  c: {}", "  c: sum(s)", "c", "  s: {rows", "only the result may read it, not the update"),
         ("  c: {unfilled: ignored}", "  c: sum(y_pred)", "sum(s) + c", "  c: {unfilled", "no rows:"),
+        ("  c: {fold: assign}", "  c: cast(shape(s, 0), float)", "c", "  s: {rows", "only the result may read it"),
+        ("", "", "sum(fn(s))", "result: ", "callable param 'fn' is given 's'"),
+        ("", "", "\n  let:\n    t: s * 2.0\n  value: sum(fn(t))", "  value: ", "callable param 'fn' is given 't'"),
     ],
     ids=[
         "result_names_rows_param",
@@ -439,6 +443,9 @@ result: %s
         "one_param_one_reading",
         "read_by_update",
         "not_a_buffer",
+        "its_length_read_by_update",
+        "given_to_a_callable",
+        "made_into_a_value_given_to_a_callable",
     ],
 )
 def test_unfilled_ignored_is_checked_where_it_can_be(state, update, result, where, expected):
@@ -466,11 +473,92 @@ def test_the_length_read_is_the_rows_read(target):
     module = types.ModuleType(f"positions_{target}")
     text = IGNORED % ("", "", "sum(s * cast(arange(shape(s, 0)), float))")
     exec(compile(generate_from_text(text, "specs/b.yaml", target), "b.py", "exec"), module.__dict__)
-    metric = drive.make(module.B, n=10)
+    metric = drive.make(module.B, n=10, fn=np.sum)
     values = np.array([0.5, 2.0, 3.0, 1.5, 4.0], dtype=np.float32)
     for part in (values[:3], values[3:]):
         drive.update(metric, {"y_true": np.zeros_like(part), "y_pred": part})
     np.testing.assert_allclose(drive.result(metric), float(np.sum(values * np.arange(5))), rtol=1e-6)
+
+
+def held_metric(spec: str, target: str, name: str):
+    module = types.ModuleType(f"held_{target}")
+    exec(compile(generate_from_text(spec, "specs/b.yaml", target), "b.py", "exec"), module.__dict__)
+    return getattr(module, name)
+
+
+TWO_BUFFERS = """name: b
+class_name: B
+description: two buffers of one param, given different numbers of rows
+params: {n: {type: int, default: 10}}
+state:
+  s: {rows: n, unfilled: ignored}
+  t: {rows: n, unfilled: ignored}
+update:
+  s: y_pred
+  t: reshape(sum(y_pred), [1])
+result: sum(where(filled(t), s, 0.0)) + 10.0 * sum(s * cast(arange(shape(t, 0)), float)) + 1000.0 * sum(t)
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_buffers_of_one_param_are_read_as_one_length(target):
+    """Buffers sized by one param are read alike: where one holds fewer rows, it reads as long as the other,
+    padded with rows of 0, as a buffer read whole is (a red-team find: torch broadcast a short one)."""
+    drive = driver(target)
+    metric = drive.make(held_metric(TWO_BUFFERS, target, "B"))
+    for part in ([1.0, 2.0, 3.0, 4.0, 5.0], [0.5, 0.25]):
+        y = np.array(part, np.float32)
+        drive.update(metric, {"y_true": np.zeros_like(y), "y_pred": y})
+    s = np.zeros(10)
+    s[:7] = [1, 2, 3, 4, 5, 0.5, 0.25]
+    t = np.zeros(10)
+    t[:2] = [15, 0.75]
+    expected = np.sum(np.where(np.arange(10) < 2, s, 0)) + 10 * np.sum(s * np.arange(10)) + 1000 * np.sum(t)
+    np.testing.assert_allclose(drive.result(metric), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_a_buffer_that_holds_nothing_reads_as_on_every_target(target):
+    """No rows held: the exact AUROC (whose cumulative sums and sorts of no rows failed on torch) gives what a
+    buffer of zero rows gives on the fixed-shape targets, 0; and a buffer named like a Python built-in (`max`,
+    a function the read calls) reads as any other."""
+    drive = driver(target)
+    metric = drive.make(exact_auroc(target, "ignored"), max_samples=40)
+    np.testing.assert_allclose(drive.result(metric), 0.0)
+    named = IGNORED.replace("  s: {rows: n, unfilled: ignored}", "  max: {rows: n, unfilled: ignored}")
+    named = named.replace("  s: y_pred", "  max: y_pred") % ("", "", "sum(max) + cast(shape(max, 0), float) * 0.0")
+    metric = drive.make(held_metric(named, target, "B"), fn=np.sum)
+    drive.update(metric, {"y_true": np.zeros(3, np.float32), "y_pred": np.array([1.0, 2.0, 3.0], np.float32)})
+    np.testing.assert_allclose(drive.result(metric), 6.0)
+
+
+def test_a_growing_buffer_keeps_a_copy_of_the_callers_rows():
+    """`samples: y_pred` hands the update's own tensor to the buffer: its first rows are copied, so a caller that
+    changes the tensor afterwards (an in-place op, a reused batch) does not change the metric."""
+    torch = pytest.importorskip("torch")
+    metric = held_metric(IGNORED % ("", "", "sum(s)"), "torchmetrics", "B")(fn=torch.sum)
+    y_pred = torch.tensor([1.0, 2.0, 3.0])
+    metric.update(y_pred, torch.zeros(3))
+    y_pred.mul_(100.0)
+    assert metric.compute().item() == 6.0
+
+
+def test_a_compute_group_of_a_larger_bound_is_refused_not_read_past_the_bound():
+    """torchmetrics' MetricCollection shares the states of metrics whose states are equal: a buffer that grows
+    no longer shows its capacity, so BinaryAUROC(max_samples=10) joins the group of BinaryAveragePrecision(1000)
+    and is handed 30 rows. compute() refuses them as its update would have, rather than read past its bound."""
+    torch = pytest.importorskip("torch")
+    torchmetrics = pytest.importorskip("torchmetrics")
+    from support import load_module
+
+    folder = ROOT / "catalogue" / "torchmetrics" / "generated" / "torchmetrics"
+    auroc = load_module(folder / "binary_auroc.py").BinaryAUROC(max_samples=10)
+    precision = load_module(folder / "binary_average_precision.py").BinaryAveragePrecision(max_samples=1000)
+    both = torchmetrics.MetricCollection({"a": precision, "z": auroc})
+    for _ in range(6):
+        both.update(torch.rand(5), (torch.rand(5) > 0.5).long())
+    with pytest.raises(ValueError, match="keeps 10 rows"):
+        both.compute()
 
 
 def test_the_torchmetrics_target_takes_a_batch_after_a_reset_under_inference_mode():

@@ -25,7 +25,10 @@ def check_unfilled_ignored(
     (``update``: the update's definitions and values)."""
     buffers = [s for s in ctx.states.values() if s.is_buffer and len(s.shape) > 0]
     sizing = {s.name: sizing_params(s.shape[0]) for s in buffers}
-    read_by_update = ir.states_read(update)
+    # the buffer itself, filled() and shape() of it: each reads it as a target keeps it
+    read_by_update = ir.states_read(update) | {
+        e.state for x in update for e in ir.walk(x) if isinstance(e, ir.StateDim)
+    }
     for s in (s for s in buffers if s.unfilled_ignored):
         where = ctx.loaded.location(("state", s.name, "rows"))
         if s.name in read_by_update:
@@ -61,7 +64,23 @@ def check_unfilled_ignored(
                 ctx.loaded.location(("state", state.name, "shape")),
                 "the result reads that buffer as the rows it holds on some targets, not as many as the param says",
             )
+    # a callable param is the user's function: whether it reads the unfilled rows is the user's choice, not the
+    # spec's, so the buffer (or a value made from it) is not passed to one
+    from_buffer = {s.name for s in ignored.values()}
+    made_from: set[str] = set()
     for name, expr in result_locals + ([("", result)] if result is not None else []):
+        reads = {_read_from(e, from_buffer, made_from) for e in ir.walk(expr)} - {None}
+        if reads and name:
+            made_from.add(name)
+        for call in (e for e in ir.walk(expr) if isinstance(e, ir.CallParam)):
+            given = {_read_from(e, from_buffer, made_from) for arg in call.args for e in ir.walk(arg)} - {None}
+            if given:
+                ctx.diag.error(
+                    f"callable param '{call.name}' is given '{sorted(given)[0]}', a sample buffer with unfilled: "
+                    "ignored or a value made from one",
+                    ctx.loaded.key_location(("result", "let", name) if name else ("result", "value")),
+                    "the function is the user's: it may read the unfilled rows, which some targets leave out",
+                )
         for param in sorted(_params_named([expr]) & set(ignored)):
             buffer = ignored[param].name
             ctx.diag.error(
@@ -70,6 +89,17 @@ def check_unfilled_ignored(
                 f"its length as the result reads it is shape({buffer}, 0): the torchmetrics target reads only the "
                 f"rows it holds, fewer than {param}",
             )
+
+
+def _read_from(e: ir.Expr, buffers: set[str], made_from: set[str]) -> Optional[str]:
+    """The buffer (or the definition made from one) that ``e`` reads, if any."""
+    if isinstance(e, ir.Ref) and (
+        (e.kind == "state" and e.name in buffers) or (e.kind == "local" and e.name in made_from)
+    ):
+        return e.name
+    if isinstance(e, (ir.Filled, ir.StateDim)) and e.state in buffers:
+        return e.state
+    return None
 
 
 def sizing_params(rows: ir.Expr) -> frozenset[str]:

@@ -216,9 +216,14 @@ class TorchMetricsTarget(Target):
             # torchmetrics stacks the processes' states, which must have one shape: a buffer that grows is
             # brought to its capacity first
             "grown_buffers": [
-                f"self.{s.name} = _at_capacity(self.{s.name}, {printer.code(s.shape[0])})"
+                line
                 for s in metric.states
                 if s.unfilled_ignored
+                for line in (
+                    f"held = _rows_read(self.{s.rows_variable}, {printer.code(s.shape[0])}, type(self).__name__, "
+                    f"{s.name!r})",
+                    f"self.{s.name} = _at_capacity(self.{s.name}[:held], {printer.code(s.shape[0])})",
+                )
             ],
         }
 

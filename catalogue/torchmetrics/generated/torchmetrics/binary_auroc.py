@@ -49,7 +49,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -184,6 +186,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
 
 
 def _at_capacity(buffer, capacity):
@@ -386,10 +402,16 @@ class BinaryAUROC(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
-        samples = self.samples[: int(self.samples_rows)]
-        order = _argsort(samples[:, 0], -1, True) if self.thresholds is None else None
+        _samples_held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
+        _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
+        order = _argsort(_samples[:, 0], -1, True) if self.thresholds is None else None
         sorted_score = (
-            _gather(samples[:, 0], order, 0) if self.thresholds is None else None
+            _gather(_samples[:, 0], order, 0) if self.thresholds is None else None
         )
         starts = (
             torch.cat(
@@ -408,12 +430,12 @@ class BinaryAUROC(Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(_gather(samples[:, 2], order, 0), group, samples.shape[0])
+            _segment_sum(_gather(_samples[:, 2], order, 0), group, _samples.shape[0])
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _segment_sum(_gather(samples[:, 1], order, 0), group, samples.shape[0])
+            _segment_sum(_gather(_samples[:, 1], order, 0), group, _samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -596,7 +618,13 @@ class BinaryAUROC(Metric):
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
         self.samples = _at_capacity(
-            self.samples, self.max_samples if self.thresholds is None else 0
+            self.samples[:held], self.max_samples if self.thresholds is None else 0
         )
         super()._sync_dist(dist_sync_fn, process_group)

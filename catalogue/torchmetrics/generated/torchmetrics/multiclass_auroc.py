@@ -49,7 +49,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -184,6 +186,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
 
 
 def _at_capacity(buffer, capacity):
@@ -412,13 +428,19 @@ class MulticlassAUROC(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
-        samples = self.samples[: int(self.samples_rows)]
-        weight = samples[:, self.num_classes + 1] if self.thresholds is None else None
+        _samples_held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
+        _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
+        weight = _samples[:, self.num_classes + 1] if self.thresholds is None else None
         positive = (
             _transpose(
                 weight[:, None]
                 * _one_hot(
-                    samples[:, self.num_classes].to(torch.int64),
+                    _samples[:, self.num_classes].to(torch.int64),
                     self.num_classes,
                     self.dtype,
                 )
@@ -427,7 +449,7 @@ class MulticlassAUROC(Metric):
             else None
         )
         score = (
-            _transpose(samples[:, : self.num_classes])
+            _transpose(_samples[:, : self.num_classes])
             if self.thresholds is None
             else None
         )
@@ -451,7 +473,7 @@ class MulticlassAUROC(Metric):
         group = (
             _cumsum(starts.to(torch.int64), -1, False, False)
             - 1
-            + samples.shape[0]
+            + _samples.shape[0]
             * torch.arange(self.num_classes, dtype=torch.int64, device=self.device)[
                 :, None
             ]
@@ -468,9 +490,9 @@ class MulticlassAUROC(Metric):
                         (-1,),
                     ),
                     torch.reshape(group, (-1,)),
-                    samples.shape[0] * self.num_classes,
+                    _samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, samples.shape[0]),
+                (self.num_classes, _samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -482,9 +504,9 @@ class MulticlassAUROC(Metric):
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    samples.shape[0] * self.num_classes,
+                    _samples.shape[0] * self.num_classes,
                 ),
-                (self.num_classes, samples.shape[0]),
+                (self.num_classes, _samples.shape[0]),
             )
             if self.thresholds is None
             else None
@@ -612,7 +634,13 @@ class MulticlassAUROC(Metric):
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
         self.samples = _at_capacity(
-            self.samples, self.max_samples if self.thresholds is None else 0
+            self.samples[:held], self.max_samples if self.thresholds is None else 0
         )
         super()._sync_dist(dist_sync_fn, process_group)

@@ -49,7 +49,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -177,6 +179,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
 
 
 def _at_capacity(buffer, capacity):
@@ -401,20 +417,26 @@ class MultilabelAveragePrecision(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
-        samples = self.samples[: int(self.samples_rows)]
+        _samples_held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
+        _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
         micro = self.average is not None and self.average == "micro"
         columns = (1 if micro else self.num_labels) if self.thresholds is None else None
         positive = (
             _transpose(
                 torch.reshape(
-                    samples[:, self.num_labels : 2 * self.num_labels], (-1, columns)
+                    _samples[:, self.num_labels : 2 * self.num_labels], (-1, columns)
                 )
             )
             if self.thresholds is None
             else None
         )
         score = (
-            _transpose(torch.reshape(samples[:, : self.num_labels], (-1, columns)))
+            _transpose(torch.reshape(_samples[:, : self.num_labels], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -436,7 +458,7 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         rows = (
-            (samples.shape[0] * self.num_labels // columns if columns else 0)
+            (_samples.shape[0] * self.num_labels // columns if columns else 0)
             if self.thresholds is None
             else None
         )
@@ -455,7 +477,7 @@ class MultilabelAveragePrecision(Metric):
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    samples.shape[0] * self.num_labels,
+                    _samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -468,7 +490,7 @@ class MultilabelAveragePrecision(Metric):
             else None
         )
         negative = (
-            _transpose(torch.reshape(samples[:, 2 * self.num_labels :], (-1, columns)))
+            _transpose(torch.reshape(_samples[:, 2 * self.num_labels :], (-1, columns)))
             if self.thresholds is None
             else None
         )
@@ -479,7 +501,7 @@ class MultilabelAveragePrecision(Metric):
                         torch.take_along_dim(negative, order.long(), dim=-1), (-1,)
                     ),
                     torch.reshape(group, (-1,)),
-                    samples.shape[0] * self.num_labels,
+                    _samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
             )
@@ -640,7 +662,13 @@ class MultilabelAveragePrecision(Metric):
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
+        held = _rows_read(
+            self.samples_rows,
+            self.max_samples if self.thresholds is None else 0,
+            type(self).__name__,
+            "samples",
+        )
         self.samples = _at_capacity(
-            self.samples, self.max_samples if self.thresholds is None else 0
+            self.samples[:held], self.max_samples if self.thresholds is None else 0
         )
         super()._sync_dist(dist_sync_fn, process_group)

@@ -49,7 +49,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),

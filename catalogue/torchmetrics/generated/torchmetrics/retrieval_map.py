@@ -73,7 +73,9 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if exclusive:
+    if (
+        exclusive and out.shape[axis]
+    ):  # (an empty axis has no first element to shift in)
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -215,6 +217,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
         buffer = buffer.clone()
     buffer[held : held + count] = values
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
+
+
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
 
 
 def _at_capacity(buffer, capacity):
@@ -380,15 +396,22 @@ class RetrievalMAP(Metric):
             self.queries, self.queries_rows = _gathered_rows(
                 self.queries, self.queries_rows, type(self).__name__, "queries"
             )
-        _documents_held = max(int(self.documents_rows), int(self.queries_rows))
-        documents = self.documents[:_documents_held]
-        queries = self.queries[:_documents_held]
-        listed = documents[:, 2] > 0
+        _documents_held = max(
+            _rows_read(
+                self.documents_rows, self.max_samples, type(self).__name__, "documents"
+            ),
+            _rows_read(
+                self.queries_rows, self.max_samples, type(self).__name__, "queries"
+            ),
+        )
+        _documents = _at_capacity(self.documents[:_documents_held], _documents_held)
+        _queries = _at_capacity(self.queries[:_documents_held], _documents_held)
+        listed = _documents[:, 2] > 0
         by_score = _argsort(
-            torch.where(listed, documents[:, 0], -float("inf")), -1, True
+            torch.where(listed, _documents[:, 0], -float("inf")), -1, True
         )
         by_query = _gather(
-            by_score, _argsort(_gather(queries, by_score, 0), -1, False), 0
+            by_score, _argsort(_gather(_queries, by_score, 0), -1, False), 0
         )
         order = (
             by_query
@@ -412,7 +435,7 @@ class RetrievalMAP(Metric):
             )
         )
         in_query = _gather(listed, order, 0)
-        query = _gather(queries, order, 0)
+        query = _gather(_queries, order, 0)
         starts = torch.cat(
             [
                 torch.ones_like(query[:1]) > 0,
@@ -424,9 +447,9 @@ class RetrievalMAP(Metric):
             dim=-1,
         )
         group = _cumsum(starts.to(torch.int64), 0, False, False) - 1
-        length = documents.shape[0]
+        length = _documents.shape[0]
         is_query = _segment_sum(in_query.to(torch.int64), group, length) > 0
-        relevance = _gather(documents[:, 1], order, 0)
+        relevance = _gather(_documents[:, 1], order, 0)
         positives = _segment_sum(torch.where(in_query, relevance, 0.0), group, length)
         empty = torch.eq(positives, 0)
         counted = (
@@ -436,7 +459,7 @@ class RetrievalMAP(Metric):
         )
         count = torch.sum(counted.to(torch.int64))
         relevant = torch.logical_and(in_query, relevance > 0)
-        score = _gather(documents[:, 0], order, 0)
+        score = _gather(_documents[:, 0], order, 0)
         size = _segment_sum(torch.ones_like(group), group, length)
         start = _gather(_cumsum(size, 0, False, True), group, 0)
         rank = torch.arange(length, dtype=torch.int64, device=self.device) - start + 1
@@ -567,6 +590,12 @@ class RetrievalMAP(Metric):
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
-        self.documents = _at_capacity(self.documents, self.max_samples)
-        self.queries = _at_capacity(self.queries, self.max_samples)
+        held = _rows_read(
+            self.documents_rows, self.max_samples, type(self).__name__, "documents"
+        )
+        self.documents = _at_capacity(self.documents[:held], self.max_samples)
+        held = _rows_read(
+            self.queries_rows, self.max_samples, type(self).__name__, "queries"
+        )
+        self.queries = _at_capacity(self.queries[:held], self.max_samples)
         super()._sync_dist(dist_sync_fn, process_group)

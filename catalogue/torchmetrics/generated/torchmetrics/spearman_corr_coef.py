@@ -135,6 +135,20 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
     return buffer, torch.as_tensor(held + count, dtype=rows.dtype, device=rows.device)
 
 
+def _rows_read(rows, capacity, metric, name):
+    """How many rows compute reads of a sample buffer that holds `rows` and keeps `capacity`: those it holds, at
+    least one (a row of 0, which the result ignores, where a sort or cumulative sum of no rows would fail), at
+    most its capacity. More than it keeps (rows copied in by a MetricCollection's compute group, from a metric
+    of a larger bound) are the error an update would have raised.
+    """
+    held = int(rows)
+    if held > capacity:
+        raise ValueError(
+            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+        )
+    return min(capacity, max(held, 1))
+
+
 def _at_capacity(buffer, capacity):
     """The rows of `buffer` followed by rows of 0, `capacity` rows in all (the buffer itself where it has them)."""
     if buffer.shape[0] == capacity:
@@ -236,11 +250,14 @@ class SpearmanCorrCoef(Metric):
             self.samples, self.samples_rows = _gathered_rows(
                 self.samples, self.samples_rows, type(self).__name__, "samples"
             )
-        samples = self.samples[: int(self.samples_rows)]
-        kept = torch.unsqueeze(
-            torch.arange(samples.shape[0], device=self.device) < self.samples_rows, -1
+        _samples_held = _rows_read(
+            self.samples_rows, self.max_samples, type(self).__name__, "samples"
         )
-        rank = _rankdata(torch.where(kept, samples, float("nan")), 0)
+        _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
+        kept = torch.unsqueeze(
+            torch.arange(_samples.shape[0], device=self.device) < self.samples_rows, -1
+        )
+        rank = _rankdata(torch.where(kept, _samples, float("nan")), 0)
         n = torch.sum(kept.to(self.dtype))
         centred = torch.where(kept, rank - (n + 1) / 2, 0.0)
         x = centred[:, : self.num_outputs]
@@ -296,5 +313,8 @@ class SpearmanCorrCoef(Metric):
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
-        self.samples = _at_capacity(self.samples, self.max_samples)
+        held = _rows_read(
+            self.samples_rows, self.max_samples, type(self).__name__, "samples"
+        )
+        self.samples = _at_capacity(self.samples[:held], self.max_samples)
         super()._sync_dist(dist_sync_fn, process_group)
