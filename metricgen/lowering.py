@@ -376,7 +376,7 @@ def class_parts(metric: ir.Metric, printer: Printer) -> ClassParts:
 
 def _result_lines(metric: ir.Metric, printer: Printer) -> list[str]:
     """The result's definitions and return; on a target whose shapes need not be fixed (reads_held_rows), a
-    buffer with `unfilled: ignored` first read as the rows it holds, into a local of its own name."""
+    buffer with `unfilled: ignored` first read as the rows it holds, into a local `_<name>`."""
     lines: list[str] = []
     if printer.target.reads_held_rows:
         for group in held_row_groups(metric):
