@@ -18,10 +18,11 @@ every spec.
 A module that is not on disk (an empty output folder, another one, a `git clean`) is taken from the module store
 (``builds/modules``): each module remembered is kept there by the digest of its bytes, and a manifest, named as a
 record is but without the output path, says which one a spec compiles to. The store holds code, so an entry is
-used only under two conditions: its bytes have the digest the manifest names, and it carries an HMAC of those
-bytes under a key of this user's, kept outside the cache (``~/.config/metricgen/cache-key``, 32 random bytes made
-on first use, readable by the user alone; ``METRICGEN_CACHE_KEY`` names another file, and set empty turns the
-store off). A cache folder that came from elsewhere (a CI cache restored from another branch, a shared or synced
+used only under two conditions: the manifest carries an HMAC, under a key of this user's kept outside the cache
+(``~/.config/metricgen/cache-key``, 32 random bytes made on first use, readable by the user alone;
+``METRICGEN_CACHE_KEY`` names another file, and set empty turns the store off), of its own name (the spec, the
+target, the generator), its inputs, the module's digest and class; and the entry's bytes have that digest. A
+manifest moved to another spec's name, or pointed at another module, no longer matches its HMAC. A cache folder that came from elsewhere (a CI cache restored from another branch, a shared or synced
 folder) holds entries this key never signed, and its specs are compiled; whoever can write the key's folder can
 already run code as the user. An entry that fails either check is compiled, as one that is missing is.
 """
@@ -112,22 +113,22 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
 
 def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, dict]]:
     """The module ``spec_file`` compiles to, from the module store, with the inputs it was compiled from, when
-    the manifest's inputs are unchanged and the entry is the one this user's key signed; else None."""
+    this user's key signed the manifest (its name, its inputs, the module's digest), the inputs are unchanged and
+    the stored bytes have that digest; else None."""
     folder, key = _folder(), _key()
     if folder is None or key is None:
         return None
+    name = _name(spec_file, None, target, shown)
     try:
-        manifest = json.loads(
-            _read_regular(folder / f"{_name(spec_file, None, target, shown)}.json", _MAX_RECORD_BYTES) or b"null"
-        )
+        manifest = json.loads(_read_regular(folder / f"{name}.json", _MAX_RECORD_BYTES) or b"null")
         inputs, expected, registered_as = manifest["inputs"], manifest["output"], manifest["registered_as"]
-        if not (isinstance(inputs, dict) and isinstance(registered_as, str) and isinstance(expected, str)):
+        signature = manifest["signature"]
+        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, manifest))):
             return None
         if not (re.fullmatch("[0-9a-f]{64}", expected) and all(map(_unchanged, inputs.items()))):
             return None
-        entry = _read_regular(folder / "modules" / expected, _MAX_MODULE_BYTES + 100)
-        tag, _, module = (entry or b"").partition(b"\n")
-        if not hmac.compare_digest(tag, _signature(key, module)) or hashlib.sha256(module).hexdigest() != expected:
+        module = _read_regular(folder / "modules" / expected, _MAX_MODULE_BYTES)
+        if module is None or expected != hashlib.sha256(module).hexdigest():  # the bytes the manifest signed
             return None
         return Record(module.decode("utf-8"), registered_as), inputs
     except Exception:  # noqa: BLE001 - none, damaged, unreadable: compile
@@ -136,7 +137,8 @@ def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, d
 
 def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
     """Records that ``output`` holds ``source``, compiled from ``inputs``, and keeps ``source`` in the module
-    store; a folder that cannot be written is ignored (the next build compiles again)."""
+    store under a manifest this user's key signs; a folder that cannot be written is ignored (the next build
+    compiles again)."""
     folder = _folder()
     if folder is None or not inputs:
         return
@@ -145,12 +147,12 @@ def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dic
         write_atomic(folder / f"{_name(spec_file, output, target, shown)}.json", json.dumps(record))
         key = _key()
         if key is not None:
-            write_atomic(folder / f"{_name(spec_file, None, target, shown)}.json", json.dumps(record))
-            module = source.encode("utf-8", "surrogatepass")
             entry = folder / "modules" / record["output"]
             if not entry.is_file():
                 entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                write_atomic(entry, (_signature(key, module) + b"\n" + module).decode("utf-8", "surrogatepass"))
+                write_atomic(entry, source)
+            name = _name(spec_file, None, target, shown)
+            write_atomic(folder / f"{name}.json", json.dumps({**record, "signature": _signature(key, name, record)}))
             if random.random() < 1 / 32:
                 prune(entry.parent, "*", _MAX_MODULES)
         if random.random() < 1 / 32:
@@ -159,8 +161,11 @@ def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dic
         pass
 
 
-def _signature(key: bytes, module: bytes) -> bytes:
-    return hmac.new(key, module, hashlib.sha256).hexdigest().encode("ascii")
+def _signature(key: bytes, name: str, manifest: dict) -> str:
+    """The HMAC of a manifest under ``key``: its name (the spec, target and generator it stands for), the inputs,
+    the module's digest and its class; a manifest moved to another name, or edited, no longer matches it."""
+    signed = json.dumps([name, manifest["inputs"], manifest["output"], manifest["registered_as"]], sort_keys=True)
+    return hmac.new(key, signed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def key_path() -> Optional[Path]:

@@ -737,10 +737,18 @@ SECOND = [
     Mutant(
         "module-store-trusts-any-signature",
         "metricgen/records.py",
-        "        if not hmac.compare_digest(tag, _signature(key, module)) or hashlib.sha256(module).hexdigest() != expected:",
-        "        if hashlib.sha256(module).hexdigest() != expected:",
+        "        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, manifest))):",
+        "        if not isinstance(signature, str):",
         ("tests/test_records.py", "-k", "did_not_sign"),
-        "the module store takes an entry whose digest is right, whoever signed it",
+        "the module store takes a manifest whoever signed it",
+    ),
+    Mutant(
+        "module-store-skips-the-digest",
+        "metricgen/records.py",
+        "        if module is None or expected != hashlib.sha256(module).hexdigest():",
+        "        if module is None:",
+        ("tests/test_records.py", "-k", "did_not_sign"),
+        "the module store takes an entry edited after its manifest was signed",
     ),
     Mutant(
         "float-ones-counted-one-at-a-time",
