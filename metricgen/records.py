@@ -11,9 +11,10 @@ module as it is: compiling would give those bytes again. A change to any input, 
 itself misses, and the spec is compiled.
 
 A record holds hashes, never code. What it can do is keep a module on disk from being compiled again, and only
-when the module's bytes are the ones recorded: written or checked by metricgen on this machine, unless someone
-who can write the user's cache folder planted the record. A fresh CI machine has no records: its `check` compiles
-every spec.
+when the module's bytes are the ones recorded, and the record carries an HMAC (of its name, inputs and digest)
+under this user's key (below): written or checked by metricgen here, not planted by whoever can write the cache
+folder (a record that vouched for a module edited by hand would let `check` pass it). A fresh CI machine has a
+fresh key and no records: its `check` compiles every spec. Without a key there are no records.
 
 A module that is not on disk (an empty output folder, another one, a `git clean`) is taken from the module store
 (``builds/modules``): each module remembered is kept there by the digest of its bytes, and a manifest, named as a
@@ -92,14 +93,20 @@ def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, 
 
 def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[Record]:
     """The module at ``output`` when a record says it is what ``spec_file`` compiles to, else None."""
-    folder = _folder()
-    if folder is None:
+    folder, key = _folder(), _key()
+    if folder is None or key is None:
         return None
-    path = folder / f"{_name(spec_file, output, target, shown)}.json"
+    name = _name(spec_file, output, target, shown)
+    path = folder / f"{name}.json"
     try:
         record = json.loads(_read_regular(path, _MAX_RECORD_BYTES) or b"null")
         inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
-        if not (isinstance(inputs, dict) and isinstance(registered_as, str) and all(map(_unchanged, inputs.items()))):
+        if not (
+            isinstance(record["signature"], str)
+            and hmac.compare_digest(record["signature"], _signature(key, name, record))
+        ):
+            return None
+        if not all(map(_unchanged, inputs.items())):
             return None
         module = _read_regular(output, _MAX_MODULE_BYTES)
         if module is None or hashlib.sha256(module).hexdigest() != expected:
@@ -127,7 +134,8 @@ def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, d
             return None
         if not (re.fullmatch("[0-9a-f]{64}", expected) and all(map(_unchanged, inputs.items()))):
             return None
-        module = _read_regular(folder / "modules" / expected, _MAX_MODULE_BYTES)
+        store = _store(folder)
+        module = None if store is None else _read_regular(store / expected, _MAX_MODULE_BYTES)
         if module is None or expected != hashlib.sha256(module).hexdigest():  # the bytes the manifest signed
             return None
         return Record(module.decode("utf-8"), registered_as), inputs
@@ -137,28 +145,40 @@ def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, d
 
 def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
     """Records that ``output`` holds ``source``, compiled from ``inputs``, and keeps ``source`` in the module
-    store under a manifest this user's key signs; a folder that cannot be written is ignored (the next build
-    compiles again)."""
-    folder = _folder()
-    if folder is None or not inputs:
+    store, each under a manifest this user's key signs; a folder that cannot be written is ignored (the next
+    build compiles again)."""
+    folder, key = _folder(), _key()
+    if folder is None or key is None or not inputs:
         return
     record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
     try:
-        write_atomic(folder / f"{_name(spec_file, output, target, shown)}.json", json.dumps(record))
-        key = _key()
-        if key is not None:
-            entry = folder / "modules" / record["output"]
-            if not entry.is_file():
-                entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                write_atomic(entry, source)
-            name = _name(spec_file, None, target, shown)
+        for name in (_name(spec_file, output, target, shown), _name(spec_file, None, target, shown)):
             write_atomic(folder / f"{name}.json", json.dumps({**record, "signature": _signature(key, name, record)}))
+        (folder / "modules").mkdir(mode=0o700, exist_ok=True)
+        store = _store(folder)
+        if store is not None:
+            entry = store / record["output"]
+            held = _read_regular(entry, _MAX_MODULE_BYTES)
+            if held is None or hashlib.sha256(held).hexdigest() != record["output"]:  # none, or junk: (re)written
+                write_atomic(entry, source)
             if random.random() < 1 / 32:
-                prune(entry.parent, "*", _MAX_MODULES)
+                prune(store, "[0-9a-f]" * 64, _MAX_MODULES)
         if random.random() < 1 / 32:
             prune(folder, "*.json", _MAX_RECORDS)
     except OSError:
         pass
+
+
+def _store(folder: Path) -> Optional[Path]:
+    """The module store's folder, where it is a folder of this user's, not a link (pruning one would delete the
+    oldest files of wherever it leads)."""
+    store = folder / "modules"
+    try:
+        info = os.lstat(store)
+    except OSError:
+        return None
+    mine = os.name != "posix" or info.st_uid == os.getuid()
+    return store if stat.S_ISDIR(info.st_mode) and mine else None
 
 
 def _signature(key: bytes, name: str, manifest: dict) -> str:
@@ -172,14 +192,17 @@ def key_path() -> Optional[Path]:
     """Where this user's key for the module store is kept (``METRICGEN_CACHE_KEY``; None when set empty)."""
     configured = os.environ.get("METRICGEN_CACHE_KEY")
     if configured is not None:
-        return Path(configured) if configured.strip() else None
+        # an absolute path: a relative one would make the key in whatever folder metricgen runs in (a repository)
+        return Path(configured) if configured.strip() and os.path.isabs(configured) else None
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "metricgen" / "cache-key"
 
 
 def _key() -> Optional[bytes]:
-    path = key_path()
-    return None if path is None else _key_at(path)
+    path, cache = key_path(), cache_dir()
+    if path is None or (cache is not None and resolved(path).is_relative_to(resolved(cache))):
+        return None  # a key in the cache would come and go with it: whoever writes the cache could sign
+    return _key_at(path)
 
 
 @functools.lru_cache(maxsize=None)
@@ -187,14 +210,21 @@ def _key_at(path: Path) -> Optional[bytes]:
     """This user's key: read, or made (readable by the user alone) where there is none; None where it cannot be
     had, or another user could read it (the store is then not used)."""
     try:
-        try:
+        if not os.path.lexists(path):
+            # written whole beside it, then linked into place: a process stopped half way leaves no empty key, and
+            # of two made at once the first linked is the one both use
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(handle, "wb") as made:
-                made.write(os.urandom(_KEY_BYTES))
+            made = path.with_name(f".{path.name}.{os.getpid()}.{random.getrandbits(32):08x}")
+            handle = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(os.urandom(_KEY_BYTES))
+                try:
+                    os.link(made, path)
+                except FileExistsError:
+                    pass
+            finally:
+                os.unlink(made)
         with open(path, "rb") as kept:
             info = os.fstat(kept.fileno())
             secret = kept.read(_KEY_BYTES + 1)
@@ -223,7 +253,9 @@ def _unchanged(entry: tuple[str, object]) -> bool:
 def _read_regular(path: Path, limit: int) -> Optional[bytes]:
     """A regular file's bytes, None for anything else (a device, a FIFO, a folder) or past ``limit`` bytes."""
     try:
-        with open(path, "rb") as handle:
+        # without blocking: opening a FIFO (planted in the cache, or a spec path) to read would wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None
             raw = handle.read(limit + 1)

@@ -116,19 +116,37 @@ def test_a_module_edited_by_hand_is_compiled_and_rewritten(project):
     assert module.read_text() == original
 
 
-def test_a_damaged_or_foreign_record_is_not_trusted(project, monkeypatch):
+def test_a_damaged_or_foreign_record_is_not_trusted(project):
     root, compiled = project
-    monkeypatch.setenv("METRICGEN_CACHE_KEY", "")  # records alone, no module store
     assert run("build", "specs/").exit_code == 0
     folder = root / "cache" / "builds"
-    saved = sorted(folder.glob("*.json"))
-    assert len(saved) == 2
-    saved[0].write_text("{not json")
-    record = json.loads(saved[1].read_text())
-    saved[1].write_text(json.dumps({**record, "output": "0" * 64}))  # vouches for other bytes than the module's
+    saved = sorted(folder.glob("*.json"))  # a record and a manifest per spec
+    assert len(saved) == 4
+    for path in saved[:2]:
+        path.write_text("{not json")
+    for path in saved[2:]:  # vouches for other bytes than the module's
+        path.write_text(json.dumps({**json.loads(path.read_text()), "output": "0" * 64}))
     compiled.clear()
     assert run("build", "specs/").exit_code == 0
     assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+
+
+def test_a_planted_record_does_not_let_a_module_edited_by_hand_pass_check(project):
+    """Whoever can write the cache (a CI cache restored from a pull request's run) could plant a record that
+    vouches for a module edited by hand, with no inputs to check: records are signed with the user's key, so
+    check compiles the spec and finds the module stale."""
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    module = root / "generated" / "other_rate.py"
+    edited = module.read_text().replace("total", "totel")
+    module.write_text(edited)
+    import hashlib
+
+    for path in (root / "cache" / "builds").glob("*.json"):
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "inputs": {}, "output": hashlib.sha256(edited.encode()).hexdigest()}))
+    stale = run("check", "specs/")
+    assert stale.exit_code == 1 and "other_rate" in stale.output, stale.output
 
 
 def test_another_generator_compiles_again(project, monkeypatch):
@@ -388,17 +406,68 @@ def test_a_parent_turned_into_a_device_is_not_read(project):
     assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
 
 
-def test_a_record_too_deep_for_json_or_in_the_way_is_no_traceback(project, monkeypatch):
+def test_a_record_too_deep_for_json_or_in_the_way_is_no_traceback(project):
     root, compiled = project
-    monkeypatch.setenv("METRICGEN_CACHE_KEY", "")  # records alone, no module store
     assert run("build", "specs/").exit_code == 0
     folder = root / "cache" / "builds"
     saved = sorted(folder.glob("*.json"))
-    saved[0].write_text("[" * 200_000 + "]" * 200_000)
-    saved[1].unlink()
-    saved[1].mkdir()  # where the record would be written: the write fails, and leaves nothing behind
+    for path in saved[::2]:
+        path.write_text("[" * 200_000 + "]" * 200_000)
+    for path in saved[1::2]:
+        path.unlink()
+        path.mkdir()  # where the record would be written: the write fails, and leaves nothing behind
     compiled.clear()
     again = run("build", "specs/")
     assert again.exit_code == 0 and "Traceback" not in again.output
     assert len(compiled) == 2
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_what_is_planted_in_the_cache_is_neither_read_blocking_nor_written_through(project, tmp_path_factory):
+    """A FIFO where a module entry is (opening it to read would wait for ever), the store folder replaced by a
+    link to the user's files (pruning would delete the oldest of them): the build compiles, in time, and leaves
+    the link's files as they were (a red-team find)."""
+    root, compiled = project
+    assert run("build", "specs/").exit_code == 0
+    entry = _entries(root)[0]
+    entry.unlink()
+    os.mkfifo(entry)
+    done = subprocess.run(
+        [sys.executable, "-m", "metricgen", "build", "specs/", "--out", "fifo"],
+        cwd=root,
+        env={
+            **os.environ,
+            "METRICGEN_CACHE_DIR": str(root / "cache"),
+            "METRICGEN_CACHE_KEY": str(root / "config" / "cache-key"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    victim = tmp_path_factory.mktemp("victim")
+    for i in range(5):
+        (victim / f"doc{i}.txt").write_text("x")
+    store = root / "cache" / "builds" / "modules"
+    for path in store.iterdir():
+        path.unlink()
+    store.rmdir()
+    store.symlink_to(victim, target_is_directory=True)
+    compiled.clear()
+    assert run("build", "specs/", "--out", "linked").exit_code == 0
+    assert sorted(compiled) == ["hit_rate.yaml", "other_rate.yaml"]
+    assert sorted(p.name for p in victim.iterdir()) == [f"doc{i}.txt" for i in range(5)]
+
+
+def test_a_key_in_the_cache_or_given_relative_is_not_used(project, monkeypatch):
+    """The key must not come and go with the cache (whoever writes the cache could then sign), nor be made in
+    whatever folder metricgen runs in (a repository, where it could be committed)."""
+    root, compiled = project
+    monkeypatch.setenv("METRICGEN_CACHE_KEY", str(root / "cache" / "cache-key"))
+    assert run("build", "specs/").exit_code == 0
+    compiled.clear()
+    assert run("build", "specs/", "--out", "elsewhere").exit_code == 0
+    assert len(compiled) == 2 and not (root / "cache" / "cache-key").exists()
+    monkeypatch.setenv("METRICGEN_CACHE_KEY", "cache-key")
+    assert run("build", "specs/").exit_code == 0
+    assert not (root / "cache-key").exists()
