@@ -4,28 +4,26 @@ When build writes a module (or finds it unchanged), or check finds one up to dat
 folder (``formatting.cache_dir()/builds``): the SHA-256 of each text that went into the module (the spec's and
 those of the spec files it extends) and the SHA-256 of the module's bytes. The record's name is the hash of what
 else decides the module: the generator (every file of the installed metricgen package and of the catalogue it
-reads, and the black, Jinja2, pydantic and PyYAML installed beside it), the target, the spec's and the module's
-paths, the name the header gives the spec, the folder an `extends:` may not leave and the environment variables
-compiling reads. A later build or check that finds the same texts, and the same bytes in the module, takes the
-module as it is: compiling would give those bytes again. A change to any input, to the module, or to metricgen
-itself misses, and the spec is compiled.
-
-A record holds hashes, never code. What it can do is keep a module on disk from being compiled again, and only
-when the module's bytes are the ones recorded, and the record carries an HMAC (of its name, inputs and digest)
-under this user's key (below): written or checked by metricgen here, not planted by whoever can write the cache
-folder (a record that vouched for a module edited by hand would let `check` pass it). A fresh CI machine has a
-fresh key and no records: its `check` compiles every spec. Without a key there are no records.
+reads, and the black, Jinja2, pydantic and PyYAML installed beside it), the target, the spec's path, the name the
+header gives the spec, the folder an `extends:` may not leave and the environment variables compiling reads (not
+the output folder: the module is the same bytes wherever it goes). A later build or check that finds the same
+texts, and the same bytes in the module, takes the module as it is: compiling would give those bytes again. A
+change to any input, to the module, or to metricgen itself misses, and the spec is compiled.
 
 A module that is not on disk (an empty output folder, another one, a `git clean`) is taken from the module store
-(``builds/modules``): each module remembered is kept there by the digest of its bytes, and a manifest, named as a
-record is but without the output path, says which one a spec compiles to. The store holds code, so an entry is
-used only under two conditions: the manifest carries an HMAC, under a key of this user's kept outside the cache
-(``~/.config/metricgen/cache-key``, 32 random bytes made on first use, readable by the user alone;
-``METRICGEN_CACHE_KEY`` names another file, and set empty turns the store off), of its own name (the spec, the
-target, the generator), its inputs, the module's digest and class; and the entry's bytes have that digest. A
-manifest moved to another spec's name, or pointed at another module, no longer matches its HMAC. A cache folder that came from elsewhere (a CI cache restored from another branch, a shared or synced
-folder) holds entries this key never signed, and its specs are compiled; whoever can write the key's folder can
-already run code as the user. An entry that fails either check is compiled, as one that is missing is.
+(``builds/modules``), where each module remembered is kept by the digest of its bytes: the record names the one
+its spec compiles to.
+
+The store holds code, and a record can let a module on disk stand, so neither is taken on the cache's word: a
+record is used only when it carries an HMAC (of its name, its inputs, the module's digest and class) under a key
+of this user's, kept outside the cache (``~/.config/metricgen/cache-key``, 32 random bytes made on first use,
+readable by the user alone; ``METRICGEN_CACHE_KEY`` names another file, an absolute path, and set empty turns
+records and the store off), and a stored module only when its bytes have the digest a signed record names. A
+record moved to another spec's name, pointed at another module, or planted to vouch for a module edited by hand
+no longer matches its HMAC. A cache folder that came from elsewhere (a CI cache restored from another branch, a
+shared or synced folder) holds records this key never signed, and its specs are compiled; whoever can write the
+key's folder can already run code as the user. A fresh CI machine has a fresh key and no records: its `check`
+compiles every spec.
 """
 
 from __future__ import annotations
@@ -51,8 +49,7 @@ from .targets.base import templates_dir
 from .writer import write_atomic
 
 # Bump when what a record holds, or what its name covers, changes.
-_RECORD_FORMAT = "metricgen-record-1"
-_MANIFEST_FORMAT = "metricgen-manifest-1"  # a record of no output path: which stored module a spec compiles to
+_RECORD_FORMAT = "metricgen-record-2"
 _MAX_RECORDS = 4000
 _MAX_MODULES = 2000
 _KEY_BYTES = 32
@@ -96,7 +93,7 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
     folder, key = _folder(), _key()
     if folder is None or key is None:
         return None
-    name = _name(spec_file, output, target, shown)
+    name = _name(spec_file, target, shown)
     path = folder / f"{name}.json"
     try:
         record = json.loads(_read_regular(path, _MAX_RECORD_BYTES) or b"null")
@@ -125,7 +122,7 @@ def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, d
     folder, key = _folder(), _key()
     if folder is None or key is None:
         return None
-    name = _name(spec_file, None, target, shown)
+    name = _name(spec_file, target, shown)
     try:
         manifest = json.loads(_read_regular(folder / f"{name}.json", _MAX_RECORD_BYTES) or b"null")
         inputs, expected, registered_as = manifest["inputs"], manifest["output"], manifest["registered_as"]
@@ -152,8 +149,8 @@ def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dic
         return
     record = {"inputs": inputs, "output": digest(source), "registered_as": registered_as}
     try:
-        for name in (_name(spec_file, output, target, shown), _name(spec_file, None, target, shown)):
-            write_atomic(folder / f"{name}.json", json.dumps({**record, "signature": _signature(key, name, record)}))
+        name = _name(spec_file, target, shown)
+        write_atomic(folder / f"{name}.json", json.dumps({**record, "signature": _signature(key, name, record)}))
         (folder / "modules").mkdir(mode=0o700, exist_ok=True)
         store = _store(folder)
         if store is not None:
@@ -199,10 +196,14 @@ def key_path() -> Optional[Path]:
 
 
 def _key() -> Optional[bytes]:
-    path, cache = key_path(), cache_dir()
-    if path is None or (cache is not None and resolved(path).is_relative_to(resolved(cache))):
-        return None  # a key in the cache would come and go with it: whoever writes the cache could sign
-    return _key_at(path)
+    path = key_path()
+    # a key in the cache would come and go with it: whoever writes the cache could sign
+    return None if path is None or _inside(path, cache_dir()) else _key_at(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _inside(path: Path, folder: Optional[Path]) -> bool:
+    return folder is not None and resolved(path).is_relative_to(resolved(folder))
 
 
 @functools.lru_cache(maxsize=None)
@@ -269,13 +270,17 @@ def _folder() -> Optional[Path]:
     return None if base is None else base / "builds"
 
 
-def _name(spec_file: Path, output: Optional[Path], target: str, shown: str) -> str:
-    """A record's name (a manifest's, for no ``output``)."""
+def _name(spec_file: Path, target: str, shown: str) -> str:
+    """A record's name: what decides the module but the texts it reads (the output folder does not: a module is
+    the same bytes wherever it is written, for one ``shown``, the spec's path as its header gives it)."""
     # the spec as reached: its `extends:` are read from the folder it is reached through
-    spec = spec_file.absolute()
-    where = (_RECORD_FORMAT, str(resolved(output))) if output is not None else (_MANIFEST_FORMAT, "")
-    parts = (where[0], generator_fingerprint(), target, str(spec), where[1], shown)
-    settings = [str(os.environ.get(name)) for name in _ENVIRONMENT]
+    settings = tuple(str(os.environ.get(name)) for name in _ENVIRONMENT)
+    return _name_of(generator_fingerprint(), spec_file.absolute(), target, shown, settings)
+
+
+@functools.lru_cache(maxsize=None)  # asked three times a spec (lookup, stored, remember)
+def _name_of(generator: str, spec: Path, target: str, shown: str, settings: tuple[str, ...]) -> str:
+    parts = (_RECORD_FORMAT, generator, target, str(spec), shown)
     hashed = hashlib.sha256()
     for part in (*parts, str(project_root(resolved(spec))), *settings):
         hashed.update(part.encode("utf-8", "surrogatepass") + b"\0")
