@@ -117,23 +117,23 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
 
 def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, dict]]:
     """The module ``spec_file`` compiles to, from the module store, with the inputs it was compiled from, when
-    this user's key signed the manifest (its name, its inputs, the module's digest), the inputs are unchanged and
+    this user's key signed the record (its name, its inputs, the module's digest), the inputs are unchanged and
     the stored bytes have that digest; else None."""
     folder, key = _folder(), _key()
     if folder is None or key is None:
         return None
     name = _name(spec_file, target, shown)
     try:
-        manifest = json.loads(_read_regular(folder / f"{name}.json", _MAX_RECORD_BYTES) or b"null")
-        inputs, expected, registered_as = manifest["inputs"], manifest["output"], manifest["registered_as"]
-        signature = manifest["signature"]
-        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, manifest))):
+        record = json.loads(_read_regular(folder / f"{name}.json", _MAX_RECORD_BYTES) or b"null")
+        inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
+        signature = record["signature"]
+        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, record))):
             return None
         if not (re.fullmatch("[0-9a-f]{64}", expected) and all(map(_unchanged, inputs.items()))):
             return None
         store = _store(folder)
         module = None if store is None else _read_regular(store / expected, _MAX_MODULE_BYTES)
-        if module is None or expected != hashlib.sha256(module).hexdigest():  # the bytes the manifest signed
+        if module is None or expected != hashlib.sha256(module).hexdigest():  # the bytes the record signed
             return None
         return Record(module.decode("utf-8"), registered_as), inputs
     except Exception:  # noqa: BLE001 - none, damaged, unreadable: compile
@@ -142,7 +142,7 @@ def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, d
 
 def remember(spec_file: Path, output: Path, target: str, shown: str, inputs: dict, source: str, registered_as: str):
     """Records that ``output`` holds ``source``, compiled from ``inputs``, and keeps ``source`` in the module
-    store, each under a manifest this user's key signs; a folder that cannot be written is ignored (the next
+    store, each under a record this user's key signs; a folder that cannot be written is ignored (the next
     build compiles again)."""
     folder, key = _folder(), _key()
     if folder is None or key is None or not inputs:
@@ -178,10 +178,10 @@ def _store(folder: Path) -> Optional[Path]:
     return store if stat.S_ISDIR(info.st_mode) and mine else None
 
 
-def _signature(key: bytes, name: str, manifest: dict) -> str:
-    """The HMAC of a manifest under ``key``: its name (the spec, target and generator it stands for), the inputs,
-    the module's digest and its class; a manifest moved to another name, or edited, no longer matches it."""
-    signed = json.dumps([name, manifest["inputs"], manifest["output"], manifest["registered_as"]], sort_keys=True)
+def _signature(key: bytes, name: str, record: dict) -> str:
+    """The HMAC of a record under ``key``: its name (the spec, target and generator it stands for), the inputs,
+    the module's digest and its class; a record moved to another name, or edited, no longer matches it."""
+    signed = json.dumps([name, record["inputs"], record["output"], record["registered_as"]], sort_keys=True)
     return hmac.new(key, signed.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 

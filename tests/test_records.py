@@ -199,7 +199,7 @@ def _entries(root: Path) -> list[Path]:
     return sorted((root / "cache" / "builds" / "modules").iterdir())
 
 
-def _manifests(root: Path) -> list[Path]:
+def _records(root: Path) -> list[Path]:
     """The records, one a spec, each naming the module its spec compiles to."""
     return sorted((root / "cache" / "builds").glob("*.json"))
 
@@ -208,8 +208,8 @@ def _manifests(root: Path) -> list[Path]:
     "attack", ["edited", "swapped", "other_key", "forged", "damaged", "no_key", "key_readable_by_others"]
 )
 def test_a_stored_module_this_users_key_did_not_sign_is_compiled(project, monkeypatch, attack):
-    """The store holds code, so an entry is used only with the digest its manifest names, the manifest signed
-    (an HMAC of its name, inputs and digest) under this user's key: an entry edited in the cache, manifests
+    """The store holds code, so an entry is used only with the digest its record names, the record signed
+    (an HMAC of its name, inputs and digest) under this user's key: an entry edited in the cache, records
     swapped between two specs (each pointing at a genuine module, the other spec's), a cache signed under another
     key (another machine's, a CI cache), an entry forged with the right digest and a signature of the forger's
     own, are compiled again; so is every spec where there is no key, or one that others can read."""
@@ -217,13 +217,13 @@ def test_a_stored_module_this_users_key_did_not_sign_is_compiled(project, monkey
     assert run("build", "specs/").exit_code == 0
     genuine = {p.name: p.read_bytes() for p in (root / "generated").glob("*.py")}
     key = root / "config" / "cache-key"
-    if attack == "edited":  # the code changed, the manifest kept
+    if attack == "edited":  # the code changed, the record kept
         for entry in _entries(root):
             entry.write_bytes(entry.read_bytes().replace(b"import ", b"import os; os.system('x'); import ", 1))
-    elif attack == "swapped":  # each manifest given the other's (signed) content: genuine modules, the wrong specs'
-        manifests = [json.loads(p.read_text()) for p in _manifests(root)]
-        for path, manifest in zip(_manifests(root), manifests[::-1]):
-            path.write_text(json.dumps(manifest))
+    elif attack == "swapped":  # each record given the other's (signed) content: genuine modules, the wrong specs'
+        saved = [json.loads(p.read_text()) for p in _records(root)]
+        for path, record in zip(_records(root), saved[::-1]):
+            path.write_text(json.dumps(record))
     elif attack == "other_key":
         key.write_bytes(os.urandom(32))
         records._key_at.cache_clear()
@@ -231,19 +231,19 @@ def test_a_stored_module_this_users_key_did_not_sign_is_compiled(project, monkey
         import hashlib
         import hmac
 
-        for manifest in (root / "cache" / "builds").glob("*.json"):
-            record = json.loads(manifest.read_text())
+        for path in (root / "cache" / "builds").glob("*.json"):
+            record = json.loads(path.read_text())
             module = b"import os\nos.system('x')\n"
             record["output"] = hashlib.sha256(module).hexdigest()
             (root / "cache" / "builds" / "modules" / record["output"]).write_bytes(module)
             signed = json.dumps(
-                [manifest.stem, record["inputs"], record["output"], record["registered_as"]], sort_keys=True
+                [path.stem, record["inputs"], record["output"], record["registered_as"]], sort_keys=True
             )
             record["signature"] = hmac.new(b"f" * 32, signed.encode(), hashlib.sha256).hexdigest()
-            manifest.write_text(json.dumps(record))
-    elif attack == "damaged":  # manifests too deep for json, entries turned into folders: no traceback either
-        for manifest in (root / "cache" / "builds").glob("*.json"):
-            manifest.write_text("[" * 200_000 + "]" * 200_000)
+            path.write_text(json.dumps(record))
+    elif attack == "damaged":  # records too deep for json, entries turned into folders: no traceback either
+        for path in (root / "cache" / "builds").glob("*.json"):
+            path.write_text("[" * 200_000 + "]" * 200_000)
         for entry in _entries(root):
             entry.unlink()
             entry.mkdir()

@@ -737,10 +737,10 @@ SECOND = [
     Mutant(
         "module-store-trusts-any-signature",
         "metricgen/records.py",
-        "        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, manifest))):",
+        "        if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, record))):",
         "        if not isinstance(signature, str):",
         ("tests/test_records.py", "-k", "did_not_sign"),
-        "the module store takes a manifest whoever signed it",
+        "the module store takes a record whoever signed it",
     ),
     Mutant(
         "module-store-skips-the-digest",
@@ -748,7 +748,7 @@ SECOND = [
         "        if module is None or expected != hashlib.sha256(module).hexdigest():",
         "        if module is None:",
         ("tests/test_records.py", "-k", "did_not_sign"),
-        "the module store takes an entry edited after its manifest was signed",
+        "the module store takes an entry edited after its record was signed",
     ),
     Mutant(
         "float-ones-counted-one-at-a-time",
