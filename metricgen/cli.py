@@ -190,15 +190,13 @@ def up_to_date(spec_file: Path, out_dir: Path, target: str) -> Optional[Compiled
     module store's (records.py)."""
     try:
         shown, output = display_path(spec_file, out_dir), output_path(spec_file, out_dir, target)
-        found, inputs = records.lookup(spec_file, output, target, shown), {}
-        if found is None:  # not on disk as recorded: the module store may have it (a new output folder)
-            found, inputs = records.stored(spec_file, target, shown) or (None, {})
+        found = records.lookup(spec_file, output, target, shown)
     except Exception:  # noqa: BLE001 - whatever it is, compiling the spec meets it again and says what it is
         return None
     if found is None:
         return None
     return Compiled(
-        spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True, inputs=inputs
+        spec_file, shown, output, found.source, registered_as=found.registered_as, formatted=True, inputs=found.inputs
     )
 
 

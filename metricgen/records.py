@@ -37,7 +37,7 @@ import random
 import re
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -69,10 +69,12 @@ def digest(text: str) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """What a build found up to date: the module's text, and the class it registers (`package>ClassName`)."""
+    """What a build found up to date: the module's text, the class it registers (`package>ClassName`), and for a
+    module taken from the store, the inputs to record where it is written (none for one already on disk)."""
 
     source: str
     registered_as: str
+    inputs: dict = field(default_factory=dict)
 
 
 def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, list[str]]:
@@ -89,7 +91,9 @@ def inputs_of(spec_file: Path, text: str, parents: dict[str, str]) -> dict[str, 
 
 
 def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[Record]:
-    """The module at ``output`` when a record says it is what ``spec_file`` compiles to, else None."""
+    """What ``spec_file`` compiles to, where a record this user's key signed (its name, its inputs, the module's
+    digest) says so and the inputs are unchanged: the module at ``output`` when it has the recorded bytes, else
+    the module store's (a new or emptied output folder) when its bytes do; else None."""
     folder, key = _folder(), _key()
     if folder is None or key is None:
         return None
@@ -98,45 +102,23 @@ def lookup(spec_file: Path, output: Path, target: str, shown: str) -> Optional[R
     try:
         record = json.loads(_read_regular(path, _MAX_RECORD_BYTES) or b"null")
         inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
-        if not (
-            isinstance(record["signature"], str)
-            and hmac.compare_digest(record["signature"], _signature(key, name, record))
-        ):
-            return None
-        if not all(map(_unchanged, inputs.items())):
-            return None
-        module = _read_regular(output, _MAX_MODULE_BYTES)
-        if module is None or hashlib.sha256(module).hexdigest() != expected:
-            return None
-        source = module.decode("utf-8")
-        os.utime(path)  # used: the newest records are the ones pruning keeps
-    except Exception:  # noqa: BLE001 - none, damaged (even too deeply nested for json), unreadable: compile
-        return None
-    return Record(source, registered_as)
-
-
-def stored(spec_file: Path, target: str, shown: str) -> Optional[tuple[Record, dict]]:
-    """The module ``spec_file`` compiles to, from the module store, with the inputs it was compiled from, when
-    this user's key signed the record (its name, its inputs, the module's digest), the inputs are unchanged and
-    the stored bytes have that digest; else None."""
-    folder, key = _folder(), _key()
-    if folder is None or key is None:
-        return None
-    name = _name(spec_file, target, shown)
-    try:
-        record = json.loads(_read_regular(folder / f"{name}.json", _MAX_RECORD_BYTES) or b"null")
-        inputs, expected, registered_as = record["inputs"], record["output"], record["registered_as"]
         signature = record["signature"]
         if not (isinstance(signature, str) and hmac.compare_digest(signature, _signature(key, name, record))):
             return None
-        if not (re.fullmatch("[0-9a-f]{64}", expected) and all(map(_unchanged, inputs.items()))):
+        if not re.fullmatch("[0-9a-f]{64}", expected):
             return None
+        if not all(map(_unchanged, inputs.items())):
+            return None
+        os.utime(path)  # used: the newest records are the ones pruning keeps
+        module = _read_regular(output, _MAX_MODULE_BYTES)
+        if module is not None and hashlib.sha256(module).hexdigest() == expected:
+            return Record(module.decode("utf-8"), registered_as)
         store = _store(folder)
         module = None if store is None else _read_regular(store / expected, _MAX_MODULE_BYTES)
         if module is None or expected != hashlib.sha256(module).hexdigest():  # the bytes the record signed
             return None
-        return Record(module.decode("utf-8"), registered_as), inputs
-    except Exception:  # noqa: BLE001 - none, damaged, unreadable: compile
+        return Record(module.decode("utf-8"), registered_as, inputs)
+    except Exception:  # noqa: BLE001 - none, damaged (even too deeply nested for json), unreadable: compile
         return None
 
 
@@ -278,7 +260,7 @@ def _name(spec_file: Path, target: str, shown: str) -> str:
     return _name_of(generator_fingerprint(), spec_file.absolute(), target, shown, settings)
 
 
-@functools.lru_cache(maxsize=None)  # asked three times a spec (lookup, stored, remember)
+@functools.lru_cache(maxsize=None)  # asked twice a spec (lookup, remember)
 def _name_of(generator: str, spec: Path, target: str, shown: str, settings: tuple[str, ...]) -> str:
     parts = (_RECORD_FORMAT, generator, target, str(spec), shown)
     hashed = hashlib.sha256()

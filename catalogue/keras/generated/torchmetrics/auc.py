@@ -100,9 +100,8 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if (
-        exclusive and out.shape[axis]
-    ):  # (an empty axis has no first element to shift in)
+    # (an empty axis has no first element to shift in)
+    if exclusive and out.shape[axis]:
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),

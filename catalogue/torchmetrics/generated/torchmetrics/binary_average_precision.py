@@ -49,9 +49,8 @@ def _cumsum(x, axis, reverse, exclusive):
     if reverse:
         x = torch.flip(x, dims=[axis])
     out = torch.cumsum(x, dim=axis)
-    if (
-        exclusive and out.shape[axis]
-    ):  # (an empty axis has no first element to shift in)
+    # (an empty axis has no first element to shift in)
+    if exclusive and out.shape[axis]:
         out = torch.cat(
             [
                 torch.zeros_like(out.narrow(axis, 0, 1)),
@@ -165,9 +164,7 @@ def _append_rows(buffer, rows, values, metric, name, capacity=None):
     held, count = int(rows), values.shape[0]
     capacity = buffer.shape[0] if capacity is None else capacity
     if held + count > capacity:
-        raise ValueError(
-            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
-        )
+        raise _past_capacity(metric, name, capacity)
     if held == 0 and count > buffer.shape[0]:
         # the first rows of a buffer that grows: a copy of them (they may be the caller's, or another metric's)
         return values.clone(), torch.as_tensor(
@@ -196,10 +193,15 @@ def _rows_read(rows, capacity, metric, name):
     """
     held = int(rows)
     if held > capacity:
-        raise ValueError(
-            f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
-        )
+        raise _past_capacity(metric, name, capacity)
     return min(capacity, max(held, 1))
+
+
+def _past_capacity(metric, name, capacity):
+    """The error of more rows than a sample buffer keeps (never a value from some of them)."""
+    return ValueError(
+        f"{metric}: the sample buffer `{name}` keeps {capacity} rows, and was given more"
+    )
 
 
 def _at_capacity(buffer, capacity):
