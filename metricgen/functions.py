@@ -403,6 +403,13 @@ define(
     same,
     "a and b joined along `axis` (nest it to join more).",
 )
+define(
+    "stack",
+    (Arg("a", Kind.SAME), Arg("b", Kind.SAME), Arg("axis", Kind.AXIS, -1)),
+    same,
+    "concat(a[..., None], b[..., None]): a and b stacked along a new last axis.",
+    internal=True,  # written by the lowering for such a concat (lowering.Printer.emit_Apply)
+)
 define("matmul", _PAIR, numeric, "Matrix product (batched over leading axes).")
 
 # --- indices, ranks and shapes -----------------------------------------------------------------------------
@@ -509,6 +516,20 @@ define(
 
 # --- counting and bucketing (fixed-size output, so they stream and compile under XLA) ---------------------
 define(
+    "bucketize",
+    (_x(), Arg("edges", Kind.NUM)),
+    int32,
+    "How many of `edges` (one axis, in any order) are at or below each x: its bin, 0 below every edge, len(edges) "
+    "at or past the last; NaN is past every edge (as numpy's searchsorted and torch.bucketize put it).",
+)
+define(
+    "bucketize_sorted",
+    (_x(), Arg("edges", Kind.NUM)),
+    int32,
+    "bucketize(x, edges) of edges known to ascend: no sort of them first.",
+    internal=True,  # see metricgen/passes/sorted_edges.py
+)
+define(
     "bincount",
     (Arg("x", Kind.INT), Arg("length", Kind.COUNT), Arg("weights", Kind.NUM, None)),
     dtype_of("weights"),
@@ -526,6 +547,27 @@ define(
     (Arg("data", Kind.NUM), Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
     numeric,
     "Sums of data grouped by ids in 0..num_segments-1 (ids outside are dropped).",
+)
+define(
+    "shifted_ids",
+    (Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
+    int32,
+    "ids shifted by one for the sums below, those outside 0..num_segments-1 sent to two segments they drop.",
+    internal=True,  # see metricgen/passes/shift_ids_once.py
+)
+define(
+    "segment_sum_shifted",
+    (Arg("data", Kind.NUM), Arg("shifted", Kind.INT), Arg("num_segments", Kind.COUNT)),
+    numeric,
+    "segment_sum(data, ids, num_segments) of shifted_ids(ids, num_segments).",
+    internal=True,  # see metricgen/passes/shift_ids_once.py
+)
+define(
+    "count_shifted",
+    (Arg("shifted", Kind.INT), Arg("length", Kind.COUNT)),
+    compute,
+    "count_ids(ids, length) of shifted_ids(ids, length).",
+    internal=True,  # see metricgen/passes/shift_ids_once.py
 )
 
 # --- dtypes ------------------------------------------------------------------------------------------------

@@ -244,6 +244,10 @@ class Printer:
         defaults = {a.name: a.default_code for a in function.args}
         # concat(concat(a, b), c): one call, [a, b, c] (a copy and a dispatch fewer); the operands emitted once
         joined = _concat_operands(e) if e.function == "concat" else None
+        # and concat(a[..., None], b[..., None]) is stack([a, b], -1): no new axis made for each operand first
+        stacked = _new_last_axes(joined, e.arg("axis")) if joined and "stack" in self.target.column else None
+        if stacked:
+            joined, lowering = stacked, self.target.column["stack"]
         emitted = {
             name: self.emit(value)
             for name, value in e.args
@@ -294,6 +298,17 @@ def _concat_operands(e: ir.Apply) -> list[ir.Expr]:
             _concat_operands(x) if isinstance(x, ir.Apply) and x.function == "concat" and x.arg("axis") == axis else [x]
         )
     ]
+
+
+def _new_last_axes(parts: list[ir.Expr], axis: Optional[ir.Expr]) -> Optional[list[ir.Expr]]:
+    """x, y, ... where ``parts`` are x[..., None], y[..., None], ... joined along the last axis (the axis they
+    make): their concat is their stack along a new last axis."""
+    if not (axis is None or (isinstance(axis, ir.Literal) and axis.value == -1)):
+        return None
+    new_last = ("...", "None")
+    if not all(isinstance(p, ir.Subscript) and p.items == new_last and p.type == p.value.type for p in parts):
+        return None
+    return [p.value for p in parts]  # type: ignore[attr-defined]
 
 
 def _kind(t: Type) -> str:

@@ -105,6 +105,16 @@ def _cumsum(x, axis, reverse, exclusive):
     return jnp.flip(out, axis=axis) if reverse else out
 
 
+def _bucketize(x, edges, ascending):
+    """How many of `edges` are at or below each x (NaN past them all, as numpy puts it). Edges not known to
+    ascend are sorted first: the count does not depend on their order, the binary search does.
+    """
+    edges = jnp.ravel(edges)
+    if not ascending:
+        edges = jnp.sort(edges)
+    return jnp.searchsorted(edges, x, side="right").astype(jnp.int32)
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in JAX: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped. Floats are summed in float32 at least, and in runs of values each into

@@ -99,6 +99,12 @@ with np.errstate(divide="ignore", invalid="ignore"):  # some references are inf 
             I.reshape(-1)[I.reshape(-1) < 3], X.reshape(-1)[I.reshape(-1) < 3], minlength=3
         ),
         "segment_sum(x, i, 4)": np.array([X[I == k].sum() for k in range(4)]),
+        "bucketize(x, linspace(-1.05, 2.15, 5))": np.searchsorted(np.linspace(-1.05, 2.15, 5), X, side="right"),
+        "bucketize(x, cast(i[0], float) - 0.5)": np.searchsorted(np.sort(I[0] - 0.5), X, side="right"),
+        "bucketize(x[0], x[1])": np.searchsorted(np.sort(X[1]), X[0], side="right"),
+        "bucketize(i, linspace(3, 0, 4))": np.searchsorted(np.linspace(0, 3, 4), I, side="right"),
+        # NaN (the log of a negative) past every edge, -inf (of 0) before them
+        "bucketize(log(x), linspace(-1, 1, 3))": np.searchsorted(np.linspace(-1, 1, 3), np.log(X), side="right"),
         "weighted_sum(x)": np.array(X.sum()),
         "weighted_count(x)": np.array(12.0),
         "samplewise_sum(x)": np.array(X.mean(axis=1).sum()),

@@ -111,3 +111,22 @@ def largest_tensor_made(run) -> int:
     with Largest():
         run()
     return Largest.most
+
+
+def aten_ops_counted(run) -> "collections.Counter[str]":
+    """How many times each aten op (by name: "clamp", "mul", ...) runs while ``run()`` runs: work counted, not
+    timed."""
+    import collections
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    counted: collections.Counter[str] = collections.Counter()
+
+    class Counting(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            counted[func.overloadpacket.__name__] += 1
+            return func(*args, **(kwargs or {}))
+
+    with Counting():
+        run()
+    return counted

@@ -314,6 +314,10 @@ class Generator:
                 Node(f"bincount(reshape({i.text}, [-1]), {C})", "f", True),
                 Node(f"bincount(reshape(i, [-1]), {C}, weights=reshape({a.text}, [-1]))", "f", self.keep(a)),
                 Node(f"sum(one_hot(i[:, 0], {C}), axis=0)", "f", True),
+                # edges in descending order (the search sorts them first), each exact in float32: -0.5 .. 1.5
+                Node(
+                    f"bincount(reshape(bucketize({a.text}, 1.5 - cast(arange({C - 1}), float)), [-1]), {C})", "f", True
+                ),
                 Node(f"sum(transpose({a.text}), axis=1)", "f", self.keep(a)),
                 Node(f"sum(({self.row(depth - 1).text})[:, None] * {a.text}, axis=0)", "f", False),
                 Node(f"(linspace(0, 1, {C}) * sum({a.text}))", "f", False),

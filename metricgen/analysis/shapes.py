@@ -23,6 +23,8 @@ ONE_NUMBER = frozenset(
     "weighted_sum weighted_count weighted_sum_of_pair samplewise_sum samplewise_count size shape".split()
 )
 REDUCTIONS = frozenset("sum mean max min prod any all logsumexp".split())
+# Functions whose result has the shape of their first argument alone (the others do not broadcast into it).
+BY_FIRST_ARGUMENT = frozenset("bucketize bucketize_sorted".split())
 
 
 def shape_sources(expr: ir.Expr, where: Scope) -> Optional[list[ir.Expr]]:
@@ -56,6 +58,8 @@ def shape_sources(expr: ir.Expr, where: Scope) -> Optional[list[ir.Expr]]:
         return []
     elif isinstance(expr, ir.Apply) and expr.function in ELEMENT_WISE:
         parts = tuple(value for _, value in expr.args if value is not None and value.type.is_tensor)
+    elif isinstance(expr, ir.Apply) and expr.function in BY_FIRST_ARGUMENT:
+        parts = (expr.args[0][1],)  # type: ignore[assignment]
     else:
         return None
     found: list[ir.Expr] = []

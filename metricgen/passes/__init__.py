@@ -18,6 +18,8 @@ from . import (
     fold_scalars,
     ones_without_cast,
     plain_division,
+    shift_ids_once,
+    sorted_edges,
     split_static_mask,
     split_weighted_sum,
     unweighted_counts,
@@ -36,9 +38,11 @@ class Pass:
 
 PASSES = (
     Pass("split_static_mask", split_static_mask.applies_to, split_static_mask.run),
+    Pass("sorted_edges", sorted_edges.applies_to, sorted_edges.run),
     Pass("unweighted_counts", unweighted_counts.applies_to, unweighted_counts.run),
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
     Pass("branch_on_scalar", branch_on_scalar.applies_to, branch_on_scalar.run),
+    Pass("shift_ids_once", shift_ids_once.applies_to, shift_ids_once.run),
     Pass("compute_where_read", compute_where_read.applies_to, compute_where_read.run),
     Pass("plain_division", plain_division.applies_to, plain_division.run),
     Pass("split_weighted_sum", split_weighted_sum.applies_to, split_weighted_sum.run),

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Optional, Union
 
 from .. import ir
-from ..analysis.shapes import ELEMENT_WISE, ONE_NUMBER, REDUCTIONS
+from ..analysis.shapes import BY_FIRST_ARGUMENT, ELEMENT_WISE, ONE_NUMBER, REDUCTIONS
 
 
 def keeps_shape(state: ir.State, value: ir.Expr, shapes: "Shapes") -> bool:
@@ -98,6 +98,8 @@ class Shapes:
             return _broadcast([self.of(x) for _, x in e.args if x is not None and x.type.is_tensor])
         if e.function in REDUCTIONS:
             return self.reduced(e)
+        if e.function in BY_FIRST_ARGUMENT:
+            return self.of(e.args[0][1])  # type: ignore[arg-type]
         args = dict(e.args)
         if e.function == "reshape" and isinstance(args["shape"], ir.TupleOf):  # -1: a size of its own
             return tuple((e, axis) if _integer(n) == -1 else _size(n) for axis, n in enumerate(args["shape"].items))

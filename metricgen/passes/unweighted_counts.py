@@ -1,4 +1,5 @@
-"""bincount(ids, n, weights=sample_weights(x)) → the same, or where update got no sample weights, count_ids.
+"""bincount(ids, n, weights=sample_weights(x)) → the same, or where update got no sample weights, count_ids;
+bincount and segment_sum of `sample_weights(x) * v` → the same, or without sample weights, of v alone.
 
 Without sample weights `sample_weights(x)` is ones of x's shape, so the weighted count is the count: the
 confusion-matrix and stat-score specs (and any spec that counts ids under Keras' weighting) made a tensor of ones
@@ -6,9 +7,17 @@ and summed it on every unweighted call. This pass writes the call as a choice on
 constant when the metric is traced (a Python `if`), whose unweighted branch counts the ids without weights: on
 the torchmetrics target one integer bincount.
 
-The weights may be reshaped on the way (`reshape(sample_weights(labels), [-1])`, as the ids are): a reshape keeps
-the elements, so they are still all ones. Applies to the targets whose column of the function table has
-`count_ids` (the torchmetrics target; the others sum ones in a segment sum either way, and under `tf.function`
+Weights times a value, the weighted sum of a calibration error's confidences, are that value where the weights
+are ones (1 * v is v exactly, NaN and infinities too): the product and the ones are two ops over the batch
+saved. The value must have the product's dtype; its shape is the ids' where the sum is right, as the product's
+must be (a sum of values of another shape fails, it does not broadcast).
+
+A segment sum of ones of the ids themselves (`segment_sum(ones_like(group), group, n)`, a retrieval metric's
+documents per query) is their count, in either scope: one bincount where ones and an index_add were three ops.
+
+The weights may be reshaped on the way (`reshape(sample_weights(labels), [-1])`, as the ids are, or given a new
+axis, `w[..., None]`): either keeps the elements, so they are still all ones. Applies to the targets whose column
+of the function table has `count_ids` (the torchmetrics target; the others sum ones in a segment sum either way, and under `tf.function`
 or `jax.jit` the ones are a constant XLA folds).
 """
 
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
 
 
 PRODUCES = "count_ids"
+_EVERY = ir.Slice(None, None, None)
 
 
 def applies_to(target: "Target") -> bool:
@@ -37,26 +47,56 @@ def _sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> bo
     while True:
         if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
             e = definitions[e.name]
-        elif isinstance(e, ir.Apply) and e.function == "reshape":
+        elif isinstance(e, ir.Apply) and e.function in ("reshape", "expand_dims"):
             e = e.arg("x")
+        elif isinstance(e, ir.Subscript) and all(item in ("None", "...", _EVERY) for item in e.items):
+            e = e.value  # new axes and whole ones: the same elements
         else:
             return isinstance(e, ir.Apply) and e.function == "sample_weights"
+
+
+def _weighted_value(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Optional[ir.Expr]:
+    """v, where ``e`` is `sample_weights(x) * v` or `v * sample_weights(x)` and v has the product's type."""
+    if not (isinstance(e, ir.Operator) and e.op == "*"):
+        return None
+    for weights, value in (e.operands, e.operands[::-1]):
+        if _sample_weights(weights, definitions) and value.type == e.type:
+            return value
+    return None
 
 
 def run(metric: ir.Metric) -> ir.Metric:
     definitions = dict(metric.update_locals)
 
     def split(e: ir.Expr) -> ir.Expr:
-        if not (
-            isinstance(e, ir.Apply) and e.function == "bincount" and _sample_weights(e.arg("weights"), definitions)
-        ):
+        if not (isinstance(e, ir.Apply) and e.function in ("bincount", "segment_sum")):
             return e
-        unweighted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
+        weights = e.arg("weights" if e.function == "bincount" else "data")
+        if e.function == "bincount" and _sample_weights(weights, definitions):
+            unweighted = dataclasses.replace(
+                e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length")))
+            )
+        elif (value := _weighted_value(weights, definitions)) is not None:
+            name = "weights" if e.function == "bincount" else "data"
+            unweighted = dataclasses.replace(e, args=tuple((k, value if k == name else v) for k, v in e.args))
+        else:
+            return e
         return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, unweighted)
 
     # update only: has_sample_weight() means nothing in the result (and sample_weights cannot appear there)
-    return dataclasses.replace(
+    metric = dataclasses.replace(
         metric,
         update_locals=[(name, ir.rewrite(expr, split)) for name, expr in metric.update_locals],
         updates=[(state, ir.rewrite(expr, split)) for state, expr in metric.updates],
     )
+    return ir.map_expressions(metric, _count_of_ones)
+
+
+def _count_of_ones(e: ir.Expr) -> ir.Expr:
+    """segment_sum(ones_like(ids), ids, n) → count_ids(ids, n), in the sum's dtype (the ids': counted exactly)."""
+    if not (isinstance(e, ir.Apply) and e.function == "segment_sum"):
+        return e
+    data, ids = e.arg("data"), e.arg("ids")
+    if not (isinstance(data, ir.Apply) and data.function == "ones_like" and data.arg("x") == ids):
+        return e
+    return dataclasses.replace(e, function=PRODUCES, args=(("x", ids), ("length", e.arg("num_segments"))))

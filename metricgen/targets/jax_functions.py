@@ -59,6 +59,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "true_divide": call("jnp.true_divide", "a", "b"),
     "where": call("jnp.where", "cond", "a", "b"),
     "concat": lambda a: f"jnp.concatenate([{a['a']}, {a['b']}], axis={a['axis']})",
+    "stack": lambda a: f"jnp.stack([{a['a']}, {a['b']}], axis={a['axis']})",
     "matmul": call("jnp.matmul", "a", "b"),
     # indices, ranks and shapes
     "argmax": _int32(call("jnp.argmax", "x", axis="axis")),
@@ -87,6 +88,8 @@ FUNCTIONS: dict[str, Lowering] = {
     "arange": call("jnp.arange", "start", given("stop"), step=given("step"), dtype=Code("jnp.int32")),
     "linspace": call("jnp.linspace", "start", "stop", "num", dtype=OUT_DTYPE),
     # counting and bucketing
+    "bucketize": call("_bucketize", "x", "edges", Code("False")),
+    "bucketize_sorted": call("_bucketize", "x", "edges", Code("True")),
     "bincount": bincount_as_segment_sum("jnp.ones_like"),
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
     # dtypes

@@ -94,6 +94,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "true_divide": call("ops.true_divide", "a", "b"),
     "where": call("ops.where", "cond", "a", "b"),
     "concat": lambda a: f"ops.concatenate([{a['a']}, {a['b']}], axis={a['axis']})",
+    "stack": lambda a: f"ops.stack([{a['a']}, {a['b']}], axis={a['axis']})",
     "matmul": call("ops.matmul", "a", "b"),
     # indices, ranks and shapes
     "argmax": _int32(call("ops.argmax", "x", axis="axis")),
@@ -118,6 +119,8 @@ FUNCTIONS: dict[str, Lowering] = {
     "arange": call("ops.arange", "start", given("stop"), step=given("step"), dtype=Code('"int32"')),
     "linspace": call("ops.linspace", "start", "stop", "num", dtype=OUT_DTYPE),
     # counting and bucketing
+    "bucketize": call("_bucketize", "x", "edges", Code("False")),
+    "bucketize_sorted": call("_bucketize", "x", "edges", Code("True")),
     "bincount": bincount_as_segment_sum("ops.ones_like"),
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
     # dtypes

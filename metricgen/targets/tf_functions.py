@@ -68,6 +68,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "true_divide": call("tf.math.truediv", "a", "b"),
     "where": call("tf.where", "cond", "a", "b"),
     "concat": lambda a: f"tf.concat([{a['a']}, {a['b']}], axis={a['axis']})",
+    "stack": lambda a: f"tf.stack([{a['a']}, {a['b']}], axis={a['axis']})",
     "matmul": call("_matmul", "a", "b"),  # see the helper: never a broadcast batch matmul
     # indices, ranks and shapes
     "argmax": call("tf.argmax", "x", axis="axis", output_type=Code("tf.int32")),
@@ -96,6 +97,8 @@ FUNCTIONS: dict[str, Lowering] = {
     "arange": call("tf.range", "start", limit=given("stop"), delta=given("step")),
     "linspace": call("tf.linspace", "start", "stop", "num"),
     # counting and bucketing
+    "bucketize": call("_bucketize", "x", "edges", Code("False")),
+    "bucketize_sorted": call("_bucketize", "x", "edges", Code("True")),
     "bincount": bincount_as_segment_sum("tf.ones_like"),
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
     # dtypes

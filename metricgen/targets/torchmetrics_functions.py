@@ -111,6 +111,7 @@ FUNCTIONS: dict[str, Lowering] = {
     "true_divide": call("torch.true_divide", "a", "b"),
     "where": call("torch.where", "cond", "a", "b"),
     "concat": lambda a: f"torch.cat([{a['a']}, {a['b']}], dim={a['axis']})",
+    "stack": lambda a: f"torch.stack([{a['a']}, {a['b']}], dim={a['axis']})",
     "matmul": call("torch.matmul", "a", "b"),
     # indices, ranks and shapes
     # torch's index functions give int64, which stands for the language's int32 on this target (see dtype)
@@ -148,7 +149,13 @@ FUNCTIONS: dict[str, Lowering] = {
     # without weights, counted in one pass (bincount on the CPU): no tensor of ones to sum
     "bincount": lambda a: (bincount_as_segment_sum("torch.ones_like")(a) if a.given("weights") else _count_ids(a)),
     "count_ids": _count_ids,
+    "bucketize": call("_bucketize", "x", "edges", Code("False")),
+    "bucketize_sorted": call("_bucketize", "x", "edges", Code("True")),
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),
+    # ids that several sums share are shifted once (metricgen/passes/shift_ids_once.py)
+    "shifted_ids": call("_shifted_ids", "ids", "num_segments"),
+    "segment_sum_shifted": call("_sum_by_shifted", "data", "shifted", "num_segments"),
+    "count_shifted": lambda a: f"_count_shifted({a['shifted']}, {a['length']}, {a.out_dtype})",
     # dtypes
     "cast": lambda a: f"{a.atom('x')}.to({a['dtype']})",
 }

@@ -349,7 +349,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
         positive = weight * tf.reshape(tf.cast(tf.equal(y_true, 1), self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            tf.concat([score[:, None], positive[:, None], negative[:, None]], axis=-1)
+            tf.stack([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )

@@ -111,6 +111,20 @@ def _match_rank(value, reference, offset=0):
     return value
 
 
+def _bucketize(x, edges, ascending):
+    """How many of `edges` are at or below each x, NaN past them all (as numpy and torch put it: XLA's
+    searchsorted puts it before the first edge, the other kernels past the last). Edges not known to ascend are
+    sorted first: the count does not depend on their order, the binary search does."""
+    edges = tf.reshape(edges, [-1])
+    if not ascending:
+        edges = tf.sort(edges)
+    values = tf.reshape(x, [-1])
+    found = tf.searchsorted(edges, values, side="right", out_type=tf.int32)
+    if values.dtype.is_floating:
+        found = tf.where(tf.math.is_nan(values), tf.size(edges), found)
+    return tf.reshape(found, tf.shape(x))
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum, with ids outside 0..num_segments-1 dropped (on CPU it fails on ids past
     the end): one DenseBincount where that is the faster (_bincount_segment_sum). Floats are summed in float32
@@ -269,17 +283,14 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
         scores = tf.where(logits, tf.nn.softmax(y_pred, axis=-1), y_pred)
         confidence = tf.reduce_max(scores, axis=-1)
         bin_index = (
-            tf.reduce_sum(
-                tf.cast(
-                    confidence[:, None]
-                    >= tf.linspace(
-                        tf.constant(0.0, dtype=self.dtype),
-                        tf.constant(1.0, dtype=self.dtype),
-                        self.n_bins + 1,
-                    ),
-                    tf.int32,
+            _bucketize(
+                confidence,
+                tf.linspace(
+                    tf.constant(0.0, dtype=self.dtype),
+                    tf.constant(1.0, dtype=self.dtype),
+                    self.n_bins + 1,
                 ),
-                axis=-1,
+                True,
             )
             - 1
         )

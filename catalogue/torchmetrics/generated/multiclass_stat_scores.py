@@ -420,16 +420,7 @@ class MulticlassStatScores(tf.keras.metrics.Metric):
                 "MulticlassStatScores has seen no batch yet: its state is shaped by the first one"
             )
         support = self.tp + self.fn
-        counts = tf.concat(
-            [
-                self.tp[:, None],
-                self.fp[:, None],
-                self.tn[:, None],
-                self.fn[:, None],
-                support[:, None],
-            ],
-            axis=-1,
-        )
+        counts = tf.stack([self.tp, self.fp, self.tn, self.fn, support], axis=-1)
         return (
             counts
             if self.average is None or self.average == "none"

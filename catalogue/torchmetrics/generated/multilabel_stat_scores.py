@@ -270,16 +270,7 @@ class MultilabelStatScores(tf.keras.metrics.Metric):
 
     def result(self):
         support = self.tp + self.fn
-        counts = tf.concat(
-            [
-                self.tp[:, None],
-                self.fp[:, None],
-                self.tn[:, None],
-                self.fn[:, None],
-                support[:, None],
-            ],
-            axis=-1,
-        )
+        counts = tf.stack([self.tp, self.fp, self.tn, self.fn, support], axis=-1)
         return (
             counts
             if self.average is None or self.average == "none"

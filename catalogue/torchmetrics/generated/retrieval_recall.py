@@ -380,7 +380,7 @@ class RetrievalRecall(tf.keras.metrics.Metric):
         )
         group = tf.cumsum(tf.cast(starts, tf.int32), axis=0) - 1
         length = self.documents.shape[0]
-        is_query = _segment_sum(tf.cast(in_query, tf.int32), group, length) > 0
+        is_query = _segment_sum(tf.cast(in_query, self.dtype), group, length) > 0
         relevance = tf.gather(self.documents[:, 1], order)
         positives = _segment_sum(
             tf.where(in_query, relevance, tf.constant(0.0, dtype=self.dtype)),

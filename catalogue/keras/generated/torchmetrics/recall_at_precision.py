@@ -96,22 +96,26 @@ def _cumsum(x, axis, reverse, exclusive):
 
 
 def _shifted_ids(segment_ids, num_segments):
-    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """The ids shifted by one, as int64: those below 0 go to 0 and those past the end to num_segments + 1, two
+    extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
     """
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    return ids.long().clamp(-1, num_segments) + 1
+    return segment_ids.long().clamp(-1, num_segments) + 1
 
 
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = _shifted_ids(segment_ids, num_segments)
+    return _sum_by_shifted(data, _shifted_ids(segment_ids, num_segments), num_segments)
+
+
+def _sum_by_shifted(data, shifted, num_segments):
+    """_segment_sum of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
     one_float_per_id = (
-        data.dim() == segment_ids.dim()
+        data.dim() == shifted.dim()
         and data.is_floating_point()
         and not data.requires_grad
     )
@@ -119,7 +123,7 @@ def _segment_sum(data, segment_ids, num_segments):
         weights = data if data.dim() == 1 else data.reshape(-1)
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    data = data.reshape((ids.numel(),) + tuple(data.shape[shifted.dim() :]))
     # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
     # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
     floating = data.is_floating_point()
@@ -251,15 +255,16 @@ class RecallAtPrecision(Metric):
                 torch.ceil(torch.clamp(p, 0.0, 1.0) * (self.num_thresholds - 1.0)) - 1.0
             ).to(torch.int64)
         )
+        last_passed_shifted = _shifted_ids(last_passed, self.num_thresholds)
         passed_positives = _cumsum(
-            _segment_sum(positive_weights, last_passed, self.num_thresholds),
+            _sum_by_shifted(positive_weights, last_passed_shifted, self.num_thresholds),
             0,
             True,
             False,
         )
         negative_weights = torch.where(label_positive, 0.0, w)
         passed_negatives = _cumsum(
-            _segment_sum(negative_weights, last_passed, self.num_thresholds),
+            _sum_by_shifted(negative_weights, last_passed_shifted, self.num_thresholds),
             0,
             True,
             False,

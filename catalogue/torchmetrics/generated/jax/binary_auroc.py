@@ -325,9 +325,7 @@ class BinaryAUROC:
         positive = weight * jnp.reshape(jnp.equal(y_true, 1).astype(self.dtype), (-1,))
         negative = weight - positive
         rows = (
-            jnp.concatenate(
-                [score[:, None], positive[:, None], negative[:, None]], axis=-1
-            )
+            jnp.stack([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )

@@ -95,6 +95,16 @@ def _extreme(x, axis, keepdims, largest):
     )
 
 
+def _bucketize(x, edges, ascending):
+    """How many of `edges` are at or below each x (NaN past them all, as numpy puts it). Edges not known to
+    ascend are sorted first: the count does not depend on their order, the binary search does.
+    """
+    edges = jnp.ravel(edges)
+    if not ascending:
+        edges = jnp.sort(edges)
+    return jnp.searchsorted(edges, x, side="right").astype(jnp.int32)
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in JAX: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped. Floats are summed in float32 at least, and in runs of values each into
@@ -270,17 +280,15 @@ class MulticlassCalibrationError:
         scores = jnp.where(logits, jax.nn.softmax(y_pred, axis=-1), y_pred)
         confidence = _extreme(scores, -1, False, largest=True)
         bin_index = (
-            jnp.sum(
-                (
-                    confidence[:, None]
-                    >= jnp.linspace(
-                        jnp.asarray(0.0, dtype=self.dtype),
-                        jnp.asarray(1.0, dtype=self.dtype),
-                        self.n_bins + 1,
-                        dtype=self.dtype,
-                    )
-                ).astype(jnp.int32),
-                axis=-1,
+            _bucketize(
+                confidence,
+                jnp.linspace(
+                    jnp.asarray(0.0, dtype=self.dtype),
+                    jnp.asarray(1.0, dtype=self.dtype),
+                    self.n_bins + 1,
+                    dtype=self.dtype,
+                ),
+                True,
             )
             - 1
         )

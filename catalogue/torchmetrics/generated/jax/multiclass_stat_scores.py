@@ -440,16 +440,7 @@ class MulticlassStatScores:
                 "MulticlassStatScores has seen no batch yet: its state is shaped by the first one"
             )
         support = state.tp + state.fn
-        counts = jnp.concatenate(
-            [
-                state.tp[:, None],
-                state.fp[:, None],
-                state.tn[:, None],
-                state.fn[:, None],
-                support[:, None],
-            ],
-            axis=-1,
-        )
+        counts = jnp.stack([state.tp, state.fp, state.tn, state.fn, support], axis=-1)
         return (
             counts
             if self.average is None or self.average == "none"

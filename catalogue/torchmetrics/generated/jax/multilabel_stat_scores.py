@@ -282,16 +282,7 @@ class MultilabelStatScores:
 
     def compute(self, state):
         support = state.tp + state.fn
-        counts = jnp.concatenate(
-            [
-                state.tp[:, None],
-                state.fp[:, None],
-                state.tn[:, None],
-                state.fn[:, None],
-                support[:, None],
-            ],
-            axis=-1,
-        )
+        counts = jnp.stack([state.tp, state.fp, state.tn, state.fn, support], axis=-1)
         return (
             counts
             if self.average is None or self.average == "none"

@@ -413,7 +413,7 @@ class RetrievalAUROC:
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
         length = state.documents.shape[0]
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
+        is_query = _segment_sum(in_query.astype(self.dtype), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         positives = _segment_sum(
             jnp.where(in_query, relevance, jnp.asarray(0.0, dtype=self.dtype)),

@@ -392,7 +392,7 @@ class RetrievalFallOut:
         )
         group = _cumsum(starts.astype(jnp.int32), 0, False, False) - 1
         length = state.documents.shape[0]
-        is_query = _segment_sum(in_query.astype(jnp.int32), group, length) > 0
+        is_query = _segment_sum(in_query.astype(self.dtype), group, length) > 0
         relevance = jnp.take(state.documents[:, 1], order, axis=0)
         irrelevant = jnp.logical_and(in_query, jnp.equal(relevance, 0))
         negatives = _segment_sum(irrelevant.astype(self.dtype), group, length)

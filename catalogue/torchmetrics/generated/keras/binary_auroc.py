@@ -391,9 +391,7 @@ class BinaryAUROC(keras.metrics.Metric):
         )
         negative = weight - positive
         rows = (
-            ops.concatenate(
-                [score[:, None], positive[:, None], negative[:, None]], axis=-1
-            )
+            ops.stack([score, positive, negative], axis=-1)
             if self.thresholds is None
             else None
         )

@@ -79,6 +79,20 @@ def _weights_of_rank(sample_weight, rank, dtype):
     return weights
 
 
+def _bucketize(x, edges, ascending):
+    """How many of `edges` are at or below each x, NaN past them all (as numpy and torch put it: XLA's
+    searchsorted, TensorFlow's under jit_compile, puts it before the first edge). Edges not known to ascend are
+    sorted first: the count does not depend on their order, the binary search does."""
+    edges = ops.reshape(edges, [-1])
+    if not ascending:
+        edges = ops.sort(edges)
+    values = ops.reshape(x, [-1])
+    found = ops.cast(ops.searchsorted(edges, values, side="right"), "int32")
+    if "float" in str(values.dtype):
+        found = ops.where(ops.isnan(values), ops.cast(ops.size(edges), "int32"), found)
+    return ops.reshape(found, ops.shape(x))
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum for keras.ops: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped on every backend (keras' segment_sum takes 1-D ids, and on TensorFlow fails
@@ -232,18 +246,15 @@ class BinaryCalibrationError(keras.metrics.Metric):
         )
         confidence = ops.reshape(ops.where(logits, ops.sigmoid(y_pred), y_pred), (-1,))
         bin_index = (
-            ops.sum(
-                ops.cast(
-                    confidence[:, None]
-                    >= ops.linspace(
-                        ops.convert_to_tensor(0.0, dtype=self.dtype),
-                        ops.convert_to_tensor(1.0, dtype=self.dtype),
-                        self.n_bins + 1,
-                        dtype=self.dtype,
-                    ),
-                    "int32",
+            _bucketize(
+                confidence,
+                ops.linspace(
+                    ops.convert_to_tensor(0.0, dtype=self.dtype),
+                    ops.convert_to_tensor(1.0, dtype=self.dtype),
+                    self.n_bins + 1,
+                    dtype=self.dtype,
                 ),
-                axis=-1,
+                True,
             )
             - 1
         )

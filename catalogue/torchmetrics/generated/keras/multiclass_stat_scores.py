@@ -427,13 +427,13 @@ class MulticlassStatScores(keras.metrics.Metric):
                 "MulticlassStatScores has seen no batch yet: its state is shaped by the first one"
             )
         support = ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn)
-        counts = ops.concatenate(
+        counts = ops.stack(
             [
-                ops.convert_to_tensor(self.tp)[:, None],
-                ops.convert_to_tensor(self.fp)[:, None],
-                ops.convert_to_tensor(self.tn)[:, None],
-                ops.convert_to_tensor(self.fn)[:, None],
-                support[:, None],
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.fp),
+                ops.convert_to_tensor(self.tn),
+                ops.convert_to_tensor(self.fn),
+                support,
             ],
             axis=-1,
         )

@@ -280,13 +280,13 @@ class MultilabelStatScores(keras.metrics.Metric):
 
     def result(self):
         support = ops.convert_to_tensor(self.tp) + ops.convert_to_tensor(self.fn)
-        counts = ops.concatenate(
+        counts = ops.stack(
             [
-                ops.convert_to_tensor(self.tp)[:, None],
-                ops.convert_to_tensor(self.fp)[:, None],
-                ops.convert_to_tensor(self.tn)[:, None],
-                ops.convert_to_tensor(self.fn)[:, None],
-                support[:, None],
+                ops.convert_to_tensor(self.tp),
+                ops.convert_to_tensor(self.fp),
+                ops.convert_to_tensor(self.tn),
+                ops.convert_to_tensor(self.fn),
+                support,
             ],
             axis=-1,
         )

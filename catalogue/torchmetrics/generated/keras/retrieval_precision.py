@@ -456,7 +456,7 @@ class RetrievalPrecision(keras.metrics.Metric):
         )
         group = _cumsum(ops.cast(starts, "int32"), 0, False, False) - 1
         length = self.documents.shape[0]
-        is_query = _segment_sum(ops.cast(in_query, "int32"), group, length) > 0
+        is_query = _segment_sum(ops.cast(in_query, self.dtype), group, length) > 0
         relevance = ops.take(ops.convert_to_tensor(self.documents)[:, 1], order, axis=0)
         positives = _segment_sum(
             ops.where(

@@ -77,18 +77,22 @@ def _divide_no_nan(a, b):
 
 
 def _shifted_ids(segment_ids, num_segments):
-    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """The ids shifted by one, as int64: those below 0 go to 0 and those past the end to num_segments + 1, two
+    extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
     """
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    return ids.long().clamp(-1, num_segments) + 1
+    return segment_ids.long().clamp(-1, num_segments) + 1
 
 
 def _count_ids(ids, length, dtype):
     """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
-    ids = _shifted_ids(ids, length)
-    # one pass without weights; on CUDA bincount syncs with the host (see _segment_sum). Counted in int64 either
-    # way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
+    return _count_shifted(_shifted_ids(ids, length), length, dtype)
+
+
+def _count_shifted(shifted, length, dtype):
+    """_count_ids of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
+    # one pass without weights; on CUDA bincount syncs with the host (see _sum_by_shifted). Counted in int64
+    # either way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
     if ids.device.type == "cpu":
         counts = torch.bincount(ids, minlength=length + 2)
     else:
@@ -100,12 +104,17 @@ def _count_ids(ids, length, dtype):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = _shifted_ids(segment_ids, num_segments)
+    return _sum_by_shifted(data, _shifted_ids(segment_ids, num_segments), num_segments)
+
+
+def _sum_by_shifted(data, shifted, num_segments):
+    """_segment_sum of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
     one_float_per_id = (
-        data.dim() == segment_ids.dim()
+        data.dim() == shifted.dim()
         and data.is_floating_point()
         and not data.requires_grad
     )
@@ -113,7 +122,7 @@ def _segment_sum(data, segment_ids, num_segments):
         weights = data if data.dim() == 1 else data.reshape(-1)
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    data = data.reshape((ids.numel(),) + tuple(data.shape[shifted.dim() :]))
     # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
     # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
     floating = data.is_floating_point()
@@ -355,28 +364,26 @@ class MulticlassAccuracy(Metric):
         )
         hit = torch.eq(label, predicted)
         weight = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
+        ids_shifted = _shifted_ids(torch.where(hit, label, -1), self.tp.shape[0])
         true_positives = (
-            _segment_sum(weight, torch.where(hit, label, -1), self.tp.shape[0])
+            _sum_by_shifted(weight, ids_shifted, self.tp.shape[0])
             if sample_weight is not None
-            else _count_ids(torch.where(hit, label, -1), self.tp.shape[0], self.dtype)
+            else _count_shifted(ids_shifted, self.tp.shape[0], self.dtype)
+        )
+        ids_shifted2 = _shifted_ids(
+            torch.where(torch.logical_or(hit, label < 0), -1, predicted),
+            self.tp.shape[0],
         )
         false_positives = (
-            _segment_sum(
-                weight,
-                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
-                self.tp.shape[0],
-            )
+            _sum_by_shifted(weight, ids_shifted2, self.tp.shape[0])
             if sample_weight is not None
-            else _count_ids(
-                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
-                self.tp.shape[0],
-                self.dtype,
-            )
+            else _count_shifted(ids_shifted2, self.tp.shape[0], self.dtype)
         )
+        ids_shifted3 = _shifted_ids(torch.where(hit, -1, label), self.tp.shape[0])
         false_negatives = (
-            _segment_sum(weight, torch.where(hit, -1, label), self.tp.shape[0])
+            _sum_by_shifted(weight, ids_shifted3, self.tp.shape[0])
             if sample_weight is not None
-            else _count_ids(torch.where(hit, -1, label), self.tp.shape[0], self.dtype)
+            else _count_shifted(ids_shifted3, self.tp.shape[0], self.dtype)
         )
         self.tp.add_(true_positives)
         self.fp.add_(false_positives)

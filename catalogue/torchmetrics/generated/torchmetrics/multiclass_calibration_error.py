@@ -98,18 +98,32 @@ def _extreme(x, axis, keepdims, largest, bounds=None):
 
 
 def _shifted_ids(segment_ids, num_segments):
-    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """The ids shifted by one, as int64: those below 0 go to 0 and those past the end to num_segments + 1, two
+    extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
     """
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    return ids.long().clamp(-1, num_segments) + 1
+    return segment_ids.long().clamp(-1, num_segments) + 1
+
+
+def _bucketize(x, edges, ascending):
+    """How many of `edges` are at or below each x (NaN past them all, as torch.bucketize puts it). Edges not
+    known to ascend are sorted first: the count does not depend on their order, the binary search does.
+    """
+    edges = edges if edges.dim() == 1 else edges.reshape(-1)
+    if not ascending:
+        edges = torch.sort(edges).values
+    return torch.bucketize(x, edges, right=True)
 
 
 def _count_ids(ids, length, dtype):
     """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
-    ids = _shifted_ids(ids, length)
-    # one pass without weights; on CUDA bincount syncs with the host (see _segment_sum). Counted in int64 either
-    # way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
+    return _count_shifted(_shifted_ids(ids, length), length, dtype)
+
+
+def _count_shifted(shifted, length, dtype):
+    """_count_ids of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
+    # one pass without weights; on CUDA bincount syncs with the host (see _sum_by_shifted). Counted in int64
+    # either way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
     if ids.device.type == "cpu":
         counts = torch.bincount(ids, minlength=length + 2)
     else:
@@ -121,12 +135,17 @@ def _count_ids(ids, length, dtype):
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = _shifted_ids(segment_ids, num_segments)
+    return _sum_by_shifted(data, _shifted_ids(segment_ids, num_segments), num_segments)
+
+
+def _sum_by_shifted(data, shifted, num_segments):
+    """_segment_sum of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
     one_float_per_id = (
-        data.dim() == segment_ids.dim()
+        data.dim() == shifted.dim()
         and data.is_floating_point()
         and not data.requires_grad
     )
@@ -134,7 +153,7 @@ def _segment_sum(data, segment_ids, num_segments):
         weights = data if data.dim() == 1 else data.reshape(-1)
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    data = data.reshape((ids.numel(),) + tuple(data.shape[shifted.dim() :]))
     # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
     # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
     floating = data.is_floating_point()
@@ -270,29 +289,40 @@ class MulticlassCalibrationError(Metric):
         scores = torch.softmax(preds, dim=-1) if logits else preds
         confidence = _extreme(scores, -1, False, largest=True)
         bin_index = (
-            torch.sum(
-                (
-                    confidence[:, None]
-                    >= torch.linspace(
-                        0.0, 1.0, self.n_bins + 1, dtype=self.dtype, device=self.device
-                    )
-                ).to(torch.int64),
-                dim=-1,
+            _bucketize(
+                confidence,
+                torch.linspace(
+                    0.0, 1.0, self.n_bins + 1, dtype=self.dtype, device=self.device
+                ),
+                True,
             )
             - 1
         )
         ids = (
             bin_index if self.ignore_index is None else torch.where(kept, bin_index, -1)
         )
-        w = _weights_like(target, sample_weight, self.dtype)
-        right = torch.eq(torch.argmax(scores, dim=-1), target).to(self.dtype)
-        self.counts.add_(
-            _segment_sum(w, ids, self.n_bins + 1)
+        w = (
+            _weights_like(target, sample_weight, self.dtype)
             if sample_weight is not None
-            else _count_ids(ids, self.n_bins + 1, self.dtype)
+            else None
         )
-        self.confidence_sums.add_(_segment_sum(w * confidence, ids, self.n_bins + 1))
-        self.accuracy_sums.add_(_segment_sum(w * right, ids, self.n_bins + 1))
+        right = torch.eq(torch.argmax(scores, dim=-1), target).to(self.dtype)
+        ids_shifted = _shifted_ids(ids, self.n_bins + 1)
+        self.counts.add_(
+            _sum_by_shifted(w, ids_shifted, self.n_bins + 1)
+            if sample_weight is not None
+            else _count_shifted(ids_shifted, self.n_bins + 1, self.dtype)
+        )
+        self.confidence_sums.add_(
+            _sum_by_shifted(w * confidence, ids_shifted, self.n_bins + 1)
+            if sample_weight is not None
+            else _sum_by_shifted(confidence, ids_shifted, self.n_bins + 1)
+        )
+        self.accuracy_sums.add_(
+            _sum_by_shifted(w * right, ids_shifted, self.n_bins + 1)
+            if sample_weight is not None
+            else _sum_by_shifted(right, ids_shifted, self.n_bins + 1)
+        )
 
     def compute(self):
         gap = torch.abs(

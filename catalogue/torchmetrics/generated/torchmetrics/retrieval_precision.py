@@ -86,22 +86,44 @@ def _cumsum(x, axis, reverse, exclusive):
 
 
 def _shifted_ids(segment_ids, num_segments):
-    """The ids as one int64 axis shifted by one: those below 0 go to 0 and those past the end to num_segments + 1,
-    two extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
+    """The ids shifted by one, as int64: those below 0 go to 0 and those past the end to num_segments + 1, two
+    extra segments a sum then drops (two ops, where a mask of the out-of-range ids took four).
     """
-    ids = segment_ids if segment_ids.dim() == 1 else segment_ids.reshape(-1)
-    return ids.long().clamp(-1, num_segments) + 1
+    return segment_ids.long().clamp(-1, num_segments) + 1
+
+
+def _count_ids(ids, length, dtype):
+    """tf.math.bincount in torch: how many times each of 0..length-1 occurs in ids (others dropped), as dtype."""
+    return _count_shifted(_shifted_ids(ids, length), length, dtype)
+
+
+def _count_shifted(shifted, length, dtype):
+    """_count_ids of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
+    # one pass without weights; on CUDA bincount syncs with the host (see _sum_by_shifted). Counted in int64
+    # either way: float ones added one at a time stop growing at 2**24 (float32; bfloat16 at 256)
+    if ids.device.type == "cpu":
+        counts = torch.bincount(ids, minlength=length + 2)
+    else:
+        counts = torch.zeros(length + 2, dtype=torch.int64, device=ids.device)
+        counts.index_add_(0, ids, torch.ones_like(ids))
+    return counts[1 : length + 1].to(dtype)
 
 
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""
-    ids = _shifted_ids(segment_ids, num_segments)
+    return _sum_by_shifted(data, _shifted_ids(segment_ids, num_segments), num_segments)
+
+
+def _sum_by_shifted(data, shifted, num_segments):
+    """_segment_sum of ids already shifted (_shifted_ids)."""
+    ids = shifted if shifted.dim() == 1 else shifted.reshape(-1)
     # one float per id on the CPU, without a gradient to keep: bincount makes one pass where zeros + index_add make
     # two (half the time on a batch of 1,024). On CUDA it reads the ids' range back to the host on every call (a
     # sync, and no CUDA graph); MPS and XLA have no weighted version
     one_float_per_id = (
-        data.dim() == segment_ids.dim()
+        data.dim() == shifted.dim()
         and data.is_floating_point()
         and not data.requires_grad
     )
@@ -109,7 +131,7 @@ def _segment_sum(data, segment_ids, num_segments):
         weights = data if data.dim() == 1 else data.reshape(-1)
         out = torch.bincount(ids, weights=weights, minlength=num_segments + 2)
         return out[1 : num_segments + 1].to(data.dtype)
-    data = data.reshape((ids.numel(),) + tuple(data.shape[segment_ids.dim() :]))
+    data = data.reshape((ids.numel(),) + tuple(data.shape[shifted.dim() :]))
     # index_add adds one value at a time, and a sum of ones stops growing at 2**24 in float32 (2048 in float16,
     # 256 in bfloat16): a sum of that many values is taken in float64, as bincount sums its weights
     floating = data.is_floating_point()
@@ -458,9 +480,12 @@ class RetrievalPrecision(Metric):
         )
         group = _cumsum(starts.to(torch.int64), 0, False, False) - 1
         length = _documents.shape[0]
-        is_query = _segment_sum(in_query.to(torch.int64), group, length) > 0
+        group_shifted = _shifted_ids(group, length)
+        is_query = _sum_by_shifted(in_query.to(self.dtype), group_shifted, length) > 0
         relevance = _gather(_documents[:, 1], order, 0)
-        positives = _segment_sum(torch.where(in_query, relevance, 0.0), group, length)
+        positives = _sum_by_shifted(
+            torch.where(in_query, relevance, 0.0), group_shifted, length
+        )
         empty = torch.eq(positives, 0)
         counted = (
             torch.logical_and(is_query, torch.logical_not(empty))
@@ -470,7 +495,7 @@ class RetrievalPrecision(Metric):
         count = torch.sum(counted.to(torch.int64))
         relevant = torch.logical_and(in_query, relevance > 0)
         score = _gather(_documents[:, 0], order, 0)
-        size = _segment_sum(torch.ones_like(group), group, length)
+        size = _count_shifted(group_shifted, length, torch.int64)
         start = (
             _gather(_cumsum(size, 0, False, True), group, 0)
             if self.top_k is not None
@@ -482,11 +507,11 @@ class RetrievalPrecision(Metric):
             else None
         )
         in_top_k = rank <= self.top_k if self.top_k is not None else in_query
-        found = _segment_sum(
+        found = _sum_by_shifted(
             torch.logical_and(torch.logical_and(relevant, score > 0.0), in_top_k).to(
                 self.dtype
             ),
-            group,
+            group_shifted,
             length,
         )
         k = (

@@ -1,0 +1,123 @@
+"""Sums and counts by ids, as the torchmetrics target writes them after passes/shift_ids_once and
+passes/unweighted_counts: ids that several sums share are shifted once (a scope's definition read by each), a
+weighted sum without sample weights sums the value alone, and a sum of ones of the ids is their count. Checked
+against numpy on every target, weighted and not, with ids out of range on both sides, a sum of rows (torch's
+index_add path) beside sums of one value per id (bincount), and a definition already called `ids_shifted`; the
+work is counted on torch (aten ops), and the optimised torch class computes exactly what the plain one does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
+from drivers import driver
+from metricgen.compiler import generate_from_text
+from support import aten_ops_counted, module_of
+
+SPEC = """
+name: probe
+class_name: Probe
+description: d
+params:
+  n: {type: int, default: 3, min: 1}
+state:
+  counts: {shape: [n]}
+  sums: {shape: [n]}
+  rows: {shape: [n, 2]}
+  moved: {shape: [n]}
+update:
+  let:
+    # labels 0..5 give ids -1..4: below and past 0..n-1 with n = 3
+    ids: cast(y_true, int32) - 1
+    w: sample_weights(y_true)
+    # a user's name the pass would otherwise take for its shifted ids
+    ids_shifted: ids + 1
+  counts: bincount(ids, n, weights=w)
+  sums: bincount(ids, n, weights=w * y_pred)
+  rows: segment_sum(concat(y_pred[..., None], (y_pred + 1.0)[..., None]) * w[..., None], ids, n)
+  moved: segment_sum(w * y_pred, ids_shifted, n)
+result:
+  let:
+    parity: arange(n) % 2
+    by_parity: segment_sum(sums, parity, 2)
+    counted: segment_sum(counts, parity, 2)
+    members: segment_sum(ones_like(parity), parity, 2)
+  value: >-
+    concat(concat(concat(counts, sums), concat(reshape(rows, [-1]), moved)),
+    concat(concat(by_parity, counted), cast(members, float)))
+"""
+
+
+def expected(y_true: np.ndarray, y_pred: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    ids = y_true.astype(np.int64) - 1
+
+    def by(ids: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
+        return np.array([values[ids == i].sum(axis=0) for i in range(k)], dtype=np.float64)
+
+    counts, sums = by(ids, w, n), by(ids, w * y_pred, n)
+    rows = by(ids, np.stack([y_pred, y_pred + 1.0], -1) * w[:, None], n)
+    moved = by(ids + 1, w * y_pred, n)
+    parity = np.arange(n) % 2
+    members = np.array([np.sum(parity == 0), np.sum(parity == 1)], dtype=np.float64)
+    return np.concatenate([counts, sums, rows.reshape(-1), moved, by(parity, sums, 2), by(parity, counts, 2), members])
+
+
+def batch(rng: np.random.Generator, size: int) -> dict:
+    return {
+        "y_true": rng.integers(0, 6, size).astype(np.float32),
+        "y_pred": rng.uniform(-1.0, 2.0, size).astype(np.float32),
+    }
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_sums_by_shared_ids_are_numpys(target, weighted):
+    run, rng = driver(target), np.random.default_rng(3)
+    metric = run.make(module_of(generate_from_text(SPEC, "p.yaml", target), f"shared_ids_{target}").Probe, n=3)
+    seen = []
+    for size in (17, 1, 9):
+        data = batch(rng, size)
+        w = rng.uniform(0.0, 2.0, size).astype(np.float32) if weighted else np.ones(size, np.float32)
+        run.update(metric, data, sample_weight=w if weighted else None)
+        seen.append((data, w))
+    whole = {k: np.concatenate([d[k] for d, _ in seen]) for k in ("y_true", "y_pred")}
+    weights = np.concatenate([w for _, w in seen])
+    np.testing.assert_allclose(run.result(metric), expected(whole["y_true"], whole["y_pred"], weights, 3), rtol=1e-5)
+
+
+def torch_classes():
+    plain = generate_from_text(SPEC, "p.yaml", "torchmetrics", optimise=False)
+    optimised = generate_from_text(SPEC, "p.yaml", "torchmetrics")
+    return module_of(optimised, "shared_ids_optimised").Probe, module_of(plain, "shared_ids_plain").Probe, optimised
+
+
+def test_the_shared_ids_are_shifted_once_in_each_scope():
+    _, _, source = torch_classes()
+    update, compute = source.split("def update(", 1)[1].split("def compute(", 1)
+    # counts, sums and rows share ids (and the user's `ids_shifted` keeps its name); moved's are its own, read by
+    # both branches of its choice on the sample weights: two shifts in the update, where the sums made five
+    assert "ids_shifted2 = _shifted_ids(ids, self.n)" in update and "ids_shifted = ids + 1" in update, update
+    assert update.count("_shifted_ids(") == 2 and "_segment_sum(" not in update, update
+    assert compute.count("_shifted_ids(") == 1 and "_count_shifted(" in compute, compute
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_the_work_is_counted_and_the_numbers_are_the_plain_classs(weighted):
+    import torch
+
+    optimised, plain, _ = torch_classes()
+    rng = np.random.default_rng(4)
+    data = {k: torch.as_tensor(v) for k, v in batch(rng, 64).items()}
+    w = torch.as_tensor(rng.uniform(0.0, 2.0, 64).astype(np.float32)) if weighted else None
+    ops, values = [], []
+    for cls in (optimised, plain):
+        metric = cls(n=3)
+        ops.append(aten_ops_counted(lambda: metric.update(data["y_pred"], data["y_true"], sample_weight=w)))
+        values.append(metric.compute())
+    torch.testing.assert_close(values[0], values[1], rtol=0, atol=0)
+    # the plain update shifts the ids for each of its four sums; the optimised one once for the three that share
+    # them, and once for `moved`
+    assert (ops[0]["clamp"], ops[1]["clamp"]) == (2, 4), ops
+    if not weighted:  # no ones, and w * y_pred is y_pred
+        assert ops[1]["mul"] >= 2 and ops[0]["mul"] == 0 and ops[0]["ones_like"] == 0, ops
