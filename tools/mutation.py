@@ -790,6 +790,30 @@ SECOND = [
         ("tests/test_cli_limits.py", "-k", "import_as_another"),
         "a spec named `ﬁle.yaml` builds a module Python imports as file.py",
     ),
+    Mutant(
+        "shared-ids-ignore-their-length",
+        "metricgen/passes/shift_ids_once.py",
+        "    return e.arg(ids), e.arg(length)",
+        "    return e.arg(ids), None",
+        ("tests/test_shared_ids.py",),
+        "sums by the same ids but different numbers of segments share one shift (clamped to the first's length)",
+    ),
+    Mutant(
+        "bucketize-nan-first-under-xla",
+        "templates/helpers_tf.py",
+        "    if values.dtype.is_floating:",
+        "    if False:",
+        ("tests/test_bucketize.py",),
+        "the tf target's bucketize leaves NaN where XLA's search puts it, before every edge",
+    ),
+    Mutant(
+        "unweighted-sum-sees-past-the-weights",
+        "metricgen/passes/unweighted_counts.py",
+        "        if _sample_weights(weights, definitions) and value.type == e.type:",
+        "        if value.type == e.type:",
+        ("tests/test_shared_ids.py",),
+        "any product in a sum by ids is taken for weights times a value, and its other factor dropped unweighted",
+    ),
 ]
 MUTANTS += SECOND
 
