@@ -319,15 +319,23 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         indexes = tf.cast(indexes, tf.int32)
-        counts = tf.logical_and(
-            (
-                tf.ones_like(tf.cast(y_true, tf.bool))
-                if self.ignore_index is None
-                else tf.not_equal(y_true, self.ignore_index)
-            ),
-            tf.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+        counts = (
+            tf.logical_and(
+                (
+                    tf.ones_like(tf.cast(y_true, tf.bool))
+                    if self.ignore_index is None
+                    else tf.not_equal(y_true, self.ignore_index)
+                ),
+                tf.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+            )
+            if self.ignore_index is not None or sample_weight is not None
+            else None
         )
-        column = tf.reshape(tf.cast(counts, self.dtype), (-1, 1))
+        column = (
+            tf.reshape(tf.cast(counts, self.dtype), (-1, 1))
+            if self.ignore_index is not None or sample_weight is not None
+            else tf.ones_like(tf.reshape(y_pred, (-1, 1)))
+        )
         _append_rows(
             self.documents,
             self.documents_rows,

@@ -257,15 +257,23 @@ class RetrievalMAP:
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
         indexes = jnp.asarray(indexes, dtype=jnp.int32)
-        counts = jnp.logical_and(
-            (
-                jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
-                if self.ignore_index is None
-                else jnp.not_equal(y_true, self.ignore_index)
-            ),
-            jnp.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+        counts = (
+            jnp.logical_and(
+                (
+                    jnp.ones_like(jnp.asarray(y_true, dtype=jnp.bool_))
+                    if self.ignore_index is None
+                    else jnp.not_equal(y_true, self.ignore_index)
+                ),
+                jnp.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+            )
+            if self.ignore_index is not None or sample_weight is not None
+            else None
         )
-        column = jnp.reshape(counts.astype(self.dtype), (-1, 1))
+        column = (
+            jnp.reshape(counts.astype(self.dtype), (-1, 1))
+            if self.ignore_index is not None or sample_weight is not None
+            else jnp.ones_like(jnp.reshape(y_pred, (-1, 1)))
+        )
         _documents, _documents_rows = _append_rows(
             state.documents,
             state.documents_rows,

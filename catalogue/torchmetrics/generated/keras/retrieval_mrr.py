@@ -358,15 +358,23 @@ class RetrievalMRR(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         indexes = ops.cast(indexes, "int32")
-        counts = ops.logical_and(
-            (
-                ops.ones_like(ops.cast(y_true, "bool"))
-                if self.ignore_index is None
-                else ops.not_equal(y_true, self.ignore_index)
-            ),
-            ops.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+        counts = (
+            ops.logical_and(
+                (
+                    ops.ones_like(ops.cast(y_true, "bool"))
+                    if self.ignore_index is None
+                    else ops.not_equal(y_true, self.ignore_index)
+                ),
+                ops.not_equal(_weights_like(y_true, sample_weight, self.dtype), 0),
+            )
+            if self.ignore_index is not None or sample_weight is not None
+            else None
         )
-        column = ops.reshape(ops.cast(counts, self.dtype), (-1, 1))
+        column = (
+            ops.reshape(ops.cast(counts, self.dtype), (-1, 1))
+            if self.ignore_index is not None or sample_weight is not None
+            else ops.ones_like(ops.reshape(y_pred, (-1, 1)))
+        )
         _append_rows(
             self.documents,
             self.documents_rows,

@@ -382,15 +382,23 @@ class RetrievalHitRate(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         indexes = torch.as_tensor(indexes, dtype=torch.int64, device=self.device)
-        counts = torch.logical_and(
-            (
-                torch.ones_like(target, dtype=torch.bool)
-                if self.ignore_index is None
-                else torch.ne(target, self.ignore_index)
-            ),
-            torch.ne(_weights_like(target, sample_weight, self.dtype), 0),
+        counts = (
+            torch.logical_and(
+                (
+                    torch.ones_like(target, dtype=torch.bool)
+                    if self.ignore_index is None
+                    else torch.ne(target, self.ignore_index)
+                ),
+                torch.ne(_weights_like(target, sample_weight, self.dtype), 0),
+            )
+            if self.ignore_index is not None or sample_weight is not None
+            else None
         )
-        column = torch.reshape(counts.to(self.dtype), (-1, 1))
+        column = (
+            torch.reshape(counts.to(self.dtype), (-1, 1))
+            if self.ignore_index is not None or sample_weight is not None
+            else torch.ones_like(torch.reshape(preds, (-1, 1)))
+        )
         self.documents, self.documents_rows = _append_rows(
             self.documents,
             self.documents_rows,
