@@ -1,9 +1,10 @@
 """Sums and counts by ids, as the torchmetrics target writes them after passes/shift_ids_once and
-passes/unweighted_counts: ids that several sums share are shifted once (a scope's definition read by each), a
-weighted sum without sample weights sums the value alone, and a sum of ones of the ids is their count. Checked
-against numpy on every target, weighted and not, with ids out of range on both sides, a sum of rows (torch's
-index_add path) beside sums of one value per id (bincount), and a definition already called `ids_shifted`; the
-work is counted on torch (aten ops), and the optimised torch class computes exactly what the plain one does."""
+passes/unweighted_counts: ids that several sums share are shifted once (a scope's definition read by each), and
+a sum of ones of the ids is their count. Checked against numpy on every target, weighted and not, with ids out of
+range on both sides, a sum of rows (torch's index_add path) beside sums of one value per id (bincount), and a
+definition already called `ids_shifted`; the work is counted on torch (aten ops), and the optimised torch class
+computes exactly what the plain one does. Ids that are None where a param's test fails are not shared (a
+red-team review's case), nor is a product with the weights taken for the value alone (its shape may be larger)."""
 
 from __future__ import annotations
 
@@ -95,10 +96,10 @@ def torch_classes():
 def test_the_shared_ids_are_shifted_once_in_each_scope():
     _, _, source = torch_classes()
     update, compute = source.split("def update(", 1)[1].split("def compute(", 1)
-    # counts, sums and rows share ids (and the user's `ids_shifted` keeps its name); moved's are its own, read by
-    # both branches of its choice on the sample weights: two shifts in the update, where the sums made five
+    # counts, sums and rows share ids (and the user's `ids_shifted` keeps its name); moved's are its own: one
+    # shared shift and one sum that shifts its own ids
     assert "ids_shifted2 = _shifted_ids(ids, self.n)" in update and "ids_shifted = ids + 1" in update, update
-    assert update.count("_shifted_ids(") == 2 and "_segment_sum(" not in update, update
+    assert update.count("_shifted_ids(") == 1 and update.count("_segment_sum(") == 1, update
     assert compute.count("_shifted_ids(") == 1 and "_count_shifted(" in compute, compute
 
 
@@ -119,5 +120,62 @@ def test_the_work_is_counted_and_the_numbers_are_the_plain_classs(weighted):
     # the plain update shifts the ids for each of its four sums; the optimised one once for the three that share
     # them, and once for `moved`
     assert (ops[0]["clamp"], ops[1]["clamp"]) == (2, 4), ops
-    if not weighted:  # no ones, and w * y_pred is y_pred
-        assert ops[1]["mul"] >= 2 and ops[0]["mul"] == 0 and ops[0]["ones_like"] == 0, ops
+
+
+GUARDED = """
+name: probe
+class_name: Probe
+description: d
+params:
+  k: {type: int, default: null}
+state:
+  a: {shape: [3]}
+  b: {shape: [3]}
+update:
+  let:
+    r: y_pred * 2.0
+    # None where k is: the sums that read it are in a branch whose test also reads a definition
+    ids: cast(y_true, int32) + k
+  a: bincount(ids, 3) if k is not None and rank(r) == 1 else None
+  b: bincount(ids, 3, weights=y_pred) if k is not None and rank(r) == 1 else None
+result: concat(a, b)
+"""
+
+BROADCAST = """
+name: probe
+class_name: Probe
+description: d
+inputs:
+  - {name: y_true, shape: [null]}
+  - {name: y_pred, shape: [null, 3]}
+state:
+  total: {}
+update:
+  let:
+    ids: cast(y_true, int32)
+  # the weights of y_pred's shape times a column: the product is [n, 3], the column [n, 1]
+  total: sum(segment_sum(sample_weights(y_pred) * y_true[..., None], ids, 2))
+result: total
+"""
+
+
+@pytest.mark.parametrize("k", [None, 1])
+def test_ids_that_are_none_where_a_test_fails_are_not_shifted_there(k):
+    import torch
+
+    source = generate_from_text(GUARDED, "g.yaml", "torchmetrics")
+    assert "_shifted_ids(" not in source.split("def update(", 1)[1], source
+    metric = module_of(source, "shared_ids_guarded").Probe(k=k)
+    y_true, y_pred = torch.tensor([0.0, 1.0, 1.0, 2.0]), torch.tensor([0.5, 1.0, 2.0, 4.0])
+    metric.update(y_pred, y_true)
+    expected = [0.0] * 6 if k is None else [0.0, 1.0, 2.0, 0.0, 0.5, 3.0]
+    assert metric.compute().tolist() == expected
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_a_product_with_the_weights_keeps_its_shape_unweighted(target):
+    run = driver(target)
+    metric = run.make(module_of(generate_from_text(BROADCAST, "b.yaml", target), f"shared_ids_bc_{target}").Probe)
+    y_true = np.array([0.0, 1.0, 1.0, 0.0], np.float32)
+    run.update(metric, {"y_true": y_true, "y_pred": np.ones((4, 3), np.float32)})
+    np.testing.assert_allclose(run.result(metric), 3 * y_true.sum())

@@ -807,12 +807,12 @@ SECOND = [
         "the tf target's bucketize leaves NaN where XLA's search puts it, before every edge",
     ),
     Mutant(
-        "unweighted-sum-sees-past-the-weights",
-        "metricgen/passes/unweighted_counts.py",
-        "        if _sample_weights(weights, definitions) and value.type == e.type:",
-        "        if value.type == e.type:",
-        ("tests/test_shared_ids.py",),
-        "any product in a sum by ids is taken for weights times a value, and its other factor dropped unweighted",
+        "shared-ids-that-may-be-none",
+        "metricgen/passes/shift_ids_once.py",
+        "        if count < 2 or not _always_a_tensor(ids, definitions):",
+        "        if count < 2:",
+        ("tests/test_shared_ids.py", "-k", "none_where"),
+        "ids guarded by a param's test (None where it fails) are shifted where the test has failed",
     ),
 ]
 MUTANTS += SECOND

@@ -187,11 +187,7 @@ class MeanAveragePrecision(Metric):
         _check_shape(
             "MeanAveragePrecision", "target", target, (self.num_classes,), True
         )
-        weight = (
-            _weights_like(preds, sample_weight, self.dtype)
-            if sample_weight is not None
-            else None
-        )
+        weight = _weights_like(preds, sample_weight, self.dtype)
         bucket = torch.clamp(
             torch.ceil(preds * (self.num_thresholds - 1)), 0, self.num_thresholds
         ).to(torch.int64)
@@ -202,21 +198,13 @@ class MeanAveragePrecision(Metric):
         segment_shifted = _shifted_ids(segment, buckets)
         self.positives.add_(
             torch.reshape(
-                (
-                    _sum_by_shifted(target * weight, segment_shifted, buckets)
-                    if sample_weight is not None
-                    else _sum_by_shifted(target, segment_shifted, buckets)
-                ),
+                _sum_by_shifted(target * weight, segment_shifted, buckets),
                 (self.num_thresholds + 1, self.num_classes),
             )
         )
         self.negatives.add_(
             torch.reshape(
-                (
-                    _sum_by_shifted((1 - target) * weight, segment_shifted, buckets)
-                    if sample_weight is not None
-                    else _sum_by_shifted(1 - target, segment_shifted, buckets)
-                ),
+                _sum_by_shifted((1 - target) * weight, segment_shifted, buckets),
                 (self.num_thresholds + 1, self.num_classes),
             )
         )

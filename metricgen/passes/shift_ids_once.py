@@ -5,7 +5,8 @@ shifted by one, those out of range clamped to two extra segments the sum then dr
 before each sum. A calibration error sums three things per bin, and an exact AUROC or a retrieval metric two to
 four per group of its sorted samples, every one by the same ids; each shifted them again (nine ops of the 35 a
 calibration update makes at a batch of 1,024). This pass gives each scope's ids that two or more sums share one
-definition, `<ids>_shifted = shifted_ids(ids, n)`, written before its first reader, and the sums read it.
+definition, `<ids>_shifted = shifted_ids(ids, n)`, written before its first reader, and the sums read it. Only
+ids that are an input, a state variable or a definition always computed are shared (see _always_a_tensor).
 Where every reader sits in a branch the params choose, compute_where_read (after this pass) guards it the same.
 
 Applies to the targets whose column of the function table has `shifted_ids`.
@@ -50,16 +51,30 @@ def _by_shifted(e: ir.Apply, shifted: ir.Ref) -> ir.Apply:
     return dataclasses.replace(e, function="segment_sum_shifted", args=args)
 
 
+def _always_a_tensor(ids: ir.Expr, definitions: dict[str, ir.Expr]) -> bool:
+    """Whether ``ids`` is a value wherever the definition the pass adds is computed: an input, a state variable,
+    or a definition that is not `x if c else None` (one guarded by a param's test is None where the test fails,
+    and compute_where_read cannot always give the shifted ids the same guard: a test that reads a definition, or
+    more alternatives than it keeps)."""
+    if not isinstance(ids, ir.Ref):
+        return False  # an expression may read an optional param, valid only where the sums' branch is taken
+    if ids.kind in ("input", "state"):
+        return True
+    definition = definitions.get(ids.name) if ids.kind == "local" else None
+    return definition is not None and ir.update_condition(definition)[0] is None
+
+
 def _shared(
     local_pairs: list[tuple[str, ir.Expr]], roots: list[ir.Expr], taken: set[str]
 ) -> tuple[list[tuple[str, ir.Expr]], list[ir.Expr]]:
     """One scope's definitions and roots, the ids that two or more sums share shifted once."""
     uses = Counter(key for expr in [e for _, e in local_pairs] + roots for node in ir.walk(expr) if (key := _key(node)))
+    definitions = dict(local_pairs)
     names: dict[tuple[ir.Expr, ir.Expr], ir.Ref] = {}
     for (ids, length), count in uses.items():
-        if count < 2:
+        if count < 2 or not _always_a_tensor(ids, definitions):
             continue
-        stem = f"{ids.name}_shifted" if isinstance(ids, ir.Ref) else "ids_shifted"
+        stem = f"{ids.name}_shifted"
         name, n = stem, 1
         while name in taken:
             n, name = n + 1, f"{stem}{n + 1}"

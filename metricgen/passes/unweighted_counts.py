@@ -1,5 +1,4 @@
-"""bincount(ids, n, weights=sample_weights(x)) → the same, or where update got no sample weights, count_ids;
-bincount and segment_sum of `sample_weights(x) * v` → the same, or without sample weights, of v alone.
+"""bincount(ids, n, weights=sample_weights(x)) → the same, or where update got no sample weights, count_ids.
 
 Without sample weights `sample_weights(x)` is ones of x's shape, so the weighted count is the count: the
 confusion-matrix and stat-score specs (and any spec that counts ids under Keras' weighting) made a tensor of ones
@@ -7,17 +6,12 @@ and summed it on every unweighted call. This pass writes the call as a choice on
 constant when the metric is traced (a Python `if`), whose unweighted branch counts the ids without weights: on
 the torchmetrics target one integer bincount.
 
-Weights times a value, the weighted sum of a calibration error's confidences, are that value where the weights
-are ones (1 * v is v exactly, NaN and infinities too): the product and the ones are two ops over the batch
-saved. The value must have the product's dtype; its shape is the ids' where the sum is right, as the product's
-must be (a sum of values of another shape fails, it does not broadcast).
-
 A segment sum of ones of the ids themselves (`segment_sum(ones_like(group), group, n)`, a retrieval metric's
 documents per query) is their count, in either scope: one bincount where ones and an index_add were three ops.
 
-The weights may be reshaped on the way (`reshape(sample_weights(labels), [-1])`, as the ids are, or given a new
-axis, `w[..., None]`): either keeps the elements, so they are still all ones. Applies to the targets whose column
-of the function table has `count_ids` (the torchmetrics target; the others sum ones in a segment sum either way, and under `tf.function`
+The weights may be reshaped on the way (`reshape(sample_weights(labels), [-1])`, as the ids are): a reshape keeps
+the elements, so they are still all ones. Applies to the targets whose column of the function table has
+`count_ids` (the torchmetrics target; the others sum ones in a segment sum either way, and under `tf.function`
 or `jax.jit` the ones are a constant XLA folds).
 """
 
@@ -34,7 +28,6 @@ if TYPE_CHECKING:
 
 
 PRODUCES = "count_ids"
-_EVERY = ir.Slice(None, None, None)
 
 
 def applies_to(target: "Target") -> bool:
@@ -47,40 +40,21 @@ def _sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> bo
     while True:
         if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
             e = definitions[e.name]
-        elif isinstance(e, ir.Apply) and e.function in ("reshape", "expand_dims"):
+        elif isinstance(e, ir.Apply) and e.function == "reshape":
             e = e.arg("x")
-        elif isinstance(e, ir.Subscript) and all(item in ("None", "...", _EVERY) for item in e.items):
-            e = e.value  # new axes and whole ones: the same elements
         else:
             return isinstance(e, ir.Apply) and e.function == "sample_weights"
-
-
-def _weighted_value(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Optional[ir.Expr]:
-    """v, where ``e`` is `sample_weights(x) * v` or `v * sample_weights(x)` and v has the product's type."""
-    if not (isinstance(e, ir.Operator) and e.op == "*"):
-        return None
-    for weights, value in (e.operands, e.operands[::-1]):
-        if _sample_weights(weights, definitions) and value.type == e.type:
-            return value
-    return None
 
 
 def run(metric: ir.Metric) -> ir.Metric:
     definitions = dict(metric.update_locals)
 
     def split(e: ir.Expr) -> ir.Expr:
-        if not (isinstance(e, ir.Apply) and e.function in ("bincount", "segment_sum")):
+        if not (
+            isinstance(e, ir.Apply) and e.function == "bincount" and _sample_weights(e.arg("weights"), definitions)
+        ):
             return e
-        weights = e.arg("weights" if e.function == "bincount" else "data")
-        if e.function == "bincount" and _sample_weights(weights, definitions):
-            unweighted = dataclasses.replace(
-                e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length")))
-            )
-        elif (value := _weighted_value(weights, definitions)) is not None:
-            name = "weights" if e.function == "bincount" else "data"
-            unweighted = dataclasses.replace(e, args=tuple((k, value if k == name else v) for k, v in e.args))
-        else:
-            return e
+        unweighted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
         return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, unweighted)
 
     # update only: has_sample_weight() means nothing in the result (and sample_weights cannot appear there)

@@ -175,21 +175,22 @@ class BinaryIoU(Metric):
         labels = target.to(torch.int64)
         t = torch.reshape(labels, (-1,))
         p = torch.reshape((preds >= self.threshold).to(torch.int64), (-1,))
-        ids_shifted = _shifted_ids(
-            torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1), 4
-        )
         self.total_confusion_matrix.add_(
             torch.reshape(
                 (
-                    _sum_by_shifted(
+                    _segment_sum(
                         torch.reshape(
                             _weights_like(labels, sample_weight, self.dtype), (-1,)
                         ),
-                        ids_shifted,
+                        torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
                         4,
                     )
                     if sample_weight is not None
-                    else _count_shifted(ids_shifted, 4, self.dtype)
+                    else _count_ids(
+                        torch.where(torch.logical_and(t >= 0, t < 2), t * 2 + p, -1),
+                        4,
+                        self.dtype,
+                    )
                 ),
                 (2, 2),
             )

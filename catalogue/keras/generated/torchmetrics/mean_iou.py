@@ -230,23 +230,21 @@ class MeanIoU(Metric):
                 else torch.ne(t, self.ignore_class)
             ),
         )
-        ids_shifted = _shifted_ids(
-            torch.where(counted, t * self.num_classes + p, -1),
-            self.num_classes * self.num_classes,
-        )
         self.total_confusion_matrix.add_(
             torch.reshape(
                 (
-                    _sum_by_shifted(
+                    _segment_sum(
                         torch.reshape(
                             _weights_like(labels, sample_weight, self.dtype), (-1,)
                         ),
-                        ids_shifted,
+                        torch.where(counted, t * self.num_classes + p, -1),
                         self.num_classes * self.num_classes,
                     )
                     if sample_weight is not None
-                    else _count_shifted(
-                        ids_shifted, self.num_classes * self.num_classes, self.dtype
+                    else _count_ids(
+                        torch.where(counted, t * self.num_classes + p, -1),
+                        self.num_classes * self.num_classes,
+                        self.dtype,
                     )
                 ),
                 (self.num_classes, self.num_classes),

@@ -221,20 +221,19 @@ class CohenKappa(Metric):
             ),
             (-1,),
         )
-        ids_shifted = _shifted_ids(
-            truth * self.num_classes + prediction, self.num_classes * self.num_classes
-        )
         self.confusion.add_(
             torch.reshape(
                 (
-                    _sum_by_shifted(
+                    _segment_sum(
                         _weights_like(truth, sample_weight, self.dtype),
-                        ids_shifted,
+                        truth * self.num_classes + prediction,
                         self.num_classes * self.num_classes,
                     )
                     if sample_weight is not None
-                    else _count_shifted(
-                        ids_shifted, self.num_classes * self.num_classes, self.dtype
+                    else _count_ids(
+                        truth * self.num_classes + prediction,
+                        self.num_classes * self.num_classes,
+                        self.dtype,
                     )
                 ),
                 (self.num_classes, self.num_classes),

@@ -156,25 +156,27 @@ class MatthewsCorrelationCoefficient(Metric):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
         truth = torch.argmax(target, dim=-1)
-        ids_shifted = _shifted_ids(
-            torch.reshape(
-                truth * self.num_classes + torch.argmax(preds, dim=-1), (-1,)
-            ),
-            self.num_classes * self.num_classes,
-        )
         self.confusion.add_(
             torch.reshape(
                 (
-                    _sum_by_shifted(
+                    _segment_sum(
                         torch.reshape(
                             _weights_like(truth, sample_weight, self.dtype), (-1,)
                         ),
-                        ids_shifted,
+                        torch.reshape(
+                            truth * self.num_classes + torch.argmax(preds, dim=-1),
+                            (-1,),
+                        ),
                         self.num_classes * self.num_classes,
                     )
                     if sample_weight is not None
-                    else _count_shifted(
-                        ids_shifted, self.num_classes * self.num_classes, self.dtype
+                    else _count_ids(
+                        torch.reshape(
+                            truth * self.num_classes + torch.argmax(preds, dim=-1),
+                            (-1,),
+                        ),
+                        self.num_classes * self.num_classes,
+                        self.dtype,
                     )
                 ),
                 (self.num_classes, self.num_classes),

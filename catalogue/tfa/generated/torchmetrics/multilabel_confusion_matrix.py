@@ -147,19 +147,20 @@ class MultiLabelConfusionMatrix(Metric):
             + truth * 2
             + predicted
         )
-        ids_shifted = _shifted_ids(torch.reshape(cell, (-1,)), self.num_classes * 4)
         self.counts.add_(
             torch.reshape(
                 (
-                    _sum_by_shifted(
+                    _segment_sum(
                         torch.reshape(
                             _weights_like(cell, sample_weight, self.dtype), (-1,)
                         ),
-                        ids_shifted,
+                        torch.reshape(cell, (-1,)),
                         self.num_classes * 4,
                     )
                     if sample_weight is not None
-                    else _count_shifted(ids_shifted, self.num_classes * 4, self.dtype)
+                    else _count_ids(
+                        torch.reshape(cell, (-1,)), self.num_classes * 4, self.dtype
+                    )
                 ),
                 (self.num_classes, 2, 2),
             )

@@ -247,11 +247,7 @@ class BinaryCalibrationError(Metric):
             if self.ignore_index is None
             else torch.where(torch.reshape(kept, (-1,)), bin_index, -1)
         )
-        w = (
-            torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
-            if sample_weight is not None
-            else None
-        )
+        w = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
         ids_shifted = _shifted_ids(ids, self.n_bins + 1)
         self.counts.add_(
             _sum_by_shifted(w, ids_shifted, self.n_bins + 1)
@@ -260,16 +256,10 @@ class BinaryCalibrationError(Metric):
         )
         self.confidence_sums.add_(
             _sum_by_shifted(w * confidence, ids_shifted, self.n_bins + 1)
-            if sample_weight is not None
-            else _sum_by_shifted(confidence, ids_shifted, self.n_bins + 1)
         )
         self.accuracy_sums.add_(
             _sum_by_shifted(
                 w * torch.reshape(target, (-1,)), ids_shifted, self.n_bins + 1
-            )
-            if sample_weight is not None
-            else _sum_by_shifted(
-                torch.reshape(target, (-1,)), ids_shifted, self.n_bins + 1
             )
         )
 

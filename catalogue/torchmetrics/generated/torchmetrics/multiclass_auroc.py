@@ -486,23 +486,16 @@ class MulticlassAUROC(Metric):
             if self.thresholds is None
             else None
         )
-        ids_shifted = (
-            _shifted_ids(
-                torch.reshape(group, (-1,)), _samples.shape[0] * self.num_classes
-            )
-            if self.thresholds is None
-            else None
-        )
         group_negatives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(
                             weight[None, :] - positive, order.long(), dim=-1
                         ),
                         (-1,),
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_classes,
                 ),
                 (self.num_classes, _samples.shape[0]),
@@ -512,11 +505,11 @@ class MulticlassAUROC(Metric):
         )
         group_positives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_classes,
                 ),
                 (self.num_classes, _samples.shape[0]),

@@ -495,20 +495,13 @@ class MulticlassAveragePrecision(Metric):
             if self.thresholds is None
             else None
         )
-        ids_shifted = (
-            _shifted_ids(
-                torch.reshape(group, (-1,)), _samples.shape[0] * self.num_classes
-            )
-            if self.thresholds is None
-            else None
-        )
         group_positives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_classes,
                 ),
                 (self.num_classes, _samples.shape[0]),
@@ -523,14 +516,14 @@ class MulticlassAveragePrecision(Metric):
         )
         group_negatives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(
                             weight[None, :] - positive, order.long(), dim=-1
                         ),
                         (-1,),
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_classes,
                 ),
                 (self.num_classes, _samples.shape[0]),

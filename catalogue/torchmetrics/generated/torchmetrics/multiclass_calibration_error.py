@@ -301,11 +301,7 @@ class MulticlassCalibrationError(Metric):
         ids = (
             bin_index if self.ignore_index is None else torch.where(kept, bin_index, -1)
         )
-        w = (
-            _weights_like(target, sample_weight, self.dtype)
-            if sample_weight is not None
-            else None
-        )
+        w = _weights_like(target, sample_weight, self.dtype)
         right = torch.eq(torch.argmax(scores, dim=-1), target).to(self.dtype)
         ids_shifted = _shifted_ids(ids, self.n_bins + 1)
         self.counts.add_(
@@ -315,13 +311,9 @@ class MulticlassCalibrationError(Metric):
         )
         self.confidence_sums.add_(
             _sum_by_shifted(w * confidence, ids_shifted, self.n_bins + 1)
-            if sample_weight is not None
-            else _sum_by_shifted(confidence, ids_shifted, self.n_bins + 1)
         )
         self.accuracy_sums.add_(
             _sum_by_shifted(w * right, ids_shifted, self.n_bins + 1)
-            if sample_weight is not None
-            else _sum_by_shifted(right, ids_shifted, self.n_bins + 1)
         )
 
     def compute(self):

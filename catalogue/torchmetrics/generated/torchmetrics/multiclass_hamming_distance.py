@@ -369,26 +369,28 @@ class MulticlassHammingDistance(Metric):
         )
         hit = torch.eq(label, predicted)
         weight = torch.reshape(_weights_like(target, sample_weight, self.dtype), (-1,))
-        ids_shifted = _shifted_ids(torch.where(hit, label, -1), self.tp.shape[0])
         true_positives = (
-            _sum_by_shifted(weight, ids_shifted, self.tp.shape[0])
+            _segment_sum(weight, torch.where(hit, label, -1), self.tp.shape[0])
             if sample_weight is not None
-            else _count_shifted(ids_shifted, self.tp.shape[0], self.dtype)
-        )
-        ids_shifted2 = _shifted_ids(
-            torch.where(torch.logical_or(hit, label < 0), -1, predicted),
-            self.tp.shape[0],
+            else _count_ids(torch.where(hit, label, -1), self.tp.shape[0], self.dtype)
         )
         false_positives = (
-            _sum_by_shifted(weight, ids_shifted2, self.tp.shape[0])
+            _segment_sum(
+                weight,
+                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
+                self.tp.shape[0],
+            )
             if sample_weight is not None
-            else _count_shifted(ids_shifted2, self.tp.shape[0], self.dtype)
+            else _count_ids(
+                torch.where(torch.logical_or(hit, label < 0), -1, predicted),
+                self.tp.shape[0],
+                self.dtype,
+            )
         )
-        ids_shifted3 = _shifted_ids(torch.where(hit, -1, label), self.tp.shape[0])
         false_negatives = (
-            _sum_by_shifted(weight, ids_shifted3, self.tp.shape[0])
+            _segment_sum(weight, torch.where(hit, -1, label), self.tp.shape[0])
             if sample_weight is not None
-            else _count_shifted(ids_shifted3, self.tp.shape[0], self.dtype)
+            else _count_ids(torch.where(hit, -1, label), self.tp.shape[0], self.dtype)
         )
         self.tp.add_(true_positives)
         self.fp.add_(false_positives)

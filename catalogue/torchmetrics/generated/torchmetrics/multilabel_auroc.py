@@ -472,20 +472,13 @@ class MultilabelAUROC(Metric):
             if self.thresholds is None
             else None
         )
-        ids_shifted = (
-            _shifted_ids(
-                torch.reshape(group, (-1,)), _samples.shape[0] * self.num_labels
-            )
-            if self.thresholds is None
-            else None
-        )
         group_negatives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(negative, order.long(), dim=-1), (-1,)
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
@@ -504,11 +497,11 @@ class MultilabelAUROC(Metric):
         )
         group_positives = (
             torch.reshape(
-                _sum_by_shifted(
+                _segment_sum(
                     torch.reshape(
                         torch.take_along_dim(positive, order.long(), dim=-1), (-1,)
                     ),
-                    ids_shifted,
+                    torch.reshape(group, (-1,)),
                     _samples.shape[0] * self.num_labels,
                 ),
                 (columns, rows),
