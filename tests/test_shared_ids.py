@@ -179,3 +179,49 @@ def test_a_product_with_the_weights_keeps_its_shape_unweighted(target):
     y_true = np.array([0.0, 1.0, 1.0, 0.0], np.float32)
     run.update(metric, {"y_true": y_true, "y_pred": np.ones((4, 3), np.float32)})
     np.testing.assert_allclose(run.result(metric), 3 * y_true.sum())
+
+
+ELEMENTWISE = """
+name: probe
+class_name: Probe
+description: d
+inputs:
+  - {name: y_true, shape: [null, null]}
+  - {name: y_pred, shape: [null, null]}
+state:
+  errors: {shape: ["shape(y_true, -1)"]}
+  squares: {shape: ["shape(y_true, -1)"]}
+update:
+  let:
+    w: sample_weights(y_true)
+    error: y_true - y_pred
+  # made element-wise from y_true: without weights, the values alone (no ones, no products)
+  errors: sum(w * error, axis=0)
+  squares: sum(square(y_true) * w, axis=0)
+result: concat(errors, squares)
+"""
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_a_weighted_sum_of_values_made_from_the_weights_input_sums_them_alone(weighted):
+    import torch
+
+    optimised, plain = (
+        module_of(generate_from_text(ELEMENTWISE, "e.yaml", "torchmetrics", optimise=flag), f"elementwise_{flag}").Probe
+        for flag in (True, False)
+    )
+    rng = np.random.default_rng(6)
+    y_true, y_pred = (torch.as_tensor(rng.normal(size=(32, 3)).astype(np.float32)) for _ in range(2))
+    w = torch.as_tensor(rng.uniform(0.0, 2.0, 32).astype(np.float32)) if weighted else None
+    ops, values = [], []
+    for cls in (optimised, plain):
+        metric = cls()
+        ops.append(aten_ops_counted(lambda: metric.update(y_pred, y_true, sample_weight=w)))
+        values.append(metric.compute())
+    torch.testing.assert_close(values[0], values[1], rtol=0, atol=0)
+    w_np = np.ones(32, np.float32) if w is None else w.numpy()
+    t, p = y_true.numpy(), y_pred.numpy()
+    expected = np.concatenate([(w_np[:, None] * (t - p)).sum(0), (t**2 * w_np[:, None]).sum(0)])
+    np.testing.assert_allclose(values[0].numpy(), expected, rtol=1e-5)
+    if not weighted:
+        assert (ops[0]["mul"], ops[0]["ones_like"]) == (0, 0) and ops[1]["mul"] == 2, ops

@@ -814,6 +814,14 @@ SECOND = [
         ("tests/test_shared_ids.py", "-k", "none_where"),
         "ids guarded by a param's test (None where it fails) are shifted where the test has failed",
     ),
+    Mutant(
+        "unweighted-sum-of-any-shape",
+        "metricgen/passes/unweighted_counts.py",
+        '            and _broadcast_from(value, weights.arg("x"), definitions)',
+        "            and True",
+        ("tests/test_shared_ids.py", "-k", "keeps_its_shape"),
+        "a product with the weights is summed as its other factor without weights, whatever that factor's shape",
+    ),
 ]
 MUTANTS += SECOND
 

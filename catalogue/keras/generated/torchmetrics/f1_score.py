@@ -245,7 +245,11 @@ class F1Score(Metric):
         self.true_positives.add_(torch.sum(w * predicted * target, dim=0))
         self.false_positives.add_(torch.sum(w * predicted * (1.0 - target), dim=0))
         self.false_negatives.add_(torch.sum(w * (1.0 - predicted) * target, dim=0))
-        self.intermediate_weights.add_(torch.sum(w * target, dim=0))
+        self.intermediate_weights.add_(
+            torch.sum(w * target, dim=0)
+            if sample_weight is not None
+            else torch.sum(target, dim=0)
+        )
 
     def compute(self):
         if self.true_positives.numel() == 0:

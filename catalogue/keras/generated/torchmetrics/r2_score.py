@@ -208,9 +208,21 @@ class R2Score(Metric):
                 "R2Score", "preds", preds, -1, "squared_sum", self.squared_sum.shape[0]
             )
         w = _weights_like(target, sample_weight, self.dtype)
-        self.squared_sum.add_(torch.sum(w * torch.square(target), dim=0))
-        self.sum.add_(torch.sum(w * target, dim=0))
-        self.total_mse.add_(torch.sum(w * torch.square(target - preds), dim=0))
+        self.squared_sum.add_(
+            torch.sum(w * torch.square(target), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(target), dim=0)
+        )
+        self.sum.add_(
+            torch.sum(w * target, dim=0)
+            if sample_weight is not None
+            else torch.sum(target, dim=0)
+        )
+        self.total_mse.add_(
+            torch.sum(w * torch.square(target - preds), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(target - preds), dim=0)
+        )
         self.count.add_(torch.sum(w, dim=0))
         self.num_samples.add_(
             torch.tensor(target.numel(), dtype=torch.int64, device=self.device)

@@ -268,9 +268,21 @@ class RSquare(Metric):
         truth = torch.unsqueeze(target, -1) if len(target.shape) == 1 else target
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = torch.unsqueeze(preds, -1) if len(preds.shape) == 1 else preds
-        self.total.add_(torch.sum(w * truth, dim=0))
-        self.squared.add_(torch.sum(w * truth**2, dim=0))
-        self.residual.add_(torch.sum(w * (truth - prediction) ** 2, dim=0))
+        self.total.add_(
+            torch.sum(w * truth, dim=0)
+            if sample_weight is not None
+            else torch.sum(truth, dim=0)
+        )
+        self.squared.add_(
+            torch.sum(w * truth**2, dim=0)
+            if sample_weight is not None
+            else torch.sum(truth**2, dim=0)
+        )
+        self.residual.add_(
+            torch.sum(w * (truth - prediction) ** 2, dim=0)
+            if sample_weight is not None
+            else torch.sum((truth - prediction) ** 2, dim=0)
+        )
         self.weight.add_(torch.sum(w, dim=0))
         self.values_seen.add_(
             torch.tensor(target.numel(), dtype=torch.int64, device=self.device)

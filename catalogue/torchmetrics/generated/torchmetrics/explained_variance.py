@@ -192,10 +192,26 @@ class ExplainedVariance(Metric):
         w = _weights_like(target, sample_weight, self.dtype)
         error = target - preds
         self.num_obs.add_(torch.sum(w, dim=0))
-        self.sum_error.add_(torch.sum(w * error, dim=0))
-        self.sum_squared_error.add_(torch.sum(w * torch.square(error), dim=0))
-        self.sum_target.add_(torch.sum(w * target, dim=0))
-        self.sum_squared_target.add_(torch.sum(w * torch.square(target), dim=0))
+        self.sum_error.add_(
+            torch.sum(w * error, dim=0)
+            if sample_weight is not None
+            else torch.sum(error, dim=0)
+        )
+        self.sum_squared_error.add_(
+            torch.sum(w * torch.square(error), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(error), dim=0)
+        )
+        self.sum_target.add_(
+            torch.sum(w * target, dim=0)
+            if sample_weight is not None
+            else torch.sum(target, dim=0)
+        )
+        self.sum_squared_target.add_(
+            torch.sum(w * torch.square(target), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(target), dim=0)
+        )
 
     def compute(self):
         if self.num_obs.numel() == 0:

@@ -314,6 +314,8 @@ class MulticlassCalibrationError(Metric):
         )
         self.accuracy_sums.add_(
             _sum_by_shifted(w * right, ids_shifted, self.n_bins + 1)
+            if sample_weight is not None
+            else _sum_by_shifted(right, ids_shifted, self.n_bins + 1)
         )
 
     def compute(self):

@@ -196,9 +196,21 @@ class R2Score(Metric):
                 self.sum_squared_obs.shape[0],
             )
         w = _weights_like(target, sample_weight, self.dtype)
-        self.sum_squared_obs.add_(torch.sum(w * torch.square(target), dim=0))
-        self.sum_obs.add_(torch.sum(w * target, dim=0))
-        self.rss.add_(torch.sum(w * torch.square(target - preds), dim=0))
+        self.sum_squared_obs.add_(
+            torch.sum(w * torch.square(target), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(target), dim=0)
+        )
+        self.sum_obs.add_(
+            torch.sum(w * target, dim=0)
+            if sample_weight is not None
+            else torch.sum(target, dim=0)
+        )
+        self.rss.add_(
+            torch.sum(w * torch.square(target - preds), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(target - preds), dim=0)
+        )
         self.num_obs.add_(torch.sum(w, dim=0))
 
     def compute(self):
