@@ -87,10 +87,11 @@ def test_sums_by_shared_ids_are_numpys(target, weighted):
     np.testing.assert_allclose(run.result(metric), expected(whole["y_true"], whole["y_pred"], weights, 3), rtol=1e-5)
 
 
-def torch_classes():
-    plain = generate_from_text(SPEC, "p.yaml", "torchmetrics", optimise=False)
-    optimised = generate_from_text(SPEC, "p.yaml", "torchmetrics")
-    return module_of(optimised, "shared_ids_optimised").Probe, module_of(plain, "shared_ids_plain").Probe, optimised
+def torch_classes(spec: str = SPEC, name: str = "shared_ids"):
+    """The optimised and the plain torchmetrics class of ``spec``, and the optimised source."""
+    plain = generate_from_text(spec, "p.yaml", "torchmetrics", optimise=False)
+    optimised = generate_from_text(spec, "p.yaml", "torchmetrics")
+    return module_of(optimised, f"{name}_optimised").Probe, module_of(plain, f"{name}_plain").Probe, optimised
 
 
 def test_the_shared_ids_are_shifted_once_in_each_scope():
@@ -206,10 +207,7 @@ result: concat(errors, squares)
 def test_a_weighted_sum_of_values_made_from_the_weights_input_sums_them_alone(weighted):
     import torch
 
-    optimised, plain = (
-        module_of(generate_from_text(ELEMENTWISE, "e.yaml", "torchmetrics", optimise=flag), f"elementwise_{flag}").Probe
-        for flag in (True, False)
-    )
+    optimised, plain, _ = torch_classes(ELEMENTWISE, "elementwise")
     rng = np.random.default_rng(6)
     y_true, y_pred = (torch.as_tensor(rng.normal(size=(32, 3)).astype(np.float32)) for _ in range(2))
     w = torch.as_tensor(rng.uniform(0.0, 2.0, 32).astype(np.float32)) if weighted else None

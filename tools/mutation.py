@@ -817,8 +817,8 @@ SECOND = [
     Mutant(
         "unweighted-sum-of-any-shape",
         "metricgen/passes/unweighted_counts.py",
-        '            and _broadcast_from(value, weights.arg("x"), definitions)',
-        "            and True",
+        '        if weights is not None and value.type == e.type and _broadcast_from(value, weights.arg("x"), definitions):',
+        "        if weights is not None and value.type == e.type:",
         ("tests/test_shared_ids.py", "-k", "keeps_its_shape"),
         "a product with the weights is summed as its other factor without weights, whatever that factor's shape",
     ),

@@ -88,7 +88,7 @@ def _shared(
         key = _key(e)
         return _by_shifted(e, names[key]) if key in names else e
 
-    definitions = {
+    unplaced = {
         ref.name: ir.Apply(ids.type, PRODUCES, (("ids", ids), ("num_segments", length)))
         for (ids, length), ref in names.items()
     }
@@ -96,12 +96,10 @@ def _shared(
     for name, expr in local_pairs:
         rewritten = ir.rewrite(expr, shift)
         # each shifted ids just before the first definition that reads them (their ids are defined by then)
-        for needed in [
-            n for n in definitions if any(isinstance(r, ir.Ref) and r.name == n for r in ir.walk(rewritten))
-        ]:
-            out.append((needed, definitions.pop(needed)))
+        for needed in [n for n in unplaced if any(isinstance(r, ir.Ref) and r.name == n for r in ir.walk(rewritten))]:
+            out.append((needed, unplaced.pop(needed)))
         out.append((name, rewritten))
-    out += list(definitions.items())  # read by the roots alone
+    out += list(unplaced.items())  # read by the roots alone
     return out, [ir.rewrite(root, shift) for root in roots]
 
 

@@ -44,16 +44,18 @@ def applies_to(target: "Target") -> bool:
     return PRODUCES in target.column
 
 
-def _sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> bool:
-    """Whether ``e`` is the batch's sample weights broadcast to some tensor (reshaped, perhaps, or a definition
-    that is)."""
+def _sample_weights(
+    e: Optional[ir.Expr], definitions: dict[str, ir.Expr], through_reshape: bool = True
+) -> Optional[ir.Apply]:
+    """The `sample_weights(x)` call that ``e`` is (a definition that is one, or, ``through_reshape``, one
+    reshaped: the same elements, another shape), or None."""
     while True:
         if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
             e = definitions[e.name]
-        elif isinstance(e, ir.Apply) and e.function == "reshape":
+        elif through_reshape and isinstance(e, ir.Apply) and e.function == "reshape":
             e = e.arg("x")
         else:
-            return isinstance(e, ir.Apply) and e.function == "sample_weights"
+            return e if isinstance(e, ir.Apply) and e.function == "sample_weights" else None
 
 
 def _broadcast_from(v: ir.Expr, x: ir.Expr, definitions: dict[str, ir.Expr], depth: int = 0) -> bool:
@@ -83,15 +85,10 @@ def _weighted_value(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Op
     the product to x's shape, and v alone would sum fewer elements."""
     if not (isinstance(e, ir.Operator) and e.op == "*"):
         return None
-    for weights, value in (e.operands, e.operands[::-1]):
-        while isinstance(weights, ir.Ref) and weights.kind == "local" and weights.name in definitions:
-            weights = definitions[weights.name]
-        if (
-            isinstance(weights, ir.Apply)
-            and weights.function == "sample_weights"
-            and value.type == e.type
-            and _broadcast_from(value, weights.arg("x"), definitions)
-        ):
+    for factor, value in (e.operands, e.operands[::-1]):
+        # not through a reshape: the weights' shape is what the proof below compares v's with
+        weights = _sample_weights(factor, definitions, through_reshape=False)
+        if weights is not None and value.type == e.type and _broadcast_from(value, weights.arg("x"), definitions):
             return value
     return None
 
@@ -103,7 +100,7 @@ def run(metric: ir.Metric) -> ir.Metric:
         if not (isinstance(e, ir.Apply) and e.function in _SUMS):
             return e
         weights = e.arg(_SUMS[e.function])
-        if e.function == "bincount" and _sample_weights(weights, definitions):
+        if e.function == "bincount" and _sample_weights(weights, definitions) is not None:
             unweighted = dataclasses.replace(
                 e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length")))
             )
