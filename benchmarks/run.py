@@ -15,7 +15,8 @@ inside a `tf.function` (graph mode), or the same with `jit_compile=True` (XLA), 
 already tensors. `iters` is calibrated per candidate after warm-up (tracing, compilation) so that a
 round lasts about --round-ms; the figure reported is the median over --rounds rounds of the mean time
 per call within the round (the garbage collector is off while a candidate is timed, as in timeit).
-Ratios are generated / reference of those medians. F1 and precision, whose ~0.1 ms of work sits on
+Ratios are generated / reference of those medians (the catalogue's: the median of each round's ratio, the
+two timed back to back). F1 and precision, whose ~0.1 ms of work sits on
 ~0.35 ms of tf.function call overhead, get twice the rounds and a second instance of the reference timed
 alike: its ratio to the first (A/A) shows how much of a ratio is noise.
 
@@ -103,6 +104,14 @@ def interleaved_rounds(
     return samples
 
 
+def paired_ratios(generated: list[float], reference: list[float]) -> tuple[float, float, float]:
+    """The median and the quartiles of each round's generated / reference time (two candidates timed back to
+    back in every round, so that the machine's drift between rounds falls on both): (median, q1, q3)."""
+    ratios = [g / r for g, r in zip(generated, reference)]
+    q1, median, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return median, q1, q3
+
+
 # -- results -----------------------------------------------------------------------------------------------
 
 
@@ -116,10 +125,13 @@ class Row:
     reference: str
     limit: float  # the target for the ratio (<=)
     note: str = ""
+    batch: Optional[int] = None  # where a section times more than one
+    paired: Optional[float] = None  # the median over rounds of each round's generated / reference time
+    spread: Optional[tuple[float, float]] = None  # the quartiles of those ratios
 
     @property
     def ratio(self) -> float:
-        return self.generated_s / self.reference_s
+        return self.paired if self.paired is not None else self.generated_s / self.reference_s
 
     @property
     def ok(self) -> bool:
@@ -134,7 +146,7 @@ class Report:
     def add(self, row: Row) -> None:
         self.rows.append(row)
         print(
-            f"  {row.section:<10} {row.case:<34} {row.mode:<6} {_fmt_time(row.generated_s):>10} "
+            f"  {row.section:<10} {row.case + (f' @{row.batch}' if row.batch else ''):<34} {row.mode:<6} {_fmt_time(row.generated_s):>10} "
             f"{_fmt_time(row.reference_s):>10}  {row.ratio:6.2f}x  (<= {row.limit:g}) "
             f"{'ok' if row.ok else 'MISSED'}" + (f"  [{row.note}]" if row.note else ""),
             flush=True,
@@ -763,23 +775,28 @@ def bench_torchmetrics(report: Report, args, np) -> None:
 
 def bench_catalogue(report: Report, args, tf, keras, np) -> None:
     """Every class of the Keras catalogue (catalogue/keras/generated/, the tf target) against keras.metrics'
-    own, on its first test configuration (tests/keras_catalogue_cases.py) with a batch of --catalogue-batch,
-    graph and XLA, the four candidates of a class interleaved; and AUC (ROC and PR, 200 and 1000 thresholds)."""
+    own, on its first test configuration (tests/keras_catalogue_cases.py) at each batch of --catalogue-batch,
+    graph and XLA, the four candidates of a class interleaved; and AUC (ROC and PR, 200 and 1000 thresholds).
+    A row's ratio is the median over rounds of the round's generated / reference time: the two are timed back
+    to back in every round, so that the machine's drift between rounds falls on both."""
     sys.path.insert(0, str(ROOT / "tests"))
     from keras_catalogue_cases import first_of_each_class
 
     first = {case.class_name: case for case in first_of_each_class()}
-    runs = [(name, case) for name, case in first.items()]
+    runs = [(name, case, batch) for batch in args.catalogue_batch for name, case in first.items()]
     auc = first["AUC"]
+    # AUC's own rows: enough scores that bucketing them, not the call, is what is timed
     runs += [
-        (f"AUC {curve} T={t}", type(auc)(auc.id, auc.stem, "AUC", {"curve": curve, "num_thresholds": t}, auc.make))
+        (
+            f"AUC {curve} T={t}",
+            type(auc)(auc.id, auc.stem, "AUC", {"curve": curve, "num_thresholds": t}, auc.make),
+            args.auc_batch,
+        )
         for curve in ("ROC", "PR")
         for t in (200, 1000)
     ]
     rng = np.random.default_rng(5)
-    for title, case in runs:
-        # AUC's own rows: enough scores that bucketing them, not the call, is what is timed
-        size = args.auc_batch if title.startswith("AUC ") else args.catalogue_batch
+    for title, case, size in runs:
         module_name = f"benchmark_catalogue_{case.stem}"
         if module_name not in sys.modules:
             spec = importlib.util.spec_from_file_location(module_name, CATALOGUE / "generated" / f"{case.stem}.py")
@@ -810,20 +827,25 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
                 # both were fed the batch once already: their values must agree
                 if not np.allclose(gen, ref, rtol=1e-4, atol=1e-5, equal_nan=True):
                     raise SystemExit(f"{title} ({mode}): generated {gen} vs keras {ref}: a meaningless comparison")
-        times = interleaved(candidates, args.rounds, args.round_ms)
+        samples = interleaved_rounds(candidates, args.rounds, args.round_ms)
         limit = 0.7 if title.startswith("AUC ") else 1.1
         for mode in ("graph", "xla"):
-            if f"gen/{mode}" in times and f"ref/{mode}" in times:
+            gen, ref = samples.get(f"gen/{mode}"), samples.get(f"ref/{mode}")
+            if gen and ref:
+                paired, q1, q3 = paired_ratios(gen, ref)
                 report.add(
                     Row(
                         "catalogue",
                         title,
                         mode,
-                        times[f"gen/{mode}"],
-                        times[f"ref/{mode}"],
+                        statistics.median(gen),
+                        statistics.median(ref),
                         f"keras.metrics.{case.class_name}",
                         limit,
                         note=", ".join(f"{k}={v}" for k, v in case.kwargs.items() if not callable(v)),
+                        batch=size,
+                        paired=paired,
+                        spread=(q1, q3),
                     )
                 )
             else:
@@ -834,31 +856,38 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
 
 def catalogue_markdown(report: Report, args, command: str, info: list[str]) -> str:
     rows = [r for r in report.rows if r.section == "catalogue"]
+    batches = ", ".join(f"{b:,}" for b in args.catalogue_batch)
     lines = [
         CATALOGUE_START,
         "",
-        f"Command: `{command}`; batch of {args.catalogue_batch} (AUC rows: {args.auc_batch} × 3 scores), "
-        f"{args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate.",
+        f"Command: `{command}`; batches of {batches} (AUC rows: {args.auc_batch:,} × 3 scores), "
+        f"{args.rounds} interleaved rounds of ~{args.round_ms:g} ms per candidate. Times: medians over the rounds; "
+        "ratio: the median over the rounds of the round's generated / keras.metrics time (timed back to back).",
         "",
         *info,
         "",
-        "| class | mode | generated | keras.metrics | ratio | target | | arguments |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| class | batch | mode | generated | keras.metrics | ratio | rounds' ratios (quartiles) | target | | arguments |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
+        spread = f"{row.spread[0]:.2f}–{row.spread[1]:.2f}" if row.spread else ""
         lines.append(
-            f"| {row.case} | {row.mode} | {_fmt_time(row.generated_s)} | {_fmt_time(row.reference_s)} | "
-            f"{row.ratio:.2f}× | ≤ {row.limit:g}× | {'ok' if row.ok else '**missed**'} | {row.note} |"
+            f"| {row.case} | {row.batch:,} | {row.mode} | {_fmt_time(row.generated_s)} | "
+            f"{_fmt_time(row.reference_s)} | {row.ratio:.2f}× | {spread} | ≤ {row.limit:g}× | "
+            f"{'ok' if row.ok else '**missed**'} | {row.note} |"
         )
-    for mode in ("graph", "xla"):
-        ratios = [r.ratio for r in rows if r.mode == mode and not r.case.startswith("AUC ")]
-        if ratios:
-            geomean = statistics.geometric_mean(ratios)
-            lines.append("")
-            lines.append(
-                f"- {mode}: geometric mean of the {len(ratios)} classes' ratios {geomean:.2f}× (target ≤ 0.95×); "
-                f"slowest {max(ratios):.2f}×, fastest {min(ratios):.2f}×"
-            )
+    lines.append("")
+    for batch in args.catalogue_batch:
+        for mode in ("graph", "xla"):
+            ratios = [r.ratio for r in rows if r.mode == mode and r.batch == batch and not r.case.startswith("AUC ")]
+            if ratios:
+                geomean = statistics.geometric_mean(ratios)
+                over = [r.case for r in rows if r.mode == mode and r.batch == batch and not r.ok]
+                lines.append(
+                    f"- batch {batch:,}, {mode}: geometric mean of the {len(ratios)} classes' ratios {geomean:.2f}× "
+                    f"(target ≤ 0.95×: {'met' if geomean <= 0.95 else '**missed**'}); slowest {max(ratios):.2f}×, "
+                    f"fastest {min(ratios):.2f}×; over their target: {', '.join(over) or 'none'}"
+                )
     lines += ["", CATALOGUE_END]
     return "\n".join(lines) + "\n"
 
@@ -949,7 +978,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--batch-sizes", default="256,4096")
     parser.add_argument("--thresholds", default="200,1000")
     parser.add_argument("--classes", default="20,200")
-    parser.add_argument("--catalogue-batch", type=int, default=1024, help="batch size of the catalogue section")
+    parser.add_argument(
+        "--catalogue-batch",
+        default="1024,65536",
+        help="batch sizes of the catalogue section, comma-separated: a call's dispatch, and the arithmetic",
+    )
     parser.add_argument("--auc-batch", type=int, default=16384, help="batch size of the catalogue's AUC rows")
     parser.add_argument("--quick", action="store_true", help="5 rounds of ~10 ms, 3 process rounds; implies --no-write")
     parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {DOC.relative_to(ROOT)}")
@@ -957,6 +990,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     args.thresholds = [int(t) for t in args.thresholds.split(",")]
     args.classes = [int(c) for c in args.classes.split(",")]
+    args.catalogue_batch = [int(b) for b in args.catalogue_batch.split(",")]
     if args.quick:
         args.rounds, args.round_ms, args.process_rounds, args.no_write = 5, 10.0, 3, True
     sections = [s.strip() for s in args.only.split(",") if s.strip()]

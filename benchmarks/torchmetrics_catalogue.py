@@ -13,7 +13,7 @@ sample buffer's bound (max_samples, ours only) is left at its default, 100,000, 
 import leaves it (`--bound-to-batch` makes it the batch size, as the runs before 2026-12-07 10:30 UTC did). A call is what a user's evaluation step costs for one batch: reset, update, compute (reset
 first, so that a buffer holds one batch, and torchmetrics' list states do not grow from call to call). The two
 classes of a row are timed interleaved by run.interleaved_rounds; a figure is the median per call, and ratio =
-ours / torchmetrics'. Before timing, both values of the row are checked to agree.
+the median over rounds of each round's ours / torchmetrics' (run.paired_ratios). Before timing, both values of the row are checked to agree.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DOC, ROOT, _fmt_time, interleaved_rounds, machine_info, write_doc  # noqa: E402
+from run import DOC, ROOT, _fmt_time, interleaved_rounds, machine_info, paired_ratios, write_doc  # noqa: E402
 
 START, END = "<!-- torchmetrics-catalogue-benchmark:start -->", "<!-- torchmetrics-catalogue-benchmark:end -->"
 LIMIT_GEOMEAN, LIMIT_ROW = 1.0, 1.5  # issue 22's targets
@@ -77,12 +77,14 @@ def rows(settings: dict, only: Optional[str] = None) -> list[dict]:
                 {"ours": call(ours), "theirs": call(theirs)}, settings["rounds"], settings["round_ms"]
             )
             ours_s, theirs_s = statistics.median(samples["ours"]), statistics.median(samples["theirs"])
+            ratio, q1, q3 = paired_ratios(samples["ours"], samples["theirs"])
             row = {
                 "class": case.class_name,
                 "batch": batch,
                 "ours": ours_s,
                 "theirs": theirs_s,
-                "ratio": ours_s / theirs_s,
+                "ratio": ratio,
+                "quartiles": (q1, q3),
             }
             results.append(row)
             print(
@@ -108,8 +110,9 @@ def markdown(results: list[dict], settings: dict, command: str, info: list[str],
         START,
         f"`{command}` ({elapsed / 60:.1f} min): every class of the torchmetrics catalogue (the torchmetrics target) "
         "against torchmetrics' class of the same name and arguments, on the first configuration of its tests; a call "
-        "is reset + update + compute of one batch on CPU tensors; interleaved, median of "
-        f"{settings['rounds']} rounds. "
+        "is reset + update + compute of one batch on CPU tensors; interleaved, times the median of "
+        f"{settings['rounds']} rounds, a ratio the median of each round's (ours and theirs timed back to back; "
+        "the rounds' quartiles beside it). "
         + (
             "A sample buffer's bound is the batch size."
             if settings.get("bound_to_batch")
@@ -132,6 +135,7 @@ def markdown(results: list[dict], settings: dict, command: str, info: list[str],
         cells = [
             f"{_fmt_time(per[b]['ours'])} / {_fmt_time(per[b]['theirs'])} = "
             + (f"**{per[b]['ratio']:.2f}×**" if per[b]["ratio"] > LIMIT_ROW else f"{per[b]['ratio']:.2f}×")
+            + " ({:.2f}–{:.2f})".format(*per[b]["quartiles"])
             for b in batches
             if b in per
         ]

@@ -952,7 +952,7 @@ _STRING_PREFIX = re.compile(r"^([a-zA-Z]*)(.*)$", re.DOTALL)
 def _precedence(node: ast.expr) -> int:
     if isinstance(node, ast.Tuple):
         return _TUPLE if node.elts else _ATOM
-    if isinstance(node, ast.IfExp):
+    if isinstance(node, (ast.IfExp, ast.Lambda)):
         return _TEST
     if isinstance(node, ast.BoolOp):
         return _OR if isinstance(node.op, ast.Or) else _AND
@@ -1299,6 +1299,17 @@ class _Tokens:
                 leaf = self.leaf(kind, word)
                 leaf.before = COMPARATOR_PRIORITY if i == 0 else 0
             self.expr(right, level=_CMP + 1)
+
+    def _Lambda(self, node: ast.Lambda, space: bool) -> None:
+        # `tf.cond(c, lambda: a, lambda: b)`: the lambdas metricgen writes take no parameters
+        params = node.args
+        if params.posonlyargs or params.args or params.vararg or params.kwonlyargs or params.kwarg:
+            raise Unsupported("a lambda with parameters")
+        if isinstance(node.body, ast.IfExp):
+            raise Unsupported("a conditional expression as a lambda's body")
+        self.keyword("lambda", space=space)
+        self.leaf(":", space=False)
+        self.expr(node.body, level=_TEST)
 
     def _IfExp(self, node: ast.IfExp, space: bool, wrapped: bool = False) -> None:
         if not wrapped:

@@ -218,6 +218,10 @@ class Printer:
         return code, prec
 
     def emit_Select(self, e: ir.Select) -> tuple[str, int]:
+        if e.cond.type.is_tensor:  # a choice on one element (passes/branch_on_scalar.py)
+            code = self.target.conditional(*(self.code(x) for x in (e.cond, e.then, e.orelse)))
+            if code is not None:
+                return code, _PREC["atom"]
         prec = _PREC["if"]
         then, cond, orelse = self.emit(e.then), self.emit(e.cond), self.emit(e.orelse)
         return f"{self.wrap(then, prec + 1)} if {self.wrap(cond, prec + 1)} else {self.wrap(orelse, prec)}", prec

@@ -6,12 +6,16 @@ sigmoids torch runs, and against numpy on every target."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import types
 
 import numpy as np
 import pytest
 
-from conftest import EVERY_TARGET, tf  # noqa: F401  (TensorFlow configured for the tests)
+from conftest import EVERY_TARGET, tf
 from drivers import driver
 from metricgen.compiler import generate_from_text
 from support import module_of, update_code
@@ -63,6 +67,101 @@ def test_the_torchmetrics_target_chooses_in_python_where_the_branches_agree_in_s
     assert update.count("torch.where(") == 2, update  # floor's and mixed's
     for target in ("tf", "keras", "jax"):
         assert " if logits else " not in _update_code(target), target
+
+
+def test_the_keras_targets_write_the_librarys_conditional_and_the_jax_target_keeps_where():
+    """tf.cond and keras.ops.cond, as Keras' own Hinge: graph mode runs only the branch taken. The jax target is
+    always compiled by XLA, where a select fuses into what reads it and a conditional does not."""
+    assert "tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)" in _update_code("tf")
+    assert "ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)" in _update_code("keras")
+    assert "cond(" not in _update_code("jax")
+    for target in ("tf", "keras"):
+        update = _update_code(target)
+        assert update.count(".cond(") == 1 and update.count(".where(") == 2, update  # floor's and mixed's stay
+        # between single values a select is one op where a conditional is more: where() stays
+        assert ".cond(" not in generate_from_text(SINGLE, "s.yaml", target)
+
+
+# Two values already made, of one shape: a select is one op, and a conditional would compute nothing less.
+MADE = """
+name: made
+class_name: Made
+description: d
+state:
+  total: {}
+update:
+  let:
+    shifted: y_pred + 1.0
+  total: sum(where(any(y_pred > 1.0), y_pred, shifted))
+result: total
+"""
+
+
+def test_between_values_already_made_the_keras_targets_keep_where():
+    assert "preds if torch.any(" in _update_code_of(MADE, "torchmetrics")
+    for target in ("tf", "keras"):
+        update = _update_code_of(MADE, target)
+        assert ".cond(" not in update and ".where(" in update, update
+
+
+def _update_code_of(spec: str, target: str) -> str:
+    return update_code(generate_from_text(spec, "m.yaml", target))
+
+
+@pytest.mark.parametrize("target", ["tf", "keras"])
+@pytest.mark.parametrize("scores", ["probabilities", "logits"])
+@pytest.mark.parametrize("mode", ["graph", "xla"])
+def test_the_conditional_gives_numpys_numbers_in_graph_mode_and_under_xla(target, scores, mode):
+    run = driver(target)
+    metric = run.make(_module(target).Probe)
+    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    y_pred = np.array([0.25, 0.5, 0.75, 1.0] if scores == "probabilities" else [0.25, 2.0, -1.5, 1.0], np.float32)
+    update = tf.function(metric.update_state, jit_compile=mode == "xla")
+    update(y_true, y_pred)
+    np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred), rtol=1e-5)
+
+
+UNDER_BACKEND = """
+import json, sys, types
+import keras, numpy as np
+module = types.ModuleType("probe")
+exec(compile(sys.stdin.read(), "probe.py", "exec"), module.__dict__)
+y_true = np.array([1.0, 0.0, 1.0, 0.0], "float32")
+out = {}
+for scores, y_pred in (("probabilities", [0.25, 0.5, 0.75, 1.0]), ("logits", [0.25, 2.0, -1.5, 1.0])):
+    y_pred = np.array(y_pred, "float32")
+    metric = module.Probe()
+    metric.update_state(y_true, y_pred)
+    out[scores] = float(metric.result())
+    if keras.backend.backend() == "jax":  # Keras' stateless API inside jax.jit: lax.cond
+        import jax
+        metric = module.Probe()
+        step = jax.jit(lambda values, t, p: metric.stateless_update_state(values, t, p))
+        values = step([v.value for v in metric.variables], y_true, y_pred)
+        out[scores + " jit"] = float(metric.stateless_result(values))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_the_keras_targets_conditional_under(backend):
+    pytest.importorskip(backend)
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", UNDER_BACKEND],
+        input=generate_from_text(SPEC, "p.yaml", "keras"),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
+    for scores, y_pred in (("probabilities", [0.25, 0.5, 0.75, 1.0]), ("logits", [0.25, 2.0, -1.5, 1.0])):
+        expected = _expected(y_true, np.array(y_pred, np.float32))
+        for key in [scores] + ([scores + " jit"] if backend == "jax" else []):
+            np.testing.assert_allclose(got[key], expected, rtol=1e-5, err_msg=key)
 
 
 def test_the_sigmoid_runs_only_for_logits():

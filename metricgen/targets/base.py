@@ -18,7 +18,7 @@ import functools
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from .. import ir
 from ..functions import Lowering
@@ -62,9 +62,11 @@ class Target(abc.ABC):
     #: functions whose every float operand that is a number cast to a tensor is written as the number (the
     #: function takes numbers and a dtype of its own: torch.linspace(0.0, 1.0, n, dtype=...))
     number_operands: frozenset[str] = frozenset()
-    #: whether a choice on a one-element tensor may be read back and made in Python (an eager target, where only
-    #: the branch taken then runs: passes/branch_on_scalar.py)
-    branches_on_scalars: bool = False
+    #: how a choice on a one-element tensor runs only the branch taken (passes/branch_on_scalar.py): "read back"
+    #: (an eager target: a Python `if` on the test), "traced" (the library's conditional, `conditional` below,
+    #: for a branch computed over the batch), or None: where() stays (a target XLA always compiles, where a
+    #: select fuses into what reads it and a conditional does not)
+    branches_on_scalars: Optional[str] = None
     #: whether an `add` state's fold is an in-place add that broadcasts its value (passes/fold_scalars.py)
     folds_broadcast: bool = False
 
@@ -111,6 +113,11 @@ class Target(abc.ABC):
     def read_state(self, variable: str) -> str:
         """A state variable (code: ``self.x``) as an expression passes it to an op."""
         return variable
+
+    def conditional(self, cond: str, then: str, orelse: str) -> Optional[str]:
+        """A choice on a one-element tensor that runs only the branch taken, where branches_on_scalars is
+        "traced" (the library's conditional, each branch a lambda); None: a Python `if` on the test."""
+        return None
 
     @abc.abstractmethod
     def snapshot(self, code: str) -> str:

@@ -89,7 +89,7 @@ class TorchMetricsTarget(Target):
     number_operands = frozenset({"linspace"})
     # `sigmoid(x) if logits else x`, as torchmetrics' own `if not torch.all((preds >= 0) * (preds <= 1))`: the
     # test is read back (a sync on CUDA, as torchmetrics'), and the sigmoid runs only for logits
-    branches_on_scalars = True
+    branches_on_scalars = "read back"
     folds_broadcast = True  # `self.total.add_(value)` broadcasts a value without axes
     # compute sorts and sums the samples a buffer holds, not its capacity (100,000 rows by default in the
     # catalogue, where a batch may be 1,024)

@@ -185,61 +185,59 @@ class FalseNegatives(tf.keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         p = tf.reshape(y_pred, (-1,))
         predicted_positive = (
-            tf.cast((p > 0.5)[None, :], self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
-            else tf.cast(
+            else (
                 (
-                    (
-                        tf.math.ceil(
-                            tf.clip_by_value(
-                                p,
-                                tf.constant(0.0, dtype=self.dtype),
-                                tf.constant(1.0, dtype=self.dtype),
-                            )
-                            * (
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1.0
-                            )
+                    tf.math.ceil(
+                        tf.clip_by_value(
+                            p,
+                            tf.constant(0.0, dtype=self.dtype),
+                            tf.constant(1.0, dtype=self.dtype),
                         )
-                        - 1.0
-                    )[None, :]
-                    >= tf.cast(
-                        tf.range(
-                            0,
-                            limit=(
+                        * (
+                            (
                                 len(self.thresholds)
                                 if isinstance(self.thresholds, list)
                                 else 1
-                            ),
-                        )[:, None],
-                        self.dtype,
+                            )
+                            - 1.0
+                        )
                     )
-                    if self._predicted_positive_condition
-                    else p[None, :]
-                    > tf.constant(
-                        (
-                            self.thresholds
+                    - 1.0
+                )[None, :]
+                >= tf.cast(
+                    tf.range(
+                        0,
+                        limit=(
+                            len(self.thresholds)
                             if isinstance(self.thresholds, list)
-                            else [self.thresholds]
+                            else 1
                         ),
-                        dtype=self.dtype,
-                    )[:, None]
-                ),
-                self.dtype,
+                    )[:, None],
+                    self.dtype,
+                )
+                if self._predicted_positive_condition
+                else p[None, :]
+                > tf.constant(
+                    (
+                        self.thresholds
+                        if isinstance(self.thresholds, list)
+                        else [self.thresholds]
+                    ),
+                    dtype=self.dtype,
+                )[:, None]
             )
         )
-        label_positive = tf.cast(
-            tf.not_equal(tf.reshape(y_true, (-1,)), 0), self.dtype
-        )[None, :]
+        label_positive = tf.not_equal(tf.reshape(y_true, (-1,)), 0)[None, :]
         w = tf.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[None, :]
         self.accumulator.assign_add(
             tf.reduce_sum(
-                tf.cast(tf.equal(predicted_positive, 0.0), self.dtype)
-                * (label_positive * w),
+                tf.cast(
+                    tf.logical_and(tf.logical_not(predicted_positive), label_positive),
+                    self.dtype,
+                )
+                * w,
                 axis=1,
             )
         )

@@ -78,7 +78,7 @@ class Hinge(tf.keras.metrics.Metric):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
         binary = tf.reduce_all(tf.logical_or(tf.equal(y_true, 0), tf.equal(y_true, 1)))
-        labels = tf.where(binary, 2.0 * y_true - 1.0, y_true)
+        labels = tf.cond(binary, lambda: 2.0 * y_true - 1.0, lambda: y_true)
         values = tf.reduce_mean(
             tf.maximum(1.0 - labels * y_pred, tf.constant(0.0, dtype=self.dtype)),
             axis=-1,

@@ -218,7 +218,9 @@ class BinaryAccuracy(tf.keras.metrics.Metric):
             tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         )
         predicted = tf.cast(
-            tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            tf.int32,
         )
         cell = tf.reshape(
             tf.where(

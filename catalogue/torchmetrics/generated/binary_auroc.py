@@ -333,7 +333,9 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             if self.ignore_index is None
             else tf.reduce_any(tf.logical_and(kept, outside))
         )
-        score = tf.reshape(tf.where(logits, tf.sigmoid(y_pred), y_pred), (-1,))
+        score = tf.reshape(
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred), (-1,)
+        )
         weight = tf.reshape(
             (
                 _weights_like(y_true, sample_weight, self.dtype)

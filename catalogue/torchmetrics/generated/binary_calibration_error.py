@@ -227,7 +227,9 @@ class BinaryCalibrationError(tf.keras.metrics.Metric):
             if self.ignore_index is None
             else tf.reduce_any(tf.logical_and(kept, outside))
         )
-        confidence = tf.reshape(tf.where(logits, tf.sigmoid(y_pred), y_pred), (-1,))
+        confidence = tf.reshape(
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred), (-1,)
+        )
         bin_index = (
             _bucketize(
                 confidence,

@@ -124,7 +124,7 @@ class BinaryHingeLoss(tf.keras.metrics.Metric):
                 kept, tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
             )
         )
-        scores = tf.where(logits, tf.sigmoid(y_pred), y_pred)
+        scores = tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
         loss = tf.maximum(
             1.0 - tf.where(tf.not_equal(y_true, 0), scores, -scores),
             tf.constant(0.0, dtype=self.dtype),

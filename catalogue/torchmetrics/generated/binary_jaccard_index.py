@@ -199,7 +199,9 @@ class BinaryJaccardIndex(tf.keras.metrics.Metric):
             else tf.reduce_any(tf.logical_and(kept, outside))
         )
         predicted = tf.cast(
-            tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            tf.int32,
         )
         pair = y_true * 2 + predicted
         cell = tf.reshape(

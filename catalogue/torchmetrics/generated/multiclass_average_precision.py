@@ -351,7 +351,7 @@ class MulticlassAveragePrecision(tf.keras.metrics.Metric):
             if self.ignore_index is None
             else tf.reduce_any(tf.logical_and(kept[:, None], outside))
         )
-        score = tf.where(logits, tf.nn.softmax(y_pred, axis=-1), y_pred)
+        score = tf.cond(logits, lambda: tf.nn.softmax(y_pred, axis=-1), lambda: y_pred)
         weight = (
             _weights_like(y_true, sample_weight, self.dtype)
             if self.ignore_index is None

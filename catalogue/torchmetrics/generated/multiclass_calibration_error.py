@@ -280,7 +280,7 @@ class MulticlassCalibrationError(tf.keras.metrics.Metric):
             if self.ignore_index is None
             else tf.reduce_any(tf.logical_and(kept[:, None], outside))
         )
-        scores = tf.where(logits, tf.nn.softmax(y_pred, axis=-1), y_pred)
+        scores = tf.cond(logits, lambda: tf.nn.softmax(y_pred, axis=-1), lambda: y_pred)
         confidence = tf.reduce_max(scores, axis=-1)
         bin_index = (
             _bucketize(

@@ -189,7 +189,7 @@ class MulticlassHingeLoss(tf.keras.metrics.Metric):
                 tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
             )
         )
-        scores = tf.where(logits, tf.nn.softmax(y_pred, axis=-1), y_pred)
+        scores = tf.cond(logits, lambda: tf.nn.softmax(y_pred, axis=-1), lambda: y_pred)
         margin = (
             tf.reduce_sum(
                 tf.where(is_label, scores, tf.constant(0.0, dtype=self.dtype)),

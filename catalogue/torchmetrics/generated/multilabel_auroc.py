@@ -346,7 +346,7 @@ class MultilabelAUROC(tf.keras.metrics.Metric):
         logits = tf.reduce_any(
             tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         )
-        score = tf.where(logits, tf.sigmoid(y_pred), y_pred)
+        score = tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
         kept = (
             tf.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

@@ -148,7 +148,9 @@ class MultilabelExactMatch(tf.keras.metrics.Metric):
             tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         )
         predicted = tf.cast(
-            tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, self.dtype
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            self.dtype,
         )
         matched = tf.logical_or(
             tf.equal(predicted, y_true),

@@ -244,7 +244,9 @@ class MultilabelSpecificity(tf.keras.metrics.Metric):
             tf.logical_not(tf.logical_and(y_pred >= 0.0, y_pred <= 1.0))
         )
         predicted = tf.cast(
-            tf.where(logits, tf.sigmoid(y_pred), y_pred) > self.threshold, tf.int32
+            tf.cond(logits, lambda: tf.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            tf.int32,
         )
         label = tf.cumsum(tf.ones_like(predicted), axis=1) - 1
         cell = tf.reshape(

@@ -375,10 +375,10 @@ class RetrievalAUROC(tf.keras.metrics.Metric):
                 stable=True,
             ),
         )
-        order = tf.where(
+        order = tf.cond(
             tf.reduce_all(listed),
-            by_query,
-            tf.gather(
+            lambda: by_query,
+            lambda: tf.gather(
                 by_query,
                 tf.argsort(
                     tf.gather(

@@ -354,10 +354,10 @@ class RetrievalMRR(tf.keras.metrics.Metric):
                 stable=True,
             ),
         )
-        order = tf.where(
+        order = tf.cond(
             tf.reduce_all(listed),
-            by_query,
-            tf.gather(
+            lambda: by_query,
+            lambda: tf.gather(
                 by_query,
                 tf.argsort(
                     tf.gather(

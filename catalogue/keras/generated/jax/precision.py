@@ -305,9 +305,7 @@ class Precision:
             (-1,),
         )
         predicted_positive = (
-            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :].astype(
-                self.dtype
-            )
+            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :]
             if self.thresholds is None
             else (
                 (
@@ -350,7 +348,7 @@ class Precision:
                     ),
                     dtype=self.dtype,
                 )[:, None]
-            ).astype(self.dtype)
+            )
         )
         label_positive = jnp.not_equal(
             jnp.reshape(
@@ -362,7 +360,7 @@ class Precision:
                 (-1,),
             ),
             0,
-        ).astype(self.dtype)[None, :]
+        )[None, :]
         w = jnp.reshape(
             _weights_like(
                 (
@@ -380,7 +378,13 @@ class Precision:
             "true_positives",
             jnp.add(
                 state.true_positives,
-                jnp.sum(predicted_positive * (label_positive * w), axis=1),
+                jnp.sum(
+                    jnp.logical_and(predicted_positive, label_positive).astype(
+                        self.dtype
+                    )
+                    * w,
+                    axis=1,
+                ),
             ),
         )
         state = _replaced(
@@ -388,7 +392,13 @@ class Precision:
             "false_positives",
             jnp.add(
                 state.false_positives,
-                jnp.sum(predicted_positive * ((1.0 - label_positive) * w), axis=1),
+                jnp.sum(
+                    jnp.logical_and(
+                        predicted_positive, jnp.logical_not(label_positive)
+                    ).astype(self.dtype)
+                    * w,
+                    axis=1,
+                ),
             ),
         )
         return state

@@ -305,9 +305,7 @@ class Recall:
             (-1,),
         )
         predicted_positive = (
-            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :].astype(
-                self.dtype
-            )
+            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :]
             if self.thresholds is None
             else (
                 (
@@ -350,7 +348,7 @@ class Recall:
                     ),
                     dtype=self.dtype,
                 )[:, None]
-            ).astype(self.dtype)
+            )
         )
         label_positive = jnp.not_equal(
             jnp.reshape(
@@ -362,7 +360,7 @@ class Recall:
                 (-1,),
             ),
             0,
-        ).astype(self.dtype)[None, :]
+        )[None, :]
         w = jnp.reshape(
             _weights_like(
                 (
@@ -380,7 +378,13 @@ class Recall:
             "true_positives",
             jnp.add(
                 state.true_positives,
-                jnp.sum(predicted_positive * (label_positive * w), axis=1),
+                jnp.sum(
+                    jnp.logical_and(predicted_positive, label_positive).astype(
+                        self.dtype
+                    )
+                    * w,
+                    axis=1,
+                ),
             ),
         )
         state = _replaced(
@@ -389,8 +393,10 @@ class Recall:
             jnp.add(
                 state.false_negatives,
                 jnp.sum(
-                    jnp.equal(predicted_positive, 0.0).astype(self.dtype)
-                    * (label_positive * w),
+                    jnp.logical_and(
+                        jnp.logical_not(predicted_positive), label_positive
+                    ).astype(self.dtype)
+                    * w,
                     axis=1,
                 ),
             ),

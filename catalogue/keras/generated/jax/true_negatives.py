@@ -239,7 +239,7 @@ class TrueNegatives:
         y_true = _match_rank(y_true, y_pred)
         p = jnp.reshape(y_pred, (-1,))
         predicted_positive = (
-            (p > 0.5)[None, :].astype(self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
             else (
                 (
@@ -282,11 +282,9 @@ class TrueNegatives:
                     ),
                     dtype=self.dtype,
                 )[:, None]
-            ).astype(self.dtype)
+            )
         )
-        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,)), 0).astype(
-            self.dtype
-        )[None, :]
+        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,)), 0)[None, :]
         w = jnp.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
             None, :
         ]
@@ -296,8 +294,11 @@ class TrueNegatives:
             jnp.add(
                 state.accumulator,
                 jnp.sum(
-                    jnp.equal(predicted_positive, 0.0).astype(self.dtype)
-                    * ((1.0 - label_positive) * w),
+                    jnp.logical_and(
+                        jnp.logical_not(predicted_positive),
+                        jnp.logical_not(label_positive),
+                    ).astype(self.dtype)
+                    * w,
                     axis=1,
                 ),
             ),

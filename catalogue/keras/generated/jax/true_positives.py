@@ -239,7 +239,7 @@ class TruePositives:
         y_true = _match_rank(y_true, y_pred)
         p = jnp.reshape(y_pred, (-1,))
         predicted_positive = (
-            (p > 0.5)[None, :].astype(self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
             else (
                 (
@@ -282,11 +282,9 @@ class TruePositives:
                     ),
                     dtype=self.dtype,
                 )[:, None]
-            ).astype(self.dtype)
+            )
         )
-        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,)), 0).astype(
-            self.dtype
-        )[None, :]
+        label_positive = jnp.not_equal(jnp.reshape(y_true, (-1,)), 0)[None, :]
         w = jnp.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
             None, :
         ]
@@ -295,7 +293,13 @@ class TruePositives:
             "accumulator",
             jnp.add(
                 state.accumulator,
-                jnp.sum(predicted_positive * (label_positive * w), axis=1),
+                jnp.sum(
+                    jnp.logical_and(predicted_positive, label_positive).astype(
+                        self.dtype
+                    )
+                    * w,
+                    axis=1,
+                ),
             ),
         )
         return state

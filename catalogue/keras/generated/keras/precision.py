@@ -250,70 +250,61 @@ class Precision(keras.metrics.Metric):
             (-1,),
         )
         predicted_positive = (
-            ops.cast(
-                (p > (0.5 if self.top_k is None else -10000000000.0))[None, :],
-                self.dtype,
-            )
+            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :]
             if self.thresholds is None
-            else ops.cast(
+            else (
                 (
-                    (
-                        ops.ceil(
-                            ops.clip(
-                                p,
-                                ops.convert_to_tensor(0.0, dtype=self.dtype),
-                                ops.convert_to_tensor(1.0, dtype=self.dtype),
-                            )
-                            * (
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1.0
-                            )
+                    ops.ceil(
+                        ops.clip(
+                            p,
+                            ops.convert_to_tensor(0.0, dtype=self.dtype),
+                            ops.convert_to_tensor(1.0, dtype=self.dtype),
                         )
-                        - 1.0
-                    )[None, :]
-                    >= ops.cast(
-                        ops.arange(
-                            0,
+                        * (
                             (
                                 len(self.thresholds)
                                 if isinstance(self.thresholds, list)
                                 else 1
-                            ),
-                            dtype="int32",
-                        )[:, None],
-                        self.dtype,
+                            )
+                            - 1.0
+                        )
                     )
-                    if self._predicted_positive_condition
-                    else p[None, :]
-                    > ops.convert_to_tensor(
+                    - 1.0
+                )[None, :]
+                >= ops.cast(
+                    ops.arange(
+                        0,
                         (
-                            self.thresholds
+                            len(self.thresholds)
                             if isinstance(self.thresholds, list)
-                            else [self.thresholds]
+                            else 1
                         ),
-                        dtype=self.dtype,
-                    )[:, None]
-                ),
-                self.dtype,
+                        dtype="int32",
+                    )[:, None],
+                    self.dtype,
+                )
+                if self._predicted_positive_condition
+                else p[None, :]
+                > ops.convert_to_tensor(
+                    (
+                        self.thresholds
+                        if isinstance(self.thresholds, list)
+                        else [self.thresholds]
+                    ),
+                    dtype=self.dtype,
+                )[:, None]
             )
         )
-        label_positive = ops.cast(
-            ops.not_equal(
-                ops.reshape(
-                    (
-                        y_true[..., self.class_id, None]
-                        if self.class_id is not None
-                        else y_true
-                    ),
-                    (-1,),
+        label_positive = ops.not_equal(
+            ops.reshape(
+                (
+                    y_true[..., self.class_id, None]
+                    if self.class_id is not None
+                    else y_true
                 ),
-                0,
+                (-1,),
             ),
-            self.dtype,
+            0,
         )[None, :]
         w = ops.reshape(
             _weights_like(
@@ -328,10 +319,25 @@ class Precision(keras.metrics.Metric):
             (-1,),
         )[None, :]
         self.true_positives.assign_add(
-            ops.sum(predicted_positive * (label_positive * w), axis=1)
+            ops.sum(
+                ops.cast(
+                    ops.logical_and(predicted_positive, label_positive), self.dtype
+                )
+                * w,
+                axis=1,
+            )
         )
         self.false_positives.assign_add(
-            ops.sum(predicted_positive * ((1.0 - label_positive) * w), axis=1)
+            ops.sum(
+                ops.cast(
+                    ops.logical_and(
+                        predicted_positive, ops.logical_not(label_positive)
+                    ),
+                    self.dtype,
+                )
+                * w,
+                axis=1,
+            )
         )
 
     def result(self):

@@ -78,7 +78,7 @@ class SquaredHinge(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         binary = ops.all(ops.logical_or(ops.equal(y_true, 0), ops.equal(y_true, 1)))
-        labels = ops.where(binary, 2.0 * y_true - 1.0, y_true)
+        labels = ops.cond(binary, lambda: 2.0 * y_true - 1.0, lambda: y_true)
         values = ops.mean(
             ops.square(
                 ops.maximum(

@@ -185,64 +185,65 @@ class TrueNegatives(keras.metrics.Metric):
         y_true = _match_rank(y_true, y_pred)
         p = ops.reshape(y_pred, (-1,))
         predicted_positive = (
-            ops.cast((p > 0.5)[None, :], self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
-            else ops.cast(
+            else (
                 (
-                    (
-                        ops.ceil(
-                            ops.clip(
-                                p,
-                                ops.convert_to_tensor(0.0, dtype=self.dtype),
-                                ops.convert_to_tensor(1.0, dtype=self.dtype),
-                            )
-                            * (
-                                (
-                                    len(self.thresholds)
-                                    if isinstance(self.thresholds, list)
-                                    else 1
-                                )
-                                - 1.0
-                            )
+                    ops.ceil(
+                        ops.clip(
+                            p,
+                            ops.convert_to_tensor(0.0, dtype=self.dtype),
+                            ops.convert_to_tensor(1.0, dtype=self.dtype),
                         )
-                        - 1.0
-                    )[None, :]
-                    >= ops.cast(
-                        ops.arange(
-                            0,
+                        * (
                             (
                                 len(self.thresholds)
                                 if isinstance(self.thresholds, list)
                                 else 1
-                            ),
-                            dtype="int32",
-                        )[:, None],
-                        self.dtype,
+                            )
+                            - 1.0
+                        )
                     )
-                    if self._predicted_positive_condition
-                    else p[None, :]
-                    > ops.convert_to_tensor(
+                    - 1.0
+                )[None, :]
+                >= ops.cast(
+                    ops.arange(
+                        0,
                         (
-                            self.thresholds
+                            len(self.thresholds)
                             if isinstance(self.thresholds, list)
-                            else [self.thresholds]
+                            else 1
                         ),
-                        dtype=self.dtype,
-                    )[:, None]
-                ),
-                self.dtype,
+                        dtype="int32",
+                    )[:, None],
+                    self.dtype,
+                )
+                if self._predicted_positive_condition
+                else p[None, :]
+                > ops.convert_to_tensor(
+                    (
+                        self.thresholds
+                        if isinstance(self.thresholds, list)
+                        else [self.thresholds]
+                    ),
+                    dtype=self.dtype,
+                )[:, None]
             )
         )
-        label_positive = ops.cast(
-            ops.not_equal(ops.reshape(y_true, (-1,)), 0), self.dtype
-        )[None, :]
+        label_positive = ops.not_equal(ops.reshape(y_true, (-1,)), 0)[None, :]
         w = ops.reshape(_weights_like(y_pred, sample_weight, self.dtype), (-1,))[
             None, :
         ]
         self.accumulator.assign_add(
             ops.sum(
-                ops.cast(ops.equal(predicted_positive, 0.0), self.dtype)
-                * ((1.0 - label_positive) * w),
+                ops.cast(
+                    ops.logical_and(
+                        ops.logical_not(predicted_positive),
+                        ops.logical_not(label_positive),
+                    ),
+                    self.dtype,
+                )
+                * w,
                 axis=1,
             )
         )

@@ -205,7 +205,7 @@ class FalsePositives(Metric):
         target = _match_rank(target, preds)
         p = torch.reshape(preds, (-1,))
         predicted_positive = (
-            (p > 0.5)[None, :].to(self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
             else (
                 (
@@ -247,16 +247,20 @@ class FalsePositives(Metric):
                     dtype=self.dtype,
                     device=self.device,
                 )[:, None]
-            ).to(self.dtype)
+            )
         )
-        label_positive = torch.ne(torch.reshape(target, (-1,)), 0).to(self.dtype)[
-            None, :
-        ]
+        label_positive = torch.ne(torch.reshape(target, (-1,)), 0)[None, :]
         w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
             None, :
         ]
         self.accumulator.add_(
-            torch.sum(predicted_positive * ((1.0 - label_positive) * w), dim=1)
+            torch.sum(
+                torch.logical_and(
+                    predicted_positive, torch.logical_not(label_positive)
+                ).to(self.dtype)
+                * w,
+                dim=1,
+            )
         )
 
     def compute(self):

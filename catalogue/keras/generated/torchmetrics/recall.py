@@ -303,9 +303,7 @@ class Recall(Metric):
             (-1,),
         )
         predicted_positive = (
-            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :].to(
-                self.dtype
-            )
+            (p > (0.5 if self.top_k is None else -10000000000.0))[None, :]
             if self.thresholds is None
             else (
                 (
@@ -347,7 +345,7 @@ class Recall(Metric):
                     dtype=self.dtype,
                     device=self.device,
                 )[:, None]
-            ).to(self.dtype)
+            )
         )
         label_positive = torch.ne(
             torch.reshape(
@@ -359,7 +357,7 @@ class Recall(Metric):
                 (-1,),
             ),
             0,
-        ).to(self.dtype)[None, :]
+        )[None, :]
         w = torch.reshape(
             _weights_like(
                 preds[..., self.class_id, None] if self.class_id is not None else preds,
@@ -369,11 +367,18 @@ class Recall(Metric):
             (-1,),
         )[None, :]
         self.true_positives.add_(
-            torch.sum(predicted_positive * (label_positive * w), dim=1)
+            torch.sum(
+                torch.logical_and(predicted_positive, label_positive).to(self.dtype)
+                * w,
+                dim=1,
+            )
         )
         self.false_negatives.add_(
             torch.sum(
-                torch.eq(predicted_positive, 0.0).to(self.dtype) * (label_positive * w),
+                torch.logical_and(
+                    torch.logical_not(predicted_positive), label_positive
+                ).to(self.dtype)
+                * w,
                 dim=1,
             )
         )

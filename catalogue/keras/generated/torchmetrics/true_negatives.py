@@ -205,7 +205,7 @@ class TrueNegatives(Metric):
         target = _match_rank(target, preds)
         p = torch.reshape(preds, (-1,))
         predicted_positive = (
-            (p > 0.5)[None, :].to(self.dtype)
+            (p > 0.5)[None, :]
             if self.thresholds is None
             else (
                 (
@@ -247,18 +247,19 @@ class TrueNegatives(Metric):
                     dtype=self.dtype,
                     device=self.device,
                 )[:, None]
-            ).to(self.dtype)
+            )
         )
-        label_positive = torch.ne(torch.reshape(target, (-1,)), 0).to(self.dtype)[
-            None, :
-        ]
+        label_positive = torch.ne(torch.reshape(target, (-1,)), 0)[None, :]
         w = torch.reshape(_weights_like(preds, sample_weight, self.dtype), (-1,))[
             None, :
         ]
         self.accumulator.add_(
             torch.sum(
-                torch.eq(predicted_positive, 0.0).to(self.dtype)
-                * ((1.0 - label_positive) * w),
+                torch.logical_and(
+                    torch.logical_not(predicted_positive),
+                    torch.logical_not(label_positive),
+                ).to(self.dtype)
+                * w,
                 dim=1,
             )
         )

@@ -213,7 +213,9 @@ class BinaryAccuracy(keras.metrics.Metric):
         )
         logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
-            ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            "int32",
         )
         cell = ops.reshape(
             ops.where(

@@ -373,7 +373,9 @@ class BinaryAUROC(keras.metrics.Metric):
             if self.ignore_index is None
             else ops.any(ops.logical_and(kept, outside))
         )
-        score = ops.reshape(ops.where(logits, ops.sigmoid(y_pred), y_pred), (-1,))
+        score = ops.reshape(
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred), (-1,)
+        )
         weight = ops.reshape(
             (
                 _weights_like(y_true, sample_weight, self.dtype)

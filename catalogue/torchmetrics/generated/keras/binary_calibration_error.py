@@ -244,7 +244,9 @@ class BinaryCalibrationError(keras.metrics.Metric):
             if self.ignore_index is None
             else ops.any(ops.logical_and(kept, outside))
         )
-        confidence = ops.reshape(ops.where(logits, ops.sigmoid(y_pred), y_pred), (-1,))
+        confidence = ops.reshape(
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred), (-1,)
+        )
         bin_index = (
             _bucketize(
                 confidence,

@@ -124,7 +124,7 @@ class BinaryHingeLoss(keras.metrics.Metric):
                 kept, ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0))
             )
         )
-        scores = ops.where(logits, ops.sigmoid(y_pred), y_pred)
+        scores = ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
         loss = ops.maximum(
             1.0 - ops.where(ops.not_equal(y_true, 0), scores, -scores),
             ops.convert_to_tensor(0.0, dtype=self.dtype),

@@ -196,7 +196,9 @@ class BinaryJaccardIndex(keras.metrics.Metric):
             else ops.any(ops.logical_and(kept, outside))
         )
         predicted = ops.cast(
-            ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            "int32",
         )
         pair = y_true * 2 + predicted
         cell = ops.reshape(

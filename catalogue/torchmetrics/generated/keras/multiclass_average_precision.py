@@ -391,7 +391,7 @@ class MulticlassAveragePrecision(keras.metrics.Metric):
             if self.ignore_index is None
             else ops.any(ops.logical_and(kept[:, None], outside))
         )
-        score = ops.where(logits, ops.softmax(y_pred, axis=-1), y_pred)
+        score = ops.cond(logits, lambda: ops.softmax(y_pred, axis=-1), lambda: y_pred)
         weight = (
             _weights_like(y_true, sample_weight, self.dtype)
             if self.ignore_index is None

@@ -295,7 +295,7 @@ class MulticlassCalibrationError(keras.metrics.Metric):
             if self.ignore_index is None
             else ops.any(ops.logical_and(kept[:, None], outside))
         )
-        scores = ops.where(logits, ops.softmax(y_pred, axis=-1), y_pred)
+        scores = ops.cond(logits, lambda: ops.softmax(y_pred, axis=-1), lambda: y_pred)
         confidence = _extreme(scores, -1, False, True, -float("inf"))
         bin_index = (
             _bucketize(

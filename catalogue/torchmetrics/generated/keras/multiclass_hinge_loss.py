@@ -207,7 +207,7 @@ class MulticlassHingeLoss(keras.metrics.Metric):
                 ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)),
             )
         )
-        scores = ops.where(logits, ops.softmax(y_pred, axis=-1), y_pred)
+        scores = ops.cond(logits, lambda: ops.softmax(y_pred, axis=-1), lambda: y_pred)
         margin = (
             ops.sum(
                 ops.where(

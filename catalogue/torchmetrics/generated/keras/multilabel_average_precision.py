@@ -384,7 +384,7 @@ class MultilabelAveragePrecision(keras.metrics.Metric):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
         logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
-        score = ops.where(logits, ops.sigmoid(y_pred), y_pred)
+        score = ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
         kept = (
             ops.not_equal(y_true, self.ignore_index)
             if self.ignore_index is not None

@@ -146,7 +146,9 @@ class MultilabelExactMatch(keras.metrics.Metric):
         y_pred = ops.cast(y_pred, self.dtype)
         logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
-            ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, self.dtype
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            self.dtype,
         )
         matched = ops.logical_or(
             ops.equal(predicted, y_true),

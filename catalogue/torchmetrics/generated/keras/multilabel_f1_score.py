@@ -266,7 +266,9 @@ class MultilabelF1Score(keras.metrics.Metric):
         )
         logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
-            ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            "int32",
         )
         label = _cumsum(ops.ones_like(predicted), 1, False, False) - 1
         cell = ops.reshape(

@@ -205,7 +205,9 @@ class MultilabelMatthewsCorrCoef(keras.metrics.Metric):
         label = _cumsum(ops.ones_like(y_true), 1, False, False) - 1
         logits = ops.any(ops.logical_not(ops.logical_and(y_pred >= 0.0, y_pred <= 1.0)))
         predicted = ops.cast(
-            ops.where(logits, ops.sigmoid(y_pred), y_pred) > self.threshold, "int32"
+            ops.cond(logits, lambda: ops.sigmoid(y_pred), lambda: y_pred)
+            > self.threshold,
+            "int32",
         )
         pair = label * 4 + y_true * 2 + predicted
         cell = ops.reshape(

@@ -419,10 +419,10 @@ class RetrievalFallOut(keras.metrics.Metric):
             ),
             axis=0,
         )
-        order = ops.where(
+        order = ops.cond(
             ops.all(listed),
-            by_query,
-            ops.take(
+            lambda: by_query,
+            lambda: ops.take(
                 by_query,
                 ops.cast(
                     ops.argsort(
