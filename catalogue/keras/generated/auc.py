@@ -484,11 +484,12 @@ class AUC(tf.keras.metrics.Metric):
             )
         )
         ids = tf.reshape(
-            tf.cast(passed, tf.int32) * self.positives.shape[-1]
-            + (
-                tf.cumsum(tf.ones_like(tf.cast(passed, tf.int32)), axis=-1) - 1
+            (
+                tf.cast(passed, tf.int32) * self.positives.shape[-1]
+                + tf.cumsum(tf.ones_like(tf.cast(passed, tf.int32)), axis=-1)
+                - 1
                 if self.multi_label
-                else tf.ones_like(tf.cast(passed, tf.int32)) * 0
+                else tf.cast(passed, tf.int32)
             ),
             (-1,),
         )

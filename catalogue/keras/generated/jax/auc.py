@@ -475,11 +475,12 @@ class AUC:
             )
         )
         ids = jnp.reshape(
-            passed.astype(jnp.int32) * state.positives.shape[-1]
-            + (
-                _cumsum(jnp.ones_like(passed.astype(jnp.int32)), -1, False, False) - 1
+            (
+                passed.astype(jnp.int32) * state.positives.shape[-1]
+                + _cumsum(jnp.ones_like(passed.astype(jnp.int32)), -1, False, False)
+                - 1
                 if self.multi_label
-                else jnp.ones_like(jnp.asarray(passed, dtype=jnp.int32)) * 0
+                else passed.astype(jnp.int32)
             ),
             (-1,),
         )

@@ -508,11 +508,12 @@ class AUC(keras.metrics.Metric):
             )
         )
         ids = ops.reshape(
-            ops.cast(passed, "int32") * self.positives.shape[-1]
-            + (
-                _cumsum(ops.ones_like(ops.cast(passed, "int32")), -1, False, False) - 1
+            (
+                ops.cast(passed, "int32") * self.positives.shape[-1]
+                + _cumsum(ops.ones_like(ops.cast(passed, "int32")), -1, False, False)
+                - 1
                 if self.multi_label
-                else ops.ones_like(ops.cast(passed, "int32")) * 0
+                else ops.cast(passed, "int32")
             ),
             (-1,),
         )

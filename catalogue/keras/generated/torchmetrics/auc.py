@@ -532,12 +532,12 @@ class AUC(Metric):
             )
         )
         ids = torch.reshape(
-            passed.to(torch.int64) * self.positives.shape[-1]
-            + (
-                _cumsum(torch.ones_like(passed, dtype=torch.int64), -1, False, False)
+            (
+                passed.to(torch.int64) * self.positives.shape[-1]
+                + _cumsum(torch.ones_like(passed, dtype=torch.int64), -1, False, False)
                 - 1
                 if self.multi_label
-                else torch.ones_like(passed, dtype=torch.int64) * 0
+                else passed.to(torch.int64)
             ),
             (-1,),
         )
