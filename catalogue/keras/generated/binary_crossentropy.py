@@ -117,7 +117,11 @@ class BinaryCrossentropy(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        t = (
+            y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            if self.label_smoothing > 0.0
+            else y_true
+        )
         p = (
             tf.clip_by_value(
                 y_pred,

@@ -124,9 +124,14 @@ class CategoricalCrossentropy(tf.keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = tf.cast(y_true, self.dtype)
         y_pred = tf.cast(y_pred, self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + tf.math.divide_no_nan(
-            tf.constant(self.label_smoothing, dtype=self.dtype),
-            tf.cast(tf.shape(y_true)[-1], self.dtype),
+        t = (
+            y_true * (1.0 - self.label_smoothing)
+            + tf.math.divide_no_nan(
+                tf.constant(self.label_smoothing, dtype=self.dtype),
+                tf.cast(tf.shape(y_true)[-1], self.dtype),
+            )
+            if self.label_smoothing > 0.0
+            else y_true
         )
         p = (
             tf.clip_by_value(

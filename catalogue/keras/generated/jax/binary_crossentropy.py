@@ -142,7 +142,11 @@ class BinaryCrossentropy:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        t = (
+            y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            if self.label_smoothing > 0.0
+            else y_true
+        )
         p = (
             jnp.clip(
                 y_pred,

@@ -148,9 +148,14 @@ class CategoricalCrossentropy:
         """The state with one batch folded in (a new state: the one passed in is unchanged)."""
         y_true = jnp.asarray(y_true, dtype=self.dtype)
         y_pred = jnp.asarray(y_pred, dtype=self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + _divide_no_nan(
-            jnp.asarray(self.label_smoothing, dtype=self.dtype),
-            jnp.asarray(y_true.shape[-1], dtype=jnp.int32).astype(self.dtype),
+        t = (
+            y_true * (1.0 - self.label_smoothing)
+            + _divide_no_nan(
+                jnp.asarray(self.label_smoothing, dtype=self.dtype),
+                jnp.asarray(y_true.shape[-1], dtype=jnp.int32).astype(self.dtype),
+            )
+            if self.label_smoothing > 0.0
+            else y_true
         )
         p = (
             jnp.clip(

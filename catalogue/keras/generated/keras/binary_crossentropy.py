@@ -117,7 +117,11 @@ class BinaryCrossentropy(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        t = (
+            y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            if self.label_smoothing > 0.0
+            else y_true
+        )
         p = (
             ops.clip(
                 y_pred,

@@ -124,9 +124,14 @@ class CategoricalCrossentropy(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, self.dtype)
         y_pred = ops.cast(y_pred, self.dtype)
-        t = y_true * (1.0 - self.label_smoothing) + ops.divide_no_nan(
-            ops.convert_to_tensor(self.label_smoothing, dtype=self.dtype),
-            ops.cast(ops.cast(ops.shape(y_true)[-1], "int32"), self.dtype),
+        t = (
+            y_true * (1.0 - self.label_smoothing)
+            + ops.divide_no_nan(
+                ops.convert_to_tensor(self.label_smoothing, dtype=self.dtype),
+                ops.cast(ops.cast(ops.shape(y_true)[-1], "int32"), self.dtype),
+            )
+            if self.label_smoothing > 0.0
+            else y_true
         )
         p = (
             ops.clip(

@@ -108,7 +108,11 @@ class BinaryCrossentropy(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        t = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        t = (
+            target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            if self.label_smoothing > 0.0
+            else target
+        )
         p = torch.clamp(preds, 1e-07, 1.0 - 1e-07) if not self.from_logits else None
         values = torch.mean(
             (

@@ -114,11 +114,18 @@ class CategoricalCrossentropy(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        t = target * (1.0 - self.label_smoothing) + _divide_no_nan(
-            torch.tensor(self.label_smoothing, dtype=self.dtype, device=self.device),
-            torch.tensor(target.shape[-1], dtype=torch.int64, device=self.device).to(
-                self.dtype
-            ),
+        t = (
+            target * (1.0 - self.label_smoothing)
+            + _divide_no_nan(
+                torch.tensor(
+                    self.label_smoothing, dtype=self.dtype, device=self.device
+                ),
+                torch.tensor(
+                    target.shape[-1], dtype=torch.int64, device=self.device
+                ).to(self.dtype),
+            )
+            if self.label_smoothing > 0.0
+            else target
         )
         p = (
             torch.clamp(
