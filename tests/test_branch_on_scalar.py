@@ -325,3 +325,47 @@ def test_gathered_branches_are_numpys(target, y_true):
     chosen = s[by_score, 0] if every else s[np.argsort(s[by_score, 1], kind="stable"), 0]
     mixed = s[by_score, 0] if every else np.full(8, s[0, 0])
     np.testing.assert_allclose(run.result(metric), np.sum(chosen * np.arange(8)) + 100 * np.sum(mixed), rtol=1e-6)
+
+
+# A branch that is a state variable (or a view of one) stays in a where(): chosen, it would be the variable itself,
+# and the next update's fold would change what update kept or result() returned (`kept = self.vec if c else ...`,
+# then `self.vec.add_(...)`; tf.cond and ops.cond hand a variable back as it is when run eagerly).
+STATE_BRANCH = """
+name: state_branch
+class_name: StateBranch
+description: d
+state:
+  vec: {shape: [3]}
+  acc: {shape: [3]}
+update:
+  let:
+    kept: where(any(y_pred > 1.0), vec, vec * 0.5)
+  vec: sum(y_pred) + vec * 0.0
+  acc: kept
+result:
+  value: where(any(vec > 100.0), vec, vec * 2.0) + 1000.0 * where(any(vec > 1.0), acc[0:3], acc * 0.5)
+"""
+
+
+def test_a_state_branch_stays_in_where_on_every_target():
+    for target in ("tf", "keras", "torchmetrics"):
+        source = generate_from_text(STATE_BRANCH, "s.yaml", target)
+        assert ".cond(" not in source and " if torch.any(" not in source, target
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_what_a_state_branch_kept_does_not_change_with_the_next_fold(target):
+    run = driver(target)
+    metric = run.make(module_of(generate_from_text(STATE_BRANCH, "s.yaml", target), f"state_{target}").StateBranch)
+    vec, acc = np.zeros(3), np.zeros(3)
+    results = []
+    for y_pred in ([2.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.5, 0.0, 0.0]):
+        y_pred = np.array(y_pred, np.float32)
+        run.update(metric, {"y_true": np.zeros_like(y_pred), "y_pred": y_pred})
+        kept = vec if np.any(y_pred > 1.0) else vec * 0.5
+        vec, acc = vec + y_pred.sum(), acc + kept
+        results.append(np.asarray(run.result(metric), np.float64).copy())
+        expected = (vec if np.any(vec > 100) else vec * 2) + 1000 * (acc if np.any(vec > 1) else acc * 0.5)
+        np.testing.assert_allclose(results[-1], expected, rtol=1e-6)
+    # a result read before later batches keeps its value
+    np.testing.assert_allclose(results[0], 2.0 * np.full(3, 2.0), rtol=1e-6)

@@ -783,6 +783,14 @@ SECOND = [
         "the tf and keras targets write tf.cond between two values already made, where a select is one op",
     ),
     Mutant(
+        "state-branch-chosen",
+        "metricgen/passes/branch_on_scalar.py",
+        "            if _may_be_a_state(a) or _may_be_a_state(b):",
+        "            if False:",
+        ("tests/test_branch_on_scalar.py",),
+        "a where() branch that is a state variable is chosen, and the next update's fold changes what was kept",
+    ),
+    Mutant(
         "lambda-laid-out-as-black-would-not",
         "metricgen/layout.py",
         '        self.leaf(":", space=False)\n        self.expr(node.body, level=_TEST)',

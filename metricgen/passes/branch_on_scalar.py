@@ -54,6 +54,8 @@ def run(metric: ir.Metric, traced: bool = False) -> ir.Metric:
             if where is None or not e.type.is_tensor:
                 return e
             test, a, b = where
+            if _may_be_a_state(a) or _may_be_a_state(b):
+                return e
             if shapes.of(test) == () and shapes.of(a) == () == shapes.of(b):
                 return e if traced else _between_single_values(e, test, a, b)
             if traced and _made(a) and _made(b):
@@ -80,6 +82,28 @@ def _between_single_values(e: ir.Expr, test: ir.Expr, a: ir.Expr, b: ir.Expr) ->
     if None in branches:
         return e  # a tensor of another dtype, which where() would promote
     return ir.Select(e.type, test, *branches)
+
+
+# functions whose result may be a view of their argument's memory (torch's reshape, a slice; tf and Keras hand a
+# variable back from convert_to_tensor and from a branch that returns it)
+_VIEWS = frozenset({"reshape", "squeeze", "expand_dims", "transpose"})
+
+
+def _may_be_a_state(e: ir.Expr) -> bool:
+    """Whether a branch may be a state variable itself or a view of it. A chosen branch is the branch's own
+    tensor, where where() makes a new one: a state's, handed back, would change with the next update's fold
+    (`kept = self.vec if c else ...`, then `self.vec.add_(...)`). A branch that is a state stays in a where()."""
+    while True:
+        if isinstance(e, ir.Ref):
+            return e.kind == "state"
+        if isinstance(e, ir.Subscript):
+            e = e.value
+        elif isinstance(e, ir.Cast):  # a cast to the dtype the value has is the value itself (`x.to(dtype)`)
+            e = e.x
+        elif isinstance(e, ir.Apply) and e.function in _VIEWS:
+            e = e.args[0][1]  # type: ignore[assignment]  (the first argument of each is the tensor)
+        else:
+            return False
 
 
 def _made(e: ir.Expr) -> bool:
