@@ -43,9 +43,13 @@ result: total + 10.0 * floor + 100.0 * mixed
 """
 
 
-def _update_code(target: str) -> str:
-    source = generate_from_text(SPEC, "p.yaml", target)
-    return update_code(source)
+def _update_code(target: str, spec: str = SPEC) -> str:
+    return update_code(generate_from_text(spec, "p.yaml", target))
+
+
+# labels, and scores of either kind: in [0, 1] (taken as they are) or with one outside (a sigmoid applied)
+Y_TRUE = [1.0, 0.0, 1.0, 0.0]
+SCORES = {"probabilities": [0.25, 0.5, 0.75, 1.0], "logits": [0.25, 2.0, -1.5, 1.0]}
 
 
 def _module(target: str) -> types.ModuleType:
@@ -98,14 +102,10 @@ result: total
 
 
 def test_between_values_already_made_the_keras_targets_keep_where():
-    assert "preds if torch.any(" in _update_code_of(MADE, "torchmetrics")
+    assert "preds if torch.any(" in _update_code("torchmetrics", MADE)
     for target in ("tf", "keras"):
-        update = _update_code_of(MADE, target)
+        update = _update_code(target, MADE)
         assert ".cond(" not in update and ".where(" in update, update
-
-
-def _update_code_of(spec: str, target: str) -> str:
-    return update_code(generate_from_text(spec, "m.yaml", target))
 
 
 @pytest.mark.parametrize("target", ["tf", "keras"])
@@ -114,8 +114,7 @@ def _update_code_of(spec: str, target: str) -> str:
 def test_the_conditional_gives_numpys_numbers_in_graph_mode_and_under_xla(target, scores, mode):
     run = driver(target)
     metric = run.make(_module(target).Probe)
-    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
-    y_pred = np.array([0.25, 0.5, 0.75, 1.0] if scores == "probabilities" else [0.25, 2.0, -1.5, 1.0], np.float32)
+    y_true, y_pred = np.array(Y_TRUE, np.float32), np.array(SCORES[scores], np.float32)
     update = tf.function(metric.update_state, jit_compile=mode == "xla")
     update(y_true, y_pred)
     np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred), rtol=1e-5)
@@ -126,9 +125,9 @@ import json, sys, types
 import keras, numpy as np
 module = types.ModuleType("probe")
 exec(compile(sys.stdin.read(), "probe.py", "exec"), module.__dict__)
-y_true = np.array([1.0, 0.0, 1.0, 0.0], "float32")
+y_true = np.array(Y_TRUE, "float32")
 out = {}
-for scores, y_pred in (("probabilities", [0.25, 0.5, 0.75, 1.0]), ("logits", [0.25, 2.0, -1.5, 1.0])):
+for scores, y_pred in SCORES.items():
     y_pred = np.array(y_pred, "float32")
     metric = module.Probe()
     metric.update_state(y_true, y_pred)
@@ -148,7 +147,7 @@ def test_the_keras_targets_conditional_under(backend):
     pytest.importorskip(backend)
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
-        [sys.executable, "-c", UNDER_BACKEND],
+        [sys.executable, "-c", f"Y_TRUE, SCORES = {Y_TRUE!r}, {SCORES!r}\n{UNDER_BACKEND}"],
         input=generate_from_text(SPEC, "p.yaml", "keras"),
         env=env,
         capture_output=True,
@@ -157,8 +156,8 @@ def test_the_keras_targets_conditional_under(backend):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
-    for scores, y_pred in (("probabilities", [0.25, 0.5, 0.75, 1.0]), ("logits", [0.25, 2.0, -1.5, 1.0])):
+    y_true = np.array(Y_TRUE, np.float32)
+    for scores, y_pred in SCORES.items():
         expected = _expected(y_true, np.array(y_pred, np.float32))
         for key in [scores] + ([scores + " jit"] if backend == "jax" else []):
             np.testing.assert_allclose(got[key], expected, rtol=1e-5, err_msg=key)
@@ -189,8 +188,7 @@ def test_the_sigmoid_runs_only_for_logits():
 def test_the_numbers_are_numpys(target, scores):
     run = driver(target)
     metric = run.make(_module(target).Probe)
-    y_true = np.array([1.0, 0.0, 1.0, 0.0], np.float32)
-    y_pred = np.array([0.25, 0.5, 0.75, 1.0] if scores == "probabilities" else [0.25, 2.0, -1.5, 1.0], np.float32)
+    y_true, y_pred = np.array(Y_TRUE, np.float32), np.array(SCORES[scores], np.float32)
     run.update(metric, {"y_true": y_true, "y_pred": y_pred})
     np.testing.assert_allclose(run.result(metric), _expected(y_true, y_pred), rtol=1e-5)
 

@@ -34,14 +34,8 @@ class KerasTarget(KerasMetricTarget):
         "!=": "ops.not_equal",
     }
 
-    # `ops.cond(...)`, as Keras' own Hinge chooses on every backend (PyTorch: a Python `if`)
-    branches_on_scalars = "traced"
-
     def dtype(self, dtype: str) -> str:
         return "self.dtype" if dtype == FLOAT else f'"{dtype}"'
-
-    def conditional(self, cond: str, then: str, orelse: str) -> str:
-        return f"ops.cond({cond}, lambda: {then}, lambda: {orelse})"
 
     def constant(self, code: str, dtype: str) -> str:
         return f"ops.convert_to_tensor({code}, dtype={self.dtype(dtype)})"
