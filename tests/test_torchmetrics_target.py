@@ -183,6 +183,59 @@ def test_max_min_and_int_state_with_forward_reset_and_merge(tmp_path):
     assert float(metric.highest) == -np.inf and float(metric.lowest) == np.inf and int(metric.count) == 0
 
 
+# two states, each updated with one value of `squared` only: torchmetrics registers the one updated
+SPLIT = """
+name: split_sum
+class_name: SplitSum
+description: the sum of the values, or of their squares
+params:
+  squared: {type: bool, default: false}
+inputs: [{name: x}]
+state:
+  total: {doc: "Σ x (squared False)"}
+  squares: {doc: "Σ x² (squared True)"}
+update:
+  total: sum(x) if not squared else None
+  squares: sum(x * x) if squared else None
+result: squares if squared else total
+"""
+
+
+def split_reference(x: np.ndarray, squared: bool) -> float:
+    return float(np.sum(x.astype(np.float64) ** 2 if squared else x))
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_a_state_updated_with_some_arguments_only_is_registered_with_them_only(tmp_path, squared):
+    """With the other arguments it is a constant: not in metric_state, not reset, merged or synced (the gloo
+    test below syncs SplitSum too); the numbers through update, forward, reset and merge_state are numpy's."""
+    path = tmp_path / "split_sum.py"
+    path.write_text(generate_from_text(SPLIT, "split_sum.yaml", "torchmetrics"), encoding="utf-8")
+    SplitSum = load_module(path, "tm_split_sum").SplitSum
+    kept, constant = ("squares", "total") if squared else ("total", "squares")
+    rng = np.random.default_rng(12)
+    parts = [rng.normal(size=n).astype(np.float32) for n in (4, 1, 6)]
+    metric = SplitSum(squared=squared)
+    assert list(metric.metric_state) == [kept]
+    assert constant not in dict(metric.state_dict()) and float(getattr(metric, constant)) == 0.0
+    for part in parts:
+        batch_value = metric(torch.as_tensor(part))
+        np.testing.assert_allclose(float(batch_value), split_reference(part, squared), rtol=1e-5)
+    np.testing.assert_allclose(float(metric.compute()), split_reference(np.concatenate(parts), squared), rtol=1e-5)
+    other = SplitSum(squared=squared)
+    other.update(torch.as_tensor(parts[0]))
+    metric.merge_state(other)
+    metric.merge_state(dict(other.metric_state))  # a dict of the states registered is enough
+    np.testing.assert_allclose(
+        float(metric.compute()), split_reference(np.concatenate(parts + parts[:1] * 2), squared), rtol=1e-5
+    )
+    metric.reset()
+    metric.update(torch.as_tensor(parts[1]))
+    np.testing.assert_allclose(float(metric.compute()), split_reference(parts[1], squared), rtol=1e-5)
+    metric.set_dtype(torch.float64)  # the constant moves with the states, as .to(device) moves it
+    assert getattr(metric, kept).dtype == getattr(metric, constant).dtype == torch.float64
+
+
 WORKER = """
 import json, os, sys
 import numpy as np
@@ -219,9 +272,12 @@ def free_port() -> int:
 
 def test_compute_is_the_all_process_value_under_torch_distributed(tmp_path):
     """Two gloo processes update on uneven shares (process 1 gets one sample of Dice, and nothing of Spread);
-    compute() on each, synced by torchmetrics, is the single-process value and the numpy reference."""
+    compute() on each, synced by torchmetrics, is the single-process value and the numpy reference. SplitSum
+    syncs its one registered state beside a constant."""
     spread_path = tmp_path / "spread.py"
     spread_path.write_text(generate_from_text(SPREAD, "spread.yaml", "torchmetrics"), encoding="utf-8")
+    split_path = tmp_path / "split_sum.py"
+    split_path.write_text(generate_from_text(SPLIT, "split_sum.yaml", "torchmetrics"), encoding="utf-8")
     dice = by_stem("dice")
     rng = np.random.default_rng(11)
     masks = dice.make(rng, 9)
@@ -232,11 +288,14 @@ def test_compute_is_the_all_process_value_under_torch_distributed(tmp_path):
         "dice_1_0": np.stack([masks["y_pred"][8:], masks["y_true"][8:]]),
         "spread_0_0": values[None, :7],
         "spread_0_1": values[None, 7:],
+        "split_0_0": values[None, :3],
+        "split_1_0": values[None, 3:],
     }
     np.savez(tmp_path / "data.npz", **arrays)
     metrics = [
         ("dice", str(GENERATED / "torchmetrics" / "dice.py"), "DiceCoefficient"),
         ("spread", str(spread_path), "Spread"),
+        ("split", str(split_path), "SplitSum"),
     ]
     script = tmp_path / "worker.py"
     script.write_text(
@@ -253,11 +312,15 @@ def test_compute_is_the_all_process_value_under_torch_distributed(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     single = new(dice)
     single.update(torch.as_tensor(masks["y_pred"]), torch.as_tensor(masks["y_true"]))
-    expected = {"dice": dice.reference(masks, None, {}), "spread": spread_reference(values)}
+    expected = {
+        "dice": dice.reference(masks, None, {}),
+        "spread": spread_reference(values),
+        "split": split_reference(values, squared=False),
+    }
     for rank in (0, 1):
         got = json.loads((tmp_path / f"out{rank}").read_text())
         np.testing.assert_allclose(got["dice"], float(single.compute()), rtol=1e-6)
-        for name in ("dice", "spread"):
+        for name in ("dice", "spread", "split"):
             np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, err_msg=f"{name} on process {rank}")
 
 

@@ -115,9 +115,7 @@ class DiceCoefficient(Metric):
             raise ValueError(
                 f"DiceCoefficient.merge_state: expected a DiceCoefficient, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("intersection", "total") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"DiceCoefficient.merge_state: the incoming state has no {missing[0]!r}"

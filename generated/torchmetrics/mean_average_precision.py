@@ -242,9 +242,7 @@ class MeanAveragePrecision(Metric):
             raise ValueError(
                 f"MeanAveragePrecision.merge_state: expected a MeanAveragePrecision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("positives", "negatives") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MeanAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"

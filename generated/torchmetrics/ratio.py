@@ -96,9 +96,7 @@ class RatioMetric(Metric):
             raise ValueError(
                 f"RatioMetric.merge_state: expected a RatioMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("ratio_sum", "count") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RatioMetric.merge_state: the incoming state has no {missing[0]!r}"

@@ -148,11 +148,7 @@ class RunningAveragePrecision(Metric):
             raise ValueError(
                 f"RunningAveragePrecision.merge_state: expected a RunningAveragePrecision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("true_positives", "false_positives")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RunningAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"

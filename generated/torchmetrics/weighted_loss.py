@@ -155,7 +155,7 @@ class WeightedLossMetric(Metric):
             raise ValueError(
                 f"WeightedLossMetric.merge_state: expected a WeightedLossMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("loss_sum", "count") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"WeightedLossMetric.merge_state: the incoming state has no {missing[0]!r}"

@@ -100,11 +100,7 @@ class WeightedMetric(Metric):
             raise ValueError(
                 f"WeightedMetric.merge_state: expected a WeightedMetric, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("weighted_error", "total_weight")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"WeightedMetric.merge_state: the incoming state has no {missing[0]!r}"

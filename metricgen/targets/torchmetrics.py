@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .. import ir
 from ..errors import SpecError, SpecErrors
@@ -155,6 +155,7 @@ class TorchMetricsTarget(Target):
         states, build_state = [], []
         # torchmetrics.Metric takes **kwargs itself: a callable's keyword arguments come as one dict
         forwarded = [p for p in metric.params if p.forward_kwargs]
+        registered_when = _registered_when(metric, printer)
         for s in metric.states:
             dtype = "" if s.dtype == FLOAT else f", dtype=torch.{s.dtype}"
             shape = parts.shapes[s.name]
@@ -171,12 +172,13 @@ class TorchMetricsTarget(Target):
                 # a float state's init written as a float: torch.full(shape, 1) would make an int64 state
                 init = py_literal(float(s.init) if s.dtype == FLOAT else s.init)
                 default = f"torch.zeros({shape}{dtype})" if s.init == 0 else f"torch.full({shape}, {init}{dtype})"
-            states.append((s.name, default, REDUCTION[s.fold]))
+            when = registered_when.get(s.name)
+            states.append((s.name, default, REDUCTION[s.fold], when))
             if s.is_buffer:
-                states.append((s.rows_variable, "torch.tensor(0, dtype=torch.int32)", REDUCTION[s.fold]))
+                states.append((s.rows_variable, "torch.tensor(0, dtype=torch.int32)", REDUCTION[s.fold], when))
         read = state_read_by_update(metric)
         if read is not None:  # no reduction can combine the processes' states: sync is refused (_sync_dist)
-            states = [(name, default, None) for name, default, _ in states]
+            states = [(name, default, None, when) for name, default, _, when in states]
         reads_state = read is not None
         offset = [s for s in metric.states if s.fold == "add" and s.init != 0]
         # the cheap path adds a batch's state to the total, which cannot be done to an empty (unshaped) total
@@ -205,7 +207,7 @@ class TorchMetricsTarget(Target):
             "imports": self.module_imports(parts.extra_imports),
             "init_args": parts.init_args + [f"{p.kwargs_attribute}=None" for p in forwarded] + ["**kwargs"],
             "init_forwarded": [f"self.{p.kwargs_attribute} = dict({p.kwargs_attribute} or {{}})" for p in forwarded],
-            "states": states,
+            "state_lines": _state_lines(states),
             "higher_is_better": repr(metric.higher_is_better),
             "is_differentiable": repr(_differentiable(metric)),
             "full_state_update": repr(full_state_update),
@@ -215,16 +217,18 @@ class TorchMetricsTarget(Target):
             "unsyncable": None if read is None else unsplittable(metric, read),
             # torchmetrics stacks the processes' states, which must have one shape: a buffer that grows is
             # brought to its capacity first
-            "grown_buffers": [
-                line
+            "grown_buffers": _under_conditions(
+                (
+                    registered_when.get(s.name),
+                    [
+                        f"held = _rows_read(self.{s.rows_variable}, {printer.code(s.shape[0])}, "
+                        f"type(self).__name__, {s.name!r})",
+                        f"self.{s.name} = _at_capacity(self.{s.name}[:held], {printer.code(s.shape[0])})",
+                    ],
+                )
                 for s in metric.states
                 if s.unfilled_ignored
-                for line in (
-                    f"held = _rows_read(self.{s.rows_variable}, {printer.code(s.shape[0])}, type(self).__name__, "
-                    f"{s.name!r})",
-                    f"self.{s.name} = _at_capacity(self.{s.name}[:held], {printer.code(s.shape[0])})",
-                )
-            ],
+            ),
         }
 
     def merge_body(self, metric: ir.Metric, printer: Printer) -> list[str]:
@@ -236,7 +240,7 @@ class TorchMetricsTarget(Target):
         refusal = merge_refusal(metric)
         if refusal is not None:
             return [f"raise NotImplementedError({refusal!r})"]
-        names = python_tuple([repr(s.name) for s in metric.states])
+        registered_when = _registered_when(metric, printer)
         body = [
             "if isinstance(incoming_state, (list, tuple)):  # Keras' merge_state([a, b]) too",
             "    for incoming in incoming_state:",
@@ -250,7 +254,8 @@ class TorchMetricsTarget(Target):
             "elif not isinstance(incoming_state, dict):",
             f'    raise ValueError(f"{cls}.merge_state: expected a {cls}, a list of them or a dict of states, '
             'got a {type(incoming_state).__name__}")',
-            f"missing = [name for name in {names} if name not in incoming_state]",
+            # the states registered with these arguments (metric_state: add_state's, in their order)
+            "missing = [name for name in self.metric_state if name not in incoming_state]",
             "if missing:",
             f'    raise ValueError(f"{cls}.merge_state: the incoming state has no {{missing[0]!r}}")',
         ]
@@ -266,14 +271,16 @@ class TorchMetricsTarget(Target):
                 '{state!r}, self.{state}.shape[{axis_of_state}], "the merged metric")'
             )
             body += size_checks(metric, printer, check)
+        folds = []
         for s in metric.states:
             value = f'incoming_state["{s.name}"]'
             if s.fold == "add" and s.init != 0:
                 value = f"({value} - {py_literal(s.init)})"
             if s.is_buffer:  # the rows it holds
                 value = f'{value}[: int(incoming_state["{s.rows_variable}"])]'
-            body += self.fold(s, value, may_reshape=True)  # a dict of states may hold any shapes
-        return body + ["self._computed = None"]
+            # a dict of states may hold any shapes
+            folds.append((registered_when.get(s.name), self.fold(s, value, may_reshape=True)))
+        return body + _under_conditions(folds) + ["self._computed = None"]
 
     @contextlib.contextmanager
     def example_runtime(self) -> Iterator[Any]:
@@ -288,6 +295,65 @@ class TorchMetricsTarget(Target):
         import numpy as np
 
         return np.asarray(metric.compute().detach().cpu().numpy())
+
+
+def _registered_when(metric: ir.Metric, printer: Printer) -> dict[str, str]:
+    """The states updated only under a test of the params (a spec's `value if thresholds is None else None`),
+    each with that test's code: torchmetrics registers them only where it holds. Elsewhere the state is its
+    initial value on every call, and add_state's cost (a clone on every reset(), a sync, a merge) buys nothing:
+    a binary curve with thresholds None reset six states, where torchmetrics' own resets two. A state shaped
+    by the first batch is always registered (its default may be made before add_state)."""
+    shaped_by_batch = {s.name for s in metric.states if s.shaped_by_batch}
+    tests = {}
+    for state, update in metric.updates:
+        condition, _ = ir.update_condition(update)
+        if condition is not None and state.name not in shaped_by_batch:
+            tests[state.name] = printer.code(condition)
+    return tests
+
+
+def _state_lines(states: list[tuple[str, str, str, str | None]]) -> list[str]:
+    """__init__'s add_state calls (name, default, reduction, the params' test under which it is registered). A
+    state not registered is kept as its initial value, a non-persistent buffer, so that .to(device) and
+    set_dtype move it as they move the states, and compute reads it as before."""
+    groups = []
+    for name, default, reduction, when in states:
+        made = (f'self.add_state("{name}", default={default}, dist_reduce_fx={reduction})', name, default)
+        if groups and groups[-1][0] == when:
+            groups[-1][1].append(made)
+        else:
+            groups.append((when, [made]))
+    lines = []
+    explained = False
+    for when, made in groups:
+        added = [line for line, _, _ in made]
+        if when is None:
+            lines += added
+            continue
+        if not explained:
+            lines.append(
+                "# a state updated only with some arguments: with the others a constant (not reset, synced, merged)"
+            )
+            explained = True
+        lines += [f"if {when}:", *("    " + line for line in added)]
+        lines.append("else:")
+        lines += [f'    self.register_buffer("{name}", {default}, persistent=False)' for _, name, default in made]
+    return lines
+
+
+def _under_conditions(blocks: Iterable[tuple[str | None, list[str]]]) -> list[str]:
+    """Statements, each block under its test (None: always), consecutive blocks of one test under one `if`."""
+    lines: list[str] = []
+    last = None
+    for test, block in blocks:
+        if test is None:
+            lines += block
+        elif test == last:
+            lines += ["    " + line for line in block]
+        else:
+            lines += [f"if {test}:", *("    " + line for line in block)]
+        last = test
+    return lines
 
 
 def update_arguments(inputs: list[str]) -> list[tuple[str, str]]:

@@ -367,9 +367,9 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives.assign_add(tf.reduce_sum(positive))
-        self.negatives.assign_add(tf.reduce_sum(negative))
         if self.thresholds is not None:
+            self.positives.assign_add(tf.reduce_sum(positive))
+            self.negatives.assign_add(tf.reduce_sum(negative))
             self.positives_above.assign_add(
                 tf.reduce_sum(positive[:, None] * above, axis=0)
             )
@@ -383,9 +383,8 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            tf.gather(self.samples[:, 0], order) if self.thresholds is None else None
-        )
+        ordered = tf.gather(self.samples, order) if self.thresholds is None else None
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             tf.concat(
                 [
@@ -403,27 +402,29 @@ class BinaryAUROC(tf.keras.metrics.Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                tf.gather(self.samples[:, 2], order), group, self.samples.shape[0]
-            )
+            _segment_sum(ordered[:, 2], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _segment_sum(
-                tf.gather(self.samples[:, 1], order), group, self.samples.shape[0]
-            )
+            _segment_sum(ordered[:, 1], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
+        true_positives = (
+            tf.cumsum(group_positives, axis=0) if self.thresholds is None else None
+        )
+        total_positives = true_positives[-1] if self.thresholds is None else None
+        false_positives = (
+            tf.cumsum(group_negatives, axis=0) if self.thresholds is None else None
+        )
+        total_negatives = false_positives[-1] if self.thresholds is None else None
         fpr = (
             (
                 tf.concat(
                     [
                         0.0 * group_negatives[:1],
-                        tf.math.divide_no_nan(
-                            tf.cumsum(group_negatives, axis=0), self.negatives
-                        ),
+                        tf.math.divide_no_nan(false_positives, total_negatives),
                     ],
                     axis=-1,
                 )
@@ -442,9 +443,7 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 tf.concat(
                     [
                         0.0 * group_positives[:1],
-                        tf.math.divide_no_nan(
-                            tf.cumsum(group_positives, axis=0), self.positives
-                        ),
+                        tf.math.divide_no_nan(true_positives, total_positives),
                     ],
                     axis=-1,
                 )
@@ -463,11 +462,10 @@ class BinaryAUROC(tf.keras.metrics.Metric):
                 tf.reduce_sum(
                     group_negatives
                     * tf.math.divide_no_nan(
-                        tf.cumsum(group_positives, axis=0) - 0.5 * group_positives,
-                        self.positives,
+                        true_positives - 0.5 * group_positives, total_positives
                     )
                 ),
-                self.negatives,
+                total_negatives,
             )
             if self.thresholds is None
             else tf.reduce_sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2

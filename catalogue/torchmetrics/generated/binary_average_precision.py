@@ -360,9 +360,9 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives.assign_add(tf.reduce_sum(positive))
-        self.negatives.assign_add(tf.reduce_sum(negative))
         if self.thresholds is not None:
+            self.positives.assign_add(tf.reduce_sum(positive))
+            self.negatives.assign_add(tf.reduce_sum(negative))
             self.positives_above.assign_add(
                 tf.reduce_sum(positive[:, None] * above, axis=0)
             )
@@ -376,9 +376,8 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            tf.gather(self.samples[:, 0], order) if self.thresholds is None else None
-        )
+        ordered = tf.gather(self.samples, order) if self.thresholds is None else None
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             tf.concat(
                 [
@@ -396,9 +395,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             else None
         )
         group_positives = (
-            _segment_sum(
-                tf.gather(self.samples[:, 1], order), group, self.samples.shape[0]
-            )
+            _segment_sum(ordered[:, 1], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -406,9 +403,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
             tf.cumsum(group_positives, axis=0) if self.thresholds is None else None
         )
         group_negatives = (
-            _segment_sum(
-                tf.gather(self.samples[:, 2], order), group, self.samples.shape[0]
-            )
+            _segment_sum(ordered[:, 2], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -420,7 +415,7 @@ class BinaryAveragePrecision(tf.keras.metrics.Metric):
                         true_positives + tf.cumsum(group_negatives, axis=0),
                     )
                 ),
-                self.positives,
+                true_positives[-1],
             )
             if self.thresholds is None
             else None

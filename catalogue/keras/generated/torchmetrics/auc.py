@@ -759,9 +759,7 @@ class AUC(Metric):
             raise ValueError(
                 f"AUC.merge_state: expected a AUC, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("positives", "negatives") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"AUC.merge_state: the incoming state has no {missing[0]!r}"

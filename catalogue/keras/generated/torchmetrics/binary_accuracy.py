@@ -140,7 +140,7 @@ class BinaryAccuracy(Metric):
             raise ValueError(
                 f"BinaryAccuracy.merge_state: expected a BinaryAccuracy, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("total", "count") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryAccuracy.merge_state: the incoming state has no {missing[0]!r}"

@@ -254,9 +254,7 @@ class BinaryIoU(Metric):
             raise ValueError(
                 f"BinaryIoU.merge_state: expected a BinaryIoU, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("total_confusion_matrix",) if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryIoU.merge_state: the incoming state has no {missing[0]!r}"

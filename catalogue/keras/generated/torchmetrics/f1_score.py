@@ -308,16 +308,7 @@ class F1Score(Metric):
             raise ValueError(
                 f"F1Score.merge_state: expected a F1Score, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "true_positives",
-                "false_positives",
-                "false_negatives",
-                "intermediate_weights",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"F1Score.merge_state: the incoming state has no {missing[0]!r}"

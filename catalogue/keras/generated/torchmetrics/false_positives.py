@@ -297,7 +297,7 @@ class FalsePositives(Metric):
             raise ValueError(
                 f"FalsePositives.merge_state: expected a FalsePositives, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("accumulator",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"FalsePositives.merge_state: the incoming state has no {missing[0]!r}"

@@ -321,16 +321,7 @@ class FBetaScore(Metric):
             raise ValueError(
                 f"FBetaScore.merge_state: expected a FBetaScore, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "true_positives",
-                "false_positives",
-                "false_negatives",
-                "intermediate_weights",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"FBetaScore.merge_state: the incoming state has no {missing[0]!r}"

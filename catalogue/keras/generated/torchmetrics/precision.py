@@ -427,11 +427,7 @@ class Precision(Metric):
             raise ValueError(
                 f"Precision.merge_state: expected a Precision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("true_positives", "false_positives")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"Precision.merge_state: the incoming state has no {missing[0]!r}"

@@ -279,11 +279,7 @@ class R2Score(Metric):
             raise ValueError(
                 f"R2Score.merge_state: expected a R2Score, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("squared_sum", "sum", "total_mse", "count", "num_samples")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"R2Score.merge_state: the incoming state has no {missing[0]!r}"

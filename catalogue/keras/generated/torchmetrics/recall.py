@@ -427,11 +427,7 @@ class Recall(Metric):
             raise ValueError(
                 f"Recall.merge_state: expected a Recall, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("true_positives", "false_negatives")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"Recall.merge_state: the incoming state has no {missing[0]!r}"

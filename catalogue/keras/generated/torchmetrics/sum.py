@@ -74,7 +74,7 @@ class Sum(Metric):
             raise ValueError(
                 f"Sum.merge_state: expected a Sum, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("total",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"Sum.merge_state: the incoming state has no {missing[0]!r}"

@@ -132,7 +132,7 @@ class TopKCategoricalAccuracy(Metric):
             raise ValueError(
                 f"TopKCategoricalAccuracy.merge_state: expected a TopKCategoricalAccuracy, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("total", "count") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"TopKCategoricalAccuracy.merge_state: the incoming state has no {missing[0]!r}"

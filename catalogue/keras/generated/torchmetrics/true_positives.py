@@ -295,7 +295,7 @@ class TruePositives(Metric):
             raise ValueError(
                 f"TruePositives.merge_state: expected a TruePositives, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("accumulator",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"TruePositives.merge_state: the incoming state has no {missing[0]!r}"

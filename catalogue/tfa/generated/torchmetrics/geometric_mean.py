@@ -109,11 +109,7 @@ class GeometricMean(Metric):
             raise ValueError(
                 f"GeometricMean.merge_state: expected a GeometricMean, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("total", "count", "degenerate")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"GeometricMean.merge_state: the incoming state has no {missing[0]!r}"

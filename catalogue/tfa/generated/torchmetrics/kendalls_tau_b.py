@@ -319,11 +319,7 @@ class KendallsTauB(Metric):
             raise ValueError(
                 f"KendallsTauB.merge_state: expected a KendallsTauB, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("joint", "true_bins", "pred_bins", "pairs")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"KendallsTauB.merge_state: the incoming state has no {missing[0]!r}"

@@ -318,11 +318,7 @@ class KendallsTauC(Metric):
             raise ValueError(
                 f"KendallsTauC.merge_state: expected a KendallsTauC, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("joint", "true_bins", "pred_bins", "pairs")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"KendallsTauC.merge_state: the incoming state has no {missing[0]!r}"

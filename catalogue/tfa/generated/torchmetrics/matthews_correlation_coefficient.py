@@ -222,7 +222,7 @@ class MatthewsCorrelationCoefficient(Metric):
             raise ValueError(
                 f"MatthewsCorrelationCoefficient.merge_state: expected a MatthewsCorrelationCoefficient, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("confusion",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MatthewsCorrelationCoefficient.merge_state: the incoming state has no {missing[0]!r}"

@@ -191,7 +191,7 @@ class MultiLabelConfusionMatrix(Metric):
             raise ValueError(
                 f"MultiLabelConfusionMatrix.merge_state: expected a MultiLabelConfusionMatrix, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("counts",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultiLabelConfusionMatrix.merge_state: the incoming state has no {missing[0]!r}"

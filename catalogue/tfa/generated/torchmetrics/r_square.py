@@ -348,11 +348,7 @@ class RSquare(Metric):
             raise ValueError(
                 f"RSquare.merge_state: expected a RSquare, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("total", "squared", "residual", "weight", "values_seen")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RSquare.merge_state: the incoming state has no {missing[0]!r}"

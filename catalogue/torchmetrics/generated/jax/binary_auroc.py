@@ -341,9 +341,13 @@ class BinaryAUROC:
                 state.samples, state.samples_rows, rows, type(self).__name__, "samples"
             )
             state = state._replace(samples=_samples, samples_rows=_samples_rows)
-        state = state._replace(positives=jnp.add(state.positives, jnp.sum(positive)))
-        state = state._replace(negatives=jnp.add(state.negatives, jnp.sum(negative)))
         if self.thresholds is not None:
+            state = state._replace(
+                positives=jnp.add(state.positives, jnp.sum(positive))
+            )
+            state = state._replace(
+                negatives=jnp.add(state.negatives, jnp.sum(negative))
+            )
             state = _replaced(
                 state,
                 "positives_above",
@@ -411,11 +415,10 @@ class BinaryAUROC:
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            jnp.take(state.samples[:, 0], order, axis=0)
-            if self.thresholds is None
-            else None
+        ordered = (
+            jnp.take(state.samples, order, axis=0) if self.thresholds is None else None
         )
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             jnp.concatenate(
                 [
@@ -433,31 +436,33 @@ class BinaryAUROC:
             else None
         )
         group_negatives = (
-            _segment_sum(
-                jnp.take(state.samples[:, 2], order, axis=0),
-                group,
-                state.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 2], group, state.samples.shape[0])
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _segment_sum(
-                jnp.take(state.samples[:, 1], order, axis=0),
-                group,
-                state.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 1], group, state.samples.shape[0])
             if self.thresholds is None
             else None
         )
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_positives = true_positives[-1] if self.thresholds is None else None
+        false_positives = (
+            _cumsum(group_negatives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_negatives = false_positives[-1] if self.thresholds is None else None
         fpr = (
             (
                 jnp.concatenate(
                     [
                         0.0 * group_negatives[:1],
-                        _divide_no_nan(
-                            _cumsum(group_negatives, 0, False, False), state.negatives
-                        ),
+                        _divide_no_nan(false_positives, total_negatives),
                     ],
                     axis=-1,
                 )
@@ -475,9 +480,7 @@ class BinaryAUROC:
                 jnp.concatenate(
                     [
                         0.0 * group_positives[:1],
-                        _divide_no_nan(
-                            _cumsum(group_positives, 0, False, False), state.positives
-                        ),
+                        _divide_no_nan(true_positives, total_positives),
                     ],
                     axis=-1,
                 )
@@ -495,12 +498,10 @@ class BinaryAUROC:
                 jnp.sum(
                     group_negatives
                     * _divide_no_nan(
-                        _cumsum(group_positives, 0, False, False)
-                        - 0.5 * group_positives,
-                        state.positives,
+                        true_positives - 0.5 * group_positives, total_positives
                     )
                 ),
-                state.negatives,
+                total_negatives,
             )
             if self.thresholds is None
             else jnp.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2

@@ -334,9 +334,13 @@ class BinaryAveragePrecision:
                 state.samples, state.samples_rows, rows, type(self).__name__, "samples"
             )
             state = state._replace(samples=_samples, samples_rows=_samples_rows)
-        state = state._replace(positives=jnp.add(state.positives, jnp.sum(positive)))
-        state = state._replace(negatives=jnp.add(state.negatives, jnp.sum(negative)))
         if self.thresholds is not None:
+            state = state._replace(
+                positives=jnp.add(state.positives, jnp.sum(positive))
+            )
+            state = state._replace(
+                negatives=jnp.add(state.negatives, jnp.sum(negative))
+            )
             state = _replaced(
                 state,
                 "positives_above",
@@ -404,11 +408,10 @@ class BinaryAveragePrecision:
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            jnp.take(state.samples[:, 0], order, axis=0)
-            if self.thresholds is None
-            else None
+        ordered = (
+            jnp.take(state.samples, order, axis=0) if self.thresholds is None else None
         )
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             jnp.concatenate(
                 [
@@ -426,11 +429,7 @@ class BinaryAveragePrecision:
             else None
         )
         group_positives = (
-            _segment_sum(
-                jnp.take(state.samples[:, 1], order, axis=0),
-                group,
-                state.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 1], group, state.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -440,11 +439,7 @@ class BinaryAveragePrecision:
             else None
         )
         group_negatives = (
-            _segment_sum(
-                jnp.take(state.samples[:, 2], order, axis=0),
-                group,
-                state.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 2], group, state.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -456,7 +451,7 @@ class BinaryAveragePrecision:
                         true_positives + _cumsum(group_negatives, 0, False, False),
                     )
                 ),
-                state.positives,
+                true_positives[-1],
             )
             if self.thresholds is None
             else None

@@ -410,9 +410,9 @@ class BinaryAUROC(keras.metrics.Metric):
             _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives.assign_add(ops.sum(positive))
-        self.negatives.assign_add(ops.sum(negative))
         if self.thresholds is not None:
+            self.positives.assign_add(ops.sum(positive))
+            self.negatives.assign_add(ops.sum(negative))
             self.positives_above.assign_add(ops.sum(positive[:, None] * above, axis=0))
             self.negatives_above.assign_add(ops.sum(negative[:, None] * above, axis=0))
 
@@ -427,11 +427,12 @@ class BinaryAUROC(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            ops.take(ops.convert_to_tensor(self.samples)[:, 0], order, axis=0)
+        ordered = (
+            ops.take(ops.convert_to_tensor(self.samples), order, axis=0)
             if self.thresholds is None
             else None
         )
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             ops.concatenate(
                 [
@@ -449,32 +450,33 @@ class BinaryAUROC(keras.metrics.Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
-                group,
-                self.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 2], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _segment_sum(
-                ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
-                group,
-                self.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 1], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_positives = true_positives[-1] if self.thresholds is None else None
+        false_positives = (
+            _cumsum(group_negatives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_negatives = false_positives[-1] if self.thresholds is None else None
         fpr = (
             (
                 ops.concatenate(
                     [
                         0.0 * group_negatives[:1],
-                        ops.divide_no_nan(
-                            _cumsum(group_negatives, 0, False, False),
-                            ops.convert_to_tensor(self.negatives),
-                        ),
+                        ops.divide_no_nan(false_positives, total_negatives),
                     ],
                     axis=-1,
                 )
@@ -496,10 +498,7 @@ class BinaryAUROC(keras.metrics.Metric):
                 ops.concatenate(
                     [
                         0.0 * group_positives[:1],
-                        ops.divide_no_nan(
-                            _cumsum(group_positives, 0, False, False),
-                            ops.convert_to_tensor(self.positives),
-                        ),
+                        ops.divide_no_nan(true_positives, total_positives),
                     ],
                     axis=-1,
                 )
@@ -521,12 +520,10 @@ class BinaryAUROC(keras.metrics.Metric):
                 ops.sum(
                     group_negatives
                     * ops.divide_no_nan(
-                        _cumsum(group_positives, 0, False, False)
-                        - 0.5 * group_positives,
-                        ops.convert_to_tensor(self.positives),
+                        true_positives - 0.5 * group_positives, total_positives
                     )
                 ),
-                ops.convert_to_tensor(self.negatives),
+                total_negatives,
             )
             if self.thresholds is None
             else ops.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2

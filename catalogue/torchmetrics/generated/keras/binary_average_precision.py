@@ -403,9 +403,9 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             _append_rows(
                 self.samples, self.samples_rows, rows, type(self).__name__, "samples"
             )
-        self.positives.assign_add(ops.sum(positive))
-        self.negatives.assign_add(ops.sum(negative))
         if self.thresholds is not None:
+            self.positives.assign_add(ops.sum(positive))
+            self.negatives.assign_add(ops.sum(negative))
             self.positives_above.assign_add(ops.sum(positive[:, None] * above, axis=0))
             self.negatives_above.assign_add(ops.sum(negative[:, None] * above, axis=0))
 
@@ -420,11 +420,12 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             if self.thresholds is None
             else None
         )
-        sorted_score = (
-            ops.take(ops.convert_to_tensor(self.samples)[:, 0], order, axis=0)
+        ordered = (
+            ops.take(ops.convert_to_tensor(self.samples), order, axis=0)
             if self.thresholds is None
             else None
         )
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             ops.concatenate(
                 [
@@ -442,11 +443,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             else None
         )
         group_positives = (
-            _segment_sum(
-                ops.take(ops.convert_to_tensor(self.samples)[:, 1], order, axis=0),
-                group,
-                self.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 1], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -456,11 +453,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
             else None
         )
         group_negatives = (
-            _segment_sum(
-                ops.take(ops.convert_to_tensor(self.samples)[:, 2], order, axis=0),
-                group,
-                self.samples.shape[0],
-            )
+            _segment_sum(ordered[:, 2], group, self.samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -472,7 +465,7 @@ class BinaryAveragePrecision(keras.metrics.Metric):
                         true_positives + _cumsum(group_negatives, 0, False, False),
                     )
                 ),
-                ops.convert_to_tensor(self.positives),
+                true_positives[-1],
             )
             if self.thresholds is None
             else None

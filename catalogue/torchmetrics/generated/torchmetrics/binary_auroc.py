@@ -325,28 +325,49 @@ class BinaryAUROC(Metric):
                 f"BinaryAUROC: argument `max_samples` must be an int >= 1, got {max_samples!r}"
             )
         self.max_samples = int(max_samples)
-        self.add_state("samples", default=torch.zeros((0, 3)), dist_reduce_fx=None)
-        self.add_state(
-            "samples_rows",
-            default=torch.tensor(0, dtype=torch.int32),
-            dist_reduce_fx=None,
-        )
-        self.add_state("positives", default=torch.zeros(()), dist_reduce_fx="sum")
-        self.add_state("negatives", default=torch.zeros(()), dist_reduce_fx="sum")
-        self.add_state(
-            "positives_above",
-            default=torch.zeros(
-                (1 if self.thresholds is None else len(self.thresholds),)
-            ),
-            dist_reduce_fx="sum",
-        )
-        self.add_state(
-            "negatives_above",
-            default=torch.zeros(
-                (1 if self.thresholds is None else len(self.thresholds),)
-            ),
-            dist_reduce_fx="sum",
-        )
+        # a state updated only with some arguments: with the others a constant (not reset, synced, merged)
+        if self.thresholds is None:
+            self.add_state("samples", default=torch.zeros((0, 3)), dist_reduce_fx=None)
+            self.add_state(
+                "samples_rows",
+                default=torch.tensor(0, dtype=torch.int32),
+                dist_reduce_fx=None,
+            )
+        else:
+            self.register_buffer("samples", torch.zeros((0, 3)), persistent=False)
+            self.register_buffer(
+                "samples_rows", torch.tensor(0, dtype=torch.int32), persistent=False
+            )
+        if self.thresholds is not None:
+            self.add_state("positives", default=torch.zeros(()), dist_reduce_fx="sum")
+            self.add_state("negatives", default=torch.zeros(()), dist_reduce_fx="sum")
+            self.add_state(
+                "positives_above",
+                default=torch.zeros(
+                    (1 if self.thresholds is None else len(self.thresholds),)
+                ),
+                dist_reduce_fx="sum",
+            )
+            self.add_state(
+                "negatives_above",
+                default=torch.zeros(
+                    (1 if self.thresholds is None else len(self.thresholds),)
+                ),
+                dist_reduce_fx="sum",
+            )
+        else:
+            self.register_buffer("positives", torch.zeros(()), persistent=False)
+            self.register_buffer("negatives", torch.zeros(()), persistent=False)
+            self.register_buffer(
+                "positives_above",
+                torch.zeros((1 if self.thresholds is None else len(self.thresholds),)),
+                persistent=False,
+            )
+            self.register_buffer(
+                "negatives_above",
+                torch.zeros((1 if self.thresholds is None else len(self.thresholds),)),
+                persistent=False,
+            )
 
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
@@ -397,9 +418,9 @@ class BinaryAUROC(Metric):
                 "samples",
                 self.max_samples if self.thresholds is None else 0,
             )
-        self.positives.add_(torch.sum(positive))
-        self.negatives.add_(torch.sum(negative))
         if self.thresholds is not None:
+            self.positives.add_(torch.sum(positive))
+            self.negatives.add_(torch.sum(negative))
             self.positives_above.add_(torch.sum(positive[:, None] * above, dim=0))
             self.negatives_above.add_(torch.sum(negative[:, None] * above, dim=0))
 
@@ -416,9 +437,8 @@ class BinaryAUROC(Metric):
         )
         _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
         order = _argsort(_samples[:, 0], -1, True) if self.thresholds is None else None
-        sorted_score = (
-            _gather(_samples[:, 0], order, 0) if self.thresholds is None else None
-        )
+        ordered = _gather(_samples, order, 0) if self.thresholds is None else None
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             torch.cat(
                 [
@@ -439,27 +459,33 @@ class BinaryAUROC(Metric):
             _shifted_ids(group, _samples.shape[0]) if self.thresholds is None else None
         )
         group_negatives = (
-            _sum_by_shifted(
-                _gather(_samples[:, 2], order, 0), group_shifted, _samples.shape[0]
-            )
+            _sum_by_shifted(ordered[:, 2], group_shifted, _samples.shape[0])
             if self.thresholds is None
             else None
         )
         group_positives = (
-            _sum_by_shifted(
-                _gather(_samples[:, 1], order, 0), group_shifted, _samples.shape[0]
-            )
+            _sum_by_shifted(ordered[:, 1], group_shifted, _samples.shape[0])
             if self.thresholds is None
             else None
         )
+        true_positives = (
+            _cumsum(group_positives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_positives = true_positives[-1] if self.thresholds is None else None
+        false_positives = (
+            _cumsum(group_negatives, 0, False, False)
+            if self.thresholds is None
+            else None
+        )
+        total_negatives = false_positives[-1] if self.thresholds is None else None
         fpr = (
             (
                 torch.cat(
                     [
                         0.0 * group_negatives[:1],
-                        _divide_no_nan(
-                            _cumsum(group_negatives, 0, False, False), self.negatives
-                        ),
+                        _divide_no_nan(false_positives, total_negatives),
                     ],
                     dim=-1,
                 )
@@ -477,9 +503,7 @@ class BinaryAUROC(Metric):
                 torch.cat(
                     [
                         0.0 * group_positives[:1],
-                        _divide_no_nan(
-                            _cumsum(group_positives, 0, False, False), self.positives
-                        ),
+                        _divide_no_nan(true_positives, total_positives),
                     ],
                     dim=-1,
                 )
@@ -497,12 +521,10 @@ class BinaryAUROC(Metric):
                 torch.sum(
                     group_negatives
                     * _divide_no_nan(
-                        _cumsum(group_positives, 0, False, False)
-                        - 0.5 * group_positives,
-                        self.positives,
+                        true_positives - 0.5 * group_positives, total_positives
                     )
                 ),
-                self.negatives,
+                total_negatives,
             )
             if self.thresholds is None
             else torch.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1])) / 2
@@ -600,44 +622,37 @@ class BinaryAUROC(Metric):
             raise ValueError(
                 f"BinaryAUROC.merge_state: expected a BinaryAUROC, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "samples",
-                "positives",
-                "negatives",
-                "positives_above",
-                "negatives_above",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryAUROC.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.samples, self.samples_rows = _append_rows(
-            self.samples,
-            self.samples_rows,
-            incoming_state["samples"][: int(incoming_state["samples_rows"])],
-            type(self).__name__,
-            "samples",
-            self.max_samples if self.thresholds is None else 0,
-        )
-        self.positives.add_(incoming_state["positives"])
-        self.negatives.add_(incoming_state["negatives"])
-        self.positives_above.add_(incoming_state["positives_above"])
-        self.negatives_above.add_(incoming_state["negatives_above"])
+        if self.thresholds is None:
+            self.samples, self.samples_rows = _append_rows(
+                self.samples,
+                self.samples_rows,
+                incoming_state["samples"][: int(incoming_state["samples_rows"])],
+                type(self).__name__,
+                "samples",
+                self.max_samples if self.thresholds is None else 0,
+            )
+        if self.thresholds is not None:
+            self.positives.add_(incoming_state["positives"])
+            self.negatives.add_(incoming_state["negatives"])
+            self.positives_above.add_(incoming_state["positives_above"])
+            self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
-        held = _rows_read(
-            self.samples_rows,
-            self.max_samples if self.thresholds is None else 0,
-            type(self).__name__,
-            "samples",
-        )
-        self.samples = _at_capacity(
-            self.samples[:held], self.max_samples if self.thresholds is None else 0
-        )
+        if self.thresholds is None:
+            held = _rows_read(
+                self.samples_rows,
+                self.max_samples if self.thresholds is None else 0,
+                type(self).__name__,
+                "samples",
+            )
+            self.samples = _at_capacity(
+                self.samples[:held], self.max_samples if self.thresholds is None else 0
+            )
         super()._sync_dist(dist_sync_fn, process_group)

@@ -318,28 +318,49 @@ class BinaryAveragePrecision(Metric):
                 f"BinaryAveragePrecision: argument `max_samples` must be an int >= 1, got {max_samples!r}"
             )
         self.max_samples = int(max_samples)
-        self.add_state("samples", default=torch.zeros((0, 3)), dist_reduce_fx=None)
-        self.add_state(
-            "samples_rows",
-            default=torch.tensor(0, dtype=torch.int32),
-            dist_reduce_fx=None,
-        )
-        self.add_state("positives", default=torch.zeros(()), dist_reduce_fx="sum")
-        self.add_state("negatives", default=torch.zeros(()), dist_reduce_fx="sum")
-        self.add_state(
-            "positives_above",
-            default=torch.zeros(
-                (1 if self.thresholds is None else len(self.thresholds),)
-            ),
-            dist_reduce_fx="sum",
-        )
-        self.add_state(
-            "negatives_above",
-            default=torch.zeros(
-                (1 if self.thresholds is None else len(self.thresholds),)
-            ),
-            dist_reduce_fx="sum",
-        )
+        # a state updated only with some arguments: with the others a constant (not reset, synced, merged)
+        if self.thresholds is None:
+            self.add_state("samples", default=torch.zeros((0, 3)), dist_reduce_fx=None)
+            self.add_state(
+                "samples_rows",
+                default=torch.tensor(0, dtype=torch.int32),
+                dist_reduce_fx=None,
+            )
+        else:
+            self.register_buffer("samples", torch.zeros((0, 3)), persistent=False)
+            self.register_buffer(
+                "samples_rows", torch.tensor(0, dtype=torch.int32), persistent=False
+            )
+        if self.thresholds is not None:
+            self.add_state("positives", default=torch.zeros(()), dist_reduce_fx="sum")
+            self.add_state("negatives", default=torch.zeros(()), dist_reduce_fx="sum")
+            self.add_state(
+                "positives_above",
+                default=torch.zeros(
+                    (1 if self.thresholds is None else len(self.thresholds),)
+                ),
+                dist_reduce_fx="sum",
+            )
+            self.add_state(
+                "negatives_above",
+                default=torch.zeros(
+                    (1 if self.thresholds is None else len(self.thresholds),)
+                ),
+                dist_reduce_fx="sum",
+            )
+        else:
+            self.register_buffer("positives", torch.zeros(()), persistent=False)
+            self.register_buffer("negatives", torch.zeros(()), persistent=False)
+            self.register_buffer(
+                "positives_above",
+                torch.zeros((1 if self.thresholds is None else len(self.thresholds),)),
+                persistent=False,
+            )
+            self.register_buffer(
+                "negatives_above",
+                torch.zeros((1 if self.thresholds is None else len(self.thresholds),)),
+                persistent=False,
+            )
 
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
@@ -390,9 +411,9 @@ class BinaryAveragePrecision(Metric):
                 "samples",
                 self.max_samples if self.thresholds is None else 0,
             )
-        self.positives.add_(torch.sum(positive))
-        self.negatives.add_(torch.sum(negative))
         if self.thresholds is not None:
+            self.positives.add_(torch.sum(positive))
+            self.negatives.add_(torch.sum(negative))
             self.positives_above.add_(torch.sum(positive[:, None] * above, dim=0))
             self.negatives_above.add_(torch.sum(negative[:, None] * above, dim=0))
 
@@ -409,9 +430,8 @@ class BinaryAveragePrecision(Metric):
         )
         _samples = _at_capacity(self.samples[:_samples_held], _samples_held)
         order = _argsort(_samples[:, 0], -1, True) if self.thresholds is None else None
-        sorted_score = (
-            _gather(_samples[:, 0], order, 0) if self.thresholds is None else None
-        )
+        ordered = _gather(_samples, order, 0) if self.thresholds is None else None
+        sorted_score = ordered[:, 0] if self.thresholds is None else None
         starts = (
             torch.cat(
                 [
@@ -432,9 +452,7 @@ class BinaryAveragePrecision(Metric):
             _shifted_ids(group, _samples.shape[0]) if self.thresholds is None else None
         )
         group_positives = (
-            _sum_by_shifted(
-                _gather(_samples[:, 1], order, 0), group_shifted, _samples.shape[0]
-            )
+            _sum_by_shifted(ordered[:, 1], group_shifted, _samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -444,9 +462,7 @@ class BinaryAveragePrecision(Metric):
             else None
         )
         group_negatives = (
-            _sum_by_shifted(
-                _gather(_samples[:, 2], order, 0), group_shifted, _samples.shape[0]
-            )
+            _sum_by_shifted(ordered[:, 2], group_shifted, _samples.shape[0])
             if self.thresholds is None
             else None
         )
@@ -458,7 +474,7 @@ class BinaryAveragePrecision(Metric):
                         true_positives + _cumsum(group_negatives, 0, False, False),
                     )
                 ),
-                self.positives,
+                true_positives[-1],
             )
             if self.thresholds is None
             else None
@@ -524,44 +540,37 @@ class BinaryAveragePrecision(Metric):
             raise ValueError(
                 f"BinaryAveragePrecision.merge_state: expected a BinaryAveragePrecision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "samples",
-                "positives",
-                "negatives",
-                "positives_above",
-                "negatives_above",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.samples, self.samples_rows = _append_rows(
-            self.samples,
-            self.samples_rows,
-            incoming_state["samples"][: int(incoming_state["samples_rows"])],
-            type(self).__name__,
-            "samples",
-            self.max_samples if self.thresholds is None else 0,
-        )
-        self.positives.add_(incoming_state["positives"])
-        self.negatives.add_(incoming_state["negatives"])
-        self.positives_above.add_(incoming_state["positives_above"])
-        self.negatives_above.add_(incoming_state["negatives_above"])
+        if self.thresholds is None:
+            self.samples, self.samples_rows = _append_rows(
+                self.samples,
+                self.samples_rows,
+                incoming_state["samples"][: int(incoming_state["samples_rows"])],
+                type(self).__name__,
+                "samples",
+                self.max_samples if self.thresholds is None else 0,
+            )
+        if self.thresholds is not None:
+            self.positives.add_(incoming_state["positives"])
+            self.negatives.add_(incoming_state["negatives"])
+            self.positives_above.add_(incoming_state["positives_above"])
+            self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
-        held = _rows_read(
-            self.samples_rows,
-            self.max_samples if self.thresholds is None else 0,
-            type(self).__name__,
-            "samples",
-        )
-        self.samples = _at_capacity(
-            self.samples[:held], self.max_samples if self.thresholds is None else 0
-        )
+        if self.thresholds is None:
+            held = _rows_read(
+                self.samples_rows,
+                self.max_samples if self.thresholds is None else 0,
+                type(self).__name__,
+                "samples",
+            )
+            self.samples = _at_capacity(
+                self.samples[:held], self.max_samples if self.thresholds is None else 0
+            )
         super()._sync_dist(dist_sync_fn, process_group)

@@ -270,9 +270,7 @@ class BinaryF1Score(Metric):
             raise ValueError(
                 f"BinaryF1Score.merge_state: expected a BinaryF1Score, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("tp", "fp", "tn", "fn") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryF1Score.merge_state: the incoming state has no {missing[0]!r}"

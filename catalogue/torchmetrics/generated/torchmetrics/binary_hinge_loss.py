@@ -149,7 +149,7 @@ class BinaryHingeLoss(Metric):
             raise ValueError(
                 f"BinaryHingeLoss.merge_state: expected a BinaryHingeLoss, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("measures", "total") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"BinaryHingeLoss.merge_state: the incoming state has no {missing[0]!r}"

@@ -153,9 +153,7 @@ class CosineSimilarity(Metric):
             raise ValueError(
                 f"CosineSimilarity.merge_state: expected a CosineSimilarity, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("similarity", "total") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"CosineSimilarity.merge_state: the incoming state has no {missing[0]!r}"

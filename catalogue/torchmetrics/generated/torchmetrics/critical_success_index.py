@@ -135,11 +135,7 @@ class CriticalSuccessIndex(Metric):
             raise ValueError(
                 f"CriticalSuccessIndex.merge_state: expected a CriticalSuccessIndex, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("hits", "misses", "false_alarms")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"CriticalSuccessIndex.merge_state: the incoming state has no {missing[0]!r}"

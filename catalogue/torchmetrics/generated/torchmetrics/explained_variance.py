@@ -269,17 +269,7 @@ class ExplainedVariance(Metric):
             raise ValueError(
                 f"ExplainedVariance.merge_state: expected a ExplainedVariance, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "num_obs",
-                "sum_error",
-                "sum_squared_error",
-                "sum_target",
-                "sum_squared_target",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"ExplainedVariance.merge_state: the incoming state has no {missing[0]!r}"

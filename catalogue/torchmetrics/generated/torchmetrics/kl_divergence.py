@@ -176,7 +176,7 @@ class KLDivergence(Metric):
             raise ValueError(
                 f"KLDivergence.merge_state: expected a KLDivergence, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("measures", "total") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"KLDivergence.merge_state: the incoming state has no {missing[0]!r}"

@@ -150,9 +150,7 @@ class MeanAbsoluteError(Metric):
             raise ValueError(
                 f"MeanAbsoluteError.merge_state: expected a MeanAbsoluteError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("sum_error", "total") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MeanAbsoluteError.merge_state: the incoming state has no {missing[0]!r}"

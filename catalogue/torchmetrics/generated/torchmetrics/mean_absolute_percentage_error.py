@@ -101,9 +101,7 @@ class MeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"MeanAbsolutePercentageError.merge_state: expected a MeanAbsolutePercentageError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("sum_error", "total") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"

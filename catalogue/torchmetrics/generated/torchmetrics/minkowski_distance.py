@@ -104,9 +104,7 @@ class MinkowskiDistance(Metric):
             raise ValueError(
                 f"MinkowskiDistance.merge_state: expected a MinkowskiDistance, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("minkowski_dist_sum",) if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MinkowskiDistance.merge_state: the incoming state has no {missing[0]!r}"

@@ -381,11 +381,7 @@ class MulticlassCalibrationError(Metric):
             raise ValueError(
                 f"MulticlassCalibrationError.merge_state: expected a MulticlassCalibrationError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("counts", "confidence_sums", "accuracy_sums")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MulticlassCalibrationError.merge_state: the incoming state has no {missing[0]!r}"

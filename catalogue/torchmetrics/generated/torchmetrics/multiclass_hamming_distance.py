@@ -486,9 +486,7 @@ class MulticlassHammingDistance(Metric):
             raise ValueError(
                 f"MulticlassHammingDistance.merge_state: expected a MulticlassHammingDistance, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("tp", "fp", "tn", "fn") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MulticlassHammingDistance.merge_state: the incoming state has no {missing[0]!r}"

@@ -478,9 +478,7 @@ class MulticlassSpecificity(Metric):
             raise ValueError(
                 f"MulticlassSpecificity.merge_state: expected a MulticlassSpecificity, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("tp", "fp", "tn", "fn") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MulticlassSpecificity.merge_state: the incoming state has no {missing[0]!r}"

@@ -330,42 +330,73 @@ class MultilabelAveragePrecision(Metric):
                 f"MultilabelAveragePrecision: argument `max_samples` must be an int >= 1, got {max_samples!r}"
             )
         self.max_samples = int(max_samples)
-        self.add_state(
-            "samples",
-            default=torch.zeros((0, 3 * self.num_labels)),
-            dist_reduce_fx=None,
-        )
-        self.add_state(
-            "samples_rows",
-            default=torch.tensor(0, dtype=torch.int32),
-            dist_reduce_fx=None,
-        )
+        # a state updated only with some arguments: with the others a constant (not reset, synced, merged)
+        if self.thresholds is None:
+            self.add_state(
+                "samples",
+                default=torch.zeros((0, 3 * self.num_labels)),
+                dist_reduce_fx=None,
+            )
+            self.add_state(
+                "samples_rows",
+                default=torch.tensor(0, dtype=torch.int32),
+                dist_reduce_fx=None,
+            )
+        else:
+            self.register_buffer(
+                "samples", torch.zeros((0, 3 * self.num_labels)), persistent=False
+            )
+            self.register_buffer(
+                "samples_rows", torch.tensor(0, dtype=torch.int32), persistent=False
+            )
         self.add_state(
             "positives", default=torch.zeros((self.num_labels,)), dist_reduce_fx="sum"
         )
         self.add_state(
             "negatives", default=torch.zeros((self.num_labels,)), dist_reduce_fx="sum"
         )
-        self.add_state(
-            "positives_above",
-            default=torch.zeros(
-                (
-                    1 if self.thresholds is None else len(self.thresholds),
-                    self.num_labels,
-                )
-            ),
-            dist_reduce_fx="sum",
-        )
-        self.add_state(
-            "negatives_above",
-            default=torch.zeros(
-                (
-                    1 if self.thresholds is None else len(self.thresholds),
-                    self.num_labels,
-                )
-            ),
-            dist_reduce_fx="sum",
-        )
+        if self.thresholds is not None:
+            self.add_state(
+                "positives_above",
+                default=torch.zeros(
+                    (
+                        1 if self.thresholds is None else len(self.thresholds),
+                        self.num_labels,
+                    )
+                ),
+                dist_reduce_fx="sum",
+            )
+            self.add_state(
+                "negatives_above",
+                default=torch.zeros(
+                    (
+                        1 if self.thresholds is None else len(self.thresholds),
+                        self.num_labels,
+                    )
+                ),
+                dist_reduce_fx="sum",
+            )
+        else:
+            self.register_buffer(
+                "positives_above",
+                torch.zeros(
+                    (
+                        1 if self.thresholds is None else len(self.thresholds),
+                        self.num_labels,
+                    )
+                ),
+                persistent=False,
+            )
+            self.register_buffer(
+                "negatives_above",
+                torch.zeros(
+                    (
+                        1 if self.thresholds is None else len(self.thresholds),
+                        self.num_labels,
+                    )
+                ),
+                persistent=False,
+            )
 
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
@@ -637,44 +668,37 @@ class MultilabelAveragePrecision(Metric):
             raise ValueError(
                 f"MultilabelAveragePrecision.merge_state: expected a MultilabelAveragePrecision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in (
-                "samples",
-                "positives",
-                "negatives",
-                "positives_above",
-                "negatives_above",
-            )
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultilabelAveragePrecision.merge_state: the incoming state has no {missing[0]!r}"
             )
-        self.samples, self.samples_rows = _append_rows(
-            self.samples,
-            self.samples_rows,
-            incoming_state["samples"][: int(incoming_state["samples_rows"])],
-            type(self).__name__,
-            "samples",
-            self.max_samples if self.thresholds is None else 0,
-        )
+        if self.thresholds is None:
+            self.samples, self.samples_rows = _append_rows(
+                self.samples,
+                self.samples_rows,
+                incoming_state["samples"][: int(incoming_state["samples_rows"])],
+                type(self).__name__,
+                "samples",
+                self.max_samples if self.thresholds is None else 0,
+            )
         self.positives.add_(incoming_state["positives"])
         self.negatives.add_(incoming_state["negatives"])
-        self.positives_above.add_(incoming_state["positives_above"])
-        self.negatives_above.add_(incoming_state["negatives_above"])
+        if self.thresholds is not None:
+            self.positives_above.add_(incoming_state["positives_above"])
+            self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
 
     def _sync_dist(self, dist_sync_fn=None, process_group=None):
         """Brings each sample buffer to its capacity, then syncs: torchmetrics stacks the processes' states."""
-        held = _rows_read(
-            self.samples_rows,
-            self.max_samples if self.thresholds is None else 0,
-            type(self).__name__,
-            "samples",
-        )
-        self.samples = _at_capacity(
-            self.samples[:held], self.max_samples if self.thresholds is None else 0
-        )
+        if self.thresholds is None:
+            held = _rows_read(
+                self.samples_rows,
+                self.max_samples if self.thresholds is None else 0,
+                type(self).__name__,
+                "samples",
+            )
+            self.samples = _at_capacity(
+                self.samples[:held], self.max_samples if self.thresholds is None else 0
+            )
         super()._sync_dist(dist_sync_fn, process_group)

@@ -326,7 +326,7 @@ class MultilabelConfusionMatrix(Metric):
             raise ValueError(
                 f"MultilabelConfusionMatrix.merge_state: expected a MultilabelConfusionMatrix, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("confmat",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultilabelConfusionMatrix.merge_state: the incoming state has no {missing[0]!r}"

@@ -207,7 +207,7 @@ class MultilabelExactMatch(Metric):
             raise ValueError(
                 f"MultilabelExactMatch.merge_state: expected a MultilabelExactMatch, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("correct", "total") if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultilabelExactMatch.merge_state: the incoming state has no {missing[0]!r}"

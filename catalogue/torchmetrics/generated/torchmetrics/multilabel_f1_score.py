@@ -369,9 +369,7 @@ class MultilabelF1Score(Metric):
             raise ValueError(
                 f"MultilabelF1Score.merge_state: expected a MultilabelF1Score, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("tp", "fp", "tn", "fn") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultilabelF1Score.merge_state: the incoming state has no {missing[0]!r}"

@@ -358,7 +358,7 @@ class MultilabelMatthewsCorrCoef(Metric):
             raise ValueError(
                 f"MultilabelMatthewsCorrCoef.merge_state: expected a MultilabelMatthewsCorrCoef, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("confmat",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"MultilabelMatthewsCorrCoef.merge_state: the incoming state has no {missing[0]!r}"

@@ -256,11 +256,7 @@ class PeakSignalNoiseRatio(Metric):
             raise ValueError(
                 f"PeakSignalNoiseRatio.merge_state: expected a PeakSignalNoiseRatio, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("sum_squared_error", "total")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"PeakSignalNoiseRatio.merge_state: the incoming state has no {missing[0]!r}"

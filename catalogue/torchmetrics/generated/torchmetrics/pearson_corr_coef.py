@@ -146,11 +146,7 @@ class PearsonCorrCoef(Metric):
             raise ValueError(
                 f"PearsonCorrCoef.merge_state: expected a PearsonCorrCoef, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("n", "sum_x", "sum_y", "sum_xx", "sum_yy", "sum_xy")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"PearsonCorrCoef.merge_state: the incoming state has no {missing[0]!r}"

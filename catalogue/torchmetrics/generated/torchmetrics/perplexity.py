@@ -149,9 +149,7 @@ class Perplexity(Metric):
             raise ValueError(
                 f"Perplexity.merge_state: expected a Perplexity, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("total_log_probs", "count") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"Perplexity.merge_state: the incoming state has no {missing[0]!r}"

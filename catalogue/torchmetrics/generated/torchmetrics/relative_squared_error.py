@@ -142,11 +142,7 @@ class RelativeSquaredError(Metric):
             raise ValueError(
                 f"RelativeSquaredError.merge_state: expected a RelativeSquaredError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("sum_squared_obs", "sum_obs", "rss", "num_obs")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RelativeSquaredError.merge_state: the incoming state has no {missing[0]!r}"

@@ -676,9 +676,7 @@ class RetrievalAUROC(Metric):
             raise ValueError(
                 f"RetrievalAUROC.merge_state: expected a RetrievalAUROC, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalAUROC.merge_state: the incoming state has no {missing[0]!r}"

@@ -603,9 +603,7 @@ class RetrievalFallOut(Metric):
             raise ValueError(
                 f"RetrievalFallOut.merge_state: expected a RetrievalFallOut, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalFallOut.merge_state: the incoming state has no {missing[0]!r}"

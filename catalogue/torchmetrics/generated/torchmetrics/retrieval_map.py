@@ -598,9 +598,7 @@ class RetrievalMAP(Metric):
             raise ValueError(
                 f"RetrievalMAP.merge_state: expected a RetrievalMAP, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalMAP.merge_state: the incoming state has no {missing[0]!r}"

@@ -601,9 +601,7 @@ class RetrievalMRR(Metric):
             raise ValueError(
                 f"RetrievalMRR.merge_state: expected a RetrievalMRR, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalMRR.merge_state: the incoming state has no {missing[0]!r}"

@@ -571,9 +571,7 @@ class RetrievalRPrecision(Metric):
             raise ValueError(
                 f"RetrievalRPrecision.merge_state: expected a RetrievalRPrecision, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalRPrecision.merge_state: the incoming state has no {missing[0]!r}"

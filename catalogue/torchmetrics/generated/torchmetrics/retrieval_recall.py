@@ -608,9 +608,7 @@ class RetrievalRecall(Metric):
             raise ValueError(
                 f"RetrievalRecall.merge_state: expected a RetrievalRecall, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("documents", "queries") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"RetrievalRecall.merge_state: the incoming state has no {missing[0]!r}"

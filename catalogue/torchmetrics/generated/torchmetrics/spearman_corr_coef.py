@@ -70,31 +70,44 @@ def _rankdata(x, axis):
     long enough to sort by radix (_argsort), from the runs of equal values in one sort (6 times faster at
     65,536; slower at 1,024)."""
     rows = torch.movedim(x, axis, -1)
-    nan = torch.isnan(rows)
     size = rows.shape[-1]
     if not _radix_sortable(rows, -1):
-        # searched for as +inf, the NaNs then taken off +inf's places (a binary search cannot step over NaN)
-        numbers = torch.where(nan, float("inf"), rows).contiguous()
-        ordered = torch.sort(numbers).values
-        first = torch.searchsorted(ordered, numbers)
-        after = torch.minimum(
-            torch.searchsorted(ordered, numbers, right=True),
-            size - torch.sum(nan, -1, keepdim=True),
-        )
-        ranks = (first + after + 1).to(x.dtype) / 2
-    else:
-        # torch sorts NaN last, and no NaN equals another: each NaN is a run of its own
-        order = _argsort(rows, -1, False)
-        ordered = torch.take_along_dim(rows, order, dim=-1)
-        differs = ordered[..., 1:] != ordered[..., :-1]
-        starts = torch.nn.functional.pad(differs, (1, 0), value=True)
-        ends = torch.nn.functional.pad(differs, (0, 1), value=True)
-        place = torch.arange(size, device=rows.device)
-        first = torch.cummax(torch.where(starts, place, 0), dim=-1).values
-        after = torch.where(ends, place + 1, size).flip(-1)
-        after = torch.cummin(after, dim=-1).values.flip(-1)
-        means = (first + after + 1).to(x.dtype) / 2
-        ranks = torch.empty_like(means).scatter_(-1, order, means)
+        rows = rows.contiguous()
+        ordered = torch.sort(rows).values
+        # torch sorts NaN last: read back whether a row ends in one (a sync on CUDA, as torchmetrics' own ties
+        # loop), so that rows of numbers, the common case, skip the four ops that take NaN's places out
+        if size and bool(torch.isnan(ordered[..., -1]).any()):
+            return _ranks_with_nan(rows, axis)
+        first = torch.searchsorted(ordered, rows)
+        after = torch.searchsorted(ordered, rows, right=True)
+        return torch.movedim((first + after + 1).to(x.dtype) / 2, -1, axis)
+    # torch sorts NaN last, and no NaN equals another: each NaN is a run of its own
+    order = _argsort(rows, -1, False)
+    ordered = torch.take_along_dim(rows, order, dim=-1)
+    differs = ordered[..., 1:] != ordered[..., :-1]
+    starts = torch.nn.functional.pad(differs, (1, 0), value=True)
+    ends = torch.nn.functional.pad(differs, (0, 1), value=True)
+    place = torch.arange(size, device=rows.device)
+    first = torch.cummax(torch.where(starts, place, 0), dim=-1).values
+    after = torch.where(ends, place + 1, size).flip(-1)
+    after = torch.cummin(after, dim=-1).values.flip(-1)
+    means = (first + after + 1).to(x.dtype) / 2
+    ranks = torch.empty_like(means).scatter_(-1, order, means)
+    return torch.movedim(torch.where(torch.isnan(rows), rows, ranks), -1, axis)
+
+
+def _ranks_with_nan(rows, axis):
+    """_rankdata by binary search of rows (its axis last) that hold NaN: each searched for as +inf, then taken
+    off +inf's places (a binary search cannot step over NaN)."""
+    nan = torch.isnan(rows)
+    numbers = torch.where(nan, float("inf"), rows)
+    ordered = torch.sort(numbers).values
+    first = torch.searchsorted(ordered, numbers)
+    after = torch.minimum(
+        torch.searchsorted(ordered, numbers, right=True),
+        rows.shape[-1] - torch.sum(nan, -1, keepdim=True),
+    )
+    ranks = (first + after + 1).to(rows.dtype) / 2
     return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
 
 
@@ -299,7 +312,7 @@ class SpearmanCorrCoef(Metric):
             raise ValueError(
                 f"SpearmanCorrCoef.merge_state: expected a SpearmanCorrCoef, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [name for name in ("samples",) if name not in incoming_state]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"SpearmanCorrCoef.merge_state: the incoming state has no {missing[0]!r}"

@@ -102,9 +102,7 @@ class SymmetricMeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"SymmetricMeanAbsolutePercentageError.merge_state: expected a SymmetricMeanAbsolutePercentageError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name for name in ("sum_error", "total") if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"SymmetricMeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"

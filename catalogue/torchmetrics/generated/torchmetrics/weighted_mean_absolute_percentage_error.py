@@ -79,11 +79,7 @@ class WeightedMeanAbsolutePercentageError(Metric):
             raise ValueError(
                 f"WeightedMeanAbsolutePercentageError.merge_state: expected a WeightedMeanAbsolutePercentageError, a list of them or a dict of states, got a {type(incoming_state).__name__}"
             )
-        missing = [
-            name
-            for name in ("sum_abs_error", "sum_scale")
-            if name not in incoming_state
-        ]
+        missing = [name for name in self.metric_state if name not in incoming_state]
         if missing:
             raise ValueError(
                 f"WeightedMeanAbsolutePercentageError.merge_state: the incoming state has no {missing[0]!r}"
