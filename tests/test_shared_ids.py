@@ -223,3 +223,51 @@ def test_a_weighted_sum_of_values_made_from_the_weights_input_sums_them_alone(we
     np.testing.assert_allclose(values[0].numpy(), expected, rtol=1e-5)
     if not weighted:
         assert (ops[0]["mul"], ops[0]["ones_like"]) == (0, 0) and ops[1]["mul"] == 2, ops
+
+
+NESTED = """
+name: probe
+class_name: Probe
+description: d
+inputs:
+  - {name: y_true, shape: [null, null]}
+  - {name: y_pred, shape: [null, null]}
+state:
+  hits: {shape: ["shape(y_true, -1)"]}
+  misses: {shape: ["shape(y_true, -1)"]}
+update:
+  let:
+    w: sample_weights(y_true)
+    predicted: cast(y_pred > 0.5, float)
+  # the weights a factor inside a product of three (first, then second): without weights, the others alone
+  hits: sum(w * predicted * y_true, axis=0)
+  misses: sum(predicted * w * (1.0 - y_true), axis=0)
+result: concat(hits, misses)
+"""
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_weights_inside_a_product_of_several_factors_are_left_out_unweighted(target, weighted):
+    """passes/unweighted_sums, on every target: `w * predicted * y_true` (FBetaScore's) sums predicted * y_true
+    where update got no weights, with numpy's numbers either way; in TensorFlow's graph the unweighted update
+    makes no tensor of ones and one product a sum, as keras.metrics.FBetaScore's does."""
+    run = driver(target)
+    module = module_of(generate_from_text(NESTED, "n.yaml", target), f"shared_ids_nested_{target}")
+    rng = np.random.default_rng(7)
+    y_true = rng.integers(0, 2, (16, 3)).astype(np.float32)
+    y_pred = rng.uniform(size=(16, 3)).astype(np.float32)
+    w = rng.uniform(0.0, 2.0, 16).astype(np.float32) if weighted else None
+    metric = run.make(module.Probe)
+    run.update(metric, {"y_true": y_true, "y_pred": y_pred}, w)
+    each = np.ones(16, np.float32) if w is None else w
+    predicted = (y_pred > 0.5).astype(np.float32)
+    expected = np.concatenate(
+        [(each[:, None] * predicted * y_true).sum(0), (each[:, None] * predicted * (1 - y_true)).sum(0)]
+    )
+    np.testing.assert_allclose(run.result(metric), expected, rtol=1e-6)
+    if target == "tf" and not weighted:
+        update = tf.function(lambda a, b: metric.update_state(a, b))
+        graph = update.get_concrete_function(tf.constant(y_true), tf.constant(y_pred)).graph
+        kinds = [op.type for op in graph.get_operations()]
+        assert "Fill" not in kinds and "OnesLike" not in kinds and kinds.count("Mul") == 2, kinds

@@ -793,10 +793,18 @@ SECOND = [
     Mutant(
         "state-registered-though-never-updated",
         "metricgen/targets/torchmetrics.py",
-        "        if condition is not None and state.name not in shaped_by_batch:",
+        "        if condition is not None and of_params_alone(condition) and state.name not in shaped_by_batch:",
         "        if False:",
         ("tests/test_torchmetrics_target.py",),
         "the torchmetrics target registers a state its arguments never update: reset, sync and merge it for nothing",
+    ),
+    Mutant(
+        "state-registered-by-an-input-test",
+        "metricgen/targets/torchmetrics.py",
+        "        if condition is not None and of_params_alone(condition) and state.name not in shaped_by_batch:",
+        "        if condition is not None and state.name not in shaped_by_batch:",
+        ("tests/test_shared_ids.py", "-k", "none_where"),
+        "the torchmetrics constructor registers a state under its update's test where that test reads an input",
     ),
     Mutant(
         "unregistered-state-merged",
@@ -813,6 +821,14 @@ SECOND = [
         "        if False:",
         ("tests/test_fast_paths.py",),
         "the torchmetrics target's _rankdata below 32,768 values gives NaN a place among the numbers, not NaN",
+    ),
+    Mutant(
+        "weights-only-a-top-level-factor",
+        "metricgen/passes/unweighted_sums.py",
+        "        return [factor for part in e.operands for factor in _factors(part)]",
+        "        return list(e.operands)",
+        ("tests/test_shared_ids.py", "-k", "several_factors"),
+        "`w * predicted * y_true` keeps its product with ones where update got no weights (FBetaScore, 1.11x Keras)",
     ),
     Mutant(
         "lambda-laid-out-as-black-would-not",
@@ -872,9 +888,9 @@ SECOND = [
     ),
     Mutant(
         "unweighted-sum-of-any-shape",
-        "metricgen/passes/unweighted_counts.py",
-        '        if weights is not None and value.type == e.type and _broadcast_from(value, weights.arg("x"), definitions):',
-        "        if weights is not None and value.type == e.type:",
+        "metricgen/passes/unweighted_sums.py",
+        '        if value.type == e.type and _broadcast_from(value, weights.arg("x"), definitions):',
+        "        if value.type == e.type:",
         ("tests/test_shared_ids.py", "-k", "keeps_its_shape"),
         "a product with the weights is summed as its other factor without weights, whatever that factor's shape",
     ),

@@ -23,6 +23,7 @@ from . import (
     split_static_mask,
     split_weighted_sum,
     unweighted_counts,
+    unweighted_sums,
 )
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Pass:
 PASSES = (
     Pass("split_static_mask", split_static_mask.applies_to, split_static_mask.run),
     Pass("sorted_edges", sorted_edges.applies_to, sorted_edges.run),
+    Pass("unweighted_sums", unweighted_sums.applies_to, unweighted_sums.run),
     Pass("unweighted_counts", unweighted_counts.applies_to, unweighted_counts.run),
     Pass("choose_at_construction", choose_at_construction.applies_to, choose_at_construction.run),
     Pass("branch_on_scalar", branch_on_scalar.reads_back, branch_on_scalar.run),

@@ -62,14 +62,14 @@ class _Chooser:
         # a choice on the params' test: each branch is computed only where it says (a choice on a tensor, as
         # branch_on_scalar writes, or on has_sample_weight(), as unweighted_counts does, guards nothing the
         # constructor knows)
-        if isinstance(e, ir.Select) and e.cond.type.is_static and _of_params_alone(e.cond):
+        if isinstance(e, ir.Select) and e.cond.type.is_static and of_params_alone(e.cond):
             return dataclasses.replace(
                 e,
                 then=self.choose(e.then, owner, shapes, guards + (e.cond,)),
                 orelse=self.choose(e.orelse, owner, shapes, guards + (ir.negated(e.cond),)),
             )
         where = where_parts(e)
-        if where is not None and _of_params_alone(where[0]) and one_shape(e, where, shapes):
+        if where is not None and of_params_alone(where[0]) and one_shape(e, where, shapes):
             test, a, b = where
             if not test.type.is_static:  # a tensor: computed by the constructor
                 test = self.at_construction(test, owner, guards)
@@ -92,7 +92,8 @@ def _names(stem: str):
         number += 1
 
 
-def _of_params_alone(test: ir.Expr) -> bool:
+def of_params_alone(test: ir.Expr) -> bool:
+    """Whether ``test`` is computed from the params alone (no input, state or rank): the constructor can make it."""
     return all(_of_params(x) for x in ir.walk(test))
 
 

@@ -32,6 +32,7 @@ from ..lowering import (
     state_read_by_update,
     unsplittable,
 )
+from ..passes.choose_at_construction import of_params_alone
 from ..types import FLOAT
 from .base import Target
 from .torchmetrics_functions import FUNCTIONS
@@ -307,7 +308,8 @@ def _registered_when(metric: ir.Metric, printer: Printer) -> dict[str, str]:
     tests = {}
     for state, update in metric.updates:
         condition, _ = ir.update_condition(update)
-        if condition is not None and state.name not in shaped_by_batch:
+        # a test the constructor can make: of the params alone (not of an input's rank, say)
+        if condition is not None and of_params_alone(condition) and state.name not in shaped_by_batch:
             tests[state.name] = printer.code(condition)
     return tests
 

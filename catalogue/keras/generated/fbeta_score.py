@@ -227,7 +227,11 @@ class FBetaScore(tf.keras.metrics.Metric):
                 "true_positives",
                 self.true_positives.shape[0],
             )
-        w = _weights_like(y_true, sample_weight, self.dtype)
+        w = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         predicted = tf.cast(
             (
                 tf.logical_and(
@@ -239,14 +243,26 @@ class FBetaScore(tf.keras.metrics.Metric):
             ),
             self.dtype,
         )
-        self.true_positives.assign_add(tf.reduce_sum(w * predicted * y_true, axis=0))
+        self.true_positives.assign_add(
+            tf.reduce_sum(w * predicted * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(predicted * y_true, axis=0)
+        )
         self.false_positives.assign_add(
             tf.reduce_sum(w * predicted * (1.0 - y_true), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(predicted * (1.0 - y_true), axis=0)
         )
         self.false_negatives.assign_add(
             tf.reduce_sum(w * (1.0 - predicted) * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum((1.0 - predicted) * y_true, axis=0)
         )
-        self.intermediate_weights.assign_add(tf.reduce_sum(w * y_true, axis=0))
+        self.intermediate_weights.assign_add(
+            tf.reduce_sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y_true, axis=0)
+        )
 
     def result(self):
         if self.true_positives is None:

@@ -259,9 +259,21 @@ class R2Score(tf.keras.metrics.Metric):
                 self.squared_sum.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        self.squared_sum.assign_add(tf.reduce_sum(w * tf.square(y_true), axis=0))
-        self.sum.assign_add(tf.reduce_sum(w * y_true, axis=0))
-        self.total_mse.assign_add(tf.reduce_sum(w * tf.square(y_true - y_pred), axis=0))
+        self.squared_sum.assign_add(
+            tf.reduce_sum(w * tf.square(y_true), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(y_true), axis=0)
+        )
+        self.sum.assign_add(
+            tf.reduce_sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y_true, axis=0)
+        )
+        self.total_mse.assign_add(
+            tf.reduce_sum(w * tf.square(y_true - y_pred), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(y_true - y_pred), axis=0)
+        )
         self.count.assign_add(tf.reduce_sum(w, axis=0))
         _add_to_int_sum(self.num_samples, tf.size(y_true))
 

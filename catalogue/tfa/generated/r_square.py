@@ -281,9 +281,21 @@ class RSquare(tf.keras.metrics.Metric):
         truth = tf.expand_dims(y_true, -1) if len(y_true.shape) == 1 else y_true
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = tf.expand_dims(y_pred, -1) if len(y_pred.shape) == 1 else y_pred
-        self.total.assign_add(tf.reduce_sum(w * truth, axis=0))
-        self.squared.assign_add(tf.reduce_sum(w * truth**2, axis=0))
-        self.residual.assign_add(tf.reduce_sum(w * (truth - prediction) ** 2, axis=0))
+        self.total.assign_add(
+            tf.reduce_sum(w * truth, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(truth, axis=0)
+        )
+        self.squared.assign_add(
+            tf.reduce_sum(w * truth**2, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(truth**2, axis=0)
+        )
+        self.residual.assign_add(
+            tf.reduce_sum(w * (truth - prediction) ** 2, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum((truth - prediction) ** 2, axis=0)
+        )
         self.weight.assign_add(tf.reduce_sum(w, axis=0))
         _add_to_int_sum(self.values_seen, tf.size(y_true))
 

@@ -206,10 +206,26 @@ class ExplainedVariance(tf.keras.metrics.Metric):
         w = _weights_like(y_true, sample_weight, self.dtype)
         error = y_true - y_pred
         self.num_obs.assign_add(tf.reduce_sum(w, axis=0))
-        self.sum_error.assign_add(tf.reduce_sum(w * error, axis=0))
-        self.sum_squared_error.assign_add(tf.reduce_sum(w * tf.square(error), axis=0))
-        self.sum_target.assign_add(tf.reduce_sum(w * y_true, axis=0))
-        self.sum_squared_target.assign_add(tf.reduce_sum(w * tf.square(y_true), axis=0))
+        self.sum_error.assign_add(
+            tf.reduce_sum(w * error, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(error, axis=0)
+        )
+        self.sum_squared_error.assign_add(
+            tf.reduce_sum(w * tf.square(error), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(error), axis=0)
+        )
+        self.sum_target.assign_add(
+            tf.reduce_sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y_true, axis=0)
+        )
+        self.sum_squared_target.assign_add(
+            tf.reduce_sum(w * tf.square(y_true), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(y_true), axis=0)
+        )
 
     def result(self):
         if self.num_obs is None:

@@ -210,9 +210,21 @@ class R2Score(tf.keras.metrics.Metric):
                 self.sum_squared_obs.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        self.sum_squared_obs.assign_add(tf.reduce_sum(w * tf.square(y_true), axis=0))
-        self.sum_obs.assign_add(tf.reduce_sum(w * y_true, axis=0))
-        self.rss.assign_add(tf.reduce_sum(w * tf.square(y_true - y_pred), axis=0))
+        self.sum_squared_obs.assign_add(
+            tf.reduce_sum(w * tf.square(y_true), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(y_true), axis=0)
+        )
+        self.sum_obs.assign_add(
+            tf.reduce_sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y_true, axis=0)
+        )
+        self.rss.assign_add(
+            tf.reduce_sum(w * tf.square(y_true - y_pred), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(y_true - y_pred), axis=0)
+        )
         self.num_obs.assign_add(tf.reduce_sum(w, axis=0))
 
     def result(self):

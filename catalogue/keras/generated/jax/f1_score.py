@@ -255,7 +255,11 @@ class F1Score:
                 "true_positives",
                 state.true_positives.shape[0],
             )
-        w = _weights_like(y_true, sample_weight, self.dtype)
+        w = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         predicted = (
             jnp.logical_and(
                 y_pred >= _extreme(y_pred, -1, True, largest=True),
@@ -267,26 +271,50 @@ class F1Score:
         state = _replaced(
             state,
             "true_positives",
-            jnp.add(state.true_positives, jnp.sum(w * predicted * y_true, axis=0)),
+            jnp.add(
+                state.true_positives,
+                (
+                    jnp.sum(w * predicted * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(predicted * y_true, axis=0)
+                ),
+            ),
         )
         state = _replaced(
             state,
             "false_positives",
             jnp.add(
-                state.false_positives, jnp.sum(w * predicted * (1.0 - y_true), axis=0)
+                state.false_positives,
+                (
+                    jnp.sum(w * predicted * (1.0 - y_true), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(predicted * (1.0 - y_true), axis=0)
+                ),
             ),
         )
         state = _replaced(
             state,
             "false_negatives",
             jnp.add(
-                state.false_negatives, jnp.sum(w * (1.0 - predicted) * y_true, axis=0)
+                state.false_negatives,
+                (
+                    jnp.sum(w * (1.0 - predicted) * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum((1.0 - predicted) * y_true, axis=0)
+                ),
             ),
         )
         state = _replaced(
             state,
             "intermediate_weights",
-            jnp.add(state.intermediate_weights, jnp.sum(w * y_true, axis=0)),
+            jnp.add(
+                state.intermediate_weights,
+                (
+                    jnp.sum(w * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y_true, axis=0)
+                ),
+            ),
         )
         return state
 

@@ -255,13 +255,38 @@ class R2Score:
         state = _replaced(
             state,
             "squared_sum",
-            jnp.add(state.squared_sum, jnp.sum(w * jnp.square(y_true), axis=0)),
+            jnp.add(
+                state.squared_sum,
+                (
+                    jnp.sum(w * jnp.square(y_true), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(y_true), axis=0)
+                ),
+            ),
         )
-        state = _replaced(state, "sum", jnp.add(state.sum, jnp.sum(w * y_true, axis=0)))
+        state = _replaced(
+            state,
+            "sum",
+            jnp.add(
+                state.sum,
+                (
+                    jnp.sum(w * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y_true, axis=0)
+                ),
+            ),
+        )
         state = _replaced(
             state,
             "total_mse",
-            jnp.add(state.total_mse, jnp.sum(w * jnp.square(y_true - y_pred), axis=0)),
+            jnp.add(
+                state.total_mse,
+                (
+                    jnp.sum(w * jnp.square(y_true - y_pred), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(y_true - y_pred), axis=0)
+                ),
+            ),
         )
         state = _replaced(state, "count", jnp.add(state.count, jnp.sum(w, axis=0)))
         state = state._replace(

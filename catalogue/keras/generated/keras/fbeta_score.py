@@ -253,7 +253,11 @@ class FBetaScore(keras.metrics.Metric):
                 "true_positives",
                 self.true_positives.shape[0],
             )
-        w = _weights_like(y_true, sample_weight, self.dtype)
+        w = (
+            _weights_like(y_true, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         predicted = ops.cast(
             (
                 ops.logical_and(
@@ -265,10 +269,26 @@ class FBetaScore(keras.metrics.Metric):
             ),
             self.dtype,
         )
-        self.true_positives.assign_add(ops.sum(w * predicted * y_true, axis=0))
-        self.false_positives.assign_add(ops.sum(w * predicted * (1.0 - y_true), axis=0))
-        self.false_negatives.assign_add(ops.sum(w * (1.0 - predicted) * y_true, axis=0))
-        self.intermediate_weights.assign_add(ops.sum(w * y_true, axis=0))
+        self.true_positives.assign_add(
+            ops.sum(w * predicted * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum(predicted * y_true, axis=0)
+        )
+        self.false_positives.assign_add(
+            ops.sum(w * predicted * (1.0 - y_true), axis=0)
+            if sample_weight is not None
+            else ops.sum(predicted * (1.0 - y_true), axis=0)
+        )
+        self.false_negatives.assign_add(
+            ops.sum(w * (1.0 - predicted) * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum((1.0 - predicted) * y_true, axis=0)
+        )
+        self.intermediate_weights.assign_add(
+            ops.sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum(y_true, axis=0)
+        )
 
     def result(self):
         if self.true_positives is None:

@@ -270,9 +270,21 @@ class R2Score(keras.metrics.Metric):
                 self.squared_sum.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        self.squared_sum.assign_add(ops.sum(w * ops.square(y_true), axis=0))
-        self.sum.assign_add(ops.sum(w * y_true, axis=0))
-        self.total_mse.assign_add(ops.sum(w * ops.square(y_true - y_pred), axis=0))
+        self.squared_sum.assign_add(
+            ops.sum(w * ops.square(y_true), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(y_true), axis=0)
+        )
+        self.sum.assign_add(
+            ops.sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum(y_true, axis=0)
+        )
+        self.total_mse.assign_add(
+            ops.sum(w * ops.square(y_true - y_pred), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(y_true - y_pred), axis=0)
+        )
         self.count.assign_add(ops.sum(w, axis=0))
         _add_to_int_sum(self.num_samples, ops.cast(ops.size(y_true), "int32"))
 

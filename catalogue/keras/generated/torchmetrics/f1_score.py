@@ -233,7 +233,11 @@ class F1Score(Metric):
                 "true_positives",
                 self.true_positives.shape[0],
             )
-        w = _weights_like(target, sample_weight, self.dtype)
+        w = (
+            _weights_like(target, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         predicted = (
             torch.logical_and(
                 preds >= _extreme(preds, -1, True, largest=True),
@@ -242,9 +246,21 @@ class F1Score(Metric):
             if self.threshold is None
             else preds > self.threshold
         ).to(self.dtype)
-        self.true_positives.add_(torch.sum(w * predicted * target, dim=0))
-        self.false_positives.add_(torch.sum(w * predicted * (1.0 - target), dim=0))
-        self.false_negatives.add_(torch.sum(w * (1.0 - predicted) * target, dim=0))
+        self.true_positives.add_(
+            torch.sum(w * predicted * target, dim=0)
+            if sample_weight is not None
+            else torch.sum(predicted * target, dim=0)
+        )
+        self.false_positives.add_(
+            torch.sum(w * predicted * (1.0 - target), dim=0)
+            if sample_weight is not None
+            else torch.sum(predicted * (1.0 - target), dim=0)
+        )
+        self.false_negatives.add_(
+            torch.sum(w * (1.0 - predicted) * target, dim=0)
+            if sample_weight is not None
+            else torch.sum((1.0 - predicted) * target, dim=0)
+        )
         self.intermediate_weights.add_(
             torch.sum(w * target, dim=0)
             if sample_weight is not None

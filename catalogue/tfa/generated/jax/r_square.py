@@ -284,15 +284,40 @@ class RSquare:
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = jnp.expand_dims(y_pred, -1) if len(y_pred.shape) == 1 else y_pred
         state = _replaced(
-            state, "total", jnp.add(state.total, jnp.sum(w * truth, axis=0))
+            state,
+            "total",
+            jnp.add(
+                state.total,
+                (
+                    jnp.sum(w * truth, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(truth, axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "squared", jnp.add(state.squared, jnp.sum(w * truth**2, axis=0))
+            state,
+            "squared",
+            jnp.add(
+                state.squared,
+                (
+                    jnp.sum(w * truth**2, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(truth**2, axis=0)
+                ),
+            ),
         )
         state = _replaced(
             state,
             "residual",
-            jnp.add(state.residual, jnp.sum(w * (truth - prediction) ** 2, axis=0)),
+            jnp.add(
+                state.residual,
+                (
+                    jnp.sum(w * (truth - prediction) ** 2, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum((truth - prediction) ** 2, axis=0)
+                ),
+            ),
         )
         state = _replaced(state, "weight", jnp.add(state.weight, jnp.sum(w, axis=0)))
         state = state._replace(

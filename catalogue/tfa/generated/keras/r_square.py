@@ -292,9 +292,21 @@ class RSquare(keras.metrics.Metric):
         truth = ops.expand_dims(y_true, -1) if len(y_true.shape) == 1 else y_true
         w = _weights_like(truth, sample_weight, self.dtype)
         prediction = ops.expand_dims(y_pred, -1) if len(y_pred.shape) == 1 else y_pred
-        self.total.assign_add(ops.sum(w * truth, axis=0))
-        self.squared.assign_add(ops.sum(w * truth**2, axis=0))
-        self.residual.assign_add(ops.sum(w * (truth - prediction) ** 2, axis=0))
+        self.total.assign_add(
+            ops.sum(w * truth, axis=0)
+            if sample_weight is not None
+            else ops.sum(truth, axis=0)
+        )
+        self.squared.assign_add(
+            ops.sum(w * truth**2, axis=0)
+            if sample_weight is not None
+            else ops.sum(truth**2, axis=0)
+        )
+        self.residual.assign_add(
+            ops.sum(w * (truth - prediction) ** 2, axis=0)
+            if sample_weight is not None
+            else ops.sum((truth - prediction) ** 2, axis=0)
+        )
         self.weight.assign_add(ops.sum(w, axis=0))
         _add_to_int_sum(self.values_seen, ops.cast(ops.size(y_true), "int32"))
 

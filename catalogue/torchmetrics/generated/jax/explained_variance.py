@@ -231,20 +231,52 @@ class ExplainedVariance:
         error = y_true - y_pred
         state = _replaced(state, "num_obs", jnp.add(state.num_obs, jnp.sum(w, axis=0)))
         state = _replaced(
-            state, "sum_error", jnp.add(state.sum_error, jnp.sum(w * error, axis=0))
+            state,
+            "sum_error",
+            jnp.add(
+                state.sum_error,
+                (
+                    jnp.sum(w * error, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(error, axis=0)
+                ),
+            ),
         )
         state = _replaced(
             state,
             "sum_squared_error",
-            jnp.add(state.sum_squared_error, jnp.sum(w * jnp.square(error), axis=0)),
+            jnp.add(
+                state.sum_squared_error,
+                (
+                    jnp.sum(w * jnp.square(error), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(error), axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "sum_target", jnp.add(state.sum_target, jnp.sum(w * y_true, axis=0))
+            state,
+            "sum_target",
+            jnp.add(
+                state.sum_target,
+                (
+                    jnp.sum(w * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y_true, axis=0)
+                ),
+            ),
         )
         state = _replaced(
             state,
             "sum_squared_target",
-            jnp.add(state.sum_squared_target, jnp.sum(w * jnp.square(y_true), axis=0)),
+            jnp.add(
+                state.sum_squared_target,
+                (
+                    jnp.sum(w * jnp.square(y_true), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(y_true), axis=0)
+                ),
+            ),
         )
         return state
 

@@ -237,15 +237,38 @@ class R2Score:
         state = _replaced(
             state,
             "sum_squared_obs",
-            jnp.add(state.sum_squared_obs, jnp.sum(w * jnp.square(y_true), axis=0)),
+            jnp.add(
+                state.sum_squared_obs,
+                (
+                    jnp.sum(w * jnp.square(y_true), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(y_true), axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "sum_obs", jnp.add(state.sum_obs, jnp.sum(w * y_true, axis=0))
+            state,
+            "sum_obs",
+            jnp.add(
+                state.sum_obs,
+                (
+                    jnp.sum(w * y_true, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y_true, axis=0)
+                ),
+            ),
         )
         state = _replaced(
             state,
             "rss",
-            jnp.add(state.rss, jnp.sum(w * jnp.square(y_true - y_pred), axis=0)),
+            jnp.add(
+                state.rss,
+                (
+                    jnp.sum(w * jnp.square(y_true - y_pred), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(y_true - y_pred), axis=0)
+                ),
+            ),
         )
         state = _replaced(state, "num_obs", jnp.add(state.num_obs, jnp.sum(w, axis=0)))
         return state

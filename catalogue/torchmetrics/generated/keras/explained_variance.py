@@ -212,10 +212,26 @@ class ExplainedVariance(keras.metrics.Metric):
         w = _weights_like(y_true, sample_weight, self.dtype)
         error = y_true - y_pred
         self.num_obs.assign_add(ops.sum(w, axis=0))
-        self.sum_error.assign_add(ops.sum(w * error, axis=0))
-        self.sum_squared_error.assign_add(ops.sum(w * ops.square(error), axis=0))
-        self.sum_target.assign_add(ops.sum(w * y_true, axis=0))
-        self.sum_squared_target.assign_add(ops.sum(w * ops.square(y_true), axis=0))
+        self.sum_error.assign_add(
+            ops.sum(w * error, axis=0)
+            if sample_weight is not None
+            else ops.sum(error, axis=0)
+        )
+        self.sum_squared_error.assign_add(
+            ops.sum(w * ops.square(error), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(error), axis=0)
+        )
+        self.sum_target.assign_add(
+            ops.sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum(y_true, axis=0)
+        )
+        self.sum_squared_target.assign_add(
+            ops.sum(w * ops.square(y_true), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(y_true), axis=0)
+        )
 
     def result(self):
         if self.num_obs is None:

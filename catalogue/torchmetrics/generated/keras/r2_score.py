@@ -216,9 +216,21 @@ class R2Score(keras.metrics.Metric):
                 self.sum_squared_obs.shape[0],
             )
         w = _weights_like(y_true, sample_weight, self.dtype)
-        self.sum_squared_obs.assign_add(ops.sum(w * ops.square(y_true), axis=0))
-        self.sum_obs.assign_add(ops.sum(w * y_true, axis=0))
-        self.rss.assign_add(ops.sum(w * ops.square(y_true - y_pred), axis=0))
+        self.sum_squared_obs.assign_add(
+            ops.sum(w * ops.square(y_true), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(y_true), axis=0)
+        )
+        self.sum_obs.assign_add(
+            ops.sum(w * y_true, axis=0)
+            if sample_weight is not None
+            else ops.sum(y_true, axis=0)
+        )
+        self.rss.assign_add(
+            ops.sum(w * ops.square(y_true - y_pred), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(y_true - y_pred), axis=0)
+        )
         self.num_obs.assign_add(ops.sum(w, axis=0))
 
     def result(self):
