@@ -32,7 +32,6 @@ from ..lowering import (
     state_read_by_update,
     unsplittable,
 )
-from ..passes.choose_at_construction import of_params_alone
 from ..types import FLOAT
 from .base import Target
 from .torchmetrics_functions import FUNCTIONS
@@ -304,6 +303,9 @@ def _registered_when(metric: ir.Metric, printer: Printer) -> dict[str, str]:
     initial value on every call, and add_state's cost (a clone on every reset(), a sync, a merge) buys nothing:
     a binary curve with thresholds None reset six states, where torchmetrics' own resets two. A state shaped
     by the first batch is always registered (its default may be made before add_state)."""
+    # imported here: an up-to-date build loads the targets, but not the passes and the analysis they import
+    from ..passes.choose_at_construction import of_params_alone
+
     shaped_by_batch = {s.name for s in metric.states if s.shaped_by_batch}
     tests = {}
     for state, update in metric.updates:
