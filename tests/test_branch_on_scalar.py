@@ -18,7 +18,7 @@ import pytest
 from conftest import EVERY_TARGET, tf
 from drivers import driver
 from metricgen.compiler import generate_from_text
-from support import module_of, update_code
+from support import aten_ops_counted, module_of, update_code
 
 SPEC = """
 name: probe
@@ -345,9 +345,26 @@ result:
 """
 
 
-def test_a_state_branch_stays_in_where_on_every_target():
+# a branch that is a definition of a state: `held` is `self.acc` itself, which result() would hand back
+STATE_ALIAS = """
+name: state_alias
+class_name: StateAlias
+description: d
+state:
+  acc: {shape: [3]}
+update:
+  acc: y_pred
+result:
+  let:
+    held: acc
+  value: where(any(acc > 1.0), held, acc * 0.5)
+"""
+
+
+@pytest.mark.parametrize("spec", [STATE_BRANCH, STATE_ALIAS], ids=["state", "definition-of-a-state"])
+def test_a_state_branch_stays_in_where_on_every_target(spec):
     for target in ("tf", "keras", "torchmetrics"):
-        source = generate_from_text(STATE_BRANCH, "s.yaml", target)
+        source = generate_from_text(spec, "s.yaml", target)
         assert ".cond(" not in source and " if torch.any(" not in source, target
 
 
@@ -367,3 +384,50 @@ def test_what_a_state_branch_kept_does_not_change_with_the_next_fold(target):
         np.testing.assert_allclose(results[-1], expected, rtol=1e-6)
     # a result read before later batches keeps its value
     np.testing.assert_allclose(results[0], 2.0 * np.full(3, 2.0), rtol=1e-6)
+
+
+# `root` and `halved` are read once each, in a branch of a choice between single values (a branch that is a
+# definition alone stays a where(): choosing costs what selecting does)
+INLINED = """
+name: probe
+class_name: Probe
+description: d
+inputs: [{name: x}]
+state:
+  total: {}
+  squares: {}
+update:
+  total: sum(x)
+  squares: sum(x * x)
+result:
+  let:
+    root: sqrt(squares) * 2.0
+    halved: total / 2.0
+    # read twice: computed once, before the choice (inlined, it would be computed twice)
+    twice: sqrt(total * total + 1.0)
+  value: where(total == 0.0, root + 1.0, halved * 3.0 + twice - twice * 0.5)
+"""
+
+
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_a_definition_read_once_in_a_branch_is_computed_only_where_it_is_taken(target):
+    """passes/inline_into_branches: numpy's numbers on every target, either branch taken; on the torchmetrics
+    target (a Python `if` on the test) the branch not taken runs no op (no `root` where the total is not 0), and a
+    definition read twice runs once."""
+    run = driver(target)
+    source = generate_from_text(INLINED, "i.yaml", target)
+    module = module_of(source, f"inlined_{target}")
+    for x in (np.array([1.0, 2.0, 3.5], np.float32), np.array([1.5, -1.5], np.float32)):
+        metric = run.make(module.Probe)
+        run.update(metric, {"x": x})
+        total = float(np.sum(x))
+        twice = np.sqrt(total * total + 1.0)
+        expected = (
+            2.0 * np.sqrt(np.sum(x.astype(np.float64) ** 2)) + 1.0 if total == 0.0 else total / 2.0 * 3.0 + 0.5 * twice
+        )
+        got = []
+        ops = aten_ops_counted(lambda: got.append(run.result(metric)))
+        np.testing.assert_allclose(got[0], expected, rtol=1e-6)
+        if target == "torchmetrics":
+            assert ("root =" not in source) and ("halved =" not in source), source
+            assert ops["sqrt"] == (2 if total == 0.0 else 1), ops  # `twice` always, `root` where taken

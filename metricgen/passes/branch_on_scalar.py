@@ -22,7 +22,7 @@ the jax target, always compiled, keeps where()).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from .. import ir
 from ..types import FLOAT_DTYPES
@@ -48,13 +48,13 @@ def run(metric: ir.Metric, traced: bool = False) -> ir.Metric:
     """``traced``: the choice is a conditional of the library's (`tf.cond`), which costs more than a select
     where no branch computes anything over the batch: only a where between arrays, one of them computed."""
 
-    def in_scope(shapes: Shapes):
+    def in_scope(shapes: Shapes, definitions: dict[str, ir.Expr]):
         def change(e: ir.Expr) -> ir.Expr:
             where = where_parts(e)
             if where is None or not e.type.is_tensor:
                 return e
             test, a, b = where
-            if _may_be_a_state(a) or _may_be_a_state(b):
+            if may_be_a_state(a, definitions) or may_be_a_state(b, definitions):
                 return e
             if shapes.of(test) == () and shapes.of(a) == () == shapes.of(b):
                 return e if traced else _between_single_values(e, test, a, b)
@@ -66,8 +66,8 @@ def run(metric: ir.Metric, traced: bool = False) -> ir.Metric:
 
     # each scope's references are to its own definitions; a state keeps its declared shape
     states = {s.name: s for s in metric.states}
-    update = in_scope(Shapes(dict(metric.update_locals), states))
-    result = in_scope(Shapes(dict(metric.result_locals), states))
+    update = in_scope(Shapes(dict(metric.update_locals), states), dict(metric.update_locals))
+    result = in_scope(Shapes(dict(metric.result_locals), states), dict(metric.result_locals))
     return ir.map_expressions(metric, update, result)
 
 
@@ -89,11 +89,16 @@ def _between_single_values(e: ir.Expr, test: ir.Expr, a: ir.Expr, b: ir.Expr) ->
 _VIEWS = frozenset({"reshape", "squeeze", "expand_dims", "transpose"})
 
 
-def _may_be_a_state(e: ir.Expr) -> bool:
-    """Whether a branch may be a state variable itself or a view of it. A chosen branch is the branch's own
-    tensor, where where() makes a new one: a state's, handed back, would change with the next update's fold
-    (`kept = self.vec if c else ...`, then `self.vec.add_(...)`). A branch that is a state stays in a where()."""
+def may_be_a_state(e: ir.Expr, definitions: Optional[dict[str, ir.Expr]] = None) -> bool:
+    """Whether a branch may be a state variable itself or a view of it (through the scope's ``definitions``: a
+    result's `held: acc` is `self.acc` itself). A chosen branch is the branch's own tensor, where where() makes a
+    new one: a state's, handed back, would change with the next update's fold (`kept = self.vec if c else ...`,
+    then `self.vec.add_(...)`). A branch that is a state stays in a where()."""
+    seen = 0
     while True:
+        if isinstance(e, ir.Ref) and e.kind == "local" and definitions and e.name in definitions and seen < 64:
+            e, seen = definitions[e.name], seen + 1
+            continue
         if isinstance(e, ir.Ref):
             return e.kind == "state"
         if isinstance(e, ir.Subscript):

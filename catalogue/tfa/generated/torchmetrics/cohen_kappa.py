@@ -242,7 +242,6 @@ class CohenKappa(Metric):
 
     def compute(self):
         total = torch.sum(self.confusion)
-        observed = _divide_no_nan(self.confusion, total)
         classes = torch.arange(self.num_classes, dtype=torch.int64, device=self.device)
         distance = (
             (classes[:, None] - classes[None, :]).to(self.dtype)
@@ -261,7 +260,7 @@ class CohenKappa(Metric):
         return (
             1
             - torch.true_divide(
-                torch.sum(observed * weights),
+                torch.sum(_divide_no_nan(self.confusion, total) * weights),
                 torch.sum(_divide_no_nan(expected, torch.sum(expected)) * weights),
             )
             if total > 0

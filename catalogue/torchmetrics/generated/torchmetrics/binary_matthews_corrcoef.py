@@ -220,46 +220,8 @@ class BinaryMatthewsCorrCoef(Metric):
             total**2 - torch.sum(label_totals**2)
         )
         root_epsilon = 0.00034526698300124393 if self.confmat.shape[-1] == 2 else None
-        one_sided_numerator = (
-            (
-                root_epsilon * (tp - fp)
-                if torch.logical_and(torch.eq(fn, 0.0), torch.eq(tn, 0.0))
-                else (
-                    root_epsilon * (tp - fn)
-                    if torch.logical_and(torch.eq(fp, 0.0), torch.eq(tn, 0.0))
-                    else (
-                        root_epsilon * (tn - fp)
-                        if torch.logical_and(torch.eq(tp, 0.0), torch.eq(fn, 0.0))
-                        else (
-                            root_epsilon * (tn - fn)
-                            if torch.logical_and(torch.eq(tp, 0.0), torch.eq(fp, 0.0))
-                            else (
-                                tn - fp * fn
-                                if torch.eq(tp, 0.0)
-                                else tp - fp * fn if torch.eq(tn, 0.0) else tp * tn
-                            )
-                        )
-                    )
-                )
-            )
-            if self.confmat.shape[-1] == 2
-            else None
-        )
         float32_epsilon = (
             1.1920928955078125e-07 if self.confmat.shape[-1] == 2 else None
-        )
-        one_sided = (
-            _divide_no_nan(
-                one_sided_numerator,
-                torch.sqrt(
-                    (tp + fp + float32_epsilon)
-                    * (tp + fn + float32_epsilon)
-                    * (tn + fp + float32_epsilon)
-                    * (tn + fn + float32_epsilon)
-                ),
-            )
-            if self.confmat.shape[-1] == 2
-            else None
         )
         correct = torch.sum(
             matrix
@@ -280,7 +242,47 @@ class BinaryMatthewsCorrCoef(Metric):
                     torch.tensor(-1.0, dtype=self.dtype, device=self.device)
                     if torch.logical_and(torch.eq(tp + tn, 0.0), torch.ne(fp + fn, 0.0))
                     else (
-                        one_sided
+                        _divide_no_nan(
+                            (
+                                root_epsilon * (tp - fp)
+                                if torch.logical_and(
+                                    torch.eq(fn, 0.0), torch.eq(tn, 0.0)
+                                )
+                                else (
+                                    root_epsilon * (tp - fn)
+                                    if torch.logical_and(
+                                        torch.eq(fp, 0.0), torch.eq(tn, 0.0)
+                                    )
+                                    else (
+                                        root_epsilon * (tn - fp)
+                                        if torch.logical_and(
+                                            torch.eq(tp, 0.0), torch.eq(fn, 0.0)
+                                        )
+                                        else (
+                                            root_epsilon * (tn - fn)
+                                            if torch.logical_and(
+                                                torch.eq(tp, 0.0), torch.eq(fp, 0.0)
+                                            )
+                                            else (
+                                                tn - fp * fn
+                                                if torch.eq(tp, 0.0)
+                                                else (
+                                                    tp - fp * fn
+                                                    if torch.eq(tn, 0.0)
+                                                    else tp * tn
+                                                )
+                                            )
+                                        )
+                                    )
+                                )
+                            ),
+                            torch.sqrt(
+                                (tp + fp + float32_epsilon)
+                                * (tp + fn + float32_epsilon)
+                                * (tn + fp + float32_epsilon)
+                                * (tn + fn + float32_epsilon)
+                            ),
+                        )
                         if torch.eq(spread, 0.0)
                         else _divide_no_nan(covariance, torch.sqrt(spread))
                     )
