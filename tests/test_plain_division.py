@@ -25,8 +25,25 @@ update:
 result: total
 """
 
-PLAIN = ["maximum(abs(y_true), 1.0e-6)", "abs(y_true) + floor", "clip(y_true, 0.1, 2.0)", "square(y_true) + 1.0 + 2.0"]
-GUARDED = ["y_true", "abs(y_true) + offset", "exp(y_true)", "maximum(y_true, -1.0)", "y_true * 2.0 + 1.0"]
+PLAIN = [
+    "maximum(abs(y_true), 1.0e-6)",
+    "abs(y_true) + floor",
+    "clip(y_true, 0.1, 2.0)",
+    "square(y_true) + 1.0 + 2.0",
+    # an integer at least 1 is at least 1 as a float (a retrieval metric's mean over its queries)
+    "cast(maximum(cast(y_true, int32), 1), float)",
+]
+GUARDED = [
+    "y_true",
+    "abs(y_true) + offset",
+    "exp(y_true)",
+    "maximum(y_true, -1.0)",
+    "y_true * 2.0 + 1.0",
+    # 0.5 is positive, and 0 as an int
+    "cast(cast(maximum(y_true, 0.5), int32), float)",
+    # positive in float64, 0 in float16 (the cast underflows)
+    "cast(maximum(cast(y_true, float64), 1.0e-30), float16)",
+]
 
 
 @pytest.mark.parametrize("denominator", PLAIN + GUARDED)

@@ -855,6 +855,14 @@ SECOND = [
         "a definition read only in a branch of a choice on a tensor is computed on every call (MCC's 2 x 2 cases)",
     ),
     Mutant(
+        "narrowing-cast-counted-positive",
+        "metricgen/passes/plain_division.py",
+        "        return e.type.dtype in _FLOATS and x.type.is_int and _above_zero(x, params, strict)",
+        "        return e.type.dtype in _FLOATS and _above_zero(x, params, strict)",
+        ("tests/test_plain_division.py",),
+        "a positive float64 cast to float16 divides plainly, though the cast may underflow to 0 (then inf, not 0)",
+    ),
+    Mutant(
         "lambda-laid-out-as-black-would-not",
         "metricgen/layout.py",
         '        self.leaf(":", space=False)\n        self.expr(node.body, level=_TEST)',

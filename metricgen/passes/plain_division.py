@@ -6,7 +6,8 @@ form, `maximum(abs(y_true), 1.17e-6)` as torchmetrics' MAPE divides by, or `abs(
 fires, and on an eager target it is two more passes over the batch. This pass writes those divisions as `a / b`.
 
 Positive by form: a positive literal, pi, inf, a param whose declared `min` is above 0 (not its default: the
-caller may give any value in range); maximum(x, p) with p positive; clip(x, p, hi); p + n with p positive and n non-negative (abs, square, sqrt, a non-negative literal or
+caller may give any value in range); maximum(x, p) with p positive; an integer one of these cast to a float (a
+retrieval metric's `cast(maximum(count, 1), float)`); clip(x, p, hi); p + n with p positive and n non-negative (abs, square, sqrt, a non-negative literal or
 constant, a sum of those). NaN stays NaN either way (NaN == 0 is false); exp and products are not counted, as
 they can underflow to 0.
 
@@ -62,8 +63,15 @@ def _above_zero(e: ir.Expr, params: dict, strict: bool) -> bool:
         return (
             p is not None and p.type in ("int", "float") and p.min is not None and (p.min > 0 if strict else p.min >= 0)
         )
+    if isinstance(e, ir.Cast) and isinstance(e.x, ir.Literal) and e.type.is_int:
+        return isinstance(e.x.value, int) and -(2**31) <= e.x.value < 2**31 and _above_zero(e.x, params, strict)
     if isinstance(e, ir.Cast):
         return e.type.dtype in _FLOATS and _above_zero(e.x, params, strict)
+    if isinstance(e, ir.Apply) and e.function == "cast":
+        # `cast(maximum(count, 1), float)`: an integer above 0 is at least 1 as a float (a float cast to a
+        # narrower float may underflow to 0, and one cast to an int may truncate to 0: neither is counted)
+        x = e.arg("x")
+        return e.type.dtype in _FLOATS and x.type.is_int and _above_zero(x, params, strict)
     if isinstance(e, ir.Apply) and e.function == "maximum":
         return _above_zero(e.arg("a"), params, strict) or _above_zero(e.arg("b"), params, strict)
     if isinstance(e, ir.Apply) and e.function == "clip":

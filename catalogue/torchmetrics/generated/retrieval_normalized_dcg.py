@@ -467,15 +467,12 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
             ),
         )
         tie = tf.cumsum(tf.cast(tie_starts, tf.int32), axis=0) - 1
-        tie_gain = tf.math.divide_no_nan(
-            _segment_sum(relevance, tie, length),
-            tf.cast(
-                tf.maximum(
-                    _segment_sum(tf.ones_like(tie), tie, length),
-                    tf.constant(1, dtype=tf.int32),
-                ),
-                self.dtype,
+        tie_gain = _segment_sum(relevance, tie, length) / tf.cast(
+            tf.maximum(
+                _segment_sum(tf.ones_like(tie), tie, length),
+                tf.constant(1, dtype=tf.int32),
             ),
+            self.dtype,
         )
         gain = _segment_sum(
             tf.where(
@@ -513,12 +510,8 @@ class RetrievalNormalizedDCG(tf.keras.metrics.Metric):
             else None
         )
         aggregate = (
-            tf.math.divide_no_nan(
-                tf.reduce_sum(
-                    tf.where(counted, value, tf.constant(0.0, dtype=self.dtype))
-                ),
-                tf.cast(tf.maximum(count, tf.constant(1, dtype=tf.int32)), self.dtype),
-            )
+            tf.reduce_sum(tf.where(counted, value, tf.constant(0.0, dtype=self.dtype)))
+            / tf.cast(tf.maximum(count, tf.constant(1, dtype=tf.int32)), self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

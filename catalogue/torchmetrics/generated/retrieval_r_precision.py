@@ -421,12 +421,8 @@ class RetrievalRPrecision(tf.keras.metrics.Metric):
             else None
         )
         aggregate = (
-            tf.math.divide_no_nan(
-                tf.reduce_sum(
-                    tf.where(counted, value, tf.constant(0.0, dtype=self.dtype))
-                ),
-                tf.cast(tf.maximum(count, tf.constant(1, dtype=tf.int32)), self.dtype),
-            )
+            tf.reduce_sum(tf.where(counted, value, tf.constant(0.0, dtype=self.dtype)))
+            / tf.cast(tf.maximum(count, tf.constant(1, dtype=tf.int32)), self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

@@ -34,14 +34,6 @@ def _weights_of_rank(sample_weight, rank, dtype):
     return weights
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan), with no NaN in the gradient either."""
-    zero = b == 0
-    return jnp.where(
-        zero, jnp.zeros_like(a / jnp.where(zero, 1, b)), a / jnp.where(zero, 1, b)
-    )
-
-
 def _extreme(x, axis, keepdims, largest):
     """jnp.max (min) over `axis`, and of nothing the dtype's lowest (highest) value, as tf.reduce_max (min)
     gives: jnp raises there."""
@@ -459,10 +451,8 @@ class RetrievalHitRate:
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype))),
-                jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype),
-            )
+            jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype)))
+            / jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

@@ -456,10 +456,8 @@ class RetrievalMRR:
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype))),
-                jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype),
-            )
+            jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype)))
+            / jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

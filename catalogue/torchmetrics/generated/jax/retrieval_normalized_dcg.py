@@ -482,13 +482,10 @@ class RetrievalNormalizedDCG:
             ),
         )
         tie = _cumsum(tie_starts.astype(jnp.int32), 0, False, False) - 1
-        tie_gain = _divide_no_nan(
-            _segment_sum(relevance, tie, length),
-            jnp.maximum(
-                _segment_sum(jnp.ones_like(tie), tie, length),
-                jnp.asarray(1, dtype=jnp.int32),
-            ).astype(self.dtype),
-        )
+        tie_gain = _segment_sum(relevance, tie, length) / jnp.maximum(
+            _segment_sum(jnp.ones_like(tie), tie, length),
+            jnp.asarray(1, dtype=jnp.int32),
+        ).astype(self.dtype)
         gain = _segment_sum(
             jnp.where(
                 in_query,
@@ -525,10 +522,8 @@ class RetrievalNormalizedDCG:
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype))),
-                jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype),
-            )
+            jnp.sum(jnp.where(counted, value, jnp.asarray(0.0, dtype=self.dtype)))
+            / jnp.maximum(count, jnp.asarray(1, dtype=jnp.int32)).astype(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

@@ -546,15 +546,12 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
             ),
         )
         tie = _cumsum(ops.cast(tie_starts, "int32"), 0, False, False) - 1
-        tie_gain = ops.divide_no_nan(
-            _segment_sum(relevance, tie, length),
-            ops.cast(
-                ops.maximum(
-                    _segment_sum(ops.ones_like(tie), tie, length),
-                    ops.convert_to_tensor(1, dtype="int32"),
-                ),
-                self.dtype,
+        tie_gain = _segment_sum(relevance, tie, length) / ops.cast(
+            ops.maximum(
+                _segment_sum(ops.ones_like(tie), tie, length),
+                ops.convert_to_tensor(1, dtype="int32"),
             ),
+            self.dtype,
         )
         gain = _segment_sum(
             ops.where(
@@ -594,16 +591,11 @@ class RetrievalNormalizedDCG(keras.metrics.Metric):
             else None
         )
         aggregate = (
-            ops.divide_no_nan(
-                ops.sum(
-                    ops.where(
-                        counted, value, ops.convert_to_tensor(0.0, dtype=self.dtype)
-                    )
-                ),
-                ops.cast(
-                    ops.maximum(count, ops.convert_to_tensor(1, dtype="int32")),
-                    self.dtype,
-                ),
+            ops.sum(
+                ops.where(counted, value, ops.convert_to_tensor(0.0, dtype=self.dtype))
+            )
+            / ops.cast(
+                ops.maximum(count, ops.convert_to_tensor(1, dtype="int32")), self.dtype
             )
             if self.aggregation == "mean"
             else (

@@ -525,16 +525,11 @@ class RetrievalRecall(keras.metrics.Metric):
             else None
         )
         aggregate = (
-            ops.divide_no_nan(
-                ops.sum(
-                    ops.where(
-                        counted, value, ops.convert_to_tensor(0.0, dtype=self.dtype)
-                    )
-                ),
-                ops.cast(
-                    ops.maximum(count, ops.convert_to_tensor(1, dtype="int32")),
-                    self.dtype,
-                ),
+            ops.sum(
+                ops.where(counted, value, ops.convert_to_tensor(0.0, dtype=self.dtype))
+            )
+            / ops.cast(
+                ops.maximum(count, ops.convert_to_tensor(1, dtype="int32")), self.dtype
             )
             if self.aggregation == "mean"
             else (

@@ -37,13 +37,6 @@ def _weights_of_rank(sample_weight, values, dtype):
     return weights
 
 
-def _divide_no_nan(a, b):
-    """a / b, and 0 where b is 0 (as tf.math.divide_no_nan)."""
-    # in place on the quotient, a new tensor of the broadcast shape: three ops, where torch.where(b == 0, 0.0,
-    # a / b) makes four (the 0.0 becomes a tensor on every call)
-    return (a / b).masked_fill_(b == 0, 0.0)
-
-
 def _extreme(x, axis, keepdims, largest, bounds=None):
     """torch.amax (amin) over `axis` (None: every axis), and of nothing the lowest (highest) value of x's dtype (or
     of `bounds`, an int dtype x stands for), as tf.reduce_max (min) gives: torch raises there.
@@ -531,10 +524,8 @@ class RetrievalHitRate(Metric):
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                torch.sum(torch.where(counted, value, 0.0)),
-                torch.clamp(count, min=1).to(self.dtype),
-            )
+            torch.sum(torch.where(counted, value, 0.0))
+            / torch.clamp(count, min=1).to(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

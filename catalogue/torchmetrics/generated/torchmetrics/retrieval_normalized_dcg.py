@@ -543,12 +543,9 @@ class RetrievalNormalizedDCG(Metric):
         )
         tie = _cumsum(tie_starts.to(torch.int64), 0, False, False) - 1
         tie_shifted = _shifted_ids(tie, length)
-        tie_gain = _divide_no_nan(
-            _sum_by_shifted(relevance, tie_shifted, length),
-            torch.clamp(_count_shifted(tie_shifted, length, torch.int64), min=1).to(
-                self.dtype
-            ),
-        )
+        tie_gain = _sum_by_shifted(relevance, tie_shifted, length) / torch.clamp(
+            _count_shifted(tie_shifted, length, torch.int64), min=1
+        ).to(self.dtype)
         gain = _sum_by_shifted(
             torch.where(in_query, _gather(tie_gain, tie, 0) * discount, 0.0),
             group_shifted,
@@ -570,10 +567,8 @@ class RetrievalNormalizedDCG(Metric):
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                torch.sum(torch.where(counted, value, 0.0)),
-                torch.clamp(count, min=1).to(self.dtype),
-            )
+            torch.sum(torch.where(counted, value, 0.0))
+            / torch.clamp(count, min=1).to(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median

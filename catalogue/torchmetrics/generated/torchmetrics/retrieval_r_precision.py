@@ -505,10 +505,8 @@ class RetrievalRPrecision(Metric):
             else None
         )
         aggregate = (
-            _divide_no_nan(
-                torch.sum(torch.where(counted, value, 0.0)),
-                torch.clamp(count, min=1).to(self.dtype),
-            )
+            torch.sum(torch.where(counted, value, 0.0))
+            / torch.clamp(count, min=1).to(self.dtype)
             if self.aggregation == "mean"
             else (
                 lower_median
