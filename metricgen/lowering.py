@@ -685,8 +685,13 @@ def _list_size_checks(metric: ir.Metric, printer: Printer) -> list[str]:
 
 
 def _value_code(expr: ir.Expr, printer: Printer) -> str:
+    # imported here: the targets import this module, and an up-to-date build loads them but not the passes
+    from .passes.branch_on_scalar import may_be_a_state
+
     code = printer.code(expr)
-    return printer.target.snapshot(code) if isinstance(expr, ir.Ref) and expr.kind == "state" else code
+    # a state, or a view of one (torch's reshape and slices share its memory, and so may Keras' ops on the torch
+    # backend): its value as it is now, which the in-place folds below would change before it is read
+    return printer.target.snapshot(code) if may_be_a_state(expr) else code
 
 
 def _param_doc(p: ir.Param) -> str:

@@ -234,6 +234,9 @@ def test_a_state_updated_with_some_arguments_only_is_registered_with_them_only(t
     np.testing.assert_allclose(float(metric.compute()), split_reference(parts[1], squared), rtol=1e-5)
     metric.set_dtype(torch.float64)  # the constant moves with the states, as .to(device) moves it
     assert getattr(metric, kept).dtype == getattr(metric, constant).dtype == torch.float64
+    # a parent module's .half() converts buffers, and torchmetrics keeps the states' dtype: the constant too
+    torch.nn.ModuleDict({"metric": metric}).half()
+    assert getattr(metric, kept).dtype == getattr(metric, constant).dtype == torch.float64
 
 
 WORKER = """

@@ -863,6 +863,22 @@ SECOND = [
         "a positive float64 cast to float16 divides plainly, though the cast may underflow to 0 (then inf, not 0)",
     ),
     Mutant(
+        "view-of-a-state-not-copied",
+        "metricgen/lowering.py",
+        "    return printer.target.snapshot(code) if may_be_a_state(expr) else code",
+        '    return printer.target.snapshot(code) if isinstance(expr, ir.Ref) and expr.kind == "state" else code',
+        ("tests/test_branch_on_scalar.py", "-k", "view_of_a_state"),
+        "a definition that is a view of a state (reshape) is read after the state's in-place fold on torch",
+    ),
+    Mutant(
+        "constants-converted-by-a-parent",
+        "templates/torchmetrics_metric.py.j2",
+        "            this._buffers[name] = value.to(device=this._buffers[name].device, dtype=dtype)",
+        "            pass",
+        ("tests/test_torchmetrics_target.py", "-k", "registered"),
+        "a parent module's .half() converts the constants of unregistered states, not the states",
+    ),
+    Mutant(
         "lambda-laid-out-as-black-would-not",
         "metricgen/layout.py",
         '        self.leaf(":", space=False)\n        self.expr(node.body, level=_TEST)',

@@ -86,7 +86,7 @@ def _between_single_values(e: ir.Expr, test: ir.Expr, a: ir.Expr, b: ir.Expr) ->
 
 # functions whose result may be a view of their argument's memory (torch's reshape, a slice; tf and Keras hand a
 # variable back from convert_to_tensor and from a branch that returns it)
-_VIEWS = frozenset({"reshape", "squeeze", "expand_dims", "transpose"})
+_VIEWS = frozenset({"reshape", "batch_flatten", "squeeze", "expand_dims", "transpose"})
 
 
 def may_be_a_state(e: ir.Expr, definitions: Optional[dict[str, ir.Expr]] = None) -> bool:

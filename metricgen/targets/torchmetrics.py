@@ -208,6 +208,7 @@ class TorchMetricsTarget(Target):
             "init_args": parts.init_args + [f"{p.kwargs_attribute}=None" for p in forwarded] + ["**kwargs"],
             "init_forwarded": [f"self.{p.kwargs_attribute} = dict({p.kwargs_attribute} or {{}})" for p in forwarded],
             "state_lines": _state_lines(states),
+            "constants": bool(registered_when),
             "higher_is_better": repr(metric.higher_is_better),
             "is_differentiable": repr(_differentiable(metric)),
             "full_state_update": repr(full_state_update),
