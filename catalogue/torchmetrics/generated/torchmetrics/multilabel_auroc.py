@@ -280,8 +280,10 @@ class MultilabelAUROC(Metric):
         self.num_labels = int(num_labels)
         if not (
             average is None
-            or isinstance(average, str)
-            and average in ("micro", "macro", "weighted", "none")
+            or (
+                isinstance(average, str)
+                and average in ("micro", "macro", "weighted", "none")
+            )
         ):
             raise ValueError(
                 f"MultilabelAUROC: argument `average` must be one of 'micro', 'macro', 'weighted', 'none' or None, got {average!r}"
@@ -289,10 +291,14 @@ class MultilabelAUROC(Metric):
         self.average = average
         if not (
             thresholds is None
-            or isinstance(thresholds, (list, tuple))
-            and all(
-                isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= v <= 1
-                for v in thresholds
+            or (
+                isinstance(thresholds, (list, tuple))
+                and all(
+                    isinstance(v, numbers.Real)
+                    and not isinstance(v, bool)
+                    and 0 <= v <= 1
+                    for v in thresholds
+                )
             )
         ):
             raise ValueError(
@@ -310,7 +316,7 @@ class MultilabelAUROC(Metric):
                 f"MultilabelAUROC: argument `ignore_index` must be an int or None, got {ignore_index!r}"
             )
         self.ignore_index = None if ignore_index is None else int(ignore_index)
-        if not (isinstance(validate_args, bool)):
+        if not isinstance(validate_args, bool):
             raise ValueError(
                 f"MultilabelAUROC: argument `validate_args` must be True or False, got {validate_args!r}"
             )
@@ -680,15 +686,15 @@ class MultilabelAUROC(Metric):
             self.negatives_above.add_(incoming_state["negatives_above"])
         self._computed = None
 
-    def _apply(self, fn, *args, **kwargs):
+    def _apply(self, fn, exclude_state=""):
         """torchmetrics' _apply; the constants (buffers: the states these arguments never update) keep their
         values, on the device fn moved them to, in the states' dtype (a parent's .half() converts buffers only).
         """
-        constants = {
-            name: value for name, value in self._buffers.items() if value is not None
-        }
-        this = super()._apply(fn, *args, **kwargs)
-        for name, value in constants.items():
+        constants = [
+            (name, value) for name, value in self._buffers.items() if value is not None
+        ]
+        this = super()._apply(fn, exclude_state)
+        for name, value in constants:
             dtype = this.dtype if value.is_floating_point() else value.dtype
             this._buffers[name] = value.to(
                 device=this._buffers[name].device, dtype=dtype
