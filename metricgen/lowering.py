@@ -8,6 +8,7 @@ bodies, docs — are built here once (:func:`class_parts`); the target arranges 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -651,14 +652,18 @@ def _update_body(metric: ir.Metric, printer: Printer) -> list[str]:
         if reads_state:  # every batch value from the state as it was before this batch ('_' names are ours)
             body.append(f"_{state.name}_batch = {value if test is None else f'({value}) if ({test}) else None'}")
             value = f"_{state.name}_batch"
-        folded = target.fold(state, value, may_reshape=not keeps_shape(state, expr, shapes))
-        if folds and folds[-1][0] == test:
-            folds[-1][1].extend(folded)
-        else:
-            folds.append((test, folded))
-    for test, lines in folds:  # `value if c else None`: the state stays as it is where c fails
-        body += lines if test is None else [f"if {test}:"] + ["    " + line for line in lines]
-    return body
+        folds.append((test, target.fold(state, value, may_reshape=not keeps_shape(state, expr, shapes))))
+    # `value if c else None`: the state stays as it is where c fails
+    return body + under_tests(folds)
+
+
+def under_tests(blocks: Iterable[tuple[Optional[str], list[str]]]) -> list[str]:
+    """Statements, each block under its test's `if` (None: always), consecutive blocks of one test under one."""
+    lines: list[str] = []
+    for test, group in itertools.groupby(blocks, key=lambda block: block[0]):
+        statements = [line for _, block in group for line in block]
+        lines += statements if test is None else [f"if {test}:", *("    " + line for line in statements)]
+    return lines
 
 
 def _list_size_checks(metric: ir.Metric, printer: Printer) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from .. import ir
 from .branch_on_scalar import may_be_a_state
@@ -39,45 +39,54 @@ def run(metric: ir.Metric) -> ir.Metric:
 
 
 def _inlined(definitions: list[tuple[str, ir.Expr]], roots: list[tuple]) -> tuple[list, list]:
-    """A scope's definitions and the expressions that read them (pairs, their first item kept), after inlining
-    each definition read once, in a branch, until none is left to inline."""
-    while True:
-        reads: collections.Counter[str] = collections.Counter()
-        in_branch: set[str] = set()
-        for _, expr in definitions + roots:
-            _count(expr, False, reads, in_branch)
-        scope = dict(definitions)
-        name = next(
-            (
-                name
-                for name, expr in definitions
-                if reads[name] == 1 and name in in_branch and not may_be_a_state(expr, scope)
-            ),
-            None,
-        )
-        if name is None:
-            return definitions, roots
-        value = scope[name]
+    """A scope's definitions and the expressions that read them (pairs, their first item kept), with each
+    definition read once, in a branch, written where it is read. One pass to count the reads, one over the
+    definitions from the last (a definition read inside one that is inlined into a branch is in that branch too),
+    one to substitute: linear in the scope's size."""
+    reads: collections.Counter[str] = collections.Counter()
+    reader: dict[str, tuple[Optional[str], bool]] = {}  # a definition: (the definition reading it, in a branch?)
+    for owner, expr in [(name, expr) for name, expr in definitions] + [(None, expr) for _, expr in roots]:
+        _count(expr, False, owner, reads, reader)
+    scope = dict(definitions)
+    inlined: set[str] = set()
+    for name, expr in reversed(definitions):
+        if reads[name] == 1 and not may_be_a_state(expr, scope):
+            owner, in_branch = reader[name]
+            if in_branch or owner in inlined:
+                inlined.add(name)
+    values: dict[str, ir.Expr] = {}
 
-        def put(e: ir.Expr, name: str = name, value: ir.Expr = value) -> ir.Expr:
-            return value if isinstance(e, ir.Ref) and e.kind == "local" and e.name == name else e
+    def put(e: ir.Expr) -> ir.Expr:
+        return values[e.name] if isinstance(e, ir.Ref) and e.kind == "local" and e.name in values else e
 
-        definitions = [(n, ir.rewrite(e, put)) for n, e in definitions if n != name]
-        roots = [(first, ir.rewrite(e, put)) for first, e in roots]
+    kept = []
+    for name, expr in definitions:
+        expr = ir.rewrite(expr, put)
+        if name in inlined:
+            values[name] = expr
+        else:
+            kept.append((name, expr))
+    return kept, [(first, ir.rewrite(expr, put)) for first, expr in roots]
 
 
-def _count(e: ir.Expr, branch: bool, reads: "collections.Counter[str]", in_branch: set[str]) -> None:
-    """Counts the definitions ``e`` reads; ``in_branch`` gets those read inside a branch of a choice on a tensor
+def _count(
+    e: ir.Expr,
+    branch: bool,
+    owner: Optional[str],
+    reads: "collections.Counter[str]",
+    reader: dict[str, tuple[Optional[str], bool]],
+) -> None:
+    """Counts the definitions ``e`` reads, each with its reader: ``owner`` (the definition ``e`` belongs to, None
+    for a state's update or the result) and whether the read is inside a branch of a choice on a tensor
     (``branch``: ``e`` is inside one)."""
     if isinstance(e, ir.Ref) and e.kind == "local":
         reads[e.name] += 1
-        if branch:
-            in_branch.add(e.name)
+        reader[e.name] = (owner, branch)
         return
     if isinstance(e, ir.Select) and e.cond.type.is_tensor:
-        _count(e.cond, branch, reads, in_branch)
-        _count(e.then, True, reads, in_branch)
-        _count(e.orelse, True, reads, in_branch)
+        _count(e.cond, branch, owner, reads, reader)
+        _count(e.then, True, owner, reads, reader)
+        _count(e.orelse, True, owner, reads, reader)
         return
     for child in ir.children(e):
-        _count(child, branch, reads, in_branch)
+        _count(child, branch, owner, reads, reader)

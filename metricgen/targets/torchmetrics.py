@@ -16,8 +16,9 @@ own names in the spec's order (:func:`update_arguments`), so that a generated me
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from .. import ir
 from ..errors import SpecError, SpecErrors
@@ -30,6 +31,7 @@ from ..lowering import (
     same_params_check,
     size_checks,
     state_read_by_update,
+    under_tests,
     unsplittable,
 )
 from ..types import FLOAT
@@ -218,7 +220,7 @@ class TorchMetricsTarget(Target):
             "unsyncable": None if read is None else unsplittable(metric, read),
             # torchmetrics stacks the processes' states, which must have one shape: a buffer that grows is
             # brought to its capacity first
-            "grown_buffers": _under_conditions(
+            "grown_buffers": under_tests(
                 (
                     registered_when.get(s.name),
                     [
@@ -281,7 +283,7 @@ class TorchMetricsTarget(Target):
                 value = f'{value}[: int(incoming_state["{s.rows_variable}"])]'
             # a dict of states may hold any shapes
             folds.append((registered_when.get(s.name), self.fold(s, value, may_reshape=True)))
-        return body + _under_conditions(folds) + ["self._computed = None"]
+        return body + under_tests(folds) + ["self._computed = None"]
 
     @contextlib.contextmanager
     def example_runtime(self) -> Iterator[Any]:
@@ -321,17 +323,11 @@ def _state_lines(states: list[tuple[str, str, str, str | None]]) -> list[str]:
     """__init__'s add_state calls (name, default, reduction, the params' test under which it is registered). A
     state not registered is kept as its initial value, a non-persistent buffer, so that .to(device) and
     set_dtype move it as they move the states, and compute reads it as before."""
-    groups = []
-    for name, default, reduction, when in states:
-        made = (f'self.add_state("{name}", default={default}, dist_reduce_fx={reduction})', name, default)
-        if groups and groups[-1][0] == when:
-            groups[-1][1].append(made)
-        else:
-            groups.append((when, [made]))
-    lines = []
+    lines: list[str] = []
     explained = False
-    for when, made in groups:
-        added = [line for line, _, _ in made]
+    for when, group in itertools.groupby(states, key=lambda state: state[3]):
+        made = list(group)
+        added = [f'self.add_state("{name}", default={default}, dist_reduce_fx={fx})' for name, default, fx, _ in made]
         if when is None:
             lines += added
             continue
@@ -340,24 +336,8 @@ def _state_lines(states: list[tuple[str, str, str, str | None]]) -> list[str]:
                 "# a state updated only with some arguments: with the others a constant (not reset, synced, merged)"
             )
             explained = True
-        lines += [f"if {when}:", *("    " + line for line in added)]
-        lines.append("else:")
-        lines += [f'    self.register_buffer("{name}", {default}, persistent=False)' for _, name, default in made]
-    return lines
-
-
-def _under_conditions(blocks: Iterable[tuple[str | None, list[str]]]) -> list[str]:
-    """Statements, each block under its test (None: always), consecutive blocks of one test under one `if`."""
-    lines: list[str] = []
-    last = None
-    for test, block in blocks:
-        if test is None:
-            lines += block
-        elif test == last:
-            lines += ["    " + line for line in block]
-        else:
-            lines += [f"if {test}:", *("    " + line for line in block)]
-        last = test
+        lines += [f"if {when}:", *("    " + line for line in added), "else:"]
+        lines += [f'    self.register_buffer("{name}", {default}, persistent=False)' for name, default, _, _ in made]
     return lines
 
 

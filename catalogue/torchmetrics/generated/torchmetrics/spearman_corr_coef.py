@@ -72,15 +72,24 @@ def _rankdata(x, axis):
     rows = torch.movedim(x, axis, -1)
     size = rows.shape[-1]
     if not _radix_sortable(rows, -1):
-        rows = rows.contiguous()
-        ordered = torch.sort(rows).values
+        numbers = rows.contiguous()
+        ordered = torch.sort(numbers).values
         # torch sorts NaN last: read back whether a row ends in one (a sync on CUDA, as torchmetrics' own ties
         # loop), so that rows of numbers, the common case, skip the four ops that take NaN's places out
-        if size and bool(torch.isnan(ordered[..., -1]).any()):
-            return _ranks_with_nan(rows, axis)
-        first = torch.searchsorted(ordered, rows)
-        after = torch.searchsorted(ordered, rows, right=True)
-        return torch.movedim((first + after + 1).to(x.dtype) / 2, -1, axis)
+        has_nan = size and bool(torch.isnan(ordered[..., -1]).any())
+        nan = torch.isnan(rows) if has_nan else None
+        if nan is not None:
+            # searched for as +inf, the NaNs then taken off +inf's places (a binary search cannot step over NaN)
+            numbers = torch.where(nan, float("inf"), numbers)
+            ordered = torch.sort(numbers).values
+        first = torch.searchsorted(ordered, numbers)
+        after = torch.searchsorted(ordered, numbers, right=True)
+        if nan is not None:
+            after = torch.minimum(after, size - torch.sum(nan, -1, keepdim=True))
+        ranks = (first + after + 1).to(x.dtype) / 2
+        if nan is not None:
+            ranks = torch.where(nan, rows, ranks)
+        return torch.movedim(ranks, -1, axis)
     # torch sorts NaN last, and no NaN equals another: each NaN is a run of its own
     order = _argsort(rows, -1, False)
     ordered = torch.take_along_dim(rows, order, dim=-1)
@@ -94,21 +103,6 @@ def _rankdata(x, axis):
     means = (first + after + 1).to(x.dtype) / 2
     ranks = torch.empty_like(means).scatter_(-1, order, means)
     return torch.movedim(torch.where(torch.isnan(rows), rows, ranks), -1, axis)
-
-
-def _ranks_with_nan(rows, axis):
-    """_rankdata by binary search of rows (its axis last) that hold NaN: each searched for as +inf, then taken
-    off +inf's places (a binary search cannot step over NaN)."""
-    nan = torch.isnan(rows)
-    numbers = torch.where(nan, float("inf"), rows)
-    ordered = torch.sort(numbers).values
-    first = torch.searchsorted(ordered, numbers)
-    after = torch.minimum(
-        torch.searchsorted(ordered, numbers, right=True),
-        rows.shape[-1] - torch.sum(nan, -1, keepdim=True),
-    )
-    ranks = (first + after + 1).to(rows.dtype) / 2
-    return torch.movedim(torch.where(nan, rows, ranks), -1, axis)
 
 
 def _append_rows(buffer, rows, values, metric, name, capacity=None):
