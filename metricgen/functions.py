@@ -543,6 +543,13 @@ define(
     internal=True,  # see metricgen/passes/unweighted_counts.py
 )
 define(
+    "sum_of_ones",
+    _reduction(Kind.ANY),
+    compute,
+    "sum(ones_like(x), axis) without the ones: how many of x's elements each sum counts.",
+    internal=True,  # see metricgen/passes/unweighted_counts.py
+)
+define(
     "segment_sum",
     (Arg("data", Kind.NUM), Arg("ids", Kind.INT), Arg("num_segments", Kind.COUNT)),
     numeric,

@@ -169,6 +169,24 @@ def _count_shifted(shifted, length, dtype):
     return counts[1 : length + 1].to(dtype)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 def _segment_sum(data, segment_ids, num_segments):
     """tf.math.unsorted_segment_sum in torch: ids of any rank (a prefix of data's shape), ids outside
     0..num_segments-1 dropped."""

@@ -73,3 +73,64 @@ def test_the_numbers_are_the_languages_division(target, denominator):
         d = np.abs(y_true) + (0.25 if "floor" in denominator else offset)
         expected = np.sum(np.where(d == 0, 0.0, y_pred / np.where(d == 0, 1.0, d)))
         np.testing.assert_allclose(run.result(metric), expected, rtol=1e-6)
+
+
+DEFINED = """
+name: probe
+class_name: Probe
+description: d
+state:
+  total: {}
+  count: {}
+update:
+  let:
+    floored: maximum(abs(y_true), 1.0e-6)
+    shifted: floored + square(y_pred)
+    raw: y_true
+  total: sum(y_pred / shifted)
+  count: sum(y_pred / raw)
+result:
+  let:
+    positive: maximum(count, 1.0)
+  value: total / positive + count / total
+"""
+
+
+def test_a_denominator_read_from_a_definition_is_judged_by_that_definition():
+    """RelativeSquaredError's `rss / tss` with `tss: maximum(..., eps)`: positive through the definitions
+    (in either scope), plain; a definition that may be 0 keeps the test."""
+    source = generate_from_text(DEFINED, "d.yaml", "torchmetrics")
+    update, compute = source.split("def update(", 1)[1].split("def compute(", 1)
+    compute = compute.split("def merge_state(", 1)[0]
+    assert "preds / shifted" in update and "_divide_no_nan(preds, raw)" in update, update
+    assert "self.total / positive" in compute and "_divide_no_nan(self.count, self.total)" in compute, compute
+
+
+def test_a_chain_of_definitions_is_judged_once_each_and_not_past_a_depth():
+    """x_i = x_{i-1} + x_{i-1}: each definition decided once (linear), where following the reads anew would
+    take 2**i steps; 2,000 deep, past the bound, not positive (the test kept), without a RecursionError."""
+    from metricgen import ir
+    from metricgen.passes import plain_division
+    from metricgen.types import tensor
+
+    t = tensor("float")
+
+    def chain(depth: int) -> "plain_division._Form":
+        definitions: dict = {"x0": ir.Literal(t, 1.0)}
+        for i in range(1, depth + 1):
+            previous = ir.Ref(t, "local", f"x{i - 1}")
+            definitions[f"x{i}"] = ir.Operator(t, "+", (previous, previous))
+        return plain_division._Form({}, definitions)
+
+    form, calls = chain(16), 0
+    above_zero = form._above_zero
+
+    def counted(e, strict):
+        nonlocal calls
+        calls += 1
+        return above_zero(e, strict)
+
+    form._above_zero = counted
+    assert form.above_zero(ir.Ref(t, "local", "x16"), strict=True)
+    assert calls < 10 * 16, calls  # each read followed anew: 2**16 and more
+    assert not chain(2000).above_zero(ir.Ref(t, "local", "x2000"), strict=True)

@@ -271,3 +271,56 @@ def test_weights_inside_a_product_of_several_factors_are_left_out_unweighted(tar
         graph = update.get_concrete_function(tf.constant(y_true), tf.constant(y_pred)).graph
         kinds = [op.type for op in graph.get_operations()]
         assert "Fill" not in kinds and "OnesLike" not in kinds and kinds.count("Mul") == 2, kinds
+
+
+RESHAPED = """
+name: probe
+class_name: Probe
+description: d
+params:
+  k: {type: int, default: 3, min: 1}
+inputs:
+  - {name: y_true, shape: [null]}
+  - {name: y_pred, shape: [null]}
+state:
+  squares: {shape: [k]}
+  counts: {shape: [k]}
+  kept: {shape: [k, 1]}
+  total: {}
+update:
+  let:
+    w: reshape(sample_weights(y_true), [-1, k])
+    t: reshape(y_true, [-1, k])
+  # the weights reshaped as the values are (RelativeSquaredError's columns): without weights, the values alone,
+  # and the weights' own sums a count of what they sum
+  squares: sum(w * square(t - reshape(y_pred, [-1, k])), axis=0)
+  counts: sum(w, axis=0)
+  kept: sum(w, axis=0, keepdims=True)[0][:, None]
+  total: sum(w)
+result: concat(concat(squares, counts), concat(kept[:, 0], total[None]))
+"""
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("target", EVERY_TARGET)
+def test_weights_reshaped_as_the_values_are_left_out_and_their_sums_counted(target, weighted):
+    """passes/unweighted_sums through a reshape of the weights and the values alike, and passes/unweighted_counts'
+    sums of the weights alone (`sum_of_ones`): numpy's numbers on every target, weighted or not; the unweighted
+    torch update makes no ones and no product."""
+    run = driver(target)
+    module = module_of(generate_from_text(RESHAPED, "r.yaml", target), f"shared_ids_reshaped_{target}")
+    rng = np.random.default_rng(8)
+    y_true, y_pred = (rng.normal(size=12).astype(np.float32) for _ in range(2))
+    w = rng.uniform(0.0, 2.0, 12).astype(np.float32) if weighted else None
+    metric = run.make(module.Probe)
+    run.update(metric, {"y_true": y_true, "y_pred": y_pred}, w)
+    each = (np.ones(12, np.float32) if w is None else w).reshape(4, 3)
+    counts = each.sum(0)
+    squares = (each * (y_true - y_pred).reshape(4, 3) ** 2).sum(0)
+    expected = np.concatenate([squares, counts, counts, [each.sum()]])
+    np.testing.assert_allclose(run.result(metric), expected, rtol=1e-6)
+    if target == "torchmetrics" and not weighted:
+        import torch
+
+        ops = aten_ops_counted(lambda: metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true)))
+        assert (ops["mul"], ops["ones_like"], ops["sum"]) == (0, 0, 1), ops

@@ -8,7 +8,8 @@ fires, and on an eager target it is two more passes over the batch. This pass wr
 Positive by form: a positive literal, pi, inf, a param whose declared `min` is above 0 (not its default: the
 caller may give any value in range); maximum(x, p) with p positive; an integer one of these cast to a float (a
 retrieval metric's `cast(maximum(count, 1), float)`); clip(x, p, hi); p + n with p positive and n non-negative (abs, square, sqrt, a non-negative literal or
-constant, a sum of those). NaN stays NaN either way (NaN == 0 is false); exp and products are not counted, as
+constant, a sum of those); a definition that is one of these (RelativeSquaredError's `rss / tss` with
+`tss: maximum(..., eps)`). NaN stays NaN either way (NaN == 0 is false); exp and products are not counted, as
 they can underflow to 0.
 
 Applies to every target: a division of two float tensors is `/` on all of them.
@@ -31,12 +32,12 @@ def applies_to(target: "Target") -> bool:
 
 
 def run(metric: ir.Metric) -> ir.Metric:
-    params = {p.name: p for p in metric.params}
+    form = _Form({p.name: p for p in metric.params}, _definitions(metric))
 
     def plain(e: ir.Expr) -> ir.Expr:
         if isinstance(e, ir.Apply) and e.function == "safe_div" and e.type.is_tensor:
             a, b = e.arg("a"), e.arg("b")
-            if _positive(b, params):
+            if form.above_zero(b, strict=True):
                 # a number stays a Python number beside a tensor (as the language writes `x / 2`): the array
                 # library gives it the tensor's dtype, and no tensor is made of it on every call
                 if ir.cast_number(a) is None:
@@ -47,39 +48,78 @@ def run(metric: ir.Metric) -> ir.Metric:
     return ir.map_expressions(metric, plain)
 
 
-def _positive(e: ir.Expr, params: dict) -> bool:
-    return _above_zero(e, params, strict=True)
+def _definitions(metric: ir.Metric) -> dict[str, ir.Expr]:
+    """The definitions of both scopes by name; a name the two scopes define differently is left out (a read
+    of it may be either)."""
+    definitions: dict[str, ir.Expr] = {}
+    twice: set[str] = set()
+    for name, expr in [*metric.update_locals, *metric.result_locals]:
+        if definitions.get(name, expr) != expr:
+            twice.add(name)
+        definitions[name] = expr
+    return {name: expr for name, expr in definitions.items() if name not in twice}
 
 
-def _above_zero(e: ir.Expr, params: dict, strict: bool) -> bool:
-    """Whether ``e`` is > 0 (``strict``) or >= 0 by its form, whatever the inputs and the params in range."""
-    if isinstance(e, ir.Literal):
-        number = isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
-        return number and (e.value > 0 if strict else e.value >= 0)
-    if isinstance(e, ir.Ref) and e.kind == "constant":
-        return e.name in ("pi", "inf")
-    if isinstance(e, ir.Ref) and e.kind == "param":
-        p = params.get(e.name)
-        return (
-            p is not None and p.type in ("int", "float") and p.min is not None and (p.min > 0 if strict else p.min >= 0)
-        )
-    if isinstance(e, ir.Cast) and isinstance(e.x, ir.Literal) and e.type.is_int:
-        return isinstance(e.x.value, int) and -(2**31) <= e.x.value < 2**31 and _above_zero(e.x, params, strict)
-    if isinstance(e, ir.Cast):
-        return e.type.dtype in _FLOATS and _above_zero(e.x, params, strict)
-    if isinstance(e, ir.Apply) and e.function == "cast":
-        # `cast(maximum(count, 1), float)`: an integer above 0 is at least 1 as a float (a float cast to a
-        # narrower float may underflow to 0, and one cast to an int may truncate to 0: neither is counted)
-        x = e.arg("x")
-        return e.type.dtype in _FLOATS and x.type.is_int and _above_zero(x, params, strict)
-    if isinstance(e, ir.Apply) and e.function == "maximum":
-        return _above_zero(e.arg("a"), params, strict) or _above_zero(e.arg("b"), params, strict)
-    if isinstance(e, ir.Apply) and e.function == "clip":
-        return _above_zero(e.arg("lo"), params, strict)
-    if isinstance(e, ir.Apply) and e.function in ("abs", "square", "sqrt"):
-        return not strict
-    if isinstance(e, ir.Operator) and e.op == "+":
-        # a sum of non-negative terms is positive where one of them is
-        non_negative = all(_above_zero(x, params, strict=False) for x in e.operands)
-        return non_negative and (not strict or any(_above_zero(x, params, strict=True) for x in e.operands))
-    return False
+class _Form:
+    """What the form of an expression shows of its sign, through the definitions it reads: each decided once
+    (a chain of definitions that each read the one before twice is linear, not exponential), and no deeper
+    than MAX_DEPTH (a longer chain is judged not positive, and keeps its test: never wrong, only slower)."""
+
+    MAX_DEPTH = 200
+
+    def __init__(self, params: dict, definitions: dict[str, ir.Expr]):
+        self.params = params
+        self.definitions = definitions
+        self.decided: dict[tuple[str, bool], bool] = {}
+        self.depth = 0
+
+    def above_zero(self, e: ir.Expr, strict: bool) -> bool:
+        """Whether ``e`` is > 0 (``strict``) or >= 0 by its form, whatever the inputs and the params in range."""
+        if self.depth >= self.MAX_DEPTH:
+            return False
+        self.depth += 1
+        try:
+            return self._above_zero(e, strict)
+        finally:
+            self.depth -= 1
+
+    def _above_zero(self, e: ir.Expr, strict: bool) -> bool:
+        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in self.definitions:
+            key = (e.name, strict)
+            if key not in self.decided:
+                self.decided[key] = self.above_zero(self.definitions[e.name], strict)
+            return self.decided[key]
+        params = self.params
+        if isinstance(e, ir.Literal):
+            number = isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
+            return number and (e.value > 0 if strict else e.value >= 0)
+        if isinstance(e, ir.Ref) and e.kind == "constant":
+            return e.name in ("pi", "inf")
+        if isinstance(e, ir.Ref) and e.kind == "param":
+            p = params.get(e.name)
+            return (
+                p is not None
+                and p.type in ("int", "float")
+                and p.min is not None
+                and (p.min > 0 if strict else p.min >= 0)
+            )
+        if isinstance(e, ir.Cast) and isinstance(e.x, ir.Literal) and e.type.is_int:
+            return isinstance(e.x.value, int) and -(2**31) <= e.x.value < 2**31 and self.above_zero(e.x, strict)
+        if isinstance(e, ir.Cast):
+            return e.type.dtype in _FLOATS and self.above_zero(e.x, strict)
+        if isinstance(e, ir.Apply) and e.function == "cast":
+            # `cast(maximum(count, 1), float)`: an integer above 0 is at least 1 as a float (a float cast to a
+            # narrower float may underflow to 0, and one cast to an int may truncate to 0: neither is counted)
+            x = e.arg("x")
+            return e.type.dtype in _FLOATS and x.type.is_int and self.above_zero(x, strict)
+        if isinstance(e, ir.Apply) and e.function == "maximum":
+            return self.above_zero(e.arg("a"), strict) or self.above_zero(e.arg("b"), strict)
+        if isinstance(e, ir.Apply) and e.function == "clip":
+            return self.above_zero(e.arg("lo"), strict)
+        if isinstance(e, ir.Apply) and e.function in ("abs", "square", "sqrt"):
+            return not strict
+        if isinstance(e, ir.Operator) and e.op == "+":
+            # a sum of non-negative terms is positive where one of them is
+            non_negative = all(self.above_zero(x, strict=False) for x in e.operands)
+            return non_negative and (not strict or any(self.above_zero(x, strict=True) for x in e.operands))
+        return False

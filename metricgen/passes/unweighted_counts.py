@@ -23,33 +23,46 @@ from typing import TYPE_CHECKING
 
 from .. import ir
 from ..types import static
-from .unweighted_sums import in_update, sample_weights, unweighted, weighted_value
+from .unweighted_sums import in_update, sample_weights, unweighted, weighted_value, weights_shape
 
 if TYPE_CHECKING:
     from ..targets.base import Target
 
 
-PRODUCES = "count_ids"
+PRODUCES = ("count_ids", "sum_of_ones")
 
 
 def applies_to(target: "Target") -> bool:
-    return PRODUCES in target.column
+    return all(function in target.column for function in PRODUCES)
 
 
 def run(metric: ir.Metric) -> ir.Metric:
     definitions = dict(metric.update_locals)
 
     def split(e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Apply) and e.function == "sum":
+            shaped_as = weights_shape(e.arg("x"), definitions)
+            if shaped_as is None:
+                return e
+            return _unless_weighted(
+                e, dataclasses.replace(e, function="sum_of_ones", args=(("x", shaped_as), *e.args[1:]))
+            )
         if not (isinstance(e, ir.Apply) and e.function == "bincount"):
             return e
         weights = e.arg("weights")
         if sample_weights(weights, definitions) is not None:
-            counted = dataclasses.replace(e, function=PRODUCES, args=(("x", e.arg("x")), ("length", e.arg("length"))))
-            return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, counted)
+            counted = dataclasses.replace(
+                e, function="count_ids", args=(("x", e.arg("x")), ("length", e.arg("length")))
+            )
+            return _unless_weighted(e, counted)
         value = weighted_value(weights, definitions)
         return e if value is None else unweighted(e, "weights", value)
 
     return ir.map_expressions(in_update(metric, split), _count_of_ones)
+
+
+def _unless_weighted(e: ir.Expr, counted: ir.Expr) -> ir.Expr:
+    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, counted)
 
 
 def _count_of_ones(e: ir.Expr) -> ir.Expr:
@@ -59,4 +72,4 @@ def _count_of_ones(e: ir.Expr) -> ir.Expr:
     data, ids = e.arg("data"), e.arg("ids")
     if not (isinstance(data, ir.Apply) and data.function == "ones_like" and data.arg("x") == ids):
         return e
-    return dataclasses.replace(e, function=PRODUCES, args=(("x", ids), ("length", e.arg("num_segments"))))
+    return dataclasses.replace(e, function="count_ids", args=(("x", ids), ("length", e.arg("num_segments"))))

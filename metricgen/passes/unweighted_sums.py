@@ -38,15 +38,13 @@ def applies_to(target: "Target") -> bool:
     return True
 
 
-def sample_weights(
-    e: Optional[ir.Expr], definitions: dict[str, ir.Expr], through_reshape: bool = True
-) -> Optional[ir.Apply]:
-    """The `sample_weights(x)` call that ``e`` is (a definition that is one, or, ``through_reshape``, one
-    reshaped: the same elements, another shape), or None."""
+def sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Optional[ir.Apply]:
+    """The `sample_weights(x)` call that ``e`` is (a definition that is one, or one reshaped: the same elements,
+    another shape), or None."""
     while True:
         if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
             e = definitions[e.name]
-        elif through_reshape and isinstance(e, ir.Apply) and e.function == "reshape":
+        elif isinstance(e, ir.Apply) and e.function == "reshape":
             e = e.arg("x")
         else:
             return e if isinstance(e, ir.Apply) and e.function == "sample_weights" else None
@@ -89,16 +87,31 @@ def weighted_value(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Opt
         return None
     factors = _factors(e)
     for i, factor in enumerate(factors):
-        # not through a reshape: the weights' shape is what the proof below compares v's with
-        weights = sample_weights(factor, definitions, through_reshape=False)
-        if weights is None:
+        shaped_as = weights_shape(factor, definitions)
+        if shaped_as is None:
             continue
         rest = factors[:i] + factors[i + 1 :]
         value = rest[0]
         for other in rest[1:]:
             value = ir.Operator(e.type, "*", (value, other))
-        if value.type == e.type and _broadcast_from(value, weights.arg("x"), definitions):
+        if value.type == e.type and _broadcast_from(value, shaped_as, definitions):
             return value
+    return None
+
+
+def weights_shape(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Optional[ir.Expr]:
+    """Where ``e`` is `sample_weights(x)` (through definitions), x; where it is those weights reshaped
+    (`reshape(sample_weights(y_true), [-1, n])`), x reshaped the same way: an expression of the weights' shape,
+    which values made element-wise from it share (`t = reshape(y_true, [-1, n])`). None otherwise."""
+    while isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
+        e = definitions[e.name]
+    if not isinstance(e, ir.Apply):
+        return None
+    if e.function == "sample_weights":
+        return e.arg("x")
+    if e.function == "reshape":
+        inner = weights_shape(e.arg("x"), definitions)
+        return None if inner is None else dataclasses.replace(e, type=inner.type, args=(("x", inner), *e.args[1:]))
     return None
 
 

@@ -149,6 +149,10 @@ FUNCTIONS: dict[str, Lowering] = {
     # without weights, counted in one pass (bincount on the CPU): no tensor of ones to sum
     "bincount": lambda a: (bincount_as_segment_sum("torch.ones_like")(a) if a.given("weights") else _count_ids(a)),
     "count_ids": _count_ids,
+    "sum_of_ones": lambda a: (
+        f"_sum_of_ones({a['x']}, {a['axis'] if a.given('axis') else None}, "
+        f"{a['keepdims'] if a.given('keepdims') else False}, {a.out_dtype})"
+    ),
     "bucketize": call("_bucketize", "x", "edges", Code("False")),
     "bucketize_sorted": call("_bucketize", "x", "edges", Code("True")),
     "segment_sum": call("_segment_sum", "data", "ids", "num_segments"),

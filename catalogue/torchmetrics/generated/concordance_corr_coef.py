@@ -123,10 +123,22 @@ class ConcordanceCorrCoef(tf.keras.metrics.Metric):
         y = tf.reshape(y_true, (-1, self.num_outputs))
         self.n.assign_add(tf.reduce_sum(w, axis=0))
         self.sum_x.assign_add(tf.reduce_sum(w * x, axis=0))
-        self.sum_y.assign_add(tf.reduce_sum(w * y, axis=0))
+        self.sum_y.assign_add(
+            tf.reduce_sum(w * y, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y, axis=0)
+        )
         self.sum_xx.assign_add(tf.reduce_sum(w * x * x, axis=0))
-        self.sum_yy.assign_add(tf.reduce_sum(w * y * y, axis=0))
-        self.sum_xy.assign_add(tf.reduce_sum(w * x * y, axis=0))
+        self.sum_yy.assign_add(
+            tf.reduce_sum(w * y * y, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(y * y, axis=0)
+        )
+        self.sum_xy.assign_add(
+            tf.reduce_sum(w * x * y, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(x * y, axis=0)
+        )
 
     def result(self):
         cov = tf.math.truediv(

@@ -112,9 +112,21 @@ class RelativeSquaredError(tf.keras.metrics.Metric):
         )
         t = tf.reshape(y_true, (-1, self.num_outputs))
         p = tf.reshape(y_pred, (-1, self.num_outputs))
-        self.sum_squared_obs.assign_add(tf.reduce_sum(w * tf.square(t), axis=0))
-        self.sum_obs.assign_add(tf.reduce_sum(w * t, axis=0))
-        self.rss.assign_add(tf.reduce_sum(w * tf.square(t - p), axis=0))
+        self.sum_squared_obs.assign_add(
+            tf.reduce_sum(w * tf.square(t), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(t), axis=0)
+        )
+        self.sum_obs.assign_add(
+            tf.reduce_sum(w * t, axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(t, axis=0)
+        )
+        self.rss.assign_add(
+            tf.reduce_sum(w * tf.square(t - p), axis=0)
+            if sample_weight is not None
+            else tf.reduce_sum(tf.square(t - p), axis=0)
+        )
         self.num_obs.assign_add(tf.reduce_sum(w, axis=0))
 
     def result(self):
@@ -123,7 +135,7 @@ class RelativeSquaredError(tf.keras.metrics.Metric):
             - tf.math.divide_no_nan(self.sum_obs * self.sum_obs, self.num_obs),
             tf.constant(1.1920929e-07, dtype=self.dtype),
         )
-        rse = tf.math.divide_no_nan(self.rss, tss)
+        rse = self.rss / tss
         return tf.reduce_mean(rse if self.squared else tf.sqrt(rse))
 
     def merge_state(self, metrics):

@@ -105,6 +105,24 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
@@ -207,7 +225,11 @@ class R2Score(Metric):
             preds = _check_batch_size(
                 "R2Score", "preds", preds, -1, "squared_sum", self.squared_sum.shape[0]
             )
-        w = _weights_like(target, sample_weight, self.dtype)
+        w = (
+            _weights_like(target, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         self.squared_sum.add_(
             torch.sum(w * torch.square(target), dim=0)
             if sample_weight is not None
@@ -223,7 +245,11 @@ class R2Score(Metric):
             if sample_weight is not None
             else torch.sum(torch.square(target - preds), dim=0)
         )
-        self.count.add_(torch.sum(w, dim=0))
+        self.count.add_(
+            torch.sum(w, dim=0)
+            if sample_weight is not None
+            else _sum_of_ones(target, 0, False, self.dtype)
+        )
         self.num_samples.add_(
             torch.tensor(target.numel(), dtype=torch.int64, device=self.device)
         )

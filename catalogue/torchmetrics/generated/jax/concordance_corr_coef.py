@@ -146,15 +146,44 @@ class ConcordanceCorrCoef:
         y = jnp.reshape(y_true, (-1, self.num_outputs))
         state = _replaced(state, "n", jnp.add(state.n, jnp.sum(w, axis=0)))
         state = _replaced(state, "sum_x", jnp.add(state.sum_x, jnp.sum(w * x, axis=0)))
-        state = _replaced(state, "sum_y", jnp.add(state.sum_y, jnp.sum(w * y, axis=0)))
+        state = _replaced(
+            state,
+            "sum_y",
+            jnp.add(
+                state.sum_y,
+                (
+                    jnp.sum(w * y, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y, axis=0)
+                ),
+            ),
+        )
         state = _replaced(
             state, "sum_xx", jnp.add(state.sum_xx, jnp.sum(w * x * x, axis=0))
         )
         state = _replaced(
-            state, "sum_yy", jnp.add(state.sum_yy, jnp.sum(w * y * y, axis=0))
+            state,
+            "sum_yy",
+            jnp.add(
+                state.sum_yy,
+                (
+                    jnp.sum(w * y * y, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(y * y, axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "sum_xy", jnp.add(state.sum_xy, jnp.sum(w * x * y, axis=0))
+            state,
+            "sum_xy",
+            jnp.add(
+                state.sum_xy,
+                (
+                    jnp.sum(w * x * y, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(x * y, axis=0)
+                ),
+            ),
         )
         return state
 

@@ -146,13 +146,38 @@ class RelativeSquaredError:
         state = _replaced(
             state,
             "sum_squared_obs",
-            jnp.add(state.sum_squared_obs, jnp.sum(w * jnp.square(t), axis=0)),
+            jnp.add(
+                state.sum_squared_obs,
+                (
+                    jnp.sum(w * jnp.square(t), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(t), axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "sum_obs", jnp.add(state.sum_obs, jnp.sum(w * t, axis=0))
+            state,
+            "sum_obs",
+            jnp.add(
+                state.sum_obs,
+                (
+                    jnp.sum(w * t, axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(t, axis=0)
+                ),
+            ),
         )
         state = _replaced(
-            state, "rss", jnp.add(state.rss, jnp.sum(w * jnp.square(t - p), axis=0))
+            state,
+            "rss",
+            jnp.add(
+                state.rss,
+                (
+                    jnp.sum(w * jnp.square(t - p), axis=0)
+                    if sample_weight is not None
+                    else jnp.sum(jnp.square(t - p), axis=0)
+                ),
+            ),
         )
         state = _replaced(state, "num_obs", jnp.add(state.num_obs, jnp.sum(w, axis=0)))
         return state
@@ -188,7 +213,7 @@ class RelativeSquaredError:
             - _divide_no_nan(state.sum_obs * state.sum_obs, state.num_obs),
             jnp.asarray(1.1920929e-07, dtype=self.dtype),
         )
-        rse = _divide_no_nan(state.rss, tss)
+        rse = state.rss / tss
         return jnp.mean(rse if self.squared else jnp.sqrt(rse))
 
     def get_config(self):

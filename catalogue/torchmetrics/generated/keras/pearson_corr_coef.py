@@ -126,10 +126,20 @@ class PearsonCorrCoef(keras.metrics.Metric):
         y = ops.reshape(y_true, (-1, self.num_outputs))
         self.n.assign_add(ops.sum(w, axis=0))
         self.sum_x.assign_add(ops.sum(w * x, axis=0))
-        self.sum_y.assign_add(ops.sum(w * y, axis=0))
+        self.sum_y.assign_add(
+            ops.sum(w * y, axis=0) if sample_weight is not None else ops.sum(y, axis=0)
+        )
         self.sum_xx.assign_add(ops.sum(w * x * x, axis=0))
-        self.sum_yy.assign_add(ops.sum(w * y * y, axis=0))
-        self.sum_xy.assign_add(ops.sum(w * x * y, axis=0))
+        self.sum_yy.assign_add(
+            ops.sum(w * y * y, axis=0)
+            if sample_weight is not None
+            else ops.sum(y * y, axis=0)
+        )
+        self.sum_xy.assign_add(
+            ops.sum(w * x * y, axis=0)
+            if sample_weight is not None
+            else ops.sum(x * y, axis=0)
+        )
 
     def result(self):
         cov = ops.convert_to_tensor(self.sum_xy) - ops.divide_no_nan(

@@ -112,9 +112,19 @@ class RelativeSquaredError(keras.metrics.Metric):
         )
         t = ops.reshape(y_true, (-1, self.num_outputs))
         p = ops.reshape(y_pred, (-1, self.num_outputs))
-        self.sum_squared_obs.assign_add(ops.sum(w * ops.square(t), axis=0))
-        self.sum_obs.assign_add(ops.sum(w * t, axis=0))
-        self.rss.assign_add(ops.sum(w * ops.square(t - p), axis=0))
+        self.sum_squared_obs.assign_add(
+            ops.sum(w * ops.square(t), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(t), axis=0)
+        )
+        self.sum_obs.assign_add(
+            ops.sum(w * t, axis=0) if sample_weight is not None else ops.sum(t, axis=0)
+        )
+        self.rss.assign_add(
+            ops.sum(w * ops.square(t - p), axis=0)
+            if sample_weight is not None
+            else ops.sum(ops.square(t - p), axis=0)
+        )
         self.num_obs.assign_add(ops.sum(w, axis=0))
 
     def result(self):
@@ -127,7 +137,7 @@ class RelativeSquaredError(keras.metrics.Metric):
             ),
             ops.convert_to_tensor(1.1920929e-07, dtype=self.dtype),
         )
-        rse = ops.divide_no_nan(ops.convert_to_tensor(self.rss), tss)
+        rse = ops.convert_to_tensor(self.rss) / tss
         return ops.mean(rse if self.squared else ops.sqrt(rse))
 
     def merge_state(self, metrics):

@@ -261,6 +261,10 @@ class BinaryCalibrationError(Metric):
             _sum_by_shifted(
                 w * torch.reshape(target, (-1,)), ids_shifted, self.n_bins + 1
             )
+            if sample_weight is not None
+            else _sum_by_shifted(
+                torch.reshape(target, (-1,)), ids_shifted, self.n_bins + 1
+            )
         )
 
     def compute(self):

@@ -44,6 +44,24 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 class ConcordanceCorrCoef(Metric):
     """Lin's concordance correlation 2·cov / (var_x + var_y + (mean_x - mean_y)²) per output, as
     torchmetrics.ConcordanceCorrCoef (sample variances and covariance, divided by n - 1: NaN for a
@@ -107,12 +125,30 @@ class ConcordanceCorrCoef(Metric):
         )
         x = torch.reshape(preds, (-1, self.num_outputs))
         y = torch.reshape(target, (-1, self.num_outputs))
-        self.n.add_(torch.sum(w, dim=0))
+        self.n.add_(
+            torch.sum(w, dim=0)
+            if sample_weight is not None
+            else _sum_of_ones(
+                torch.reshape(target, (-1, self.num_outputs)), 0, False, self.dtype
+            )
+        )
         self.sum_x.add_(torch.sum(w * x, dim=0))
-        self.sum_y.add_(torch.sum(w * y, dim=0))
+        self.sum_y.add_(
+            torch.sum(w * y, dim=0)
+            if sample_weight is not None
+            else torch.sum(y, dim=0)
+        )
         self.sum_xx.add_(torch.sum(w * x * x, dim=0))
-        self.sum_yy.add_(torch.sum(w * y * y, dim=0))
-        self.sum_xy.add_(torch.sum(w * x * y, dim=0))
+        self.sum_yy.add_(
+            torch.sum(w * y * y, dim=0)
+            if sample_weight is not None
+            else torch.sum(y * y, dim=0)
+        )
+        self.sum_xy.add_(
+            torch.sum(w * x * y, dim=0)
+            if sample_weight is not None
+            else torch.sum(x * y, dim=0)
+        )
 
     def compute(self):
         cov = torch.true_divide(

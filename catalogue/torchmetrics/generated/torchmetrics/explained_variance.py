@@ -93,6 +93,24 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 def _check_batch_size(metric, name, value, axis, state, expected):
     """_check_size for a batch (torch's sizes are always known); returns the batch, as the other targets do."""
     _check_rank(metric, name, value.dim(), axis, state)
@@ -189,9 +207,17 @@ class ExplainedVariance(Metric):
                 "num_obs",
                 self.num_obs.shape[0],
             )
-        w = _weights_like(target, sample_weight, self.dtype)
+        w = (
+            _weights_like(target, sample_weight, self.dtype)
+            if sample_weight is not None
+            else None
+        )
         error = target - preds
-        self.num_obs.add_(torch.sum(w, dim=0))
+        self.num_obs.add_(
+            torch.sum(w, dim=0)
+            if sample_weight is not None
+            else _sum_of_ones(target, 0, False, self.dtype)
+        )
         self.sum_error.add_(
             torch.sum(w * error, dim=0)
             if sample_weight is not None

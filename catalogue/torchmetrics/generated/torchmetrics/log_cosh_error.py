@@ -60,6 +60,24 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 class LogCoshError(Metric):
     """Mean of log(cosh(y_pred - y_true)) per output, as torchmetrics.LogCoshError: inputs [batch]
     (num_outputs 1) or [batch, num_outputs]. On the Keras targets sample weights weight each element: Σ
@@ -126,7 +144,13 @@ class LogCoshError(Metric):
         self.total.add_(
             _weighted_count(target, sample_weight, self.dtype)
             if self.num_outputs == 1
-            else torch.sum(weights, dim=0)
+            else (
+                torch.sum(weights, dim=0)
+                if sample_weight is not None
+                else _sum_of_ones(
+                    torch.reshape(target, (-1, self.num_outputs)), 0, False, self.dtype
+                )
+            )
         )
 
     def compute(self):

@@ -44,6 +44,24 @@ def _divide_no_nan(a, b):
     return (a / b).masked_fill_(b == 0, 0.0)
 
 
+def _sum_of_ones(x, dim, keepdim, dtype):
+    """torch.sum of ones of x's shape over dim, without the ones: each element the number of
+    x's elements it counts (past 2**24 rounded once, where a float32 sum stalls)."""
+    if dim is None:
+        dims = range(x.dim())
+    else:
+        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+    count, shape = 1, []
+    for d, n in enumerate(x.shape):
+        if d not in dims:
+            shape.append(n)
+        else:
+            count *= n
+            if keepdim:
+                shape.append(1)
+    return torch.full(shape, count, dtype=dtype, device=x.device)
+
+
 class RelativeSquaredError(Metric):
     """Relative squared error RSS / TSS per output, averaged over outputs (its root per output with
     squared=False), as torchmetrics.RelativeSquaredError: TSS is clamped below at float32's epsilon.
@@ -101,15 +119,37 @@ class RelativeSquaredError(Metric):
     def update(self, preds, target, sample_weight=None):
         preds = torch.as_tensor(preds, dtype=self.dtype, device=self.device)
         target = torch.as_tensor(target, dtype=self.dtype, device=self.device)
-        w = torch.reshape(
-            _weights_like(target, sample_weight, self.dtype), (-1, self.num_outputs)
+        w = (
+            torch.reshape(
+                _weights_like(target, sample_weight, self.dtype), (-1, self.num_outputs)
+            )
+            if sample_weight is not None
+            else None
         )
         t = torch.reshape(target, (-1, self.num_outputs))
         p = torch.reshape(preds, (-1, self.num_outputs))
-        self.sum_squared_obs.add_(torch.sum(w * torch.square(t), dim=0))
-        self.sum_obs.add_(torch.sum(w * t, dim=0))
-        self.rss.add_(torch.sum(w * torch.square(t - p), dim=0))
-        self.num_obs.add_(torch.sum(w, dim=0))
+        self.sum_squared_obs.add_(
+            torch.sum(w * torch.square(t), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(t), dim=0)
+        )
+        self.sum_obs.add_(
+            torch.sum(w * t, dim=0)
+            if sample_weight is not None
+            else torch.sum(t, dim=0)
+        )
+        self.rss.add_(
+            torch.sum(w * torch.square(t - p), dim=0)
+            if sample_weight is not None
+            else torch.sum(torch.square(t - p), dim=0)
+        )
+        self.num_obs.add_(
+            torch.sum(w, dim=0)
+            if sample_weight is not None
+            else _sum_of_ones(
+                torch.reshape(target, (-1, self.num_outputs)), 0, False, self.dtype
+            )
+        )
 
     def compute(self):
         tss = torch.clamp(
@@ -117,7 +157,7 @@ class RelativeSquaredError(Metric):
             - _divide_no_nan(self.sum_obs * self.sum_obs, self.num_obs),
             min=1.1920929e-07,
         )
-        rse = _divide_no_nan(self.rss, tss)
+        rse = self.rss / tss
         return torch.mean(rse if self.squared else torch.sqrt(rse))
 
     def merge_state(self, incoming_state):
