@@ -528,6 +528,21 @@ CASES = [
         ["argument 'axis' of argmax() cannot be None"],
         only=True,
     ),
+    # numpy sums over no axis, torch over every one: an empty tuple meant one or the other (found by a review)
+    Case(
+        "axis_an_empty_tuple",
+        replace("sum(y_true * y_pred)", "sum(y_true * y_pred, axis=())"),
+        ("()", 0),
+        ["argument 'axis' of sum() cannot be empty", "axis=None: every axis"],
+        only=True,
+    ),
+    Case(
+        "axis_named_twice",
+        replace("sum(y_true * y_pred)", "sum(y_true * y_pred, axis=(0, 0))"),
+        ("(0, 0)", 0),
+        ["argument 'axis' of sum() names an axis twice"],
+        only=True,
+    ),
     Case(
         "name_with_trailing_newline",
         replace("  tp: {}", '  "tp\\n": {}\n  tp: {}'),

@@ -32,6 +32,9 @@ PLAIN = [
     "square(y_true) + 1.0 + 2.0",
     # an integer at least 1 is at least 1 as a float (a retrieval metric's mean over its queries)
     "cast(maximum(cast(y_true, int32), 1), float)",
+    # what is positive by form is at least 2**-24, which no float rounds to 0 (RelativeSquaredError's epsilon)
+    "cast(maximum(cast(y_true, float64), 1.0e-3), float16)",
+    "maximum(abs(y_true), 1.1920929e-07)",
 ]
 GUARDED = [
     "y_true",
@@ -43,6 +46,13 @@ GUARDED = [
     "cast(cast(maximum(y_true, 0.5), int32), float)",
     # positive in float64, 0 in float16 (the cast underflows)
     "cast(maximum(cast(y_true, float64), 1.0e-30), float16)",
+    # 0 in float32 (and below float16's smallest, where a torchmetrics metric may be set_dtype'd)
+    "maximum(abs(y_true), 1.0e-50)",
+    "maximum(abs(y_true), 1.0e-8)",
+    # torch.clamp gives hi where hi < lo, and offset may be 0 (found by a review)
+    "clip(y_true, 1.0, offset)",
+    # integers wrap: abs(-2**31) is -2**31, and a sum may pass 2**31 (found by a review)
+    "cast(abs(cast(y_true, int32)) + 1, float)",
 ]
 
 

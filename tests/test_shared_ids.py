@@ -324,3 +324,29 @@ def test_weights_reshaped_as_the_values_are_left_out_and_their_sums_counted(targ
 
         ops = aten_ops_counted(lambda: metric.update(torch.as_tensor(y_pred), torch.as_tensor(y_true)))
         assert (ops["mul"], ops["ones_like"], ops["sum"]) == (0, 0, 1), ops
+
+
+def test_the_count_of_ones_is_torchs_sum_of_ones_and_fails_as_it_does():
+    """_sum_of_ones against torch.sum(torch.ones(shape), dim, keepdim), every axis of shapes with 0, 1 and more
+    axes (sizes 0 among them), and the errors torch raises for an axis out of range or named twice (a rank the
+    spec did not declare is known only then)."""
+    import itertools
+
+    import torch
+
+    helper = module_of(generate_from_text(RESHAPED, "r.yaml", "torchmetrics"), "shared_ids_sum_of_ones")._sum_of_ones
+    for shape in [(), (0,), (3,), (2, 0), (2, 3), (2, 3, 4), (1, 0, 2)]:
+        x = torch.empty(shape)
+        axes = list(range(-max(len(shape), 1), max(len(shape), 1)))
+        dims = [None, *axes, *itertools.combinations(range(len(shape)), 2)]
+        for dim, keepdim in itertools.product(dims, (False, True)):
+            expected = torch.ones(shape).sum() if dim is None else torch.ones(shape).sum(dim, keepdim=keepdim)
+            if dim is None and keepdim:
+                expected = expected.reshape((1,) * len(shape))
+            got = helper(x, dim, keepdim, torch.float32)
+            assert got.shape == expected.shape and torch.equal(got, expected), (shape, dim, keepdim)
+    for dim, error in [(1, IndexError), (-2, IndexError), ((0, 0), RuntimeError), ((0, -1), RuntimeError)]:
+        with pytest.raises(error):
+            torch.ones(4).sum(dim)
+        with pytest.raises(error):
+            helper(torch.empty(4), dim, False, torch.float32)

@@ -392,6 +392,13 @@ def static_arg(checker: "Checker", kind: Kind, node: syn.Node, scope: Scope, wha
         raise fail(f"{what} cannot be None", node.loc)
     if kind in (Kind.AXES, Kind.SHAPE) and isinstance(node, syn.Tuple):
         items = tuple(static_int(checker, i, scope, what) for i in node.items)
+        if kind is Kind.AXES and not items:
+            # numpy reduces over no axis, torch over every one: a spec that means x itself writes x
+            raise fail(
+                f"{what} cannot be empty: a reduction over no axis is its input", node.loc, "axis=None: every axis"
+            )
+        if kind is Kind.AXES and len(set(items)) < len(items):
+            raise fail(f"{what} names an axis twice", node.loc)
         if kind is Kind.SHAPE and sum(isinstance(i, ir.Operator) and i.op == "neg" for i in items) > 1:
             raise fail(f"{what} can have -1 only once", node.loc)
         return ir.TupleOf(static("tuple"), items)

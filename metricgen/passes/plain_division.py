@@ -5,12 +5,14 @@ select on the other targets), so that a metric with no data reads 0. Where the d
 form, `maximum(abs(y_true), 1.17e-6)` as torchmetrics' MAPE divides by, or `abs(x) + epsilon`, that test never
 fires, and on an eager target it is two more passes over the batch. This pass writes those divisions as `a / b`.
 
-Positive by form: a positive literal, pi, inf, a param whose declared `min` is above 0 (not its default: the
-caller may give any value in range); maximum(x, p) with p positive; an integer one of these cast to a float (a
-retrieval metric's `cast(maximum(count, 1), float)`); clip(x, p, hi); p + n with p positive and n non-negative (abs, square, sqrt, a non-negative literal or
-constant, a sum of those); a definition that is one of these (RelativeSquaredError's `rss / tss` with
-`tss: maximum(..., eps)`). NaN stays NaN either way (NaN == 0 is false); exp and products are not counted, as
-they can underflow to 0.
+Positive by form: a literal at least SMALLEST (2**-24, the smallest float16: a smaller one may be 0 in the
+metric's dtype), pi, inf, a param whose declared `min` is at least SMALLEST (not its default: the caller may give
+any value in range); maximum(x, p) with p positive; one of these cast to a float (a retrieval metric's
+`cast(maximum(count, 1), float)`; each is at least SMALLEST, so no float rounds it to 0); clip(x, lo, hi) with both
+bounds positive; among floats, p + n with p positive and n non-negative (abs, square, sqrt, a non-negative literal
+or constant, a sum of those: integers wrap); a definition that is one of these (RelativeSquaredError's
+`rss / tss` with `tss: maximum(..., eps)`). NaN stays NaN either way (NaN == 0 is false); exp and products are
+not counted, as they can underflow to 0.
 
 Applies to every target: a division of two float tensors is `/` on all of them.
 """
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     from ..targets.base import Target
 
 _FLOATS = ("float", "float16", "bfloat16", "float32", "float64")
+# the smallest positive float16 (a subnormal): a positive literal or param minimum below it may be 0 in the
+# metric's dtype (1e-50 is 0 in float32, 1e-8 in float16, and a torchmetrics metric may be set_dtype'd to it)
+SMALLEST = 2.0**-24
 
 
 def applies_to(target: "Target") -> bool:
@@ -92,7 +97,7 @@ class _Form:
         params = self.params
         if isinstance(e, ir.Literal):
             number = isinstance(e.value, (int, float)) and not isinstance(e.value, bool)
-            return number and (e.value > 0 if strict else e.value >= 0)
+            return number and (e.value >= SMALLEST if strict else e.value >= 0)
         if isinstance(e, ir.Ref) and e.kind == "constant":
             return e.name in ("pi", "inf")
         if isinstance(e, ir.Ref) and e.kind == "param":
@@ -101,21 +106,21 @@ class _Form:
                 p is not None
                 and p.type in ("int", "float")
                 and p.min is not None
-                and (p.min > 0 if strict else p.min >= 0)
+                and (p.min >= SMALLEST if strict else p.min >= 0)
             )
         if isinstance(e, ir.Cast) and isinstance(e.x, ir.Literal) and e.type.is_int:
             return isinstance(e.x.value, int) and -(2**31) <= e.x.value < 2**31 and self.above_zero(e.x, strict)
-        if isinstance(e, ir.Cast):
-            return e.type.dtype in _FLOATS and self.above_zero(e.x, strict)
-        if isinstance(e, ir.Apply) and e.function == "cast":
-            # `cast(maximum(count, 1), float)`: an integer above 0 is at least 1 as a float (a float cast to a
-            # narrower float may underflow to 0, and one cast to an int may truncate to 0: neither is counted)
-            x = e.arg("x")
-            return e.type.dtype in _FLOATS and x.type.is_int and self.above_zero(x, strict)
+        if isinstance(e, (ir.Cast, ir.Apply)) and (isinstance(e, ir.Cast) or e.function == "cast"):
+            # `cast(maximum(count, 1), float)`: what is positive by form is at least SMALLEST, so it stays above 0
+            # in any float (a cast to an int may truncate it to 0: not counted)
+            return e.type.dtype in _FLOATS and self.above_zero(e.x if isinstance(e, ir.Cast) else e.arg("x"), strict)
         if isinstance(e, ir.Apply) and e.function == "maximum":
             return self.above_zero(e.arg("a"), strict) or self.above_zero(e.arg("b"), strict)
         if isinstance(e, ir.Apply) and e.function == "clip":
-            return self.above_zero(e.arg("lo"), strict)
+            # torch.clamp gives hi where hi < lo: both bounds count
+            return self.above_zero(e.arg("lo"), strict) and self.above_zero(e.arg("hi"), strict)
+        if e.type.dtype not in _FLOATS:
+            return False  # below, integers wrap: abs(-2**31), a square or a sum past 2**31 may be 0 or less
         if isinstance(e, ir.Apply) and e.function in ("abs", "square", "sqrt"):
             return not strict
         if isinstance(e, ir.Operator) and e.op == "+":

@@ -66,7 +66,18 @@ def _sum_of_ones(x, dim, keepdim, dtype):
     if dim is None:
         dims = range(x.dim())
     else:
-        dims = [d % max(x.dim(), 1) for d in ((dim,) if isinstance(dim, int) else dim)]
+        ndim, dims = max(x.dim(), 1), []
+        for d in (dim,) if isinstance(dim, int) else dim:
+            # torch.sum's errors: an axis out of range, or one named twice
+            if not -ndim <= d < ndim:
+                raise IndexError(
+                    f"Dimension out of range (expected in [{-ndim}, {ndim - 1}], got {d})"
+                )
+            if d % ndim in dims:
+                raise RuntimeError(
+                    f"dim {d % ndim} appears multiple times in the list of dims"
+                )
+            dims.append(d % ndim)
     count, shape = 1, []
     for d, n in enumerate(x.shape):
         if d not in dims:
