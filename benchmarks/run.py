@@ -78,6 +78,22 @@ def interleaved(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def rounds_over_passes(
+    rows: list[dict[str, Callable[[], object]]], rounds: int, round_ms: float, passes: int, label: str = ""
+) -> list[dict[str, list[float]]]:
+    """interleaved_rounds for each row (its candidates), a row's ``rounds`` spread over ``passes`` passes over
+    all the rows: a burst of other work on the machine falls on a part of a row's rounds, which the median over
+    them leaves out, not on all of them as when a row's rounds run back to back."""
+    samples: list[dict[str, list[float]]] = [{name: [] for name in candidates} for candidates in rows]
+    for part in range(passes):
+        share = rounds // passes + (1 if part < rounds % passes else 0)
+        print(f"  {label}pass {part + 1} of {passes}: {share} rounds of each row", flush=True)
+        for candidates, taken in zip(rows, samples):
+            for name, times in interleaved_rounds(candidates, share, round_ms, warmup=1).items():
+                taken[name] += times
+    return samples
+
+
 def interleaved_rounds(
     candidates: dict[str, Callable[[], object]], rounds: int, round_ms: float, warmup: int = 3
 ) -> dict[str, list[float]]:
@@ -832,18 +848,10 @@ def bench_catalogue(report: Report, args, tf, keras, np) -> None:
                 # both were fed the batch once already: their values must agree
                 if not np.allclose(gen, ref, rtol=1e-4, atol=1e-5, equal_nan=True):
                     raise SystemExit(f"{title} ({mode}): generated {gen} vs keras {ref}: a meaningless comparison")
-        prepared.append((title, case, size, candidates, checks, {name: [] for name in candidates}))
+        prepared.append((title, case, size, candidates, checks))
 
-    # a row's rounds spread over passes over the whole catalogue: a burst of other work on the machine falls on a
-    # third of them at most, which the median over the rounds leaves out (benchmarks/torchmetrics_catalogue.py)
-    for part in range(CATALOGUE_PASSES):
-        share = args.rounds // CATALOGUE_PASSES + (1 if part < args.rounds % CATALOGUE_PASSES else 0)
-        print(f"  catalogue  pass {part + 1} of {CATALOGUE_PASSES}: {share} rounds of each row", flush=True)
-        for *_, candidates, _, samples in prepared:
-            for name, times in interleaved_rounds(candidates, share, args.round_ms, warmup=1).items():
-                samples[name] += times
-
-    for title, case, size, _, checks, samples in prepared:
+    timed = rounds_over_passes([p[3] for p in prepared], args.rounds, args.round_ms, CATALOGUE_PASSES, "catalogue  ")
+    for (title, case, size, _, checks), samples in zip(prepared, timed):
         limit = 0.7 if title.startswith("AUC ") else 1.1
         for mode in ("graph", "xla"):
             gen, ref = samples.get(f"gen/{mode}"), samples.get(f"ref/{mode}")

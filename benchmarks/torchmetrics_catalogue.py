@@ -12,7 +12,7 @@ Method. Every class of catalogue/torchmetrics/ on the first configuration of its
 sample buffer's bound (max_samples, ours only) is left at its default, 100,000, as a user who switches the
 import leaves it (`--bound-to-batch` makes it the batch size, as the runs before 2026-12-07 10:30 UTC did). A call is what a user's evaluation step costs for one batch: reset, update, compute (reset
 first, so that a buffer holds one batch, and torchmetrics' list states do not grow from call to call). The two
-classes of a row are timed interleaved by run.interleaved_rounds, and a row's rounds are spread over three passes
+classes of a row are timed interleaved, a row's rounds spread over three passes (run.rounds_over_passes)
 over the catalogue (a burst of load on a shared machine falls on a third of them); a figure is the median per
 call, and ratio = the median over rounds of each round's ours / torchmetrics' (run.paired_ratios). Before timing, both values of the row are checked to agree.
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DOC, ROOT, _fmt_time, interleaved_rounds, machine_info, paired_ratios, write_doc  # noqa: E402
+from run import DOC, ROOT, _fmt_time, machine_info, paired_ratios, rounds_over_passes, write_doc  # noqa: E402
 
 START, END = "<!-- torchmetrics-catalogue-benchmark:start -->", "<!-- torchmetrics-catalogue-benchmark:end -->"
 LIMIT_GEOMEAN, LIMIT_ROW = 1.0, 1.5  # issue 22's targets
@@ -77,18 +77,11 @@ def rows(settings: dict, only: Optional[str] = None) -> list[dict]:
             np.testing.assert_allclose(
                 got.double().numpy(), expected.double().numpy(), rtol=1e-3, atol=1e-4, equal_nan=True
             )
-            prepared.append((case.class_name, batch, candidates, {"ours": [], "theirs": []}))
+            prepared.append((case.class_name, batch, candidates))
 
-    passes = settings["passes"]
-    for part in range(passes):
-        share = settings["rounds"] // passes + (1 if part < settings["rounds"] % passes else 0)
-        print(f"pass {part + 1} of {passes}: {share} rounds of each row", flush=True)
-        for _, _, candidates, samples in prepared:
-            for name, times in interleaved_rounds(candidates, share, settings["round_ms"], warmup=1).items():
-                samples[name] += times
-
+    timed = rounds_over_passes([p[2] for p in prepared], settings["rounds"], settings["round_ms"], settings["passes"])
     results = []
-    for class_name, batch, _, samples in prepared:
+    for (class_name, batch, _), samples in zip(prepared, timed):
         ours_s, theirs_s = statistics.median(samples["ours"]), statistics.median(samples["theirs"])
         ratio, q1, q3 = paired_ratios(samples["ours"], samples["theirs"])
         row = {"class": class_name, "batch": batch, "ours": ours_s, "theirs": theirs_s, "ratio": ratio}

@@ -22,8 +22,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from .. import ir
-from ..types import static
-from .unweighted_sums import in_update, sample_weights, unweighted, weighted_value, weights_shape
+from .unweighted_sums import in_update, unless_weighted, unweighted, weighted_value, weights_shape
 
 if TYPE_CHECKING:
     from ..targets.base import Target
@@ -44,25 +43,21 @@ def run(metric: ir.Metric) -> ir.Metric:
             shaped_as = weights_shape(e.arg("x"), definitions)
             if shaped_as is None:
                 return e
-            return _unless_weighted(
+            return unless_weighted(
                 e, dataclasses.replace(e, function="sum_of_ones", args=(("x", shaped_as), *e.args[1:]))
             )
         if not (isinstance(e, ir.Apply) and e.function == "bincount"):
             return e
         weights = e.arg("weights")
-        if sample_weights(weights, definitions) is not None:
+        if weights_shape(weights, definitions) is not None:  # the weights themselves, reshaped or not
             counted = dataclasses.replace(
                 e, function="count_ids", args=(("x", e.arg("x")), ("length", e.arg("length")))
             )
-            return _unless_weighted(e, counted)
+            return unless_weighted(e, counted)
         value = weighted_value(weights, definitions)
         return e if value is None else unweighted(e, "weights", value)
 
     return ir.map_expressions(in_update(metric, split), _count_of_ones)
-
-
-def _unless_weighted(e: ir.Expr, counted: ir.Expr) -> ir.Expr:
-    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, counted)
 
 
 def _count_of_ones(e: ir.Expr) -> ir.Expr:

@@ -38,18 +38,6 @@ def applies_to(target: "Target") -> bool:
     return True
 
 
-def sample_weights(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Optional[ir.Apply]:
-    """The `sample_weights(x)` call that ``e`` is (a definition that is one, or one reshaped: the same elements,
-    another shape), or None."""
-    while True:
-        if isinstance(e, ir.Ref) and e.kind == "local" and e.name in definitions:
-            e = definitions[e.name]
-        elif isinstance(e, ir.Apply) and e.function == "reshape":
-            e = e.arg("x")
-        else:
-            return e if isinstance(e, ir.Apply) and e.function == "sample_weights" else None
-
-
 def _broadcast_from(v: ir.Expr, x: ir.Expr, definitions: dict[str, ir.Expr], depth: int = 0) -> bool:
     """Whether the IR shows that ``v`` is made element-wise from ``x`` (among others): its shape is then x's
     broadcast with theirs, which x's own broadcasts to, so ones of x's shape times v are v."""
@@ -117,8 +105,12 @@ def weights_shape(e: Optional[ir.Expr], definitions: dict[str, ir.Expr]) -> Opti
 
 def unweighted(e: ir.Expr, argument: str, value: ir.Expr) -> ir.Expr:
     """``e`` (a sum), or where update got no sample weights, the same sum of ``value`` as its ``argument``."""
-    alone = dataclasses.replace(e, args=tuple((k, value if k == argument else v) for k, v in e.args))
-    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, alone)
+    return unless_weighted(e, dataclasses.replace(e, args=tuple((k, value if k == argument else v) for k, v in e.args)))
+
+
+def unless_weighted(e: ir.Expr, alternative: ir.Expr) -> ir.Expr:
+    """``e`` where update got sample weights, ``alternative`` where it got none (a constant when traced)."""
+    return ir.Select(e.type, ir.HasSampleWeight(static("bool")), e, alternative)
 
 
 def run(metric: ir.Metric) -> ir.Metric:
